@@ -1,0 +1,218 @@
+package filedrop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/amtsbote/amtsbote/outbox"
+)
+
+// Permissions of what a Deliverer creates: the Fachverfahren's group may read.
+const (
+	DirMode  os.FileMode = 0o750 // new directories, before the umask
+	FileMode os.FileMode = 0o640 // delivered files, regardless of the umask
+)
+
+// maxMessageIDLength bounds message ids; a UUID has 36 characters.
+const maxMessageIDLength = 64
+
+// Config configures a Deliverer.
+type Config struct {
+	// Dir is the drop directory shared with the Fachverfahren. A relative
+	// path is made absolute (against the working directory) by New. Required.
+	Dir string
+	// Tenant is the tenant id, the first directory level below Dir. Required;
+	// it may not contain path separators or "..".
+	Tenant string
+	// Procedure is the procedure id, the second directory level. Required;
+	// it may not contain path separators or "..".
+	Procedure string
+	// Logger receives a debug record for every file written (ids and path,
+	// never the payload). Default: discard.
+	Logger *slog.Logger
+}
+
+// Validate reports every problem of c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Dir == "" {
+		errs = append(errs, errors.New("dir is empty"))
+	}
+	if err := checkPathElement(c.Tenant); err != nil {
+		errs = append(errs, fmt.Errorf("tenant: %w", err))
+	}
+	if err := checkPathElement(c.Procedure); err != nil {
+		errs = append(errs, fmt.Errorf("procedure: %w", err))
+	}
+	if errs != nil {
+		return fmt.Errorf("filedrop config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// checkPathElement checks that name is one harmless directory name.
+func checkPathElement(name string) error {
+	switch {
+	case name == "":
+		return errors.New("empty")
+	case name == ".":
+		return errors.New(`"." is not a directory name`)
+	case strings.Contains(name, ".."):
+		return fmt.Errorf("%q contains \"..\"", name)
+	case strings.ContainsAny(name, `/\`+string(os.PathSeparator)):
+		return fmt.Errorf("%q contains a path separator", name)
+	case strings.ContainsRune(name, 0):
+		return fmt.Errorf("%q contains a NUL byte", name)
+	}
+	return nil
+}
+
+// Deliverer writes each delivered message as a file into one tenant's and
+// procedure's directory. It is safe for concurrent use.
+type Deliverer struct {
+	base   string // absolute Config.Dir
+	dir    string // base/tenant/procedure
+	logger *slog.Logger
+}
+
+var _ outbox.Deliverer = (*Deliverer)(nil)
+
+// New validates cfg and returns a Deliverer. It creates no directories: they
+// are created, and recreated if removed, on delivery.
+func New(cfg Config) (*Deliverer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	base, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("filedrop config: dir: %w", err)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Deliverer{
+		base:   base,
+		dir:    filepath.Join(base, cfg.Tenant, cfg.Procedure),
+		logger: logger,
+	}, nil
+}
+
+// Dir returns the directory the files are written to, <Dir>/<Tenant>/<Procedure>.
+func (d *Deliverer) Dir() string { return d.dir }
+
+// Deliver writes d.Payload atomically to Dir()/<message-id>.xml. An invalid
+// message id or an empty payload is a permanent error (errors.Is(err,
+// outbox.ErrPermanent)); filesystem errors and a done ctx are not.
+func (d *Deliverer) Deliver(ctx context.Context, dl outbox.Delivery) error {
+	if err := checkMessageID(dl.MessageID); err != nil {
+		return outbox.Permanent(fmt.Errorf("filedrop: %w", err))
+	}
+	if len(dl.Payload) == 0 {
+		return outbox.Permanent(fmt.Errorf("filedrop: message %s: empty payload", dl.MessageID))
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("filedrop: message %s: %w", dl.MessageID, err)
+	}
+	if err := d.ensureDir(); err != nil {
+		return fmt.Errorf("filedrop: message %s: %w", dl.MessageID, err)
+	}
+	path := filepath.Join(d.dir, dl.MessageID+".xml")
+	if err := writeFileAtomic(ctx, path, dl.Payload); err != nil {
+		return fmt.Errorf("filedrop: message %s: %w", dl.MessageID, err)
+	}
+	d.logger.DebugContext(ctx, "file dropped",
+		slog.String("message_id", dl.MessageID),
+		slog.String("submission_id", dl.SubmissionID),
+		slog.Int("attempt", dl.Attempt),
+		slog.String("path", path))
+	return nil
+}
+
+// checkMessageID accepts UUID-like ids: 1 to 64 hex digits and hyphens.
+func checkMessageID(id string) error {
+	if id == "" {
+		return errors.New("empty message id")
+	}
+	if len(id) > maxMessageIDLength {
+		return fmt.Errorf("message id of %d bytes is longer than %d", len(id), maxMessageIDLength)
+	}
+	for _, c := range []byte(id) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' || c == '-') {
+			return fmt.Errorf("message id %q is not UUID-like: only hex digits and hyphens are allowed", id)
+		}
+	}
+	return nil
+}
+
+// ensureDir creates the target directory if it is missing and makes the new
+// directory entries durable.
+func (d *Deliverer) ensureDir() error {
+	if fi, err := os.Stat(d.dir); err == nil && fi.IsDir() {
+		return nil
+	}
+	if err := os.MkdirAll(d.dir, DirMode); err != nil {
+		return fmt.Errorf("create directory: %w", err)
+	}
+	for _, dir := range []string{d.base, filepath.Dir(d.dir)} {
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to path through a synced temporary dot file in
+// the same directory and a rename, then syncs the directory. On error no
+// temporary file is left behind.
+func writeFileAtomic(ctx context.Context, path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("create temporary file: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close() // already closed on most paths
+			_ = os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write temporary file: %w", err)
+	}
+	if err := f.Chmod(FileMode); err != nil {
+		return fmt.Errorf("chmod temporary file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync temporary file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close temporary file: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename into place: %w", err)
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes the entries of dir durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open directory for sync: %w", err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,224 @@
+package config
+
+import "strings"
+
+// Config is the complete configuration of one Amtsbote process.
+type Config struct {
+	// Server configures the HTTP listener of the portal API.
+	Server Server `yaml:"server"`
+	// Database selects the outbox store: PostgreSQL or embedded SQLite.
+	Database Database `yaml:"database"`
+	// Relay configures delivery of outbox messages to destinations.
+	Relay Relay `yaml:"relay"`
+	// Tenants are the municipalities (Gemeinden) Amtsbote delivers for.
+	Tenants []Tenant `yaml:"tenants"`
+	// Portals are the clients allowed to submit, each with its API key hash.
+	Portals []Portal `yaml:"portals"`
+	// Procedures are the Verwaltungsleistungen Amtsbote accepts; routes and
+	// portals refer to them by ID.
+	Procedures []Procedure `yaml:"procedures"`
+}
+
+// Server configures the HTTP listener of the portal API.
+type Server struct {
+	// Listen is the TCP address to listen on, host:port. Default "127.0.0.1:8080".
+	Listen string `yaml:"listen"`
+	// ReadHeaderTimeout bounds reading the request headers. Default 5s.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading the whole request including the body. Default 30s.
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing the response. Default 30s.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// IdleTimeout bounds how long a keep-alive connection may stay idle. Default 120s.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxBodyBytes is the largest request body accepted, in bytes. Default 10 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ShutdownTimeout bounds the graceful shutdown: stop intake, drain
+	// deliveries, close stores. Default 30s.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+}
+
+// Database selects the outbox store.
+type Database struct {
+	// URL is a PostgreSQL connection URL (postgres://... or postgresql://...).
+	// Empty selects the embedded SQLite store. The environment variable
+	// AMTSBOTE_DATABASE_URL, when set and non-empty, overrides it.
+	URL string `yaml:"url"`
+	// Path is the SQLite database file. Empty lets the command derive it from
+	// its --data-dir. Ignored when URL is set.
+	Path string `yaml:"path"`
+}
+
+// Relay configures delivery of outbox messages.
+type Relay struct {
+	// Lease is how long a claimed message is leased to one relay before
+	// another process may reclaim it. Default 2m.
+	Lease Duration `yaml:"lease"`
+	// PollInterval is the fallback poll for due messages, besides
+	// notifications of new ones. Default 5s.
+	PollInterval Duration `yaml:"poll_interval"`
+	// Concurrency is the number of deliveries in flight per destination
+	// unless the destination sets its own. Default 4.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// Tenant is one municipality (Gemeinde) and where its submissions go.
+type Tenant struct {
+	// ID identifies the tenant in routes, portals and outbox topics:
+	// lower-case letters, digits and '-'.
+	ID string `yaml:"id"`
+	// Name is the display name, e.g. "Stadt Musterstadt".
+	Name string `yaml:"name"`
+	// AGS is the Amtlicher Gemeindeschlüssel: exactly 8 digits.
+	AGS string `yaml:"ags"`
+	// Behoerdenkennung optionally identifies the sending office in the
+	// Nachrichtenkopf, e.g. the DVDV identifier "psw:01234567".
+	Behoerdenkennung string `yaml:"behoerdenkennung"`
+	// Contacts are the tenant's contact addresses.
+	Contacts Contacts `yaml:"contacts"`
+	// Procedures routes each procedure the tenant accepts to its destinations.
+	Procedures []Route `yaml:"procedures"`
+}
+
+// Contacts are a tenant's e-mail contacts; both are optional.
+type Contacts struct {
+	// Office is the Funktionspostfach of the responsible office.
+	Office string `yaml:"office"`
+	// Technical is the address for operational problems, e.g. dead letters.
+	Technical string `yaml:"technical"`
+}
+
+// Route sends a tenant's submissions of one procedure to its destinations.
+type Route struct {
+	// Procedure is the ID of a configured Procedure.
+	Procedure string `yaml:"procedure"`
+	// Destinations receive every submission of the procedure; each is its
+	// own outbox topic, so one failing destination does not delay the others.
+	Destinations []Destination `yaml:"destinations"`
+}
+
+// Destination is one receiver of a route's messages, delivered by the
+// adapter named by Type with the settings block of the same name.
+//
+// Adding a destination type means adding a pointer field for its settings
+// block here and one entry in Destination.settingsBlocks.
+type Destination struct {
+	// ID identifies the destination within its route: lower-case letters,
+	// digits and '-'.
+	ID string `yaml:"id"`
+	// Type names the delivery adapter, one of DestinationTypes().
+	Type string `yaml:"type"`
+	// Reader optionally identifies the receiving authority (Leser) in the
+	// Nachrichtenkopf, e.g. a DVDV identifier.
+	Reader string `yaml:"reader"`
+	// Retry is the retry policy of failed deliveries; zero fields use the defaults.
+	Retry RetryPolicy `yaml:"retry"`
+	// Concurrency is the number of deliveries in flight; 0 means Relay.Concurrency.
+	Concurrency int `yaml:"concurrency"`
+	// Ordered delivers strictly in FIFO order: a failing message blocks the
+	// ones behind it until it is delivered or dead-lettered.
+	Ordered bool `yaml:"ordered"`
+	// FileDrop holds the settings of type "filedrop".
+	FileDrop *FileDrop `yaml:"filedrop"`
+}
+
+// FileDrop writes each message as a file into a directory, for Fachverfahren
+// that import from a shared folder.
+type FileDrop struct {
+	// Dir is the directory the files are written to.
+	Dir string `yaml:"dir"`
+}
+
+// Procedure is one Verwaltungsleistung Amtsbote accepts.
+type Procedure struct {
+	// ID names the procedure as "area.procedure", e.g.
+	// "meldewesen.wohnungsgeberbestaetigung" or "bau.baugenehmigung"; it
+	// selects the mapper in the transform registry.
+	ID string `yaml:"id"`
+	// Name is the display name, e.g. "Wohnungsgeberbestätigung (§ 19 BMG)".
+	Name string `yaml:"name"`
+}
+
+// Portal is a client allowed to submit: an online service portal, identified
+// by its API key.
+type Portal struct {
+	// ID identifies the portal in logs and records: lower-case letters,
+	// digits and '-'.
+	ID string `yaml:"id"`
+	// Name is the display name.
+	Name string `yaml:"name"`
+	// KeyHash is HashKey of the portal's API key: "sha256:" and 64 lower-case
+	// hex digits. The key itself is never configured.
+	KeyHash Secret `yaml:"key_hash"`
+	// Tenants lists the tenant IDs the portal may submit for; "*" means all.
+	Tenants []string `yaml:"tenants"`
+	// Procedures lists the procedure IDs the portal may submit; "*" means all.
+	Procedures []string `yaml:"procedures"`
+}
+
+// wildcard in Portal.Tenants or Portal.Procedures allows every ID.
+const wildcard = "*"
+
+// Tenant returns the tenant with the given ID.
+func (c *Config) Tenant(id string) (*Tenant, bool) {
+	for i := range c.Tenants {
+		if c.Tenants[i].ID == id {
+			return &c.Tenants[i], true
+		}
+	}
+	return nil, false
+}
+
+// Portal returns the portal with the given ID.
+func (c *Config) Portal(id string) (*Portal, bool) {
+	for i := range c.Portals {
+		if c.Portals[i].ID == id {
+			return &c.Portals[i], true
+		}
+	}
+	return nil, false
+}
+
+// Procedure returns the procedure with the given ID.
+func (c *Config) Procedure(id string) (*Procedure, bool) {
+	for i := range c.Procedures {
+		if c.Procedures[i].ID == id {
+			return &c.Procedures[i], true
+		}
+	}
+	return nil, false
+}
+
+// Route returns the tenant's route for the given procedure ID.
+func (t *Tenant) Route(procedure string) (*Route, bool) {
+	for i := range t.Procedures {
+		if t.Procedures[i].Procedure == procedure {
+			return &t.Procedures[i], true
+		}
+	}
+	return nil, false
+}
+
+// Allows reports whether the portal may submit the procedure for the tenant.
+// It checks the portal's lists only; whether the tenant routes the procedure
+// is Tenant.Route's question.
+func (p *Portal) Allows(tenant, procedure string) bool {
+	return listAllows(p.Tenants, tenant) && listAllows(p.Procedures, procedure)
+}
+
+func listAllows(list []string, id string) bool {
+	if id == "" {
+		return false
+	}
+	for _, s := range list {
+		if s == wildcard || s == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Topic returns the outbox topic of a destination: "tenant/procedure/destination".
+func Topic(tenant, procedure, destination string) string {
+	return strings.Join([]string{tenant, procedure, destination}, "/")
+}

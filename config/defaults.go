@@ -1,0 +1,105 @@
+package config
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// Defaults of Server and Relay.
+const (
+	defaultListen            = "127.0.0.1:8080"
+	defaultReadHeaderTimeout = 5 * time.Second
+	defaultReadTimeout       = 30 * time.Second
+	defaultWriteTimeout      = 30 * time.Second
+	defaultIdleTimeout       = 120 * time.Second
+	defaultMaxBodyBytes      = 10 << 20 // 10 MiB
+	defaultShutdownTimeout   = 30 * time.Second
+
+	defaultLease        = 2 * time.Minute
+	defaultPollInterval = 5 * time.Second
+	defaultConcurrency  = 4
+)
+
+// ApplyDefaults sets every unset (zero) field that has a default, so the
+// Config shows the effective values: Server and Relay settings, each
+// destination's retry policy (RetryPolicy.WithDefaults) and concurrency
+// (Relay.Concurrency). Set fields, also invalid ones, are left for Validate.
+func (c *Config) ApplyDefaults() {
+	s := &c.Server
+	setDefault(&s.Listen, defaultListen)
+	setDefault(&s.ReadHeaderTimeout.Duration, defaultReadHeaderTimeout)
+	setDefault(&s.ReadTimeout.Duration, defaultReadTimeout)
+	setDefault(&s.WriteTimeout.Duration, defaultWriteTimeout)
+	setDefault(&s.IdleTimeout.Duration, defaultIdleTimeout)
+	setDefault(&s.MaxBodyBytes, defaultMaxBodyBytes)
+	setDefault(&s.ShutdownTimeout.Duration, defaultShutdownTimeout)
+
+	r := &c.Relay
+	setDefault(&r.Lease.Duration, defaultLease)
+	setDefault(&r.PollInterval.Duration, defaultPollInterval)
+	setDefault(&r.Concurrency, defaultConcurrency)
+
+	for ti := range c.Tenants {
+		for ri := range c.Tenants[ti].Procedures {
+			dests := c.Tenants[ti].Procedures[ri].Destinations
+			for di := range dests {
+				dests[di].Retry = dests[di].Retry.WithDefaults()
+				if r.Concurrency > 0 { // a bad relay value is Validate's to report, once
+					setDefault(&dests[di].Concurrency, r.Concurrency)
+				}
+			}
+		}
+	}
+}
+
+func setDefault[T comparable](field *T, def T) {
+	var zero T
+	if *field == zero {
+		*field = def
+	}
+}
+
+// Demo returns the built-in configuration `serve` uses without --config: the
+// tenant "musterstadt" accepting Wohnungsgeberbestätigungen from
+// "demo-portal" (API key hash portalKeyHash, see HashKey) and dropping them
+// as files into dataDir/drop. Defaults are applied; it passes Validate when
+// portalKeyHash is well-formed.
+func Demo(dataDir string, portalKeyHash string) *Config {
+	const procedure = "meldewesen.wohnungsgeberbestaetigung"
+	cfg := &Config{
+		Procedures: []Procedure{{
+			ID:   procedure,
+			Name: "Wohnungsgeberbestätigung (§ 19 BMG)",
+		}},
+		Tenants: []Tenant{{
+			ID:   "musterstadt",
+			Name: "Stadt Musterstadt",
+			// Illustrative only: any 8-digit Amtlicher Gemeindeschlüssel
+			// passes; this one does not claim to be Musterstadt's.
+			AGS:              "09162000",
+			Behoerdenkennung: "psw:09162000",
+			Contacts: Contacts{
+				Office:    "buergerbuero@musterstadt.example",
+				Technical: "it@musterstadt.example",
+			},
+			Procedures: []Route{{
+				Procedure: procedure,
+				Destinations: []Destination{{
+					ID:       "fachverfahren",
+					Type:     "filedrop",
+					Reader:   "psw:09162000-meldewesen",
+					FileDrop: &FileDrop{Dir: filepath.Join(dataDir, "drop")},
+				}},
+			}},
+		}},
+		Portals: []Portal{{
+			ID:         "demo-portal",
+			Name:       "Demo-Portal",
+			KeyHash:    NewSecret(portalKeyHash),
+			Tenants:    []string{"musterstadt"},
+			Procedures: []string{procedure},
+		}},
+	}
+	cfg.ApplyDefaults()
+	return cfg
+}

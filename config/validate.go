@@ -1,0 +1,406 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"strings"
+	"unicode"
+)
+
+// Problem is one thing wrong with a configuration.
+type Problem struct {
+	// Path locates the value in the YAML document, e.g.
+	// "tenants[0].procedures[1].destinations[0].filedrop.dir", or "line 12"
+	// for problems found before decoding.
+	Path string
+	// Message says what is wrong, in lower case.
+	Message string
+}
+
+// String returns "path: message".
+func (p Problem) String() string {
+	if p.Path == "" {
+		return p.Message
+	}
+	return p.Path + ": " + p.Message
+}
+
+// ValidationError carries every problem found in a configuration.
+type ValidationError struct {
+	// Problems in document order; never empty.
+	Problems []Problem
+}
+
+// Error lists the problems one per line as "path: message".
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// DestinationTypes returns the known destination types, each the name of a
+// delivery adapter and of the Destination settings block it reads.
+func DestinationTypes() []string {
+	blocks := (&Destination{}).settingsBlocks()
+	types := make([]string, len(blocks))
+	for i, b := range blocks {
+		types[i] = b.typ
+	}
+	return types
+}
+
+// settingsBlock is the settings block of one destination type.
+type settingsBlock struct {
+	typ      string                          // destination type; also the block's yaml key
+	set      bool                            // the destination has the block
+	validate func(path string, v *validator) // called only when set
+}
+
+// settingsBlocks lists one entry per destination type. A new type adds its
+// settings pointer field to Destination and its entry here.
+func (d *Destination) settingsBlocks() []settingsBlock {
+	return []settingsBlock{
+		{typ: "filedrop", set: d.FileDrop != nil, validate: func(path string, v *validator) { d.FileDrop.validate(path, v) }},
+	}
+}
+
+// Validate checks the configuration, normally after ApplyDefaults, and
+// returns a *ValidationError with every problem found, or nil.
+func (c *Config) Validate() error {
+	v := &validator{}
+	c.Server.validate("server", v)
+	c.Database.validate("database", v)
+	c.Relay.validate("relay", v)
+
+	procedures := make(map[string]bool, len(c.Procedures))
+	if len(c.Procedures) == 0 {
+		v.add("procedures", "at least one procedure is required")
+	}
+	seen := map[string]string{}
+	for i, p := range c.Procedures {
+		path := fmt.Sprintf("procedures[%d]", i)
+		if v.procedureID(path+".id", p.ID) {
+			v.unique(path+".id", p.ID, seen)
+			procedures[p.ID] = true
+		}
+	}
+
+	tenants := make(map[string]bool, len(c.Tenants))
+	if len(c.Tenants) == 0 {
+		v.add("tenants", "at least one tenant is required")
+	}
+	seen = map[string]string{}
+	for i := range c.Tenants {
+		t := &c.Tenants[i]
+		path := fmt.Sprintf("tenants[%d]", i)
+		if v.id(path+".id", t.ID) {
+			v.unique(path+".id", t.ID, seen)
+			tenants[t.ID] = true
+		}
+		t.validate(path, procedures, v)
+	}
+
+	if len(c.Portals) == 0 {
+		v.add("portals", "at least one portal is required")
+	}
+	seen = map[string]string{}
+	hashes := map[string]string{}
+	for i := range c.Portals {
+		p := &c.Portals[i]
+		path := fmt.Sprintf("portals[%d]", i)
+		if v.id(path+".id", p.ID) {
+			v.unique(path+".id", p.ID, seen)
+		}
+		p.validate(path, tenants, procedures, hashes, v)
+	}
+
+	if len(v.problems) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: v.problems}
+}
+
+func (s *Server) validate(path string, v *validator) {
+	if s.Listen == "" {
+		v.add(path+".listen", "is required")
+	} else if _, _, err := net.SplitHostPort(s.Listen); err != nil {
+		v.add(path+".listen", "must be host:port: %v", unwrapAddrError(err))
+	}
+	v.positive(path+".read_header_timeout", s.ReadHeaderTimeout)
+	v.positive(path+".read_timeout", s.ReadTimeout)
+	v.positive(path+".write_timeout", s.WriteTimeout)
+	v.positive(path+".idle_timeout", s.IdleTimeout)
+	v.positive(path+".shutdown_timeout", s.ShutdownTimeout)
+	if s.MaxBodyBytes <= 0 {
+		v.add(path+".max_body_bytes", "must be positive, got %d", s.MaxBodyBytes)
+	}
+}
+
+func unwrapAddrError(err error) error {
+	var aerr *net.AddrError
+	if errors.As(err, &aerr) {
+		return errors.New(aerr.Err)
+	}
+	return err
+}
+
+// validate checks the URL without ever printing it: it may hold a password.
+func (d *Database) validate(path string, v *validator) {
+	if d.URL == "" {
+		return
+	}
+	u, err := url.Parse(d.URL)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		v.add(path+".url", "is not a valid URL: %v", err)
+		return
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		v.add(path+".url", "scheme must be postgres or postgresql, got %q", u.Scheme)
+	}
+}
+
+func (r *Relay) validate(path string, v *validator) {
+	v.positive(path+".lease", r.Lease)
+	v.positive(path+".poll_interval", r.PollInterval)
+	if r.Concurrency <= 0 {
+		v.add(path+".concurrency", "must be positive, got %d", r.Concurrency)
+	}
+}
+
+func (t *Tenant) validate(path string, procedures map[string]bool, v *validator) {
+	if !isDigits(t.AGS, 8) {
+		v.add(path+".ags", "must be exactly 8 digits (Amtlicher Gemeindeschlüssel), got %q", t.AGS)
+	}
+	v.noSpace(path+".behoerdenkennung", t.Behoerdenkennung)
+	v.email(path+".contacts.office", t.Contacts.Office)
+	v.email(path+".contacts.technical", t.Contacts.Technical)
+
+	routed := map[string]string{}
+	for i := range t.Procedures {
+		r := &t.Procedures[i]
+		rpath := fmt.Sprintf("%s.procedures[%d]", path, i)
+		switch {
+		case r.Procedure == "":
+			v.add(rpath+".procedure", "is required")
+		case !procedures[r.Procedure]:
+			v.add(rpath+".procedure", "unknown procedure %q", r.Procedure)
+		default:
+			v.unique(rpath+".procedure", r.Procedure, routed)
+		}
+		if len(r.Destinations) == 0 {
+			v.add(rpath+".destinations", "at least one destination is required")
+		}
+		ids := map[string]string{}
+		for j := range r.Destinations {
+			d := &r.Destinations[j]
+			dpath := fmt.Sprintf("%s.destinations[%d]", rpath, j)
+			if v.id(dpath+".id", d.ID) {
+				v.unique(dpath+".id", d.ID, ids)
+			}
+			d.validate(dpath, v)
+		}
+	}
+}
+
+func (d *Destination) validate(path string, v *validator) {
+	v.noSpace(path+".reader", d.Reader)
+	d.Retry.validate(path+".retry", v)
+	if d.Concurrency < 0 {
+		v.add(path+".concurrency", "must not be negative, got %d", d.Concurrency)
+	}
+
+	blocks := d.settingsBlocks()
+	known := false
+	for _, b := range blocks {
+		if b.typ == d.Type {
+			known = true
+		}
+	}
+	switch {
+	case d.Type == "":
+		v.add(path+".type", "is required, one of: %s", strings.Join(DestinationTypes(), ", "))
+		return
+	case !known:
+		v.add(path+".type", "unknown destination type %q, want one of: %s", d.Type, strings.Join(DestinationTypes(), ", "))
+		return
+	}
+	for _, b := range blocks {
+		bpath := path + "." + b.typ
+		switch {
+		case b.typ == d.Type && !b.set:
+			v.add(bpath, "is required for type %s", d.Type)
+		case b.typ == d.Type:
+			b.validate(bpath, v)
+		case b.set:
+			v.add(bpath, "not allowed with type %s", d.Type)
+		}
+	}
+}
+
+func (f *FileDrop) validate(path string, v *validator) {
+	if f.Dir == "" {
+		v.add(path+".dir", "is required")
+	}
+}
+
+func (p *Portal) validate(path string, tenants, procedures map[string]bool, hashes map[string]string, v *validator) {
+	hpath := path + ".key_hash"
+	switch h := p.KeyHash.Value(); {
+	case h == "":
+		v.add(hpath, "is required")
+	case !isKeyHash(h):
+		// Never print the value, even a malformed one may be a pasted key.
+		v.add(hpath, "must be \"sha256:\" and 64 lower-case hex digits (see HashKey)")
+	case hashes[h] != "":
+		v.add(hpath, "same key hash as %s", hashes[h])
+	default:
+		hashes[h] = hpath
+	}
+	v.references(path+".tenants", "tenant", p.Tenants, tenants)
+	v.references(path+".procedures", "procedure", p.Procedures, procedures)
+}
+
+func isKeyHash(s string) bool {
+	_, ok := parseKeyHash(s)
+	return ok
+}
+
+// validator collects problems.
+type validator struct {
+	problems []Problem
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// id checks an ID of a tenant, portal or destination and reports whether it is valid.
+func (v *validator) id(path, id string) bool {
+	switch {
+	case id == "":
+		v.add(path, "is required")
+	case !isID(id):
+		v.add(path, "must match ^[a-z0-9][a-z0-9-]*$, got %q", id)
+	default:
+		return true
+	}
+	return false
+}
+
+// procedureID checks a procedure ID and reports whether it is valid.
+func (v *validator) procedureID(path, id string) bool {
+	switch {
+	case id == "":
+		v.add(path, "is required")
+	case !isProcedureID(id):
+		v.add(path, "must match ^[a-z0-9]+(\\.[a-z0-9-]+)+$ like \"bau.baugenehmigung\", got %q", id)
+	default:
+		return true
+	}
+	return false
+}
+
+// unique reports id if seen already holds it, else records it under path.
+func (v *validator) unique(path, id string, seen map[string]string) {
+	if first, ok := seen[id]; ok {
+		v.add(path, "duplicate %q, first at %s", id, first)
+		return
+	}
+	seen[id] = path
+}
+
+// references checks a portal's list of allowed IDs.
+func (v *validator) references(path, what string, list []string, known map[string]bool) {
+	if len(list) == 0 {
+		v.add(path, "at least one %s or \"*\" is required", what)
+	}
+	for i, id := range list {
+		if id != wildcard && !known[id] {
+			v.add(fmt.Sprintf("%s[%d]", path, i), "unknown %s %q", what, id)
+		}
+	}
+}
+
+func (v *validator) positive(path string, d Duration) {
+	if d.Duration <= 0 {
+		v.add(path, "must be positive, got %s", d)
+	}
+}
+
+func (v *validator) nonNegative(path string, d Duration) {
+	if d.Duration < 0 {
+		v.add(path, "must not be negative, got %s", d)
+	}
+}
+
+func (v *validator) email(path, addr string) {
+	if addr == "" {
+		return
+	}
+	if _, err := mail.ParseAddress(addr); err != nil {
+		v.add(path, "is not a valid e-mail address: %v", err)
+	}
+}
+
+func (v *validator) noSpace(path, s string) {
+	if strings.ContainsFunc(s, unicode.IsSpace) {
+		v.add(path, "must not contain white space, got %q", s)
+	}
+}
+
+// isID reports whether s matches ^[a-z0-9][a-z0-9-]*$.
+func isID(s string) bool {
+	if s == "" || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isLowerAlnum(s[i]) && s[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// isProcedureID reports whether s matches ^[a-z0-9]+(\.[a-z0-9-]+)+$.
+func isProcedureID(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 {
+		return false
+	}
+	for i, p := range parts {
+		if p == "" {
+			return false
+		}
+		for j := 0; j < len(p); j++ {
+			if !isLowerAlnum(p[j]) && (i == 0 || p[j] != '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isLowerAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+}
+
+func isDigits(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,105 @@
+package outbox
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// State is where a Message stands in its delivery lifecycle:
+// pending -> delivered, or pending -> retrying -> ... -> delivered | dead.
+type State string
+
+// Delivery states of a Message.
+const (
+	StatePending   State = "pending"   // stored, not yet attempted
+	StateRetrying  State = "retrying"  // attempted and failed; next attempt scheduled
+	StateDelivered State = "delivered" // the destination accepted it (final)
+	StateDead      State = "dead"      // failed permanently or exhausted its retry policy (final until replayed)
+)
+
+// Final reports whether no further delivery attempt will be made.
+func (s State) Final() bool { return s == StateDelivered || s == StateDead }
+
+// Metadata keys the outbox gives meaning to. Other keys travel unchanged.
+const (
+	// MetaSubmissionID links a message to the submission it belongs to.
+	MetaSubmissionID = "submission_id"
+	// MetaAttempt is set on claimed messages: the number of this attempt, starting at 1.
+	MetaAttempt = "outbox_attempt"
+	// MetaLastError and MetaPermanent are set by ErrorRecorder on a failed
+	// handler's message, read by the Subscriber on Nack.
+	MetaLastError = "outbox_last_error"
+	MetaPermanent = "outbox_permanent"
+)
+
+// Message is one delivery of one payload to one destination (its topic).
+type Message struct {
+	ID            string // UUID, unique per topic; stays the same across retries and replays so receivers can deduplicate
+	Topic         string // destination key, "<tenant>/<procedure>/<destination>" for submissions
+	SubmissionID  string // empty for messages published without a submission
+	Payload       []byte
+	Metadata      map[string]string
+	State         State
+	Attempts      int       // attempts made so far
+	NextAttemptAt time.Time // when the message is due (pending or retrying)
+	LastError     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	DeliveredAt   time.Time // zero unless delivered
+}
+
+// Outcome is the result of one delivery attempt.
+type Outcome string
+
+// Outcomes of an Attempt.
+const (
+	OutcomeDelivered Outcome = "delivered"
+	OutcomeRetry     Outcome = "retry"
+	OutcomeDead      Outcome = "dead"
+)
+
+// State is the message state an outcome leads to.
+func (o Outcome) State() (State, error) {
+	switch o {
+	case OutcomeDelivered:
+		return StateDelivered, nil
+	case OutcomeRetry:
+		return StateRetrying, nil
+	case OutcomeDead:
+		return StateDead, nil
+	}
+	return "", fmt.Errorf("unknown outcome %q", o)
+}
+
+// Attempt is the record of one delivery attempt, kept for the status API and operators.
+type Attempt struct {
+	MessageID  string
+	Number     int // 1-based
+	Owner      string
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Outcome    Outcome
+	Error      string
+}
+
+// Submission is the stored record of an accepted portal submission.
+type Submission struct {
+	ID             string
+	PortalID       string
+	TenantID       string
+	ProcedureID    string
+	IdempotencyKey string // empty when the portal sent none
+	RequestHash    []byte // SHA-256 of the canonical request, to tell a retry from a conflicting reuse of a key
+	Payload        []byte // the request as received (JSON)
+	CreatedAt      time.Time
+}
+
+// Errors returned by stores.
+var (
+	// ErrNotFound: no such submission or message.
+	ErrNotFound = errors.New("not found")
+	// ErrLeaseLost: the message is no longer leased by this owner (the lease expired and
+	// another owner claimed it, or it was completed); the completion was not recorded.
+	ErrLeaseLost = errors.New("lease lost")
+)

@@ -1,0 +1,73 @@
+-- Queries of the SQLite store. Timestamps are Unix microseconds.
+-- Message columns in the order scanMessage reads them.
+
+-- name: InsertSubmission
+INSERT INTO submissions (id, portal_id, tenant_id, procedure_id, idempotency_key, request_hash, payload, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT DO NOTHING
+
+-- name: SubmissionByKey
+SELECT id, portal_id, tenant_id, procedure_id, COALESCE(idempotency_key, ''), request_hash, payload, created_at
+FROM submissions WHERE portal_id = ? AND idempotency_key = ?
+
+-- name: SubmissionByID
+SELECT id, portal_id, tenant_id, procedure_id, COALESCE(idempotency_key, ''), request_hash, payload, created_at
+FROM submissions WHERE id = ?
+
+-- name: InsertMessage
+INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state, attempts, next_attempt_at, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)
+
+-- name: ClaimDue
+UPDATE outbox_messages SET lease_owner = ?1, lease_until = ?2, updated_at = ?3
+WHERE seq IN (
+    SELECT seq FROM outbox_messages
+    WHERE topic = ?4 AND state IN ('pending', 'retrying') AND next_attempt_at <= ?3
+      AND (lease_until IS NULL OR lease_until < ?3)
+    ORDER BY next_attempt_at, seq
+    LIMIT ?5
+)
+RETURNING seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
+          COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0)
+
+-- name: ClaimHead
+UPDATE outbox_messages SET lease_owner = ?1, lease_until = ?2, updated_at = ?3
+WHERE seq = (
+    SELECT seq FROM outbox_messages
+    WHERE topic = ?4 AND state IN ('pending', 'retrying')
+    ORDER BY seq LIMIT 1
+) AND next_attempt_at <= ?3 AND (lease_until IS NULL OR lease_until < ?3)
+RETURNING seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
+          COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0)
+
+-- name: Complete
+UPDATE outbox_messages
+SET state = ?1, attempts = attempts + 1,
+    next_attempt_at = CASE WHEN ?1 = 'retrying' THEN ?2 ELSE next_attempt_at END,
+    last_error = CASE WHEN ?1 = 'delivered' THEN NULL ELSE ?3 END,
+    delivered_at = CASE WHEN ?1 = 'delivered' THEN ?4 ELSE NULL END,
+    lease_owner = NULL, lease_until = NULL, updated_at = ?4
+WHERE topic = ?5 AND id = ?6 AND lease_owner = ?7 AND state IN ('pending', 'retrying')
+RETURNING seq, attempts
+
+-- name: InsertAttempt
+INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome, error)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+
+-- name: Release
+UPDATE outbox_messages SET lease_owner = NULL, lease_until = NULL
+WHERE topic = ? AND id = ? AND lease_owner = ?
+
+-- name: NextDue
+SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END)
+FROM outbox_messages WHERE topic = ? AND state IN ('pending', 'retrying')
+
+-- name: MessagesBySubmission
+SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
+       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0)
+FROM outbox_messages WHERE submission_id = ? ORDER BY seq
+
+-- name: Attempts
+SELECT m.id, a.number, a.owner, a.started_at, a.finished_at, a.outcome, COALESCE(a.error, '')
+FROM outbox_attempts a JOIN outbox_messages m ON m.seq = a.message_seq
+WHERE m.id = ? ORDER BY a.message_seq, a.number

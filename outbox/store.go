@@ -1,0 +1,83 @@
+package outbox
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence contract of the outbox. Implementations must be safe
+// for concurrent use; those for shared databases must make Claim safe across
+// processes (no message leased to two owners at once).
+type Store interface {
+	// InTx runs fn in one transaction and commits it if fn returns nil.
+	// Watchers of the topics of inserted messages are woken after the commit.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+
+	// Claim leases up to p.Limit due messages of p.Topic to p.Owner until now+p.Lease.
+	// A message is due when it is pending or retrying, its NextAttemptAt has passed
+	// and it has no unexpired lease. With p.Ordered only the oldest unfinished message
+	// of the topic can be claimed, and only when it is due (strict FIFO).
+	Claim(ctx context.Context, p ClaimParams) ([]Message, error)
+
+	// Complete records the attempt of a leased message and moves it to the state the
+	// outcome implies, clearing the lease. It returns ErrLeaseLost if p.Owner no longer
+	// holds the lease.
+	Complete(ctx context.Context, c Completion) error
+
+	// Release gives up owner's leases on the messages of topic without recording an
+	// attempt, so that they are claimable at once (used on orderly shutdown).
+	Release(ctx context.Context, owner, topic string, ids []string) error
+
+	// NextDue returns when the earliest unfinished message of topic becomes claimable,
+	// or ok=false when the topic has none.
+	NextDue(ctx context.Context, topic string) (due time.Time, ok bool, err error)
+
+	// Watch returns a channel that receives a value (coalesced) whenever messages
+	// are inserted for topic, in this process or, for shared stores, in any process.
+	// stop releases the watch.
+	Watch(topic string) (ch <-chan struct{}, stop func())
+
+	// Submission returns a submission and its messages.
+	Submission(ctx context.Context, id string) (Submission, []Message, error)
+
+	// Attempts lists the attempts of a message, oldest first.
+	Attempts(ctx context.Context, messageID string) ([]Attempt, error)
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+
+	Close() error
+}
+
+// Tx is the part of a store usable inside InTx.
+type Tx interface {
+	// CreateSubmission stores s. If s.IdempotencyKey is set and the portal already
+	// has a submission with that key, nothing is stored and that submission is
+	// returned with created=false. Concurrent calls with one key store exactly one.
+	CreateSubmission(ctx context.Context, s Submission) (stored Submission, created bool, err error)
+
+	// InsertMessages stores new messages in state pending, due at once unless
+	// NextAttemptAt is set.
+	InsertMessages(ctx context.Context, msgs []Message) error
+}
+
+// ClaimParams selects and leases due messages.
+type ClaimParams struct {
+	Topic   string
+	Owner   string
+	Limit   int
+	Lease   time.Duration
+	Ordered bool
+}
+
+// Completion is the outcome of one attempt on a leased message.
+type Completion struct {
+	Topic         string
+	ID            string
+	Owner         string
+	Outcome       Outcome
+	Error         string    // empty when delivered
+	NextAttemptAt time.Time // for OutcomeRetry
+	StartedAt     time.Time
+	FinishedAt    time.Time
+}

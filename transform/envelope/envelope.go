@@ -1,0 +1,325 @@
+package envelope
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/beevik/etree"
+
+	"github.com/amtsbote/amtsbote/transform"
+)
+
+// Schema is the XML Schema (XSD 1.0) of the messages built by Mapper.
+//
+//go:embed envelope.xsd
+var Schema []byte
+
+// Names of the message.
+const (
+	// Namespace is the XML namespace of the envelope, bound to the prefix "ab".
+	Namespace = "urn:amtsbote:envelope:1"
+	// Nachrichtentyp is the content of nachrichtenkopf/nachrichtentyp and the
+	// local name of the root element.
+	Nachrichtentyp = "einreichung.0001"
+	// MessageType is the Document.MessageType of the messages.
+	MessageType = "amtsbote." + Nachrichtentyp
+)
+
+// Limits of Validate.
+const (
+	// MaxDepth is how deeply objects and arrays may nest; the applicant and
+	// data objects are level 1.
+	MaxDepth = 16
+	// MaxKeyLength is the longest object key, in characters.
+	MaxKeyLength = 128
+)
+
+// Mapper is the generic transform.Mapper. The zero value is ready to use and
+// safe for concurrent use.
+type Mapper struct{}
+
+var _ transform.Mapper = (*Mapper)(nil)
+
+// New returns the generic Mapper.
+func New() *Mapper { return &Mapper{} }
+
+// Validate reports every problem of s: the applicant must be a non-empty
+// object and data an object (a nil map is an absent or null member); below
+// them keys must be non-empty, at most MaxKeyLength characters, pass
+// transform.CheckText and be unique after NFC normalisation; string values
+// must pass transform.CheckText; nesting may not exceed MaxDepth. The values
+// of a member with an invalid key are not examined.
+func (m *Mapper) Validate(s transform.Submission) []transform.FieldError {
+	var v validator
+	switch {
+	case s.Applicant == nil:
+		v.add("/applicant", transform.CodeRequired, "applicant must be a JSON object")
+	case len(s.Applicant) == 0:
+		v.add("/applicant", transform.CodeRequired, "applicant must not be empty")
+	default:
+		v.object("/applicant", s.Applicant, 1)
+	}
+	if s.Data == nil {
+		v.add("/data", transform.CodeRequired, "data must be a JSON object")
+	} else {
+		v.object("/data", s.Data, 1)
+	}
+	return v.errs
+}
+
+type validator struct {
+	errs []transform.FieldError
+}
+
+func (v *validator) add(pointer, code, message string) {
+	v.errs = append(v.errs, transform.FieldError{Pointer: pointer, Code: code, Message: message})
+}
+
+func (v *validator) value(pointer string, val any, depth int) {
+	switch val := val.(type) {
+	case nil, bool:
+	case string:
+		v.errs = append(v.errs, transform.CheckText(pointer, val)...)
+	case json.Number:
+		if !jsonNumber.MatchString(string(val)) {
+			v.add(pointer, transform.CodeInvalidNumber, "not a JSON number")
+		}
+	case map[string]any:
+		v.object(pointer, val, depth)
+	case []any:
+		if depth > MaxDepth {
+			v.add(pointer, transform.CodeTooDeep, fmt.Sprintf("objects and arrays nest deeper than %d levels", MaxDepth))
+			return
+		}
+		for i, item := range val {
+			v.value(transform.AppendPointer(pointer, strconv.Itoa(i)), item, depth+1)
+		}
+	default:
+		v.add(pointer, transform.CodeType, fmt.Sprintf("unsupported value of Go type %T", val))
+	}
+}
+
+func (v *validator) object(pointer string, obj map[string]any, depth int) {
+	if depth > MaxDepth {
+		v.add(pointer, transform.CodeTooDeep, fmt.Sprintf("objects and arrays nest deeper than %d levels", MaxDepth))
+		return
+	}
+	var prev string // NFC key of the previous valid member
+	for _, mem := range members(obj) {
+		p := transform.AppendPointer(pointer, mem.raw)
+		switch n := utf8.RuneCountInString(mem.key); {
+		case mem.raw == "":
+			v.add(p, transform.CodeInvalidKey, "object key must not be empty")
+			continue
+		case n > MaxKeyLength:
+			v.add(p, transform.CodeInvalidKey, fmt.Sprintf("object key has %d characters, at most %d are allowed", n, MaxKeyLength))
+			continue
+		}
+		if errs := transform.CheckText(p, mem.raw); errs != nil {
+			for _, e := range errs {
+				v.add(e.Pointer, transform.CodeInvalidKey, "object key: "+e.Message)
+			}
+			continue
+		}
+		if mem.key == prev {
+			v.add(p, transform.CodeDuplicateKey, "object key equals another key after Unicode NFC normalisation")
+			continue
+		}
+		prev = mem.key
+		v.value(p, mem.val, depth+1)
+	}
+}
+
+// jsonNumber is the number grammar of RFC 8259.
+var jsonNumber = regexp.MustCompile(`^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$`)
+
+// member is one member of a JSON object.
+type member struct {
+	key string // NFC form of raw
+	raw string
+	val any
+}
+
+// members returns the members of obj ordered by NFC key, then raw key.
+func members(obj map[string]any) []member {
+	ms := make([]member, 0, len(obj))
+	for raw, val := range obj {
+		ms = append(ms, member{key: transform.NormalizeText(raw), raw: raw, val: val})
+	}
+	slices.SortFunc(ms, func(a, b member) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.raw, b.raw)
+	})
+	return ms
+}
+
+// Map builds the message of in. It returns a *transform.ValidationError when
+// the submission does not pass Validate, and an error when in lacks what the
+// Nachrichtenkopf or the Vorgang require: MessageID and Submission.ID as
+// UUIDs, Submission.Tenant and Submission.Procedure, CreatedAt and
+// Submission.ReceivedAt.
+func (m *Mapper) Map(in transform.Input) (transform.Document, error) {
+	if errs := m.Validate(in.Submission); errs != nil {
+		return transform.Document{}, &transform.ValidationError{Errors: errs}
+	}
+	if err := checkInput(in); err != nil {
+		return transform.Document{}, err
+	}
+
+	doc := etree.NewDocument()
+	doc.WriteSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true}
+	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	root := doc.CreateElement("ab:" + Nachrichtentyp)
+	root.CreateAttr("xmlns:ab", Namespace)
+	optionalAttr(root, "produkt", in.Product.Name)
+	optionalAttr(root, "produkthersteller", in.Product.Manufacturer)
+	optionalAttr(root, "produktversion", in.Product.Version)
+
+	kopf := root.CreateElement("ab:nachrichtenkopf")
+	textElement(kopf, "ab:nachrichtenUUID", in.MessageID)
+	textElement(kopf, "ab:nachrichtentyp", Nachrichtentyp)
+	textElement(kopf, "ab:erstellungszeitpunkt", timestamp(in.CreatedAt))
+	party(kopf.CreateElement("ab:autor"), in.Author)
+	party(kopf.CreateElement("ab:leser"), in.Reader)
+
+	s := in.Submission
+	vorgang := root.CreateElement("ab:vorgang")
+	textElement(vorgang, "ab:einreichungID", s.ID)
+	textElement(vorgang, "ab:verfahren", s.Procedure)
+	textElement(vorgang, "ab:mandant", s.Tenant)
+	if in.Author.AGS != "" {
+		textElement(vorgang, "ab:ags", in.Author.AGS)
+	}
+	textElement(vorgang, "ab:eingangszeitpunkt", timestamp(s.ReceivedAt))
+
+	writeMembers(root.CreateElement("ab:antragsteller"), s.Applicant)
+	writeMembers(root.CreateElement("ab:daten"), s.Data)
+
+	doc.IndentWithSettings(&etree.IndentSettings{Spaces: 2, PreserveLeafWhitespace: true})
+	out, err := doc.WriteToBytes()
+	if err != nil {
+		return transform.Document{}, fmt.Errorf("envelope: write XML: %w", err)
+	}
+	return transform.Document{XML: out, MessageType: MessageType}, nil
+}
+
+func checkInput(in transform.Input) error {
+	var errs []error
+	if !isUUID(in.MessageID) {
+		errs = append(errs, errors.New("message id is not a UUID"))
+	}
+	if !isUUID(in.Submission.ID) {
+		errs = append(errs, errors.New("submission id is not a UUID"))
+	}
+	if in.Submission.Tenant == "" {
+		errs = append(errs, errors.New("tenant is empty"))
+	}
+	if in.Submission.Procedure == "" {
+		errs = append(errs, errors.New("procedure is empty"))
+	}
+	if in.CreatedAt.IsZero() {
+		errs = append(errs, errors.New("creation time is zero"))
+	}
+	if in.Submission.ReceivedAt.IsZero() {
+		errs = append(errs, errors.New("receipt time is zero"))
+	}
+	if errs != nil {
+		return fmt.Errorf("envelope: incomplete input: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// isUUID reports whether s has the 8-4-4-4-12 hex form of a UUID.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range []byte(s) {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func optionalAttr(e *etree.Element, key, value string) {
+	if value != "" {
+		e.CreateAttr(key, transform.NormalizeText(value))
+	}
+}
+
+func textElement(parent *etree.Element, tag, text string) {
+	setText(parent.CreateElement(tag), text)
+}
+
+// setText sets the NFC form of text as content of e; empty text leaves e empty.
+func setText(e *etree.Element, text string) {
+	if text != "" {
+		e.CreateText(transform.NormalizeText(text))
+	}
+}
+
+func party(e *etree.Element, p transform.Party) {
+	if p.Kennung != "" {
+		textElement(e, "ab:kennung", p.Kennung)
+	}
+	if p.Name != "" {
+		textElement(e, "ab:name", p.Name)
+	}
+}
+
+// writeMembers writes the members of obj as children of e.
+func writeMembers(e *etree.Element, obj map[string]any) {
+	for _, mem := range members(obj) {
+		var child *etree.Element
+		switch mem.val.(type) {
+		case map[string]any:
+			child = e.CreateElement("ab:gruppe")
+		case []any:
+			child = e.CreateElement("ab:liste")
+		default:
+			child = e.CreateElement("ab:feld")
+		}
+		child.CreateAttr("name", mem.key)
+		content(child, mem.val)
+	}
+}
+
+// content writes val into e, which is its feld, gruppe, liste or eintrag.
+func content(e *etree.Element, val any) {
+	switch val := val.(type) {
+	case nil:
+		e.CreateAttr("nil", "true")
+	case bool:
+		setText(e, strconv.FormatBool(val))
+	case string:
+		setText(e, val)
+	case json.Number:
+		setText(e, string(val))
+	case map[string]any:
+		writeMembers(e, val)
+	case []any:
+		for _, item := range val {
+			content(e.CreateElement("ab:eintrag"), item)
+		}
+	}
+}
