@@ -48,3 +48,17 @@ func (w *Watchers) Notify(topics ...string) {
 		}
 	}
 }
+
+// NotifyAll signals every watcher, e.g. after notifications may have been missed.
+func (w *Watchers) NotifyAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, subs := range w.subs {
+		for ch := range subs {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+}

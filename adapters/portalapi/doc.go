@@ -1,0 +1,66 @@
+// Package portalapi is the inbound HTTP API through which citizen portals
+// (Onlinedienste) submit applications to a municipality.
+//
+// # Submitting
+//
+//	POST /v1/submissions
+//	Authorization: Bearer <API key>
+//	Content-Type: application/json
+//	Idempotency-Key: <optional, 1-255 printable ASCII characters>
+//
+//	{"tenant": "musterstadt", "procedure": "meldewesen.wohnungsgeberbestaetigung",
+//	 "applicant": {...}, "data": {...}}
+//
+// The API key selects the portal (config.Config.PortalByKey, compared in
+// constant time). The body is decoded strictly: one UTF-8 JSON object with
+// exactly these four members, numbers kept as written. The request passes,
+// in this order, the portal's permission for the tenant and procedure
+// (403), the tenant's route for the procedure and its mapper in the
+// transform.Registry (422), and the mapper's Validate (422, every problem
+// at once). Then the submission gets its id, the mapper builds one XÖV
+// message per destination of the route, and the submission and its
+// messages are committed to the outbox in one transaction, each message
+// published through outbox.TxPublisher to its topic
+// (config.Topic(tenant, procedure, destination)). Only after the commit
+// the answer is
+//
+//	202 Accepted
+//	Location: /v1/submissions/<id>
+//
+//	{"id": "<id>", "status": "accepted"}
+//
+// A database failure is answered with 503 and Retry-After; the portal
+// retries with the same Idempotency-Key. Keys are scoped to the portal. A
+// retry with a key already used and the same request (equal after decoding:
+// whitespace and member order do not matter) is answered like the original,
+// with the header Idempotent-Replayed: true, and stores nothing; a different
+// request under a used key is a 422 idempotency-conflict. The store
+// guarantees this for concurrent retries as well.
+//
+// # Status
+//
+//	GET /v1/submissions/{id}
+//
+// shows the submission and the delivery of each of its messages (state,
+// attempts, attempt log) to the portal that submitted it; for any other
+// portal it does not exist (404). The status is "delivered" once every
+// destination has the message, "failed" once any message is dead, and
+// "accepted" before.
+//
+// # Errors
+//
+// Every error is an RFC 9457 problem (application/problem+json) whose type
+// is one of the Problem constants. A 422 lists the problems of the
+// submission as errors, each with an RFC 6901 JSON pointer into the request
+// body and a code (the transform.Code constants and the Code constants
+// here). Problems and logs never contain request values, API keys or
+// bodies: only pointers, codes and ids.
+//
+// # Operation
+//
+// Handler logs one Info record per request (method, route pattern, status,
+// duration, portal and submission id), turns handler panics into 500
+// problems, and answers every request with 503 while draining (SetDraining)
+// during shutdown. NewServer returns an http.Server with the timeouts of
+// config.Server and a limit on header size.
+package portalapi

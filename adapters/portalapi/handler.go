@@ -1,0 +1,310 @@
+package portalapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/transform"
+)
+
+// DefaultMaxBodyBytes is the default of Config.MaxBodyBytes.
+const DefaultMaxBodyBytes = 10 << 20 // 10 MiB
+
+// Route patterns of the API (net/http ServeMux patterns).
+const (
+	RouteSubmit = "POST /v1/submissions"
+	RouteStatus = "GET /v1/submissions/{id}"
+)
+
+// Config configures a Handler.
+type Config struct {
+	// Config holds the tenants, portals and routes. Required. It must not be
+	// changed while the Handler is in use.
+	Config *config.Config
+	// Store is the outbox that submissions and their messages are committed
+	// to. Required.
+	Store outbox.Store
+	// Registry maps procedure ids to their mappers. Required.
+	Registry *transform.Registry
+	// Product names the software in the messages (produkt, produkthersteller,
+	// produktversion).
+	Product transform.Product
+	// MaxBodyBytes is the largest request body accepted. Default
+	// DefaultMaxBodyBytes; it may not be negative.
+	MaxBodyBytes int64
+	// Logger receives one Info record per request and the errors behind 500
+	// and 503 answers, with ids, never bodies or keys. Default: discard.
+	Logger *slog.Logger
+	// Now returns the current time, for the receipt time of submissions and
+	// the creation time of messages. Default time.Now.
+	Now func() time.Time
+	// NewID returns a new UUID, for submission and message ids. Default
+	// uuid.NewString.
+	NewID func() string
+}
+
+// Validate reports every problem of c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Config == nil {
+		errs = append(errs, errors.New("config is nil"))
+	}
+	if c.Store == nil {
+		errs = append(errs, errors.New("store is nil"))
+	}
+	if c.Registry == nil {
+		errs = append(errs, errors.New("registry is nil"))
+	}
+	if c.MaxBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("max body bytes is negative (%d)", c.MaxBodyBytes))
+	}
+	if errs != nil {
+		return fmt.Errorf("portal api config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Handler is the portal API, an http.Handler. It is safe for concurrent use.
+type Handler struct {
+	cfg      *config.Config
+	store    outbox.Store
+	registry *transform.Registry
+	product  transform.Product
+	maxBody  int64
+	log      *slog.Logger
+	now      func() time.Time
+	newID    func() string
+	mux      *http.ServeMux
+	draining atomic.Bool
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New validates cfg and returns the Handler.
+func New(cfg Config) (*Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		cfg:      cfg.Config,
+		store:    cfg.Store,
+		registry: cfg.Registry,
+		product:  cfg.Product,
+		maxBody:  cfg.MaxBodyBytes,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		newID:    cfg.NewID,
+		mux:      http.NewServeMux(),
+	}
+	if h.maxBody == 0 {
+		h.maxBody = DefaultMaxBodyBytes
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.newID == nil {
+		h.newID = uuid.NewString
+	}
+
+	h.handle(RouteSubmit, h.submit)
+	h.handle(RouteStatus, h.status)
+	// The same paths with any other method, and everything else, answer
+	// with problems instead of the ServeMux's plain-text errors.
+	h.handle("/v1/submissions", methodNotAllowed(http.MethodPost))
+	h.handle("/v1/submissions/{id}", methodNotAllowed(http.MethodGet+", "+http.MethodHead))
+	h.handle("/", func(http.ResponseWriter, *http.Request) error {
+		return errNotFound("no such resource")
+	})
+	return h, nil
+}
+
+// SetDraining switches draining on or off. While draining, as during
+// shutdown, every request is answered with 503, Retry-After and
+// "Connection: close", so that portals retry elsewhere or later and
+// keep-alive connections end. Call it before http.Server.Shutdown.
+func (h *Handler) SetDraining(draining bool) { h.draining.Store(draining) }
+
+// ServeHTTP answers one request and logs it.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	info := &requestInfo{}
+	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
+	rec := &statusRecorder{ResponseWriter: w}
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+
+	defer func() {
+		attrs := []slog.Attr{
+			slog.String("method", r.Method),
+			slog.String("route", info.route),
+			slog.Int("status", rec.code()),
+			slog.Duration("duration", time.Since(start)),
+		}
+		if info.portal != "" {
+			attrs = append(attrs, slog.String("portal_id", info.portal))
+		}
+		if info.submission != "" {
+			attrs = append(attrs, slog.String("submission_id", info.submission))
+		}
+		if info.replayed {
+			attrs = append(attrs, slog.Bool("idempotent_replayed", true))
+		}
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	}()
+	defer h.recoverPanic(rec, r, info)
+
+	if h.draining.Load() {
+		hdr.Set("Connection", "close")
+		writeProblem(rec, r, errUnavailable("the server is shutting down", nil))
+		return
+	}
+	h.mux.ServeHTTP(rec, r)
+}
+
+// recoverPanic turns a panic of a handler into a logged 500 problem.
+func (h *Handler) recoverPanic(w *statusRecorder, r *http.Request, info *requestInfo) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p == http.ErrAbortHandler { // net/http's way to abort a response; it handles it
+		panic(p)
+	}
+	// A panic value may carry request data; only runtime errors, which
+	// carry none, are logged with their message.
+	what := fmt.Sprintf("%T", p)
+	if re, ok := p.(runtime.Error); ok {
+		what = re.Error()
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelError, "handler panicked",
+		slog.String("route", info.route),
+		slog.String("portal_id", info.portal),
+		slog.String("submission_id", info.submission),
+		slog.String("panic", what),
+		slog.String("stack", string(debug.Stack())))
+	if w.wrote {
+		return // too late for a problem; the client sees a truncated response
+	}
+	writeProblem(w, r, errInternal(nil))
+}
+
+// handle registers fn for pattern: it records the route for the request log
+// and answers fn's error with a problem.
+func (h *Handler) handle(pattern string, fn func(http.ResponseWriter, *http.Request) error) {
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		info := infoOf(r.Context())
+		info.route = pattern
+		if err := fn(w, r); err != nil {
+			h.fail(w, r, info, err)
+		}
+	})
+}
+
+// fail answers err: a *problemError as itself, anything else as 500. The
+// cause behind a problem is logged with the ids of the request.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, info *requestInfo, err error) {
+	var p *problemError
+	if !errors.As(err, &p) {
+		p = errInternal(err)
+	}
+	if p.cause != nil {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("route", info.route),
+			slog.String("portal_id", info.portal),
+			slog.String("submission_id", info.submission),
+			slog.String("problem", p.typ),
+			slog.String("error", p.cause.Error()))
+	}
+	writeProblem(w, r, p)
+}
+
+func methodNotAllowed(allow string) func(http.ResponseWriter, *http.Request) error {
+	return func(http.ResponseWriter, *http.Request) error { return errMethodNotAllowed(allow) }
+}
+
+// authenticate returns the portal of the request's bearer key. The key is
+// compared in constant time (config.Config.PortalByKey) and never logged.
+func (h *Handler) authenticate(r *http.Request) (*config.Portal, error) {
+	values := r.Header.Values("Authorization")
+	if len(values) == 0 {
+		return nil, errUnauthorized("an API key is required: Authorization: Bearer <key>")
+	}
+	scheme, key, ok := strings.Cut(values[0], " ")
+	key = strings.TrimLeft(key, " ")
+	if len(values) != 1 || !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
+		return nil, errUnauthorized("an API key is required: Authorization: Bearer <key>")
+	}
+	portal, ok := h.cfg.PortalByKey(key)
+	if !ok {
+		return nil, errUnauthorized("the API key is not valid")
+	}
+	infoOf(r.Context()).portal = portal.ID
+	return portal, nil
+}
+
+// requestInfo collects what the request log reports beyond the request line.
+type requestInfo struct {
+	route      string // the ServeMux pattern; empty while draining
+	portal     string // the authenticated portal's id
+	submission string // the submission id, when known
+	replayed   bool   // an idempotent replay
+}
+
+type requestInfoKey struct{}
+
+// infoOf returns the requestInfo that ServeHTTP put into ctx.
+func infoOf(ctx context.Context) *requestInfo {
+	if info, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		return info
+	}
+	return &requestInfo{} // the mux was reached without ServeHTTP; nothing to log
+}
+
+// statusRecorder remembers the status of a response.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if !w.wrote && code >= 200 {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// code is the status for the log: 200 when nothing was written, as net/http
+// answers then.
+func (w *statusRecorder) code() int {
+	if !w.wrote {
+		return http.StatusOK
+	}
+	return w.status
+}

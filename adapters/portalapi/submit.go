@@ -1,0 +1,410 @@
+package portalapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/transform"
+)
+
+// Metadata keys of the outbox messages of a submission, besides
+// outbox.MetaSubmissionID.
+const (
+	MetaTenant      = "tenant"       // the tenant id
+	MetaProcedure   = "procedure"    // the procedure id
+	MetaDestination = "destination"  // the destination id within the tenant's route
+	MetaMessageType = "message_type" // transform.Document.MessageType
+	MetaContentType = "content_type" // the payload's media type, "application/xml"
+)
+
+// Headers of the submission endpoint.
+const (
+	// HeaderIdempotencyKey optionally names a submission within the portal:
+	// a retry with the same key and the same request is answered like the
+	// original, without storing anything.
+	HeaderIdempotencyKey = "Idempotency-Key"
+	// HeaderIdempotentReplayed is "true" on the answer to such a retry.
+	HeaderIdempotentReplayed = "Idempotent-Replayed"
+)
+
+// MaxIdempotencyKeyLength is the longest Idempotency-Key accepted.
+const MaxIdempotencyKeyLength = 255
+
+// Submission states of AcceptedResponse and StatusResponse.
+const (
+	StatusAccepted  = "accepted"  // stored; not every destination has it yet
+	StatusDelivered = "delivered" // every destination has it
+	StatusFailed    = "failed"    // at least one destination's message is dead
+)
+
+// AcceptedResponse is the body of the 202 answer to a submission.
+type AcceptedResponse struct {
+	ID     string `json:"id"`
+	Status string `json:"status"` // always StatusAccepted
+}
+
+// submissionsPath is the collection; a submission is at submissionsPath/{id}.
+const submissionsPath = "/v1/submissions"
+
+// submit handles RouteSubmit.
+func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	info := infoOf(ctx)
+	portal, err := h.authenticate(r)
+	if err != nil {
+		return err
+	}
+	if err := checkContentType(r.Header); err != nil {
+		return err
+	}
+	key, err := idempotencyKey(r.Header)
+	if err != nil {
+		return err
+	}
+	body, err := h.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	req, err := decodeRequest(body)
+	if err != nil {
+		return err
+	}
+
+	// Permission first: a portal learns nothing about tenants and
+	// procedures it may not use.
+	if !portal.Allows(req.tenant, req.procedure) {
+		return errForbidden("the portal may not submit this procedure for this tenant")
+	}
+	tenant, ok := h.cfg.Tenant(req.tenant)
+	if !ok {
+		return errValidation(transform.FieldError{Pointer: "/tenant", Code: CodeUnknownTenant, Message: "unknown tenant"})
+	}
+	route, ok := tenant.Route(req.procedure)
+	if !ok {
+		return errValidation(transform.FieldError{Pointer: "/procedure", Code: CodeUnknownProcedure,
+			Message: "the tenant does not accept this procedure"})
+	}
+	mapper, ok := h.registry.Mapper(req.procedure)
+	if !ok {
+		h.log.WarnContext(ctx, "procedure is routed but has no mapper",
+			"tenant", tenant.ID, "procedure", req.procedure, "portal_id", portal.ID)
+		return errValidation(transform.FieldError{Pointer: "/procedure", Code: CodeUnknownProcedure,
+			Message: "the procedure is not supported"})
+	}
+
+	sub := transform.Submission{
+		Tenant:    tenant.ID,
+		Procedure: req.procedure,
+		Applicant: req.applicant,
+		Data:      req.data,
+	}
+	if errs := mapper.Validate(sub); len(errs) > 0 {
+		return errValidation(errs...)
+	}
+	now := h.now().UTC()
+	sub.ID, sub.ReceivedAt = h.newID(), now
+	info.submission = sub.ID
+
+	msgs, err := h.buildMessages(sub, mapper, tenant, route, now)
+	if err != nil {
+		return err
+	}
+
+	var stored outbox.Submission
+	var created bool
+	err = h.store.InTx(ctx, func(tx outbox.Tx) error {
+		var err error
+		stored, created, err = tx.CreateSubmission(ctx, outbox.Submission{
+			ID:             sub.ID,
+			PortalID:       portal.ID,
+			TenantID:       tenant.ID,
+			ProcedureID:    req.procedure,
+			IdempotencyKey: key,
+			RequestHash:    req.hash[:],
+			Payload:        body,
+			CreatedAt:      now,
+		})
+		if err != nil {
+			return fmt.Errorf("create submission: %w", err)
+		}
+		if !created {
+			return nil // an idempotent retry, or a conflict: see below
+		}
+		pub := outbox.NewTxPublisher(ctx, tx)
+		for _, m := range msgs {
+			if err := pub.Publish(m.topic, m.msg); err != nil {
+				return fmt.Errorf("publish message %s to %s: %w", m.msg.UUID, m.topic, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return errUnavailable("the submission could not be stored; retry later with the same Idempotency-Key", err)
+	}
+	if !created {
+		if !bytes.Equal(stored.RequestHash, req.hash[:]) {
+			info.submission = ""
+			return errIdempotencyConflict()
+		}
+		info.submission, info.replayed = stored.ID, true
+		w.Header().Set(HeaderIdempotentReplayed, "true")
+	}
+	w.Header().Set("Location", submissionsPath+"/"+url.PathEscape(stored.ID))
+	writeJSON(w, http.StatusAccepted, "application/json", AcceptedResponse{ID: stored.ID, Status: StatusAccepted})
+	return nil
+}
+
+// outgoing is one message of a submission and its topic.
+type outgoing struct {
+	topic string
+	msg   *message.Message
+}
+
+// buildMessages maps sub once per destination of route.
+func (h *Handler) buildMessages(sub transform.Submission, mapper transform.Mapper, tenant *config.Tenant,
+	route *config.Route, now time.Time) ([]outgoing, error) {
+	author := transform.Party{ID: tenant.ID, Name: tenant.Name, Kennung: tenant.Behoerdenkennung, AGS: tenant.AGS}
+	out := make([]outgoing, 0, len(route.Destinations))
+	for _, dest := range route.Destinations {
+		id := h.newID()
+		doc, err := mapper.Map(transform.Input{
+			Submission: sub,
+			MessageID:  id,
+			Author:     author,
+			Reader:     transform.Party{ID: dest.ID, Kennung: dest.Reader},
+			Product:    h.product,
+			CreatedAt:  now,
+		})
+		var verr *transform.ValidationError
+		switch {
+		case errors.As(err, &verr):
+			return nil, errValidation(verr.Errors...)
+		case err != nil:
+			return nil, errInternal(fmt.Errorf("map submission for destination %s: %w", dest.ID, err))
+		}
+		msg := message.NewMessage(id, doc.XML)
+		msg.Metadata.Set(outbox.MetaSubmissionID, sub.ID)
+		msg.Metadata.Set(MetaTenant, tenant.ID)
+		msg.Metadata.Set(MetaProcedure, sub.Procedure)
+		msg.Metadata.Set(MetaDestination, dest.ID)
+		msg.Metadata.Set(MetaMessageType, doc.MessageType)
+		msg.Metadata.Set(MetaContentType, "application/xml")
+		out = append(out, outgoing{topic: config.Topic(tenant.ID, sub.Procedure, dest.ID), msg: msg})
+	}
+	return out, nil
+}
+
+// checkContentType accepts application/json, with no charset or UTF-8.
+func checkContentType(h http.Header) error {
+	v := h.Get("Content-Type")
+	if v == "" {
+		return errUnsupportedMediaType("Content-Type must be application/json")
+	}
+	mt, params, err := mime.ParseMediaType(v)
+	if err != nil || mt != "application/json" {
+		return errUnsupportedMediaType("Content-Type must be application/json")
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return errUnsupportedMediaType("the request body must be UTF-8 (charset=utf-8)")
+	}
+	return nil
+}
+
+// idempotencyKey returns the Idempotency-Key header, "" when there is none.
+func idempotencyKey(h http.Header) (string, error) {
+	values := h.Values(HeaderIdempotencyKey)
+	switch len(values) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", errMalformed("the Idempotency-Key header may be sent only once")
+	}
+	key := values[0]
+	if len(key) == 0 || len(key) > MaxIdempotencyKeyLength {
+		return "", errMalformed("the Idempotency-Key must have 1 to %d characters", MaxIdempotencyKeyLength)
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c < 0x20 || c > 0x7e {
+			return "", errMalformed("the Idempotency-Key may contain printable ASCII characters only")
+		}
+	}
+	return key, nil
+}
+
+// readBody reads the whole body, at most h.maxBody bytes.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > h.maxBody {
+		return nil, errTooLarge(h.maxBody)
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, errTooLarge(h.maxBody)
+		}
+		return nil, errMalformed("the request body could not be read")
+	}
+	return buf.Bytes(), nil
+}
+
+// request is the decoded body of a submission.
+type request struct {
+	tenant    string
+	procedure string
+	applicant map[string]any // nil when absent or null
+	data      map[string]any // nil when absent or null
+	hash      [sha256.Size]byte
+}
+
+// Members of the request body.
+const (
+	memberTenant    = "tenant"
+	memberProcedure = "procedure"
+	memberApplicant = "applicant"
+	memberData      = "data"
+)
+
+// decodeRequest decodes body strictly: one JSON object in UTF-8 with the
+// members tenant and procedure (non-empty strings), applicant and data
+// (objects or null, checked further by the mapper), and no others.
+// Numbers are kept as json.Number. The hash is SHA-256 over the decoded
+// object encoded again by encoding/json, which sorts keys and drops
+// insignificant whitespace, so that a retry formatted differently hashes
+// the same.
+func decodeRequest(body []byte) (request, error) {
+	if !utf8.Valid(body) {
+		return request{}, errMalformed("the request body is not valid UTF-8 (byte offset %d)", invalidUTF8Offset(body))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		var serr *json.SyntaxError
+		switch {
+		case errors.Is(err, io.EOF):
+			return request{}, errMalformed("the request body is empty")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return request{}, errMalformed("invalid JSON: unexpected end of input at byte offset %d", len(body))
+		case errors.As(err, &serr):
+			return request{}, errMalformed("invalid JSON: syntax error at byte offset %d", serr.Offset)
+		default:
+			return request{}, errMalformed("invalid JSON")
+		}
+	}
+	if off := trailingData(body, dec.InputOffset()); off >= 0 {
+		return request{}, errMalformed("unexpected data after the JSON object at byte offset %d", off)
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return request{}, errValidation(transform.FieldError{Pointer: "", Code: transform.CodeType,
+			Message: "the request body must be a JSON object"})
+	}
+
+	var req request
+	var errs []transform.FieldError
+	req.tenant = stringMember(obj, memberTenant, &errs)
+	req.procedure = stringMember(obj, memberProcedure, &errs)
+	req.applicant = objectMember(obj, memberApplicant, &errs)
+	req.data = objectMember(obj, memberData, &errs)
+	var unknown []string
+	for k := range obj {
+		switch k {
+		case memberTenant, memberProcedure, memberApplicant, memberData:
+		default:
+			unknown = append(unknown, k)
+		}
+	}
+	slices.Sort(unknown)
+	for _, k := range unknown {
+		errs = append(errs, transform.FieldError{Pointer: transform.AppendPointer("", k), Code: CodeUnknownField,
+			Message: "unknown member; allowed are tenant, procedure, applicant and data"})
+	}
+	if errs != nil {
+		return request{}, errValidation(errs...)
+	}
+
+	canonical, err := json.Marshal(obj)
+	if err != nil {
+		return request{}, errInternal(fmt.Errorf("encode canonical request: %w", err))
+	}
+	req.hash = sha256.Sum256(canonical)
+	return req, nil
+}
+
+// stringMember returns the non-empty string member name of obj, reporting
+// it as required or of the wrong type otherwise.
+func stringMember(obj map[string]any, name string, errs *[]transform.FieldError) string {
+	pointer := "/" + name
+	switch v := obj[name].(type) {
+	case nil:
+		*errs = append(*errs, transform.FieldError{Pointer: pointer, Code: transform.CodeRequired, Message: name + " is required"})
+	case string:
+		if v == "" {
+			*errs = append(*errs, transform.FieldError{Pointer: pointer, Code: transform.CodeRequired, Message: name + " must not be empty"})
+		}
+		return v
+	default:
+		*errs = append(*errs, transform.FieldError{Pointer: pointer, Code: transform.CodeType, Message: name + " must be a string"})
+	}
+	return ""
+}
+
+// objectMember returns the object member name of obj, nil when it is absent
+// or null (the mapper decides whether that is allowed), and reports any
+// other type.
+func objectMember(obj map[string]any, name string, errs *[]transform.FieldError) map[string]any {
+	switch v := obj[name].(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		return v
+	default:
+		*errs = append(*errs, transform.FieldError{Pointer: "/" + name, Code: transform.CodeType, Message: name + " must be a JSON object"})
+		return nil
+	}
+}
+
+// trailingData returns the offset of the first byte other than JSON
+// whitespace at or after off, or -1 when there is none.
+func trailingData(body []byte, off int64) int64 {
+	for i := off; i < int64(len(body)); i++ {
+		switch body[i] {
+		case ' ', '\t', '\r', '\n':
+		default:
+			return i
+		}
+	}
+	return -1
+}
+
+// invalidUTF8Offset returns the offset of the first byte of b that is not
+// part of valid UTF-8.
+func invalidUTF8Offset(b []byte) int {
+	for i := 0; i < len(b); {
+		r, w := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && w == 1 {
+			return i
+		}
+		i += w
+	}
+	return len(b)
+}

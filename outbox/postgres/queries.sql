@@ -1,0 +1,82 @@
+-- Queries of the PostgreSQL store.
+-- Message columns in the order scanMessage reads them.
+
+-- name: InsertSubmission
+INSERT INTO submissions (id, portal_id, tenant_id, procedure_id, idempotency_key, request_hash, payload, created_at)
+VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8)
+ON CONFLICT DO NOTHING
+
+-- name: SubmissionByKey
+SELECT id, portal_id, tenant_id, procedure_id, COALESCE(idempotency_key, ''), request_hash, payload, created_at
+FROM submissions WHERE portal_id = $1 AND idempotency_key = $2
+
+-- name: SubmissionByID
+SELECT id, portal_id, tenant_id, procedure_id, COALESCE(idempotency_key, ''), request_hash, payload, created_at
+FROM submissions WHERE id = $1
+
+-- name: InsertMessage
+INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state, attempts, next_attempt_at, created_at, updated_at)
+VALUES ($1, $2, NULLIF($3, ''), $4, $5, 'pending', 0, $6, $7, $7)
+
+-- name: Notify
+SELECT pg_notify('amtsbote_outbox', $1)
+
+-- name: ClaimDue
+UPDATE outbox_messages SET lease_owner = $1, lease_until = $2, updated_at = $3
+WHERE seq IN (
+    SELECT seq FROM outbox_messages
+    WHERE topic = $4 AND state IN ('pending', 'retrying') AND next_attempt_at <= $3
+      AND (lease_until IS NULL OR lease_until < $3)
+    ORDER BY next_attempt_at, seq
+    LIMIT $5
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
+          COALESCE(last_error, ''), created_at, updated_at, delivered_at
+
+-- name: ClaimHead
+-- FOR UPDATE without SKIP LOCKED: a concurrent claimer waits for the head instead of taking the next one.
+UPDATE outbox_messages SET lease_owner = $1, lease_until = $2, updated_at = $3
+WHERE seq = (
+    SELECT seq FROM outbox_messages
+    WHERE topic = $4 AND state IN ('pending', 'retrying')
+    ORDER BY seq LIMIT 1
+    FOR UPDATE
+) AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+RETURNING seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
+          COALESCE(last_error, ''), created_at, updated_at, delivered_at
+
+-- name: Complete
+UPDATE outbox_messages
+SET state = $1::text, attempts = attempts + 1,
+    next_attempt_at = CASE WHEN $1::text = 'retrying' THEN $2::timestamptz ELSE next_attempt_at END,
+    last_error = CASE WHEN $1::text = 'delivered' THEN NULL ELSE $3::text END,
+    delivered_at = CASE WHEN $1::text = 'delivered' THEN $4::timestamptz ELSE NULL END,
+    lease_owner = NULL, lease_until = NULL, updated_at = $4::timestamptz
+WHERE topic = $5 AND id = $6 AND lease_owner = $7 AND state IN ('pending', 'retrying')
+RETURNING seq, attempts
+
+-- name: InsertAttempt
+INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome, error)
+VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''))
+
+-- name: Release
+UPDATE outbox_messages SET lease_owner = NULL, lease_until = NULL
+WHERE topic = $1 AND id = ANY($2) AND lease_owner = $3
+
+-- name: NextDue
+SELECT MIN(GREATEST(next_attempt_at, COALESCE(lease_until, next_attempt_at)))
+FROM outbox_messages WHERE topic = $1 AND state IN ('pending', 'retrying')
+
+-- name: MessagesBySubmission
+SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
+       COALESCE(last_error, ''), created_at, updated_at, delivered_at
+FROM outbox_messages WHERE submission_id = $1 ORDER BY seq
+
+-- name: Attempts
+SELECT m.id, a.number, a.owner, a.started_at, a.finished_at, a.outcome, COALESCE(a.error, '')
+FROM outbox_attempts a JOIN outbox_messages m ON m.seq = a.message_seq
+WHERE m.id = $1 ORDER BY a.message_seq, a.number
+
+-- name: SchemaVersion
+SELECT COALESCE(MAX(version), 0) FROM schema_migrations
