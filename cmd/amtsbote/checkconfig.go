@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/amtsbote/amtsbote/config"
+)
+
+// checkConfig validates a configuration file, printing every problem; exit 1 on any.
+func checkConfig(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: amtsbote check-config FILE")
+		return 2
+	}
+	cfg, err := config.Load(args[0])
+	if err != nil {
+		var verr *config.ValidationError
+		if errors.As(err, &verr) {
+			fmt.Fprintf(stderr, "%s: %d problem(s):\n", args[0], len(verr.Problems))
+			for _, p := range verr.Problems {
+				fmt.Fprintf(stderr, "  %s\n", p)
+			}
+		} else {
+			fmt.Fprintf(stderr, "%s: %v\n", args[0], err)
+		}
+		return 1
+	}
+	// What only the binary knows: mappers and adapters for what is configured.
+	var problems []error
+	if _, err := newRegistry(cfg); err != nil {
+		problems = append(problems, err)
+	}
+	if _, err := buildRoutes(cfg, slog.New(slog.DiscardHandler)); err != nil {
+		problems = append(problems, err)
+	}
+	if err := errors.Join(problems...); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", args[0], err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d tenants, %d portals, %d procedures)\n",
+		args[0], len(cfg.Tenants), len(cfg.Portals), len(cfg.Procedures))
+	return 0
+}

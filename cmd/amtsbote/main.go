@@ -1,0 +1,74 @@
+// Command amtsbote is the Amtsbote gateway: it accepts portal submissions over
+// HTTP, turns them into XÖV messages and delivers them through a transactional
+// outbox.
+//
+//	amtsbote serve [--config FILE] [--data-dir DIR] [--listen ADDR]
+//	amtsbote check-config FILE
+//	amtsbote version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+// version is set at build time: -ldflags "-X main.version=1.2.3".
+var version = ""
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// commands maps subcommands to their entry points.
+var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int{
+	"serve":        serve,
+	"check-config": checkConfig,
+	"version": func(_ context.Context, _ []string, stdout, _ io.Writer) int {
+		fmt.Fprintln(stdout, "amtsbote", buildVersion())
+		return 0
+	},
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		return 2
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "amtsbote: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return cmd(ctx, args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Usage:
+  amtsbote serve [--config FILE] [--data-dir DIR] [--listen ADDR]
+      Run the gateway. Without --config it runs the built-in demo configuration
+      on the embedded SQLite store in --data-dir (default ./amtsbote-data).
+  amtsbote check-config FILE
+      Validate a configuration file and print every problem.
+  amtsbote version
+      Print the version.
+`)
+}
+
+// buildVersion is the -X version, else the module version, else "dev".
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}

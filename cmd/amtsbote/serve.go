@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/amtsbote/amtsbote/adapters/portalapi"
+	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/transform"
+)
+
+// Environment variables read by serve (besides those of config.Load).
+const (
+	envDemoPortalKey = "AMTSBOTE_DEMO_PORTAL_KEY"
+	envLogLevel      = "AMTSBOTE_LOG_LEVEL"
+)
+
+// serve runs the gateway until SIGINT or SIGTERM, then shuts down in order:
+// stop intake (503 to new requests), finish in-flight requests, let in-flight
+// deliveries finish, close the store.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (YAML); without it the built-in demo configuration runs")
+	dataDir := fs.String("data-dir", "amtsbote-data", "directory of the embedded SQLite database and the demo drop directory")
+	listen := fs.String("listen", "", "listen address of the portal API (default from the configuration, 127.0.0.1:8080)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "serve: unexpected arguments %v\n", fs.Args())
+		return 2
+	}
+
+	level := slog.LevelInfo
+	if v := os.Getenv(envLogLevel); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			fmt.Fprintf(stderr, "serve: %s: %v\n", envLogLevel, err)
+			return 2
+		}
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg, err := loadServeConfig(*configPath, *dataDir, stdout)
+	if err != nil {
+		logger.Error("configuration invalid", slog.Any("error", err))
+		return 1
+	}
+	if *listen != "" {
+		cfg.Server.Listen = *listen
+	}
+	if err := runServer(ctx, cfg, *dataDir, logger); err != nil {
+		logger.Error("amtsbote stopped with an error", slog.Any("error", err))
+		return 1
+	}
+	return 0
+}
+
+// loadServeConfig loads the file, or builds the demo configuration with the demo
+// portal key from the environment or a fresh one printed once.
+func loadServeConfig(path, dataDir string, stdout io.Writer) (*config.Config, error) {
+	if path != "" {
+		return config.Load(path)
+	}
+	key := os.Getenv(envDemoPortalKey)
+	if key == "" {
+		b := make([]byte, 24)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		key = base64.RawURLEncoding.EncodeToString(b)
+		fmt.Fprintf(stdout, "Demo configuration: portal %q, tenant %q, procedure %q.\n"+
+			"Demo portal key (shown only now; set %s to choose it): %s\n",
+			"demo-portal", "musterstadt", "meldewesen.wohnungsgeberbestaetigung", envDemoPortalKey, key)
+	}
+	absDir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	cfg := config.Demo(absDir, config.HashKey(key))
+	if v := os.Getenv(config.EnvDatabaseURL); v != "" {
+		cfg.Database.URL = v
+	}
+	return cfg, cfg.Validate()
+}
+
+func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *slog.Logger) error {
+	startCtx, cancelStart := context.WithTimeout(ctx, time.Minute)
+	defer cancelStart()
+	st, storeName, err := openStore(startCtx, cfg.Database, dataDir, logger)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			logger.Error("closing store", slog.Any("error", err))
+		}
+	}()
+
+	registry, err := newRegistry(cfg)
+	if err != nil {
+		return err
+	}
+	routes, err := buildRoutes(cfg, logger)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8])
+	shutdownTimeout := cfg.Server.ShutdownTimeout.Duration
+	relay, err := outbox.NewRelay(st, outbox.RelayConfig{
+		Routes: routes,
+		Subscriber: outbox.SubscriberConfig{
+			Owner:        owner,
+			Lease:        cfg.Relay.Lease.Duration,
+			PollInterval: cfg.Relay.PollInterval.Duration,
+		},
+		CloseTimeout: shutdownTimeout,
+		Logger:       logger,
+	})
+	if err != nil {
+		return err
+	}
+	api, err := portalapi.New(portalapi.Config{
+		Config:       cfg,
+		Store:        st,
+		Registry:     registry,
+		Product:      transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()},
+		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		Logger:       logger,
+	})
+	if err != nil {
+		return err
+	}
+	srv := portalapi.NewServer(cfg.Server.Listen, api, portalapi.Timeouts{
+		ReadHeader: cfg.Server.ReadHeaderTimeout.Duration,
+		Read:       cfg.Server.ReadTimeout.Duration,
+		Write:      cfg.Server.WriteTimeout.Duration,
+		Idle:       cfg.Server.IdleTimeout.Duration,
+	})
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRelay()
+	relayDone := make(chan error, 1)
+	go func() { relayDone <- relay.Run(relayCtx) }()
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- srv.Serve(ln) }()
+
+	logger.Info("amtsbote started",
+		slog.String("version", buildVersion()), slog.String("listen", ln.Addr().String()),
+		slog.String("store", storeName), slog.String("owner", owner),
+		slog.Int("tenants", len(cfg.Tenants)), slog.Int("destinations", len(routes)))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down: intake stops")
+	case err := <-serveDone:
+		runErr = fmt.Errorf("http server: %w", err)
+	case err := <-relayDone:
+		runErr = fmt.Errorf("relay stopped: %w", err)
+		relayDone <- err
+	}
+
+	// 1. Intake: new requests get 503, in-flight ones finish.
+	api.SetDraining(true)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("http shutdown incomplete", slog.Any("error", err))
+	}
+	// 2. Deliveries in flight finish (within the shutdown timeout); leases of the rest are released.
+	logger.Info("shutting down: relay drains")
+	stopRelay()
+	if err := <-relayDone; err != nil && runErr == nil {
+		logger.Warn("relay shutdown incomplete", slog.Any("error", err))
+	}
+	// 3. The store closes (deferred).
+	logger.Info("amtsbote stopped")
+	return runErr
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/amtsbote/amtsbote/adapters/filedrop"
+	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/outbox/postgres"
+	"github.com/amtsbote/amtsbote/outbox/sqlite"
+	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/envelope"
+)
+
+// store is an outbox store that can tell whether its schema is current.
+type store interface {
+	outbox.Store
+	MigrationsApplied(ctx context.Context) (bool, error)
+}
+
+// openStore opens PostgreSQL when database.url is set, else SQLite in dataDir.
+func openStore(ctx context.Context, cfg config.Database, dataDir string, logger *slog.Logger) (store, string, error) {
+	if cfg.URL != "" {
+		s, err := postgres.Open(ctx, postgres.Config{URL: cfg.URL, Logger: logger})
+		return s, "postgres", err
+	}
+	path := cfg.Path
+	if path == "" {
+		path = filepath.Join(dataDir, "amtsbote.db")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, "", fmt.Errorf("create data directory: %w", err)
+	}
+	s, err := sqlite.Open(ctx, path)
+	return s, "sqlite " + path, err
+}
+
+// mappers names the procedures with a dedicated mapper. Procedures without one
+// are carried in the generic Amtsbote envelope.
+var mappers = map[string]func() transform.Mapper{}
+
+// newRegistry registers a mapper for every configured procedure.
+func newRegistry(cfg *config.Config) (*transform.Registry, error) {
+	reg := transform.NewRegistry()
+	for _, p := range cfg.Procedures {
+		newMapper, ok := mappers[p.ID]
+		if !ok {
+			newMapper = func() transform.Mapper { return envelope.New() }
+		}
+		if err := reg.Register(p.ID, newMapper()); err != nil {
+			return nil, err
+		}
+	}
+	return reg, nil
+}
+
+// delivererFactory builds the adapter of one destination.
+type delivererFactory func(tenant *config.Tenant, route *config.Route, d *config.Destination, logger *slog.Logger) (outbox.Deliverer, error)
+
+// adapters maps destination types to their factories.
+var adapters = map[string]delivererFactory{
+	"filedrop": func(tenant *config.Tenant, route *config.Route, d *config.Destination, logger *slog.Logger) (outbox.Deliverer, error) {
+		return filedrop.New(filedrop.Config{Dir: d.FileDrop.Dir, Tenant: tenant.ID, Procedure: route.Procedure, Logger: logger})
+	},
+}
+
+// buildRoutes builds one relay route per configured destination, reporting every problem.
+func buildRoutes(cfg *config.Config, logger *slog.Logger) (map[string]outbox.Route, error) {
+	routes := map[string]outbox.Route{}
+	var errs []error
+	for ti := range cfg.Tenants {
+		tenant := &cfg.Tenants[ti]
+		for ri := range tenant.Procedures {
+			route := &tenant.Procedures[ri]
+			for di := range route.Destinations {
+				d := &route.Destinations[di]
+				topic := config.Topic(tenant.ID, route.Procedure, d.ID)
+				factory, ok := adapters[d.Type]
+				if !ok {
+					errs = append(errs, fmt.Errorf("destination %s: no adapter for type %q", topic, d.Type))
+					continue
+				}
+				deliverer, err := factory(tenant, route, d, logger.With(slog.String("topic", topic)))
+				if err != nil {
+					errs = append(errs, fmt.Errorf("destination %s: %w", topic, err))
+					continue
+				}
+				concurrency := d.Concurrency
+				if concurrency == 0 {
+					concurrency = cfg.Relay.Concurrency
+				}
+				routes[topic] = outbox.Route{Deliverer: deliverer, Options: outbox.TopicOptions{
+					Policy:      retryPolicy(d.Retry),
+					Concurrency: concurrency,
+					Ordered:     d.Ordered,
+				}}
+			}
+		}
+	}
+	return routes, errors.Join(errs...)
+}
+
+func retryPolicy(p config.RetryPolicy) outbox.RetryPolicy {
+	p = p.WithDefaults()
+	return outbox.RetryPolicy{
+		InitialInterval:     p.InitialInterval.Duration,
+		MaxInterval:         p.MaxInterval.Duration,
+		Multiplier:          p.Multiplier,
+		RandomizationFactor: outbox.DefaultRetryPolicy().RandomizationFactor,
+		MaxElapsedTime:      p.MaxElapsedTime.Duration,
+	}
+}
