@@ -28,8 +28,9 @@ type Store interface {
 	// attempt, so that they are claimable at once (used on orderly shutdown).
 	Release(ctx context.Context, owner, topic string, ids []string) error
 
-	// NextDue returns when the earliest unfinished message of topic becomes claimable,
-	// or ok=false when the topic has none.
+	// NextDue returns when the earliest unfinished, unleased message of topic becomes
+	// due, or ok=false when the topic has none. Leased messages are not considered:
+	// their owner completes them, and expired leases are found by polling.
 	NextDue(ctx context.Context, topic string) (due time.Time, ok bool, err error)
 
 	// Watch returns a channel that receives a value (coalesced) whenever messages

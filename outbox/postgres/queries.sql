@@ -65,8 +65,11 @@ UPDATE outbox_messages SET lease_owner = NULL, lease_until = NULL
 WHERE topic = $1 AND id = ANY($2) AND lease_owner = $3
 
 -- name: NextDue
-SELECT MIN(GREATEST(next_attempt_at, COALESCE(lease_until, next_attempt_at)))
-FROM outbox_messages WHERE topic = $1 AND state IN ('pending', 'retrying')
+-- Leased messages are left out: their owner completes them, and an expired lease is
+-- found by the next poll. The partial index keeps this a short ordered scan.
+SELECT next_attempt_at FROM outbox_messages
+WHERE topic = $1 AND state IN ('pending', 'retrying') AND (lease_until IS NULL OR lease_until < $2)
+ORDER BY next_attempt_at LIMIT 1
 
 -- name: MessagesBySubmission
 SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,

@@ -341,14 +341,15 @@ func (s *Store) Release(ctx context.Context, owner, topic string, ids []string) 
 
 // NextDue returns when the topic's earliest unfinished message becomes claimable.
 func (s *Store) NextDue(ctx context.Context, topic string) (time.Time, bool, error) {
-	var due *time.Time
-	if err := s.pool.QueryRow(ctx, s.q["NextDue"], topic).Scan(&due); err != nil {
-		return time.Time{}, false, fmt.Errorf("next due %s: %w", topic, err)
-	}
-	if due == nil {
+	var due time.Time
+	err := s.pool.QueryRow(ctx, s.q["NextDue"], topic, s.now()).Scan(&due)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
-	return *due, true, nil
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due %s: %w", topic, err)
+	}
+	return due.UTC(), true, nil
 }
 
 // Submission returns a submission with its messages.

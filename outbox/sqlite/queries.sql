@@ -59,8 +59,11 @@ UPDATE outbox_messages SET lease_owner = NULL, lease_until = NULL
 WHERE topic = ? AND id = ? AND lease_owner = ?
 
 -- name: NextDue
-SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END)
-FROM outbox_messages WHERE topic = ? AND state IN ('pending', 'retrying')
+-- Leased messages are left out: their owner completes them, and an expired lease is
+-- found by the next poll. The partial index keeps this a short ordered scan.
+SELECT next_attempt_at FROM outbox_messages
+WHERE topic = ?1 AND state IN ('pending', 'retrying') AND (lease_until IS NULL OR lease_until < ?2)
+ORDER BY next_attempt_at LIMIT 1
 
 -- name: MessagesBySubmission
 SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,

@@ -269,14 +269,15 @@ func (s *Store) Release(ctx context.Context, owner, topic string, ids []string) 
 
 // NextDue returns when the topic's earliest unfinished message becomes claimable.
 func (s *Store) NextDue(ctx context.Context, topic string) (time.Time, bool, error) {
-	var due sql.NullInt64
-	if err := s.read.QueryRowContext(ctx, s.q["NextDue"], topic).Scan(&due); err != nil {
-		return time.Time{}, false, fmt.Errorf("next due %s: %w", topic, err)
-	}
-	if !due.Valid {
+	var due int64
+	err := s.read.QueryRowContext(ctx, s.q["NextDue"], topic, micros(s.now())).Scan(&due)
+	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
-	return fromMicros(due.Int64), true, nil
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due %s: %w", topic, err)
+	}
+	return fromMicros(due), true, nil
 }
 
 // Submission returns a submission with its messages.

@@ -34,7 +34,7 @@ CREATE TABLE outbox_messages (
 );
 
 -- Unfinished messages by topic: due order for claims, sequence order for FIFO heads.
-CREATE INDEX outbox_messages_due ON outbox_messages (topic, next_attempt_at)
+CREATE INDEX outbox_messages_due ON outbox_messages (topic, next_attempt_at, seq)
     WHERE state IN ('pending', 'retrying');
 CREATE INDEX outbox_messages_open ON outbox_messages (topic, seq)
     WHERE state IN ('pending', 'retrying');
