@@ -409,4 +409,3 @@ func TestVersionAndUsage(t *testing.T) {
 		t.Fatalf("unknown command: exit %d, %q", code, errOut.String())
 	}
 }
-
