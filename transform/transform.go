@@ -59,6 +59,17 @@ type FieldError struct {
 	Pointer string // e.g. "/data/einzugsdatum"; "" is the whole body
 	Code    string // machine-readable, one of the Code constants
 	Message string // human-readable, in English; names no personal data
+	// MessageDE is Message in German; portals asking for German (Accept-Language) get it.
+	// Empty means no translation: Message is used.
+	MessageDE string
+}
+
+// Localized returns the message in lang ("de" or "en").
+func (e FieldError) Localized(lang string) string {
+	if lang == "de" && e.MessageDE != "" {
+		return e.MessageDE
+	}
+	return e.Message
 }
 
 // Codes of FieldError. They are part of the API that portals see.
@@ -72,6 +83,14 @@ const (
 	CodeTooDeep              = "too_deep"              // objects and arrays are nested too deeply
 	CodeInvalidKey           = "invalid_key"           // an object key is empty, too long or contains forbidden characters
 	CodeDuplicateKey         = "duplicate_key"         // two object keys are equal after NFC normalisation
+	CodeUnknownField         = "unknown_field"         // a member the payload schema does not allow
+	CodeEnum                 = "enum"                  // a value outside the allowed values
+	CodeFormat               = "format"                // a value not in the required format (e.g. a date)
+	CodePattern              = "pattern"               // a value not matching the required pattern
+	CodeTooShort             = "too_short"             // a string, array or object below its minimum size
+	CodeTooLong              = "too_long"              // a string, array or object above its maximum size
+	CodeOutOfRange           = "out_of_range"          // a number outside its allowed range
+	CodeInvalid              = "invalid"               // any other violation of the payload schema
 )
 
 // Mapper validates and maps the submissions of one procedure.

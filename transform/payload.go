@@ -1,0 +1,215 @@
+package transform
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+)
+
+// PayloadSchema is the JSON Schema (draft 2020-12) of a procedure's payload: the
+// request body members a portal sends besides tenant and procedure (applicant, data,
+// identity, ...). Violations become FieldErrors that point into the request body
+// and, unlike the validator's own messages, never quote the submitted value.
+type PayloadSchema struct {
+	schema *jsonschema.Schema
+}
+
+// CompilePayloadSchema compiles a schema document; name identifies it in errors
+// (e.g. "wohnungsgeberbestaetigung.schema.json"). Formats such as "date" are asserted.
+func CompilePayloadSchema(name string, schemaJSON []byte) (*PayloadSchema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
+	if err != nil {
+		return nil, fmt.Errorf("payload schema %s: %w", name, err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	url := "urn:amtsbote:schema:" + name
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, fmt.Errorf("payload schema %s: %w", name, err)
+	}
+	s, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("payload schema %s: %w", name, err)
+	}
+	return &PayloadSchema{schema: s}, nil
+}
+
+// Validate checks payload, the request body members as decoded with
+// json.Decoder.UseNumber (objects as map[string]any). It returns every violation.
+func (p *PayloadSchema) Validate(payload map[string]any) []FieldError {
+	err := p.schema.Validate(toSchemaValue(payload))
+	if err == nil {
+		return nil
+	}
+	verr, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		return []FieldError{{Code: CodeInvalid, Message: "the payload could not be validated", MessageDE: "Die Nutzdaten konnten nicht geprüft werden"}}
+	}
+	var out []FieldError
+	collect(verr, &out)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Pointer < out[j].Pointer })
+	return dedupe(out)
+}
+
+// toSchemaValue turns map[string]any trees into the plain any trees the validator
+// walks (it needs []any and map[string]any; typed maps and slices pass through JSON).
+func toSchemaValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = toSchemaValue(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = toSchemaValue(e)
+		}
+		return out
+	case nil, bool, string, json.Number, float64, int, int64:
+		return t
+	default:
+		b, err := json.Marshal(t)
+		if err != nil {
+			return t
+		}
+		var out any
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.UseNumber()
+		if d.Decode(&out) != nil {
+			return t
+		}
+		return out
+	}
+}
+
+// collect flattens the error tree into leaf violations.
+func collect(e *jsonschema.ValidationError, out *[]FieldError) {
+	switch e.ErrorKind.(type) {
+	case *kind.OneOf, *kind.AnyOf:
+		// Report the alternative that came closest, not every alternative's complaints.
+		if len(e.Causes) > 0 {
+			var best []FieldError
+			for i, c := range e.Causes {
+				var leaves []FieldError
+				collect(c, &leaves)
+				if i == 0 || len(leaves) < len(best) {
+					best = leaves
+				}
+			}
+			*out = append(*out, best...)
+			return
+		}
+	}
+	if len(e.Causes) > 0 {
+		for _, c := range e.Causes {
+			collect(c, out)
+		}
+		return
+	}
+	ptr := pointerOf(e.InstanceLocation)
+	switch k := e.ErrorKind.(type) {
+	case *kind.Required:
+		for _, m := range k.Missing {
+			*out = append(*out, FieldError{Pointer: AppendPointer(ptr, m), Code: CodeRequired,
+				Message: "is required", MessageDE: "ist erforderlich"})
+		}
+	case *kind.AdditionalProperties:
+		for _, m := range k.Properties {
+			*out = append(*out, FieldError{Pointer: AppendPointer(ptr, m), Code: CodeUnknownField,
+				Message: "is not a known field", MessageDE: "ist kein bekanntes Feld"})
+		}
+	default:
+		*out = append(*out, describe(ptr, e.ErrorKind))
+	}
+}
+
+// describe words a violation from the schema's side: what is allowed, never what was sent.
+func describe(ptr string, k jsonschema.ErrorKind) FieldError {
+	fe := func(code, en, de string) FieldError {
+		return FieldError{Pointer: ptr, Code: code, Message: en, MessageDE: de}
+	}
+	switch k := k.(type) {
+	case *kind.Type:
+		want := strings.Join(k.Want, " or ")
+		return fe(CodeType, "must be of type "+want, "muss vom Typ "+want+" sein")
+	case *kind.Enum:
+		allowed := allowedValues(k.Want)
+		return fe(CodeEnum, "must be one of "+allowed, "muss einer der Werte "+allowed+" sein")
+	case *kind.Const:
+		allowed := allowedValues([]any{k.Want})
+		return fe(CodeEnum, "must be "+allowed, "muss "+allowed+" sein")
+	case *kind.Format:
+		return fe(CodeFormat, "must be a valid "+k.Want, "muss ein gültiges Format "+k.Want+" haben")
+	case *kind.Pattern:
+		return fe(CodePattern, "does not have the required form", "hat nicht die geforderte Form")
+	case *kind.MinLength:
+		n := fmt.Sprint(k.Want)
+		return fe(CodeTooShort, "must have at least "+n+" characters", "muss mindestens "+n+" Zeichen lang sein")
+	case *kind.MaxLength:
+		n := fmt.Sprint(k.Want)
+		return fe(CodeTooLong, "must have at most "+n+" characters", "darf höchstens "+n+" Zeichen lang sein")
+	case *kind.MinItems:
+		n := fmt.Sprint(k.Want)
+		return fe(CodeTooShort, "must have at least "+n+" entries", "muss mindestens "+n+" Einträge haben")
+	case *kind.MaxItems:
+		n := fmt.Sprint(k.Want)
+		return fe(CodeTooLong, "must have at most "+n+" entries", "darf höchstens "+n+" Einträge haben")
+	case *kind.Minimum:
+		n := k.Want.RatString()
+		return fe(CodeOutOfRange, "must be at least "+n, "muss mindestens "+n+" sein")
+	case *kind.Maximum:
+		n := k.Want.RatString()
+		return fe(CodeOutOfRange, "must be at most "+n, "darf höchstens "+n+" sein")
+	case *kind.ExclusiveMinimum:
+		n := k.Want.RatString()
+		return fe(CodeOutOfRange, "must be greater than "+n, "muss größer als "+n+" sein")
+	case *kind.ExclusiveMaximum:
+		n := k.Want.RatString()
+		return fe(CodeOutOfRange, "must be less than "+n, "muss kleiner als "+n+" sein")
+	case *kind.UniqueItems:
+		return fe(CodeInvalid, "must not contain duplicate entries", "darf keine doppelten Einträge enthalten")
+	case *kind.FalseSchema:
+		return fe(CodeUnknownField, "is not allowed here", "ist hier nicht erlaubt")
+	}
+	kw := strings.Join(k.KeywordPath(), "/")
+	return fe(CodeInvalid, "violates the payload schema ("+kw+")", "verletzt das Schema der Nutzdaten ("+kw+")")
+}
+
+func allowedValues(vals []any) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		b, _ := json.Marshal(v)
+		parts[i] = string(b)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func pointerOf(tokens []string) string {
+	p := ""
+	for _, t := range tokens {
+		p = AppendPointer(p, t)
+	}
+	return p
+}
+
+func dedupe(in []FieldError) []FieldError {
+	seen := map[[2]string]bool{}
+	out := in[:0]
+	for _, e := range in {
+		k := [2]string{e.Pointer, e.Code}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, e)
+	}
+	return out
+}
