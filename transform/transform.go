@@ -16,9 +16,39 @@ type Submission struct {
 	// json.Number, bool or nil. A nil map stands for an absent or null member.
 	Applicant map[string]any
 	// Data is the "data" object of the request body, decoded like Applicant.
-	Data       map[string]any
+	Data map[string]any
+	// Identity is how the portal identified the applicant; nil when the portal
+	// stated nothing.
+	Identity   *Identity
 	ReceivedAt time.Time // when the intake accepted the request
 }
+
+// Identity is the applicant's identification as the portal established it.
+type Identity struct {
+	// Method: "none" (not identified), "servicekonto" (a citizen or company
+	// account such as BundID or Servicekonto.NRW) or "eid" (the eID function of
+	// the identity card, directly).
+	Method string
+	// Provider names the account, e.g. "BundID", "Servicekonto.NRW"; empty for none.
+	Provider string
+	// TrustLevel is the eIDAS Vertrauensniveau reached: "basic", "substantial"
+	// or "high"; empty for none.
+	TrustLevel string
+	// PostboxReference addresses the account's postbox for replies (e.g. the
+	// BundID Postfach reference); empty when there is none.
+	PostboxReference string
+}
+
+// Identification methods and trust levels of Identity.
+const (
+	IdentityNone         = "none"
+	IdentityServicekonto = "servicekonto"
+	IdentityEID          = "eid"
+
+	TrustBasic       = "basic"
+	TrustSubstantial = "substantial"
+	TrustHigh        = "high"
+)
 
 // Party identifies the Autor or Leser of a message, for the XÖV Nachrichtenkopf.
 type Party struct {
