@@ -118,9 +118,19 @@ type Destination struct {
 	// Ordered delivers strictly in FIFO order: a failing message blocks the
 	// ones behind it until it is delivered or dead-lettered.
 	Ordered bool `yaml:"ordered"`
+	// Format is what the destination receives: "xoev" (default), the
+	// procedure's XÖV message; or "xdomea", that message filed as the primary
+	// document of an xdomea 3.0.0 message for the E-Akte.
+	Format string `yaml:"format"`
 	// FileDrop holds the settings of type "filedrop".
 	FileDrop *FileDrop `yaml:"filedrop"`
 }
+
+// Destination formats.
+const (
+	FormatXOEV   = "xoev"
+	FormatXDOMEA = "xdomea"
+)
 
 // FileDrop writes each message as a file into a directory, for Fachverfahren
 // that import from a shared folder.

@@ -196,6 +196,8 @@ func TestValidate(t *testing.T) {
 		{"filedrop dir empty", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].FileDrop.Dir = "" }, []string{d00 + ".filedrop.dir"}},
 		{"reader space", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Reader = "psw 1" }, []string{d00 + ".reader"}},
 		{"concurrency negative", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Concurrency = -1 }, []string{d00 + ".concurrency"}},
+		{"format xdomea", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Format = FormatXDOMEA }, nil},
+		{"format unknown", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Format = "pdf" }, []string{d00 + ".format"}},
 		{"concurrency zero", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Concurrency = 0 }, nil},
 
 		// Retry policies.

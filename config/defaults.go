@@ -44,6 +44,7 @@ func (c *Config) ApplyDefaults() {
 			dests := c.Tenants[ti].Procedures[ri].Destinations
 			for di := range dests {
 				dests[di].Retry = dests[di].Retry.WithDefaults()
+				setDefault(&dests[di].Format, FormatXOEV)
 				if r.Concurrency > 0 { // a bad relay value is Validate's to report, once
 					setDefault(&dests[di].Concurrency, r.Concurrency)
 				}

@@ -217,6 +217,9 @@ func (d *Destination) validate(path string, v *validator) {
 	if d.Concurrency < 0 {
 		v.add(path+".concurrency", "must not be negative, got %d", d.Concurrency)
 	}
+	if d.Format != "" && d.Format != FormatXOEV && d.Format != FormatXDOMEA {
+		v.add(path+".format", "unknown format %q, want %s or %s", d.Format, FormatXOEV, FormatXDOMEA)
+	}
 
 	blocks := d.settingsBlocks()
 	known := false
