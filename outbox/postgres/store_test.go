@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/outboxtest"
@@ -29,3 +30,24 @@ func TestConformance(t *testing.T) { outboxtest.Run(t, opener(t)) }
 func TestWatermillUnordered(t *testing.T) { outboxtest.RunWatermill(t, opener(t), false) }
 
 func TestWatermillOrdered(t *testing.T) { outboxtest.RunWatermill(t, opener(t), true) }
+
+// A message committed by one process wakes the watchers of another at once
+// (LISTEN/NOTIFY), without waiting for a poll.
+func TestNotifyAcrossProcesses(t *testing.T) {
+	open := opener(t)
+	a, b := open(t), open(t)
+	topic := "t/p.q/notify"
+	ch, stop := a.Watch(topic)
+	defer stop()
+	msg := outboxtest.NewMessage(topic, "")
+	if err := b.InTx(context.Background(), func(tx outbox.Tx) error {
+		return tx.InsertMessages(context.Background(), []outbox.Message{msg})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notification in the other process within 5s")
+	}
+}
