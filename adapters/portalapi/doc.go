@@ -9,11 +9,14 @@
 //	Idempotency-Key: <optional, 1-255 printable ASCII characters>
 //
 //	{"tenant": "musterstadt", "procedure": "meldewesen.wohnungsgeberbestaetigung",
-//	 "applicant": {...}, "data": {...}}
+//	 "applicant": {...}, "data": {...},
+//	 "identity": {"method": "servicekonto", "provider": "BundID",
+//	              "trust_level": "substantial", "postbox_reference": "..."}}
 //
 // The API key selects the portal (config.Config.PortalByKey, compared in
 // constant time). The body is decoded strictly: one UTF-8 JSON object with
-// exactly these four members, numbers kept as written. The request passes,
+// these members and no others, numbers kept as written; identity is
+// optional. The request passes,
 // in this order, the portal's permission for the tenant and procedure
 // (403), the tenant's route for the procedure and its mapper in the
 // transform.Registry (422), and the mapper's Validate (422, every problem
@@ -37,12 +40,28 @@
 // request under a used key is a 422 idempotency-conflict. The store
 // guarantees this for concurrent retries as well.
 //
+// # Identity
+//
+// identity states how the portal identified the applicant (absent or null:
+// it states nothing). method is "none", "servicekonto" (an account such as
+// BundID; provider names it and is required) or "eid" (the eID function of
+// the identity card); trust_level, the eIDAS Vertrauensniveau "basic",
+// "substantial" or "high", is required unless method is "none", and with
+// "none" provider, trust_level and postbox_reference must be absent.
+// postbox_reference optionally addresses the account's postbox. Texts must
+// pass transform.CheckText. Problems are 422 errors with pointers such as
+// /identity/trust_level. The identity goes into transform.Submission.Identity
+// for the mapper and into the metadata of every outbox message
+// (MetaIdentityMethod, MetaIdentityProvider, MetaIdentityTrustLevel,
+// MetaIdentityPostboxReference), so that it travels to every destination.
+//
 // # Status
 //
 //	GET /v1/submissions/{id}
 //
-// shows the submission and the delivery of each of its messages (state,
-// attempts, attempt log) to the portal that submitted it; for any other
+// shows the submission, the identity the portal stated, and the delivery of
+// each of its messages (state, attempts, attempt log) to the portal that
+// submitted it; for any other
 // portal it does not exist (404). The status is "delivered" once every
 // destination has the message, "failed" once any message is dead, and
 // "accepted" before.
@@ -55,6 +74,11 @@
 // body and a code (the transform.Code constants and the Code constants
 // here). Problems and logs never contain request values, API keys or
 // bodies: only pointers, codes and ids.
+//
+// Problems are written in German when the request's Accept-Language prefers
+// German (de or any de-* range, by q-value) over English, and in English
+// otherwise: the title, the detail and the detail of each error
+// (transform.FieldError.Localized). Content-Language names the language.
 //
 // # Operation
 //

@@ -128,7 +128,7 @@ func New(cfg Config) (*Handler, error) {
 	h.handle("/v1/submissions", methodNotAllowed(http.MethodPost))
 	h.handle("/v1/submissions/{id}", methodNotAllowed(http.MethodGet+", "+http.MethodHead))
 	h.handle("/", func(http.ResponseWriter, *http.Request) error {
-		return errNotFound("no such resource")
+		return errNotFound(text("no such resource", "keine solche Ressource"))
 	})
 	return h, nil
 }
@@ -171,7 +171,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if h.draining.Load() {
 		hdr.Set("Connection", "close")
-		writeProblem(rec, r, errUnavailable("the server is shutting down", nil))
+		writeProblem(rec, r, errUnavailable(text("the server is shutting down", "der Server wird heruntergefahren"), nil))
 		return
 	}
 	h.mux.ServeHTTP(rec, r)
@@ -238,21 +238,25 @@ func methodNotAllowed(allow string) func(http.ResponseWriter, *http.Request) err
 	return func(http.ResponseWriter, *http.Request) error { return errMethodNotAllowed(allow) }
 }
 
+// errKeyRequired is the detail of a request without a bearer key.
+var errKeyRequired = text("an API key is required: Authorization: Bearer <key>",
+	"ein API-Schlüssel ist erforderlich: Authorization: Bearer <key>")
+
 // authenticate returns the portal of the request's bearer key. The key is
 // compared in constant time (config.Config.PortalByKey) and never logged.
 func (h *Handler) authenticate(r *http.Request) (*config.Portal, error) {
 	values := r.Header.Values("Authorization")
 	if len(values) == 0 {
-		return nil, errUnauthorized("an API key is required: Authorization: Bearer <key>")
+		return nil, errUnauthorized(errKeyRequired)
 	}
 	scheme, key, ok := strings.Cut(values[0], " ")
 	key = strings.TrimLeft(key, " ")
 	if len(values) != 1 || !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
-		return nil, errUnauthorized("an API key is required: Authorization: Bearer <key>")
+		return nil, errUnauthorized(errKeyRequired)
 	}
 	portal, ok := h.cfg.PortalByKey(key)
 	if !ok {
-		return nil, errUnauthorized("the API key is not valid")
+		return nil, errUnauthorized(text("the API key is not valid", "der API-Schlüssel ist ungültig"))
 	}
 	infoOf(r.Context()).portal = portal.ID
 	return portal, nil

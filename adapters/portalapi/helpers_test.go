@@ -104,7 +104,7 @@ func testRegistry(t *testing.T) *transform.Registry {
 		panicProcedure:    stubMapper{panics: true},
 		mapErrorProcedure: stubMapper{err: errors.New("stub mapper is broken")},
 		mapInvalidProcedure: stubMapper{err: &transform.ValidationError{Errors: []transform.FieldError{
-			{Pointer: "/data/plz", Code: transform.CodeType, Message: "must be a postcode"},
+			{Pointer: "/data/plz", Code: transform.CodeType, Message: "must be a postcode", MessageDE: "muss eine Postleitzahl sein"},
 		}}},
 	} {
 		if err := r.Register(p, m); err != nil {
@@ -248,9 +248,19 @@ func statusOf(t *testing.T, r response) portalapi.StatusResponse {
 	return got
 }
 
-// problemOf checks that r is a problem of type typ and status, and decodes it.
+// problemOf checks that r is a problem of type typ and status, in English
+// (the language without Accept-Language), and decodes it.
 func problemOf(t *testing.T, r response, status int, typ string) portalapi.Problem {
 	t.Helper()
+	return problemIn(t, r, status, typ, "en")
+}
+
+// problemIn is problemOf for a problem in lang.
+func problemIn(t *testing.T, r response, status int, typ, lang string) portalapi.Problem {
+	t.Helper()
+	if got := r.header.Get("Content-Language"); got != lang {
+		t.Errorf("Content-Language = %q, want %q", got, lang)
+	}
 	if r.status != status {
 		t.Fatalf("status = %d, want %d; body: %s", r.status, status, r.body)
 	}

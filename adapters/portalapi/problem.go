@@ -58,19 +58,35 @@ type ProblemError struct {
 	Detail  string `json:"detail,omitempty"`
 }
 
-// problemTitles are the titles of the problem types.
-var problemTitles = map[string]string{
-	ProblemUnauthorized:         "Unauthorized",
-	ProblemForbidden:            "Forbidden",
-	ProblemNotFound:             "Not found",
-	ProblemMethodNotAllowed:     "Method not allowed",
-	ProblemValidationFailed:     "Validation failed",
-	ProblemMalformedRequest:     "Malformed request",
-	ProblemUnsupportedMediaType: "Unsupported media type",
-	ProblemPayloadTooLarge:      "Payload too large",
-	ProblemIdempotencyConflict:  "Idempotency conflict",
-	ProblemUnavailable:          "Service unavailable",
-	ProblemInternal:             "Internal server error",
+// problemTitles are the titles of the problem types, in English and German.
+var problemTitles = map[string]localized{
+	ProblemUnauthorized:         {"Unauthorized", "Nicht authentifiziert"},
+	ProblemForbidden:            {"Forbidden", "Nicht erlaubt"},
+	ProblemNotFound:             {"Not found", "Nicht gefunden"},
+	ProblemMethodNotAllowed:     {"Method not allowed", "Methode nicht erlaubt"},
+	ProblemValidationFailed:     {"Validation failed", "Validierung fehlgeschlagen"},
+	ProblemMalformedRequest:     {"Malformed request", "Fehlerhafte Anfrage"},
+	ProblemUnsupportedMediaType: {"Unsupported media type", "Nicht unterstützter Medientyp"},
+	ProblemPayloadTooLarge:      {"Payload too large", "Anfrage zu groß"},
+	ProblemIdempotencyConflict:  {"Idempotency conflict", "Idempotenzkonflikt"},
+	ProblemUnavailable:          {"Service unavailable", "Dienst nicht verfügbar"},
+	ProblemInternal:             {"Internal server error", "Interner Serverfehler"},
+}
+
+// localized is a text in English and German.
+type localized struct{ en, de string }
+
+// in returns the text in lang (LangGerman or LangEnglish).
+func (l localized) in(lang string) string {
+	if lang == LangGerman && l.de != "" {
+		return l.de
+	}
+	return l.en
+}
+
+// text returns a localized text from two format strings and their arguments.
+func text(en, de string, args ...any) localized {
+	return localized{fmt.Sprintf(en, args...), fmt.Sprintf(de, args...)}
 }
 
 // retryAfterSeconds is the Retry-After of every 503.
@@ -80,7 +96,7 @@ const retryAfterSeconds = 5
 type problemError struct {
 	typ    string
 	status int
-	detail string
+	detail localized
 	errors []transform.FieldError
 	header http.Header // extra response headers
 	cause  error       // logged, never sent
@@ -88,82 +104,92 @@ type problemError struct {
 
 func (e *problemError) Error() string {
 	if e.cause != nil {
-		return fmt.Sprintf("%s: %s: %v", e.typ, e.detail, e.cause)
+		return fmt.Sprintf("%s: %s: %v", e.typ, e.detail.en, e.cause)
 	}
-	return e.typ + ": " + e.detail
+	return e.typ + ": " + e.detail.en
 }
 
 func (e *problemError) Unwrap() error { return e.cause }
 
-func errUnauthorized(detail string) *problemError {
+func errUnauthorized(detail localized) *problemError {
 	return &problemError{typ: ProblemUnauthorized, status: http.StatusUnauthorized, detail: detail,
 		header: http.Header{"Www-Authenticate": {`Bearer realm="amtsbote"`}}}
 }
 
-func errForbidden(detail string) *problemError {
+func errForbidden(detail localized) *problemError {
 	return &problemError{typ: ProblemForbidden, status: http.StatusForbidden, detail: detail}
 }
 
-func errNotFound(detail string) *problemError {
+func errNotFound(detail localized) *problemError {
 	return &problemError{typ: ProblemNotFound, status: http.StatusNotFound, detail: detail}
 }
 
 func errMethodNotAllowed(allow string) *problemError {
 	return &problemError{typ: ProblemMethodNotAllowed, status: http.StatusMethodNotAllowed,
-		detail: "the method is not allowed for this resource; allowed: " + allow,
+		detail: text("the method is not allowed for this resource; allowed: %s",
+			"die Methode ist für diese Ressource nicht erlaubt; erlaubt: %s", allow),
 		header: http.Header{"Allow": {allow}}}
 }
 
 func errValidation(errs ...transform.FieldError) *problemError {
 	return &problemError{typ: ProblemValidationFailed, status: http.StatusUnprocessableEntity,
-		detail: fmt.Sprintf("the submission has %d problem(s), see errors", len(errs)), errors: errs}
+		detail: text("the submission has %d problem(s), see errors",
+			"der Antrag hat %d Fehler, siehe errors", len(errs)),
+		errors: errs}
 }
 
-func errMalformed(format string, args ...any) *problemError {
-	return &problemError{typ: ProblemMalformedRequest, status: http.StatusBadRequest, detail: fmt.Sprintf(format, args...)}
+func errMalformed(detail localized) *problemError {
+	return &problemError{typ: ProblemMalformedRequest, status: http.StatusBadRequest, detail: detail}
 }
 
-func errUnsupportedMediaType(detail string) *problemError {
+func errUnsupportedMediaType(detail localized) *problemError {
 	return &problemError{typ: ProblemUnsupportedMediaType, status: http.StatusUnsupportedMediaType, detail: detail}
 }
 
 func errTooLarge(limit int64) *problemError {
 	return &problemError{typ: ProblemPayloadTooLarge, status: http.StatusRequestEntityTooLarge,
-		detail: fmt.Sprintf("the request body exceeds %d bytes", limit)}
+		detail: text("the request body exceeds %d bytes", "der Inhalt der Anfrage ist größer als %d Bytes", limit)}
 }
 
 func errIdempotencyConflict() *problemError {
 	return &problemError{typ: ProblemIdempotencyConflict, status: http.StatusUnprocessableEntity,
-		detail: "idempotency key reused with a different request"}
+		detail: text("idempotency key reused with a different request",
+			"Idempotency-Key für eine andere Anfrage wiederverwendet")}
 }
 
 // errUnavailable is the answer to a store failure or a draining server: the
 // portal retries, with its Idempotency-Key.
-func errUnavailable(detail string, cause error) *problemError {
+func errUnavailable(detail localized, cause error) *problemError {
 	return &problemError{typ: ProblemUnavailable, status: http.StatusServiceUnavailable, detail: detail,
 		header: http.Header{"Retry-After": {strconv.Itoa(retryAfterSeconds)}}, cause: cause}
 }
 
 func errInternal(cause error) *problemError {
 	return &problemError{typ: ProblemInternal, status: http.StatusInternalServerError,
-		detail: "the request could not be processed; the error has been logged", cause: cause}
+		detail: text("the request could not be processed; the error has been logged",
+			"die Anfrage konnte nicht verarbeitet werden; der Fehler wurde protokolliert"),
+		cause: cause}
 }
 
-// writeProblem answers r with p.
+// writeProblem answers r with p, in the language that r's Accept-Language
+// prefers (negotiateLanguage), named by Content-Language.
 func writeProblem(w http.ResponseWriter, r *http.Request, p *problemError) {
+	lang := negotiateLanguage(r.Header)
 	body := Problem{
 		Type:     p.typ,
-		Title:    problemTitles[p.typ],
+		Title:    problemTitles[p.typ].in(lang),
 		Status:   p.status,
-		Detail:   p.detail,
+		Detail:   p.detail.in(lang),
 		Instance: r.URL.EscapedPath(),
 	}
 	for _, fe := range p.errors {
-		body.Errors = append(body.Errors, ProblemError{Pointer: fe.Pointer, Code: fe.Code, Detail: fe.Message})
+		body.Errors = append(body.Errors, ProblemError{Pointer: fe.Pointer, Code: fe.Code, Detail: fe.Localized(lang)})
 	}
 	for k, vs := range p.header {
 		w.Header()[k] = vs
 	}
+	w.Header().Set("Content-Language", lang)
+	w.Header().Add("Vary", "Accept-Language")
 	writeJSON(w, p.status, ProblemContentType, body)
 }
 

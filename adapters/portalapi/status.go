@@ -12,11 +12,15 @@ import (
 
 // StatusResponse is the body of the answer to GET /v1/submissions/{id}.
 type StatusResponse struct {
-	ID           string              `json:"id"`
-	Tenant       string              `json:"tenant"`
-	Procedure    string              `json:"procedure"`
-	Status       string              `json:"status"` // StatusAccepted, StatusDelivered or StatusFailed
-	ReceivedAt   time.Time           `json:"received_at"`
+	ID         string    `json:"id"`
+	Tenant     string    `json:"tenant"`
+	Procedure  string    `json:"procedure"`
+	Status     string    `json:"status"` // StatusAccepted, StatusDelivered or StatusFailed
+	ReceivedAt time.Time `json:"received_at"`
+	// Identity is the applicant's identity as the portal stated it; absent
+	// when it stated none. It is read from the metadata of the first
+	// message, which carries it to every destination.
+	Identity     *IdentityStatus     `json:"identity,omitempty"`
 	Destinations []DestinationStatus `json:"destinations"`
 }
 
@@ -49,7 +53,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	const notFound = "no such submission"
+	notFound := text("no such submission", "kein solcher Antrag")
 	id := r.PathValue("id")
 	if !isUUID(id) {
 		return errNotFound(notFound)
@@ -60,7 +64,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, outbox.ErrNotFound):
 		return errNotFound(notFound)
 	case err != nil:
-		return errUnavailable("the submission could not be read; retry later", err)
+		return errUnavailable(errReadFailed, err)
 	case sub.PortalID != portal.ID:
 		return errNotFound(notFound)
 	}
@@ -72,11 +76,14 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) error {
 		ReceivedAt:   utc(sub.CreatedAt),
 		Destinations: make([]DestinationStatus, 0, len(msgs)),
 	}
+	if len(msgs) > 0 {
+		resp.Identity = identityStatus(identityFromMetadata(msgs[0].Metadata))
+	}
 	delivered, dead := 0, 0
 	for _, m := range msgs {
 		attempts, err := h.store.Attempts(ctx, m.ID)
 		if err != nil {
-			return errUnavailable("the submission could not be read; retry later", err)
+			return errUnavailable(errReadFailed, err)
 		}
 		d := DestinationStatus{
 			Destination: m.Metadata[MetaDestination],
@@ -118,6 +125,10 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, "application/json", resp)
 	return nil
 }
+
+// errReadFailed is the detail of a store failure while reading a submission.
+var errReadFailed = text("the submission could not be read; retry later",
+	"der Antrag konnte nicht gelesen werden; bitte später erneut versuchen")
 
 // isUUID reports whether id is a UUID in its canonical 36-character form,
 // the form of the ids this API assigns.

@@ -23,7 +23,8 @@ import (
 )
 
 // Metadata keys of the outbox messages of a submission, besides
-// outbox.MetaSubmissionID.
+// outbox.MetaSubmissionID and the keys of the applicant's identity
+// (MetaIdentityMethod and the keys after it).
 const (
 	MetaTenant      = "tenant"       // the tenant id
 	MetaProcedure   = "procedure"    // the procedure id
@@ -88,23 +89,25 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 	// Permission first: a portal learns nothing about tenants and
 	// procedures it may not use.
 	if !portal.Allows(req.tenant, req.procedure) {
-		return errForbidden("the portal may not submit this procedure for this tenant")
+		return errForbidden(text("the portal may not submit this procedure for this tenant",
+			"das Portal darf diese Leistung für diesen Mandanten nicht einreichen"))
 	}
 	tenant, ok := h.cfg.Tenant(req.tenant)
 	if !ok {
-		return errValidation(transform.FieldError{Pointer: "/tenant", Code: CodeUnknownTenant, Message: "unknown tenant"})
+		return errValidation(transform.FieldError{Pointer: "/tenant", Code: CodeUnknownTenant,
+			Message: "unknown tenant", MessageDE: "unbekannter Mandant"})
 	}
 	route, ok := tenant.Route(req.procedure)
 	if !ok {
 		return errValidation(transform.FieldError{Pointer: "/procedure", Code: CodeUnknownProcedure,
-			Message: "the tenant does not accept this procedure"})
+			Message: "the tenant does not accept this procedure", MessageDE: "der Mandant nimmt diese Leistung nicht an"})
 	}
 	mapper, ok := h.registry.Mapper(req.procedure)
 	if !ok {
 		h.log.WarnContext(ctx, "procedure is routed but has no mapper",
 			"tenant", tenant.ID, "procedure", req.procedure, "portal_id", portal.ID)
 		return errValidation(transform.FieldError{Pointer: "/procedure", Code: CodeUnknownProcedure,
-			Message: "the procedure is not supported"})
+			Message: "the procedure is not supported", MessageDE: "die Leistung wird nicht unterstützt"})
 	}
 
 	sub := transform.Submission{
@@ -112,6 +115,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 		Procedure: req.procedure,
 		Applicant: req.applicant,
 		Data:      req.data,
+		Identity:  req.identity,
 	}
 	if errs := mapper.Validate(sub); len(errs) > 0 {
 		return errValidation(errs...)
@@ -154,7 +158,8 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	})
 	if err != nil {
-		return errUnavailable("the submission could not be stored; retry later with the same Idempotency-Key", err)
+		return errUnavailable(text("the submission could not be stored; retry later with the same Idempotency-Key",
+			"der Antrag konnte nicht gespeichert werden; bitte später mit demselben Idempotency-Key erneut senden"), err)
 	}
 	if !created {
 		if !bytes.Equal(stored.RequestHash, req.hash[:]) {
@@ -204,23 +209,28 @@ func (h *Handler) buildMessages(sub transform.Submission, mapper transform.Mappe
 		msg.Metadata.Set(MetaDestination, dest.ID)
 		msg.Metadata.Set(MetaMessageType, doc.MessageType)
 		msg.Metadata.Set(MetaContentType, "application/xml")
+		setIdentityMetadata(msg.Metadata.Set, sub.Identity)
 		out = append(out, outgoing{topic: config.Topic(tenant.ID, sub.Procedure, dest.ID), msg: msg})
 	}
 	return out, nil
 }
 
+// errNotJSON is the detail of a request that is not application/json.
+var errNotJSON = text("Content-Type must be application/json", "Content-Type muss application/json sein")
+
 // checkContentType accepts application/json, with no charset or UTF-8.
 func checkContentType(h http.Header) error {
 	v := h.Get("Content-Type")
 	if v == "" {
-		return errUnsupportedMediaType("Content-Type must be application/json")
+		return errUnsupportedMediaType(errNotJSON)
 	}
 	mt, params, err := mime.ParseMediaType(v)
 	if err != nil || mt != "application/json" {
-		return errUnsupportedMediaType("Content-Type must be application/json")
+		return errUnsupportedMediaType(errNotJSON)
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return errUnsupportedMediaType("the request body must be UTF-8 (charset=utf-8)")
+		return errUnsupportedMediaType(text("the request body must be UTF-8 (charset=utf-8)",
+			"der Inhalt der Anfrage muss UTF-8 sein (charset=utf-8)"))
 	}
 	return nil
 }
@@ -233,15 +243,18 @@ func idempotencyKey(h http.Header) (string, error) {
 		return "", nil
 	case 1:
 	default:
-		return "", errMalformed("the Idempotency-Key header may be sent only once")
+		return "", errMalformed(text("the Idempotency-Key header may be sent only once",
+			"der Header Idempotency-Key darf nur einmal gesendet werden"))
 	}
 	key := values[0]
 	if len(key) == 0 || len(key) > MaxIdempotencyKeyLength {
-		return "", errMalformed("the Idempotency-Key must have 1 to %d characters", MaxIdempotencyKeyLength)
+		return "", errMalformed(text("the Idempotency-Key must have 1 to %d characters",
+			"der Idempotency-Key muss 1 bis %d Zeichen haben", MaxIdempotencyKeyLength))
 	}
 	for i := 0; i < len(key); i++ {
 		if c := key[i]; c < 0x20 || c > 0x7e {
-			return "", errMalformed("the Idempotency-Key may contain printable ASCII characters only")
+			return "", errMalformed(text("the Idempotency-Key may contain printable ASCII characters only",
+				"der Idempotency-Key darf nur druckbare ASCII-Zeichen enthalten"))
 		}
 	}
 	return key, nil
@@ -261,7 +274,7 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, errTooLarge(h.maxBody)
 		}
-		return nil, errMalformed("the request body could not be read")
+		return nil, errMalformed(text("the request body could not be read", "der Inhalt der Anfrage konnte nicht gelesen werden"))
 	}
 	return buf.Bytes(), nil
 }
@@ -270,8 +283,9 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 type request struct {
 	tenant    string
 	procedure string
-	applicant map[string]any // nil when absent or null
-	data      map[string]any // nil when absent or null
+	applicant map[string]any      // nil when absent or null
+	data      map[string]any      // nil when absent or null
+	identity  *transform.Identity // nil when absent or null
 	hash      [sha256.Size]byte
 }
 
@@ -281,18 +295,21 @@ const (
 	memberProcedure = "procedure"
 	memberApplicant = "applicant"
 	memberData      = "data"
+	memberIdentity  = "identity"
 )
 
 // decodeRequest decodes body strictly: one JSON object in UTF-8 with the
 // members tenant and procedure (non-empty strings), applicant and data
-// (objects or null, checked further by the mapper), and no others.
+// (objects or null, checked further by the mapper), optionally identity
+// (see decodeIdentity), and no others.
 // Numbers are kept as json.Number. The hash is SHA-256 over the decoded
 // object encoded again by encoding/json, which sorts keys and drops
 // insignificant whitespace, so that a retry formatted differently hashes
 // the same.
 func decodeRequest(body []byte) (request, error) {
 	if !utf8.Valid(body) {
-		return request{}, errMalformed("the request body is not valid UTF-8 (byte offset %d)", invalidUTF8Offset(body))
+		return request{}, errMalformed(text("the request body is not valid UTF-8 (byte offset %d)",
+			"der Inhalt der Anfrage ist kein gültiges UTF-8 (Byte-Offset %d)", invalidUTF8Offset(body)))
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -301,22 +318,25 @@ func decodeRequest(body []byte) (request, error) {
 		var serr *json.SyntaxError
 		switch {
 		case errors.Is(err, io.EOF):
-			return request{}, errMalformed("the request body is empty")
+			return request{}, errMalformed(text("the request body is empty", "der Inhalt der Anfrage ist leer"))
 		case errors.Is(err, io.ErrUnexpectedEOF):
-			return request{}, errMalformed("invalid JSON: unexpected end of input at byte offset %d", len(body))
+			return request{}, errMalformed(text("invalid JSON: unexpected end of input at byte offset %d",
+				"ungültiges JSON: unerwartetes Ende der Eingabe bei Byte-Offset %d", len(body)))
 		case errors.As(err, &serr):
-			return request{}, errMalformed("invalid JSON: syntax error at byte offset %d", serr.Offset)
+			return request{}, errMalformed(text("invalid JSON: syntax error at byte offset %d",
+				"ungültiges JSON: Syntaxfehler bei Byte-Offset %d", serr.Offset))
 		default:
-			return request{}, errMalformed("invalid JSON")
+			return request{}, errMalformed(text("invalid JSON", "ungültiges JSON"))
 		}
 	}
 	if off := trailingData(body, dec.InputOffset()); off >= 0 {
-		return request{}, errMalformed("unexpected data after the JSON object at byte offset %d", off)
+		return request{}, errMalformed(text("unexpected data after the JSON object at byte offset %d",
+			"unerwartete Daten nach dem JSON-Objekt bei Byte-Offset %d", off))
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return request{}, errValidation(transform.FieldError{Pointer: "", Code: transform.CodeType,
-			Message: "the request body must be a JSON object"})
+			Message: "the request body must be a JSON object", MessageDE: "der Inhalt der Anfrage muss ein JSON-Objekt sein"})
 	}
 
 	var req request
@@ -325,10 +345,11 @@ func decodeRequest(body []byte) (request, error) {
 	req.procedure = stringMember(obj, memberProcedure, &errs)
 	req.applicant = objectMember(obj, memberApplicant, &errs)
 	req.data = objectMember(obj, memberData, &errs)
+	req.identity = decodeIdentity(obj[memberIdentity], &errs)
 	var unknown []string
 	for k := range obj {
 		switch k {
-		case memberTenant, memberProcedure, memberApplicant, memberData:
+		case memberTenant, memberProcedure, memberApplicant, memberData, memberIdentity:
 		default:
 			unknown = append(unknown, k)
 		}
@@ -336,7 +357,8 @@ func decodeRequest(body []byte) (request, error) {
 	slices.Sort(unknown)
 	for _, k := range unknown {
 		errs = append(errs, transform.FieldError{Pointer: transform.AppendPointer("", k), Code: CodeUnknownField,
-			Message: "unknown member; allowed are tenant, procedure, applicant and data"})
+			Message:   "unknown member; allowed are tenant, procedure, applicant, data and identity",
+			MessageDE: "unbekanntes Feld; erlaubt sind tenant, procedure, applicant, data und identity"})
 	}
 	if errs != nil {
 		return request{}, errValidation(errs...)
@@ -356,14 +378,17 @@ func stringMember(obj map[string]any, name string, errs *[]transform.FieldError)
 	pointer := "/" + name
 	switch v := obj[name].(type) {
 	case nil:
-		*errs = append(*errs, transform.FieldError{Pointer: pointer, Code: transform.CodeRequired, Message: name + " is required"})
+		*errs = append(*errs, transform.FieldError{Pointer: pointer, Code: transform.CodeRequired,
+			Message: name + " is required", MessageDE: name + " ist erforderlich"})
 	case string:
 		if v == "" {
-			*errs = append(*errs, transform.FieldError{Pointer: pointer, Code: transform.CodeRequired, Message: name + " must not be empty"})
+			*errs = append(*errs, transform.FieldError{Pointer: pointer, Code: transform.CodeRequired,
+				Message: name + " must not be empty", MessageDE: name + " darf nicht leer sein"})
 		}
 		return v
 	default:
-		*errs = append(*errs, transform.FieldError{Pointer: pointer, Code: transform.CodeType, Message: name + " must be a string"})
+		*errs = append(*errs, transform.FieldError{Pointer: pointer, Code: transform.CodeType,
+			Message: name + " must be a string", MessageDE: name + " muss eine Zeichenkette sein"})
 	}
 	return ""
 }
@@ -378,7 +403,8 @@ func objectMember(obj map[string]any, name string, errs *[]transform.FieldError)
 	case map[string]any:
 		return v
 	default:
-		*errs = append(*errs, transform.FieldError{Pointer: "/" + name, Code: transform.CodeType, Message: name + " must be a JSON object"})
+		*errs = append(*errs, transform.FieldError{Pointer: "/" + name, Code: transform.CodeType,
+			Message: name + " must be a JSON object", MessageDE: name + " muss ein JSON-Objekt sein"})
 		return nil
 	}
 }

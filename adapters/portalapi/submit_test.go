@@ -418,9 +418,35 @@ func TestValidationFailed(t *testing.T) {
 			if !slices.Equal(got, tt.errors) {
 				t.Errorf("errors = %v, want %v", got, tt.errors)
 			}
-			for _, value := range []string{"Иванов", "nirgendwo", "gewerbe.unbekannt", "Jürgen", "Grüße"} {
-				if strings.Contains(string(r.body), value) {
-					t.Errorf("problem contains the request value %q: %s", value, r.body)
+			if p.Title != "Validation failed" {
+				t.Errorf("title = %q, want Validation failed", p.Title)
+			}
+
+			// The same in German: every detail translated.
+			rDE := e.submit(t, tt.key, body, "Accept-Language", "de-DE,de;q=0.9,en;q=0.8")
+			pDE := problemIn(t, rDE, http.StatusUnprocessableEntity, portalapi.ProblemValidationFailed, "de")
+			if pDE.Title != "Validierung fehlgeschlagen" {
+				t.Errorf("German title = %q, want Validierung fehlgeschlagen", pDE.Title)
+			}
+			if pDE.Detail == p.Detail || pDE.Detail == "" {
+				t.Errorf("German detail = %q, English %q: want a translation", pDE.Detail, p.Detail)
+			}
+			if len(pDE.Errors) != len(p.Errors) {
+				t.Fatalf("German errors = %v, English %v", pDE.Errors, p.Errors)
+			}
+			for i, pe := range pDE.Errors {
+				if pe.Pointer != p.Errors[i].Pointer || pe.Code != p.Errors[i].Code {
+					t.Errorf("German error %d = %s %s, English %s %s", i, pe.Pointer, pe.Code, p.Errors[i].Pointer, p.Errors[i].Code)
+				}
+				if pe.Detail == "" || pe.Detail == p.Errors[i].Detail {
+					t.Errorf("German detail of %s = %q, English %q: want a translation", pe.Pointer, pe.Detail, p.Errors[i].Detail)
+				}
+			}
+			for _, resp := range []response{r, rDE} {
+				for _, value := range []string{"Иванов", "nirgendwo", "gewerbe.unbekannt", "Jürgen", "Grüße"} {
+					if strings.Contains(string(resp.body), value) {
+						t.Errorf("problem contains the request value %q: %s", value, resp.body)
+					}
 				}
 			}
 			e.assertNothingStored(t)

@@ -61,14 +61,17 @@ func (m *Mapper) Validate(s transform.Submission) []transform.FieldError {
 	var v validator
 	switch {
 	case s.Applicant == nil:
-		v.add("/applicant", transform.CodeRequired, "applicant must be a JSON object")
+		v.add("/applicant", transform.CodeRequired, "applicant must be a JSON object",
+			"applicant muss ein JSON-Objekt sein")
 	case len(s.Applicant) == 0:
-		v.add("/applicant", transform.CodeRequired, "applicant must not be empty")
+		v.add("/applicant", transform.CodeRequired, "applicant must not be empty",
+			"applicant darf nicht leer sein")
 	default:
 		v.object("/applicant", s.Applicant, 1)
 	}
 	if s.Data == nil {
-		v.add("/data", transform.CodeRequired, "data must be a JSON object")
+		v.add("/data", transform.CodeRequired, "data must be a JSON object",
+			"data muss ein JSON-Objekt sein")
 	} else {
 		v.object("/data", s.Data, 1)
 	}
@@ -79,8 +82,16 @@ type validator struct {
 	errs []transform.FieldError
 }
 
-func (v *validator) add(pointer, code, message string) {
-	v.errs = append(v.errs, transform.FieldError{Pointer: pointer, Code: code, Message: message})
+// add reports a problem with its message in English and German.
+func (v *validator) add(pointer, code, message, messageDE string) {
+	v.errs = append(v.errs, transform.FieldError{Pointer: pointer, Code: code, Message: message, MessageDE: messageDE})
+}
+
+// tooDeep reports nesting beyond MaxDepth at pointer.
+func (v *validator) tooDeep(pointer string) {
+	v.add(pointer, transform.CodeTooDeep,
+		fmt.Sprintf("objects and arrays nest deeper than %d levels", MaxDepth),
+		fmt.Sprintf("Objekte und Arrays sind tiefer als %d Ebenen verschachtelt", MaxDepth))
 }
 
 func (v *validator) value(pointer string, val any, depth int) {
@@ -90,26 +101,27 @@ func (v *validator) value(pointer string, val any, depth int) {
 		v.errs = append(v.errs, transform.CheckText(pointer, val)...)
 	case json.Number:
 		if !jsonNumber.MatchString(string(val)) {
-			v.add(pointer, transform.CodeInvalidNumber, "not a JSON number")
+			v.add(pointer, transform.CodeInvalidNumber, "not a JSON number", "keine JSON-Zahl")
 		}
 	case map[string]any:
 		v.object(pointer, val, depth)
 	case []any:
 		if depth > MaxDepth {
-			v.add(pointer, transform.CodeTooDeep, fmt.Sprintf("objects and arrays nest deeper than %d levels", MaxDepth))
+			v.tooDeep(pointer)
 			return
 		}
 		for i, item := range val {
 			v.value(transform.AppendPointer(pointer, strconv.Itoa(i)), item, depth+1)
 		}
 	default:
-		v.add(pointer, transform.CodeType, fmt.Sprintf("unsupported value of Go type %T", val))
+		v.add(pointer, transform.CodeType, fmt.Sprintf("unsupported value of Go type %T", val),
+			fmt.Sprintf("nicht unterstützter Wert des Go-Typs %T", val))
 	}
 }
 
 func (v *validator) object(pointer string, obj map[string]any, depth int) {
 	if depth > MaxDepth {
-		v.add(pointer, transform.CodeTooDeep, fmt.Sprintf("objects and arrays nest deeper than %d levels", MaxDepth))
+		v.tooDeep(pointer)
 		return
 	}
 	var prev string // NFC key of the previous valid member
@@ -117,20 +129,23 @@ func (v *validator) object(pointer string, obj map[string]any, depth int) {
 		p := transform.AppendPointer(pointer, mem.raw)
 		switch n := utf8.RuneCountInString(mem.key); {
 		case mem.raw == "":
-			v.add(p, transform.CodeInvalidKey, "object key must not be empty")
+			v.add(p, transform.CodeInvalidKey, "object key must not be empty", "Objektschlüssel darf nicht leer sein")
 			continue
 		case n > MaxKeyLength:
-			v.add(p, transform.CodeInvalidKey, fmt.Sprintf("object key has %d characters, at most %d are allowed", n, MaxKeyLength))
+			v.add(p, transform.CodeInvalidKey,
+				fmt.Sprintf("object key has %d characters, at most %d are allowed", n, MaxKeyLength),
+				fmt.Sprintf("Objektschlüssel hat %d Zeichen, höchstens %d sind zulässig", n, MaxKeyLength))
 			continue
 		}
 		if errs := transform.CheckText(p, mem.raw); errs != nil {
 			for _, e := range errs {
-				v.add(e.Pointer, transform.CodeInvalidKey, "object key: "+e.Message)
+				v.add(e.Pointer, transform.CodeInvalidKey, "object key: "+e.Message, "Objektschlüssel: "+e.Localized("de"))
 			}
 			continue
 		}
 		if mem.key == prev {
-			v.add(p, transform.CodeDuplicateKey, "object key equals another key after Unicode NFC normalisation")
+			v.add(p, transform.CodeDuplicateKey, "object key equals another key after Unicode NFC normalisation",
+				"Objektschlüssel gleicht nach Unicode-NFC-Normalisierung einem anderen Schlüssel")
 			continue
 		}
 		prev = mem.key

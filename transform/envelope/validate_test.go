@@ -158,8 +158,8 @@ func TestValidate(t *testing.T) {
 			var got []problem
 			for _, e := range errs {
 				got = append(got, problem{e.Pointer, e.Code})
-				if e.Message == "" {
-					t.Errorf("%s %s: empty message", e.Pointer, e.Code)
+				if e.Message == "" || e.MessageDE == "" {
+					t.Errorf("%s %s: message %q, German message %q; want both", e.Pointer, e.Code, e.Message, e.MessageDE)
 				}
 			}
 			if !slices.Equal(got, tt.want) {
@@ -181,15 +181,18 @@ func TestValidateMessages(t *testing.T) {
 	want := []transform.FieldError{
 		{
 			Pointer: "/applicant/name", Code: transform.CodeUnsupportedCharacter,
-			Message: "character U+1F600 at position 7 is not permitted (Latin characters only)",
+			Message:   "character U+1F600 at position 7 is not permitted (DIN SPEC 91379, datatype C)",
+			MessageDE: "Zeichen U+1F600 an Position 7 ist nicht zulässig (DIN SPEC 91379, Datentyp C)",
 		},
 		{
 			Pointer: "/data/" + strings.Repeat("a", 129), Code: transform.CodeInvalidKey,
-			Message: "object key has 129 characters, at most 128 are allowed",
+			Message:   "object key has 129 characters, at most 128 are allowed",
+			MessageDE: "Objektschlüssel hat 129 Zeichen, höchstens 128 sind zulässig",
 		},
 		{
 			Pointer: "/data/k" + strings.Repeat("/x", 15), Code: transform.CodeTooDeep,
-			Message: "objects and arrays nest deeper than 16 levels",
+			Message:   "objects and arrays nest deeper than 16 levels",
+			MessageDE: "Objekte und Arrays sind tiefer als 16 Ebenen verschachtelt",
 		},
 	}
 	if !slices.Equal(errs, want) {
