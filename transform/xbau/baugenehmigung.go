@@ -1,0 +1,505 @@
+package xbau
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/google/uuid"
+
+	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xoev/din91379"
+)
+
+// Procedure is the procedure id of the building permit application.
+const Procedure = "bau.baugenehmigung"
+
+// Names of the message.
+const (
+	// Namespace is the XML namespace of XBau 2.6, bound to the prefix "xbau".
+	Namespace = "http://www.xleitstelle.de/xbau/2/6"
+	// Nachrichtentyp is the local name of the root element.
+	Nachrichtentyp = "baugenehmigung.antrag.0200"
+	// NachrichtentypCode is the code of the message in the code list
+	// urn:xoev-de:xbau:codeliste:xbau-nachrichten.
+	NachrichtentypCode = "0200"
+	// MessageType is the Document.MessageType of the messages.
+	MessageType = "xbau." + Nachrichtentyp
+	// Standard and Version are the fixed values of the root attributes
+	// standard and version.
+	Standard = "XBau-Hochbau"
+	Version  = "2.6"
+)
+
+// PayloadSchema is the JSON Schema (draft 2020-12) of the payload of
+// Procedure: the members applicant, data and identity of the request body.
+//
+//go:embed baugenehmigung.schema.json
+var PayloadSchema []byte
+
+// Baugenehmigung is the transform.Mapper of Procedure: it turns a building
+// permit application into an XBau 2.6 baugenehmigung.antrag.0200. Create it
+// with New; it is safe for concurrent use.
+type Baugenehmigung struct {
+	schema *transform.PayloadSchema
+}
+
+var _ transform.Mapper = (*Baugenehmigung)(nil)
+
+// New compiles the payload schema and returns the Mapper.
+func New() (*Baugenehmigung, error) {
+	s, err := transform.CompilePayloadSchema("baugenehmigung.schema.json", PayloadSchema)
+	if err != nil {
+		return nil, fmt.Errorf("xbau: %w", err)
+	}
+	return &Baugenehmigung{schema: s}, nil
+}
+
+// Validate reports every problem of s: violations of PayloadSchema, text that
+// fails transform.CheckText or lies outside the DIN 91379 repertoire XBau
+// requires, and Anlagen whose dokumentId or dateiname repeats. Problems are
+// ordered by pointer.
+func (b *Baugenehmigung) Validate(s transform.Submission) []transform.FieldError {
+	payload := make(map[string]any, 3)
+	if s.Applicant != nil {
+		payload["applicant"] = s.Applicant
+	}
+	if s.Data != nil {
+		payload["data"] = s.Data
+	}
+	if s.Identity != nil {
+		payload["identity"] = identityPayload(s.Identity)
+	}
+	errs := b.schema.Validate(payload)
+	for _, key := range []string{"applicant", "data", "identity"} {
+		if v, ok := payload[key]; ok {
+			errs = checkStrings(errs, "/"+key, v)
+		}
+	}
+	errs = checkAnlagenUnique(errs, s.Data)
+	if len(errs) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(errs, func(a, b transform.FieldError) int { return strings.Compare(a.Pointer, b.Pointer) })
+	return slices.CompactFunc(errs, func(a, b transform.FieldError) bool {
+		return a.Pointer == b.Pointer && a.Code == b.Code
+	})
+}
+
+// identityPayload is the JSON form of the identity member.
+func identityPayload(id *transform.Identity) map[string]any {
+	m := map[string]any{"method": id.Method}
+	for k, v := range map[string]string{"provider": id.Provider, "trustLevel": id.TrustLevel, "postboxReference": id.PostboxReference} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// checkStrings applies transform.CheckText (DIN SPEC 91379 datatype C, the
+// type of nearly all XBau text) to every string below v, and to the
+// Bezeichnung of an Anlage, which XBau types as datatype D, checkDatatypeD.
+func checkStrings(errs []transform.FieldError, pointer string, v any) []transform.FieldError {
+	switch v := v.(type) {
+	case string:
+		if e := transform.CheckText(pointer, v); e != nil {
+			return append(errs, e...)
+		}
+		if strings.HasPrefix(pointer, "/data/anlagen/") && strings.HasSuffix(pointer, "/bezeichnung") {
+			return append(errs, checkDatatypeD(pointer, v)...)
+		}
+		return errs
+	case map[string]any:
+		for k, e := range v {
+			errs = checkStrings(errs, transform.AppendPointer(pointer, k), e)
+		}
+	case []any:
+		for i, e := range v {
+			errs = checkStrings(errs, transform.AppendPointer(pointer, strconv.Itoa(i)), e)
+		}
+	}
+	return errs
+}
+
+// checkDatatypeD reports the first character of value (in NFC) outside DIN
+// SPEC 91379 datatype D, which unlike datatype C has no tab, line breaks or
+// no-break space.
+func checkDatatypeD(pointer, value string) []transform.FieldError {
+	ok, pos, r := din91379.Check(transform.NormalizeText(value), din91379.D)
+	if ok {
+		return nil
+	}
+	return []transform.FieldError{{
+		Pointer:   pointer,
+		Code:      transform.CodeUnsupportedCharacter,
+		Message:   fmt.Sprintf("character U+%04X at position %d is not permitted in the designation of an Anlage (DIN SPEC 91379, datatype D)", r, pos),
+		MessageDE: fmt.Sprintf("Zeichen U+%04X an Position %d ist in der Bezeichnung einer Anlage nicht zulässig (DIN SPEC 91379, Datentyp D)", r, pos),
+	}}
+}
+
+// checkAnlagenUnique reports a dokumentId or dateiname used by an earlier
+// Anlage: XBau requires both to be unique within the message.
+func checkAnlagenUnique(errs []transform.FieldError, data map[string]any) []transform.FieldError {
+	anlagen, _ := data["anlagen"].([]any)
+	seen := map[[2]string]bool{}
+	for i, a := range anlagen {
+		a, _ := a.(map[string]any)
+		for _, key := range []string{"dokumentId", "dateiname"} {
+			v, ok := a[key].(string)
+			if !ok {
+				continue
+			}
+			k := [2]string{key, strings.ToLower(transform.NormalizeText(v))}
+			if seen[k] {
+				errs = append(errs, transform.FieldError{
+					Pointer:   "/data/anlagen/" + strconv.Itoa(i) + "/" + key,
+					Code:      transform.CodeInvalid,
+					Message:   "must differ from the " + key + " of every other Anlage",
+					MessageDE: "muss sich vom Wert " + key + " jeder anderen Anlage unterscheiden",
+				})
+			}
+			seen[k] = true
+		}
+	}
+	return errs
+}
+
+// Map builds the baugenehmigung.antrag.0200 of in. It returns a
+// *transform.ValidationError when the submission does not pass Validate, and
+// an error when in lacks what the message requires: MessageID and
+// Submission.ID as UUIDs, CreatedAt and Submission.ReceivedAt, Kennung and
+// Name of Author and Reader, Product.Name and Product.Manufacturer, all of
+// them within DIN 91379 datatypeC.
+func (b *Baugenehmigung) Map(in transform.Input) (transform.Document, error) {
+	if errs := b.Validate(in.Submission); errs != nil {
+		return transform.Document{}, &transform.ValidationError{Errors: errs}
+	}
+	if err := checkInput(in); err != nil {
+		return transform.Document{}, err
+	}
+	doc := etree.NewDocument()
+	doc.WriteSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true}
+	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	buildMessage(doc, in)
+	doc.IndentWithSettings(&etree.IndentSettings{Spaces: 2, PreserveLeafWhitespace: true})
+	out, err := doc.WriteToBytes()
+	if err != nil {
+		return transform.Document{}, fmt.Errorf("xbau: write XML: %w", err)
+	}
+	return transform.Document{XML: out, MessageType: MessageType}, nil
+}
+
+func checkInput(in transform.Input) error {
+	var errs []error
+	if !isUUID(in.MessageID) {
+		errs = append(errs, errors.New("message id is not a UUID"))
+	}
+	if !isUUID(in.Submission.ID) {
+		errs = append(errs, errors.New("submission id is not a UUID"))
+	}
+	if in.CreatedAt.IsZero() {
+		errs = append(errs, errors.New("creation time is zero"))
+	}
+	if in.Submission.ReceivedAt.IsZero() {
+		errs = append(errs, errors.New("receipt time is zero"))
+	}
+	for _, f := range []struct{ what, value string }{
+		{"author kennung", in.Author.Kennung},
+		{"author name", in.Author.Name},
+		{"reader kennung", in.Reader.Kennung},
+		{"reader name", in.Reader.Name},
+		{"product name", in.Product.Name},
+		{"product manufacturer", in.Product.Manufacturer},
+		{"product version", in.Product.Version},
+	} {
+		switch {
+		case f.value == "" && f.what != "product version":
+			errs = append(errs, fmt.Errorf("%s is empty", f.what))
+		case f.value == "":
+		case transform.CheckText("", f.value) != nil:
+			errs = append(errs, fmt.Errorf("%s has characters outside DIN 91379 datatypeC", f.what))
+		}
+	}
+	if errs != nil {
+		return fmt.Errorf("xbau: incomplete input: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// isUUID reports whether s has the 8-4-4-4-12 hex form of a UUID.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range []byte(s) {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Roles name the derived ids of the Akteure (see akteurID).
+const (
+	roleAntragsteller        = "antragsteller"
+	roleBauherr              = "bauherr"
+	roleGebuehrenpflichtiger = "gebuehrenpflichtiger"
+	roleEntwurfsverfasser    = "entwurfsverfasser"
+)
+
+// akteurID is the id of the Akteur in role: a name-based UUID (version 5)
+// in the namespace of the submission id, so that the same submission always
+// gives the same ids.
+func akteurID(submissionID, role string) string {
+	ns := uuid.MustParse(submissionID) // checked by checkInput
+	return uuid.NewSHA1(ns, []byte(role)).String()
+}
+
+// buildMessage writes the root element and everything below it.
+func buildMessage(doc *etree.Document, in transform.Input) {
+	s := in.Submission
+	root := doc.CreateElement("xbau:" + Nachrichtentyp)
+	root.CreateAttr("xmlns:xbau", Namespace)
+	root.CreateAttr("produkt", transform.NormalizeText(in.Product.Name))
+	root.CreateAttr("produkthersteller", transform.NormalizeText(in.Product.Manufacturer))
+	if in.Product.Version != "" {
+		root.CreateAttr("produktversion", transform.NormalizeText(in.Product.Version))
+	}
+	root.CreateAttr("standard", Standard)
+	root.CreateAttr("version", Version)
+
+	kopf := root.CreateElement("nachrichtenkopf.g2g")
+	ident := kopf.CreateElement("identifikation.nachricht")
+	textElement(ident, "nachrichtenUUID", strings.ToLower(in.MessageID))
+	codeElement(ident, "nachrichtentyp", listNachrichten, NachrichtentypCode)
+	textElement(ident, "erstellungszeitpunkt", timestamp(in.CreatedAt))
+	behoerde(kopf.CreateElement("leser"), in.Reader)
+	behoerde(kopf.CreateElement("autor"), in.Author)
+
+	textElement(root.CreateElement("xbau:referenzAntragsservice"), "referenzAntragsservice", strings.ToLower(s.ID))
+
+	data := s.Data
+	antragstellerID := akteurID(s.ID, roleAntragsteller)
+	akteur(root.CreateElement("xbau:antragsteller"), antragstellerID, s.Applicant)
+
+	bv := object(data, "bauvorhaben")
+	vorhaben := root.CreateElement("xbau:bauvorhaben")
+	textElement(vorhaben, "xbau:bezeichnungDesBauvorhabens", str(bv, "bezeichnung"))
+
+	beteiligte := vorhaben.CreateElement("xbau:beteiligte")
+	bauherr, bauherrID := s.Applicant, antragstellerID
+	if o := object(data, "bauherr"); o != nil {
+		bauherr, bauherrID = o, akteurID(s.ID, roleBauherr)
+	}
+	bh := beteiligte.CreateElement("xbau:bauherr")
+	akteur(bh.CreateElement("xbau:bauherr"), bauherrID, bauherr)
+	if art := str(data, "artDesBauherrn"); art != "" {
+		codeElement(bh, "xbau:artDesBauherrn", listBauherrArt, art)
+	}
+	if o := object(data, "entwurfsverfasser"); o != nil {
+		ev := beteiligte.CreateElement("xbau:entwurfsverfasser")
+		akteur(ev.CreateElement("xbau:personendaten"), akteurID(s.ID, roleEntwurfsverfasser), o)
+	}
+	gp, gpID := bauherr, bauherrID
+	if o := object(data, "gebuehrenpflichtiger"); o != nil {
+		gp, gpID = o, akteurID(s.ID, roleGebuehrenpflichtiger)
+	}
+	akteur(beteiligte.CreateElement("xbau:gebuehrenpflichtiger"), gpID, gp)
+
+	gegenstand := vorhaben.CreateElement("xbau:gegenstand")
+	textElement(gegenstand.CreateElement("xbau:anzahlDerGebaeude"), "xbau:anzahlDerGebaeudeImBauvorhaben", number(bv, "anzahlGebaeude"))
+	for _, code := range array(bv, "artDerMassnahme") {
+		codeElement(gegenstand, "xbau:artDerMassnahme", listBaumassnahmeArt, code.(string))
+	}
+
+	gs := object(data, "baugrundstueck")
+	grundstueck := vorhaben.CreateElement("xbau:verortung").CreateElement("xbau:baugrundstueck").CreateElement("xbau:grundstueck")
+	if a := object(gs, "anschrift"); a != nil {
+		anschrift(grundstueck.CreateElement("xbau:anschrift"), a)
+	}
+	for _, f := range array(gs, "flurstuecke") {
+		flurstueck(grundstueck.CreateElement("xbau:flurstueck"), f.(map[string]any))
+	}
+	if w := str(bv, "weitereAngaben"); w != "" {
+		textElement(vorhaben, "xbau:weitereAngaben", w)
+	}
+
+	anlagen := root.CreateElement("xbau:anlagen")
+	eingang := s.ReceivedAt.UTC().Format(time.DateOnly)
+	for _, a := range array(data, "anlagen") {
+		anlage(anlagen.CreateElement("anlage"), a.(map[string]any), eingang)
+	}
+}
+
+// behoerde writes a Leser or Autor of the Nachrichtenkopf: a DVDV entry.
+func behoerde(e *etree.Element, p transform.Party) {
+	codeElement(e, "verzeichnisdienst", listVerzeichnisdienst, "DVDV")
+	textElement(e, "kennung", p.Kennung)
+	textElement(e, "name", p.Name)
+}
+
+// akteur writes an xbauk:Akteur: a natuerlichePerson or an organisation.
+func akteur(e *etree.Element, id string, a map[string]any) {
+	if _, person := a["familienname"]; person {
+		p := e.CreateElement("natuerlichePerson")
+		textElement(p, "id", id)
+		personName(p.CreateElement("name"), a)
+		anschrift(p.CreateElement("anschrift"), object(a, "anschrift"))
+		kommunikation(p, a)
+		return
+	}
+	o := e.CreateElement("organisation")
+	textElement(o, "id", id)
+	n := o.CreateElement("name")
+	textElement(n, "name", str(a, "name"))
+	optionalText(n, "kurzbezeichnung", str(a, "kurzbezeichnung"))
+	anschrift(o.CreateElement("anschrift"), object(a, "anschrift"))
+	kommunikation(o, a)
+	if ap := object(a, "ansprechpartner"); ap != nil {
+		ape := o.CreateElement("ansprechpartner")
+		personName(ape.CreateElement("name"), ap)
+		optionalText(ape, "funktion", str(ap, "funktion"))
+	}
+}
+
+// personName writes an xbauk:NameNatuerlichePerson. A missing vorname is
+// stated as nichtVorhanden.
+func personName(e *etree.Element, a map[string]any) {
+	optionalText(e, "titel", str(a, "titel"))
+	optionalText(e, "anrede", str(a, "anrede"))
+	textElement(e.CreateElement("familienname"), "name", str(a, "familienname"))
+	vorname := e.CreateElement("vorname")
+	if v := str(a, "vorname"); v != "" {
+		textElement(vorname, "name", v)
+	} else {
+		textElement(vorname, "nichtVorhanden", "true")
+	}
+}
+
+// anschrift writes an xbauk:Anschrift or its restriction
+// xbau:AnschriftGrundstueck (the children are the same).
+func anschrift(e *etree.Element, a map[string]any) {
+	optionalText(e, "strasse", str(a, "strasse"))
+	optionalText(e, "hausnummer", str(a, "hausnummer"))
+	optionalText(e, "postleitzahl", str(a, "postleitzahl"))
+	optionalText(e, "ort", str(a, "ort"))
+	optionalText(e, "ortsteil", str(a, "ortsteil"))
+	optionalText(e, "zusatz", str(a, "zusatz"))
+}
+
+// kommunikation writes the telephone number and e-mail address of a, if any.
+func kommunikation(e *etree.Element, a map[string]any) {
+	for _, k := range []struct{ key, kanal string }{{"telefon", "02"}, {"email", "01"}} {
+		if v := str(a, k.key); v != "" {
+			ke := e.CreateElement("kommunikation")
+			codeElement(ke, "kanal", listErreichbarkeit, k.kanal)
+			textElement(ke, "kennung", v)
+		}
+	}
+}
+
+// flurstueck writes an xbauk:Flurstueckskennzeichen.
+func flurstueck(e *etree.Element, f map[string]any) {
+	codeElement(e, "bundesland", listBundesland, str(f, "bundesland"))
+	k := e.CreateElement("kodierungFlurstueck")
+	g, gemarkung := k.CreateElement("gemarkung"), object(f, "gemarkung")
+	if n := str(gemarkung, "nummer"); n != "" {
+		textElement(g, "nummer", n)
+	} else {
+		textElement(g, "bezeichnung", str(gemarkung, "bezeichnung"))
+	}
+	optionalText(k, "flur", str(f, "flur"))
+	textElement(k, "zaehler", str(f, "zaehler"))
+	optionalText(k, "nenner", str(f, "nenner"))
+}
+
+// anlage writes an xbau:MetadatenAnlageErweitert. Without datum, the date of
+// receipt is used; without versionsnummer, 1.
+func anlage(e *etree.Element, a map[string]any, eingang string) {
+	textElement(e, "bezeichnung", str(a, "bezeichnung"))
+	version := "1"
+	if _, ok := a["versionsnummer"]; ok {
+		version = number(a, "versionsnummer")
+	}
+	textElement(e, "versionsnummer", version)
+	datum := str(a, "datum")
+	if datum == "" {
+		datum = eingang
+	}
+	textElement(e, "datum", datum)
+	codeElement(e, "anlageart", listAnlageArt, str(a, "anlageart"))
+	codeElement(e, "mimeType", listMimeType, str(a, "mimeType"))
+	anhang := e.CreateElement("anhangOderVerlinkung").CreateElement("anhang")
+	textElement(anhang, "dokumentid", "urn:uuid:"+strings.ToLower(str(a, "dokumentId")))
+	textElement(anhang, "dateiname", str(a, "dateiname"))
+	if v, ok := a["wirdNachgereicht"].(bool); ok {
+		textElement(e, "xbau:wirdNachgereicht", strconv.FormatBool(v))
+	}
+}
+
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// textElement appends <tag>text</tag> with text in NFC.
+func textElement(parent *etree.Element, tag, text string) {
+	parent.CreateElement(tag).SetText(transform.NormalizeText(text))
+}
+
+// optionalText appends <tag>text</tag> unless text is empty.
+func optionalText(parent *etree.Element, tag, text string) {
+	if text != "" {
+		textElement(parent, tag, text)
+	}
+}
+
+// Accessors of the validated payload: absent members give zero values.
+
+func object(m map[string]any, key string) map[string]any {
+	o, _ := m[key].(map[string]any)
+	return o
+}
+
+func array(m map[string]any, key string) []any {
+	a, _ := m[key].([]any)
+	return a
+}
+
+func str(m map[string]any, key string) string {
+	s, _ := m[key].(string)
+	return s
+}
+
+// number returns the integer member key in decimal, as validated by the
+// schema (json.Number, or a float64 or int from other decoders).
+func number(m map[string]any, key string) string {
+	switch v := m[key].(type) {
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return strconv.FormatInt(i, 10)
+		}
+		if f, err := v.Float64(); err == nil {
+			return strconv.FormatFloat(f, 'f', 0, 64)
+		}
+		return string(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case int:
+		return strconv.Itoa(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	}
+	return ""
+}

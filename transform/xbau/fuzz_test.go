@@ -1,0 +1,61 @@
+package xbau_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/beevik/etree"
+
+	"github.com/amtsbote/amtsbote/transform"
+)
+
+// FuzzBaugenehmigung feeds bytes as the JSON payload through Validate and,
+// if valid, Map: neither may panic, Map must succeed for a valid payload,
+// and its output must be well-formed XML. The seeds in
+// testdata/fuzz/FuzzBaugenehmigung are the payloads of the example requests.
+func FuzzBaugenehmigung(f *testing.F) {
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"applicant":{"familienname":"Köhler","anschrift":{"postleitzahl":"12345","ort":"X"}},"data":{}}`))
+	f.Add([]byte(`{"applicant":null,"data":[],"identity":{"method":"eid"}}`))
+	m := newMapper(f)
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		var body struct {
+			Applicant map[string]any  `json:"applicant"`
+			Data      map[string]any  `json:"data"`
+			Identity  json.RawMessage `json:"identity"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(payload))
+		dec.UseNumber()
+		if dec.Decode(&body) != nil {
+			return // not a JSON object with object members: the intake rejects it
+		}
+		s := submission(request{Applicant: body.Applicant, Data: body.Data})
+		if len(body.Identity) > 0 && string(body.Identity) != "null" {
+			var id transform.Identity
+			if json.Unmarshal(body.Identity, &id) != nil {
+				return
+			}
+			s.Identity = &id
+		}
+		if errs := m.Validate(s); errs != nil {
+			for _, e := range errs {
+				if e.Code == "" || e.Message == "" {
+					t.Fatalf("incomplete FieldError %+v", e)
+				}
+			}
+			return
+		}
+		doc, err := m.Map(fullInput(s))
+		if err != nil {
+			t.Fatalf("Map of a valid payload: %v", err)
+		}
+		parsed := etree.NewDocument()
+		if err := parsed.ReadFromBytes(doc.XML); err != nil {
+			t.Fatalf("output is not well-formed: %v\n%s", err, doc.XML)
+		}
+		if parsed.Root() == nil || parsed.Root().Tag != "baugenehmigung.antrag.0200" {
+			t.Fatalf("unexpected root element in\n%s", doc.XML)
+		}
+	})
+}

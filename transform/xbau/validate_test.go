@@ -1,0 +1,271 @@
+package xbau_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/amtsbote/amtsbote/transform"
+)
+
+// problem is the part of a FieldError the validation tests compare exactly.
+type problem struct{ Pointer, Code string }
+
+func problems(errs []transform.FieldError) []problem {
+	var out []problem
+	for _, e := range errs {
+		out = append(out, problem{e.Pointer, e.Code})
+	}
+	return out
+}
+
+// clone copies a decoded JSON value deeply, so that tests can change it.
+func clone(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = clone(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = clone(e)
+		}
+		return out
+	}
+	return v
+}
+
+// at returns the object at the slash-separated path below root (array
+// indexes as numbers), for tests to change.
+func at(t *testing.T, root map[string]any, path string) map[string]any {
+	t.Helper()
+	var cur any = root
+	for _, tok := range strings.Split(path, "/") {
+		if tok == "" {
+			continue
+		}
+		switch c := cur.(type) {
+		case map[string]any:
+			cur = c[tok]
+		case []any:
+			i := 0
+			for _, d := range tok {
+				i = i*10 + int(d-'0')
+			}
+			cur = c[i]
+		}
+	}
+	m, ok := cur.(map[string]any)
+	if !ok {
+		t.Fatalf("%s is not an object", path)
+	}
+	return m
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	base := readSubmission(t, examplePath("maximal"))
+	tests := []struct {
+		name   string
+		modify func(t *testing.T, s *transform.Submission)
+		want   []problem
+	}{
+		{name: "valid", modify: func(*testing.T, *transform.Submission) {}},
+		{
+			name:   "missing applicant and data",
+			modify: func(_ *testing.T, s *transform.Submission) { s.Applicant, s.Data = nil, nil },
+			want:   []problem{{"/applicant", transform.CodeRequired}, {"/data", transform.CodeRequired}},
+		},
+		{
+			name: "missing required members",
+			modify: func(t *testing.T, s *transform.Submission) {
+				delete(s.Applicant, "familienname")
+				delete(at(t, s.Data, "bauvorhaben"), "artDerMassnahme")
+				delete(at(t, s.Data, "baugrundstueck/flurstuecke/1"), "zaehler")
+				delete(at(t, s.Data, "anlagen/1"), "dokumentId")
+			},
+			want: []problem{
+				{"/applicant/familienname", transform.CodeRequired},
+				{"/data/anlagen/1/dokumentId", transform.CodeRequired},
+				{"/data/baugrundstueck/flurstuecke/1/zaehler", transform.CodeRequired},
+				{"/data/bauvorhaben/artDerMassnahme", transform.CodeRequired},
+			},
+		},
+		{
+			name: "unknown members at every level",
+			modify: func(t *testing.T, s *transform.Submission) {
+				s.Applicant["geburtsdatum"] = "1970-01-01"
+				at(t, s.Applicant, "anschrift")["land"] = "DE"
+				s.Data["bemerkung"] = "x"
+				at(t, s.Data, "baugrundstueck/flurstuecke/0")["flaeche"] = json.Number("500")
+				at(t, s.Data, "anlagen/0")["inhalt"] = "JVBERi0x"
+			},
+			want: []problem{
+				{"/applicant/anschrift/land", transform.CodeUnknownField},
+				{"/applicant/geburtsdatum", transform.CodeUnknownField},
+				{"/data/anlagen/0/inhalt", transform.CodeUnknownField},
+				{"/data/baugrundstueck/flurstuecke/0/flaeche", transform.CodeUnknownField},
+				{"/data/bemerkung", transform.CodeUnknownField},
+			},
+		},
+		{
+			name: "codes, numbers and formats",
+			modify: func(t *testing.T, s *transform.Submission) {
+				at(t, s.Data, "bauvorhaben")["artDerMassnahme"] = []any{"11", "15"}
+				at(t, s.Data, "bauvorhaben")["anzahlGebaeude"] = json.Number("-1")
+				at(t, s.Data, "baugrundstueck/flurstuecke/0")["bundesland"] = "17"
+				at(t, s.Data, "baugrundstueck/flurstuecke/0")["zaehler"] = "12a"
+				at(t, s.Data, "anlagen/0")["datum"] = "20.11.2026"
+				at(t, s.Data, "anlagen/0")["dokumentId"] = "lageplan"
+				at(t, s.Data, "anlagen/1")["dateiname"] = "baubeschreibung"
+				s.Data["artDesBauherrn"] = "9"
+			},
+			want: []problem{
+				{"/data/anlagen/0/datum", transform.CodeFormat},
+				{"/data/anlagen/0/dokumentId", transform.CodeFormat},
+				{"/data/anlagen/1/dateiname", transform.CodePattern},
+				{"/data/artDesBauherrn", transform.CodeEnum},
+				{"/data/baugrundstueck/flurstuecke/0/bundesland", transform.CodeEnum},
+				{"/data/baugrundstueck/flurstuecke/0/zaehler", transform.CodePattern},
+				{"/data/bauvorhaben/anzahlGebaeude", transform.CodeOutOfRange},
+				{"/data/bauvorhaben/artDerMassnahme/1", transform.CodeEnum},
+			},
+		},
+		{
+			name: "empty lists and wrong types",
+			modify: func(t *testing.T, s *transform.Submission) {
+				s.Data["anlagen"] = []any{}
+				at(t, s.Data, "baugrundstueck")["flurstuecke"] = []any{}
+				at(t, s.Data, "bauvorhaben")["anzahlGebaeude"] = "zwei"
+			},
+			want: []problem{
+				{"/data/anlagen", transform.CodeTooShort},
+				{"/data/baugrundstueck/flurstuecke", transform.CodeTooShort},
+				{"/data/bauvorhaben/anzahlGebaeude", transform.CodeType},
+			},
+		},
+		{
+			name: "gemarkung is nummer or bezeichnung",
+			modify: func(t *testing.T, s *transform.Submission) {
+				at(t, s.Data, "baugrundstueck/flurstuecke/0/gemarkung")["bezeichnung"] = "Musterstadt"
+				at(t, s.Data, "baugrundstueck/flurstuecke/1")["gemarkung"] = map[string]any{}
+			},
+			want: []problem{
+				{"/data/baugrundstueck/flurstuecke/0/gemarkung/bezeichnung", transform.CodeUnknownField},
+				{"/data/baugrundstueck/flurstuecke/1/gemarkung/nummer", transform.CodeRequired},
+			},
+		},
+		{
+			name: "characters outside CheckText",
+			modify: func(t *testing.T, s *transform.Submission) {
+				s.Applicant["vorname"] = "Иван"
+				at(t, s.Data, "bauherr/anschrift")["ort"] = "Musterstadt\x00"
+				at(t, s.Data, "gebuehrenpflichtiger/ansprechpartner")["funktion"] = "Chef 😀"
+			},
+			want: []problem{
+				{"/applicant/vorname", transform.CodeUnsupportedCharacter},
+				{"/data/bauherr/anschrift/ort", transform.CodeControlCharacter},
+				{"/data/gebuehrenpflichtiger/ansprechpartner/funktion", transform.CodeUnsupportedCharacter},
+			},
+		},
+		{
+			// CheckText accepts these, XBau's DIN 91379 datatypeC does not.
+			name: "characters outside DIN 91379",
+			modify: func(t *testing.T, s *transform.Submission) {
+				at(t, s.Data, "bauvorhaben")["bezeichnung"] = "Umbau – Phase 1"
+				at(t, s.Data, "bauvorhaben")["weitereAngaben"] = "„Altbau“"
+				s.Applicant["familienname"] = "Ko\u0302hler" // ô: NFC composes it, fine
+				at(t, s.Data, "entwurfsverfasser")["familienname"] = "Dvor\u030C\u0327ák"
+				at(t, s.Data, "anlagen/0")["bezeichnung"] = "Lageplan\u00A0Nord"
+			},
+			want: []problem{
+				{"/data/anlagen/0/bezeichnung", transform.CodeUnsupportedCharacter},
+				{"/data/bauvorhaben/bezeichnung", transform.CodeUnsupportedCharacter},
+				{"/data/bauvorhaben/weitereAngaben", transform.CodeUnsupportedCharacter},
+				{"/data/entwurfsverfasser/familienname", transform.CodeUnsupportedCharacter},
+			},
+		},
+		{
+			name: "duplicate anlagen",
+			modify: func(t *testing.T, s *transform.Submission) {
+				at(t, s.Data, "anlagen/1")["dokumentId"] = strings.ToUpper(at(t, s.Data, "anlagen/0")["dokumentId"].(string))
+				at(t, s.Data, "anlagen/1")["dateiname"] = "Lageplan.pdf"
+			},
+			want: []problem{
+				{"/data/anlagen/1/dateiname", transform.CodeInvalid},
+				{"/data/anlagen/1/dokumentId", transform.CodeInvalid},
+			},
+		},
+		{
+			name: "pointer escaping",
+			modify: func(_ *testing.T, s *transform.Submission) {
+				s.Data["a/b~c"] = "x"
+			},
+			want: []problem{{"/data/a~1b~0c", transform.CodeUnknownField}},
+		},
+		{
+			name: "organisation with person fields",
+			modify: func(_ *testing.T, s *transform.Submission) {
+				s.Applicant = map[string]any{
+					"name":      "Bau GmbH",
+					"anschrift": map[string]any{"postleitzahl": "1234", "ort": "Musterstadt"},
+				}
+			},
+			want: []problem{{"/applicant/anschrift/postleitzahl", transform.CodePattern}},
+		},
+		{
+			name: "identity",
+			modify: func(_ *testing.T, s *transform.Submission) {
+				s.Identity = &transform.Identity{Method: "passwort", TrustLevel: "mittel", Provider: "Конто"}
+			},
+			want: []problem{
+				{"/identity/method", transform.CodeEnum},
+				{"/identity/provider", transform.CodeUnsupportedCharacter},
+				{"/identity/trustLevel", transform.CodeEnum},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := base
+			s.Applicant = clone(base.Applicant).(map[string]any)
+			s.Data = clone(base.Data).(map[string]any)
+			tt.modify(t, &s)
+			errs := m.Validate(s)
+			if got := problems(errs); !slices.Equal(got, tt.want) {
+				t.Errorf("Validate problems:\n got %q\nwant %q", got, tt.want)
+			}
+			if len(tt.want) == 0 && errs != nil {
+				t.Errorf("Validate of a valid submission = %#v, want nil", errs)
+			}
+			for _, e := range errs {
+				if e.Message == "" {
+					t.Errorf("%s %s: empty message", e.Pointer, e.Code)
+				}
+			}
+		})
+	}
+}
+
+// TestValidateMessages pins the messages of the checks of this package.
+func TestValidateMessages(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	s := readSubmission(t, examplePath("minimal"))
+	s.Data["anlagen"].([]any)[0].(map[string]any)["bezeichnung"] = "Lageplän Nord"
+	got := m.Validate(s)
+	want := []transform.FieldError{{
+		Pointer: "/data/anlagen/0/bezeichnung", Code: transform.CodeUnsupportedCharacter,
+		Message:   "character U+00A0 at position 9 is not permitted in the designation of an Anlage (DIN SPEC 91379, datatype D)",
+		MessageDE: "Zeichen U+00A0 an Position 9 ist in der Bezeichnung einer Anlage nicht zulässig (DIN SPEC 91379, Datentyp D)",
+	}}
+	if !slices.Equal(got, want) {
+		t.Errorf("Validate:\n got %q\nwant %q", got, want)
+	}
+}
