@@ -1,0 +1,62 @@
+// Package xdomea builds the E-Akte filing message: an xdomea 3.0.0 message
+// that hands a new application, with its generated XÖV document as primary
+// document, to a municipality's document management system (DMS, E-Akte).
+// Any tenant and procedure can add a destination that receives it; Wrap is
+// called with the document the procedure's Mapper generated.
+//
+// # Which message
+//
+// The message is FVDaten.SGOAblegen.0605 (module "Fachverfahrensdaten
+// austauschen"): "die Übergabe von neuen Schriftgutobjekten an das DMS zur
+// Ablage". Amtsbote stands in the role xdomea gives the Fachverfahren: it
+// hands over a new document to be filed, identified by its own
+// FachverfahrenObjektID (the submission id), optionally into an existing
+// container (IDContainer, an Akte or Vorgang of the DMS), and asks for the
+// import confirmation (Importbestaetigung is fixed to 1), which the DMS
+// answers with FVDaten.ImportBestaetigen.0630 carrying the id it assigned.
+// The alternatives fit less well:
+//
+//   - Abgabe.Abgabe.0401 is the complete export of records when
+//     responsibility moves between authorities or systems, not the intake of
+//     a new application;
+//   - Geschaeftsgang.Geschaeftsgang.0201 routes a document through the
+//     stations of an external business process (ExternerGeschaeftsgang with
+//     Beteiligungsschritte) and needs a Laufweg that Amtsbote does not know;
+//   - Information.Information.0101 sends records for information; it asks
+//     the receiver neither to file them nor to confirm the import.
+//
+// # Where the primary document goes
+//
+// xdomea 3.0.0 does not embed file content in the message: FormatType holds
+// the Dateiformat code, the format version and a Primaerdokument that only
+// names its file (Dateiname, which must begin with a UUID). The files travel
+// alongside the message XML in one ZIP container. So Wrap returns the
+// message XML, in which the primary document is referenced as
+// <message-id>.xml (Dateiformat code 030 "xml", code list version 1.0,
+// format version 1.0), and Build also returns the file itself (File, with
+// MIME type application/xml, which xdomea 3.0.0 has no element for) and
+// Message.ZIP packs both: the message as <message-id>_FVDaten.SGOAblegen.0605.xml
+// and the primary document as <message-id>.xml, in the archive
+// <message-id>_FVDaten.SGOAblegen.0605.zip (Message.Name plus ".zip").
+//
+// # What goes where
+//
+//	Input.MessageID                 Kopf/ProzessID; the file names
+//	Input.CreatedAt                 Kopf/Erstellungszeitpunkt, Primaerdokument/DatumUhrzeit
+//	Input.Author, Input.Reader      Kopf/Absender, Kopf/Empfaenger: Behoerdenkennung
+//	                                (Party.Kennung "praefix:kennung") and Institution/Name
+//	Input.Product                   Kopf/SendendesSystem (Produktname, Version)
+//	Metadata.Creator                Kopf/Erstellerkennung
+//	Metadata.Container              SchriftgutobjektZumAblegen/IDContainer
+//	Submission.ID                   FachverfahrenObjektID and Dokument/FremdesGeschaeftszeichen
+//	Metadata.ProcedureName          Dokument/AllgemeineMetadaten/Betreff
+//	Submission.ReceivedAt           Dokument/Posteingangsdatum (its date in Europe/Berlin)
+//	procedure, tenant, names,       Dokument/AnwendungsspezifischeErweiterung
+//	reference, time, message type   (Kennung urn:amtsbote:xdomea:einreichung:1, one Feld each)
+//
+// The Dokument's Identifikation/ID is a name-based UUID (version 5) derived
+// from the message id, so that the same Input gives the same bytes; for
+// 0605 the DMS assigns its own id anyway. Like every mapper, Wrap is pure
+// and deterministic: text in NFC, times in UTC to the second, indented with
+// two spaces.
+package xdomea

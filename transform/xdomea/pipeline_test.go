@@ -1,0 +1,58 @@
+package xdomea_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xdomea"
+	"github.com/amtsbote/amtsbote/transform/xgewerbe"
+	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
+)
+
+// TestWrapGewerbeanmeldung files a real Gewerbeanmeldung: the XGewerbeanzeige
+// message of the minimal example becomes the primary document, unchanged.
+func TestWrapGewerbeanmeldung(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../../testdata/submissions/gewerbe.anmeldung-minimal.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Tenant    string         `json:"tenant"`
+		Procedure string         `json:"procedure"`
+		Applicant map[string]any `json:"applicant"`
+		Data      map[string]any `json:"data"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	m, err := xgewerbe.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := fullInput()
+	in.Submission = transform.Submission{
+		ID: in.Submission.ID, Tenant: body.Tenant, Procedure: body.Procedure,
+		Applicant: body.Applicant, Data: body.Data, ReceivedAt: in.Submission.ReceivedAt,
+	}
+	inner, err := m.Map(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := xdomea.Build(in, inner, fullMetadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	xoevtest.Validate(t, xoevtest.Schema(t, xdomeaXSD), msg.Document.XML)
+	if !bytes.Equal(msg.Primary.Content, inner.XML) {
+		t.Error("the primary document is not the XGewerbeanzeige message")
+	}
+	if !bytes.Contains(msg.Document.XML, []byte("<xdomea:Wert>"+xgewerbe.MessageType+"</xdomea:Wert>")) {
+		t.Error("the message does not name the inner message type")
+	}
+}

@@ -1,0 +1,343 @@
+package xdomea
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	_ "time/tzdata" // Europe/Berlin without depending on the host's zoneinfo
+	"unicode/utf8"
+
+	"github.com/beevik/etree"
+	"github.com/google/uuid"
+
+	"github.com/amtsbote/amtsbote/transform"
+)
+
+// Names of the message.
+const (
+	// Namespace is the XML namespace of xdomea 3.0.0, bound to the prefix "xdomea".
+	Namespace = "urn:xoev-de:xdomea:schema:3.0.0"
+	// Nachricht is the name of the message and of its root element.
+	Nachricht = "FVDaten.SGOAblegen.0605"
+	// MessageType is the Document.MessageType of the messages.
+	MessageType = "xdomea." + Nachricht
+	// ErweiterungKennung identifies the AnwendungsspezifischeErweiterung in
+	// which the application's metadata travel.
+	ErweiterungKennung = "urn:amtsbote:xdomea:einreichung:1"
+	// PrimaryMIMEType is the MIME type of the primary document.
+	PrimaryMIMEType = "application/xml"
+)
+
+// Code values from the xdomea 3.0.0 code lists.
+const (
+	codeNachrichtentyp = "0605"
+	codeDateiformatXML = "030" // Dateiformat 1.0: "xml - eXtensible Markup Language"
+	dateiformatListURI = "urn:xoev-de:xdomea:codeliste:dateiformat"
+	dateiformatVersion = "1.0"
+)
+
+// Metadata is what a filing destination adds to the Input: the names a
+// human reader of the E-Akte needs and the DMS parameters of the destination.
+type Metadata struct {
+	// ProcedureName is the procedure's name for people, e.g.
+	// "Gewerbeanmeldung"; it becomes the Betreff. Required.
+	ProcedureName string
+	// TenantName is the tenant's name for people, e.g. "Stadt Musterstadt". Required.
+	TenantName string
+	// Creator is the Erstellerkennung: the DMS user id under which Amtsbote
+	// files documents at this destination. Required.
+	Creator string
+	// Container is the DMS id of the Akte or Vorgang to file into
+	// (IDContainer); empty lets the DMS decide.
+	Container string
+	// ReceiptRequested asks the DMS for an Empfangsbestaetigung besides the
+	// import confirmation.
+	ReceiptRequested bool
+}
+
+// File is a file that travels with the message in its ZIP container.
+type File struct {
+	Name     string // file name in the container, as referenced by Primaerdokument/Dateiname
+	MIMEType string
+	Content  []byte
+}
+
+// Message is a built filing message with the files it references.
+type Message struct {
+	// Document is the message XML; Document.MessageType is MessageType.
+	Document transform.Document
+	// Name is the base name of the message file and of its ZIP container:
+	// "<message id>_FVDaten.SGOAblegen.0605".
+	Name string
+	// Primary is the primary document: the inner XÖV document as <message id>.xml.
+	Primary File
+	// modified is the modification time of the files in the ZIP container.
+	modified time.Time
+}
+
+// Wrap builds the FVDaten.SGOAblegen.0605 message that files inner, the
+// XÖV document generated for in.Submission, in the E-Akte. The message
+// references inner as its primary document; use Build to get the file too.
+func Wrap(in transform.Input, inner transform.Document, meta Metadata) (transform.Document, error) {
+	m, err := Build(in, inner, meta)
+	if err != nil {
+		return transform.Document{}, err
+	}
+	return m.Document, nil
+}
+
+// Build is Wrap returning the whole Message: the message XML and the primary
+// document file that xdomea 3.0.0 delivers alongside it.
+func Build(in transform.Input, inner transform.Document, meta Metadata) (Message, error) {
+	if err := check(in, inner, meta); err != nil {
+		return Message{}, err
+	}
+	s := in.Submission
+	primaryName := strings.ToLower(in.MessageID) + ".xml"
+
+	doc := etree.NewDocument()
+	doc.WriteSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true}
+	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	root := doc.CreateElement("xdomea:" + Nachricht)
+	root.CreateAttr("xmlns:xdomea", Namespace)
+
+	kopf := root.CreateElement("xdomea:Kopf")
+	text(kopf, "xdomea:ProzessID", in.MessageID)
+	code(kopf, "xdomea:Nachrichtentyp", codeNachrichtentyp)
+	text(kopf, "xdomea:Erstellungszeitpunkt", timestamp(in.CreatedAt))
+	kontakt(kopf.CreateElement("xdomea:Absender"), in.Author)
+	kontakt(kopf.CreateElement("xdomea:Empfaenger"), in.Reader)
+	if in.Product.Name != "" || in.Product.Version != "" {
+		sys := kopf.CreateElement("xdomea:SendendesSystem")
+		optionalText(sys, "xdomea:Produktname", in.Product.Name)
+		optionalText(sys, "xdomea:Version", in.Product.Version)
+	}
+	text(kopf, "xdomea:Empfangsbestaetigung", boolean(meta.ReceiptRequested))
+	text(kopf, "xdomea:Importbestaetigung", "1")
+	text(kopf, "xdomea:Erstellerkennung", meta.Creator)
+	text(kopf, "xdomea:Stapel", "0")
+
+	sgo := root.CreateElement("xdomea:SchriftgutobjektZumAblegen")
+	text(sgo, "xdomea:FachverfahrenObjektID", s.ID)
+	optionalText(sgo, "xdomea:IDContainer", meta.Container)
+	dok := sgo.CreateElement("xdomea:Schriftgutobjekt").CreateElement("xdomea:Dokument")
+	text(dok.CreateElement("xdomea:Identifikation"), "xdomea:ID", documentID(in.MessageID))
+	text(dok.CreateElement("xdomea:AllgemeineMetadaten"), "xdomea:Betreff", meta.ProcedureName)
+	text(dok, "xdomea:FremdesGeschaeftszeichen", s.ID)
+	text(dok, "xdomea:Posteingangsdatum", s.ReceivedAt.In(berlin).Format(time.DateOnly))
+	text(dok, "xdomea:Typ", "Antrag")
+	format := dok.CreateElement("xdomea:Version")
+	text(format, "xdomea:Nummer", "1")
+	f := format.CreateElement("xdomea:Format")
+	name := f.CreateElement("xdomea:Name")
+	name.CreateAttr("listURI", dateiformatListURI)
+	name.CreateAttr("listVersionID", dateiformatVersion)
+	name.CreateElement("code").CreateText(codeDateiformatXML)
+	text(f, "xdomea:Version", "1.0")
+	pd := f.CreateElement("xdomea:Primaerdokument")
+	text(pd, "xdomea:Dateiname", primaryName)
+	optionalText(pd, "xdomea:Ersteller", in.Product.Name)
+	text(pd, "xdomea:DatumUhrzeit", timestamp(in.CreatedAt))
+
+	ext := dok.CreateElement("xdomea:AnwendungsspezifischeErweiterung")
+	text(ext, "xdomea:Kennung", ErweiterungKennung)
+	text(ext, "xdomea:Name", "Amtsbote-Einreichung")
+	for _, fld := range [][2]string{
+		{"verfahren", s.Procedure},
+		{"verfahrensname", meta.ProcedureName},
+		{"mandant", s.Tenant},
+		{"mandantenname", meta.TenantName},
+		{"einreichungID", s.ID},
+		{"eingangszeitpunkt", timestamp(s.ReceivedAt)},
+		{"nachrichtentyp", inner.MessageType},
+	} {
+		e := ext.CreateElement("xdomea:Feld")
+		text(e, "xdomea:Name", fld[0])
+		text(e, "xdomea:Wert", fld[1])
+	}
+
+	doc.IndentWithSettings(&etree.IndentSettings{Spaces: 2, PreserveLeafWhitespace: true})
+	out, err := doc.WriteToBytes()
+	if err != nil {
+		return Message{}, fmt.Errorf("xdomea: write XML: %w", err)
+	}
+	return Message{
+		Document: transform.Document{XML: out, MessageType: MessageType},
+		Name:     strings.ToLower(in.MessageID) + "_" + Nachricht,
+		Primary:  File{Name: primaryName, MIMEType: PrimaryMIMEType, Content: inner.XML},
+		modified: in.CreatedAt.UTC().Truncate(time.Second),
+	}, nil
+}
+
+// ZIP returns the transport container of m: the message as Name+".xml" and
+// the primary document, deflated, with the creation time as modification
+// time. The same Message gives the same bytes.
+func (m Message) ZIP() ([]byte, error) {
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	for _, f := range []File{{Name: m.Name + ".xml", Content: m.Document.XML}, m.Primary} {
+		fw, err := w.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Deflate, Modified: m.modified})
+		if err != nil {
+			return nil, fmt.Errorf("xdomea: zip %s: %w", f.Name, err)
+		}
+		if _, err := fw.Write(f.Content); err != nil {
+			return nil, fmt.Errorf("xdomea: zip %s: %w", f.Name, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("xdomea: zip: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// berlin is the time zone of Posteingangsdatum. time/tzdata is linked in,
+// so loading cannot fail for a valid name.
+var berlin = mustLoad("Europe/Berlin")
+
+func mustLoad(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// documentNamespace is the namespace of the name-based Dokument ids.
+var documentNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("urn:amtsbote:xdomea:dokument"))
+
+func documentID(messageID string) string {
+	return uuid.NewSHA1(documentNamespace, []byte(strings.ToLower(messageID))).String()
+}
+
+func check(in transform.Input, inner transform.Document, meta Metadata) error {
+	var errs []error
+	if !isUUID(in.MessageID) {
+		errs = append(errs, errors.New("message id is not a UUID"))
+	}
+	if !isUUID(in.Submission.ID) {
+		errs = append(errs, errors.New("submission id is not a UUID"))
+	}
+	if in.Submission.Tenant == "" {
+		errs = append(errs, errors.New("tenant is empty"))
+	}
+	if in.Submission.Procedure == "" {
+		errs = append(errs, errors.New("procedure is empty"))
+	}
+	if in.CreatedAt.IsZero() {
+		errs = append(errs, errors.New("creation time is zero"))
+	}
+	if in.Submission.ReceivedAt.IsZero() {
+		errs = append(errs, errors.New("receipt time is zero"))
+	}
+	for _, p := range []struct {
+		role string
+		p    transform.Party
+	}{{"author", in.Author}, {"reader", in.Reader}} {
+		if p.p.Kennung == "" {
+			continue
+		}
+		if praefix, kennung, ok := strings.Cut(p.p.Kennung, ":"); !ok || praefix == "" || kennung == "" {
+			errs = append(errs, fmt.Errorf("%s kennung is not of the form praefix:kennung", p.role))
+		}
+	}
+	if len(inner.XML) == 0 {
+		errs = append(errs, errors.New("inner document is empty"))
+	} else if !utf8.Valid(inner.XML) {
+		errs = append(errs, errors.New("inner document is not UTF-8"))
+	}
+	if inner.MessageType == "" {
+		errs = append(errs, errors.New("inner message type is empty"))
+	}
+	for _, f := range []struct {
+		name, value string
+		required    bool
+	}{
+		{"procedure name", meta.ProcedureName, true},
+		{"tenant name", meta.TenantName, true},
+		{"creator", meta.Creator, true},
+		{"container", meta.Container, false},
+		{"author name", in.Author.Name, false},
+		{"reader name", in.Reader.Name, false},
+		{"author kennung", in.Author.Kennung, false},
+		{"reader kennung", in.Reader.Kennung, false},
+		{"product name", in.Product.Name, false},
+		{"product version", in.Product.Version, false},
+		{"tenant", in.Submission.Tenant, false},
+		{"procedure", in.Submission.Procedure, false},
+		{"inner message type", inner.MessageType, false},
+	} {
+		switch {
+		case f.value == "" && f.required:
+			errs = append(errs, fmt.Errorf("metadata: %s is empty", f.name))
+		case f.value != "":
+			if fe := transform.CheckText("", f.value); fe != nil {
+				errs = append(errs, fmt.Errorf("%s: %s", f.name, fe[0].Message))
+			}
+		}
+	}
+	if errs != nil {
+		return fmt.Errorf("xdomea: invalid input: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// isUUID reports whether s has the 8-4-4-4-12 hex form of a UUID.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range []byte(s) {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func boolean(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// kontakt writes the Absender or Empfaenger of the Kopf.
+func kontakt(e *etree.Element, p transform.Party) {
+	if p.Kennung != "" {
+		praefix, kennung, _ := strings.Cut(p.Kennung, ":")
+		bk := e.CreateElement("xdomea:Behoerdenkennung")
+		code(bk, "xdomea:Behoerdenschluessel", kennung)
+		code(bk, "xdomea:Praefix", praefix)
+	}
+	if p.Name != "" {
+		text(e.CreateElement("xdomea:Institution"), "xdomea:Name", p.Name)
+	}
+}
+
+// text writes a child element with the NFC form of value.
+func text(parent *etree.Element, tag, value string) {
+	parent.CreateElement(tag).CreateText(transform.NormalizeText(value))
+}
+
+func optionalText(parent *etree.Element, tag, value string) {
+	if value != "" {
+		text(parent, tag, value)
+	}
+}
+
+// code writes a code element: value in an unqualified code child.
+func code(parent *etree.Element, tag, value string) {
+	parent.CreateElement(tag).CreateElement("code").CreateText(transform.NormalizeText(value))
+}

@@ -1,0 +1,426 @@
+package xdomea_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xdomea"
+	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+const xdomeaXSD = "xdomea-3.0.0/schemes/xdomea_3.0.0/xdomea.xsd"
+
+// innerDoc is a small XÖV document standing for a mapper's output.
+var innerDoc = transform.Document{
+	XML: []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<xga:abh.gewerbemeldung.0500 xmlns:xga="http://www.xgewerbeanzeige.de/spezifikation/2.2" standard="XGewerbeanzeige" version="2.2"/>
+`),
+	MessageType: "xgewerbeanzeige.gewerbemeldung.0500",
+}
+
+func fullInput() transform.Input {
+	return transform.Input{
+		Submission: transform.Submission{
+			ID:         "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b",
+			Tenant:     "musterstadt",
+			Procedure:  "gewerbe.anmeldung",
+			Applicant:  map[string]any{"art": "natuerlichePerson"},
+			Data:       map[string]any{},
+			ReceivedAt: time.Date(2026, 11, 28, 23, 59, 58, 123456789, time.UTC), // the 29th in Berlin
+		},
+		MessageID: "7C9E6679-7425-40DE-944B-E07FC1F90AE7",
+		Author: transform.Party{
+			ID: "musterstadt-gewerbeamt", Name: "Stadt Musterstadt, Gewerbeamt",
+			Kennung: "gad:01234567", AGS: "01234567",
+		},
+		Reader: transform.Party{
+			ID: "musterstadt-dms", Name: "Stadt Musterstadt, E-Akte (Dokumentenmanagement)",
+			Kennung: "dms:01234567-eakte",
+		},
+		Product:   transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: "dev"},
+		CreatedAt: time.Date(2026, 11, 29, 0, 0, 5, 999, time.UTC),
+	}
+}
+
+func fullMetadata() xdomea.Metadata {
+	return xdomea.Metadata{
+		ProcedureName:    "Gewerbeanmeldung",
+		TenantName:       "Stadt Musterstadt",
+		Creator:          "svc-amtsbote",
+		Container:        "c0ffee00-1234-4abc-8def-0123456789ab",
+		ReceiptRequested: true,
+	}
+}
+
+func TestWrapGolden(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		in    func() transform.Input
+		meta  func() xdomea.Metadata
+		inner transform.Document
+	}{
+		{name: "gewerbe", in: fullInput, meta: fullMetadata, inner: innerDoc},
+		{
+			// Only what Wrap requires: no parties, no product, no container.
+			name: "minimal",
+			in: func() transform.Input {
+				in := fullInput()
+				in.Author, in.Reader, in.Product = transform.Party{}, transform.Party{}, transform.Product{}
+				return in
+			},
+			meta: func() xdomea.Metadata {
+				return xdomea.Metadata{ProcedureName: "Allgemeine Anfrage", TenantName: "Gemeinde Beispielheim", Creator: "amtsbote"}
+			},
+			inner: transform.Document{XML: []byte("<?xml version=\"1.0\"?>\n<a/>\n"), MessageType: "amtsbote.einreichung.0001"},
+		},
+		{
+			name: "sonderzeichen",
+			in: func() transform.Input {
+				in := fullInput()
+				in.Author.Name = "Gemeinde Ae\u0301 & <Söhne> \"Ort\""
+				in.Submission.Procedure = "bau/anzeige & <mehr>"
+				return in
+			},
+			meta: func() xdomea.Metadata {
+				m := fullMetadata()
+				m.ProcedureName = "Anzeige nach § 62 BauO - \"vereinfacht\" <Test> & Co"
+				m.TenantName = "Große Kreisstadt Mühlhausen/Thüringen"
+				return m
+			},
+			inner: innerDoc,
+		},
+	}
+	xsd := xoevtest.Schema(t, xdomeaXSD)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			doc, err := xdomea.Wrap(tt.in(), tt.inner, tt.meta())
+			if err != nil {
+				t.Fatalf("Wrap: %v", err)
+			}
+			if doc.MessageType != xdomea.MessageType {
+				t.Errorf("MessageType = %q, want %q", doc.MessageType, xdomea.MessageType)
+			}
+			golden := filepath.Join("testdata", tt.name+".golden.xml")
+			if *update {
+				if err := os.WriteFile(golden, doc.XML, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(doc.XML, want) {
+				t.Errorf("output differs from %s (run go test -update after checking the change):\n%s",
+					golden, lineDiff(string(want), string(doc.XML)))
+			}
+			xoevtest.Validate(t, xsd, want)
+		})
+	}
+}
+
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := range max(len(w), len(g)) {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("line %d:\nwant %q\n got %q", i+1, wl, gl)
+		}
+	}
+	return "(no line differs)"
+}
+
+func TestSchemaRejectsInvalidDocuments(t *testing.T) {
+	t.Parallel()
+	doc, err := xdomea.Wrap(fullInput(), innerDoc, fullMetadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	xsd := xoevtest.Schema(t, xdomeaXSD)
+	valid := string(doc.XML)
+	tests := []struct{ name, old, new string }{
+		{"wrong Nachrichtentyp", `<code>0605</code>`, `<code>0699</code>`},
+		{"Importbestaetigung not 1", `<xdomea:Importbestaetigung>1<`, `<xdomea:Importbestaetigung>0<`},
+		{"file name without UUID", `<xdomea:Dateiname>7c9e6679`, `<xdomea:Dateiname>x7c9e6679`},
+		{"missing Erstellerkennung", `<xdomea:Erstellerkennung>svc-amtsbote</xdomea:Erstellerkennung>`, ``},
+		{"wrong namespace", `xmlns:xdomea="urn:xoev-de:xdomea:schema:3.0.0"`, `xmlns:xdomea="urn:xoev-de:xdomea:schema:2.4.0"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if !strings.Contains(valid, tt.old) {
+				t.Fatalf("output does not contain %q", tt.old)
+			}
+			if err := xoevtest.Check(t, xsd, []byte(strings.Replace(valid, tt.old, tt.new, 1))); err == nil {
+				t.Errorf("xmllint accepted the document with %s", tt.name)
+			}
+		})
+	}
+}
+
+func TestBuildPrimaryAndZIP(t *testing.T) {
+	t.Parallel()
+	in := fullInput()
+	m, err := xdomea.Build(in, innerDoc, fullMetadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+	if m.Name != id+"_FVDaten.SGOAblegen.0605" {
+		t.Errorf("Name = %q", m.Name)
+	}
+	if m.Primary.Name != id+".xml" || m.Primary.MIMEType != "application/xml" || !bytes.Equal(m.Primary.Content, innerDoc.XML) {
+		t.Errorf("Primary = %q %q %q", m.Primary.Name, m.Primary.MIMEType, m.Primary.Content)
+	}
+	// The message references exactly the primary file.
+	parsed := etree.NewDocument()
+	if err := parsed.ReadFromBytes(m.Document.XML); err != nil {
+		t.Fatal(err)
+	}
+	if e := parsed.FindElement("//Primaerdokument/Dateiname"); e == nil || e.Text() != m.Primary.Name {
+		t.Errorf("Dateiname does not name the primary file %q", m.Primary.Name)
+	}
+	z, err := m.ZIP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := m.ZIP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(z, again) {
+		t.Error("ZIP is not deterministic")
+	}
+	r, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{m.Name + ".xml": m.Document.XML, m.Primary.Name: innerDoc.XML}
+	if len(r.File) != len(want) {
+		t.Fatalf("%d files in the ZIP, want %d", len(r.File), len(want))
+	}
+	for _, f := range r.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want[f.Name]) {
+			t.Errorf("ZIP entry %s has the wrong content", f.Name)
+		}
+		if !f.Modified.Equal(in.CreatedAt.Truncate(time.Second)) {
+			t.Errorf("ZIP entry %s modified %v, want %v", f.Name, f.Modified, in.CreatedAt)
+		}
+	}
+}
+
+func TestWrapContent(t *testing.T) {
+	t.Parallel()
+	doc, err := xdomea.Wrap(fullInput(), innerDoc, fullMetadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed := etree.NewDocument()
+	if err := parsed.ReadFromBytes(doc.XML); err != nil {
+		t.Fatal(err)
+	}
+	const sgo = "/FVDaten.SGOAblegen.0605/SchriftgutobjektZumAblegen/"
+	const dok = sgo + "Schriftgutobjekt/Dokument/"
+	tests := []struct{ path, want string }{
+		{"/FVDaten.SGOAblegen.0605/Kopf/ProzessID", "7C9E6679-7425-40DE-944B-E07FC1F90AE7"},
+		{"/FVDaten.SGOAblegen.0605/Kopf/Absender/Behoerdenkennung/Praefix/code", "gad"},
+		{"/FVDaten.SGOAblegen.0605/Kopf/Empfaenger/Behoerdenkennung/Behoerdenschluessel/code", "01234567-eakte"},
+		{"/FVDaten.SGOAblegen.0605/Kopf/Empfangsbestaetigung", "1"},
+		{sgo + "FachverfahrenObjektID", "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b"},
+		{sgo + "IDContainer", "c0ffee00-1234-4abc-8def-0123456789ab"},
+		{dok + "AllgemeineMetadaten/Betreff", "Gewerbeanmeldung"},
+		{dok + "FremdesGeschaeftszeichen", "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b"},
+		{dok + "Posteingangsdatum", "2026-11-29"},
+		{dok + "Version/Format/Name/code", "030"},
+		{dok + "AnwendungsspezifischeErweiterung/Kennung", xdomea.ErweiterungKennung},
+		{dok + "AnwendungsspezifischeErweiterung/Feld[Name='verfahren']/Wert", "gewerbe.anmeldung"},
+		{dok + "AnwendungsspezifischeErweiterung/Feld[Name='mandant']/Wert", "musterstadt"},
+		{dok + "AnwendungsspezifischeErweiterung/Feld[Name='mandantenname']/Wert", "Stadt Musterstadt"},
+		{dok + "AnwendungsspezifischeErweiterung/Feld[Name='einreichungID']/Wert", "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b"},
+		{dok + "AnwendungsspezifischeErweiterung/Feld[Name='eingangszeitpunkt']/Wert", "2026-11-28T23:59:58Z"},
+		{dok + "AnwendungsspezifischeErweiterung/Feld[Name='nachrichtentyp']/Wert", "xgewerbeanzeige.gewerbemeldung.0500"},
+	}
+	for _, tt := range tests {
+		e := parsed.FindElement(tt.path)
+		if e == nil {
+			t.Errorf("%s: missing", tt.path)
+			continue
+		}
+		if got := e.Text(); got != tt.want {
+			t.Errorf("%s = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestWrapErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		modify func(in *transform.Input, inner *transform.Document, meta *xdomea.Metadata)
+		want   string
+	}{
+		{"message id", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) { in.MessageID = "../x" }, "message id is not a UUID"},
+		{"submission id", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) { in.Submission.ID = "" }, "submission id is not a UUID"},
+		{"tenant", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) { in.Submission.Tenant = "" }, "tenant is empty"},
+		{"procedure", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) { in.Submission.Procedure = "" }, "procedure is empty"},
+		{"created", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) { in.CreatedAt = time.Time{} }, "creation time is zero"},
+		{"received", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) {
+			in.Submission.ReceivedAt = time.Time{}
+		}, "receipt time is zero"},
+		{"kennung", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) { in.Reader.Kennung = "dms" }, "reader kennung is not of the form praefix:kennung"},
+		{"empty inner", func(_ *transform.Input, inner *transform.Document, _ *xdomea.Metadata) { inner.XML = nil }, "inner document is empty"},
+		{"inner not UTF-8", func(_ *transform.Input, inner *transform.Document, _ *xdomea.Metadata) {
+			inner.XML = []byte("<a>\xff</a>")
+		}, "inner document is not UTF-8"},
+		{"inner type", func(_ *transform.Input, inner *transform.Document, _ *xdomea.Metadata) { inner.MessageType = "" }, "inner message type is empty"},
+		{"procedure name", func(_ *transform.Input, _ *transform.Document, m *xdomea.Metadata) { m.ProcedureName = "" }, "procedure name is empty"},
+		{"tenant name", func(_ *transform.Input, _ *transform.Document, m *xdomea.Metadata) { m.TenantName = "" }, "tenant name is empty"},
+		{"creator", func(_ *transform.Input, _ *transform.Document, m *xdomea.Metadata) { m.Creator = "" }, "creator is empty"},
+		{"control character", func(_ *transform.Input, _ *transform.Document, m *xdomea.Metadata) { m.TenantName = "Stadt\x00" }, "tenant name: control character U+0000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in, inner, meta := fullInput(), innerDoc, fullMetadata()
+			tt.modify(&in, &inner, &meta)
+			doc, err := xdomea.Wrap(in, inner, meta)
+			if err == nil {
+				t.Fatalf("Wrap succeeded, want an error; output:\n%s", doc.XML)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+			if doc.XML != nil {
+				t.Error("Wrap returned XML with an error")
+			}
+		})
+	}
+}
+
+// randomInner returns a random inner document: random well-formed XML with
+// text of the permitted repertoire, a random message type.
+func randomInner(r *rand.Rand) transform.Document {
+	d := etree.NewDocument()
+	d.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	root := d.CreateElement(fmt.Sprintf("x:nachricht.%04d", r.IntN(10000)))
+	root.CreateAttr("xmlns:x", "urn:test:"+fmt.Sprint(r.IntN(100)))
+	for range r.IntN(50) {
+		root.CreateElement("x:feld").CreateText(randomText(r, 200))
+	}
+	out, _ := d.WriteToBytes()
+	return transform.Document{XML: out, MessageType: fmt.Sprintf("test.nachricht.%04d", r.IntN(10000))}
+}
+
+var alphabet = []rune("aZßäÖéłØçİŉ09 -.,'&<>\"§€/()")
+
+func randomText(r *rand.Rand, n int) string {
+	rs := make([]rune, 1+r.IntN(n))
+	for i := range rs {
+		rs[i] = alphabet[r.IntN(len(alphabet))]
+	}
+	return string(rs)
+}
+
+func randomUUID(r *rand.Rand) string {
+	return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", r.Uint32(), r.IntN(1<<16), r.IntN(1<<12), r.IntN(1<<12), r.Uint64()&0xffffffffffff)
+}
+
+// TestWrapRandom wraps 20 random inner documents with random metadata: each
+// message must validate against the official xdomea.xsd, reference its
+// primary file, and carry the inner document unchanged as that file.
+func TestWrapRandom(t *testing.T) {
+	t.Parallel()
+	xsd := xoevtest.Schema(t, xdomeaXSD)
+	r := rand.New(rand.NewPCG(2026, 1128))
+	for i := range 20 {
+		in := fullInput()
+		in.MessageID = randomUUID(r)
+		in.Submission.ID = randomUUID(r)
+		in.Submission.Tenant = "mandant-" + fmt.Sprint(r.IntN(1000))
+		in.Submission.Procedure = "verfahren." + fmt.Sprint(r.IntN(1000))
+		in.Submission.ReceivedAt = time.Unix(r.Int64N(4_000_000_000), r.Int64N(1e9))
+		in.CreatedAt = in.Submission.ReceivedAt.Add(time.Duration(r.IntN(1e6)) * time.Second)
+		in.Author.Name = randomText(r, 80)
+		if r.IntN(2) == 0 {
+			in.Reader = transform.Party{}
+		}
+		meta := xdomea.Metadata{
+			ProcedureName: randomText(r, 120), TenantName: randomText(r, 120), Creator: randomText(r, 30),
+			ReceiptRequested: r.IntN(2) == 0,
+		}
+		if r.IntN(2) == 0 {
+			meta.Container = randomUUID(r)
+		}
+		inner := randomInner(r)
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			m, err := xdomea.Build(in, inner, meta)
+			if err != nil {
+				t.Fatalf("Build: %v", err)
+			}
+			xoevtest.Validate(t, xsd, m.Document.XML)
+			if !bytes.Equal(m.Primary.Content, inner.XML) {
+				t.Error("primary file differs from the inner document")
+			}
+			if !bytes.Contains(m.Document.XML, []byte("<xdomea:Dateiname>"+m.Primary.Name+"<")) {
+				t.Error("message does not reference the primary file")
+			}
+			parsed := etree.NewDocument()
+			if err := parsed.ReadFromBytes(m.Document.XML); err != nil {
+				t.Fatal(err)
+			}
+			if e := parsed.FindElement("//AllgemeineMetadaten/Betreff"); e == nil || e.Text() != transform.NormalizeText(meta.ProcedureName) {
+				t.Error("Betreff does not round-trip")
+			}
+			again, err := xdomea.Wrap(in, inner, meta)
+			if err != nil || !bytes.Equal(again.XML, m.Document.XML) {
+				t.Errorf("Wrap differs from Build or is not deterministic (err %v)", err)
+			}
+		})
+	}
+}
+
+// BenchmarkWrap wraps a 10 kB inner document.
+func BenchmarkWrap(b *testing.B) {
+	inner := randomInner(rand.New(rand.NewPCG(1, 2)))
+	for len(inner.XML) < 10_000 {
+		inner.XML = append(inner.XML, inner.XML...)
+	}
+	in, meta := fullInput(), fullMetadata()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := xdomea.Wrap(in, inner, meta); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

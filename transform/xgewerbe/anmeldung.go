@@ -1,0 +1,392 @@
+package xgewerbe
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // Europe/Berlin without depending on the host's zoneinfo
+
+	"github.com/beevik/etree"
+
+	"github.com/amtsbote/amtsbote/transform"
+)
+
+// Procedure is the procedure id (the Registry key) of the Gewerbeanmeldung.
+const Procedure = "gewerbe.anmeldung"
+
+// Names of the message.
+const (
+	// Namespace is the XML namespace of XGewerbeanzeige 2.2, bound to the prefix "xga".
+	Namespace = "http://www.xgewerbeanzeige.de/spezifikation/2.2"
+	// RootElement is the local name of the root element.
+	RootElement = "abh.gewerbemeldung.0500"
+	// MessageType is the Document.MessageType of the messages.
+	MessageType = "xgewerbeanzeige.gewerbemeldung.0500"
+)
+
+// Schema is the project's own XML Schema of the messages built by Map; see
+// the package documentation.
+//
+//go:embed gewerbemeldung.xsd
+var Schema []byte
+
+// PayloadSchema is the JSON Schema (draft 2020-12) of the request payload:
+// the members applicant, data and identity.
+//
+//go:embed anmeldung.schema.json
+var PayloadSchema []byte
+
+// Anmeldung is the transform.Mapper of the procedure gewerbe.anmeldung. Make
+// one with New; it is safe for concurrent use.
+type Anmeldung struct {
+	payload *transform.PayloadSchema
+	berlin  *time.Location
+}
+
+var _ transform.Mapper = (*Anmeldung)(nil)
+
+// New compiles the payload schema and returns the Mapper.
+func New() (*Anmeldung, error) {
+	ps, err := transform.CompilePayloadSchema("gewerbe.anmeldung.schema.json", PayloadSchema)
+	if err != nil {
+		return nil, fmt.Errorf("xgewerbe: %w", err)
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		return nil, fmt.Errorf("xgewerbe: load time zone: %w", err)
+	}
+	return &Anmeldung{payload: ps, berlin: berlin}, nil
+}
+
+// Validate reports every problem of s: violations of PayloadSchema and the
+// characters outside DIN SPEC 91379: names (of persons, places, streets and
+// the firm, see nameMembers) must pass transform.CheckName (datatype B),
+// every other string transform.CheckText (datatype C). Each problem carries
+// the JSON pointer of the value in the request body; they are ordered by
+// pointer.
+func (a *Anmeldung) Validate(s transform.Submission) []transform.FieldError {
+	p := payload(s)
+	errs := a.payload.Validate(p)
+	var texts []transform.FieldError
+	checkStrings("", "", p, &texts)
+	errs = append(errs, texts...)
+	slices.SortStableFunc(errs, func(x, y transform.FieldError) int { return strings.Compare(x.Pointer, y.Pointer) })
+	return errs
+}
+
+// nameMembers are the object members whose strings are names, checked with
+// transform.CheckName.
+var nameMembers = map[string]bool{
+	"vorname": true, "familienname": true, "geburtsname": true, "geburtsort": true, "geburtsland": true,
+	"name": true, "strasse": true, "hausnummer": true, "postleitzahl": true, "ort": true,
+}
+
+// payload is the request body without tenant and procedure, as the schema sees it.
+func payload(s transform.Submission) map[string]any {
+	p := make(map[string]any, 3)
+	if s.Applicant != nil {
+		p["applicant"] = s.Applicant
+	}
+	if s.Data != nil {
+		p["data"] = s.Data
+	}
+	if id := s.Identity; id != nil {
+		m := map[string]any{"method": id.Method}
+		for k, v := range map[string]string{"provider": id.Provider, "trust_level": id.TrustLevel, "postbox_reference": id.PostboxReference} {
+			if v != "" {
+				m[k] = v
+			}
+		}
+		p["identity"] = m
+	}
+	return p
+}
+
+// checkStrings checks every string below v, which is the member key of its
+// object (or "" in arrays and at the top).
+func checkStrings(pointer, key string, v any, errs *[]transform.FieldError) {
+	switch v := v.(type) {
+	case string:
+		if nameMembers[key] && !strings.HasPrefix(pointer, "/identity/") {
+			*errs = append(*errs, transform.CheckName(pointer, v)...)
+		} else {
+			*errs = append(*errs, transform.CheckText(pointer, v)...)
+		}
+	case map[string]any:
+		for k, e := range v {
+			checkStrings(transform.AppendPointer(pointer, k), k, e, errs)
+		}
+	case []any:
+		for i, e := range v {
+			checkStrings(transform.AppendPointer(pointer, strconv.Itoa(i)), "", e, errs)
+		}
+	}
+}
+
+// Map builds the abh.gewerbemeldung.0500 message of in. It returns a
+// *transform.ValidationError when the submission does not pass Validate, and
+// an error when in lacks what the message requires: MessageID and
+// Submission.ID as UUIDs, CreatedAt and Submission.ReceivedAt, and party
+// Kennungen of the form "praefix:kennung".
+func (a *Anmeldung) Map(in transform.Input) (transform.Document, error) {
+	if errs := a.Validate(in.Submission); errs != nil {
+		return transform.Document{}, &transform.ValidationError{Errors: errs}
+	}
+	if err := checkInput(in); err != nil {
+		return transform.Document{}, err
+	}
+	s := in.Submission
+
+	doc := etree.NewDocument()
+	doc.WriteSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true}
+	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	root := doc.CreateElement("xga:" + RootElement)
+	root.CreateAttr("xmlns:xga", Namespace)
+	optionalAttr(root, "produkt", in.Product.Name)
+	optionalAttr(root, "produkthersteller", in.Product.Manufacturer)
+	optionalAttr(root, "produktversion", in.Product.Version)
+	root.CreateAttr("standard", "XGewerbeanzeige")
+	root.CreateAttr("version", "2.2")
+
+	kopf := root.CreateElement("xga:nachrichtenkopf")
+	ident := kopf.CreateElement("xga:identifikation.nachricht")
+	text(ident, "xga:nachrichtenUUID", in.MessageID)
+	code(ident, "xga:nachrichtentyp", codeNachrichtentyp)
+	text(ident, "xga:erstellungszeitpunkt", timestamp(in.CreatedAt))
+	party(kopf.CreateElement("xga:leser"), in.Reader)
+	party(kopf.CreateElement("xga:autor"), in.Author)
+
+	anm := root.CreateElement("xga:satz").CreateElement("xga:anmeldung")
+	text(anm, "xga:satzErstellung", timestamp(in.CreatedAt))
+	text(anm, "xga:ereigniszeitpunkt", timestamp(s.ReceivedAt))
+	code(anm, "xga:istKorrektur", codeNein)
+	if in.Author.AGS != "" {
+		code(anm, "xga:gemeindeSchluessel", in.Author.AGS)
+	}
+	text(anm, "xga:uuid", s.ID)
+
+	applicant, data := s.Applicant, s.Data
+	gew := anm.CreateElement("xga:gewerbe")
+	org := str(applicant, "art") == "organisation"
+	if org {
+		b := gew.CreateElement("xga:betrieb")
+		text(b, "xga:eingetragenerName", str(applicant, "name"))
+		if reg := obj(applicant, "registereintrag"); reg != nil {
+			text(b, "xga:eintragungNr", str(reg, "nummer"))
+			text(b, "xga:eintragungOrt", str(reg, "ort"))
+			code(b, "xga:eintragungArt", registerArten[str(reg, "register")])
+		}
+		code(b, "xga:rechtsformSchluessel", str(applicant, "rechtsform"))
+	}
+	if n, ok := data["beschaeftigteVollzeit"].(json.Number); ok {
+		text(gew, "xga:anzahlVollzeitBeschaeftigte", integer(n))
+	}
+	if n, ok := data["beschaeftigteTeilzeit"].(json.Number); ok {
+		text(gew, "xga:anzahlTeilzeitBeschaeftigte", integer(n))
+	}
+	if neben, ok := data["nebenerwerb"].(bool); ok {
+		code(gew, "xga:istNebenerwerb", jaNein(neben))
+	}
+	anschrift(gew, obj(data, "betriebsstaette"), codeNationDeutschland)
+	if org {
+		for _, v := range arr(applicant, "vertreter") {
+			person(gew, codeFunktionVertreter, v.(map[string]any))
+		}
+	} else {
+		person(gew, codeFunktionInhaber, applicant)
+	}
+
+	text(anm, "xga:gueltigAb", str(data, "beginn"))
+	text(anm, "xga:datumMeldung", s.ReceivedAt.In(a.berlin).Format(time.DateOnly))
+	t := obj(data, "taetigkeit")
+	tg := anm.CreateElement("xga:taetigkeitenGesamt")
+	sp := tg.CreateElement("xga:schwerpunkt")
+	text(sp, "xga:taetigkeitSchwerpunkt", str(t, "beschreibung"))
+	if wz := str(t, "wirtschaftszweig"); wz != "" {
+		text(sp, "xga:taetigkeitSchluessel", wz)
+	}
+	if w := str(t, "weitereTaetigkeiten"); w != "" {
+		text(tg.CreateElement("xga:weitereTaetigkeiten"), "xga:taetigkeitenZusammengefasst", w)
+	}
+	code(anm, "xga:grundAnmeldungSchluessel", anmeldegruende[str(data, "anmeldegrund")])
+
+	doc.IndentWithSettings(&etree.IndentSettings{Spaces: 2, PreserveLeafWhitespace: true})
+	out, err := doc.WriteToBytes()
+	if err != nil {
+		return transform.Document{}, fmt.Errorf("xgewerbe: write XML: %w", err)
+	}
+	return transform.Document{XML: out, MessageType: MessageType}, nil
+}
+
+// person writes one beteiligtePerson from a natural person or representative.
+func person(parent *etree.Element, funktion string, p map[string]any) {
+	e := parent.CreateElement("xga:beteiligtePerson")
+	code(e, "xga:personFunktion", funktion)
+	text(e, "xga:familienname", str(p, "familienname"))
+	text(e, "xga:vorname", str(p, "vorname"))
+	optionalText(e, "xga:geburtsname", str(p, "geburtsname"))
+	if d, err := time.Parse(time.DateOnly, str(p, "geburtsdatum")); err == nil {
+		text(e, "xga:geburtsdatum", d.Format("02012006")) // TTMMJJJJ, as in the example
+	}
+	optionalText(e, "xga:geburtsort", str(p, "geburtsort"))
+	optionalText(e, "xga:geburtsland", str(p, "geburtsland"))
+	if sa := str(p, "staatsangehoerigkeit"); sa != "" {
+		code(e.CreateElement("xga:staatangehoerigkeiten"), "xga:staatsangehoerigkeitSchluessel", sa)
+	}
+	if an := obj(p, "anschrift"); an != nil {
+		anschrift(e, an, str(an, "staat"))
+	}
+	if m := str(p, "email"); m != "" {
+		erreichbarkeit(e, codeKanalEMail, m)
+	}
+	if tel := str(p, "telefon"); tel != "" {
+		erreichbarkeit(e, codeKanalTelefon, tel)
+	}
+}
+
+func anschrift(parent *etree.Element, a map[string]any, nation string) {
+	e := parent.CreateElement("xga:anschrift")
+	text(e, "xga:strasse", str(a, "strasse"))
+	text(e, "xga:hausNrVon", str(a, "hausnummer"))
+	text(e, "xga:ort", str(a, "ort"))
+	text(e, "xga:plz", str(a, "postleitzahl"))
+	if nation != "" {
+		code(e, "xga:nationSchluessel", nation)
+	}
+}
+
+func erreichbarkeit(parent *etree.Element, kanal, kennung string) {
+	e := parent.CreateElement("xga:erreichbarkeit")
+	code(e, "xga:kanal", kanal)
+	text(e, "xga:kennung", kennung)
+}
+
+// party writes the Autor or Leser of the Nachrichtenkopf.
+func party(e *etree.Element, p transform.Party) {
+	if p.Kennung != "" {
+		praefix, kennung, _ := strings.Cut(p.Kennung, ":")
+		bk := e.CreateElement("xga:behoerdenkennung")
+		code(bk, "xga:praefix", praefix)
+		code(bk, "xga:kennung", kennung)
+	}
+	optionalText(e, "xga:behoerdenname", p.Name)
+}
+
+func checkInput(in transform.Input) error {
+	var errs []error
+	if !isUUID(in.MessageID) {
+		errs = append(errs, errors.New("message id is not a UUID"))
+	}
+	if !isUUID(in.Submission.ID) {
+		errs = append(errs, errors.New("submission id is not a UUID"))
+	}
+	if in.CreatedAt.IsZero() {
+		errs = append(errs, errors.New("creation time is zero"))
+	}
+	if in.Submission.ReceivedAt.IsZero() {
+		errs = append(errs, errors.New("receipt time is zero"))
+	}
+	for _, p := range []struct {
+		role string
+		p    transform.Party
+	}{{"author", in.Author}, {"reader", in.Reader}} {
+		if p.p.Kennung == "" {
+			continue
+		}
+		praefix, kennung, ok := strings.Cut(p.p.Kennung, ":")
+		if !ok || praefix == "" || kennung == "" {
+			errs = append(errs, fmt.Errorf("%s kennung is not of the form praefix:kennung", p.role))
+		}
+	}
+	if ags := in.Author.AGS; ags != "" && !digits(ags, 8) {
+		errs = append(errs, errors.New("author AGS is not 8 digits"))
+	}
+	if errs != nil {
+		return fmt.Errorf("xgewerbe: incomplete input: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func digits(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isUUID reports whether s has the 8-4-4-4-12 hex form of a UUID.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range []byte(s) {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// integer returns the canonical decimal form of a JSON integer the schema
+// accepted (which may be written as 2.0 or 2e0).
+func integer(n json.Number) string {
+	if i, err := n.Int64(); err == nil {
+		return strconv.FormatInt(i, 10)
+	}
+	f, _ := n.Float64()
+	return strconv.FormatInt(int64(f), 10)
+}
+
+func jaNein(b bool) string {
+	if b {
+		return codeJa
+	}
+	return codeNein
+}
+
+func str(m map[string]any, key string) string { s, _ := m[key].(string); return s }
+
+func obj(m map[string]any, key string) map[string]any { o, _ := m[key].(map[string]any); return o }
+
+func arr(m map[string]any, key string) []any { a, _ := m[key].([]any); return a }
+
+func optionalAttr(e *etree.Element, key, value string) {
+	if value != "" {
+		e.CreateAttr(key, transform.NormalizeText(value))
+	}
+}
+
+// text writes a child element with the NFC form of value.
+func text(parent *etree.Element, tag, value string) {
+	parent.CreateElement(tag).CreateText(transform.NormalizeText(value))
+}
+
+func optionalText(parent *etree.Element, tag, value string) {
+	if value != "" {
+		text(parent, tag, value)
+	}
+}
+
+// code writes a code element: value in an unqualified code child.
+func code(parent *etree.Element, tag, value string) {
+	parent.CreateElement(tag).CreateElement("code").CreateText(value)
+}

@@ -1,0 +1,529 @@
+package xgewerbe_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/beevik/etree"
+
+	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xgewerbe"
+	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// examples are the request bodies in testdata/submissions, by golden name.
+var examples = []string{"minimal", "maximal", "gmbh", "lange-namen"}
+
+func examplePath(name string) string {
+	return filepath.Join("..", "..", "testdata", "submissions", "gewerbe.anmeldung-"+name+".json")
+}
+
+// body is a portal request body.
+type body struct {
+	Tenant    string         `json:"tenant"`
+	Procedure string         `json:"procedure"`
+	Applicant map[string]any `json:"applicant"`
+	Data      map[string]any `json:"data"`
+	Identity  *struct {
+		Method           string `json:"method"`
+		Provider         string `json:"provider"`
+		TrustLevel       string `json:"trust_level"`
+		PostboxReference string `json:"postbox_reference"`
+	} `json:"identity"`
+}
+
+// decodeSubmission decodes a request body the way the intake does: numbers as json.Number.
+func decodeSubmission(raw []byte) (transform.Submission, error) {
+	var b body
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return transform.Submission{}, err
+	}
+	s := transform.Submission{
+		ID:         "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b",
+		Tenant:     b.Tenant,
+		Procedure:  b.Procedure,
+		Applicant:  b.Applicant,
+		Data:       b.Data,
+		ReceivedAt: time.Date(2026, 11, 28, 23, 59, 58, 123456789, time.UTC), // 00:59:58 on the 29th in Berlin
+	}
+	if b.Identity != nil {
+		s.Identity = &transform.Identity{
+			Method: b.Identity.Method, Provider: b.Identity.Provider,
+			TrustLevel: b.Identity.TrustLevel, PostboxReference: b.Identity.PostboxReference,
+		}
+	}
+	return s, nil
+}
+
+func readSubmission(t testing.TB, path string) transform.Submission {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := decodeSubmission(raw)
+	if err != nil {
+		t.Fatalf("decode %s: %v", path, err)
+	}
+	return s
+}
+
+// fullInput returns an Input with every Nachrichtenkopf value set.
+func fullInput(s transform.Submission) transform.Input {
+	return transform.Input{
+		Submission: s,
+		MessageID:  "5f2c8e1a-93b7-4d06-8e4f-a1b2c3d4e5f6",
+		Author: transform.Party{
+			ID: "musterstadt-gewerbeamt", Name: "Stadt Musterstadt, Gewerbeamt",
+			Kennung: "gad:01234567", AGS: "01234567",
+		},
+		Reader: transform.Party{
+			ID: "musterstadt-gewerbefachverfahren", Name: "Stadt Musterstadt, Gewerbefachverfahren",
+			Kennung: "gad:01234568",
+		},
+		Product:   transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: "dev"},
+		CreatedAt: time.Date(2026, 11, 29, 0, 0, 5, 0, time.UTC),
+	}
+}
+
+func newMapper(t testing.TB) *xgewerbe.Anmeldung {
+	t.Helper()
+	m, err := xgewerbe.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// schemaPath writes xgewerbe.Schema to a temporary file for xmllint.
+func schemaPath(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "gewerbemeldung.xsd")
+	if err := os.WriteFile(p, xgewerbe.Schema, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestExamplesAreValid(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	for _, name := range examples {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := readSubmission(t, examplePath(name))
+			if s.Tenant != "musterstadt" || s.Procedure != xgewerbe.Procedure {
+				t.Errorf("tenant %q, procedure %q: want musterstadt, %s", s.Tenant, s.Procedure, xgewerbe.Procedure)
+			}
+			if errs := m.Validate(s); errs != nil {
+				t.Errorf("Validate: %+v", errs)
+			}
+		})
+	}
+}
+
+func TestMapGolden(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	xsd := schemaPath(t)
+	for _, name := range examples {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			in := fullInput(readSubmission(t, examplePath(name)))
+			if name == "minimal" { // only what Map requires: no parties, no product
+				in = transform.Input{Submission: in.Submission, MessageID: in.MessageID, CreatedAt: in.CreatedAt}
+			}
+			doc, err := m.Map(in)
+			if err != nil {
+				t.Fatalf("Map: %v", err)
+			}
+			if doc.MessageType != xgewerbe.MessageType {
+				t.Errorf("MessageType = %q, want %q", doc.MessageType, xgewerbe.MessageType)
+			}
+			golden := filepath.Join("testdata", name+".golden.xml")
+			if *update {
+				if err := os.WriteFile(golden, doc.XML, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(doc.XML, want) {
+				t.Errorf("output differs from %s (run go test -update after checking the change):\n%s",
+					golden, lineDiff(string(want), string(doc.XML)))
+			}
+			xoevtest.Validate(t, xsd, want)
+		})
+	}
+}
+
+// lineDiff shows the first differing line of want and got.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := range max(len(w), len(g)) {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("line %d:\nwant %q\n got %q", i+1, wl, gl)
+		}
+	}
+	return "(no line differs)"
+}
+
+// elementPaths returns the element paths of doc, each step written as
+// "{namespace URI}local name" so that prefixes do not matter.
+func elementPaths(t testing.TB, xml []byte) map[string]bool {
+	t.Helper()
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(xml); err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	paths := map[string]bool{}
+	var walk func(prefix string, e *etree.Element)
+	walk = func(prefix string, e *etree.Element) {
+		p := prefix + "/{" + e.NamespaceURI() + "}" + e.Tag
+		paths[p] = true
+		for _, c := range e.ChildElements() {
+			walk(p, c)
+		}
+	}
+	walk("", doc.Root())
+	return paths
+}
+
+// TestPathsOccurInExample checks every element path of every golden output
+// against the official XGewerbeanzeige 2.2 example instance.
+func TestPathsOccurInExample(t *testing.T) {
+	t.Parallel()
+	example, err := os.ReadFile(filepath.Join(xoevtest.SchemaDir(t), "xgewerbeanzeige-2.2", "xgwa2.2-valid.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := elementPaths(t, example)
+	if !known["/{"+xgewerbe.Namespace+"}"+xgewerbe.RootElement+"/{"+xgewerbe.Namespace+"}satz/{"+xgewerbe.Namespace+"}anmeldung/{}grundAnmeldungSchluessel"] &&
+		!known["/{"+xgewerbe.Namespace+"}"+xgewerbe.RootElement+"/{"+xgewerbe.Namespace+"}satz/{"+xgewerbe.Namespace+"}anmeldung/{"+xgewerbe.Namespace+"}grundAnmeldungSchluessel/{}code"] {
+		t.Fatal("example paths not read as expected")
+	}
+	m := newMapper(t)
+	covered := 0
+	for _, name := range examples {
+		doc, err := m.Map(fullInput(readSubmission(t, examplePath(name))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p := range elementPaths(t, doc.XML) {
+			covered++
+			if !known[p] {
+				t.Errorf("%s: element path %s does not occur in xgwa2.2-valid.xml", name, p)
+			}
+		}
+	}
+	if covered == 0 {
+		t.Fatal("no paths checked")
+	}
+}
+
+func TestSchemaRejectsInvalidDocuments(t *testing.T) {
+	t.Parallel()
+	doc, err := newMapper(t).Map(fullInput(readSubmission(t, examplePath("gmbh"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xsd := schemaPath(t)
+	valid := string(doc.XML)
+	tests := []struct{ name, old, new string }{
+		{"wrong nachrichtentyp", `<code>0500</code>`, `<code>0501</code>`},
+		{"code in namespace", `<code>0500</code>`, `<xga:code>0500</xga:code>`},
+		{"wrong version", `version="2.2"`, `version="2.1"`},
+		{"wrong namespace", `xmlns:xga="` + xgewerbe.Namespace + `"`, `xmlns:xga="http://www.xgewerbeanzeige.de/spezifikation/2.1"`},
+		{"local time", `<xga:erstellungszeitpunkt>2026-11-29T00:00:05Z<`, `<xga:erstellungszeitpunkt>2026-11-29T01:00:05+01:00<`},
+		{"unknown element", `<xga:gewerbe>`, `<xga:gewerbe><xga:sonstiges/>`},
+		{"no person", `<xga:beteiligtePerson>`, `<xga:beteiligtePersonX>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if !strings.Contains(valid, tt.old) {
+				t.Fatalf("output does not contain %q", tt.old)
+			}
+			broken := strings.Replace(valid, tt.old, tt.new, 1)
+			if err := xoevtest.Check(t, xsd, []byte(broken)); err == nil {
+				t.Errorf("xmllint accepted the document with %s", tt.name)
+			}
+		})
+	}
+}
+
+func TestMapContent(t *testing.T) {
+	t.Parallel()
+	doc, err := newMapper(t).Map(fullInput(readSubmission(t, examplePath("gmbh"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed := etree.NewDocument()
+	if err := parsed.ReadFromBytes(doc.XML); err != nil {
+		t.Fatal(err)
+	}
+	const a = "/abh.gewerbemeldung.0500/satz/anmeldung/"
+	tests := []struct{ path, want string }{
+		{"/abh.gewerbemeldung.0500/nachrichtenkopf/identifikation.nachricht/nachrichtenUUID", "5f2c8e1a-93b7-4d06-8e4f-a1b2c3d4e5f6"},
+		{"/abh.gewerbemeldung.0500/nachrichtenkopf/autor/behoerdenkennung/praefix/code", "gad"},
+		{"/abh.gewerbemeldung.0500/nachrichtenkopf/leser/behoerdenkennung/kennung/code", "01234568"},
+		{a + "uuid", "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b"},
+		{a + "gemeindeSchluessel/code", "01234567"},
+		{a + "gewerbe/betrieb/eingetragenerName", "Müller & Söhne Gebäudetechnik GmbH"},
+		{a + "gewerbe/betrieb/eintragungArt/code", "B"},
+		{a + "gewerbe/betrieb/rechtsformSchluessel/code", "230"},
+		{a + "gewerbe/beteiligtePerson[1]/geburtsdatum", "01051970"},
+		{a + "gewerbe/beteiligtePerson[2]/vorname", "Lüder"},
+		{a + "gewerbe/anschrift/plz", "12346"},
+		{a + "gueltigAb", "2027-03-01"},
+		{a + "datumMeldung", "2026-11-29"}, // received 23:59:58 UTC, the 29th in Berlin
+		{a + "taetigkeitenGesamt/schwerpunkt/taetigkeitSchluessel", "43220"},
+		{a + "grundAnmeldungSchluessel/code", "01"},
+	}
+	for _, tt := range tests {
+		e := parsed.FindElement(tt.path)
+		if e == nil {
+			t.Errorf("%s: missing", tt.path)
+			continue
+		}
+		if got := e.Text(); got != tt.want {
+			t.Errorf("%s = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+	if n := len(parsed.FindElements(a + "gewerbe/beteiligtePerson")); n != 2 {
+		t.Errorf("%d beteiligtePerson, want 2", n)
+	}
+}
+
+func TestMapDeterministic(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	in := fullInput(readSubmission(t, examplePath("maximal")))
+	first, err := m.Map(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		doc, err := m.Map(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(doc.XML, first.XML) {
+			t.Fatalf("run %d differs:\n%s", i+2, lineDiff(string(first.XML), string(doc.XML)))
+		}
+	}
+}
+
+func TestMapErrors(t *testing.T) {
+	t.Parallel()
+	valid := fullInput(readSubmission(t, examplePath("minimal")))
+	tests := []struct {
+		name    string
+		modify  func(in *transform.Input)
+		invalid bool
+		want    string
+	}{
+		{"invalid submission", func(in *transform.Input) { in.Submission.Data = nil }, true, `"/data" required`},
+		{"message id", func(in *transform.Input) { in.MessageID = "x" }, false, "message id is not a UUID"},
+		{"submission id", func(in *transform.Input) { in.Submission.ID = "" }, false, "submission id is not a UUID"},
+		{"created", func(in *transform.Input) { in.CreatedAt = time.Time{} }, false, "creation time is zero"},
+		{"received", func(in *transform.Input) { in.Submission.ReceivedAt = time.Time{} }, false, "receipt time is zero"},
+		{"kennung", func(in *transform.Input) { in.Reader.Kennung = "01234567" }, false, "reader kennung is not of the form praefix:kennung"},
+		{"ags", func(in *transform.Input) { in.Author.AGS = "1234" }, false, "author AGS is not 8 digits"},
+	}
+	m := newMapper(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in := valid
+			tt.modify(&in)
+			doc, err := m.Map(in)
+			if err == nil {
+				t.Fatalf("Map succeeded, want an error; output:\n%s", doc.XML)
+			}
+			var verr *transform.ValidationError
+			if got := errors.As(err, &verr); got != tt.invalid {
+				t.Errorf("errors.As(%v, *ValidationError) = %v, want %v", err, got, tt.invalid)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+			if doc.XML != nil {
+				t.Error("Map returned XML with an error")
+			}
+		})
+	}
+}
+
+// TestValidateInvalid checks that each problem is reported at its exact pointer.
+func TestValidateInvalid(t *testing.T) {
+	t.Parallel()
+	type problem struct{ Pointer, Code string }
+	tests := []struct {
+		name   string
+		base   string // example name
+		modify func(s *transform.Submission)
+		want   []problem
+	}{
+		{"no applicant, no data", "minimal", func(s *transform.Submission) { s.Applicant, s.Data = nil, nil },
+			[]problem{{"/applicant", transform.CodeRequired}, {"/data", transform.CodeRequired}}},
+		{"unknown member", "minimal", func(s *transform.Submission) { s.Data["farbe"] = "blau" },
+			[]problem{{"/data/farbe", transform.CodeUnknownField}}},
+		{"bad art", "minimal", func(s *transform.Submission) { s.Applicant["art"] = "verein" },
+			[]problem{{"/applicant/art", transform.CodeEnum}}},
+		{"person without name", "minimal", func(s *transform.Submission) { delete(s.Applicant, "familienname") },
+			[]problem{{"/applicant/familienname", transform.CodeRequired}}},
+		{"organisation member on person", "minimal", func(s *transform.Submission) { s.Applicant["rechtsform"] = "230" },
+			[]problem{{"/applicant/rechtsform", transform.CodeUnknownField}}},
+		{"cyrillic name", "minimal", func(s *transform.Submission) { s.Applicant["vorname"] = "Иван" },
+			[]problem{{"/applicant/vorname", transform.CodeUnsupportedCharacter}}},
+		{"control character deep", "gmbh", func(s *transform.Submission) {
+			s.Applicant["vertreter"].([]any)[1].(map[string]any)["familienname"] = "Mül\x07ler"
+		}, []problem{{"/applicant/vertreter/1/familienname", transform.CodeControlCharacter}}},
+		{"emoji in activity", "minimal", func(s *transform.Submission) {
+			s.Data["taetigkeit"].(map[string]any)["beschreibung"] = "Kiosk 🍦"
+		}, []problem{{"/data/taetigkeit/beschreibung", transform.CodeUnsupportedCharacter}}},
+		{"invalid utf-8", "minimal", func(s *transform.Submission) { s.Applicant["anschrift"].(map[string]any)["ort"] = "M\xfcnchen" },
+			[]problem{{"/applicant/anschrift/ort", transform.CodeInvalidUTF8}}},
+		{"dates and codes", "gmbh", func(s *transform.Submission) {
+			s.Data["beginn"] = "01.03.2027"
+			s.Data["anmeldegrund"] = "neugruendung"
+			s.Data["betriebsstaette"].(map[string]any)["postleitzahl"] = "1234"
+			s.Data["taetigkeit"].(map[string]any)["wirtschaftszweig"] = "43.22"
+			s.Applicant["rechtsform"] = "GmbH"
+			s.Applicant["registereintrag"].(map[string]any)["register"] = "VR"
+		}, []problem{
+			{"/applicant/rechtsform", transform.CodePattern},
+			{"/applicant/registereintrag/register", transform.CodeEnum},
+			{"/data/anmeldegrund", transform.CodeEnum},
+			{"/data/beginn", transform.CodeFormat},
+			{"/data/betriebsstaette/postleitzahl", transform.CodePattern},
+			{"/data/taetigkeit/wirtschaftszweig", transform.CodePattern},
+		}},
+		{"no representatives", "gmbh", func(s *transform.Submission) { s.Applicant["vertreter"] = []any{} },
+			[]problem{{"/applicant/vertreter", transform.CodeTooShort}}},
+		{"too long", "minimal", func(s *transform.Submission) { s.Applicant["vorname"] = strings.Repeat("ä", 81) },
+			[]problem{{"/applicant/vorname", transform.CodeTooLong}}},
+		{"numbers", "gmbh", func(s *transform.Submission) {
+			s.Data["beschaeftigteVollzeit"] = json.Number("-1")
+			s.Data["beschaeftigteTeilzeit"] = json.Number("1.5")
+			s.Data["nebenerwerb"] = "nein"
+		}, []problem{
+			{"/data/beschaeftigteTeilzeit", transform.CodeType},
+			{"/data/beschaeftigteVollzeit", transform.CodeOutOfRange},
+			{"/data/nebenerwerb", transform.CodeType},
+		}},
+		{"identity", "maximal", func(s *transform.Submission) {
+			s.Identity = &transform.Identity{Method: "passwort", TrustLevel: "hoch", Provider: "Bund\u200bID"}
+		}, []problem{
+			{"/identity/method", transform.CodeEnum},
+			{"/identity/provider", transform.CodeUnsupportedCharacter},
+			{"/identity/trust_level", transform.CodeEnum},
+		}},
+		{"identity rules", "maximal", func(s *transform.Submission) {
+			s.Identity = &transform.Identity{Method: "servicekonto"}
+		}, []problem{{"/identity/provider", transform.CodeRequired}, {"/identity/trust_level", transform.CodeRequired}}},
+		{"identity none", "maximal", func(s *transform.Submission) {
+			s.Identity = &transform.Identity{Method: "none", TrustLevel: "basic"}
+		}, []problem{{"/identity/trust_level", transform.CodeUnknownField}}},
+		{"tab in a name, not in free text", "maximal", func(s *transform.Submission) {
+			s.Applicant["familienname"] = "Köhler\tÇelik"
+			s.Data["taetigkeit"].(map[string]any)["weitereTaetigkeiten"] = "Verkauf\tBeratung"
+		}, []problem{{"/applicant/familienname", transform.CodeControlCharacter}}},
+		{"pointer escaping", "minimal", func(s *transform.Submission) { s.Data["a/b~c"] = "Иван" },
+			[]problem{{"/data/a~1b~0c", transform.CodeUnknownField}, {"/data/a~1b~0c", transform.CodeUnsupportedCharacter}}},
+	}
+	m := newMapper(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := readSubmission(t, examplePath(tt.base))
+			tt.modify(&s)
+			var got []problem
+			for _, e := range m.Validate(s) {
+				got = append(got, problem{e.Pointer, e.Code})
+				if e.Message == "" {
+					t.Errorf("%s %s: empty message", e.Pointer, e.Code)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Validate:\n got %q\nwant %q", got, tt.want)
+			}
+			if _, err := m.Map(fullInput(s)); !errors.As(err, new(*transform.ValidationError)) {
+				t.Errorf("Map error = %v, want a *transform.ValidationError", err)
+			}
+		})
+	}
+}
+
+// TestMapIntegers checks that integers the schema accepts in any JSON
+// spelling (2.0, 1e2) are written in canonical decimal form.
+func TestMapIntegers(t *testing.T) {
+	t.Parallel()
+	s := readSubmission(t, examplePath("gmbh"))
+	s.Data["beschaeftigteVollzeit"] = json.Number("2.0")
+	s.Data["beschaeftigteTeilzeit"] = json.Number("1e2")
+	doc, err := newMapper(t).Map(fullInput(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"<xga:anzahlVollzeitBeschaeftigte>2</xga:anzahlVollzeitBeschaeftigte>",
+		"<xga:anzahlTeilzeitBeschaeftigte>100</xga:anzahlTeilzeitBeschaeftigte>",
+	} {
+		if !bytes.Contains(doc.XML, []byte(want)) {
+			t.Errorf("output lacks %s", want)
+		}
+	}
+	xoevtest.Validate(t, schemaPath(t), doc.XML)
+}
+
+// TestLongNamesAtMaximum keeps the lange-namen example a boundary test: its
+// texts have exactly the maximum length the payload schema allows.
+func TestLongNamesAtMaximum(t *testing.T) {
+	t.Parallel()
+	s := readSubmission(t, examplePath("lange-namen"))
+	v := s.Applicant["vertreter"].([]any)[0].(map[string]any)
+	tests := []struct {
+		name  string
+		value any
+		max   int
+	}{
+		{"applicant name", s.Applicant["name"], 250},
+		{"vorname", v["vorname"], 80},
+		{"familienname", v["familienname"], 120},
+		{"geburtsname", v["geburtsname"], 120},
+		{"strasse", v["anschrift"].(map[string]any)["strasse"], 120},
+		{"hausnummer", v["anschrift"].(map[string]any)["hausnummer"], 20},
+		{"beschreibung", s.Data["taetigkeit"].(map[string]any)["beschreibung"], 1000},
+	}
+	for _, tt := range tests {
+		if n := utf8.RuneCountInString(tt.value.(string)); n != tt.max {
+			t.Errorf("%s has %d characters, want the maximum %d", tt.name, n, tt.max)
+		}
+	}
+}
