@@ -95,7 +95,7 @@ func (b *Baugenehmigung) Validate(s transform.Submission) []transform.FieldError
 // identityPayload is the JSON form of the identity member.
 func identityPayload(id *transform.Identity) map[string]any {
 	m := map[string]any{"method": id.Method}
-	for k, v := range map[string]string{"provider": id.Provider, "trustLevel": id.TrustLevel, "postboxReference": id.PostboxReference} {
+	for k, v := range map[string]string{"provider": id.Provider, "trust_level": id.TrustLevel, "postbox_reference": id.PostboxReference} {
 		if v != "" {
 			m[k] = v
 		}

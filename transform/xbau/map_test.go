@@ -40,8 +40,8 @@ type request struct {
 	Identity  *struct {
 		Method           string `json:"method"`
 		Provider         string `json:"provider"`
-		TrustLevel       string `json:"trustLevel"`
-		PostboxReference string `json:"postboxReference"`
+		TrustLevel       string `json:"trust_level"`
+		PostboxReference string `json:"postbox_reference"`
 	} `json:"identity"`
 }
 

@@ -226,7 +226,7 @@ func TestValidate(t *testing.T) {
 			want: []problem{
 				{"/identity/method", transform.CodeEnum},
 				{"/identity/provider", transform.CodeUnsupportedCharacter},
-				{"/identity/trustLevel", transform.CodeEnum},
+				{"/identity/trust_level", transform.CodeEnum},
 			},
 		},
 	}
