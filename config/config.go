@@ -33,8 +33,8 @@ type Server struct {
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// MaxBodyBytes is the largest request body accepted, in bytes. Default 10 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
-	// ShutdownTimeout bounds the graceful shutdown: stop intake, drain
-	// deliveries, close stores. Default 30s.
+	// ShutdownTimeout bounds each phase of the graceful shutdown: first
+	// in-flight requests finish, then in-flight deliveries. Default 30s.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 }
 
@@ -71,8 +71,8 @@ type Tenant struct {
 	Name string `yaml:"name"`
 	// AGS is the Amtlicher Gemeindeschlüssel: exactly 8 digits.
 	AGS string `yaml:"ags"`
-	// Behoerdenkennung optionally identifies the sending office in the
-	// Nachrichtenkopf, e.g. the DVDV identifier "psw:01234567".
+	// Behoerdenkennung identifies the sending office (Autor) in the
+	// Nachrichtenkopf, e.g. the DVDV identifier "psw:01234567". Required.
 	Behoerdenkennung string `yaml:"behoerdenkennung"`
 	// Contacts are the tenant's contact addresses.
 	Contacts Contacts `yaml:"contacts"`
@@ -109,8 +109,11 @@ type Destination struct {
 	// Type names the delivery adapter, one of DestinationTypes().
 	Type string `yaml:"type"`
 	// Reader optionally identifies the receiving authority (Leser) in the
-	// Nachrichtenkopf, e.g. a DVDV identifier.
+	// Reader identifies the receiving authority (Leser) in the Nachrichtenkopf,
+	// e.g. its DVDV kennung; default the tenant's behoerdenkennung.
 	Reader string `yaml:"reader"`
+	// ReaderName is the receiving authority's name; default the tenant's name.
+	ReaderName string `yaml:"reader_name"`
 	// Retry is the retry policy of failed deliveries; zero fields use the defaults.
 	Retry RetryPolicy `yaml:"retry"`
 	// Concurrency is the number of deliveries in flight; 0 means Relay.Concurrency.
@@ -122,6 +125,8 @@ type Destination struct {
 	// procedure's XÖV message; or "xdomea", that message filed as the primary
 	// document of an xdomea 3.0.0 message for the E-Akte.
 	Format string `yaml:"format"`
+	// XDomea holds the settings of format "xdomea"; required with it.
+	XDomea *XDomea `yaml:"xdomea"`
 	// FileDrop holds the settings of type "filedrop".
 	FileDrop *FileDrop `yaml:"filedrop"`
 }
@@ -131,6 +136,16 @@ const (
 	FormatXOEV   = "xoev"
 	FormatXDOMEA = "xdomea"
 )
+
+// XDomea configures filing into an E-Akte (DMS) with xdomea 3.0.0.
+type XDomea struct {
+	// Creator is the Erstellerkennung: the DMS user id under which Amtsbote files. Required.
+	Creator string `yaml:"creator"`
+	// Container is the DMS id of the Akte or Vorgang to file into; empty lets the DMS decide.
+	Container string `yaml:"container"`
+	// ReceiptRequested asks the DMS for an Empfangsbestätigung besides the import confirmation.
+	ReceiptRequested bool `yaml:"receipt_requested"`
+}
 
 // FileDrop writes each message as a file into a directory, for Fachverfahren
 // that import from a shared folder.

@@ -196,7 +196,16 @@ func TestValidate(t *testing.T) {
 		{"filedrop dir empty", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].FileDrop.Dir = "" }, []string{d00 + ".filedrop.dir"}},
 		{"reader space", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Reader = "psw 1" }, []string{d00 + ".reader"}},
 		{"concurrency negative", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Concurrency = -1 }, []string{d00 + ".concurrency"}},
-		{"format xdomea", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Format = FormatXDOMEA }, nil},
+		{"format xdomea", func(c *Config) {
+			c.Tenants[0].Procedures[0].Destinations[0].Format = FormatXDOMEA
+			c.Tenants[0].Procedures[0].Destinations[0].XDomea = &XDomea{Creator: "amtsbote"}
+		}, nil},
+		{"format xdomea without settings", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Format = FormatXDOMEA }, []string{d00 + ".xdomea"}},
+		{"format xdomea without creator", func(c *Config) {
+			c.Tenants[0].Procedures[0].Destinations[0].Format = FormatXDOMEA
+			c.Tenants[0].Procedures[0].Destinations[0].XDomea = &XDomea{}
+		}, []string{d00 + ".xdomea.creator"}},
+		{"xdomea settings without format", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].XDomea = &XDomea{Creator: "x"} }, []string{d00 + ".xdomea"}},
 		{"format unknown", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Format = "pdf" }, []string{d00 + ".format"}},
 		{"concurrency zero", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Concurrency = 0 }, nil},
 

@@ -21,7 +21,7 @@ type RetryPolicy struct {
 	MaxInterval Duration `yaml:"max_interval"`
 	// Multiplier grows the wait after each failed attempt; at least 1. Default 2.
 	Multiplier float64 `yaml:"multiplier"`
-	// MaxElapsedTime is how long after the first attempt a message is retried
+	// MaxElapsedTime is how long after its acceptance a message is retried
 	// before it becomes a dead letter. Default 168h (7d).
 	MaxElapsedTime Duration `yaml:"max_elapsed_time"`
 }

@@ -180,6 +180,9 @@ func (t *Tenant) validate(path string, procedures map[string]bool, v *validator)
 	if !isDigits(t.AGS, 8) {
 		v.add(path+".ags", "must be exactly 8 digits (Amtlicher Gemeindeschlüssel), got %q", t.AGS)
 	}
+	if t.Behoerdenkennung == "" {
+		v.add(path+".behoerdenkennung", "is required: every XÖV message names its author (e.g. the DVDV kennung psw:09162000)")
+	}
 	v.noSpace(path+".behoerdenkennung", t.Behoerdenkennung)
 	v.email(path+".contacts.office", t.Contacts.Office)
 	v.email(path+".contacts.technical", t.Contacts.Technical)
@@ -217,8 +220,15 @@ func (d *Destination) validate(path string, v *validator) {
 	if d.Concurrency < 0 {
 		v.add(path+".concurrency", "must not be negative, got %d", d.Concurrency)
 	}
-	if d.Format != "" && d.Format != FormatXOEV && d.Format != FormatXDOMEA {
+	switch {
+	case d.Format != "" && d.Format != FormatXOEV && d.Format != FormatXDOMEA:
 		v.add(path+".format", "unknown format %q, want %s or %s", d.Format, FormatXOEV, FormatXDOMEA)
+	case d.Format == FormatXDOMEA && d.XDomea == nil:
+		v.add(path+".xdomea", "is required for format %s", FormatXDOMEA)
+	case d.Format == FormatXDOMEA && strings.TrimSpace(d.XDomea.Creator) == "":
+		v.add(path+".xdomea.creator", "is required")
+	case d.Format != FormatXDOMEA && d.XDomea != nil:
+		v.add(path+".xdomea", "only allowed with format %s", FormatXDOMEA)
 	}
 
 	blocks := d.settingsBlocks()

@@ -27,6 +27,10 @@ const (
 	MetaSubmissionID = "submission_id"
 	// MetaAttempt is set on claimed messages: the number of this attempt, starting at 1.
 	MetaAttempt = "outbox_attempt"
+	// MetaContentType is the payload's media type ("application/xml",
+	// "application/zip" for xdomea containers); adapters that name files or set
+	// headers read it. Absent means "application/xml".
+	MetaContentType = "content_type"
 	// MetaLastError and MetaPermanent are set by ErrorRecorder on a failed
 	// handler's message, read by the Subscriber on Nack.
 	MetaLastError = "outbox_last_error"

@@ -122,7 +122,7 @@ func (d *Deliverer) Deliver(ctx context.Context, dl outbox.Delivery) error {
 	if err := d.ensureDir(); err != nil {
 		return fmt.Errorf("filedrop: message %s: %w", dl.MessageID, err)
 	}
-	path := filepath.Join(d.dir, dl.MessageID+".xml")
+	path := filepath.Join(d.dir, dl.MessageID+extension(dl.Metadata[outbox.MetaContentType]))
 	if err := writeFileAtomic(ctx, path, dl.Payload); err != nil {
 		return fmt.Errorf("filedrop: message %s: %w", dl.MessageID, err)
 	}
@@ -132,6 +132,14 @@ func (d *Deliverer) Deliver(ctx context.Context, dl outbox.Delivery) error {
 		slog.Int("attempt", dl.Attempt),
 		slog.String("path", path))
 	return nil
+}
+
+// extension names files by the payload's media type: xdomea containers are ZIP files.
+func extension(contentType string) string {
+	if contentType == "application/zip" {
+		return ".zip"
+	}
+	return ".xml"
 }
 
 // checkMessageID accepts UUID-like ids: 1 to 64 hex digits and hyphens.

@@ -66,7 +66,7 @@ func testConfig(t *testing.T) *config.Config {
 		routes = append(routes, config.Route{Procedure: p, Destinations: []config.Destination{drop("fachverfahren")}})
 	}
 	cfg.Tenants = append(cfg.Tenants, config.Tenant{
-		ID: otherTenant, Name: "Gemeinde Beispielhausen", AGS: "03241001", Procedures: routes,
+		ID: otherTenant, Name: "Gemeinde Beispielhausen", AGS: "03241001", Behoerdenkennung: "psw:03241001", Procedures: routes,
 	})
 	cfg.Portals = append(cfg.Portals, config.Portal{
 		ID: "other-portal", Name: "Anderes Portal", KeyHash: config.NewSecret(config.HashKey(otherKey)),

@@ -20,17 +20,18 @@ import (
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xdomea"
 )
 
 // Metadata keys of the outbox messages of a submission, besides
 // outbox.MetaSubmissionID and the keys of the applicant's identity
 // (MetaIdentityMethod and the keys after it).
 const (
-	MetaTenant      = "tenant"       // the tenant id
-	MetaProcedure   = "procedure"    // the procedure id
-	MetaDestination = "destination"  // the destination id within the tenant's route
-	MetaMessageType = "message_type" // transform.Document.MessageType
-	MetaContentType = "content_type" // the payload's media type, "application/xml"
+	MetaTenant      = "tenant"               // the tenant id
+	MetaProcedure   = "procedure"            // the procedure id
+	MetaDestination = "destination"          // the destination id within the tenant's route
+	MetaMessageType = "message_type"         // transform.Document.MessageType
+	MetaContentType = outbox.MetaContentType // the payload's media type
 )
 
 // Headers of the submission endpoint.
@@ -187,14 +188,15 @@ func (h *Handler) buildMessages(sub transform.Submission, mapper transform.Mappe
 	out := make([]outgoing, 0, len(route.Destinations))
 	for _, dest := range route.Destinations {
 		id := h.newID()
-		doc, err := mapper.Map(transform.Input{
+		in := transform.Input{
 			Submission: sub,
 			MessageID:  id,
 			Author:     author,
-			Reader:     transform.Party{ID: dest.ID, Kennung: dest.Reader},
+			Reader:     readerOf(tenant, &dest),
 			Product:    h.product,
 			CreatedAt:  now,
-		})
+		}
+		doc, err := mapper.Map(in)
 		var verr *transform.ValidationError
 		switch {
 		case errors.As(err, &verr):
@@ -202,17 +204,58 @@ func (h *Handler) buildMessages(sub transform.Submission, mapper transform.Mappe
 		case err != nil:
 			return nil, errInternal(fmt.Errorf("map submission for destination %s: %w", dest.ID, err))
 		}
-		msg := message.NewMessage(id, doc.XML)
+		payload, contentType, messageType := doc.XML, "application/xml", doc.MessageType
+		if dest.Format == config.FormatXDOMEA {
+			payload, messageType, err = h.fileInEAkte(in, doc, tenant, &dest)
+			if err != nil {
+				return nil, errInternal(fmt.Errorf("xdomea for destination %s: %w", dest.ID, err))
+			}
+			contentType = "application/zip"
+		}
+		msg := message.NewMessage(id, payload)
 		msg.Metadata.Set(outbox.MetaSubmissionID, sub.ID)
 		msg.Metadata.Set(MetaTenant, tenant.ID)
 		msg.Metadata.Set(MetaProcedure, sub.Procedure)
 		msg.Metadata.Set(MetaDestination, dest.ID)
-		msg.Metadata.Set(MetaMessageType, doc.MessageType)
-		msg.Metadata.Set(MetaContentType, "application/xml")
+		msg.Metadata.Set(MetaMessageType, messageType)
+		msg.Metadata.Set(MetaContentType, contentType)
 		setIdentityMetadata(msg.Metadata.Set, sub.Identity)
 		out = append(out, outgoing{topic: config.Topic(tenant.ID, sub.Procedure, dest.ID), msg: msg})
 	}
 	return out, nil
+}
+
+// readerOf is the Leser of a destination's messages: as configured, else the
+// tenant's own office (its Fachverfahren often sits in the same authority).
+func readerOf(tenant *config.Tenant, dest *config.Destination) transform.Party {
+	p := transform.Party{ID: dest.ID, Kennung: dest.Reader, Name: dest.ReaderName, AGS: tenant.AGS}
+	if p.Kennung == "" {
+		p.Kennung = tenant.Behoerdenkennung
+	}
+	if p.Name == "" {
+		p.Name = tenant.Name
+	}
+	return p
+}
+
+// fileInEAkte wraps doc as the primary document of an xdomea filing message and
+// returns the xdomea ZIP container, in which xdomea transports a message and its files.
+func (h *Handler) fileInEAkte(in transform.Input, doc transform.Document, tenant *config.Tenant,
+	dest *config.Destination) ([]byte, string, error) {
+	procedureName := in.Submission.Procedure
+	if p, ok := h.cfg.Procedure(procedureName); ok && p.Name != "" {
+		procedureName = p.Name
+	}
+	meta := xdomea.Metadata{ProcedureName: procedureName, TenantName: tenant.Name}
+	if x := dest.XDomea; x != nil {
+		meta.Creator, meta.Container, meta.ReceiptRequested = x.Creator, x.Container, x.ReceiptRequested
+	}
+	m, err := xdomea.Build(in, doc, meta)
+	if err != nil {
+		return nil, "", err
+	}
+	zip, err := m.ZIP()
+	return zip, m.Document.MessageType, err
 }
 
 // errNotJSON is the detail of a request that is not application/json.

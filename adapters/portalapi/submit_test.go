@@ -67,7 +67,8 @@ func TestSubmitStoresSubmissionAndMessage(t *testing.T) {
 		},
 		MessageID: m.ID,
 		Author:    transform.Party{ID: tenant.ID, Name: tenant.Name, Kennung: tenant.Behoerdenkennung, AGS: tenant.AGS},
-		Reader:    transform.Party{ID: "fachverfahren", Kennung: tenant.Procedures[0].Destinations[0].Reader},
+		Reader: transform.Party{ID: "fachverfahren", Kennung: tenant.Procedures[0].Destinations[0].Reader,
+			Name: tenant.Name, AGS: tenant.AGS},
 		Product:   testProduct,
 		CreatedAt: testNow,
 	})

@@ -276,6 +276,7 @@ tenants:
   - id: musterstadt
     name: Stadt Musterstadt
     ags: "09162000"
+    behoerdenkennung: "psw:09162000"
     procedures:
       - procedure: meldewesen.wohnungsgeberbestaetigung
         destinations:

@@ -15,6 +15,8 @@ import (
 	"github.com/amtsbote/amtsbote/outbox/sqlite"
 	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/envelope"
+	"github.com/amtsbote/amtsbote/transform/xbau"
+	"github.com/amtsbote/amtsbote/transform/xgewerbe"
 )
 
 // store is an outbox store that can tell whether its schema is current.
@@ -40,9 +42,12 @@ func openStore(ctx context.Context, cfg config.Database, dataDir string, logger 
 	return s, "sqlite " + path, err
 }
 
-// mappers names the procedures with a dedicated mapper. Procedures without one
-// are carried in the generic Amtsbote envelope.
-var mappers = map[string]func() transform.Mapper{}
+// mappers names the procedures with a dedicated XÖV mapper. Other configured
+// procedures are carried in the generic Amtsbote envelope.
+var mappers = map[string]func() (transform.Mapper, error){
+	xbau.Procedure:     func() (transform.Mapper, error) { return xbau.New() },
+	xgewerbe.Procedure: func() (transform.Mapper, error) { return xgewerbe.New() },
+}
 
 // newRegistry registers a mapper for every configured procedure.
 func newRegistry(cfg *config.Config) (*transform.Registry, error) {
@@ -50,9 +55,13 @@ func newRegistry(cfg *config.Config) (*transform.Registry, error) {
 	for _, p := range cfg.Procedures {
 		newMapper, ok := mappers[p.ID]
 		if !ok {
-			newMapper = func() transform.Mapper { return envelope.New() }
+			newMapper = func() (transform.Mapper, error) { return envelope.New(), nil }
 		}
-		if err := reg.Register(p.ID, newMapper()); err != nil {
+		m, err := newMapper()
+		if err != nil {
+			return nil, fmt.Errorf("procedure %s: %w", p.ID, err)
+		}
+		if err := reg.Register(p.ID, m); err != nil {
 			return nil, err
 		}
 	}
