@@ -87,7 +87,7 @@ func validConfig() *Config {
 					}},
 				},
 			},
-			{ID: "beispielhausen", Name: "Gemeinde Beispielhausen", AGS: "03241001"},
+			{ID: "beispielhausen", Name: "Gemeinde Beispielhausen", AGS: "03241001", Behoerdenkennung: "psw:03241001"},
 		},
 		Portals: []Portal{
 			{ID: "buergerportal", KeyHash: NewSecret(HashKey("key-a")), Tenants: []string{"*"}, Procedures: []string{"*"}},
@@ -170,7 +170,7 @@ func TestValidate(t *testing.T) {
 		{"ags nine digits", func(c *Config) { c.Tenants[0].AGS = "091620001" }, []string{t0 + ".ags"}},
 		{"ags letter", func(c *Config) { c.Tenants[0].AGS = "0916200a" }, []string{t0 + ".ags"}},
 		{"ags non-ascii digit", func(c *Config) { c.Tenants[0].AGS = "0916200٣" }, []string{t0 + ".ags"}},
-		{"behoerdenkennung empty", func(c *Config) { c.Tenants[0].Behoerdenkennung = "" }, nil},
+		{"behoerdenkennung empty", func(c *Config) { c.Tenants[0].Behoerdenkennung = "" }, []string{t0 + ".behoerdenkennung"}},
 		{"behoerdenkennung space", func(c *Config) { c.Tenants[0].Behoerdenkennung = "psw: 0916" }, []string{t0 + ".behoerdenkennung"}},
 		{"contacts empty", func(c *Config) { c.Tenants[0].Contacts = Contacts{} }, nil},
 		{"office not an address", func(c *Config) { c.Tenants[0].Contacts.Office = "Bürgerbüro" }, []string{t0 + ".contacts.office"}},
@@ -465,6 +465,7 @@ procedures: [{id: bau.baugenehmigung}]
 tenants:
   - id: musterstadt
     ags: "09162000"
+    behoerdenkennung: "psw:09162000"
     procedures:
       - procedure: bau.baugenehmigung
         destinations: [{id: bauamt, type: filedrop, filedrop: {dir: /drop}}]
@@ -601,6 +602,7 @@ func TestParseProblems(t *testing.T) {
 tenants:
   - id: musterstadt
     ags: "09162000"
+    behoerdenkennung: "psw:09162000"
     procedures:
       - procedure: bau.baugenehmigung
         destinations: [{id: bauamt, type: filedrop, filedrop: {dir: /drop}}]
@@ -610,7 +612,7 @@ portals:
     tenants: ["*"]
     procedures: ["*"]
 `
-	// line 10 is the key_hash line.
+	// line 11 is the key_hash line.
 	withKeyHash := func(s string) string {
 		return strings.Replace(valid, "key_hash: "+HashKey("k"), "key_hash: "+s, 1)
 	}
@@ -652,7 +654,7 @@ portals:
 		{
 			name: "unknown field in destination",
 			data: strings.Replace(valid, "filedrop: {dir: /drop}", "filedrop: {directory: /drop}", 1),
-			want: []string{"line 7"}, message: "field directory not found",
+			want: []string{"line 8"}, message: "field directory not found",
 		},
 		{
 			name: "duplicate key",
@@ -677,22 +679,22 @@ portals:
 		{
 			name: "secret with env and file",
 			data: withKeyHash("{env: A, file: /b}"),
-			want: []string{"line 10"}, message: "exactly one of env or file",
+			want: []string{"line 11"}, message: "exactly one of env or file",
 		},
 		{
 			name: "secret with unknown source",
 			data: withKeyHash("{vault: kv/portal}"),
-			want: []string{"line 10"}, message: "unknown secret source \"vault\"",
+			want: []string{"line 11"}, message: "unknown secret source \"vault\"",
 		},
 		{
 			name: "secret source empty",
 			data: withKeyHash("{env: \"\"}"),
-			want: []string{"line 10"}, message: "non-empty string",
+			want: []string{"line 11"}, message: "non-empty string",
 		},
 		{
 			name: "secret as a list",
 			data: withKeyHash("[a, b]"),
-			want: []string{"line 10"}, message: "secret must be a string or a mapping",
+			want: []string{"line 11"}, message: "secret must be a string or a mapping",
 		},
 		{
 			name: "secret env unset",
