@@ -17,6 +17,7 @@ import (
 	"github.com/amtsbote/amtsbote/transform/envelope"
 	"github.com/amtsbote/amtsbote/transform/xbau"
 	"github.com/amtsbote/amtsbote/transform/xgewerbe"
+	"github.com/amtsbote/amtsbote/transform/xmeld"
 )
 
 // store is an outbox store that can tell whether its schema is current.
@@ -47,6 +48,7 @@ func openStore(ctx context.Context, cfg config.Database, dataDir string, logger 
 var mappers = map[string]func() (transform.Mapper, error){
 	xbau.Procedure:     func() (transform.Mapper, error) { return xbau.New() },
 	xgewerbe.Procedure: func() (transform.Mapper, error) { return xgewerbe.New() },
+	xmeld.Procedure:    func() (transform.Mapper, error) { return xmeld.New() },
 }
 
 // newRegistry registers a mapper for every configured procedure.

@@ -1,0 +1,385 @@
+package xmeld_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xmeld"
+	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func TestExamplesValid(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	for name, path := range examples {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := readSubmission(t, path)
+			if s.Procedure != xmeld.Procedure {
+				t.Errorf("procedure = %q, want %q", s.Procedure, xmeld.Procedure)
+			}
+			if s.Tenant == "" {
+				t.Error("tenant is empty")
+			}
+			if errs := m.Validate(s); errs != nil {
+				t.Errorf("Validate = %q, want nil", errs)
+			}
+		})
+	}
+}
+
+func TestMapGolden(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	xsd := schemaPath(t)
+	names := make([]string, 0, len(examples))
+	for name := range examples {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			doc, err := m.Map(fullInput(readSubmission(t, examples[name])))
+			if err != nil {
+				t.Fatalf("Map: %v", err)
+			}
+			if doc.MessageType != "xmeld.wohnungsgeberbestaetigung.0001" {
+				t.Errorf("MessageType = %q, want xmeld.wohnungsgeberbestaetigung.0001", doc.MessageType)
+			}
+			golden := filepath.Join("testdata", name+".golden.xml")
+			if *update {
+				if err := os.WriteFile(golden, doc.XML, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./transform/xmeld -update to create it)", err)
+			}
+			if !bytes.Equal(doc.XML, want) {
+				t.Errorf("output differs from %s (run go test ./transform/xmeld -update after checking the change):\n%s",
+					golden, lineDiff(string(want), string(doc.XML)))
+			}
+			xoevtest.Validate(t, xsd, doc.XML)
+		})
+	}
+}
+
+// Every committed golden file is valid, also one whose test case was removed.
+func TestGoldenFilesValid(t *testing.T) {
+	if *update {
+		t.Skip("the golden files are being rewritten")
+	}
+	t.Parallel()
+	xsd := schemaPath(t)
+	files, err := filepath.Glob(filepath.Join("testdata", "*.golden.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < len(examples) {
+		t.Fatalf("found %d golden files, want at least %d (run go test ./transform/xmeld -update)", len(files), len(examples))
+	}
+	for _, f := range files {
+		doc, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(doc, []byte(`<?xml version="1.0" encoding="UTF-8"?>`+"\n")) {
+			t.Errorf("%s: no XML declaration", f)
+		}
+		xoevtest.Validate(t, xsd, doc)
+	}
+}
+
+// TestMapContent checks the content § 19 BMG requires, read back from the output.
+func TestMapContent(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	doc, err := m.Map(fullInput(readSubmission(t, examples["auszug"])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed := etree.NewDocument()
+	if err := parsed.ReadFromBytes(doc.XML); err != nil {
+		t.Fatal(err)
+	}
+	root := parsed.Root()
+	if root.Space != "xmeld" || root.Tag != xmeld.Nachrichtentyp || root.SelectAttrValue("xmlns:xmeld", "") != xmeld.Namespace {
+		t.Fatalf("root element %s:%s xmlns:xmeld=%q", root.Space, root.Tag, root.SelectAttrValue("xmlns:xmeld", ""))
+	}
+	want := map[string]string{
+		"nachrichtenkopf/identifikation.nachricht/nachrichtentyp/code":               xmeld.Nachrichtentyp,
+		"nachrichtenkopf/leser/behoerdenkennung/praefix/code":                        "psw",
+		"nachrichtenkopf/leser/behoerdenkennung/kennung/code":                        "01234568",
+		"nachrichtenkopf/autor/name":                                                 "Stadt Musterstadt, Bürgeramt",
+		"wohnungsgeberbestaetigung/meldevorgang/code":                                "auszug",
+		"wohnungsgeberbestaetigung/auszugsdatum":                                     "2026-11-30",
+		"wohnungsgeberbestaetigung/wohnung/strasse":                                  "Lindenallee",
+		"wohnungsgeberbestaetigung/wohnungsgeber/organisation/name":                  "Hausverwaltung Dvořák & Partner GmbH",
+		"wohnungsgeberbestaetigung/wohnungsgeber/artWohnungsgeber/code":              "beauftragter",
+		"wohnungsgeberbestaetigung/wohnungsgeber/identifizierung/verfahren/code":     "keine",
+		"wohnungsgeberbestaetigung/eigentuemer/natuerlichePerson/familienname":       "Øster-Dahl",
+		"wohnungsgeberbestaetigung/eigentuemer/anschrift/ort":                        "Flensburg",
+		"wohnungsgeberbestaetigung/meldepflichtigePerson[2]/familienname":            "Åkesson-Lefèvre",
+		"wohnungsgeberbestaetigung/meldepflichtigePerson[2]/vorname":                 "Élodie",
+		"wohnungsgeberbestaetigung/bestaetigungsdatum":                               "2026-12-02",
+		"wohnungsgeberbestaetigung/wohnungsgeber/identifizierung/verfahren/@listURI": xmeld.ListIdentifizierungsverfahren,
+	}
+	for path, v := range want {
+		var got string
+		if elemPath, attr, ok := strings.Cut(path, "/@"); ok {
+			e := root.FindElement(prefixed(elemPath))
+			if e == nil {
+				t.Errorf("%s: no element", path)
+				continue
+			}
+			got = e.SelectAttrValue(attr, "")
+		} else {
+			e := root.FindElement(prefixed(path))
+			if e == nil {
+				t.Errorf("%s: no element", path)
+				continue
+			}
+			got = e.Text()
+		}
+		if got != v {
+			t.Errorf("%s = %q, want %q", path, got, v)
+		}
+	}
+	if n := len(root.FindElements(prefixed("wohnungsgeberbestaetigung/meldepflichtigePerson"))); n != 2 {
+		t.Errorf("%d meldepflichtigePerson elements, want 2", n)
+	}
+	if root.FindElement(prefixed("wohnungsgeberbestaetigung/einzugsdatum")) != nil {
+		t.Error("einzugsdatum written for an Auszug")
+	}
+}
+
+// prefixed puts the prefix xmeld: on every step of path except code (unqualified).
+func prefixed(path string) string {
+	steps := strings.Split(path, "/")
+	for i, s := range steps {
+		if s != "code" {
+			steps[i] = "xmeld:" + s
+		}
+	}
+	return "./" + strings.Join(steps, "/")
+}
+
+func TestMapDeterministic(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	in := fullInput(readSubmission(t, examples["maximal"]))
+	first, err := m.Map(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		doc, err := m.Map(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(doc.XML, first.XML) {
+			t.Fatalf("run %d differs from the first:\n%s", i+2, lineDiff(string(first.XML), string(doc.XML)))
+		}
+	}
+}
+
+func TestMapNormalizesText(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	s := readSubmission(t, examples["minimal"])
+	s.Data["meldepflichtige"] = []any{map[string]any{"vorname": "Rene\u0301", "familienname": "Mu\u0308ller"}}
+	doc, err := m.Map(fullInput(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(doc.XML, []byte("<xmeld:familienname>Müller</xmeld:familienname>")) ||
+		!bytes.Contains(doc.XML, []byte("<xmeld:vorname>René</xmeld:vorname>")) {
+		t.Errorf("names are not written in NFC:\n%s", doc.XML)
+	}
+	xoevtest.Validate(t, schemaPath(t), doc.XML)
+}
+
+// TestSchemaRejectsBrokenDocuments shows that the XSD constrains: each
+// variant of a valid output breaks one rule and xmllint must reject it.
+func TestSchemaRejectsBrokenDocuments(t *testing.T) {
+	t.Parallel()
+	xsd := schemaPath(t)
+	doc, err := newMapper(t).Map(fullInput(readSubmission(t, examples["maximal"])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := string(doc.XML)
+	xoevtest.Validate(t, xsd, doc.XML)
+	tests := []struct{ name, old, new string }{
+		{"unknown Meldevorgang", `<code>einzug</code>`, `<code>umzug</code>`},
+		{"wrong listURI", `listURI="urn:xoev-de:amtsbote:codeliste:meldevorgang"`, `listURI="urn:xoev-de:amtsbote:codeliste:meldevorgang2"`},
+		{"wrong listVersionID", `listURI="urn:xoev-de:amtsbote:codeliste:art-wohnungsgeber" listVersionID="1"`, `listURI="urn:xoev-de:amtsbote:codeliste:art-wohnungsgeber" listVersionID="2"`},
+		{"no listURI", ` listURI="urn:xoev-de:amtsbote:codeliste:vertrauensniveau"`, ``},
+		{"code qualified", `<code>einzug</code>`, `<xmeld:code>einzug</xmeld:code>`},
+		{"Cyrillic name", `<xmeld:familienname>Ionescu</xmeld:familienname>`, `<xmeld:familienname>Иванов</xmeld:familienname>`},
+		{"digit in name", `<xmeld:familienname>Ionescu</xmeld:familienname>`, `<xmeld:familienname>Ionescu2</xmeld:familienname>`},
+		{"emoji in street", `<xmeld:strasse>Am Mühlbach</xmeld:strasse>`, `<xmeld:strasse>Am Mühlbach 🏠</xmeld:strasse>`},
+		{"blank name", `<xmeld:familienname>Ionescu</xmeld:familienname>`, `<xmeld:familienname>   </xmeld:familienname>`},
+		{"name too long", `<xmeld:familienname>Ionescu</xmeld:familienname>`, `<xmeld:familienname>` + strings.Repeat("a", 121) + `</xmeld:familienname>`},
+		{"Postleitzahl", `<xmeld:postleitzahl>12345</xmeld:postleitzahl>`, `<xmeld:postleitzahl>1234</xmeld:postleitzahl>`},
+		{"invalid date", `<xmeld:einzugsdatum>2026-12-15</xmeld:einzugsdatum>`, `<xmeld:einzugsdatum>2026-02-30</xmeld:einzugsdatum>`},
+		{"both dates", `<xmeld:einzugsdatum>2026-12-15</xmeld:einzugsdatum>`, `<xmeld:einzugsdatum>2026-12-15</xmeld:einzugsdatum><xmeld:auszugsdatum>2026-12-15</xmeld:auszugsdatum>`},
+		{"no meldepflichtige Person", `<xmeld:meldepflichtigePerson>`, `<xmeld:meldepflichtigePersonX>`},
+		{"wrong nachrichtentyp", `<code>meldung.wohnungsgeberbestaetigung.0001</code>`, `<code>meldung.wohnungsgeberbestaetigung.0002</code>`},
+		{"local time", `<xmeld:erstellungszeitpunkt>2026-11-28T10:00:00Z<`, `<xmeld:erstellungszeitpunkt>2026-11-28T11:00:00+01:00<`},
+		{"no produkthersteller", ` produkthersteller="Amtsbote-Projekt"`, ``},
+		{"wrong namespace", `xmlns:xmeld="urn:amtsbote:xmeld:wohnungsgeberbestaetigung:1"`, `xmlns:xmeld="urn:amtsbote:xmeld:wohnungsgeberbestaetigung:2"`},
+		{"person and organisation", `<xmeld:natuerlichePerson>`, `<xmeld:organisation><xmeld:name>X</xmeld:name></xmeld:organisation><xmeld:natuerlichePerson>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if !strings.Contains(valid, tt.old) {
+				t.Fatalf("output does not contain %q", tt.old)
+			}
+			broken := strings.Replace(valid, tt.old, tt.new, 1)
+			if strings.Contains(tt.name, "meldepflichtige Person") {
+				broken = strings.ReplaceAll(strings.ReplaceAll(valid, "<xmeld:meldepflichtigePerson>", "<!--"), "</xmeld:meldepflichtigePerson>", "-->")
+			}
+			if err := xoevtest.Check(t, xsd, []byte(broken)); err == nil {
+				t.Errorf("xmllint accepted the document with %s", tt.name)
+			}
+		})
+	}
+}
+
+// TestRepertoireWithinDIN91379 checks every character Validate admits in
+// names and in other text against the official DIN SPEC 91379 datatypes.
+func TestRepertoireWithinDIN91379(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	var names, texts []rune
+	// The blocks up to U+024F and U+1E00–U+20FF hold every candidate: Latin,
+	// Latin Extended Additional, general punctuation and currency symbols.
+	var candidates []rune
+	for r := rune(0); r < 0x2100; r++ {
+		if r < 0x250 || r >= 0x1E00 {
+			candidates = append(candidates, r)
+		}
+	}
+	for _, r := range candidates {
+		s := string(r)
+		if transform.NormalizeText(s) != s {
+			continue // not written as such
+		}
+		// "A-" and not "A": a combining mark must not compose with the letter.
+		sub := readSubmission(t, examples["minimal"])
+		sub.Data["meldepflichtige"] = []any{map[string]any{"familienname": "A-" + s}}
+		sub.Applicant["anschrift"].(map[string]any)["ort"] = "A-" + s
+		errs := m.Validate(sub)
+		for _, e := range errs {
+			if e.Code != transform.CodeUnsupportedCharacter && e.Code != transform.CodeControlCharacter {
+				t.Fatalf("U+%04X: unexpected problem %+v", r, e)
+			}
+		}
+		if !slices.ContainsFunc(errs, func(e transform.FieldError) bool { return e.Pointer == "/data/meldepflichtige/0/familienname" }) {
+			names = append(names, r)
+		}
+		if !slices.ContainsFunc(errs, func(e transform.FieldError) bool { return e.Pointer == "/applicant/anschrift/ort" }) {
+			texts = append(texts, r)
+		}
+	}
+	// 52 ASCII letters, 284 accented letters and 6 punctuation characters in
+	// names; 95 printable ASCII characters, the same letters and 4 others in text.
+	if len(names) != 342 || len(texts) != 383 {
+		t.Fatalf("%d name and %d text characters admitted, want 342 and 383", len(names), len(texts))
+	}
+	s := readSubmission(t, examples["minimal"])
+	chunk := func(rs []rune, i int) string { return "A" + string(rs[i:min(i+90, len(rs))]) }
+	var persons []any
+	for i := 0; i < len(names); i += 90 {
+		persons = append(persons, map[string]any{"familienname": chunk(names, i)})
+	}
+	s.Data["meldepflichtige"] = persons
+	s.Data["wohnung"].(map[string]any)["adresszusatz"] = chunk(texts, 0)
+	doc, err := m.Map(fullInput(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xsd := schemaPath(t)
+	xoevtest.Validate(t, xsd, doc.XML)
+	for i := 90; i < len(texts); i += 90 {
+		s.Data["wohnung"].(map[string]any)["adresszusatz"] = chunk(texts, i)
+		doc, err := m.Map(fullInput(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		xoevtest.Validate(t, xsd, doc.XML)
+	}
+}
+
+func TestMapErrors(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	tests := []struct {
+		name    string
+		modify  func(in *transform.Input)
+		invalid bool   // a *transform.ValidationError is expected
+		want    string // part of the error message
+	}{
+		{"invalid submission", func(in *transform.Input) { in.Submission.Data["art"] = "umzug" }, true, `"/data/art" enum`},
+		{"no data", func(in *transform.Input) { in.Submission.Data = nil }, true, `"/data" required`},
+		{"message id", func(in *transform.Input) { in.MessageID = "../../etc/passwd" }, false, "message id is not a UUID"},
+		{"submission id", func(in *transform.Input) { in.Submission.ID = "0b0f1c6e7d4a4f5e9a513c2d1e0f9a8b" }, false, "submission id is not a UUID"},
+		{"created", func(in *transform.Input) { in.CreatedAt = time.Time{} }, false, "creation time is zero"},
+		{"received", func(in *transform.Input) { in.Submission.ReceivedAt = time.Time{} }, false, "receipt time is zero"},
+		{"author kennung", func(in *transform.Input) { in.Author.Kennung = "01234567" }, false, "author kennung is not of the form praefix:kennung"},
+		{"reader kennung", func(in *transform.Input) { in.Reader.Kennung = "psw:0123 4568" }, false, "reader kennung"},
+		{"reader name", func(in *transform.Input) { in.Reader.Name = "Городская администрация" }, false, "reader name"},
+		{"product", func(in *transform.Input) { in.Product = transform.Product{} }, false, "product name is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in := fullInput(readSubmission(t, examples["minimal"]))
+			tt.modify(&in)
+			doc, err := m.Map(in)
+			if err == nil {
+				t.Fatalf("Map succeeded, want an error; output:\n%s", doc.XML)
+			}
+			var verr *transform.ValidationError
+			if got := errors.As(err, &verr); got != tt.invalid {
+				t.Errorf("errors.As(%v, *ValidationError) = %v, want %v", err, got, tt.invalid)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+			if doc.XML != nil {
+				t.Error("Map returned XML with an error")
+			}
+		})
+	}
+}
+
+func TestMapUppercaseUUIDs(t *testing.T) {
+	t.Parallel()
+	in := fullInput(readSubmission(t, examples["minimal"]))
+	in.MessageID = strings.ToUpper(in.MessageID)
+	doc, err := newMapper(t).Map(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(doc.XML, []byte("<xmeld:nachrichtenUUID>5f2c8e1a-93b7-4d06-8e4f-a1b2c3d4e5f6<")) {
+		t.Error("nachrichtenUUID not written in lower case")
+	}
+	xoevtest.Validate(t, schemaPath(t), doc.XML)
+}
