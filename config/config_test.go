@@ -1240,6 +1240,16 @@ func TestDemo(t *testing.T) {
 	if cfg.Server.Listen != "127.0.0.1:8080" {
 		t.Errorf("server defaults not applied: %+v", cfg.Server)
 	}
+	for _, other := range []string{"bau.baugenehmigung", "gewerbe.anmeldung"} {
+		r, ok := tn.Route(other)
+		if !ok || len(r.Destinations) != 2 {
+			t.Fatalf("route %s = %v, %t, want the Fachverfahren and the E-Akte", other, r, ok)
+		}
+		if e := r.Destinations[1]; e.ID != "eakte" || e.Format != FormatXDOMEA || e.XDomea == nil || e.XDomea.Creator == "" ||
+			e.FileDrop.Dir != filepath.Join(dataDir, "eakte") {
+			t.Errorf("route %s: E-Akte destination = %+v", other, e)
+		}
+	}
 	p, ok := cfg.PortalByKey("demo-key")
 	if !ok || p.ID != "demo-portal" || p.Name != "Demo-Portal" || !p.Allows("musterstadt", proc) {
 		t.Errorf("PortalByKey(demo-key) = %+v, %t", p, ok)

@@ -61,17 +61,28 @@ func setDefault[T comparable](field *T, def T) {
 }
 
 // Demo returns the built-in configuration `serve` uses without --config: the
-// tenant "musterstadt" accepting Wohnungsgeberbestätigungen from
-// "demo-portal" (API key hash portalKeyHash, see HashKey) and dropping them
-// as files into dataDir/drop. Defaults are applied; it passes Validate when
-// portalKeyHash is well-formed.
+// tenant "musterstadt" accepting Wohnungsgeberbestätigungen, Bauanträge and
+// Gewerbeanmeldungen from "demo-portal" (API key hash portalKeyHash, see
+// HashKey), dropping each procedure's XÖV message into dataDir/drop and filing
+// Bauanträge and Gewerbeanmeldungen as xdomea ZIP containers into
+// dataDir/eakte. Defaults are applied; it passes Validate when portalKeyHash
+// is well-formed.
 func Demo(dataDir string, portalKeyHash string) *Config {
-	const procedure = "meldewesen.wohnungsgeberbestaetigung"
+	drop := filepath.Join(dataDir, "drop")
+	fachverfahren := func(reader string) Destination {
+		return Destination{ID: "fachverfahren", Type: "filedrop", Reader: reader, FileDrop: &FileDrop{Dir: drop}}
+	}
+	eakte := Destination{
+		ID: "eakte", Type: "filedrop", Format: FormatXDOMEA,
+		XDomea:   &XDomea{Creator: "amtsbote"},
+		FileDrop: &FileDrop{Dir: filepath.Join(dataDir, "eakte")},
+	}
 	cfg := &Config{
-		Procedures: []Procedure{{
-			ID:   procedure,
-			Name: "Wohnungsgeberbestätigung (§ 19 BMG)",
-		}},
+		Procedures: []Procedure{
+			{ID: "meldewesen.wohnungsgeberbestaetigung", Name: "Wohnungsgeberbestätigung (§ 19 BMG)"},
+			{ID: "bau.baugenehmigung", Name: "Bauantrag (Baugenehmigung)"},
+			{ID: "gewerbe.anmeldung", Name: "Gewerbeanmeldung"},
+		},
 		Tenants: []Tenant{{
 			ID:   "musterstadt",
 			Name: "Stadt Musterstadt",
@@ -83,22 +94,18 @@ func Demo(dataDir string, portalKeyHash string) *Config {
 				Office:    "buergerbuero@musterstadt.example",
 				Technical: "it@musterstadt.example",
 			},
-			Procedures: []Route{{
-				Procedure: procedure,
-				Destinations: []Destination{{
-					ID:       "fachverfahren",
-					Type:     "filedrop",
-					Reader:   "psw:09162000-meldewesen",
-					FileDrop: &FileDrop{Dir: filepath.Join(dataDir, "drop")},
-				}},
-			}},
+			Procedures: []Route{
+				{Procedure: "meldewesen.wohnungsgeberbestaetigung", Destinations: []Destination{fachverfahren("psw:09162000-meldewesen")}},
+				{Procedure: "bau.baugenehmigung", Destinations: []Destination{fachverfahren("psw:09162000-bauaufsicht"), eakte}},
+				{Procedure: "gewerbe.anmeldung", Destinations: []Destination{fachverfahren("psw:09162000-gewerbe"), eakte}},
+			},
 		}},
 		Portals: []Portal{{
 			ID:         "demo-portal",
 			Name:       "Demo-Portal",
 			KeyHash:    NewSecret(portalKeyHash),
 			Tenants:    []string{"musterstadt"},
-			Procedures: []string{procedure},
+			Procedures: []string{"*"},
 		}},
 	}
 	cfg.ApplyDefaults()

@@ -345,3 +345,19 @@ func TestDeliverCanceled(t *testing.T) {
 		t.Errorf("files written despite the canceled context: %v", all)
 	}
 }
+
+// An xdomea container (metadata content_type application/zip) is dropped as .zip.
+func TestDeliverZIPContainer(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	d := newDeliverer(t, root)
+	dl := delivery(messageID, []byte("PK\x03\x04container"))
+	dl.Metadata = map[string]string{outbox.MetaContentType: "application/zip"}
+	if err := d.Deliver(t.Context(), dl); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	all, _ := files(t, root)
+	if want := tenant + "/" + procedure + "/" + messageID + ".zip"; len(all) != 1 || all[0] != want {
+		t.Fatalf("files = %v, want [%s]", all, want)
+	}
+}

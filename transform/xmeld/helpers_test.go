@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -106,35 +105,11 @@ func newMapper(t testing.TB) *xmeld.Wohnungsgeberbestaetigung {
 	return m
 }
 
-// libraryDir is where the official XÖV library files the XSD imports are kept
-// for tests, below xoevtest.SchemaDir.
-const libraryDir = "xbau-2.6/xsd_dev"
-
-// imported are the XÖV library files xmeld.Schema imports from its own directory.
-var imported = []string{"xoev-code.xsd", "din-norm-91379-datatypes.xsd"}
-
-// schemaPath writes xmeld.Schema into a temporary directory with its
-// schemaLocations pointing to the official library files and returns its path.
+// schemaPath returns xmeld.Schema as a file whose imports point to the official
+// XÖV library schemas.
 func schemaPath(t testing.TB) string {
 	t.Helper()
-	lib := xoevtest.Schema(t, libraryDir)
-	xsd := string(xmeld.Schema)
-	for _, f := range imported {
-		abs := filepath.ToSlash(filepath.Join(lib, f))
-		if _, err := os.Stat(abs); err != nil {
-			t.Fatalf("official schema: %v", err)
-		}
-		old := `schemaLocation="` + f + `"`
-		if strings.Count(xsd, old) != 1 {
-			t.Fatalf("xmeld.Schema does not import %s exactly once", f)
-		}
-		xsd = strings.Replace(xsd, old, `schemaLocation="`+abs+`"`, 1)
-	}
-	p := filepath.Join(t.TempDir(), "wohnungsgeberbestaetigung.xsd")
-	if err := os.WriteFile(p, []byte(xsd), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return xoevtest.LocalSchema(t, "wohnungsgeberbestaetigung.xsd", xmeld.Schema)
 }
 
 // lineDiff describes the first differing line of want and got.

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -99,3 +101,34 @@ func moduleRoot() (string, error) {
 		dir = parent
 	}
 }
+
+// LibraryDir holds the XÖV library schemas (xoev-code.xsd,
+// din-norm-91379-datatypes.xsd, ...) below SchemaDir; Amtsbote's own schemas
+// import them by file name.
+const LibraryDir = "xbau-2.6/xsd_dev"
+
+// LocalSchema writes one of Amtsbote's own XSDs into a temporary directory, with
+// each schemaLocation naming a file of LibraryDir pointed at the official copy,
+// and returns its path for Check and Validate.
+func LocalSchema(t testing.TB, name string, xsd []byte) string {
+	t.Helper()
+	lib := Schema(t, LibraryDir)
+	text := schemaLocation.ReplaceAllStringFunc(string(xsd), func(attr string) string {
+		file := schemaLocation.FindStringSubmatch(attr)[1]
+		abs := filepath.Join(lib, file)
+		if strings.ContainsRune(file, '/') {
+			return attr
+		}
+		if _, err := os.Stat(abs); err != nil {
+			t.Fatalf("%s imports %s, which is not in %s", name, file, lib)
+		}
+		return `schemaLocation="` + filepath.ToSlash(abs) + `"`
+	})
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var schemaLocation = regexp.MustCompile(`schemaLocation="([^"]+)"`)

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/amtsbote/amtsbote/transform/xgewerbe"
+	"github.com/amtsbote/amtsbote/transform/xmeld"
+	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
+)
+
+// TestEveryExampleIsDeliveredValid posts every example request in
+// testdata/submissions to a server on the demo configuration and validates what
+// arrives: each procedure's XÖV message against its schema, and the E-Akte's
+// xdomea container (message and primary document) against the official xdomea
+// schema and the procedure's schema.
+func TestEveryExampleIsDeliveredValid(t *testing.T) {
+	t.Parallel()
+	schemas := map[string]string{
+		"bau.baugenehmigung":                   xoevtest.Schema(t, "xbau-2.6/xsd_dev/xbau-nachrichten-baugenehmigung.xsd"),
+		"meldewesen.wohnungsgeberbestaetigung": xoevtest.LocalSchema(t, "wohnungsgeberbestaetigung.xsd", xmeld.Schema),
+		"gewerbe.anmeldung":                    xoevtest.LocalSchema(t, "gewerbemeldung.xsd", xgewerbe.Schema),
+	}
+	xdomeaXSD := xoevtest.Schema(t, "xdomea-3.0.0/schemes/xdomea_3.0.0/xdomea.xsd")
+
+	dir := t.TempDir()
+	p := start(t, dir, []string{"AMTSBOTE_DEMO_PORTAL_KEY=demo-key"})
+	examples, err := filepath.Glob("../../testdata/submissions/*.json")
+	if err != nil || len(examples) < 10 {
+		t.Fatalf("examples: %v (%d found)", err, len(examples))
+	}
+	for _, path := range examples {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			body, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var req struct{ Procedure string }
+			if err := json.Unmarshal(body, &req); err != nil {
+				t.Fatal(err)
+			}
+			xsd, ok := schemas[req.Procedure]
+			if !ok {
+				t.Fatalf("no schema for procedure %q", req.Procedure)
+			}
+			code, resp := p.post(t, "demo-key", "", body)
+			if code != http.StatusAccepted {
+				t.Fatalf("POST: %d %v", code, resp)
+			}
+			id := resp["id"].(string)
+			var st map[string]any
+			waitFor(t, 10*time.Second, "delivered", func() bool {
+				st = p.status(t, "demo-key", id)
+				return st["status"] == "delivered"
+			})
+			for _, d := range st["destinations"].([]any) {
+				d := d.(map[string]any)
+				msgID := d["message_id"].(string)
+				switch d["destination"] {
+				case "fachverfahren":
+					doc := readFile(t, filepath.Join(dir, "amtsbote-data", "drop", "musterstadt", req.Procedure, msgID+".xml"))
+					xoevtest.Validate(t, xsd, doc)
+				case "eakte":
+					container := readFile(t, filepath.Join(dir, "amtsbote-data", "eakte", "musterstadt", req.Procedure, msgID+".zip"))
+					files := unzip(t, container)
+					var sawMessage, sawPrimary bool
+					for name, content := range files {
+						switch {
+						case strings.HasSuffix(name, "_FVDaten.SGOAblegen.0605.xml"):
+							xoevtest.Validate(t, xdomeaXSD, content)
+							sawMessage = true
+						case name == msgID+".xml":
+							xoevtest.Validate(t, xsd, content)
+							sawPrimary = true
+						default:
+							t.Errorf("unexpected file %s in the xdomea container", name)
+						}
+					}
+					if !sawMessage || !sawPrimary {
+						t.Errorf("xdomea container lacks the message or the primary document: %v", keys(files))
+					}
+				default:
+					t.Errorf("unexpected destination %v", d["destination"])
+				}
+			}
+
+			// The same request with a member its schema does not know: 422 at that member.
+			var raw map[string]any
+			if err := json.Unmarshal(body, &raw); err != nil {
+				t.Fatal(err)
+			}
+			raw["data"].(map[string]any)["unbekanntesFeld"] = "x"
+			bad, _ := json.Marshal(raw)
+			code, resp = p.post(t, "demo-key", "", bad)
+			if code != http.StatusUnprocessableEntity || !strings.Contains(toJSON(resp), `"/data/unbekanntesFeld"`) {
+				t.Fatalf("unknown member: %d %v", code, resp)
+			}
+		})
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code after SIGTERM: %d", code)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func unzip(t *testing.T, b []byte) map[string][]byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		content, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f.Name] = content
+	}
+	return out
+}
+
+func keys(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
