@@ -36,6 +36,10 @@ type Server struct {
 	// ShutdownTimeout bounds each phase of the graceful shutdown: first
 	// in-flight requests finish, then in-flight deliveries. Default 30s.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// DrainDelay is how long the listener stays open after SIGTERM, answering
+	// new requests with 503 and Retry-After, so load balancers and portals see
+	// the shutdown instead of refused connections. Default 1s; "0s" closes at once.
+	DrainDelay *Duration `yaml:"drain_delay"`
 }
 
 // Database selects the outbox store.

@@ -128,6 +128,9 @@ func TestValidate(t *testing.T) {
 		{"write timeout negative", func(c *Config) { c.Server.WriteTimeout = dur(-time.Second) }, []string{"server.write_timeout"}},
 		{"idle timeout negative", func(c *Config) { c.Server.IdleTimeout = dur(-time.Second) }, []string{"server.idle_timeout"}},
 		{"shutdown timeout zero", func(c *Config) { c.Server.ShutdownTimeout = dur(0) }, []string{"server.shutdown_timeout"}},
+		{"drain delay negative", func(c *Config) { d := dur(-time.Second); c.Server.DrainDelay = &d }, []string{"server.drain_delay"}},
+		{"drain delay zero", func(c *Config) { d := dur(0); c.Server.DrainDelay = &d }, nil},
+		{"drain delay above shutdown timeout", func(c *Config) { d := dur(time.Hour); c.Server.DrainDelay = &d }, []string{"server.drain_delay"}},
 		{"max body bytes zero", func(c *Config) { c.Server.MaxBodyBytes = 0 }, []string{"server.max_body_bytes"}},
 		{"max body bytes negative", func(c *Config) { c.Server.MaxBodyBytes = -1 }, []string{"server.max_body_bytes"}},
 
@@ -344,6 +347,10 @@ func TestApplyDefaults(t *testing.T) {
 		MaxBodyBytes:      10 << 20,
 		ShutdownTimeout:   dur(30 * time.Second),
 	}
+	if cfg.Server.DrainDelay == nil || cfg.Server.DrainDelay.Duration != time.Second {
+		t.Errorf("DrainDelay = %v, want 1s", cfg.Server.DrainDelay)
+	}
+	cfg.Server.DrainDelay = nil
 	if cfg.Server != want {
 		t.Errorf("Server = %+v, want %+v", cfg.Server, want)
 	}

@@ -14,6 +14,7 @@ const (
 	defaultIdleTimeout       = 120 * time.Second
 	defaultMaxBodyBytes      = 10 << 20 // 10 MiB
 	defaultShutdownTimeout   = 30 * time.Second
+	defaultDrainDelay        = time.Second
 
 	defaultLease        = 2 * time.Minute
 	defaultPollInterval = 5 * time.Second
@@ -33,6 +34,9 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&s.IdleTimeout.Duration, defaultIdleTimeout)
 	setDefault(&s.MaxBodyBytes, defaultMaxBodyBytes)
 	setDefault(&s.ShutdownTimeout.Duration, defaultShutdownTimeout)
+	if s.DrainDelay == nil {
+		s.DrainDelay = &Duration{defaultDrainDelay}
+	}
 
 	r := &c.Relay
 	setDefault(&r.Lease.Duration, defaultLease)

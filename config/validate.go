@@ -136,6 +136,10 @@ func (s *Server) validate(path string, v *validator) {
 	v.positive(path+".write_timeout", s.WriteTimeout)
 	v.positive(path+".idle_timeout", s.IdleTimeout)
 	v.positive(path+".shutdown_timeout", s.ShutdownTimeout)
+	if s.DrainDelay != nil && (s.DrainDelay.Duration < 0 ||
+		s.ShutdownTimeout.Duration > 0 && s.DrainDelay.Duration > s.ShutdownTimeout.Duration) {
+		v.add(path+".drain_delay", "must be between 0 and shutdown_timeout")
+	}
 	if s.MaxBodyBytes <= 0 {
 		v.add(path+".max_body_bytes", "must be positive, got %d", s.MaxBodyBytes)
 	}

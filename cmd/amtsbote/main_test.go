@@ -410,3 +410,39 @@ func TestVersionAndUsage(t *testing.T) {
 		t.Fatalf("unknown command: exit %d, %q", code, errOut.String())
 	}
 }
+
+// TestShutdownAnswers503: after SIGTERM, new requests get 503 with Retry-After
+// during the drain delay, then the process exits 0.
+func TestShutdownAnswers503(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := start(t, dir, []string{"AMTSBOTE_DEMO_PORTAL_KEY=demo-key"})
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "draining logged", func() bool {
+		return strings.Contains(p.stderr.String(), "shutting down: intake stops")
+	})
+	req, err := http.NewRequest(http.MethodPost, "http://"+p.addr+"/v1/submissions", bytes.NewReader(demoBody(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer demo-key")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("request during the drain delay: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("during shutdown: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit within 30s")
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}

@@ -180,8 +180,12 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 		relayDone <- err
 	}
 
-	// 1. Intake: new requests get 503, in-flight ones finish.
+	// 1. Intake: new requests get 503 with Retry-After for the drain delay, then
+	// the listener closes and in-flight requests finish.
 	api.SetDraining(true)
+	if d := cfg.Server.DrainDelay; runErr == nil && d != nil && d.Duration > 0 {
+		time.Sleep(d.Duration)
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
