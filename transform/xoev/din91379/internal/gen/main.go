@@ -142,7 +142,6 @@ type node struct {
 	ranges [][2]rune // a character class (or a single character)
 	alts   []*node   // alternatives (group or branch)
 	seq    []*node   // concatenation
-	star   bool      // ( ... )*, top level only
 }
 
 // parser parses the XSD regular-expression subset of the official patterns.
