@@ -166,6 +166,21 @@ type Procedure struct {
 	ID string `yaml:"id"`
 	// Name is the display name, e.g. "Wohnungsgeberbestätigung (§ 19 BMG)".
 	Name string `yaml:"name"`
+	// Attachments limits the files a submission of this procedure may carry.
+	Attachments AttachmentLimits `yaml:"attachments"`
+}
+
+// AttachmentLimits bound the attachments (Anlagen) of one submission.
+type AttachmentLimits struct {
+	// MaxCount is the number of attachments allowed; 0 means the default 20.
+	MaxCount int `yaml:"max_count"`
+	// MaxBytes is the largest size of one attachment, decoded; 0 means the
+	// default 5 MiB. The request body limit (server.max_body_bytes) must leave
+	// room for the base64 form, a third larger.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// MIMETypes lists the media types accepted; empty means the default
+	// application/pdf, image/jpeg, image/png, image/tiff.
+	MIMETypes []string `yaml:"mime_types"`
 }
 
 // Portal is a client allowed to submit: an online service portal, identified

@@ -19,8 +19,19 @@ type Submission struct {
 	Data map[string]any
 	// Identity is how the portal identified the applicant; nil when the portal
 	// stated nothing.
-	Identity   *Identity
-	ReceivedAt time.Time // when the intake accepted the request
+	Identity *Identity
+	// Attachments are the files (Anlagen) sent with the submission, checked
+	// against the procedure's limits at intake.
+	Attachments []Attachment
+	ReceivedAt  time.Time // when the intake accepted the request
+}
+
+// Attachment is one file (Anlage) of a submission.
+type Attachment struct {
+	ID       string // UUID chosen by the portal; mappers reference it as the document id
+	FileName string // sanitised file name, no path
+	MIMEType string // declared media type, one the procedure allows
+	Content  []byte // the decoded bytes
 }
 
 // Identity is the applicant's identification as the portal established it.
