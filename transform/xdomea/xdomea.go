@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // Europe/Berlin without depending on the host's zoneinfo
@@ -74,6 +75,9 @@ type Message struct {
 	Name string
 	// Primary is the primary document: the inner XÖV document as <message id>.xml.
 	Primary File
+	// Attachments are the submission's attachments, filed as Anlagen of the
+	// document, each as "<attachment id>_<file name>".
+	Attachments []File
 	// modified is the modification time of the files in the ZIP container.
 	modified time.Time
 }
@@ -142,6 +146,13 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 	optionalText(pd, "xdomea:Ersteller", in.Product.Name)
 	text(pd, "xdomea:DatumUhrzeit", timestamp(in.CreatedAt))
 
+	var attachments []File
+	for i, a := range s.Attachments {
+		f := File{Name: strings.ToLower(a.ID) + "_" + a.FileName, MIMEType: a.MIMEType, Content: a.Content}
+		anlage(dok, a, f.Name, i+1, in.CreatedAt)
+		attachments = append(attachments, f)
+	}
+
 	ext := dok.CreateElement("xdomea:AnwendungsspezifischeErweiterung")
 	text(ext, "xdomea:Kennung", ErweiterungKennung)
 	text(ext, "xdomea:Name", "Amtsbote-Einreichung")
@@ -165,10 +176,11 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 		return Message{}, fmt.Errorf("xdomea: write XML: %w", err)
 	}
 	return Message{
-		Document: transform.Document{XML: out, MessageType: MessageType},
-		Name:     strings.ToLower(in.MessageID) + "_" + Nachricht,
-		Primary:  File{Name: primaryName, MIMEType: PrimaryMIMEType, Content: inner.XML},
-		modified: in.CreatedAt.UTC().Truncate(time.Second),
+		Document:    transform.Document{XML: out, MessageType: MessageType},
+		Name:        strings.ToLower(in.MessageID) + "_" + Nachricht,
+		Primary:     File{Name: primaryName, MIMEType: PrimaryMIMEType, Content: inner.XML},
+		Attachments: attachments,
+		modified:    in.CreatedAt.UTC().Truncate(time.Second),
 	}, nil
 }
 
@@ -178,7 +190,8 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 func (m Message) ZIP() ([]byte, error) {
 	var buf bytes.Buffer
 	w := zip.NewWriter(&buf)
-	for _, f := range []File{{Name: m.Name + ".xml", Content: m.Document.XML}, m.Primary} {
+	files := append([]File{{Name: m.Name + ".xml", Content: m.Document.XML}, m.Primary}, m.Attachments...)
+	for _, f := range files {
 		fw, err := w.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Deflate, Modified: m.modified})
 		if err != nil {
 			return nil, fmt.Errorf("xdomea: zip %s: %w", f.Name, err)
@@ -191,6 +204,48 @@ func (m Message) ZIP() ([]byte, error) {
 		return nil, fmt.Errorf("xdomea: zip: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// dateiformate maps media types to codes of the xdomea code list Dateiformat 1.0.
+var dateiformate = map[string]string{
+	"application/pdf": "018",
+	"image/jpeg":      "010",
+	"image/png":       "019",
+	"image/tiff":      "024",
+	"application/xml": codeDateiformatXML,
+	"text/xml":        codeDateiformatXML,
+	"text/plain":      "045",
+}
+
+// codeDateiformatSonstiges is "Sonstiges": a format the code list lacks,
+// named in SonstigerName.
+const codeDateiformatSonstiges = "100"
+
+// anlage files attachment a as the n-th Anlage of the document dok.
+func anlage(dok *etree.Element, a transform.Attachment, fileName string, n int, created time.Time) {
+	e := dok.CreateElement("xdomea:Anlage")
+	text(e.CreateElement("xdomea:Identifikation"), "xdomea:ID", strings.ToLower(a.ID))
+	text(e.CreateElement("xdomea:AllgemeineMetadaten"), "xdomea:Betreff", a.FileName)
+	text(e, "xdomea:Typ", "Anlage")
+	v := e.CreateElement("xdomea:Version")
+	text(v, "xdomea:Nummer", "1")
+	f := v.CreateElement("xdomea:Format")
+	codeValue, known := dateiformate[a.MIMEType]
+	if !known {
+		codeValue = codeDateiformatSonstiges
+	}
+	name := f.CreateElement("xdomea:Name")
+	name.CreateAttr("listURI", dateiformatListURI)
+	name.CreateAttr("listVersionID", dateiformatVersion)
+	name.CreateElement("code").CreateText(codeValue)
+	if !known {
+		text(f, "xdomea:SonstigerName", a.MIMEType)
+	}
+	text(f, "xdomea:Version", "1.0")
+	pd := f.CreateElement("xdomea:Primaerdokument")
+	text(pd, "xdomea:Dateiname", fileName)
+	text(pd, "xdomea:DatumUhrzeit", timestamp(created))
+	text(e, "xdomea:Nummer", strconv.Itoa(n))
 }
 
 // berlin is the time zone of Posteingangsdatum. time/tzdata is linked in,
@@ -250,6 +305,16 @@ func check(in transform.Input, inner transform.Document, meta Metadata) error {
 	}
 	if inner.MessageType == "" {
 		errs = append(errs, errors.New("inner message type is empty"))
+	}
+	for i, a := range in.Submission.Attachments {
+		switch {
+		case !isUUID(a.ID):
+			errs = append(errs, fmt.Errorf("attachment %d: id is not a UUID", i))
+		case a.FileName == "" || strings.ContainsAny(a.FileName, `/\`):
+			errs = append(errs, fmt.Errorf("attachment %d: file name is empty or has a path", i))
+		case a.MIMEType == "":
+			errs = append(errs, fmt.Errorf("attachment %d: media type is empty", i))
+		}
 	}
 	for _, f := range []struct {
 		name, value string

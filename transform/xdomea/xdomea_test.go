@@ -424,3 +424,69 @@ func BenchmarkWrap(b *testing.B) {
 		}
 	}
 }
+
+// Attachments are filed as numbered Anlagen of the document, travel in the ZIP
+// under the names the message references, and the message stays valid, also for
+// a media type the Dateiformat code list lacks.
+func TestBuildAttachments(t *testing.T) {
+	t.Parallel()
+	in := fullInput()
+	pdf := transform.Attachment{ID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", FileName: "Lageplan Grundstück.pdf",
+		MIMEType: "application/pdf", Content: []byte("%PDF-1.7 lageplan")}
+	odd := transform.Attachment{ID: "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e", FileName: "statik.ifc",
+		MIMEType: "application/x-step", Content: []byte("ISO-10303-21;")}
+	in.Submission.Attachments = []transform.Attachment{pdf, odd}
+	m, err := xdomea.Build(in, innerDoc, fullMetadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	xoevtest.Validate(t, xoevtest.Schema(t, xdomeaXSD), m.Document.XML)
+
+	parsed := etree.NewDocument()
+	if err := parsed.ReadFromBytes(m.Document.XML); err != nil {
+		t.Fatal(err)
+	}
+	anlagen := parsed.FindElements("//Dokument/Anlage")
+	if len(anlagen) != 2 {
+		t.Fatalf("%d Anlagen, want 2", len(anlagen))
+	}
+	wantCodes := []string{"018", "100"}
+	for i, a := range anlagen {
+		name := a.FindElement("Version/Format/Primaerdokument/Dateiname").Text()
+		if name != m.Attachments[i].Name || !strings.HasPrefix(name, in.Submission.Attachments[i].ID+"_") {
+			t.Errorf("Anlage %d: Dateiname %q, file %q", i+1, name, m.Attachments[i].Name)
+		}
+		if c := a.FindElement("Version/Format/Name/code").Text(); c != wantCodes[i] {
+			t.Errorf("Anlage %d: Dateiformat %s, want %s", i+1, c, wantCodes[i])
+		}
+		if n := a.FindElement("Nummer").Text(); n != fmt.Sprint(i+1) {
+			t.Errorf("Anlage %d: Nummer %s", i+1, n)
+		}
+	}
+	z, err := m.ZIP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	contents := map[string]string{}
+	for _, f := range r.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		contents[f.Name] = string(b)
+	}
+	for i, a := range in.Submission.Attachments {
+		if contents[m.Attachments[i].Name] != string(a.Content) {
+			t.Errorf("ZIP lacks attachment %s with its bytes", m.Attachments[i].Name)
+		}
+	}
+	if len(contents) != 4 {
+		t.Errorf("ZIP holds %d files, want message, primary document and 2 attachments", len(contents))
+	}
+}
