@@ -83,6 +83,7 @@ func (b *Baugenehmigung) Validate(s transform.Submission) []transform.FieldError
 		}
 	}
 	errs = checkAnlagenUnique(errs, s.Data)
+	errs = checkAttachments(errs, s.Data, s.Attachments)
 	if len(errs) == 0 {
 		return nil
 	}
@@ -166,6 +167,51 @@ func checkAnlagenUnique(errs []transform.FieldError, data map[string]any) []tran
 				})
 			}
 			seen[k] = true
+		}
+	}
+	return errs
+}
+
+// checkAttachments ties the files sent with the submission to the Anlagen
+// that describe them: every attachment is described by the Anlage whose
+// dokumentId is its id, with the same dateiname and mimeType, and that Anlage
+// is not marked wirdNachgereicht.
+func checkAttachments(errs []transform.FieldError, data map[string]any, attachments []transform.Attachment) []transform.FieldError {
+	anlagen, _ := data["anlagen"].([]any)
+	byID := map[string]int{}
+	for i, a := range anlagen {
+		if a, ok := a.(map[string]any); ok {
+			if id, ok := a["dokumentId"].(string); ok {
+				byID[strings.ToLower(id)] = i
+			}
+		}
+	}
+	for i, att := range attachments {
+		j, ok := byID[strings.ToLower(att.ID)]
+		if !ok {
+			errs = append(errs, transform.FieldError{
+				Pointer: "/attachments/" + strconv.Itoa(i) + "/id", Code: transform.CodeInvalid,
+				Message:   "no Anlage in /data/anlagen has this dokumentId",
+				MessageDE: "keine Anlage in /data/anlagen hat diese dokumentId",
+			})
+			continue
+		}
+		a := anlagen[j].(map[string]any)
+		base := "/data/anlagen/" + strconv.Itoa(j) + "/"
+		if name, _ := a["dateiname"].(string); transform.NormalizeText(name) != att.FileName {
+			errs = append(errs, transform.FieldError{Pointer: base + "dateiname", Code: transform.CodeInvalid,
+				Message:   "must equal the filename of the attachment with this dokumentId",
+				MessageDE: "muss dem Dateinamen der Anlage mit dieser dokumentId entsprechen"})
+		}
+		if mt, _ := a["mimeType"].(string); !strings.EqualFold(mt, att.MIMEType) {
+			errs = append(errs, transform.FieldError{Pointer: base + "mimeType", Code: transform.CodeInvalid,
+				Message:   "must equal the mime_type of the attachment with this dokumentId",
+				MessageDE: "muss dem mime_type der Anlage mit dieser dokumentId entsprechen"})
+		}
+		if later, _ := a["wirdNachgereicht"].(bool); later {
+			errs = append(errs, transform.FieldError{Pointer: base + "wirdNachgereicht", Code: transform.CodeInvalid,
+				Message:   "must not be true for an Anlage whose file is attached",
+				MessageDE: "darf für eine Anlage, deren Datei beiliegt, nicht true sein"})
 		}
 	}
 	return errs

@@ -77,6 +77,28 @@ func TestValidate(t *testing.T) {
 	}{
 		{name: "valid", modify: func(*testing.T, *transform.Submission) {}},
 		{
+			name: "attachment described by its Anlage",
+			modify: func(_ *testing.T, s *transform.Submission) {
+				s.Attachments = []transform.Attachment{{ID: "7D6C5B4A-3E2F-4A1B-9C8D-7E6F5A4B3C2D",
+					FileName: "lageplan.pdf", MIMEType: "application/pdf", Content: []byte("%PDF-1.7")}}
+			},
+		},
+		{
+			name: "attachments not matching the Anlagen",
+			modify: func(_ *testing.T, s *transform.Submission) {
+				s.Attachments = []transform.Attachment{
+					{ID: "00000000-0000-4000-8000-000000000000", FileName: "x.pdf", MIMEType: "application/pdf"},
+					{ID: "8e7d6c5b-4f3a-4b2c-8d9e-0f1a2b3c4d5e", FileName: "andere.png", MIMEType: "image/png"},
+				}
+			},
+			want: []problem{
+				{"/attachments/0/id", transform.CodeInvalid},
+				{"/data/anlagen/1/dateiname", transform.CodeInvalid},
+				{"/data/anlagen/1/mimeType", transform.CodeInvalid},
+				{"/data/anlagen/1/wirdNachgereicht", transform.CodeInvalid},
+			},
+		},
+		{
 			name:   "missing applicant and data",
 			modify: func(_ *testing.T, s *transform.Submission) { s.Applicant, s.Data = nil, nil },
 			want:   []problem{{"/applicant", transform.CodeRequired}, {"/data", transform.CodeRequired}},
