@@ -446,3 +446,20 @@ func TestShutdownAnswers503(t *testing.T) {
 		t.Fatalf("exit code %d", code)
 	}
 }
+
+// TestDeployExampleIsValid keeps deploy/amtsbote.example.yaml true: with the
+// environment it documents, check-config accepts it.
+func TestDeployExampleIsValid(t *testing.T) {
+	secrets := t.TempDir()
+	if err := os.WriteFile(filepath.Join(secrets, "gewerbeportal.key_hash"), []byte(config.HashKey("k2")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AMTSBOTE_DB_PASSWORD", "secret")
+	t.Setenv("AMTSBOTE_BUERGERPORTAL_KEY_HASH", config.HashKey("k1"))
+	t.Setenv("AMTSBOTE_SECRETS_DIR", secrets)
+	t.Setenv("AMTSBOTE_DATABASE_URL", "")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"check-config", "../../deploy/amtsbote.example.yaml"}, &out, &errOut); code != 0 {
+		t.Fatalf("check-config deploy/amtsbote.example.yaml: exit %d\n%s", code, errOut.String())
+	}
+}

@@ -83,9 +83,10 @@ func loadServeConfig(path, dataDir string, stdout io.Writer) (*config.Config, er
 			return nil, err
 		}
 		key = base64.RawURLEncoding.EncodeToString(b)
-		fmt.Fprintf(stdout, "Demo configuration: portal %q, tenant %q, procedure %q.\n"+
+		fmt.Fprintf(stdout, "Demo configuration: portal %q, tenant %q, procedures %s.\n"+
 			"Demo portal key (shown only now; set %s to choose it): %s\n",
-			"demo-portal", "musterstadt", "meldewesen.wohnungsgeberbestaetigung", envDemoPortalKey, key)
+			"demo-portal", "musterstadt", "meldewesen.wohnungsgeberbestaetigung, bau.baugenehmigung, gewerbe.anmeldung",
+			envDemoPortalKey, key)
 	}
 	absDir, err := filepath.Abs(dataDir)
 	if err != nil {
