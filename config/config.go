@@ -170,18 +170,27 @@ type Procedure struct {
 	Attachments AttachmentLimits `yaml:"attachments"`
 }
 
-// AttachmentLimits bound the attachments (Anlagen) of one submission.
+// AttachmentLimits bound the attachments (Anlagen) of one submission. Zero
+// fields mean "use the default", see WithDefaults.
 type AttachmentLimits struct {
-	// MaxCount is the number of attachments allowed; 0 means the default 20.
+	// MaxCount is the number of attachments allowed, at most
+	// MaxAttachmentCount; 0 means the default 20 (so 0 cannot forbid
+	// attachments).
 	MaxCount int `yaml:"max_count"`
 	// MaxBytes is the largest size of one attachment, decoded; 0 means the
-	// default 5 MiB. The request body limit (server.max_body_bytes) must leave
-	// room for the base64 form, a third larger.
+	// default 5 MiB. It may not exceed server.max_body_bytes, and the body
+	// limit must leave room for the base64 form, a third larger than the
+	// decoded bytes, and the rest of the submission: Validate does not
+	// check that, since the right margin depends on the portal.
 	MaxBytes int64 `yaml:"max_bytes"`
-	// MIMETypes lists the media types accepted; empty means the default
-	// application/pdf, image/jpeg, image/png, image/tiff.
+	// MIMETypes lists the media types accepted, as "type/subtype" without
+	// parameters or wildcards, compared case-insensitively; empty means the
+	// default application/pdf, image/jpeg, image/png, image/tiff.
 	MIMETypes []string `yaml:"mime_types"`
 }
+
+// MaxAttachmentCount is the largest AttachmentLimits.MaxCount Validate accepts.
+const MaxAttachmentCount = 1000
 
 // Portal is a client allowed to submit: an online service portal, identified
 // by its API key.

@@ -113,6 +113,7 @@ func TestValidate(t *testing.T) {
 		r1  = "tenants[0].procedures[1]"
 		d00 = "tenants[0].procedures[0].destinations[0]"
 		d11 = "tenants[0].procedures[1].destinations[1]"
+		a2  = "procedures[2].attachments"
 	)
 	tests := []struct {
 		name   string
@@ -159,6 +160,39 @@ func TestValidate(t *testing.T) {
 		{"procedure id slash", func(c *Config) { c.Procedures[2].ID = "gewerbe.an/meldung" }, []string{"procedures[2].id"}},
 		{"procedure id hyphens and depth", func(c *Config) { c.Procedures[2].ID = "gewerbe.gewerbe-anmeldung.v2" }, nil},
 		{"procedure id duplicate", func(c *Config) { c.Procedures[2].ID = c.Procedures[0].ID }, []string{"procedures[2].id"}},
+
+		// Attachment limits.
+		{"attachments zero after defaults", func(c *Config) { c.Procedures[2].Attachments = AttachmentLimits{}.WithDefaults() }, nil},
+		{"attachments max count negative", func(c *Config) { c.Procedures[2].Attachments.MaxCount = -1 }, []string{a2 + ".max_count"}},
+		{"attachments max count 1000", func(c *Config) { c.Procedures[2].Attachments.MaxCount = 1000 }, nil},
+		{"attachments max count 1001", func(c *Config) { c.Procedures[2].Attachments.MaxCount = 1001 }, []string{a2 + ".max_count"}},
+		{"attachments max count 0 before defaults", func(c *Config) { c.Procedures[2].Attachments.MaxCount = 0 }, nil},
+		{"attachments max bytes zero", func(c *Config) { c.Procedures[2].Attachments.MaxBytes = 0 }, []string{a2 + ".max_bytes"}},
+		{"attachments max bytes negative", func(c *Config) { c.Procedures[2].Attachments.MaxBytes = -1 }, []string{a2 + ".max_bytes"}},
+		{"attachments max bytes equal to body limit", func(c *Config) { c.Procedures[2].Attachments.MaxBytes = c.Server.MaxBodyBytes }, nil},
+		{"attachments max bytes above body limit", func(c *Config) { c.Procedures[2].Attachments.MaxBytes = c.Server.MaxBodyBytes + 1 }, []string{a2 + ".max_bytes"}},
+		{"attachments max bytes with invalid body limit", func(c *Config) { c.Server.MaxBodyBytes = -1 }, []string{"server.max_body_bytes"}},
+		{"attachments mime types custom", func(c *Config) {
+			c.Procedures[2].Attachments.MIMETypes = []string{"Application/PDF", "application/vnd.oasis.opendocument.text", "text/plain"}
+		}, nil},
+		{"attachments mime type with parameter", func(c *Config) {
+			c.Procedures[2].Attachments.MIMETypes = []string{"application/pdf", "text/plain; charset=utf-8"}
+		}, []string{a2 + ".mime_types[1]"}},
+		{"attachments mime type with empty parameters", func(c *Config) { c.Procedures[2].Attachments.MIMETypes = []string{"text/plain;"} }, []string{a2 + ".mime_types[0]"}},
+		{"attachments mime type without subtype", func(c *Config) { c.Procedures[2].Attachments.MIMETypes = []string{"pdf"} }, []string{a2 + ".mime_types[0]"}},
+		{"attachments mime type empty subtype", func(c *Config) { c.Procedures[2].Attachments.MIMETypes = []string{"image/"} }, []string{a2 + ".mime_types[0]"}},
+		{"attachments mime type two slashes", func(c *Config) { c.Procedures[2].Attachments.MIMETypes = []string{"image/png/x"} }, []string{a2 + ".mime_types[0]"}},
+		{"attachments mime type wildcard", func(c *Config) { c.Procedures[2].Attachments.MIMETypes = []string{"image/*"} }, []string{a2 + ".mime_types[0]"}},
+		{"attachments mime type all wildcard", func(c *Config) { c.Procedures[2].Attachments.MIMETypes = []string{"*/*"} }, []string{a2 + ".mime_types[0]"}},
+		{"attachments mime type empty", func(c *Config) { c.Procedures[2].Attachments.MIMETypes = []string{""} }, []string{a2 + ".mime_types[0]"}},
+		{"attachments mime type padded", func(c *Config) { c.Procedures[2].Attachments.MIMETypes = []string{" image/png"} }, []string{a2 + ".mime_types[0]"}},
+		{"attachments mime type space inside", func(c *Config) { c.Procedures[2].Attachments.MIMETypes = []string{"image/ png"} }, []string{a2 + ".mime_types[0]"}},
+		{"attachments mime type duplicate", func(c *Config) {
+			c.Procedures[2].Attachments.MIMETypes = []string{"image/png", "application/pdf", "IMAGE/PNG"}
+		}, []string{a2 + ".mime_types[2]"}},
+		{"attachments every problem", func(c *Config) {
+			c.Procedures[0].Attachments = AttachmentLimits{MaxCount: 5000, MaxBytes: -5, MIMETypes: []string{"x"}}
+		}, []string{"procedures[0].attachments.max_count", "procedures[0].attachments.max_bytes", "procedures[0].attachments.mime_types[0]"}},
 
 		// Tenants.
 		{"no tenants", func(c *Config) { c.Tenants = nil }, []string{"tenants", "portals[1].tenants[0]"}},
@@ -372,6 +406,44 @@ func TestApplyDefaults(t *testing.T) {
 	}
 }
 
+func TestApplyDefaultsAttachmentLimits(t *testing.T) {
+	t.Parallel()
+	cfg := &Config{Procedures: []Procedure{
+		{ID: "a.unset"},
+		{ID: "b.set", Attachments: AttachmentLimits{MaxCount: 3, MaxBytes: 1000, MIMETypes: []string{"text/plain"}}},
+		{ID: "c.some", Attachments: AttachmentLimits{MaxBytes: 42}},
+		{ID: "d.unset"},
+	}}
+	cfg.ApplyDefaults()
+	defaults := []string{"application/pdf", "image/jpeg", "image/png", "image/tiff"}
+	for i, want := range []AttachmentLimits{
+		{MaxCount: 20, MaxBytes: 5 << 20, MIMETypes: defaults},
+		{MaxCount: 3, MaxBytes: 1000, MIMETypes: []string{"text/plain"}},
+		{MaxCount: 20, MaxBytes: 42, MIMETypes: defaults},
+		{MaxCount: 20, MaxBytes: 5 << 20, MIMETypes: defaults},
+	} {
+		got := cfg.Procedures[i].Attachments
+		if got.MaxCount != want.MaxCount || got.MaxBytes != want.MaxBytes || !slices.Equal(got.MIMETypes, want.MIMETypes) {
+			t.Errorf("procedure %s: attachments = %+v, want %+v", cfg.Procedures[i].ID, got, want)
+		}
+	}
+	// Each procedure owns its list: changing one changes no other, nor the defaults.
+	cfg.Procedures[0].Attachments.MIMETypes[0] = "text/html"
+	if cfg.Procedures[3].Attachments.MIMETypes[0] != "application/pdf" || DefaultAttachmentMIMETypes()[0] != "application/pdf" {
+		t.Error("procedures share the default MIME type list")
+	}
+	if err := cfg.Validate(); err != nil {
+		var verr *ValidationError
+		if errors.As(err, &verr) {
+			for _, p := range verr.Problems {
+				if strings.Contains(p.Path, ".attachments") {
+					t.Errorf("defaults are invalid: %s", p)
+				}
+			}
+		}
+	}
+}
+
 func TestRetryPolicyWithDefaults(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -458,6 +530,16 @@ func TestParseFull(t *testing.T) {
 	for _, c := range checks {
 		if c.got != c.want {
 			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
+		}
+	}
+	for i, want := range []AttachmentLimits{
+		AttachmentLimits{}.WithDefaults(),
+		{MaxCount: 60, MaxBytes: 20 << 20, MIMETypes: []string{"application/pdf", "image/tiff"}},
+		AttachmentLimits{}.WithDefaults(),
+	} {
+		got := cfg.Procedures[i].Attachments
+		if got.MaxCount != want.MaxCount || got.MaxBytes != want.MaxBytes || !slices.Equal(got.MIMETypes, want.MIMETypes) {
+			t.Errorf("procedures[%d].attachments = %+v, want %+v", i, got, want)
 		}
 	}
 	if p, ok := cfg.PortalByKey("gewerbeportal-key"); !ok || p.ID != "gewerbeportal" {

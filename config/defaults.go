@@ -21,10 +21,37 @@ const (
 	defaultConcurrency  = 4
 )
 
+// Defaults of AttachmentLimits.
+const (
+	// DefaultAttachmentMaxCount is the default of AttachmentLimits.MaxCount.
+	DefaultAttachmentMaxCount = 20
+	// DefaultAttachmentMaxBytes is the default of AttachmentLimits.MaxBytes.
+	DefaultAttachmentMaxBytes = 5 << 20 // 5 MiB
+)
+
+// DefaultAttachmentMIMETypes returns the default of
+// AttachmentLimits.MIMETypes, a new slice on every call.
+func DefaultAttachmentMIMETypes() []string {
+	return []string{"application/pdf", "image/jpeg", "image/png", "image/tiff"}
+}
+
+// WithDefaults returns l with every zero field set to its default. The
+// MIMETypes of the result never share memory with the defaults of another call.
+func (l AttachmentLimits) WithDefaults() AttachmentLimits {
+	setDefault(&l.MaxCount, DefaultAttachmentMaxCount)
+	setDefault(&l.MaxBytes, DefaultAttachmentMaxBytes)
+	if len(l.MIMETypes) == 0 {
+		l.MIMETypes = DefaultAttachmentMIMETypes()
+	}
+	return l
+}
+
 // ApplyDefaults sets every unset (zero) field that has a default, so the
 // Config shows the effective values: Server and Relay settings, each
 // destination's retry policy (RetryPolicy.WithDefaults) and concurrency
-// (Relay.Concurrency). Set fields, also invalid ones, are left for Validate.
+// (Relay.Concurrency), and each procedure's attachment limits
+// (AttachmentLimits.WithDefaults). Set fields, also invalid ones, are left
+// for Validate.
 func (c *Config) ApplyDefaults() {
 	s := &c.Server
 	setDefault(&s.Listen, defaultListen)
@@ -42,6 +69,10 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&r.Lease.Duration, defaultLease)
 	setDefault(&r.PollInterval.Duration, defaultPollInterval)
 	setDefault(&r.Concurrency, defaultConcurrency)
+
+	for i := range c.Procedures {
+		c.Procedures[i].Attachments = c.Procedures[i].Attachments.WithDefaults()
+	}
 
 	for ti := range c.Tenants {
 		for ri := range c.Tenants[ti].Procedures {

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"mime"
 	"net"
 	"net/mail"
 	"net/url"
@@ -88,6 +89,7 @@ func (c *Config) Validate() error {
 			v.unique(path+".id", p.ID, seen)
 			procedures[p.ID] = true
 		}
+		p.Attachments.validate(path+".attachments", c.Server.MaxBodyBytes, v)
 	}
 
 	tenants := make(map[string]bool, len(c.Tenants))
@@ -178,6 +180,49 @@ func (r *Relay) validate(path string, v *validator) {
 	if r.Concurrency <= 0 {
 		v.add(path+".concurrency", "must be positive, got %d", r.Concurrency)
 	}
+}
+
+// validate reports the problems of l under path; maxBody is
+// server.max_body_bytes, not compared when it is itself invalid.
+func (l AttachmentLimits) validate(path string, maxBody int64, v *validator) {
+	if l.MaxCount < 0 || l.MaxCount > MaxAttachmentCount {
+		v.add(path+".max_count", "must be between 0 (default %d) and %d, got %d",
+			DefaultAttachmentMaxCount, MaxAttachmentCount, l.MaxCount)
+	}
+	switch {
+	case l.MaxBytes <= 0:
+		v.add(path+".max_bytes", "must be positive, got %d", l.MaxBytes)
+	case maxBody > 0 && l.MaxBytes > maxBody:
+		v.add(path+".max_bytes", "must not exceed server.max_body_bytes (%d > %d); the body limit must also leave room for base64, a third more",
+			l.MaxBytes, maxBody)
+	}
+	seen := map[string]string{}
+	for i, mt := range l.MIMETypes {
+		tpath := fmt.Sprintf("%s.mime_types[%d]", path, i)
+		if msg := checkMediaType(mt); msg != "" {
+			v.add(tpath, "%s, got %q", msg, mt)
+			continue
+		}
+		v.unique(tpath, strings.ToLower(mt), seen)
+	}
+}
+
+// checkMediaType returns what is wrong with mt as an allowed attachment
+// media type, "" when nothing is.
+func checkMediaType(mt string) string {
+	parsed, params, err := mime.ParseMediaType(mt)
+	typ, sub, found := strings.Cut(parsed, "/")
+	switch {
+	case err != nil:
+		return "must be a media type like application/pdf"
+	case len(params) > 0 || strings.Contains(mt, ";"):
+		return "must be a media type without parameters"
+	case !found || typ == "" || sub == "" || strings.TrimSpace(mt) != mt:
+		return "must be a media type like application/pdf"
+	case typ == "*" || sub == "*":
+		return "must be a media type without wildcards"
+	}
+	return ""
 }
 
 func (t *Tenant) validate(path string, procedures map[string]bool, v *validator) {

@@ -106,7 +106,8 @@ func New(cfg Config) (*Deliverer, error) {
 // Dir returns the directory the files are written to, <Dir>/<Tenant>/<Procedure>.
 func (d *Deliverer) Dir() string { return d.dir }
 
-// Deliver writes d.Payload atomically to Dir()/<message-id>.xml. An invalid
+// Deliver writes d.Payload atomically to Dir()/<message-id>.xml, or
+// <message-id>.zip for a ZIP container (see extension). An invalid
 // message id or an empty payload is a permanent error (errors.Is(err,
 // outbox.ErrPermanent)); filesystem errors and a done ctx are not.
 func (d *Deliverer) Deliver(ctx context.Context, dl outbox.Delivery) error {
@@ -134,7 +135,8 @@ func (d *Deliverer) Deliver(ctx context.Context, dl outbox.Delivery) error {
 	return nil
 }
 
-// extension names files by the payload's media type: xdomea containers are ZIP files.
+// extension names files by the payload's media type: ZIP containers (xdomea
+// messages, and XÖV messages with attachments) are .zip files.
 func extension(contentType string) string {
 	if contentType == "application/zip" {
 		return ".zip"

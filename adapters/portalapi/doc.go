@@ -11,16 +11,17 @@
 //	{"tenant": "musterstadt", "procedure": "meldewesen.wohnungsgeberbestaetigung",
 //	 "applicant": {...}, "data": {...},
 //	 "identity": {"method": "servicekonto", "provider": "BundID",
-//	              "trust_level": "substantial", "postbox_reference": "..."}}
+//	              "trust_level": "substantial", "postbox_reference": "..."},
+//	 "attachments": [...]}
 //
 // The API key selects the portal (config.Config.PortalByKey, compared in
 // constant time). The body is decoded strictly: one UTF-8 JSON object with
-// these members and no others, numbers kept as written; identity is
-// optional. The request passes,
-// in this order, the portal's permission for the tenant and procedure
-// (403), the tenant's route for the procedure and its mapper in the
-// transform.Registry (422), and the mapper's Validate (422, every problem
-// at once). Then the submission gets its id, the mapper builds one XÖV
+// these members and no others, numbers kept as written; identity and
+// attachments are optional. The request passes, in this order, the
+// portal's permission for the tenant and procedure (403), the tenant's
+// route for the procedure and its mapper in the transform.Registry (422),
+// the attachments (422), and the mapper's Validate (422, every problem at
+// once). Then the submission gets its id, the mapper builds one XÖV
 // message per destination of the route, and the submission and its
 // messages are committed to the outbox in one transaction, each message
 // published through outbox.TxPublisher to its topic
@@ -54,6 +55,34 @@
 // for the mapper and into the metadata of every outbox message
 // (MetaIdentityMethod, MetaIdentityProvider, MetaIdentityTrustLevel,
 // MetaIdentityPostboxReference), so that it travels to every destination.
+//
+// # Attachments
+//
+// attachments, optional, carries the files (Anlagen) of the submission:
+//
+//	"attachments": [{"id": "0b6f1c2e-7a4d-4f3b-8e21-5c9d0a1b2c3d", "filename": "Lageplan.pdf",
+//	                 "mime_type": "application/pdf", "content": "JVBERi0xLjcK..."}]
+//
+// Each object has exactly these members: id, a UUID in canonical lower-case
+// form, unique within the request; filename, a plain name of at most
+// MaxFileNameBytes bytes in NFC that passes transform.CheckText, without
+// control characters, "/", "\" or ":", not "." or ".." and not starting
+// with a dot (rejected, never rewritten); mime_type, one of the procedure's
+// config.AttachmentLimits.MIMETypes (case-insensitive); content, the file
+// in standard base64 with padding (RFC 4648, section 4, no line breaks),
+// 1 to MaxBytes bytes decoded. PDF, PNG, JPEG and TIFF content must start
+// with the signature of its type (CodeContentMismatch); other allowed types
+// are not sniffed. There may be at most MaxCount attachments. Problems are
+// 422 errors with pointers such as /attachments/2/content, reported before
+// the mapper's Validate is called. The attachments go into
+// transform.Submission.Attachments in request order.
+//
+// A message in format xoev of a submission with attachments is a ZIP
+// container (content type application/zip) holding "<message id>.xml" and
+// each attachment as AttachmentsDir/<attachment id>/<file name>; in format
+// xdomea the attachments travel in the xdomea container. Both carry the
+// number of attachments as MetaAttachments. Without attachments, nothing
+// changes: the payload is the XML.
 //
 // # Status
 //

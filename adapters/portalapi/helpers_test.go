@@ -57,12 +57,15 @@ var (
 func testConfig(t *testing.T) *config.Config {
 	t.Helper()
 	cfg := config.Demo(t.TempDir(), config.HashKey(demoKey))
+	cfg.Portals[0].Procedures = []string{demoProcedure} // config.Demo allows every procedure
 	drop := func(id string) config.Destination {
 		return config.Destination{ID: id, Type: "filedrop", FileDrop: &config.FileDrop{Dir: t.TempDir()}}
 	}
 	routes := []config.Route{{Procedure: demoProcedure, Destinations: []config.Destination{drop("fachverfahren"), drop("archiv")}}}
 	for _, p := range []string{bauProcedure, panicProcedure, mapErrorProcedure, mapInvalidProcedure} {
-		cfg.Procedures = append(cfg.Procedures, config.Procedure{ID: p, Name: p})
+		if _, ok := cfg.Procedure(p); !ok { // config.Demo has bauProcedure already
+			cfg.Procedures = append(cfg.Procedures, config.Procedure{ID: p, Name: p})
+		}
 		routes = append(routes, config.Route{Procedure: p, Destinations: []config.Destination{drop("fachverfahren")}})
 	}
 	cfg.Tenants = append(cfg.Tenants, config.Tenant{

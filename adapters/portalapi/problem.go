@@ -34,9 +34,12 @@ const (
 // Codes of ProblemError in addition to the transform.Code constants that
 // mappers report.
 const (
-	CodeUnknownField     = "unknown_field"     // a top-level member other than tenant, procedure, applicant and data
+	CodeUnknownField     = "unknown_field"     // a member the request body does not allow, at the top level or in identity or an attachment
 	CodeUnknownTenant    = "unknown_tenant"    // no such tenant
 	CodeUnknownProcedure = "unknown_procedure" // the tenant does not accept the procedure, or it has no mapper
+	CodeDuplicateID      = "duplicate_id"      // an attachment id used by an earlier attachment of the request
+	CodeInvalidFileName  = "invalid_filename"  // an attachment file name with a path, a leading dot, a colon, or not in NFC
+	CodeContentMismatch  = "content_mismatch"  // attachment content that is not what its mime_type declares
 )
 
 // Problem is the body of every error response, an RFC 9457 problem detail.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -111,12 +112,24 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 			Message: "the procedure is not supported", MessageDE: "die Leistung wird nicht unterstützt"})
 	}
 
+	// The attachments before the mapper, which may cross-check references
+	// to them: against attachments that failed it would report in vain.
+	var limits config.AttachmentLimits // zero: the defaults
+	if p, ok := h.cfg.Procedure(req.procedure); ok {
+		limits = p.Attachments
+	}
+	attachments, errs := decodeAttachments(req.attachments, limits)
+	if errs != nil {
+		return errValidation(errs...)
+	}
+
 	sub := transform.Submission{
-		Tenant:    tenant.ID,
-		Procedure: req.procedure,
-		Applicant: req.applicant,
-		Data:      req.data,
-		Identity:  req.identity,
+		Tenant:      tenant.ID,
+		Procedure:   req.procedure,
+		Applicant:   req.applicant,
+		Data:        req.data,
+		Identity:    req.identity,
+		Attachments: attachments,
 	}
 	if errs := mapper.Validate(sub); len(errs) > 0 {
 		return errValidation(errs...)
@@ -205,10 +218,19 @@ func (h *Handler) buildMessages(sub transform.Submission, mapper transform.Mappe
 			return nil, errInternal(fmt.Errorf("map submission for destination %s: %w", dest.ID, err))
 		}
 		payload, contentType, messageType := doc.XML, "application/xml", doc.MessageType
-		if dest.Format == config.FormatXDOMEA {
+		switch {
+		case dest.Format == config.FormatXDOMEA:
+			// xdomea.Build files in.Submission.Attachments as Anlagen of
+			// the document and carries them in its ZIP container.
 			payload, messageType, err = h.fileInEAkte(in, doc, tenant, &dest)
 			if err != nil {
 				return nil, errInternal(fmt.Errorf("xdomea for destination %s: %w", dest.ID, err))
+			}
+			contentType = "application/zip"
+		case len(sub.Attachments) > 0:
+			payload, err = attachmentContainer(id, doc.XML, sub.Attachments, sub.ReceivedAt)
+			if err != nil {
+				return nil, errInternal(fmt.Errorf("attachment container for destination %s: %w", dest.ID, err))
 			}
 			contentType = "application/zip"
 		}
@@ -219,6 +241,9 @@ func (h *Handler) buildMessages(sub transform.Submission, mapper transform.Mappe
 		msg.Metadata.Set(MetaDestination, dest.ID)
 		msg.Metadata.Set(MetaMessageType, messageType)
 		msg.Metadata.Set(MetaContentType, contentType)
+		if n := len(sub.Attachments); n > 0 {
+			msg.Metadata.Set(MetaAttachments, strconv.Itoa(n))
+		}
 		setIdentityMetadata(msg.Metadata.Set, sub.Identity)
 		out = append(out, outgoing{topic: config.Topic(tenant.ID, sub.Procedure, dest.ID), msg: msg})
 	}
@@ -329,7 +354,10 @@ type request struct {
 	applicant map[string]any      // nil when absent or null
 	data      map[string]any      // nil when absent or null
 	identity  *transform.Identity // nil when absent or null
-	hash      [sha256.Size]byte
+	// attachments is the attachments member as decoded: nil or an array,
+	// checked by decodeAttachments once the procedure is known.
+	attachments any
+	hash        [sha256.Size]byte
 }
 
 // Members of the request body.
@@ -339,12 +367,15 @@ const (
 	memberApplicant = "applicant"
 	memberData      = "data"
 	memberIdentity  = "identity"
+	// memberAttachments holds the files of the submission, see decodeAttachments.
+	memberAttachments = "attachments"
 )
 
 // decodeRequest decodes body strictly: one JSON object in UTF-8 with the
 // members tenant and procedure (non-empty strings), applicant and data
 // (objects or null, checked further by the mapper), optionally identity
-// (see decodeIdentity), and no others.
+// (see decodeIdentity) and attachments (an array or null, checked by
+// decodeAttachments), and no others.
 // Numbers are kept as json.Number. The hash is SHA-256 over the decoded
 // object encoded again by encoding/json, which sorts keys and drops
 // insignificant whitespace, so that a retry formatted differently hashes
@@ -389,10 +420,12 @@ func decodeRequest(body []byte) (request, error) {
 	req.applicant = objectMember(obj, memberApplicant, &errs)
 	req.data = objectMember(obj, memberData, &errs)
 	req.identity = decodeIdentity(obj[memberIdentity], &errs)
+	req.attachments = obj[memberAttachments]
+	checkAttachmentsType(req.attachments, &errs)
 	var unknown []string
 	for k := range obj {
 		switch k {
-		case memberTenant, memberProcedure, memberApplicant, memberData, memberIdentity:
+		case memberTenant, memberProcedure, memberApplicant, memberData, memberIdentity, memberAttachments:
 		default:
 			unknown = append(unknown, k)
 		}
@@ -400,8 +433,8 @@ func decodeRequest(body []byte) (request, error) {
 	slices.Sort(unknown)
 	for _, k := range unknown {
 		errs = append(errs, transform.FieldError{Pointer: transform.AppendPointer("", k), Code: CodeUnknownField,
-			Message:   "unknown member; allowed are tenant, procedure, applicant, data and identity",
-			MessageDE: "unbekanntes Feld; erlaubt sind tenant, procedure, applicant, data und identity"})
+			Message:   "unknown member; allowed are tenant, procedure, applicant, data, identity and attachments",
+			MessageDE: "unbekanntes Feld; erlaubt sind tenant, procedure, applicant, data, identity und attachments"})
 	}
 	if errs != nil {
 		return request{}, errValidation(errs...)
