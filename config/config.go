@@ -112,7 +112,6 @@ type Destination struct {
 	ID string `yaml:"id"`
 	// Type names the delivery adapter, one of DestinationTypes().
 	Type string `yaml:"type"`
-	// Reader optionally identifies the receiving authority (Leser) in the
 	// Reader identifies the receiving authority (Leser) in the Nachrichtenkopf,
 	// e.g. its DVDV kennung; default the tenant's behoerdenkennung.
 	Reader string `yaml:"reader"`

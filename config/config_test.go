@@ -232,6 +232,9 @@ func TestValidate(t *testing.T) {
 		{"filedrop block missing", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].FileDrop = nil }, []string{d00 + ".filedrop"}},
 		{"filedrop dir empty", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].FileDrop.Dir = "" }, []string{d00 + ".filedrop.dir"}},
 		{"reader space", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Reader = "psw 1" }, []string{d00 + ".reader"}},
+		{"reader without praefix", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Reader = "09162000" }, []string{d00 + ".reader"}},
+		{"behoerdenkennung without praefix", func(c *Config) { c.Tenants[0].Behoerdenkennung = "09162000" }, []string{t0 + ".behoerdenkennung"}},
+		{"behoerdenkennung empty kennung", func(c *Config) { c.Tenants[0].Behoerdenkennung = "psw:" }, []string{t0 + ".behoerdenkennung"}},
 		{"concurrency negative", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Concurrency = -1 }, []string{d00 + ".concurrency"}},
 		{"format xdomea", func(c *Config) {
 			c.Tenants[0].Procedures[0].Destinations[0].Format = FormatXDOMEA

@@ -8,7 +8,6 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
-	"unicode"
 )
 
 // Problem is one thing wrong with a configuration.
@@ -231,8 +230,9 @@ func (t *Tenant) validate(path string, procedures map[string]bool, v *validator)
 	}
 	if t.Behoerdenkennung == "" {
 		v.add(path+".behoerdenkennung", "is required: every XÖV message names its author (e.g. the DVDV kennung psw:09162000)")
+	} else {
+		v.kennung(path+".behoerdenkennung", t.Behoerdenkennung)
 	}
-	v.noSpace(path+".behoerdenkennung", t.Behoerdenkennung)
 	v.email(path+".contacts.office", t.Contacts.Office)
 	v.email(path+".contacts.technical", t.Contacts.Technical)
 
@@ -264,7 +264,9 @@ func (t *Tenant) validate(path string, procedures map[string]bool, v *validator)
 }
 
 func (d *Destination) validate(path string, v *validator) {
-	v.noSpace(path+".reader", d.Reader)
+	if d.Reader != "" {
+		v.kennung(path+".reader", d.Reader)
+	}
 	d.Retry.validate(path+".retry", v)
 	if d.Concurrency < 0 {
 		v.add(path+".concurrency", "must not be negative, got %d", d.Concurrency)
@@ -341,6 +343,15 @@ type validator struct {
 	problems []Problem
 }
 
+// kennung checks a Behördenkennung: "praefix:kennung" as the XÖV
+// Nachrichtenkopf writes it (praefix and kennung elements), without spaces.
+func (v *validator) kennung(path, s string) {
+	praefix, kennung, ok := strings.Cut(s, ":")
+	if !ok || praefix == "" || kennung == "" || strings.ContainsAny(s, " \t\r\n") {
+		v.add(path, "must have the form praefix:kennung without spaces, e.g. psw:09162000")
+	}
+}
+
 func (v *validator) add(path, format string, args ...any) {
 	v.problems = append(v.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 }
@@ -410,12 +421,6 @@ func (v *validator) email(path, addr string) {
 	}
 	if _, err := mail.ParseAddress(addr); err != nil {
 		v.add(path, "is not a valid e-mail address: %v", err)
-	}
-}
-
-func (v *validator) noSpace(path, s string) {
-	if strings.ContainsFunc(s, unicode.IsSpace) {
-		v.add(path, "must not contain white space, got %q", s)
 	}
 }
 
