@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -44,7 +45,10 @@ func TestEveryExampleIsDeliveredValid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var req struct{ Procedure string }
+			var req struct {
+				Procedure   string
+				Attachments []attachment
+			}
 			if err := json.Unmarshal(body, &req); err != nil {
 				t.Fatal(err)
 			}
@@ -67,8 +71,23 @@ func TestEveryExampleIsDeliveredValid(t *testing.T) {
 				msgID := d["message_id"].(string)
 				switch d["destination"] {
 				case "fachverfahren":
-					doc := readFile(t, filepath.Join(dir, "amtsbote-data", "drop", "musterstadt", req.Procedure, msgID+".xml"))
-					xoevtest.Validate(t, xsd, doc)
+					base := filepath.Join(dir, "amtsbote-data", "drop", "musterstadt", req.Procedure, msgID)
+					if len(req.Attachments) == 0 {
+						xoevtest.Validate(t, xsd, readFile(t, base+".xml"))
+						break
+					}
+					// With attachments: a ZIP of the message and the files beside it.
+					files := unzip(t, readFile(t, base+".zip"))
+					xoevtest.Validate(t, xsd, files[msgID+".xml"])
+					for _, a := range req.Attachments {
+						got, ok := files["anlagen/"+a.ID+"/"+a.Filename]
+						if !ok || base64.StdEncoding.EncodeToString(got) != a.Content {
+							t.Errorf("ZIP lacks attachment %s/%s with its bytes: %v", a.ID, a.Filename, keys(files))
+						}
+					}
+					if len(files) != 1+len(req.Attachments) {
+						t.Errorf("ZIP holds %v", keys(files))
+					}
 				case "eakte":
 					container := readFile(t, filepath.Join(dir, "amtsbote-data", "eakte", "musterstadt", req.Procedure, msgID+".zip"))
 					files := unzip(t, container)
@@ -81,9 +100,13 @@ func TestEveryExampleIsDeliveredValid(t *testing.T) {
 						case name == msgID+".xml":
 							xoevtest.Validate(t, xsd, content)
 							sawPrimary = true
+						case attachmentFile(name, req.Attachments):
 						default:
 							t.Errorf("unexpected file %s in the xdomea container", name)
 						}
+					}
+					if len(files) != 2+len(req.Attachments) {
+						t.Errorf("xdomea container holds %v", keys(files))
 					}
 					if !sawMessage || !sawPrimary {
 						t.Errorf("xdomea container lacks the message or the primary document: %v", keys(files))
@@ -109,6 +132,23 @@ func TestEveryExampleIsDeliveredValid(t *testing.T) {
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit code after SIGTERM: %d", code)
 	}
+}
+
+// attachment is an attachment of an example request.
+type attachment struct {
+	ID       string `json:"id"`
+	Filename string `json:"filename"`
+	Content  string `json:"content"`
+}
+
+// attachmentFile reports whether name is how xdomea files one of atts: "<id>_<filename>".
+func attachmentFile(name string, atts []attachment) bool {
+	for _, a := range atts {
+		if name == a.ID+"_"+a.Filename {
+			return true
+		}
+	}
+	return false
 }
 
 func readFile(t *testing.T, path string) []byte {
