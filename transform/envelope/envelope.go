@@ -9,12 +9,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/beevik/etree"
 
 	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xoev"
 )
 
 // Schema is the XML Schema (XSD 1.0) of the messages built by Mapper.
@@ -191,37 +191,32 @@ func (m *Mapper) Map(in transform.Input) (transform.Document, error) {
 		return transform.Document{}, err
 	}
 
-	doc := etree.NewDocument()
-	doc.WriteSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true}
-	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	doc := xoev.NewDocument()
 	root := doc.CreateElement("ab:" + Nachrichtentyp)
 	root.CreateAttr("xmlns:ab", Namespace)
-	optionalAttr(root, "produkt", in.Product.Name)
-	optionalAttr(root, "produkthersteller", in.Product.Manufacturer)
-	optionalAttr(root, "produktversion", in.Product.Version)
+	xoev.ProductAttrs(root, in.Product)
 
 	kopf := root.CreateElement("ab:nachrichtenkopf")
-	textElement(kopf, "ab:nachrichtenUUID", in.MessageID)
-	textElement(kopf, "ab:nachrichtentyp", Nachrichtentyp)
-	textElement(kopf, "ab:erstellungszeitpunkt", timestamp(in.CreatedAt))
+	xoev.Text(kopf, "ab:nachrichtenUUID", in.MessageID)
+	xoev.Text(kopf, "ab:nachrichtentyp", Nachrichtentyp)
+	xoev.Text(kopf, "ab:erstellungszeitpunkt", xoev.Timestamp(in.CreatedAt))
 	party(kopf.CreateElement("ab:autor"), in.Author)
 	party(kopf.CreateElement("ab:leser"), in.Reader)
 
 	s := in.Submission
 	vorgang := root.CreateElement("ab:vorgang")
-	textElement(vorgang, "ab:einreichungID", s.ID)
-	textElement(vorgang, "ab:verfahren", s.Procedure)
-	textElement(vorgang, "ab:mandant", s.Tenant)
+	xoev.Text(vorgang, "ab:einreichungID", s.ID)
+	xoev.Text(vorgang, "ab:verfahren", s.Procedure)
+	xoev.Text(vorgang, "ab:mandant", s.Tenant)
 	if in.Author.AGS != "" {
-		textElement(vorgang, "ab:ags", in.Author.AGS)
+		xoev.Text(vorgang, "ab:ags", in.Author.AGS)
 	}
-	textElement(vorgang, "ab:eingangszeitpunkt", timestamp(s.ReceivedAt))
+	xoev.Text(vorgang, "ab:eingangszeitpunkt", xoev.Timestamp(s.ReceivedAt))
 
 	writeMembers(root.CreateElement("ab:antragsteller"), s.Applicant)
 	writeMembers(root.CreateElement("ab:daten"), s.Data)
 
-	doc.IndentWithSettings(&etree.IndentSettings{Spaces: 2, PreserveLeafWhitespace: true})
-	out, err := doc.WriteToBytes()
+	out, err := xoev.WriteBytes(doc)
 	if err != nil {
 		return transform.Document{}, fmt.Errorf("envelope: write XML: %w", err)
 	}
@@ -229,77 +224,15 @@ func (m *Mapper) Map(in transform.Input) (transform.Document, error) {
 }
 
 func checkInput(in transform.Input) error {
-	var errs []error
-	if !isUUID(in.MessageID) {
-		errs = append(errs, errors.New("message id is not a UUID"))
-	}
-	if !isUUID(in.Submission.ID) {
-		errs = append(errs, errors.New("submission id is not a UUID"))
-	}
-	if in.Submission.Tenant == "" {
-		errs = append(errs, errors.New("tenant is empty"))
-	}
-	if in.Submission.Procedure == "" {
-		errs = append(errs, errors.New("procedure is empty"))
-	}
-	if in.CreatedAt.IsZero() {
-		errs = append(errs, errors.New("creation time is zero"))
-	}
-	if in.Submission.ReceivedAt.IsZero() {
-		errs = append(errs, errors.New("receipt time is zero"))
-	}
-	if errs != nil {
+	if errs := xoev.CheckVorgangInput(in); errs != nil {
 		return fmt.Errorf("envelope: incomplete input: %w", errors.Join(errs...))
 	}
 	return nil
 }
 
-// isUUID reports whether s has the 8-4-4-4-12 hex form of a UUID.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range []byte(s) {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-func optionalAttr(e *etree.Element, key, value string) {
-	if value != "" {
-		e.CreateAttr(key, transform.NormalizeText(value))
-	}
-}
-
-func textElement(parent *etree.Element, tag, text string) {
-	setText(parent.CreateElement(tag), text)
-}
-
-// setText sets the NFC form of text as content of e; empty text leaves e empty.
-func setText(e *etree.Element, text string) {
-	if text != "" {
-		e.CreateText(transform.NormalizeText(text))
-	}
-}
-
 func party(e *etree.Element, p transform.Party) {
-	if p.Kennung != "" {
-		textElement(e, "ab:kennung", p.Kennung)
-	}
-	if p.Name != "" {
-		textElement(e, "ab:name", p.Name)
-	}
+	xoev.OptionalText(e, "ab:kennung", p.Kennung)
+	xoev.OptionalText(e, "ab:name", p.Name)
 }
 
 // writeMembers writes the members of obj as children of e.
@@ -325,11 +258,11 @@ func content(e *etree.Element, val any) {
 	case nil:
 		e.CreateAttr("nil", "true")
 	case bool:
-		setText(e, strconv.FormatBool(val))
+		e.SetText(transform.NormalizeText(strconv.FormatBool(val)))
 	case string:
-		setText(e, val)
+		e.SetText(transform.NormalizeText(val))
 	case json.Number:
-		setText(e, string(val))
+		e.SetText(transform.NormalizeText(string(val)))
 	case map[string]any:
 		writeMembers(e, val)
 	case []any:

@@ -2,12 +2,6 @@ package envelope_test
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
-	"flag"
-	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,39 +11,9 @@ import (
 
 	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/envelope"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
+	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// readSubmission decodes a portal request body from path the way the intake
-// does: numbers as json.Number.
-func readSubmission(t *testing.T, path string) transform.Submission {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body struct {
-		Tenant    string         `json:"tenant"`
-		Procedure string         `json:"procedure"`
-		Applicant map[string]any `json:"applicant"`
-		Data      map[string]any `json:"data"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		t.Fatalf("decode %s: %v", path, err)
-	}
-	return transform.Submission{
-		ID:         "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b",
-		Tenant:     body.Tenant,
-		Procedure:  body.Procedure,
-		Applicant:  body.Applicant,
-		Data:       body.Data,
-		ReceivedAt: time.Date(2026, 11, 28, 9, 59, 58, 123456789, time.FixedZone("CET", 3600)),
-	}
-}
 
 // fullInput returns an Input with every Nachrichtenkopf value set.
 func fullInput(s transform.Submission) transform.Input {
@@ -78,13 +42,13 @@ func TestMapGolden(t *testing.T) {
 		{
 			name: "demo",
 			input: func(t *testing.T) transform.Input {
-				return fullInput(readSubmission(t, "../../testdata/submissions/demo.json"))
+				return fullInput(mappertest.ReadSubmission(t, "../../testdata/submissions/demo.json"))
 			},
 		},
 		{
 			name: "sonderzeichen",
 			input: func(t *testing.T) transform.Input {
-				in := fullInput(readSubmission(t, "testdata/sonderzeichen.json"))
+				in := fullInput(mappertest.ReadSubmission(t, "testdata/sonderzeichen.json"))
 				in.Author.Name = "Gemeinde Ae\u0301 & <Söhne> \"Ort\""
 				in.Product.Version = "1.2.3-rc.1+g1234abc"
 				return in
@@ -95,7 +59,7 @@ func TestMapGolden(t *testing.T) {
 			name: "minimal",
 			input: func(t *testing.T) transform.Input {
 				return transform.Input{
-					Submission: readSubmission(t, "testdata/minimal.json"),
+					Submission: mappertest.ReadSubmission(t, "testdata/minimal.json"),
 					MessageID:  "5F2C8E1A-93B7-4D06-8E4F-A1B2C3D4E5F6",
 					CreatedAt:  time.Date(2026, 11, 28, 10, 0, 0, 999999999, time.UTC),
 				}
@@ -113,41 +77,10 @@ func TestMapGolden(t *testing.T) {
 			if doc.MessageType != envelope.MessageType {
 				t.Errorf("MessageType = %q, want %q", doc.MessageType, envelope.MessageType)
 			}
-			golden := filepath.Join("testdata", tt.name+".golden.xml")
-			if *update {
-				if err := os.WriteFile(golden, doc.XML, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(doc.XML, want) {
-				t.Errorf("output differs from %s (run go test -update after checking the change):\n%s",
-					golden, lineDiff(string(want), string(doc.XML)))
-			}
+			xoevtest.Golden(t, filepath.Join("testdata", tt.name+".golden.xml"), doc.XML)
 			validateXML(t, doc.XML)
 		})
 	}
-}
-
-// lineDiff describes the first differing line of want and got.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := range max(len(w), len(g)) {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("first difference in line %d:\nwant: %q\n got: %q", i+1, wl, gl)
-		}
-	}
-	return "(no line differs)"
 }
 
 // validateXML validates doc against envelope.Schema with xmllint. Without
@@ -159,32 +92,17 @@ func validateXML(t *testing.T, doc []byte) {
 	}
 }
 
+// xmllint validates doc against envelope.Schema and returns xmllint's
+// complaint, if any (see xoevtest.Check).
 func xmllint(t *testing.T, doc []byte) error {
 	t.Helper()
-	bin, err := exec.LookPath("xmllint")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("xmllint not found on PATH; CI must install it (apt-get install -y libxml2-utils)")
-		}
-		t.Skip("skipping schema validation: xmllint not found on PATH (apt-get install -y libxml2-utils)")
-	}
-	xsd := filepath.Join(t.TempDir(), "envelope.xsd")
-	if err := os.WriteFile(xsd, envelope.Schema, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--noout", "--nonet", "--schema", xsd, "-")
-	cmd.Stdin = bytes.NewReader(doc)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%w: %s", err, out)
-	}
-	return nil
+	return xoevtest.Check(t, xoevtest.WriteSchema(t, "envelope.xsd", envelope.Schema), doc)
 }
 
 func TestSchemaRejectsInvalidDocuments(t *testing.T) {
 	t.Parallel()
 	m := envelope.New()
-	doc, err := m.Map(fullInput(readSubmission(t, "../../testdata/submissions/demo.json")))
+	doc, err := m.Map(fullInput(mappertest.ReadSubmission(t, "../../testdata/submissions/demo.json")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,29 +132,16 @@ func TestSchemaRejectsInvalidDocuments(t *testing.T) {
 func TestMapDeterministic(t *testing.T) {
 	t.Parallel()
 	m := envelope.New()
-	in := fullInput(readSubmission(t, "testdata/sonderzeichen.json"))
-	first, err := m.Map(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Go randomises map iteration, so repeated runs would expose any
-	// dependence on it.
-	for i := range 50 {
-		doc, err := m.Map(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(doc.XML, first.XML) {
-			t.Fatalf("run %d differs from the first:\n%s", i+2, lineDiff(string(first.XML), string(doc.XML)))
-		}
-	}
+	in := fullInput(mappertest.ReadSubmission(t, "testdata/sonderzeichen.json"))
+	// Go randomises map iteration, so repeated runs expose any dependence on it.
+	mappertest.MapDeterministic(t, m, in, 50)
 }
 
 // TestMapRoundTrip parses the output back and checks that text survives
 // escaping and indentation unchanged (in NFC).
 func TestMapRoundTrip(t *testing.T) {
 	t.Parallel()
-	s := readSubmission(t, "testdata/minimal.json")
+	s := mappertest.ReadSubmission(t, "testdata/minimal.json")
 	values := map[string]string{
 		"xml":                             `<a href="x">&amp; 'q'</a>`,
 		"zeilen":                          "Zeile 1\r\nZeile 2\rZeile 3\n",
@@ -278,7 +183,7 @@ func TestMapRoundTrip(t *testing.T) {
 
 func TestMapErrors(t *testing.T) {
 	t.Parallel()
-	valid := fullInput(readSubmission(t, "testdata/minimal.json"))
+	valid := fullInput(mappertest.ReadSubmission(t, "testdata/minimal.json"))
 	tests := []struct {
 		name    string
 		modify  func(in *transform.Input)
@@ -300,20 +205,7 @@ func TestMapErrors(t *testing.T) {
 			t.Parallel()
 			in := valid
 			tt.modify(&in)
-			doc, err := envelope.New().Map(in)
-			if err == nil {
-				t.Fatalf("Map succeeded, want an error; output:\n%s", doc.XML)
-			}
-			var verr *transform.ValidationError
-			if got := errors.As(err, &verr); got != tt.invalid {
-				t.Errorf("errors.As(%v, *ValidationError) = %v, want %v", err, got, tt.invalid)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not contain %q", err, tt.want)
-			}
-			if doc.XML != nil {
-				t.Errorf("Map returned XML with an error")
-			}
+			mappertest.CheckMapError(t, envelope.New(), in, tt.invalid, tt.want)
 		})
 	}
 }

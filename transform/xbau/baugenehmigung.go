@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xoev"
 	"github.com/amtsbote/amtsbote/transform/xoev/din91379"
 )
 
@@ -230,12 +231,9 @@ func (b *Baugenehmigung) Map(in transform.Input) (transform.Document, error) {
 	if err := checkInput(in); err != nil {
 		return transform.Document{}, err
 	}
-	doc := etree.NewDocument()
-	doc.WriteSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true}
-	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	doc := xoev.NewDocument()
 	buildMessage(doc, in)
-	doc.IndentWithSettings(&etree.IndentSettings{Spaces: 2, PreserveLeafWhitespace: true})
-	out, err := doc.WriteToBytes()
+	out, err := xoev.WriteBytes(doc)
 	if err != nil {
 		return transform.Document{}, fmt.Errorf("xbau: write XML: %w", err)
 	}
@@ -243,19 +241,7 @@ func (b *Baugenehmigung) Map(in transform.Input) (transform.Document, error) {
 }
 
 func checkInput(in transform.Input) error {
-	var errs []error
-	if !isUUID(in.MessageID) {
-		errs = append(errs, errors.New("message id is not a UUID"))
-	}
-	if !isUUID(in.Submission.ID) {
-		errs = append(errs, errors.New("submission id is not a UUID"))
-	}
-	if in.CreatedAt.IsZero() {
-		errs = append(errs, errors.New("creation time is zero"))
-	}
-	if in.Submission.ReceivedAt.IsZero() {
-		errs = append(errs, errors.New("receipt time is zero"))
-	}
+	errs := xoev.CheckInput(in)
 	for _, f := range []struct{ what, value string }{
 		{"author kennung", in.Author.Kennung},
 		{"author name", in.Author.Name},
@@ -279,26 +265,6 @@ func checkInput(in transform.Input) error {
 	return nil
 }
 
-// isUUID reports whether s has the 8-4-4-4-12 hex form of a UUID.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range []byte(s) {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // Roles name the derived ids of the Akteure (see akteurID).
 const (
 	roleAntragsteller        = "antragsteller"
@@ -320,23 +286,16 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 	s := in.Submission
 	root := doc.CreateElement("xbau:" + Nachrichtentyp)
 	root.CreateAttr("xmlns:xbau", Namespace)
-	root.CreateAttr("produkt", transform.NormalizeText(in.Product.Name))
-	root.CreateAttr("produkthersteller", transform.NormalizeText(in.Product.Manufacturer))
-	if in.Product.Version != "" {
-		root.CreateAttr("produktversion", transform.NormalizeText(in.Product.Version))
-	}
+	xoev.ProductAttrs(root, in.Product) // produkt and produkthersteller: required by checkInput
 	root.CreateAttr("standard", Standard)
 	root.CreateAttr("version", Version)
 
 	kopf := root.CreateElement("nachrichtenkopf.g2g")
-	ident := kopf.CreateElement("identifikation.nachricht")
-	textElement(ident, "nachrichtenUUID", strings.ToLower(in.MessageID))
-	codeElement(ident, "nachrichtentyp", listNachrichten, NachrichtentypCode)
-	textElement(ident, "erstellungszeitpunkt", timestamp(in.CreatedAt))
+	xoev.IdentifikationNachricht(kopf, "", strings.ToLower(in.MessageID), listNachrichten, NachrichtentypCode, in.CreatedAt)
 	behoerde(kopf.CreateElement("leser"), in.Reader)
 	behoerde(kopf.CreateElement("autor"), in.Author)
 
-	textElement(root.CreateElement("xbau:referenzAntragsservice"), "referenzAntragsservice", strings.ToLower(s.ID))
+	xoev.Text(root.CreateElement("xbau:referenzAntragsservice"), "referenzAntragsservice", strings.ToLower(s.ID))
 
 	data := s.Data
 	antragstellerID := akteurID(s.ID, roleAntragsteller)
@@ -344,7 +303,7 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 
 	bv := object(data, "bauvorhaben")
 	vorhaben := root.CreateElement("xbau:bauvorhaben")
-	textElement(vorhaben, "xbau:bezeichnungDesBauvorhabens", str(bv, "bezeichnung"))
+	xoev.Text(vorhaben, "xbau:bezeichnungDesBauvorhabens", str(bv, "bezeichnung"))
 
 	beteiligte := vorhaben.CreateElement("xbau:beteiligte")
 	bauherr, bauherrID := s.Applicant, antragstellerID
@@ -354,7 +313,7 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 	bh := beteiligte.CreateElement("xbau:bauherr")
 	akteur(bh.CreateElement("xbau:bauherr"), bauherrID, bauherr)
 	if art := str(data, "artDesBauherrn"); art != "" {
-		codeElement(bh, "xbau:artDesBauherrn", listBauherrArt, art)
+		xoev.Code(bh, "xbau:artDesBauherrn", listBauherrArt, art)
 	}
 	if o := object(data, "entwurfsverfasser"); o != nil {
 		ev := beteiligte.CreateElement("xbau:entwurfsverfasser")
@@ -367,9 +326,9 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 	akteur(beteiligte.CreateElement("xbau:gebuehrenpflichtiger"), gpID, gp)
 
 	gegenstand := vorhaben.CreateElement("xbau:gegenstand")
-	textElement(gegenstand.CreateElement("xbau:anzahlDerGebaeude"), "xbau:anzahlDerGebaeudeImBauvorhaben", number(bv, "anzahlGebaeude"))
+	xoev.Text(gegenstand.CreateElement("xbau:anzahlDerGebaeude"), "xbau:anzahlDerGebaeudeImBauvorhaben", number(bv, "anzahlGebaeude"))
 	for _, code := range array(bv, "artDerMassnahme") {
-		codeElement(gegenstand, "xbau:artDerMassnahme", listBaumassnahmeArt, code.(string))
+		xoev.Code(gegenstand, "xbau:artDerMassnahme", listBaumassnahmeArt, code.(string))
 	}
 
 	gs := object(data, "baugrundstueck")
@@ -381,7 +340,7 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 		flurstueck(grundstueck.CreateElement("xbau:flurstueck"), f.(map[string]any))
 	}
 	if w := str(bv, "weitereAngaben"); w != "" {
-		textElement(vorhaben, "xbau:weitereAngaben", w)
+		xoev.Text(vorhaben, "xbau:weitereAngaben", w)
 	}
 
 	anlagen := root.CreateElement("xbau:anlagen")
@@ -393,58 +352,58 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 
 // behoerde writes a Leser or Autor of the Nachrichtenkopf: a DVDV entry.
 func behoerde(e *etree.Element, p transform.Party) {
-	codeElement(e, "verzeichnisdienst", listVerzeichnisdienst, "DVDV")
-	textElement(e, "kennung", p.Kennung)
-	textElement(e, "name", p.Name)
+	xoev.Code(e, "verzeichnisdienst", listVerzeichnisdienst, "DVDV")
+	xoev.Text(e, "kennung", p.Kennung)
+	xoev.Text(e, "name", p.Name)
 }
 
 // akteur writes an xbauk:Akteur: a natuerlichePerson or an organisation.
 func akteur(e *etree.Element, id string, a map[string]any) {
 	if _, person := a["familienname"]; person {
 		p := e.CreateElement("natuerlichePerson")
-		textElement(p, "id", id)
+		xoev.Text(p, "id", id)
 		personName(p.CreateElement("name"), a)
 		anschrift(p.CreateElement("anschrift"), object(a, "anschrift"))
 		kommunikation(p, a)
 		return
 	}
 	o := e.CreateElement("organisation")
-	textElement(o, "id", id)
+	xoev.Text(o, "id", id)
 	n := o.CreateElement("name")
-	textElement(n, "name", str(a, "name"))
-	optionalText(n, "kurzbezeichnung", str(a, "kurzbezeichnung"))
+	xoev.Text(n, "name", str(a, "name"))
+	xoev.OptionalText(n, "kurzbezeichnung", str(a, "kurzbezeichnung"))
 	anschrift(o.CreateElement("anschrift"), object(a, "anschrift"))
 	kommunikation(o, a)
 	if ap := object(a, "ansprechpartner"); ap != nil {
 		ape := o.CreateElement("ansprechpartner")
 		personName(ape.CreateElement("name"), ap)
-		optionalText(ape, "funktion", str(ap, "funktion"))
+		xoev.OptionalText(ape, "funktion", str(ap, "funktion"))
 	}
 }
 
 // personName writes an xbauk:NameNatuerlichePerson. A missing vorname is
 // stated as nichtVorhanden.
 func personName(e *etree.Element, a map[string]any) {
-	optionalText(e, "titel", str(a, "titel"))
-	optionalText(e, "anrede", str(a, "anrede"))
-	textElement(e.CreateElement("familienname"), "name", str(a, "familienname"))
+	xoev.OptionalText(e, "titel", str(a, "titel"))
+	xoev.OptionalText(e, "anrede", str(a, "anrede"))
+	xoev.Text(e.CreateElement("familienname"), "name", str(a, "familienname"))
 	vorname := e.CreateElement("vorname")
 	if v := str(a, "vorname"); v != "" {
-		textElement(vorname, "name", v)
+		xoev.Text(vorname, "name", v)
 	} else {
-		textElement(vorname, "nichtVorhanden", "true")
+		xoev.Text(vorname, "nichtVorhanden", "true")
 	}
 }
 
 // anschrift writes an xbauk:Anschrift or its restriction
 // xbau:AnschriftGrundstueck (the children are the same).
 func anschrift(e *etree.Element, a map[string]any) {
-	optionalText(e, "strasse", str(a, "strasse"))
-	optionalText(e, "hausnummer", str(a, "hausnummer"))
-	optionalText(e, "postleitzahl", str(a, "postleitzahl"))
-	optionalText(e, "ort", str(a, "ort"))
-	optionalText(e, "ortsteil", str(a, "ortsteil"))
-	optionalText(e, "zusatz", str(a, "zusatz"))
+	xoev.OptionalText(e, "strasse", str(a, "strasse"))
+	xoev.OptionalText(e, "hausnummer", str(a, "hausnummer"))
+	xoev.OptionalText(e, "postleitzahl", str(a, "postleitzahl"))
+	xoev.OptionalText(e, "ort", str(a, "ort"))
+	xoev.OptionalText(e, "ortsteil", str(a, "ortsteil"))
+	xoev.OptionalText(e, "zusatz", str(a, "zusatz"))
 }
 
 // kommunikation writes the telephone number and e-mail address of a, if any.
@@ -452,62 +411,48 @@ func kommunikation(e *etree.Element, a map[string]any) {
 	for _, k := range []struct{ key, kanal string }{{"telefon", "02"}, {"email", "01"}} {
 		if v := str(a, k.key); v != "" {
 			ke := e.CreateElement("kommunikation")
-			codeElement(ke, "kanal", listErreichbarkeit, k.kanal)
-			textElement(ke, "kennung", v)
+			xoev.Code(ke, "kanal", listErreichbarkeit, k.kanal)
+			xoev.Text(ke, "kennung", v)
 		}
 	}
 }
 
 // flurstueck writes an xbauk:Flurstueckskennzeichen.
 func flurstueck(e *etree.Element, f map[string]any) {
-	codeElement(e, "bundesland", listBundesland, str(f, "bundesland"))
+	xoev.Code(e, "bundesland", listBundesland, str(f, "bundesland"))
 	k := e.CreateElement("kodierungFlurstueck")
 	g, gemarkung := k.CreateElement("gemarkung"), object(f, "gemarkung")
 	if n := str(gemarkung, "nummer"); n != "" {
-		textElement(g, "nummer", n)
+		xoev.Text(g, "nummer", n)
 	} else {
-		textElement(g, "bezeichnung", str(gemarkung, "bezeichnung"))
+		xoev.Text(g, "bezeichnung", str(gemarkung, "bezeichnung"))
 	}
-	optionalText(k, "flur", str(f, "flur"))
-	textElement(k, "zaehler", str(f, "zaehler"))
-	optionalText(k, "nenner", str(f, "nenner"))
+	xoev.OptionalText(k, "flur", str(f, "flur"))
+	xoev.Text(k, "zaehler", str(f, "zaehler"))
+	xoev.OptionalText(k, "nenner", str(f, "nenner"))
 }
 
 // anlage writes an xbau:MetadatenAnlageErweitert. Without datum, the date of
 // receipt is used; without versionsnummer, 1.
 func anlage(e *etree.Element, a map[string]any, eingang string) {
-	textElement(e, "bezeichnung", str(a, "bezeichnung"))
+	xoev.Text(e, "bezeichnung", str(a, "bezeichnung"))
 	version := "1"
 	if _, ok := a["versionsnummer"]; ok {
 		version = number(a, "versionsnummer")
 	}
-	textElement(e, "versionsnummer", version)
+	xoev.Text(e, "versionsnummer", version)
 	datum := str(a, "datum")
 	if datum == "" {
 		datum = eingang
 	}
-	textElement(e, "datum", datum)
-	codeElement(e, "anlageart", listAnlageArt, str(a, "anlageart"))
-	codeElement(e, "mimeType", listMimeType, str(a, "mimeType"))
+	xoev.Text(e, "datum", datum)
+	xoev.Code(e, "anlageart", listAnlageArt, str(a, "anlageart"))
+	xoev.Code(e, "mimeType", listMimeType, str(a, "mimeType"))
 	anhang := e.CreateElement("anhangOderVerlinkung").CreateElement("anhang")
-	textElement(anhang, "dokumentid", "urn:uuid:"+strings.ToLower(str(a, "dokumentId")))
-	textElement(anhang, "dateiname", str(a, "dateiname"))
+	xoev.Text(anhang, "dokumentid", "urn:uuid:"+strings.ToLower(str(a, "dokumentId")))
+	xoev.Text(anhang, "dateiname", str(a, "dateiname"))
 	if v, ok := a["wirdNachgereicht"].(bool); ok {
-		textElement(e, "xbau:wirdNachgereicht", strconv.FormatBool(v))
-	}
-}
-
-func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// textElement appends <tag>text</tag> with text in NFC.
-func textElement(parent *etree.Element, tag, text string) {
-	parent.CreateElement(tag).SetText(transform.NormalizeText(text))
-}
-
-// optionalText appends <tag>text</tag> unless text is empty.
-func optionalText(parent *etree.Element, tag, text string) {
-	if text != "" {
-		textElement(parent, tag, text)
+		xoev.Text(e, "xbau:wirdNachgereicht", strconv.FormatBool(v))
 	}
 }
 

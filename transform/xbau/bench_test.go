@@ -4,64 +4,19 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/beevik/etree"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
+	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
 
 // BenchmarkMap maps the maximal example: Validate (payload schema and text
 // checks) plus building and serialising the message.
 func BenchmarkMap(b *testing.B) {
-	m := newMapper(b)
-	in := fullInput(readSubmission(b, examplePath("maximal")))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := m.Map(in); err != nil {
-			b.Fatal(err)
-		}
-	}
+	mappertest.BenchMap(b, newMapper(b), fullInput(mappertest.ReadSubmission(b, examplePath("maximal"))))
 }
 
 // BenchmarkValidate is the validation part of BenchmarkMap alone.
 func BenchmarkValidate(b *testing.B) {
-	m := newMapper(b)
-	s := readSubmission(b, examplePath("maximal"))
-	b.ReportAllocs()
-	for b.Loop() {
-		if errs := m.Validate(s); errs != nil {
-			b.Fatal(errs)
-		}
-	}
-}
-
-// node is an element of a prepared tree for BenchmarkRawEtree.
-type node struct {
-	tag      string
-	attrs    []etree.Attr
-	text     string
-	children []node
-}
-
-func toNode(e *etree.Element) node {
-	n := node{tag: e.FullTag(), attrs: e.Attr}
-	if len(e.ChildElements()) == 0 {
-		n.text = e.Text()
-	}
-	for _, c := range e.ChildElements() {
-		n.children = append(n.children, toNode(c))
-	}
-	return n
-}
-
-func (n node) build(parent *etree.Element) {
-	e := parent.CreateElement(n.tag)
-	for _, a := range n.attrs {
-		e.CreateAttr(a.FullKey(), a.Value)
-	}
-	if n.text != "" {
-		e.SetText(n.text)
-	}
-	for _, c := range n.children {
-		c.build(e)
-	}
+	mappertest.BenchValidate(b, newMapper(b), mappertest.ReadSubmission(b, examplePath("maximal")))
 }
 
 // BenchmarkRawEtree builds and serialises, with etree directly and the same
@@ -69,24 +24,15 @@ func (n node) build(parent *etree.Element) {
 // maximal example's message: the floor that BenchmarkMap is compared to.
 func BenchmarkRawEtree(b *testing.B) {
 	m := newMapper(b)
-	out, err := m.Map(fullInput(readSubmission(b, examplePath("maximal"))))
+	out, err := m.Map(fullInput(mappertest.ReadSubmission(b, examplePath("maximal"))))
 	if err != nil {
 		b.Fatal(err)
 	}
-	parsed := etree.NewDocument()
-	if err := parsed.ReadFromBytes(out.XML); err != nil {
-		b.Fatal(err)
-	}
-	tree := toNode(parsed.Root())
+	raw := xoevtest.RawEtree(b, out.XML)
 	var size int
 	b.ReportAllocs()
 	for b.Loop() {
-		doc := etree.NewDocument()
-		doc.WriteSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true}
-		doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
-		tree.build(&doc.Element)
-		doc.IndentWithSettings(&etree.IndentSettings{Spaces: 2, PreserveLeafWhitespace: true})
-		xml, err := doc.WriteToBytes()
+		xml, err := raw()
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 )
 
 // FuzzBaugenehmigung feeds bytes as the JSON payload through Validate and,
@@ -30,7 +31,7 @@ func FuzzBaugenehmigung(f *testing.F) {
 		if dec.Decode(&body) != nil {
 			return // not a JSON object with object members: the intake rejects it
 		}
-		s := submission(request{Applicant: body.Applicant, Data: body.Data})
+		s := transform.Submission{ID: mappertest.SubmissionID, Applicant: body.Applicant, Data: body.Data, ReceivedAt: mappertest.ReceivedAt()}
 		if len(body.Identity) > 0 && string(body.Identity) != "null" {
 			var id transform.Identity
 			if json.Unmarshal(body.Identity, &id) != nil {

@@ -2,13 +2,8 @@ package xbau_test
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
-	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,10 +11,9 @@ import (
 
 	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/xbau"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // xsd is the official schema of the message, relative to xoevtest.SchemaDir.
 const xsd = "xbau-2.6/xsd_dev/xbau-nachrichten-baugenehmigung.xsd"
@@ -29,60 +23,6 @@ var examples = []string{"minimal", "maximal", "organisation", "entwurfsverfasser
 
 func examplePath(name string) string {
 	return filepath.Join("..", "..", "testdata", "submissions", "bau.baugenehmigung-"+name+".json")
-}
-
-// request is a portal request body.
-type request struct {
-	Tenant    string         `json:"tenant"`
-	Procedure string         `json:"procedure"`
-	Applicant map[string]any `json:"applicant"`
-	Data      map[string]any `json:"data"`
-	Identity  *struct {
-		Method           string `json:"method"`
-		Provider         string `json:"provider"`
-		TrustLevel       string `json:"trust_level"`
-		PostboxReference string `json:"postbox_reference"`
-	} `json:"identity"`
-}
-
-// decodeRequest decodes a request body the way the intake does: numbers as
-// json.Number, no unknown members.
-func decodeRequest(raw []byte) (request, error) {
-	var body request
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&body)
-	return body, err
-}
-
-// submission turns a request body into a Submission with fixed id and time.
-func submission(body request) transform.Submission {
-	s := transform.Submission{
-		ID:         "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b",
-		Tenant:     body.Tenant,
-		Procedure:  body.Procedure,
-		Applicant:  body.Applicant,
-		Data:       body.Data,
-		ReceivedAt: time.Date(2026, 11, 28, 9, 59, 58, 123456789, time.FixedZone("CET", 3600)),
-	}
-	if id := body.Identity; id != nil {
-		s.Identity = &transform.Identity{Method: id.Method, Provider: id.Provider, TrustLevel: id.TrustLevel, PostboxReference: id.PostboxReference}
-	}
-	return s
-}
-
-func readSubmission(t testing.TB, path string) transform.Submission {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := decodeRequest(raw)
-	if err != nil {
-		t.Fatalf("decode %s: %v", path, err)
-	}
-	return submission(body)
 }
 
 // fullInput returns an Input with fixed Nachrichtenkopf values.
@@ -119,7 +59,7 @@ func TestMapGolden(t *testing.T) {
 	for _, name := range examples {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			s := readSubmission(t, examplePath(name))
+			s := mappertest.ReadSubmission(t, examplePath(name))
 			if s.Tenant != "musterstadt" || s.Procedure != xbau.Procedure {
 				t.Errorf("example has tenant %q, procedure %q", s.Tenant, s.Procedure)
 			}
@@ -133,42 +73,11 @@ func TestMapGolden(t *testing.T) {
 			if doc.MessageType != "xbau.baugenehmigung.antrag.0200" {
 				t.Errorf("MessageType = %q", doc.MessageType)
 			}
-			golden := filepath.Join("testdata", name+".golden.xml")
-			if *update {
-				if err := os.WriteFile(golden, doc.XML, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(doc.XML, want) {
-				t.Errorf("output differs from %s (run go test -update after checking the change):\n%s",
-					golden, lineDiff(string(want), string(doc.XML)))
-			}
+			want := xoevtest.Golden(t, filepath.Join("testdata", name+".golden.xml"), doc.XML)
 			xoevtest.Validate(t, schema, doc.XML)
 			xoevtest.Validate(t, schema, want)
 		})
 	}
-}
-
-// lineDiff describes the first differing line of want and got.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := range max(len(w), len(g)) {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("first difference in line %d:\nwant: %q\n got: %q", i+1, wl, gl)
-		}
-	}
-	return "(no line differs)"
 }
 
 // TestMapStructure checks what the golden files cannot show at a glance: the
@@ -190,7 +99,7 @@ func TestMapStructure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			in := fullInput(readSubmission(t, examplePath(tt.name)))
+			in := fullInput(mappertest.ReadSubmission(t, examplePath(tt.name)))
 			out, err := m.Map(in)
 			if err != nil {
 				t.Fatal(err)
@@ -232,27 +141,15 @@ func TestMapStructure(t *testing.T) {
 func TestMapDeterministic(t *testing.T) {
 	t.Parallel()
 	m := newMapper(t)
-	in := fullInput(readSubmission(t, examplePath("maximal")))
-	first, err := m.Map(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 30 {
-		doc, err := m.Map(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(doc.XML, first.XML) {
-			t.Fatalf("run %d differs from the first:\n%s", i+2, lineDiff(string(first.XML), string(doc.XML)))
-		}
-	}
+	in := fullInput(mappertest.ReadSubmission(t, examplePath("maximal")))
+	mappertest.MapDeterministic(t, m, in, 30)
 }
 
 // TestMapText checks that text is written in NFC and survives escaping.
 func TestMapText(t *testing.T) {
 	t.Parallel()
 	m := newMapper(t)
-	s := readSubmission(t, examplePath("minimal"))
+	s := mappertest.ReadSubmission(t, examplePath("minimal"))
 	s.Applicant["familienname"] = "Mu\u0308ller & <Söhne> \"Dvor\u030Cák\""
 	s.Data["bauvorhaben"].(map[string]any)["weitereAngaben"] = "Zeile 1\r\nZeile 2\tEnde"
 	doc, err := m.Map(fullInput(s))
@@ -277,7 +174,7 @@ func TestMapText(t *testing.T) {
 func TestMapErrors(t *testing.T) {
 	t.Parallel()
 	m := newMapper(t)
-	valid := fullInput(readSubmission(t, examplePath("minimal")))
+	valid := fullInput(mappertest.ReadSubmission(t, examplePath("minimal")))
 	tests := []struct {
 		name    string
 		modify  func(in *transform.Input)
@@ -301,20 +198,7 @@ func TestMapErrors(t *testing.T) {
 			t.Parallel()
 			in := valid
 			tt.modify(&in)
-			doc, err := m.Map(in)
-			if err == nil {
-				t.Fatalf("Map succeeded, want an error; output:\n%s", doc.XML)
-			}
-			var verr *transform.ValidationError
-			if got := errors.As(err, &verr); got != tt.invalid {
-				t.Errorf("errors.As(%v, *ValidationError) = %v, want %v", err, got, tt.invalid)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not contain %q", err, tt.want)
-			}
-			if doc.XML != nil {
-				t.Error("Map returned XML with an error")
-			}
+			mappertest.CheckMapError(t, m, in, tt.invalid, tt.want)
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
 
@@ -200,7 +201,7 @@ func TestPropertyRandomPayloads(t *testing.T) {
 	m := newMapper(t)
 	schema := xoevtest.Schema(t, xsd)
 	g := gen{rand.New(rand.NewPCG(2026, 1128))}
-	base := readSubmission(t, examplePath("minimal"))
+	base := mappertest.ReadSubmission(t, examplePath("minimal"))
 	for i := range 20 {
 		applicant, data, identity := g.payload()
 		if g.maybe() {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 )
 
 // problem is the part of a FieldError the validation tests compare exactly.
@@ -69,7 +70,7 @@ func at(t *testing.T, root map[string]any, path string) map[string]any {
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	m := newMapper(t)
-	base := readSubmission(t, examplePath("maximal"))
+	base := mappertest.ReadSubmission(t, examplePath("maximal"))
 	tests := []struct {
 		name   string
 		modify func(t *testing.T, s *transform.Submission)
@@ -279,7 +280,7 @@ func TestValidate(t *testing.T) {
 func TestValidateMessages(t *testing.T) {
 	t.Parallel()
 	m := newMapper(t)
-	s := readSubmission(t, examplePath("minimal"))
+	s := mappertest.ReadSubmission(t, examplePath("minimal"))
 	s.Data["anlagen"].([]any)[0].(map[string]any)["bezeichnung"] = "Lageplän Nord"
 	got := m.Validate(s)
 	want := []transform.FieldError{{

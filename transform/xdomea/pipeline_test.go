@@ -2,13 +2,12 @@ package xdomea_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"testing"
 
-	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/xdomea"
 	"github.com/amtsbote/amtsbote/transform/xgewerbe"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
 
@@ -20,15 +19,8 @@ func TestWrapGewerbeanmeldung(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body struct {
-		Tenant    string         `json:"tenant"`
-		Procedure string         `json:"procedure"`
-		Applicant map[string]any `json:"applicant"`
-		Data      map[string]any `json:"data"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&body); err != nil {
+	s, err := mappertest.DecodeSubmission(raw, false)
+	if err != nil {
 		t.Fatal(err)
 	}
 	m, err := xgewerbe.New()
@@ -36,10 +28,8 @@ func TestWrapGewerbeanmeldung(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := fullInput()
-	in.Submission = transform.Submission{
-		ID: in.Submission.ID, Tenant: body.Tenant, Procedure: body.Procedure,
-		Applicant: body.Applicant, Data: body.Data, ReceivedAt: in.Submission.ReceivedAt,
-	}
+	s.ID, s.ReceivedAt = in.Submission.ID, in.Submission.ReceivedAt
+	in.Submission = s
 	inner, err := m.Map(in)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xoev"
 )
 
 // Names of the message.
@@ -36,9 +37,10 @@ const (
 const (
 	codeNachrichtentyp = "0605"
 	codeDateiformatXML = "030" // Dateiformat 1.0: "xml - eXtensible Markup Language"
-	dateiformatListURI = "urn:xoev-de:xdomea:codeliste:dateiformat"
-	dateiformatVersion = "1.0"
 )
+
+// listDateiformat is the xdomea code list Dateiformat 1.0.
+var listDateiformat = xoev.CodeList{URI: "urn:xoev-de:xdomea:codeliste:dateiformat", Version: "1.0"}
 
 // Metadata is what a filing destination adds to the Input: the names a
 // human reader of the E-Akte needs and the DMS parameters of the destination.
@@ -102,49 +104,44 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 	s := in.Submission
 	primaryName := strings.ToLower(in.MessageID) + ".xml"
 
-	doc := etree.NewDocument()
-	doc.WriteSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true}
-	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	doc := xoev.NewDocument()
 	root := doc.CreateElement("xdomea:" + Nachricht)
 	root.CreateAttr("xmlns:xdomea", Namespace)
 
 	kopf := root.CreateElement("xdomea:Kopf")
-	text(kopf, "xdomea:ProzessID", in.MessageID)
+	xoev.Text(kopf, "xdomea:ProzessID", in.MessageID)
 	code(kopf, "xdomea:Nachrichtentyp", codeNachrichtentyp)
-	text(kopf, "xdomea:Erstellungszeitpunkt", timestamp(in.CreatedAt))
+	xoev.Text(kopf, "xdomea:Erstellungszeitpunkt", xoev.Timestamp(in.CreatedAt))
 	kontakt(kopf.CreateElement("xdomea:Absender"), in.Author)
 	kontakt(kopf.CreateElement("xdomea:Empfaenger"), in.Reader)
 	if in.Product.Name != "" || in.Product.Version != "" {
 		sys := kopf.CreateElement("xdomea:SendendesSystem")
-		optionalText(sys, "xdomea:Produktname", in.Product.Name)
-		optionalText(sys, "xdomea:Version", in.Product.Version)
+		xoev.OptionalText(sys, "xdomea:Produktname", in.Product.Name)
+		xoev.OptionalText(sys, "xdomea:Version", in.Product.Version)
 	}
-	text(kopf, "xdomea:Empfangsbestaetigung", boolean(meta.ReceiptRequested))
-	text(kopf, "xdomea:Importbestaetigung", "1")
-	text(kopf, "xdomea:Erstellerkennung", meta.Creator)
-	text(kopf, "xdomea:Stapel", "0")
+	xoev.Text(kopf, "xdomea:Empfangsbestaetigung", boolean(meta.ReceiptRequested))
+	xoev.Text(kopf, "xdomea:Importbestaetigung", "1")
+	xoev.Text(kopf, "xdomea:Erstellerkennung", meta.Creator)
+	xoev.Text(kopf, "xdomea:Stapel", "0")
 
 	sgo := root.CreateElement("xdomea:SchriftgutobjektZumAblegen")
-	text(sgo, "xdomea:FachverfahrenObjektID", s.ID)
-	optionalText(sgo, "xdomea:IDContainer", meta.Container)
+	xoev.Text(sgo, "xdomea:FachverfahrenObjektID", s.ID)
+	xoev.OptionalText(sgo, "xdomea:IDContainer", meta.Container)
 	dok := sgo.CreateElement("xdomea:Schriftgutobjekt").CreateElement("xdomea:Dokument")
-	text(dok.CreateElement("xdomea:Identifikation"), "xdomea:ID", documentID(in.MessageID))
-	text(dok.CreateElement("xdomea:AllgemeineMetadaten"), "xdomea:Betreff", meta.ProcedureName)
-	text(dok, "xdomea:FremdesGeschaeftszeichen", s.ID)
-	text(dok, "xdomea:Posteingangsdatum", s.ReceivedAt.In(berlin).Format(time.DateOnly))
-	text(dok, "xdomea:Typ", "Antrag")
+	xoev.Text(dok.CreateElement("xdomea:Identifikation"), "xdomea:ID", documentID(in.MessageID))
+	xoev.Text(dok.CreateElement("xdomea:AllgemeineMetadaten"), "xdomea:Betreff", meta.ProcedureName)
+	xoev.Text(dok, "xdomea:FremdesGeschaeftszeichen", s.ID)
+	xoev.Text(dok, "xdomea:Posteingangsdatum", s.ReceivedAt.In(berlin).Format(time.DateOnly))
+	xoev.Text(dok, "xdomea:Typ", "Antrag")
 	format := dok.CreateElement("xdomea:Version")
-	text(format, "xdomea:Nummer", "1")
+	xoev.Text(format, "xdomea:Nummer", "1")
 	f := format.CreateElement("xdomea:Format")
-	name := f.CreateElement("xdomea:Name")
-	name.CreateAttr("listURI", dateiformatListURI)
-	name.CreateAttr("listVersionID", dateiformatVersion)
-	name.CreateElement("code").CreateText(codeDateiformatXML)
-	text(f, "xdomea:Version", "1.0")
+	xoev.Code(f, "xdomea:Name", listDateiformat, codeDateiformatXML)
+	xoev.Text(f, "xdomea:Version", "1.0")
 	pd := f.CreateElement("xdomea:Primaerdokument")
-	text(pd, "xdomea:Dateiname", primaryName)
-	optionalText(pd, "xdomea:Ersteller", in.Product.Name)
-	text(pd, "xdomea:DatumUhrzeit", timestamp(in.CreatedAt))
+	xoev.Text(pd, "xdomea:Dateiname", primaryName)
+	xoev.OptionalText(pd, "xdomea:Ersteller", in.Product.Name)
+	xoev.Text(pd, "xdomea:DatumUhrzeit", xoev.Timestamp(in.CreatedAt))
 
 	var attachments []File
 	for i, a := range s.Attachments {
@@ -154,24 +151,23 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 	}
 
 	ext := dok.CreateElement("xdomea:AnwendungsspezifischeErweiterung")
-	text(ext, "xdomea:Kennung", ErweiterungKennung)
-	text(ext, "xdomea:Name", "Amtsbote-Einreichung")
+	xoev.Text(ext, "xdomea:Kennung", ErweiterungKennung)
+	xoev.Text(ext, "xdomea:Name", "Amtsbote-Einreichung")
 	for _, fld := range [][2]string{
 		{"verfahren", s.Procedure},
 		{"verfahrensname", meta.ProcedureName},
 		{"mandant", s.Tenant},
 		{"mandantenname", meta.TenantName},
 		{"einreichungID", s.ID},
-		{"eingangszeitpunkt", timestamp(s.ReceivedAt)},
+		{"eingangszeitpunkt", xoev.Timestamp(s.ReceivedAt)},
 		{"nachrichtentyp", inner.MessageType},
 	} {
 		e := ext.CreateElement("xdomea:Feld")
-		text(e, "xdomea:Name", fld[0])
-		text(e, "xdomea:Wert", fld[1])
+		xoev.Text(e, "xdomea:Name", fld[0])
+		xoev.Text(e, "xdomea:Wert", fld[1])
 	}
 
-	doc.IndentWithSettings(&etree.IndentSettings{Spaces: 2, PreserveLeafWhitespace: true})
-	out, err := doc.WriteToBytes()
+	out, err := xoev.WriteBytes(doc)
 	if err != nil {
 		return Message{}, fmt.Errorf("xdomea: write XML: %w", err)
 	}
@@ -224,28 +220,25 @@ const codeDateiformatSonstiges = "100"
 // anlage files attachment a as the n-th Anlage of the document dok.
 func anlage(dok *etree.Element, a transform.Attachment, fileName string, n int, created time.Time) {
 	e := dok.CreateElement("xdomea:Anlage")
-	text(e.CreateElement("xdomea:Identifikation"), "xdomea:ID", strings.ToLower(a.ID))
-	text(e.CreateElement("xdomea:AllgemeineMetadaten"), "xdomea:Betreff", a.FileName)
-	text(e, "xdomea:Typ", "Anlage")
+	xoev.Text(e.CreateElement("xdomea:Identifikation"), "xdomea:ID", strings.ToLower(a.ID))
+	xoev.Text(e.CreateElement("xdomea:AllgemeineMetadaten"), "xdomea:Betreff", a.FileName)
+	xoev.Text(e, "xdomea:Typ", "Anlage")
 	v := e.CreateElement("xdomea:Version")
-	text(v, "xdomea:Nummer", "1")
+	xoev.Text(v, "xdomea:Nummer", "1")
 	f := v.CreateElement("xdomea:Format")
 	codeValue, known := dateiformate[a.MIMEType]
 	if !known {
 		codeValue = codeDateiformatSonstiges
 	}
-	name := f.CreateElement("xdomea:Name")
-	name.CreateAttr("listURI", dateiformatListURI)
-	name.CreateAttr("listVersionID", dateiformatVersion)
-	name.CreateElement("code").CreateText(codeValue)
+	xoev.Code(f, "xdomea:Name", listDateiformat, codeValue)
 	if !known {
-		text(f, "xdomea:SonstigerName", a.MIMEType)
+		xoev.Text(f, "xdomea:SonstigerName", a.MIMEType)
 	}
-	text(f, "xdomea:Version", "1.0")
+	xoev.Text(f, "xdomea:Version", "1.0")
 	pd := f.CreateElement("xdomea:Primaerdokument")
-	text(pd, "xdomea:Dateiname", fileName)
-	text(pd, "xdomea:DatumUhrzeit", timestamp(created))
-	text(e, "xdomea:Nummer", strconv.Itoa(n))
+	xoev.Text(pd, "xdomea:Dateiname", fileName)
+	xoev.Text(pd, "xdomea:DatumUhrzeit", xoev.Timestamp(created))
+	xoev.Text(e, "xdomea:Nummer", strconv.Itoa(n))
 }
 
 // berlin is the time zone of Posteingangsdatum. time/tzdata is linked in,
@@ -268,36 +261,7 @@ func documentID(messageID string) string {
 }
 
 func check(in transform.Input, inner transform.Document, meta Metadata) error {
-	var errs []error
-	if !isUUID(in.MessageID) {
-		errs = append(errs, errors.New("message id is not a UUID"))
-	}
-	if !isUUID(in.Submission.ID) {
-		errs = append(errs, errors.New("submission id is not a UUID"))
-	}
-	if in.Submission.Tenant == "" {
-		errs = append(errs, errors.New("tenant is empty"))
-	}
-	if in.Submission.Procedure == "" {
-		errs = append(errs, errors.New("procedure is empty"))
-	}
-	if in.CreatedAt.IsZero() {
-		errs = append(errs, errors.New("creation time is zero"))
-	}
-	if in.Submission.ReceivedAt.IsZero() {
-		errs = append(errs, errors.New("receipt time is zero"))
-	}
-	for _, p := range []struct {
-		role string
-		p    transform.Party
-	}{{"author", in.Author}, {"reader", in.Reader}} {
-		if p.p.Kennung == "" {
-			continue
-		}
-		if praefix, kennung, ok := strings.Cut(p.p.Kennung, ":"); !ok || praefix == "" || kennung == "" {
-			errs = append(errs, fmt.Errorf("%s kennung is not of the form praefix:kennung", p.role))
-		}
-	}
+	errs := append(xoev.CheckVorgangInput(in), xoev.CheckBehoerdenkennungen(in)...)
 	if len(inner.XML) == 0 {
 		errs = append(errs, errors.New("inner document is empty"))
 	} else if !utf8.Valid(inner.XML) {
@@ -308,7 +272,7 @@ func check(in transform.Input, inner transform.Document, meta Metadata) error {
 	}
 	for i, a := range in.Submission.Attachments {
 		switch {
-		case !isUUID(a.ID):
+		case !xoev.IsUUID(a.ID):
 			errs = append(errs, fmt.Errorf("attachment %d: id is not a UUID", i))
 		case a.FileName == "" || strings.ContainsAny(a.FileName, `/\`):
 			errs = append(errs, fmt.Errorf("attachment %d: file name is empty or has a path", i))
@@ -349,28 +313,6 @@ func check(in transform.Input, inner transform.Document, meta Metadata) error {
 	return nil
 }
 
-// isUUID reports whether s has the 8-4-4-4-12 hex form of a UUID.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range []byte(s) {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
 func boolean(b bool) string {
 	if b {
 		return "1"
@@ -387,22 +329,12 @@ func kontakt(e *etree.Element, p transform.Party) {
 		code(bk, "xdomea:Praefix", praefix)
 	}
 	if p.Name != "" {
-		text(e.CreateElement("xdomea:Institution"), "xdomea:Name", p.Name)
+		xoev.Text(e.CreateElement("xdomea:Institution"), "xdomea:Name", p.Name)
 	}
 }
 
-// text writes a child element with the NFC form of value.
-func text(parent *etree.Element, tag, value string) {
-	parent.CreateElement(tag).CreateText(transform.NormalizeText(value))
-}
-
-func optionalText(parent *etree.Element, tag, value string) {
-	if value != "" {
-		text(parent, tag, value)
-	}
-}
-
-// code writes a code element: value in an unqualified code child.
+// code writes a code element whose list the schema fixes: no listURI or
+// listVersionID, the NFC form of value in an unqualified code child.
 func code(parent *etree.Element, tag, value string) {
-	parent.CreateElement(tag).CreateElement("code").CreateText(transform.NormalizeText(value))
+	xoev.Code(parent, tag, xoev.CodeList{}, transform.NormalizeText(value))
 }

@@ -3,11 +3,9 @@ package xdomea_test
 import (
 	"archive/zip"
 	"bytes"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,8 +17,6 @@ import (
 	"github.com/amtsbote/amtsbote/transform/xdomea"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 const xdomeaXSD = "xdomea-3.0.0/schemes/xdomea_3.0.0/xdomea.xsd"
 
@@ -116,40 +112,10 @@ func TestWrapGolden(t *testing.T) {
 			if doc.MessageType != xdomea.MessageType {
 				t.Errorf("MessageType = %q, want %q", doc.MessageType, xdomea.MessageType)
 			}
-			golden := filepath.Join("testdata", tt.name+".golden.xml")
-			if *update {
-				if err := os.WriteFile(golden, doc.XML, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(doc.XML, want) {
-				t.Errorf("output differs from %s (run go test -update after checking the change):\n%s",
-					golden, lineDiff(string(want), string(doc.XML)))
-			}
+			want := xoevtest.Golden(t, filepath.Join("testdata", tt.name+".golden.xml"), doc.XML)
 			xoevtest.Validate(t, xsd, want)
 		})
 	}
-}
-
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := range max(len(w), len(g)) {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("line %d:\nwant %q\n got %q", i+1, wl, gl)
-		}
-	}
-	return "(no line differs)"
 }
 
 func TestSchemaRejectsInvalidDocuments(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xoev"
 )
 
 // Procedure is the procedure id (the Registry key) of the Gewerbeanmeldung.
@@ -142,52 +143,45 @@ func (a *Anmeldung) Map(in transform.Input) (transform.Document, error) {
 	}
 	s := in.Submission
 
-	doc := etree.NewDocument()
-	doc.WriteSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true}
-	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	doc := xoev.NewDocument()
 	root := doc.CreateElement("xga:" + RootElement)
 	root.CreateAttr("xmlns:xga", Namespace)
-	optionalAttr(root, "produkt", in.Product.Name)
-	optionalAttr(root, "produkthersteller", in.Product.Manufacturer)
-	optionalAttr(root, "produktversion", in.Product.Version)
+	xoev.ProductAttrs(root, in.Product)
 	root.CreateAttr("standard", "XGewerbeanzeige")
 	root.CreateAttr("version", "2.2")
 
 	kopf := root.CreateElement("xga:nachrichtenkopf")
-	ident := kopf.CreateElement("xga:identifikation.nachricht")
-	text(ident, "xga:nachrichtenUUID", in.MessageID)
-	code(ident, "xga:nachrichtentyp", codeNachrichtentyp)
-	text(ident, "xga:erstellungszeitpunkt", timestamp(in.CreatedAt))
+	xoev.IdentifikationNachricht(kopf, "xga:", in.MessageID, xoev.CodeList{}, codeNachrichtentyp, in.CreatedAt)
 	party(kopf.CreateElement("xga:leser"), in.Reader)
 	party(kopf.CreateElement("xga:autor"), in.Author)
 
 	anm := root.CreateElement("xga:satz").CreateElement("xga:anmeldung")
-	text(anm, "xga:satzErstellung", timestamp(in.CreatedAt))
-	text(anm, "xga:ereigniszeitpunkt", timestamp(s.ReceivedAt))
+	xoev.Text(anm, "xga:satzErstellung", xoev.Timestamp(in.CreatedAt))
+	xoev.Text(anm, "xga:ereigniszeitpunkt", xoev.Timestamp(s.ReceivedAt))
 	code(anm, "xga:istKorrektur", codeNein)
 	if in.Author.AGS != "" {
 		code(anm, "xga:gemeindeSchluessel", in.Author.AGS)
 	}
-	text(anm, "xga:uuid", s.ID)
+	xoev.Text(anm, "xga:uuid", s.ID)
 
 	applicant, data := s.Applicant, s.Data
 	gew := anm.CreateElement("xga:gewerbe")
 	org := str(applicant, "art") == "organisation"
 	if org {
 		b := gew.CreateElement("xga:betrieb")
-		text(b, "xga:eingetragenerName", str(applicant, "name"))
+		xoev.Text(b, "xga:eingetragenerName", str(applicant, "name"))
 		if reg := obj(applicant, "registereintrag"); reg != nil {
-			text(b, "xga:eintragungNr", str(reg, "nummer"))
-			text(b, "xga:eintragungOrt", str(reg, "ort"))
+			xoev.Text(b, "xga:eintragungNr", str(reg, "nummer"))
+			xoev.Text(b, "xga:eintragungOrt", str(reg, "ort"))
 			code(b, "xga:eintragungArt", registerArten[str(reg, "register")])
 		}
 		code(b, "xga:rechtsformSchluessel", str(applicant, "rechtsform"))
 	}
 	if n, ok := data["beschaeftigteVollzeit"].(json.Number); ok {
-		text(gew, "xga:anzahlVollzeitBeschaeftigte", integer(n))
+		xoev.Text(gew, "xga:anzahlVollzeitBeschaeftigte", integer(n))
 	}
 	if n, ok := data["beschaeftigteTeilzeit"].(json.Number); ok {
-		text(gew, "xga:anzahlTeilzeitBeschaeftigte", integer(n))
+		xoev.Text(gew, "xga:anzahlTeilzeitBeschaeftigte", integer(n))
 	}
 	if neben, ok := data["nebenerwerb"].(bool); ok {
 		code(gew, "xga:istNebenerwerb", jaNein(neben))
@@ -201,22 +195,21 @@ func (a *Anmeldung) Map(in transform.Input) (transform.Document, error) {
 		person(gew, codeFunktionInhaber, applicant)
 	}
 
-	text(anm, "xga:gueltigAb", str(data, "beginn"))
-	text(anm, "xga:datumMeldung", s.ReceivedAt.In(a.berlin).Format(time.DateOnly))
+	xoev.Text(anm, "xga:gueltigAb", str(data, "beginn"))
+	xoev.Text(anm, "xga:datumMeldung", s.ReceivedAt.In(a.berlin).Format(time.DateOnly))
 	t := obj(data, "taetigkeit")
 	tg := anm.CreateElement("xga:taetigkeitenGesamt")
 	sp := tg.CreateElement("xga:schwerpunkt")
-	text(sp, "xga:taetigkeitSchwerpunkt", str(t, "beschreibung"))
+	xoev.Text(sp, "xga:taetigkeitSchwerpunkt", str(t, "beschreibung"))
 	if wz := str(t, "wirtschaftszweig"); wz != "" {
-		text(sp, "xga:taetigkeitSchluessel", wz)
+		xoev.Text(sp, "xga:taetigkeitSchluessel", wz)
 	}
 	if w := str(t, "weitereTaetigkeiten"); w != "" {
-		text(tg.CreateElement("xga:weitereTaetigkeiten"), "xga:taetigkeitenZusammengefasst", w)
+		xoev.Text(tg.CreateElement("xga:weitereTaetigkeiten"), "xga:taetigkeitenZusammengefasst", w)
 	}
 	code(anm, "xga:grundAnmeldungSchluessel", anmeldegruende[str(data, "anmeldegrund")])
 
-	doc.IndentWithSettings(&etree.IndentSettings{Spaces: 2, PreserveLeafWhitespace: true})
-	out, err := doc.WriteToBytes()
+	out, err := xoev.WriteBytes(doc)
 	if err != nil {
 		return transform.Document{}, fmt.Errorf("xgewerbe: write XML: %w", err)
 	}
@@ -227,14 +220,14 @@ func (a *Anmeldung) Map(in transform.Input) (transform.Document, error) {
 func person(parent *etree.Element, funktion string, p map[string]any) {
 	e := parent.CreateElement("xga:beteiligtePerson")
 	code(e, "xga:personFunktion", funktion)
-	text(e, "xga:familienname", str(p, "familienname"))
-	text(e, "xga:vorname", str(p, "vorname"))
-	optionalText(e, "xga:geburtsname", str(p, "geburtsname"))
+	xoev.Text(e, "xga:familienname", str(p, "familienname"))
+	xoev.Text(e, "xga:vorname", str(p, "vorname"))
+	xoev.OptionalText(e, "xga:geburtsname", str(p, "geburtsname"))
 	if d, err := time.Parse(time.DateOnly, str(p, "geburtsdatum")); err == nil {
-		text(e, "xga:geburtsdatum", d.Format("02012006")) // TTMMJJJJ, as in the example
+		xoev.Text(e, "xga:geburtsdatum", d.Format("02012006")) // TTMMJJJJ, as in the example
 	}
-	optionalText(e, "xga:geburtsort", str(p, "geburtsort"))
-	optionalText(e, "xga:geburtsland", str(p, "geburtsland"))
+	xoev.OptionalText(e, "xga:geburtsort", str(p, "geburtsort"))
+	xoev.OptionalText(e, "xga:geburtsland", str(p, "geburtsland"))
 	if sa := str(p, "staatsangehoerigkeit"); sa != "" {
 		code(e.CreateElement("xga:staatangehoerigkeiten"), "xga:staatsangehoerigkeitSchluessel", sa)
 	}
@@ -251,10 +244,10 @@ func person(parent *etree.Element, funktion string, p map[string]any) {
 
 func anschrift(parent *etree.Element, a map[string]any, nation string) {
 	e := parent.CreateElement("xga:anschrift")
-	text(e, "xga:strasse", str(a, "strasse"))
-	text(e, "xga:hausNrVon", str(a, "hausnummer"))
-	text(e, "xga:ort", str(a, "ort"))
-	text(e, "xga:plz", str(a, "postleitzahl"))
+	xoev.Text(e, "xga:strasse", str(a, "strasse"))
+	xoev.Text(e, "xga:hausNrVon", str(a, "hausnummer"))
+	xoev.Text(e, "xga:ort", str(a, "ort"))
+	xoev.Text(e, "xga:plz", str(a, "postleitzahl"))
 	if nation != "" {
 		code(e, "xga:nationSchluessel", nation)
 	}
@@ -263,7 +256,7 @@ func anschrift(parent *etree.Element, a map[string]any, nation string) {
 func erreichbarkeit(parent *etree.Element, kanal, kennung string) {
 	e := parent.CreateElement("xga:erreichbarkeit")
 	code(e, "xga:kanal", kanal)
-	text(e, "xga:kennung", kennung)
+	xoev.Text(e, "xga:kennung", kennung)
 }
 
 // party writes the Autor or Leser of the Nachrichtenkopf.
@@ -274,35 +267,11 @@ func party(e *etree.Element, p transform.Party) {
 		code(bk, "xga:praefix", praefix)
 		code(bk, "xga:kennung", kennung)
 	}
-	optionalText(e, "xga:behoerdenname", p.Name)
+	xoev.OptionalText(e, "xga:behoerdenname", p.Name)
 }
 
 func checkInput(in transform.Input) error {
-	var errs []error
-	if !isUUID(in.MessageID) {
-		errs = append(errs, errors.New("message id is not a UUID"))
-	}
-	if !isUUID(in.Submission.ID) {
-		errs = append(errs, errors.New("submission id is not a UUID"))
-	}
-	if in.CreatedAt.IsZero() {
-		errs = append(errs, errors.New("creation time is zero"))
-	}
-	if in.Submission.ReceivedAt.IsZero() {
-		errs = append(errs, errors.New("receipt time is zero"))
-	}
-	for _, p := range []struct {
-		role string
-		p    transform.Party
-	}{{"author", in.Author}, {"reader", in.Reader}} {
-		if p.p.Kennung == "" {
-			continue
-		}
-		praefix, kennung, ok := strings.Cut(p.p.Kennung, ":")
-		if !ok || praefix == "" || kennung == "" {
-			errs = append(errs, fmt.Errorf("%s kennung is not of the form praefix:kennung", p.role))
-		}
-	}
+	errs := append(xoev.CheckInput(in), xoev.CheckBehoerdenkennungen(in)...)
 	if ags := in.Author.AGS; ags != "" && !digits(ags, 8) {
 		errs = append(errs, errors.New("author AGS is not 8 digits"))
 	}
@@ -323,28 +292,6 @@ func digits(s string, n int) bool {
 	}
 	return true
 }
-
-// isUUID reports whether s has the 8-4-4-4-12 hex form of a UUID.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range []byte(s) {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // integer returns the canonical decimal form of a JSON integer the schema
 // accepted (which may be written as 2.0 or 2e0).
@@ -369,24 +316,8 @@ func obj(m map[string]any, key string) map[string]any { o, _ := m[key].(map[stri
 
 func arr(m map[string]any, key string) []any { a, _ := m[key].([]any); return a }
 
-func optionalAttr(e *etree.Element, key, value string) {
-	if value != "" {
-		e.CreateAttr(key, transform.NormalizeText(value))
-	}
-}
-
-// text writes a child element with the NFC form of value.
-func text(parent *etree.Element, tag, value string) {
-	parent.CreateElement(tag).CreateText(transform.NormalizeText(value))
-}
-
-func optionalText(parent *etree.Element, tag, value string) {
-	if value != "" {
-		text(parent, tag, value)
-	}
-}
-
-// code writes a code element: value in an unqualified code child.
+// code writes a code element of a code type whose list the schema fixes:
+// no listURI or listVersionID, value in an unqualified code child.
 func code(parent *etree.Element, tag, value string) {
-	parent.CreateElement(tag).CreateElement("code").CreateText(value)
+	xoev.Code(parent, tag, xoev.CodeList{}, value)
 }

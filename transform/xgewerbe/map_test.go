@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,10 +16,9 @@ import (
 
 	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/xgewerbe"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // examples are the request bodies in testdata/submissions, by golden name.
 var examples = []string{"minimal", "maximal", "gmbh", "lange-namen"}
@@ -30,56 +27,16 @@ func examplePath(name string) string {
 	return filepath.Join("..", "..", "testdata", "submissions", "gewerbe.anmeldung-"+name+".json")
 }
 
-// body is a portal request body.
-type body struct {
-	Tenant    string         `json:"tenant"`
-	Procedure string         `json:"procedure"`
-	Applicant map[string]any `json:"applicant"`
-	Data      map[string]any `json:"data"`
-	Identity  *struct {
-		Method           string `json:"method"`
-		Provider         string `json:"provider"`
-		TrustLevel       string `json:"trust_level"`
-		PostboxReference string `json:"postbox_reference"`
-	} `json:"identity"`
-}
+// receivedAt is the receipt time of the example submissions: 00:59:58 on
+// the 29th in Berlin, a day after the UTC date.
+var receivedAt = time.Date(2026, 11, 28, 23, 59, 58, 123456789, time.UTC)
 
-// decodeSubmission decodes a request body the way the intake does: numbers as json.Number.
-func decodeSubmission(raw []byte) (transform.Submission, error) {
-	var b body
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil {
-		return transform.Submission{}, err
-	}
-	s := transform.Submission{
-		ID:         "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b",
-		Tenant:     b.Tenant,
-		Procedure:  b.Procedure,
-		Applicant:  b.Applicant,
-		Data:       b.Data,
-		ReceivedAt: time.Date(2026, 11, 28, 23, 59, 58, 123456789, time.UTC), // 00:59:58 on the 29th in Berlin
-	}
-	if b.Identity != nil {
-		s.Identity = &transform.Identity{
-			Method: b.Identity.Method, Provider: b.Identity.Provider,
-			TrustLevel: b.Identity.TrustLevel, PostboxReference: b.Identity.PostboxReference,
-		}
-	}
-	return s, nil
-}
-
+// readSubmission reads an example request with mappertest.ReadSubmission,
+// received at receivedAt.
 func readSubmission(t testing.TB, path string) transform.Submission {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := decodeSubmission(raw)
-	if err != nil {
-		t.Fatalf("decode %s: %v", path, err)
-	}
+	s := mappertest.ReadSubmission(t, path)
+	s.ReceivedAt = receivedAt
 	return s
 }
 
@@ -113,11 +70,7 @@ func newMapper(t testing.TB) *xgewerbe.Anmeldung {
 // schemaPath writes xgewerbe.Schema to a temporary file for xmllint.
 func schemaPath(t testing.TB) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "gewerbemeldung.xsd")
-	if err := os.WriteFile(p, xgewerbe.Schema, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return xoevtest.WriteSchema(t, "gewerbemeldung.xsd", xgewerbe.Schema)
 }
 
 func TestExamplesAreValid(t *testing.T) {
@@ -155,41 +108,10 @@ func TestMapGolden(t *testing.T) {
 			if doc.MessageType != xgewerbe.MessageType {
 				t.Errorf("MessageType = %q, want %q", doc.MessageType, xgewerbe.MessageType)
 			}
-			golden := filepath.Join("testdata", name+".golden.xml")
-			if *update {
-				if err := os.WriteFile(golden, doc.XML, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(doc.XML, want) {
-				t.Errorf("output differs from %s (run go test -update after checking the change):\n%s",
-					golden, lineDiff(string(want), string(doc.XML)))
-			}
+			want := xoevtest.Golden(t, filepath.Join("testdata", name+".golden.xml"), doc.XML)
 			xoevtest.Validate(t, xsd, want)
 		})
 	}
-}
-
-// lineDiff shows the first differing line of want and got.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := range max(len(w), len(g)) {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("line %d:\nwant %q\n got %q", i+1, wl, gl)
-		}
-	}
-	return "(no line differs)"
 }
 
 // elementPaths returns the element paths of doc, each step written as
@@ -323,19 +245,7 @@ func TestMapDeterministic(t *testing.T) {
 	t.Parallel()
 	m := newMapper(t)
 	in := fullInput(readSubmission(t, examplePath("maximal")))
-	first, err := m.Map(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 30 {
-		doc, err := m.Map(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(doc.XML, first.XML) {
-			t.Fatalf("run %d differs:\n%s", i+2, lineDiff(string(first.XML), string(doc.XML)))
-		}
-	}
+	mappertest.MapDeterministic(t, m, in, 30)
 }
 
 func TestMapErrors(t *testing.T) {
@@ -361,20 +271,7 @@ func TestMapErrors(t *testing.T) {
 			t.Parallel()
 			in := valid
 			tt.modify(&in)
-			doc, err := m.Map(in)
-			if err == nil {
-				t.Fatalf("Map succeeded, want an error; output:\n%s", doc.XML)
-			}
-			var verr *transform.ValidationError
-			if got := errors.As(err, &verr); got != tt.invalid {
-				t.Errorf("errors.As(%v, *ValidationError) = %v, want %v", err, got, tt.invalid)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not contain %q", err, tt.want)
-			}
-			if doc.XML != nil {
-				t.Error("Map returned XML with an error")
-			}
+			mappertest.CheckMapError(t, m, in, tt.invalid, tt.want)
 		})
 	}
 }

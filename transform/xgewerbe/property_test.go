@@ -18,6 +18,7 @@ import (
 
 	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/xgewerbe"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
 
@@ -209,7 +210,7 @@ func FuzzAnmeldung(f *testing.F) {
 	f.Add([]byte(`{"applicant":{"art":"natuerlichePerson","vorname":"\u0000"},"data":{"beschaeftigteVollzeit":1e400}}`))
 	m := newMapper(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		s, err := decodeSubmission(raw)
+		s, err := mappertest.DecodeSubmission(raw, true)
 		if err != nil {
 			return
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
 
@@ -36,7 +37,7 @@ func FuzzWohnungsgeberbestaetigung(f *testing.F) {
 	}
 	m := newMapper(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		s, err := decodeBody(body, false)
+		s, err := mappertest.DecodeSubmission(body, false)
 		if err != nil {
 			return
 		}

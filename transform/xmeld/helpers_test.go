@@ -1,11 +1,6 @@
 package xmeld_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,59 +18,6 @@ var examples = map[string]string{
 	"mehrere-personen": "../../testdata/submissions/meldewesen.wohnungsgeberbestaetigung-mehrere-personen.json",
 	"lange-namen":      "../../testdata/submissions/meldewesen.wohnungsgeberbestaetigung-lange-namen.json",
 	"auszug":           "../../testdata/submissions/meldewesen.wohnungsgeberbestaetigung-auszug.json",
-}
-
-// requestBody is a portal request as the tests decode it.
-type requestBody struct {
-	Tenant    string         `json:"tenant"`
-	Procedure string         `json:"procedure"`
-	Applicant map[string]any `json:"applicant"`
-	Data      map[string]any `json:"data"`
-	Identity  *struct {
-		Method           string `json:"method"`
-		Provider         string `json:"provider"`
-		TrustLevel       string `json:"trust_level"`
-		PostboxReference string `json:"postbox_reference"`
-	} `json:"identity"`
-}
-
-// decodeBody decodes a request body the way the intake does (numbers as
-// json.Number) into a Submission with fixed id and receipt time.
-func decodeBody(raw []byte, disallowUnknown bool) (transform.Submission, error) {
-	var body requestBody
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if disallowUnknown {
-		dec.DisallowUnknownFields()
-	}
-	if err := dec.Decode(&body); err != nil {
-		return transform.Submission{}, err
-	}
-	s := transform.Submission{
-		ID:         "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b",
-		Tenant:     body.Tenant,
-		Procedure:  body.Procedure,
-		Applicant:  body.Applicant,
-		Data:       body.Data,
-		ReceivedAt: time.Date(2026, 11, 28, 9, 59, 58, 123456789, time.FixedZone("CET", 3600)),
-	}
-	if id := body.Identity; id != nil {
-		s.Identity = &transform.Identity{Method: id.Method, Provider: id.Provider, TrustLevel: id.TrustLevel, PostboxReference: id.PostboxReference}
-	}
-	return s, nil
-}
-
-func readSubmission(t testing.TB, path string) transform.Submission {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := decodeBody(raw, true)
-	if err != nil {
-		t.Fatalf("decode %s: %v", path, err)
-	}
-	return s
 }
 
 // fullInput returns an Input with every Nachrichtenkopf value set.
@@ -110,22 +52,4 @@ func newMapper(t testing.TB) *xmeld.Wohnungsgeberbestaetigung {
 func schemaPath(t testing.TB) string {
 	t.Helper()
 	return xoevtest.LocalSchema(t, "wohnungsgeberbestaetigung.xsd", xmeld.Schema)
-}
-
-// lineDiff describes the first differing line of want and got.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := range max(len(w), len(g)) {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("first difference in line %d:\nwant: %q\n got: %q", i+1, wl, gl)
-		}
-	}
-	return "(no line differs)"
 }

@@ -2,8 +2,6 @@ package xmeld_test
 
 import (
 	"bytes"
-	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,10 +13,9 @@ import (
 
 	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/xmeld"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func TestExamplesValid(t *testing.T) {
 	t.Parallel()
@@ -26,7 +23,7 @@ func TestExamplesValid(t *testing.T) {
 	for name, path := range examples {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			s := readSubmission(t, path)
+			s := mappertest.ReadSubmission(t, path)
 			if s.Procedure != xmeld.Procedure {
 				t.Errorf("procedure = %q, want %q", s.Procedure, xmeld.Procedure)
 			}
@@ -52,27 +49,14 @@ func TestMapGolden(t *testing.T) {
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			doc, err := m.Map(fullInput(readSubmission(t, examples[name])))
+			doc, err := m.Map(fullInput(mappertest.ReadSubmission(t, examples[name])))
 			if err != nil {
 				t.Fatalf("Map: %v", err)
 			}
 			if doc.MessageType != "xmeld.wohnungsgeberbestaetigung.0001" {
 				t.Errorf("MessageType = %q, want xmeld.wohnungsgeberbestaetigung.0001", doc.MessageType)
 			}
-			golden := filepath.Join("testdata", name+".golden.xml")
-			if *update {
-				if err := os.WriteFile(golden, doc.XML, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./transform/xmeld -update to create it)", err)
-			}
-			if !bytes.Equal(doc.XML, want) {
-				t.Errorf("output differs from %s (run go test ./transform/xmeld -update after checking the change):\n%s",
-					golden, lineDiff(string(want), string(doc.XML)))
-			}
+			xoevtest.Golden(t, filepath.Join("testdata", name+".golden.xml"), doc.XML)
 			xoevtest.Validate(t, xsd, doc.XML)
 		})
 	}
@@ -80,7 +64,7 @@ func TestMapGolden(t *testing.T) {
 
 // Every committed golden file is valid, also one whose test case was removed.
 func TestGoldenFilesValid(t *testing.T) {
-	if *update {
+	if xoevtest.Updating() {
 		t.Skip("the golden files are being rewritten")
 	}
 	t.Parallel()
@@ -108,7 +92,7 @@ func TestGoldenFilesValid(t *testing.T) {
 func TestMapContent(t *testing.T) {
 	t.Parallel()
 	m := newMapper(t)
-	doc, err := m.Map(fullInput(readSubmission(t, examples["auszug"])))
+	doc, err := m.Map(fullInput(mappertest.ReadSubmission(t, examples["auszug"])))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,26 +165,14 @@ func prefixed(path string) string {
 func TestMapDeterministic(t *testing.T) {
 	t.Parallel()
 	m := newMapper(t)
-	in := fullInput(readSubmission(t, examples["maximal"]))
-	first, err := m.Map(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 50 {
-		doc, err := m.Map(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(doc.XML, first.XML) {
-			t.Fatalf("run %d differs from the first:\n%s", i+2, lineDiff(string(first.XML), string(doc.XML)))
-		}
-	}
+	in := fullInput(mappertest.ReadSubmission(t, examples["maximal"]))
+	mappertest.MapDeterministic(t, m, in, 50)
 }
 
 func TestMapNormalizesText(t *testing.T) {
 	t.Parallel()
 	m := newMapper(t)
-	s := readSubmission(t, examples["minimal"])
+	s := mappertest.ReadSubmission(t, examples["minimal"])
 	s.Data["meldepflichtige"] = []any{map[string]any{"vorname": "Rene\u0301", "familienname": "Mu\u0308ller"}}
 	doc, err := m.Map(fullInput(s))
 	if err != nil {
@@ -218,7 +190,7 @@ func TestMapNormalizesText(t *testing.T) {
 func TestSchemaRejectsBrokenDocuments(t *testing.T) {
 	t.Parallel()
 	xsd := schemaPath(t)
-	doc, err := newMapper(t).Map(fullInput(readSubmission(t, examples["maximal"])))
+	doc, err := newMapper(t).Map(fullInput(mappertest.ReadSubmission(t, examples["maximal"])))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +254,7 @@ func TestRepertoireWithinDIN91379(t *testing.T) {
 			continue // not written as such
 		}
 		// "A-" and not "A": a combining mark must not compose with the letter.
-		sub := readSubmission(t, examples["minimal"])
+		sub := mappertest.ReadSubmission(t, examples["minimal"])
 		sub.Data["meldepflichtige"] = []any{map[string]any{"familienname": "A-" + s}}
 		sub.Applicant["anschrift"].(map[string]any)["ort"] = "A-" + s
 		errs := m.Validate(sub)
@@ -303,7 +275,7 @@ func TestRepertoireWithinDIN91379(t *testing.T) {
 	if len(names) != 342 || len(texts) != 383 {
 		t.Fatalf("%d name and %d text characters admitted, want 342 and 383", len(names), len(texts))
 	}
-	s := readSubmission(t, examples["minimal"])
+	s := mappertest.ReadSubmission(t, examples["minimal"])
 	chunk := func(rs []rune, i int) string { return "A" + string(rs[i:min(i+90, len(rs))]) }
 	var persons []any
 	for i := 0; i < len(names); i += 90 {
@@ -350,29 +322,16 @@ func TestMapErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			in := fullInput(readSubmission(t, examples["minimal"]))
+			in := fullInput(mappertest.ReadSubmission(t, examples["minimal"]))
 			tt.modify(&in)
-			doc, err := m.Map(in)
-			if err == nil {
-				t.Fatalf("Map succeeded, want an error; output:\n%s", doc.XML)
-			}
-			var verr *transform.ValidationError
-			if got := errors.As(err, &verr); got != tt.invalid {
-				t.Errorf("errors.As(%v, *ValidationError) = %v, want %v", err, got, tt.invalid)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not contain %q", err, tt.want)
-			}
-			if doc.XML != nil {
-				t.Error("Map returned XML with an error")
-			}
+			mappertest.CheckMapError(t, m, in, tt.invalid, tt.want)
 		})
 	}
 }
 
 func TestMapUppercaseUUIDs(t *testing.T) {
 	t.Parallel()
-	in := fullInput(readSubmission(t, examples["minimal"]))
+	in := fullInput(mappertest.ReadSubmission(t, examples["minimal"]))
 	in.MessageID = strings.ToUpper(in.MessageID)
 	doc, err := newMapper(t).Map(in)
 	if err != nil {

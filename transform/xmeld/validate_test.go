@@ -12,6 +12,7 @@ import (
 
 	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/xmeld"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
 
@@ -196,7 +197,7 @@ func TestValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := readSubmission(t, examples["maximal"])
+			s := mappertest.ReadSubmission(t, examples["maximal"])
 			tt.modify(&s)
 			errs := m.Validate(s)
 			if got := problems(errs); !slices.Equal(got, tt.want) {
@@ -221,7 +222,7 @@ func TestValidate(t *testing.T) {
 
 func TestValidateMessages(t *testing.T) {
 	t.Parallel()
-	s := readSubmission(t, examples["minimal"])
+	s := mappertest.ReadSubmission(t, examples["minimal"])
 	s.Data["meldepflichtige"] = []any{map[string]any{"familienname": "Brandt3"}}
 	delete(s.Data, "einzugsdatum")
 	got := newMapper(t).Validate(s)

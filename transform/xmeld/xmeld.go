@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/beevik/etree"
 
 	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xoev"
 )
 
 // Procedure is the procedure id (the Registry key) of the Wohnungsgeberbestätigung.
@@ -36,6 +36,15 @@ const (
 	ListVertrauensniveau          = "urn:xoev-de:amtsbote:codeliste:vertrauensniveau"
 	// ListVersion is the listVersionID of every list above.
 	ListVersion = "1"
+)
+
+// Code lists of the message: Amtsbote's own lists above, each in ListVersion.
+var (
+	listArtWohnungsgeber          = xoev.CodeList{URI: ListArtWohnungsgeber, Version: ListVersion}
+	listIdentifizierungsverfahren = xoev.CodeList{URI: ListIdentifizierungsverfahren, Version: ListVersion}
+	listMeldevorgang              = xoev.CodeList{URI: ListMeldevorgang, Version: ListVersion}
+	listNachrichtentyp            = xoev.CodeList{URI: ListNachrichtentyp, Version: ListVersion}
+	listVertrauensniveau          = xoev.CodeList{URI: ListVertrauensniveau, Version: ListVersion}
 )
 
 // Schema is the XML Schema (XSD 1.0) of the messages. It imports
@@ -82,37 +91,28 @@ func (w *Wohnungsgeberbestaetigung) Map(in transform.Input) (transform.Document,
 	}
 	s := in.Submission
 
-	doc := etree.NewDocument()
-	doc.WriteSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true}
-	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	doc := xoev.NewDocument()
 	root := doc.CreateElement("xmeld:" + Nachrichtentyp)
 	root.CreateAttr("xmlns:xmeld", Namespace)
-	root.CreateAttr("produkt", transform.NormalizeText(in.Product.Name))
-	root.CreateAttr("produkthersteller", transform.NormalizeText(in.Product.Manufacturer))
-	if in.Product.Version != "" {
-		root.CreateAttr("produktversion", transform.NormalizeText(in.Product.Version))
-	}
+	xoev.ProductAttrs(root, in.Product) // produkt and produkthersteller: required by checkInput
 
 	kopf := el(root, "nachrichtenkopf")
-	ident := el(kopf, "identifikation.nachricht")
-	text(ident, "nachrichtenUUID", strings.ToLower(in.MessageID))
-	code(ident, "nachrichtentyp", ListNachrichtentyp, ListVersion, Nachrichtentyp)
-	text(ident, "erstellungszeitpunkt", timestamp(in.CreatedAt))
+	xoev.IdentifikationNachricht(kopf, "xmeld:", strings.ToLower(in.MessageID), listNachrichtentyp, Nachrichtentyp, in.CreatedAt)
 	behoerde(el(kopf, "leser"), in.Reader)
 	behoerde(el(kopf, "autor"), in.Author)
 
 	einreichung := el(root, "einreichung")
-	text(einreichung, "einreichungID", strings.ToLower(s.ID))
-	text(einreichung, "eingangszeitpunkt", timestamp(s.ReceivedAt))
+	xoev.Text(einreichung, "xmeld:einreichungID", strings.ToLower(s.ID))
+	xoev.Text(einreichung, "xmeld:eingangszeitpunkt", xoev.Timestamp(s.ReceivedAt))
 
 	d := s.Data
 	wgb := el(root, "wohnungsgeberbestaetigung")
 	art := str(d, "art")
-	code(wgb, "meldevorgang", ListMeldevorgang, ListVersion, art)
+	xoev.Code(wgb, "xmeld:meldevorgang", listMeldevorgang, art)
 	if art == "einzug" {
-		text(wgb, "einzugsdatum", str(d, "einzugsdatum"))
+		xoev.Text(wgb, "xmeld:einzugsdatum", str(d, "einzugsdatum"))
 	} else {
-		text(wgb, "auszugsdatum", str(d, "auszugsdatum"))
+		xoev.Text(wgb, "xmeld:auszugsdatum", str(d, "auszugsdatum"))
 	}
 	anschrift(el(wgb, "wohnung"), obj(d, "wohnung"))
 
@@ -121,7 +121,7 @@ func (w *Wohnungsgeberbestaetigung) Map(in transform.Input) (transform.Document,
 	if d["wohnungsgeberIstEigentuemer"] == true {
 		artWohnungsgeber = "eigentuemer"
 	}
-	code(geber, "artWohnungsgeber", ListArtWohnungsgeber, ListVersion, artWohnungsgeber)
+	xoev.Code(geber, "xmeld:artWohnungsgeber", listArtWohnungsgeber, artWohnungsgeber)
 	if s.Identity != nil {
 		identifizierung(el(geber, "identifizierung"), s.Identity)
 	}
@@ -132,15 +132,14 @@ func (w *Wohnungsgeberbestaetigung) Map(in transform.Input) (transform.Document,
 	for _, p := range personen {
 		m, _ := p.(map[string]any)
 		e := el(wgb, "meldepflichtigePerson")
-		optText(e, "doktorgrad", str(m, "doktorgrad"))
-		text(e, "familienname", str(m, "familienname"))
-		optText(e, "vorname", str(m, "vorname"))
-		optText(e, "geburtsname", str(m, "geburtsname"))
+		xoev.OptionalText(e, "xmeld:doktorgrad", str(m, "doktorgrad"))
+		xoev.Text(e, "xmeld:familienname", str(m, "familienname"))
+		xoev.OptionalText(e, "xmeld:vorname", str(m, "vorname"))
+		xoev.OptionalText(e, "xmeld:geburtsname", str(m, "geburtsname"))
 	}
-	text(wgb, "bestaetigungsdatum", str(d, "bestaetigungsdatum"))
+	xoev.Text(wgb, "xmeld:bestaetigungsdatum", str(d, "bestaetigungsdatum"))
 
-	doc.IndentWithSettings(&etree.IndentSettings{Spaces: 2, PreserveLeafWhitespace: true})
-	out, err := doc.WriteToBytes()
+	out, err := xoev.WriteBytes(doc)
 	if err != nil {
 		return transform.Document{}, fmt.Errorf("xmeld: write XML: %w", err)
 	}
@@ -153,7 +152,7 @@ func person(parent *etree.Element, tag string, p map[string]any) *etree.Element 
 	e := el(parent, tag)
 	if name := str(p, "name"); name != "" {
 		org := el(e, "organisation")
-		text(org, "name", name)
+		xoev.Text(org, "xmeld:name", name)
 		if ap := obj(p, "ansprechpartner"); ap != nil {
 			nameNatuerlichePerson(el(org, "ansprechpartner"), ap)
 		}
@@ -164,25 +163,25 @@ func person(parent *etree.Element, tag string, p map[string]any) *etree.Element 
 	tel, mail := str(p, "telefon"), str(p, "email")
 	if tel != "" || mail != "" {
 		k := el(e, "kommunikation")
-		optText(k, "telefon", tel)
-		optText(k, "email", mail)
+		xoev.OptionalText(k, "xmeld:telefon", tel)
+		xoev.OptionalText(k, "xmeld:email", mail)
 	}
 	return e
 }
 
 func nameNatuerlichePerson(e *etree.Element, p map[string]any) {
-	optText(e, "anrede", str(p, "anrede"))
-	optText(e, "doktorgrad", str(p, "doktorgrad"))
-	text(e, "familienname", str(p, "familienname"))
-	optText(e, "vorname", str(p, "vorname"))
+	xoev.OptionalText(e, "xmeld:anrede", str(p, "anrede"))
+	xoev.OptionalText(e, "xmeld:doktorgrad", str(p, "doktorgrad"))
+	xoev.Text(e, "xmeld:familienname", str(p, "familienname"))
+	xoev.OptionalText(e, "xmeld:vorname", str(p, "vorname"))
 }
 
 func anschrift(e *etree.Element, a map[string]any) {
-	text(e, "strasse", str(a, "strasse"))
-	optText(e, "hausnummer", str(a, "hausnummer"))
-	optText(e, "adresszusatz", str(a, "adresszusatz"))
-	text(e, "postleitzahl", str(a, "postleitzahl"))
-	text(e, "ort", str(a, "ort"))
+	xoev.Text(e, "xmeld:strasse", str(a, "strasse"))
+	xoev.OptionalText(e, "xmeld:hausnummer", str(a, "hausnummer"))
+	xoev.OptionalText(e, "xmeld:adresszusatz", str(a, "adresszusatz"))
+	xoev.Text(e, "xmeld:postleitzahl", str(a, "postleitzahl"))
+	xoev.Text(e, "xmeld:ort", str(a, "ort"))
 }
 
 // Codes of the identification method and the trust level in Amtsbote's
@@ -201,49 +200,25 @@ var (
 )
 
 func identifizierung(e *etree.Element, id *transform.Identity) {
-	code(e, "verfahren", ListIdentifizierungsverfahren, ListVersion, verfahrenCodes[id.Method])
-	optText(e, "anbieter", id.Provider)
+	xoev.Code(e, "xmeld:verfahren", listIdentifizierungsverfahren, verfahrenCodes[id.Method])
+	xoev.OptionalText(e, "xmeld:anbieter", id.Provider)
 	if id.TrustLevel != "" {
-		code(e, "vertrauensniveau", ListVertrauensniveau, ListVersion, vertrauensniveauCodes[id.TrustLevel])
+		xoev.Code(e, "xmeld:vertrauensniveau", listVertrauensniveau, vertrauensniveauCodes[id.TrustLevel])
 	}
-	optText(e, "postfachreferenz", id.PostboxReference)
+	xoev.OptionalText(e, "xmeld:postfachreferenz", id.PostboxReference)
 }
 
 func behoerde(e *etree.Element, p transform.Party) {
 	praefix, kennung, _ := strings.Cut(p.Kennung, ":")
 	bk := el(e, "behoerdenkennung")
-	code(bk, "kennung", "", "", kennung)
-	code(bk, "praefix", "", "", praefix)
-	optText(e, "name", p.Name)
+	xoev.Code(bk, "xmeld:kennung", xoev.CodeList{}, kennung)
+	xoev.Code(bk, "xmeld:praefix", xoev.CodeList{}, praefix)
+	xoev.OptionalText(e, "xmeld:name", p.Name)
 }
 
 // el creates the child local of parent in Namespace.
 func el(parent *etree.Element, local string) *etree.Element {
 	return parent.CreateElement("xmeld:" + local)
-}
-
-// text creates the child local of parent with the NFC form of value.
-func text(parent *etree.Element, local, value string) {
-	el(parent, local).SetText(transform.NormalizeText(value))
-}
-
-// optText is text for an optional element: nothing for an empty value.
-func optText(parent *etree.Element, local, value string) {
-	if value != "" {
-		text(parent, local, value)
-	}
-}
-
-// code writes an XÖV Code: <tag listURI=".." listVersionID=".."><code>value</code></tag>,
-// the attributes only when listURI is set.
-func code(parent *etree.Element, local, listURI, listVersionID, value string) *etree.Element {
-	e := el(parent, local)
-	if listURI != "" {
-		e.CreateAttr("listURI", listURI)
-		e.CreateAttr("listVersionID", listVersionID)
-	}
-	e.CreateElement("code").SetText(value)
-	return e
 }
 
 func str(m map[string]any, key string) string {
@@ -256,23 +231,9 @@ func obj(m map[string]any, key string) map[string]any {
 	return o
 }
 
-func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
 // checkInput checks what Map takes from in besides the submission.
 func checkInput(in transform.Input) error {
-	var errs []error
-	if !isUUID(in.MessageID) {
-		errs = append(errs, errors.New("message id is not a UUID"))
-	}
-	if !isUUID(in.Submission.ID) {
-		errs = append(errs, errors.New("submission id is not a UUID"))
-	}
-	if in.CreatedAt.IsZero() {
-		errs = append(errs, errors.New("creation time is zero"))
-	}
-	if in.Submission.ReceivedAt.IsZero() {
-		errs = append(errs, errors.New("receipt time is zero"))
-	}
+	errs := xoev.CheckInput(in)
 	for _, p := range []struct {
 		role  string
 		party transform.Party
@@ -339,24 +300,4 @@ func isText(s string, maxLen int) bool {
 		}
 	}
 	return !blank && (maxLen == 0 || n <= maxLen)
-}
-
-// isUUID reports whether s has the 8-4-4-4-12 hex form of a UUID.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range []byte(s) {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
