@@ -132,6 +132,10 @@ type Destination struct {
 	XDomea *XDomea `yaml:"xdomea"`
 	// FileDrop holds the settings of type "filedrop".
 	FileDrop *FileDrop `yaml:"filedrop"`
+	// HTTP holds the settings of type "http" (HTTP(S) POST, optionally SOAP).
+	HTTP *HTTP `yaml:"http"`
+	// AMQP holds the settings of type "amqp" (RabbitMQ exchange).
+	AMQP *AMQP `yaml:"amqp"`
 }
 
 // Destination formats.
@@ -155,6 +159,59 @@ type XDomea struct {
 type FileDrop struct {
 	// Dir is the directory the files are written to.
 	Dir string `yaml:"dir"`
+}
+
+// HTTP posts each message to a Fachverfahren's web service.
+type HTTP struct {
+	// URL is the http(s) endpoint. It comes only from configuration, never from requests.
+	URL string `yaml:"url"`
+	// SOAP wraps the message in a SOAP envelope: "" (plain XML body), "1.1" or "1.2".
+	SOAP string `yaml:"soap"`
+	// SOAPAction is sent as the SOAPAction header (1.1) or action parameter (1.2).
+	SOAPAction string `yaml:"soap_action"`
+	// Timeout bounds one request. Default 30s.
+	Timeout Duration `yaml:"timeout"`
+	// Headers are extra request headers, e.g. a tenant header the receiver needs.
+	Headers map[string]string `yaml:"headers"`
+	// Auth authenticates Amtsbote to the receiver: basic or bearer, or none.
+	Auth HTTPAuth `yaml:"auth"`
+	// TLS configures the server's CA bundle and a client certificate (mTLS).
+	TLS HTTPTLS `yaml:"tls"`
+	// Attachments: how a message with attachments (a ZIP payload) is sent:
+	// "multipart" (default: one multipart/related request) or "separate" (the
+	// message, then one request per file).
+	Attachments string `yaml:"attachments"`
+}
+
+// HTTPAuth is the credential of an HTTP destination; at most one of Basic and Bearer.
+type HTTPAuth struct {
+	Basic  *BasicAuth `yaml:"basic"`
+	Bearer Secret     `yaml:"bearer"`
+}
+
+// BasicAuth is a user name and password for HTTP basic authentication.
+type BasicAuth struct {
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+}
+
+// HTTPTLS configures TLS of an HTTP destination. Files are PEM.
+type HTTPTLS struct {
+	// CAFile is a bundle of CAs to trust instead of the system roots.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are the client certificate for mTLS; both or neither.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// AMQP publishes each message to a RabbitMQ exchange with publisher confirms.
+type AMQP struct {
+	// URL is the broker, amqp(s)://user:password@host:port/vhost; a Secret, as it holds a password.
+	URL Secret `yaml:"url"`
+	// Exchange is the exchange to publish to; it must exist (Amtsbote does not declare it).
+	Exchange string `yaml:"exchange"`
+	// RoutingKey is the routing key of every message.
+	RoutingKey string `yaml:"routing_key"`
 }
 
 // Procedure is one Verwaltungsleistung Amtsbote accepts.

@@ -232,6 +232,28 @@ func TestValidate(t *testing.T) {
 		{"filedrop block missing", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].FileDrop = nil }, []string{d00 + ".filedrop"}},
 		{"filedrop dir empty", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].FileDrop.Dir = "" }, []string{d00 + ".filedrop.dir"}},
 		{"reader space", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Reader = "psw 1" }, []string{d00 + ".reader"}},
+		{"http valid", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Type, d.FileDrop = "http", nil
+			d.HTTP = &HTTP{URL: "https://fv.example/api", SOAP: "1.2", SOAPAction: "urn:einreichen",
+				Auth: HTTPAuth{Basic: &BasicAuth{Username: "u", Password: NewSecret("p")}}, TLS: HTTPTLS{CertFile: "c.pem", KeyFile: "k.pem"}}
+		}, nil},
+		{"http invalid", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Type, d.FileDrop = "http", nil
+			d.HTTP = &HTTP{URL: "ftp://x", SOAP: "2.0", Auth: HTTPAuth{Basic: &BasicAuth{}, Bearer: NewSecret("t")},
+				TLS: HTTPTLS{CertFile: "c.pem"}, Attachments: "fax"}
+		}, []string{d00 + ".http.url", d00 + ".http.soap", d00 + ".http.auth", d00 + ".http.auth.basic", d00 + ".http.tls", d00 + ".http.attachments"}},
+		{"amqp valid", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Type, d.FileDrop = "amqp", nil
+			d.AMQP = &AMQP{URL: NewSecret("amqp://guest:guest@127.0.0.1:5672/"), Exchange: "fachverfahren"}
+		}, nil},
+		{"amqp invalid", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Type, d.FileDrop = "amqp", nil
+			d.AMQP = &AMQP{URL: NewSecret("http://x")}
+		}, []string{d00 + ".amqp.url", d00 + ".amqp.exchange"}},
 		{"reader without praefix", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Reader = "09162000" }, []string{d00 + ".reader"}},
 		{"behoerdenkennung without praefix", func(c *Config) { c.Tenants[0].Behoerdenkennung = "09162000" }, []string{t0 + ".behoerdenkennung"}},
 		{"behoerdenkennung empty kennung", func(c *Config) { c.Tenants[0].Behoerdenkennung = "psw:" }, []string{t0 + ".behoerdenkennung"}},
@@ -1288,7 +1310,7 @@ func TestTopic(t *testing.T) {
 func TestDestinationTypes(t *testing.T) {
 	t.Parallel()
 	got := DestinationTypes()
-	if want := []string{"filedrop"}; !slices.Equal(got, want) {
+	if want := []string{"filedrop", "http", "amqp"}; !slices.Equal(got, want) {
 		t.Fatalf("DestinationTypes() = %q, want %q", got, want)
 	}
 	got[0] = "changed"
