@@ -1,0 +1,52 @@
+// Package amqp delivers outbox messages to a RabbitMQ exchange (AMQP 0-9-1),
+// for Fachverfahren and integration platforms that consume from a queue.
+//
+// A Deliverer publishes every message to one configured exchange with one
+// routing key, through watermill-amqp, on channels in confirm mode: a
+// delivery succeeds only after the broker has confirmed (basic.ack) the
+// message. watermill-amqp's Publish waits for that confirm itself but ignores
+// the context, so Deliver waits for Publish in a goroutine and gives up when
+// the context ends; the publish may still be confirmed later, and the retry
+// then publishes the message a second time.
+//
+// Each broker message carries
+//
+//	message_id     the outbox message id, the same on every retry and replay
+//	content_type   the message's content_type metadata, default application/xml
+//	delivery_mode  2 (persistent)
+//	headers        x-amtsbote-submission-id (string), x-amtsbote-attempt
+//	               (32-bit integer, 1-based), x-amtsbote-topic (string)
+//
+// and the payload unchanged as its body. Delivery is at-least-once:
+// receivers deduplicate by message_id.
+//
+// # Topology belongs to the operators
+//
+// Amtsbote declares no exchanges, queues or bindings: the broker's topology
+// (exchange type, durability, queues, bindings, dead-lettering, policies) is
+// owned by the operators of the broker. The configured exchange must exist.
+// Publishing to a missing exchange makes the broker close the channel
+// (404 NOT_FOUND); that is usually a deployment error that operators fix,
+// so it is an ordinary, retryable error wrapping ErrExchangeNotFound, and
+// it is logged at level Error naming the exchange. (To tell it apart from
+// other failures, the Deliverer checks with a passive exchange declaration,
+// which creates nothing, on a short-lived connection after a failed publish.)
+//
+// A message that the exchange routes to no queue is confirmed by the broker
+// and dropped: bind a queue, or give the exchange an alternate exchange.
+//
+// # Connections
+//
+// New does not connect: the first Deliver does, so that a broker that is
+// down when Amtsbote starts delays only this destination. An unreachable
+// broker, a lost connection, a negative confirm (basic.nack) and a context
+// that ends before the confirm are ordinary, retryable errors. Once
+// connected, watermill-amqp reconnects by itself after a lost connection.
+// Each publish uses its own short-lived channel (watermill-amqp's
+// ChannelPoolSize 0): the pooled channels of watermill-amqp v3.0.2 are lost
+// from the pool for good when reopening one fails during a reconnect, after
+// which every publish blocks.
+//
+// The broker URL holds a password: it is never logged, and no error of this
+// package contains it.
+package amqp

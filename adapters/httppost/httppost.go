@@ -1,0 +1,402 @@
+package httppost
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
+)
+
+// DefaultTimeout bounds one request when config.HTTP.Timeout is zero.
+const DefaultTimeout = 30 * time.Second
+
+// UserAgent is the User-Agent of every request.
+const UserAgent = "Amtsbote"
+
+// Request headers set by the Deliverer; configured headers may not replace them.
+const (
+	HeaderMessageID    = "X-Amtsbote-Message-Id"
+	HeaderSubmissionID = "X-Amtsbote-Submission-Id"
+	HeaderAttempt      = "X-Amtsbote-Attempt"
+	HeaderAttachmentID = "X-Amtsbote-Attachment-Id"
+	// HeaderAttachments is the number of attachment requests that follow the
+	// message's request in attachment mode "separate".
+	HeaderAttachments = "X-Amtsbote-Attachments"
+	HeaderIdempotency = "Idempotency-Key"
+	HeaderSOAPAction  = "SOAPAction"
+)
+
+const (
+	metaMessageType     = "message_type" // portalapi.MetaMessageType, not imported: adapters do not import each other
+	xdomeaTypePrefix    = "xdomea."
+	maxErrorBodyBytes   = 4 << 10  // read for an error message
+	maxDrainBodyBytes   = 64 << 10 // read beyond that to reuse the connection
+	maxIdleConnsPerHost = 16       // one destination, several deliveries in flight
+	contentTypeXML      = "application/xml"
+	contentTypeZIP      = "application/zip"
+	attachmentsMulti    = "multipart"
+	attachmentsSeparate = "separate"
+)
+
+// Config configures a Deliverer.
+type Config struct {
+	// Settings are the destination's http settings. URL is required.
+	Settings config.HTTP
+	// Tenant, Procedure and Destination identify the destination in logs. Required.
+	Tenant, Procedure, Destination string
+	// Logger receives a debug record per delivered message (ids, host,
+	// status, never the payload) and a warning from New when credentials
+	// would travel over plain http. Default: discard.
+	Logger *slog.Logger
+	// Transport, optional, replaces the transport New builds from
+	// Settings.TLS (tests). It is used as given: the TLS files are still
+	// checked by New but not applied to it.
+	Transport http.RoundTripper
+}
+
+// Validate reports every problem of c at once. It does not read the TLS files; New does.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	s := c.Settings
+	u, err := url.Parse(s.URL)
+	switch {
+	case s.URL == "":
+		add("url is required")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		add("url must be an absolute http or https URL")
+	case u.User != nil:
+		add("url must not contain credentials: use auth.basic")
+	}
+	switch s.SOAP {
+	case "", "1.1", "1.2":
+	default:
+		add("soap must be empty, 1.1 or 1.2, got %q", s.SOAP)
+	}
+	if s.SOAPAction != "" && s.SOAP == "" {
+		add("soap_action is only allowed with soap")
+	}
+	if strings.ContainsAny(s.SOAPAction, "\"\\") || !validHeaderValue(s.SOAPAction) {
+		add("soap_action must not contain quotes, backslashes or control characters")
+	}
+	if s.Timeout.Duration < 0 {
+		add("timeout must not be negative")
+	}
+	switch s.Attachments {
+	case "", attachmentsMulti, attachmentsSeparate:
+	default:
+		add("attachments must be multipart or separate, got %q", s.Attachments)
+	}
+	if s.Auth.Basic != nil && !s.Auth.Bearer.IsZero() {
+		add("auth: basic and bearer are exclusive")
+	}
+	if b := s.Auth.Basic; b != nil {
+		switch {
+		case b.Username == "" || b.Password.Value() == "":
+			add("auth.basic needs username and password")
+		case strings.Contains(b.Username, ":") || !validHeaderValue(b.Username):
+			add("auth.basic.username must not contain ':' or control characters")
+		}
+	}
+	if !s.Auth.Bearer.IsZero() {
+		if v := s.Auth.Bearer.Value(); v == "" || strings.ContainsAny(v, " \t") || !validHeaderValue(v) {
+			add("auth.bearer must be a non-empty token without spaces or control characters")
+		}
+	}
+	if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
+		add("tls: cert_file and key_file go together")
+	}
+	authConfigured := s.Auth.Basic != nil || !s.Auth.Bearer.IsZero()
+	for _, name := range slices.Sorted(maps.Keys(s.Headers)) {
+		value := s.Headers[name]
+		canonical := http.CanonicalHeaderKey(name)
+		switch {
+		case !validHeaderName(name):
+			add("headers: %q is not a valid header name", name)
+		case !validHeaderValue(value):
+			add("headers: the value of %s contains control characters", canonical) // never print the value
+		case reservedHeaders[canonical] || strings.HasPrefix(canonical, "X-Amtsbote-"):
+			add("headers: %s is set by Amtsbote and may not be configured", canonical)
+		case canonical == "Authorization" && authConfigured:
+			add("headers: Authorization may not be configured together with auth")
+		}
+	}
+	for _, f := range []struct{ name, value string }{
+		{"tenant", c.Tenant}, {"procedure", c.Procedure}, {"destination", c.Destination},
+	} {
+		if f.value == "" {
+			add("%s is empty", f.name)
+		}
+	}
+	if errs != nil {
+		return fmt.Errorf("httppost config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// reservedHeaders are set by the Deliverer or by net/http.
+var reservedHeaders = map[string]bool{
+	"Content-Type": true, "Content-Length": true, "Content-Disposition": true, "Content-Id": true,
+	"Content-Transfer-Encoding": true, "Transfer-Encoding": true, "Connection": true, "Host": true,
+	"Te": true, "Trailer": true, "Upgrade": true, "Expect": true, "Keep-Alive": true, "Proxy-Authorization": true,
+	"User-Agent": true, HeaderIdempotency: true, "Soapaction": true,
+}
+
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue reports whether v has no control characters but tabs.
+func validHeaderValue(v string) bool {
+	for _, c := range []byte(v) {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// Deliverer posts each delivered message to one configured URL. It is safe
+// for concurrent use.
+type Deliverer struct {
+	url         string
+	host        string // for errors and logs
+	client      *http.Client
+	soap        string // "", "1.1", "1.2"
+	action      string
+	attachments string // attachmentsMulti or attachmentsSeparate
+	headers     http.Header
+	authorize   func(*http.Request)
+	timeout     time.Duration
+	logger      *slog.Logger
+}
+
+var _ outbox.Deliverer = (*Deliverer)(nil)
+
+// New validates cfg, reads the TLS files and returns a Deliverer. Errors
+// about the files name them, never their contents.
+func New(cfg Config) (*Deliverer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := cfg.Settings
+	u, _ := url.Parse(s.URL) // checked by Validate
+	tlsConfig, err := clientTLS(s.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("httppost config: %w", err)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With(slog.String("tenant", cfg.Tenant), slog.String("procedure", cfg.Procedure),
+		slog.String("destination", cfg.Destination))
+	rt := cfg.Transport
+	if rt == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = tlsConfig
+		t.MaxIdleConnsPerHost = maxIdleConnsPerHost
+		rt = t
+	}
+	d := &Deliverer{
+		url:  s.URL,
+		host: u.Host,
+		client: &http.Client{
+			Transport: rt,
+			// Never follow a redirect: messages go to the configured URL only.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		soap:        s.SOAP,
+		action:      s.SOAPAction,
+		attachments: s.Attachments,
+		headers:     make(http.Header, len(s.Headers)),
+		authorize:   func(*http.Request) {},
+		timeout:     s.Timeout.Duration,
+		logger:      logger,
+	}
+	if d.attachments == "" {
+		d.attachments = attachmentsMulti
+	}
+	if d.timeout == 0 {
+		d.timeout = DefaultTimeout
+	}
+	for name, value := range s.Headers {
+		d.headers.Set(name, value)
+	}
+	switch {
+	case s.Auth.Basic != nil:
+		user, password := s.Auth.Basic.Username, s.Auth.Basic.Password.Value()
+		d.authorize = func(r *http.Request) { r.SetBasicAuth(user, password) }
+	case !s.Auth.Bearer.IsZero():
+		value := "Bearer " + s.Auth.Bearer.Value()
+		d.authorize = func(r *http.Request) { r.Header.Set("Authorization", value) }
+	}
+	if u.Scheme == "http" && (s.Auth.Basic != nil || !s.Auth.Bearer.IsZero()) {
+		logger.Warn("credentials are sent over plain http", slog.String("host", d.host))
+	}
+	return d, nil
+}
+
+// clientTLS builds the client TLS configuration: at least TLS 1.2, the CA
+// bundle instead of the system roots, the client certificate.
+func clientTLS(s config.HTTPTLS) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if s.CAFile != "" {
+		pem, err := os.ReadFile(s.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.ca_file: %w", err) // *PathError names the file
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.ca_file %s: no PEM certificate found", s.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	if s.CertFile != "" {
+		certPEM, err := os.ReadFile(s.CertFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.cert_file: %w", err)
+		}
+		keyPEM, err := os.ReadFile(s.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.key_file: %w", err)
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			// crypto/tls errors describe the problem, not the PEM contents.
+			return nil, fmt.Errorf("tls.cert_file %s with tls.key_file %s: %w", s.CertFile, s.KeyFile, err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// CloseIdleConnections closes the idle keep-alive connections to the receiver.
+func (d *Deliverer) CloseIdleConnections() { d.client.CloseIdleConnections() }
+
+// Deliver posts the message: one request, or with attachment mode
+// "separate" one per file after the message's. The error of a request that
+// failed is retryable (possibly a *RetryAfterError) or wraps
+// outbox.ErrPermanent; see the package documentation.
+func (d *Deliverer) Deliver(ctx context.Context, dl outbox.Delivery) error {
+	if err := d.deliver(ctx, dl); err != nil {
+		return fmt.Errorf("httppost: message %s: %w", dl.MessageID, err)
+	}
+	return nil
+}
+
+func (d *Deliverer) deliver(ctx context.Context, dl outbox.Delivery) error {
+	switch {
+	case dl.MessageID == "":
+		return outbox.Permanent(errors.New("empty message id"))
+	case !validHeaderValue(dl.MessageID) || !validHeaderValue(dl.SubmissionID):
+		return outbox.Permanent(errors.New("message or submission id contains control characters"))
+	case len(dl.Payload) == 0:
+		return outbox.Permanent(errors.New("empty payload"))
+	}
+	reqs, err := d.requests(dl)
+	if err != nil {
+		return outbox.Permanent(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	start := time.Now()
+	var status int
+	for _, r := range reqs {
+		if status, err = d.send(ctx, dl, r); err != nil {
+			if len(reqs) > 1 {
+				return fmt.Errorf("%s: %w", r.what, err)
+			}
+			return err
+		}
+	}
+	d.logger.DebugContext(ctx, "message posted",
+		slog.String("message_id", dl.MessageID),
+		slog.String("submission_id", dl.SubmissionID),
+		slog.Int("attempt", dl.Attempt),
+		slog.String("host", d.host),
+		slog.Int("requests", len(reqs)),
+		slog.Int("status", status),
+		slog.Duration("duration", time.Since(start)))
+	return nil
+}
+
+// send posts one request and classifies the outcome; it returns the status code.
+func (d *Deliverer) send(ctx context.Context, dl outbox.Delivery, r request) (int, error) {
+	rctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, d.url, bytes.NewReader(r.body))
+	if err != nil {
+		return 0, outbox.Permanent(fmt.Errorf("build request to %s: %w", d.host, err))
+	}
+	for name, values := range d.headers {
+		req.Header[name] = values
+	}
+	req.Header.Set("User-Agent", UserAgent)
+	req.Header.Set("Content-Type", r.contentType)
+	req.Header.Set(HeaderMessageID, dl.MessageID)
+	if dl.SubmissionID != "" {
+		req.Header.Set(HeaderSubmissionID, dl.SubmissionID)
+	}
+	req.Header.Set(HeaderAttempt, strconv.Itoa(dl.Attempt))
+	req.Header.Set(HeaderIdempotency, dl.MessageID)
+	for name, values := range r.header {
+		req.Header[name] = values
+	}
+	d.authorize(req)
+
+	resp, err := d.client.Do(req)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // its message holds the whole URL; name only the host
+		}
+		if ctx.Err() == nil && rctx.Err() != nil {
+			return 0, fmt.Errorf("post to %s: no answer within %s: %w", d.host, d.timeout, err)
+		}
+		return 0, fmt.Errorf("post to %s: %w", d.host, err)
+	}
+	// A body cut short (a timeout, a reset) still explains the status: ignore read errors.
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrainBodyBytes))
+	_ = resp.Body.Close()
+	code := resp.StatusCode
+	if code >= 200 && code <= 299 {
+		// The receiver has answered: a body cut short by a timeout changes nothing.
+		return code, nil
+	}
+	serr := &StatusError{StatusCode: code, Host: d.host, Body: quoteBody(head)}
+	if !serr.Retryable() {
+		return code, outbox.Permanent(serr)
+	}
+	if delay, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		return code, &RetryAfterError{Delay: delay, Err: serr}
+	}
+	return code, serr
+}
