@@ -1,11 +1,17 @@
 package config
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Config is the complete configuration of one Amtsbote process.
 type Config struct {
 	// Server configures the HTTP listener of the portal API.
 	Server Server `yaml:"server"`
+	// Admin configures the admin API (dead-letter management); disabled
+	// unless admin.key_hash is set.
+	Admin Admin `yaml:"admin"`
 	// Database selects the outbox store: PostgreSQL or embedded SQLite.
 	Database Database `yaml:"database"`
 	// Relay configures delivery of outbox messages to destinations.
@@ -124,6 +130,8 @@ type Destination struct {
 	// Ordered delivers strictly in FIFO order: a failing message blocks the
 	// ones behind it until it is delivered or dead-lettered.
 	Ordered bool `yaml:"ordered"`
+	// Circuit pauses deliveries to a destination that keeps failing.
+	Circuit Circuit `yaml:"circuit"`
 	// Format is what the destination receives: "xoev" (default), the
 	// procedure's XÖV message; or "xdomea", that message filed as the primary
 	// document of an xdomea 3.0.0 message for the E-Akte.
@@ -136,6 +144,24 @@ type Destination struct {
 	HTTP *HTTP `yaml:"http"`
 	// AMQP holds the settings of type "amqp" (RabbitMQ exchange).
 	AMQP *AMQP `yaml:"amqp"`
+}
+
+// Circuit configures a destination's circuit breaker: after Threshold failed
+// attempts in a row, no deliveries for Pause, then one probe; a failed probe
+// doubles the pause up to MaxPause. Zero values mean 5, 30s and 10m;
+// a negative threshold disables the breaker.
+type Circuit struct {
+	Threshold int      `yaml:"threshold"`
+	Pause     Duration `yaml:"pause"`
+	MaxPause  Duration `yaml:"max_pause"`
+}
+
+// WithDefaults fills zero fields with the defaults.
+func (c Circuit) WithDefaults() Circuit {
+	setDefault(&c.Threshold, 5)
+	setDefault(&c.Pause.Duration, 30*time.Second)
+	setDefault(&c.MaxPause.Duration, 10*time.Minute)
+	return c
 }
 
 // Destination formats.

@@ -65,6 +65,8 @@ func (c *Config) ApplyDefaults() {
 		s.DrainDelay = &Duration{defaultDrainDelay}
 	}
 
+	setDefault(&c.Admin.Listen, DefaultAdminListen)
+
 	r := &c.Relay
 	setDefault(&r.Lease.Duration, defaultLease)
 	setDefault(&r.PollInterval.Duration, defaultPollInterval)
@@ -80,6 +82,7 @@ func (c *Config) ApplyDefaults() {
 			for di := range dests {
 				dests[di].Retry = dests[di].Retry.WithDefaults()
 				setDefault(&dests[di].Format, FormatXOEV)
+				dests[di].Circuit = dests[di].Circuit.WithDefaults()
 				if r.Concurrency > 0 { // a bad relay value is Validate's to report, once
 					setDefault(&dests[di].Concurrency, r.Concurrency)
 				}

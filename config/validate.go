@@ -121,6 +121,7 @@ func (c *Config) Validate() error {
 		}
 		p.validate(path, tenants, procedures, hashes, v)
 	}
+	c.Admin.validate("admin", c.Server.Listen, hashes, v)
 
 	if len(v.problems) == 0 {
 		return nil
@@ -272,6 +273,9 @@ func (d *Destination) validate(path string, v *validator) {
 	d.Retry.validate(path+".retry", v)
 	if d.Concurrency < 0 {
 		v.add(path+".concurrency", "must not be negative, got %d", d.Concurrency)
+	}
+	if d.Circuit.Pause.Duration < 0 || d.Circuit.MaxPause.Duration < 0 {
+		v.add(path+".circuit", "pauses must not be negative")
 	}
 	switch {
 	case d.Format != "" && d.Format != FormatXOEV && d.Format != FormatXDOMEA:

@@ -44,6 +44,29 @@ type Store interface {
 	// Attempts lists the attempts of a message, oldest first.
 	Attempts(ctx context.Context, messageID string) ([]Attempt, error)
 
+	// List returns messages matching f, oldest (by insertion) first, and the cursor
+	// of the next page (empty when there is none). Payloads are included.
+	List(ctx context.Context, f ListFilter) (msgs []Message, next string, err error)
+
+	// Message returns the message with id. It returns ErrNotFound if there is none
+	// and ErrAmbiguous if the id exists on several topics.
+	Message(ctx context.Context, id string) (Message, error)
+
+	// Replay makes a dead message pending again, due at once, with its lease
+	// cleared and its id and attempts kept, records r in the replay history and
+	// wakes the topic's watchers like an insert. It returns ErrNotFound,
+	// ErrAmbiguous (r.Topic not set and the id on several topics) or, for a
+	// message that is not dead, ErrNotReplayable.
+	Replay(ctx context.Context, r ReplayRequest) error
+
+	// ReplayAll replays every dead message whose topic matches f's Tenant,
+	// Procedure and Destination (its other fields are ignored), recording by and
+	// reason for each, and returns how many it replayed.
+	ReplayAll(ctx context.Context, f ListFilter, by, reason string) (int, error)
+
+	// Replays lists the replays of a message, oldest first.
+	Replays(ctx context.Context, messageID string) ([]Replay, error)
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 
@@ -81,4 +104,6 @@ type Completion struct {
 	NextAttemptAt time.Time // for OutcomeRetry
 	StartedAt     time.Time
 	FinishedAt    time.Time
+
+	permanent bool // the destination rejected the message (not stored; for the circuit breaker)
 }

@@ -18,6 +18,7 @@ type TopicOptions struct {
 	Policy      RetryPolicy
 	Concurrency int  // messages in flight at once; forced to 1 when Ordered
 	Ordered     bool // strict FIFO: message n+1 waits until n is delivered or dead
+	Breaker     BreakerOptions
 }
 
 // SubscriberConfig configures a Subscriber.
@@ -86,6 +87,9 @@ type Subscriber struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
+
+	mu       sync.Mutex
+	breakers map[string]*breaker
 }
 
 var _ message.Subscriber = (*Subscriber)(nil)
@@ -96,7 +100,30 @@ func NewSubscriber(store Store, cfg SubscriberConfig) (*Subscriber, error) {
 		return nil, errors.New("outbox subscriber: store is nil")
 	}
 	cfg.setDefaults()
-	return &Subscriber{store: store, cfg: cfg, closing: make(chan struct{})}, nil
+	return &Subscriber{store: store, cfg: cfg, closing: make(chan struct{}), breakers: map[string]*breaker{}}, nil
+}
+
+// breaker returns the circuit breaker of topic, shared by its subscriptions.
+func (s *Subscriber) breaker(topic string, opts BreakerOptions) *breaker {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.breakers[topic]
+	if !ok {
+		b = newBreaker(topic, opts, s.cfg.Logger)
+		s.breakers[topic] = b
+	}
+	return b
+}
+
+// CircuitState reports the circuit state of topic (closed for topics not subscribed).
+func (s *Subscriber) CircuitState(topic string) CircuitState {
+	s.mu.Lock()
+	b, ok := s.breakers[topic]
+	s.mu.Unlock()
+	if !ok {
+		return CircuitClosed
+	}
+	return b.State()
 }
 
 // Owner is the lease owner id of this subscriber.
@@ -120,6 +147,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	sub := &subscription{
 		Subscriber: s, topic: topic, opts: opts, out: out,
 		soft: soft, hard: hard, freed: make(chan struct{}, 1),
+		breaker: s.breaker(topic, opts.Breaker),
 	}
 	s.wg.Add(1)
 	go func() {
@@ -159,12 +187,13 @@ func (s *Subscriber) Close() error {
 
 type subscription struct {
 	*Subscriber
-	topic string
-	opts  TopicOptions
-	out   chan *message.Message
-	soft  context.Context // ends: stop claiming and handing out
-	hard  context.Context // ends: give up on handed-out messages
-	freed chan struct{}   // a handler finished; a slot is free
+	topic   string
+	opts    TopicOptions
+	out     chan *message.Message
+	soft    context.Context // ends: stop claiming and handing out
+	hard    context.Context // ends: give up on handed-out messages
+	freed   chan struct{}   // a handler finished; a slot is free
+	breaker *breaker
 }
 
 func (sub *subscription) run() {
@@ -185,9 +214,13 @@ func (sub *subscription) run() {
 		}
 		free := cap(slots) - len(slots)
 		wait := sub.cfg.PollInterval
-		if free > 0 {
+		limit, pause := sub.breaker.allow(sub.cfg.Now(), free)
+		if limit == 0 && pause > 0 {
+			wait = min(wait, pause)
+		}
+		if limit > 0 {
 			msgs, err := sub.store.Claim(sub.soft, ClaimParams{
-				Topic: sub.topic, Owner: sub.cfg.Owner, Limit: free,
+				Topic: sub.topic, Owner: sub.cfg.Owner, Limit: limit,
 				Lease: sub.cfg.Lease, Ordered: sub.opts.Ordered,
 			})
 			switch {
@@ -212,7 +245,10 @@ func (sub *subscription) run() {
 						}
 					}()
 				}
-				if len(msgs) == free && !sub.opts.Ordered {
+				if len(msgs) < limit {
+					sub.breaker.unclaimed(len(msgs))
+				}
+				if len(msgs) == limit && limit == free && !sub.opts.Ordered {
 					continue // there may be more due
 				}
 				if due, ok, err := sub.store.NextDue(sub.soft, sub.topic); err == nil && ok {
@@ -273,6 +309,7 @@ func (sub *subscription) handle(m Message) {
 		return
 	}
 	c.Topic, c.ID, c.Owner, c.StartedAt, c.FinishedAt = sub.topic, m.ID, sub.cfg.Owner, started, sub.cfg.Now()
+	sub.breaker.record(c.FinishedAt, c.Outcome == OutcomeRetry || (c.Outcome == OutcomeDead && !c.permanent))
 	// The outcome happened: record it even while shutting down.
 	ctx, cancelStore := context.WithTimeout(context.WithoutCancel(sub.hard), 30*time.Second)
 	defer cancelStore()
@@ -289,7 +326,7 @@ func (sub *subscription) nackCompletion(m Message, attempt int, md message.Metad
 		reason = "delivery failed (nacked)"
 	}
 	if md.Get(MetaPermanent) == "true" {
-		return Completion{Outcome: OutcomeDead, Error: reason}
+		return Completion{Outcome: OutcomeDead, Error: reason, permanent: true}
 	}
 	next, dead := sub.opts.Policy.Next(attempt, m.CreatedAt, sub.cfg.Now())
 	if dead {

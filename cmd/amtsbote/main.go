@@ -4,6 +4,7 @@
 //
 //	amtsbote serve [--config FILE] [--data-dir DIR] [--listen ADDR]
 //	amtsbote check-config FILE
+//	amtsbote outbox list|show|replay ...
 //	amtsbote version
 package main
 
@@ -28,6 +29,7 @@ func main() {
 var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int{
 	"serve":        serve,
 	"check-config": checkConfig,
+	"outbox":       outboxCmd,
 	"version": func(_ context.Context, _ []string, stdout, _ io.Writer) int {
 		fmt.Fprintln(stdout, "amtsbote", buildVersion())
 		return 0
@@ -57,6 +59,9 @@ func usage(w io.Writer) {
       on the embedded SQLite store in --data-dir (default ./amtsbote-data).
   amtsbote check-config FILE
       Validate a configuration file and print every problem.
+  amtsbote outbox list|show|replay ...
+      List outbox messages, show one with its attempts and replays, replay
+      dead ones ("amtsbote outbox" prints the details).
   amtsbote version
       Print the version.
 `)

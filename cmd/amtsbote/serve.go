@@ -158,6 +158,15 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 		return fmt.Errorf("listen: %w", err)
 	}
 
+	admin, err := startAdmin(cfg, st, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if admin != nil {
+		logger.Info("admin api started", slog.String("listen", admin.addr))
+	}
+
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRelay()
 	relayDone := make(chan error, 1)
@@ -176,6 +185,8 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 		logger.Info("shutting down: intake stops")
 	case err := <-serveDone:
 		runErr = fmt.Errorf("http server: %w", err)
+	case err := <-admin.Done():
+		runErr = fmt.Errorf("admin http server: %w", err)
 	case err := <-relayDone:
 		runErr = fmt.Errorf("relay stopped: %w", err)
 		relayDone <- err
@@ -192,12 +203,14 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Warn("http shutdown incomplete", slog.Any("error", err))
 	}
+	admin.Shutdown(shutdownCtx, logger)
 	// 2. Deliveries in flight finish (within the shutdown timeout); leases of the rest are released.
 	logger.Info("shutting down: relay drains")
 	stopRelay()
 	if err := <-relayDone; err != nil && runErr == nil {
 		logger.Warn("relay shutdown incomplete", slog.Any("error", err))
 	}
+	closeDeliverers(routes, logger)
 	// 3. The store closes (deferred).
 	logger.Info("amtsbote stopped")
 	return runErr

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 
+	"github.com/amtsbote/amtsbote/adapters/amqp"
 	"github.com/amtsbote/amtsbote/adapters/filedrop"
+	"github.com/amtsbote/amtsbote/adapters/httppost"
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/postgres"
@@ -78,6 +81,25 @@ var adapters = map[string]delivererFactory{
 	"filedrop": func(tenant *config.Tenant, route *config.Route, d *config.Destination, logger *slog.Logger) (outbox.Deliverer, error) {
 		return filedrop.New(filedrop.Config{Dir: d.FileDrop.Dir, Tenant: tenant.ID, Procedure: route.Procedure, Logger: logger})
 	},
+	"http": func(tenant *config.Tenant, route *config.Route, d *config.Destination, logger *slog.Logger) (outbox.Deliverer, error) {
+		return httppost.New(httppost.Config{Settings: *d.HTTP, Tenant: tenant.ID, Procedure: route.Procedure,
+			Destination: d.ID, Logger: logger})
+	},
+	"amqp": func(tenant *config.Tenant, route *config.Route, d *config.Destination, logger *slog.Logger) (outbox.Deliverer, error) {
+		return amqp.New(amqp.Config{Settings: *d.AMQP, Tenant: tenant.ID, Procedure: route.Procedure,
+			Destination: d.ID, Logger: logger})
+	},
+}
+
+// closeDeliverers releases what deliverers hold (broker connections), after the relay stopped.
+func closeDeliverers(routes map[string]outbox.Route, logger *slog.Logger) {
+	for topic, r := range routes {
+		if c, ok := r.Deliverer.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				logger.Warn("closing destination", slog.String("topic", topic), slog.Any("error", err))
+			}
+		}
+	}
 }
 
 // buildRoutes builds one relay route per configured destination, reporting every problem.
@@ -109,6 +131,11 @@ func buildRoutes(cfg *config.Config, logger *slog.Logger) (map[string]outbox.Rou
 					Policy:      retryPolicy(d.Retry),
 					Concurrency: concurrency,
 					Ordered:     d.Ordered,
+					Breaker: outbox.BreakerOptions{
+						Threshold: d.Circuit.Threshold,
+						Pause:     d.Circuit.Pause.Duration,
+						MaxPause:  d.Circuit.MaxPause.Duration,
+					},
 				}}
 			}
 		}

@@ -28,6 +28,7 @@ type Opener func(t *testing.T) outbox.Store
 // Run runs the whole conformance suite.
 func Run(t *testing.T, open Opener) {
 	t.Run("Store", func(t *testing.T) { RunStore(t, open) })
+	t.Run("Admin", func(t *testing.T) { RunAdmin(t, open) })
 	t.Run("Relay", func(t *testing.T) { RunRelay(t, open) })
 }
 

@@ -27,6 +27,7 @@ func RunRelay(t *testing.T, open Opener) {
 		{"ExhaustedPolicyIsDead", testRelayExhausted},
 		{"SlowDestinationDoesNotDelayOthers", testRelayIsolation},
 		{"ShutdownLetsInFlightDeliveryFinish", testRelayShutdown},
+		{"OpenCircuitStopsHammering", testRelayCircuit},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -294,5 +295,55 @@ func testRelayShutdown(t *testing.T, s outbox.Store) {
 	got := messageOf(t, s, sub.ID, msgs[0].ID)
 	if got.State != outbox.StateDelivered || got.Attempts != 1 {
 		t.Fatalf("after shutdown: state %s, attempts %d; want delivered in 1", got.State, got.Attempts)
+	}
+}
+
+func testRelayCircuit(t *testing.T, s outbox.Store) {
+	topic := topicName()
+	var mu sync.Mutex
+	down := true
+	rec := newRecorder(func(outbox.Delivery, int) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			return errors.New("503 Service Unavailable")
+		}
+		return nil
+	})
+	calls := func() int {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		n := 0
+		for _, c := range rec.calls {
+			n += c
+		}
+		return n
+	}
+	startRelay(t, s, map[string]outbox.Route{topic: {Deliverer: rec, Options: outbox.TopicOptions{
+		Policy: fastPolicy, Concurrency: 1,
+		Breaker: outbox.BreakerOptions{Threshold: 3, Pause: 1500 * time.Millisecond},
+	}}}, -1)
+	var subs []outbox.Submission
+	var msgs []outbox.Message
+	for range 5 {
+		sub, m := accept(t, s, topic)
+		subs, msgs = append(subs, sub), append(msgs, m...)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for calls() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d attempts within 10s", calls())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(700 * time.Millisecond) // well inside the pause; fastPolicy would retry every ≤100ms
+	if n := calls(); n != 3 {
+		t.Fatalf("%d attempts while the circuit is open, want 3", n)
+	}
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	for i, m := range msgs {
+		waitState(t, s, subs[i].ID, m.ID, outbox.StateDelivered, 15*time.Second)
 	}
 }

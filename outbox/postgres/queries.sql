@@ -83,3 +83,50 @@ WHERE m.id = $1 ORDER BY a.message_seq, a.number
 
 -- name: SchemaVersion
 SELECT COALESCE(MAX(version), 0) FROM schema_migrations
+
+-- name: List
+-- $1 cursor (seq), $2 state or '', $3 topic LIKE pattern, $4 limit.
+SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
+       COALESCE(last_error, ''), created_at, updated_at, delivered_at
+FROM outbox_messages
+WHERE seq > $1 AND ($2::text = '' OR state = $2::text) AND topic LIKE $3 ESCAPE '\'
+ORDER BY seq LIMIT $4
+
+-- name: MessagesByID
+SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
+       COALESCE(last_error, ''), created_at, updated_at, delivered_at
+FROM outbox_messages WHERE id = $1 AND ($2::text = '' OR topic = $2::text) ORDER BY seq LIMIT 2
+
+-- name: LockMessagesByID
+SELECT seq, state FROM outbox_messages WHERE id = $1 AND ($2::text = '' OR topic = $2::text)
+ORDER BY seq LIMIT 2 FOR UPDATE
+
+-- name: ReplayMessage
+-- Only a dead message: pending, due now, lease cleared; attempts and id kept.
+WITH r AS (
+    UPDATE outbox_messages
+    SET state = 'pending', next_attempt_at = $2, lease_owner = NULL, lease_until = NULL, delivered_at = NULL, updated_at = $2
+    WHERE seq = $1 AND state = 'dead'
+    RETURNING seq, topic, attempts
+), ins AS (
+    INSERT INTO outbox_replays (message_seq, replayed_at, replayed_by, reason, attempts)
+    SELECT seq, $2, $3, $4, attempts FROM r
+)
+SELECT topic FROM r
+
+-- name: ReplayDead
+WITH r AS (
+    UPDATE outbox_messages
+    SET state = 'pending', next_attempt_at = $2, lease_owner = NULL, lease_until = NULL, delivered_at = NULL, updated_at = $2
+    WHERE state = 'dead' AND topic LIKE $1 ESCAPE '\'
+    RETURNING seq, topic, attempts
+), ins AS (
+    INSERT INTO outbox_replays (message_seq, replayed_at, replayed_by, reason, attempts)
+    SELECT seq, $2, $3, $4, attempts FROM r
+)
+SELECT topic FROM r
+
+-- name: Replays
+SELECT m.id, m.topic, r.replayed_by, r.reason, r.replayed_at, r.attempts
+FROM outbox_replays r JOIN outbox_messages m ON m.seq = r.message_seq
+WHERE m.id = $1 ORDER BY r.id

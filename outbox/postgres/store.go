@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -24,6 +25,7 @@ const notifyChannel = "amtsbote_outbox"
 var queryNames = []string{
 	"InsertSubmission", "SubmissionByKey", "SubmissionByID", "InsertMessage", "Notify", "ClaimDue", "ClaimHead",
 	"Complete", "InsertAttempt", "Release", "NextDue", "MessagesBySubmission", "Attempts", "SchemaVersion",
+	"List", "MessagesByID", "LockMessagesByID", "ReplayMessage", "ReplayDead", "Replays",
 }
 
 // Config configures the store.
@@ -401,6 +403,12 @@ func scanSubmission(r pgx.Row) (outbox.Submission, error) {
 }
 
 func scanMessages(rows pgx.Rows) ([]outbox.Message, error) {
+	msgs, _, err := scanMessagesSeq(rows)
+	return msgs, err
+}
+
+// scanMessagesSeq reads message rows and returns them in seq order with their seqs.
+func scanMessagesSeq(rows pgx.Rows) ([]outbox.Message, []int64, error) {
 	type seqMsg struct {
 		seq int64
 		m   outbox.Message
@@ -420,13 +428,14 @@ func scanMessages(rows pgx.Rows) ([]outbox.Message, error) {
 		return sm, err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// RETURNING yields rows in no defined order.
-	slices.SortFunc(out, func(a, b seqMsg) int { return int(a.seq - b.seq) })
+	slices.SortFunc(out, func(a, b seqMsg) int { return cmp.Compare(a.seq, b.seq) })
 	msgs := make([]outbox.Message, len(out))
+	seqs := make([]int64, len(out))
 	for i := range out {
-		msgs[i] = out[i].m
+		msgs[i], seqs[i] = out[i].m, out[i].seq
 	}
-	return msgs, nil
+	return msgs, seqs, nil
 }

@@ -74,3 +74,37 @@ FROM outbox_messages WHERE submission_id = ? ORDER BY seq
 SELECT m.id, a.number, a.owner, a.started_at, a.finished_at, a.outcome, COALESCE(a.error, '')
 FROM outbox_attempts a JOIN outbox_messages m ON m.seq = a.message_seq
 WHERE m.id = ? ORDER BY a.message_seq, a.number
+
+-- name: List
+-- ?1 cursor (seq), ?2 state or '', ?3 topic LIKE pattern, ?4 limit.
+SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
+       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0)
+FROM outbox_messages
+WHERE seq > ?1 AND (?2 = '' OR state = ?2) AND topic LIKE ?3 ESCAPE '\'
+ORDER BY seq LIMIT ?4
+
+-- name: MessagesByID
+SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
+       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0)
+FROM outbox_messages WHERE id = ?1 AND (?2 = '' OR topic = ?2) ORDER BY seq LIMIT 2
+
+-- name: ReplayMessage
+-- Only a dead message: pending, due now, lease cleared; attempts and id kept.
+UPDATE outbox_messages
+SET state = 'pending', next_attempt_at = ?2, lease_owner = NULL, lease_until = NULL, delivered_at = NULL, updated_at = ?2
+WHERE seq = ?1 AND state = 'dead'
+RETURNING seq, topic, attempts
+
+-- name: ReplayDead
+UPDATE outbox_messages
+SET state = 'pending', next_attempt_at = ?2, lease_owner = NULL, lease_until = NULL, delivered_at = NULL, updated_at = ?2
+WHERE state = 'dead' AND topic LIKE ?1 ESCAPE '\'
+RETURNING seq, topic, attempts
+
+-- name: InsertReplay
+INSERT INTO outbox_replays (message_seq, replayed_at, replayed_by, reason, attempts) VALUES (?, ?, ?, ?, ?)
+
+-- name: Replays
+SELECT m.id, m.topic, r.replayed_by, r.reason, r.replayed_at, r.attempts
+FROM outbox_replays r JOIN outbox_messages m ON m.seq = r.message_seq
+WHERE m.id = ? ORDER BY r.id

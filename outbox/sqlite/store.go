@@ -23,6 +23,7 @@ var files embed.FS
 var queryNames = []string{
 	"InsertSubmission", "SubmissionByKey", "SubmissionByID", "InsertMessage", "ClaimDue", "ClaimHead",
 	"Complete", "InsertAttempt", "Release", "NextDue", "MessagesBySubmission", "Attempts",
+	"List", "MessagesByID", "ReplayMessage", "ReplayDead", "InsertReplay", "Replays",
 }
 
 // Store is the SQLite outbox store.
@@ -333,6 +334,12 @@ func scanSubmission(r rowScanner) (outbox.Submission, error) {
 }
 
 func scanMessages(rows *sql.Rows) ([]outbox.Message, error) {
+	msgs, _, err := scanMessagesSeq(rows)
+	return msgs, err
+}
+
+// scanMessagesSeq reads message rows and returns them in seq order with their seqs.
+func scanMessagesSeq(rows *sql.Rows) ([]outbox.Message, []int64, error) {
 	defer rows.Close()
 	type seqMsg struct {
 		seq int64
@@ -346,10 +353,10 @@ func scanMessages(rows *sql.Rows) ([]outbox.Message, error) {
 		m := &sm.m
 		if err := rows.Scan(&sm.seq, &m.ID, &m.Topic, &m.SubmissionID, &m.Payload, &md, &state, &m.Attempts,
 			&next, &m.LastError, &created, &updated, &delivered); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := json.Unmarshal([]byte(md), &m.Metadata); err != nil {
-			return nil, fmt.Errorf("decode metadata of %s: %w", m.ID, err)
+			return nil, nil, fmt.Errorf("decode metadata of %s: %w", m.ID, err)
 		}
 		m.State = outbox.State(state)
 		m.NextAttemptAt, m.CreatedAt, m.UpdatedAt = fromMicros(next), fromMicros(created), fromMicros(updated)
@@ -359,15 +366,16 @@ func scanMessages(rows *sql.Rows) ([]outbox.Message, error) {
 		out = append(out, sm)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// RETURNING yields rows in no defined order.
 	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
 	msgs := make([]outbox.Message, len(out))
+	seqs := make([]int64, len(out))
 	for i := range out {
-		msgs[i] = out[i].m
+		msgs[i], seqs[i] = out[i].m, out[i].seq
 	}
-	return msgs, nil
+	return msgs, seqs, nil
 }
 
 func micros(t time.Time) int64 {

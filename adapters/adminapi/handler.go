@@ -1,0 +1,361 @@
+package adminapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
+)
+
+// Route patterns of the admin API (net/http ServeMux patterns).
+const (
+	RouteList      = "GET /admin/v1/messages"
+	RouteShow      = "GET /admin/v1/messages/{id}"
+	RouteReplay    = "POST /admin/v1/messages/{id}/replay"
+	RouteReplayAll = "POST /admin/v1/replay"
+)
+
+// MaxBodyBytes bounds the JSON body of replay requests.
+const MaxBodyBytes = 64 << 10
+
+// ByPrefix starts the By of every replay made through the admin API; the
+// remote address follows in parentheses.
+const ByPrefix = "admin-api"
+
+// Store is the part of the outbox store the admin API uses.
+type Store interface {
+	List(ctx context.Context, f outbox.ListFilter) ([]outbox.Message, string, error)
+	Message(ctx context.Context, id string) (outbox.Message, error)
+	Attempts(ctx context.Context, messageID string) ([]outbox.Attempt, error)
+	Replays(ctx context.Context, messageID string) ([]outbox.Replay, error)
+	Replay(ctx context.Context, r outbox.ReplayRequest) error
+	ReplayAll(ctx context.Context, f outbox.ListFilter, by, reason string) (int, error)
+}
+
+// Config configures a Handler.
+type Config struct {
+	// Admin holds the admin key hash; the admin API must be enabled (Admin.Enabled).
+	Admin config.Admin
+	// Store is the outbox store. Required.
+	Store Store
+	// Logger receives one Info record per request and the errors behind 500
+	// answers, with ids, never keys or payloads. Default: discard.
+	Logger *slog.Logger
+}
+
+// Validate reports every problem of c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Store == nil {
+		errs = append(errs, errors.New("store is nil"))
+	}
+	if !c.Admin.Enabled() {
+		errs = append(errs, errors.New("admin key hash is empty: the admin API is disabled"))
+	}
+	if errs != nil {
+		return fmt.Errorf("admin api config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Handler is the admin API, an http.Handler safe for concurrent use.
+type Handler struct {
+	admin config.Admin
+	store Store
+	log   *slog.Logger
+	mux   *http.ServeMux
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New validates cfg and returns the Handler.
+func New(cfg Config) (*Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	h := &Handler{admin: cfg.Admin, store: cfg.Store, log: cfg.Logger, mux: http.NewServeMux()}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	h.handle(RouteList, h.list)
+	h.handle(RouteShow, h.show)
+	h.handle(RouteReplay, h.replay)
+	h.handle(RouteReplayAll, h.replayAll)
+	h.handle("/admin/v1/messages", methodNotAllowed("GET, HEAD"))
+	h.handle("/admin/v1/messages/{id}", methodNotAllowed("GET, HEAD"))
+	h.handle("/admin/v1/messages/{id}/replay", methodNotAllowed(http.MethodPost))
+	h.handle("/admin/v1/replay", methodNotAllowed(http.MethodPost))
+	h.handle("/", func(http.ResponseWriter, *http.Request) error {
+		return problem(ProblemNotFound, http.StatusNotFound, "no such resource")
+	})
+	return h, nil
+}
+
+// ServeHTTP authenticates the request, answers it and logs it.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	defer func() {
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "admin request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("remote", r.RemoteAddr), slog.Int("status", rec.code()),
+			slog.Duration("duration", time.Since(start)))
+	}()
+	if err := h.authenticate(r); err != nil {
+		writeProblem(rec, r, err)
+		return
+	}
+	h.mux.ServeHTTP(rec, r)
+}
+
+// authenticate checks the bearer key against the admin key hash in constant time.
+func (h *Handler) authenticate(r *http.Request) *problemError {
+	values := r.Header.Values("Authorization")
+	var key string
+	ok := len(values) == 1
+	if ok {
+		var scheme string
+		scheme, key, ok = strings.Cut(values[0], " ")
+		key = strings.TrimLeft(key, " ")
+		ok = ok && strings.EqualFold(scheme, "Bearer") && key != ""
+	}
+	if ok && h.admin.KeyMatches(key) {
+		return nil
+	}
+	p := problem(ProblemUnauthorized, http.StatusUnauthorized, "the admin key is required: Authorization: Bearer <key>")
+	p.header = http.Header{"Www-Authenticate": {`Bearer realm="amtsbote-admin"`}}
+	return p
+}
+
+func (h *Handler) handle(pattern string, fn func(http.ResponseWriter, *http.Request) error) {
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			var p *problemError
+			if !errors.As(err, &p) {
+				p = &problemError{typ: ProblemInternal, status: http.StatusInternalServerError,
+					detail: "the request could not be processed; the error has been logged", cause: err}
+			}
+			if p.cause != nil {
+				h.log.LogAttrs(r.Context(), slog.LevelError, "admin request failed",
+					slog.String("route", pattern), slog.String("problem", p.typ), slog.String("error", p.cause.Error()))
+			}
+			writeProblem(w, r, p)
+		}
+	})
+}
+
+func methodNotAllowed(allow string) func(http.ResponseWriter, *http.Request) error {
+	return func(http.ResponseWriter, *http.Request) error {
+		p := problem(ProblemMethodNotAllowed, http.StatusMethodNotAllowed, "allowed: "+allow)
+		p.header = http.Header{"Allow": {allow}}
+		return p
+	}
+}
+
+// storeError maps the store's sentinel errors to problems.
+func storeError(err error) error {
+	switch {
+	case errors.Is(err, outbox.ErrNotFound):
+		return problem(ProblemNotFound, http.StatusNotFound, "no such message")
+	case errors.Is(err, outbox.ErrAmbiguous):
+		return problem(ProblemAmbiguous, http.StatusConflict, "the message id exists on several topics; name the topic")
+	case errors.Is(err, outbox.ErrNotReplayable):
+		return problem(ProblemNotReplayable, http.StatusConflict, "only a dead message can be replayed")
+	}
+	return err
+}
+
+var states = map[string]outbox.State{
+	"": "", "pending": outbox.StatePending, "retrying": outbox.StateRetrying,
+	"delivered": outbox.StateDelivered, "dead": outbox.StateDead,
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	for k, vs := range q {
+		switch k {
+		case "status", "tenant", "procedure", "destination", "limit", "after":
+			if len(vs) != 1 {
+				return problem(ProblemMalformedRequest, http.StatusBadRequest, "query parameter "+k+" given more than once")
+			}
+		default:
+			return problem(ProblemMalformedRequest, http.StatusBadRequest, "unknown query parameter "+strconv.Quote(k))
+		}
+	}
+	state, ok := states[q.Get("status")]
+	if !ok {
+		return problem(ProblemMalformedRequest, http.StatusBadRequest, "status must be pending, retrying, delivered or dead")
+	}
+	f := outbox.ListFilter{State: state, Tenant: q.Get("tenant"), Procedure: q.Get("procedure"),
+		Destination: q.Get("destination"), After: q.Get("after")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > outbox.MaxListLimit {
+			return problem(ProblemMalformedRequest, http.StatusBadRequest,
+				fmt.Sprintf("limit must be a number from 1 to %d", outbox.MaxListLimit))
+		}
+		f.Limit = n
+	}
+	if v := f.After; v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
+			return problem(ProblemMalformedRequest, http.StatusBadRequest, "after must be the next cursor of a previous page")
+		}
+	}
+	msgs, next, err := h.store.List(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	resp := ListResponse{Messages: make([]MessageView, 0, len(msgs)), Next: next}
+	for _, m := range msgs {
+		resp.Messages = append(resp.Messages, NewMessageView(m))
+	}
+	writeJSON(w, http.StatusOK, "application/json", resp)
+	return nil
+}
+
+func (h *Handler) show(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	m, err := h.store.Message(r.Context(), id)
+	if err != nil {
+		return storeError(err)
+	}
+	atts, err := h.store.Attempts(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	reps, err := h.store.Replays(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, "application/json", NewMessageDetail(m, atts, reps))
+	return nil
+}
+
+// ReplayRequest is the body of POST /admin/v1/messages/{id}/replay.
+type ReplayRequest struct {
+	Reason string `json:"reason"`
+	// Topic names the message's topic when its id exists on several.
+	Topic string `json:"topic,omitempty"`
+}
+
+// ReplayAllRequest is the body of POST /admin/v1/replay. An empty filter
+// replays every dead message.
+type ReplayAllRequest struct {
+	Tenant      string `json:"tenant"`
+	Procedure   string `json:"procedure"`
+	Destination string `json:"destination"`
+	Reason      string `json:"reason"`
+}
+
+func (h *Handler) replay(w http.ResponseWriter, r *http.Request) error {
+	var body ReplayRequest
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	err := h.store.Replay(r.Context(), outbox.ReplayRequest{ID: r.PathValue("id"), Topic: body.Topic, By: by(r), Reason: body.Reason})
+	if err != nil {
+		return storeError(err)
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "message replayed",
+		slog.String("message_id", r.PathValue("id")), slog.String("by", by(r)))
+	writeJSON(w, http.StatusOK, "application/json", ReplayResponse{Replayed: 1})
+	return nil
+}
+
+func (h *Handler) replayAll(w http.ResponseWriter, r *http.Request) error {
+	var body ReplayAllRequest
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	f := outbox.ListFilter{Tenant: body.Tenant, Procedure: body.Procedure, Destination: body.Destination}
+	n, err := h.store.ReplayAll(r.Context(), f, by(r), body.Reason)
+	if err != nil {
+		return err
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "dead messages replayed",
+		slog.String("tenant", body.Tenant), slog.String("procedure", body.Procedure),
+		slog.String("destination", body.Destination), slog.Int("count", n), slog.String("by", by(r)))
+	writeJSON(w, http.StatusOK, "application/json", ReplayResponse{Replayed: n})
+	return nil
+}
+
+// by names the author of a replay through the admin API.
+func by(r *http.Request) string { return ByPrefix + " (" + r.RemoteAddr + ")" }
+
+// decodeBody reads a JSON object strictly into v: application/json, at most
+// MaxBodyBytes, no unknown members, nothing after it.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return problem(ProblemUnsupportedMediaType, http.StatusUnsupportedMediaType, "the body must be application/json")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return problem(ProblemMalformedRequest, http.StatusBadRequest, "the body is not a valid JSON object of this request: "+jsonProblem(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return problem(ProblemMalformedRequest, http.StatusBadRequest, "the body has data after the JSON object")
+	}
+	return nil
+}
+
+// jsonProblem describes a decoding error without quoting the body.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return fmt.Sprintf("larger than %d bytes", MaxBodyBytes)
+	case errors.As(err, &syn):
+		return fmt.Sprintf("syntax error at offset %d", syn.Offset)
+	case errors.As(err, &typ):
+		return "wrong type of " + typ.Field
+	case errors.Is(err, io.EOF):
+		return "empty"
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return "invalid"
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusRecorder) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}

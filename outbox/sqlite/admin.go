@@ -1,0 +1,186 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/amtsbote/amtsbote/outbox"
+)
+
+// List returns a page of messages matching f in insertion order.
+func (s *Store) List(ctx context.Context, f outbox.ListFilter) ([]outbox.Message, string, error) {
+	after, err := parseCursor(f.After)
+	if err != nil {
+		return nil, "", err
+	}
+	limit := f.PageLimit()
+	rows, err := s.read.QueryContext(ctx, s.q["List"], after, string(f.State), f.TopicPattern(), limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list messages: %w", err)
+	}
+	msgs, seqs, err := scanMessagesSeq(rows)
+	if err != nil {
+		return nil, "", fmt.Errorf("list messages: %w", err)
+	}
+	if len(msgs) <= limit {
+		return msgs, "", nil
+	}
+	return msgs[:limit], strconv.FormatInt(seqs[limit-1], 10), nil
+}
+
+// parseCursor reads a cursor of List: the seq of the last message of a page.
+func parseCursor(c string) (int64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(c, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("list messages: invalid cursor %q", c)
+	}
+	return n, nil
+}
+
+// Message returns the message with id.
+func (s *Store) Message(ctx context.Context, id string) (outbox.Message, error) {
+	m, _, err := s.messageByID(ctx, s.read, id, "")
+	return m, err
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (s *Store) messageByID(ctx context.Context, q querier, id, topic string) (outbox.Message, int64, error) {
+	rows, err := q.QueryContext(ctx, s.q["MessagesByID"], id, topic)
+	if err != nil {
+		return outbox.Message{}, 0, fmt.Errorf("read message %s: %w", id, err)
+	}
+	msgs, seqs, err := scanMessagesSeq(rows)
+	if err != nil {
+		return outbox.Message{}, 0, fmt.Errorf("read message %s: %w", id, err)
+	}
+	switch len(msgs) {
+	case 0:
+		return outbox.Message{}, 0, fmt.Errorf("message %s: %w", id, outbox.ErrNotFound)
+	case 1:
+		return msgs[0], seqs[0], nil
+	}
+	return outbox.Message{}, 0, fmt.Errorf("message %s: %w", id, outbox.ErrAmbiguous)
+}
+
+// Replay makes a dead message pending again and records the replay.
+func (s *Store) Replay(ctx context.Context, r outbox.ReplayRequest) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("replay %s: %w", r.ID, err)
+	}
+	defer sqlTx.Rollback()
+	m, seq, err := s.messageByID(ctx, sqlTx, r.ID, r.Topic)
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	if m.State != outbox.StateDead {
+		return fmt.Errorf("replay %s (%s): %w", r.ID, m.State, outbox.ErrNotReplayable)
+	}
+	topics, err := s.replay(ctx, sqlTx, s.q["ReplayMessage"], seq, r.By, r.Reason)
+	if err != nil {
+		return fmt.Errorf("replay %s: %w", r.ID, err)
+	}
+	if len(topics) != 1 { // the write connection is exclusive: nothing changed it since the read
+		return fmt.Errorf("replay %s: %w", r.ID, outbox.ErrNotReplayable)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("replay %s: %w", r.ID, err)
+	}
+	s.Notify(topics...)
+	return nil
+}
+
+// ReplayAll replays the dead messages of the topics f matches.
+func (s *Store) ReplayAll(ctx context.Context, f outbox.ListFilter, by, reason string) (int, error) {
+	if by == "" {
+		return 0, fmt.Errorf("replay all: by is required")
+	}
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("replay all: %w", err)
+	}
+	defer sqlTx.Rollback()
+	topics, err := s.replay(ctx, sqlTx, s.q["ReplayDead"], f.TopicPattern(), by, reason)
+	if err != nil {
+		return 0, fmt.Errorf("replay all: %w", err)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return 0, fmt.Errorf("replay all: %w", err)
+	}
+	n := len(topics)
+	slices.Sort(topics)
+	s.Notify(slices.Compact(topics)...)
+	return n, nil
+}
+
+// replay runs an update returning (seq, topic, attempts) of the replayed
+// messages, records a replay of each and returns their topics.
+func (s *Store) replay(ctx context.Context, tx *sql.Tx, query string, selector any, by, reason string) ([]string, error) {
+	now := micros(s.now())
+	rows, err := tx.QueryContext(ctx, query, selector, now)
+	if err != nil {
+		return nil, err
+	}
+	type replayed struct {
+		seq      int64
+		topic    string
+		attempts int
+	}
+	var done []replayed
+	for rows.Next() {
+		var r replayed
+		if err := rows.Scan(&r.seq, &r.topic, &r.attempts); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		done = append(done, r)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(done, func(a, b replayed) int { return cmp.Compare(a.seq, b.seq) })
+	topics := make([]string, 0, len(done))
+	for _, r := range done {
+		if _, err := tx.ExecContext(ctx, s.q["InsertReplay"], r.seq, now, by, reason, r.attempts); err != nil {
+			return nil, fmt.Errorf("record replay: %w", err)
+		}
+		topics = append(topics, r.topic)
+	}
+	return topics, nil
+}
+
+// Replays lists a message's replays.
+func (s *Store) Replays(ctx context.Context, messageID string) ([]outbox.Replay, error) {
+	rows, err := s.read.QueryContext(ctx, s.q["Replays"], messageID)
+	if err != nil {
+		return nil, fmt.Errorf("read replays of %s: %w", messageID, err)
+	}
+	defer rows.Close()
+	var out []outbox.Replay
+	for rows.Next() {
+		var r outbox.Replay
+		var at int64
+		if err := rows.Scan(&r.MessageID, &r.Topic, &r.By, &r.Reason, &at, &r.Attempts); err != nil {
+			return nil, fmt.Errorf("read replays of %s: %w", messageID, err)
+		}
+		r.At = fromMicros(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

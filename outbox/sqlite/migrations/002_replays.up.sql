@@ -1,0 +1,13 @@
+-- Dead-letter management: who replayed which dead message, when and why.
+CREATE TABLE outbox_replays (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_seq INTEGER NOT NULL REFERENCES outbox_messages (seq),
+    replayed_at INTEGER NOT NULL,
+    replayed_by TEXT NOT NULL,
+    reason      TEXT NOT NULL DEFAULT '',
+    attempts    INTEGER NOT NULL
+);
+CREATE INDEX outbox_replays_message ON outbox_replays (message_seq);
+
+-- Listing by state in insertion order (dead letters for operators).
+CREATE INDEX outbox_messages_state_seq ON outbox_messages (state, seq);
