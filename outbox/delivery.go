@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Delivery is what a Deliverer receives: one message for one destination.
@@ -32,6 +33,14 @@ func (f DelivererFunc) Deliver(ctx context.Context, d Delivery) error { return f
 // ErrPermanent marks a delivery error that retrying cannot fix (a rejected message,
 // a misconfiguration). Wrap it with Permanent.
 var ErrPermanent = errors.New("permanent delivery failure")
+
+// RetryAfterError is a delivery error that names when the destination wants the
+// next attempt (an HTTP Retry-After): the relay schedules it no earlier than
+// that, and no earlier than the retry policy says.
+type RetryAfterError interface {
+	error
+	RetryAfter() time.Duration
+}
 
 // Permanent wraps err so that errors.Is(err, ErrPermanent) holds.
 func Permanent(err error) error {

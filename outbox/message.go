@@ -35,6 +35,9 @@ const (
 	// handler's message, read by the Subscriber on Nack.
 	MetaLastError = "outbox_last_error"
 	MetaPermanent = "outbox_permanent"
+	// MetaRetryAfter is set by ErrorRecorder from a RetryAfterError: the
+	// destination's requested delay, as a Go duration.
+	MetaRetryAfter = "outbox_retry_after"
 )
 
 // Message is one delivery of one payload to one destination (its topic).

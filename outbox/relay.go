@@ -128,6 +128,10 @@ func ErrorRecorder(h message.HandlerFunc) message.HandlerFunc {
 			if errors.Is(err, ErrPermanent) {
 				msg.Metadata.Set(MetaPermanent, "true")
 			}
+			var ra RetryAfterError
+			if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+				msg.Metadata.Set(MetaRetryAfter, ra.RetryAfter().String())
+			}
 		}
 		return out, err
 	}

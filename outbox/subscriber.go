@@ -328,7 +328,11 @@ func (sub *subscription) nackCompletion(m Message, attempt int, md message.Metad
 	if md.Get(MetaPermanent) == "true" {
 		return Completion{Outcome: OutcomeDead, Error: reason, permanent: true}
 	}
-	next, dead := sub.opts.Policy.Next(attempt, m.CreatedAt, sub.cfg.Now())
+	now := sub.cfg.Now()
+	next, dead := sub.opts.Policy.Next(attempt, m.CreatedAt, now)
+	if d, err := time.ParseDuration(md.Get(MetaRetryAfter)); err == nil && !dead && now.Add(d).After(next) {
+		next = now.Add(d) // the destination asked for a longer pause
+	}
 	if dead {
 		return Completion{Outcome: OutcomeDead, Error: reason + " (retry policy exhausted)"}
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/amtsbote/amtsbote/outbox"
 )
 
 // StatusError is an answer of the receiver other than 2xx.
@@ -47,9 +49,8 @@ func retryableStatus(code int) bool {
 // a Retry-After header, to wait Delay before the next attempt. It wraps the
 // cause (a *StatusError).
 //
-// The relay does not use Delay yet: it retries on the destination's
-// persistent retry schedule like any other retryable error. A relay that
-// honours it finds it with errors.As.
+// The relay schedules the next attempt no earlier than Delay (and no earlier
+// than the destination's retry policy says), through outbox.RetryAfterError.
 type RetryAfterError struct {
 	// Delay is how long the receiver asked to wait, at most MaxRetryAfter.
 	Delay time.Duration
@@ -64,6 +65,12 @@ func (e *RetryAfterError) Error() string {
 
 // Unwrap returns the failure.
 func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// RetryAfter is the delay asked for; the relay schedules the next attempt no
+// earlier (outbox.RetryAfterError).
+func (e *RetryAfterError) RetryAfter() time.Duration { return e.Delay }
+
+var _ outbox.RetryAfterError = (*RetryAfterError)(nil)
 
 // MaxRetryAfter caps the delay of a Retry-After header.
 const MaxRetryAfter = 24 * time.Hour

@@ -17,19 +17,19 @@ import (
 	"github.com/amtsbote/amtsbote/outbox/postgres/pgtest"
 )
 
-// TestTwoProcessesSharePostgres: two serve processes on one PostgreSQL database
-// take 2,000 submissions, half each, and deliver every message exactly once
+// TestProcessesSharePostgres: three serve processes on one PostgreSQL database
+// take 3,000 submissions, a third each, and deliver every message exactly once
 // (one attempt per message), sharing the deliveries between them.
-func TestTwoProcessesSharePostgres(t *testing.T) {
+func TestProcessesSharePostgres(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
 	dir := t.TempDir()
 	text := strings.Replace(fmt.Sprintf(retryConfig, dir, config.HashKey("pg-key")),
 		"database:\n  path: "+dir+"/amtsbote.db", "database:\n  url: "+url, 1)
 	cfg := writeConfig(t, dir, text)
-	procs := []*proc{start(t, dir, nil, "--config", cfg), start(t, dir, nil, "--config", cfg)}
+	procs := []*proc{start(t, dir, nil, "--config", cfg), start(t, dir, nil, "--config", cfg), start(t, dir, nil, "--config", cfg)}
 
-	const total, clients = 2000, 16
+	const total, clients = 3000, 16
 	body := demoBody(t)
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -40,7 +40,7 @@ func TestTwoProcessesSharePostgres(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				code, resp := procs[i%2].post(t, "pg-key", fmt.Sprintf("pg-%d", i), body)
+				code, resp := procs[i%len(procs)].post(t, "pg-key", fmt.Sprintf("pg-%d", i), body)
 				if code != http.StatusAccepted {
 					t.Errorf("POST %d: %d %v", i, code, resp)
 					continue
@@ -87,8 +87,8 @@ func TestTwoProcessesSharePostgres(t *testing.T) {
 		t.Errorf("%d delivery attempts for %d messages: some were delivered more than once", n, total)
 	}
 	owners := count(`SELECT count(DISTINCT owner) FROM outbox_attempts`)
-	if owners != 2 {
-		t.Errorf("deliveries made by %d processes, want 2", owners)
+	if owners != len(procs) {
+		t.Errorf("deliveries made by %d processes, want %d", owners, len(procs))
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "drop", "musterstadt", "meldewesen.wohnungsgeberbestaetigung", "*.xml"))
 	if len(files) != total {

@@ -28,6 +28,7 @@ func RunRelay(t *testing.T, open Opener) {
 		{"SlowDestinationDoesNotDelayOthers", testRelayIsolation},
 		{"ShutdownLetsInFlightDeliveryFinish", testRelayShutdown},
 		{"OpenCircuitStopsHammering", testRelayCircuit},
+		{"RetryAfterIsHonoured", testRelayRetryAfter},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -345,5 +346,32 @@ func testRelayCircuit(t *testing.T, s outbox.Store) {
 	mu.Unlock()
 	for i, m := range msgs {
 		waitState(t, s, subs[i].ID, m.ID, outbox.StateDelivered, 15*time.Second)
+	}
+}
+
+// retryAfter is a delivery error asking for a pause, like an HTTP 503 with Retry-After.
+type retryAfter time.Duration
+
+func (r retryAfter) Error() string             { return "503 Service Unavailable" }
+func (r retryAfter) RetryAfter() time.Duration { return time.Duration(r) }
+
+func testRelayRetryAfter(t *testing.T, s outbox.Store) {
+	topic := topicName()
+	rec := newRecorder(func(_ outbox.Delivery, call int) error {
+		if call == 1 {
+			return retryAfter(1500 * time.Millisecond)
+		}
+		return nil
+	})
+	startRelay(t, s, map[string]outbox.Route{topic: {Deliverer: rec, Options: outbox.TopicOptions{Policy: fastPolicy}}}, -1)
+	sub, msgs := accept(t, s, topic)
+	waitState(t, s, sub.ID, msgs[0].ID, outbox.StateDelivered, 10*time.Second)
+	atts, err := s.Attempts(ctxT(t), msgs[0].ID)
+	if err != nil || len(atts) != 2 {
+		t.Fatalf("attempts = %+v, %v; want 2", atts, err)
+	}
+	// fastPolicy alone would retry within 100ms.
+	if gap := atts[1].StartedAt.Sub(atts[0].FinishedAt); gap < 1400*time.Millisecond {
+		t.Fatalf("second attempt %v after the first, want at least the 1.5s asked for", gap)
 	}
 }
