@@ -54,6 +54,9 @@ type Message struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	DeliveredAt   time.Time // zero unless delivered
+	// RetryFrom is when the retry budget (RetryPolicy.MaxElapsedTime) started:
+	// CreatedAt, or the last replay, which gives a dead message a fresh budget.
+	RetryFrom time.Time
 }
 
 // Outcome is the result of one delivery attempt.

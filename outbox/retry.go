@@ -49,9 +49,10 @@ func (p RetryPolicy) Validate() error {
 }
 
 // Next schedules the attempt after a failed one. attempts counts the attempts made,
-// including the one that just failed; created is when the message was accepted.
-// It returns dead=true when the policy is exhausted.
-func (p RetryPolicy) Next(attempts int, created, now time.Time) (next time.Time, dead bool) {
+// including the one that just failed; from is when the retry budget started (the
+// message's acceptance, or its last replay). It returns dead=true when the policy
+// is exhausted.
+func (p RetryPolicy) Next(attempts int, from, now time.Time) (next time.Time, dead bool) {
 	b := &backoff.ExponentialBackOff{
 		InitialInterval:     p.InitialInterval,
 		RandomizationFactor: p.RandomizationFactor,
@@ -68,7 +69,7 @@ func (p RetryPolicy) Next(attempts int, created, now time.Time) (next time.Time,
 		d = b.NextBackOff()
 	}
 	next = now.Add(d)
-	if p.MaxElapsedTime > 0 && next.Sub(created) > p.MaxElapsedTime {
+	if p.MaxElapsedTime > 0 && next.Sub(from) > p.MaxElapsedTime {
 		return time.Time{}, true
 	}
 	return next, false

@@ -329,7 +329,11 @@ func (sub *subscription) nackCompletion(m Message, attempt int, md message.Metad
 		return Completion{Outcome: OutcomeDead, Error: reason, permanent: true}
 	}
 	now := sub.cfg.Now()
-	next, dead := sub.opts.Policy.Next(attempt, m.CreatedAt, now)
+	from := m.CreatedAt
+	if m.RetryFrom.After(from) {
+		from = m.RetryFrom // replayed: a fresh budget
+	}
+	next, dead := sub.opts.Policy.Next(attempt, from, now)
 	if d, err := time.ParseDuration(md.Get(MetaRetryAfter)); err == nil && !dead && now.Add(d).After(next) {
 		next = now.Add(d) // the destination asked for a longer pause
 	}

@@ -201,6 +201,10 @@ func testReplayDead(t *testing.T, s outbox.Store) {
 		!got.DeliveredAt.IsZero() || got.ID != m.ID {
 		t.Fatalf("after replay: %+v", got)
 	}
+	// A fresh retry budget: it counts from the replay, not from the acceptance.
+	if got.RetryFrom.Before(before.Add(-time.Second)) || got.RetryFrom.After(time.Now().Add(time.Second)) {
+		t.Fatalf("RetryFrom after replay = %v, want about %v", got.RetryFrom, before)
+	}
 	if due, ok, err := s.NextDue(ctxT(t), topic); err != nil || !ok || due.After(time.Now()) {
 		t.Fatalf("NextDue after replay: %v %v %v", due, ok, err)
 	}

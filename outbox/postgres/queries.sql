@@ -32,7 +32,7 @@ WHERE seq IN (
     FOR UPDATE SKIP LOCKED
 )
 RETURNING seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
-          COALESCE(last_error, ''), created_at, updated_at, delivered_at
+          COALESCE(last_error, ''), created_at, updated_at, delivered_at, COALESCE(retry_from, created_at)
 
 -- name: ClaimHead
 -- FOR UPDATE without SKIP LOCKED: a concurrent claimer waits for the head instead of taking the next one.
@@ -44,7 +44,7 @@ WHERE seq = (
     FOR UPDATE
 ) AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
 RETURNING seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
-          COALESCE(last_error, ''), created_at, updated_at, delivered_at
+          COALESCE(last_error, ''), created_at, updated_at, delivered_at, COALESCE(retry_from, created_at)
 
 -- name: Complete
 UPDATE outbox_messages
@@ -73,7 +73,7 @@ ORDER BY next_attempt_at LIMIT 1
 
 -- name: MessagesBySubmission
 SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
-       COALESCE(last_error, ''), created_at, updated_at, delivered_at
+       COALESCE(last_error, ''), created_at, updated_at, delivered_at, COALESCE(retry_from, created_at)
 FROM outbox_messages WHERE submission_id = $1 ORDER BY seq
 
 -- name: Attempts
@@ -87,14 +87,14 @@ SELECT COALESCE(MAX(version), 0) FROM schema_migrations
 -- name: List
 -- $1 cursor (seq), $2 state or '', $3 topic LIKE pattern, $4 limit.
 SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
-       COALESCE(last_error, ''), created_at, updated_at, delivered_at
+       COALESCE(last_error, ''), created_at, updated_at, delivered_at, COALESCE(retry_from, created_at)
 FROM outbox_messages
 WHERE seq > $1 AND ($2::text = '' OR state = $2::text) AND topic LIKE $3 ESCAPE '\'
 ORDER BY seq LIMIT $4
 
 -- name: MessagesByID
 SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
-       COALESCE(last_error, ''), created_at, updated_at, delivered_at
+       COALESCE(last_error, ''), created_at, updated_at, delivered_at, COALESCE(retry_from, created_at)
 FROM outbox_messages WHERE id = $1 AND ($2::text = '' OR topic = $2::text) ORDER BY seq LIMIT 2
 
 -- name: LockMessagesByID
@@ -105,7 +105,7 @@ ORDER BY seq LIMIT 2 FOR UPDATE
 -- Only a dead message: pending, due now, lease cleared; attempts and id kept.
 WITH r AS (
     UPDATE outbox_messages
-    SET state = 'pending', next_attempt_at = $2, lease_owner = NULL, lease_until = NULL, delivered_at = NULL, updated_at = $2
+    SET state = 'pending', next_attempt_at = $2, retry_from = $2, lease_owner = NULL, lease_until = NULL, delivered_at = NULL, updated_at = $2
     WHERE seq = $1 AND state = 'dead'
     RETURNING seq, topic, attempts
 ), ins AS (
@@ -117,7 +117,7 @@ SELECT topic FROM r
 -- name: ReplayDead
 WITH r AS (
     UPDATE outbox_messages
-    SET state = 'pending', next_attempt_at = $2, lease_owner = NULL, lease_until = NULL, delivered_at = NULL, updated_at = $2
+    SET state = 'pending', next_attempt_at = $2, retry_from = $2, lease_owner = NULL, lease_until = NULL, delivered_at = NULL, updated_at = $2
     WHERE state = 'dead' AND topic LIKE $1 ESCAPE '\'
     RETURNING seq, topic, attempts
 ), ins AS (

@@ -419,9 +419,10 @@ func scanMessagesSeq(rows pgx.Rows) ([]outbox.Message, []int64, error) {
 		var delivered *time.Time
 		m := &sm.m
 		err := r.Scan(&sm.seq, &m.ID, &m.Topic, &m.SubmissionID, &m.Payload, &m.Metadata, &state, &m.Attempts,
-			&m.NextAttemptAt, &m.LastError, &m.CreatedAt, &m.UpdatedAt, &delivered)
+			&m.NextAttemptAt, &m.LastError, &m.CreatedAt, &m.UpdatedAt, &delivered, &m.RetryFrom)
 		m.State = outbox.State(state)
 		m.NextAttemptAt, m.CreatedAt, m.UpdatedAt = m.NextAttemptAt.UTC(), m.CreatedAt.UTC(), m.UpdatedAt.UTC()
+		m.RetryFrom = m.RetryFrom.UTC()
 		if delivered != nil {
 			m.DeliveredAt = delivered.UTC()
 		}

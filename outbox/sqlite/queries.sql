@@ -28,7 +28,7 @@ WHERE seq IN (
     LIMIT ?5
 )
 RETURNING seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
-          COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0)
+          COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at)
 
 -- name: ClaimHead
 UPDATE outbox_messages SET lease_owner = ?1, lease_until = ?2, updated_at = ?3
@@ -38,7 +38,7 @@ WHERE seq = (
     ORDER BY seq LIMIT 1
 ) AND next_attempt_at <= ?3 AND (lease_until IS NULL OR lease_until < ?3)
 RETURNING seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
-          COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0)
+          COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at)
 
 -- name: Complete
 UPDATE outbox_messages
@@ -67,7 +67,7 @@ ORDER BY next_attempt_at LIMIT 1
 
 -- name: MessagesBySubmission
 SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
-       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0)
+       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at)
 FROM outbox_messages WHERE submission_id = ? ORDER BY seq
 
 -- name: Attempts
@@ -78,26 +78,26 @@ WHERE m.id = ? ORDER BY a.message_seq, a.number
 -- name: List
 -- ?1 cursor (seq), ?2 state or '', ?3 topic LIKE pattern, ?4 limit.
 SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
-       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0)
+       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at)
 FROM outbox_messages
 WHERE seq > ?1 AND (?2 = '' OR state = ?2) AND topic LIKE ?3 ESCAPE '\'
 ORDER BY seq LIMIT ?4
 
 -- name: MessagesByID
 SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
-       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0)
+       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at)
 FROM outbox_messages WHERE id = ?1 AND (?2 = '' OR topic = ?2) ORDER BY seq LIMIT 2
 
 -- name: ReplayMessage
 -- Only a dead message: pending, due now, lease cleared; attempts and id kept.
 UPDATE outbox_messages
-SET state = 'pending', next_attempt_at = ?2, lease_owner = NULL, lease_until = NULL, delivered_at = NULL, updated_at = ?2
+SET state = 'pending', next_attempt_at = ?2, retry_from = ?2, lease_owner = NULL, lease_until = NULL, delivered_at = NULL, updated_at = ?2
 WHERE seq = ?1 AND state = 'dead'
 RETURNING seq, topic, attempts
 
 -- name: ReplayDead
 UPDATE outbox_messages
-SET state = 'pending', next_attempt_at = ?2, lease_owner = NULL, lease_until = NULL, delivered_at = NULL, updated_at = ?2
+SET state = 'pending', next_attempt_at = ?2, retry_from = ?2, lease_owner = NULL, lease_until = NULL, delivered_at = NULL, updated_at = ?2
 WHERE state = 'dead' AND topic LIKE ?1 ESCAPE '\'
 RETURNING seq, topic, attempts
 

@@ -349,10 +349,10 @@ func scanMessagesSeq(rows *sql.Rows) ([]outbox.Message, []int64, error) {
 	for rows.Next() {
 		var sm seqMsg
 		var md, state string
-		var next, created, updated, delivered int64
+		var next, created, updated, delivered, retryFrom int64
 		m := &sm.m
 		if err := rows.Scan(&sm.seq, &m.ID, &m.Topic, &m.SubmissionID, &m.Payload, &md, &state, &m.Attempts,
-			&next, &m.LastError, &created, &updated, &delivered); err != nil {
+			&next, &m.LastError, &created, &updated, &delivered, &retryFrom); err != nil {
 			return nil, nil, err
 		}
 		if err := json.Unmarshal([]byte(md), &m.Metadata); err != nil {
@@ -360,6 +360,7 @@ func scanMessagesSeq(rows *sql.Rows) ([]outbox.Message, []int64, error) {
 		}
 		m.State = outbox.State(state)
 		m.NextAttemptAt, m.CreatedAt, m.UpdatedAt = fromMicros(next), fromMicros(created), fromMicros(updated)
+		m.RetryFrom = fromMicros(retryFrom)
 		if delivered != 0 {
 			m.DeliveredAt = fromMicros(delivered)
 		}

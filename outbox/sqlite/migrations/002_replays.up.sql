@@ -11,3 +11,7 @@ CREATE INDEX outbox_replays_message ON outbox_replays (message_seq);
 
 -- Listing by state in insertion order (dead letters for operators).
 CREATE INDEX outbox_messages_state_seq ON outbox_messages (state, seq);
+
+-- A replayed message gets a fresh retry budget: its policy's max elapsed time
+-- counts from the replay (NULL: from created_at).
+ALTER TABLE outbox_messages ADD COLUMN retry_from INTEGER;
