@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/amtsbote/amtsbote/outbox"
@@ -52,7 +53,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			v.Add("_pragma", p)
 		}
 		v.Set("_txlock", txlock)
-		return "file:" + path + "?" + v.Encode()
+		return "file:" + uriPath(path) + "?" + v.Encode()
 	}
 	write, err := sql.Open("sqlite", dsn("immediate"))
 	if err != nil {
@@ -73,6 +74,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	read.SetMaxOpenConns(4)
 	s.read = read
 	return s, nil
+}
+
+// uriPath escapes the characters a SQLite URI filename gives meaning to ('?' starts
+// the parameters, '#' a fragment, '%' an escape), so any path works, "#" included.
+func uriPath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 func (s *Store) migrate(ctx context.Context) error {
