@@ -78,7 +78,7 @@ func NewRelay(store Store, cfg RelayConfig) (*Relay, error) {
 		return nil, err
 	}
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: cfg.CloseTimeout},
-		watermill.NewSlogLoggerWithLevelMapping(cfg.Logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}))
+		idsOnly{watermill.NewSlogLoggerWithLevelMapping(cfg.Logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})})
 	if err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
@@ -110,12 +110,36 @@ func Middleware(blipRetries int, logger *slog.Logger) []message.HandlerMiddlewar
 			MaxInterval:     time.Second,
 			Multiplier:      3,
 			ShouldRetry: func(p middleware.RetryParams) bool {
-				return !errors.Is(p.Err, ErrPermanent)
+				// Not permanent errors, and not when the destination asked for a pause.
+				var ra RetryAfterError
+				return !errors.Is(p.Err, ErrPermanent) && !(errors.As(p.Err, &ra) && ra.RetryAfter() > 0)
 			},
-			Logger: watermill.NewSlogLogger(logger),
+			Logger: idsOnly{watermill.NewSlogLogger(logger)},
 		}.Middleware)
 	}
 	return append(mw, middleware.Recoverer)
+}
+
+// idsOnly keeps delivery error texts out of watermill's log records: a
+// receiver's answer may quote the applicant's data. The message id stays in the
+// record's fields; the full error is kept as the message's last error, where
+// operators read it (outbox show, the status API).
+type idsOnly struct{ watermill.LoggerAdapter }
+
+// errWithheld stands in for a delivery error in logs.
+var errWithheld = errors.New("delivery failed (error text withheld from logs; see the message's last error)")
+
+// Error logs msg and fields without the error's text.
+func (l idsOnly) Error(msg string, err error, fields watermill.LogFields) {
+	if err != nil {
+		err = errWithheld
+	}
+	l.LoggerAdapter.Error(msg, err, fields)
+}
+
+// With keeps the redaction for derived loggers.
+func (l idsOnly) With(fields watermill.LogFields) watermill.LoggerAdapter {
+	return idsOnly{l.LoggerAdapter.With(fields)}
 }
 
 // ErrorRecorder writes a failed handler's error into the message metadata

@@ -227,6 +227,7 @@ func (sub *subscription) run() {
 			case err != nil && sub.soft.Err() != nil:
 				return
 			case err != nil:
+				sub.breaker.unclaimed(0) // a probe that could not even claim is given back
 				failures++
 				wait = min(time.Duration(failures)*time.Second, sub.cfg.PollInterval)
 				sub.cfg.Logger.Error("outbox claim failed", slog.String("topic", sub.topic), slog.Any("error", err))
@@ -251,8 +252,13 @@ func (sub *subscription) run() {
 				if len(msgs) == limit && limit == free && !sub.opts.Ordered {
 					continue // there may be more due
 				}
-				if due, ok, err := sub.store.NextDue(sub.soft, sub.topic); err == nil && ok {
-					wait = min(wait, max(due.Sub(sub.cfg.Now()), time.Millisecond))
+				// An ordered topic can only take its head, which may wait for its retry or be
+				// leased elsewhere while later messages are due: NextDue would wake us at once,
+				// again and again. Notifications, freed slots and the poll wake it instead.
+				if !sub.opts.Ordered {
+					if due, ok, err := sub.store.NextDue(sub.soft, sub.topic); err == nil && ok {
+						wait = min(wait, max(due.Sub(sub.cfg.Now()), time.Millisecond))
+					}
 				}
 			}
 		}

@@ -363,7 +363,7 @@ func testRelayRetryAfter(t *testing.T, s outbox.Store) {
 		}
 		return nil
 	})
-	startRelay(t, s, map[string]outbox.Route{topic: {Deliverer: rec, Options: outbox.TopicOptions{Policy: fastPolicy}}}, -1)
+	startRelay(t, s, map[string]outbox.Route{topic: {Deliverer: rec, Options: outbox.TopicOptions{Policy: fastPolicy}}}, 2) // blip retries must not override the pause either
 	sub, msgs := accept(t, s, topic)
 	waitState(t, s, sub.ID, msgs[0].ID, outbox.StateDelivered, 10*time.Second)
 	atts, err := s.Attempts(ctxT(t), msgs[0].ID)

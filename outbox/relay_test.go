@@ -1,0 +1,235 @@
+package outbox_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/outbox/sqlite"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A receiver's error text may quote the applicant's data: it is kept as the
+// message's last error, never written to the logs, even at debug level.
+func TestRelayLogsNoDeliveryErrorText(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "amtsbote.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var logs syncBuffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	const secret = "Familienname 'Mustermann'"
+	topic := "t/p.q/d"
+	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
+		Routes: map[string]outbox.Route{topic: {
+			Deliverer: outbox.DelivererFunc(func(context.Context, outbox.Delivery) error {
+				return errors.New("422 Unprocessable Entity: " + secret)
+			}),
+			Options: outbox.TopicOptions{Policy: outbox.RetryPolicy{InitialInterval: time.Hour, MaxInterval: time.Hour, Multiplier: 1}},
+		}},
+		Subscriber:   outbox.SubscriberConfig{PollInterval: 50 * time.Millisecond},
+		CloseTimeout: 5 * time.Second,
+		Logger:       logger,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(runCtx) }()
+	<-relay.Running()
+	msg := message.NewMessage("6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", []byte("<x/>"))
+	if err := outbox.NewPublisher(store).Publish(topic, msg); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, err := store.Message(ctx, msg.UUID)
+		if err == nil && m.State == outbox.StateRetrying {
+			if !strings.Contains(m.LastError, secret) {
+				t.Fatalf("last error %q lost the receiver's answer", m.LastError)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed attempt recorded within 10s (%+v, %v)", m, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "Mustermann") {
+		t.Fatalf("logs contain the receiver's error text:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), msg.UUID) {
+		t.Fatalf("logs do not name the message id:\n%s", logs.String())
+	}
+}
+
+// flakyClaims fails the n-th Claim once, like a database blip.
+type flakyClaims struct {
+	outbox.Store
+	mu     sync.Mutex
+	claims int
+	failAt int
+}
+
+func (f *flakyClaims) Claim(ctx context.Context, p outbox.ClaimParams) ([]outbox.Message, error) {
+	f.mu.Lock()
+	f.claims++
+	fail := f.claims == f.failAt
+	f.mu.Unlock()
+	if fail {
+		return nil, errors.New("connection reset by peer")
+	}
+	return f.Store.Claim(ctx, p)
+}
+
+// A circuit probe whose claim fails is given back: the destination gets its
+// deliveries once the database answers again, instead of waiting for a restart.
+func TestCircuitProbeSurvivesClaimError(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "amtsbote.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	store := &flakyClaims{Store: base}
+	topic := "t/p.q/d"
+	var mu sync.Mutex
+	calls := 0
+	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
+		Routes: map[string]outbox.Route{topic: {
+			Deliverer: outbox.DelivererFunc(func(context.Context, outbox.Delivery) error {
+				mu.Lock()
+				defer mu.Unlock()
+				calls++
+				if calls == 1 {
+					// The first failure opens the circuit; the probe's claim will fail next.
+					store.mu.Lock()
+					store.failAt = store.claims + 1
+					store.mu.Unlock()
+					return errors.New("503 Service Unavailable")
+				}
+				return nil
+			}),
+			Options: outbox.TopicOptions{
+				Policy:  outbox.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: 10 * time.Millisecond, Multiplier: 1},
+				Breaker: outbox.BreakerOptions{Threshold: 1, Pause: 100 * time.Millisecond},
+			},
+		}},
+		Subscriber:   outbox.SubscriberConfig{PollInterval: 50 * time.Millisecond},
+		BlipRetries:  -1,
+		CloseTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(runCtx) }()
+	<-relay.Running()
+	msg := message.NewMessage("7a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", []byte("<x/>"))
+	if err := outbox.NewPublisher(base).Publish(topic, msg); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m, err := base.Message(ctx, msg.UUID); err == nil && m.State == outbox.StateDelivered {
+			break
+		}
+		if time.Now().After(deadline) {
+			store.mu.Lock()
+			t.Fatalf("not delivered within 10s after a failed probe claim (claims %d, fail at %d)", store.claims, store.failAt)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An ordered topic whose head waits for its retry does not spin on claims while
+// later messages are due: it wakes on notifications, freed slots and the poll.
+func TestOrderedTopicDoesNotSpin(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "amtsbote.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	store := &flakyClaims{Store: base}
+	topic := "t/p.q/fifo"
+	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
+		Routes: map[string]outbox.Route{topic: {
+			Deliverer: outbox.DelivererFunc(func(context.Context, outbox.Delivery) error { return errors.New("503") }),
+			Options: outbox.TopicOptions{Ordered: true,
+				Policy: outbox.RetryPolicy{InitialInterval: time.Hour, MaxInterval: time.Hour, Multiplier: 1}},
+		}},
+		Subscriber:   outbox.SubscriberConfig{PollInterval: 100 * time.Millisecond},
+		BlipRetries:  -1,
+		CloseTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(runCtx) }()
+	<-relay.Running()
+	pub := outbox.NewPublisher(base)
+	for _, id := range []string{"8a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "8b1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"} {
+		if err := pub.Publish(topic, message.NewMessage(id, []byte("<x/>"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // the head failed and waits an hour; the second is due
+	store.mu.Lock()
+	before := store.claims
+	store.mu.Unlock()
+	time.Sleep(time.Second)
+	store.mu.Lock()
+	n := store.claims - before
+	store.mu.Unlock()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n > 20 { // the 100ms poll allows about 10
+		t.Fatalf("%d claims in one second while the head waits: the subscription spins", n)
+	}
+}
