@@ -2,6 +2,8 @@ package outbox
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -95,4 +97,26 @@ type Replay struct {
 	At        time.Time
 	// Attempts is the number of attempts the message had made when it was replayed.
 	Attempts int
+}
+
+// AfterSeq reads f.After, the cursor of List: the seq of the last message of
+// the previous page ("" for the first page).
+func (f ListFilter) AfterSeq() (int64, error) {
+	if f.After == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(f.After, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("list messages: invalid cursor %q", f.After)
+	}
+	return n, nil
+}
+
+// Page cuts a store's List result, read with limit+1 rows, to one page and
+// returns the cursor of the next page ("" when this is the last).
+func Page(msgs []Message, seqs []int64, limit int) ([]Message, string) {
+	if len(msgs) <= limit {
+		return msgs, ""
+	}
+	return msgs[:limit], strconv.FormatInt(seqs[limit-1], 10)
 }

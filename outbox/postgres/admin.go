@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -14,7 +13,7 @@ import (
 
 // List returns a page of messages matching f in insertion order.
 func (s *Store) List(ctx context.Context, f outbox.ListFilter) ([]outbox.Message, string, error) {
-	after, err := parseCursor(f.After)
+	after, err := f.AfterSeq()
 	if err != nil {
 		return nil, "", err
 	}
@@ -27,22 +26,8 @@ func (s *Store) List(ctx context.Context, f outbox.ListFilter) ([]outbox.Message
 	if err != nil {
 		return nil, "", fmt.Errorf("list messages: %w", err)
 	}
-	if len(msgs) <= limit {
-		return msgs, "", nil
-	}
-	return msgs[:limit], strconv.FormatInt(seqs[limit-1], 10), nil
-}
-
-// parseCursor reads a cursor of List: the seq of the last message of a page.
-func parseCursor(c string) (int64, error) {
-	if c == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(c, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("list messages: invalid cursor %q", c)
-	}
-	return n, nil
+	page, next := outbox.Page(msgs, seqs, limit)
+	return page, next, nil
 }
 
 // Message returns the message with id.
