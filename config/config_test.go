@@ -244,6 +244,11 @@ func TestValidate(t *testing.T) {
 			d.HTTP = &HTTP{URL: "ftp://x", SOAP: "2.0", Auth: HTTPAuth{Basic: &BasicAuth{}, Bearer: NewSecret("t")},
 				TLS: HTTPTLS{CertFile: "c.pem"}, Attachments: "fax"}
 		}, []string{d00 + ".http.url", d00 + ".http.soap", d00 + ".http.auth", d00 + ".http.auth.basic", d00 + ".http.tls", d00 + ".http.attachments"}},
+		{"http timeout beyond the lease", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Type, d.FileDrop = "http", nil
+			d.HTTP = &HTTP{URL: "https://fv.example/api", Timeout: dur(time.Minute)} // 3 × 60s + 5s > 2m lease
+		}, []string{d00 + ".http.timeout"}},
 		{"amqp valid", func(c *Config) {
 			d := &c.Tenants[0].Procedures[0].Destinations[0]
 			d.Type, d.FileDrop = "amqp", nil

@@ -15,6 +15,7 @@ const (
 	defaultMaxBodyBytes      = 10 << 20 // 10 MiB
 	defaultShutdownTimeout   = 30 * time.Second
 	defaultDrainDelay        = time.Second
+	defaultHTTPTimeout       = 30 * time.Second // as adapters/httppost.DefaultTimeout
 
 	defaultLease        = 2 * time.Minute
 	defaultPollInterval = 5 * time.Second
