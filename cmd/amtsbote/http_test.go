@@ -46,8 +46,10 @@ func TestHTTPDestination(t *testing.T) {
               dir: `+dir+`/drop`, `            type: http
             http:
               url: `+receiver.URL+`/einreichungen
+              timeout: 1s
               auth:
                 bearer: fv-token`, 1)
+	text = strings.Replace(text, "lease: 2s", "lease: 10s", 1) // 3 × timeout + 5s must fit
 	p := start(t, dir, nil, "--config", writeConfig(t, dir, text))
 
 	const n = 30
