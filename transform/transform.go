@@ -26,6 +26,34 @@ type Submission struct {
 	ReceivedAt  time.Time // when the intake accepted the request
 }
 
+// Payload is the submission as a procedure's payload schema sees it: the
+// request body's members applicant, data and identity. Absent members are left
+// out, and so are the empty members of identity.
+func (s Submission) Payload() map[string]any {
+	p := make(map[string]any, 3)
+	if s.Applicant != nil {
+		p["applicant"] = s.Applicant
+	}
+	if s.Data != nil {
+		p["data"] = s.Data
+	}
+	if id := s.Identity; id != nil {
+		m := make(map[string]any, 4)
+		for k, v := range map[string]string{
+			"method":            id.Method,
+			"provider":          id.Provider,
+			"trust_level":       id.TrustLevel,
+			"postbox_reference": id.PostboxReference,
+		} {
+			if v != "" {
+				m[k] = v
+			}
+		}
+		p["identity"] = m
+	}
+	return p
+}
+
 // Attachment is one file (Anlage) of a submission.
 type Attachment struct {
 	ID       string // UUID chosen by the portal; mappers reference it as the document id

@@ -67,16 +67,7 @@ func New() (*Baugenehmigung, error) {
 // requires, and Anlagen whose dokumentId or dateiname repeats. Problems are
 // ordered by pointer.
 func (b *Baugenehmigung) Validate(s transform.Submission) []transform.FieldError {
-	payload := make(map[string]any, 3)
-	if s.Applicant != nil {
-		payload["applicant"] = s.Applicant
-	}
-	if s.Data != nil {
-		payload["data"] = s.Data
-	}
-	if s.Identity != nil {
-		payload["identity"] = identityPayload(s.Identity)
-	}
+	payload := s.Payload()
 	errs := b.schema.Validate(payload)
 	for _, key := range []string{"applicant", "data", "identity"} {
 		if v, ok := payload[key]; ok {
@@ -92,17 +83,6 @@ func (b *Baugenehmigung) Validate(s transform.Submission) []transform.FieldError
 	return slices.CompactFunc(errs, func(a, b transform.FieldError) bool {
 		return a.Pointer == b.Pointer && a.Code == b.Code
 	})
-}
-
-// identityPayload is the JSON form of the identity member.
-func identityPayload(id *transform.Identity) map[string]any {
-	m := map[string]any{"method": id.Method}
-	for k, v := range map[string]string{"provider": id.Provider, "trust_level": id.TrustLevel, "postbox_reference": id.PostboxReference} {
-		if v != "" {
-			m[k] = v
-		}
-	}
-	return m
 }
 
 // checkStrings applies transform.CheckText (DIN SPEC 91379 datatype C, the

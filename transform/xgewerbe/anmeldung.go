@@ -71,7 +71,7 @@ func New() (*Anmeldung, error) {
 // the JSON pointer of the value in the request body; they are ordered by
 // pointer.
 func (a *Anmeldung) Validate(s transform.Submission) []transform.FieldError {
-	p := payload(s)
+	p := s.Payload()
 	errs := a.payload.Validate(p)
 	var texts []transform.FieldError
 	checkStrings("", "", p, &texts)
@@ -85,27 +85,6 @@ func (a *Anmeldung) Validate(s transform.Submission) []transform.FieldError {
 var nameMembers = map[string]bool{
 	"vorname": true, "familienname": true, "geburtsname": true, "geburtsort": true, "geburtsland": true,
 	"name": true, "strasse": true, "hausnummer": true, "postleitzahl": true, "ort": true,
-}
-
-// payload is the request body without tenant and procedure, as the schema sees it.
-func payload(s transform.Submission) map[string]any {
-	p := make(map[string]any, 3)
-	if s.Applicant != nil {
-		p["applicant"] = s.Applicant
-	}
-	if s.Data != nil {
-		p["data"] = s.Data
-	}
-	if id := s.Identity; id != nil {
-		m := map[string]any{"method": id.Method}
-		for k, v := range map[string]string{"provider": id.Provider, "trust_level": id.TrustLevel, "postbox_reference": id.PostboxReference} {
-			if v != "" {
-				m[k] = v
-			}
-		}
-		p["identity"] = m
-	}
-	return p
 }
 
 // checkStrings checks every string below v, which is the member key of its

@@ -25,16 +25,7 @@ import (
 //
 // The problems are ordered by pointer; nil means s is valid.
 func (w *Wohnungsgeberbestaetigung) Validate(s transform.Submission) []transform.FieldError {
-	payload := make(map[string]any, 3)
-	if s.Applicant != nil {
-		payload["applicant"] = s.Applicant
-	}
-	if s.Data != nil {
-		payload["data"] = s.Data
-	}
-	if s.Identity != nil {
-		payload["identity"] = identityMember(s.Identity)
-	}
+	payload := s.Payload()
 	errs := w.payload.Validate(payload)
 	for _, k := range []string{"applicant", "data", "identity"} {
 		if v, ok := payload[k]; ok {
@@ -51,23 +42,6 @@ func (w *Wohnungsgeberbestaetigung) Validate(s transform.Submission) []transform
 	return slices.CompactFunc(errs, func(a, b transform.FieldError) bool {
 		return a.Pointer == b.Pointer && a.Code == b.Code
 	})
-}
-
-// identityMember is the identity request member of id: method,
-// provider, trust_level and postbox_reference, the empty ones left out.
-func identityMember(id *transform.Identity) map[string]any {
-	m := make(map[string]any, 4)
-	for k, v := range map[string]string{
-		"method":            id.Method,
-		"provider":          id.Provider,
-		"trust_level":       id.TrustLevel,
-		"postbox_reference": id.PostboxReference,
-	} {
-		if v != "" {
-			m[k] = v
-		}
-	}
-	return m
 }
 
 // nameMembers are the members whose strings become names of natural persons
