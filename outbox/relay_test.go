@@ -34,16 +34,43 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// openStore opens a SQLite store in the test's temporary directory.
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "amtsbote.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// run runs relay until stop, which waits for it to end; the test ends it otherwise.
+func run(t *testing.T, relay *outbox.Relay) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(ctx) }()
+	<-relay.Running()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("relay: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
 // A receiver's error text may quote the applicant's data: it is kept as the
 // message's last error, never written to the logs, even at debug level.
 func TestRelayLogsNoDeliveryErrorText(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "amtsbote.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	var logs syncBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	const secret = "Familienname 'Mustermann'"
@@ -62,10 +89,7 @@ func TestRelayLogsNoDeliveryErrorText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- relay.Run(runCtx) }()
-	<-relay.Running()
+	stop := run(t, relay)
 	msg := message.NewMessage("6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", []byte("<x/>"))
 	if err := outbox.NewPublisher(store).Publish(topic, msg); err != nil {
 		t.Fatal(err)
@@ -84,10 +108,7 @@ func TestRelayLogsNoDeliveryErrorText(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	if strings.Contains(logs.String(), "Mustermann") {
 		t.Fatalf("logs contain the receiver's error text:\n%s", logs.String())
 	}
@@ -120,11 +141,7 @@ func (f *flakyClaims) Claim(ctx context.Context, p outbox.ClaimParams) ([]outbox
 func TestCircuitProbeSurvivesClaimError(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	base, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "amtsbote.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer base.Close()
+	base := openStore(t)
 	store := &flakyClaims{Store: base}
 	topic := "t/p.q/d"
 	var mu sync.Mutex
@@ -156,11 +173,7 @@ func TestCircuitProbeSurvivesClaimError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- relay.Run(runCtx) }()
-	<-relay.Running()
+	stop := run(t, relay)
 	msg := message.NewMessage("7a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", []byte("<x/>"))
 	if err := outbox.NewPublisher(base).Publish(topic, msg); err != nil {
 		t.Fatal(err)
@@ -176,22 +189,14 @@ func TestCircuitProbeSurvivesClaimError(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 }
 
 // An ordered topic whose head waits for its retry does not spin on claims while
 // later messages are due: it wakes on notifications, freed slots and the poll.
 func TestOrderedTopicDoesNotSpin(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	base, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "amtsbote.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer base.Close()
+	base := openStore(t)
 	store := &flakyClaims{Store: base}
 	topic := "t/p.q/fifo"
 	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
@@ -207,10 +212,7 @@ func TestOrderedTopicDoesNotSpin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- relay.Run(runCtx) }()
-	<-relay.Running()
+	stop := run(t, relay)
 	pub := outbox.NewPublisher(base)
 	for _, id := range []string{"8a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "8b1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"} {
 		if err := pub.Publish(topic, message.NewMessage(id, []byte("<x/>"))); err != nil {
@@ -225,10 +227,7 @@ func TestOrderedTopicDoesNotSpin(t *testing.T) {
 	store.mu.Lock()
 	n := store.claims - before
 	store.mu.Unlock()
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	if n > 20 { // the 100ms poll allows about 10
 		t.Fatalf("%d claims in one second while the head waits: the subscription spins", n)
 	}
