@@ -7,7 +7,8 @@ import (
 )
 
 // State is where a Message stands in its delivery lifecycle:
-// pending -> delivered, or pending -> retrying -> ... -> delivered | dead.
+// pending -> delivered, or pending -> retrying -> ... -> delivered | dead;
+// dead -> pending (replay) or discarded.
 type State string
 
 // Delivery states of a Message.
@@ -16,10 +17,11 @@ const (
 	StateRetrying  State = "retrying"  // attempted and failed; next attempt scheduled
 	StateDelivered State = "delivered" // the destination accepted it (final)
 	StateDead      State = "dead"      // failed permanently or exhausted its retry policy (final until replayed)
+	StateDiscarded State = "discarded" // a dead message an operator gave up; its payload is removed (final)
 )
 
 // Final reports whether no further delivery attempt will be made.
-func (s State) Final() bool { return s == StateDelivered || s == StateDead }
+func (s State) Final() bool { return s == StateDelivered || s == StateDead || s == StateDiscarded }
 
 // Metadata keys the outbox gives meaning to. Other keys travel unchanged.
 const (

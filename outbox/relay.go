@@ -190,6 +190,9 @@ func (r *Relay) Run(ctx context.Context) error {
 	return err
 }
 
+// CircuitState reports the circuit state of a topic's destination.
+func (r *Relay) CircuitState(topic string) CircuitState { return r.sub.CircuitState(topic) }
+
 // Running is closed once all handlers run.
 func (r *Relay) Running() <-chan struct{} { return r.router.Running() }
 

@@ -67,6 +67,9 @@ type Store interface {
 	// Replays lists the replays of a message, oldest first.
 	Replays(ctx context.Context, messageID string) ([]Replay, error)
 
+	// Auditor: audit trail, reactor, stats, portal listing, retention, discard.
+	Auditor
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 
@@ -83,6 +86,13 @@ type Tx interface {
 	// InsertMessages stores new messages in state pending, due at once unless
 	// NextAttemptAt is set.
 	InsertMessages(ctx context.Context, msgs []Message) error
+
+	// SetAlarm opens (open=true) or closes the alarm named key and reports
+	// whether that changed anything: opening an open alarm or closing a closed
+	// one is no change. Callers insert the alarm mail only on a change, in the
+	// same transaction, so one incident yields one alarm and one recovery
+	// mail, also with several processes.
+	SetAlarm(ctx context.Context, key string, open bool) (changed bool, err error)
 }
 
 // ClaimParams selects and leases due messages.
@@ -107,3 +117,7 @@ type Completion struct {
 
 	permanent bool // the destination rejected the message (not stored; for the circuit breaker)
 }
+
+// Permanent reports whether the destination rejected the message (a dead
+// outcome without retries), as opposed to an exhausted retry policy.
+func (c Completion) Permanent() bool { return c.permanent }

@@ -39,6 +39,10 @@ type SubscriberConfig struct {
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Observe, when set, is called after the outcome of each attempt was
+	// recorded (err nil) or could not be (err set), with the message as it was
+	// claimed; for metrics. It must be quick.
+	Observe func(m Message, c Completion, err error)
 }
 
 func (c *SubscriberConfig) setDefaults() {
@@ -319,10 +323,14 @@ func (sub *subscription) handle(m Message) {
 	// The outcome happened: record it even while shutting down.
 	ctx, cancelStore := context.WithTimeout(context.WithoutCancel(sub.hard), 30*time.Second)
 	defer cancelStore()
-	if err := sub.store.Complete(ctx, c); err != nil {
+	err := sub.store.Complete(ctx, c)
+	if err != nil {
 		sub.cfg.Logger.Error("outbox completion not recorded",
 			slog.String("message_id", m.ID), slog.String("topic", sub.topic),
 			slog.String("outcome", string(c.Outcome)), slog.Any("error", err))
+	}
+	if sub.cfg.Observe != nil {
+		sub.cfg.Observe(m, c, err)
 	}
 }
 

@@ -53,6 +53,26 @@ type Config struct {
 	// NewID returns a new UUID, for submission and message ids. Default
 	// uuid.NewString.
 	NewID func() string
+	// Observer, when set, is told the outcome of every request (metrics).
+	Observer RequestObserver
+}
+
+// RequestObserver is told the outcome of every request, after its answer.
+type RequestObserver interface {
+	ObserveRequest(RequestOutcome)
+}
+
+// RequestOutcome describes one answered request. Its strings come from the
+// configuration and the route table, never from the request, so metrics
+// labelled with them stay bounded.
+type RequestOutcome struct {
+	Route     string // the route pattern (RouteSubmit, ...); empty for unknown paths and while draining
+	Portal    string // the authenticated portal's id; empty when authentication failed
+	Tenant    string // a configured tenant id, once the request named one the portal may use
+	Procedure string // a configured procedure id, likewise
+	Status    int
+	Replayed  bool // an idempotent replay of an earlier submission
+	Duration  time.Duration
 }
 
 // Validate reports every problem of c at once.
@@ -87,6 +107,7 @@ type Handler struct {
 	now      func() time.Time
 	newID    func() string
 	mux      *http.ServeMux
+	observer RequestObserver
 	draining atomic.Bool
 }
 
@@ -107,6 +128,7 @@ func New(cfg Config) (*Handler, error) {
 		now:      cfg.Now,
 		newID:    cfg.NewID,
 		mux:      http.NewServeMux(),
+		observer: cfg.Observer,
 	}
 	if h.maxBody == 0 {
 		h.maxBody = DefaultMaxBodyBytes
@@ -166,6 +188,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			attrs = append(attrs, slog.Bool("idempotent_replayed", true))
 		}
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		if h.observer != nil {
+			h.observer.ObserveRequest(RequestOutcome{
+				Route: info.route, Portal: info.portal, Tenant: info.tenant, Procedure: info.procedure,
+				Status: rec.code(), Replayed: info.replayed, Duration: time.Since(start),
+			})
+		}
 	}()
 	defer h.recoverPanic(rec, r, info)
 
@@ -267,6 +295,8 @@ type requestInfo struct {
 	route      string // the ServeMux pattern; empty while draining
 	portal     string // the authenticated portal's id
 	submission string // the submission id, when known
+	tenant     string // a configured tenant id the portal may use
+	procedure  string // a configured procedure id of that tenant
 	replayed   bool   // an idempotent replay
 }
 

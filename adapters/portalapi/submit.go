@@ -104,6 +104,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 		return errValidation(transform.FieldError{Pointer: "/procedure", Code: CodeUnknownProcedure,
 			Message: "the tenant does not accept this procedure", MessageDE: "der Mandant nimmt diese Leistung nicht an"})
 	}
+	info.tenant, info.procedure = tenant.ID, route.Procedure
 	mapper, ok := h.registry.Mapper(req.procedure)
 	if !ok {
 		h.log.WarnContext(ctx, "procedure is routed but has no mapper",
