@@ -46,6 +46,9 @@ type Server struct {
 	// new requests with 503 and Retry-After, so load balancers and portals see
 	// the shutdown instead of refused connections. Default 1s; "0s" closes at once.
 	DrainDelay *Duration `yaml:"drain_delay"`
+	// TLS, when its cert_file is set, serves the portal API over HTTPS,
+	// optionally verifying client certificates (see Portal.ClientCert).
+	TLS ServerTLS `yaml:"tls"`
 }
 
 // Database selects the outbox store.
@@ -289,6 +292,13 @@ type Portal struct {
 	Tenants []string `yaml:"tenants"`
 	// Procedures lists the procedure IDs the portal may submit; "*" means all.
 	Procedures []string `yaml:"procedures"`
+	// ClientCert, when set, requires a verified TLS client certificate
+	// matching it in addition to the API key (mTLS); it needs
+	// server.tls.client_ca_file.
+	ClientCert *ClientCert `yaml:"client_cert"`
+	// RateLimit, when set, limits the portal's authenticated requests;
+	// beyond it they are answered with 429 and Retry-After.
+	RateLimit *RateLimit `yaml:"rate_limit"`
 }
 
 // wildcard in Portal.Tenants or Portal.Procedures allows every ID.

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
+	"math"
 	"strings"
 )
 
@@ -60,4 +62,107 @@ func (c *Config) PortalByKey(key string) (*Portal, bool) {
 		return nil, false
 	}
 	return &c.Portals[found], true
+}
+
+// ClientCert pins the TLS client certificate of a portal. The certificate
+// must be verified against server.tls.client_ca_file and match every field
+// that is set; at least one must be.
+type ClientCert struct {
+	// SubjectCN is the certificate's subject common name, compared exactly.
+	SubjectCN string `yaml:"subject_cn"`
+	// SHA256Fingerprint is the SHA-256 digest of the certificate (DER), 64
+	// hex digits, optionally in pairs separated by colons as openssl prints
+	// it; case does not matter.
+	SHA256Fingerprint string `yaml:"sha256_fingerprint"`
+}
+
+// Fingerprint returns SHA256Fingerprint as 32 bytes, and whether it is set
+// and well-formed.
+func (c *ClientCert) Fingerprint() ([sha256.Size]byte, bool) {
+	var fp [sha256.Size]byte
+	h := strings.ToLower(strings.ReplaceAll(c.SHA256Fingerprint, ":", ""))
+	if len(h) != hex.EncodedLen(sha256.Size) {
+		return fp, false
+	}
+	if _, err := hex.Decode(fp[:], []byte(h)); err != nil {
+		return fp, false
+	}
+	return fp, true
+}
+
+// RateLimit is a token bucket: PerSecond requests per second on average,
+// up to Burst at once.
+type RateLimit struct {
+	// PerSecond is the sustained rate, requests per second; positive.
+	PerSecond float64 `yaml:"per_second"`
+	// Burst is the number of requests allowed at once; 0 means PerSecond
+	// rounded up, at least 1.
+	Burst int `yaml:"burst"`
+}
+
+// EffectiveBurst is Burst, or its default when 0.
+func (r RateLimit) EffectiveBurst() int {
+	if r.Burst > 0 {
+		return r.Burst
+	}
+	return max(1, int(math.Ceil(r.PerSecond)))
+}
+
+// ServerTLS makes the portal API serve HTTPS. Files are PEM.
+type ServerTLS struct {
+	// CertFile and KeyFile are the server's certificate (chain) and key;
+	// both or neither. Without them the API speaks plain HTTP.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile is a bundle of CAs that issue portal client
+	// certificates. With it, a client certificate is requested and, when
+	// presented, verified; portals with client_cert must present one.
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// Enabled reports whether the API serves HTTPS.
+func (t ServerTLS) Enabled() bool { return t.CertFile != "" }
+
+func (t *ServerTLS) validate(path string, v *validator) {
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		v.add(path, "cert_file and key_file must be set together")
+	}
+	if t.ClientCAFile != "" && t.CertFile == "" {
+		v.add(path+".client_ca_file", "needs cert_file and key_file: client certificates need TLS")
+	}
+}
+
+// validateAccess checks the portal's client_cert and rate_limit.
+func (p *Portal) validateAccess(path string, v *validator) {
+	if c := p.ClientCert; c != nil {
+		cpath := path + ".client_cert"
+		if c.SubjectCN == "" && c.SHA256Fingerprint == "" {
+			v.add(cpath, "needs subject_cn or sha256_fingerprint")
+		}
+		if _, ok := c.Fingerprint(); c.SHA256Fingerprint != "" && !ok {
+			v.add(cpath+".sha256_fingerprint", "must be 64 hex digits, optionally separated by colons")
+		}
+	}
+	if r := p.RateLimit; r != nil {
+		rpath := path + ".rate_limit"
+		if !(r.PerSecond > 0) || math.IsInf(r.PerSecond, 0) {
+			v.add(rpath+".per_second", "must be a positive number, got %s", fmt.Sprint(r.PerSecond))
+		}
+		if r.Burst < 0 {
+			v.add(rpath+".burst", "must not be negative, got %d", r.Burst)
+		}
+	}
+}
+
+// checkClientCerts reports portals that require a client certificate the
+// server cannot verify.
+func (c *Config) checkClientCerts(v *validator) {
+	if c.Server.TLS.ClientCAFile != "" {
+		return
+	}
+	for i, p := range c.Portals {
+		if p.ClientCert != nil {
+			v.add(fmt.Sprintf("portals[%d].client_cert", i), "needs server.tls.client_ca_file to verify client certificates")
+		}
+	}
 }

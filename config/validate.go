@@ -124,6 +124,7 @@ func (c *Config) Validate() error {
 		}
 		p.validate(path, tenants, procedures, hashes, v)
 	}
+	c.checkClientCerts(v)
 	c.Admin.validate("admin", c.Server.Listen, hashes, v)
 
 	if len(v.problems) == 0 {
@@ -150,6 +151,7 @@ func (s *Server) validate(path string, v *validator) {
 	if s.MaxBodyBytes <= 0 {
 		v.add(path+".max_body_bytes", "must be positive, got %d", s.MaxBodyBytes)
 	}
+	s.TLS.validate(path+".tls", v)
 }
 
 func unwrapAddrError(err error) error {
@@ -415,6 +417,7 @@ func (p *Portal) validate(path string, tenants, procedures map[string]bool, hash
 	}
 	v.references(path+".tenants", "tenant", p.Tenants, tenants)
 	v.references(path+".procedures", "procedure", p.Procedures, procedures)
+	p.validateAccess(path, v)
 }
 
 func isKeyHash(s string) bool {
