@@ -23,6 +23,10 @@ type Config struct {
 	// Procedures are the Verwaltungsleistungen Amtsbote accepts; routes and
 	// portals refer to them by ID.
 	Procedures []Procedure `yaml:"procedures"`
+	// Mail is the SMTP server of office mails and alarms; off without host.
+	Mail Mail `yaml:"mail"`
+	// Alarms configures the alarm mails to the tenants' technical contacts.
+	Alarms Alarms `yaml:"alarms"`
 }
 
 // Server configures the HTTP listener of the portal API.
@@ -108,6 +112,8 @@ type Route struct {
 	// Destinations receive every submission of the procedure; each is its
 	// own outbox topic, so one failing destination does not delay the others.
 	Destinations []Destination `yaml:"destinations"`
+	// Notify configures the office mail of the route's submissions.
+	Notify RouteNotify `yaml:"notify"`
 }
 
 // Destination is one receiver of a route's messages, delivered by the
@@ -253,6 +259,8 @@ type Procedure struct {
 	Name string `yaml:"name"`
 	// Attachments limits the files a submission of this procedure may carry.
 	Attachments AttachmentLimits `yaml:"attachments"`
+	// Mail overrides the subject and body templates of the office mail.
+	Mail ProcedureMail `yaml:"mail"`
 }
 
 // AttachmentLimits bound the attachments (Anlagen) of one submission. Zero
@@ -292,6 +300,9 @@ type Portal struct {
 	Tenants []string `yaml:"tenants"`
 	// Procedures lists the procedure IDs the portal may submit; "*" means all.
 	Procedures []string `yaml:"procedures"`
+	// Callback, optional, receives a signed JSON event on every status
+	// change of the portal's submissions.
+	Callback *Callback `yaml:"callback"`
 	// ClientCert, when set, requires a verified TLS client certificate
 	// matching it in addition to the API key (mTLS); it needs
 	// server.tls.client_ca_file.

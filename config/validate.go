@@ -126,6 +126,7 @@ func (c *Config) Validate() error {
 	}
 	c.checkClientCerts(v)
 	c.Admin.validate("admin", c.Server.Listen, hashes, v)
+	c.validateNotify(v)
 
 	if len(v.problems) == 0 {
 		return nil
