@@ -30,6 +30,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"serve":        serve,
 	"check-config": checkConfig,
 	"outbox":       outboxCmd,
+	"portal-key":   portalKey,
 	"version": func(_ context.Context, _ []string, stdout, _ io.Writer) int {
 		fmt.Fprintln(stdout, "amtsbote", buildVersion())
 		return 0

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/amtsbote/amtsbote/config"
+)
+
+// portalKeyBytes is the entropy of a generated portal API key.
+const portalKeyBytes = 32
+
+// portalKey generates a portal API key and prints it with its key_hash
+// (config.HashKey); with --hash it prints the hash of a key read from
+// standard input instead. Nothing is stored.
+func portalKey(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	return runPortalKey(args, os.Stdin, rand.Reader, stdout, stderr)
+}
+
+func runPortalKey(args []string, stdin, random io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("portal-key", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	hashOnly := fs.Bool("hash", false, "read an existing key from standard input (one line) and print only its key_hash")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "portal-key: unexpected arguments %v\n", fs.Args())
+		return 2
+	}
+	if *hashOnly {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && err != io.EOF {
+			fmt.Fprintf(stderr, "portal-key: read key: %v\n", err)
+			return 1
+		}
+		key := strings.TrimRight(line, "\r\n")
+		if key == "" {
+			fmt.Fprintln(stderr, "portal-key: no key on standard input")
+			return 1
+		}
+		fmt.Fprintf(stdout, "key_hash: %s\n", config.HashKey(key))
+		return 0
+	}
+	b := make([]byte, portalKeyBytes)
+	if _, err := io.ReadFull(random, b); err != nil {
+		fmt.Fprintf(stderr, "portal-key: random: %v\n", err)
+		return 1
+	}
+	key := base64.RawURLEncoding.EncodeToString(b)
+	fmt.Fprintf(stdout, "key: %s\nkey_hash: %s\n", key, config.HashKey(key))
+	fmt.Fprintln(stderr, "Give the key to the portal over a secure channel and configure only key_hash; the key is not stored anywhere.")
+	return 0
+}
