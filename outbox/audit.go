@@ -1,7 +1,14 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -144,4 +151,116 @@ type Auditor interface {
 	// returns ErrNotFound, ErrAmbiguous or, for a message that is not dead,
 	// ErrNotReplayable.
 	Discard(ctx context.Context, r ReplayRequest) error
+}
+
+// Actors of events recorded by the stores themselves.
+const (
+	// ActorRetention purges payloads.
+	ActorRetention = "retention"
+)
+
+// ActorPortal is the actor of a portal's submission.
+func ActorPortal(portalID string) string { return "portal:" + portalID }
+
+// ActorRelay is the actor of a delivery attempt by the relay process owner.
+func ActorRelay(owner string) string { return "relay:" + owner }
+
+// SortStats orders stats by topic.
+func SortStats(st []TopicStats) {
+	slices.SortFunc(st, func(a, b TopicStats) int { return cmp.Compare(a.Topic, b.Topic) })
+}
+
+// SortEvents orders events by submission, keeping the order within one.
+func SortEvents(ev []Event) {
+	slices.SortStableFunc(ev, func(a, b Event) int { return cmp.Compare(a.SubmissionID, b.SubmissionID) })
+}
+
+// SubmissionCursor is the position after a submission in ListSubmissions
+// order (receipt time, then id).
+type SubmissionCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// String encodes c as an opaque cursor.
+func (c SubmissionCursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.CreatedAt.UnixMicro(), 10) + "/" + c.ID))
+}
+
+// ParseSubmissionCursor decodes a cursor of ListSubmissions; "" is the start.
+func ParseSubmissionCursor(s string) (SubmissionCursor, error) {
+	if s == "" {
+		return SubmissionCursor{}, nil
+	}
+	bad := fmt.Errorf("list submissions: %w", ErrInvalidCursor)
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return SubmissionCursor{}, bad
+	}
+	us, id, ok := strings.Cut(string(raw), "/")
+	n, err := strconv.ParseInt(us, 10, 64)
+	if !ok || err != nil || n < 0 || id == "" {
+		return SubmissionCursor{}, bad
+	}
+	return SubmissionCursor{CreatedAt: time.UnixMicro(n).UTC(), ID: id}, nil
+}
+
+// ErrInvalidCursor: a list cursor that no page returned.
+var ErrInvalidCursor = errors.New("invalid cursor")
+
+// PageSubmissions cuts a ListSubmissions result, read with limit+1 rows, to
+// one page and returns the next page's cursor ("" on the last page).
+func PageSubmissions(subs []Submission, limit int) ([]Submission, string) {
+	if len(subs) <= limit {
+		return subs, ""
+	}
+	last := subs[limit-1]
+	return subs[:limit], SubmissionCursor{CreatedAt: last.CreatedAt, ID: last.ID}.String()
+}
+
+// GroupMessages pairs submissions with their messages (in the given order).
+func GroupMessages(subs []Submission, msgs []Message) []SubmissionStatus {
+	idx := make(map[string]int, len(subs))
+	out := make([]SubmissionStatus, len(subs))
+	for i, s := range subs {
+		out[i].Submission = s
+		idx[s.ID] = i
+	}
+	for _, m := range msgs {
+		if i, ok := idx[m.SubmissionID]; ok {
+			out[i].Messages = append(out[i].Messages, m)
+		}
+	}
+	return out
+}
+
+// TransformedEvent is the EventTransformed of a message queued at now.
+func TransformedEvent(m Message, now time.Time) Event {
+	return Event{SubmissionID: m.SubmissionID, MessageID: m.ID, Topic: m.Topic, Kind: EventTransformed,
+		Detail: m.Metadata[MetaMessageType], At: now, Metadata: m.Metadata}
+}
+
+// MetaMessageType names the XÖV message of a payload (e.g. "0200"), when set
+// by the producer; the audit trail records it with EventTransformed.
+const MetaMessageType = "message_type"
+
+// CompletionEvents are the events of a recorded attempt: EventAttempt, and
+// EventDelivered or EventDead when the outcome is final.
+func CompletionEvents(c Completion, submissionID string, attempt int, md map[string]string) []Event {
+	base := Event{SubmissionID: submissionID, MessageID: c.ID, Topic: c.Topic, Actor: ActorRelay(c.Owner),
+		At: c.FinishedAt, Metadata: md}
+	ev := base
+	ev.Kind, ev.Attempt, ev.Outcome, ev.Detail = EventAttempt, attempt, c.Outcome, c.Error
+	out := []Event{ev}
+	switch c.Outcome {
+	case OutcomeDelivered:
+		ev = base
+		ev.Kind = EventDelivered
+		out = append(out, ev)
+	case OutcomeDead:
+		ev = base
+		ev.Kind, ev.Detail = EventDead, c.Error
+		out = append(out, ev)
+	}
+	return out
 }

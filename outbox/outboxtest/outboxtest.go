@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Store", func(t *testing.T) { RunStore(t, open) })
 	t.Run("Admin", func(t *testing.T) { RunAdmin(t, open) })
 	t.Run("Relay", func(t *testing.T) { RunRelay(t, open) })
+	t.Run("Audit", func(t *testing.T) { RunAudit(t, open) })
 }
 
 // RunStore checks the Store contract.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -74,7 +75,7 @@ func (s *Store) Replay(ctx context.Context, r outbox.ReplayRequest) error {
 	if m.State != outbox.StateDead {
 		return fmt.Errorf("replay %s (%s): %w", r.ID, m.State, outbox.ErrNotReplayable)
 	}
-	topics, err := s.replay(ctx, sqlTx, s.q["ReplayMessage"], seq, r.By, r.Reason)
+	topics, follow, err := s.replay(ctx, sqlTx, s.q["ReplayMessage"], seq, r.By, r.Reason)
 	if err != nil {
 		return fmt.Errorf("replay %s: %w", r.ID, err)
 	}
@@ -84,7 +85,7 @@ func (s *Store) Replay(ctx context.Context, r outbox.ReplayRequest) error {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("replay %s: %w", r.ID, err)
 	}
-	s.Notify(topics...)
+	s.Notify(append(topics, follow...)...)
 	return nil
 }
 
@@ -98,7 +99,7 @@ func (s *Store) ReplayAll(ctx context.Context, f outbox.ListFilter, by, reason s
 		return 0, fmt.Errorf("replay all: %w", err)
 	}
 	defer sqlTx.Rollback()
-	topics, err := s.replay(ctx, sqlTx, s.q["ReplayDead"], f.TopicPattern(), by, reason)
+	topics, follow, err := s.replay(ctx, sqlTx, s.q["ReplayDead"], f.TopicPattern(), by, reason)
 	if err != nil {
 		return 0, fmt.Errorf("replay all: %w", err)
 	}
@@ -106,6 +107,7 @@ func (s *Store) ReplayAll(ctx context.Context, f outbox.ListFilter, by, reason s
 		return 0, fmt.Errorf("replay all: %w", err)
 	}
 	n := len(topics)
+	topics = append(topics, follow...)
 	slices.Sort(topics)
 	s.Notify(slices.Compact(topics)...)
 	return n, nil
@@ -113,41 +115,58 @@ func (s *Store) ReplayAll(ctx context.Context, f outbox.ListFilter, by, reason s
 
 // replay runs an update returning (seq, topic, attempts) of the replayed
 // messages, records a replay of each and returns their topics.
-func (s *Store) replay(ctx context.Context, tx *sql.Tx, query string, selector any, by, reason string) ([]string, error) {
+// The second list holds the topics of follow-up messages a reactor inserted.
+func (s *Store) replay(ctx context.Context, tx *sql.Tx, query string, selector any, by, reason string) ([]string, []string, error) {
 	now := micros(s.now())
 	rows, err := tx.QueryContext(ctx, query, selector, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	type replayed struct {
 		seq      int64
 		topic    string
 		attempts int
+		id, sub  string
+		md       string
 	}
 	var done []replayed
 	for rows.Next() {
 		var r replayed
-		if err := rows.Scan(&r.seq, &r.topic, &r.attempts); err != nil {
+		if err := rows.Scan(&r.seq, &r.topic, &r.attempts, &r.id, &r.sub, &r.md); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, nil, err
 		}
 		done = append(done, r)
 	}
 	if err := rows.Close(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	slices.SortFunc(done, func(a, b replayed) int { return cmp.Compare(a.seq, b.seq) })
 	topics := make([]string, 0, len(done))
+	var events []outbox.Event
 	for _, r := range done {
 		if _, err := tx.ExecContext(ctx, s.q["InsertReplay"], r.seq, now, by, reason, r.attempts); err != nil {
-			return nil, fmt.Errorf("record replay: %w", err)
+			return nil, nil, fmt.Errorf("record replay: %w", err)
 		}
 		topics = append(topics, r.topic)
+		if r.sub != "" {
+			var meta map[string]string
+			if err := json.Unmarshal([]byte(r.md), &meta); err != nil {
+				return nil, nil, fmt.Errorf("decode metadata of %s: %w", r.id, err)
+			}
+			events = append(events, outbox.Event{SubmissionID: r.sub, MessageID: r.id, Topic: r.topic,
+				Kind: outbox.EventReplayed, Actor: by, Detail: reason, At: fromMicros(now), Metadata: meta})
+		}
 	}
-	return topics, nil
+	outbox.SortEvents(events)
+	follow, err := s.record(ctx, tx, events)
+	if err != nil {
+		return nil, nil, err
+	}
+	return topics, follow, nil
 }
 
 // Replays lists a message's replays.

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/amtsbote/amtsbote/outbox"
@@ -25,6 +26,9 @@ var queryNames = []string{
 	"InsertSubmission", "SubmissionByKey", "SubmissionByID", "InsertMessage", "ClaimDue", "ClaimHead",
 	"Complete", "InsertAttempt", "Release", "NextDue", "MessagesBySubmission", "Attempts",
 	"List", "MessagesByID", "ReplayMessage", "ReplayDead", "InsertReplay", "Replays",
+	"InsertMessageIgnore", "InsertEvent", "SubmissionInfo", "Events", "StatsOpen", "StatsDead", "LastDelivered",
+	"ListSubmissions", "MessagesOfSubmissions", "PurgeMessages", "PurgeSubmissions", "DiscardMessage",
+	"OpenAlarm", "CloseAlarm",
 }
 
 // Store is the SQLite outbox store.
@@ -34,6 +38,7 @@ type Store struct {
 	q     map[string]string
 	now   func() time.Time
 	outbox.Watchers
+	reactor atomic.Pointer[outbox.Reactor]
 }
 
 var _ outbox.Store = (*Store)(nil)
@@ -87,7 +92,19 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tx, err := s.write.BeginTx(ctx, nil)
+	// Migrations may rebuild tables (SQLite cannot alter constraints), which
+	// needs foreign keys off; that cannot change inside a transaction. The
+	// write pool's only connection runs the migration and gets them back on.
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -111,6 +128,17 @@ func (s *Store) migrate(ctx context.Context) error {
 			m.Version, m.Name, micros(s.now())); err != nil {
 			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
+	}
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	violation := rows.Next()
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if violation {
+		return errors.New("migrate: foreign key violations after migration")
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -176,6 +204,13 @@ func (t *tx) CreateSubmission(ctx context.Context, sub outbox.Submission) (outbo
 		return outbox.Submission{}, false, fmt.Errorf("insert submission: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
+		topics, err := t.s.record(ctx, t.tx, []outbox.Event{{SubmissionID: sub.ID, PortalID: sub.PortalID,
+			Tenant: sub.TenantID, Procedure: sub.ProcedureID, Kind: outbox.EventAccepted,
+			Actor: outbox.ActorPortal(sub.PortalID), At: sub.CreatedAt}})
+		if err != nil {
+			return outbox.Submission{}, false, err
+		}
+		t.topics = append(t.topics, topics...)
 		return sub, true, nil
 	}
 	if sub.IdempotencyKey == "" {
@@ -190,6 +225,7 @@ func (t *tx) CreateSubmission(ctx context.Context, sub outbox.Submission) (outbo
 
 func (t *tx) InsertMessages(ctx context.Context, msgs []outbox.Message) error {
 	now := t.s.now()
+	var events []outbox.Event
 	for _, m := range msgs {
 		md, err := json.Marshal(nonNil(m.Metadata))
 		if err != nil {
@@ -204,7 +240,16 @@ func (t *tx) InsertMessages(ctx context.Context, msgs []outbox.Message) error {
 			return fmt.Errorf("insert message %s: %w", m.ID, err)
 		}
 		t.topics = append(t.topics, m.Topic)
+		if m.SubmissionID != "" {
+			events = append(events, outbox.TransformedEvent(m, now))
+		}
 	}
+	outbox.SortEvents(events)
+	topics, err := t.s.record(ctx, t.tx, events)
+	if err != nil {
+		return err
+	}
+	t.topics = append(t.topics, topics...)
 	return nil
 }
 
@@ -242,8 +287,9 @@ func (s *Store) Complete(ctx context.Context, c outbox.Completion) error {
 	defer sqlTx.Rollback()
 	var seq int64
 	var attempts int
+	var sub, md string
 	err = sqlTx.QueryRowContext(ctx, s.q["Complete"], string(state), micros(c.NextAttemptAt), c.Error,
-		micros(c.FinishedAt), c.Topic, c.ID, c.Owner).Scan(&seq, &attempts)
+		micros(c.FinishedAt), c.Topic, c.ID, c.Owner).Scan(&seq, &attempts, &sub, &md)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("complete %s: %w", c.ID, outbox.ErrLeaseLost)
 	}
@@ -254,9 +300,20 @@ func (s *Store) Complete(ctx context.Context, c outbox.Completion) error {
 		micros(c.StartedAt), micros(c.FinishedAt), string(c.Outcome), nullString(c.Error)); err != nil {
 		return fmt.Errorf("record attempt of %s: %w", c.ID, err)
 	}
+	var topics []string
+	if sub != "" {
+		var meta map[string]string
+		if err := json.Unmarshal([]byte(md), &meta); err != nil {
+			return fmt.Errorf("decode metadata of %s: %w", c.ID, err)
+		}
+		if topics, err = s.record(ctx, sqlTx, outbox.CompletionEvents(c, sub, attempts, meta)); err != nil {
+			return fmt.Errorf("complete %s: %w", c.ID, err)
+		}
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("complete %s: %w", c.ID, err)
 	}
+	s.Notify(topics...)
 	return nil
 }
 

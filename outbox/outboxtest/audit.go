@@ -1,0 +1,454 @@
+package outboxtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/amtsbote/amtsbote/outbox"
+)
+
+// RunAudit checks the Auditor part of the Store contract: the audit trail,
+// reactors, stats, the portal listing, retention, discard and alarms.
+func RunAudit(t *testing.T, open Opener) {
+	cases := []struct {
+		name string
+		fn   func(t *testing.T, s outbox.Store)
+	}{
+		{"EventsTrailInOrder", testEventsTrail},
+		{"EventsNotFound", testEventsNotFound},
+		{"ReactorFollowUpsCommitWithCause", testReactorFollowUps},
+		{"ReactorErrorRollsBack", testReactorError},
+		{"Stats", testStats},
+		{"ListSubmissionsPages", testListSubmissions},
+		{"PurgeKeepsDeadAndMetadata", testPurge},
+		{"DiscardDead", testDiscard},
+		{"AlarmOpensAndClosesOnce", testAlarm},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.fn(t, open(t))
+		})
+	}
+}
+
+func events(t *testing.T, s outbox.Store, subID string) []outbox.Event {
+	t.Helper()
+	ev, err := s.Events(ctxT(t), subID)
+	if err != nil {
+		t.Fatalf("events of %s: %v", subID, err)
+	}
+	return ev
+}
+
+// trail renders events compactly: "kind[/attempt/outcome]".
+func trail(ev []outbox.Event) []string {
+	out := make([]string, len(ev))
+	for i, e := range ev {
+		out[i] = string(e.Kind)
+		if e.Kind == outbox.EventAttempt {
+			out[i] += fmt.Sprintf("/%d/%s", e.Attempt, e.Outcome)
+		}
+	}
+	return out
+}
+
+func testEventsTrail(t *testing.T, s outbox.Store) {
+	topic := topicName()
+	sub, msgs := accept(t, s, topic)
+	m := msgs[0]
+	claim(t, s, outbox.ClaimParams{Topic: topic})
+	complete(t, s, outbox.Completion{Topic: topic, ID: m.ID, Outcome: outbox.OutcomeRetry, Error: "503 Service Unavailable",
+		NextAttemptAt: time.Now().Add(-time.Second)})
+	claim(t, s, outbox.ClaimParams{Topic: topic})
+	complete(t, s, outbox.Completion{Topic: topic, ID: m.ID, Outcome: outbox.OutcomeDead, Error: "400 Bad Request"})
+	if err := s.Replay(ctxT(t), outbox.ReplayRequest{ID: m.ID, By: "operator-x", Reason: "fixed"}); err != nil {
+		t.Fatal(err)
+	}
+	claim(t, s, outbox.ClaimParams{Topic: topic, Owner: "owner-b"})
+	complete(t, s, outbox.Completion{Topic: topic, ID: m.ID, Owner: "owner-b", Outcome: outbox.OutcomeDelivered})
+
+	ev := events(t, s, sub.ID)
+	want := []string{"accepted", "transformed", "attempt/1/retry", "attempt/2/dead", "dead", "replayed",
+		"attempt/3/delivered", "delivered"}
+	if got := trail(ev); !slices.Equal(got, want) {
+		t.Fatalf("trail:\n got %v\nwant %v", got, want)
+	}
+	for i, e := range ev {
+		if e.SubmissionID != sub.ID || e.PortalID != sub.PortalID || e.Tenant != sub.TenantID ||
+			e.Procedure != sub.ProcedureID || e.At.IsZero() {
+			t.Errorf("event %d: %+v", i, e)
+		}
+		if i > 0 && e.Seq <= ev[i-1].Seq {
+			t.Errorf("event %d: seq %d after %d", i, e.Seq, ev[i-1].Seq)
+		}
+		if i > 0 && (e.MessageID != m.ID || e.Topic != topic) {
+			t.Errorf("event %d (%s): message %q topic %q", i, e.Kind, e.MessageID, e.Topic)
+		}
+	}
+	checks := []struct {
+		i             int
+		actor, detail string
+	}{
+		{0, "portal:" + sub.PortalID, ""},
+		{2, "relay:owner-a", "503 Service Unavailable"},
+		{3, "relay:owner-a", "400 Bad Request"},
+		{5, "operator-x", "fixed"},
+		{6, "relay:owner-b", ""},
+	}
+	for _, c := range checks {
+		if ev[c.i].Actor != c.actor || ev[c.i].Detail != c.detail {
+			t.Errorf("event %d (%s): actor %q detail %q, want %q %q", c.i, ev[c.i].Kind, ev[c.i].Actor, ev[c.i].Detail, c.actor, c.detail)
+		}
+	}
+	if ev[0].MessageID != "" || ev[0].Topic != "" {
+		t.Errorf("accepted event names a message: %+v", ev[0])
+	}
+}
+
+func testEventsNotFound(t *testing.T, s outbox.Store) {
+	if _, err := s.Events(ctxT(t), uuid.NewString()); !errors.Is(err, outbox.ErrNotFound) {
+		t.Fatalf("events of unknown submission: %v, want ErrNotFound", err)
+	}
+	// Messages without a submission leave no trail and reach no reactor.
+	publish(t, s, NewMessage(topicName(), ""))
+}
+
+// followUpTopic receives the messages of the test reactors.
+func followUpTopic() string { return "t/~notify/" + uuid.NewString()[:8] }
+
+func testReactorFollowUps(t *testing.T, s outbox.Store) {
+	notify := followUpTopic()
+	var seen []outbox.Event
+	s.SetReactor(outbox.ReactorFunc(func(_ context.Context, evs []outbox.Event) ([]outbox.Message, error) {
+		var out []outbox.Message
+		for _, e := range evs {
+			if e.Topic == notify {
+				continue // no reaction to reactions
+			}
+			seen = append(seen, e)
+			if e.Kind != outbox.EventAccepted && e.Kind != outbox.EventDelivered {
+				continue
+			}
+			// The same id twice: inserted once.
+			id := uuid.NewSHA1(uuid.NameSpaceOID, []byte(e.SubmissionID+"/"+string(e.Kind))).String()
+			m := outbox.Message{ID: id, Topic: notify, SubmissionID: e.SubmissionID, Payload: []byte(e.Kind),
+				Metadata: map[string]string{"cause": string(e.Kind)}}
+			out = append(out, m, m)
+		}
+		return out, nil
+	}))
+	defer s.SetReactor(nil)
+	watch, stop := s.Watch(notify)
+	defer stop()
+
+	topic := topicName()
+	sub, msgs := accept(t, s, topic)
+	select {
+	case <-watch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("follow-up of the accept woke no watcher")
+	}
+	claim(t, s, outbox.ClaimParams{Topic: topic})
+	complete(t, s, outbox.Completion{Topic: topic, ID: msgs[0].ID, Outcome: outbox.OutcomeDelivered})
+
+	follow := claim(t, s, outbox.ClaimParams{Topic: notify, Limit: 10})
+	var causes []string
+	for _, m := range follow {
+		if m.SubmissionID != sub.ID {
+			t.Errorf("follow-up %s: submission %q", m.ID, m.SubmissionID)
+		}
+		causes = append(causes, string(m.Payload))
+	}
+	slices.Sort(causes)
+	if want := []string{"accepted", "delivered"}; !slices.Equal(causes, want) {
+		t.Fatalf("follow-ups: %v, want %v", causes, want)
+	}
+	if want := []string{"accepted", "transformed", "attempt/1/delivered", "delivered"}; !slices.Equal(trail(seen), want) {
+		t.Fatalf("reactor saw %v, want %v", trail(seen), want)
+	}
+	for _, e := range seen {
+		if e.PortalID != sub.PortalID || e.Tenant != sub.TenantID || e.Procedure != sub.ProcedureID {
+			t.Errorf("%s event without submission info: %+v", e.Kind, e)
+		}
+		if e.Kind != outbox.EventAccepted && e.Metadata["k"] != "v" {
+			t.Errorf("%s event without the message's metadata: %v", e.Kind, e.Metadata)
+		}
+	}
+}
+
+func testReactorError(t *testing.T, s outbox.Store) {
+	s.SetReactor(outbox.ReactorFunc(func(context.Context, []outbox.Event) ([]outbox.Message, error) {
+		return nil, errors.New("template broken")
+	}))
+	defer s.SetReactor(nil)
+	sub := NewSubmission("")
+	err := s.InTx(ctxT(t), func(tx outbox.Tx) error {
+		_, _, err := tx.CreateSubmission(ctxT(t), sub)
+		return err
+	})
+	if err == nil {
+		t.Fatal("a failing reactor did not fail the transaction")
+	}
+	if _, _, err := s.Submission(ctxT(t), sub.ID); !errors.Is(err, outbox.ErrNotFound) {
+		t.Fatalf("submission stored although its reactor failed: %v", err)
+	}
+}
+
+func statsOf(t *testing.T, s outbox.Store, topic string) outbox.TopicStats {
+	t.Helper()
+	all, err := s.Stats(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range all {
+		if st.Topic == topic {
+			return st
+		}
+	}
+	return outbox.TopicStats{Topic: topic}
+}
+
+func testStats(t *testing.T, s outbox.Store) {
+	topic := topicName()
+	before := time.Now().Add(-time.Second)
+	_, msgs := accept(t, s, topic, topic, topic, topic)
+	if st := statsOf(t, s, topic); st.Pending != 4 || st.Retrying != 0 || st.Dead != 0 ||
+		st.OldestPending.Before(before) || !st.LastDelivered.IsZero() {
+		t.Fatalf("four pending: %+v", st)
+	}
+	got := claim(t, s, outbox.ClaimParams{Topic: topic, Limit: 3})
+	delivered := time.Now().Truncate(time.Millisecond)
+	complete(t, s, outbox.Completion{Topic: topic, ID: got[0].ID, Outcome: outbox.OutcomeDelivered,
+		StartedAt: delivered, FinishedAt: delivered})
+	complete(t, s, outbox.Completion{Topic: topic, ID: got[1].ID, Outcome: outbox.OutcomeRetry, Error: "x",
+		NextAttemptAt: time.Now().Add(time.Hour)})
+	complete(t, s, outbox.Completion{Topic: topic, ID: got[2].ID, Outcome: outbox.OutcomeDead, Error: "x"})
+	st := statsOf(t, s, topic)
+	if st.Pending != 2 || st.Retrying != 1 || st.Dead != 1 || !st.LastDelivered.Equal(delivered) {
+		t.Fatalf("after deliver, retry and dead: %+v (delivered at %v)", st, delivered)
+	}
+	if err := s.Discard(ctxT(t), outbox.ReplayRequest{ID: got[2].ID, By: "op"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := statsOf(t, s, topic); st.Dead != 0 {
+		t.Fatalf("a discarded message counts as dead: %+v", st)
+	}
+	_ = msgs
+}
+
+func testListSubmissions(t *testing.T, s outbox.Store) {
+	portal := "portal-" + uuid.NewString()[:8]
+	base := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	topic := topicName()
+	var ids []string
+	for i := range 5 {
+		sub := NewSubmission("")
+		sub.PortalID, sub.CreatedAt = portal, base.Add(time.Duration(i)*time.Minute)
+		if i == 4 {
+			sub.CreatedAt = base.Add(3 * time.Minute) // same time as the fourth: the id breaks the tie
+		}
+		m := NewMessage(topic, sub.ID)
+		if err := s.InTx(ctxT(t), func(tx outbox.Tx) error {
+			if _, _, err := tx.CreateSubmission(ctxT(t), sub); err != nil {
+				return err
+			}
+			return tx.InsertMessages(ctxT(t), []outbox.Message{m})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, sub.ID)
+	}
+	if ids[4] < ids[3] {
+		ids[3], ids[4] = ids[4], ids[3]
+	}
+	other := NewSubmission("") // another portal's
+	other.CreatedAt = base
+	if err := s.InTx(ctxT(t), func(tx outbox.Tx) error { _, _, err := tx.CreateSubmission(ctxT(t), other); return err }); err != nil {
+		t.Fatal(err)
+	}
+
+	var got []string
+	f := outbox.SubmissionFilter{PortalID: portal, Limit: 2}
+	pages := 0
+	for {
+		page, next, err := s.ListSubmissions(ctxT(t), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, st := range page {
+			got = append(got, st.Submission.ID)
+			if st.Submission.PortalID != portal || len(st.Submission.Payload) != 0 {
+				t.Errorf("listed %+v", st.Submission)
+			}
+			if len(st.Messages) != 1 || st.Messages[0].Topic != topic || len(st.Messages[0].Payload) != 0 ||
+				st.Messages[0].State != outbox.StatePending {
+				t.Errorf("messages of %s: %+v", st.Submission.ID, st.Messages)
+			}
+		}
+		if next == "" {
+			break
+		}
+		f.After = next
+	}
+	if !slices.Equal(got, ids) || pages != 3 {
+		t.Fatalf("listed %v in %d pages, want %v in 3", got, pages, ids)
+	}
+	page, _, err := s.ListSubmissions(ctxT(t), outbox.SubmissionFilter{PortalID: portal, Since: base.Add(2 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != 3 {
+		t.Fatalf("since the third: %d submissions, want 3", len(page))
+	}
+	if _, _, err := s.ListSubmissions(ctxT(t), outbox.SubmissionFilter{PortalID: portal, After: "garbage"}); !errors.Is(err, outbox.ErrInvalidCursor) {
+		t.Fatalf("bad cursor: %v", err)
+	}
+}
+
+func testPurge(t *testing.T, s outbox.Store) {
+	// Long ago, so that no other test's data is old enough to be purged.
+	long := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	topic := topicName()
+	create := func() (outbox.Submission, []outbox.Message) {
+		sub := NewSubmission("")
+		sub.CreatedAt = long
+		msgs := []outbox.Message{NewMessage(topic, sub.ID), NewMessage(topic, sub.ID)}
+		if err := s.InTx(ctxT(t), func(tx outbox.Tx) error {
+			if _, _, err := tx.CreateSubmission(ctxT(t), sub); err != nil {
+				return err
+			}
+			return tx.InsertMessages(ctxT(t), msgs)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return sub, msgs
+	}
+	done, doneMsgs := create() // both delivered: all purged
+	half, halfMsgs := create() // one delivered, one dead: the dead keeps its payload and the request stays
+	got := claim(t, s, outbox.ClaimParams{Topic: topic, Limit: 10})
+	if len(got) != 4 {
+		t.Fatalf("claimed %d", len(got))
+	}
+	for _, m := range []outbox.Message{doneMsgs[0], doneMsgs[1], halfMsgs[0]} {
+		complete(t, s, outbox.Completion{Topic: topic, ID: m.ID, Outcome: outbox.OutcomeDelivered, StartedAt: long, FinishedAt: long})
+	}
+	complete(t, s, outbox.Completion{Topic: topic, ID: halfMsgs[1].ID, Outcome: outbox.OutcomeDead, Error: "x", StartedAt: long, FinishedAt: long})
+
+	total := outbox.PurgeResult{}
+	for {
+		res, err := s.Purge(ctxT(t), long.Add(time.Hour), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total.Messages += res.Messages
+		total.Submissions += res.Submissions
+		if res.Messages == 0 && res.Submissions == 0 {
+			break
+		}
+	}
+	if total.Messages != 3 || total.Submissions != 1 {
+		t.Fatalf("purged %+v, want 3 messages and 1 submission", total)
+	}
+	sub, msgs, err := s.Submission(ctxT(t), done.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sub.Payload) != 0 || sub.TenantID != done.TenantID || len(msgs) != 2 {
+		t.Fatalf("purged submission: %+v, %d messages", sub, len(msgs))
+	}
+	for _, m := range msgs {
+		if len(m.Payload) != 0 || m.State != outbox.StateDelivered || m.Metadata["k"] != "v" {
+			t.Errorf("purged message: %+v", m)
+		}
+	}
+	sub, msgs, err = s.Submission(ctxT(t), half.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(sub.Payload) != string(half.Payload) {
+		t.Errorf("request of a submission with a dead message was purged")
+	}
+	for _, m := range msgs {
+		if m.State == outbox.StateDead && string(m.Payload) != "<x/>" {
+			t.Errorf("dead message lost its payload")
+		}
+	}
+	tr := trail(events(t, s, done.ID))
+	if want := []string{"accepted", "transformed", "transformed", "attempt/1/delivered", "delivered",
+		"attempt/1/delivered", "delivered", "purged", "purged", "purged"}; !slices.Equal(tr, want) {
+		t.Fatalf("trail of purged submission:\n got %v\nwant %v", tr, want)
+	}
+}
+
+func testDiscard(t *testing.T, s outbox.Store) {
+	topic := topicName()
+	sub, msgs := accept(t, s, topic)
+	m := msgs[0]
+	if err := s.Discard(ctxT(t), outbox.ReplayRequest{ID: m.ID, By: "op"}); !errors.Is(err, outbox.ErrNotReplayable) {
+		t.Fatalf("discard of a pending message: %v", err)
+	}
+	if err := s.Discard(ctxT(t), outbox.ReplayRequest{ID: uuid.NewString(), By: "op"}); !errors.Is(err, outbox.ErrNotFound) {
+		t.Fatalf("discard of an unknown message: %v", err)
+	}
+	kill(t, s, m)
+	if err := s.Discard(ctxT(t), outbox.ReplayRequest{ID: m.ID, By: "op-y", Reason: "duplicate application"}); err != nil {
+		t.Fatal(err)
+	}
+	got := messageOf(t, s, sub.ID, m.ID)
+	if got.State != outbox.StateDiscarded || len(got.Payload) != 0 || !got.State.Final() {
+		t.Fatalf("discarded: %+v", got)
+	}
+	if err := s.Replay(ctxT(t), outbox.ReplayRequest{ID: m.ID, By: "op"}); !errors.Is(err, outbox.ErrNotReplayable) {
+		t.Fatalf("replay of a discarded message: %v", err)
+	}
+	ev := events(t, s, sub.ID)
+	last := ev[len(ev)-1]
+	if last.Kind != outbox.EventDiscarded || last.Actor != "op-y" || last.Detail != "duplicate application" {
+		t.Fatalf("last event: %+v", last)
+	}
+	dead, _ := list(t, s, outbox.ListFilter{State: outbox.StateDiscarded, Tenant: "t", Procedure: "p.q",
+		Destination: topic[len("t/p.q/"):]})
+	sameIDs(t, "listed as discarded", dead, m)
+}
+
+func testAlarm(t *testing.T, s outbox.Store) {
+	key := "stalled:" + uuid.NewString()
+	set := func(open bool) bool {
+		t.Helper()
+		var changed bool
+		if err := s.InTx(ctxT(t), func(tx outbox.Tx) error {
+			var err error
+			changed, err = tx.SetAlarm(ctxT(t), key, open)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return changed
+	}
+	if set(false) {
+		t.Fatal("closing an alarm never opened changed it")
+	}
+	// Opening in a transaction that rolls back leaves the alarm closed.
+	_ = s.InTx(ctxT(t), func(tx outbox.Tx) error {
+		if _, err := tx.SetAlarm(ctxT(t), key, true); err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	})
+	steps := []struct {
+		open, changed bool
+	}{{true, true}, {true, false}, {false, true}, {false, false}, {true, true}}
+	for i, st := range steps {
+		if got := set(st.open); got != st.changed {
+			t.Fatalf("step %d: set(open=%v) changed=%v, want %v", i, st.open, got, st.changed)
+		}
+	}
+}

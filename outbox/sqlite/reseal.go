@@ -1,0 +1,173 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"fmt"
+
+	"github.com/amtsbote/amtsbote/outbox/internal/sqlfile"
+)
+
+//go:embed reseal.sql
+var resealFile embed.FS
+
+// RewritePayloads calls fn for every submission ("submission", topic "",
+// metadata nil) and every message ("message") in batches of up to batch rows
+// and stores what fn changes, unless the row changed since it was read. It
+// returns the number of rows rewritten. Each batch is read, then written in
+// one short transaction, so serving goes on meanwhile (the capability
+// sealed.Rewriter, for key rotation).
+func (s *Store) RewritePayloads(ctx context.Context, batch int,
+	fn func(kind, topic, id string, payload []byte, metadata map[string]string) ([]byte, map[string]string, bool, error),
+) (int, error) {
+	q, err := sqlfile.Queries(resealFile, "reseal.sql")
+	if err != nil {
+		return 0, err
+	}
+	if err := sqlfile.Require(q, "SubmissionPayloads", "RewriteSubmissionPayload", "MessagePayloads", "RewriteMessagePayload"); err != nil {
+		return 0, err
+	}
+	if batch <= 0 {
+		batch = 100
+	}
+	n, err := s.rewriteSubmissions(ctx, q, batch, fn)
+	if err != nil {
+		return n, err
+	}
+	m, err := s.rewriteMessages(ctx, q, batch, fn)
+	return n + m, err
+}
+
+type rewrite struct {
+	key              any // id of a submission, seq of a message
+	old, oldMeta     any
+	payload, newMeta any
+}
+
+func (s *Store) rewriteSubmissions(ctx context.Context, q map[string]string, batch int,
+	fn func(kind, topic, id string, payload []byte, metadata map[string]string) ([]byte, map[string]string, bool, error),
+) (int, error) {
+	total, after := 0, ""
+	for {
+		rows, err := s.read.QueryContext(ctx, q["SubmissionPayloads"], after, batch)
+		if err != nil {
+			return total, fmt.Errorf("read submission payloads: %w", err)
+		}
+		var todo []rewrite
+		count := 0
+		for rows.Next() {
+			var id string
+			var payload []byte
+			if err := rows.Scan(&id, &payload); err != nil {
+				rows.Close()
+				return total, fmt.Errorf("read submission payloads: %w", err)
+			}
+			count++
+			after = id
+			p, _, changed, err := fn("submission", "", id, payload, nil)
+			if err != nil {
+				rows.Close()
+				return total, err
+			}
+			if changed {
+				todo = append(todo, rewrite{key: id, old: payload, payload: p})
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return total, fmt.Errorf("read submission payloads: %w", err)
+		}
+		rows.Close()
+		n, err := s.applyRewrites(ctx, todo, func(tx *sql.Tx, r rewrite) (sql.Result, error) {
+			return tx.ExecContext(ctx, q["RewriteSubmissionPayload"], r.key, r.old, r.payload)
+		})
+		total += n
+		if err != nil || count < batch {
+			return total, err
+		}
+	}
+}
+
+func (s *Store) rewriteMessages(ctx context.Context, q map[string]string, batch int,
+	fn func(kind, topic, id string, payload []byte, metadata map[string]string) ([]byte, map[string]string, bool, error),
+) (int, error) {
+	total := 0
+	var after int64
+	for {
+		rows, err := s.read.QueryContext(ctx, q["MessagePayloads"], after, batch)
+		if err != nil {
+			return total, fmt.Errorf("read message payloads: %w", err)
+		}
+		var todo []rewrite
+		count := 0
+		for rows.Next() {
+			var seq int64
+			var id, topic, md string
+			var payload []byte
+			if err := rows.Scan(&seq, &id, &topic, &payload, &md); err != nil {
+				rows.Close()
+				return total, fmt.Errorf("read message payloads: %w", err)
+			}
+			count++
+			after = seq
+			var meta map[string]string
+			if err := json.Unmarshal([]byte(md), &meta); err != nil {
+				rows.Close()
+				return total, fmt.Errorf("decode metadata of message %s: %w", id, err)
+			}
+			p, newMeta, changed, err := fn("message", topic, id, payload, meta)
+			if err != nil {
+				rows.Close()
+				return total, err
+			}
+			if !changed {
+				continue
+			}
+			enc, err := json.Marshal(nonNil(newMeta))
+			if err != nil {
+				rows.Close()
+				return total, fmt.Errorf("encode metadata of message %s: %w", id, err)
+			}
+			todo = append(todo, rewrite{key: seq, old: payload, oldMeta: md, payload: nonNilBytes(p), newMeta: string(enc)})
+		}
+		if err := rows.Err(); err != nil {
+			return total, fmt.Errorf("read message payloads: %w", err)
+		}
+		rows.Close()
+		n, err := s.applyRewrites(ctx, todo, func(tx *sql.Tx, r rewrite) (sql.Result, error) {
+			return tx.ExecContext(ctx, q["RewriteMessagePayload"], r.key, r.old, r.oldMeta, r.payload, r.newMeta)
+		})
+		total += n
+		if err != nil || count < batch {
+			return total, err
+		}
+	}
+}
+
+// applyRewrites runs the updates of one batch in one write transaction and
+// counts the rows they changed.
+func (s *Store) applyRewrites(ctx context.Context, todo []rewrite, exec func(*sql.Tx, rewrite) (sql.Result, error)) (int, error) {
+	if len(todo) == 0 {
+		return 0, nil
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("rewrite payloads: %w", err)
+	}
+	defer tx.Rollback()
+	n := 0
+	for _, r := range todo {
+		res, err := exec(tx, r)
+		if err != nil {
+			return 0, fmt.Errorf("rewrite payload: %w", err)
+		}
+		if c, _ := res.RowsAffected(); c == 1 {
+			n++
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("rewrite payloads: %w", err)
+	}
+	return n, nil
+}
