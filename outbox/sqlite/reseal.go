@@ -40,7 +40,7 @@ func (s *Store) RewritePayloads(ctx context.Context, batch int,
 	return n + m, err
 }
 
-type rewrite struct {
+type payloadRewrite struct {
 	key              any // id of a submission, seq of a message
 	old, oldMeta     any
 	payload, newMeta any
@@ -55,7 +55,7 @@ func (s *Store) rewriteSubmissions(ctx context.Context, q map[string]string, bat
 		if err != nil {
 			return total, fmt.Errorf("read submission payloads: %w", err)
 		}
-		var todo []rewrite
+		var todo []payloadRewrite
 		count := 0
 		for rows.Next() {
 			var id string
@@ -72,14 +72,14 @@ func (s *Store) rewriteSubmissions(ctx context.Context, q map[string]string, bat
 				return total, err
 			}
 			if changed {
-				todo = append(todo, rewrite{key: id, old: payload, payload: p})
+				todo = append(todo, payloadRewrite{key: id, old: payload, payload: p})
 			}
 		}
 		if err := rows.Err(); err != nil {
 			return total, fmt.Errorf("read submission payloads: %w", err)
 		}
 		rows.Close()
-		n, err := s.applyRewrites(ctx, todo, func(tx *sql.Tx, r rewrite) (sql.Result, error) {
+		n, err := s.applyRewrites(ctx, todo, func(tx *sql.Tx, r payloadRewrite) (sql.Result, error) {
 			return tx.ExecContext(ctx, q["RewriteSubmissionPayload"], r.key, r.old, r.payload)
 		})
 		total += n
@@ -99,7 +99,7 @@ func (s *Store) rewriteMessages(ctx context.Context, q map[string]string, batch 
 		if err != nil {
 			return total, fmt.Errorf("read message payloads: %w", err)
 		}
-		var todo []rewrite
+		var todo []payloadRewrite
 		count := 0
 		for rows.Next() {
 			var seq int64
@@ -129,13 +129,13 @@ func (s *Store) rewriteMessages(ctx context.Context, q map[string]string, batch 
 				rows.Close()
 				return total, fmt.Errorf("encode metadata of message %s: %w", id, err)
 			}
-			todo = append(todo, rewrite{key: seq, old: payload, oldMeta: md, payload: nonNilBytes(p), newMeta: string(enc)})
+			todo = append(todo, payloadRewrite{key: seq, old: payload, oldMeta: md, payload: nonNilBytes(p), newMeta: string(enc)})
 		}
 		if err := rows.Err(); err != nil {
 			return total, fmt.Errorf("read message payloads: %w", err)
 		}
 		rows.Close()
-		n, err := s.applyRewrites(ctx, todo, func(tx *sql.Tx, r rewrite) (sql.Result, error) {
+		n, err := s.applyRewrites(ctx, todo, func(tx *sql.Tx, r payloadRewrite) (sql.Result, error) {
 			return tx.ExecContext(ctx, q["RewriteMessagePayload"], r.key, r.old, r.oldMeta, r.payload, r.newMeta)
 		})
 		total += n
@@ -147,7 +147,7 @@ func (s *Store) rewriteMessages(ctx context.Context, q map[string]string, batch 
 
 // applyRewrites runs the updates of one batch in one write transaction and
 // counts the rows they changed.
-func (s *Store) applyRewrites(ctx context.Context, todo []rewrite, exec func(*sql.Tx, rewrite) (sql.Result, error)) (int, error) {
+func (s *Store) applyRewrites(ctx context.Context, todo []payloadRewrite, exec func(*sql.Tx, payloadRewrite) (sql.Result, error)) (int, error) {
 	if len(todo) == 0 {
 		return 0, nil
 	}

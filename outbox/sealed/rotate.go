@@ -1,0 +1,125 @@
+package sealed
+
+import (
+	"context"
+	"fmt"
+	"maps"
+)
+
+// Rewriter is the optional store capability key rotation needs: walk every
+// stored payload and replace those fn changes.
+type Rewriter interface {
+	// RewritePayloads calls fn for every submission (kind KindSubmission,
+	// topic "", metadata nil) and every outbox message (kind KindMessage) in
+	// batches of up to batch rows, and stores what fn returns where changed
+	// is true. A row whose payload or metadata changed since it was read
+	// (purged, discarded, rewritten by another process) is left as it is
+	// and not counted. Safe while other processes use the store. It returns
+	// the number of rows rewritten; an error from fn stops the walk.
+	RewritePayloads(ctx context.Context, batch int,
+		fn func(kind, topic, id string, payload []byte, metadata map[string]string) (newPayload []byte, newMetadata map[string]string, changed bool, err error),
+	) (int, error)
+}
+
+// ResealResult reports a key rotation.
+type ResealResult struct {
+	// Resealed rows now sealed under the current key (in clear or under
+	// another key before).
+	Resealed int
+	// Remaining rows still in clear or under another key after the final
+	// pass: changed concurrently, or written by a process that still runs
+	// with an old configuration. Old keys may be removed only at 0.
+	Remaining int
+}
+
+// Reseal seals every payload and personal metadata value that is in clear
+// or under another key than the current one with the current key, in
+// batches, online. It makes two passes: the second catches rows the first
+// could not rewrite because they changed meanwhile, and counts what remains.
+// The inner store must implement Rewriter.
+func (s *Store) Reseal(ctx context.Context, batch int) (ResealResult, error) {
+	rw, ok := s.inner.(Rewriter)
+	if !ok {
+		return ResealResult{}, fmt.Errorf("sealed: the store %T cannot rewrite payloads", s.inner)
+	}
+	if batch <= 0 {
+		batch = 100
+	}
+	var res ResealResult
+	for pass := range 2 {
+		needed := 0
+		n, err := rw.RewritePayloads(ctx, batch, func(kind, topic, id string, payload []byte, md map[string]string) ([]byte, map[string]string, bool, error) {
+			p, m, changed, err := s.reseal(kind, topic, id, payload, md)
+			if changed {
+				needed++
+			}
+			return p, m, changed, err
+		})
+		res.Resealed += n
+		if err != nil {
+			return res, err
+		}
+		if pass == 1 {
+			res.Remaining = needed - n
+		}
+		if needed == n && pass == 0 {
+			// Nothing was left behind; the second pass would only count zero.
+			return res, nil
+		}
+	}
+	return res, nil
+}
+
+// current reports whether data is an envelope under the current key.
+func (s *Store) current(data []byte) bool {
+	id, ok := KeyID(data)
+	return ok && id == s.kr.Current()
+}
+
+// reseal returns the row sealed under the current key, and whether that
+// changed anything. Empty payloads (purged, discarded) stay empty.
+func (s *Store) reseal(kind, topic, id string, payload []byte, md map[string]string) ([]byte, map[string]string, bool, error) {
+	var binding func(field string) []byte
+	switch kind {
+	case KindSubmission:
+		binding = func(string) []byte { return submissionBinding(id) }
+	case KindMessage:
+		binding = func(field string) []byte { return messageBinding(topic, id, field) }
+	default:
+		return nil, nil, false, fmt.Errorf("sealed: unknown record kind %q", kind)
+	}
+	changed := false
+	if len(payload) > 0 && !s.current(payload) {
+		plain, err := s.kr.Open(payload, binding("payload"))
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("%s %s: %w", kind, id, err)
+		}
+		payload, changed = s.kr.Seal(plain, binding("payload")), true
+	}
+	if kind != KindMessage {
+		return payload, md, changed, nil
+	}
+	var out map[string]string
+	for k, v := range md {
+		env, sealedValue := decodeValue(v)
+		if sealedValue && s.current(env) || !sealedValue && (!s.meta[k] || v == "") {
+			continue
+		}
+		plain := []byte(v)
+		if sealedValue {
+			var err error
+			if plain, err = s.kr.Open(env, binding("metadata:"+k)); err != nil {
+				return nil, nil, false, fmt.Errorf("%s %s: metadata %s: %w", kind, id, k, err)
+			}
+		}
+		if out == nil {
+			out = maps.Clone(md)
+		}
+		out[k] = metaPrefix + encodeEnvelope(s.kr.Seal(plain, binding("metadata:"+k)))
+		changed = true
+	}
+	if out != nil {
+		md = out
+	}
+	return payload, md, changed, nil
+}
