@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"time"
+)
+
+// benchRun measures one run: the gateway under load, then the baselines of
+// the same store with the same row sizes and concurrency.
+func benchRun(ctx context.Context, o options, store, dir string, body []byte, profile bool, log io.Writer) (report, error) {
+	title := fmt.Sprintf("%s, %d clients", store, o.c)
+	if o.rate > 0 {
+		title = fmt.Sprintf("%s, fixed rate %.0f/s for %v, up to %d clients", store, o.rate, o.duration, o.c)
+	} else {
+		title += fmt.Sprintf(", %d submissions", o.n)
+	}
+	if store == "postgres" {
+		pool := "pgx default pool"
+		if o.pgMaxConns > 0 {
+			pool = fmt.Sprintf("pool_max_conns=%d", o.pgMaxConns)
+		}
+		title += ", " + pool
+	}
+	title += fmt.Sprintf(", delivery concurrency %d", o.deliveryConcurrency)
+	r := report{Title: title, Runs: 1}
+
+	s, err := newSetup(ctx, o, store, dir, time.Minute)
+	if err != nil {
+		return r, err
+	}
+	defer s.cleanup()
+	p := newPortal(func() string { return "http://" + s.gw.addr + "/v1/submissions" }, portalKey, body, o.c)
+
+	// Warm-up: connections, caches, and the size of one delivered message.
+	warm := closedLoop(ctx, p, "warm", 50, min(o.c, 8))
+	warmIDs, _ := acceptedIDs(warm)
+	if len(warmIDs) != len(warm) {
+		return r, fmt.Errorf("warm-up: %d of %d accepted (%s)", len(warmIDs), len(warm), firstFailure(warm))
+	}
+	if missing := s.recv.waitFor(warmIDs, time.Minute); missing > 0 {
+		return r, fmt.Errorf("warm-up: %d submissions not delivered within a minute", missing)
+	}
+	_, _, msgSize := s.recv.counts()
+	s.recv.reset()
+
+	r.add("load average (1 min) at start", "", loadAverage())
+	var prof *profiler
+	if profile {
+		if prof, err = startProfile(o); err != nil {
+			return r, err
+		}
+	}
+	fmt.Fprintf(log, "%s: load ...\n", title)
+	start := time.Now()
+	var samples []sample
+	if o.rate > 0 {
+		samples = fixedRate(ctx, p, "load", o.rate, o.duration, o.c)
+	} else {
+		samples = closedLoop(ctx, p, "load", o.n, o.c)
+	}
+	intakeEnd := time.Now()
+	ids, failed := acceptedIDs(samples)
+	missing := s.recv.waitFor(ids, 2*time.Minute)
+	if prof != nil {
+		if note := prof.stop(); note != "" {
+			r.Notes = append(r.Notes, note)
+		}
+	}
+	rss, err := s.gw.peakRSS()
+	if err != nil {
+		return r, fmt.Errorf("peak RSS: %w", err)
+	}
+	total, distinct, _ := s.recv.counts()
+
+	var intake, e2e []time.Duration
+	var lastArrival time.Time
+	for _, sm := range samples {
+		if sm.status != http.StatusAccepted || sm.err != nil {
+			continue
+		}
+		intake = append(intake, sm.answered.Sub(sm.intended))
+		if at, ok := s.recv.arrival(sm.id); ok {
+			e2e = append(e2e, at.Sub(sm.answered))
+			if at.After(lastArrival) {
+				lastArrival = at
+			}
+		}
+	}
+	if failed > 0 {
+		r.Notes = append(r.Notes, "first failure: "+firstFailure(samples))
+	}
+	acceptedPerSec := float64(len(ids)) / intakeEnd.Sub(start).Seconds()
+	deliveredPerSec := nanIfZero(float64(len(e2e)) / max(lastArrival.Sub(start).Seconds(), 0))
+	r.add("submissions", "", float64(len(samples)))
+	r.add("accepted (202)", "", float64(len(ids)))
+	r.add("failed (not 202)", "", float64(failed))
+	r.add("not delivered within 2 min", "", float64(missing))
+	r.add("duplicate deliveries", "", float64(total-distinct))
+	r.add("accepted/s", "1/s", acceptedPerSec)
+	r.add("delivered/s", "1/s", deliveredPerSec)
+	r.add("intake p50", "ms", percentile(intake, 50))
+	r.add("intake p99", "ms", percentile(intake, 99))
+	r.add("accepted->delivered p50", "ms", percentile(e2e, 50))
+	r.add("accepted->delivered p99", "ms", percentile(e2e, 99))
+	r.add("gateway peak RSS", "MiB", float64(rss)/(1<<20))
+	r.add("submission body", "bytes", float64(len(body)))
+	r.add("message (XML) body", "bytes", float64(msgSize))
+	if err := s.gw.close(); err != nil {
+		return r, err
+	}
+
+	if !o.baselines {
+		return r, nil
+	}
+	sizes := rowSizes{submission: len(body), message: msgSize}
+	baseN := o.n
+	if o.rate > 0 {
+		baseN = len(samples)
+	}
+	switch store {
+	case "postgres":
+		fmt.Fprintf(log, "%s: pgx insert baseline ...\n", title)
+		b, err := pgxBaseline(ctx, s.dbURL, baseN, o.c, sizes)
+		if err != nil {
+			return r, err
+		}
+		r.add("baseline pgx insert tx/s", "1/s", b.perSec)
+		r.add("baseline pgx insert p50", "ms", b.p50)
+		r.add("baseline pgx insert p99", "ms", b.p99)
+		fmt.Fprintf(log, "%s: watermill-sql baseline ...\n", title)
+		w, err := watermillBaseline(ctx, s.dbURL, baseN, o.c, msgSize)
+		if err != nil {
+			return r, err
+		}
+		r.add("baseline watermill-sql publish->ack msg/s", "1/s", w.perSec)
+		r.add("baseline watermill-sql publish->ack p50", "ms", w.p50)
+		r.add("baseline watermill-sql publish->ack p99", "ms", w.p99)
+		r.add("ratio accepted/s : pgx insert", "x", ratio(acceptedPerSec, b.perSec))
+		r.add("ratio delivered/s : watermill-sql", "x", ratio(deliveredPerSec, w.perSec))
+	case "sqlite":
+		fmt.Fprintf(log, "%s: SQLite insert baseline ...\n", title)
+		b, err := sqliteBaseline(ctx, dir, baseN, o.c, sizes)
+		if err != nil {
+			return r, err
+		}
+		r.add("baseline sqlite insert tx/s", "1/s", b.perSec)
+		r.add("baseline sqlite insert p50", "ms", b.p50)
+		r.add("baseline sqlite insert p99", "ms", b.p99)
+		r.add("ratio accepted/s : sqlite insert", "x", ratio(acceptedPerSec, b.perSec))
+	}
+	return r, nil
+}
+
+// acceptedIDs returns the submission ids of the 202 answers and the number of others.
+func acceptedIDs(samples []sample) (ids []string, failed int) {
+	for _, s := range samples {
+		if s.err == nil && s.status == http.StatusAccepted {
+			ids = append(ids, s.id)
+		} else {
+			failed++
+		}
+	}
+	return ids, failed
+}
+
+func firstFailure(samples []sample) string {
+	for _, s := range samples {
+		switch {
+		case s.err != nil:
+			return s.err.Error()
+		case s.status != http.StatusAccepted:
+			return fmt.Sprintf("status %d", s.status)
+		}
+	}
+	return "none"
+}
+
+// nanIfZero keeps a rate from an empty sample set out of the medians.
+func nanIfZero(v float64) float64 {
+	if v == 0 || math.IsInf(v, 0) {
+		return math.NaN()
+	}
+	return v
+}
