@@ -12,6 +12,9 @@ type Config struct {
 	// Admin configures the admin API (dead-letter management); disabled
 	// unless admin.key_hash is set.
 	Admin Admin `yaml:"admin"`
+	// Metrics configures the listener of /metrics, /healthz and /readyz;
+	// off unless metrics.listen is set.
+	Metrics Metrics `yaml:"metrics"`
 	// Database selects the outbox store: PostgreSQL or embedded SQLite.
 	Database Database `yaml:"database"`
 	// Relay configures delivery of outbox messages to destinations.
