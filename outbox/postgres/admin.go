@@ -2,9 +2,7 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -56,41 +54,19 @@ func (s *Store) Replay(ctx context.Context, r outbox.ReplayRequest) error {
 		return err
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, s.q["LockMessagesByID"], r.ID, r.Topic)
+		seq, err := s.lockDead(ctx, tx, r)
 		if err != nil {
 			return err
 		}
-		type found struct {
-			seq   int64
-			state string
-		}
-		locked, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (found, error) {
-			var f found
-			return f, row.Scan(&f.seq, &f.state)
-		})
+		rows, err := tx.Query(ctx, s.q["ReplayMessage"], seq, s.now(), r.By, r.Reason)
 		if err != nil {
 			return err
 		}
-		switch {
-		case len(locked) == 0:
-			return outbox.ErrNotFound
-		case len(locked) > 1:
-			return outbox.ErrAmbiguous
-		case outbox.State(locked[0].state) != outbox.StateDead:
-			return fmt.Errorf("%s: %w", locked[0].state, outbox.ErrNotReplayable)
+		n, err := s.recordReplays(ctx, tx, rows, r.By, r.Reason)
+		if err == nil && n == 0 {
+			err = outbox.ErrNotReplayable
 		}
-		var topic string
-		err = tx.QueryRow(ctx, s.q["ReplayMessage"], locked[0].seq, s.now(), r.By, r.Reason).Scan(&topic)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return outbox.ErrNotReplayable
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, s.q["Notify"], topic); err != nil {
-			return fmt.Errorf("notify %s: %w", topic, err)
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("replay %s: %w", r.ID, err)
@@ -110,23 +86,69 @@ func (s *Store) ReplayAll(ctx context.Context, f outbox.ListFilter, by, reason s
 		if err != nil {
 			return err
 		}
-		topics, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		n = len(topics)
-		slices.Sort(topics)
-		for _, topic := range slices.Compact(topics) {
-			if _, err := tx.Exec(ctx, s.q["Notify"], topic); err != nil {
-				return fmt.Errorf("notify %s: %w", topic, err)
-			}
-		}
-		return nil
+		n, err = s.recordReplays(ctx, tx, rows, by, reason)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("replay all: %w", err)
 	}
 	return n, nil
+}
+
+// lockDead locks the message r names and returns its seq if it is dead.
+func (s *Store) lockDead(ctx context.Context, tx pgx.Tx, r outbox.ReplayRequest) (int64, error) {
+	rows, err := tx.Query(ctx, s.q["LockMessagesByID"], r.ID, r.Topic)
+	if err != nil {
+		return 0, err
+	}
+	type found struct {
+		seq   int64
+		state string
+	}
+	locked, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (found, error) {
+		var f found
+		return f, row.Scan(&f.seq, &f.state)
+	})
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case len(locked) == 0:
+		return 0, outbox.ErrNotFound
+	case len(locked) > 1:
+		return 0, outbox.ErrAmbiguous
+	case outbox.State(locked[0].state) != outbox.StateDead:
+		return 0, fmt.Errorf("%s: %w", locked[0].state, outbox.ErrNotReplayable)
+	}
+	return locked[0].seq, nil
+}
+
+// recordReplays reads the (topic, id, submission, metadata) rows of replayed
+// messages, records their events and notifies their topics and those of
+// follow-ups; it returns how many were replayed.
+func (s *Store) recordReplays(ctx context.Context, tx pgx.Tx, rows pgx.Rows, by, reason string) (int, error) {
+	now := s.now()
+	var topics []string
+	var events []outbox.Event
+	var topic, id, sub string
+	var md map[string]string
+	if _, err := pgx.ForEachRow(rows, []any{&topic, &id, &sub, &md}, func() error {
+		topics = append(topics, topic)
+		if sub != "" {
+			events = append(events, outbox.Event{SubmissionID: sub, MessageID: id, Topic: topic,
+				Kind: outbox.EventReplayed, Actor: by, Detail: reason, At: now, Metadata: md})
+		}
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	n := len(topics)
+	outbox.SortEvents(events)
+	follow, err := s.record(ctx, tx, events)
+	if err != nil {
+		return 0, err
+	}
+	return n, s.notify(ctx, tx, append(topics, follow...))
 }
 
 // Replays lists a message's replays.

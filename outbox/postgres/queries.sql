@@ -54,7 +54,7 @@ SET state = $1::text, attempts = attempts + 1,
     delivered_at = CASE WHEN $1::text = 'delivered' THEN $4::timestamptz ELSE NULL END,
     lease_owner = NULL, lease_until = NULL, updated_at = $4::timestamptz
 WHERE topic = $5 AND id = $6 AND lease_owner = $7 AND state IN ('pending', 'retrying')
-RETURNING seq, attempts
+RETURNING seq, attempts, COALESCE(submission_id, ''), metadata
 
 -- name: InsertAttempt
 INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome, error)
@@ -107,26 +107,107 @@ WITH r AS (
     UPDATE outbox_messages
     SET state = 'pending', next_attempt_at = $2, retry_from = $2, lease_owner = NULL, lease_until = NULL, delivered_at = NULL, updated_at = $2
     WHERE seq = $1 AND state = 'dead'
-    RETURNING seq, topic, attempts
+    RETURNING seq, topic, attempts, id, submission_id, metadata
 ), ins AS (
     INSERT INTO outbox_replays (message_seq, replayed_at, replayed_by, reason, attempts)
     SELECT seq, $2, $3, $4, attempts FROM r
 )
-SELECT topic FROM r
+SELECT topic, id, COALESCE(submission_id, ''), metadata FROM r ORDER BY seq
 
 -- name: ReplayDead
 WITH r AS (
     UPDATE outbox_messages
     SET state = 'pending', next_attempt_at = $2, retry_from = $2, lease_owner = NULL, lease_until = NULL, delivered_at = NULL, updated_at = $2
     WHERE state = 'dead' AND topic LIKE $1 ESCAPE '\'
-    RETURNING seq, topic, attempts
+    RETURNING seq, topic, attempts, id, submission_id, metadata
 ), ins AS (
     INSERT INTO outbox_replays (message_seq, replayed_at, replayed_by, reason, attempts)
     SELECT seq, $2, $3, $4, attempts FROM r
 )
-SELECT topic FROM r
+SELECT topic, id, COALESCE(submission_id, ''), metadata FROM r ORDER BY seq
 
 -- name: Replays
 SELECT m.id, m.topic, r.replayed_by, r.reason, r.replayed_at, r.attempts
 FROM outbox_replays r JOIN outbox_messages m ON m.seq = r.message_seq
 WHERE m.id = $1 ORDER BY r.id
+
+-- name: InsertMessageIgnore
+-- Follow-up messages of a Reactor: a deterministic id makes a second insert a no-op.
+INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state, attempts, next_attempt_at, created_at, updated_at)
+VALUES ($1, $2, NULLIF($3, ''), $4, $5, 'pending', 0, $6, $7, $7)
+ON CONFLICT (topic, id) DO NOTHING
+
+-- name: InsertEvent
+INSERT INTO outbox_events (submission_id, message_id, topic, kind, attempt, outcome, actor, detail, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+
+-- name: SubmissionInfo
+SELECT portal_id, tenant_id, procedure_id FROM submissions WHERE id = $1
+
+-- name: SubmissionExists
+SELECT EXISTS (SELECT 1 FROM submissions WHERE id = $1)
+
+-- name: Events
+SELECT e.seq, e.submission_id, s.portal_id, s.tenant_id, s.procedure_id, e.message_id, e.topic, e.kind,
+       e.attempt, e.outcome, e.actor, e.detail, e.at
+FROM outbox_events e JOIN submissions s ON s.id = e.submission_id
+WHERE e.submission_id = $1 ORDER BY e.seq
+
+-- name: StatsOpen
+SELECT topic, COUNT(*)::int, COUNT(*) FILTER (WHERE state = 'retrying')::int, MIN(created_at)
+FROM outbox_messages WHERE state IN ('pending', 'retrying') GROUP BY topic
+
+-- name: StatsDead
+SELECT topic, COUNT(*)::int FROM outbox_messages WHERE state = 'dead' GROUP BY topic
+
+-- name: LastDelivered
+SELECT MAX(delivered_at) FROM outbox_messages WHERE topic = $1 AND state = 'delivered'
+
+-- name: ListSubmissions
+-- $1 portal, $2 since, $3 cursor time, $4 cursor id, $5 limit.
+SELECT id, portal_id, tenant_id, procedure_id, COALESCE(idempotency_key, ''), request_hash, ''::bytea, created_at
+FROM submissions
+WHERE portal_id = $1 AND created_at >= $2 AND (created_at, id) > ($3, $4)
+ORDER BY created_at, id LIMIT $5
+
+-- name: MessagesOfSubmissions
+-- Payloads are left out.
+SELECT seq, id, topic, COALESCE(submission_id, ''), ''::bytea, metadata, state, attempts, next_attempt_at,
+       COALESCE(last_error, ''), created_at, updated_at, delivered_at, COALESCE(retry_from, created_at)
+FROM outbox_messages WHERE submission_id = ANY($1) ORDER BY seq
+
+-- name: PurgeMessages
+-- $1 delivered before, $2 now, $3 limit.
+UPDATE outbox_messages SET payload = ''::bytea, purged_at = $2
+WHERE seq IN (
+    SELECT seq FROM outbox_messages
+    WHERE state = 'delivered' AND purged_at IS NULL AND delivered_at < $1
+    ORDER BY delivered_at LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING seq, id, topic, COALESCE(submission_id, '')
+
+-- name: PurgeSubmissions
+-- Requests of submissions received before $1 whose messages are all purged or discarded.
+UPDATE submissions SET payload = ''::bytea, purged_at = $2
+WHERE id IN (
+    SELECT s.id FROM submissions s
+    WHERE s.purged_at IS NULL AND s.created_at < $1
+      AND NOT EXISTS (SELECT 1 FROM outbox_messages m WHERE m.submission_id = s.id AND m.purged_at IS NULL)
+    ORDER BY s.created_at LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id
+
+-- name: DiscardMessage
+UPDATE outbox_messages
+SET state = 'discarded', payload = ''::bytea, purged_at = $2, lease_owner = NULL, lease_until = NULL, updated_at = $2
+WHERE seq = $1 AND state = 'dead'
+RETURNING id, topic, COALESCE(submission_id, ''), metadata
+
+-- name: OpenAlarm
+INSERT INTO outbox_alarms (key, open, changed_at) VALUES ($1, true, $2)
+ON CONFLICT (key) DO UPDATE SET open = true, changed_at = $2 WHERE outbox_alarms.open = false
+
+-- name: CloseAlarm
+UPDATE outbox_alarms SET open = false, changed_at = $2 WHERE key = $1 AND open

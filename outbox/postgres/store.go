@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,6 +27,9 @@ var queryNames = []string{
 	"InsertSubmission", "SubmissionByKey", "SubmissionByID", "InsertMessage", "Notify", "ClaimDue", "ClaimHead",
 	"Complete", "InsertAttempt", "Release", "NextDue", "MessagesBySubmission", "Attempts", "SchemaVersion",
 	"List", "MessagesByID", "LockMessagesByID", "ReplayMessage", "ReplayDead", "Replays",
+	"InsertMessageIgnore", "InsertEvent", "SubmissionInfo", "SubmissionExists", "Events", "StatsOpen", "StatsDead",
+	"LastDelivered", "ListSubmissions", "MessagesOfSubmissions", "PurgeMessages", "PurgeSubmissions",
+	"DiscardMessage", "OpenAlarm", "CloseAlarm",
 }
 
 // Config configures the store.
@@ -48,6 +52,7 @@ type Store struct {
 
 	stopListen context.CancelFunc
 	listenDone chan struct{}
+	reactor    atomic.Pointer[outbox.Reactor]
 }
 
 var _ outbox.Store = (*Store)(nil)
@@ -247,6 +252,13 @@ func (t *tx) CreateSubmission(ctx context.Context, sub outbox.Submission) (outbo
 		return outbox.Submission{}, false, fmt.Errorf("insert submission: %w", err)
 	}
 	if tag.RowsAffected() == 1 {
+		topics, err := t.s.record(ctx, t.tx, []outbox.Event{{SubmissionID: sub.ID, PortalID: sub.PortalID,
+			Tenant: sub.TenantID, Procedure: sub.ProcedureID, Kind: outbox.EventAccepted,
+			Actor: outbox.ActorPortal(sub.PortalID), At: sub.CreatedAt}})
+		if err != nil {
+			return outbox.Submission{}, false, err
+		}
+		t.topics = append(t.topics, topics...)
 		return sub, true, nil
 	}
 	if sub.IdempotencyKey == "" {
@@ -261,6 +273,7 @@ func (t *tx) CreateSubmission(ctx context.Context, sub outbox.Submission) (outbo
 
 func (t *tx) InsertMessages(ctx context.Context, msgs []outbox.Message) error {
 	now := t.s.now()
+	var events []outbox.Event
 	for _, m := range msgs {
 		md := m.Metadata
 		if md == nil {
@@ -278,7 +291,16 @@ func (t *tx) InsertMessages(ctx context.Context, msgs []outbox.Message) error {
 			return fmt.Errorf("insert message %s: %w", m.ID, err)
 		}
 		t.topics = append(t.topics, m.Topic)
+		if m.SubmissionID != "" {
+			events = append(events, outbox.TransformedEvent(m, now))
+		}
 	}
+	outbox.SortEvents(events)
+	topics, err := t.s.record(ctx, t.tx, events)
+	if err != nil {
+		return err
+	}
+	t.topics = append(t.topics, topics...)
 	return nil
 }
 
@@ -312,12 +334,14 @@ func (s *Store) Complete(ctx context.Context, c outbox.Completion) error {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var seq int64
 		var attempts int
+		var sub string
+		var md map[string]string
 		var next *time.Time
 		if !c.NextAttemptAt.IsZero() {
 			next = &c.NextAttemptAt
 		}
 		err := tx.QueryRow(ctx, s.q["Complete"], string(state), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner).
-			Scan(&seq, &attempts)
+			Scan(&seq, &attempts, &sub, &md)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return outbox.ErrLeaseLost
 		}
@@ -325,7 +349,14 @@ func (s *Store) Complete(ctx context.Context, c outbox.Completion) error {
 			return err
 		}
 		_, err = tx.Exec(ctx, s.q["InsertAttempt"], seq, attempts, c.Owner, c.StartedAt, c.FinishedAt, string(c.Outcome), c.Error)
-		return err
+		if err != nil || sub == "" {
+			return err
+		}
+		topics, err := s.record(ctx, tx, outbox.CompletionEvents(c, sub, attempts, md))
+		if err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, topics)
 	})
 	if err != nil {
 		return fmt.Errorf("complete %s: %w", c.ID, err)
