@@ -56,8 +56,8 @@ func TestRouting(t *testing.T) {
 		{http.MethodPost, "/v1/submission", http.StatusNotFound, portalapi.ProblemNotFound, ""},
 		{http.MethodPost, "/v2/submissions", http.StatusNotFound, portalapi.ProblemNotFound, ""},
 		{http.MethodGet, "/v1/submissions/" + id + "/messages", http.StatusNotFound, portalapi.ProblemNotFound, ""},
-		{http.MethodGet, "/v1/submissions", http.StatusMethodNotAllowed, portalapi.ProblemMethodNotAllowed, "POST"},
-		{http.MethodPut, "/v1/submissions", http.StatusMethodNotAllowed, portalapi.ProblemMethodNotAllowed, "POST"},
+		{http.MethodPut, "/v1/submissions", http.StatusMethodNotAllowed, portalapi.ProblemMethodNotAllowed, "GET, HEAD, POST"},
+		{http.MethodPost, "/v1/submissions/" + id + "/events", http.StatusMethodNotAllowed, portalapi.ProblemMethodNotAllowed, "GET, HEAD"},
 		{http.MethodPost, "/v1/submissions/" + id, http.StatusMethodNotAllowed, portalapi.ProblemMethodNotAllowed, "GET, HEAD"},
 		{http.MethodDelete, "/v1/submissions/" + id, http.StatusMethodNotAllowed, portalapi.ProblemMethodNotAllowed, "GET, HEAD"},
 	}

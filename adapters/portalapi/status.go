@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox"
 )
 
@@ -24,16 +25,47 @@ type StatusResponse struct {
 	Destinations []DestinationStatus `json:"destinations"`
 }
 
-// DestinationStatus is the delivery of a submission to one destination.
+// States of a destination in status responses: the vocabulary portals see.
+const (
+	StateQueued    = "queued"    // stored, not yet attempted
+	StateRetrying  = "retrying"  // attempted and failed; the next attempt is scheduled (next_attempt_at)
+	StateDelivered = "delivered" // the destination accepted it
+	StateFailed    = "failed"    // failed permanently or retries exhausted; operators are alarmed and may replay it
+	StateDiscarded = "discarded" // an operator gave the failed delivery up
+)
+
+// destinationState maps an outbox state to the API's vocabulary.
+func destinationState(s outbox.State) string {
+	switch s {
+	case outbox.StatePending:
+		return StateQueued
+	case outbox.StateRetrying:
+		return StateRetrying
+	case outbox.StateDelivered:
+		return StateDelivered
+	case outbox.StateDead:
+		return StateFailed
+	case outbox.StateDiscarded:
+		return StateDiscarded
+	}
+	return string(s)
+}
+
+// DestinationSummary is the delivery of a submission to one destination.
+type DestinationSummary struct {
+	Destination   string    `json:"destination"` // the destination id of the tenant's route
+	MessageID     string    `json:"message_id"`
+	State         string    `json:"state"` // StateQueued, StateRetrying, StateDelivered, StateFailed or StateDiscarded
+	Attempts      int       `json:"attempts"`
+	LastError     string    `json:"last_error,omitempty"`
+	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"` // zero when the state is final
+	DeliveredAt   time.Time `json:"delivered_at,omitzero"`
+}
+
+// DestinationStatus is a DestinationSummary with the attempts.
 type DestinationStatus struct {
-	Destination   string          `json:"destination"` // the destination id of the tenant's route
-	MessageID     string          `json:"message_id"`
-	State         outbox.State    `json:"state"`
-	Attempts      int             `json:"attempts"`
-	LastError     string          `json:"last_error,omitempty"`
-	NextAttemptAt time.Time       `json:"next_attempt_at,omitzero"` // zero when the state is final
-	DeliveredAt   time.Time       `json:"delivered_at,omitzero"`
-	AttemptLog    []AttemptRecord `json:"attempt_log"` // oldest first
+	DestinationSummary
+	AttemptLog []AttemptRecord `json:"attempt_log"` // oldest first
 }
 
 // AttemptRecord is one delivery attempt.
@@ -53,20 +85,9 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	notFound := text("no such submission", "kein solcher Antrag")
-	id := r.PathValue("id")
-	if !isUUID(id) {
-		return errNotFound(notFound)
-	}
-	infoOf(ctx).submission = id
-	sub, msgs, err := h.store.Submission(ctx, id)
-	switch {
-	case errors.Is(err, outbox.ErrNotFound):
-		return errNotFound(notFound)
-	case err != nil:
-		return errUnavailable(errReadFailed, err)
-	case sub.PortalID != portal.ID:
-		return errNotFound(notFound)
+	sub, msgs, err := h.ownSubmission(r, portal)
+	if err != nil {
+		return err
 	}
 
 	resp := StatusResponse{
@@ -74,29 +95,18 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) error {
 		Tenant:       sub.TenantID,
 		Procedure:    sub.ProcedureID,
 		ReceivedAt:   utc(sub.CreatedAt),
-		Destinations: make([]DestinationStatus, 0, len(msgs)),
+		Destinations: []DestinationStatus{},
 	}
+	msgs = destinationMessages(sub, msgs)
 	if len(msgs) > 0 {
 		resp.Identity = identityStatus(identityFromMetadata(msgs[0].Metadata))
 	}
-	delivered, dead := 0, 0
 	for _, m := range msgs {
 		attempts, err := h.store.Attempts(ctx, m.ID)
 		if err != nil {
 			return errUnavailable(errReadFailed, err)
 		}
-		d := DestinationStatus{
-			Destination: m.Metadata[MetaDestination],
-			MessageID:   m.ID,
-			State:       m.State,
-			Attempts:    m.Attempts,
-			LastError:   m.LastError,
-			DeliveredAt: utc(m.DeliveredAt),
-			AttemptLog:  make([]AttemptRecord, 0, len(attempts)),
-		}
-		if !m.State.Final() {
-			d.NextAttemptAt = utc(m.NextAttemptAt)
-		}
+		d := DestinationStatus{DestinationSummary: summaryOf(m), AttemptLog: make([]AttemptRecord, 0, len(attempts))}
 		for _, a := range attempts {
 			d.AttemptLog = append(d.AttemptLog, AttemptRecord{
 				Number:     a.Number,
@@ -106,24 +116,78 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) error {
 				Error:      a.Error,
 			})
 		}
-		switch m.State {
-		case outbox.StateDelivered:
-			delivered++
-		case outbox.StateDead:
-			dead++
-		}
 		resp.Destinations = append(resp.Destinations, d)
 	}
-	switch {
-	case dead > 0:
-		resp.Status = StatusFailed
-	case len(msgs) > 0 && delivered == len(msgs):
-		resp.Status = StatusDelivered
-	default:
-		resp.Status = StatusAccepted
-	}
+	resp.Status = overallStatus(msgs)
 	writeJSON(w, http.StatusOK, "application/json", resp)
 	return nil
+}
+
+// ownSubmission reads the submission of the request's {id} if it belongs to
+// portal; for every other portal it does not exist.
+func (h *Handler) ownSubmission(r *http.Request, portal *config.Portal) (outbox.Submission, []outbox.Message, error) {
+	notFound := text("no such submission", "kein solcher Antrag")
+	id := r.PathValue("id")
+	if !isUUID(id) {
+		return outbox.Submission{}, nil, errNotFound(notFound)
+	}
+	infoOf(r.Context()).submission = id
+	sub, msgs, err := h.store.Submission(r.Context(), id)
+	switch {
+	case errors.Is(err, outbox.ErrNotFound):
+		return outbox.Submission{}, nil, errNotFound(notFound)
+	case err != nil:
+		return outbox.Submission{}, nil, errUnavailable(errReadFailed, err)
+	case sub.PortalID != portal.ID:
+		return outbox.Submission{}, nil, errNotFound(notFound)
+	}
+	return sub, msgs, nil
+}
+
+// destinationMessages keeps the messages of sub that go to its route's
+// destinations, leaving out follow-ups such as status callbacks and mails.
+func destinationMessages(sub outbox.Submission, msgs []outbox.Message) []outbox.Message {
+	out := msgs[:0:0]
+	for _, m := range msgs {
+		if d := m.Metadata[MetaDestination]; d != "" && m.Topic == config.Topic(sub.TenantID, sub.ProcedureID, d) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// summaryOf is the delivery state of one message.
+func summaryOf(m outbox.Message) DestinationSummary {
+	d := DestinationSummary{
+		Destination: m.Metadata[MetaDestination],
+		MessageID:   m.ID,
+		State:       destinationState(m.State),
+		Attempts:    m.Attempts,
+		LastError:   m.LastError,
+		DeliveredAt: utc(m.DeliveredAt),
+	}
+	if !m.State.Final() {
+		d.NextAttemptAt = utc(m.NextAttemptAt)
+	}
+	return d
+}
+
+// overallStatus is StatusFailed when a destination failed or was discarded,
+// StatusDelivered when all delivered, StatusAccepted otherwise.
+func overallStatus(msgs []outbox.Message) string {
+	delivered := 0
+	for _, m := range msgs {
+		switch m.State {
+		case outbox.StateDead, outbox.StateDiscarded:
+			return StatusFailed
+		case outbox.StateDelivered:
+			delivered++
+		}
+	}
+	if len(msgs) > 0 && delivered == len(msgs) {
+		return StatusDelivered
+	}
+	return StatusAccepted
 }
 
 // errReadFailed is the detail of a store failure while reading a submission.

@@ -112,7 +112,7 @@ func TestStatusFollowsDelivery(t *testing.T) {
 		t.Fatalf("status = %+v, want accepted with one destination", got)
 	}
 	d := got.Destinations[0]
-	if d.Destination != "fachverfahren" || d.MessageID == "" || d.State != outbox.StatePending || d.Attempts != 0 ||
+	if d.Destination != "fachverfahren" || d.MessageID == "" || d.State != portalapi.StateQueued || d.Attempts != 0 ||
 		d.NextAttemptAt.IsZero() || !d.DeliveredAt.IsZero() || d.LastError != "" {
 		t.Errorf("destination = %+v, want fachverfahren pending without attempts", d)
 	}
@@ -137,7 +137,7 @@ func TestStatusFollowsDelivery(t *testing.T) {
 		}
 		if i == 0 {
 			got := statusOf(t, e.status(t, demoKey, id))
-			if d := got.Destinations[0]; got.Status != "accepted" || d.State != outbox.StateRetrying ||
+			if d := got.Destinations[0]; got.Status != "accepted" || d.State != portalapi.StateRetrying ||
 				d.Attempts != 1 || d.LastError != "connection refused" || d.NextAttemptAt.IsZero() {
 				t.Errorf("after a failed attempt: status %s, destination %+v", got.Status, d)
 			}
@@ -150,7 +150,7 @@ func TestStatusFollowsDelivery(t *testing.T) {
 	}
 	got = statusOf(t, r)
 	d = got.Destinations[0]
-	if got.Status != "delivered" || d.State != outbox.StateDelivered || d.Attempts != 2 || d.DeliveredAt.IsZero() || d.LastError != "" {
+	if got.Status != "delivered" || d.State != portalapi.StateDelivered || d.Attempts != 2 || d.DeliveredAt.IsZero() || d.LastError != "" {
 		t.Errorf("status %s, destination %+v; want delivered after 2 attempts", got.Status, d)
 	}
 	want := []portalapi.AttemptRecord{
@@ -210,7 +210,7 @@ func TestStatusFailedWhenAnyMessageIsDead(t *testing.T) {
 	if got.Status != "failed" {
 		t.Errorf("status = %s, want failed", got.Status)
 	}
-	if d := got.Destinations[1]; d.State != outbox.StateDead || d.LastError != "rejected by the Fachverfahren" ||
+	if d := got.Destinations[1]; d.State != portalapi.StateFailed || d.LastError != "rejected by the Fachverfahren" ||
 		!d.NextAttemptAt.IsZero() || len(d.AttemptLog) != 1 || d.AttemptLog[0].Outcome != outbox.OutcomeDead {
 		t.Errorf("dead destination = %+v", d)
 	}

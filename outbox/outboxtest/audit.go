@@ -97,6 +97,7 @@ func testEventsTrail(t *testing.T, s outbox.Store) {
 		actor, detail string
 	}{
 		{0, "portal:" + sub.PortalID, ""},
+		{1, "portal:" + sub.PortalID, ""},
 		{2, "relay:owner-a", "503 Service Unavailable"},
 		{3, "relay:owner-a", "400 Bad Request"},
 		{5, "operator-x", "fixed"},

@@ -222,6 +222,9 @@ type tx struct {
 	s      *Store
 	tx     pgx.Tx
 	topics []string
+	// portals maps the submissions created in this transaction to their portals,
+	// the actors of the messages queued for them.
+	portals map[string]string
 }
 
 // InTx runs fn in a transaction; inserted topics are notified on commit.
@@ -259,6 +262,10 @@ func (t *tx) CreateSubmission(ctx context.Context, sub outbox.Submission) (outbo
 			return outbox.Submission{}, false, err
 		}
 		t.topics = append(t.topics, topics...)
+		if t.portals == nil {
+			t.portals = map[string]string{}
+		}
+		t.portals[sub.ID] = sub.PortalID
 		return sub, true, nil
 	}
 	if sub.IdempotencyKey == "" {
@@ -292,7 +299,11 @@ func (t *tx) InsertMessages(ctx context.Context, msgs []outbox.Message) error {
 		}
 		t.topics = append(t.topics, m.Topic)
 		if m.SubmissionID != "" {
-			events = append(events, outbox.TransformedEvent(m, now))
+			ev := outbox.TransformedEvent(m, now)
+			if p, ok := t.portals[m.SubmissionID]; ok {
+				ev.Actor = outbox.ActorPortal(p)
+			}
+			events = append(events, ev)
 		}
 	}
 	outbox.SortEvents(events)
