@@ -23,6 +23,8 @@ const (
 	RouteShow      = "GET /admin/v1/messages/{id}"
 	RouteReplay    = "POST /admin/v1/messages/{id}/replay"
 	RouteReplayAll = "POST /admin/v1/replay"
+	RouteDiscard   = "POST /admin/v1/messages/{id}/discard"
+	RouteEvents    = "GET /admin/v1/submissions/{id}/events"
 )
 
 // MaxBodyBytes bounds the JSON body of replay requests.
@@ -40,6 +42,8 @@ type Store interface {
 	Replays(ctx context.Context, messageID string) ([]outbox.Replay, error)
 	Replay(ctx context.Context, r outbox.ReplayRequest) error
 	ReplayAll(ctx context.Context, f outbox.ListFilter, by, reason string) (int, error)
+	Discard(ctx context.Context, r outbox.ReplayRequest) error
+	Events(ctx context.Context, submissionID string) ([]outbox.Event, error)
 }
 
 // Config configures a Handler.
@@ -91,10 +95,14 @@ func New(cfg Config) (*Handler, error) {
 	h.handle(RouteShow, h.show)
 	h.handle(RouteReplay, h.replay)
 	h.handle(RouteReplayAll, h.replayAll)
+	h.handle(RouteDiscard, h.discard)
+	h.handle(RouteEvents, h.events)
 	h.handle("/admin/v1/messages", methodNotAllowed("GET, HEAD"))
 	h.handle("/admin/v1/messages/{id}", methodNotAllowed("GET, HEAD"))
 	h.handle("/admin/v1/messages/{id}/replay", methodNotAllowed(http.MethodPost))
 	h.handle("/admin/v1/replay", methodNotAllowed(http.MethodPost))
+	h.handle("/admin/v1/messages/{id}/discard", methodNotAllowed(http.MethodPost))
+	h.handle("/admin/v1/submissions/{id}/events", methodNotAllowed("GET, HEAD"))
 	h.handle("/", func(http.ResponseWriter, *http.Request) error {
 		return problem(ProblemNotFound, http.StatusNotFound, "no such resource")
 	})
@@ -173,14 +181,14 @@ func storeError(err error) error {
 	case errors.Is(err, outbox.ErrAmbiguous):
 		return problem(ProblemAmbiguous, http.StatusConflict, "the message id exists on several topics; name the topic")
 	case errors.Is(err, outbox.ErrNotReplayable):
-		return problem(ProblemNotReplayable, http.StatusConflict, "only a dead message can be replayed")
+		return problem(ProblemNotReplayable, http.StatusConflict, "only a dead message can be replayed or discarded")
 	}
 	return err
 }
 
 var states = map[string]outbox.State{
 	"": "", "pending": outbox.StatePending, "retrying": outbox.StateRetrying,
-	"delivered": outbox.StateDelivered, "dead": outbox.StateDead,
+	"delivered": outbox.StateDelivered, "dead": outbox.StateDead, "discarded": outbox.StateDiscarded,
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
@@ -197,7 +205,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 	}
 	state, ok := states[q.Get("status")]
 	if !ok {
-		return problem(ProblemMalformedRequest, http.StatusBadRequest, "status must be pending, retrying, delivered or dead")
+		return problem(ProblemMalformedRequest, http.StatusBadRequest, "status must be pending, retrying, delivered, dead or discarded")
 	}
 	f := outbox.ListFilter{State: state, Tenant: q.Get("tenant"), Procedure: q.Get("procedure"),
 		Destination: q.Get("destination"), After: q.Get("after")}
@@ -289,6 +297,88 @@ func (h *Handler) replayAll(w http.ResponseWriter, r *http.Request) error {
 		slog.String("tenant", body.Tenant), slog.String("procedure", body.Procedure),
 		slog.String("destination", body.Destination), slog.Int("count", n), slog.String("by", by(r)))
 	writeJSON(w, http.StatusOK, "application/json", ReplayResponse{Replayed: n})
+	return nil
+}
+
+// DiscardRequest is the body of POST /admin/v1/messages/{id}/discard.
+type DiscardRequest = ReplayRequest
+
+// discard gives up a dead message and answers with the message as it is now.
+func (h *Handler) discard(w http.ResponseWriter, r *http.Request) error {
+	var body DiscardRequest
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if err := h.store.Discard(r.Context(), outbox.ReplayRequest{ID: id, Topic: body.Topic, By: by(r), Reason: body.Reason}); err != nil {
+		return storeError(err)
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "message discarded", slog.String("message_id", id), slog.String("by", by(r)))
+	m, err := h.store.Message(r.Context(), id)
+	if err != nil && body.Topic == "" {
+		return storeError(err)
+	}
+	if err != nil { // the id exists on several topics: find the one discarded
+		msgs, _, lerr := h.store.List(r.Context(), outbox.ListFilter{State: outbox.StateDiscarded, Limit: outbox.MaxListLimit})
+		if lerr != nil {
+			return lerr
+		}
+		for _, c := range msgs {
+			if c.ID == id && c.Topic == body.Topic {
+				m, err = c, nil
+			}
+		}
+		if err != nil {
+			return storeError(err)
+		}
+	}
+	writeJSON(w, http.StatusOK, "application/json", NewMessageView(m))
+	return nil
+}
+
+// EventsResponse is a submission's audit trail, oldest first.
+type EventsResponse struct {
+	Events []EventView `json:"events"`
+}
+
+// EventView is one audit event as operators see it: with the full topic and
+// the recorded actor (operator names, relay process ids).
+type EventView struct {
+	Seq         int64          `json:"seq"`
+	Kind        string         `json:"kind"`
+	Destination string         `json:"destination,omitempty"`
+	Topic       string         `json:"topic,omitempty"`
+	MessageID   string         `json:"message_id,omitempty"`
+	Attempt     int            `json:"attempt,omitempty"`
+	Outcome     outbox.Outcome `json:"outcome,omitempty"`
+	Actor       string         `json:"actor"`
+	Detail      string         `json:"detail,omitempty"`
+	At          time.Time      `json:"at"`
+}
+
+// NewEventView is the view of e.
+func NewEventView(e outbox.Event) EventView {
+	v := EventView{Seq: e.Seq, Kind: string(e.Kind), Topic: e.Topic, MessageID: e.MessageID, Attempt: e.Attempt,
+		Outcome: e.Outcome, Actor: e.Actor, Detail: e.Detail, At: e.At.UTC()}
+	if i := strings.LastIndexByte(e.Topic, '/'); i >= 0 {
+		v.Destination = e.Topic[i+1:]
+	}
+	return v
+}
+
+func (h *Handler) events(w http.ResponseWriter, r *http.Request) error {
+	evs, err := h.store.Events(r.Context(), r.PathValue("id"))
+	if errors.Is(err, outbox.ErrNotFound) {
+		return problem(ProblemNotFound, http.StatusNotFound, "no such submission")
+	}
+	if err != nil {
+		return err
+	}
+	resp := EventsResponse{Events: make([]EventView, 0, len(evs))}
+	for _, e := range evs {
+		resp.Events = append(resp.Events, NewEventView(e))
+	}
+	writeJSON(w, http.StatusOK, "application/json", resp)
 	return nil
 }
 
