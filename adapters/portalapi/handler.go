@@ -1,6 +1,7 @@
 package portalapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox"
@@ -55,6 +57,20 @@ type Config struct {
 	NewID func() string
 	// Observer, when set, is told the outcome of every request (metrics).
 	Observer RequestObserver
+	// AuthFailureRate and AuthFailureBurst limit failed authentications
+	// per client IP address (a token bucket): an address that has used up
+	// its failures gets 429 before its key is looked at. Defaults
+	// DefaultAuthFailureRate and DefaultAuthFailureBurst.
+	AuthFailureRate  float64
+	AuthFailureBurst int
+	// AuthFailureClients bounds the client addresses tracked for that.
+	// Default DefaultAuthFailureClients.
+	AuthFailureClients int
+	// MaxInflightBodyBytes bounds the request bodies held in memory by all
+	// requests together; a request waits for room, and gets 503 when there
+	// is none within its context or inflightWait. Default four times
+	// MaxBodyBytes; at least MaxBodyBytes.
+	MaxInflightBodyBytes int64
 }
 
 // RequestObserver is told the outcome of every request, after its answer.
@@ -90,6 +106,12 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("max body bytes is negative (%d)", c.MaxBodyBytes))
 	}
+	if c.AuthFailureRate < 0 || c.AuthFailureBurst < 0 || c.AuthFailureClients < 0 {
+		errs = append(errs, errors.New("auth failure limits must not be negative"))
+	}
+	if c.MaxInflightBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("max inflight body bytes is negative (%d)", c.MaxInflightBodyBytes))
+	}
 	if errs != nil {
 		return fmt.Errorf("portal api config: %w", errors.Join(errs...))
 	}
@@ -109,6 +131,9 @@ type Handler struct {
 	mux      *http.ServeMux
 	observer RequestObserver
 	draining atomic.Bool
+	limits   portalLimiters
+	failures *failureLimiter
+	inflight *semaphore.Weighted
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -142,13 +167,20 @@ func New(cfg Config) (*Handler, error) {
 	if h.newID == nil {
 		h.newID = uuid.NewString
 	}
+	h.limits = newPortalLimiters(h.cfg.Portals)
+	h.failures = newFailureLimiter(cmp.Or(cfg.AuthFailureRate, DefaultAuthFailureRate),
+		cmp.Or(cfg.AuthFailureBurst, DefaultAuthFailureBurst), cmp.Or(cfg.AuthFailureClients, DefaultAuthFailureClients))
+	h.inflight = semaphore.NewWeighted(max(h.maxBody, cmp.Or(cfg.MaxInflightBodyBytes, 4*h.maxBody)))
 
 	h.handle(RouteSubmit, h.submit)
 	h.handle(RouteStatus, h.status)
+	h.handle(RouteList, h.list)
+	h.handle(RouteEvents, h.events)
 	// The same paths with any other method, and everything else, answer
 	// with problems instead of the ServeMux's plain-text errors.
-	h.handle("/v1/submissions", methodNotAllowed(http.MethodPost))
+	h.handle("/v1/submissions", methodNotAllowed(http.MethodGet+", "+http.MethodHead+", "+http.MethodPost))
 	h.handle("/v1/submissions/{id}", methodNotAllowed(http.MethodGet+", "+http.MethodHead))
+	h.handle("/v1/submissions/{id}/events", methodNotAllowed(http.MethodGet+", "+http.MethodHead))
 	h.handle("/", func(http.ResponseWriter, *http.Request) error {
 		return errNotFound(text("no such resource", "keine solche Ressource"))
 	})
@@ -270,24 +302,68 @@ func methodNotAllowed(allow string) func(http.ResponseWriter, *http.Request) err
 var errKeyRequired = text("an API key is required: Authorization: Bearer <key>",
 	"ein API-Schlüssel ist erforderlich: Authorization: Bearer <key>")
 
-// authenticate returns the portal of the request's bearer key. The key is
-// compared in constant time (config.Config.PortalByKey) and never logged.
+// authenticate returns the portal of the request's bearer key, after the
+// checks in this order: the client address has failed authentication too
+// often (429, the key is not looked at); no or an unknown key (401); the
+// portal requires a client certificate and the request has no verified one
+// matching it (401); the portal is over its rate limit (429). The key is
+// compared in constant time (config.Config.PortalByKey) and never logged;
+// a failure is logged at Warn with the client address and a hint.
 func (h *Handler) authenticate(r *http.Request) (*config.Portal, error) {
+	now := h.now()
+	client := clientAddr(r.RemoteAddr)
+	if wait, blocked := h.failures.blocked(client, now); blocked {
+		return nil, errTooManyRequests(wait)
+	}
 	values := r.Header.Values("Authorization")
 	if len(values) == 0 {
-		return nil, errUnauthorized(errKeyRequired)
+		return nil, h.authFailed(r, client, now, "missing_key", "", errUnauthorized(errKeyRequired))
 	}
 	scheme, key, ok := strings.Cut(values[0], " ")
 	key = strings.TrimLeft(key, " ")
 	if len(values) != 1 || !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
-		return nil, errUnauthorized(errKeyRequired)
+		return nil, h.authFailed(r, client, now, "malformed_authorization", "", errUnauthorized(errKeyRequired))
 	}
 	portal, ok := h.cfg.PortalByKey(key)
 	if !ok {
-		return nil, errUnauthorized(text("the API key is not valid", "der API-Schlüssel ist ungültig"))
+		return nil, h.authFailed(r, client, now, "unknown_key", "",
+			errUnauthorized(text("the API key is not valid", "der API-Schlüssel ist ungültig")))
+	}
+	if portal.ClientCert != nil && !clientCertMatches(r, portal.ClientCert) {
+		return nil, h.authFailed(r, client, now, "client_certificate", portal.ID,
+			errUnauthorized(text("this API key requires the portal's TLS client certificate",
+				"dieser API-Schlüssel erfordert das TLS-Client-Zertifikat des Portals")))
 	}
 	infoOf(r.Context()).portal = portal.ID
+	if wait, ok := h.limits.take(portal.ID, now); !ok {
+		return nil, errTooManyRequests(wait)
+	}
 	return portal, nil
+}
+
+// maxHintLength bounds the client certificate name in the log.
+const maxHintLength = 64
+
+// authFailed records a failed authentication for the client's failure
+// limit, logs it without the key, and returns p.
+func (h *Handler) authFailed(r *http.Request, client string, now time.Time, reason, portal string, p *problemError) *problemError {
+	h.failures.fail(client, now)
+	attrs := []slog.Attr{
+		slog.String("remote_addr", client),
+		slog.String("reason", reason),
+		slog.String("route", infoOf(r.Context()).route),
+	}
+	if portal != "" {
+		attrs = append(attrs, slog.String("portal_id", portal))
+	}
+	if cn := peerCN(r); cn != "" {
+		if len(cn) > maxHintLength {
+			cn = cn[:maxHintLength]
+		}
+		attrs = append(attrs, slog.String("client_cert_cn", cn))
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelWarn, "authentication failed", attrs...)
+	return p
 }
 
 // requestInfo collects what the request log reports beyond the request line.

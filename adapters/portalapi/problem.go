@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/amtsbote/amtsbote/transform"
 )
@@ -28,6 +29,7 @@ const (
 	ProblemPayloadTooLarge      = ProblemTypePrefix + "payload-too-large"      // 413: the body exceeds the limit
 	ProblemIdempotencyConflict  = ProblemTypePrefix + "idempotency-conflict"   // 422: an Idempotency-Key reused with a different request
 	ProblemUnavailable          = ProblemTypePrefix + "unavailable"            // 503: draining or the database is unavailable; see Retry-After
+	ProblemTooManyRequests      = ProblemTypePrefix + "too-many-requests"      // 429: the portal's rate limit, or too many failed authentications; see Retry-After
 	ProblemInternal             = ProblemTypePrefix + "internal"               // 500: a bug; it is logged
 )
 
@@ -73,6 +75,7 @@ var problemTitles = map[string]localized{
 	ProblemPayloadTooLarge:      {"Payload too large", "Anfrage zu groß"},
 	ProblemIdempotencyConflict:  {"Idempotency conflict", "Idempotenzkonflikt"},
 	ProblemUnavailable:          {"Service unavailable", "Dienst nicht verfügbar"},
+	ProblemTooManyRequests:      {"Too many requests", "Zu viele Anfragen"},
 	ProblemInternal:             {"Internal server error", "Interner Serverfehler"},
 }
 
@@ -165,6 +168,15 @@ func errIdempotencyConflict() *problemError {
 func errUnavailable(detail localized, cause error) *problemError {
 	return &problemError{typ: ProblemUnavailable, status: http.StatusServiceUnavailable, detail: detail,
 		header: http.Header{"Retry-After": {strconv.Itoa(retryAfterSeconds)}}, cause: cause}
+}
+
+// errTooManyRequests is the answer to a request over a rate limit; the
+// client may retry after wait.
+func errTooManyRequests(wait time.Duration) *problemError {
+	return &problemError{typ: ProblemTooManyRequests, status: http.StatusTooManyRequests,
+		detail: text("too many requests; retry after the time in Retry-After",
+			"zu viele Anfragen; bitte nach der Zeit in Retry-After erneut versuchen"),
+		header: http.Header{"Retry-After": {strconv.Itoa(retryAfterSecondsOf(wait))}}}
 }
 
 func errInternal(cause error) *problemError {

@@ -2,11 +2,11 @@ package portalapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -79,10 +79,11 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := h.readBody(w, r)
+	body, release, err := h.readBody(w, r)
 	if err != nil {
 		return err
 	}
+	defer release()
 	req, err := decodeRequest(body)
 	if err != nil {
 		return err
@@ -329,23 +330,42 @@ func idempotencyKey(h http.Header) (string, error) {
 	return key, nil
 }
 
-// readBody reads the whole body, at most h.maxBody bytes.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// inflightWait bounds how long a request waits for room among the bodies
+// in memory (Config.MaxInflightBodyBytes).
+const inflightWait = 10 * time.Second
+
+// readBody reads the whole body, at most h.maxBody bytes, once the bodies
+// of all requests in memory leave room for it: for Content-Length bytes, or
+// h.maxBody when the length is not known. The caller calls release when it
+// no longer holds the body or anything derived from it.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte, release func(), err error) {
 	if r.ContentLength > h.maxBody {
-		return nil, errTooLarge(h.maxBody)
+		return nil, nil, errTooLarge(h.maxBody)
 	}
+	weight := h.maxBody
+	if r.ContentLength >= 0 {
+		weight = max(r.ContentLength, 1)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), inflightWait)
+	defer cancel()
+	if err := h.inflight.Acquire(ctx, weight); err != nil {
+		return nil, nil, errUnavailable(text("too many large requests at once; retry later",
+			"zu viele große Anfragen gleichzeitig; bitte später erneut versuchen"), nil)
+	}
+	release = func() { h.inflight.Release(weight) }
 	var buf bytes.Buffer
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength))
 	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.maxBody))
+	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, min(h.maxBody, weight)))
 	if err != nil {
+		release()
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, errTooLarge(h.maxBody)
+			return nil, nil, errTooLarge(h.maxBody)
 		}
-		return nil, errMalformed(text("the request body could not be read", "der Inhalt der Anfrage konnte nicht gelesen werden"))
+		return nil, nil, errMalformed(text("the request body could not be read", "der Inhalt der Anfrage konnte nicht gelesen werden"))
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), release, nil
 }
 
 // request is the decoded body of a submission.
@@ -372,7 +392,8 @@ const (
 	memberAttachments = "attachments"
 )
 
-// decodeRequest decodes body strictly: one JSON object in UTF-8 with the
+// decodeRequest decodes body strictly (decodeJSON: no duplicate or
+// case-variant member names, nesting at most MaxJSONDepth): one JSON object in UTF-8 with the
 // members tenant and procedure (non-empty strings), applicant and data
 // (objects or null, checked further by the mapper), optionally identity
 // (see decodeIdentity) and attachments (an array or null, checked by
@@ -386,25 +407,11 @@ func decodeRequest(body []byte) (request, error) {
 		return request{}, errMalformed(text("the request body is not valid UTF-8 (byte offset %d)",
 			"der Inhalt der Anfrage ist kein gültiges UTF-8 (Byte-Offset %d)", invalidUTF8Offset(body)))
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		var serr *json.SyntaxError
-		switch {
-		case errors.Is(err, io.EOF):
-			return request{}, errMalformed(text("the request body is empty", "der Inhalt der Anfrage ist leer"))
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return request{}, errMalformed(text("invalid JSON: unexpected end of input at byte offset %d",
-				"ungültiges JSON: unerwartetes Ende der Eingabe bei Byte-Offset %d", len(body)))
-		case errors.As(err, &serr):
-			return request{}, errMalformed(text("invalid JSON: syntax error at byte offset %d",
-				"ungültiges JSON: Syntaxfehler bei Byte-Offset %d", serr.Offset))
-		default:
-			return request{}, errMalformed(text("invalid JSON", "ungültiges JSON"))
-		}
+	v, end, err := decodeJSON(body)
+	if err != nil {
+		return request{}, err
 	}
-	if off := trailingData(body, dec.InputOffset()); off >= 0 {
+	if off := trailingData(body, end); off >= 0 {
 		return request{}, errMalformed(text("unexpected data after the JSON object at byte offset %d",
 			"unerwartete Daten nach dem JSON-Objekt bei Byte-Offset %d", off))
 	}

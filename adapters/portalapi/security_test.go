@@ -1,0 +1,290 @@
+package portalapi_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/amtsbote/amtsbote/adapters/portalapi"
+	"github.com/amtsbote/amtsbote/config"
+)
+
+// unknownID is a well-formed submission id that no test stores: an
+// authenticated GET of it is 404, an unauthenticated one 401.
+const unknownID = "00000000-0000-4000-8000-000000000000"
+
+func TestPortalRateLimit(t *testing.T) {
+	t.Parallel()
+	// The handler's clock stands still (testNow): no token comes back.
+	e := newEnv(t, func(c *portalapi.Config) {
+		c.Config.Portals[0].RateLimit = &config.RateLimit{PerSecond: 0.1, Burst: 2}
+	})
+	for i := range 2 {
+		if r := e.status(t, demoKey, unknownID); r.status != http.StatusNotFound {
+			t.Fatalf("request %d: status %d, want 404; body %s", i+1, r.status, r.body)
+		}
+	}
+	r := e.status(t, demoKey, unknownID)
+	problemOf(t, r, http.StatusTooManyRequests, portalapi.ProblemTooManyRequests)
+	if got := r.header.Get("Retry-After"); got != "10" {
+		t.Errorf("Retry-After = %q, want 10 (one token at 0.1/s)", got)
+	}
+	// Submissions share the budget; the other portal has none.
+	problemOf(t, e.submit(t, demoKey, readDemo(t)), http.StatusTooManyRequests, portalapi.ProblemTooManyRequests)
+	for range 5 {
+		if r := e.status(t, otherKey, unknownID); r.status != http.StatusNotFound {
+			t.Fatalf("other portal: status %d, want 404", r.status)
+		}
+	}
+	e.assertNothingStored(t)
+}
+
+func TestAuthFailureLimitAndLog(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *portalapi.Config) { c.AuthFailureBurst = 3 })
+	const wrongKey = "wrong-key-c0ffee-3b7a" // must not reach the log
+	for i, key := range []string{wrongKey, "", wrongKey} {
+		r := e.status(t, key, unknownID)
+		problemOf(t, r, http.StatusUnauthorized, portalapi.ProblemUnauthorized)
+		if r.header.Get("Www-Authenticate") == "" {
+			t.Errorf("failure %d: no WWW-Authenticate", i+1)
+		}
+	}
+	// The address has used up its failures: even the right key is refused
+	// until it has one again (the clock stands still).
+	r := e.status(t, demoKey, unknownID)
+	problemOf(t, r, http.StatusTooManyRequests, portalapi.ProblemTooManyRequests)
+	if got := r.header.Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After = %q, want 1 (one failure per second)", got)
+	}
+
+	var warns []map[string]any
+	for _, rec := range e.logLines(t) {
+		line := fmtRecord(rec)
+		if strings.Contains(line, wrongKey) || strings.Contains(line, demoKey) {
+			t.Errorf("log record contains a key: %s", line)
+		}
+		if rec["msg"] == "authentication failed" {
+			warns = append(warns, rec)
+		}
+	}
+	if len(warns) != 3 {
+		t.Fatalf("%d authentication failures logged, want 3", len(warns))
+	}
+	for i, want := range []string{"unknown_key", "missing_key", "unknown_key"} {
+		w := warns[i]
+		if w["level"] != "WARN" || w["reason"] != want || w["remote_addr"] != "127.0.0.1" || w["route"] != portalapi.RouteStatus {
+			t.Errorf("failure %d logged as %s, want WARN, reason %s, remote_addr 127.0.0.1, route", i+1, fmtRecord(w), want)
+		}
+	}
+}
+
+// testPKI is a CA with a server certificate for 127.0.0.1 and client
+// certificates, in PEM files.
+type testPKI struct {
+	dir                   string
+	caFile                string
+	serverCert, serverKey string
+	roots                 *x509.CertPool
+}
+
+func newKey(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+var serial int64 = 1
+
+func issue(t *testing.T, tmpl *x509.Certificate, key *ecdsa.PrivateKey, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) *x509.Certificate {
+	t.Helper()
+	serial++
+	tmpl.SerialNumber = big.NewInt(serial)
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func writePEM(t *testing.T, path, typ string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newCA returns a CA certificate and key.
+func newCA(t *testing.T, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	k := newKey(t)
+	return issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: name}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}, k, nil, nil), k
+}
+
+func newPKI(t *testing.T) (*testPKI, *x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	dir := t.TempDir()
+	ca, caKey := newCA(t, "Amtsbote Test Portal CA")
+	p := &testPKI{dir: dir, caFile: filepath.Join(dir, "ca.pem"),
+		serverCert: filepath.Join(dir, "server.pem"), serverKey: filepath.Join(dir, "server.key"), roots: x509.NewCertPool()}
+	p.roots.AddCert(ca)
+	writePEM(t, p.caFile, "CERTIFICATE", ca.Raw)
+	sk := newKey(t)
+	sc := issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: "amtsbote"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, sk, ca, caKey)
+	writePEM(t, p.serverCert, "CERTIFICATE", sc.Raw)
+	der, err := x509.MarshalECPrivateKey(sk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePEM(t, p.serverKey, "EC PRIVATE KEY", der)
+	return p, ca, caKey
+}
+
+// clientCert issues a client certificate with the common name cn.
+func clientCert(t *testing.T, cn string, ca *x509.Certificate, caKey *ecdsa.PrivateKey) tls.Certificate {
+	t.Helper()
+	k := newKey(t)
+	c := issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: cn},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, k, ca, caKey)
+	return tls.Certificate{Certificate: [][]byte{c.Raw}, PrivateKey: k, Leaf: c}
+}
+
+func fingerprint(c tls.Certificate) string {
+	sum := sha256.Sum256(c.Leaf.Raw)
+	return hex.EncodeToString(sum[:])
+}
+
+func TestMutualTLS(t *testing.T) {
+	t.Parallel()
+	pki, ca, caKey := newPKI(t)
+	portalA := clientCert(t, "portal-a.example", ca, caKey)
+	portalB := clientCert(t, "portal-b.example", ca, caKey) // same CA, another portal
+	foreignCA, foreignKey := newCA(t, "Some Other CA")
+	forged := clientCert(t, "portal-a.example", foreignCA, foreignKey) // right name, wrong issuer
+
+	tlsSettings := config.ServerTLS{CertFile: pki.serverCert, KeyFile: pki.serverKey, ClientCAFile: pki.caFile}
+	e := newEnv(t, func(c *portalapi.Config) {
+		c.Config.Server.TLS = tlsSettings
+		c.Config.Portals[0].ClientCert = &config.ClientCert{SubjectCN: "portal-a.example"}
+		c.Config.Portals[1].ClientCert = &config.ClientCert{SHA256Fingerprint: strings.ToUpper(fingerprint(portalB))}
+	})
+	tlsCfg, err := portalapi.TLSConfig(tlsSettings)
+	if err != nil {
+		t.Fatalf("TLSConfig: %v", err)
+	}
+	srv := httptest.NewUnstartedServer(e.handler)
+	srv.TLS = tlsCfg
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	get := func(t *testing.T, key string, cert *tls.Certificate) (int, error) {
+		t.Helper()
+		c := &tls.Config{RootCAs: pki.roots, MinVersion: tls.VersionTLS12}
+		if cert != nil { // sent even when the server names other CAs
+			c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+		}
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: c}, Timeout: 10 * time.Second}
+		defer client.CloseIdleConnections()
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/submissions/"+unknownID, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	tests := []struct {
+		name string
+		key  string
+		cert *tls.Certificate
+		want int // 0: the TLS handshake fails
+	}{
+		{"portal a with its certificate", demoKey, &portalA, http.StatusNotFound},
+		{"portal a without a certificate", demoKey, nil, http.StatusUnauthorized},
+		{"portal a with portal b's certificate", demoKey, &portalB, http.StatusUnauthorized},
+		{"portal a with a certificate of another CA", demoKey, &forged, 0},
+		{"portal b pinned by fingerprint", otherKey, &portalB, http.StatusNotFound},
+		{"portal b with portal a's certificate", otherKey, &portalA, http.StatusUnauthorized},
+		{"portal b without a certificate", otherKey, nil, http.StatusUnauthorized},
+		{"a certificate without a key", "", &portalA, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := get(t, tt.key, tt.cert)
+			switch {
+			case tt.want == 0 && err == nil:
+				t.Fatalf("status %d, want a failed TLS handshake", got)
+			case tt.want != 0 && err != nil:
+				t.Fatalf("request failed: %v", err)
+			case got != tt.want:
+				t.Fatalf("status %d, want %d", got, tt.want)
+			}
+		})
+	}
+	var failures int
+	for _, rec := range e.logLines(t) {
+		if rec["msg"] == "authentication failed" && rec["reason"] == "client_certificate" {
+			failures++
+			if rec["portal_id"] == nil {
+				t.Errorf("certificate failure without portal_id: %s", fmtRecord(rec))
+			}
+		}
+	}
+	if failures != 4 {
+		t.Errorf("%d client certificate failures logged, want 4", failures)
+	}
+}
+
+func TestTLSConfig(t *testing.T) {
+	t.Parallel()
+	pki, _, _ := newPKI(t)
+	if c, err := portalapi.TLSConfig(config.ServerTLS{}); c != nil || err != nil {
+		t.Errorf("TLSConfig(off) = %v, %v; want nil, nil", c, err)
+	}
+	c, err := portalapi.TLSConfig(config.ServerTLS{CertFile: pki.serverCert, KeyFile: pki.serverKey})
+	if err != nil || c.ClientAuth != tls.NoClientCert || c.MinVersion != tls.VersionTLS12 {
+		t.Errorf("TLSConfig(server only) = %+v, %v", c, err)
+	}
+	notPEM := filepath.Join(pki.dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("no certificate here"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]config.ServerTLS{
+		"missing cert":   {CertFile: filepath.Join(pki.dir, "nope.pem"), KeyFile: pki.serverKey},
+		"missing ca":     {CertFile: pki.serverCert, KeyFile: pki.serverKey, ClientCAFile: filepath.Join(pki.dir, "nope.pem")},
+		"ca without pem": {CertFile: pki.serverCert, KeyFile: pki.serverKey, ClientCAFile: notPEM},
+	} {
+		if _, err := portalapi.TLSConfig(s); err == nil {
+			t.Errorf("%s: TLSConfig succeeded, want an error", name)
+		}
+	}
+}
