@@ -4,7 +4,8 @@
 //
 //	amtsbote serve [--config FILE] [--data-dir DIR] [--listen ADDR]
 //	amtsbote check-config FILE
-//	amtsbote outbox list|show|replay ...
+//	amtsbote outbox list|show|replay|discard ...
+//	amtsbote audit SUBMISSION-ID
 //	amtsbote version
 package main
 
@@ -30,6 +31,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"serve":        serve,
 	"check-config": checkConfig,
 	"outbox":       outboxCmd,
+	"audit":        auditCmd,
 	"portal-key":   portalKey,
 	"version": func(_ context.Context, _ []string, stdout, _ io.Writer) int {
 		fmt.Fprintln(stdout, "amtsbote", buildVersion())
@@ -60,9 +62,11 @@ func usage(w io.Writer) {
       on the embedded SQLite store in --data-dir (default ./amtsbote-data).
   amtsbote check-config FILE
       Validate a configuration file and print every problem.
-  amtsbote outbox list|show|replay ...
+  amtsbote outbox list|show|replay|discard ...
       List outbox messages, show one with its attempts and replays, replay
-      dead ones ("amtsbote outbox" prints the details).
+      or discard dead ones ("amtsbote outbox" prints the details).
+  amtsbote audit SUBMISSION-ID [--json]
+      Print a submission's audit trail, oldest first.
   amtsbote version
       Print the version.
 `)

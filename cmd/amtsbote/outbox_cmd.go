@@ -31,14 +31,16 @@ const outboxUsage = `Usage:
   amtsbote outbox show ID [--payload] [--json]
   amtsbote outbox replay ID [--topic TOPIC] [--reason TEXT] [--by NAME]
   amtsbote outbox replay --all-dead [--tenant T] [--procedure P] [--destination D] [--reason TEXT] [--by NAME]
+  amtsbote outbox discard ID [--topic TOPIC] [--reason TEXT] [--by NAME]
 All take --config FILE and --data-dir DIR as serve does, to find the store.
 `
 
 // outboxCommands are the subcommands of "amtsbote outbox".
 var outboxCommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int{
-	"list":   outboxList,
-	"show":   outboxShow,
-	"replay": outboxReplay,
+	"list":    outboxList,
+	"show":    outboxShow,
+	"replay":  outboxReplay,
+	"discard": outboxDiscard,
 }
 
 // outboxCmd manages outbox messages: lists them, shows one, replays dead ones.
@@ -117,12 +119,12 @@ func (f storeFlags) open(ctx context.Context) (store, error) {
 
 var stateNames = map[string]outbox.State{
 	"pending": outbox.StatePending, "retrying": outbox.StateRetrying,
-	"delivered": outbox.StateDelivered, "dead": outbox.StateDead,
+	"delivered": outbox.StateDelivered, "dead": outbox.StateDead, "discarded": outbox.StateDiscarded,
 }
 
 func outboxList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, sf := newOutboxFlags("list", stderr)
-	status := fs.String("status", "", "only messages in this state: pending, retrying, delivered or dead")
+	status := fs.String("status", "", "only messages in this state: pending, retrying, delivered, dead or discarded")
 	tenant := fs.String("tenant", "", "only messages of this tenant")
 	procedure := fs.String("procedure", "", "only messages of this procedure")
 	destination := fs.String("destination", "", "only messages to this destination id")
@@ -141,7 +143,7 @@ func outboxList(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *status != "" {
 		s, ok := stateNames[*status]
 		if !ok {
-			fmt.Fprintf(stderr, "outbox list: --status must be pending, retrying, delivered or dead\n")
+			fmt.Fprintf(stderr, "outbox list: --status must be pending, retrying, delivered, dead or discarded\n")
 			return 2
 		}
 		f.State = s
@@ -369,6 +371,40 @@ func outboxReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	fmt.Fprintf(stdout, "Replayed %s.\n", pos[0])
+	return 0
+}
+
+// outboxDiscard gives up a dead message: its payload is removed and it is
+// never delivered; the audit trail records who and why.
+func outboxDiscard(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs, sf := newOutboxFlags("discard", stderr)
+	topic := fs.String("topic", "", "the message's topic, when its id exists on several topics")
+	reason := fs.String("reason", "", "why, for the audit trail")
+	by := fs.String("by", "", "operator recorded for the discard (default $SUDO_USER, else $USER)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 1 {
+		fmt.Fprint(stderr, "usage: amtsbote outbox discard ID [--topic TOPIC] [--reason TEXT] [--by NAME]\n")
+		return 2
+	}
+	operator := operatorName(*by)
+	if operator == "" {
+		fmt.Fprint(stderr, "outbox discard: who discards is recorded: set --by NAME ($SUDO_USER and $USER are empty)\n")
+		return 2
+	}
+	st, err := sf.open(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "outbox discard: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	if err := st.Discard(ctx, outbox.ReplayRequest{ID: pos[0], Topic: *topic, By: operator, Reason: *reason}); err != nil {
+		fmt.Fprintf(stderr, "outbox discard: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "Discarded %s.\n", pos[0])
 	return 0
 }
 

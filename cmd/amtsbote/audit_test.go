@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/amtsbote/amtsbote/config"
+)
+
+// TestAuditTrailOfReplayedSubmission: a submission rejected by its
+// Fachverfahren (400) dies, is replayed with the CLI, is delivered, and its
+// audit trail — from the CLI and from the portal API — shows every step in order.
+func TestAuditTrailOfReplayedSubmission(t *testing.T) {
+	t.Parallel()
+	var fixed atomic.Bool
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !fixed.Load() {
+			http.Error(w, "Aktenzeichen fehlt", http.StatusBadRequest)
+		}
+	}))
+	defer receiver.Close()
+
+	dir := t.TempDir()
+	text := fmt.Sprintf(retryConfig, dir, config.HashKey("audit-key"))
+	text = strings.Replace(text, `            type: filedrop
+            filedrop:
+              dir: `+dir+`/drop`, `            type: http
+            http:
+              url: `+receiver.URL+`/einreichungen
+              timeout: 1s`, 1)
+	text = strings.Replace(text, "lease: 2s", "lease: 10s", 1)
+	cfg := writeConfig(t, dir, text)
+	p := start(t, dir, nil, "--config", cfg)
+
+	code, resp := p.post(t, "audit-key", "", demoBody(t))
+	if code != http.StatusAccepted {
+		t.Fatalf("POST: %d %v", code, resp)
+	}
+	id := resp["id"].(string)
+	var msgID string
+	waitFor(t, 20*time.Second, "failed", func() bool {
+		st := p.status(t, "audit-key", id)
+		msgID, _ = destination(t, st)["message_id"].(string)
+		return st["status"] == "failed"
+	})
+
+	cli := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		cmd := exec.Command(binary, args...)
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("amtsbote %v: %v\n%s", args, err, errOut.String())
+		}
+		return out.String()
+	}
+	fixed.Store(true)
+	cli("outbox", "replay", msgID, "--by", "jane", "--reason", "Aktenzeichen ergänzt", "--config", cfg)
+	waitFor(t, 20*time.Second, "delivered after replay", func() bool {
+		return p.status(t, "audit-key", id)["status"] == "delivered"
+	})
+
+	var trail struct {
+		Events []struct {
+			Kind, Destination, Actor, Detail string
+			Attempt                          int
+			Outcome                          string
+		}
+	}
+	if err := json.Unmarshal([]byte(cli("audit", id, "--json", "--config", cfg)), &trail); err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for _, e := range trail.Events {
+		s := e.Kind
+		if e.Attempt > 0 {
+			s += fmt.Sprintf("#%d:%s", e.Attempt, e.Outcome)
+		}
+		steps = append(steps, s)
+	}
+	want := []string{"accepted", "transformed", "attempt#1:dead", "dead", "replayed", "attempt#2:delivered", "delivered"}
+	if !slices.Equal(steps, want) {
+		t.Fatalf("audit trail:\n got %v\nwant %v", steps, want)
+	}
+	if r := trail.Events[4]; r.Actor != "jane" || r.Detail != "Aktenzeichen ergänzt" {
+		t.Errorf("replay event: %+v", r)
+	}
+	if d := trail.Events[2]; !strings.Contains(d.Detail, "400") || d.Destination != "fachverfahren" {
+		t.Errorf("failed attempt: %+v", d)
+	}
+	table := cli("audit", id, "--config", cfg)
+	if !strings.Contains(table, "attempt #2: delivered") || !strings.Contains(table, "jane") {
+		t.Errorf("audit table:\n%s", table)
+	}
+
+	// The portal sees the same steps, without the operator's name.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+p.addr+"/v1/submissions/"+id+"/events", nil)
+	req.Header.Set("Authorization", "Bearer audit-key")
+	code, body := do(t, req)
+	if code != http.StatusOK {
+		t.Fatalf("portal events: %d %v", code, body)
+	}
+	evs := body["events"].([]any)
+	if len(evs) != len(want) || evs[4].(map[string]any)["actor"] != "operator" {
+		t.Fatalf("portal events: %v", evs)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code after SIGTERM: %d", code)
+	}
+}
