@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"text/template"
 	"time"
+
+	"github.com/amtsbote/amtsbote/config"
 )
 
 // buildGateway builds ./cmd/amtsbote of the module the harness runs in into dir.
@@ -94,6 +96,23 @@ func writeGatewayConfig(dir string, c gatewayConfig) (string, error) {
 	}
 	path := filepath.Join(dir, "amtsbote.yaml")
 	return path, os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+// checkConfig validates a configuration file as serve would (without the
+// environment's AMTSBOTE_DATABASE_URL, which the harness clears for the gateway).
+func checkConfig(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	lookup := func(name string) (string, bool) {
+		if name == config.EnvDatabaseURL {
+			return "", false
+		}
+		return os.LookupEnv(name)
+	}
+	_, err = config.Parse(data, lookup, os.ReadFile)
+	return err
 }
 
 // gateway is one amtsbote serve process; start may be called again after kill.

@@ -277,6 +277,9 @@ func newSetup(ctx context.Context, o options, store, dir string, lease time.Dura
 	if err != nil {
 		return fail(err)
 	}
+	if err := checkConfig(path); err != nil {
+		return fail(fmt.Errorf("generated configuration: %w", err))
+	}
 	env := []string{config.EnvDatabaseURL + "="}
 	if o.pprofAddr != "" {
 		env = append(env, envPprof+"="+o.pprofAddr)
