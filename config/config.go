@@ -67,6 +67,9 @@ type Database struct {
 	// Path is the SQLite database file. Empty lets the command derive it from
 	// its --data-dir. Ignored when URL is set.
 	Path string `yaml:"path"`
+	// Encryption seals payloads and personal metadata at rest (AES-256-GCM);
+	// without it they are stored in clear.
+	Encryption *Encryption `yaml:"encryption"`
 }
 
 // Relay configures delivery of outbox messages.

@@ -78,6 +78,7 @@ func (c *Config) Validate() error {
 	v := &validator{}
 	c.Server.validate("server", v)
 	c.Database.validate("database", v)
+	c.Database.Encryption.validate("database.encryption", v)
 	c.Relay.validate("relay", v)
 
 	procedures := make(map[string]bool, len(c.Procedures))
