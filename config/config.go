@@ -19,6 +19,8 @@ type Config struct {
 	Database Database `yaml:"database"`
 	// Relay configures delivery of outbox messages to destinations.
 	Relay Relay `yaml:"relay"`
+	// Retention configures the purge of delivered payloads.
+	Retention Retention `yaml:"retention"`
 	// Tenants are the municipalities (Gemeinden) Amtsbote delivers for.
 	Tenants []Tenant `yaml:"tenants"`
 	// Portals are the clients allowed to submit, each with its API key hash.

@@ -72,6 +72,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&r.Lease.Duration, defaultLease)
 	setDefault(&r.PollInterval.Duration, defaultPollInterval)
 	setDefault(&r.Concurrency, defaultConcurrency)
+	c.Retention.applyDefaults()
 
 	for i := range c.Procedures {
 		c.Procedures[i].Attachments = c.Procedures[i].Attachments.WithDefaults()

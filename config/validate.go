@@ -80,6 +80,7 @@ func (c *Config) Validate() error {
 	c.Database.validate("database", v)
 	c.Database.Encryption.validate("database.encryption", v)
 	c.Relay.validate("relay", v)
+	c.Retention.validate("retention", v)
 
 	procedures := make(map[string]bool, len(c.Procedures))
 	if len(c.Procedures) == 0 {
