@@ -37,6 +37,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 		fmt.Fprintln(stdout, "amtsbote", buildVersion())
 		return 0
 	},
+	"encryption-key": encryptionKeyCmd,
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

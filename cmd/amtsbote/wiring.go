@@ -29,8 +29,19 @@ type store interface {
 	MigrationsApplied(ctx context.Context) (bool, error)
 }
 
-// openStore opens PostgreSQL when database.url is set, else SQLite in dataDir.
+// openStore opens the store of cfg, sealing payloads at rest when
+// database.encryption is set (sealStore).
 func openStore(ctx context.Context, cfg config.Database, dataDir string, logger *slog.Logger) (store, string, error) {
+	s, name, err := openDatabase(ctx, cfg, dataDir, logger)
+	if err != nil {
+		return nil, name, err
+	}
+	st, err := sealStore(s, cfg.Encryption, logger)
+	return st, name, err
+}
+
+// openDatabase opens PostgreSQL when database.url is set, else SQLite in dataDir.
+func openDatabase(ctx context.Context, cfg config.Database, dataDir string, logger *slog.Logger) (store, string, error) {
 	if cfg.URL != "" {
 		s, err := postgres.Open(ctx, postgres.Config{URL: cfg.URL, Logger: logger})
 		return s, "postgres", err
