@@ -38,6 +38,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "", "configuration file (YAML); without it the built-in demo configuration runs")
 	dataDir := fs.String("data-dir", "amtsbote-data", "directory of the embedded SQLite database and the demo drop directory")
 	listen := fs.String("listen", "", "listen address of the portal API (default from the configuration, 127.0.0.1:8080)")
+	metricsListen := fs.String("metrics-listen", "", "listen address of /metrics, /healthz and /readyz (default from the configuration, metrics.listen; none)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -62,6 +63,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *listen != "" {
 		cfg.Server.Listen = *listen
+	}
+	if *metricsListen != "" {
+		cfg.Metrics.Listen = *metricsListen
 	}
 	if err := runServer(ctx, cfg, *dataDir, logger); err != nil {
 		logger.Error("amtsbote stopped with an error", slog.Any("error", err))
@@ -120,6 +124,10 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 	if err != nil {
 		return err
 	}
+	ops, err := newOperations(cfg, st, routes, logger)
+	if err != nil {
+		return err
+	}
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8])
 	shutdownTimeout := cfg.Server.ShutdownTimeout.Duration
@@ -129,6 +137,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 			Owner:        owner,
 			Lease:        cfg.Relay.Lease.Duration,
 			PollInterval: cfg.Relay.PollInterval.Duration,
+			Observe:      ops.metrics.ObserveAttempt,
 		},
 		CloseTimeout: shutdownTimeout,
 		Logger:       logger,
@@ -143,11 +152,12 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 		Product:      transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()},
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		Logger:       logger,
+		Observer:     ops,
 	})
 	if err != nil {
 		return err
 	}
-	srv := portalapi.NewServer(cfg.Server.Listen, api, portalapi.Timeouts{
+	srv := portalapi.NewServer(cfg.Server.Listen, withOpenAPI(api), portalapi.Timeouts{
 		ReadHeader: cfg.Server.ReadHeaderTimeout.Duration,
 		Read:       cfg.Server.ReadTimeout.Duration,
 		Write:      cfg.Server.WriteTimeout.Duration,
@@ -166,6 +176,12 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 	if admin != nil {
 		logger.Info("admin api started", slog.String("listen", admin.addr))
 	}
+	if err := ops.start(relay); err != nil {
+		ln.Close()
+		admin.Shutdown(context.Background(), logger)
+		return err
+	}
+	defer ops.shutdown() // last: scrapes and probes see the whole shutdown
 
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRelay()
@@ -187,6 +203,8 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 		runErr = fmt.Errorf("http server: %w", err)
 	case err := <-admin.Done():
 		runErr = fmt.Errorf("admin http server: %w", err)
+	case err := <-ops.Done():
+		runErr = fmt.Errorf("metrics http server: %w", err)
 	case err := <-relayDone:
 		runErr = fmt.Errorf("relay stopped: %w", err)
 		relayDone <- err
@@ -195,6 +213,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 	// 1. Intake: new requests get 503 with Retry-After for the drain delay, then
 	// the listener closes and in-flight requests finish.
 	api.SetDraining(true)
+	ops.stopping()
 	if d := cfg.Server.DrainDelay; runErr == nil && d != nil && d.Duration > 0 {
 		time.Sleep(d.Duration)
 	}

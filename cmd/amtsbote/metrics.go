@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/amtsbote/amtsbote/adapters/metrics"
+	"github.com/amtsbote/amtsbote/adapters/openapi"
+	"github.com/amtsbote/amtsbote/adapters/portalapi"
+	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
+)
+
+// operations are the metrics and health probes of serve, and their listener
+// (metrics.listen; none when it is empty).
+type operations struct {
+	cfg     *config.Config
+	st      store
+	logger  *slog.Logger
+	metrics *metrics.Metrics
+	health  *metrics.Health
+
+	srv  *http.Server
+	addr string
+	done chan error
+}
+
+// newOperations builds the collectors. Label values come only from the
+// configured routes and the relay's topics.
+func newOperations(cfg *config.Config, st store, routes map[string]outbox.Route, logger *slog.Logger) (*operations, error) {
+	topics := make([]string, 0, len(routes))
+	for t := range routes {
+		topics = append(topics, t)
+	}
+	var rs []metrics.Route
+	for _, t := range cfg.Tenants {
+		for _, r := range t.Procedures {
+			rs = append(rs, metrics.Route{Tenant: t.ID, Procedure: r.Procedure})
+		}
+	}
+	logger = logger.With(slog.String("component", "metrics"))
+	m, err := metrics.New(metrics.Config{Topics: topics, Routes: rs, Store: st, Version: buildVersion(), Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	return &operations{cfg: cfg, st: st, logger: logger, metrics: m}, nil
+}
+
+// ObserveRequest makes operations the portal API's RequestObserver.
+func (o *operations) ObserveRequest(r portalapi.RequestOutcome) {
+	o.metrics.ObserveRequest(metrics.Request{
+		Route: r.Route, Submission: r.Route == portalapi.RouteSubmit, Tenant: r.Tenant, Procedure: r.Procedure,
+		Status: r.Status, Replayed: r.Replayed, Duration: r.Duration,
+	})
+}
+
+// start adds the relay's collectors and the probes, and serves them on
+// metrics.listen if it is set.
+func (o *operations) start(relay *outbox.Relay) error {
+	if err := o.metrics.RegisterRelay(relay); err != nil {
+		return err
+	}
+	o.health = metrics.NewHealth(metrics.HealthConfig{Database: o.st, Relay: relay, Logger: o.logger})
+	if o.cfg.Metrics.Listen == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", o.cfg.Metrics.Listen)
+	if err != nil {
+		return fmt.Errorf("metrics listen: %w", err)
+	}
+	o.srv = &http.Server{
+		Handler:           metrics.NewHandler(o.metrics, o.health),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    portalapi.MaxHeaderBytes,
+	}
+	o.addr, o.done = ln.Addr().String(), make(chan error, 1)
+	go func() { o.done <- o.srv.Serve(ln) }()
+	o.logger.Info("metrics listener started", slog.String("listen", o.addr))
+	return nil
+}
+
+// Done reports the end of the listener; never without one.
+func (o *operations) Done() <-chan error { return o.done }
+
+// stopping makes /readyz answer 503 from now on: intake stops.
+func (o *operations) stopping() {
+	if o.health != nil {
+		o.health.SetStopping(true)
+	}
+}
+
+// shutdown closes the listener, last of all, so that scrapes see the drain.
+func (o *operations) shutdown() {
+	if o.srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := o.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		o.logger.Warn("metrics http shutdown incomplete", slog.Any("error", err))
+	}
+}
+
+// withOpenAPI serves the API description at /openapi.yaml beside h.
+func withOpenAPI(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/openapi.yaml", openapi.Handler())
+	mux.Handle("/", h)
+	return mux
+}
