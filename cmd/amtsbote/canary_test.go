@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox/postgres/pgtest"
+	"github.com/amtsbote/amtsbote/outbox/sealed"
+)
+
+const canaryConfig = `
+server:
+  shutdown_timeout: 5s
+database:
+%[3]s
+relay:
+  poll_interval: 500ms
+procedures:
+  - id: meldewesen.wohnungsgeberbestaetigung
+    name: Wohnungsgeberbestätigung
+tenants:
+  - id: musterstadt
+    name: Stadt Musterstadt
+    ags: "09162000"
+    behoerdenkennung: "psw:09162000"
+    procedures:
+      - procedure: meldewesen.wohnungsgeberbestaetigung
+        destinations:
+          - id: fachverfahren
+            type: filedrop
+            filedrop:
+              dir: %[1]s/drop
+portals:
+  - id: canary-portal
+    key_hash: %[2]s
+    tenants: [musterstadt]
+    procedures: [meldewesen.wohnungsgeberbestaetigung]
+`
+
+// canaryBackend is a store the canary runs on: the database section of the
+// configuration and a dump of everything the database holds, as raw bytes.
+type canaryBackend struct {
+	name     string
+	database func(t *testing.T, dir string) string
+	dump     func(t *testing.T, dir string) []byte
+}
+
+var canaryBackends = []canaryBackend{
+	{
+		name: "sqlite",
+		database: func(t *testing.T, dir string) string {
+			return "  path: " + dir + "/amtsbote.db"
+		},
+		// The database file with its WAL and shared memory, as on disk.
+		dump: func(t *testing.T, dir string) []byte {
+			files, err := filepath.Glob(filepath.Join(dir, "amtsbote.db*"))
+			if err != nil || len(files) == 0 {
+				t.Fatalf("no database files in %s: %v", dir, err)
+			}
+			var all []byte
+			for _, f := range files {
+				all = append(all, readFile(t, f)...)
+			}
+			return all
+		},
+	},
+	{
+		name: "postgres",
+		database: func(t *testing.T, dir string) string {
+			url := pgtest.NewDatabase(t)
+			if err := os.WriteFile(filepath.Join(dir, "pg-url"), []byte(url), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return "  url: " + url
+		},
+		// Every row of every table as text (bytea columns show as hex).
+		dump: func(t *testing.T, dir string) []byte {
+			ctx := context.Background()
+			conn, err := pgx.Connect(ctx, string(readFile(t, filepath.Join(dir, "pg-url"))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			rows, err := conn.Query(ctx, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public'`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil || len(tables) < 3 {
+				t.Fatalf("tables %v: %v", tables, err)
+			}
+			var all bytes.Buffer
+			for _, table := range tables {
+				rows, err := conn.Query(ctx, "SELECT t::text FROM "+table+" t")
+				if err != nil {
+					t.Fatal(err)
+				}
+				texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range texts {
+					all.WriteString(s + "\n")
+				}
+			}
+			return all.Bytes()
+		},
+	},
+}
+
+// canaryMarker is a unique name that passes the name checks (letters only).
+func canaryMarker() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = 'a' + b[i]%26
+	}
+	return "Kanarie" + string(b)
+}
+
+// canaryRequest is the demo request with the marker as the applicant's and a
+// Meldepflichtiger's family name, in a free-text field, in the postbox
+// reference and inside an attached PDF. It returns the attachment's base64
+// content as sent.
+func canaryRequest(t *testing.T, marker string) ([]byte, string) {
+	t.Helper()
+	var req map[string]any
+	if err := json.Unmarshal(demoBody(t), &req); err != nil {
+		t.Fatal(err)
+	}
+	req["applicant"].(map[string]any)["familienname"] = marker
+	data := req["data"].(map[string]any)
+	data["wohnung"].(map[string]any)["adresszusatz"] = "bei " + marker
+	data["meldepflichtige"].([]any)[0].(map[string]any)["familienname"] = marker
+	req["identity"] = map[string]any{"method": "servicekonto", "provider": "BundID", "trust_level": "substantial",
+		"postbox_reference": "postfach-" + marker}
+	pdf := base64.StdEncoding.EncodeToString([]byte("%PDF-1.4\n% " + marker + "\n%%EOF\n"))
+	req["attachments"] = []any{map[string]any{"id": uuid.NewString(), "filename": "nachweis.pdf",
+		"mime_type": "application/pdf", "content": pdf}}
+	body, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body, pdf
+}
+
+// leakSource is one place personal data must not reach, read after the
+// submission was delivered.
+type leakSource struct {
+	name string
+	read func() []byte
+}
+
+// TestCanary plants a marker in a submission and follows it through the
+// gateway: it reaches the destination, but with database.encryption set it
+// appears in clear neither in the logs (at debug level), nor in /metrics,
+// nor in the database; in the control run without encryption it is found in
+// the database, which shows that the search can find it.
+func TestCanary(t *testing.T) {
+	for _, b := range canaryBackends {
+		for _, encrypted := range []bool{true, false} {
+			name := b.name + "/encrypted"
+			if !encrypted {
+				name = b.name + "/control-in-clear"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				runCanary(t, b, encrypted)
+			})
+		}
+	}
+}
+
+func runCanary(t *testing.T, b canaryBackend, encrypted bool) {
+	dir := t.TempDir()
+	database := b.database(t, dir)
+	if encrypted {
+		keyFile := filepath.Join(dir, "encryption.key")
+		if err := os.WriteFile(keyFile, []byte(sealed.GenerateKey()+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		database += "\n  encryption:\n    current: k1\n    keys:\n      - id: k1\n        key: {file: " + keyFile + "}"
+	}
+	cfg := writeConfig(t, dir, fmt.Sprintf(canaryConfig, dir, config.HashKey("canary-key"), database))
+	metricsAddr := freeAddr(t)
+	p := start(t, dir, []string{"AMTSBOTE_LOG_LEVEL=debug"}, "--config", cfg, "--metrics-listen", metricsAddr)
+
+	marker := canaryMarker()
+	body, pdf := canaryRequest(t, marker)
+	code, resp := p.post(t, "canary-key", "", body)
+	if code != http.StatusAccepted {
+		t.Fatalf("POST: %d %v", code, resp)
+	}
+	id := resp["id"].(string)
+	var d map[string]any
+	waitFor(t, 20*time.Second, "delivered", func() bool {
+		st := p.status(t, "canary-key", id)
+		d = destination(t, st)
+		return st["status"] == "delivered"
+	})
+	// The destination legitimately receives the marker: the search below
+	// looks for something that really travelled through the gateway.
+	zipPath := filepath.Join(dir, "drop", "musterstadt", "meldewesen.wohnungsgeberbestaetigung", d["message_id"].(string)+".zip")
+	files := unzip(t, readFile(t, zipPath))
+	if !bytes.Contains(files[d["message_id"].(string)+".xml"], []byte(marker)) {
+		t.Fatalf("the delivered XML lacks the marker: %v", keys(files))
+	}
+
+	forms := map[string][]byte{
+		"marker":                []byte(marker),
+		"marker as hex":         []byte(hex.EncodeToString([]byte(marker))),
+		"attachment as base64":  []byte(pdf),
+		"attachment base64 hex": []byte(hex.EncodeToString([]byte(pdf))),
+	}
+	metricsText := scrapeText(t, "http://"+metricsAddr+"/metrics")
+	dbWhileRunning := b.dump(t, dir)
+	if got := p.stop(t, syscall.SIGTERM); got != 0 {
+		t.Fatalf("exit code after SIGTERM: %d", got)
+	}
+	sources := []leakSource{
+		{"logs (stdout and stderr)", func() []byte { return []byte(p.stdout.String() + p.stderr.String()) }},
+		{"/metrics", func() []byte { return metricsText }},
+		// Mails (a real SMTP server capturing what the gateway sends) join
+		// here as one more source: {"mails", func() []byte { return capture.All() }}.
+	}
+	db := leakSource{"database", func() []byte { return append(dbWhileRunning, b.dump(t, dir)...) }}
+	if !encrypted {
+		// Control: in clear, the search finds the marker, so it can fail.
+		if !bytes.Contains(db.read(), []byte(marker)) && !bytes.Contains(db.read(), forms["marker as hex"]) {
+			t.Fatal("control run: the marker is not found in the unencrypted database; the search is blind")
+		}
+	} else {
+		sources = append(sources, db)
+		if !strings.Contains(p.stderr.String(), "payloads are encrypted at rest") {
+			t.Error("serve did not log that encryption at rest is on")
+		}
+	}
+	for _, s := range sources {
+		content := s.read()
+		if len(content) == 0 {
+			t.Errorf("%s: nothing read, the check would be empty", s.name)
+		}
+		for what, form := range forms {
+			if bytes.Contains(content, form) {
+				t.Errorf("%s contains the %s in clear", s.name, what)
+			}
+		}
+	}
+}
+
+func scrapeText(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return b
+}
