@@ -238,8 +238,10 @@ func isCanonicalUUID(s string) bool {
 }
 
 // checkFileName checks the file name of an attachment at pointer p: a plain
-// name for any file system, which is rejected rather than rewritten, so the
-// portal learns what to fix. It returns the first problem, or nil.
+// name for any file system, Windows shares included (no path, no drive, no
+// characters Windows forbids, no trailing dot or space, no device name),
+// which is rejected rather than rewritten, so the portal learns what to
+// fix. It returns the first problem, or nil.
 func checkFileName(p, name string) *transform.FieldError {
 	invalid := func(en, de string) *transform.FieldError {
 		return &transform.FieldError{Pointer: p, Code: CodeInvalidFileName, Message: en, MessageDE: de}
@@ -277,8 +279,33 @@ func checkFileName(p, name string) *transform.FieldError {
 	case strings.Contains(name, ":"):
 		return invalid("filename must not contain a colon (drive letter or alternate data stream)",
 			"filename darf keinen Doppelpunkt enthalten (Laufwerksbuchstabe oder alternativer Datenstrom)")
+	case strings.ContainsAny(name, `<>"|?*`):
+		return invalid(`filename must not contain < > " | ? or *`, `filename darf kein < > " | ? oder * enthalten`)
+	case strings.HasSuffix(name, ".") || strings.HasSuffix(name, " ") || strings.HasPrefix(name, " "):
+		return invalid("filename must not start with a space or end with a dot or space",
+			"filename darf nicht mit einem Leerzeichen beginnen oder mit Punkt oder Leerzeichen enden")
+	case isReservedDeviceName(name):
+		return invalid("filename must not be a reserved device name such as CON, NUL, COM1 or LPT1",
+			"filename darf kein reservierter Gerätename wie CON, NUL, COM1 oder LPT1 sein")
 	}
 	return nil
+}
+
+// isReservedDeviceName reports whether name, without its extensions, is a
+// device name that Windows file shares resolve to a device, not a file.
+func isReservedDeviceName(name string) bool {
+	base, _, _ := strings.Cut(name, ".")
+	base = strings.ToUpper(strings.TrimRight(base, " "))
+	switch base {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
+		return true
+	}
+	for _, prefix := range []string{"COM", "LPT"} {
+		if n, ok := strings.CutPrefix(base, prefix); ok && len([]rune(n)) == 1 && strings.Contains("123456789¹²³", n) {
+			return true
+		}
+	}
+	return false
 }
 
 // decodeContent decodes the content of an attachment at pointer p: standard
