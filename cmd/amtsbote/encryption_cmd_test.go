@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox/sealed"
+	"github.com/amtsbote/amtsbote/outbox/sqlite"
+)
+
+func TestEncryptionKeyGenerate(t *testing.T) {
+	t.Parallel()
+	var a, b, errOut bytes.Buffer
+	if code := run([]string{"encryption-key", "generate"}, &a, &errOut); code != 0 {
+		t.Fatalf("generate: exit %d: %s", code, errOut.String())
+	}
+	run([]string{"encryption-key", "generate"}, &b, &errOut)
+	if _, err := sealed.ParseKey(strings.TrimSpace(a.String())); err != nil || a.String() == b.String() {
+		t.Fatalf("generate printed %q then %q: %v", a.String(), b.String(), err)
+	}
+	for _, args := range [][]string{{"encryption-key"}, {"encryption-key", "generate", "x"}, {"encryption-key", "frobnicate"},
+		{"encryption-key", "rotate"}} {
+		if code := run(args, &a, &errOut); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+// TestEncryptionKeyRotate follows the documented procedure on SQLite: rows
+// written in clear and under k1 are resealed under k2 by rotate, after which
+// a configuration with k2 alone serves them; rotate refuses a configuration
+// without database.encryption.
+func TestEncryptionKeyRotate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeKey := func(name string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(sealed.GenerateKey()+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	k1, k2 := writeKey("k1.key"), writeKey("k2.key")
+	configs := 0
+	configWith := func(encryption string) string {
+		text := fmt.Sprintf(retryConfig, dir, config.HashKey("rotate-key"))
+		text = strings.Replace(text, "  path: "+dir+"/amtsbote.db", "  path: "+dir+"/amtsbote.db"+encryption, 1)
+		configs++
+		path := filepath.Join(dir, fmt.Sprintf("amtsbote-%d.yaml", configs))
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	keyEntry := func(id, file string) string { return "\n      - id: " + id + "\n        key: {file: " + file + "}" }
+	var ids, msgIDs []string
+	submit := func(cfg string) {
+		p := start(t, dir, nil, "--config", cfg)
+		code, body := p.post(t, "rotate-key", "", demoBody(t))
+		if code != http.StatusAccepted {
+			t.Fatalf("POST: %d %v", code, body)
+		}
+		id := body["id"].(string)
+		var st map[string]any
+		waitFor(t, 20*time.Second, "delivered", func() bool {
+			st = p.status(t, "rotate-key", id)
+			return st["status"] == "delivered"
+		})
+		ids = append(ids, id)
+		msgIDs = append(msgIDs, destination(t, st)["message_id"].(string))
+		if code := p.stop(t, syscall.SIGTERM); code != 0 {
+			t.Fatalf("exit code %d", code)
+		}
+	}
+
+	plain := configWith("")
+	submit(plain) // before encryption was enabled
+	submit(configWith("\n  encryption:\n    current: k1\n    keys:" + keyEntry("k1", k1)))
+
+	var out, errOut bytes.Buffer
+	if code := run([]string{"encryption-key", "rotate", "--config", plain}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "no database.encryption") {
+		t.Fatalf("rotate without encryption: exit %d, %q", code, errOut.String())
+	}
+	both := configWith("\n  encryption:\n    current: k2\n    keys:" + keyEntry("k1", k1) + keyEntry("k2", k2))
+	out.Reset()
+	errOut.Reset()
+	// Two submissions and their two messages.
+	if code := run([]string{"encryption-key", "rotate", "--config", both, "--batch", "1"}, &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), "resealed 4 rows under key k2; 0 remaining") {
+		t.Fatalf("rotate: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+
+	// Every payload is under k2 now.
+	raw, err := sqlite.Open(context.Background(), filepath.Join(dir, "amtsbote.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		sub, msgs, err := raw.Submission(context.Background(), id)
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("submission %s: %v", id, err)
+		}
+		for _, p := range [][]byte{sub.Payload, msgs[0].Payload} {
+			if kid, ok := sealed.KeyID(p); !ok || kid != "k2" {
+				t.Fatalf("a payload of submission %s is not under k2 after rotate (%q)", id, kid)
+			}
+		}
+	}
+	raw.Close()
+
+	// k1 removed: the outbox CLI still opens every payload.
+	only2 := configWith("\n  encryption:\n    current: k2\n    keys:" + keyEntry("k2", k2))
+	for _, id := range msgIDs {
+		out.Reset()
+		errOut.Reset()
+		code := run([]string{"outbox", "show", id, "--payload", "--config", only2}, &out, &errOut)
+		if code != 0 || !strings.Contains(out.String(), "Größmann") {
+			t.Fatalf("outbox show --payload with k2 only: exit %d, stderr %s", code, errOut.String())
+		}
+	}
+	p := start(t, dir, nil, "--config", only2)
+	for _, id := range ids {
+		if st := p.status(t, "rotate-key", id); st["status"] != "delivered" {
+			t.Fatalf("status of %s with k2 only: %v", id, st)
+		}
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}
