@@ -72,8 +72,10 @@ func insertLoop(ctx context.Context, n, c int, tx func(ctx context.Context, i in
 
 // pgxBaseline inserts n submission rows with one outbox row each, one
 // transaction per submission, from c goroutines through a pgx pool of c
-// connections: the floor for our intake on PostgreSQL.
-func pgxBaseline(ctx context.Context, dbURL string, n, c int, sizes rowSizes) (baselineResult, error) {
+// connections: the floor for our intake on PostgreSQL. With notify, each
+// transaction also sends a NOTIFY before it commits, as the store does to wake
+// the relays: the difference shows what that costs.
+func pgxBaseline(ctx context.Context, dbURL string, n, c int, sizes rowSizes, notify bool) (baselineResult, error) {
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		return baselineResult{}, err
@@ -98,9 +100,15 @@ func pgxBaseline(ctx context.Context, dbURL string, n, c int, sizes rowSizes) (b
 			if _, err := tx.Exec(ctx, `INSERT INTO baseline_submissions (id, payload, created_at) VALUES ($1, $2, $3)`, id, sub, now); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO baseline_messages (id, submission_id, payload, created_at) VALUES ($1, $2, $3, $4)`,
-				uuid.NewString(), id, msg, now)
-			return err
+			if _, err := tx.Exec(ctx, `INSERT INTO baseline_messages (id, submission_id, payload, created_at) VALUES ($1, $2, $3, $4)`,
+				uuid.NewString(), id, msg, now); err != nil {
+				return err
+			}
+			if notify {
+				_, err := tx.Exec(ctx, `SELECT pg_notify('baseline', 'topic')`)
+				return err
+			}
+			return nil
 		})
 	})
 }

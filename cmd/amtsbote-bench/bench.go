@@ -124,13 +124,18 @@ func benchRun(ctx context.Context, o options, store, dir string, body []byte, pr
 	switch store {
 	case "postgres":
 		fmt.Fprintf(log, "%s: pgx insert baseline ...\n", title)
-		b, err := pgxBaseline(ctx, s.dbURL, baseN, o.c, sizes)
+		b, err := pgxBaseline(ctx, s.dbURL, baseN, o.c, sizes, false)
 		if err != nil {
 			return r, err
 		}
 		r.add("baseline pgx insert tx/s", "1/s", b.perSec)
 		r.add("baseline pgx insert p50", "ms", b.p50)
 		r.add("baseline pgx insert p99", "ms", b.p99)
+		bn, err := pgxBaseline(ctx, s.dbURL, baseN, o.c, sizes, true)
+		if err != nil {
+			return r, err
+		}
+		r.add("diagnostic: pgx insert + NOTIFY tx/s", "1/s", bn.perSec)
 		fmt.Fprintf(log, "%s: watermill-sql baseline ...\n", title)
 		w, err := watermillBaseline(ctx, s.dbURL, baseN, o.c, msgSize)
 		if err != nil {
