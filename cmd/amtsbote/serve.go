@@ -145,6 +145,14 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 	if err != nil {
 		return err
 	}
+	retention, err := outbox.NewRetention(st, outbox.RetentionConfig{
+		After:    cfg.Retention.Payloads.Duration,
+		Interval: cfg.Retention.Interval.Duration,
+		Logger:   logger,
+	})
+	if err != nil {
+		return err
+	}
 	api, err := portalapi.New(portalapi.Config{
 		Config:       cfg,
 		Store:        st,
@@ -187,6 +195,9 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 	defer stopRelay()
 	relayDone := make(chan error, 1)
 	go func() { relayDone <- relay.Run(relayCtx) }()
+	// Retention runs with the relay: it stops when deliveries stop.
+	retentionDone := make(chan error, 1)
+	go func() { retentionDone <- retention.Run(relayCtx) }()
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 
@@ -229,6 +240,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 	if err := <-relayDone; err != nil && runErr == nil {
 		logger.Warn("relay shutdown incomplete", slog.Any("error", err))
 	}
+	<-retentionDone
 	closeDeliverers(routes, logger)
 	// 3. The store closes (deferred).
 	logger.Info("amtsbote stopped")
