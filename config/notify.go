@@ -186,7 +186,6 @@ type MailTemplateData struct {
 	ProcedureName string    // e.g. "Wohnungsgeberbestätigung (§ 19 BMG)"
 	Destination   string    // the destination that received it
 	DeliveredAt   time.Time // when it was delivered, in the configured time zone
-	ReceivedAt    time.Time // when Amtsbote accepted it; zero if unknown
 	Link          string    // the rendered route link; empty when none is configured
 }
 
@@ -196,7 +195,7 @@ func SampleMailTemplateData() MailTemplateData {
 	return MailTemplateData{
 		SubmissionID: "00000000-0000-0000-0000-000000000000", Tenant: "musterstadt", TenantName: "Stadt Musterstadt",
 		Procedure: "bau.baugenehmigung", ProcedureName: "Bauantrag", Destination: "fachverfahren",
-		DeliveredAt: at, ReceivedAt: at, Link: "https://fv.example/1",
+		DeliveredAt: at, Link: "https://fv.example/1",
 	}
 }
 
