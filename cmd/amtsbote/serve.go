@@ -124,6 +124,10 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 	if err != nil {
 		return err
 	}
+	notes, err := setupNotifications(cfg, st, routes, logger) // before intake opens: installs the reactor
+	if err != nil {
+		return err
+	}
 	ops, err := newOperations(cfg, st, routes, logger)
 	if err != nil {
 		return err
@@ -198,6 +202,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 	// Retention runs with the relay: it stops when deliveries stop.
 	retentionDone := make(chan error, 1)
 	go func() { retentionDone <- retention.Run(relayCtx) }()
+	waitMonitor := notes.startMonitor(relayCtx)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 
@@ -241,6 +246,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 		logger.Warn("relay shutdown incomplete", slog.Any("error", err))
 	}
 	<-retentionDone
+	waitMonitor()
 	closeDeliverers(routes, logger)
 	// 3. The store closes (deferred).
 	logger.Info("amtsbote stopped")
