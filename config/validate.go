@@ -81,6 +81,7 @@ func (c *Config) Validate() error {
 	c.Database.Encryption.validate("database.encryption", v)
 	c.Relay.validate("relay", v)
 	c.Retention.validate("retention", v)
+	c.Metrics.validate("metrics", c, v)
 
 	procedures := make(map[string]bool, len(c.Procedures))
 	if len(c.Procedures) == 0 {

@@ -30,7 +30,7 @@ func startAdmin(cfg *config.Config, st adminapi.Store, logger *slog.Logger) (*ad
 	if err != nil {
 		return nil, err
 	}
-	srv := portalapi.NewServer(cfg.Admin.Listen, h, portalapi.Timeouts{
+	srv := portalapi.NewServer(cfg.Admin.Listen, withOpenAPI(h), portalapi.Timeouts{
 		ReadHeader: cfg.Server.ReadHeaderTimeout.Duration,
 		Read:       cfg.Server.ReadTimeout.Duration,
 		Write:      cfg.Server.WriteTimeout.Duration,

@@ -58,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage:
-  amtsbote serve [--config FILE] [--data-dir DIR] [--listen ADDR]
+  amtsbote serve [--config FILE] [--data-dir DIR] [--listen ADDR] [--metrics-listen ADDR]
       Run the gateway. Without --config it runs the built-in demo configuration
       on the embedded SQLite store in --data-dir (default ./amtsbote-data).
   amtsbote check-config FILE

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -452,6 +453,10 @@ func TestShutdownAnswers503(t *testing.T) {
 func TestDeployExampleIsValid(t *testing.T) {
 	secrets := t.TempDir()
 	if err := os.WriteFile(filepath.Join(secrets, "gewerbeportal.key_hash"), []byte(config.HashKey("k2")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)) // as encryption-key generate prints it
+	if err := os.WriteFile(filepath.Join(secrets, "encryption-k1.key"), []byte(key+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("AMTSBOTE_DB_PASSWORD", "secret")
