@@ -246,6 +246,10 @@ func checkFileName(p, name string) *transform.FieldError {
 	invalid := func(en, de string) *transform.FieldError {
 		return &transform.FieldError{Pointer: p, Code: CodeInvalidFileName, Message: en, MessageDE: de}
 	}
+	if name == "" { // attachmentString reports it first; kept for other callers
+		return &transform.FieldError{Pointer: p, Code: transform.CodeRequired,
+			Message: "filename must not be empty", MessageDE: "filename darf nicht leer sein"}
+	}
 	if len(name) > MaxFileNameBytes {
 		return &transform.FieldError{Pointer: p, Code: transform.CodeTooLong,
 			Message:   fmt.Sprintf("filename has %d bytes (UTF-8), at most %d are allowed", len(name), MaxFileNameBytes),

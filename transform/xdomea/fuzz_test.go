@@ -1,0 +1,66 @@
+package xdomea_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"io"
+	"testing"
+
+	"github.com/beevik/etree"
+
+	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xdomea"
+)
+
+// FuzzBuild feeds the texts of an xdomea filing (the metadata, the tenant's
+// and author's names, an attachment's name, type and bytes) to Build: it
+// never panics, and when it succeeds the message is well-formed XML and
+// its ZIP container holds the message, the primary document and every
+// attachment with the bytes given. Seeds: f.Add below and
+// testdata/fuzz/FuzzBuild.
+func FuzzBuild(f *testing.F) {
+	f.Add("Gewerbeanmeldung", "Stadt Musterstadt", "svc-amtsbote", "c0ffee00-1234-4abc-8def-0123456789ab", "Lageplan Grundstück.pdf", "application/pdf", []byte("%PDF-1.7"))
+	f.Add("<!DOCTYPE x [<!ENTITY a 'b'>]>&a;", "]]>", "a&b", "<c/>", "x.pdf", "text/plain", []byte{0})
+	f.Add("", "", "", "", "", "", []byte(nil))
+	f.Add("Ümläut\u0301", "Gemeinde \"Ort\"", "svc\tx", "id\n", "a\x00b.pdf", "image/png", []byte("\x89PNG\r\n\x1a\n"))
+	f.Fuzz(func(t *testing.T, procedure, tenant, creator, container, fileName, mimeType string, content []byte) {
+		in := fullInput()
+		in.Author.Name = tenant
+		if fileName != "" {
+			in.Submission.Attachments = []transform.Attachment{{ID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+				FileName: fileName, MIMEType: mimeType, Content: content}}
+		}
+		meta := xdomea.Metadata{ProcedureName: procedure, TenantName: tenant, Creator: creator, Container: container}
+		m, err := xdomea.Build(in, innerDoc, meta)
+		if err != nil {
+			return // refused input is fine; a panic is not
+		}
+		if err := etree.NewDocument().ReadFromBytes(m.Document.XML); err != nil {
+			t.Fatalf("message is not well-formed: %v\n%s", err, m.Document.XML)
+		}
+		b, err := m.ZIP()
+		if err != nil {
+			t.Fatalf("ZIP: %v", err)
+		}
+		zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatalf("the container is no ZIP: %v", err)
+		}
+		want := 2 + len(in.Submission.Attachments)
+		if len(zr.File) != want {
+			t.Fatalf("%d files in the container, want %d", len(zr.File), want)
+		}
+		if len(in.Submission.Attachments) > 0 {
+			last := zr.File[len(zr.File)-1]
+			rc, err := last.Open()
+			if err != nil {
+				t.Fatalf("open %s: %v", last.Name, err)
+			}
+			got, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil || !bytes.Equal(got, content) {
+				t.Fatalf("attachment %s holds %d bytes (%v), want the %d given", last.Name, len(got), err, len(content))
+			}
+		}
+	})
+}
