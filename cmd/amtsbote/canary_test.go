@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,7 +21,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/amtsbote/amtsbote/adapters/smtp/smtptest"
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/postgres/pgtest"
 	"github.com/amtsbote/amtsbote/outbox/sealed"
 )
@@ -32,6 +35,12 @@ database:
 %[3]s
 relay:
   poll_interval: 500ms
+mail:
+  host: 127.0.0.1
+  port: %[4]d
+  tls: starttls
+  ca_file: %[1]s/smtp-ca.pem
+  from: "Amtsbote <amtsbote@musterstadt.example>"
 procedures:
   - id: meldewesen.wohnungsgeberbestaetigung
     name: Wohnungsgeberbestätigung
@@ -40,8 +49,12 @@ tenants:
     name: Stadt Musterstadt
     ags: "09162000"
     behoerdenkennung: "psw:09162000"
+    contacts:
+      office: buergerbuero@musterstadt.example
     procedures:
       - procedure: meldewesen.wohnungsgeberbestaetigung
+        notify:
+          office: true
         destinations:
           - id: fachverfahren
             type: filedrop
@@ -169,9 +182,9 @@ type leakSource struct {
 }
 
 // TestCanary plants a marker in a submission and follows it through the
-// gateway: it reaches the destination, but with database.encryption set it
-// appears in clear neither in the logs (at debug level), nor in /metrics,
-// nor in the database; in the control run without encryption it is found in
+// gateway: it reaches the destination, but it appears neither in the logs
+// (at debug level), nor in /metrics, nor in the office mail (a real SMTP
+// server), and with database.encryption set not in the database either; in the control run without encryption it is found in
 // the database, which shows that the search can find it.
 func TestCanary(t *testing.T) {
 	for _, b := range canaryBackends {
@@ -198,7 +211,11 @@ func runCanary(t *testing.T, b canaryBackend, encrypted bool) {
 		}
 		database += "\n  encryption:\n    current: k1\n    keys:\n      - id: k1\n        key: {file: " + keyFile + "}"
 	}
-	cfg := writeConfig(t, dir, fmt.Sprintf(canaryConfig, dir, config.HashKey("canary-key"), database))
+	mailServer := smtptest.New(t, smtptest.Options{TLS: smtptest.StartTLS})
+	if err := os.WriteFile(filepath.Join(dir, "smtp-ca.pem"), mailServer.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, dir, fmt.Sprintf(canaryConfig, dir, config.HashKey("canary-key"), database, mailServer.Port))
 	metricsAddr := freeAddr(t)
 	p := start(t, dir, []string{"AMTSBOTE_LOG_LEVEL=debug"}, "--config", cfg, "--metrics-listen", metricsAddr)
 
@@ -223,6 +240,8 @@ func runCanary(t *testing.T, b canaryBackend, encrypted bool) {
 		t.Fatalf("the delivered XML lacks the marker: %v", keys(files))
 	}
 
+	waitFor(t, 20*time.Second, "the office mail", func() bool { return len(mailServer.Messages()) > 0 })
+
 	forms := map[string][]byte{
 		"marker":                []byte(marker),
 		"marker as hex":         []byte(hex.EncodeToString([]byte(marker))),
@@ -237,8 +256,14 @@ func runCanary(t *testing.T, b canaryBackend, encrypted bool) {
 	sources := []leakSource{
 		{"logs (stdout and stderr)", func() []byte { return []byte(p.stdout.String() + p.stderr.String()) }},
 		{"/metrics", func() []byte { return metricsText }},
-		// Mails (a real SMTP server capturing what the gateway sends) join
-		// here as one more source: {"mails", func() []byte { return capture.All() }}.
+		{"mails", func() []byte {
+			var all []byte
+			for _, m := range mailServer.Messages() {
+				all = append(append(all, m.Raw...), m.Text...)
+			}
+			return all
+		}},
+		// A further place (a webhook body, an admin API answer) joins here as one more source.
 	}
 	db := leakSource{"database", func() []byte { return append(dbWhileRunning, b.dump(t, dir)...) }}
 	if !encrypted {
@@ -248,6 +273,7 @@ func runCanary(t *testing.T, b canaryBackend, encrypted bool) {
 		}
 	} else {
 		sources = append(sources, db)
+		checkAllSealed(t, dir, database, id)
 		if !strings.Contains(p.stderr.String(), "payloads are encrypted at rest") {
 			t.Error("serve did not log that encryption at rest is on")
 		}
@@ -277,4 +303,39 @@ func scrapeText(t *testing.T, url string) []byte {
 		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
 	}
 	return b
+}
+
+// checkAllSealed reads the database without the key and checks that the
+// submission's request and every stored message (the office mail included)
+// is sealed under k1.
+func checkAllSealed(t *testing.T, dir, database, submissionID string) {
+	t.Helper()
+	var db config.Database
+	if url, ok := strings.CutPrefix(strings.SplitN(database, "\n", 2)[0], "  url: "); ok {
+		db.URL = url
+	} else {
+		db.Path = filepath.Join(dir, "amtsbote.db")
+	}
+	raw, _, err := openDatabase(context.Background(), db, dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	sub, _, err := raw.Submission(context.Background(), submissionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payloads := map[string][]byte{"submission " + sub.ID: sub.Payload}
+	msgs, _, err := raw.List(context.Background(), outbox.ListFilter{Limit: outbox.MaxListLimit})
+	if err != nil || len(msgs) < 2 {
+		t.Fatalf("stored messages: %d, %v; want the delivery and the office mail", len(msgs), err)
+	}
+	for _, m := range msgs {
+		payloads["message "+m.Topic+" "+m.ID] = m.Payload
+	}
+	for what, p := range payloads {
+		if id, ok := sealed.KeyID(p); !ok || id != "k1" {
+			t.Errorf("%s is stored without encryption", what)
+		}
+	}
 }
