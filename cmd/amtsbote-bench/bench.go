@@ -145,6 +145,7 @@ func benchRun(ctx context.Context, o options, store, dir string, body []byte, pr
 		r.add("baseline watermill-sql publish->ack p50", "ms", w.p50)
 		r.add("baseline watermill-sql publish->ack p99", "ms", w.p99)
 		r.add("ratio accepted/s : pgx insert", "x", ratio(acceptedPerSec, b.perSec))
+		r.add("ratio accepted/s : pgx insert + NOTIFY", "x", ratio(acceptedPerSec, bn.perSec))
 		r.add("ratio delivered/s : watermill-sql", "x", ratio(deliveredPerSec, w.perSec))
 	case "sqlite":
 		fmt.Fprintf(log, "%s: SQLite insert baseline ...\n", title)
