@@ -41,6 +41,9 @@ func checkConfig(_ context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "%s: %v\n", args[0], err)
 		return 1
 	}
+	if cfg.Database.Encryption == nil {
+		fmt.Fprintf(stderr, "%s: warning: no database.encryption: payloads and personal data are stored in clear\n", args[0])
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d tenants, %d portals, %d procedures)\n",
 		args[0], len(cfg.Tenants), len(cfg.Portals), len(cfg.Procedures))
 	return 0
