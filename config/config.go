@@ -69,6 +69,9 @@ type Database struct {
 	// Path is the SQLite database file. Empty lets the command derive it from
 	// its --data-dir. Ignored when URL is set.
 	Path string `yaml:"path"`
+	// MaxConns bounds the PostgreSQL connection pool of the process (intake,
+	// relay, listener). Default 16; a pool_max_conns in URL takes precedence.
+	MaxConns int `yaml:"max_conns"`
 	// Encryption seals payloads and personal metadata at rest (AES-256-GCM);
 	// without it they are stored in clear.
 	Encryption *Encryption `yaml:"encryption"`

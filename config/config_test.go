@@ -431,8 +431,8 @@ func TestApplyDefaults(t *testing.T) {
 	if dests[1].Retry != wantRetry || dests[1].Concurrency != 7 {
 		t.Errorf("destination 1 = retry %+v concurrency %d, want %+v and 7", dests[1].Retry, dests[1].Concurrency, wantRetry)
 	}
-	if (Database{}) != cfg.Database {
-		t.Errorf("Database = %+v, want zero", cfg.Database)
+	if (Database{MaxConns: 16}) != cfg.Database {
+		t.Errorf("Database = %+v, want only the default max_conns", cfg.Database)
 	}
 }
 
@@ -608,8 +608,8 @@ portals:
 				if c.Server.Listen != "127.0.0.1:8080" || c.Relay.Concurrency != 4 || c.Relay.Lease != dur(2*time.Minute) {
 					t.Errorf("defaults not applied: server %+v relay %+v", c.Server, c.Relay)
 				}
-				if c.Database != (Database{}) {
-					t.Errorf("Database = %+v, want zero (SQLite)", c.Database)
+				if c.Database != (Database{MaxConns: 16}) {
+					t.Errorf("Database = %+v, want SQLite with the default max_conns", c.Database)
 				}
 			},
 		},

@@ -8,6 +8,7 @@ import (
 // Defaults of Server and Relay.
 const (
 	defaultListen            = "127.0.0.1:8080"
+	defaultMaxConns          = 16
 	defaultReadHeaderTimeout = 5 * time.Second
 	defaultReadTimeout       = 30 * time.Second
 	defaultWriteTimeout      = 30 * time.Second
@@ -67,6 +68,7 @@ func (c *Config) ApplyDefaults() {
 	}
 
 	setDefault(&c.Admin.Listen, DefaultAdminListen)
+	setDefault(&c.Database.MaxConns, defaultMaxConns)
 
 	r := &c.Relay
 	setDefault(&r.Lease.Duration, defaultLease)

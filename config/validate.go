@@ -168,6 +168,9 @@ func unwrapAddrError(err error) error {
 
 // validate checks the URL without ever printing it: it may hold a password.
 func (d *Database) validate(path string, v *validator) {
+	if d.MaxConns < 2 || d.MaxConns > 1000 {
+		v.add(path+".max_conns", "must be from 2 to 1000 (got %d)", d.MaxConns)
+	}
 	if d.URL == "" {
 		return
 	}

@@ -55,6 +55,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if addr := os.Getenv(envPprofListen); addr != "" {
+		startPprof(addr, logger)
+	}
 
 	cfg, err := loadServeConfig(*configPath, *dataDir, stdout)
 	if err != nil {

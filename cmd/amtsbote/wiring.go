@@ -43,7 +43,7 @@ func openStore(ctx context.Context, cfg config.Database, dataDir string, logger 
 // openDatabase opens PostgreSQL when database.url is set, else SQLite in dataDir.
 func openDatabase(ctx context.Context, cfg config.Database, dataDir string, logger *slog.Logger) (store, string, error) {
 	if cfg.URL != "" {
-		s, err := postgres.Open(ctx, postgres.Config{URL: cfg.URL, Logger: logger})
+		s, err := postgres.Open(ctx, postgres.Config{URL: cfg.URL, MaxConns: int32(cfg.MaxConns), Logger: logger})
 		return s, "postgres", err
 	}
 	path := cfg.Path

@@ -53,6 +53,7 @@ func (s *Store) Replay(ctx context.Context, r outbox.ReplayRequest) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
+	var topics []string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		seq, err := s.lockDead(ctx, tx, r)
 		if err != nil {
@@ -62,7 +63,8 @@ func (s *Store) Replay(ctx context.Context, r outbox.ReplayRequest) error {
 		if err != nil {
 			return err
 		}
-		n, err := s.recordReplays(ctx, tx, rows, r.By, r.Reason)
+		var n int
+		n, topics, err = s.recordReplays(ctx, tx, rows, r.By, r.Reason)
 		if err == nil && n == 0 {
 			err = outbox.ErrNotReplayable
 		}
@@ -71,6 +73,7 @@ func (s *Store) Replay(ctx context.Context, r outbox.ReplayRequest) error {
 	if err != nil {
 		return fmt.Errorf("replay %s: %w", r.ID, err)
 	}
+	s.committed(topics)
 	return nil
 }
 
@@ -81,17 +84,19 @@ func (s *Store) ReplayAll(ctx context.Context, f outbox.ListFilter, by, reason s
 		return 0, fmt.Errorf("replay all: by is required")
 	}
 	var n int
+	var topics []string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, s.q["ReplayDead"], f.TopicPattern(), s.now(), by, reason)
 		if err != nil {
 			return err
 		}
-		n, err = s.recordReplays(ctx, tx, rows, by, reason)
+		n, topics, err = s.recordReplays(ctx, tx, rows, by, reason)
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("replay all: %w", err)
 	}
+	s.committed(topics)
 	return n, nil
 }
 
@@ -124,9 +129,9 @@ func (s *Store) lockDead(ctx context.Context, tx pgx.Tx, r outbox.ReplayRequest)
 }
 
 // recordReplays reads the (topic, id, submission, metadata) rows of replayed
-// messages, records their events and notifies their topics and those of
-// follow-ups; it returns how many were replayed.
-func (s *Store) recordReplays(ctx context.Context, tx pgx.Tx, rows pgx.Rows, by, reason string) (int, error) {
+// messages and records their events; it returns how many were replayed and
+// the topics to wake after the commit (theirs and those of follow-ups).
+func (s *Store) recordReplays(ctx context.Context, tx pgx.Tx, rows pgx.Rows, by, reason string) (int, []string, error) {
 	now := s.now()
 	var topics []string
 	var events []outbox.Event
@@ -140,15 +145,15 @@ func (s *Store) recordReplays(ctx context.Context, tx pgx.Tx, rows pgx.Rows, by,
 		}
 		return nil
 	}); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	n := len(topics)
 	outbox.SortEvents(events)
 	follow, err := s.record(ctx, tx, events)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	return n, s.notify(ctx, tx, append(topics, follow...))
+	return n, append(topics, follow...), nil
 }
 
 // Replays lists a message's replays.

@@ -69,15 +69,16 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, events []outbox.Event) ([
 	return topics, nil
 }
 
-// notify wakes the watchers of topics, in every process, at the commit of tx.
-func (s *Store) notify(ctx context.Context, tx pgx.Tx, topics []string) error {
-	slices.Sort(topics)
-	for _, topic := range slices.Compact(topics) {
-		if _, err := tx.Exec(ctx, s.q["Notify"], topic); err != nil {
-			return fmt.Errorf("notify %s: %w", topic, err)
-		}
+// committed wakes the watchers of topics after their transaction committed:
+// this process's at once, other processes' through the notifier.
+func (s *Store) committed(topics []string) {
+	if len(topics) == 0 {
+		return
 	}
-	return nil
+	slices.Sort(topics)
+	topics = slices.Compact(topics)
+	s.Notify(topics...)
+	s.notifier.add(topics)
 }
 
 // fillSubmissionInfo sets the portal, tenant and procedure of events that lack them.
@@ -232,6 +233,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time, limit int) (outbox.
 	if limit <= 0 {
 		return res, errors.New("purge: limit must be positive")
 	}
+	var follow []string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		res = outbox.PurgeResult{}
 		now := s.now()
@@ -273,15 +275,13 @@ func (s *Store) Purge(ctx context.Context, before time.Time, limit int) (outbox.
 			events = append(events, outbox.Event{SubmissionID: id, Kind: outbox.EventPurged, Actor: outbox.ActorRetention, At: now})
 		}
 		outbox.SortEvents(events)
-		topics, err := s.record(ctx, tx, events)
-		if err != nil {
-			return err
-		}
-		return s.notify(ctx, tx, topics)
+		follow, err = s.record(ctx, tx, events)
+		return err
 	})
 	if err != nil {
 		return outbox.PurgeResult{}, fmt.Errorf("purge: %w", err)
 	}
+	s.committed(follow)
 	return res, nil
 }
 
@@ -290,6 +290,7 @@ func (s *Store) Discard(ctx context.Context, r outbox.ReplayRequest) error {
 	if err := r.Validate(); err != nil {
 		return fmt.Errorf("discard: %w", err)
 	}
+	var follow []string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		seq, err := s.lockDead(ctx, tx, r)
 		if err != nil {
@@ -305,16 +306,14 @@ func (s *Store) Discard(ctx context.Context, r outbox.ReplayRequest) error {
 		if err != nil || sub == "" {
 			return err
 		}
-		topics, err := s.record(ctx, tx, []outbox.Event{{SubmissionID: sub, MessageID: id, Topic: topic,
+		follow, err = s.record(ctx, tx, []outbox.Event{{SubmissionID: sub, MessageID: id, Topic: topic,
 			Kind: outbox.EventDiscarded, Actor: r.By, Detail: r.Reason, At: now, Metadata: md}})
-		if err != nil {
-			return err
-		}
-		return s.notify(ctx, tx, topics)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("discard %s: %w", r.ID, err)
 	}
+	s.committed(follow)
 	return nil
 }
 

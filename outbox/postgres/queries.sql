@@ -19,7 +19,8 @@ INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state,
 VALUES ($1, $2, NULLIF($3, ''), $4, $5, 'pending', 0, $6, $7, $7)
 
 -- name: Notify
-SELECT pg_notify('amtsbote_outbox', $1)
+-- $1 the channel, $2 the topics: one notification each, in one statement.
+SELECT pg_notify($1, t) FROM unnest($2::text[]) AS t
 
 -- name: ClaimDue
 UPDATE outbox_messages SET lease_owner = $1, lease_until = $2, updated_at = $3

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -36,7 +37,8 @@ var queryNames = []string{
 type Config struct {
 	// URL is the connection string, postgres://user:pass@host:port/db?sslmode=...
 	URL string
-	// MaxConns bounds the pool; default pgxpool's (max(4, CPUs)).
+	// MaxConns bounds the pool; default pgxpool's (max(4, CPUs)). A
+	// pool_max_conns parameter in URL takes precedence.
 	MaxConns int32
 	// Logger receives listener reconnects. Default: discard.
 	Logger *slog.Logger
@@ -52,6 +54,7 @@ type Store struct {
 
 	stopListen context.CancelFunc
 	listenDone chan struct{}
+	notifier   *notifier
 	reactor    atomic.Pointer[outbox.Reactor]
 }
 
@@ -71,7 +74,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse url: %w", err)
 	}
-	if cfg.MaxConns > 0 {
+	if u, err := url.Parse(cfg.URL); cfg.MaxConns > 0 && (err != nil || !u.Query().Has("pool_max_conns")) {
 		pcfg.MaxConns = cfg.MaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
@@ -88,6 +91,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	lctx, cancel := context.WithCancel(context.Background())
 	s.stopListen = cancel
+	s.notifier = newNotifier(pool, q["Notify"], cfg.Logger)
+	go s.notifier.run(lctx)
 	ready := make(chan struct{})
 	go s.listen(lctx, ready)
 	select {
@@ -211,6 +216,7 @@ func (s *Store) listenOnce(ctx context.Context, listening func()) error {
 func (s *Store) Close() error {
 	s.stopListen()
 	<-s.listenDone
+	<-s.notifier.done
 	s.pool.Close()
 	return nil
 }
@@ -227,22 +233,23 @@ type tx struct {
 	portals map[string]string
 }
 
-// InTx runs fn in a transaction; inserted topics are notified on commit.
+// InTx runs fn in a transaction; the topics of inserted messages are
+// notified after the commit.
 func (s *Store) InTx(ctx context.Context, fn func(outbox.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, func(pt pgx.Tx) error {
+	var topics []string
+	err := pgx.BeginFunc(ctx, s.pool, func(pt pgx.Tx) error {
 		t := &tx{s: s, tx: pt}
 		if err := fn(t); err != nil {
 			return err
 		}
-		slices.Sort(t.topics)
-		for _, topic := range slices.Compact(t.topics) {
-			// Delivered by PostgreSQL at commit, to every listening process (this one included).
-			if _, err := pt.Exec(ctx, s.q["Notify"], topic); err != nil {
-				return fmt.Errorf("notify %s: %w", topic, err)
-			}
-		}
+		topics = t.topics
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	s.committed(topics)
+	return nil
 }
 
 func (t *tx) CreateSubmission(ctx context.Context, sub outbox.Submission) (outbox.Submission, bool, error) {
@@ -342,6 +349,7 @@ func (s *Store) Complete(ctx context.Context, c outbox.Completion) error {
 	if err != nil {
 		return err
 	}
+	var follow []string
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var seq int64
 		var attempts int
@@ -363,15 +371,13 @@ func (s *Store) Complete(ctx context.Context, c outbox.Completion) error {
 		if err != nil || sub == "" {
 			return err
 		}
-		topics, err := s.record(ctx, tx, outbox.CompletionEvents(c, sub, attempts, md))
-		if err != nil {
-			return err
-		}
-		return s.notify(ctx, tx, topics)
+		follow, err = s.record(ctx, tx, outbox.CompletionEvents(c, sub, attempts, md))
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("complete %s: %w", c.ID, err)
 	}
+	s.committed(follow)
 	return nil
 }
 
