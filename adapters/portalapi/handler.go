@@ -68,10 +68,15 @@ type Config struct {
 	AuthFailureClients int
 	// MaxInflightBodyBytes bounds the request bodies held in memory by all
 	// requests together; a request waits for room, and gets 503 when there
-	// is none within its context or inflightWait. Default four times
-	// MaxBodyBytes; at least MaxBodyBytes.
+	// is none within InflightWait. Default four times MaxBodyBytes; at least
+	// MaxBodyBytes.
 	MaxInflightBodyBytes int64
+	// InflightWait bounds that wait. Default DefaultInflightWait.
+	InflightWait time.Duration
 }
+
+// DefaultInflightWait is the default of Config.InflightWait.
+const DefaultInflightWait = 10 * time.Second
 
 // RequestObserver is told the outcome of every request, after its answer.
 type RequestObserver interface {
@@ -109,6 +114,9 @@ func (c Config) Validate() error {
 	if c.AuthFailureRate < 0 || c.AuthFailureBurst < 0 || c.AuthFailureClients < 0 {
 		errs = append(errs, errors.New("auth failure limits must not be negative"))
 	}
+	if c.InflightWait < 0 {
+		errs = append(errs, fmt.Errorf("inflight wait is negative (%s)", c.InflightWait))
+	}
 	if c.MaxInflightBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("max inflight body bytes is negative (%d)", c.MaxInflightBodyBytes))
 	}
@@ -120,20 +128,21 @@ func (c Config) Validate() error {
 
 // Handler is the portal API, an http.Handler. It is safe for concurrent use.
 type Handler struct {
-	cfg      *config.Config
-	store    outbox.Store
-	registry *transform.Registry
-	product  transform.Product
-	maxBody  int64
-	log      *slog.Logger
-	now      func() time.Time
-	newID    func() string
-	mux      *http.ServeMux
-	observer RequestObserver
-	draining atomic.Bool
-	limits   portalLimiters
-	failures *failureLimiter
-	inflight *semaphore.Weighted
+	cfg          *config.Config
+	store        outbox.Store
+	registry     *transform.Registry
+	product      transform.Product
+	maxBody      int64
+	log          *slog.Logger
+	now          func() time.Time
+	newID        func() string
+	mux          *http.ServeMux
+	observer     RequestObserver
+	draining     atomic.Bool
+	limits       portalLimiters
+	failures     *failureLimiter
+	inflight     *semaphore.Weighted
+	inflightWait time.Duration
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -171,6 +180,7 @@ func New(cfg Config) (*Handler, error) {
 	h.failures = newFailureLimiter(cmp.Or(cfg.AuthFailureRate, DefaultAuthFailureRate),
 		cmp.Or(cfg.AuthFailureBurst, DefaultAuthFailureBurst), cmp.Or(cfg.AuthFailureClients, DefaultAuthFailureClients))
 	h.inflight = semaphore.NewWeighted(max(h.maxBody, cmp.Or(cfg.MaxInflightBodyBytes, 4*h.maxBody)))
+	h.inflightWait = cmp.Or(cfg.InflightWait, DefaultInflightWait)
 
 	h.handle(RouteSubmit, h.submit)
 	h.handle(RouteStatus, h.status)

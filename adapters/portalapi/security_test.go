@@ -1,6 +1,7 @@
 package portalapi_test
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,6 +11,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
+	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -287,4 +290,56 @@ func TestTLSConfig(t *testing.T) {
 			t.Errorf("%s: TLSConfig succeeded, want an error", name)
 		}
 	}
+}
+
+// TestBodiesInMemoryAreBounded holds the whole in-memory budget with one
+// slow upload: another request gets 503 with Retry-After instead of
+// memory, and once the upload is done, requests are served again.
+func TestBodiesInMemoryAreBounded(t *testing.T) {
+	t.Parallel()
+	const maxBody = 4096
+	e := newEnv(t, func(c *portalapi.Config) {
+		c.MaxBodyBytes, c.MaxInflightBodyBytes, c.InflightWait = maxBody, maxBody, 50*time.Millisecond
+	})
+	slow, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	_ = slow.SetDeadline(time.Now().Add(hostileDeadline))
+	head := fmt.Sprintf("POST /v1/submissions HTTP/1.1\r\nHost: amtsbote.test\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n{", demoKey, maxBody)
+	if _, err := io.WriteString(slow, head); err != nil {
+		t.Fatal(err)
+	}
+	// The slow upload takes the budget as soon as its handler runs.
+	refused := false
+	for range 200 {
+		r := e.submit(t, demoKey, []byte(`{}`))
+		if r.status == http.StatusServiceUnavailable {
+			problemOf(t, r, http.StatusServiceUnavailable, portalapi.ProblemUnavailable)
+			if r.header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+			refused = true
+			break
+		}
+		problemOf(t, r, http.StatusUnprocessableEntity, portalapi.ProblemValidationFailed)
+	}
+	if !refused {
+		t.Fatal("no request was refused while the budget was taken")
+	}
+	if _, err := io.WriteString(slow, strings.Repeat(" ", maxBody-2)+"}"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(slow), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("slow upload answered %d, want 422", resp.StatusCode)
+	}
+	// The budget is back.
+	problemOf(t, e.submit(t, demoKey, []byte(`{}`)), http.StatusUnprocessableEntity, portalapi.ProblemValidationFailed)
 }

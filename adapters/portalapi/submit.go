@@ -330,10 +330,6 @@ func idempotencyKey(h http.Header) (string, error) {
 	return key, nil
 }
 
-// inflightWait bounds how long a request waits for room among the bodies
-// in memory (Config.MaxInflightBodyBytes).
-const inflightWait = 10 * time.Second
-
 // readBody reads the whole body, at most h.maxBody bytes, once the bodies
 // of all requests in memory leave room for it: for Content-Length bytes, or
 // h.maxBody when the length is not known. The caller calls release when it
@@ -346,7 +342,7 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte,
 	if r.ContentLength >= 0 {
 		weight = max(r.ContentLength, 1)
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), inflightWait)
+	ctx, cancel := context.WithTimeout(r.Context(), h.inflightWait)
 	defer cancel()
 	if err := h.inflight.Acquire(ctx, weight); err != nil {
 		return nil, nil, errUnavailable(text("too many large requests at once; retry later",
