@@ -67,7 +67,8 @@
 // form, unique within the request; filename, a plain name of at most
 // MaxFileNameBytes bytes in NFC that passes transform.CheckText, without
 // control characters, "/", "\" or ":", not "." or ".." and not starting
-// with a dot (rejected, never rewritten); mime_type, one of the procedure's
+// with a dot, nothing Windows forbids (< > " | ? *, a trailing dot or space,
+// device names such as CON or LPT1), rejected, never rewritten; mime_type, one of the procedure's
 // config.AttachmentLimits.MIMETypes (case-insensitive); content, the file
 // in standard base64 with padding (RFC 4648, section 4, no line breaks),
 // 1 to MaxBytes bytes decoded. PDF, PNG, JPEG and TIFF content must start
@@ -108,6 +109,24 @@
 // German (de or any de-* range, by q-value) over English, and in English
 // otherwise: the title, the detail and the detail of each error
 // (transform.FieldError.Localized). Content-Language names the language.
+//
+// # Security
+//
+// authenticate, which every endpoint calls first, checks in this order: the
+// client address has not used up its failed authentications (a token
+// bucket per IP address in a bounded table, Config.AuthFailureRate and
+// AuthFailureBurst; else 429 before the key is looked at); the bearer key
+// is a portal's (401); a portal with config.Portal.ClientCert presented a
+// verified TLS client certificate matching it (401; TLSConfig builds the
+// server side); the portal is within its config.Portal.RateLimit (429).
+// Every 429 carries Retry-After. A failure is logged at Warn with the
+// client address, a reason and, where known, the portal id, never the key.
+//
+// The body is decoded in one pass by decodeJSON, which refuses nesting
+// deeper than MaxJSONDepth and member names that repeat, also in another
+// case (400), before encoding/json semantics would let the last one win.
+// Bodies held in memory by all requests together are bounded
+// (Config.MaxInflightBodyBytes; 503 when no room frees up in time).
 //
 // # Operation
 //
