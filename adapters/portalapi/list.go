@@ -75,6 +75,9 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 	resp := ListResponse{Submissions: make([]SubmissionSummary, 0, len(page)), NextCursor: next}
 	for _, st := range page {
 		sub := st.Submission
+		if !portal.Allows(sub.TenantID, sub.ProcedureID) {
+			continue // the portal lost its permission for the tenant or procedure since
+		}
 		msgs := destinationMessages(sub, st.Messages)
 		s := SubmissionSummary{
 			ID:           sub.ID,

@@ -179,3 +179,24 @@ func TestStatusVocabularyAndEvents(t *testing.T) {
 	problemOf(t, e.do(t, http.MethodGet, "/v1/submissions/"+id+"/events", otherKey, nil), http.StatusNotFound, portalapi.ProblemNotFound)
 	problemOf(t, e.do(t, http.MethodGet, "/v1/submissions/"+uuid.NewString()+"/events", demoKey, nil), http.StatusNotFound, portalapi.ProblemNotFound)
 }
+
+// A portal that lost its permission for a tenant no longer sees the
+// submissions it made for it.
+func TestRevokedPermissionHidesSubmissions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := accepted(t, e.submit(t, otherKey, readDemo(t)))
+	if n := len(listOf(t, e.do(t, http.MethodGet, "/v1/submissions", otherKey, nil)).Submissions); n != 1 {
+		t.Fatalf("listed %d before the revocation, want 1", n)
+	}
+	for i := range e.cfg.Portals {
+		if e.cfg.Portals[i].ID == "other-portal" {
+			e.cfg.Portals[i].Tenants = []string{otherTenant} // as after a configuration change and restart
+		}
+	}
+	problemOf(t, e.status(t, otherKey, id), http.StatusNotFound, portalapi.ProblemNotFound)
+	problemOf(t, e.do(t, http.MethodGet, "/v1/submissions/"+id+"/events", otherKey, nil), http.StatusNotFound, portalapi.ProblemNotFound)
+	if n := len(listOf(t, e.do(t, http.MethodGet, "/v1/submissions", otherKey, nil)).Submissions); n != 0 {
+		t.Fatalf("listed %d after the revocation, want 0", n)
+	}
+}

@@ -138,7 +138,8 @@ func (h *Handler) ownSubmission(r *http.Request, portal *config.Portal) (outbox.
 		return outbox.Submission{}, nil, errNotFound(notFound)
 	case err != nil:
 		return outbox.Submission{}, nil, errUnavailable(errReadFailed, err)
-	case sub.PortalID != portal.ID:
+	case sub.PortalID != portal.ID || !portal.Allows(sub.TenantID, sub.ProcedureID):
+		// Also when the portal has lost its permission for the tenant or procedure since.
 		return outbox.Submission{}, nil, errNotFound(notFound)
 	}
 	return sub, msgs, nil

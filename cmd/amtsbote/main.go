@@ -68,6 +68,11 @@ func usage(w io.Writer) {
       or discard dead ones ("amtsbote outbox" prints the details).
   amtsbote audit SUBMISSION-ID [--json]
       Print a submission's audit trail, oldest first.
+  amtsbote portal-key [--hash]
+      Generate a portal API key and the key_hash to configure (nothing is stored);
+      --hash prints the key_hash of a key read from standard input.
+  amtsbote encryption-key generate | rotate --config FILE [--data-dir DIR] [--batch N]
+      Generate a key for database.encryption; re-encrypt stored data under the current key.
   amtsbote version
       Print the version.
 `)

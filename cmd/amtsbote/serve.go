@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -178,9 +179,17 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 		Write:      cfg.Server.WriteTimeout.Duration,
 		Idle:       cfg.Server.IdleTimeout.Duration,
 	})
+	tlsCfg, err := portalapi.TLSConfig(cfg.Server.TLS)
+	if err != nil {
+		return fmt.Errorf("portal api tls: %w", err)
+	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if tlsCfg != nil {
+		srv.TLSConfig = tlsCfg
+		ln = tls.NewListener(ln, tlsCfg)
 	}
 
 	admin, err := startAdmin(cfg, st, logger)
