@@ -76,6 +76,17 @@ type Store interface {
 	Close() error
 }
 
+// BatchCompleter is an optional capability of a Store: the outcomes of
+// several attempts recorded in one transaction (one commit, one fsync), as the
+// relay does when deliveries finish close together.
+type BatchCompleter interface {
+	// CompleteBatch records each completion as Complete would and returns one
+	// error per completion: nil, ErrLeaseLost (nothing was recorded for it) or
+	// an invalid outcome. err is set when the transaction failed as a whole;
+	// then nothing was recorded.
+	CompleteBatch(ctx context.Context, cs []Completion) (errs []error, err error)
+}
+
 // Tx is the part of a store usable inside InTx.
 type Tx interface {
 	// CreateSubmission stores s. If s.IdempotencyKey is set and the portal already

@@ -94,6 +94,8 @@ type Subscriber struct {
 
 	mu       sync.Mutex
 	breakers map[string]*breaker
+
+	completer *completer
 }
 
 var _ message.Subscriber = (*Subscriber)(nil)
@@ -104,7 +106,8 @@ func NewSubscriber(store Store, cfg SubscriberConfig) (*Subscriber, error) {
 		return nil, errors.New("outbox subscriber: store is nil")
 	}
 	cfg.setDefaults()
-	return &Subscriber{store: store, cfg: cfg, closing: make(chan struct{}), breakers: map[string]*breaker{}}, nil
+	return &Subscriber{store: store, cfg: cfg, closing: make(chan struct{}), breakers: map[string]*breaker{},
+		completer: newCompleter(store)}, nil
 }
 
 // breaker returns the circuit breaker of topic, shared by its subscriptions.
@@ -186,6 +189,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 func (s *Subscriber) Close() error {
 	s.closeOnce.Do(func() { close(s.closing) })
 	s.wg.Wait()
+	s.completer.close()
 	return nil
 }
 
@@ -323,7 +327,7 @@ func (sub *subscription) handle(m Message) {
 	// The outcome happened: record it even while shutting down.
 	ctx, cancelStore := context.WithTimeout(context.WithoutCancel(sub.hard), 30*time.Second)
 	defer cancelStore()
-	err := sub.store.Complete(ctx, c)
+	err := sub.completer.complete(ctx, c)
 	if err != nil {
 		sub.cfg.Logger.Error("outbox completion not recorded",
 			slog.String("message_id", m.ID), slog.String("topic", sub.topic),

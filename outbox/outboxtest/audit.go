@@ -29,6 +29,7 @@ func RunAudit(t *testing.T, open Opener) {
 		{"PurgeKeepsDeadAndMetadata", testPurge},
 		{"DiscardDead", testDiscard},
 		{"AlarmOpensAndClosesOnce", testAlarm},
+		{"CompleteBatch", testCompleteBatch},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -451,5 +452,40 @@ func testAlarm(t *testing.T, s outbox.Store) {
 		if got := set(st.open); got != st.changed {
 			t.Fatalf("step %d: set(open=%v) changed=%v, want %v", i, st.open, got, st.changed)
 		}
+	}
+}
+
+// testCompleteBatch: outcomes recorded together, a lost lease reported for
+// its completion alone.
+func testCompleteBatch(t *testing.T, s outbox.Store) {
+	bc, ok := s.(outbox.BatchCompleter)
+	if !ok {
+		t.Skip("the store does not batch completions")
+	}
+	topic := topicName()
+	sub, msgs := accept(t, s, topic, topic, topic)
+	claim(t, s, outbox.ClaimParams{Topic: topic, Limit: 3})
+	now := time.Now()
+	errs, err := bc.CompleteBatch(ctxT(t), []outbox.Completion{
+		{Topic: topic, ID: msgs[0].ID, Owner: "owner-a", Outcome: outbox.OutcomeDelivered, StartedAt: now, FinishedAt: now},
+		{Topic: topic, ID: msgs[1].ID, Owner: "someone-else", Outcome: outbox.OutcomeDelivered, StartedAt: now, FinishedAt: now},
+		{Topic: topic, ID: msgs[2].ID, Owner: "owner-a", Outcome: outbox.OutcomeRetry, Error: "503",
+			NextAttemptAt: now.Add(time.Hour), StartedAt: now, FinishedAt: now},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs[0] != nil || !errors.Is(errs[1], outbox.ErrLeaseLost) || errs[2] != nil {
+		t.Fatalf("errors %v, want nil, ErrLeaseLost, nil", errs)
+	}
+	want := []outbox.State{outbox.StateDelivered, outbox.StatePending, outbox.StateRetrying}
+	for i, m := range msgs {
+		if got := messageOf(t, s, sub.ID, m.ID); got.State != want[i] {
+			t.Errorf("message %d: %s, want %s", i, got.State, want[i])
+		}
+	}
+	// accepted, 3 transformed, then the two recorded attempts and one delivery
+	if tr := trail(events(t, s, sub.ID)); len(tr) != 7 {
+		t.Fatalf("trail %v", tr)
 	}
 }

@@ -58,7 +58,10 @@ type Store struct {
 	reactor    atomic.Pointer[outbox.Reactor]
 }
 
-var _ outbox.Store = (*Store)(nil)
+var (
+	_ outbox.Store          = (*Store)(nil)
+	_ outbox.BatchCompleter = (*Store)(nil)
+)
 
 // Open connects, applies migrations (serialised across processes by an advisory
 // lock) and starts listening for notifications.
@@ -345,40 +348,69 @@ func (s *Store) Claim(ctx context.Context, p outbox.ClaimParams) ([]outbox.Messa
 
 // Complete records an attempt's outcome.
 func (s *Store) Complete(ctx context.Context, c outbox.Completion) error {
-	state, err := c.Outcome.State()
+	errs, err := s.CompleteBatch(ctx, []outbox.Completion{c})
 	if err != nil {
 		return err
 	}
+	return errs[0]
+}
+
+// CompleteBatch records the outcomes of several attempts in one transaction:
+// one commit, one WAL flush.
+func (s *Store) CompleteBatch(ctx context.Context, cs []outbox.Completion) ([]error, error) {
+	errs := make([]error, len(cs))
 	var follow []string
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var seq int64
-		var attempts int
-		var sub string
-		var md map[string]string
-		var next *time.Time
-		if !c.NextAttemptAt.IsZero() {
-			next = &c.NextAttemptAt
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		follow = follow[:0]
+		for i, c := range cs {
+			errs[i] = nil
+			state, err := c.Outcome.State()
+			if err != nil {
+				errs[i] = fmt.Errorf("complete %s: %w", c.ID, err)
+				continue
+			}
+			topics, err := s.complete(ctx, tx, c, state)
+			if errors.Is(err, outbox.ErrLeaseLost) {
+				errs[i] = fmt.Errorf("complete %s: %w", c.ID, err) // nothing written for this one
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("complete %s: %w", c.ID, err)
+			}
+			follow = append(follow, topics...)
 		}
-		err := tx.QueryRow(ctx, s.q["Complete"], string(state), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner).
-			Scan(&seq, &attempts, &sub, &md)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return outbox.ErrLeaseLost
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, s.q["InsertAttempt"], seq, attempts, c.Owner, c.StartedAt, c.FinishedAt, string(c.Outcome), c.Error)
-		if err != nil || sub == "" {
-			return err
-		}
-		follow, err = s.record(ctx, tx, outbox.CompletionEvents(c, sub, attempts, md))
-		return err
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("complete %s: %w", c.ID, err)
+		return nil, err
 	}
 	s.committed(follow)
-	return nil
+	return errs, nil
+}
+
+// complete records one outcome in tx and returns the topics of follow-ups.
+func (s *Store) complete(ctx context.Context, tx pgx.Tx, c outbox.Completion, state outbox.State) ([]string, error) {
+	var seq int64
+	var attempts int
+	var sub string
+	var md map[string]string
+	var next *time.Time
+	if !c.NextAttemptAt.IsZero() {
+		next = &c.NextAttemptAt
+	}
+	err := tx.QueryRow(ctx, s.q["Complete"], string(state), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner).
+		Scan(&seq, &attempts, &sub, &md)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, outbox.ErrLeaseLost
+	}
+	if err != nil {
+		return nil, err
+	}
+	_, err = tx.Exec(ctx, s.q["InsertAttempt"], seq, attempts, c.Owner, c.StartedAt, c.FinishedAt, string(c.Outcome), c.Error)
+	if err != nil || sub == "" {
+		return nil, err
+	}
+	return s.record(ctx, tx, outbox.CompletionEvents(c, sub, attempts, md))
 }
 
 // Release gives up leases.

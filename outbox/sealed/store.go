@@ -41,7 +41,10 @@ type Store struct {
 	meta  map[string]bool
 }
 
-var _ outbox.Store = (*Store)(nil)
+var (
+	_ outbox.Store          = (*Store)(nil)
+	_ outbox.BatchCompleter = (*Store)(nil)
+)
 
 // New wraps inner.
 func New(inner outbox.Store, cfg Config) (*Store, error) {
@@ -226,6 +229,19 @@ func (s *Store) Claim(ctx context.Context, p outbox.ClaimParams) ([]outbox.Messa
 // Complete forwards to the inner store.
 func (s *Store) Complete(ctx context.Context, c outbox.Completion) error {
 	return s.inner.Complete(ctx, c)
+}
+
+// CompleteBatch forwards to the inner store, one by one if it cannot batch.
+// Completions carry no payloads.
+func (s *Store) CompleteBatch(ctx context.Context, cs []outbox.Completion) ([]error, error) {
+	if bc, ok := s.inner.(outbox.BatchCompleter); ok {
+		return bc.CompleteBatch(ctx, cs)
+	}
+	errs := make([]error, len(cs))
+	for i, c := range cs {
+		errs[i] = s.inner.Complete(ctx, c)
+	}
+	return errs, nil
 }
 
 // Release forwards to the inner store.

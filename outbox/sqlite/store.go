@@ -41,7 +41,10 @@ type Store struct {
 	reactor atomic.Pointer[outbox.Reactor]
 }
 
-var _ outbox.Store = (*Store)(nil)
+var (
+	_ outbox.Store          = (*Store)(nil)
+	_ outbox.BatchCompleter = (*Store)(nil)
+)
 
 // Open opens (creating if needed) the database file at path and applies migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
@@ -287,45 +290,76 @@ func (s *Store) Claim(ctx context.Context, p outbox.ClaimParams) ([]outbox.Messa
 
 // Complete records an attempt's outcome.
 func (s *Store) Complete(ctx context.Context, c outbox.Completion) error {
-	state, err := c.Outcome.State()
+	errs, err := s.CompleteBatch(ctx, []outbox.Completion{c})
 	if err != nil {
 		return err
 	}
+	return errs[0]
+}
+
+// CompleteBatch records the outcomes of several attempts in one transaction:
+// one commit, one fsync.
+func (s *Store) CompleteBatch(ctx context.Context, cs []outbox.Completion) ([]error, error) {
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("complete %s: %w", c.ID, err)
+		return nil, fmt.Errorf("complete: %w", err)
 	}
 	defer sqlTx.Rollback()
+	errs := make([]error, len(cs))
+	var topics []string
+	for i, c := range cs {
+		follow, err := s.complete(ctx, sqlTx, c)
+		switch {
+		case errors.Is(err, outbox.ErrLeaseLost), errors.Is(err, errUnknownOutcome):
+			errs[i] = err // nothing written for this one
+		case err != nil:
+			return nil, err
+		}
+		topics = append(topics, follow...)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return nil, fmt.Errorf("complete: %w", err)
+	}
+	s.Notify(topics...)
+	return errs, nil
+}
+
+// errUnknownOutcome marks a completion with an outcome no state follows from.
+var errUnknownOutcome = errors.New("unknown outcome")
+
+// complete records one outcome in tx and returns the topics of follow-ups.
+func (s *Store) complete(ctx context.Context, sqlTx *sql.Tx, c outbox.Completion) ([]string, error) {
+	state, err := c.Outcome.State()
+	if err != nil {
+		return nil, fmt.Errorf("complete %s: %w: %v", c.ID, errUnknownOutcome, err)
+	}
 	var seq int64
 	var attempts int
 	var sub, md string
 	err = sqlTx.QueryRowContext(ctx, s.q["Complete"], string(state), micros(c.NextAttemptAt), c.Error,
 		micros(c.FinishedAt), c.Topic, c.ID, c.Owner).Scan(&seq, &attempts, &sub, &md)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("complete %s: %w", c.ID, outbox.ErrLeaseLost)
+		return nil, fmt.Errorf("complete %s: %w", c.ID, outbox.ErrLeaseLost)
 	}
 	if err != nil {
-		return fmt.Errorf("complete %s: %w", c.ID, err)
+		return nil, fmt.Errorf("complete %s: %w", c.ID, err)
 	}
 	if _, err := sqlTx.ExecContext(ctx, s.q["InsertAttempt"], seq, attempts, c.Owner,
 		micros(c.StartedAt), micros(c.FinishedAt), string(c.Outcome), nullString(c.Error)); err != nil {
-		return fmt.Errorf("record attempt of %s: %w", c.ID, err)
+		return nil, fmt.Errorf("record attempt of %s: %w", c.ID, err)
 	}
-	var topics []string
-	if sub != "" {
-		var meta map[string]string
-		if err := json.Unmarshal([]byte(md), &meta); err != nil {
-			return fmt.Errorf("decode metadata of %s: %w", c.ID, err)
-		}
-		if topics, err = s.record(ctx, sqlTx, outbox.CompletionEvents(c, sub, attempts, meta)); err != nil {
-			return fmt.Errorf("complete %s: %w", c.ID, err)
-		}
+	if sub == "" {
+		return nil, nil
 	}
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("complete %s: %w", c.ID, err)
+	var meta map[string]string
+	if err := json.Unmarshal([]byte(md), &meta); err != nil {
+		return nil, fmt.Errorf("decode metadata of %s: %w", c.ID, err)
 	}
-	s.Notify(topics...)
-	return nil
+	topics, err := s.record(ctx, sqlTx, outbox.CompletionEvents(c, sub, attempts, meta))
+	if err != nil {
+		return nil, fmt.Errorf("complete %s: %w", c.ID, err)
+	}
+	return topics, nil
 }
 
 // Release gives up leases.

@@ -1,0 +1,130 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// maxCompletionBatch bounds the completions recorded in one transaction.
+const maxCompletionBatch = 128
+
+// completer records the outcomes of attempts. With a BatchCompleter store, one
+// goroutine records every outcome that is waiting when it is free in one
+// transaction: while one commit runs, the next outcomes gather, so under load
+// many deliveries share a commit and an fsync, and a lone delivery waits for
+// nobody. Without one, each outcome is recorded on its own.
+type completer struct {
+	store Store
+	batch BatchCompleter
+	reqs  chan completeReq
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+type completeReq struct {
+	ctx  context.Context
+	c    Completion
+	done chan error
+}
+
+func newCompleter(store Store) *completer {
+	c := &completer{store: store, stop: make(chan struct{}), done: make(chan struct{})}
+	bc, ok := store.(BatchCompleter)
+	if !ok {
+		close(c.done)
+		return c
+	}
+	c.batch = bc
+	c.reqs = make(chan completeReq)
+	go c.run()
+	return c
+}
+
+// complete records c and returns when it is recorded or failed to be.
+func (c *completer) complete(ctx context.Context, comp Completion) error {
+	if c.batch == nil {
+		return c.store.Complete(ctx, comp)
+	}
+	req := completeReq{ctx: ctx, c: comp, done: make(chan error, 1)}
+	select {
+	case c.reqs <- req:
+	case <-c.stop:
+		return c.store.Complete(ctx, comp) // after close: record it directly
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-req.done // the batch runs under the earliest context of its requests
+}
+
+func (c *completer) run() {
+	defer close(c.done)
+	for {
+		var first completeReq
+		select {
+		case first = <-c.reqs:
+		case <-c.stop:
+			return
+		}
+		batch := []completeReq{first}
+	gather:
+		for len(batch) < maxCompletionBatch {
+			select {
+			case r := <-c.reqs:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		c.record(batch)
+	}
+}
+
+// record writes a batch in one transaction. If the transaction fails as a
+// whole, each completion is retried on its own, so that one bad completion
+// does not cost the others their record.
+func (c *completer) record(batch []completeReq) {
+	cs := make([]Completion, len(batch))
+	for i, r := range batch {
+		cs[i] = r.c
+	}
+	ctx, cancel := batchContext(batch)
+	defer cancel()
+	errs, err := c.batch.CompleteBatch(ctx, cs)
+	if err != nil && len(batch) == 1 {
+		batch[0].done <- err
+		return
+	}
+	if err != nil {
+		for _, r := range batch {
+			r.done <- c.store.Complete(r.ctx, r.c)
+		}
+		return
+	}
+	for i, r := range batch {
+		r.done <- errs[i]
+	}
+}
+
+// batchContext is cancelled when the first request's context is: all requests
+// of the relay carry the same kind of deadline.
+func batchContext(batch []completeReq) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	stops := make([]func() bool, 0, len(batch))
+	for _, r := range batch {
+		stops = append(stops, context.AfterFunc(r.ctx, func() { cancel(context.Cause(r.ctx)) }))
+	}
+	return ctx, func() {
+		for _, s := range stops {
+			s()
+		}
+		cancel(errors.New("batch recorded"))
+	}
+}
+
+// close stops the batching goroutine; later completions are recorded directly.
+func (c *completer) close() {
+	c.once.Do(func() { close(c.stop) })
+	<-c.done
+}

@@ -1,0 +1,96 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// batchStore records completions; CompleteBatch fails as a whole when a
+// completion's id is "poison", and reports ErrLeaseLost for id "lost".
+type batchStore struct {
+	Store
+	mu      sync.Mutex
+	batches [][]string
+	single  []string
+}
+
+func (s *batchStore) CompleteBatch(_ context.Context, cs []Completion) ([]error, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, len(cs))
+	errs := make([]error, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+		if c.ID == "poison" {
+			return nil, errors.New("batch failed")
+		}
+		if c.ID == "lost" {
+			errs[i] = ErrLeaseLost
+		}
+	}
+	s.batches = append(s.batches, ids)
+	return errs, nil
+}
+
+func (s *batchStore) Complete(_ context.Context, c Completion) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.single = append(s.single, c.ID)
+	if c.ID == "poison" {
+		return errors.New("poison")
+	}
+	return nil
+}
+
+func TestCompleterRecordsEveryOutcomeOnce(t *testing.T) {
+	st := &batchStore{}
+	c := newCompleter(st)
+	ids := []string{"lost", "poison"}
+	for i := range 40 {
+		ids = append(ids, fmt.Sprint("m", i))
+	}
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() { errs[i] = c.complete(context.Background(), Completion{ID: id}) })
+	}
+	wg.Wait()
+	c.close()
+	if !errors.Is(errs[0], ErrLeaseLost) {
+		t.Errorf("lost: %v, want ErrLeaseLost", errs[0])
+	}
+	if errs[1] == nil {
+		t.Error("poison: no error")
+	}
+	for i, err := range errs[2:] {
+		if err != nil {
+			t.Errorf("%s: %v", ids[i+2], err)
+		}
+	}
+	// Every id recorded exactly once: in a batch, or on its own after its
+	// batch failed (the poison only on its own, never in a committed batch).
+	seen := map[string]int{}
+	for _, b := range st.batches {
+		for _, id := range b {
+			seen[id]++
+		}
+	}
+	for _, id := range st.single {
+		seen[id]++
+	}
+	for _, id := range ids {
+		if want := 1; id != "poison" && id != "lost" && seen[id] != want {
+			t.Errorf("%s recorded %d times", id, seen[id])
+		}
+	}
+	if seen["poison"] != 1 {
+		t.Errorf("poison recorded %d times, want once on its own", seen["poison"])
+	}
+	// After close, outcomes are recorded directly.
+	if err := c.complete(context.Background(), Completion{ID: "late"}); err != nil || st.single[len(st.single)-1] != "late" {
+		t.Fatalf("after close: %v %v", err, st.single)
+	}
+}
