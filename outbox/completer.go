@@ -9,11 +9,16 @@ import (
 // maxCompletionBatch bounds the completions recorded in one transaction.
 const maxCompletionBatch = 128
 
-// completer records the outcomes of attempts. With a BatchCompleter store, one
-// goroutine records every outcome that is waiting when it is free in one
-// transaction: while one commit runs, the next outcomes gather, so under load
-// many deliveries share a commit and an fsync, and a lone delivery waits for
-// nobody. Without one, each outcome is recorded on its own.
+// completionWorkers is how many batches are recorded at once: while one
+// commits, the next fills (and PostgreSQL commits concurrent transactions
+// with one WAL flush).
+const completionWorkers = 4
+
+// completer records the outcomes of attempts. With a BatchCompleter store,
+// each of a few goroutines records every outcome that is waiting when it is
+// free in one transaction: while commits run, the next outcomes gather, so
+// under load many deliveries share a commit and an fsync, and a lone delivery
+// waits for nobody. Without one, each outcome is recorded on its own.
 type completer struct {
 	store Store
 	batch BatchCompleter
@@ -38,7 +43,14 @@ func newCompleter(store Store) *completer {
 	}
 	c.batch = bc
 	c.reqs = make(chan completeReq)
-	go c.run()
+	var wg sync.WaitGroup
+	for range completionWorkers {
+		wg.Go(c.run)
+	}
+	go func() {
+		wg.Wait()
+		close(c.done)
+	}()
 	return c
 }
 
@@ -59,7 +71,6 @@ func (c *completer) complete(ctx context.Context, comp Completion) error {
 }
 
 func (c *completer) run() {
-	defer close(c.done)
 	for {
 		var first completeReq
 		select {

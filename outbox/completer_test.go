@@ -71,7 +71,8 @@ func TestCompleterRecordsEveryOutcomeOnce(t *testing.T) {
 		}
 	}
 	// Every id recorded exactly once: in a batch, or on its own after its
-	// batch failed (the poison only on its own, never in a committed batch).
+	// batch failed. The poison is never in a committed batch; it is tried on
+	// its own only when it shared a failed batch with others.
 	seen := map[string]int{}
 	for _, b := range st.batches {
 		for _, id := range b {
@@ -86,8 +87,8 @@ func TestCompleterRecordsEveryOutcomeOnce(t *testing.T) {
 			t.Errorf("%s recorded %d times", id, seen[id])
 		}
 	}
-	if seen["poison"] != 1 {
-		t.Errorf("poison recorded %d times, want once on its own", seen["poison"])
+	if seen["poison"] > 1 {
+		t.Errorf("poison tried %d times on its own, want at most once", seen["poison"])
 	}
 	// After close, outcomes are recorded directly.
 	if err := c.complete(context.Background(), Completion{ID: "late"}); err != nil || st.single[len(st.single)-1] != "late" {

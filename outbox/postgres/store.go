@@ -356,61 +356,78 @@ func (s *Store) Complete(ctx context.Context, c outbox.Completion) error {
 }
 
 // CompleteBatch records the outcomes of several attempts in one transaction:
-// one commit, one WAL flush.
+// one commit, one WAL flush, and the statements pipelined in two round trips
+// (the state changes, then the attempt records and events).
 func (s *Store) CompleteBatch(ctx context.Context, cs []outbox.Completion) ([]error, error) {
 	errs := make([]error, len(cs))
 	var follow []string
+	type updated struct {
+		i        int
+		seq      int64
+		attempts int
+		sub      string
+		md       map[string]string
+	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		follow = follow[:0]
+		clear(errs)
+		follow = nil
+		updates := &pgx.Batch{}
+		var queued []int
 		for i, c := range cs {
-			errs[i] = nil
 			state, err := c.Outcome.State()
 			if err != nil {
 				errs[i] = fmt.Errorf("complete %s: %w", c.ID, err)
 				continue
 			}
-			topics, err := s.complete(ctx, tx, c, state)
-			if errors.Is(err, outbox.ErrLeaseLost) {
-				errs[i] = fmt.Errorf("complete %s: %w", c.ID, err) // nothing written for this one
+			var next *time.Time
+			if !c.NextAttemptAt.IsZero() {
+				next = &c.NextAttemptAt
+			}
+			updates.Queue(s.q["Complete"], string(state), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner)
+			queued = append(queued, i)
+		}
+		if len(queued) == 0 {
+			return nil
+		}
+		results := tx.SendBatch(ctx, updates)
+		done := make([]updated, 0, len(queued))
+		for _, i := range queued {
+			u := updated{i: i}
+			err := results.QueryRow().Scan(&u.seq, &u.attempts, &u.sub, &u.md)
+			if errors.Is(err, pgx.ErrNoRows) {
+				errs[i] = fmt.Errorf("complete %s: %w", cs[i].ID, outbox.ErrLeaseLost) // nothing written for this one
 				continue
 			}
 			if err != nil {
-				return fmt.Errorf("complete %s: %w", c.ID, err)
+				results.Close()
+				return fmt.Errorf("complete %s: %w", cs[i].ID, err)
 			}
-			follow = append(follow, topics...)
+			done = append(done, u)
 		}
-		return nil
+		if err := results.Close(); err != nil {
+			return fmt.Errorf("complete: %w", err)
+		}
+		records := &pgx.Batch{}
+		var events []outbox.Event
+		for _, u := range done {
+			c := cs[u.i]
+			records.Queue(s.q["InsertAttempt"], u.seq, u.attempts, c.Owner, c.StartedAt, c.FinishedAt, string(c.Outcome), c.Error)
+			if u.sub != "" {
+				events = append(events, outbox.CompletionEvents(c, u.sub, u.attempts, u.md)...)
+			}
+		}
+		if err := tx.SendBatch(ctx, records).Close(); err != nil {
+			return fmt.Errorf("record attempts: %w", err)
+		}
+		var err error
+		follow, err = s.record(ctx, tx, events)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.committed(follow)
 	return errs, nil
-}
-
-// complete records one outcome in tx and returns the topics of follow-ups.
-func (s *Store) complete(ctx context.Context, tx pgx.Tx, c outbox.Completion, state outbox.State) ([]string, error) {
-	var seq int64
-	var attempts int
-	var sub string
-	var md map[string]string
-	var next *time.Time
-	if !c.NextAttemptAt.IsZero() {
-		next = &c.NextAttemptAt
-	}
-	err := tx.QueryRow(ctx, s.q["Complete"], string(state), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner).
-		Scan(&seq, &attempts, &sub, &md)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, outbox.ErrLeaseLost
-	}
-	if err != nil {
-		return nil, err
-	}
-	_, err = tx.Exec(ctx, s.q["InsertAttempt"], seq, attempts, c.Owner, c.StartedAt, c.FinishedAt, string(c.Outcome), c.Error)
-	if err != nil || sub == "" {
-		return nil, err
-	}
-	return s.record(ctx, tx, outbox.CompletionEvents(c, sub, attempts, md))
 }
 
 // Release gives up leases.
