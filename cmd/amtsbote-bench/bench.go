@@ -19,7 +19,7 @@ func benchRun(ctx context.Context, o options, store, dir string, body []byte, pr
 		title += fmt.Sprintf(", %d submissions", o.n)
 	}
 	if store == "postgres" {
-		pool := "pgx default pool"
+		pool := "pool database.max_conns (default 16)"
 		if o.pgMaxConns > 0 {
 			pool = fmt.Sprintf("pool_max_conns=%d", o.pgMaxConns)
 		}

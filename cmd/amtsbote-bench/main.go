@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.duration, "duration", 20*time.Second, "length of a fixed-rate run")
 	fs.IntVar(&o.runs, "runs", 1, "repeat each measurement and report the median of every figure")
 	fs.IntVar(&o.deliveryConcurrency, "delivery-concurrency", 16, "relay.concurrency of the gateway: deliveries in flight")
-	fs.IntVar(&o.pgMaxConns, "pg-max-conns", 0, "pool_max_conns of the gateway's PostgreSQL URL (0: pgx's default, max(4, CPUs))")
+	fs.IntVar(&o.pgMaxConns, "pg-max-conns", 0, "pool_max_conns of the gateway's PostgreSQL URL (0: the gateway's database.max_conns, default 16)")
 	fs.BoolVar(&o.baselines, "baselines", true, "also measure the baselines (pgx and watermill-sql on PostgreSQL, database/sql on SQLite)")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the reports as JSON to this file")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the first run's load phase: the gateway's, with -pprof, else the harness's")
