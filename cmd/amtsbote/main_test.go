@@ -459,6 +459,11 @@ func TestDeployExampleIsValid(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(secrets, "encryption-k1.key"), []byte(key+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	for name, v := range map[string]string{"smtp.password": "smtp-secret", "buergerportal.callback_secret": strings.Repeat("c", 40)} {
+		if err := os.WriteFile(filepath.Join(secrets, name), []byte(v+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Setenv("AMTSBOTE_DB_PASSWORD", "secret")
 	t.Setenv("AMTSBOTE_BUERGERPORTAL_KEY_HASH", config.HashKey("k1"))
 	t.Setenv("AMTSBOTE_SECRETS_DIR", secrets)
