@@ -165,6 +165,29 @@ func ActorPortal(portalID string) string { return "portal:" + portalID }
 // ActorRelay is the actor of a delivery attempt by the relay process owner.
 func ActorRelay(owner string) string { return "relay:" + owner }
 
+// FillSubmissionInfo sets the portal, tenant and procedure of the events that
+// lack them, looking each submission up once (for reactors, which need them).
+func FillSubmissionInfo(events []Event, lookup func(submissionID string) (portal, tenant, procedure string, err error)) error {
+	type info struct{ portal, tenant, procedure string }
+	known := map[string]info{}
+	for i := range events {
+		e := &events[i]
+		if e.PortalID != "" {
+			continue
+		}
+		in, ok := known[e.SubmissionID]
+		if !ok {
+			var err error
+			if in.portal, in.tenant, in.procedure, err = lookup(e.SubmissionID); err != nil {
+				return fmt.Errorf("read submission %s: %w", e.SubmissionID, err)
+			}
+			known[e.SubmissionID] = in
+		}
+		e.PortalID, e.Tenant, e.Procedure = in.portal, in.tenant, in.procedure
+	}
+	return nil
+}
+
 // SortStats orders stats by topic.
 func SortStats(st []TopicStats) {
 	slices.SortFunc(st, func(a, b TopicStats) int { return cmp.Compare(a.Topic, b.Topic) })

@@ -39,7 +39,14 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, events []outbox.Event) ([
 	if rp == nil {
 		return nil, nil
 	}
-	if err := s.fillSubmissionInfo(ctx, tx, events); err != nil {
+	err := outbox.FillSubmissionInfo(events, func(id string) (portal, tenant, procedure string, err error) {
+		err = tx.QueryRow(ctx, s.q["SubmissionInfo"], id).Scan(&portal, &tenant, &procedure)
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = nil // a message whose submission id names none: no info to add
+		}
+		return portal, tenant, procedure, err
+	})
+	if err != nil {
 		return nil, err
 	}
 	follow, err := (*rp).React(ctx, events)
@@ -79,28 +86,6 @@ func (s *Store) committed(topics []string) {
 	topics = slices.Compact(topics)
 	s.Notify(topics...)
 	s.notifier.add(topics)
-}
-
-// fillSubmissionInfo sets the portal, tenant and procedure of events that lack them.
-func (s *Store) fillSubmissionInfo(ctx context.Context, tx pgx.Tx, events []outbox.Event) error {
-	type info struct{ portal, tenant, procedure string }
-	known := map[string]info{}
-	for i := range events {
-		e := &events[i]
-		if e.PortalID != "" {
-			continue
-		}
-		in, ok := known[e.SubmissionID]
-		if !ok {
-			err := tx.QueryRow(ctx, s.q["SubmissionInfo"], e.SubmissionID).Scan(&in.portal, &in.tenant, &in.procedure)
-			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("read submission %s: %w", e.SubmissionID, err)
-			}
-			known[e.SubmissionID] = in
-		}
-		e.PortalID, e.Tenant, e.Procedure = in.portal, in.tenant, in.procedure
-	}
-	return nil
 }
 
 // Events returns the audit trail of a submission.

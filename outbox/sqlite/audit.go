@@ -36,7 +36,14 @@ func (s *Store) record(ctx context.Context, tx *sql.Tx, events []outbox.Event) (
 	if rp == nil {
 		return nil, nil
 	}
-	if err := s.fillSubmissionInfo(ctx, tx, events); err != nil {
+	err := outbox.FillSubmissionInfo(events, func(id string) (portal, tenant, procedure string, err error) {
+		err = tx.QueryRowContext(ctx, s.q["SubmissionInfo"], id).Scan(&portal, &tenant, &procedure)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = nil // a message whose submission id names none: no info to add
+		}
+		return portal, tenant, procedure, err
+	})
+	if err != nil {
 		return nil, err
 	}
 	follow, err := (*rp).React(ctx, events)
@@ -63,37 +70,14 @@ func (s *Store) record(ctx context.Context, tx *sql.Tx, events []outbox.Event) (
 	return topics, nil
 }
 
-// fillSubmissionInfo sets the portal, tenant and procedure of events that lack them.
-func (s *Store) fillSubmissionInfo(ctx context.Context, tx *sql.Tx, events []outbox.Event) error {
-	type info struct{ portal, tenant, procedure string }
-	known := map[string]info{}
-	for i := range events {
-		e := &events[i]
-		if e.PortalID != "" {
-			continue
-		}
-		in, ok := known[e.SubmissionID]
-		if !ok {
-			err := tx.QueryRowContext(ctx, s.q["SubmissionInfo"], e.SubmissionID).Scan(&in.portal, &in.tenant, &in.procedure)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("read submission %s: %w", e.SubmissionID, err)
-			}
-			known[e.SubmissionID] = in
-		}
-		e.PortalID, e.Tenant, e.Procedure = in.portal, in.tenant, in.procedure
-	}
-	return nil
-}
-
 // Events returns the audit trail of a submission.
 func (s *Store) Events(ctx context.Context, submissionID string) ([]outbox.Event, error) {
-	var one int
-	err := s.read.QueryRowContext(ctx, `SELECT 1 FROM submissions WHERE id = ?`, submissionID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("events of %s: %w", submissionID, outbox.ErrNotFound)
-	}
-	if err != nil {
+	var exists bool
+	if err := s.read.QueryRowContext(ctx, s.q["SubmissionExists"], submissionID).Scan(&exists); err != nil {
 		return nil, fmt.Errorf("events of %s: %w", submissionID, err)
+	}
+	if !exists {
+		return nil, fmt.Errorf("events of %s: %w", submissionID, outbox.ErrNotFound)
 	}
 	rows, err := s.read.QueryContext(ctx, s.q["Events"], submissionID)
 	if err != nil {

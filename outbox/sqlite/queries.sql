@@ -122,6 +122,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 -- name: SubmissionInfo
 SELECT portal_id, tenant_id, procedure_id FROM submissions WHERE id = ?
 
+-- name: SubmissionExists
+SELECT EXISTS (SELECT 1 FROM submissions WHERE id = ?)
+
 -- name: Events
 SELECT e.seq, e.submission_id, s.portal_id, s.tenant_id, s.procedure_id, e.message_id, e.topic, e.kind,
        e.attempt, e.outcome, e.actor, e.detail, e.at

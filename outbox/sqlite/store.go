@@ -26,7 +26,7 @@ var queryNames = []string{
 	"InsertSubmission", "SubmissionByKey", "SubmissionByID", "InsertMessage", "ClaimDue", "ClaimHead",
 	"Complete", "InsertAttempt", "Release", "NextDue", "MessagesBySubmission", "Attempts",
 	"List", "MessagesByID", "ReplayMessage", "ReplayDead", "InsertReplay", "Replays",
-	"InsertMessageIgnore", "InsertEvent", "SubmissionInfo", "Events", "StatsOpen", "StatsDead", "LastDelivered",
+	"InsertMessageIgnore", "InsertEvent", "SubmissionInfo", "SubmissionExists", "Events", "StatsOpen", "StatsDead", "LastDelivered",
 	"ListSubmissions", "MessagesOfSubmissions", "PurgeMessages", "PurgeSubmissions", "DiscardMessage",
 	"OpenAlarm", "CloseAlarm",
 }
