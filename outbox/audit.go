@@ -257,10 +257,15 @@ func GroupMessages(subs []Submission, msgs []Message) []SubmissionStatus {
 	return out
 }
 
-// TransformedEvent is the EventTransformed of a message queued at now.
-func TransformedEvent(m Message, now time.Time) Event {
-	return Event{SubmissionID: m.SubmissionID, MessageID: m.ID, Topic: m.Topic, Kind: EventTransformed,
+// TransformedEvent is the EventTransformed of a message queued at now; its
+// actor is the portal whose submission it belongs to, when known ("" else).
+func TransformedEvent(m Message, now time.Time, portalID string) Event {
+	ev := Event{SubmissionID: m.SubmissionID, MessageID: m.ID, Topic: m.Topic, Kind: EventTransformed,
 		Detail: m.Metadata[MetaMessageType], At: now, Metadata: m.Metadata}
+	if portalID != "" {
+		ev.Actor = ActorPortal(portalID)
+	}
+	return ev
 }
 
 // MetaMessageType names the XÖV message of a payload (e.g. "0200"), when set

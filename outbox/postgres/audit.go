@@ -56,20 +56,8 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, events []outbox.Event) ([
 	now := s.now()
 	topics := make([]string, 0, len(follow))
 	for _, m := range follow {
-		md := m.Metadata
-		if md == nil {
-			md = map[string]string{}
-		}
-		due := m.NextAttemptAt
-		if due.IsZero() {
-			due = now
-		}
-		payload := m.Payload
-		if payload == nil {
-			payload = []byte{}
-		}
-		if _, err := tx.Exec(ctx, s.q["InsertMessageIgnore"], m.ID, m.Topic, m.SubmissionID, payload, md, due, now); err != nil {
-			return nil, fmt.Errorf("insert follow-up message %s: %w", m.ID, err)
+		if err := s.insertMessage(ctx, tx, "InsertMessageIgnore", m, now); err != nil {
+			return nil, fmt.Errorf("follow-up: %w", err)
 		}
 		topics = append(topics, m.Topic)
 	}

@@ -292,28 +292,12 @@ func (t *tx) InsertMessages(ctx context.Context, msgs []outbox.Message) error {
 	now := t.s.now()
 	var events []outbox.Event
 	for _, m := range msgs {
-		md := m.Metadata
-		if md == nil {
-			md = map[string]string{}
-		}
-		due := m.NextAttemptAt
-		if due.IsZero() {
-			due = now
-		}
-		payload := m.Payload
-		if payload == nil {
-			payload = []byte{}
-		}
-		if _, err := t.tx.Exec(ctx, t.s.q["InsertMessage"], m.ID, m.Topic, m.SubmissionID, payload, md, due, now); err != nil {
-			return fmt.Errorf("insert message %s: %w", m.ID, err)
+		if err := t.s.insertMessage(ctx, t.tx, "InsertMessage", m, now); err != nil {
+			return err
 		}
 		t.topics = append(t.topics, m.Topic)
 		if m.SubmissionID != "" {
-			ev := outbox.TransformedEvent(m, now)
-			if p, ok := t.portals[m.SubmissionID]; ok {
-				ev.Actor = outbox.ActorPortal(p)
-			}
-			events = append(events, ev)
+			events = append(events, outbox.TransformedEvent(m, now, t.portals[m.SubmissionID]))
 		}
 	}
 	outbox.SortEvents(events)
@@ -322,6 +306,27 @@ func (t *tx) InsertMessages(ctx context.Context, msgs []outbox.Message) error {
 		return err
 	}
 	t.topics = append(t.topics, topics...)
+	return nil
+}
+
+// insertMessage stores m as pending with the named query (InsertMessage, or
+// InsertMessageIgnore for follow-ups), due at once unless NextAttemptAt is set.
+func (s *Store) insertMessage(ctx context.Context, tx pgx.Tx, query string, m outbox.Message, now time.Time) error {
+	md := m.Metadata
+	if md == nil {
+		md = map[string]string{}
+	}
+	due := m.NextAttemptAt
+	if due.IsZero() {
+		due = now
+	}
+	payload := m.Payload
+	if payload == nil {
+		payload = []byte{}
+	}
+	if _, err := tx.Exec(ctx, s.q[query], m.ID, m.Topic, m.SubmissionID, payload, md, due, now); err != nil {
+		return fmt.Errorf("insert message %s: %w", m.ID, err)
+	}
 	return nil
 }
 

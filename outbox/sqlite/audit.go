@@ -53,17 +53,8 @@ func (s *Store) record(ctx context.Context, tx *sql.Tx, events []outbox.Event) (
 	now := s.now()
 	topics := make([]string, 0, len(follow))
 	for _, m := range follow {
-		md, err := json.Marshal(nonNil(m.Metadata))
-		if err != nil {
-			return nil, fmt.Errorf("encode metadata of message %s: %w", m.ID, err)
-		}
-		due := m.NextAttemptAt
-		if due.IsZero() {
-			due = now
-		}
-		if _, err := tx.ExecContext(ctx, s.q["InsertMessageIgnore"], m.ID, m.Topic, nullString(m.SubmissionID),
-			nonNilBytes(m.Payload), string(md), micros(due), micros(now), micros(now)); err != nil {
-			return nil, fmt.Errorf("insert follow-up message %s: %w", m.ID, err)
+		if err := s.insertMessage(ctx, tx, "InsertMessageIgnore", m, now); err != nil {
+			return nil, fmt.Errorf("follow-up: %w", err)
 		}
 		topics = append(topics, m.Topic)
 	}

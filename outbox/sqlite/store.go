@@ -237,25 +237,12 @@ func (t *tx) InsertMessages(ctx context.Context, msgs []outbox.Message) error {
 	now := t.s.now()
 	var events []outbox.Event
 	for _, m := range msgs {
-		md, err := json.Marshal(nonNil(m.Metadata))
-		if err != nil {
-			return fmt.Errorf("encode metadata of message %s: %w", m.ID, err)
-		}
-		due := m.NextAttemptAt
-		if due.IsZero() {
-			due = now
-		}
-		if _, err := t.tx.ExecContext(ctx, t.s.q["InsertMessage"], m.ID, m.Topic, nullString(m.SubmissionID),
-			nonNilBytes(m.Payload), string(md), micros(due), micros(now), micros(now)); err != nil {
-			return fmt.Errorf("insert message %s: %w", m.ID, err)
+		if err := t.s.insertMessage(ctx, t.tx, "InsertMessage", m, now); err != nil {
+			return err
 		}
 		t.topics = append(t.topics, m.Topic)
 		if m.SubmissionID != "" {
-			ev := outbox.TransformedEvent(m, now)
-			if p, ok := t.portals[m.SubmissionID]; ok {
-				ev.Actor = outbox.ActorPortal(p)
-			}
-			events = append(events, ev)
+			events = append(events, outbox.TransformedEvent(m, now, t.portals[m.SubmissionID]))
 		}
 	}
 	outbox.SortEvents(events)
@@ -264,6 +251,24 @@ func (t *tx) InsertMessages(ctx context.Context, msgs []outbox.Message) error {
 		return err
 	}
 	t.topics = append(t.topics, topics...)
+	return nil
+}
+
+// insertMessage stores m as pending with the named query (InsertMessage, or
+// InsertMessageIgnore for follow-ups), due at once unless NextAttemptAt is set.
+func (s *Store) insertMessage(ctx context.Context, sqlTx *sql.Tx, query string, m outbox.Message, now time.Time) error {
+	md, err := json.Marshal(nonNil(m.Metadata))
+	if err != nil {
+		return fmt.Errorf("encode metadata of message %s: %w", m.ID, err)
+	}
+	due := m.NextAttemptAt
+	if due.IsZero() {
+		due = now
+	}
+	if _, err := sqlTx.ExecContext(ctx, s.q[query], m.ID, m.Topic, nullString(m.SubmissionID),
+		nonNilBytes(m.Payload), string(md), micros(due), micros(now), micros(now)); err != nil {
+		return fmt.Errorf("insert message %s: %w", m.ID, err)
+	}
 	return nil
 }
 
