@@ -121,6 +121,7 @@ type SubmissionStatus struct {
 type PurgeResult struct {
 	Messages    int // payloads of delivered messages
 	Submissions int // request payloads of submissions whose messages are all delivered and purged
+	Blobs       int // blobs (attachments) of those submissions
 }
 
 // Auditor is the audit and retention part of a Store.
@@ -142,8 +143,9 @@ type Auditor interface {
 
 	// Purge removes, up to limit of each, the payloads of messages delivered
 	// before before, and the request payload of submissions all of whose
-	// messages are final and purged or discarded, recording EventPurged. Rows,
-	// metadata, attempts and events stay; dead messages keep their payload.
+	// messages are final and purged or discarded, together with the
+	// submission's blobs, recording EventPurged. Rows, metadata, attempts and
+	// events stay; dead messages keep their payload and their blobs.
 	Purge(ctx context.Context, before time.Time, limit int) (PurgeResult, error)
 
 	// Discard gives up a dead message: its state becomes discarded and its

@@ -1,9 +1,11 @@
 package outbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -13,8 +15,96 @@ type Delivery struct {
 	SubmissionID string
 	Topic        string
 	Attempt      int // 1-based
-	Payload      []byte
-	Metadata     map[string]string
+	// Payload is the stored payload: the content itself, or for a bundle
+	// (Metadata[MetaPayloadFormat]) its description. Deliverers read the
+	// content with WriteTo, Open or, entry by entry, Bundle and OpenEntry.
+	Payload  []byte
+	Metadata map[string]string
+
+	blobs Blobs // where a bundle's blobs are read from
+}
+
+// WithBlobs returns d reading the blobs of its bundle from blobs; the relay
+// sets its store.
+func (d Delivery) WithBlobs(blobs Blobs) Delivery {
+	d.blobs = blobs
+	return d
+}
+
+// Bundle returns the bundle the payload describes, ok=false for a payload
+// that is the content itself. An undecodable bundle is a permanent error.
+func (d Delivery) Bundle() (b Bundle, ok bool, err error) {
+	if d.Metadata[MetaPayloadFormat] != PayloadFormatBundle {
+		return Bundle{}, false, nil
+	}
+	b, err = ParseBundle(d.Payload)
+	if err != nil {
+		return Bundle{}, true, Permanent(fmt.Errorf("message %s: %w", d.MessageID, err))
+	}
+	return b, true, nil
+}
+
+// WriteTo writes the content of d to w: the payload, or the ZIP container a
+// bundle describes, its blobs streamed chunk by chunk. A missing or
+// corrupt blob is a permanent error; other store errors are not.
+func (d Delivery) WriteTo(ctx context.Context, w io.Writer) error {
+	b, ok, err := d.Bundle()
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		_, err := w.Write(d.Payload)
+		return err
+	case d.blobs == nil:
+		return Permanent(fmt.Errorf("message %s: bundle without a blob store", d.MessageID))
+	}
+	return blobError(b.WriteZIP(ctx, w, d.blobs))
+}
+
+// Open returns the content of d as a stream (see WriteTo). Closing it early
+// stops the assembly.
+func (d Delivery) Open(ctx context.Context) io.ReadCloser {
+	if d.Metadata[MetaPayloadFormat] != PayloadFormatBundle {
+		return io.NopCloser(bytes.NewReader(d.Payload))
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(d.WriteTo(ctx, pw)) }()
+	return pr
+}
+
+// OpenEntry returns the content of one entry of d's bundle and its size.
+func (d Delivery) OpenEntry(ctx context.Context, e BundleEntry) (io.Reader, int64, error) {
+	if !e.IsBlob() {
+		return bytes.NewReader(e.Data), int64(len(e.Data)), nil
+	}
+	if d.blobs == nil {
+		return nil, 0, Permanent(fmt.Errorf("message %s: bundle without a blob store", d.MessageID))
+	}
+	r, err := OpenBlob(ctx, d.blobs, e.Blob)
+	if err != nil {
+		return nil, 0, blobError(err)
+	}
+	return blobErrorReader{r}, r.Size(), nil
+}
+
+// blobError makes a missing or corrupt blob permanent: retrying cannot
+// bring it back.
+func blobError(err error) error {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrBlobCorrupt) {
+		return Permanent(err)
+	}
+	return err
+}
+
+// blobErrorReader applies blobError to the errors of r.
+type blobErrorReader struct{ r io.Reader }
+
+func (b blobErrorReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = blobError(err)
+	}
+	return n, err
 }
 
 // Deliverer hands a message to a destination. Delivering the same message twice must be

@@ -92,7 +92,7 @@ func NewRelay(store Store, cfg RelayConfig) (*Relay, error) {
 	for _, topic := range topics {
 		d := routes[topic].Deliverer
 		router.AddConsumerHandler("deliver "+topic, topic, sub, func(msg *message.Message) error {
-			return d.Deliver(msg.Context(), deliveryOf(topic, msg))
+			return d.Deliver(msg.Context(), deliveryOf(topic, msg).WithBlobs(store))
 		})
 	}
 	return &Relay{router: router, sub: sub}, nil

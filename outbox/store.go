@@ -70,6 +70,9 @@ type Store interface {
 	// Auditor: audit trail, reactor, stats, portal listing, retention, discard.
 	Auditor
 
+	// Blobs: attachments stored once, in chunks.
+	Blobs
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 
@@ -104,6 +107,8 @@ type Tx interface {
 	// same transaction, so one incident yields one alarm and one recovery
 	// mail, also with several processes.
 	SetAlarm(ctx context.Context, key string, open bool) (changed bool, err error)
+
+	BlobTx
 }
 
 // ClaimParams selects and leases due messages.
