@@ -25,9 +25,9 @@ const StagedBlobGrace = time.Hour
 type Blob struct {
 	ID           string // UUID assigned at intake
 	SubmissionID string
-	Size         int64            // bytes
+	Size         int64             // bytes
 	SHA256       [sha256.Size]byte // of the content
-	Chunks       int              // number of chunks, 0 for an empty blob
+	Chunks       int               // number of chunks, 0 for an empty blob
 	CreatedAt    time.Time
 }
 
