@@ -59,7 +59,10 @@ type Attachment struct {
 	ID       string // UUID chosen by the portal; mappers reference it as the document id
 	FileName string // sanitised file name, no path
 	MIMEType string // declared media type, one the procedure allows
-	Content  []byte // the decoded bytes
+	Size     int64  // bytes of content
+	// Ref is where the content is stored, an outbox blob id set by the
+	// intake: attachments are streamed, never held by mappers.
+	Ref string
 }
 
 // Identity is the applicant's identification as the portal established it.

@@ -81,7 +81,7 @@ func TestValidate(t *testing.T) {
 			name: "attachment described by its Anlage",
 			modify: func(_ *testing.T, s *transform.Submission) {
 				s.Attachments = []transform.Attachment{{ID: "7D6C5B4A-3E2F-4A1B-9C8D-7E6F5A4B3C2D",
-					FileName: "lageplan.pdf", MIMEType: "application/pdf", Content: []byte("%PDF-1.7")}}
+					FileName: "lageplan.pdf", MIMEType: "application/pdf", Size: 8}}
 			},
 		},
 		{

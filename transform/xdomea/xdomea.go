@@ -1,8 +1,6 @@
 package xdomea
 
 import (
-	"archive/zip"
-	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -61,11 +59,15 @@ type Metadata struct {
 	ReceiptRequested bool
 }
 
-// File is a file that travels with the message in its ZIP container.
+// File is a file that travels with the message in its ZIP container:
+// generated content, or an attachment stored elsewhere.
 type File struct {
 	Name     string // file name in the container, as referenced by Primaerdokument/Dateiname
 	MIMEType string
-	Content  []byte
+	Content  []byte // generated content; nil for an attachment
+	// Attachment is the submission's attachment this file carries (its Ref
+	// says where the content is stored); nil for generated content.
+	Attachment *transform.Attachment
 }
 
 // Message is a built filing message with the files it references.
@@ -144,9 +146,10 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 	xoev.Text(pd, "xdomea:DatumUhrzeit", xoev.Timestamp(in.CreatedAt))
 
 	var attachments []File
-	for i, a := range s.Attachments {
-		f := File{Name: strings.ToLower(a.ID) + "_" + a.FileName, MIMEType: a.MIMEType, Content: a.Content}
-		anlage(dok, a, f.Name, i+1, in.CreatedAt)
+	for i := range s.Attachments {
+		a := &s.Attachments[i]
+		f := File{Name: strings.ToLower(a.ID) + "_" + a.FileName, MIMEType: a.MIMEType, Attachment: a}
+		anlage(dok, *a, f.Name, i+1, in.CreatedAt)
 		attachments = append(attachments, f)
 	}
 
@@ -180,27 +183,18 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 	}, nil
 }
 
-// ZIP returns the transport container of m: the message as Name+".xml" and
-// the primary document, deflated, with the creation time as modification
-// time. The same Message gives the same bytes.
-func (m Message) ZIP() ([]byte, error) {
-	var buf bytes.Buffer
-	w := zip.NewWriter(&buf)
-	files := append([]File{{Name: m.Name + ".xml", Content: m.Document.XML}, m.Primary}, m.Attachments...)
-	for _, f := range files {
-		fw, err := w.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Deflate, Modified: m.modified})
-		if err != nil {
-			return nil, fmt.Errorf("xdomea: zip %s: %w", f.Name, err)
-		}
-		if _, err := fw.Write(f.Content); err != nil {
-			return nil, fmt.Errorf("xdomea: zip %s: %w", f.Name, err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("xdomea: zip: %w", err)
-	}
-	return buf.Bytes(), nil
+// Files lists the files of m's transport container in order: the message
+// as Name+".xml", the primary document, then the attachments. The
+// container is assembled where the attachments' content is (the outbox
+// streams it into a ZIP at delivery), with Modified as modification time.
+func (m Message) Files() []File {
+	return append([]File{{Name: m.Name + ".xml", MIMEType: PrimaryMIMEType, Content: m.Document.XML}, m.Primary},
+		m.Attachments...)
 }
+
+// Modified is the modification time of the files in the container: the
+// creation time in whole seconds.
+func (m Message) Modified() time.Time { return m.modified }
 
 // dateiformate maps media types to codes of the xdomea code list Dateiformat 1.0.
 var dateiformate = map[string]string{

@@ -1,10 +1,8 @@
 package xdomea_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -168,41 +166,21 @@ func TestBuildPrimaryAndZIP(t *testing.T) {
 	if e := parsed.FindElement("//Primaerdokument/Dateiname"); e == nil || e.Text() != m.Primary.Name {
 		t.Errorf("Dateiname does not name the primary file %q", m.Primary.Name)
 	}
-	z, err := m.ZIP()
-	if err != nil {
-		t.Fatal(err)
+	files := m.Files()
+	want := []struct {
+		name    string
+		content []byte
+	}{{m.Name + ".xml", m.Document.XML}, {m.Primary.Name, innerDoc.XML}}
+	if len(files) != len(want) {
+		t.Fatalf("%d files in the container, want %d", len(files), len(want))
 	}
-	again, err := m.ZIP()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(z, again) {
-		t.Error("ZIP is not deterministic")
-	}
-	r, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string][]byte{m.Name + ".xml": m.Document.XML, m.Primary.Name: innerDoc.XML}
-	if len(r.File) != len(want) {
-		t.Fatalf("%d files in the ZIP, want %d", len(r.File), len(want))
-	}
-	for _, f := range r.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
+	for i, f := range files {
+		if f.Name != want[i].name || !bytes.Equal(f.Content, want[i].content) || f.Attachment != nil {
+			t.Errorf("file %d = %q (%d bytes), want %q (%d bytes)", i, f.Name, len(f.Content), want[i].name, len(want[i].content))
 		}
-		got, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want[f.Name]) {
-			t.Errorf("ZIP entry %s has the wrong content", f.Name)
-		}
-		if !f.Modified.Equal(in.CreatedAt.Truncate(time.Second)) {
-			t.Errorf("ZIP entry %s modified %v, want %v", f.Name, f.Modified, in.CreatedAt)
-		}
+	}
+	if !m.Modified().Equal(in.CreatedAt.Truncate(time.Second)) {
+		t.Errorf("Modified = %v, want %v", m.Modified(), in.CreatedAt)
 	}
 }
 
@@ -398,9 +376,9 @@ func TestBuildAttachments(t *testing.T) {
 	t.Parallel()
 	in := fullInput()
 	pdf := transform.Attachment{ID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", FileName: "Lageplan Grundstück.pdf",
-		MIMEType: "application/pdf", Content: []byte("%PDF-1.7 lageplan")}
+		MIMEType: "application/pdf", Size: 17, Ref: "blob-1"}
 	odd := transform.Attachment{ID: "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e", FileName: "statik.ifc",
-		MIMEType: "application/x-step", Content: []byte("ISO-10303-21;")}
+		MIMEType: "application/x-step", Size: 13, Ref: "blob-2"}
 	in.Submission.Attachments = []transform.Attachment{pdf, odd}
 	m, err := xdomea.Build(in, innerDoc, fullMetadata())
 	if err != nil {
@@ -429,30 +407,14 @@ func TestBuildAttachments(t *testing.T) {
 			t.Errorf("Anlage %d: Nummer %s", i+1, n)
 		}
 	}
-	z, err := m.ZIP()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	contents := map[string]string{}
-	for _, f := range r.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		contents[f.Name] = string(b)
+	files := m.Files()
+	if len(files) != 4 {
+		t.Fatalf("the container holds %d files, want message, primary document and 2 attachments", len(files))
 	}
 	for i, a := range in.Submission.Attachments {
-		if contents[m.Attachments[i].Name] != string(a.Content) {
-			t.Errorf("ZIP lacks attachment %s with its bytes", m.Attachments[i].Name)
+		f := files[2+i]
+		if f.Name != m.Attachments[i].Name || f.Content != nil || f.Attachment == nil || *f.Attachment != a {
+			t.Errorf("file %d = %q %+v, want attachment %s by reference", 2+i, f.Name, f.Attachment, a.Ref)
 		}
-	}
-	if len(contents) != 4 {
-		t.Errorf("ZIP holds %d files, want message, primary document and 2 attachments", len(contents))
 	}
 }
