@@ -70,15 +70,21 @@ type BlobTx interface {
 // ErrBlobCorrupt means a stored blob does not match its size or checksum.
 var ErrBlobCorrupt = errors.New("stored blob does not match its checksum")
 
-// ErrBlobTooLarge is returned by StageBlob for content over its limit.
-var ErrBlobTooLarge = errors.New("blob is larger than its limit")
+// Errors of StageBlob.
+var (
+	// ErrBlobTooLarge: the content is over the limit.
+	ErrBlobTooLarge = errors.New("blob is larger than its limit")
+	// ErrBlobSource wraps an error of the reader of the content (a broken
+	// upload), as opposed to one of the store.
+	ErrBlobSource = errors.New("read blob content")
+)
 
 // StageBlob stores what r yields, at most limit bytes, as the chunks of a
 // new blob with id, holding one chunk in memory at a time, and returns the
 // blob to commit with Tx.InsertBlobs (SubmissionID and CreatedAt left for
 // the caller). With more than limit bytes it stops at once and returns
 // ErrBlobTooLarge; on any error the staged chunks are deleted. An error of
-// r is returned wrapped, recognisable with errors.Is.
+// r is returned wrapping ErrBlobSource and the error itself.
 func StageBlob(ctx context.Context, blobs Blobs, id string, r io.Reader, limit int64) (Blob, error) {
 	b := Blob{ID: id}
 	h := sha256.New()
@@ -110,7 +116,7 @@ func StageBlob(ctx context.Context, blobs Blobs, id string, r io.Reader, limit i
 			h.Sum(b.SHA256[:0])
 			return b, nil
 		case rerr != nil:
-			return fail(fmt.Errorf("read blob content: %w", rerr))
+			return fail(fmt.Errorf("%w: %w", ErrBlobSource, rerr))
 		}
 	}
 }
