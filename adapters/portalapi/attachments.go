@@ -1,7 +1,6 @@
 package portalapi
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/base64"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/transform"
 )
 
@@ -70,35 +70,41 @@ func attachmentsTypeError() transform.FieldError {
 
 // decodeAttachments checks the attachments member v of a request body
 // against the limits of its procedure (zero fields meaning the defaults)
-// and returns the decoded attachments in request order, or every problem
-// found. An absent, null or empty member is no attachments.
-func decodeAttachments(v any, limits config.AttachmentLimits) ([]transform.Attachment, []transform.FieldError) {
+// and returns the attachments in request order with their decoded content
+// (contents[i] of attachments[i]), or every problem found. With inParts
+// (a multipart request) the objects carry no content: it follows in the
+// parts, and contents is nil. An absent, null or empty member is no
+// attachments.
+func decodeAttachments(v any, limits config.AttachmentLimits, inParts bool) (attachments []transform.Attachment,
+	contents [][]byte, errs []transform.FieldError) {
 	limits = limits.WithDefaults()
 	const pointer = "/" + memberAttachments
 	var list []any
 	switch v := v.(type) {
 	case nil:
-		return nil, nil
+		return nil, nil, nil
 	case []any:
 		list = v
 	default:
-		return nil, []transform.FieldError{attachmentsTypeError()}
+		return nil, nil, []transform.FieldError{attachmentsTypeError()}
 	}
 	if len(list) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if len(list) > limits.MaxCount {
 		// Each of so many would be checked in vain.
-		return nil, []transform.FieldError{{Pointer: pointer, Code: transform.CodeTooLong,
+		return nil, nil, []transform.FieldError{{Pointer: pointer, Code: transform.CodeTooLong,
 			Message:   fmt.Sprintf("%d attachments, at most %d are allowed", len(list), limits.MaxCount),
 			MessageDE: fmt.Sprintf("%d Anlagen, höchstens %d sind zulässig", len(list), limits.MaxCount)}}
 	}
-	var errs []transform.FieldError
 	out := make([]transform.Attachment, 0, len(list))
+	if !inParts {
+		contents = make([][]byte, 0, len(list))
+	}
 	firstByID := make(map[string]int, len(list))
 	for i, item := range list {
 		p := pointer + "/" + strconv.Itoa(i)
-		a, idOK, ok := decodeAttachment(p, item, limits, &errs)
+		a, content, idOK, ok := decodeAttachment(p, item, limits, inParts, &errs)
 		if idOK {
 			if first, dup := firstByID[a.ID]; dup {
 				errs = append(errs, transform.FieldError{Pointer: p + "/" + memberAttachmentID, Code: CodeDuplicateID,
@@ -111,22 +117,27 @@ func decodeAttachments(v any, limits config.AttachmentLimits) ([]transform.Attac
 		}
 		if ok {
 			out = append(out, a)
+			if !inParts {
+				contents = append(contents, content)
+			}
 		}
 	}
 	if errs != nil {
-		return nil, errs
+		return nil, nil, errs
 	}
-	return out, nil
+	return out, contents, nil
 }
 
-// decodeAttachment checks one attachment object at pointer p. idOK reports
-// a valid id (for the duplicate check), ok a valid attachment.
-func decodeAttachment(p string, v any, limits config.AttachmentLimits, errs *[]transform.FieldError) (a transform.Attachment, idOK, ok bool) {
+// decodeAttachment checks one attachment object at pointer p and returns
+// it with its decoded content (none with inParts). idOK reports a valid id
+// (for the duplicate check), ok a valid attachment.
+func decodeAttachment(p string, v any, limits config.AttachmentLimits, inParts bool,
+	errs *[]transform.FieldError) (a transform.Attachment, content []byte, idOK, ok bool) {
 	obj, isObj := v.(map[string]any)
 	if !isObj {
 		*errs = append(*errs, transform.FieldError{Pointer: p, Code: transform.CodeType,
 			Message: "an attachment must be a JSON object", MessageDE: "eine Anlage muss ein JSON-Objekt sein"})
-		return a, false, false
+		return a, nil, false, false
 	}
 	before := len(*errs)
 	var unknown []string
@@ -172,19 +183,40 @@ func decodeAttachment(p string, v any, limits config.AttachmentLimits, errs *[]t
 					"mime_type ist für diese Leistung nicht zulässig; zulässig sind %s", allowed)))
 		}
 	}
-	if content, set := attachmentString(p, obj, memberContent, errs); set {
-		a.Content = decodeContent(transform.AppendPointer(p, memberContent), content, limits.MaxBytes, errs)
-		if a.Content != nil && mimeOK {
-			if sig, sniffed := signatures[a.MIMEType]; sniffed && !slices.ContainsFunc(sig.prefixes, func(prefix string) bool {
-				return bytes.HasPrefix(a.Content, []byte(prefix))
-			}) {
-				*errs = append(*errs, attachmentError(p, memberContent, CodeContentMismatch,
-					localized{fmt.Sprintf("content is not %s as mime_type declares", sig.what.en),
-						fmt.Sprintf("content ist nicht %s, wie mime_type angibt", sig.what.de)}))
+	switch {
+	case inParts && obj[memberContent] != nil:
+		*errs = append(*errs, attachmentError(p, memberContent, CodeUnknownField,
+			localized{"in a multipart/form-data request the content is sent as the part named by the id, not in the JSON",
+				"in einer multipart/form-data-Anfrage wird der Inhalt als Teil mit der id als Namen gesendet, nicht im JSON"}))
+	case inParts:
+	default:
+		if encoded, set := attachmentString(p, obj, memberContent, errs); set {
+			content = decodeContent(transform.AppendPointer(p, memberContent), encoded, limits.MaxBytes, errs)
+			if content != nil && mimeOK {
+				if fe := checkSignature(p, a.MIMEType, content); fe != nil {
+					*errs = append(*errs, *fe)
+				}
 			}
 		}
 	}
-	return a, idOK, len(*errs) == before
+	return a, content, idOK, len(*errs) == before
+}
+
+// signatureLength is how many leading bytes checkSignature needs at most.
+const signatureLength = 8
+
+// checkSignature reports content of the attachment at p whose first bytes,
+// head, are not the signature of its declared media type; types without a
+// known signature pass.
+func checkSignature(p, mimeType string, head []byte) *transform.FieldError {
+	sig, sniffed := signatures[mimeType]
+	if !sniffed || slices.ContainsFunc(sig.prefixes, func(prefix string) bool { return bytes.HasPrefix(head, []byte(prefix)) }) {
+		return nil
+	}
+	fe := attachmentError(p, memberContent, CodeContentMismatch,
+		localized{fmt.Sprintf("content is not %s as mime_type declares", sig.what.en),
+			fmt.Sprintf("content ist nicht %s, wie mime_type angibt", sig.what.de)})
+	return &fe
 }
 
 // attachmentString returns the string member name of the attachment object
@@ -363,33 +395,21 @@ func decodeContent(p, s string, maxBytes int64, errs *[]transform.FieldError) []
 	return b
 }
 
-// attachmentContainer returns the payload of a message in format xoev with
+// attachmentBundle describes the payload of a message in format xoev with
 // attachments: a ZIP container holding the XÖV document as
 // "<message id>.xml" and then each attachment, in request order, as
-// AttachmentsDir/<attachment id>/<file name>, all deflated with modified as
-// modification time. The same arguments give the same bytes.
-func attachmentContainer(messageID string, xml []byte, attachments []transform.Attachment, modified time.Time) ([]byte, error) {
-	var buf bytes.Buffer
-	w := zip.NewWriter(&buf)
-	modified = modified.UTC().Truncate(time.Second)
-	add := func(name string, content []byte) error {
-		fw, err := w.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: modified})
-		if err != nil {
-			return err
-		}
-		_, err = fw.Write(content)
-		return err
+// AttachmentsDir/<attachment id>/<file name>, streamed from its stored blob
+// at delivery, with modified as modification time.
+func attachmentBundle(messageID string, xml []byte, attachments []transform.Attachment, modified time.Time) outbox.Bundle {
+	b := outbox.Bundle{Modified: modified.UTC().Truncate(time.Second),
+		Entries: []outbox.BundleEntry{{Name: messageID + ".xml", Data: xml}}}
+	for _, a := range attachments {
+		b.Entries = append(b.Entries, attachmentEntry(AttachmentsDir+"/"+a.ID+"/"+a.FileName, a))
 	}
-	if err := add(messageID+".xml", xml); err != nil {
-		return nil, fmt.Errorf("zip message: %w", err)
-	}
-	for i, a := range attachments {
-		if err := add(AttachmentsDir+"/"+a.ID+"/"+a.FileName, a.Content); err != nil {
-			return nil, fmt.Errorf("zip attachment %d: %w", i, err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("zip: %w", err)
-	}
-	return buf.Bytes(), nil
+	return b
+}
+
+// attachmentEntry is the bundle entry named name of attachment a.
+func attachmentEntry(name string, a transform.Attachment) outbox.BundleEntry {
+	return outbox.BundleEntry{Name: name, Blob: a.Ref, Size: a.Size, AttachmentID: a.ID, MIMEType: a.MIMEType}
 }

@@ -38,7 +38,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`))
 	f.Add([]byte("{\"tenant\":\"\xff\"}"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := decodeRequest(body)
+		req, err := decodeRequest(body, false)
 		if err != nil {
 			problemStatus(t, err)
 			return
@@ -59,7 +59,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := decodeRequest(canonical)
+		again, err := decodeRequest(canonical, false)
 		if err != nil || again.hash != req.hash {
 			t.Fatalf("the canonical form decodes to %v, hash equal %v", err, again.hash == req.hash)
 		}
@@ -81,9 +81,9 @@ func FuzzDecodeAttachments(f *testing.F) {
 			problemStatus(t, err)
 			return
 		}
-		atts, errs := decodeAttachments(v, limits)
+		atts, contents, errs := decodeAttachments(v, limits, false)
 		if errs != nil {
-			if atts != nil {
+			if atts != nil || contents != nil {
 				t.Fatal("attachments returned with problems")
 			}
 			for _, e := range errs {
@@ -96,9 +96,12 @@ func FuzzDecodeAttachments(f *testing.F) {
 		if len(atts) > limits.MaxCount {
 			t.Fatalf("%d attachments, limit %d", len(atts), limits.MaxCount)
 		}
-		for _, a := range atts {
-			if len(a.Content) == 0 || int64(len(a.Content)) > limits.MaxBytes {
-				t.Fatalf("content of %d bytes, limit %d", len(a.Content), limits.MaxBytes)
+		if len(contents) != len(atts) {
+			t.Fatalf("%d contents for %d attachments", len(contents), len(atts))
+		}
+		for i, a := range atts {
+			if len(contents[i]) == 0 || int64(len(contents[i])) > limits.MaxBytes {
+				t.Fatalf("content of %d bytes, limit %d", len(contents[i]), limits.MaxBytes)
 			}
 			if a.MIMEType != strings.ToLower(a.MIMEType) {
 				t.Fatalf("mime type %q not normalised", a.MIMEType)

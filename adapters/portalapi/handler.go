@@ -73,6 +73,15 @@ type Config struct {
 	MaxInflightBodyBytes int64
 	// InflightWait bounds that wait. Default DefaultInflightWait.
 	InflightWait time.Duration
+	// UploadIdleTimeout bounds how long a multipart upload may make no
+	// progress: every 64 KiB received extend the connection's read
+	// deadline by it (and its write deadline by it plus WriteTimeout), so
+	// that large attachments are not cut off by the server's total read
+	// timeout. Zero leaves the server's timeouts in force.
+	UploadIdleTimeout time.Duration
+	// WriteTimeout is the server's write timeout, for the extended write
+	// deadline of an upload.
+	WriteTimeout time.Duration
 }
 
 // DefaultInflightWait is the default of Config.InflightWait.
@@ -143,6 +152,8 @@ type Handler struct {
 	failures     *failureLimiter
 	inflight     *semaphore.Weighted
 	inflightWait time.Duration
+	uploadIdle   time.Duration
+	writeTimeout time.Duration
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -181,6 +192,7 @@ func New(cfg Config) (*Handler, error) {
 		cmp.Or(cfg.AuthFailureBurst, DefaultAuthFailureBurst), cmp.Or(cfg.AuthFailureClients, DefaultAuthFailureClients))
 	h.inflight = semaphore.NewWeighted(max(h.maxBody, cmp.Or(cfg.MaxInflightBodyBytes, 4*h.maxBody)))
 	h.inflightWait = cmp.Or(cfg.InflightWait, DefaultInflightWait)
+	h.uploadIdle, h.writeTimeout = cfg.UploadIdleTimeout, cfg.WriteTimeout
 
 	h.handle(RouteSubmit, h.submit)
 	h.handle(RouteStatus, h.status)

@@ -214,6 +214,18 @@ func (e *env) submit(t *testing.T, key string, body []byte, header ...string) re
 		append([]string{"Content-Type", "application/json"}, header...)...)
 }
 
+// assemble returns the content the relay delivers for m: its payload, or
+// the ZIP container its bundle describes.
+func (e *env) assemble(t *testing.T, m outbox.Message) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	d := outbox.Delivery{MessageID: m.ID, Payload: m.Payload, Metadata: m.Metadata}.WithBlobs(e.store)
+	if err := d.WriteTo(context.Background(), &b); err != nil {
+		t.Fatalf("assemble message %s: %v", m.ID, err)
+	}
+	return b.Bytes()
+}
+
 // status gets the status of submission id.
 func (e *env) status(t *testing.T, key, id string) response {
 	t.Helper()
@@ -319,6 +331,11 @@ func (e *env) assertNothingStored(t *testing.T) {
 		if msgs := e.claim(t, topic); len(msgs) != 0 {
 			t.Errorf("topic %s has %d claimable message(s), want none", topic, len(msgs))
 		}
+	}
+	// No attachment content is left staged either: a refused request
+	// deletes what it uploaded.
+	if n, err := e.store.PurgeStagedBlobs(context.Background(), time.Now().Add(24*time.Hour)); err != nil || n != 0 {
+		t.Errorf("%d staged blobs left behind (%v), want none", n, err)
 	}
 }
 

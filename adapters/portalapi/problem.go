@@ -42,6 +42,8 @@ const (
 	CodeDuplicateID      = "duplicate_id"      // an attachment id used by an earlier attachment of the request
 	CodeInvalidFileName  = "invalid_filename"  // an attachment file name with a path, a leading dot, a colon, or not in NFC
 	CodeContentMismatch  = "content_mismatch"  // attachment content that is not what its mime_type declares
+	CodeUnknownPart      = "unknown_part"      // a multipart part named by no attachment id
+	CodeDuplicatePart    = "duplicate_part"    // a multipart part sent twice (the submission, or one attachment's content)
 )
 
 // Problem is the body of every error response, an RFC 9457 problem detail.

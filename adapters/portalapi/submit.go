@@ -7,12 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -72,21 +72,37 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkContentType(r.Header); err != nil {
+	boundary, err := checkContentType(r.Header)
+	if err != nil {
 		return err
 	}
 	key, err := idempotencyKey(r.Header)
 	if err != nil {
 		return err
 	}
-	body, release, err := h.readBody(w, r)
-	if err != nil {
-		return err
-	}
-	defer release()
-	req, err := decodeRequest(body)
-	if err != nil {
-		return err
+	var (
+		req       request
+		multipart *multipartRequest
+	)
+	if boundary == "" {
+		body, release, err := h.readBody(w, r)
+		if err != nil {
+			return err
+		}
+		defer release()
+		if req, err = decodeRequest(body, false); err != nil {
+			return err
+		}
+	} else {
+		multipart = h.openMultipart(w, r, boundary)
+		body, weight, err := h.readSubmission(ctx, multipart)
+		if err != nil {
+			return err
+		}
+		defer h.inflight.Release(weight)
+		if req, err = decodeRequest(body, true); err != nil {
+			return err
+		}
 	}
 
 	// Permission first: a portal learns nothing about tenants and
@@ -120,7 +136,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 	if p, ok := h.cfg.Procedure(req.procedure); ok {
 		limits = p.Attachments
 	}
-	attachments, errs := decodeAttachments(req.attachments, limits)
+	attachments, contents, errs := decodeAttachments(req.attachments, limits, multipart != nil)
 	if errs != nil {
 		return errValidation(errs...)
 	}
@@ -140,9 +156,42 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 	sub.ID, sub.ReceivedAt = h.newID(), now
 	info.submission = sub.ID
 
+	// The attachments' content is staged before the transaction, so that
+	// a slow upload holds none open; what is not committed is deleted.
+	staged := &stagedAttachments{store: h.store}
+	committed := false
+	defer func() {
+		if !committed && len(staged.blobs) > 0 {
+			if err := staged.discard(ctx); err != nil {
+				h.log.WarnContext(ctx, "staged attachments not deleted; retention removes them",
+					"submission_id", sub.ID, "error", err)
+			}
+		}
+	}()
+	if multipart == nil {
+		if err := h.stageContents(ctx, sub.Attachments, contents, staged); err != nil {
+			return errUnavailable(text("the attachments could not be stored; retry later",
+				"die Anlagen konnten nicht gespeichert werden; bitte später erneut versuchen"), err)
+		}
+	} else {
+		errs, err := h.stageParts(ctx, multipart, sub.Attachments, limits, staged)
+		if err != nil {
+			return err
+		}
+		if errs != nil {
+			return errValidation(errs...)
+		}
+		req.hash = multipartHash(req.hash[:], sub.Attachments, staged.blobs)
+	}
+
 	msgs, err := h.buildMessages(sub, mapper, tenant, route, now)
 	if err != nil {
 		return err
+	}
+	blobs := make([]outbox.Blob, len(staged.blobs))
+	for i, b := range staged.blobs {
+		b.SubmissionID, b.CreatedAt = sub.ID, now
+		blobs[i] = b
 	}
 
 	var stored outbox.Submission
@@ -156,7 +205,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 			ProcedureID:    req.procedure,
 			IdempotencyKey: key,
 			RequestHash:    req.hash[:],
-			Payload:        body,
+			Payload:        req.stored,
 			CreatedAt:      now,
 		})
 		if err != nil {
@@ -164,6 +213,11 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 		}
 		if !created {
 			return nil // an idempotent retry, or a conflict: see below
+		}
+		if len(blobs) > 0 {
+			if err := tx.InsertBlobs(ctx, blobs); err != nil {
+				return fmt.Errorf("insert attachments: %w", err)
+			}
 		}
 		pub := outbox.NewTxPublisher(ctx, tx)
 		for _, m := range msgs {
@@ -173,6 +227,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 		}
 		return nil
 	})
+	committed = err == nil && created
 	if err != nil {
 		return errUnavailable(text("the submission could not be stored; retry later with the same Idempotency-Key",
 			"der Antrag konnte nicht gespeichert werden; bitte später mit demselben Idempotency-Key erneut senden"), err)
@@ -220,23 +275,30 @@ func (h *Handler) buildMessages(sub transform.Submission, mapper transform.Mappe
 			return nil, errInternal(fmt.Errorf("map submission for destination %s: %w", dest.ID, err))
 		}
 		payload, contentType, messageType := doc.XML, "application/xml", doc.MessageType
+		var bundle *outbox.Bundle // a ZIP container assembled at delivery
 		switch {
 		case dest.Format == config.FormatXDOMEA:
 			// xdomea.Build files in.Submission.Attachments as Anlagen of
 			// the document and carries them in its ZIP container.
-			payload, messageType, err = h.fileInEAkte(in, doc, tenant, &dest)
+			b, mt, err := h.fileInEAkte(in, doc, tenant, &dest)
 			if err != nil {
 				return nil, errInternal(fmt.Errorf("xdomea for destination %s: %w", dest.ID, err))
 			}
-			contentType = "application/zip"
+			bundle, messageType = &b, mt
 		case len(sub.Attachments) > 0:
-			payload, err = attachmentContainer(id, doc.XML, sub.Attachments, sub.ReceivedAt)
-			if err != nil {
-				return nil, errInternal(fmt.Errorf("attachment container for destination %s: %w", dest.ID, err))
+			b := attachmentBundle(id, doc.XML, sub.Attachments, sub.ReceivedAt)
+			bundle = &b
+		}
+		if bundle != nil {
+			if payload, err = bundle.Marshal(); err != nil {
+				return nil, errInternal(fmt.Errorf("destination %s: %w", dest.ID, err))
 			}
 			contentType = "application/zip"
 		}
 		msg := message.NewMessage(id, payload)
+		if bundle != nil {
+			msg.Metadata.Set(outbox.MetaPayloadFormat, outbox.PayloadFormatBundle)
+		}
 		msg.Metadata.Set(outbox.MetaSubmissionID, sub.ID)
 		msg.Metadata.Set(MetaTenant, tenant.ID)
 		msg.Metadata.Set(MetaProcedure, sub.Procedure)
@@ -266,9 +328,10 @@ func readerOf(tenant *config.Tenant, dest *config.Destination) transform.Party {
 }
 
 // fileInEAkte wraps doc as the primary document of an xdomea filing message and
-// returns the xdomea ZIP container, in which xdomea transports a message and its files.
+// returns the bundle of the xdomea ZIP container, in which xdomea transports a
+// message and its files.
 func (h *Handler) fileInEAkte(in transform.Input, doc transform.Document, tenant *config.Tenant,
-	dest *config.Destination) ([]byte, string, error) {
+	dest *config.Destination) (outbox.Bundle, string, error) {
 	procedureName := in.Submission.Procedure
 	if p, ok := h.cfg.Procedure(procedureName); ok && p.Name != "" {
 		procedureName = p.Name
@@ -279,30 +342,40 @@ func (h *Handler) fileInEAkte(in transform.Input, doc transform.Document, tenant
 	}
 	m, err := xdomea.Build(in, doc, meta)
 	if err != nil {
-		return nil, "", err
+		return outbox.Bundle{}, "", err
 	}
-	zip, err := m.ZIP()
-	return zip, m.Document.MessageType, err
+	b := outbox.Bundle{Modified: m.Modified()}
+	for _, f := range m.Files() {
+		if f.Attachment != nil {
+			b.Entries = append(b.Entries, attachmentEntry(f.Name, *f.Attachment))
+		} else {
+			b.Entries = append(b.Entries, outbox.BundleEntry{Name: f.Name, Data: f.Content})
+		}
+	}
+	return b, m.Document.MessageType, nil
 }
 
-// errNotJSON is the detail of a request that is not application/json.
-var errNotJSON = text("Content-Type must be application/json", "Content-Type muss application/json sein")
+// errNotJSON is the detail of a request that is neither application/json
+// nor multipart/form-data.
+var errNotJSON = text("Content-Type must be application/json, or multipart/form-data for attachments sent as parts",
+	"Content-Type muss application/json sein, oder multipart/form-data für Anlagen als eigene Teile")
 
-// checkContentType accepts application/json, with no charset or UTF-8.
-func checkContentType(h http.Header) error {
+// checkContentType accepts application/json, with no charset or UTF-8, and
+// multipart/form-data with a boundary, which it returns ("" for JSON).
+func checkContentType(h http.Header) (boundary string, err error) {
 	v := h.Get("Content-Type")
 	if v == "" {
-		return errUnsupportedMediaType(errNotJSON)
+		return "", errUnsupportedMediaType(errNotJSON)
 	}
-	mt, params, err := mime.ParseMediaType(v)
-	if err != nil || mt != "application/json" {
-		return errUnsupportedMediaType(errNotJSON)
+	mt, params, perr := mime.ParseMediaType(v)
+	if perr == nil && mt == mediaTypeMultipart {
+		if b := params["boundary"]; b != "" && len(b) <= 70 {
+			return b, nil
+		}
+		return "", errUnsupportedMediaType(text("multipart/form-data needs a boundary of 1 to 70 characters",
+			"multipart/form-data braucht eine boundary von 1 bis 70 Zeichen"))
 	}
-	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return errUnsupportedMediaType(text("the request body must be UTF-8 (charset=utf-8)",
-			"der Inhalt der Anfrage muss UTF-8 sein (charset=utf-8)"))
-	}
-	return nil
+	return "", checkJSONType(v)
 }
 
 // idempotencyKey returns the Idempotency-Key header, "" when there is none.
@@ -375,6 +448,10 @@ type request struct {
 	// checked by decodeAttachments once the procedure is known.
 	attachments any
 	hash        [sha256.Size]byte
+	// stored is what is kept of the request: the body, or with
+	// attachments the canonical object without their content, which is
+	// stored apart.
+	stored []byte
 }
 
 // Members of the request body.
@@ -398,7 +475,7 @@ const (
 // object encoded again by encoding/json, which sorts keys and drops
 // insignificant whitespace, so that a retry formatted differently hashes
 // the same.
-func decodeRequest(body []byte) (request, error) {
+func decodeRequest(body []byte, inParts bool) (request, error) {
 	if !utf8.Valid(body) {
 		return request{}, errMalformed(text("the request body is not valid UTF-8 (byte offset %d)",
 			"der Inhalt der Anfrage ist kein gültiges UTF-8 (Byte-Offset %d)", invalidUTF8Offset(body)))
@@ -449,6 +526,23 @@ func decodeRequest(body []byte) (request, error) {
 		return request{}, errInternal(fmt.Errorf("encode canonical request: %w", err))
 	}
 	req.hash = sha256.Sum256(canonical)
+	req.stored = body
+	if list, ok := req.attachments.([]any); ok && len(list) > 0 && !inParts {
+		stripped := make([]any, len(list))
+		for i, a := range list {
+			if m, ok := a.(map[string]any); ok {
+				m = maps.Clone(m)
+				delete(m, memberContent)
+				a = m
+			}
+			stripped[i] = a
+		}
+		obj = maps.Clone(obj)
+		obj[memberAttachments] = stripped
+		if req.stored, err = json.Marshal(obj); err != nil {
+			return request{}, errInternal(fmt.Errorf("encode stored request: %w", err))
+		}
+	}
 	return req, nil
 }
 

@@ -1,0 +1,342 @@
+package portalapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/transform"
+)
+
+// PartSubmission is the form name of the first part of a multipart
+// submission: the JSON object of the submission, with attachments
+// described but without their content. Each attachment's content follows
+// as a part whose form name is the attachment's id.
+const PartSubmission = "submission"
+
+// Media types of the submission endpoint.
+const (
+	mediaTypeJSON      = "application/json"
+	mediaTypeMultipart = "multipart/form-data"
+)
+
+// budgetStep is the unit in which a multipart request reserves room in the
+// in-flight budget for its submission part, and the upload progress that
+// extends its read deadline.
+const budgetStep = 64 << 10
+
+// stagedAttachments are the blobs of one request's attachments, staged
+// before its transaction.
+type stagedAttachments struct {
+	store outbox.Blobs
+	blobs []outbox.Blob
+}
+
+// discard deletes the staged blobs: the request failed, or was an
+// idempotent retry and stored nothing.
+func (s *stagedAttachments) discard(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var errs []error
+	for _, b := range s.blobs {
+		errs = append(errs, s.store.DeleteStagedBlob(ctx, b.ID))
+	}
+	s.blobs = nil
+	return errors.Join(errs...)
+}
+
+// stageContents stages the decoded contents of a JSON request's
+// attachments and sets each attachment's Size and Ref.
+func (h *Handler) stageContents(ctx context.Context, attachments []transform.Attachment, contents [][]byte,
+	staged *stagedAttachments) error {
+	for i := range attachments {
+		b, err := outbox.StageBlob(ctx, h.store, h.newID(), bytes.NewReader(contents[i]), int64(len(contents[i])))
+		if err != nil {
+			return fmt.Errorf("stage attachment %d: %w", i, err)
+		}
+		staged.blobs = append(staged.blobs, b)
+		attachments[i].Size, attachments[i].Ref = b.Size, b.ID
+	}
+	return nil
+}
+
+// uploadDeadline keeps extending the read and write deadlines of a
+// request's connection while its body arrives at budgetStep bytes per
+// idle period at least, so that a large upload is limited by its
+// progress rather than by the server's total read timeout.
+type uploadDeadline struct {
+	rc       *http.ResponseController
+	idle     time.Duration
+	write    time.Duration
+	progress int64
+}
+
+// newUploadDeadline sets the first deadlines; idle <= 0 leaves the
+// server's timeouts in force.
+func newUploadDeadline(w http.ResponseWriter, idle, write time.Duration) *uploadDeadline {
+	d := &uploadDeadline{rc: http.NewResponseController(w), idle: idle, write: write}
+	d.extend()
+	return d
+}
+
+func (d *uploadDeadline) extend() {
+	if d.idle <= 0 {
+		return
+	}
+	now := time.Now()
+	// Not every connection supports deadlines (http.ErrNotSupported in
+	// tests with recorders); the server's timeouts stay in force then.
+	_ = d.rc.SetReadDeadline(now.Add(d.idle))
+	_ = d.rc.SetWriteDeadline(now.Add(d.idle + d.write))
+}
+
+// reader counts what r yields and extends the deadlines every budgetStep.
+func (d *uploadDeadline) reader(r io.Reader) io.Reader {
+	return readerFunc(func(p []byte) (int, error) {
+		n, err := r.Read(p)
+		if d.progress += int64(n); d.progress >= budgetStep {
+			d.progress = 0
+			d.extend()
+		}
+		return n, err
+	})
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// multipartRequest reads a multipart/form-data submission part by part.
+type multipartRequest struct {
+	mr       *multipart.Reader
+	deadline *uploadDeadline
+}
+
+// openMultipart starts reading r's multipart body with boundary.
+func (h *Handler) openMultipart(w http.ResponseWriter, r *http.Request, boundary string) *multipartRequest {
+	d := newUploadDeadline(w, h.uploadIdle, h.writeTimeout)
+	return &multipartRequest{mr: multipart.NewReader(d.reader(r.Body), boundary), deadline: d}
+}
+
+// readSubmission reads the first part, which must be the submission JSON
+// of at most h.maxBody bytes, reserving room for it in the in-flight
+// budget as it grows. The caller releases the reserved weight.
+func (h *Handler) readSubmission(ctx context.Context, m *multipartRequest) (body []byte, weight int64, err error) {
+	part, err := m.mr.NextPart()
+	if err != nil {
+		return nil, 0, errMalformed(text("the multipart body could not be read: %s",
+			"der multipart-Inhalt konnte nicht gelesen werden: %s", partError(err)))
+	}
+	defer part.Close()
+	if part.FormName() != PartSubmission {
+		return nil, 0, errMalformed(text("the first part must be the form field %q with the submission JSON",
+			"der erste Teil muss das Formularfeld %q mit dem JSON des Antrags sein", PartSubmission))
+	}
+	if ct := part.Header.Get("Content-Type"); ct != "" {
+		if err := checkJSONType(ct); err != nil {
+			return nil, 0, err
+		}
+	}
+	var buf bytes.Buffer
+	for {
+		if err := h.acquire(ctx, budgetStep); err != nil {
+			h.inflight.Release(weight)
+			return nil, 0, err
+		}
+		weight += budgetStep
+		_, err := io.CopyN(&buf, part, budgetStep)
+		if int64(buf.Len()) > h.maxBody {
+			h.inflight.Release(weight)
+			return nil, 0, errTooLarge(h.maxBody)
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			h.inflight.Release(weight)
+			return nil, 0, errMalformed(text("the submission part could not be read: %s",
+				"der Teil mit dem Antrag konnte nicht gelesen werden: %s", partError(err)))
+		}
+	}
+	return buf.Bytes(), weight, nil
+}
+
+// acquire reserves weight bytes of the in-flight budget, waiting at most
+// h.inflightWait.
+func (h *Handler) acquire(ctx context.Context, weight int64) error {
+	ctx, cancel := context.WithTimeout(ctx, h.inflightWait)
+	defer cancel()
+	if err := h.inflight.Acquire(ctx, weight); err != nil {
+		return errUnavailable(text("too many large requests at once; retry later",
+			"zu viele große Anfragen gleichzeitig; bitte später erneut versuchen"), nil)
+	}
+	return nil
+}
+
+// partError describes a multipart reading error without quoting data.
+func partError(err error) string {
+	switch {
+	case errors.Is(err, io.EOF):
+		return "it ends without its closing boundary"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "it ends in the middle of a part"
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return "it is too large"
+	}
+	return "malformed multipart data"
+}
+
+// stageParts streams the attachment parts that follow the submission part
+// into staged blobs, each checked against limits as it arrives: its form
+// name must be the id of a declared attachment not sent yet, its content
+// 1 to MaxBytes bytes starting with the signature of its media type. It
+// sets each attachment's Size and Ref. A problem with the parts is
+// returned as field errors (the first problem of the upload, or every
+// attachment missing at the end), a failure to store as err.
+func (h *Handler) stageParts(ctx context.Context, m *multipartRequest, attachments []transform.Attachment,
+	limits config.AttachmentLimits, staged *stagedAttachments) ([]transform.FieldError, error) {
+	limits = limits.WithDefaults()
+	index := make(map[string]int, len(attachments))
+	for i, a := range attachments {
+		index[a.ID] = i
+	}
+	// One chunk of each upload is in memory at a time; it counts against
+	// the in-flight budget like a body.
+	if err := h.acquire(ctx, outbox.BlobChunkSize); err != nil {
+		return nil, err
+	}
+	defer h.inflight.Release(outbox.BlobChunkSize)
+	seen := make([]bool, len(attachments))
+	for {
+		part, err := m.mr.NextPart()
+		if err == io.EOF { //nolint:errorlint // only the bare io.EOF is the final boundary; a wrapped one is a truncated body
+			break
+		}
+		if err != nil {
+			return nil, errMalformed(text("the multipart body could not be read: %s",
+				"der multipart-Inhalt konnte nicht gelesen werden: %s", partError(err)))
+		}
+		fes, err := h.stagePart(ctx, part, attachments, index, seen, limits, staged)
+		part.Close()
+		if fes != nil || err != nil {
+			return fes, err
+		}
+	}
+	var missing []transform.FieldError
+	for i, ok := range seen {
+		if !ok {
+			missing = append(missing, attachmentError(attachmentPointer(i), memberContent, transform.CodeRequired,
+				text("no part named %s carries the content of this attachment",
+					"kein Teil mit dem Namen %s enthält den Inhalt dieser Anlage", attachments[i].ID)))
+		}
+	}
+	return missing, nil
+}
+
+func attachmentPointer(i int) string { return "/" + memberAttachments + "/" + strconv.Itoa(i) }
+
+// stagePart stages one attachment part.
+func (h *Handler) stagePart(ctx context.Context, part *multipart.Part, attachments []transform.Attachment,
+	index map[string]int, seen []bool, limits config.AttachmentLimits, staged *stagedAttachments) ([]transform.FieldError, error) {
+	name := part.FormName()
+	i, declared := index[name]
+	switch {
+	case name == PartSubmission:
+		return []transform.FieldError{{Pointer: "", Code: CodeDuplicatePart,
+			Message:   "the part " + PartSubmission + " is sent twice",
+			MessageDE: "der Teil " + PartSubmission + " wird zweimal gesendet"}}, nil
+	case !declared:
+		return []transform.FieldError{{Pointer: "/" + memberAttachments, Code: CodeUnknownPart,
+			Message:   fmt.Sprintf("a part is named %.64q, which is the id of no attachment in the submission", name),
+			MessageDE: fmt.Sprintf("ein Teil heißt %.64q; das ist die id keiner Anlage des Antrags", name)}}, nil
+	case seen[i]:
+		return []transform.FieldError{attachmentError(attachmentPointer(i), memberContent, CodeDuplicatePart,
+			localized{"the content of this attachment is sent in two parts",
+				"der Inhalt dieser Anlage wird in zwei Teilen gesendet"})}, nil
+	}
+	seen[i] = true
+	p := attachmentPointer(i)
+	if cte := strings.ToLower(part.Header.Get("Content-Transfer-Encoding")); cte != "" && cte != "binary" && cte != "8bit" && cte != "7bit" {
+		return []transform.FieldError{attachmentError(p, memberContent, transform.CodeFormat,
+			localized{"send the content as it is (binary), without a Content-Transfer-Encoding",
+				"den Inhalt unverändert (binär) senden, ohne Content-Transfer-Encoding"})}, nil
+	}
+	head := make([]byte, 0, signatureLength)
+	sniff := readerFunc(func(b []byte) (int, error) {
+		n, err := part.Read(b)
+		if room := signatureLength - len(head); room > 0 {
+			head = append(head, b[:min(n, room)]...)
+		}
+		return n, err
+	})
+	b, err := outbox.StageBlob(ctx, h.store, h.newID(), sniff, limits.MaxBytes)
+	switch {
+	case errors.Is(err, outbox.ErrBlobTooLarge):
+		return []transform.FieldError{attachmentError(p, memberContent, transform.CodeTooLong,
+			text("content is larger than %d bytes, the limit of one attachment",
+				"content ist größer als %d Bytes, die Grenze für eine Anlage", limits.MaxBytes))}, nil
+	case errors.Is(err, outbox.ErrBlobSource):
+		return nil, errMalformed(text("the multipart body could not be read: %s",
+			"der multipart-Inhalt konnte nicht gelesen werden: %s", partError(err)))
+	case err != nil:
+		return nil, errUnavailable(text("the attachment could not be stored; retry later",
+			"die Anlage konnte nicht gespeichert werden; bitte später erneut versuchen"), err)
+	}
+	staged.blobs = append(staged.blobs, b)
+	if b.Size == 0 {
+		return []transform.FieldError{attachmentError(p, memberContent, transform.CodeTooShort,
+			localized{"content must not be empty", "content darf nicht leer sein"})}, nil
+	}
+	if fe := checkSignature(p, attachments[i].MIMEType, head); fe != nil {
+		return []transform.FieldError{*fe}, nil
+	}
+	attachments[i].Size, attachments[i].Ref = b.Size, b.ID
+	return nil, nil
+}
+
+// multipartHash is the request hash of a multipart submission: SHA-256
+// over the canonical submission JSON and, in request order, each
+// attachment's id and the SHA-256 of its content.
+func multipartHash(canonical []byte, attachments []transform.Attachment, blobs []outbox.Blob) [sha256.Size]byte {
+	byID := make(map[string]outbox.Blob, len(blobs))
+	for _, b := range blobs {
+		byID[b.ID] = b
+	}
+	h := sha256.New()
+	h.Write(canonical)
+	for _, a := range attachments {
+		sum := byID[a.Ref].SHA256
+		h.Write([]byte{0})
+		h.Write([]byte(a.ID))
+		h.Write(sum[:])
+	}
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// checkJSONType accepts application/json, with no charset or UTF-8.
+func checkJSONType(v string) error {
+	mt, params, err := mime.ParseMediaType(v)
+	if err != nil || mt != mediaTypeJSON {
+		return errUnsupportedMediaType(errNotJSON)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return errUnsupportedMediaType(text("the request body must be UTF-8 (charset=utf-8)",
+			"der Inhalt der Anfrage muss UTF-8 sein (charset=utf-8)"))
+	}
+	return nil
+}
