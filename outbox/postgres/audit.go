@@ -247,6 +247,10 @@ func (s *Store) Purge(ctx context.Context, before time.Time, limit int) (outbox.
 			res.Submissions++
 			events = append(events, outbox.Event{SubmissionID: id, Kind: outbox.EventPurged, Actor: outbox.ActorRetention, At: now})
 		}
+		// The submissions' blobs go with their request payloads.
+		if res.Blobs, err = s.purgeBlobs(ctx, tx, subs); err != nil {
+			return err
+		}
 		outbox.SortEvents(events)
 		follow, err = s.record(ctx, tx, events)
 		return err

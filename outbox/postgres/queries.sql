@@ -212,3 +212,61 @@ ON CONFLICT (key) DO UPDATE SET open = true, changed_at = $2 WHERE outbox_alarms
 
 -- name: CloseAlarm
 UPDATE outbox_alarms SET open = false, changed_at = $2 WHERE key = $1 AND open
+
+-- name: PutBlobChunk
+-- Staging only: a chunk of a committed blob is never replaced (no row written).
+INSERT INTO outbox_blob_chunks (blob_id, seq, data, created_at)
+SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM outbox_blobs WHERE id = $1)
+ON CONFLICT (blob_id, seq) DO UPDATE SET data = EXCLUDED.data, created_at = EXCLUDED.created_at
+
+-- name: LockBlobs
+-- Serialises InsertBlobs, DeleteStagedBlob and PurgeStagedBlobs on the same
+-- blob ids (sorted by the caller), so that no staged chunks are removed while
+-- a transaction commits them.
+SELECT pg_advisory_xact_lock(hashtextextended('amtsbote_blob:' || id, 0)) FROM unnest($1::text[]) AS id
+
+-- name: DeleteStagedBlob
+DELETE FROM outbox_blob_chunks
+WHERE blob_id = $1 AND NOT EXISTS (SELECT 1 FROM outbox_blobs WHERE id = $1)
+
+-- name: StaleStagedBlobs
+-- Uncommitted blobs none of whose chunks was written at or after $1.
+SELECT DISTINCT c.blob_id FROM outbox_blob_chunks c
+WHERE c.created_at < $1
+  AND NOT EXISTS (SELECT 1 FROM outbox_blobs b WHERE b.id = c.blob_id)
+  AND NOT EXISTS (SELECT 1 FROM outbox_blob_chunks n WHERE n.blob_id = c.blob_id AND n.created_at >= $1)
+ORDER BY c.blob_id
+
+-- name: PurgeStagedBlobs
+-- Run after LockBlobs of $1 (in a new statement, so the checks see what
+-- committed meanwhile).
+WITH gone AS (
+    DELETE FROM outbox_blob_chunks c
+    WHERE c.blob_id = ANY($1)
+      AND NOT EXISTS (SELECT 1 FROM outbox_blobs b WHERE b.id = c.blob_id)
+      AND NOT EXISTS (SELECT 1 FROM outbox_blob_chunks n WHERE n.blob_id = c.blob_id AND n.created_at >= $2)
+    RETURNING c.blob_id
+)
+SELECT COUNT(DISTINCT blob_id) FROM gone
+
+-- name: BlobByID
+SELECT id, submission_id, size, sha256, chunks, created_at FROM outbox_blobs WHERE id = $1
+
+-- name: BlobChunk
+SELECT c.data FROM outbox_blob_chunks c JOIN outbox_blobs b ON b.id = c.blob_id
+WHERE c.blob_id = $1 AND c.seq = $2
+
+-- name: StagedChunks
+-- Count and range of the staged chunks of a blob (InsertBlobs checks 0..n-1).
+SELECT COUNT(*), COALESCE(MIN(seq), -1), COALESCE(MAX(seq), -1) FROM outbox_blob_chunks WHERE blob_id = $1
+
+-- name: InsertBlob
+INSERT INTO outbox_blobs (id, submission_id, size, sha256, chunks, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+
+-- name: PurgeBlobChunks
+-- $1 the submissions whose request was purged.
+DELETE FROM outbox_blob_chunks
+WHERE blob_id IN (SELECT id FROM outbox_blobs WHERE submission_id = ANY($1))
+
+-- name: PurgeBlobs
+DELETE FROM outbox_blobs WHERE submission_id = ANY($1)

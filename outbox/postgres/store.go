@@ -31,6 +31,8 @@ var queryNames = []string{
 	"InsertMessageIgnore", "InsertEvent", "SubmissionInfo", "SubmissionExists", "Events", "StatsOpen", "StatsDead",
 	"LastDelivered", "ListSubmissions", "MessagesOfSubmissions", "PurgeMessages", "PurgeSubmissions",
 	"DiscardMessage", "OpenAlarm", "CloseAlarm",
+	"PutBlobChunk", "LockBlobs", "DeleteStagedBlob", "StaleStagedBlobs", "PurgeStagedBlobs", "BlobByID", "BlobChunk",
+	"StagedChunks", "InsertBlob", "PurgeBlobChunks", "PurgeBlobs",
 }
 
 // Config configures the store.

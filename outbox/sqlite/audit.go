@@ -234,6 +234,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time, limit int) (outbox.
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return res, fmt.Errorf("purge messages: %w", err)
 	}
+	var purgedSubs []string
 	rows, err = sqlTx.QueryContext(ctx, s.q["PurgeSubmissions"], micros(before), micros(now), limit)
 	if err != nil {
 		return res, fmt.Errorf("purge submissions: %w", err)
@@ -245,10 +246,15 @@ func (s *Store) Purge(ctx context.Context, before time.Time, limit int) (outbox.
 			return res, fmt.Errorf("purge submissions: %w", err)
 		}
 		res.Submissions++
+		purgedSubs = append(purgedSubs, id)
 		events = append(events, outbox.Event{SubmissionID: id, Kind: outbox.EventPurged, Actor: outbox.ActorRetention, At: now})
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return res, fmt.Errorf("purge submissions: %w", err)
+	}
+	// The submissions' blobs go with their request payloads.
+	if res.Blobs, err = s.purgeBlobs(ctx, sqlTx, purgedSubs); err != nil {
+		return res, err
 	}
 	outbox.SortEvents(events)
 	topics, err := s.record(ctx, sqlTx, events)

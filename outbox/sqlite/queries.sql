@@ -187,3 +187,46 @@ ON CONFLICT (key) DO UPDATE SET open = 1, changed_at = ?2 WHERE outbox_alarms.op
 
 -- name: CloseAlarm
 UPDATE outbox_alarms SET open = 0, changed_at = ?2 WHERE key = ?1 AND open = 1
+
+-- name: PutBlobChunk
+-- Staging only: a chunk of a committed blob is never replaced (no row written).
+INSERT INTO outbox_blob_chunks (blob_id, seq, created_at, data)
+SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM outbox_blobs WHERE id = ?1)
+ON CONFLICT (blob_id, seq) DO UPDATE SET data = excluded.data, created_at = excluded.created_at
+
+-- name: DeleteStagedBlob
+DELETE FROM outbox_blob_chunks
+WHERE blob_id = ?1 AND NOT EXISTS (SELECT 1 FROM outbox_blobs WHERE id = ?1)
+
+-- name: PurgeStagedBlobs
+-- The chunks of uncommitted blobs none of whose chunks was written at or after ?1.
+DELETE FROM outbox_blob_chunks
+WHERE blob_id IN (
+    SELECT DISTINCT c.blob_id FROM outbox_blob_chunks c
+    WHERE c.created_at < ?1
+      AND NOT EXISTS (SELECT 1 FROM outbox_blobs b WHERE b.id = c.blob_id)
+      AND NOT EXISTS (SELECT 1 FROM outbox_blob_chunks n WHERE n.blob_id = c.blob_id AND n.created_at >= ?1)
+)
+RETURNING blob_id
+
+-- name: BlobByID
+SELECT id, submission_id, size, sha256, chunks, created_at FROM outbox_blobs WHERE id = ?
+
+-- name: BlobChunk
+SELECT c.data FROM outbox_blob_chunks c JOIN outbox_blobs b ON b.id = c.blob_id
+WHERE c.blob_id = ?1 AND c.seq = ?2
+
+-- name: StagedChunks
+-- Count and range of the staged chunks of a blob (InsertBlobs checks 0..n-1).
+SELECT COUNT(*), COALESCE(MIN(seq), -1), COALESCE(MAX(seq), -1) FROM outbox_blob_chunks WHERE blob_id = ?
+
+-- name: InsertBlob
+INSERT INTO outbox_blobs (id, submission_id, size, sha256, chunks, created_at) VALUES (?, ?, ?, ?, ?, ?)
+
+-- name: PurgeBlobChunks
+-- ?1 a JSON array of submission ids whose request was purged.
+DELETE FROM outbox_blob_chunks
+WHERE blob_id IN (SELECT id FROM outbox_blobs WHERE submission_id IN (SELECT value FROM json_each(?1)))
+
+-- name: PurgeBlobs
+DELETE FROM outbox_blobs WHERE submission_id IN (SELECT value FROM json_each(?1))

@@ -29,6 +29,8 @@ var queryNames = []string{
 	"InsertMessageIgnore", "InsertEvent", "SubmissionInfo", "SubmissionExists", "Events", "StatsOpen", "StatsDead", "LastDelivered",
 	"ListSubmissions", "MessagesOfSubmissions", "PurgeMessages", "PurgeSubmissions", "DiscardMessage",
 	"OpenAlarm", "CloseAlarm",
+	"PutBlobChunk", "DeleteStagedBlob", "PurgeStagedBlobs", "BlobByID", "BlobChunk", "StagedChunks", "InsertBlob",
+	"PurgeBlobChunks", "PurgeBlobs",
 }
 
 // Store is the SQLite outbox store.
