@@ -10,6 +10,15 @@ import (
 // Purger is the part of a Store the retention job uses.
 type Purger interface {
 	Purge(ctx context.Context, before time.Time, limit int) (PurgeResult, error)
+	PurgeStagedBlobs(ctx context.Context, before time.Time) (int, error)
+}
+
+// RetentionResult counts what one run of the retention job removed.
+type RetentionResult struct {
+	PurgeResult
+	// StagedBlobs counts the blobs of abandoned uploads (chunks staged but
+	// never committed, the last written over StagedBlobGrace ago).
+	StagedBlobs int
 }
 
 // RetentionConfig configures a Retention job.
@@ -58,21 +67,30 @@ func NewRetention(store Purger, cfg RetentionConfig) (*Retention, error) {
 	return &Retention{store: store, cfg: cfg}, nil
 }
 
-// RunOnce purges until nothing older than the retention period is left.
-func (r *Retention) RunOnce(ctx context.Context) (PurgeResult, error) {
-	var total PurgeResult
-	before := r.cfg.Now().Add(-r.cfg.After)
+// RunOnce purges until nothing older than the retention period is left,
+// then removes the chunks of uploads abandoned over StagedBlobGrace ago.
+func (r *Retention) RunOnce(ctx context.Context) (RetentionResult, error) {
+	var total RetentionResult
+	now := r.cfg.Now()
+	before := now.Add(-r.cfg.After)
 	for {
 		res, err := r.store.Purge(ctx, before, r.cfg.Batch)
 		total.Messages += res.Messages
 		total.Submissions += res.Submissions
+		total.Blobs += res.Blobs
 		if err != nil {
 			return total, err
 		}
 		if res.Messages < r.cfg.Batch && res.Submissions < r.cfg.Batch {
-			return total, nil
+			break
 		}
 	}
+	n, err := r.store.PurgeStagedBlobs(ctx, now.Add(-StagedBlobGrace))
+	total.StagedBlobs = n
+	if err != nil {
+		return total, err
+	}
+	return total, nil
 }
 
 // Run purges at once and then every Interval until ctx ends. Failures are
@@ -92,10 +110,12 @@ func (r *Retention) Run(ctx context.Context) error {
 			return nil
 		case err != nil:
 			r.cfg.Logger.ErrorContext(ctx, "retention purge failed", slog.Any("error", err),
-				slog.Int("messages_purged", res.Messages), slog.Int("submissions_purged", res.Submissions))
-		case res.Messages > 0 || res.Submissions > 0:
+				slog.Int("messages_purged", res.Messages), slog.Int("submissions_purged", res.Submissions),
+				slog.Int("blobs_purged", res.Blobs), slog.Int("staged_blobs_purged", res.StagedBlobs))
+		case res.Messages > 0 || res.Submissions > 0 || res.Blobs > 0 || res.StagedBlobs > 0:
 			r.cfg.Logger.InfoContext(ctx, "retention purged payloads",
 				slog.Int("messages_purged", res.Messages), slog.Int("submissions_purged", res.Submissions),
+				slog.Int("blobs_purged", res.Blobs), slog.Int("staged_blobs_purged", res.StagedBlobs),
 				slog.Duration("kept_for", r.cfg.After))
 		}
 		t.Reset(r.cfg.Interval)
