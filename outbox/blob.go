@@ -99,7 +99,10 @@ func StageBlob(ctx context.Context, blobs Blobs, id string, r io.Reader, limit i
 		return Blob{}, err
 	}
 	for {
-		n, rerr := io.ReadFull(r, buf)
+		n, rerr := fill(r, buf)
+		if rerr != nil && rerr != io.EOF { //nolint:errorlint // io.EOF is returned bare by contract
+			return fail(fmt.Errorf("%w: %w", ErrBlobSource, rerr))
+		}
 		if n > 0 {
 			if b.Size+int64(n) > limit {
 				return fail(ErrBlobTooLarge)
@@ -111,14 +114,25 @@ func StageBlob(ctx context.Context, blobs Blobs, id string, r io.Reader, limit i
 			b.Size += int64(n)
 			b.Chunks++
 		}
-		switch {
-		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+		if rerr == io.EOF { //nolint:errorlint // see above
 			h.Sum(b.SHA256[:0])
 			return b, nil
-		case rerr != nil:
-			return fail(fmt.Errorf("%w: %w", ErrBlobSource, rerr))
 		}
 	}
+}
+
+// fill reads from r until buf is full (err nil), r ends (io.EOF) or r
+// fails (its error, also io.ErrUnexpectedEOF, which is no end here).
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // BlobReader streams the content of a committed blob, one chunk in memory

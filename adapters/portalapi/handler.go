@@ -68,8 +68,9 @@ type Config struct {
 	AuthFailureClients int
 	// MaxInflightBodyBytes bounds the request bodies held in memory by all
 	// requests together; a request waits for room, and gets 503 when there
-	// is none within InflightWait. Default four times MaxBodyBytes; at least
-	// MaxBodyBytes.
+	// is none within InflightWait. A multipart request holds its submission
+	// part and one chunk of its upload (outbox.BlobChunkSize). Default four
+	// times MaxBodyBytes; at least MaxBodyBytes plus 576 KiB.
 	MaxInflightBodyBytes int64
 	// InflightWait bounds that wait. Default DefaultInflightWait.
 	InflightWait time.Duration
@@ -190,7 +191,10 @@ func New(cfg Config) (*Handler, error) {
 	h.limits = newPortalLimiters(h.cfg.Portals)
 	h.failures = newFailureLimiter(cmp.Or(cfg.AuthFailureRate, DefaultAuthFailureRate),
 		cmp.Or(cfg.AuthFailureBurst, DefaultAuthFailureBurst), cmp.Or(cfg.AuthFailureClients, DefaultAuthFailureClients))
-	h.inflight = semaphore.NewWeighted(max(h.maxBody, cmp.Or(cfg.MaxInflightBodyBytes, 4*h.maxBody)))
+	// Room for one request at least: a body, or a multipart request's
+	// submission part and the chunk of its upload.
+	h.inflight = semaphore.NewWeighted(max(h.maxBody+budgetStep+outbox.BlobChunkSize,
+		cmp.Or(cfg.MaxInflightBodyBytes, 4*h.maxBody)))
 	h.inflightWait = cmp.Or(cfg.InflightWait, DefaultInflightWait)
 	h.uploadIdle, h.writeTimeout = cfg.UploadIdleTimeout, cfg.WriteTimeout
 

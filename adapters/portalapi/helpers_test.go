@@ -147,6 +147,12 @@ type env struct {
 // newEnv starts a server; opts adjust the handler's Config.
 func newEnv(t *testing.T, opts ...func(*portalapi.Config)) *env {
 	t.Helper()
+	return newEnvServer(t, nil, opts...)
+}
+
+// newEnvServer is newEnv with serverOpt adjusting the http.Server before it starts.
+func newEnvServer(t *testing.T, serverOpt func(*http.Server), opts ...func(*portalapi.Config)) *env {
+	t.Helper()
 	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "amtsbote.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +174,11 @@ func newEnv(t *testing.T, opts ...func(*portalapi.Config)) *env {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	if serverOpt != nil {
+		serverOpt(srv.Config)
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &env{cfg: pc.Config, store: store, handler: h, srv: srv, logs: logs}
 }
