@@ -40,7 +40,9 @@ type Server struct {
 	Listen string `yaml:"listen"`
 	// ReadHeaderTimeout bounds reading the request headers. Default 5s.
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
-	// ReadTimeout bounds reading the whole request including the body. Default 30s.
+	// ReadTimeout bounds reading the whole request including the body.
+	// Default 30s. A multipart upload is bounded by its progress instead:
+	// each 64 KiB received give it another ReadTimeout.
 	ReadTimeout Duration `yaml:"read_timeout"`
 	// WriteTimeout bounds writing the response. Default 30s.
 	WriteTimeout Duration `yaml:"write_timeout"`
@@ -282,10 +284,11 @@ type AttachmentLimits struct {
 	// attachments).
 	MaxCount int `yaml:"max_count"`
 	// MaxBytes is the largest size of one attachment, decoded; 0 means the
-	// default 5 MiB. It may not exceed server.max_body_bytes, and the body
-	// limit must leave room for the base64 form, a third larger than the
-	// decoded bytes, and the rest of the submission: Validate does not
-	// check that, since the right margin depends on the portal.
+	// default 5 MiB, at most MaxAttachmentBytes. Attachments sent as parts
+	// of a multipart/form-data request are streamed and bounded by this
+	// limit alone; sent base64 in a JSON body they are also bounded by
+	// server.max_body_bytes, which must leave room for the base64 form (a
+	// third larger) and the rest of the submission.
 	MaxBytes int64 `yaml:"max_bytes"`
 	// MIMETypes lists the media types accepted, as "type/subtype" without
 	// parameters or wildcards, compared case-insensitively; empty means the
@@ -295,6 +298,9 @@ type AttachmentLimits struct {
 
 // MaxAttachmentCount is the largest AttachmentLimits.MaxCount Validate accepts.
 const MaxAttachmentCount = 1000
+
+// MaxAttachmentBytes is the largest AttachmentLimits.MaxBytes Validate accepts.
+const MaxAttachmentBytes = 4 << 30 // 4 GiB
 
 // Portal is a client allowed to submit: an online service portal, identified
 // by its API key.

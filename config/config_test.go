@@ -169,8 +169,9 @@ func TestValidate(t *testing.T) {
 		{"attachments max count 0 before defaults", func(c *Config) { c.Procedures[2].Attachments.MaxCount = 0 }, nil},
 		{"attachments max bytes zero", func(c *Config) { c.Procedures[2].Attachments.MaxBytes = 0 }, []string{a2 + ".max_bytes"}},
 		{"attachments max bytes negative", func(c *Config) { c.Procedures[2].Attachments.MaxBytes = -1 }, []string{a2 + ".max_bytes"}},
-		{"attachments max bytes equal to body limit", func(c *Config) { c.Procedures[2].Attachments.MaxBytes = c.Server.MaxBodyBytes }, nil},
-		{"attachments max bytes above body limit", func(c *Config) { c.Procedures[2].Attachments.MaxBytes = c.Server.MaxBodyBytes + 1 }, []string{a2 + ".max_bytes"}},
+		{"attachments max bytes above body limit (streamed as parts)", func(c *Config) { c.Procedures[2].Attachments.MaxBytes = c.Server.MaxBodyBytes + 1 }, nil},
+		{"attachments max bytes at the limit", func(c *Config) { c.Procedures[2].Attachments.MaxBytes = MaxAttachmentBytes }, nil},
+		{"attachments max bytes above the limit", func(c *Config) { c.Procedures[2].Attachments.MaxBytes = MaxAttachmentBytes + 1 }, []string{a2 + ".max_bytes"}},
 		{"attachments max bytes with invalid body limit", func(c *Config) { c.Server.MaxBodyBytes = -1 }, []string{"server.max_body_bytes"}},
 		{"attachments mime types custom", func(c *Config) {
 			c.Procedures[2].Attachments.MIMETypes = []string{"Application/PDF", "application/vnd.oasis.opendocument.text", "text/plain"}

@@ -94,7 +94,7 @@ func (c *Config) Validate() error {
 			v.unique(path+".id", p.ID, seen)
 			procedures[p.ID] = true
 		}
-		p.Attachments.validate(path+".attachments", c.Server.MaxBodyBytes, v)
+		p.Attachments.validate(path+".attachments", v)
 	}
 
 	tenants := make(map[string]bool, len(c.Tenants))
@@ -196,9 +196,8 @@ func (r *Relay) validate(path string, v *validator) {
 	}
 }
 
-// validate reports the problems of l under path; maxBody is
-// server.max_body_bytes, not compared when it is itself invalid.
-func (l AttachmentLimits) validate(path string, maxBody int64, v *validator) {
+// validate reports the problems of l under path.
+func (l AttachmentLimits) validate(path string, v *validator) {
 	if l.MaxCount < 0 || l.MaxCount > MaxAttachmentCount {
 		v.add(path+".max_count", "must be between 0 (default %d) and %d, got %d",
 			DefaultAttachmentMaxCount, MaxAttachmentCount, l.MaxCount)
@@ -206,9 +205,8 @@ func (l AttachmentLimits) validate(path string, maxBody int64, v *validator) {
 	switch {
 	case l.MaxBytes <= 0:
 		v.add(path+".max_bytes", "must be positive, got %d", l.MaxBytes)
-	case maxBody > 0 && l.MaxBytes > maxBody:
-		v.add(path+".max_bytes", "must not exceed server.max_body_bytes (%d > %d); the body limit must also leave room for base64, a third more",
-			l.MaxBytes, maxBody)
+	case l.MaxBytes > MaxAttachmentBytes:
+		v.add(path+".max_bytes", "must not exceed %d (4 GiB), got %d", int64(MaxAttachmentBytes), l.MaxBytes)
 	}
 	seen := map[string]string{}
 	for i, mt := range l.MIMETypes {

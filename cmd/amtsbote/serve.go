@@ -167,8 +167,11 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 		Registry:     registry,
 		Product:      transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()},
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
-		Logger:       logger,
-		Observer:     ops,
+		// A multipart upload gets read_timeout per 64 KiB of progress.
+		UploadIdleTimeout: cfg.Server.ReadTimeout.Duration,
+		WriteTimeout:      cfg.Server.WriteTimeout.Duration,
+		Logger:            logger,
+		Observer:          ops,
 	})
 	if err != nil {
 		return err
