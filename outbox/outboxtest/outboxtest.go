@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Admin", func(t *testing.T) { RunAdmin(t, open) })
 	t.Run("Relay", func(t *testing.T) { RunRelay(t, open) })
 	t.Run("Audit", func(t *testing.T) { RunAudit(t, open) })
+	t.Run("Blobs", func(t *testing.T) { RunBlobs(t, open) })
 }
 
 // RunStore checks the Store contract.
