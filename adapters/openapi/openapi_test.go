@@ -176,6 +176,32 @@ func hdr(kv ...string) http.Header {
 }
 
 // portalHeaders are those of a well-formed submission.
+// The multipart form of a submission: demo.json with one attachment.
+const (
+	boundary     = "amtsbote-test-boundary"
+	mpType       = "multipart/form-data; boundary=" + boundary
+	attachmentID = "0b6f1c2e-7a4d-4f3b-8e21-5c9d0a1b2c3d"
+)
+
+// multipartBody is demo with one attachment described, and content as its part.
+func multipartBody(t *testing.T, demo []byte, boundary, content string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(demo, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["attachments"] = []any{map[string]any{"id": attachmentID, "filename": "Plan.pdf", "mime_type": "application/pdf"}}
+	sub, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "--" + boundary + "\r\n" +
+		"Content-Disposition: form-data; name=\"submission\"\r\nContent-Type: application/json\r\n\r\n" + string(sub) + "\r\n" +
+		"--" + boundary + "\r\n" +
+		"Content-Disposition: form-data; name=\"" + attachmentID + "\"; filename=\"Plan.pdf\"\r\nContent-Type: application/pdf\r\n\r\n" +
+		content + "\r\n--" + boundary + "--\r\n"
+}
+
 func portalHeaders(kv ...string) http.Header {
 	return hdr(append([]string{"Authorization", "Bearer " + portalKey, "Content-Type", "application/json"}, kv...)...)
 }
@@ -295,6 +321,10 @@ func TestRequestsAndResponsesValidate(t *testing.T) {
 		complete(t, st, msgOf(t, dead), outbox.OutcomeDead)
 		queued = submit(t, "sub-3")
 
+		v.run(t, psrv.URL, exchange{method: "POST", path: "/v1/submissions",
+			header: hdr("Authorization", "Bearer "+portalKey, "Content-Type", mpType),
+			body:   multipartBody(t, demo, boundary, "%PDF-1.7 plan"), requestValid: true, status: 202})
+
 		res := v.run(t, psrv.URL, exchange{method: "POST", path: "/v1/submissions", header: portalHeaders("Idempotency-Key", "sub-1"),
 			body: string(demo), requestValid: true, status: 202})
 		if res.header.Get("Idempotent-Replayed") != "true" {
@@ -333,6 +363,8 @@ func TestRequestsAndResponsesValidate(t *testing.T) {
 			{"text/plain", exchange{header: hdr("Authorization", "Bearer "+portalKey, "Content-Type", "text/plain"), body: string(demo), status: 415}, portalapi.ProblemUnsupportedMediaType},
 			{"too large", exchange{header: portalHeaders(), body: big, requestValid: true, status: 413}, portalapi.ProblemPayloadTooLarge},
 			{"German problem", exchange{header: portalHeaders("Accept-Language", "de"), body: string(wrongBody), requestValid: true, status: 422}, portalapi.ProblemValidationFailed},
+			{"multipart, attachment not a PDF", exchange{header: hdr("Authorization", "Bearer "+portalKey, "Content-Type", mpType),
+				body: multipartBody(t, demo, boundary, "not a PDF"), requestValid: true, status: 422}, portalapi.ProblemValidationFailed},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				c.e.method, c.e.path = "POST", "/v1/submissions"
