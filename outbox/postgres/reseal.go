@@ -162,3 +162,57 @@ func emptyIfNil(b []byte) []byte {
 	}
 	return b
 }
+
+// RewriteBlobChunks calls fn for every blob chunk, staged or committed, in
+// batches of up to batch chunks and stores what fn changes, unless the chunk
+// changed since it was read. It returns the number of chunks rewritten (the
+// capability sealed.BlobChunkRewriter, for key rotation).
+func (s *Store) RewriteBlobChunks(ctx context.Context, batch int,
+	fn func(id string, seq int, data []byte) ([]byte, bool, error),
+) (int, error) {
+	q, err := sqlfile.Queries(resealFile, "reseal.sql")
+	if err != nil {
+		return 0, err
+	}
+	if err := sqlfile.Require(q, "BlobChunks", "RewriteBlobChunk"); err != nil {
+		return 0, err
+	}
+	if batch <= 0 {
+		batch = 16
+	}
+	type row struct {
+		id   string
+		seq  int
+		data []byte
+	}
+	total, afterID, afterSeq := 0, "", -1
+	for {
+		rows, err := s.pool.Query(ctx, q["BlobChunks"], afterID, afterSeq, batch)
+		if err != nil {
+			return total, fmt.Errorf("read blob chunks: %w", err)
+		}
+		page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+			var x row
+			return x, r.Scan(&x.id, &x.seq, &x.data)
+		})
+		if err != nil {
+			return total, fmt.Errorf("read blob chunks: %w", err)
+		}
+		var todo []payloadRewrite
+		for _, r := range page {
+			afterID, afterSeq = r.id, r.seq
+			d, changed, err := fn(r.id, r.seq, r.data)
+			if err != nil {
+				return total, err
+			}
+			if changed {
+				todo = append(todo, payloadRewrite{q["RewriteBlobChunk"], []any{r.id, r.seq, r.data, emptyIfNil(d)}})
+			}
+		}
+		n, err := s.applyRewrites(ctx, todo)
+		total += n
+		if err != nil || len(page) < batch {
+			return total, err
+		}
+	}
+}

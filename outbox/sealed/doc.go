@@ -1,7 +1,10 @@
 // Package sealed encrypts the outbox at rest: a Store decorator that seals
 // submission payloads (the request JSON with its attachments), message
-// payloads (the generated XML or xdomea ZIP) and personal metadata values
-// with AES-256-GCM before they reach the database, and opens them when read.
+// payloads (the generated XML or xdomea ZIP), personal metadata values and
+// the chunks of blobs (attachments, each chunk bound to its blob id and
+// sequence number) with AES-256-GCM before they reach the database, and
+// opens them when read. A blob's header (size, SHA-256, chunk count) stays
+// in clear.
 //
 // A Keyring holds keys by id and the current one. Each sealed value is an
 // envelope carrying the key id beside a random nonce and the ciphertext, so

@@ -21,6 +21,25 @@ type Rewriter interface {
 	) (int, error)
 }
 
+// BlobChunkRewriter is the optional store capability key rotation needs
+// for blobs: walk every stored blob chunk, staged or committed, and replace
+// those fn changes.
+type BlobChunkRewriter interface {
+	// RewriteBlobChunks calls fn for every blob chunk in batches of up to
+	// batch chunks and stores what fn returns where changed is true. A chunk
+	// that changed since it was read (purged, rewritten by another process)
+	// is left as it is and not counted. Safe while other processes use the
+	// store. It returns the number of chunks rewritten; an error from fn
+	// stops the walk.
+	RewriteBlobChunks(ctx context.Context, batch int,
+		fn func(id string, seq int, data []byte) (newData []byte, changed bool, err error),
+	) (int, error)
+}
+
+// maxChunkBatch bounds the chunks Reseal holds in memory at once (each up
+// to outbox.BlobChunkSize), whatever batch it is given.
+const maxChunkBatch = 16
+
 // ResealResult reports a key rotation.
 type ResealResult struct {
 	// Resealed rows now sealed under the current key (in clear or under
@@ -32,15 +51,20 @@ type ResealResult struct {
 	Remaining int
 }
 
-// Reseal seals every payload and personal metadata value that is in clear
-// or under another key than the current one with the current key, in
-// batches, online. It makes two passes: the second catches rows the first
-// could not rewrite because they changed meanwhile, and counts what remains.
-// The inner store must implement Rewriter.
+// Reseal seals every payload, personal metadata value and blob chunk that
+// is in clear or under another key than the current one with the current
+// key, in batches, online. It makes two passes: the second catches rows the
+// first could not rewrite because they changed meanwhile, and counts what
+// remains. The inner store must implement Rewriter and BlobChunkRewriter;
+// blob chunks count as rows.
 func (s *Store) Reseal(ctx context.Context, batch int) (ResealResult, error) {
 	rw, ok := s.inner.(Rewriter)
 	if !ok {
 		return ResealResult{}, fmt.Errorf("sealed: the store %T cannot rewrite payloads", s.inner)
+	}
+	cw, ok := s.inner.(BlobChunkRewriter)
+	if !ok {
+		return ResealResult{}, fmt.Errorf("sealed: the store %T cannot rewrite blob chunks", s.inner)
 	}
 	if batch <= 0 {
 		batch = 100
@@ -56,6 +80,18 @@ func (s *Store) Reseal(ctx context.Context, batch int) (ResealResult, error) {
 			return p, m, changed, err
 		})
 		res.Resealed += n
+		if err != nil {
+			return res, err
+		}
+		c, err := cw.RewriteBlobChunks(ctx, min(batch, maxChunkBatch), func(id string, seq int, data []byte) ([]byte, bool, error) {
+			d, changed, err := s.resealChunk(id, seq, data)
+			if changed {
+				needed++
+			}
+			return d, changed, err
+		})
+		res.Resealed += c
+		n += c
 		if err != nil {
 			return res, err
 		}
@@ -122,4 +158,18 @@ func (s *Store) reseal(kind, topic, id string, payload []byte, md map[string]str
 		md = out
 	}
 	return payload, md, changed, nil
+}
+
+// resealChunk returns a blob chunk sealed under the current key, and whether
+// that changed anything. Unlike payloads, an empty chunk is sealed too (see
+// PutBlobChunk).
+func (s *Store) resealChunk(id string, seq int, data []byte) ([]byte, bool, error) {
+	if s.current(data) {
+		return data, false, nil
+	}
+	plain, err := s.kr.Open(data, blobChunkBinding(id, seq))
+	if err != nil {
+		return nil, false, fmt.Errorf("chunk %d of blob %s: %w", seq, id, err)
+	}
+	return s.kr.Seal(plain, blobChunkBinding(id, seq)), true, nil
 }

@@ -21,8 +21,10 @@ import (
 
 // Both stores can rewrite payloads for key rotation.
 var (
-	_ sealed.Rewriter = (*sqlite.Store)(nil)
-	_ sealed.Rewriter = (*postgres.Store)(nil)
+	_ sealed.Rewriter          = (*sqlite.Store)(nil)
+	_ sealed.Rewriter          = (*postgres.Store)(nil)
+	_ sealed.BlobChunkRewriter = (*sqlite.Store)(nil)
+	_ sealed.BlobChunkRewriter = (*postgres.Store)(nil)
 )
 
 // personal is the metadata key the tests treat as personal data (in the
@@ -34,6 +36,7 @@ const personal = "k"
 type innerStore interface {
 	outbox.Store
 	sealed.Rewriter
+	sealed.BlobChunkRewriter
 }
 
 // backend opens plain stores on one database and runs SQL on it directly,
@@ -42,6 +45,9 @@ type backend struct {
 	open func(t *testing.T) innerStore
 	// exec runs a statement written with $1, $2, ... placeholders.
 	exec func(t *testing.T, query string, args ...any)
+	// queryBytes returns the bytes of the one column of the one row a query
+	// (written like exec's) selects.
+	queryBytes func(t *testing.T, query string, args ...any) []byte
 }
 
 func sqliteBackend(t *testing.T) backend {
@@ -65,6 +71,19 @@ func sqliteBackend(t *testing.T) backend {
 			if _, err := db.Exec(strings.ReplaceAll(query, "$", "?"), args...); err != nil {
 				t.Fatalf("%s: %v", query, err)
 			}
+		},
+		queryBytes: func(t *testing.T, query string, args ...any) []byte {
+			t.Helper()
+			db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var b []byte
+			if err := db.QueryRow(strings.ReplaceAll(query, "$", "?"), args...).Scan(&b); err != nil {
+				t.Fatalf("%s: %v", query, err)
+			}
+			return b
 		},
 	}
 }
@@ -90,6 +109,19 @@ func postgresBackend(t *testing.T) backend {
 			if _, err := pool.Exec(context.Background(), query, args...); err != nil {
 				t.Fatalf("%s: %v", query, err)
 			}
+		},
+		queryBytes: func(t *testing.T, query string, args ...any) []byte {
+			t.Helper()
+			pool, err := pgxpool.New(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			var b []byte
+			if err := pool.QueryRow(context.Background(), query, args...).Scan(&b); err != nil {
+				t.Fatalf("%s: %v", query, err)
+			}
+			return b
 		},
 	}
 }
@@ -141,6 +173,11 @@ func TestStore(t *testing.T) {
 				{"ReactorSeesOpenedAndItsMessagesAreSealed", testReactor},
 				{"RotationResealsEverything", testRotation},
 				{"RotationSkipsConcurrentChanges", testRotationConcurrent},
+				{"BlobChunksSealedAtRest", testBlobSealedAtRest},
+				{"SwappedBlobChunkFails", testBlobSwap},
+				{"PlaintextBlobPassesThrough", testBlobPlaintext},
+				{"RotationResealsBlobChunks", testBlobRotation},
+				{"BlobRotationSkipsConcurrentChanges", testBlobRotationConcurrent},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.fn(t, newBackend(t)) })
 			}

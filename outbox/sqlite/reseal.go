@@ -171,3 +171,62 @@ func (s *Store) applyRewrites(ctx context.Context, todo []payloadRewrite, exec f
 	}
 	return n, nil
 }
+
+// RewriteBlobChunks calls fn for every blob chunk, staged or committed, in
+// batches of up to batch chunks and stores what fn changes, unless the chunk
+// changed since it was read. It returns the number of chunks rewritten (the
+// capability sealed.BlobChunkRewriter, for key rotation).
+func (s *Store) RewriteBlobChunks(ctx context.Context, batch int,
+	fn func(id string, seq int, data []byte) ([]byte, bool, error),
+) (int, error) {
+	q, err := sqlfile.Queries(resealFile, "reseal.sql")
+	if err != nil {
+		return 0, err
+	}
+	if err := sqlfile.Require(q, "BlobChunks", "RewriteBlobChunk"); err != nil {
+		return 0, err
+	}
+	if batch <= 0 {
+		batch = 16
+	}
+	total, afterID, afterSeq := 0, "", -1
+	for {
+		rows, err := s.read.QueryContext(ctx, q["BlobChunks"], afterID, afterSeq, batch)
+		if err != nil {
+			return total, fmt.Errorf("read blob chunks: %w", err)
+		}
+		var todo []payloadRewrite
+		count := 0
+		for rows.Next() {
+			var id string
+			var seq int
+			var data []byte
+			if err := rows.Scan(&id, &seq, &data); err != nil {
+				rows.Close()
+				return total, fmt.Errorf("read blob chunks: %w", err)
+			}
+			count++
+			afterID, afterSeq = id, seq
+			d, changed, err := fn(id, seq, data)
+			if err != nil {
+				rows.Close()
+				return total, err
+			}
+			if changed {
+				todo = append(todo, payloadRewrite{key: [2]any{id, seq}, old: data, payload: nonNilBytes(d)})
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return total, fmt.Errorf("read blob chunks: %w", err)
+		}
+		rows.Close()
+		n, err := s.applyRewrites(ctx, todo, func(tx *sql.Tx, r payloadRewrite) (sql.Result, error) {
+			key := r.key.([2]any)
+			return tx.ExecContext(ctx, q["RewriteBlobChunk"], key[0], key[1], r.old, r.payload)
+		})
+		total += n
+		if err != nil || count < batch {
+			return total, err
+		}
+	}
+}

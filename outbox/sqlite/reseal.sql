@@ -13,3 +13,9 @@ SELECT seq, id, topic, payload, metadata FROM outbox_messages WHERE seq > ?1 ORD
 
 -- name: RewriteMessagePayload
 UPDATE outbox_messages SET payload = ?4, metadata = ?5 WHERE seq = ?1 AND payload = ?2 AND metadata = ?3
+
+-- name: BlobChunks
+SELECT blob_id, seq, data FROM outbox_blob_chunks WHERE (blob_id, seq) > (?1, ?2) ORDER BY blob_id, seq LIMIT ?3
+
+-- name: RewriteBlobChunk
+UPDATE outbox_blob_chunks SET data = ?4 WHERE blob_id = ?1 AND seq = ?2 AND data = ?3
