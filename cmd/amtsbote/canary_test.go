@@ -273,7 +273,7 @@ func runCanary(t *testing.T, b canaryBackend, encrypted bool) {
 		}
 	} else {
 		sources = append(sources, db)
-		checkAllSealed(t, dir, database, id)
+		checkAllSealed(t, dir, database, cfg, id)
 		if !strings.Contains(p.stderr.String(), "payloads are encrypted at rest") {
 			t.Error("serve did not log that encryption at rest is on")
 		}
@@ -291,6 +291,30 @@ func runCanary(t *testing.T, b canaryBackend, encrypted bool) {
 	}
 }
 
+// bundleBlobs returns the blobs the bundle of m references, reading its
+// payload through the key of the configuration cfgPath.
+func bundleBlobs(t *testing.T, dir, cfgPath string, m outbox.Message) []string {
+	t.Helper()
+	c, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := openStore(context.Background(), c.Database, dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clear, err := st.Message(context.Background(), m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := outbox.ParseBundle(clear.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.BlobIDs()
+}
+
 func scrapeText(t *testing.T, url string) []byte {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -306,9 +330,10 @@ func scrapeText(t *testing.T, url string) []byte {
 }
 
 // checkAllSealed reads the database without the key and checks that the
-// submission's request and every stored message (the office mail included)
-// is sealed under k1.
-func checkAllSealed(t *testing.T, dir, database, submissionID string) {
+// submission's request, every stored message (the office mail included) and
+// every chunk of the attachments the messages' bundles reference is sealed
+// under k1.
+func checkAllSealed(t *testing.T, dir, database, cfgPath, submissionID string) {
 	t.Helper()
 	var db config.Database
 	if url, ok := strings.CutPrefix(strings.SplitN(database, "\n", 2)[0], "  url: "); ok {
@@ -330,8 +355,30 @@ func checkAllSealed(t *testing.T, dir, database, submissionID string) {
 	if err != nil || len(msgs) < 2 {
 		t.Fatalf("stored messages: %d, %v; want the delivery and the office mail", len(msgs), err)
 	}
+	chunks := 0
 	for _, m := range msgs {
 		payloads["message "+m.Topic+" "+m.ID] = m.Payload
+		if m.Metadata[outbox.MetaPayloadFormat] != outbox.PayloadFormatBundle {
+			continue
+		}
+		// The bundle is sealed: its blob ids are read through the key.
+		for _, id := range bundleBlobs(t, dir, cfgPath, m) {
+			b, err := raw.Blob(context.Background(), id)
+			if err != nil {
+				t.Fatalf("blob %s: %v", id, err)
+			}
+			for seq := range b.Chunks {
+				c, err := raw.BlobChunk(context.Background(), id, seq)
+				if err != nil {
+					t.Fatalf("blob %s chunk %d: %v", id, seq, err)
+				}
+				payloads[fmt.Sprintf("blob %s chunk %d", id, seq)] = c
+				chunks++
+			}
+		}
+	}
+	if chunks == 0 {
+		t.Error("no attachment chunk found to check")
 	}
 	for what, p := range payloads {
 		if id, ok := sealed.KeyID(p); !ok || id != "k1" {

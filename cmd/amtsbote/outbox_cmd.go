@@ -212,13 +212,14 @@ type showJSON struct {
 func outboxShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, sf := newOutboxFlags("show", stderr)
 	payload := fs.Bool("payload", false, "also print the payload (it holds personal data)")
+	content := fs.String("content", "", "write what the destination receives (the XML, or the ZIP container assembled with its attachments) to this file; it holds personal data")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
 	}
 	if len(pos) != 1 {
-		fmt.Fprint(stderr, "usage: amtsbote outbox show ID [--payload] [--json]\n")
+		fmt.Fprint(stderr, "usage: amtsbote outbox show ID [--payload] [--content FILE] [--json]\n")
 		return 2
 	}
 	id := pos[0]
@@ -242,6 +243,12 @@ func outboxShow(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		fmt.Fprintf(stderr, "outbox show: %v\n", err)
 		return 1
+	}
+	if *content != "" {
+		if err := writeContent(ctx, st, m, *content); err != nil {
+			fmt.Fprintf(stderr, "outbox show: %v\n", err)
+			return 1
+		}
 	}
 	if *asJSON {
 		v := showJSON{MessageDetail: adminapi.NewMessageDetail(m, atts, reps)}
@@ -293,6 +300,16 @@ func outboxShow(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprintf(stdout, "  %s: %s\n", k, m.Metadata[k])
 		}
 	}
+	if b, err := outbox.ParseBundle(m.Payload); err == nil && m.Metadata[outbox.MetaPayloadFormat] == outbox.PayloadFormatBundle {
+		fmt.Fprintf(stdout, "Container (assembled at delivery, %d files):\n", len(b.Entries))
+		for _, e := range b.Entries {
+			if e.IsBlob() {
+				fmt.Fprintf(stdout, "  %s: attachment, %d bytes (blob %s)\n", e.Name, e.Size, e.Blob)
+			} else {
+				fmt.Fprintf(stdout, "  %s: %d bytes\n", e.Name, len(e.Data))
+			}
+		}
+	}
 	fmt.Fprintf(stdout, "Attempt history (%d):\n", len(atts))
 	for _, a := range atts {
 		line := fmt.Sprintf("  #%d %s %s by %s", a.Number, stamp(a.StartedAt), a.Outcome, a.Owner)
@@ -317,6 +334,25 @@ func outboxShow(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	}
 	return 0
+}
+
+// writeContent writes the content the destination of m receives to path,
+// readable by its owner only.
+func writeContent(ctx context.Context, st outbox.Store, m outbox.Message, path string) (err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	d := outbox.Delivery{MessageID: m.ID, SubmissionID: m.SubmissionID, Topic: m.Topic, Payload: m.Payload, Metadata: m.Metadata}
+	if err := d.WithBlobs(st).WriteTo(ctx, f); err != nil {
+		return fmt.Errorf("content of %s: %w", m.ID, err)
+	}
+	return nil
 }
 
 func outboxReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
