@@ -78,12 +78,29 @@
 // the mapper's Validate is called. The attachments go into
 // transform.Submission.Attachments in request order.
 //
-// A message in format xoev of a submission with attachments is a ZIP
-// container (content type application/zip) holding "<message id>.xml" and
-// each attachment as AttachmentsDir/<attachment id>/<file name>; in format
-// xdomea the attachments travel in the xdomea container. Both carry the
-// number of attachments as MetaAttachments. Without attachments, nothing
-// changes: the payload is the XML.
+// Attachments may also come as parts of a multipart/form-data request
+// (RFC 7578): first the part PartSubmission with the JSON, its attachments
+// described without content, then one part per attachment named by its
+// id, holding the bytes as they are. Parts are streamed into staged blobs
+// (outbox.StageBlob), one chunk in memory at a time, and checked on the
+// way: size against MaxBytes as it arrives, the signature of its type, no
+// unknown (CodeUnknownPart) or repeated (CodeDuplicatePart) part, every
+// declared one present. server.max_body_bytes bounds the submission part
+// only; the connection's deadlines move with the upload's progress
+// (Config.UploadIdleTimeout). The request hash covers the canonical JSON
+// and each file's SHA-256.
+//
+// Either way the content is staged before the submission's transaction,
+// which commits the blobs with it (outbox.Tx InsertBlobs); a request that
+// fails or is an idempotent retry deletes what it staged. The stored
+// request keeps no content. A message in format xoev of a submission with
+// attachments is a bundle (outbox.Bundle, content type application/zip):
+// the relay assembles its ZIP container of "<message id>.xml" and each
+// attachment as AttachmentsDir/<attachment id>/<file name> while it
+// delivers; in format xdomea the attachments travel in the xdomea
+// container, likewise assembled. Both carry the number of attachments as
+// MetaAttachments. Without attachments, nothing changes: the payload is
+// the XML.
 //
 // # Status
 //
