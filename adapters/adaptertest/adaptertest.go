@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,9 @@ type Received struct {
 	MessageID string
 	// Body is the payload bytes as received.
 	Body []byte
+	// Header, optional, is the transport's metadata as received (HTTP
+	// headers), for Harness.Unbundle.
+	Header http.Header
 }
 
 // Harness builds the adapter under test and its receiving side.
@@ -38,6 +42,19 @@ type Harness struct {
 	// delivery in flight; without it only an already cancelled context is
 	// checked.
 	NewStalled func(t *testing.T) outbox.Deliverer
+	// Unbundle, optional, enables the bundle cases: messages whose payload
+	// is an outbox.Bundle, their attachments stored as blobs and streamed
+	// at delivery. Given what New's receiving side got for one message (the
+	// entries of its function with that message id; possibly none, or an
+	// incomplete part), it returns the files that arrived, by bundle entry
+	// name ("<message id>.xml", "anlagen/<attachment id>/<file name>"); for
+	// a ZIP container its entries (ZIPDigests). It must not fail the test
+	// for a missing file: the suite decides what must have arrived.
+	Unbundle func(t *testing.T, got []Received) map[string]Digest
+	// Blobs, optional, returns where the bundle cases store their blobs: a
+	// real store (InStore). Default: NewMemBlobs. The case with a corrupt
+	// blob always uses MemBlobs.
+	Blobs func(t *testing.T) BlobSource
 }
 
 // Prompt is how long Deliver may take to return once its context is
@@ -56,6 +73,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("CancelledContext", func(t *testing.T) { testCancelledContext(t, h) })
 	t.Run("CancelInFlight", func(t *testing.T) { testCancelInFlight(t, h) })
 	t.Run("ConcurrentDeliveries", func(t *testing.T) { testConcurrentDeliveries(t, h) })
+	t.Run("BundleArrivesExactly", func(t *testing.T) { testBundleArrivesExactly(t, h) })
+	t.Run("BundleMissingBlobIsPermanent", func(t *testing.T) { testBundleMissingBlob(t, h) })
+	t.Run("BundleCorruptBlobIsPermanent", func(t *testing.T) { testBundleCorruptBlob(t, h) })
 }
 
 // Delivery returns a delivery of a new message with an XML payload, as the
@@ -205,10 +225,95 @@ func testConcurrentDeliveries(t *testing.T, h Harness) {
 	}
 }
 
-func keys(m map[string][]Received) []string {
+func keys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}
 	return out
+}
+
+// LargeFileSize is the size of the large attachment of the bundle cases:
+// more than two chunks, the last one short.
+const LargeFileSize = 2*outbox.BlobChunkSize + 12345
+
+// BundleFiles returns the attachments of the bundle cases: a file of
+// several chunks, a small one with a name that is not ASCII, and an empty
+// one without a media type.
+func BundleFiles() []File {
+	return []File{
+		{Name: "Lageplan.pdf", MIMEType: "application/pdf", Size: LargeFileSize, Seed: 1},
+		{Name: "Grundriss Erdgeschoß.png", MIMEType: "image/png", Size: 4321, Seed: 2},
+		{Name: "leer.txt", Size: 0, Seed: 3},
+	}
+}
+
+// blobSource returns the harness's blob source, or MemBlobs.
+func (h Harness) blobSource(t *testing.T) BlobSource {
+	if h.Blobs != nil {
+		return h.Blobs(t)
+	}
+	return NewMemBlobs()
+}
+
+// unbundled returns what arrived of message id, by entry name.
+func (h Harness) unbundled(t *testing.T, received func() []Received, id string) map[string]Digest {
+	t.Helper()
+	return h.Unbundle(t, byID(received())[id])
+}
+
+func testBundleArrivesExactly(t *testing.T, h Harness) {
+	if h.Unbundle == nil {
+		t.Skip("the harness cannot unbundle (Harness.Unbundle)")
+	}
+	t.Parallel()
+	dlv, received := h.New(t)
+	m := StageBundle(t, h.blobSource(t), 1, BundleFiles()...)
+	if err := dlv.Deliver(t.Context(), m.Delivery); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	if ids := byID(received()); len(ids) != 1 {
+		t.Errorf("received message ids %v, want only %s", keys(ids), m.Delivery.MessageID)
+	}
+	m.Check(t, h.unbundled(t, received, m.Delivery.MessageID))
+}
+
+func testBundleMissingBlob(t *testing.T, h Harness) {
+	if h.Unbundle == nil {
+		t.Skip("the harness cannot unbundle (Harness.Unbundle)")
+	}
+	t.Parallel()
+	dlv, received := h.New(t)
+	files := BundleFiles()
+	files[1].Unstored = true
+	m := StageBundle(t, h.blobSource(t), 1, files...)
+	err := dlv.Deliver(t.Context(), m.Delivery)
+	if !errors.Is(err, outbox.ErrPermanent) {
+		t.Fatalf("Deliver of a bundle whose blob is not stored = %v, want a permanent error", err)
+	}
+	missing := m.Files[1].EntryName()
+	if d, ok := h.unbundled(t, received, m.Delivery.MessageID)[missing]; ok {
+		t.Errorf("the missing file %s arrived (%v)", missing, d)
+	}
+}
+
+func testBundleCorruptBlob(t *testing.T, h Harness) {
+	if h.Unbundle == nil {
+		t.Skip("the harness cannot unbundle (Harness.Unbundle)")
+	}
+	t.Parallel()
+	dlv, received := h.New(t)
+	blobs := NewMemBlobs()
+	m := StageBundle(t, blobs, 1, BundleFiles()...)
+	corrupt := m.Files[0]
+	blobs.Corrupt(t, corrupt.Blob)
+	err := dlv.Deliver(t.Context(), m.Delivery)
+	if !errors.Is(err, outbox.ErrPermanent) || !errors.Is(err, outbox.ErrBlobCorrupt) {
+		t.Fatalf("Deliver of a bundle with a corrupt blob = %v, want a permanent error wrapping ErrBlobCorrupt", err)
+	}
+	// The corruption shows only at the blob's end, after its bytes were
+	// streamed: the receiver must still not get the file whole.
+	if d, ok := h.unbundled(t, received, m.Delivery.MessageID)[corrupt.EntryName()]; ok {
+		t.Errorf("the corrupt file %s arrived (%v)", corrupt.EntryName(), d)
+	}
 }

@@ -1,6 +1,9 @@
 package adaptertest_test
 
 import (
+	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,10 +12,12 @@ import (
 	"github.com/amtsbote/amtsbote/adapters/adaptertest"
 	"github.com/amtsbote/amtsbote/adapters/filedrop"
 	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/outbox/sqlite"
 )
 
 // TestRunFiledrop runs the suite against the file drop, whose receiving side
 // keeps one file per message id: the suite must hold for such receivers too.
+// The bundle cases store their blobs in a real SQLite store.
 func TestRunFiledrop(t *testing.T) {
 	t.Parallel()
 	adaptertest.Run(t, adaptertest.Harness{
@@ -23,13 +28,22 @@ func TestRunFiledrop(t *testing.T) {
 			}
 			return d, func() []adaptertest.Received {
 				entries, err := os.ReadDir(d.Dir())
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil // nothing delivered yet
+				}
 				if err != nil {
 					t.Fatal(err)
 				}
 				var out []adaptertest.Received
 				for _, e := range entries {
+					if strings.HasPrefix(e.Name(), ".") {
+						continue
+					}
 					id, ok := strings.CutSuffix(e.Name(), ".xml")
-					if !ok || strings.HasPrefix(id, ".") {
+					if !ok {
+						id, ok = strings.CutSuffix(e.Name(), ".zip")
+					}
+					if !ok {
 						continue
 					}
 					body, err := os.ReadFile(filepath.Join(d.Dir(), e.Name()))
@@ -41,5 +55,31 @@ func TestRunFiledrop(t *testing.T) {
 				return out
 			}
 		},
+		Unbundle: UnzipBody,
+		Blobs: func(t *testing.T) adaptertest.BlobSource {
+			s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "amtsbote.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			return adaptertest.InStore(s)
+		},
 	})
+}
+
+// UnzipBody is the Unbundle of a receiver that gets the ZIP container as
+// the body of one message.
+func UnzipBody(t *testing.T, got []adaptertest.Received) map[string]adaptertest.Digest {
+	t.Helper()
+	if len(got) == 0 {
+		return nil
+	}
+	if len(got) > 1 {
+		t.Errorf("message %s arrived %d times, want once", got[0].MessageID, len(got))
+	}
+	d, err := adaptertest.ZIPDigests(bytes.NewReader(got[0].Body), int64(len(got[0].Body)))
+	if err != nil {
+		t.Errorf("message %s: %v", got[0].MessageID, err)
+	}
+	return d
 }

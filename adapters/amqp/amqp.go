@@ -1,9 +1,11 @@
 package amqp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"strconv"
@@ -33,12 +35,20 @@ const checkTimeout = 5 * time.Second
 // DefaultContentType is the content_type of a message whose metadata names none.
 const DefaultContentType = "application/xml"
 
+// DefaultMaxMessageBytes is Config.MaxMessageBytes when it is zero: 128 MiB,
+// the default max_message_size of RabbitMQ 3.8 to 3.13 (4.x defaults to
+// 16 MiB; 512 MiB is the most any RabbitMQ accepts).
+const DefaultMaxMessageBytes = 128 << 20
+
 var (
 	// ErrExchangeNotFound means the configured exchange does not exist on the
 	// broker. It is retryable: operators fix it by declaring the exchange.
 	ErrExchangeNotFound = errors.New("exchange does not exist")
 	// ErrClosed is returned by Deliver after Close.
 	ErrClosed = errors.New("deliverer is closed")
+	// ErrMessageTooLarge means a message is larger than
+	// Config.MaxMessageBytes. It is permanent.
+	ErrMessageTooLarge = errors.New("message is larger than the maximum message size")
 )
 
 // Config configures a Deliverer.
@@ -55,6 +65,12 @@ type Config struct {
 	// (ids, exchange and routing key; never payloads or the URL).
 	// Default: discard.
 	Logger *slog.Logger
+	// MaxMessageBytes bounds the body of a message: a message with
+	// attachments is assembled in memory to be published (AMQP sends a body
+	// as one frame sequence), and a larger one is refused as a permanent
+	// failure before it is read. It should not exceed the broker's
+	// max_message_size. Default (0): DefaultMaxMessageBytes.
+	MaxMessageBytes int64
 }
 
 // Validate reports every problem of c at once. Its errors never contain the URL.
@@ -67,6 +83,9 @@ func (c Config) Validate() error {
 	}
 	if c.Settings.Exchange == "" {
 		errs = append(errs, errors.New("exchange is empty (publishing to the default exchange is not supported)"))
+	}
+	if c.MaxMessageBytes < 0 {
+		errs = append(errs, errors.New("max message bytes must not be negative"))
 	}
 	if errs != nil {
 		return fmt.Errorf("amqp config: %w", errors.Join(errs...))
@@ -102,6 +121,7 @@ type Deliverer struct {
 	wmConfig   wmamqp.Config
 	wmLogger   watermill.LoggerAdapter
 	logger     *slog.Logger
+	maxBytes   int64
 
 	mu       sync.Mutex
 	pub      *wmamqp.Publisher // nil until connected
@@ -166,7 +186,12 @@ func New(cfg Config) (*Deliverer, error) {
 	if err := wmConfig.ValidatePublisher(); err != nil {
 		return nil, fmt.Errorf("amqp config: %w", err)
 	}
+	maxBytes := cfg.MaxMessageBytes
+	if maxBytes == 0 {
+		maxBytes = DefaultMaxMessageBytes
+	}
 	return &Deliverer{
+		maxBytes:   maxBytes,
 		url:        cfg.Settings.URL,
 		connName:   connectionName(cfg),
 		exchange:   exchange,
@@ -187,16 +212,24 @@ func connectionName(cfg Config) string {
 }
 
 // Deliver publishes d to the exchange and returns nil once the broker has
-// confirmed it. An empty message id or payload is a permanent error
-// (errors.Is(err, outbox.ErrPermanent)); every other failure is retryable:
-// an unreachable broker, a lost connection, a missing exchange
-// (ErrExchangeNotFound), a negative confirm, and a ctx that ends first.
+// confirmed it. The body is the content of d: its payload, or the ZIP
+// container its bundle describes, assembled in memory once the broker is
+// reached. An empty message id or payload, an undecodable bundle, a
+// missing or corrupt blob and a message larger than MaxMessageBytes
+// (ErrMessageTooLarge) are permanent errors (errors.Is(err,
+// outbox.ErrPermanent)); every other failure is retryable: an unreachable
+// broker, a lost connection, a missing exchange (ErrExchangeNotFound), a
+// negative confirm, a store error and a ctx that ends first.
 func (d *Deliverer) Deliver(ctx context.Context, dl outbox.Delivery) error {
 	if dl.MessageID == "" {
 		return outbox.Permanent(errors.New("amqp: empty message id"))
 	}
 	if len(dl.Payload) == 0 {
 		return outbox.Permanent(fmt.Errorf("amqp: message %s: empty payload", dl.MessageID))
+	}
+	size, err := d.bodySize(dl)
+	if err != nil {
+		return fmt.Errorf("amqp: message %s: %w", dl.MessageID, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("amqp: message %s: %w", dl.MessageID, err)
@@ -210,8 +243,12 @@ func (d *Deliverer) Deliver(ctx context.Context, dl outbox.Delivery) error {
 			slog.String("message_id", dl.MessageID), slog.String("error", err.Error()))
 		return fmt.Errorf("amqp: message %s: connect to broker: %w", dl.MessageID, err)
 	}
+	body, err := d.body(ctx, dl, size)
+	if err != nil {
+		return fmt.Errorf("amqp: message %s: %w", dl.MessageID, err)
+	}
 
-	msg := newMessage(dl)
+	msg := newMessage(dl, body)
 	result := make(chan error, 1)
 	d.mu.Lock()
 	if d.closed {
@@ -369,9 +406,54 @@ const (
 	metaTopic        = "topic"
 )
 
-// newMessage is the watermill message for dl.
-func newMessage(dl outbox.Delivery) *message.Message {
-	msg := message.NewMessage(dl.MessageID, dl.Payload)
+// bodySize returns the expected size of dl's content, and refuses it
+// permanently where it is sure to exceed the maximum: a plain payload by
+// its size, a bundle by the size of its files, which are stored
+// uncompressed in the container.
+func (d *Deliverer) bodySize(dl outbox.Delivery) (int64, error) {
+	b, isBundle, err := dl.Bundle()
+	if err != nil {
+		return 0, err // permanent
+	}
+	least, expected := int64(len(dl.Payload)), int64(len(dl.Payload))
+	if isBundle {
+		least, expected = 0, 0
+		for _, e := range b.Entries {
+			least += e.Size
+			expected += e.Size + int64(len(e.Data)) + 512 // inline data deflated, plus ZIP headers
+		}
+	}
+	if least > d.maxBytes {
+		return 0, outbox.Permanent(fmt.Errorf("%w: at least %d bytes, the maximum is %d", ErrMessageTooLarge, least, d.maxBytes))
+	}
+	return expected, nil
+}
+
+// body returns the content of dl: the payload, or a bundle's container read
+// into memory, at most maxBytes. A missing or corrupt blob is permanent.
+func (d *Deliverer) body(ctx context.Context, dl outbox.Delivery, size int64) ([]byte, error) {
+	if dl.Metadata[outbox.MetaPayloadFormat] != outbox.PayloadFormatBundle {
+		return dl.Payload, nil
+	}
+	rc := dl.Open(ctx)
+	defer rc.Close()
+	var buf bytes.Buffer
+	// Room for all of it and the last read that finds the end: ReadFrom
+	// would double the buffer otherwise.
+	buf.Grow(int(min(size, d.maxBytes+1)) + bytes.MinRead)
+	n, err := buf.ReadFrom(io.LimitReader(rc, d.maxBytes+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("assemble the container: %w", err)
+	case n > d.maxBytes:
+		return nil, outbox.Permanent(fmt.Errorf("%w: more than %d bytes", ErrMessageTooLarge, d.maxBytes))
+	}
+	return buf.Bytes(), nil
+}
+
+// newMessage is the watermill message for dl with body.
+func newMessage(dl outbox.Delivery, body []byte) *message.Message {
+	msg := message.NewMessage(dl.MessageID, body)
 	contentType := dl.Metadata[outbox.MetaContentType]
 	if contentType == "" {
 		contentType = DefaultContentType

@@ -439,6 +439,8 @@ func TestInvalidDeliveryIsPermanent(t *testing.T) {
 	}{
 		{"empty message id", outbox.Delivery{Payload: []byte("<x/>"), Attempt: 1}},
 		{"empty payload", outbox.Delivery{MessageID: uuid(t), Attempt: 1}},
+		{"undecodable bundle", outbox.Delivery{MessageID: uuid(t), Attempt: 1, Payload: []byte(`{"entries":`),
+			Metadata: map[string]string{outbox.MetaPayloadFormat: outbox.PayloadFormatBundle}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

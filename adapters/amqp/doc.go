@@ -17,8 +17,27 @@
 //	headers        x-amtsbote-submission-id (string), x-amtsbote-attempt
 //	               (32-bit integer, 1-based), x-amtsbote-topic (string)
 //
-// and the payload unchanged as its body. Delivery is at-least-once:
-// receivers deduplicate by message_id.
+// and the message's content as its body: the payload unchanged or, for a
+// message whose payload is a bundle (outbox.Bundle: a message with
+// attachments, stored once as blobs), the ZIP container it describes,
+// assembled at delivery. Delivery is at-least-once: receivers deduplicate
+// by message_id.
+//
+// # Message size
+//
+// AMQP sends a body as one frame sequence after a header that states its
+// size, and the broker confirms a message only whole, so a Deliverer holds
+// each message's body in memory while it publishes it, one per delivery in
+// flight: a bundle's container is read from the blob store into memory,
+// once the broker is reached. That memory is bounded by
+// Config.MaxMessageBytes (default 128 MiB, the default max_message_size of
+// RabbitMQ 3.8 to 3.13): a larger message is refused as a permanent failure
+// (ErrMessageTooLarge), before its attachments are read where their sizes
+// already exceed it. In practice the procedure's attachment limits
+// (attachments.max_count times attachments.max_bytes, 20 times 5 MiB by
+// default) bound it further; keep both within the broker's
+// max_message_size (RabbitMQ 4 defaults to 16 MiB). A blob that is missing
+// or does not match its checksum is a permanent failure too.
 //
 // # Topology belongs to the operators
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -106,26 +107,48 @@ func New(cfg Config) (*Deliverer, error) {
 // Dir returns the directory the files are written to, <Dir>/<Tenant>/<Procedure>.
 func (d *Deliverer) Dir() string { return d.dir }
 
-// Deliver writes d.Payload atomically to Dir()/<message-id>.xml, or
-// <message-id>.zip for a ZIP container (see extension). An invalid
-// message id or an empty payload is a permanent error (errors.Is(err,
-// outbox.ErrPermanent)); filesystem errors and a done ctx are not.
+// Deliver writes the content of dl atomically to Dir()/<message-id>.xml,
+// or <message-id>.zip for a ZIP container (see extension). A bundle's
+// container is assembled into the file as it is written, its attachments
+// streamed from the blob store chunk by chunk, never held whole. An
+// invalid message id, an empty payload, an undecodable bundle and a
+// missing or corrupt blob are permanent errors (errors.Is(err,
+// outbox.ErrPermanent)); filesystem and other store errors and a done ctx
+// are not.
 func (d *Deliverer) Deliver(ctx context.Context, dl outbox.Delivery) error {
-	if err := checkMessageID(dl.MessageID); err != nil {
-		return outbox.Permanent(fmt.Errorf("filedrop: %w", err))
+	if err := d.deliver(ctx, dl); err != nil {
+		return fmt.Errorf("filedrop: message %s: %w", dl.MessageID, err)
 	}
-	if len(dl.Payload) == 0 {
-		return outbox.Permanent(fmt.Errorf("filedrop: message %s: empty payload", dl.MessageID))
+	return nil
+}
+
+func (d *Deliverer) deliver(ctx context.Context, dl outbox.Delivery) error {
+	if err := checkMessageID(dl.MessageID); err != nil {
+		return outbox.Permanent(err)
+	}
+	b, isBundle, err := dl.Bundle()
+	if err != nil {
+		return err // permanent
+	}
+	if !isBundle && len(dl.Payload) == 0 {
+		return outbox.Permanent(errors.New("empty payload"))
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("filedrop: message %s: %w", dl.MessageID, err)
+		return err
+	}
+	// A blob that is not stored fails before anything is created; one
+	// that turns out corrupt at its end fails the write below.
+	for _, e := range b.Entries {
+		if _, _, err := dl.OpenEntry(ctx, e); err != nil {
+			return fmt.Errorf("entry %s: %w", e.Name, err)
+		}
 	}
 	if err := d.ensureDir(); err != nil {
-		return fmt.Errorf("filedrop: message %s: %w", dl.MessageID, err)
+		return err
 	}
-	path := filepath.Join(d.dir, dl.MessageID+extension(dl.Metadata[outbox.MetaContentType]))
-	if err := writeFileAtomic(ctx, path, dl.Payload); err != nil {
-		return fmt.Errorf("filedrop: message %s: %w", dl.MessageID, err)
+	path := filepath.Join(d.dir, dl.MessageID+extension(dl.Metadata[outbox.MetaContentType], isBundle))
+	if err := writeFileAtomic(ctx, path, func(w io.Writer) error { return dl.WriteTo(ctx, w) }); err != nil {
+		return err
 	}
 	d.logger.DebugContext(ctx, "file dropped",
 		slog.String("message_id", dl.MessageID),
@@ -136,9 +159,10 @@ func (d *Deliverer) Deliver(ctx context.Context, dl outbox.Delivery) error {
 }
 
 // extension names files by the payload's media type: ZIP containers (xdomea
-// messages, and XÖV messages with attachments) are .zip files.
-func extension(contentType string) string {
-	if contentType == "application/zip" {
+// messages, and XÖV messages with attachments, which are bundles) are .zip
+// files.
+func extension(contentType string, bundle bool) string {
+	if bundle || contentType == "application/zip" {
 		return ".zip"
 	}
 	return ".xml"
@@ -177,10 +201,10 @@ func (d *Deliverer) ensureDir() error {
 	return nil
 }
 
-// writeFileAtomic writes data to path through a synced temporary dot file in
-// the same directory and a rename, then syncs the directory. On error no
-// temporary file is left behind.
-func writeFileAtomic(ctx context.Context, path string, data []byte) (err error) {
+// writeFileAtomic writes what write produces to path through a synced
+// temporary dot file in the same directory and a rename, then syncs the
+// directory. On error, write's included, no temporary file is left behind.
+func writeFileAtomic(ctx context.Context, path string, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
@@ -193,7 +217,7 @@ func writeFileAtomic(ctx context.Context, path string, data []byte) (err error) 
 			_ = os.Remove(tmp)
 		}
 	}()
-	if _, err := f.Write(data); err != nil {
+	if err := write(f); err != nil {
 		return fmt.Errorf("write temporary file: %w", err)
 	}
 	if err := f.Chmod(FileMode); err != nil {

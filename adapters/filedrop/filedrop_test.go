@@ -11,8 +11,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/amtsbote/amtsbote/adapters/adaptertest"
 	"github.com/amtsbote/amtsbote/adapters/filedrop"
 	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/outbox/sqlite"
 )
 
 const (
@@ -359,5 +361,119 @@ func TestDeliverZIPContainer(t *testing.T) {
 	all, _ := files(t, root)
 	if want := tenant + "/" + procedure + "/" + messageID + ".zip"; len(all) != 1 || all[0] != want {
 		t.Fatalf("files = %v, want [%s]", all, want)
+	}
+}
+
+// deliveredFile is the path the file drop below root writes m to.
+func deliveredFile(root string, m adaptertest.BundleMessage) string {
+	return filepath.Join(root, tenant, procedure, m.Delivery.MessageID+".zip")
+}
+
+// checkZIPFile compares the container at path with what m must arrive as.
+func checkZIPFile(t *testing.T, path string, m adaptertest.BundleMessage) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != filedrop.FileMode {
+		t.Errorf("mode of %s = %v, want %v", path, fi.Mode().Perm(), filedrop.FileMode)
+	}
+	got, err := adaptertest.ZIPDigests(f, fi.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Check(t, got)
+}
+
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "amtsbote.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// A bundle is assembled into <id>.zip, its blobs read from a real store.
+func TestDeliverBundle(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	d := newDeliverer(t, root)
+	m := adaptertest.StageBundle(t, adaptertest.InStore(openStore(t)), 1, adaptertest.BundleFiles()...)
+	for attempt := 1; attempt <= 2; attempt++ {
+		m.Delivery.Attempt = attempt
+		if err := d.Deliver(t.Context(), m.Delivery); err != nil {
+			t.Fatalf("attempt %d: Deliver: %v", attempt, err)
+		}
+		all, hidden := files(t, root)
+		if want := tenant + "/" + procedure + "/" + m.Delivery.MessageID + ".zip"; len(all) != 1 || all[0] != want || len(hidden) != 0 {
+			t.Fatalf("files = %v, want only %s", all, want)
+		}
+		checkZIPFile(t, deliveredFile(root, m), m)
+	}
+}
+
+// A bundle whose blob is missing or corrupt is a permanent error that
+// leaves no file, temporary or not.
+func TestDeliverBundleBrokenBlob(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		corrupt bool
+		want    error
+	}{
+		{name: "missing", want: outbox.ErrNotFound},
+		{name: "corrupt", corrupt: true, want: outbox.ErrBlobCorrupt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			root := t.TempDir()
+			d := newDeliverer(t, root)
+			blobs := adaptertest.NewMemBlobs()
+			attachments := adaptertest.BundleFiles()
+			attachments[0].Unstored = !tt.corrupt
+			m := adaptertest.StageBundle(t, blobs, 1, attachments...)
+			if tt.corrupt {
+				blobs.Corrupt(t, m.Files[0].Blob)
+			}
+			err := d.Deliver(t.Context(), m.Delivery)
+			if !errors.Is(err, outbox.ErrPermanent) || !errors.Is(err, tt.want) {
+				t.Fatalf("Deliver = %v, want a permanent error wrapping %v", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), m.Delivery.MessageID) {
+				t.Errorf("error %q does not name the message", err)
+			}
+			if all, _ := files(t, root); len(all) != 0 {
+				t.Errorf("files left behind: %v", all)
+			}
+		})
+	}
+}
+
+// A bundle without a blob store (a relay that forgot WithBlobs) and an
+// undecodable bundle are permanent errors.
+func TestDeliverBundleMisconfigured(t *testing.T) {
+	t.Parallel()
+	m := adaptertest.StageBundle(t, adaptertest.NewMemBlobs(), 1, adaptertest.BundleFiles()...)
+	noStore := m.Delivery.WithBlobs(nil)
+	garbled := m.Delivery
+	garbled.Payload = []byte(`{"entries": [`)
+	for name, dl := range map[string]outbox.Delivery{"no blob store": noStore, "undecodable": garbled} {
+		root := t.TempDir()
+		err := newDeliverer(t, root).Deliver(t.Context(), dl)
+		if !errors.Is(err, outbox.ErrPermanent) {
+			t.Errorf("%s: Deliver = %v, want a permanent error", name, err)
+		}
+		if all, _ := files(t, root); len(all) != 0 {
+			t.Errorf("%s: files left behind: %v", name, all)
+		}
 	}
 }

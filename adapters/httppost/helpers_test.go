@@ -63,9 +63,11 @@ func newDeliverer(t *testing.T, s config.HTTP) *httppost.Deliverer {
 
 // request is a request as the receiver got it.
 type request struct {
-	Method, Path string
-	Header       http.Header
-	Body         []byte
+	Method, Path     string
+	Header           http.Header
+	Body             []byte
+	ContentLength    int64    // -1: not given
+	TransferEncoding []string // ["chunked"] for a chunked body
 }
 
 // receiver records requests and answers them with status 204 unless told otherwise.
@@ -85,7 +87,8 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc.mu.Lock()
-	rc.requests = append(rc.requests, request{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body})
+	rc.requests = append(rc.requests, request{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body,
+		ContentLength: r.ContentLength, TransferEncoding: r.TransferEncoding})
 	rc.mu.Unlock()
 	if rc.answer == nil {
 		w.WriteHeader(http.StatusNoContent)

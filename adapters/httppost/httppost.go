@@ -319,11 +319,14 @@ func (d *Deliverer) deliver(ctx context.Context, dl outbox.Delivery) error {
 	case len(dl.Payload) == 0:
 		return outbox.Permanent(errors.New("empty payload"))
 	}
-	reqs, err := d.requests(dl)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	reqs, err := d.requests(ctx, dl)
+	if errors.Is(err, errMalformed) && !errors.Is(err, outbox.ErrPermanent) {
 		return outbox.Permanent(err)
 	}
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return err
 	}
 	start := time.Now()
@@ -355,6 +358,35 @@ func (d *Deliverer) send(ctx context.Context, dl outbox.Delivery, r request) (in
 	if err != nil {
 		return 0, outbox.Permanent(fmt.Errorf("build request to %s: %w", d.host, err))
 	}
+	// timedOut reports whether this request's own timeout ended it.
+	timedOut := func() bool { return ctx.Err() == nil && errors.Is(rctx.Err(), context.DeadlineExceeded) }
+	var bodies *bodySource
+	if r.open != nil {
+		// A streamed body: each attempt of the transport to send the
+		// request reads it afresh (GetBody).
+		bodies = &bodySource{ctx: rctx, open: r.open}
+		if req.Body, req.ContentLength, err = bodies.next(); err != nil {
+			return 0, fmt.Errorf("open the request body: %w", err)
+		}
+		req.GetBody = bodies.getBody
+	}
+	// bodyError ends the request, stops the production of its bodies and
+	// returns the error of producing one: it explains a failed request
+	// better than the transport does, and it decides even when the
+	// receiver answered before the body was complete.
+	bodyError := func() error {
+		if bodies == nil {
+			return nil
+		}
+		timeout := timedOut()
+		if err := bodies.close(cancel); err != nil {
+			if timeout {
+				return fmt.Errorf("post to %s: not sent within %s: %w", d.host, d.timeout, err)
+			}
+			return fmt.Errorf("produce the request body: %w", err)
+		}
+		return nil
+	}
 	for name, values := range d.headers {
 		req.Header[name] = values
 	}
@@ -373,11 +405,15 @@ func (d *Deliverer) send(ctx context.Context, dl outbox.Delivery, r request) (in
 
 	resp, err := d.client.Do(req)
 	if err != nil {
+		timeout := timedOut()
+		if berr := bodyError(); berr != nil {
+			return 0, berr
+		}
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
 			err = uerr.Err // its message holds the whole URL; name only the host
 		}
-		if ctx.Err() == nil && rctx.Err() != nil {
+		if timeout {
 			return 0, fmt.Errorf("post to %s: no answer within %s: %w", d.host, d.timeout, err)
 		}
 		return 0, fmt.Errorf("post to %s: %w", d.host, err)
@@ -387,6 +423,9 @@ func (d *Deliverer) send(ctx context.Context, dl outbox.Delivery, r request) (in
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrainBodyBytes))
 	_ = resp.Body.Close()
 	code := resp.StatusCode
+	if berr := bodyError(); berr != nil {
+		return code, berr
+	}
 	if code >= 200 && code <= 299 {
 		// The receiver has answered: a body cut short by a timeout changes nothing.
 		return code, nil

@@ -26,28 +26,40 @@ import (
 	"github.com/amtsbote/amtsbote/outbox"
 )
 
+// TestContract runs the adapter suite in both attachment modes; its
+// bundles are read from a real SQLite store.
 func TestContract(t *testing.T) {
 	t.Parallel()
-	adaptertest.Run(t, adaptertest.Harness{
-		New: func(t *testing.T) (outbox.Deliverer, func() []adaptertest.Received) {
-			rc := &receiver{}
-			srv := serve(t, rc)
-			d := newDeliverer(t, config.HTTP{URL: srv.URL + "/eingang"})
-			return d, func() []adaptertest.Received {
-				var out []adaptertest.Received
-				for _, r := range rc.got() {
-					out = append(out, adaptertest.Received{MessageID: r.Header.Get(httppost.HeaderMessageID), Body: r.Body})
-				}
-				return out
-			}
-		},
-		NewStalled: func(t *testing.T) outbox.Deliverer {
-			hold, release := holdUntilDone(t)
-			srv := serve(t, hold)
-			t.Cleanup(release) // runs before srv.Close
-			return newDeliverer(t, config.HTTP{URL: srv.URL, Timeout: config.Duration{Duration: time.Hour}})
-		},
-	})
+	for _, mode := range []string{"multipart", "separate"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			adaptertest.Run(t, adaptertest.Harness{
+				New: func(t *testing.T) (outbox.Deliverer, func() []adaptertest.Received) {
+					rc := &receiver{}
+					srv := serve(t, rc)
+					d := newDeliverer(t, config.HTTP{URL: srv.URL + "/eingang", Attachments: mode})
+					return d, func() []adaptertest.Received {
+						var out []adaptertest.Received
+						for _, r := range rc.got() {
+							out = append(out, adaptertest.Received{MessageID: r.Header.Get(httppost.HeaderMessageID),
+								Body: r.Body, Header: r.Header})
+						}
+						return out
+					}
+				},
+				NewStalled: func(t *testing.T) outbox.Deliverer {
+					hold, release := holdUntilDone(t)
+					srv := serve(t, hold)
+					t.Cleanup(release) // runs before srv.Close
+					return newDeliverer(t, config.HTTP{URL: srv.URL, Timeout: config.Duration{Duration: time.Hour}})
+				},
+				Unbundle: unbundle,
+				Blobs: func(t *testing.T) adaptertest.BlobSource {
+					return adaptertest.InStore(openStore(t))
+				},
+			})
+		})
+	}
 }
 
 func TestPlainPost(t *testing.T) {

@@ -1,9 +1,12 @@
 package httppost
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -94,6 +97,40 @@ func TestFileContentType(t *testing.T) {
 	} {
 		if got := fileContentType(name); got != want {
 			t.Errorf("fileContentType(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestHoldLast(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, 2, 3, 100, 32 << 10, 100_001} {
+		content := bytes.Repeat([]byte("Bauvorhaben "), n/12+1)[:n]
+		for name, r := range map[string]io.Reader{
+			"whole":    bytes.NewReader(content),
+			"one byte": iotest.OneByteReader(bytes.NewReader(content)),
+			"data+EOF": iotest.DataErrReader(bytes.NewReader(content)),
+		} {
+			if err := iotest.TestReader(&holdLast{r: r}, content); err != nil {
+				t.Errorf("%d bytes, %s: %v", n, name, err)
+			}
+		}
+	}
+	// An error at the end (a checksum that does not match) keeps the last
+	// byte back: nothing that reads the stream gets it whole.
+	errCorrupt := errors.New("corrupt")
+	content := bytes.Repeat([]byte{7}, 70_000)
+	for _, size := range []int{1, 2, 4096, 1 << 20} {
+		r := &holdLast{r: io.MultiReader(bytes.NewReader(content), iotest.ErrReader(errCorrupt))}
+		var got []byte
+		buf := make([]byte, size)
+		var err error
+		for err == nil {
+			var n int
+			n, err = r.Read(buf)
+			got = append(got, buf[:n]...)
+		}
+		if !errors.Is(err, errCorrupt) || len(got) >= len(content) {
+			t.Errorf("reads of %d: got %d of %d bytes and %v, want fewer and the error", size, len(got), len(content), err)
 		}
 	}
 }

@@ -3,7 +3,7 @@ package httppost
 import (
 	"archive/zip"
 	"bytes"
-	"errors"
+	"context"
 	"fmt"
 	"io"
 	"mime"
@@ -33,15 +33,44 @@ const maxContainerBytes = 2 << 30
 
 // request is one HTTP request of a delivery.
 type request struct {
-	what        string // "message" or "attachment <id>", for errors
-	body        []byte
+	what string // "message" or "attachment <id>", for errors
+	body []byte // the body, unless open is set
+	// open, when set, produces the body as a stream, afresh for every
+	// attempt to send it, with its length, -1 where it is not known in
+	// advance (sent chunked).
+	open        func(ctx context.Context) (body io.ReadCloser, size int64, err error)
 	contentType string
 	header      http.Header // besides the common headers; replaces them
 }
 
-// requests builds the requests of a delivery. An error means the payload
-// cannot be sent; retrying cannot help.
-func (d *Deliverer) requests(dl outbox.Delivery) ([]request, error) {
+// requests builds the requests of a delivery. An error wrapping
+// errMalformed means the payload cannot be sent, and retrying cannot help;
+// other errors are classified already (a missing blob is permanent, a
+// store that does not answer is not).
+func (d *Deliverer) requests(ctx context.Context, dl outbox.Delivery) ([]request, error) {
+	b, isBundle, err := dl.Bundle()
+	if err != nil {
+		return nil, err // permanent
+	}
+	xdomea := strings.HasPrefix(dl.Metadata[metaMessageType], xdomeaTypePrefix)
+	if isBundle {
+		// A blob that is not stored fails before any request is sent.
+		for _, e := range b.Entries {
+			if _, _, err := dl.OpenEntry(ctx, e); err != nil {
+				return nil, fmt.Errorf("entry %s: %w", e.Name, err)
+			}
+		}
+		if xdomea {
+			return []request{container(dl.MessageID, nil, func(ctx context.Context) (io.ReadCloser, int64, error) {
+				return pipeBody(func(w io.Writer) error { return dl.WriteTo(ctx, w) }), -1, nil
+			})}, nil
+		}
+		doc, files, err := bundleFiles(dl, b)
+		if err != nil {
+			return nil, err
+		}
+		return d.withAttachments(dl.MessageID, doc, files, true)
+	}
 	ct := dl.Metadata[outbox.MetaContentType]
 	if ct == "" {
 		ct = contentTypeXML
@@ -57,25 +86,42 @@ func (d *Deliverer) requests(dl outbox.Delivery) ([]request, error) {
 			return nil, err
 		}
 		return []request{root}, nil
-	case mediaType == contentTypeZIP && strings.HasPrefix(dl.Metadata[metaMessageType], xdomeaTypePrefix):
-		h := http.Header{}
-		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": dl.MessageID + ".zip"}))
-		return []request{{what: "message", body: dl.Payload, contentType: contentTypeZIP, header: h}}, nil
+	case mediaType == contentTypeZIP && xdomea:
+		return []request{container(dl.MessageID, dl.Payload, nil)}, nil
 	case mediaType == contentTypeZIP:
 		doc, files, err := openContainer(dl.MessageID, dl.Payload)
 		if err != nil {
 			return nil, err
 		}
-		root, err := d.root(doc)
-		if err != nil {
-			return nil, err
-		}
-		if d.attachments == attachmentsSeparate {
-			return separate(dl.MessageID, root, files), nil
-		}
-		return d.multipart(dl.MessageID, root, files)
+		return d.withAttachments(dl.MessageID, doc, files, false)
 	}
 	return nil, fmt.Errorf("%w: unsupported content type %q", errMalformed, mediaType)
+}
+
+// container is the request of an xdomea container, sent as it is: body, or
+// streamed from open.
+func container(messageID string, body []byte, open func(context.Context) (io.ReadCloser, int64, error)) request {
+	h := http.Header{}
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": messageID + ".zip"}))
+	return request{what: "message", body: body, open: open, contentType: contentTypeZIP, header: h}
+}
+
+// withAttachments returns the requests of a message with files, in the
+// configured attachment mode. With stream, a multipart body is produced
+// while it is sent instead of in memory.
+func (d *Deliverer) withAttachments(messageID string, doc []byte, files []file, stream bool) ([]request, error) {
+	root, err := d.root(doc)
+	if err != nil {
+		return nil, err
+	}
+	if d.attachments == attachmentsSeparate {
+		return separate(messageID, root, files), nil
+	}
+	r, err := multipartRequest(messageID, root, files, stream)
+	if err != nil {
+		return nil, err
+	}
+	return []request{r}, nil
 }
 
 // root is the request of the XML document alone: plain or in a SOAP envelope.
@@ -134,10 +180,69 @@ func envelope(version string, doc []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// file is one attachment of a message's ZIP container.
+// file is one attachment: of a ZIP payload (in memory) or of a bundle (a
+// stored blob, streamed).
 type file struct {
 	id, name string
-	content  []byte
+	mimeType string // of a bundle entry, "" where the file name decides
+	// open returns the content and its size.
+	open func(ctx context.Context) (io.Reader, int64, error)
+}
+
+// contentType is the media type of the file: the bundle entry's, or by
+// the file name's extension.
+func (f file) contentType() string {
+	if f.mimeType != "" {
+		return f.mimeType
+	}
+	return fileContentType(f.name)
+}
+
+// inMemory is a file whose content is held.
+func inMemory(id, name string, content []byte) file {
+	return file{id: id, name: name, open: func(context.Context) (io.Reader, int64, error) {
+		return bytes.NewReader(content), int64(len(content)), nil
+	}}
+}
+
+// bundleFiles finds in a bundle the document "<message id>.xml" (inline)
+// and the files "anlagen/<attachment id>/<file name>", as openContainer does
+// in a ZIP payload. Any other entry makes it malformed.
+func bundleFiles(dl outbox.Delivery, b outbox.Bundle) ([]byte, []file, error) {
+	var (
+		doc   []byte
+		files []file
+	)
+	for _, e := range b.Entries {
+		id, name, isFile := parseAttachmentPath(e.Name)
+		switch {
+		case e.Name == dl.MessageID+".xml" && doc != nil:
+			return nil, nil, fmt.Errorf("%w: bundle: %q twice", errMalformed, e.Name)
+		case e.Name == dl.MessageID+".xml" && e.IsBlob():
+			return nil, nil, fmt.Errorf("%w: bundle: %q is not inline", errMalformed, e.Name)
+		case e.Name == dl.MessageID+".xml":
+			doc = e.Data
+		case !isFile:
+			return nil, nil, fmt.Errorf("%w: bundle: unexpected entry %q", errMalformed, e.Name)
+		case e.AttachmentID != "" && e.AttachmentID != id:
+			return nil, nil, fmt.Errorf("%w: bundle: entry %q has attachment id %q", errMalformed, e.Name, e.AttachmentID)
+		case e.MIMEType != "" && !validMediaType(e.MIMEType):
+			return nil, nil, fmt.Errorf("%w: bundle: entry %q has media type %q", errMalformed, e.Name, e.MIMEType)
+		default:
+			files = append(files, file{id: id, name: name, mimeType: e.MIMEType,
+				open: func(ctx context.Context) (io.Reader, int64, error) { return dl.OpenEntry(ctx, e) }})
+		}
+	}
+	if doc == nil {
+		return nil, nil, fmt.Errorf("%w: bundle without %s.xml", errMalformed, dl.MessageID)
+	}
+	return doc, files, nil
+}
+
+// validMediaType reports whether v is a media type fit for a header.
+func validMediaType(v string) bool {
+	_, _, err := mime.ParseMediaType(v)
+	return err == nil && validHeaderValue(v)
 }
 
 // openContainer reads a message's ZIP container: the document
@@ -186,7 +291,7 @@ func openContainer(messageID string, payload []byte) ([]byte, []file, error) {
 		case !isFile:
 			doc = b
 		default:
-			files = append(files, file{id: id, name: name, content: b})
+			files = append(files, inMemory(id, name, b))
 		}
 	}
 	if doc == nil {
@@ -248,7 +353,7 @@ func disposition(name string) string {
 func contentID(id string) string { return "<" + id + "@amtsbote>" }
 
 // separate returns the requests of attachment mode "separate": root, then a
-// request per file.
+// request per file, its body streamed with its length.
 func separate(messageID string, root request, files []file) []request {
 	root.header.Set(HeaderAttachments, strconv.Itoa(len(files)))
 	reqs := []request{root}
@@ -257,50 +362,84 @@ func separate(messageID string, root request, files []file) []request {
 		h.Set(HeaderAttachmentID, f.id)
 		h.Set(HeaderIdempotency, messageID+"/"+f.id)
 		h.Set("Content-Disposition", disposition(f.name))
-		reqs = append(reqs, request{what: "attachment " + f.id, body: f.content, contentType: fileContentType(f.name), header: h})
+		reqs = append(reqs, request{what: "attachment " + f.id, contentType: f.contentType(), header: h,
+			open: func(ctx context.Context) (io.ReadCloser, int64, error) {
+				r, n, err := f.open(ctx)
+				if err != nil {
+					return nil, 0, err
+				}
+				return io.NopCloser(&holdLast{r: r}), n, nil
+			}})
 	}
 	return reqs
 }
 
-// multipart returns the one multipart/related request (RFC 2387) of
-// attachment mode "multipart": root as its first part, then the files.
-func (d *Deliverer) multipart(messageID string, root request, files []file) ([]request, error) {
+// multipartRequest returns the one multipart/related request (RFC 2387)
+// of attachment mode "multipart": root as its first part, then the files.
+// With stream the body is written while it is sent (chunked), else in
+// memory first.
+func multipartRequest(messageID string, root request, files []file, stream bool) (request, error) {
+	boundary := multipart.NewWriter(io.Discard).Boundary() // random, the same for every attempt
+	rootType, _, _ := mime.ParseMediaType(root.contentType)
+	ct := mime.FormatMediaType("multipart/related", map[string]string{
+		"boundary": boundary, "type": rootType, "start": contentID(messageID),
+	})
+	if ct == "" {
+		return request{}, fmt.Errorf("%w: root content type %q does not fit a multipart content type", errMalformed, root.contentType)
+	}
+	write := func(ctx context.Context, w io.Writer) error {
+		return writeMultipart(ctx, w, boundary, messageID, root, files)
+	}
+	r := root
+	r.contentType, r.body = ct, nil
+	if stream {
+		r.open = func(ctx context.Context) (io.ReadCloser, int64, error) {
+			return pipeBody(func(w io.Writer) error { return write(ctx, w) }), -1, nil
+		}
+		return r, nil
+	}
 	var b bytes.Buffer
-	w := multipart.NewWriter(&b)
-	part := func(h textproto.MIMEHeader, body []byte) error {
+	if err := write(context.Background(), &b); err != nil {
+		return request{}, err
+	}
+	r.body = b.Bytes()
+	return r, nil
+}
+
+// writeMultipart writes the parts of a multipart/related body to w: root,
+// then each file, its content streamed.
+func writeMultipart(ctx context.Context, w io.Writer, boundary, messageID string, root request, files []file) error {
+	mw := multipart.NewWriter(w)
+	if err := mw.SetBoundary(boundary); err != nil {
+		return err
+	}
+	part := func(h textproto.MIMEHeader, body io.Reader) error {
 		h.Set("Content-Transfer-Encoding", "binary")
-		pw, err := w.CreatePart(h)
+		pw, err := mw.CreatePart(h)
 		if err != nil {
 			return err
 		}
-		_, err = pw.Write(body)
+		_, err = io.Copy(pw, body)
 		return err
 	}
-	rootType, _, _ := mime.ParseMediaType(root.contentType)
 	if err := part(textproto.MIMEHeader{
 		"Content-Type": {root.contentType},
 		"Content-Id":   {contentID(messageID)},
-	}, root.body); err != nil {
-		return nil, err
+	}, bytes.NewReader(root.body)); err != nil {
+		return err
 	}
 	for _, f := range files {
-		if err := part(textproto.MIMEHeader{
-			"Content-Type":        {fileContentType(f.name)},
-			"Content-Id":          {contentID(f.id)},
-			"Content-Disposition": {disposition(f.name)},
-		}, f.content); err != nil {
-			return nil, err
+		content, _, err := f.open(ctx)
+		if err == nil {
+			err = part(textproto.MIMEHeader{
+				"Content-Type":        {f.contentType()},
+				"Content-Id":          {contentID(f.id)},
+				"Content-Disposition": {disposition(f.name)},
+			}, content)
+		}
+		if err != nil {
+			return fmt.Errorf("attachment %s: %w", f.id, err)
 		}
 	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	ct := mime.FormatMediaType("multipart/related", map[string]string{
-		"boundary": w.Boundary(), "type": rootType, "start": contentID(messageID),
-	})
-	if ct == "" {
-		return nil, errors.New("format multipart content type")
-	}
-	root.body, root.contentType = b.Bytes(), ct
-	return []request{root}, nil
+	return mw.Close()
 }
