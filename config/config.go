@@ -260,6 +260,11 @@ type AMQP struct {
 	Exchange string `yaml:"exchange"`
 	// RoutingKey is the routing key of every message.
 	RoutingKey string `yaml:"routing_key"`
+	// MaxMessageBytes bounds a message's body, which AMQP publishes whole:
+	// a message with attachments is assembled in memory, and a larger one
+	// fails permanently. It should not exceed the broker's
+	// max_message_size. 0 means 128 MiB; at most 512 MiB.
+	MaxMessageBytes int64 `yaml:"max_message_bytes"`
 }
 
 // Procedure is one Verwaltungsleistung Amtsbote accepts.

@@ -258,8 +258,18 @@ func TestValidate(t *testing.T) {
 		{"amqp invalid", func(c *Config) {
 			d := &c.Tenants[0].Procedures[0].Destinations[0]
 			d.Type, d.FileDrop = "amqp", nil
-			d.AMQP = &AMQP{URL: NewSecret("http://x")}
-		}, []string{d00 + ".amqp.url", d00 + ".amqp.exchange"}},
+			d.AMQP = &AMQP{URL: NewSecret("http://x"), MaxMessageBytes: -1}
+		}, []string{d00 + ".amqp.url", d00 + ".amqp.exchange", d00 + ".amqp.max_message_bytes"}},
+		{"amqp message size at the limit", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Type, d.FileDrop = "amqp", nil
+			d.AMQP = &AMQP{URL: NewSecret("amqp://guest:guest@127.0.0.1:5672/"), Exchange: "fachverfahren", MaxMessageBytes: 512 << 20}
+		}, nil},
+		{"amqp message size over the limit", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Type, d.FileDrop = "amqp", nil
+			d.AMQP = &AMQP{URL: NewSecret("amqp://guest:guest@127.0.0.1:5672/"), Exchange: "fachverfahren", MaxMessageBytes: 512<<20 + 1}
+		}, []string{d00 + ".amqp.max_message_bytes"}},
 		{"reader without praefix", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Reader = "09162000" }, []string{d00 + ".reader"}},
 		{"behoerdenkennung without praefix", func(c *Config) { c.Tenants[0].Behoerdenkennung = "09162000" }, []string{t0 + ".behoerdenkennung"}},
 		{"behoerdenkennung empty kennung", func(c *Config) { c.Tenants[0].Behoerdenkennung = "psw:" }, []string{t0 + ".behoerdenkennung"}},

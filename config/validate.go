@@ -399,6 +399,9 @@ func (a *AMQP) validate(path string, v *validator) {
 	if a.Exchange == "" {
 		v.add(path+".exchange", "is required")
 	}
+	if a.MaxMessageBytes < 0 || a.MaxMessageBytes > 512<<20 {
+		v.add(path+".max_message_bytes", "must be between 0 (default 128 MiB) and 536870912 (512 MiB), got %d", a.MaxMessageBytes)
+	}
 }
 
 func (f *FileDrop) validate(path string, v *validator) {

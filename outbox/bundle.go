@@ -66,7 +66,7 @@ func ParseBundle(payload []byte) (Bundle, error) {
 		return Bundle{}, errors.New("decode bundle: no entries")
 	}
 	for i, e := range b.Entries {
-		if e.Name == "" || (e.Blob == "") == (e.Data == nil) {
+		if e.Name == "" || e.Blob != "" && len(e.Data) > 0 {
 			return Bundle{}, fmt.Errorf("decode bundle: entry %d needs a name and either data or a blob", i)
 		}
 	}

@@ -68,8 +68,25 @@ func (d Delivery) Open(ctx context.Context) io.ReadCloser {
 		return io.NopCloser(bytes.NewReader(d.Payload))
 	}
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(d.WriteTo(ctx, pw)) }()
-	return pr
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pw.CloseWithError(d.WriteTo(ctx, pw))
+	}()
+	return &assembly{PipeReader: pr, done: done}
+}
+
+// assembly is the reader of Open; Close waits until the assembly stopped,
+// so that nothing reads the store after it.
+type assembly struct {
+	*io.PipeReader
+	done chan struct{}
+}
+
+func (a *assembly) Close() error {
+	err := a.PipeReader.Close()
+	<-a.done
+	return err
 }
 
 // OpenEntry returns the content of one entry of d's bundle and its size.
