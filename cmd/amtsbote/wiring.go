@@ -94,11 +94,11 @@ var adapters = map[string]delivererFactory{
 	},
 	"http": func(tenant *config.Tenant, route *config.Route, d *config.Destination, logger *slog.Logger) (outbox.Deliverer, error) {
 		return httppost.New(httppost.Config{Settings: *d.HTTP, Tenant: tenant.ID, Procedure: route.Procedure,
-			Destination: d.ID, Logger: logger, MaxMessageBytes: d.AMQP.MaxMessageBytes})
+			Destination: d.ID, Logger: logger})
 	},
 	"amqp": func(tenant *config.Tenant, route *config.Route, d *config.Destination, logger *slog.Logger) (outbox.Deliverer, error) {
 		return amqp.New(amqp.Config{Settings: *d.AMQP, Tenant: tenant.ID, Procedure: route.Procedure,
-			Destination: d.ID, Logger: logger})
+			Destination: d.ID, Logger: logger, MaxMessageBytes: d.AMQP.MaxMessageBytes})
 	},
 }
 
