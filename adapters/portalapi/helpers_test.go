@@ -54,7 +54,7 @@ var (
 // testConfig is config.Demo plus otherTenant, which routes demoProcedure to
 // two destinations and the test procedures to one, and other-portal, which
 // may submit anything.
-func testConfig(t *testing.T) *config.Config {
+func testConfig(t testing.TB) *config.Config {
 	t.Helper()
 	cfg := config.Demo(t.TempDir(), config.HashKey(demoKey))
 	cfg.Portals[0].Procedures = []string{demoProcedure} // config.Demo allows every procedure
@@ -99,7 +99,7 @@ func (m stubMapper) Map(transform.Input) (transform.Document, error) {
 	return transform.Document{}, m.err
 }
 
-func testRegistry(t *testing.T) *transform.Registry {
+func testRegistry(t testing.TB) *transform.Registry {
 	t.Helper()
 	r := transform.NewRegistry()
 	for p, m := range map[string]transform.Mapper{
@@ -145,13 +145,13 @@ type env struct {
 }
 
 // newEnv starts a server; opts adjust the handler's Config.
-func newEnv(t *testing.T, opts ...func(*portalapi.Config)) *env {
+func newEnv(t testing.TB, opts ...func(*portalapi.Config)) *env {
 	t.Helper()
 	return newEnvServer(t, nil, opts...)
 }
 
 // newEnvServer is newEnv with serverOpt adjusting the http.Server before it starts.
-func newEnvServer(t *testing.T, serverOpt func(*http.Server), opts ...func(*portalapi.Config)) *env {
+func newEnvServer(t testing.TB, serverOpt func(*http.Server), opts ...func(*portalapi.Config)) *env {
 	t.Helper()
 	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "amtsbote.db"))
 	if err != nil {
@@ -371,7 +371,7 @@ func requestLogs(lines []map[string]any) []map[string]any {
 }
 
 // readDemo returns testdata/submissions/demo.json.
-func readDemo(t *testing.T) []byte {
+func readDemo(t testing.TB) []byte {
 	t.Helper()
 	b, err := os.ReadFile(demoBodyPath)
 	if err != nil {
@@ -381,7 +381,7 @@ func readDemo(t *testing.T) []byte {
 }
 
 // decodeJSON decodes b as the handler does, numbers as json.Number.
-func decodeJSON(t *testing.T, b []byte) map[string]any {
+func decodeJSON(t testing.TB, b []byte) map[string]any {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
@@ -393,7 +393,7 @@ func decodeJSON(t *testing.T, b []byte) map[string]any {
 }
 
 // demoBody returns demo.json changed by mutate, encoded compactly.
-func demoBody(t *testing.T, mutate func(m map[string]any)) []byte {
+func demoBody(t testing.TB, mutate func(m map[string]any)) []byte {
 	t.Helper()
 	m := decodeJSON(t, readDemo(t))
 	if mutate != nil {
