@@ -292,27 +292,32 @@ func TestTLSConfig(t *testing.T) {
 	}
 }
 
-// TestBodiesInMemoryAreBounded holds the whole in-memory budget with one
-// slow upload: another request gets 503 with Retry-After instead of
-// memory, and once the upload is done, requests are served again.
+// TestBodiesInMemoryAreBounded holds the whole in-memory budget with slow
+// uploads: another request gets 503 with Retry-After instead of memory,
+// and once the uploads are done, requests are served again. The budget is
+// four bodies (the default), so four slow uploads take it.
 func TestBodiesInMemoryAreBounded(t *testing.T) {
 	t.Parallel()
-	const maxBody = 4096
+	const maxBody = 256 << 10
 	e := newEnv(t, func(c *portalapi.Config) {
-		c.MaxBodyBytes, c.MaxInflightBodyBytes, c.InflightWait = maxBody, maxBody, 50*time.Millisecond
+		c.MaxBodyBytes, c.InflightWait = maxBody, 50*time.Millisecond
 	})
-	slow, err := net.Dial("tcp", e.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
+	var slow []net.Conn
+	for range 4 {
+		c, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(hostileDeadline))
+		head := fmt.Sprintf("POST /v1/submissions HTTP/1.1\r\nHost: amtsbote.test\r\nAuthorization: Bearer %s\r\n"+
+			"Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n{", demoKey, maxBody)
+		if _, err := io.WriteString(c, head); err != nil {
+			t.Fatal(err)
+		}
+		slow = append(slow, c)
 	}
-	defer slow.Close()
-	_ = slow.SetDeadline(time.Now().Add(hostileDeadline))
-	head := fmt.Sprintf("POST /v1/submissions HTTP/1.1\r\nHost: amtsbote.test\r\nAuthorization: Bearer %s\r\n"+
-		"Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n{", demoKey, maxBody)
-	if _, err := io.WriteString(slow, head); err != nil {
-		t.Fatal(err)
-	}
-	// The slow upload takes the budget as soon as its handler runs.
+	// The slow uploads take the budget as soon as their handlers run.
 	refused := false
 	for range 200 {
 		r := e.submit(t, demoKey, []byte(`{}`))
@@ -329,16 +334,18 @@ func TestBodiesInMemoryAreBounded(t *testing.T) {
 	if !refused {
 		t.Fatal("no request was refused while the budget was taken")
 	}
-	if _, err := io.WriteString(slow, strings.Repeat(" ", maxBody-2)+"}"); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(slow), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnprocessableEntity {
-		t.Errorf("slow upload answered %d, want 422", resp.StatusCode)
+	for _, c := range slow {
+		if _, err := io.WriteString(c, strings.Repeat(" ", maxBody-2)+"}"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("slow upload answered %d, want 422", resp.StatusCode)
+		}
 	}
 	// The budget is back.
 	problemOf(t, e.submit(t, demoKey, []byte(`{}`)), http.StatusUnprocessableEntity, portalapi.ProblemValidationFailed)
