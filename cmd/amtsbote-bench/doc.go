@@ -18,6 +18,21 @@
 // submissions, effects after deduplication by message id, duplicate deliveries
 // and the drain time.
 //
+// With -upload SIZE it instead measures large attachments: -n submissions
+// (default 5), one at a time, each carrying one generated incompressible PDF
+// of SIZE bytes, streamed as a multipart/form-data part (-upload-format
+// multipart, the harness never holds the body) or base64 in a JSON body
+// (-upload-format json, built in memory before the clock starts). The gateway
+// delivers to an XÖV file drop and, with -upload-destinations 2, an xdomea
+// file drop; the harness waits for each submission's delivery through the
+// status API and checks every delivered file's size and SHA-256 before it
+// sends the next. It reports the upload throughput (attachment bytes over the
+// time from the body's first byte to the 202), accepted->delivered (p50, max)
+// the gateway's peak RSS and the CPU used (gateway and machine) while
+// uploading and delivering, then the baseline: the same generator writing
+// SIZE bytes to a file in the run directory with fsync, and the ratio.
+//
 //	go run ./cmd/amtsbote-bench -store postgres -pg "$AMTSBOTE_TEST_POSTGRES" -n 3000 -c 64 -runs 3
 //	go run ./cmd/amtsbote-bench -crashloop -store sqlite,postgres -n 10000 -c 50
+//	go run ./cmd/amtsbote-bench -upload 64MiB -store sqlite,postgres -runs 3
 package main

@@ -52,6 +52,9 @@ type options struct {
 	crashloop           bool
 	killMin, killMax    time.Duration
 	keep                bool
+	uploadSize          int64 // upload mode when positive (upload.go)
+	uploadFormat        string
+	uploadDests         int
 }
 
 func main() {
@@ -85,8 +88,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.killMin, "kill-min", 2*time.Second, "crash loop: shortest time between kills")
 	fs.DurationVar(&o.killMax, "kill-max", 10*time.Second, "crash loop: longest time between kills")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (configuration, gateway log, SQLite files)")
+	upload := fs.String("upload", "", "upload mode: -n submissions (default 5) one at a time, each with one generated PDF of this size (e.g. 64MiB; KiB, MiB, GiB), delivered to file drops")
+	fs.StringVar(&o.uploadFormat, "upload-format", "multipart", "upload mode: multipart (the file as a streamed part) or json (base64 in the JSON body)")
+	fs.IntVar(&o.uploadDests, "upload-destinations", 2, "upload mode: 1 (an XÖV file drop) or 2 (plus an xdomea file drop)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *upload != "" {
+		size, err := parseSize(*upload)
+		if err != nil {
+			fmt.Fprintln(stderr, "amtsbote-bench: -upload:", err)
+			return 2
+		}
+		o.uploadSize = size
+		nSet := false
+		fs.Visit(func(f *flag.Flag) { nSet = nSet || f.Name == "n" })
+		if !nSet {
+			o.n = 5
+		}
+		if o.uploadFormat != "multipart" && o.uploadFormat != "json" {
+			fmt.Fprintf(stderr, "amtsbote-bench: -upload-format %q: want multipart or json\n", o.uploadFormat)
+			return 2
+		}
+		if o.uploadDests != 1 && o.uploadDests != 2 {
+			fmt.Fprintln(stderr, "amtsbote-bench: -upload-destinations must be 1 or 2")
+			return 2
+		}
+		if o.crashloop || o.rate > 0 {
+			fmt.Fprintln(stderr, "amtsbote-bench: -upload cannot be combined with -crashloop or -rate")
+			return 2
+		}
 	}
 	o.stores = strings.Split(*stores, ",")
 	for _, s := range o.stores {
@@ -145,6 +176,8 @@ func benchMain(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			switch {
 			case o.crashloop:
 				r, err = crashLoop(ctx, o, store, dir, body, stderr)
+			case o.uploadSize > 0:
+				r, err = uploadRun(ctx, o, store, dir, body, stderr)
 			default:
 				r, err = benchRun(ctx, o, store, dir, body, i == 0, stderr)
 			}
