@@ -27,7 +27,7 @@
 // file drop; the harness waits for each submission's delivery through the
 // status API and checks every delivered file's size and SHA-256 before it
 // sends the next. It reports the upload throughput (attachment bytes over the
-// time from the body's first byte to the 202), accepted->delivered (p50, max)
+// time from the body's first byte to the 202), accepted->delivered (p50, max),
 // the gateway's peak RSS and the CPU used (gateway and machine) while
 // uploading and delivering, then the baseline: the same generator writing
 // SIZE bytes to a file in the run directory with fsync, and the ratio.
