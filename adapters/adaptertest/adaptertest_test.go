@@ -1,7 +1,6 @@
 package adaptertest_test
 
 import (
-	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -55,7 +54,7 @@ func TestRunFiledrop(t *testing.T) {
 				return out
 			}
 		},
-		Unbundle: UnzipBody,
+		Unbundle: adaptertest.UnzipBody,
 		Blobs: func(t *testing.T) adaptertest.BlobSource {
 			s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "amtsbote.db"))
 			if err != nil {
@@ -65,21 +64,4 @@ func TestRunFiledrop(t *testing.T) {
 			return adaptertest.InStore(s)
 		},
 	})
-}
-
-// UnzipBody is the Unbundle of a receiver that gets the ZIP container as
-// the body of one message.
-func UnzipBody(t *testing.T, got []adaptertest.Received) map[string]adaptertest.Digest {
-	t.Helper()
-	if len(got) == 0 {
-		return nil
-	}
-	if len(got) > 1 {
-		t.Errorf("message %s arrived %d times, want once", got[0].MessageID, len(got))
-	}
-	d, err := adaptertest.ZIPDigests(bytes.NewReader(got[0].Body), int64(len(got[0].Body)))
-	if err != nil {
-		t.Errorf("message %s: %v", got[0].MessageID, err)
-	}
-	return d
 }

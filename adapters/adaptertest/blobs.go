@@ -10,6 +10,7 @@ import (
 	"io"
 	"maps"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/outbox/sqlite"
 )
 
 // BlobSource is where the blobs of a bundle are stored for a test: a real
@@ -33,6 +35,35 @@ type BlobSource interface {
 type TxBlobStore interface {
 	outbox.Blobs
 	InTx(ctx context.Context, fn func(tx outbox.Tx) error) error
+}
+
+// SQLiteSource is a real SQLite store in a temporary directory, closed
+// with the test, as a BlobSource.
+func SQLiteSource(t *testing.T) BlobSource {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "amtsbote.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return InStore(s)
+}
+
+// UnzipBody is the Harness.Unbundle of a receiver that gets the ZIP
+// container as the body of one message.
+func UnzipBody(t *testing.T, got []Received) map[string]Digest {
+	t.Helper()
+	if len(got) == 0 {
+		return nil
+	}
+	if len(got) > 1 {
+		t.Errorf("message %s arrived %d times, want once", got[0].MessageID, len(got))
+	}
+	d, err := ZIPDigests(bytes.NewReader(got[0].Body), int64(len(got[0].Body)))
+	if err != nil {
+		t.Errorf("message %s: %v", got[0].MessageID, err)
+	}
+	return d
 }
 
 // InStore makes a real store a BlobSource: CommitBlobs creates the

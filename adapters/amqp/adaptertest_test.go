@@ -1,7 +1,6 @@
 package amqp_test
 
 import (
-	"bytes"
 	"net"
 	"sync"
 	"testing"
@@ -37,28 +36,11 @@ func TestAdapterSuite(t *testing.T) {
 		NewStalled: func(t *testing.T) outbox.Deliverer {
 			return newDeliverer(t, silentBroker(t), "fachverfahren", "", nil)
 		},
-		Unbundle: unzipBody,
+		Unbundle: adaptertest.UnzipBody,
 		Blobs: func(t *testing.T) adaptertest.BlobSource {
-			return adaptertest.InStore(openStore(t))
+			return adaptertest.SQLiteSource(t)
 		},
 	})
-}
-
-// unzipBody is the suite's Unbundle: a bundle arrives as one message whose
-// body is the ZIP container.
-func unzipBody(t *testing.T, got []adaptertest.Received) map[string]adaptertest.Digest {
-	t.Helper()
-	if len(got) == 0 {
-		return nil
-	}
-	if len(got) > 1 {
-		t.Errorf("message %s arrived %d times, want once", got[0].MessageID, len(got))
-	}
-	d, err := adaptertest.ZIPDigests(bytes.NewReader(got[0].Body), int64(len(got[0].Body)))
-	if err != nil {
-		t.Errorf("message %s: %v", got[0].MessageID, err)
-	}
-	return d
 }
 
 // silentBroker returns the URL of a local listener that accepts connections

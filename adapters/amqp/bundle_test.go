@@ -3,7 +3,6 @@ package amqp_test
 import (
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,18 +10,7 @@ import (
 	"github.com/amtsbote/amtsbote/adapters/amqp"
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox"
-	"github.com/amtsbote/amtsbote/outbox/sqlite"
 )
-
-func openStore(t *testing.T) *sqlite.Store {
-	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "amtsbote.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
 
 // newLimitedDeliverer is newDeliverer with a MaxMessageBytes.
 func newLimitedDeliverer(t *testing.T, brokerURL, exchange, routingKey string, maxBytes int64) *amqp.Deliverer {
@@ -46,7 +34,7 @@ func TestDeliverBundle(t *testing.T) {
 	u := brokerURL(t)
 	top := declareTopology(t, u)
 	d := newDeliverer(t, u, top.exchange, top.routingKey, nil)
-	m := adaptertest.StageBundle(t, adaptertest.InStore(openStore(t)), 1, adaptertest.BundleFiles()...)
+	m := adaptertest.StageBundle(t, adaptertest.SQLiteSource(t), 1, adaptertest.BundleFiles()...)
 	if err := d.Deliver(t.Context(), m.Delivery); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
@@ -56,7 +44,7 @@ func TestDeliverBundle(t *testing.T) {
 		t.Errorf("message_id %q, content_type %q, headers %v; want %s, application/zip, submission %s",
 			got.MessageId, got.ContentType, got.Headers, m.Delivery.MessageID, m.Delivery.SubmissionID)
 	}
-	unzipped := unzipBody(t, []adaptertest.Received{{MessageID: got.MessageId, Body: got.Body}})
+	unzipped := adaptertest.UnzipBody(t, []adaptertest.Received{{MessageID: got.MessageId, Body: got.Body}})
 	m.Check(t, unzipped)
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/amtsbote/amtsbote/adapters/adaptertest"
 	"github.com/amtsbote/amtsbote/adapters/filedrop"
 	"github.com/amtsbote/amtsbote/outbox"
-	"github.com/amtsbote/amtsbote/outbox/sqlite"
 )
 
 const (
@@ -391,22 +390,12 @@ func checkZIPFile(t *testing.T, path string, m adaptertest.BundleMessage) {
 	m.Check(t, got)
 }
 
-func openStore(t *testing.T) *sqlite.Store {
-	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "amtsbote.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
 // A bundle is assembled into <id>.zip, its blobs read from a real store.
 func TestDeliverBundle(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	d := newDeliverer(t, root)
-	m := adaptertest.StageBundle(t, adaptertest.InStore(openStore(t)), 1, adaptertest.BundleFiles()...)
+	m := adaptertest.StageBundle(t, adaptertest.SQLiteSource(t), 1, adaptertest.BundleFiles()...)
 	for attempt := 1; attempt <= 2; attempt++ {
 		m.Delivery.Attempt = attempt
 		if err := d.Deliver(t.Context(), m.Delivery); err != nil {

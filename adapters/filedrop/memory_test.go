@@ -51,7 +51,7 @@ func TestDeliverBundleMemory(t *testing.T) {
 	}
 	root := t.TempDir()
 	d := newDeliverer(t, root)
-	m := adaptertest.StageBundle(t, adaptertest.InStore(openStore(t)), 1,
+	m := adaptertest.StageBundle(t, adaptertest.SQLiteSource(t), 1,
 		adaptertest.File{Name: "Bauzeichnungen.pdf", MIMEType: "application/pdf", Size: memoryFileSize, Seed: 64})
 
 	runtime.GC()

@@ -17,18 +17,7 @@ import (
 	"github.com/amtsbote/amtsbote/adapters/httppost"
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox"
-	"github.com/amtsbote/amtsbote/outbox/sqlite"
 )
-
-func openStore(t *testing.T) *sqlite.Store {
-	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "amtsbote.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
 
 // part is a file as a receiver got it.
 type part struct {
@@ -228,7 +217,7 @@ func TestBundleSeparate(t *testing.T) {
 	rc := &streamingReceiver{}
 	srv := serve(t, rc)
 	d := newDeliverer(t, config.HTTP{URL: srv.URL, Attachments: "separate"})
-	m := adaptertest.StageBundle(t, adaptertest.InStore(openStore(t)), 1, bundleFiles()...)
+	m := adaptertest.StageBundle(t, adaptertest.SQLiteSource(t), 1, bundleFiles()...)
 	for attempt := 1; attempt <= 2; attempt++ {
 		m.Delivery.Attempt = attempt
 		if err := d.Deliver(t.Context(), m.Delivery); err != nil {
@@ -265,7 +254,7 @@ func TestBundleMultipart(t *testing.T) {
 	rc := &streamingReceiver{}
 	srv := serve(t, rc)
 	d := newDeliverer(t, config.HTTP{URL: srv.URL})
-	m := adaptertest.StageBundle(t, adaptertest.InStore(openStore(t)), 1, bundleFiles()...)
+	m := adaptertest.StageBundle(t, adaptertest.SQLiteSource(t), 1, bundleFiles()...)
 	if err := d.Deliver(t.Context(), m.Delivery); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}

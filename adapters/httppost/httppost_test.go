@@ -55,7 +55,7 @@ func TestContract(t *testing.T) {
 				},
 				Unbundle: unbundle,
 				Blobs: func(t *testing.T) adaptertest.BlobSource {
-					return adaptertest.InStore(openStore(t))
+					return adaptertest.SQLiteSource(t)
 				},
 			})
 		})
