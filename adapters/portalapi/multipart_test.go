@@ -5,10 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"net/textproto"
 	"os"
 	"path/filepath"
 	"testing"
@@ -35,26 +33,19 @@ func multipartBody(t testing.TB, files ...filePart) ([]byte, string) {
 		described = append(described, map[string]any{"id": f.id, "filename": f.filename, "mime_type": f.mimeType})
 	}
 	var b bytes.Buffer
-	w := multipart.NewWriter(&b)
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="submission"`)
-	h.Set("Content-Type", "application/json")
-	pw, err := w.CreatePart(h)
-	if err != nil {
+	w := portalapi.NewMultipartWriter(&b)
+	if err := w.WriteSubmission(demoBody(t, func(m map[string]any) { m["attachments"] = described })); err != nil {
 		t.Fatal(err)
 	}
-	pw.Write(demoBody(t, func(m map[string]any) { m["attachments"] = described }))
 	for _, f := range files {
-		fw, err := w.CreateFormFile(f.id, f.filename)
-		if err != nil {
+		if _, err := w.WriteAttachment(f.id, f.filename, bytes.NewReader(f.content)); err != nil {
 			t.Fatal(err)
 		}
-		fw.Write(f.content)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes(), w.FormDataContentType()
+	return b.Bytes(), w.ContentType()
 }
 
 // submitMultipart posts a multipart body.

@@ -14,9 +14,7 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -28,6 +26,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox"
 )
@@ -295,32 +294,19 @@ func (u *uploader) postMultipart(ctx context.Context, up uploaded) (uploaded, er
 		return up, err
 	}
 	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
+	mw := portalapi.NewMultipartWriter(pw)
 	go func() {
-		err := func() error {
-			hdr := textproto.MIMEHeader{}
-			hdr.Set("Content-Disposition", `form-data; name="submission"`)
-			hdr.Set("Content-Type", "application/json")
-			w, err := mw.CreatePart(hdr)
-			if err != nil {
-				return err
-			}
-			if _, err := w.Write(subJSON); err != nil {
-				return err
-			}
-			fw, err := mw.CreateFormFile(up.attachmentID, uploadFilename)
-			if err != nil {
-				return err
-			}
-			if _, err := io.CopyBuffer(fw, pdfContent(up.seed, u.size), make([]byte, copyBuffer)); err != nil {
-				return err
-			}
-			return mw.Close()
-		}()
+		err := mw.WriteSubmission(subJSON)
+		if err == nil {
+			_, err = mw.WriteAttachment(up.attachmentID, uploadFilename, pdfContent(up.seed, u.size))
+		}
+		if err == nil {
+			err = mw.Close()
+		}
 		pw.CloseWithError(err)
 	}()
 	body := &firstReadReader{r: pr}
-	err = u.post(ctx, body, -1, mw.FormDataContentType(), &up)
+	err = u.post(ctx, body, -1, mw.ContentType(), &up)
 	pr.CloseWithError(errors.New("request finished")) // ends the generator if the gateway stopped reading
 	up.firstByte = body.first()
 	return up, err

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox/postgres/pgtest"
 )
@@ -151,30 +150,17 @@ func (p *proc) upload(t *testing.T, key, attachmentID string, size int64) ([sha2
 		t.Fatal(err)
 	}
 	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
+	mw := portalapi.NewMultipartWriter(pw)
 	h := sha256.New()
 	go func() {
-		err := func() error {
-			hdr := textproto.MIMEHeader{}
-			hdr.Set("Content-Disposition", `form-data; name="submission"`)
-			hdr.Set("Content-Type", "application/json")
-			w, err := mw.CreatePart(hdr)
-			if err != nil {
-				return err
-			}
-			if _, err := w.Write(subJSON); err != nil {
-				return err
-			}
-			fw, err := mw.CreateFormFile(attachmentID, "Bauzeichnung.pdf")
-			if err != nil {
-				return err
-			}
+		err := mw.WriteSubmission(subJSON)
+		if err == nil {
 			content := io.MultiReader(strings.NewReader("%PDF-1.7\n"), io.LimitReader(pseudoRandom(1), size-9))
-			if _, err := io.Copy(io.MultiWriter(fw, h), content); err != nil {
-				return err
-			}
-			return mw.Close()
-		}()
+			_, err = mw.WriteAttachment(attachmentID, "Bauzeichnung.pdf", io.TeeReader(content, h))
+		}
+		if err == nil {
+			err = mw.Close()
+		}
 		pw.CloseWithError(err)
 	}()
 	req, err := http.NewRequest(http.MethodPost, "http://"+p.addr+"/v1/submissions", pr)
@@ -182,7 +168,7 @@ func (p *proc) upload(t *testing.T, key, attachmentID string, size int64) ([sha2
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Content-Type", mw.ContentType())
 	code, body := do(t, req)
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
