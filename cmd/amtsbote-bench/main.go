@@ -310,8 +310,20 @@ func newSetup(ctx context.Context, o options, store, dir string, lease time.Dura
 	if err != nil {
 		return fail(err)
 	}
+	gw, err := launch(ctx, o, path, dir)
+	if err != nil {
+		return fail(err)
+	}
+	cleanups = append(cleanups, func() { _ = gw.close() })
+	s.gw = gw
+	return s, nil
+}
+
+// launch checks the generated configuration at path and starts the
+// gateway on it, logging to dir/gateway.log; the caller closes it.
+func launch(ctx context.Context, o options, path, dir string) (*gateway, error) {
 	if err := checkConfig(path); err != nil {
-		return fail(fmt.Errorf("generated configuration: %w", err))
+		return nil, fmt.Errorf("generated configuration: %w", err)
 	}
 	env := []string{config.EnvDatabaseURL + "="}
 	if o.pprofAddr != "" {
@@ -319,14 +331,13 @@ func newSetup(ctx context.Context, o options, store, dir string, lease time.Dura
 	}
 	gw, err := newGateway(o.binary, path, filepath.Join(dir, "gateway.log"), env)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
-	cleanups = append(cleanups, func() { _ = gw.close() })
-	s.gw = gw
 	if err := gw.start(ctx); err != nil {
-		return fail(err)
+		_ = gw.close()
+		return nil, err
 	}
-	return s, nil
+	return gw, nil
 }
 
 // profiler records a CPU profile of the load phase: the gateway's when it

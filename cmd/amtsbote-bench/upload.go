@@ -213,22 +213,12 @@ func newUploadSetup(ctx context.Context, o options, store, dir string) (*setup, 
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		return fail(err)
 	}
-	if err := checkConfig(path); err != nil {
-		return fail(fmt.Errorf("generated configuration: %w", err))
-	}
-	env := []string{config.EnvDatabaseURL + "="}
-	if o.pprofAddr != "" {
-		env = append(env, envPprof+"="+o.pprofAddr)
-	}
-	gw, err := newGateway(o.binary, path, filepath.Join(dir, "gateway.log"), env)
+	gw, err := launch(ctx, o, path, dir)
 	if err != nil {
 		return fail(err)
 	}
 	cleanups = append(cleanups, func() { _ = gw.close() })
 	s.gw = gw
-	if err := gw.start(ctx); err != nil {
-		return fail(err)
-	}
 	return s, nil
 }
 

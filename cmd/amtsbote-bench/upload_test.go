@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -205,13 +204,16 @@ func TestSampleCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.gateway < a.gateway || b.machine < a.machine || b.machine <= 0 {
-		t.Errorf("CPU times went backwards or are zero: %+v then %+v", a, b)
+	// 50 ms of work are several clock ticks of this process's CPU time.
+	if b.gateway <= a.gateway || b.machine < a.machine || b.machine <= 0 {
+		t.Errorf("CPU times did not grow: %+v then %+v", a, b)
 	}
 	var u cpuUse
 	u.add(a, b)
-	if c := cores(u.machine, u.wall); c < 0 || c > float64(runtime.NumCPU())+0.5 {
-		t.Errorf("machine busy %.2f cores of %d", c, runtime.NumCPU())
+	// Only the sign: over 50 ms, tick granularity makes the busy share
+	// coarse, more so on a loaded machine.
+	if c := cores(u.machine, u.wall); c < 0 {
+		t.Errorf("machine busy %.2f cores", c)
 	}
 }
 
