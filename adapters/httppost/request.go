@@ -62,7 +62,7 @@ func (d *Deliverer) requests(ctx context.Context, dl outbox.Delivery) ([]request
 		}
 		if xdomea {
 			return []request{container(dl.MessageID, nil, func(ctx context.Context) (io.ReadCloser, int64, error) {
-				return pipeBody(func(w io.Writer) error { return dl.WriteTo(ctx, w) }), -1, nil
+				return dl.Open(ctx), -1, nil
 			})}, nil
 		}
 		doc, files, err := bundleFiles(dl, b)
