@@ -298,7 +298,7 @@ func TestTLSConfig(t *testing.T) {
 // four bodies (the default), so four slow uploads take it.
 func TestBodiesInMemoryAreBounded(t *testing.T) {
 	t.Parallel()
-	const maxBody = 256 << 10
+	const maxBody = 512 << 10 // four of them exceed the minimum budget (a body and an upload's chunks)
 	e := newEnv(t, func(c *portalapi.Config) {
 		c.MaxBodyBytes, c.InflightWait = maxBody, 50*time.Millisecond
 	})
