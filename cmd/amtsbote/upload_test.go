@@ -93,7 +93,7 @@ func TestLargeAttachmentBoundedMemory(t *testing.T) {
 			p := start(t, dir, nil, "--config", cfg)
 
 			attachmentID := uuid.NewString()
-			sum, code, resp := p.upload(t, "upload-key", attachmentID, uploadSize)
+			sum, code, resp := p.upload(t, "upload-key", attachmentID, uploadSize, 0)
 			if code != http.StatusAccepted {
 				t.Fatalf("POST: %d %v", code, resp)
 			}
@@ -135,9 +135,9 @@ func TestLargeAttachmentBoundedMemory(t *testing.T) {
 }
 
 // upload posts demo.json as procedure test.upload with one PDF attachment
-// of size bytes, generated while it is sent, and returns the content's
-// SHA-256 and the answer.
-func (p *proc) upload(t *testing.T, key, attachmentID string, size int64) ([sha256.Size]byte, int, map[string]any) {
+// of size bytes, generated while it is sent, pausing pace after each
+// 32 KiB, and returns the content's SHA-256 and the answer.
+func (p *proc) upload(t *testing.T, key, attachmentID string, size int64, pace time.Duration) ([sha256.Size]byte, int, map[string]any) {
 	t.Helper()
 	var sub map[string]any
 	if err := json.Unmarshal(demoBody(t), &sub); err != nil {
@@ -155,7 +155,10 @@ func (p *proc) upload(t *testing.T, key, attachmentID string, size int64) ([sha2
 	go func() {
 		err := mw.WriteSubmission(subJSON)
 		if err == nil {
-			content := io.MultiReader(strings.NewReader("%PDF-1.7\n"), io.LimitReader(pseudoRandom(1), size-9))
+			var content io.Reader = io.MultiReader(strings.NewReader("%PDF-1.7\n"), io.LimitReader(pseudoRandom(1), size-9))
+			if pace > 0 {
+				content = paced(content, 32<<10, pace)
+			}
 			_, err = mw.WriteAttachment(attachmentID, "Bauzeichnung.pdf", io.TeeReader(content, h))
 		}
 		if err == nil {
@@ -179,6 +182,15 @@ func (p *proc) upload(t *testing.T, key, attachmentID string, size int64) ([sha2
 func pseudoRandom(seed uint64) io.Reader {
 	r := rand.NewChaCha8([32]byte{byte(seed)})
 	return readerFunc(func(p []byte) (int, error) { return r.Read(p) })
+}
+
+// paced reads r in pieces of at most step bytes and pauses pause after each.
+func paced(r io.Reader, step int, pause time.Duration) io.Reader {
+	return readerFunc(func(p []byte) (int, error) {
+		n, err := r.Read(p[:min(len(p), step)])
+		time.Sleep(pause)
+		return n, err
+	})
 }
 
 type readerFunc func([]byte) (int, error)
@@ -234,6 +246,20 @@ func peakRSS(t *testing.T, pid int) int64 {
 	}
 	t.Fatal("no VmHWM in /proc status")
 	return 0
+}
+
+// TestSlowUploadOutlastsReadTimeout sends 2 MiB in about 3 s to the
+// binary configured with read_timeout 1s: an upload that keeps making
+// progress is not cut off by the total read timeout.
+func TestSlowUploadOutlastsReadTimeout(t *testing.T) {
+	dir := t.TempDir()
+	text := fmt.Sprintf(uploadConfig, dir, config.HashKey("upload-key"), "  path: "+dir+"/amtsbote.db", 4<<20)
+	text = strings.Replace(text, "  shutdown_timeout: 5s\n", "  shutdown_timeout: 5s\n  read_timeout: 1s\n  write_timeout: 1s\n", 1)
+	p := start(t, dir, nil, "--config", writeConfig(t, dir, text))
+	_, code, resp := p.upload(t, "upload-key", uuid.NewString(), 2<<20, 50*time.Millisecond)
+	if code != http.StatusAccepted {
+		t.Fatalf("POST: %d %v, want 202", code, resp)
+	}
 }
 
 // TestOutboxShowContent files a small attachment (base64 in JSON) with two
