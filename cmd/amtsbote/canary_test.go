@@ -292,19 +292,10 @@ func runCanary(t *testing.T, b canaryBackend, encrypted bool) {
 }
 
 // bundleBlobs returns the blobs the bundle of m references, reading its
-// payload through the key of the configuration cfgPath.
-func bundleBlobs(t *testing.T, dir, cfgPath string, m outbox.Message) []string {
+// sealed payload through keyed.
+func bundleBlobs(t *testing.T, keyed outbox.Store, m outbox.Message) []string {
 	t.Helper()
-	c, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, _, err := openStore(context.Background(), c.Database, dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	clear, err := st.Message(context.Background(), m.ID)
+	clear, err := keyed.Message(context.Background(), m.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,6 +346,16 @@ func checkAllSealed(t *testing.T, dir, database, cfgPath, submissionID string) {
 	if err != nil || len(msgs) < 2 {
 		t.Fatalf("stored messages: %d, %v; want the delivery and the office mail", len(msgs), err)
 	}
+	// The keyed store reads the sealed bundles for their blob ids.
+	c, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyed, _, err := openStore(context.Background(), c.Database, dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keyed.Close()
 	chunks := 0
 	for _, m := range msgs {
 		payloads["message "+m.Topic+" "+m.ID] = m.Payload
@@ -362,7 +363,7 @@ func checkAllSealed(t *testing.T, dir, database, cfgPath, submissionID string) {
 			continue
 		}
 		// The bundle is sealed: its blob ids are read through the key.
-		for _, id := range bundleBlobs(t, dir, cfgPath, m) {
+		for _, id := range bundleBlobs(t, keyed, m) {
 			b, err := raw.Blob(context.Background(), id)
 			if err != nil {
 				t.Fatalf("blob %s: %v", id, err)
