@@ -2,7 +2,6 @@ package config
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"net"
 )
 
@@ -26,12 +25,7 @@ func (a Admin) Enabled() bool { return a.KeyHash.Value() != "" }
 // KeyMatches reports whether key is the admin API key, comparing the digests
 // in constant time. It is false while the admin API is disabled.
 func (a Admin) KeyMatches(key string) bool {
-	want, ok := parseKeyHash(a.KeyHash.Value())
-	if !ok {
-		return false
-	}
-	sum := sha256.Sum256([]byte(key))
-	return subtle.ConstantTimeCompare(sum[:], want[:]) == 1
+	return compareKeyHash(a.KeyHash.Value(), sha256.Sum256([]byte(key))) == 1
 }
 
 // validate checks the admin settings; portalHashes maps the portals' key

@@ -318,6 +318,10 @@ type Portal struct {
 	// KeyHash is HashKey of the portal's API key: "sha256:" and 64 lower-case
 	// hex digits. The key itself is never configured.
 	KeyHash Secret `yaml:"key_hash"`
+	// PreviousKey, optional, is the key KeyHash replaced, still accepted
+	// until it expires, so that the portal can change over to the new key
+	// without an outage.
+	PreviousKey *PreviousKey `yaml:"previous_key"`
 	// Tenants lists the tenant IDs the portal may submit for; "*" means all.
 	Tenants []string `yaml:"tenants"`
 	// Procedures lists the procedure IDs the portal may submit; "*" means all.

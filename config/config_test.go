@@ -320,6 +320,29 @@ func TestValidate(t *testing.T) {
 		{"key hash not hex", func(c *Config) { c.Portals[0].KeyHash = NewSecret("sha256:" + strings.Repeat("g", 64)) }, []string{"portals[0].key_hash"}},
 		{"key hash other algorithm", func(c *Config) { c.Portals[0].KeyHash = NewSecret("sha512:" + strings.Repeat("a", 64)) }, []string{"portals[0].key_hash"}},
 		{"key hash shared", func(c *Config) { c.Portals[1].KeyHash = c.Portals[0].KeyHash }, []string{"portals[1].key_hash"}},
+		{"previous key", func(c *Config) {
+			c.Portals[0].PreviousKey = &PreviousKey{Hash: NewSecret(HashKey("old-key-a")), Expires: Timestamp{time.Now().Add(time.Hour)}}
+		}, nil},
+		{"previous key expired", func(c *Config) {
+			// Accepted: an expired previous key is refused at login, and a
+			// restart must not fail over it.
+			c.Portals[0].PreviousKey = &PreviousKey{Hash: NewSecret(HashKey("old-key-a")), Expires: Timestamp{time.Now().Add(-time.Hour)}}
+		}, nil},
+		{"previous key without hash", func(c *Config) {
+			c.Portals[0].PreviousKey = &PreviousKey{Expires: Timestamp{time.Now().Add(time.Hour)}}
+		}, []string{"portals[0].previous_key.hash"}},
+		{"previous key hash is the key", func(c *Config) {
+			c.Portals[0].PreviousKey = &PreviousKey{Hash: NewSecret("old-key-a"), Expires: Timestamp{time.Now().Add(time.Hour)}}
+		}, []string{"portals[0].previous_key.hash"}},
+		{"previous key without expiry", func(c *Config) {
+			c.Portals[0].PreviousKey = &PreviousKey{Hash: NewSecret(HashKey("old-key-a"))}
+		}, []string{"portals[0].previous_key.expires"}},
+		{"previous key is the current key", func(c *Config) {
+			c.Portals[0].PreviousKey = &PreviousKey{Hash: c.Portals[0].KeyHash, Expires: Timestamp{time.Now().Add(time.Hour)}}
+		}, []string{"portals[0].previous_key.hash"}},
+		{"previous key is another portal's key", func(c *Config) {
+			c.Portals[1].PreviousKey = &PreviousKey{Hash: c.Portals[0].KeyHash, Expires: Timestamp{time.Now().Add(time.Hour)}}
+		}, []string{"portals[1].previous_key.hash"}},
 		{"portal tenants empty", func(c *Config) { c.Portals[0].Tenants = nil }, []string{"portals[0].tenants"}},
 		{"portal tenant unknown", func(c *Config) { c.Portals[1].Tenants = []string{"beispielhausen", "musterdorf"} }, []string{"portals[1].tenants[1]"}},
 		{"portal procedures empty", func(c *Config) { c.Portals[0].Procedures = []string{} }, []string{"portals[0].procedures"}},
@@ -518,9 +541,10 @@ func readTestdata(t *testing.T, name string) []byte {
 // fullEnv and fullFiles satisfy testdata/full.yaml.
 func fullEnv() map[string]string {
 	return map[string]string{
-		"AMTSBOTE_DB_PASSWORD":            "s3cr3t",
-		"AMTSBOTE_DROP_ROOT":              "/srv/amtsbote",
-		"AMTSBOTE_BUERGERPORTAL_KEY_HASH": HashKey("buergerportal-key"),
+		"AMTSBOTE_DB_PASSWORD":                     "s3cr3t",
+		"AMTSBOTE_DROP_ROOT":                       "/srv/amtsbote",
+		"AMTSBOTE_BUERGERPORTAL_KEY_HASH":          HashKey("buergerportal-key"),
+		"AMTSBOTE_BUERGERPORTAL_PREVIOUS_KEY_HASH": HashKey("buergerportal-old-key"),
 	}
 }
 
@@ -583,8 +607,27 @@ func TestParseFull(t *testing.T) {
 			t.Errorf("procedures[%d].attachments = %+v, want %+v", i, got, want)
 		}
 	}
-	if p, ok := cfg.PortalByKey("gewerbeportal-key"); !ok || p.ID != "gewerbeportal" {
-		t.Errorf("PortalByKey(gewerbeportal-key) = %v, %t, want gewerbeportal", p, ok)
+	if p, use := cfg.PortalByKey("gewerbeportal-key", time.Now()); use != KeyCurrent || p.ID != "gewerbeportal" {
+		t.Errorf("PortalByKey(gewerbeportal-key) = %v, %d, want gewerbeportal's current key", p, use)
+	}
+	expires := time.Date(2026, 12, 31, 0, 0, 0, 0, time.FixedZone("", 3600))
+	if k := cfg.Portals[0].PreviousKey; k == nil || !k.Expires.Equal(expires) || k.Hash.Value() != HashKey("buergerportal-old-key") {
+		t.Fatalf("portals[0].previous_key = %+v, want the hash from the environment, expiring %v", k, expires)
+	}
+	for _, tt := range []struct {
+		key  string
+		at   time.Time
+		want KeyUse
+	}{
+		{"buergerportal-old-key", expires.Add(-time.Second), KeyPrevious},
+		{"buergerportal-old-key", expires, KeyNone},
+		{"buergerportal-key", expires.Add(-time.Second), KeyCurrent},
+		{"buergerportal-key", expires.Add(time.Hour), KeyCurrent},
+	} {
+		p, use := cfg.PortalByKey(tt.key, tt.at)
+		if use != tt.want || (use != KeyNone) != (p != nil) || (p != nil && p.ID != "buergerportal") {
+			t.Errorf("PortalByKey(%s, %v) = %v, %d, want buergerportal with key use %d", tt.key, tt.at, p, use, tt.want)
+		}
 	}
 }
 
@@ -1210,43 +1253,56 @@ func TestKeyMatches(t *testing.T) {
 
 func TestPortalByKey(t *testing.T) {
 	t.Parallel()
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	cfg := &Config{Portals: []Portal{
 		{ID: "a", KeyHash: NewSecret(HashKey("key-a"))},
 		{ID: "broken", KeyHash: NewSecret("key-b")},
-		{ID: "b", KeyHash: NewSecret(HashKey("key-b"))},
-		{ID: "c", KeyHash: NewSecret(HashKey("key-c"))},
+		{ID: "b", KeyHash: NewSecret(HashKey("key-b")),
+			PreviousKey: &PreviousKey{Hash: NewSecret(HashKey("old-key-b")), Expires: Timestamp{now.Add(time.Hour)}}},
+		{ID: "c", KeyHash: NewSecret(HashKey("key-c")),
+			PreviousKey: &PreviousKey{Hash: NewSecret(HashKey("old-key-c")), Expires: Timestamp{now}}},
+		{ID: "d", KeyHash: NewSecret(HashKey("key-d")),
+			PreviousKey: &PreviousKey{Hash: NewSecret("old-key-d"), Expires: Timestamp{now.Add(time.Hour)}}},
 	}}
 	tests := []struct {
 		key    string
 		wantID string // "" means no portal
+		use    KeyUse
 	}{
-		{"key-a", "a"},
-		{"key-b", "b"},
-		{"key-c", "c"},
-		{"key-d", ""},
-		{"", ""},
-		{HashKey("key-a"), ""},
+		{"key-a", "a", KeyCurrent},
+		{"key-b", "b", KeyCurrent},
+		{"old-key-b", "b", KeyPrevious},
+		{"key-c", "c", KeyCurrent},
+		{"old-key-c", "", KeyNone}, // expired at now
+		{"key-d", "d", KeyCurrent},
+		{"old-key-d", "", KeyNone}, // malformed previous hash
+		{"key-e", "", KeyNone},
+		{"", "", KeyNone},
+		{HashKey("key-a"), "", KeyNone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
 			t.Parallel()
-			p, ok := cfg.PortalByKey(tt.key)
+			p, use := cfg.PortalByKey(tt.key, now)
 			if tt.wantID == "" {
-				if ok || p != nil {
-					t.Fatalf("PortalByKey(%q) = %v, %t, want none", tt.key, p, ok)
+				if use != KeyNone || p != nil {
+					t.Fatalf("PortalByKey(%q) = %v, %d, want none", tt.key, p, use)
 				}
 				return
 			}
-			if !ok || p == nil || p.ID != tt.wantID {
-				t.Fatalf("PortalByKey(%q) = %v, %t, want %s", tt.key, p, ok, tt.wantID)
+			if use != tt.use || p == nil || p.ID != tt.wantID {
+				t.Fatalf("PortalByKey(%q) = %v, %d, want %s with key use %d", tt.key, p, use, tt.wantID, tt.use)
 			}
 			if p != &cfg.Portals[slices.IndexFunc(cfg.Portals, func(q Portal) bool { return q.ID == tt.wantID })] {
 				t.Error("PortalByKey returned a copy, want a pointer into Config.Portals")
 			}
 		})
 	}
-	if _, ok := (&Config{}).PortalByKey("key-a"); ok {
+	if p, use := (&Config{}).PortalByKey("key-a", now); use != KeyNone || p != nil {
 		t.Error("PortalByKey on a config without portals found one")
+	}
+	if (&Portal{KeyHash: NewSecret(HashKey("key-b")), PreviousKey: cfg.Portals[2].PreviousKey}).KeyMatches("old-key-b") {
+		t.Error("KeyMatches accepted the previous key; it checks the current key only")
 	}
 }
 
@@ -1380,13 +1436,45 @@ func TestDemo(t *testing.T) {
 			t.Errorf("route %s: E-Akte destination = %+v", other, e)
 		}
 	}
-	p, ok := cfg.PortalByKey("demo-key")
-	if !ok || p.ID != "demo-portal" || p.Name != "Demo-Portal" || !p.Allows("musterstadt", proc) {
-		t.Errorf("PortalByKey(demo-key) = %+v, %t", p, ok)
+	p, use := cfg.PortalByKey("demo-key", time.Now())
+	if use != KeyCurrent || p.ID != "demo-portal" || p.Name != "Demo-Portal" || !p.Allows("musterstadt", proc) {
+		t.Errorf("PortalByKey(demo-key) = %+v, %d", p, use)
 	}
 
 	bad := Demo(dataDir, "demo-key")
 	if got, want := problemPaths(t, bad.Validate()), []string{"portals[0].key_hash"}; !slices.Equal(got, want) {
 		t.Errorf("Demo with a plain key: problem paths = %q, want %q", got, want)
+	}
+}
+
+func TestPreviousKeyExpiresSyntax(t *testing.T) {
+	t.Parallel()
+	doc := func(expires string) []byte {
+		return []byte("portals:\n  - id: p\n    previous_key:\n      expires: " + expires + "\n")
+	}
+	for _, tt := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"2026-12-31T00:00:00+01:00", time.Date(2026, 12, 31, 0, 0, 0, 0, time.FixedZone("", 3600))},
+		{`"2026-12-31T08:30:00Z"`, time.Date(2026, 12, 31, 8, 30, 0, 0, time.UTC)},
+		{"2026-12-31", time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)},
+	} {
+		cfg, err := decode(doc(tt.in))
+		if err != nil {
+			t.Errorf("expires: %s: %v", tt.in, err)
+			continue
+		}
+		if got := cfg.Portals[0].PreviousKey.Expires; !got.Equal(tt.want) {
+			t.Errorf("expires: %s = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+	for _, in := range []string{"tomorrow", "'2026-12-31 10:00'", "[2026]", "1798671600"} {
+		_, err := decode(doc(in))
+		var verr *ValidationError
+		if !errors.As(err, &verr) || len(verr.Problems) != 1 || verr.Problems[0].Path != "line 4" ||
+			!strings.Contains(verr.Problems[0].Message, "RFC 3339") {
+			t.Errorf("expires: %s: error %v, want one problem at line 4 naming RFC 3339", in, err)
+		}
 	}
 }

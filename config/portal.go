@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 )
 
 // keyHashPrefix starts every Portal.KeyHash.
@@ -32,36 +33,78 @@ func parseKeyHash(s string) ([sha256.Size]byte, bool) {
 	return digest, true
 }
 
-// KeyMatches reports whether key is the portal's API key, comparing the
-// digests in constant time.
-func (p Portal) KeyMatches(key string) bool {
-	sum := sha256.Sum256([]byte(key))
-	return p.compare(sum) == 1
+// PreviousKey is a portal's former API key during a key rotation: it is
+// accepted as well as the current key until Expires, and refused from then
+// on.
+type PreviousKey struct {
+	// Hash is HashKey of the former key.
+	Hash Secret `yaml:"hash"`
+	// Expires is when the former key stops working; required.
+	Expires Timestamp `yaml:"expires"`
 }
 
-// compare returns 1 if sum is the digest in p.KeyHash, 0 otherwise
-// (also for a malformed KeyHash), in constant time.
-func (p *Portal) compare(sum [sha256.Size]byte) int {
-	want, ok := parseKeyHash(p.KeyHash.Value())
+// Active reports whether the previous key is accepted at now.
+func (k *PreviousKey) Active(now time.Time) bool {
+	return k != nil && now.Before(k.Expires.Time)
+}
+
+// KeyUse says which of a portal's API keys a request presented.
+type KeyUse uint8
+
+// Values of KeyUse.
+const (
+	KeyNone     KeyUse = iota // no portal's key
+	KeyCurrent                // the portal's key_hash
+	KeyPrevious               // the portal's previous_key, before it expires
+)
+
+// KeyMatches reports whether key is the portal's current API key (the one
+// of KeyHash), comparing the digests in constant time.
+func (p Portal) KeyMatches(key string) bool {
+	sum := sha256.Sum256([]byte(key))
+	return compareKeyHash(p.KeyHash.Value(), sum) == 1
+}
+
+// compareKeyHash returns 1 if sum is the digest in the key hash h, 0
+// otherwise (also for a malformed h), in constant time.
+func compareKeyHash(h string, sum [sha256.Size]byte) int {
+	want, ok := parseKeyHash(h)
 	if !ok {
 		return 0
 	}
 	return subtle.ConstantTimeCompare(sum[:], want[:])
 }
 
-// PortalByKey returns the portal whose API key is key. It compares the key's
-// digest with every portal's, without stopping at a match, so the time taken
-// depends on the number of portals only.
-func (c *Config) PortalByKey(key string) (*Portal, bool) {
+// match returns which of the portal's keys has the digest sum at now. Both
+// hashes are compared whatever the outcome.
+func (p *Portal) match(sum [sha256.Size]byte, now time.Time) KeyUse {
+	current := compareKeyHash(p.KeyHash.Value(), sum)
+	previous := 0
+	if p.PreviousKey.Active(now) {
+		previous = compareKeyHash(p.PreviousKey.Hash.Value(), sum)
+	}
+	use := subtle.ConstantTimeSelect(previous, int(KeyPrevious), int(KeyNone))
+	return KeyUse(subtle.ConstantTimeSelect(current, int(KeyCurrent), use))
+}
+
+// PortalByKey returns the portal whose API key is key at now, and which of
+// its keys it is: its key_hash, or its previous_key before that expires
+// (KeyNone and nil when no portal has the key). It compares the key's
+// digest with every portal's keys, without stopping at a match, so the time
+// taken depends on the configuration only.
+func (c *Config) PortalByKey(key string, now time.Time) (*Portal, KeyUse) {
 	sum := sha256.Sum256([]byte(key))
-	found := -1
+	found, use := -1, int(KeyNone)
 	for i := range c.Portals {
-		found = subtle.ConstantTimeSelect(c.Portals[i].compare(sum), i, found)
+		u := int(c.Portals[i].match(sum, now))
+		hit := subtle.ConstantTimeLessOrEq(1, u)
+		found = subtle.ConstantTimeSelect(hit, i, found)
+		use = subtle.ConstantTimeSelect(hit, u, use)
 	}
 	if found < 0 {
-		return nil, false
+		return nil, KeyNone
 	}
-	return &c.Portals[found], true
+	return &c.Portals[found], KeyUse(use)
 }
 
 // ClientCert pins the TLS client certificate of a portal. The certificate

@@ -411,21 +411,33 @@ func (f *FileDrop) validate(path string, v *validator) {
 }
 
 func (p *Portal) validate(path string, tenants, procedures map[string]bool, hashes map[string]string, v *validator) {
-	hpath := path + ".key_hash"
-	switch h := p.KeyHash.Value(); {
-	case h == "":
-		v.add(hpath, "is required")
-	case !isKeyHash(h):
-		// Never print the value, even a malformed one may be a pasted key.
-		v.add(hpath, "must be \"sha256:\" and 64 lower-case hex digits (see HashKey)")
-	case hashes[h] != "":
-		v.add(hpath, "same key hash as %s", hashes[h])
-	default:
-		hashes[h] = hpath
+	validateKeyHash(path+".key_hash", p.KeyHash.Value(), hashes, v)
+	if k := p.PreviousKey; k != nil {
+		kpath := path + ".previous_key"
+		validateKeyHash(kpath+".hash", k.Hash.Value(), hashes, v)
+		if k.Expires.IsZero() {
+			v.add(kpath+".expires", "is required: when the previous key stops working, RFC 3339 (e.g. 2026-12-31T00:00:00+01:00)")
+		}
 	}
 	v.references(path+".tenants", "tenant", p.Tenants, tenants)
 	v.references(path+".procedures", "procedure", p.Procedures, procedures)
 	p.validateAccess(path, v)
+}
+
+// validateKeyHash checks the key hash h at path, and that no other key has
+// it (hashes maps each hash seen to its path).
+func validateKeyHash(path, h string, hashes map[string]string, v *validator) {
+	switch {
+	case h == "":
+		v.add(path, "is required")
+	case !isKeyHash(h):
+		// Never print the value, even a malformed one may be a pasted key.
+		v.add(path, "must be \"sha256:\" and 64 lower-case hex digits (see HashKey)")
+	case hashes[h] != "":
+		v.add(path, "same key hash as %s", hashes[h])
+	default:
+		hashes[h] = path
+	}
 }
 
 func isKeyHash(s string) bool {

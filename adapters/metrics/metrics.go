@@ -61,6 +61,10 @@ type Config struct {
 	// Routes are the configured tenant and procedure pairs; submission
 	// series exist for these (and for requests that named none).
 	Routes []Route
+	// PreviousKeys maps the id of each portal with a previous API key (a
+	// key rotation in progress) to when that key expires; the
+	// previous-key series exist for these portals.
+	PreviousKeys map[string]time.Time
 	// Store is read at scrape time for the outbox gauges; nil: no outbox gauges.
 	Store StatsReader
 	// StatsTimeout bounds one read of Store. Default 2s.
@@ -81,6 +85,8 @@ type Metrics struct {
 	reg    *prometheus.Registry
 	topics map[string]topicLabels
 	routes map[Route]bool
+	// previousKeys: portals with a previous API key.
+	previousKeys map[string]bool
 
 	submissions     *prometheus.CounterVec
 	intake          *prometheus.HistogramVec
@@ -89,6 +95,7 @@ type Metrics struct {
 	attemptDuration *prometheus.HistogramVec
 	latency         *prometheus.HistogramVec
 	unrecorded      *prometheus.CounterVec
+	previousKeyUse  *prometheus.CounterVec
 }
 
 // topicLabels are the label values of one topic.
@@ -132,6 +139,8 @@ func New(cfg Config) (*Metrics, error) {
 		reg:    prometheus.NewRegistry(),
 		topics: make(map[string]topicLabels, len(cfg.Topics)),
 		routes: make(map[Route]bool, len(cfg.Routes)),
+
+		previousKeys: make(map[string]bool, len(cfg.PreviousKeys)),
 		submissions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "submissions_total",
 			Help: "Submissions (POST /v1/submissions) answered, by tenant, procedure and outcome (accepted, replayed, rejected, unavailable, error). Tenant and procedure are empty when the request named no configured route the portal may use.",
@@ -164,6 +173,10 @@ func New(cfg Config) (*Metrics, error) {
 			Namespace: Namespace, Name: "delivery_outcomes_unrecorded_total",
 			Help: "Delivery attempts whose outcome could not be recorded in the store (lease lost or database error); the message is attempted again.",
 		}, topicLabelNames),
+		previousKeyUse: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "portal_previous_key_requests_total",
+			Help: "Requests a portal authenticated with its previous API key (portals[].previous_key) during a key rotation; once it stays at 0, the portal has changed over.",
+		}, []string{"portal"}),
 	}
 	for _, t := range cfg.Topics {
 		m.topics[t] = labelsOf(t)
@@ -195,8 +208,19 @@ func New(cfg Config) (*Metrics, error) {
 	})
 	buildInfo.Set(1)
 
+	previousKeyExpiry := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "portal_previous_key_expiry_timestamp_seconds",
+		Help: "When a portal's previous API key (portals[].previous_key) stops working, as a Unix time; only portals with one.",
+	}, []string{"portal"})
+	for portal, expires := range cfg.PreviousKeys {
+		m.previousKeys[portal] = true
+		m.previousKeyUse.WithLabelValues(portal)
+		previousKeyExpiry.WithLabelValues(portal).Set(float64(expires.UnixNano()) / 1e9)
+	}
+
 	cs := []prometheus.Collector{
 		m.submissions, m.intake, m.attempts, m.deliveries, m.attemptDuration, m.latency, m.unrecorded, buildInfo,
+		m.previousKeyUse, previousKeyExpiry,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
@@ -246,11 +270,14 @@ func (m *Metrics) Handler() http.Handler {
 type Request struct {
 	Route      string // the route pattern; empty for unknown paths and while draining
 	Submission bool   // the request was a submission (POST /v1/submissions)
-	Tenant     string // a configured tenant, once the request named one the portal may use
-	Procedure  string // a configured procedure of that tenant
-	Status     int
-	Replayed   bool // an idempotent replay
-	Duration   time.Duration
+	Portal     string // the authenticated portal; empty when authentication failed
+	// PreviousKey: the portal authenticated with its previous API key.
+	PreviousKey bool
+	Tenant      string // a configured tenant, once the request named one the portal may use
+	Procedure   string // a configured procedure of that tenant
+	Status      int
+	Replayed    bool // an idempotent replay
+	Duration    time.Duration
 }
 
 // ObserveRequest counts a portal API request.
@@ -260,6 +287,9 @@ func (m *Metrics) ObserveRequest(r Request) {
 		route = "unmatched"
 	}
 	m.intake.WithLabelValues(route).Observe(r.Duration.Seconds())
+	if r.PreviousKey && m.previousKeys[r.Portal] {
+		m.previousKeyUse.WithLabelValues(r.Portal).Inc()
+	}
 	if !r.Submission {
 		return
 	}

@@ -56,11 +56,14 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 func newMetrics(t *testing.T, st *fakeStore, clk *clock) *metrics.Metrics {
 	t.Helper()
 	m, err := metrics.New(metrics.Config{
-		Topics:  []string{topicFV, topicMail},
-		Routes:  []metrics.Route{{Tenant: "musterstadt", Procedure: "meldewesen.wohnungsgeberbestaetigung"}},
-		Store:   st,
-		Version: "1.2.3",
-		Now:     clk.now,
+		Topics: []string{topicFV, topicMail},
+		Routes: []metrics.Route{{Tenant: "musterstadt", Procedure: "meldewesen.wohnungsgeberbestaetigung"}},
+		// buergerportal is changing over to a new key; the old one expires
+		// on 2026-12-31 at 00:00 CET.
+		PreviousKeys: map[string]time.Time{"buergerportal": time.Date(2026, 12, 30, 23, 0, 0, 0, time.UTC)},
+		Store:        st,
+		Version:      "1.2.3",
+		Now:          clk.now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +98,15 @@ func TestSeriesValues(t *testing.T) {
 	submit("", "", 500, false)
 	m.ObserveRequest(metrics.Request{Route: "GET /v1/submissions/{id}", Status: 200, Duration: time.Millisecond})
 	m.ObserveRequest(metrics.Request{Status: 404, Duration: time.Millisecond})
+	for _, r := range []metrics.Request{
+		{Route: "GET /v1/submissions/{id}", Portal: "buergerportal", PreviousKey: true, Status: 200},
+		{Route: "GET /v1/submissions/{id}", Portal: "buergerportal", Status: 200}, // its new key
+		{Route: "POST /v1/submissions", Submission: true, Portal: "buergerportal", PreviousKey: true, Status: 422},
+		{Route: "GET /v1/submissions/{id}", Portal: "unconfigured", PreviousKey: true, Status: 200}, // dropped
+	} {
+		r.Duration = time.Millisecond
+		m.ObserveRequest(r)
+	}
 
 	created := clk.t.Add(-10 * time.Second)
 	attempt := func(topic string, o outbox.Outcome, err error) {
@@ -115,7 +127,7 @@ func TestSeriesValues(t *testing.T) {
 # TYPE amtsbote_submissions_total counter
 amtsbote_submissions_total{outcome="accepted",procedure="",tenant=""} 0
 amtsbote_submissions_total{outcome="error",procedure="",tenant=""} 1
-amtsbote_submissions_total{outcome="rejected",procedure="",tenant=""} 1
+amtsbote_submissions_total{outcome="rejected",procedure="",tenant=""} 2
 amtsbote_submissions_total{outcome="replayed",procedure="",tenant=""} 0
 amtsbote_submissions_total{outcome="unavailable",procedure="",tenant=""} 1
 amtsbote_submissions_total{outcome="accepted",procedure="meldewesen.wohnungsgeberbestaetigung",tenant="musterstadt"} 2
@@ -171,11 +183,18 @@ amtsbote_circuit_state` + sel(mail, "state", "open") + ` 0
 # HELP amtsbote_relay_running x
 # TYPE amtsbote_relay_running gauge
 amtsbote_relay_running 1
+# HELP amtsbote_portal_previous_key_requests_total x
+# TYPE amtsbote_portal_previous_key_requests_total counter
+amtsbote_portal_previous_key_requests_total{portal="buergerportal"} 2
+# HELP amtsbote_portal_previous_key_expiry_timestamp_seconds x
+# TYPE amtsbote_portal_previous_key_expiry_timestamp_seconds gauge
+amtsbote_portal_previous_key_expiry_timestamp_seconds{portal="buergerportal"} 1.7986716e+09
 `
 	names := []string{"amtsbote_submissions_total", "amtsbote_delivery_attempts_total", "amtsbote_deliveries_total",
 		"amtsbote_delivery_outcomes_unrecorded_total", "amtsbote_outbox_pending_messages", "amtsbote_outbox_retrying_messages",
 		"amtsbote_outbox_dead_messages", "amtsbote_outbox_oldest_pending_age_seconds", "amtsbote_outbox_stats_up",
-		"amtsbote_circuit_state", "amtsbote_relay_running"}
+		"amtsbote_circuit_state", "amtsbote_relay_running",
+		"amtsbote_portal_previous_key_requests_total", "amtsbote_portal_previous_key_expiry_timestamp_seconds"}
 	if err := testutil.GatherAndCompare(ignoreHelp{m}, strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
 	}
@@ -186,8 +205,8 @@ amtsbote_relay_running 1
 		count uint64
 		sum   float64
 	}{
-		{`amtsbote_intake_duration_seconds{route="POST /v1/submissions"}`, 7, 7 * 0.02},
-		{`amtsbote_intake_duration_seconds{route="GET /v1/submissions/{id}"}`, 1, 0.001},
+		{`amtsbote_intake_duration_seconds{route="POST /v1/submissions"}`, 8, 7*0.02 + 0.001},
+		{`amtsbote_intake_duration_seconds{route="GET /v1/submissions/{id}"}`, 4, 0.004},
 		{`amtsbote_intake_duration_seconds{route="unmatched"}`, 1, 0.001},
 		{`amtsbote_delivery_attempt_duration_seconds` + sel(fv) + ``, 4, 4},
 		{`amtsbote_delivery_latency_seconds` + sel(fv) + ``, 1, 10},

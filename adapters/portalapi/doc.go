@@ -133,7 +133,8 @@
 // client address has not used up its failed authentications (a token
 // bucket per IP address in a bounded table, Config.AuthFailureRate and
 // AuthFailureBurst; else 429 before the key is looked at); the bearer key
-// is a portal's (401); a portal with config.Portal.ClientCert presented a
+// is a portal's, or a portal's config.Portal.PreviousKey before it expires
+// (401; the request log says api_key=previous); a portal with config.Portal.ClientCert presented a
 // verified TLS client certificate matching it (401; TLSConfig builds the
 // server side); the portal is within its config.Portal.RateLimit (429).
 // Every 429 carries Retry-After. A failure is logged at Warn with the

@@ -97,13 +97,16 @@ type RequestObserver interface {
 // configuration and the route table, never from the request, so metrics
 // labelled with them stay bounded.
 type RequestOutcome struct {
-	Route     string // the route pattern (RouteSubmit, ...); empty for unknown paths and while draining
-	Portal    string // the authenticated portal's id; empty when authentication failed
-	Tenant    string // a configured tenant id, once the request named one the portal may use
-	Procedure string // a configured procedure id, likewise
-	Status    int
-	Replayed  bool // an idempotent replay of an earlier submission
-	Duration  time.Duration
+	Route  string // the route pattern (RouteSubmit, ...); empty for unknown paths and while draining
+	Portal string // the authenticated portal's id; empty when authentication failed
+	// PreviousKey: the portal authenticated with its previous API key
+	// (config.PreviousKey), which it should stop using before it expires.
+	PreviousKey bool
+	Tenant      string // a configured tenant id, once the request named one the portal may use
+	Procedure   string // a configured procedure id, likewise
+	Status      int
+	Replayed    bool // an idempotent replay of an earlier submission
+	Duration    time.Duration
 }
 
 // Validate reports every problem of c at once.
@@ -242,14 +245,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if info.submission != "" {
 			attrs = append(attrs, slog.String("submission_id", info.submission))
 		}
+		if info.previousKey {
+			attrs = append(attrs, slog.String("api_key", "previous"))
+		}
 		if info.replayed {
 			attrs = append(attrs, slog.Bool("idempotent_replayed", true))
 		}
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		if h.observer != nil {
 			h.observer.ObserveRequest(RequestOutcome{
-				Route: info.route, Portal: info.portal, Tenant: info.tenant, Procedure: info.procedure,
-				Status: rec.code(), Replayed: info.replayed, Duration: time.Since(start),
+				Route: info.route, Portal: info.portal, PreviousKey: info.previousKey, Tenant: info.tenant,
+				Procedure: info.procedure, Status: rec.code(), Replayed: info.replayed, Duration: time.Since(start),
 			})
 		}
 	}()
@@ -334,7 +340,9 @@ var errKeyRequired = text("an API key is required: Authorization: Bearer <key>",
 // portal requires a client certificate and the request has no verified one
 // matching it (401); the portal is over its rate limit (429). The key is
 // compared in constant time (config.Config.PortalByKey) and never logged;
-// a failure is logged at Warn with the client address and a hint.
+// a failure is logged at Warn with the client address and a hint. A
+// portal's previous key is accepted until it expires; the request log and
+// RequestOutcome say when it was used.
 func (h *Handler) authenticate(r *http.Request) (*config.Portal, error) {
 	now := h.now()
 	client := clientAddr(r.RemoteAddr)
@@ -350,8 +358,8 @@ func (h *Handler) authenticate(r *http.Request) (*config.Portal, error) {
 	if len(values) != 1 || !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
 		return nil, h.authFailed(r, client, now, "malformed_authorization", "", errUnauthorized(errKeyRequired))
 	}
-	portal, ok := h.cfg.PortalByKey(key)
-	if !ok {
+	portal, use := h.cfg.PortalByKey(key, now)
+	if use == config.KeyNone {
 		return nil, h.authFailed(r, client, now, "unknown_key", "",
 			errUnauthorized(text("the API key is not valid", "der API-Schlüssel ist ungültig")))
 	}
@@ -360,7 +368,8 @@ func (h *Handler) authenticate(r *http.Request) (*config.Portal, error) {
 			errUnauthorized(text("this API key requires the portal's TLS client certificate",
 				"dieser API-Schlüssel erfordert das TLS-Client-Zertifikat des Portals")))
 	}
-	infoOf(r.Context()).portal = portal.ID
+	info := infoOf(r.Context())
+	info.portal, info.previousKey = portal.ID, use == config.KeyPrevious
 	if wait, ok := h.limits.take(portal.ID, now); !ok {
 		return nil, errTooManyRequests(wait)
 	}
@@ -400,6 +409,8 @@ type requestInfo struct {
 	tenant     string // a configured tenant id the portal may use
 	procedure  string // a configured procedure id of that tenant
 	replayed   bool   // an idempotent replay
+	// previousKey: the portal authenticated with its previous API key.
+	previousKey bool
 }
 
 type requestInfoKey struct{}

@@ -19,7 +19,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,6 +97,104 @@ func TestAuthFailureLimitAndLog(t *testing.T) {
 		if w["level"] != "WARN" || w["reason"] != want || w["remote_addr"] != "127.0.0.1" || w["route"] != portalapi.RouteStatus {
 			t.Errorf("failure %d logged as %s, want WARN, reason %s, remote_addr 127.0.0.1, route", i+1, fmtRecord(w), want)
 		}
+	}
+}
+
+// outcomes records the RequestOutcome of every request.
+type outcomes struct {
+	mu  sync.Mutex
+	all []portalapi.RequestOutcome
+}
+
+func (o *outcomes) ObserveRequest(r portalapi.RequestOutcome) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.all = append(o.all, r)
+}
+
+func (o *outcomes) list() []portalapi.RequestOutcome {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.all)
+}
+
+// TestPreviousKeyDuringRotation: a portal's previous API key works, next
+// to the new one, until it expires; its use is logged and observed.
+func TestPreviousKeyDuringRotation(t *testing.T) {
+	t.Parallel()
+	const oldKey = "old-test-key-4e1d" // must not reach the log
+	expires := testNow.Add(time.Hour)
+	var now atomic.Pointer[time.Time]
+	now.Store(&testNow)
+	seen := &outcomes{}
+	e := newEnv(t, func(c *portalapi.Config) {
+		c.Config.Portals[0].PreviousKey = &config.PreviousKey{
+			Hash: config.NewSecret(config.HashKey(oldKey)), Expires: config.Timestamp{Time: expires}}
+		c.Now = func() time.Time { return *now.Load() }
+		c.Observer = seen
+	})
+
+	id := accepted(t, e.submit(t, oldKey, readDemo(t)))
+	if r := e.status(t, demoKey, id); r.status != http.StatusOK {
+		t.Fatalf("status with the new key: %d, want 200; body %s", r.status, r.body)
+	}
+	if r := e.status(t, oldKey, id); r.status != http.StatusOK {
+		t.Fatalf("status with the previous key: %d, want 200; body %s", r.status, r.body)
+	}
+	// Another portal's key never reaches the submission, during the
+	// rotation as before.
+	if r := e.status(t, otherKey, id); r.status != http.StatusNotFound {
+		t.Fatalf("status with another portal's key: %d, want 404", r.status)
+	}
+
+	last := expires.Add(-time.Nanosecond)
+	now.Store(&last)
+	if r := e.status(t, oldKey, id); r.status != http.StatusOK {
+		t.Fatalf("previous key just before it expires: status %d, want 200", r.status)
+	}
+	now.Store(&expires)
+	problemOf(t, e.status(t, oldKey, id), http.StatusUnauthorized, portalapi.ProblemUnauthorized)
+	if r := e.status(t, demoKey, id); r.status != http.StatusOK {
+		t.Fatalf("new key after the previous one expired: status %d, want 200", r.status)
+	}
+
+	// The request log names the previous key's use, never a key.
+	wantPrevious := []bool{true, false, true, false, true, false, false}
+	var got []bool
+	var failures int
+	for _, rec := range e.logLines(t) {
+		line := fmtRecord(rec)
+		if strings.Contains(line, oldKey) || strings.Contains(line, demoKey) {
+			t.Errorf("log record contains a key: %s", line)
+		}
+		switch rec["msg"] {
+		case "request":
+			got = append(got, rec["api_key"] == "previous")
+			if v, ok := rec["api_key"]; ok && v != "previous" {
+				t.Errorf("api_key = %v, want previous or absent", v)
+			}
+		case "authentication failed":
+			failures++
+			if rec["reason"] != "unknown_key" {
+				t.Errorf("expired previous key logged as %s, want reason unknown_key", line)
+			}
+		}
+	}
+	if !slices.Equal(got, wantPrevious) {
+		t.Errorf("request log api_key=previous per request = %v, want %v", got, wantPrevious)
+	}
+	if failures != 1 {
+		t.Errorf("%d authentication failures logged, want 1 (the expired key)", failures)
+	}
+	var observed []bool
+	for _, o := range seen.list() {
+		observed = append(observed, o.PreviousKey)
+		if o.PreviousKey && o.Portal != "demo-portal" {
+			t.Errorf("outcome %+v: previous key of portal %q, want demo-portal", o, o.Portal)
+		}
+	}
+	if !slices.Equal(observed, wantPrevious) {
+		t.Errorf("RequestOutcome.PreviousKey per request = %v, want %v", observed, wantPrevious)
 	}
 }
 

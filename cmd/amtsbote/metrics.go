@@ -44,7 +44,14 @@ func newOperations(cfg *config.Config, st store, routes map[string]outbox.Route,
 		}
 	}
 	logger = logger.With(slog.String("component", "metrics"))
-	m, err := metrics.New(metrics.Config{Topics: topics, Routes: rs, Store: st, Version: buildVersion(), Logger: logger})
+	previousKeys := map[string]time.Time{}
+	for _, p := range cfg.Portals {
+		if p.PreviousKey != nil {
+			previousKeys[p.ID] = p.PreviousKey.Expires.Time
+		}
+	}
+	m, err := metrics.New(metrics.Config{Topics: topics, Routes: rs, PreviousKeys: previousKeys,
+		Store: st, Version: buildVersion(), Logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -54,8 +61,8 @@ func newOperations(cfg *config.Config, st store, routes map[string]outbox.Route,
 // ObserveRequest makes operations the portal API's RequestObserver.
 func (o *operations) ObserveRequest(r portalapi.RequestOutcome) {
 	o.metrics.ObserveRequest(metrics.Request{
-		Route: r.Route, Submission: r.Route == portalapi.RouteSubmit, Tenant: r.Tenant, Procedure: r.Procedure,
-		Status: r.Status, Replayed: r.Replayed, Duration: r.Duration,
+		Route: r.Route, Submission: r.Route == portalapi.RouteSubmit, Portal: r.Portal, PreviousKey: r.PreviousKey,
+		Tenant: r.Tenant, Procedure: r.Procedure, Status: r.Status, Replayed: r.Replayed, Duration: r.Duration,
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/amtsbote/amtsbote/config"
 )
@@ -51,10 +52,10 @@ func TestPortalKeyGeneratesKeyAndHash(t *testing.T) {
 			{ID: "other", KeyHash: config.NewSecret(config.HashKey("other-key"))},
 			{ID: "portal", KeyHash: config.NewSecret(hash)},
 		}}
-		if p, ok := cfg.PortalByKey(key); !ok || p.ID != "portal" {
-			t.Fatalf("PortalByKey(generated key) = %v, %v; want portal", p, ok)
+		if p, use := cfg.PortalByKey(key, time.Now()); use != config.KeyCurrent || p.ID != "portal" {
+			t.Fatalf("PortalByKey(generated key) = %v, %v; want portal", p, use)
 		}
-		if _, ok := cfg.PortalByKey(key + "x"); ok {
+		if _, use := cfg.PortalByKey(key+"x", time.Now()); use != config.KeyNone {
 			t.Fatal("a different key authenticates")
 		}
 	}

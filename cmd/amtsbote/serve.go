@@ -225,6 +225,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 		slog.String("version", buildVersion()), slog.String("listen", ln.Addr().String()),
 		slog.String("store", storeName), slog.String("owner", owner),
 		slog.Int("tenants", len(cfg.Tenants)), slog.Int("destinations", len(routes)))
+	logPreviousKeys(logger, cfg, time.Now())
 
 	var runErr error
 	select {
@@ -266,4 +267,23 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 	// 3. The store closes (deferred).
 	logger.Info("amtsbote stopped")
 	return runErr
+}
+
+// logPreviousKeys says which portals are in a key rotation: their previous
+// API key works until it expires (Info), or has expired and should be
+// removed from the configuration (Warn).
+func logPreviousKeys(logger *slog.Logger, cfg *config.Config, now time.Time) {
+	for i, p := range cfg.Portals {
+		k := p.PreviousKey
+		if k == nil {
+			continue
+		}
+		attrs := []slog.Attr{slog.String("portal_id", p.ID), slog.Time("expires", k.Expires.Time)}
+		if k.Active(now) {
+			logger.LogAttrs(context.Background(), slog.LevelInfo, "portal's previous API key accepted until it expires", attrs...)
+			continue
+		}
+		logger.LogAttrs(context.Background(), slog.LevelWarn,
+			fmt.Sprintf("portal's previous API key has expired and is refused; remove portals[%d].previous_key", i), attrs...)
+	}
 }
