@@ -160,6 +160,13 @@ func testBlobRoundTrip(t *testing.T, s outbox.Store) {
 	if got.ID != staged.ID || got.SubmissionID != sub.ID || got.Size != staged.Size || got.Chunks != 3 || got.SHA256 != staged.SHA256 {
 		t.Fatalf("Blob = %+v, want %+v of submission %s", got, staged, sub.ID)
 	}
+	// Committed without a sealed checksum (as StageBlob returns it), the blob
+	// has none: nil, not empty. (What a store keeps of a SealedSHA256 given
+	// is RunBlobHeaders' part: through the encrypting decorator it is
+	// replaced.)
+	if got.SealedSHA256 != nil {
+		t.Fatalf("Blob.SealedSHA256 = %x, want nil for a blob committed without one", got.SealedSHA256)
+	}
 	if got.CreatedAt.Before(before) || got.CreatedAt.After(after) {
 		t.Fatalf("CreatedAt %v, want the store's now (between %v and %v)", got.CreatedAt, before, after)
 	}

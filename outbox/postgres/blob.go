@@ -78,21 +78,41 @@ func (s *Store) PurgeStagedBlobs(ctx context.Context, before time.Time) (int, er
 
 // Blob returns the committed blob id.
 func (s *Store) Blob(ctx context.Context, id string) (outbox.Blob, error) {
-	var b outbox.Blob
-	var sum []byte
-	err := s.pool.QueryRow(ctx, s.q["BlobByID"], id).Scan(&b.ID, &b.SubmissionID, &b.Size, &sum, &b.Chunks, &b.CreatedAt)
+	b, err := scanBlob(s.pool.QueryRow(ctx, s.q["BlobByID"], id).Scan)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return outbox.Blob{}, fmt.Errorf("blob %s: %w", id, outbox.ErrNotFound)
 	}
 	if err != nil {
 		return outbox.Blob{}, fmt.Errorf("read blob %s: %w", id, err)
 	}
+	return b, nil
+}
+
+// scanBlob reads a row of outbox_blobs (id, submission_id, size, sha256,
+// sha256_sealed, chunks, created_at) with scan. SealedSHA256 is nil where
+// the column is NULL. On an error the blob holds what was read (its ID, for
+// the message).
+func scanBlob(scan func(dest ...any) error) (outbox.Blob, error) {
+	var b outbox.Blob
+	var sum []byte
+	if err := scan(&b.ID, &b.SubmissionID, &b.Size, &sum, &b.SealedSHA256, &b.Chunks, &b.CreatedAt); err != nil {
+		return b, err
+	}
 	if len(sum) != len(b.SHA256) {
-		return outbox.Blob{}, fmt.Errorf("read blob %s: checksum has %d bytes: %w", id, len(sum), outbox.ErrBlobCorrupt)
+		return b, fmt.Errorf("checksum has %d bytes: %w", len(sum), outbox.ErrBlobCorrupt)
 	}
 	copy(b.SHA256[:], sum)
 	b.CreatedAt = b.CreatedAt.UTC()
 	return b, nil
+}
+
+// nullIfEmpty returns b, or nil (SQL NULL) when b is empty: how
+// sha256_sealed is written.
+func nullIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // BlobChunk returns chunk seq of the committed blob id.
@@ -140,7 +160,8 @@ func (t *tx) InsertBlobs(ctx context.Context, blobs []outbox.Blob) error {
 		if created.IsZero() {
 			created = now
 		}
-		if _, err := t.tx.Exec(ctx, t.s.q["InsertBlob"], b.ID, b.SubmissionID, b.Size, b.SHA256[:], b.Chunks, created); err != nil {
+		if _, err := t.tx.Exec(ctx, t.s.q["InsertBlob"], b.ID, b.SubmissionID, b.Size, b.SHA256[:],
+			nullIfEmpty(b.SealedSHA256), b.Chunks, created); err != nil {
 			return fmt.Errorf("insert blob %s: %w", b.ID, err)
 		}
 	}

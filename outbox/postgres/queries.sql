@@ -250,7 +250,7 @@ WITH gone AS (
 SELECT COUNT(DISTINCT blob_id) FROM gone
 
 -- name: BlobByID
-SELECT id, submission_id, size, sha256, chunks, created_at FROM outbox_blobs WHERE id = $1
+SELECT id, submission_id, size, sha256, sha256_sealed, chunks, created_at FROM outbox_blobs WHERE id = $1
 
 -- name: BlobChunk
 SELECT c.data FROM outbox_blob_chunks c JOIN outbox_blobs b ON b.id = c.blob_id
@@ -261,7 +261,7 @@ WHERE c.blob_id = $1 AND c.seq = $2
 SELECT COUNT(*), COALESCE(MIN(seq), -1), COALESCE(MAX(seq), -1) FROM outbox_blob_chunks WHERE blob_id = $1
 
 -- name: InsertBlob
-INSERT INTO outbox_blobs (id, submission_id, size, sha256, chunks, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO outbox_blobs (id, submission_id, size, sha256, sha256_sealed, chunks, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
 
 -- name: PurgeBlobChunks
 -- $1 the submissions whose request was purged.

@@ -2,11 +2,13 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/internal/sqlfile"
 )
 
@@ -207,6 +209,60 @@ func (s *Store) RewriteBlobChunks(ctx context.Context, batch int,
 			}
 			if changed {
 				todo = append(todo, payloadRewrite{q["RewriteBlobChunk"], []any{r.id, r.seq, r.data, emptyIfNil(d)}})
+			}
+		}
+		n, err := s.applyRewrites(ctx, todo)
+		total += n
+		if err != nil || len(page) < batch {
+			return total, err
+		}
+	}
+}
+
+// RewriteBlobHeaders calls fn for every committed blob in batches of up to
+// batch blobs and stores the checksums fn changes (sealed empty: NULL),
+// unless the blob's SHA256 or SealedSHA256 changed since they were read, or
+// it was purged. It returns the number of blobs rewritten (the capability
+// sealed.BlobHeaderRewriter, for key rotation).
+func (s *Store) RewriteBlobHeaders(ctx context.Context, batch int,
+	fn func(b outbox.Blob) ([sha256.Size]byte, []byte, bool, error),
+) (int, error) {
+	q, err := sqlfile.Queries(resealFile, "reseal.sql")
+	if err != nil {
+		return 0, err
+	}
+	if err := sqlfile.Require(q, "BlobHeaders", "RewriteBlobHeader"); err != nil {
+		return 0, err
+	}
+	if batch <= 0 {
+		batch = 100
+	}
+	total, after := 0, ""
+	for {
+		rows, err := s.pool.Query(ctx, q["BlobHeaders"], after, batch)
+		if err != nil {
+			return total, fmt.Errorf("read blob headers: %w", err)
+		}
+		page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (outbox.Blob, error) {
+			b, err := scanBlob(r.Scan)
+			if err != nil {
+				return b, fmt.Errorf("blob %s: %w", b.ID, err)
+			}
+			return b, nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("read blob headers: %w", err)
+		}
+		var todo []payloadRewrite
+		for _, b := range page {
+			after = b.ID
+			sha, sealed, changed, err := fn(b)
+			if err != nil {
+				return total, err
+			}
+			if changed {
+				// The old checksums as read, for the compare-and-swap.
+				todo = append(todo, payloadRewrite{q["RewriteBlobHeader"], []any{b.ID, b.SHA256[:], b.SealedSHA256, sha[:], nullIfEmpty(sealed)}})
 			}
 		}
 		n, err := s.applyRewrites(ctx, todo)

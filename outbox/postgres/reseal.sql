@@ -1,6 +1,7 @@
--- Queries of RewritePayloads (key rotation): keyset pages of payloads, and
--- updates that apply only while the row still holds what was read, so a
--- concurrent purge, discard or rewrite by another process is never overwritten.
+-- Queries of key rotation (RewritePayloads, RewriteBlobChunks,
+-- RewriteBlobHeaders): keyset pages of the rows, and updates that apply only
+-- while the row still holds what was read, so a concurrent purge, discard or
+-- rewrite by another process is never overwritten.
 
 -- name: SubmissionPayloads
 SELECT id, payload FROM submissions WHERE id > $1 ORDER BY id LIMIT $2
@@ -19,3 +20,12 @@ SELECT blob_id, seq, data FROM outbox_blob_chunks WHERE (blob_id, seq) > ($1, $2
 
 -- name: RewriteBlobChunk
 UPDATE outbox_blob_chunks SET data = $4 WHERE blob_id = $1 AND seq = $2 AND data = $3
+
+-- name: BlobHeaders
+-- Committed blobs only: staged chunks have no row here yet.
+SELECT id, submission_id, size, sha256, sha256_sealed, chunks, created_at FROM outbox_blobs WHERE id > $1 ORDER BY id LIMIT $2
+
+-- name: RewriteBlobHeader
+-- IS NOT DISTINCT FROM, not =: sha256_sealed is NULL for a checksum in
+-- clear, and NULL = NULL is not true.
+UPDATE outbox_blobs SET sha256 = $4, sha256_sealed = $5 WHERE id = $1 AND sha256 = $2 AND sha256_sealed IS NOT DISTINCT FROM $3

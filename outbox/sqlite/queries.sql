@@ -210,7 +210,7 @@ WHERE blob_id IN (
 RETURNING blob_id
 
 -- name: BlobByID
-SELECT id, submission_id, size, sha256, chunks, created_at FROM outbox_blobs WHERE id = ?
+SELECT id, submission_id, size, sha256, sha256_sealed, chunks, created_at FROM outbox_blobs WHERE id = ?
 
 -- name: BlobChunk
 SELECT c.data FROM outbox_blob_chunks c JOIN outbox_blobs b ON b.id = c.blob_id
@@ -221,7 +221,7 @@ WHERE c.blob_id = ?1 AND c.seq = ?2
 SELECT COUNT(*), COALESCE(MIN(seq), -1), COALESCE(MAX(seq), -1) FROM outbox_blob_chunks WHERE blob_id = ?
 
 -- name: InsertBlob
-INSERT INTO outbox_blobs (id, submission_id, size, sha256, chunks, created_at) VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO outbox_blobs (id, submission_id, size, sha256, sha256_sealed, chunks, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 
 -- name: PurgeBlobChunks
 -- ?1 a JSON array of submission ids whose request was purged.

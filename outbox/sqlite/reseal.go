@@ -2,11 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
 	"encoding/json"
 	"fmt"
 
+	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/internal/sqlfile"
 )
 
@@ -223,6 +225,64 @@ func (s *Store) RewriteBlobChunks(ctx context.Context, batch int,
 		n, err := s.applyRewrites(ctx, todo, func(tx *sql.Tx, r payloadRewrite) (sql.Result, error) {
 			key := r.key.([2]any)
 			return tx.ExecContext(ctx, q["RewriteBlobChunk"], key[0], key[1], r.old, r.payload)
+		})
+		total += n
+		if err != nil || count < batch {
+			return total, err
+		}
+	}
+}
+
+// RewriteBlobHeaders calls fn for every committed blob in batches of up to
+// batch blobs and stores the checksums fn changes (sealed empty: NULL),
+// unless the blob's SHA256 or SealedSHA256 changed since they were read, or
+// it was purged. It returns the number of blobs rewritten (the capability
+// sealed.BlobHeaderRewriter, for key rotation).
+func (s *Store) RewriteBlobHeaders(ctx context.Context, batch int,
+	fn func(b outbox.Blob) ([sha256.Size]byte, []byte, bool, error),
+) (int, error) {
+	q, err := sqlfile.Queries(resealFile, "reseal.sql")
+	if err != nil {
+		return 0, err
+	}
+	if err := sqlfile.Require(q, "BlobHeaders", "RewriteBlobHeader"); err != nil {
+		return 0, err
+	}
+	if batch <= 0 {
+		batch = 100
+	}
+	total, after := 0, ""
+	for {
+		rows, err := s.read.QueryContext(ctx, q["BlobHeaders"], after, batch)
+		if err != nil {
+			return total, fmt.Errorf("read blob headers: %w", err)
+		}
+		var todo []payloadRewrite
+		count := 0
+		for rows.Next() {
+			b, err := scanBlob(rows.Scan)
+			if err != nil {
+				rows.Close()
+				return total, fmt.Errorf("read blob header %s: %w", b.ID, err)
+			}
+			count++
+			after = b.ID
+			sha, sealed, changed, err := fn(b)
+			if err != nil {
+				rows.Close()
+				return total, err
+			}
+			if changed {
+				// The old checksums as read, for the compare-and-swap.
+				todo = append(todo, payloadRewrite{key: b.ID, old: b.SHA256[:], oldMeta: b.SealedSHA256, payload: sha[:], newMeta: nullIfEmpty(sealed)})
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return total, fmt.Errorf("read blob headers: %w", err)
+		}
+		rows.Close()
+		n, err := s.applyRewrites(ctx, todo, func(tx *sql.Tx, r payloadRewrite) (sql.Result, error) {
+			return tx.ExecContext(ctx, q["RewriteBlobHeader"], r.key, r.old, r.oldMeta, r.payload, r.newMeta)
 		})
 		total += n
 		if err != nil || count < batch {

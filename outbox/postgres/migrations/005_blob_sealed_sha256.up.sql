@@ -1,0 +1,7 @@
+-- The checksum of a blob sealed by the encrypting decorator (outbox/sealed),
+-- which stores it here and zeroes sha256, so that a database copy does not
+-- tell whether a known document is stored. NULL for a checksum in clear:
+-- rows written before, or without the decorator. Key rotation rewrites both
+-- columns together (RewriteBlobHeaders). Adding a nullable column without a
+-- default rewrites no rows and holds its lock only for a moment.
+ALTER TABLE outbox_blobs ADD COLUMN sha256_sealed bytea;
