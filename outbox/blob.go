@@ -26,8 +26,14 @@ type Blob struct {
 	ID           string // UUID assigned at intake
 	SubmissionID string
 	Size         int64             // bytes
-	SHA256       [sha256.Size]byte // of the content
-	Chunks       int               // number of chunks, 0 for an empty blob
+	SHA256       [sha256.Size]byte // of the content; zero in the store where SealedSHA256 is set
+	// SealedSHA256 is SHA256 encrypted by an encrypting decorator
+	// (outbox/sealed), which stores it in place of SHA256 so that a database
+	// copy does not tell whether a known document is stored. Stores persist
+	// it as given (nil when empty); above the decorator it is nil and
+	// SHA256 is set.
+	SealedSHA256 []byte
+	Chunks       int // number of chunks, 0 for an empty blob
 	CreatedAt    time.Time
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -242,11 +243,19 @@ func runCanary(t *testing.T, b canaryBackend, encrypted bool) {
 
 	waitFor(t, 20*time.Second, "the office mail", func() bool { return len(mailServer.Messages()) > 0 })
 
+	content, err := base64.StdEncoding.DecodeString(pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(content)
 	forms := map[string][]byte{
 		"marker":                []byte(marker),
 		"marker as hex":         []byte(hex.EncodeToString([]byte(marker))),
 		"attachment as base64":  []byte(pdf),
 		"attachment base64 hex": []byte(hex.EncodeToString([]byte(pdf))),
+		// Whoever has a copy of a document could look for its checksum.
+		"attachment's SHA-256":        sum[:],
+		"attachment's SHA-256 as hex": []byte(hex.EncodeToString(sum[:])),
 	}
 	metricsText := scrapeText(t, "http://"+metricsAddr+"/metrics")
 	dbWhileRunning := b.dump(t, dir)
@@ -270,6 +279,9 @@ func runCanary(t *testing.T, b canaryBackend, encrypted bool) {
 		// Control: in clear, the search finds the marker, so it can fail.
 		if !bytes.Contains(db.read(), []byte(marker)) && !bytes.Contains(db.read(), forms["marker as hex"]) {
 			t.Fatal("control run: the marker is not found in the unencrypted database; the search is blind")
+		}
+		if !bytes.Contains(db.read(), sum[:]) && !bytes.Contains(db.read(), forms["attachment's SHA-256 as hex"]) {
+			t.Fatal("control run: the attachment's SHA-256 is not found in the unencrypted database; the search is blind")
 		}
 	} else {
 		sources = append(sources, db)
@@ -368,6 +380,10 @@ func checkAllSealed(t *testing.T, dir, database, cfgPath, submissionID string) {
 			if err != nil {
 				t.Fatalf("blob %s: %v", id, err)
 			}
+			if b.SHA256 != [sha256.Size]byte{} {
+				t.Errorf("blob %s: the checksum is stored in clear", id)
+			}
+			payloads["blob "+id+" checksum"] = b.SealedSHA256
 			for seq := range b.Chunks {
 				c, err := raw.BlobChunk(context.Background(), id, seq)
 				if err != nil {

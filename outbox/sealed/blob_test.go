@@ -3,6 +3,7 @@ package sealed_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"strings"
@@ -81,10 +82,23 @@ func testBlobSealedAtRest(t *testing.T, b backend) {
 		mustContainNoMarker(t, "staged chunk", raw)
 	}
 	commitBlob(t, s, blob)
-	// The header is in clear and describes the content.
+	// The header holds the size and chunk count in clear, the checksum
+	// sealed: the stored row does not tell whose document it is.
 	hdr, err := inner.Blob(ctx, blob.ID)
-	if err != nil || hdr.Size != int64(len(content)) || hdr.SHA256 != blob.SHA256 || hdr.Chunks != 3 {
-		t.Fatalf("stored header %+v, %v; want the content's size and checksum", hdr, err)
+	if err != nil || hdr.Size != int64(len(content)) || hdr.Chunks != 3 || hdr.SHA256 != ([sha256.Size]byte{}) {
+		t.Fatalf("stored header %+v, %v; want the content's size, 3 chunks and no checksum in clear", hdr, err)
+	}
+	if id, ok := sealed.KeyID(hdr.SealedSHA256); !ok || id != "k1" || bytes.Contains(hdr.SealedSHA256, blob.SHA256[:]) {
+		t.Fatalf("stored checksum is not sealed under k1")
+	}
+	raw := b.queryBytes(t, `SELECT sha256 FROM outbox_blobs WHERE id = $1`, blob.ID)
+	raw = append(raw, b.queryBytes(t, `SELECT sha256_sealed FROM outbox_blobs WHERE id = $1`, blob.ID)...)
+	if bytes.Contains(raw, blob.SHA256[:]) {
+		t.Fatal("the blob's row contains its SHA-256")
+	}
+	// Through the decorator the header has its checksum again.
+	if got, err := s.Blob(ctx, blob.ID); err != nil || got.SHA256 != blob.SHA256 || got.SealedSHA256 != nil {
+		t.Fatalf("header through the decorator: %+v, %v; want the checksum opened", got, err)
 	}
 	for seq := range blob.Chunks {
 		raw, err := inner.BlobChunk(ctx, blob.ID, seq)
@@ -148,6 +162,32 @@ func testBlobPlaintext(t *testing.T, b backend) {
 	if err != nil || !bytes.Equal(got, content) {
 		t.Fatalf("blob in clear through the decorator: %d bytes, %v", len(got), err)
 	}
+	if hdr, err := s.Blob(context.Background(), blob.ID); err != nil || hdr.SHA256 != blob.SHA256 {
+		t.Fatalf("header in clear through the decorator: %+v, %v", hdr, err)
+	}
+}
+
+// testBlobChecksumSwap: a sealed checksum copied into another blob's row,
+// or changed, does not open; the blob cannot be read.
+func testBlobChecksumSwap(t *testing.T, b backend) {
+	ctx := context.Background()
+	s := wrap(t, b.open(t), keyring(t, "k1", newKey(t, "k1")))
+	content := blobWithMarker(t)
+	blobA, blobB := stageBlob(t, s, content), stageBlob(t, s, content)
+	commitBlob(t, s, blobA)
+	commitBlob(t, s, blobB)
+	b.exec(t, `UPDATE outbox_blobs SET sha256_sealed = (SELECT sha256_sealed FROM outbox_blobs WHERE id = $1) WHERE id = $2`, blobA.ID, blobB.ID)
+	if _, err := s.Blob(ctx, blobB.ID); !errors.Is(err, sealed.ErrAuthentication) || !strings.Contains(err.Error(), blobB.ID) {
+		t.Fatalf("blob B with A's sealed checksum: %v; want ErrAuthentication naming B", err)
+	}
+	if _, err := readAll(t, s, blobB.ID); !errors.Is(err, sealed.ErrAuthentication) {
+		t.Fatalf("reading blob B: %v; want ErrAuthentication", err)
+	}
+	// A checksum in clear where a sealed one belongs is refused too.
+	b.exec(t, `UPDATE outbox_blobs SET sha256_sealed = sha256 WHERE id = $1`, blobA.ID)
+	if _, err := s.Blob(ctx, blobA.ID); !errors.Is(err, outbox.ErrBlobCorrupt) {
+		t.Fatalf("blob A with a checksum in clear in sha256_sealed: %v; want ErrBlobCorrupt", err)
+	}
 }
 
 func testBlobRotation(t *testing.T, b backend) {
@@ -169,10 +209,10 @@ func testBlobRotation(t *testing.T, b backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Three blobs of two chunks in clear or under k1, and the request
-	// payloads of the two submissions committed before k2.
-	if res.Resealed != 8 || res.Remaining != 0 {
-		t.Fatalf("Reseal = %+v, want 8 resealed, 0 remaining", res)
+	// Three blobs of two chunks in clear or under k1, the request payloads
+	// of the two submissions committed before k2, and their two checksums.
+	if res.Resealed != 10 || res.Remaining != 0 {
+		t.Fatalf("Reseal = %+v, want 10 resealed, 0 remaining", res)
 	}
 	if res, err := s.Reseal(context.Background(), 100); err != nil || res != (sealed.ResealResult{}) {
 		t.Fatalf("second Reseal = %+v, %v; want nothing to do", res, err)
@@ -186,6 +226,13 @@ func testBlobRotation(t *testing.T, b backend) {
 				t.Fatalf("after rotation chunk %d of blob %s is not under k2 (%q)", seq, blob.ID, id)
 			}
 			mustContainNoMarker(t, "rotated chunk", raw)
+		}
+		hdr, err := inner.Blob(context.Background(), blob.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, ok := sealed.KeyID(hdr.SealedSHA256); !ok || id != "k2" || hdr.SHA256 != ([sha256.Size]byte{}) {
+			t.Fatalf("after rotation the checksum of blob %s is not under k2 (%q) or still in clear", blob.ID, id)
 		}
 		got, err := readAll(t, only2, blob.ID)
 		if err != nil || !bytes.Equal(got, content) {

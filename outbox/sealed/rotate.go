@@ -2,8 +2,11 @@ package sealed
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"maps"
+
+	"github.com/amtsbote/amtsbote/outbox"
 )
 
 // Rewriter is the optional store capability key rotation needs: walk every
@@ -36,6 +39,22 @@ type BlobChunkRewriter interface {
 	) (int, error)
 }
 
+// BlobHeaderRewriter is the optional store capability key rotation needs
+// for the checksums of blobs: walk every committed blob and replace the
+// SHA256 and SealedSHA256 fn changes.
+type BlobHeaderRewriter interface {
+	// RewriteBlobHeaders calls fn for every committed blob, in batches of up
+	// to batch blobs, and stores the sha and sealed fn returns where changed
+	// is true (sealed empty: NULL). A blob whose SHA256 or SealedSHA256
+	// changed since it was read (rewritten by another process), or that was
+	// purged, is left as it is and not counted. Safe while other processes
+	// use the store. It returns the number of blobs rewritten; an error from
+	// fn stops the walk.
+	RewriteBlobHeaders(ctx context.Context, batch int,
+		fn func(b outbox.Blob) (sha [sha256.Size]byte, sealed []byte, changed bool, err error),
+	) (int, error)
+}
+
 // maxChunkBatch bounds the chunks Reseal holds in memory at once (each up
 // to outbox.BlobChunkSize), whatever batch it is given.
 const maxChunkBatch = 16
@@ -53,10 +72,11 @@ type ResealResult struct {
 
 // Reseal seals every payload, personal metadata value and blob chunk that
 // is in clear or under another key than the current one with the current
-// key, in batches, online. It makes two passes: the second catches rows the
-// first could not rewrite because they changed meanwhile, and counts what
-// remains. The inner store must implement Rewriter and BlobChunkRewriter;
-// blob chunks count as rows.
+// key, in batches, online; so is every blob's checksum. It makes two
+// passes: the second catches rows the first could not rewrite because they
+// changed meanwhile, and counts what remains. The inner store must
+// implement Rewriter, BlobChunkRewriter and BlobHeaderRewriter; blob chunks
+// and blob headers count as rows.
 func (s *Store) Reseal(ctx context.Context, batch int) (ResealResult, error) {
 	rw, ok := s.inner.(Rewriter)
 	if !ok {
@@ -65,6 +85,10 @@ func (s *Store) Reseal(ctx context.Context, batch int) (ResealResult, error) {
 	cw, ok := s.inner.(BlobChunkRewriter)
 	if !ok {
 		return ResealResult{}, fmt.Errorf("sealed: the store %T cannot rewrite blob chunks", s.inner)
+	}
+	hw, ok := s.inner.(BlobHeaderRewriter)
+	if !ok {
+		return ResealResult{}, fmt.Errorf("sealed: the store %T cannot rewrite blob headers", s.inner)
 	}
 	if batch <= 0 {
 		batch = 100
@@ -92,6 +116,18 @@ func (s *Store) Reseal(ctx context.Context, batch int) (ResealResult, error) {
 		})
 		res.Resealed += c
 		n += c
+		if err != nil {
+			return res, err
+		}
+		h, err := hw.RewriteBlobHeaders(ctx, batch, func(b outbox.Blob) ([sha256.Size]byte, []byte, bool, error) {
+			sum, sealed, changed, err := s.resealChecksum(b)
+			if changed {
+				needed++
+			}
+			return sum, sealed, changed, err
+		})
+		res.Resealed += h
+		n += h
 		if err != nil {
 			return res, err
 		}
@@ -163,6 +199,22 @@ func (s *Store) reseal(kind, topic, id string, payload []byte, md map[string]str
 // resealChunk returns a blob chunk sealed under the current key, and whether
 // that changed anything. Unlike payloads, an empty chunk is sealed too (see
 // PutBlobChunk).
+// resealChecksum returns the stored checksum of blob b sealed under the
+// current key (SHA256 zero, SealedSHA256 set), and whether that changed
+// anything: a checksum in clear is sealed, one under another key resealed.
+func (s *Store) resealChecksum(b outbox.Blob) ([sha256.Size]byte, []byte, bool, error) {
+	if len(b.SealedSHA256) > 0 && s.current(b.SealedSHA256) {
+		return b.SHA256, b.SealedSHA256, false, nil
+	}
+	sum, err := s.openChecksum(b)
+	if err != nil {
+		return [sha256.Size]byte{}, nil, false, err
+	}
+	b.SHA256 = sum
+	b = s.sealChecksum(b)
+	return b.SHA256, b.SealedSHA256, true, nil
+}
+
 func (s *Store) resealChunk(id string, seq int, data []byte) ([]byte, bool, error) {
 	if s.current(data) {
 		return data, false, nil

@@ -2,6 +2,7 @@ package sealed
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -13,12 +14,14 @@ import (
 	"github.com/amtsbote/amtsbote/outbox"
 )
 
-// Kinds of records, as RewritePayloads names them (KindBlobChunk: the
-// binding of blob chunks, which BlobChunkRewriter walks).
+// Kinds of records, as RewritePayloads names them (KindBlobChunk and
+// KindBlob: the bindings of blob chunks and of blob checksums, which
+// BlobChunkRewriter and BlobHeaderRewriter walk).
 const (
 	KindSubmission = "submission"
 	KindMessage    = "message"
 	KindBlobChunk  = "blob_chunk"
+	KindBlob       = "blob"
 )
 
 // metaPrefix starts a sealed metadata value: "sealed:" and the envelope in
@@ -75,6 +78,38 @@ func messageBinding(topic, id, field string) []byte {
 
 func blobChunkBinding(id string, seq int) []byte {
 	return Binding(KindBlobChunk, id, strconv.Itoa(seq))
+}
+
+func blobChecksumBinding(id string) []byte { return Binding(KindBlob, id, "sha256") }
+
+// sealChecksum returns b with its SHA256 sealed into SealedSHA256 and
+// zeroed, so that the stored header does not tell whose document it is.
+func (s *Store) sealChecksum(b outbox.Blob) outbox.Blob {
+	b.SealedSHA256 = s.kr.Seal(b.SHA256[:], blobChecksumBinding(b.ID))
+	b.SHA256 = [sha256.Size]byte{}
+	return b
+}
+
+// openChecksum returns the SHA-256 of a stored header: opened from
+// SealedSHA256, or SHA256 as it is for a header written in clear (before
+// encryption was enabled).
+func (s *Store) openChecksum(b outbox.Blob) ([sha256.Size]byte, error) {
+	if len(b.SealedSHA256) == 0 {
+		return b.SHA256, nil
+	}
+	var sum [sha256.Size]byte
+	if !IsSealed(b.SealedSHA256) {
+		return sum, fmt.Errorf("checksum of blob %s is not sealed: %w", b.ID, outbox.ErrBlobCorrupt)
+	}
+	plain, err := s.kr.Open(b.SealedSHA256, blobChecksumBinding(b.ID))
+	if err != nil {
+		return sum, fmt.Errorf("open checksum of blob %s: %w", b.ID, err)
+	}
+	if len(plain) != len(sum) {
+		return sum, fmt.Errorf("checksum of blob %s: %w", b.ID, outbox.ErrBlobCorrupt)
+	}
+	copy(sum[:], plain)
+	return sum, nil
 }
 
 // sealMessage returns m with its payload and personal metadata sealed; the
@@ -217,10 +252,15 @@ func (t *sealedTx) InsertMessages(ctx context.Context, msgs []outbox.Message) er
 	return t.tx.InsertMessages(ctx, out)
 }
 
-// InsertBlobs forwards to the inner transaction: a blob's header (size,
-// checksum, chunk count) is stored in clear, its chunks are sealed.
+// InsertBlobs seals each blob's checksum (SealedSHA256, bound to the blob
+// id) and commits the blobs, whose chunks were sealed when staged. Size and
+// chunk count stay in clear.
 func (t *sealedTx) InsertBlobs(ctx context.Context, blobs []outbox.Blob) error {
-	return t.tx.InsertBlobs(ctx, blobs)
+	out := make([]outbox.Blob, len(blobs))
+	for i, b := range blobs {
+		out[i] = t.s.sealChecksum(b)
+	}
+	return t.tx.InsertBlobs(ctx, out)
 }
 
 func (t *sealedTx) SetAlarm(ctx context.Context, key string, open bool) (bool, error) {
@@ -444,9 +484,17 @@ func (s *Store) PurgeStagedBlobs(ctx context.Context, before time.Time) (int, er
 	return s.inner.PurgeStagedBlobs(ctx, before)
 }
 
-// Blob forwards to the inner store: the header is not sealed.
+// Blob returns the header of blob id with its checksum opened.
 func (s *Store) Blob(ctx context.Context, id string) (outbox.Blob, error) {
-	return s.inner.Blob(ctx, id)
+	b, err := s.inner.Blob(ctx, id)
+	if err != nil {
+		return b, err
+	}
+	if b.SHA256, err = s.openChecksum(b); err != nil {
+		return outbox.Blob{}, err
+	}
+	b.SealedSHA256 = nil
+	return b, nil
 }
 
 // Ping forwards to the inner store.

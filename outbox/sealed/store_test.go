@@ -25,6 +25,9 @@ var (
 	_ sealed.Rewriter          = (*postgres.Store)(nil)
 	_ sealed.BlobChunkRewriter = (*sqlite.Store)(nil)
 	_ sealed.BlobChunkRewriter = (*postgres.Store)(nil)
+
+	_ sealed.BlobHeaderRewriter = (*sqlite.Store)(nil)
+	_ sealed.BlobHeaderRewriter = (*postgres.Store)(nil)
 )
 
 // personal is the metadata key the tests treat as personal data (in the
@@ -37,6 +40,7 @@ type innerStore interface {
 	outbox.Store
 	sealed.Rewriter
 	sealed.BlobChunkRewriter
+	sealed.BlobHeaderRewriter
 }
 
 // backend opens plain stores on one database and runs SQL on it directly,
@@ -178,6 +182,7 @@ func TestStore(t *testing.T) {
 				{"PlaintextBlobPassesThrough", testBlobPlaintext},
 				{"RotationResealsBlobChunks", testBlobRotation},
 				{"BlobRotationSkipsConcurrentChanges", testBlobRotationConcurrent},
+				{"SwappedBlobChecksumFails", testBlobChecksumSwap},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.fn(t, newBackend(t)) })
 			}
