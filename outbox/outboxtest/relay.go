@@ -3,6 +3,7 @@ package outboxtest
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -301,28 +302,27 @@ func testRelayShutdown(t *testing.T, s outbox.Store) {
 
 func testRelayCircuit(t *testing.T, s outbox.Store) {
 	topic := topicName()
+	const pause = 1500 * time.Millisecond
 	var mu sync.Mutex
 	down := true
+	var at []time.Time // when each attempt started
 	rec := newRecorder(func(outbox.Delivery, int) error {
 		mu.Lock()
 		defer mu.Unlock()
+		at = append(at, time.Now())
 		if down {
 			return errors.New("503 Service Unavailable")
 		}
 		return nil
 	})
-	calls := func() int {
-		rec.mu.Lock()
-		defer rec.mu.Unlock()
-		n := 0
-		for _, c := range rec.calls {
-			n += c
-		}
-		return n
+	attempts := func() []time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(at)
 	}
 	startRelay(t, s, map[string]outbox.Route{topic: {Deliverer: rec, Options: outbox.TopicOptions{
 		Policy: fastPolicy, Concurrency: 1,
-		Breaker: outbox.BreakerOptions{Threshold: 3, Pause: 1500 * time.Millisecond},
+		Breaker: outbox.BreakerOptions{Threshold: 3, Pause: pause},
 	}}}, -1)
 	var subs []outbox.Submission
 	var msgs []outbox.Message
@@ -330,16 +330,18 @@ func testRelayCircuit(t *testing.T, s outbox.Store) {
 		sub, m := accept(t, s, topic)
 		subs, msgs = append(subs, sub), append(msgs, m...)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for calls() < 3 {
+	// Three failures open the circuit; the next attempt is the probe after
+	// the pause. fastPolicy alone would retry within 100ms. Measured from
+	// the attempts' own times, so a slow test goroutine cannot skew it.
+	deadline := time.Now().Add(15 * time.Second)
+	for len(attempts()) < 4 {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d attempts within 10s", calls())
+			t.Fatalf("only %d attempts within 15s, want 3 and a probe after the pause", len(attempts()))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(700 * time.Millisecond) // well inside the pause; fastPolicy would retry every ≤100ms
-	if n := calls(); n != 3 {
-		t.Fatalf("%d attempts while the circuit is open, want 3", n)
+	if a := attempts(); a[3].Sub(a[2]) < pause {
+		t.Fatalf("the 4th attempt came %v after the 3rd, inside the circuit's pause of %v", a[3].Sub(a[2]), pause)
 	}
 	mu.Lock()
 	down = false
