@@ -75,8 +75,9 @@ func compareKeyHash(h string, sum [sha256.Size]byte) int {
 	return subtle.ConstantTimeCompare(sum[:], want[:])
 }
 
-// match returns which of the portal's keys has the digest sum at now. Both
-// hashes are compared whatever the outcome.
+// match returns which of the portal's keys has the digest sum at now. The
+// current hash is always compared, the previous one whenever it is active;
+// neither depends on the key presented.
 func (p *Portal) match(sum [sha256.Size]byte, now time.Time) KeyUse {
 	current := compareKeyHash(p.KeyHash.Value(), sum)
 	previous := 0
