@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/amtsbote/amtsbote/config"
 )
@@ -43,6 +44,15 @@ func checkConfig(_ context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if cfg.Database.Encryption == nil {
 		fmt.Fprintf(stderr, "%s: warning: no database.encryption: payloads and personal data are stored in clear\n", args[0])
+	}
+	for _, r := range rotations(cfg, time.Now()) {
+		if r.active {
+			fmt.Fprintf(stderr, "%s: note: portal %s accepts its previous API key until %s\n",
+				args[0], r.portal, r.expires.Format(time.RFC3339))
+			continue
+		}
+		fmt.Fprintf(stderr, "%s: warning: portal %s: its previous API key expired at %s and is refused; remove portals[%d].previous_key\n",
+			args[0], r.portal, r.expires.Format(time.RFC3339), r.index)
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d tenants, %d portals, %d procedures)\n",
 		args[0], len(cfg.Tenants), len(cfg.Portals), len(cfg.Procedures))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"strings"
@@ -60,7 +61,8 @@ func TestPortalKeyRotation(t *testing.T) {
 				t.Errorf("the log contains an API key")
 			}
 		}
-		if !strings.Contains(logs, "portal's previous API key accepted until it expires") {
+		if !strings.Contains(logs, `"msg":"portal's previous API key accepted until it expires","portal_id":"demo-portal","expires":"`+
+			expires.Format(time.RFC3339)) {
 			t.Errorf("start-up log does not name the rotation:\n%s", logs)
 		}
 		if strings.Count(logs, `"api_key":"previous"`) != 1 {
@@ -81,8 +83,35 @@ func TestPortalKeyRotation(t *testing.T) {
 		if code := p.stop(t, syscall.SIGTERM); code != 0 {
 			t.Fatalf("exit code %d", code)
 		}
-		if logs := p.stderr.String(); !strings.Contains(logs, "remove portals[0].previous_key") {
+		if logs := p.stderr.String(); !strings.Contains(logs,
+			`"level":"WARN","msg":"portal's previous API key has expired and is refused; remove portals[0].previous_key","portal_id":"demo-portal"`) {
 			t.Errorf("start-up log does not warn about the expired previous key:\n%s", logs)
 		}
 	})
+}
+
+// TestCheckConfigPreviousKey: check-config accepts a configuration with a
+// previous key, active or expired, and says which.
+func TestCheckConfigPreviousKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	text := fmt.Sprintf(retryConfig, dir, config.HashKey("new"))
+	for _, tt := range []struct {
+		expires time.Time
+		want    string
+	}{
+		{time.Now().Add(24 * time.Hour), "note: portal demo-portal accepts its previous API key until "},
+		{time.Now().Add(-time.Hour), "warning: portal demo-portal: its previous API key expired at "},
+	} {
+		cfg := strings.Replace(text, "    key_hash: "+config.HashKey("new")+"\n", "    key_hash: "+config.HashKey("new")+
+			"\n    previous_key:\n      hash: "+config.HashKey("old")+"\n      expires: "+tt.expires.Format(time.RFC3339)+"\n", 1)
+		path := writeConfig(t, dir, cfg)
+		var out, errOut bytes.Buffer
+		if code := run([]string{"check-config", path}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "ok") {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+		}
+		if want := tt.want + tt.expires.Format(time.RFC3339); !strings.Contains(errOut.String(), want) {
+			t.Errorf("check-config stderr lacks %q:\n%s", want, errOut.String())
+		}
+	}
 }

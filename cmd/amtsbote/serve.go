@@ -269,21 +269,38 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 	return runErr
 }
 
-// logPreviousKeys says which portals are in a key rotation: their previous
-// API key works until it expires (Info), or has expired and should be
-// removed from the configuration (Warn).
-func logPreviousKeys(logger *slog.Logger, cfg *config.Config, now time.Time) {
+// rotation is a portal in an API key rotation: its previous key works until
+// expires (active), or has expired and should be removed from the
+// configuration.
+type rotation struct {
+	index   int // in cfg.Portals
+	portal  string
+	expires time.Time
+	active  bool
+}
+
+// rotations lists the portals with a previous API key at now; serve logs
+// them at start, check-config prints them.
+func rotations(cfg *config.Config, now time.Time) []rotation {
+	var rs []rotation
 	for i, p := range cfg.Portals {
-		k := p.PreviousKey
-		if k == nil {
-			continue
+		if k := p.PreviousKey; k != nil {
+			rs = append(rs, rotation{index: i, portal: p.ID, expires: k.Expires.Time, active: k.Active(now)})
 		}
-		attrs := []slog.Attr{slog.String("portal_id", p.ID), slog.Time("expires", k.Expires.Time)}
-		if k.Active(now) {
+	}
+	return rs
+}
+
+// logPreviousKeys logs the rotations: Info while the previous key works,
+// Warn once it has expired.
+func logPreviousKeys(logger *slog.Logger, cfg *config.Config, now time.Time) {
+	for _, r := range rotations(cfg, now) {
+		attrs := []slog.Attr{slog.String("portal_id", r.portal), slog.Time("expires", r.expires)}
+		if r.active {
 			logger.LogAttrs(context.Background(), slog.LevelInfo, "portal's previous API key accepted until it expires", attrs...)
 			continue
 		}
 		logger.LogAttrs(context.Background(), slog.LevelWarn,
-			fmt.Sprintf("portal's previous API key has expired and is refused; remove portals[%d].previous_key", i), attrs...)
+			fmt.Sprintf("portal's previous API key has expired and is refused; remove portals[%d].previous_key", r.index), attrs...)
 	}
 }
