@@ -21,10 +21,7 @@ func TestPortalKeyRotation(t *testing.T) {
 	const newKey, oldKey = "rotated-new-key-5d2a", "rotated-old-key-91fc"
 	expires := time.Now().Add(time.Hour).Truncate(time.Second)
 	configWith := func(dir string, expires time.Time) string {
-		text := fmt.Sprintf(retryConfig, dir, config.HashKey(newKey))
-		return strings.Replace(text, "    key_hash: "+config.HashKey(newKey)+"\n",
-			"    key_hash: "+config.HashKey(newKey)+"\n    previous_key:\n      hash: "+config.HashKey(oldKey)+
-				"\n      expires: "+expires.Format(time.RFC3339)+"\n", 1)
+		return withPreviousKey(fmt.Sprintf(retryConfig, dir, config.HashKey(newKey)), newKey, oldKey, expires)
 	}
 
 	t.Run("during", func(t *testing.T) {
@@ -103,9 +100,7 @@ func TestCheckConfigPreviousKey(t *testing.T) {
 		{time.Now().Add(24 * time.Hour), "note: portal demo-portal accepts its previous API key until "},
 		{time.Now().Add(-time.Hour), "warning: portal demo-portal: its previous API key expired at "},
 	} {
-		cfg := strings.Replace(text, "    key_hash: "+config.HashKey("new")+"\n", "    key_hash: "+config.HashKey("new")+
-			"\n    previous_key:\n      hash: "+config.HashKey("old")+"\n      expires: "+tt.expires.Format(time.RFC3339)+"\n", 1)
-		path := writeConfig(t, dir, cfg)
+		path := writeConfig(t, dir, withPreviousKey(text, "new", "old", tt.expires))
 		var out, errOut bytes.Buffer
 		if code := run([]string{"check-config", path}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "ok") {
 			t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
@@ -114,4 +109,12 @@ func TestCheckConfigPreviousKey(t *testing.T) {
 			t.Errorf("check-config stderr lacks %q:\n%s", want, errOut.String())
 		}
 	}
+}
+
+// withPreviousKey gives the portal of retryConfig whose key is key the
+// previous key oldKey, expiring at expires.
+func withPreviousKey(text, key, oldKey string, expires time.Time) string {
+	line := "    key_hash: " + config.HashKey(key) + "\n"
+	return strings.Replace(text, line, line+"    previous_key:\n      hash: "+config.HashKey(oldKey)+
+		"\n      expires: "+expires.Format(time.RFC3339)+"\n", 1)
 }
