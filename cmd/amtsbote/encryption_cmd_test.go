@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/sealed"
 	"github.com/amtsbote/amtsbote/outbox/sqlite"
 )
@@ -36,9 +42,10 @@ func TestEncryptionKeyGenerate(t *testing.T) {
 }
 
 // TestEncryptionKeyRotate follows the documented procedure on SQLite: rows
-// written in clear and under k1 are resealed under k2 by rotate, after which
-// a configuration with k2 alone serves them; rotate refuses a configuration
-// without database.encryption.
+// written in clear and under k1, each submission with an attachment of two
+// chunks, are resealed under k2 by rotate (payloads, chunks and checksums),
+// after which a configuration with k2 alone serves them; rotate refuses a
+// configuration without database.encryption.
 func TestEncryptionKeyRotate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -63,9 +70,10 @@ func TestEncryptionKeyRotate(t *testing.T) {
 	}
 	keyEntry := func(id, file string) string { return "\n      - id: " + id + "\n        key: {file: " + file + "}" }
 	var ids, msgIDs []string
+	pdf := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("Rotation "), outbox.BlobChunkSize/9+100)...) // two chunks
 	submit := func(cfg string) {
 		p := start(t, dir, nil, "--config", cfg)
-		code, body := p.post(t, "rotate-key", "", demoBody(t))
+		code, body := p.post(t, "rotate-key", "", withAttachment(t, demoBody(t), "plan.pdf", pdf))
 		if code != http.StatusAccepted {
 			t.Fatalf("POST: %d %v", code, body)
 		}
@@ -94,9 +102,10 @@ func TestEncryptionKeyRotate(t *testing.T) {
 	both := configWith("\n  encryption:\n    current: k2\n    keys:" + keyEntry("k1", k1) + keyEntry("k2", k2))
 	out.Reset()
 	errOut.Reset()
-	// Two submissions and their two messages.
+	// Two submissions and their two messages, and of the two attachments
+	// two chunks and a checksum each.
 	if code := run([]string{"encryption-key", "rotate", "--config", both, "--batch", "1"}, &out, &errOut); code != 0 ||
-		!strings.Contains(out.String(), "resealed 4 rows under key k2; 0 remaining") {
+		!strings.Contains(out.String(), "resealed 10 rows under key k2; 0 remaining") {
 		t.Fatalf("rotate: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
 	}
 
@@ -117,8 +126,35 @@ func TestEncryptionKeyRotate(t *testing.T) {
 		}
 	}
 	raw.Close()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "amtsbote.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{"SELECT sha256_sealed FROM outbox_blobs", "SELECT data FROM outbox_blob_chunks"} {
+		var n int
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var v []byte
+			if err := rows.Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			if kid, ok := sealed.KeyID(v); !ok || kid != "k2" {
+				t.Errorf("%s: a value is not under k2 after rotate (%q)", q, kid)
+			}
+			n++
+		}
+		rows.Close()
+		if n == 0 {
+			t.Errorf("%s: no rows, nothing checked", q)
+		}
+	}
 
-	// k1 removed: the outbox CLI still opens every payload.
+	// k1 removed: the outbox CLI still opens every payload, and writes the
+	// attachment as the destination received it.
 	only2 := configWith("\n  encryption:\n    current: k2\n    keys:" + keyEntry("k2", k2))
 	for _, id := range msgIDs {
 		out.Reset()
@@ -126,6 +162,19 @@ func TestEncryptionKeyRotate(t *testing.T) {
 		code := run([]string{"outbox", "show", id, "--payload", "--config", only2}, &out, &errOut)
 		if code != 0 || !strings.Contains(out.String(), "Größmann") {
 			t.Fatalf("outbox show --payload with k2 only: exit %d, stderr %s", code, errOut.String())
+		}
+		zipPath := filepath.Join(dir, id+".zip")
+		if code := run([]string{"outbox", "show", id, "--content", zipPath, "--config", only2}, &out, &errOut); code != 0 {
+			t.Fatalf("outbox show --content with k2 only: exit %d, stderr %s", code, errOut.String())
+		}
+		var got []byte
+		for name, data := range unzip(t, readFile(t, zipPath)) {
+			if strings.HasSuffix(name, "/plan.pdf") {
+				got = data
+			}
+		}
+		if !bytes.Equal(got, pdf) {
+			t.Fatalf("message %s with k2 only: the attachment has %d bytes, want the %d sent", id, len(got), len(pdf))
 		}
 	}
 	p := start(t, dir, nil, "--config", only2)
@@ -137,4 +186,21 @@ func TestEncryptionKeyRotate(t *testing.T) {
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
+}
+
+// withAttachment returns the submission JSON body with one attachment, a
+// PDF named name with content, in base64.
+func withAttachment(t *testing.T, body []byte, name string, content []byte) []byte {
+	t.Helper()
+	var req map[string]any
+	if err := json.Unmarshal(body, &req); err != nil {
+		t.Fatal(err)
+	}
+	req["attachments"] = []any{map[string]any{"id": uuid.NewString(), "filename": name,
+		"mime_type": "application/pdf", "content": base64.StdEncoding.EncodeToString(content)}}
+	b, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

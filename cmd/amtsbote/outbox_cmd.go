@@ -300,9 +300,11 @@ func outboxShow(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprintf(stdout, "  %s: %s\n", k, m.Metadata[k])
 		}
 	}
-	if b, err := outbox.ParseBundle(m.Payload); err == nil && m.Metadata[outbox.MetaPayloadFormat] == outbox.PayloadFormatBundle {
-		fmt.Fprintf(stdout, "Container (assembled at delivery, %d files):\n", len(b.Entries))
-		for _, e := range b.Entries {
+	bundle, err := outbox.ParseBundle(m.Payload)
+	isBundle := err == nil && m.Metadata[outbox.MetaPayloadFormat] == outbox.PayloadFormatBundle
+	if isBundle {
+		fmt.Fprintf(stdout, "Container (assembled at delivery, %d files):\n", len(bundle.Entries))
+		for _, e := range bundle.Entries {
 			if e.IsBlob() {
 				fmt.Fprintf(stdout, "  %s: attachment, %d bytes (blob %s)\n", e.Name, e.Size, e.Blob)
 			} else {
@@ -326,14 +328,29 @@ func outboxShow(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		fmt.Fprintln(stdout, line)
 	}
-	if *payload {
-		fmt.Fprintln(stdout, "Payload:")
-		stdout.Write(m.Payload)
-		if len(m.Payload) > 0 && m.Payload[len(m.Payload)-1] != '\n' {
-			fmt.Fprintln(stdout)
+	switch {
+	case *payload && isBundle:
+		// The container's own files (the XML), as text; attachments are
+		// only listed above (--content writes them).
+		for _, e := range bundle.Entries {
+			if !e.IsBlob() {
+				fmt.Fprintf(stdout, "Payload, %s:\n", e.Name)
+				writeText(stdout, e.Data)
+			}
 		}
+	case *payload:
+		fmt.Fprintln(stdout, "Payload:")
+		writeText(stdout, m.Payload)
 	}
 	return 0
+}
+
+// writeText writes b and a newline if it does not end with one.
+func writeText(w io.Writer, b []byte) {
+	_, _ = w.Write(b)
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		fmt.Fprintln(w)
+	}
 }
 
 // writeContent writes the content the destination of m receives to path,
