@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestAdminValidate(t *testing.T) {
@@ -19,6 +20,10 @@ func TestAdminValidate(t *testing.T) {
 		{"enabled", func(c *Config) { c.Admin.KeyHash = adminHash }, nil},
 		{"malformed hash", func(c *Config) { c.Admin.KeyHash = NewSecret("admin-key") }, []string{"admin.key_hash"}},
 		{"portal's hash", func(c *Config) { c.Admin.KeyHash = NewSecret(HashKey("key-a")) }, []string{"admin.key_hash"}},
+		{"portal's previous hash", func(c *Config) {
+			c.Portals[0].PreviousKey = &PreviousKey{Hash: NewSecret(HashKey("old-key-a")), Expires: Timestamp{time.Now().Add(time.Hour)}}
+			c.Admin.KeyHash = NewSecret(HashKey("old-key-a"))
+		}, []string{"admin.key_hash"}},
 		{"listen empty", func(c *Config) { c.Admin.KeyHash, c.Admin.Listen = adminHash, "" }, []string{"admin.listen"}},
 		{"listen without port", func(c *Config) { c.Admin.KeyHash, c.Admin.Listen = adminHash, "localhost" }, []string{"admin.listen"}},
 		{"listen as server", func(c *Config) { c.Admin.KeyHash, c.Admin.Listen = adminHash, c.Server.Listen }, []string{"admin.listen"}},
