@@ -9,7 +9,8 @@ import (
 )
 
 // batchStore records completions; CompleteBatch fails as a whole when a
-// completion's id is "poison", and reports ErrLeaseLost for id "lost".
+// completion's id is "poison", and both CompleteBatch and Complete report
+// ErrLeaseLost for id "lost" (a store answers the same either way).
 type batchStore struct {
 	Store
 	mu      sync.Mutex
@@ -39,8 +40,11 @@ func (s *batchStore) Complete(_ context.Context, c Completion) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.single = append(s.single, c.ID)
-	if c.ID == "poison" {
+	switch c.ID {
+	case "poison":
 		return errors.New("poison")
+	case "lost":
+		return ErrLeaseLost
 	}
 	return nil
 }
