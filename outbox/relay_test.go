@@ -232,3 +232,92 @@ func TestOrderedTopicDoesNotSpin(t *testing.T) {
 		t.Fatalf("%d claims in one second while the head waits: the subscription spins", n)
 	}
 }
+
+// heldRecords keeps every outcome from being recorded until open is closed.
+type heldRecords struct {
+	outbox.Store
+	open chan struct{}
+}
+
+func (h *heldRecords) Complete(ctx context.Context, c outbox.Completion) error {
+	select {
+	case <-h.open:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return h.Store.Complete(ctx, c)
+}
+
+// deliveriesWhileRecordsWait publishes three messages to a topic of
+// concurrency 1 whose outcomes cannot be recorded yet. It returns how many
+// were delivered by the time the relay settled, then lets the records through
+// and checks that all three end delivered.
+func deliveriesWhileRecordsWait(t *testing.T, ordered bool) int {
+	t.Helper()
+	ctx := context.Background()
+	base := openStore(t)
+	store := &heldRecords{Store: base, open: make(chan struct{})}
+	topic := "t/p.q/d"
+	delivered := make(chan string, 3)
+	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
+		Routes: map[string]outbox.Route{topic: {
+			Deliverer: outbox.DelivererFunc(func(_ context.Context, d outbox.Delivery) error {
+				delivered <- d.MessageID
+				return nil
+			}),
+			Options: outbox.TopicOptions{Policy: outbox.DefaultRetryPolicy(), Concurrency: 1, Ordered: ordered},
+		}},
+		Subscriber:   outbox.SubscriberConfig{PollInterval: 20 * time.Millisecond},
+		CloseTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"8a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e41", "8a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e42", "8a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e43"}
+	for _, id := range ids {
+		if err := outbox.NewPublisher(base).Publish(topic, message.NewMessage(id, []byte("<x/>"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := run(t, relay)
+	<-delivered // the first delivery; its record waits
+	// Any further delivery the relay will make before a record goes through
+	// happens within a few polls; give it ten.
+	time.Sleep(200 * time.Millisecond)
+	n := 1 + len(delivered)
+	close(store.open)
+	deadline := time.Now().Add(10 * time.Second)
+	for _, id := range ids {
+		for {
+			m, err := base.Message(ctx, id)
+			if err == nil && m.State == outbox.StateDelivered {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not delivered within 10s after the records were let through (%+v, %v)", id, m, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	stop()
+	return n
+}
+
+// A delivery gives its slot back once its outcome is known: the next message
+// is delivered while the record commits. Outcomes waiting to be recorded are
+// bounded by the concurrency, so with concurrency 1 a third waits.
+func TestNextDeliveryWhileOutcomeIsRecorded(t *testing.T) {
+	t.Parallel()
+	if n := deliveriesWhileRecordsWait(t, false); n != 2 {
+		t.Fatalf("%d deliveries while the first outcome waited to be recorded, want 2 (the slot given back, then the bound on waiting records)", n)
+	}
+}
+
+// On an ordered topic the next message waits until the outcome of the one
+// before is recorded.
+func TestOrderedDeliveryWaitsForRecord(t *testing.T) {
+	t.Parallel()
+	if n := deliveriesWhileRecordsWait(t, true); n != 1 {
+		t.Fatalf("%d deliveries on an ordered topic while the first outcome waited to be recorded, want 1", n)
+	}
+}

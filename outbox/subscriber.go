@@ -154,7 +154,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	sub := &subscription{
 		Subscriber: s, topic: topic, opts: opts, out: out,
 		soft: soft, hard: hard, freed: make(chan struct{}, 1),
-		breaker: s.breaker(topic, opts.Breaker),
+		breaker: s.breaker(topic, opts.Breaker), recording: make(chan struct{}, opts.Concurrency),
 	}
 	s.wg.Add(1)
 	go func() {
@@ -202,6 +202,10 @@ type subscription struct {
 	hard    context.Context // ends: give up on handed-out messages
 	freed   chan struct{}   // a handler finished; a slot is free
 	breaker *breaker
+	// recording bounds the outcomes waiting to be recorded: a delivery gives its
+	// slot back as soon as its outcome is known, so the next message is delivered
+	// while the commit runs, and at most twice Concurrency messages are leased.
+	recording chan struct{}
 }
 
 func (sub *subscription) run() {
@@ -246,12 +250,18 @@ func (sub *subscription) run() {
 					inflight.Add(1)
 					go func() {
 						defer inflight.Done()
-						sub.handle(m)
-						<-slots
-						select {
-						case sub.freed <- struct{}{}:
-						default:
+						var once sync.Once
+						free := func() {
+							once.Do(func() {
+								<-slots
+								select {
+								case sub.freed <- struct{}{}:
+								default:
+								}
+							})
 						}
+						defer free()
+						sub.handle(m, free)
 					}()
 				}
 				if len(msgs) < limit {
@@ -290,8 +300,11 @@ func resetTimer(t *time.Timer, d time.Duration) {
 	t.Reset(d)
 }
 
-// handle hands one claimed message out and records the outcome of its Ack or Nack.
-func (sub *subscription) handle(m Message) {
+// handle hands one claimed message out and records the outcome of its Ack or
+// Nack. It calls free once the outcome is known and may still be recorded, so
+// that the next message can be delivered meanwhile; an ordered topic's next
+// message must wait for the record, so there free is left to the caller.
+func (sub *subscription) handle(m Message, free func()) {
 	attempt := m.Attempts + 1
 	wm := message.NewMessage(m.ID, m.Payload)
 	for k, v := range m.Metadata {
@@ -324,6 +337,14 @@ func (sub *subscription) handle(m Message) {
 	}
 	c.Topic, c.ID, c.Owner, c.StartedAt, c.FinishedAt = sub.topic, m.ID, sub.cfg.Owner, started, sub.cfg.Now()
 	sub.breaker.record(c.FinishedAt, c.Outcome == OutcomeRetry || (c.Outcome == OutcomeDead && !c.permanent))
+	if !sub.opts.Ordered {
+		select {
+		case sub.recording <- struct{}{}:
+			defer func() { <-sub.recording }()
+			free()
+		case <-sub.hard.Done(): // shutting down: record it while holding the slot
+		}
+	}
 	// The outcome happened: record it even while shutting down.
 	ctx, cancelStore := context.WithTimeout(context.WithoutCancel(sub.hard), 30*time.Second)
 	defer cancelStore()
