@@ -321,3 +321,62 @@ func TestOrderedDeliveryWaitsForRecord(t *testing.T) {
 		t.Fatalf("%d deliveries on an ordered topic while the first outcome waited to be recorded, want 1", n)
 	}
 }
+
+// slowRecords takes a while to record each outcome, as a busy database does.
+type slowRecords struct{ outbox.Store }
+
+func (s slowRecords) Complete(ctx context.Context, c outbox.Completion) error {
+	time.Sleep(100 * time.Millisecond)
+	return s.Store.Complete(ctx, c)
+}
+
+// A retry due soon is attempted when it is due, not at the next poll, even
+// though the claim loop ran on while the failed attempt was being recorded.
+func TestRetryDueBeforeNextPoll(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := openStore(t)
+	topic := "t/p.q/d"
+	var mu sync.Mutex
+	calls := 0
+	relay, err := outbox.NewRelay(slowRecords{base}, outbox.RelayConfig{
+		Routes: map[string]outbox.Route{topic: {
+			Deliverer: outbox.DelivererFunc(func(context.Context, outbox.Delivery) error {
+				mu.Lock()
+				defer mu.Unlock()
+				calls++
+				if calls == 1 {
+					return errors.New("503 Service Unavailable")
+				}
+				return nil
+			}),
+			Options: outbox.TopicOptions{
+				Policy:      outbox.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: 10 * time.Millisecond, Multiplier: 1},
+				Concurrency: 2,
+			},
+		}},
+		Subscriber:   outbox.SubscriberConfig{PollInterval: time.Minute},
+		BlipRetries:  -1,
+		CloseTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, relay)
+	msg := message.NewMessage("9a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", []byte("<x/>"))
+	if err := outbox.NewPublisher(base).Publish(topic, msg); err != nil {
+		t.Fatal(err)
+	}
+	// The poll is a minute away; ten seconds are plenty for a retry due after 10ms.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m, err := base.Message(ctx, msg.UUID); err == nil && m.State == outbox.StateDelivered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the retry waited for the poll: not delivered within 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+}

@@ -354,6 +354,15 @@ func (sub *subscription) handle(m Message, free func()) {
 			slog.String("message_id", m.ID), slog.String("topic", sub.topic),
 			slog.String("outcome", string(c.Outcome)), slog.Any("error", err))
 	}
+	if c.Outcome == OutcomeRetry && !sub.opts.Ordered {
+		// The slot was given back before this record: wake the claim loop
+		// again, which left the message out while it was leased, so that it
+		// waits for the new attempt time rather than for the next poll.
+		select {
+		case sub.freed <- struct{}{}:
+		default:
+		}
+	}
 	if sub.cfg.Observe != nil {
 		sub.cfg.Observe(m, c, err)
 	}
