@@ -249,10 +249,11 @@ func (h *heldRecords) Complete(ctx context.Context, c outbox.Completion) error {
 }
 
 // deliveriesWhileRecordsWait publishes three messages to a topic of
-// concurrency 1 whose outcomes cannot be recorded yet. It returns how many
-// were delivered by the time the relay settled, then lets the records through
-// and checks that all three end delivered.
-func deliveriesWhileRecordsWait(t *testing.T, ordered bool) int {
+// concurrency 1 whose outcomes cannot be recorded yet. It waits for want
+// deliveries, then for any further one the relay makes; it returns how many
+// there were, then lets the records through and checks that all three end
+// delivered.
+func deliveriesWhileRecordsWait(t *testing.T, ordered bool, want int) int {
 	t.Helper()
 	ctx := context.Background()
 	base := openStore(t)
@@ -280,13 +281,21 @@ func deliveriesWhileRecordsWait(t *testing.T, ordered bool) int {
 		}
 	}
 	stop := run(t, relay)
-	<-delivered // the first delivery; its record waits
-	// Any further delivery the relay will make before a record goes through
-	// happens within a few polls; give it ten.
-	time.Sleep(200 * time.Millisecond)
-	n := 1 + len(delivered)
-	close(store.open)
+	release := sync.OnceFunc(func() { close(store.open) })
+	t.Cleanup(release) // runs before the relay stops, which waits for the records
 	deadline := time.Now().Add(10 * time.Second)
+	for n := range want {
+		select {
+		case <-delivered:
+		case <-time.After(time.Until(deadline)):
+			t.Fatalf("%d deliveries within 10s while the first outcome waited to be recorded, want %d", n, want)
+		}
+	}
+	// A delivery beyond those would come within a few polls; give it ten.
+	time.Sleep(200 * time.Millisecond)
+	n := want + len(delivered)
+	release()
+	deadline = time.Now().Add(10 * time.Second)
 	for _, id := range ids {
 		for {
 			m, err := base.Message(ctx, id)
@@ -308,7 +317,7 @@ func deliveriesWhileRecordsWait(t *testing.T, ordered bool) int {
 // bounded by the concurrency, so with concurrency 1 a third waits.
 func TestNextDeliveryWhileOutcomeIsRecorded(t *testing.T) {
 	t.Parallel()
-	if n := deliveriesWhileRecordsWait(t, false); n != 2 {
+	if n := deliveriesWhileRecordsWait(t, false, 2); n != 2 {
 		t.Fatalf("%d deliveries while the first outcome waited to be recorded, want 2 (the slot given back, then the bound on waiting records)", n)
 	}
 }
@@ -317,7 +326,7 @@ func TestNextDeliveryWhileOutcomeIsRecorded(t *testing.T) {
 // before is recorded.
 func TestOrderedDeliveryWaitsForRecord(t *testing.T) {
 	t.Parallel()
-	if n := deliveriesWhileRecordsWait(t, true); n != 1 {
+	if n := deliveriesWhileRecordsWait(t, true, 1); n != 1 {
 		t.Fatalf("%d deliveries on an ordered topic while the first outcome waited to be recorded, want 1", n)
 	}
 }
