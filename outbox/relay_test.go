@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -65,11 +66,51 @@ func run(t *testing.T, relay *outbox.Relay) (stop func()) {
 	return stop
 }
 
+// awaitState reads the message until it is in state want, for up to 10s. It
+// returns the message, or on timeout the last read and why it is not there.
+func awaitState(store *sqlite.Store, id string, want outbox.State) (outbox.Message, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, err := store.Message(context.Background(), id)
+		if err == nil && m.State == want {
+			return m, nil
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = fmt.Errorf("message %s is %s after 10s, want %s", id, m.State, want)
+			}
+			return m, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// quickRetry retries after 10ms, always.
+var quickRetry = outbox.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: 10 * time.Millisecond, Multiplier: 1}
+
+// failsFirst answers its first delivery with a 503, after calling onFirst
+// (when set), and accepts every later one.
+func failsFirst(onFirst func()) outbox.Deliverer {
+	var mu sync.Mutex
+	calls := 0
+	return outbox.DelivererFunc(func(context.Context, outbox.Delivery) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls > 1 {
+			return nil
+		}
+		if onFirst != nil {
+			onFirst()
+		}
+		return errors.New("503 Service Unavailable")
+	})
+}
+
 // A receiver's error text may quote the applicant's data: it is kept as the
 // message's last error, never written to the logs, even at debug level.
 func TestRelayLogsNoDeliveryErrorText(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	store := openStore(t)
 	var logs syncBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -94,19 +135,12 @@ func TestRelayLogsNoDeliveryErrorText(t *testing.T) {
 	if err := outbox.NewPublisher(store).Publish(topic, msg); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		m, err := store.Message(ctx, msg.UUID)
-		if err == nil && m.State == outbox.StateRetrying {
-			if !strings.Contains(m.LastError, secret) {
-				t.Fatalf("last error %q lost the receiver's answer", m.LastError)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no failed attempt recorded within 10s (%+v, %v)", m, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	m, err := awaitState(store, msg.UUID, outbox.StateRetrying)
+	if err != nil {
+		t.Fatalf("no failed attempt recorded within 10s (%+v, %v)", m, err)
+	}
+	if !strings.Contains(m.LastError, secret) {
+		t.Fatalf("last error %q lost the receiver's answer", m.LastError)
 	}
 	stop()
 	if strings.Contains(logs.String(), "Mustermann") {
@@ -140,29 +174,19 @@ func (f *flakyClaims) Claim(ctx context.Context, p outbox.ClaimParams) ([]outbox
 // deliveries once the database answers again, instead of waiting for a restart.
 func TestCircuitProbeSurvivesClaimError(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	base := openStore(t)
 	store := &flakyClaims{Store: base}
 	topic := "t/p.q/d"
-	var mu sync.Mutex
-	calls := 0
 	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
 		Routes: map[string]outbox.Route{topic: {
-			Deliverer: outbox.DelivererFunc(func(context.Context, outbox.Delivery) error {
-				mu.Lock()
-				defer mu.Unlock()
-				calls++
-				if calls == 1 {
-					// The first failure opens the circuit; the probe's claim will fail next.
-					store.mu.Lock()
-					store.failAt = store.claims + 1
-					store.mu.Unlock()
-					return errors.New("503 Service Unavailable")
-				}
-				return nil
+			// The first failure opens the circuit; the probe's claim will fail next.
+			Deliverer: failsFirst(func() {
+				store.mu.Lock()
+				store.failAt = store.claims + 1
+				store.mu.Unlock()
 			}),
 			Options: outbox.TopicOptions{
-				Policy:  outbox.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: 10 * time.Millisecond, Multiplier: 1},
+				Policy:  quickRetry,
 				Breaker: outbox.BreakerOptions{Threshold: 1, Pause: 100 * time.Millisecond},
 			},
 		}},
@@ -178,16 +202,9 @@ func TestCircuitProbeSurvivesClaimError(t *testing.T) {
 	if err := outbox.NewPublisher(base).Publish(topic, msg); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if m, err := base.Message(ctx, msg.UUID); err == nil && m.State == outbox.StateDelivered {
-			break
-		}
-		if time.Now().After(deadline) {
-			store.mu.Lock()
-			t.Fatalf("not delivered within 10s after a failed probe claim (claims %d, fail at %d)", store.claims, store.failAt)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if _, err := awaitState(base, msg.UUID, outbox.StateDelivered); err != nil {
+		store.mu.Lock()
+		t.Fatalf("not delivered within 10s after a failed probe claim (claims %d, fail at %d)", store.claims, store.failAt)
 	}
 	stop()
 }
@@ -255,7 +272,6 @@ func (h *heldRecords) Complete(ctx context.Context, c outbox.Completion) error {
 // delivered.
 func deliveriesWhileRecordsWait(t *testing.T, ordered bool, want int) int {
 	t.Helper()
-	ctx := context.Background()
 	base := openStore(t)
 	store := &heldRecords{Store: base, open: make(chan struct{})}
 	topic := "t/p.q/d"
@@ -295,17 +311,9 @@ func deliveriesWhileRecordsWait(t *testing.T, ordered bool, want int) int {
 	time.Sleep(200 * time.Millisecond)
 	n := want + len(delivered)
 	release()
-	deadline = time.Now().Add(10 * time.Second)
 	for _, id := range ids {
-		for {
-			m, err := base.Message(ctx, id)
-			if err == nil && m.State == outbox.StateDelivered {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s not delivered within 10s after the records were let through (%+v, %v)", id, m, err)
-			}
-			time.Sleep(10 * time.Millisecond)
+		if m, err := awaitState(base, id, outbox.StateDelivered); err != nil {
+			t.Fatalf("%s not delivered within 10s after the records were let through (%+v, %v)", id, m, err)
 		}
 	}
 	stop()
@@ -343,24 +351,13 @@ func (s slowRecords) Complete(ctx context.Context, c outbox.Completion) error {
 // though the claim loop ran on while the failed attempt was being recorded.
 func TestRetryDueBeforeNextPoll(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	base := openStore(t)
 	topic := "t/p.q/d"
-	var mu sync.Mutex
-	calls := 0
 	relay, err := outbox.NewRelay(slowRecords{base}, outbox.RelayConfig{
 		Routes: map[string]outbox.Route{topic: {
-			Deliverer: outbox.DelivererFunc(func(context.Context, outbox.Delivery) error {
-				mu.Lock()
-				defer mu.Unlock()
-				calls++
-				if calls == 1 {
-					return errors.New("503 Service Unavailable")
-				}
-				return nil
-			}),
+			Deliverer: failsFirst(nil),
 			Options: outbox.TopicOptions{
-				Policy:      outbox.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: 10 * time.Millisecond, Multiplier: 1},
+				Policy:      quickRetry,
 				Concurrency: 2,
 			},
 		}},
@@ -377,15 +374,8 @@ func TestRetryDueBeforeNextPoll(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The poll is a minute away; ten seconds are plenty for a retry due after 10ms.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if m, err := base.Message(ctx, msg.UUID); err == nil && m.State == outbox.StateDelivered {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the retry waited for the poll: not delivered within 10s")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if _, err := awaitState(base, msg.UUID, outbox.StateDelivered); err != nil {
+		t.Fatal("the retry waited for the poll: not delivered within 10s")
 	}
 	stop()
 }
