@@ -408,7 +408,7 @@ func validateKeyHash(path, h string, hashes map[string]string, v *validator) {
 		v.add(path, "is required")
 	case !isKeyHash(h):
 		// Never print the value, even a malformed one may be a pasted key.
-		v.add(path, "must be \"sha256:\" and 64 lower-case hex digits (see HashKey)")
+		v.add(path, "must be \"sha256:\" and 64 lower-case hex digits, as amtsbote portal-key prints it")
 	case hashes[h] != "":
 		v.add(path, "same key hash as %s", hashes[h])
 	default:
