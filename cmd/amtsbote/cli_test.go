@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/amtsbote/amtsbote/adapters/openapi"
 	"github.com/amtsbote/amtsbote/config"
 )
 
@@ -178,5 +181,38 @@ func TestDemoConfig(t *testing.T) {
 	_, key, found := strings.Cut(strings.TrimSpace(stderr), "): ")
 	if code != 0 || !found || key == "" || !strings.Contains(stdout, config.HashKey(key)) {
 		t.Errorf("demo-config without %s: exit %d, stderr %q; want the new key there and its hash in the YAML", envDemoPortalKey, code, stderr)
+	}
+}
+
+// TestOpenAPICaching: serve's portal listener serves /openapi.yaml with
+// Cache-Control and an ETag, and 304 to a client that has it.
+func TestOpenAPICaching(t *testing.T) {
+	t.Parallel()
+	p := start(t, t.TempDir(), []string{envDemoPortalKey + "=demo-key", config.EnvDatabaseURL + "="})
+	get := func(ifNoneMatch string) *http.Response {
+		req, err := http.NewRequest(http.MethodGet, "http://"+p.addr+"/openapi.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ifNoneMatch != "" {
+			req.Header.Set("If-None-Match", ifNoneMatch)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	first := get("")
+	etag := first.Header.Get("ETag")
+	if first.StatusCode != http.StatusOK || first.Header.Get("Cache-Control") != "public, max-age=3600" || etag != openapi.ETag {
+		t.Fatalf("GET /openapi.yaml: %d, Cache-Control %q, ETag %q", first.StatusCode, first.Header.Get("Cache-Control"), etag)
+	}
+	if again := get(etag); again.StatusCode != http.StatusNotModified {
+		t.Errorf("GET /openapi.yaml with If-None-Match %s: %d, want 304", etag, again.StatusCode)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit code %d after SIGTERM", code)
 	}
 }
