@@ -24,16 +24,16 @@ var reservedHTTPHeaders = map[string]bool{
 	"Transfer-Encoding": true, "Upgrade": true, "Proxy-Authorization": true,
 }
 
-// ReservedHTTPHeaderPrefix starts the names of the headers Amtsbote sets on
+// reservedHTTPHeaderPrefix starts the names of the headers Amtsbote sets on
 // every request (X-Amtsbote-Message-Id, ...); none may be configured.
-const ReservedHTTPHeaderPrefix = "X-Amtsbote-"
+const reservedHTTPHeaderPrefix = "X-Amtsbote-"
 
 // IsReservedHTTPHeader reports whether an HTTP destination may not configure
 // the request header name (in any case): Amtsbote or net/http sets it, or it
 // is hop-by-hop.
 func IsReservedHTTPHeader(name string) bool {
 	canonical := http.CanonicalHeaderKey(name)
-	return reservedHTTPHeaders[canonical] || strings.HasPrefix(canonical, ReservedHTTPHeaderPrefix)
+	return reservedHTTPHeaders[canonical] || strings.HasPrefix(canonical, reservedHTTPHeaderPrefix)
 }
 
 // Problems returns what is wrong with the settings of an HTTP destination, in
