@@ -37,7 +37,7 @@ func (a *Admin) validate(path string, serverListen string, portalHashes map[stri
 	hpath := path + ".key_hash"
 	switch h := a.KeyHash.Value(); {
 	case !isKeyHash(h):
-		v.add(hpath, "must be \"sha256:\" and 64 lower-case hex digits (see HashKey)")
+		v.add(hpath, "must be \"sha256:\" and 64 lower-case hex digits, as amtsbote portal-key prints it")
 	case portalHashes[h] != "":
 		v.add(hpath, "same key hash as %s: the admin key must be separate from the portal keys", portalHashes[h])
 	}

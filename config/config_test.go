@@ -245,6 +245,14 @@ func TestValidate(t *testing.T) {
 			d.HTTP = &HTTP{URL: "ftp://x", SOAP: "2.0", Auth: HTTPAuth{Basic: &BasicAuth{}, Bearer: NewSecret("t")},
 				TLS: HTTPTLS{CertFile: "c.pem"}, Attachments: "fax"}
 		}, []string{d00 + ".http.url", d00 + ".http.soap", d00 + ".http.auth", d00 + ".http.auth.basic", d00 + ".http.tls", d00 + ".http.attachments"}},
+		{"http rules of the adapter", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Type, d.FileDrop = "http", nil
+			d.HTTP = &HTTP{URL: "https://u:p@fv.example/api", SOAP: "1.1", SOAPAction: `urn:"x`,
+				Auth:    HTTPAuth{Basic: &BasicAuth{Username: "u:x", Password: NewSecret("")}},
+				Headers: map[string]string{"Authorization": "x", "Connection": "close", "X Y": "1", "X-Z": "a\nb"}}
+		}, []string{d00 + ".http.url", d00 + ".http.soap_action", d00 + ".http.auth.basic.username", d00 + ".http.auth.basic.password",
+			d00 + ".http.headers", d00 + ".http.headers", d00 + ".http.headers", d00 + ".http.headers"}},
 		{"http timeout beyond the lease", func(c *Config) {
 			d := &c.Tenants[0].Procedures[0].Destinations[0]
 			d.Type, d.FileDrop = "http", nil

@@ -26,6 +26,10 @@
 //   - Portals: the clients allowed to submit, identified by the SHA-256 hash
 //     of their API key (HashKey), and the tenants and procedures each may use.
 //
+// The rules of an HTTP destination (HTTP.Problems: URL, credentials, headers,
+// SOAP, TLS files) are defined here once: Validate reports them with their
+// paths, and adapters/httppost refuses settings that break them.
+//
 // Secrets (Secret) may be written inline, or taken from an environment
 // variable ({env: NAME}) or a file ({file: /run/secrets/name}); their values
 // never appear in fmt, slog or marshalled output.

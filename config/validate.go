@@ -358,34 +358,10 @@ func (d *Destination) validate(path string, v *validator) {
 	}
 }
 
+// validate reports the rules of every HTTP destination (Problems) under path.
 func (h *HTTP) validate(path string, v *validator) {
-	u, err := url.Parse(h.URL)
-	switch {
-	case h.URL == "":
-		v.add(path+".url", "is required")
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		v.add(path+".url", "must be an absolute http or https URL")
-	}
-	if h.SOAP != "" && h.SOAP != "1.1" && h.SOAP != "1.2" {
-		v.add(path+".soap", "must be empty, 1.1 or 1.2, got %q", h.SOAP)
-	}
-	if h.SOAPAction != "" && h.SOAP == "" {
-		v.add(path+".soap_action", "only allowed with soap")
-	}
-	if h.Timeout.Duration < 0 {
-		v.add(path+".timeout", "must not be negative")
-	}
-	if h.Auth.Basic != nil && !h.Auth.Bearer.IsZero() {
-		v.add(path+".auth", "basic and bearer are exclusive")
-	}
-	if b := h.Auth.Basic; b != nil && (b.Username == "" || b.Password.IsZero()) {
-		v.add(path+".auth.basic", "needs username and password")
-	}
-	if (h.TLS.CertFile == "") != (h.TLS.KeyFile == "") {
-		v.add(path+".tls", "cert_file and key_file go together")
-	}
-	if h.Attachments != "" && h.Attachments != "multipart" && h.Attachments != "separate" {
-		v.add(path+".attachments", "must be multipart or separate, got %q", h.Attachments)
+	for _, p := range h.Problems() {
+		v.add(path+"."+p.Path, "%s", p.Message)
 	}
 }
 
@@ -432,7 +408,7 @@ func validateKeyHash(path, h string, hashes map[string]string, v *validator) {
 		v.add(path, "is required")
 	case !isKeyHash(h):
 		// Never print the value, even a malformed one may be a pasted key.
-		v.add(path, "must be \"sha256:\" and 64 lower-case hex digits (see HashKey)")
+		v.add(path, "must be \"sha256:\" and 64 lower-case hex digits, as amtsbote portal-key prints it")
 	case hashes[h] != "":
 		v.add(path, "same key hash as %s", hashes[h])
 	default:

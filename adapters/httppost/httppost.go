@@ -9,13 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/amtsbote/amtsbote/config"
@@ -69,106 +66,25 @@ type Config struct {
 	Transport http.RoundTripper
 }
 
-// Validate reports every problem of c at once. It does not read the TLS files; New does.
+// Validate reports every problem of c at once: the rules of every HTTP
+// destination (config.HTTP.Problems, which config validation reports too)
+// and the fields naming the destination. It does not read the TLS files; New does.
 func (c Config) Validate() error {
 	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	s := c.Settings
-	u, err := url.Parse(s.URL)
-	switch {
-	case s.URL == "":
-		add("url is required")
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		add("url must be an absolute http or https URL")
-	case u.User != nil:
-		add("url must not contain credentials: use auth.basic")
-	}
-	switch s.SOAP {
-	case "", "1.1", "1.2":
-	default:
-		add("soap must be empty, 1.1 or 1.2, got %q", s.SOAP)
-	}
-	if s.SOAPAction != "" && s.SOAP == "" {
-		add("soap_action is only allowed with soap")
-	}
-	if strings.ContainsAny(s.SOAPAction, "\"\\") || !validHeaderValue(s.SOAPAction) {
-		add("soap_action must not contain quotes, backslashes or control characters")
-	}
-	if s.Timeout.Duration < 0 {
-		add("timeout must not be negative")
-	}
-	switch s.Attachments {
-	case "", attachmentsMulti, attachmentsSeparate:
-	default:
-		add("attachments must be multipart or separate, got %q", s.Attachments)
-	}
-	if s.Auth.Basic != nil && !s.Auth.Bearer.IsZero() {
-		add("auth: basic and bearer are exclusive")
-	}
-	if b := s.Auth.Basic; b != nil {
-		switch {
-		case b.Username == "" || b.Password.Value() == "":
-			add("auth.basic needs username and password")
-		case strings.Contains(b.Username, ":") || !validHeaderValue(b.Username):
-			add("auth.basic.username must not contain ':' or control characters")
-		}
-	}
-	if !s.Auth.Bearer.IsZero() {
-		if v := s.Auth.Bearer.Value(); v == "" || strings.ContainsAny(v, " \t") || !validHeaderValue(v) {
-			add("auth.bearer must be a non-empty token without spaces or control characters")
-		}
-	}
-	if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
-		add("tls: cert_file and key_file go together")
-	}
-	authConfigured := s.Auth.Basic != nil || !s.Auth.Bearer.IsZero()
-	for _, name := range slices.Sorted(maps.Keys(s.Headers)) {
-		value := s.Headers[name]
-		canonical := http.CanonicalHeaderKey(name)
-		switch {
-		case !validHeaderName(name):
-			add("headers: %q is not a valid header name", name)
-		case !validHeaderValue(value):
-			add("headers: the value of %s contains control characters", canonical) // never print the value
-		case reservedHeaders[canonical] || strings.HasPrefix(canonical, "X-Amtsbote-"):
-			add("headers: %s is set by Amtsbote and may not be configured", canonical)
-		case canonical == "Authorization" && authConfigured:
-			add("headers: Authorization may not be configured together with auth")
-		}
+	for _, p := range c.Settings.Problems() {
+		errs = append(errs, errors.New(p.String()))
 	}
 	for _, f := range []struct{ name, value string }{
 		{"tenant", c.Tenant}, {"procedure", c.Procedure}, {"destination", c.Destination},
 	} {
 		if f.value == "" {
-			add("%s is empty", f.name)
+			errs = append(errs, fmt.Errorf("%s is empty", f.name))
 		}
 	}
 	if errs != nil {
 		return fmt.Errorf("httppost config: %w", errors.Join(errs...))
 	}
 	return nil
-}
-
-// reservedHeaders are set by the Deliverer or by net/http.
-var reservedHeaders = map[string]bool{
-	"Content-Type": true, "Content-Length": true, "Content-Disposition": true, "Content-Id": true,
-	"Content-Transfer-Encoding": true, "Transfer-Encoding": true, "Connection": true, "Host": true,
-	"Te": true, "Trailer": true, "Upgrade": true, "Expect": true, "Keep-Alive": true, "Proxy-Authorization": true,
-	"User-Agent": true, HeaderIdempotency: true, "Soapaction": true,
-}
-
-// validHeaderName reports whether name is an RFC 9110 token.
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for _, c := range []byte(name) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // validHeaderValue reports whether v has no control characters but tabs.

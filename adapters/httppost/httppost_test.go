@@ -417,11 +417,11 @@ func TestNewValidation(t *testing.T) {
 			c.Settings.Headers = map[string]string{"X-Mandant": "a"}
 			c.Settings.Auth.Bearer = config.NewSecret("t")
 		}},
-		{name: "no url", edit: func(c *httppost.Config) { c.Settings.URL = "" }, want: "url is required"},
+		{name: "no url", edit: func(c *httppost.Config) { c.Settings.URL = "" }, want: "url: is required"},
 		{name: "relative url", edit: func(c *httppost.Config) { c.Settings.URL = "/eingang" }, want: "absolute"},
 		{name: "ftp url", edit: func(c *httppost.Config) { c.Settings.URL = "ftp://host/" }, want: "absolute"},
 		{name: "credentials in url", edit: func(c *httppost.Config) { c.Settings.URL = "https://u:p@host/" }, want: "credentials"},
-		{name: "soap version", edit: func(c *httppost.Config) { c.Settings.SOAP = "1.3" }, want: "soap must be"},
+		{name: "soap version", edit: func(c *httppost.Config) { c.Settings.SOAP = "1.3" }, want: "soap: must be"},
 		{name: "action without soap", edit: func(c *httppost.Config) { c.Settings.SOAPAction = "urn:a" }, want: "soap_action"},
 		{name: "quote in action", edit: func(c *httppost.Config) { c.Settings.SOAP, c.Settings.SOAPAction = "1.1", `urn:"a` }, want: "soap_action"},
 		{name: "negative timeout", edit: func(c *httppost.Config) { c.Settings.Timeout = config.Duration{Duration: -time.Second} }, want: "timeout"},

@@ -4,9 +4,14 @@
 //
 //	amtsbote serve [--config FILE] [--data-dir DIR] [--listen ADDR]
 //	amtsbote check-config FILE
+//	amtsbote demo-config [--data-dir DIR]
 //	amtsbote outbox list|show|replay|discard ...
 //	amtsbote audit SUBMISSION-ID
+//	amtsbote portal-key [--hash]
+//	amtsbote encryption-key generate|rotate ...
 //	amtsbote version
+//
+// "amtsbote COMMAND --help" prints a command's usage.
 package main
 
 import (
@@ -26,24 +31,65 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// commands maps subcommands to their entry points.
-var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int{
-	"serve":        serve,
-	"check-config": checkConfig,
-	"outbox":       outboxCmd,
-	"audit":        auditCmd,
-	"portal-key":   portalKey,
-	"version": func(_ context.Context, _ []string, stdout, _ io.Writer) int {
-		fmt.Fprintln(stdout, "amtsbote", buildVersion())
-		return 0
-	},
-	"encryption-key": encryptionKeyCmd,
+// command is a subcommand of amtsbote.
+type command struct {
+	run func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+	// usage is what "amtsbote COMMAND --help" prints.
+	usage string
 }
 
+// commands maps subcommands to their entry points.
+var commands = map[string]command{
+	"serve": {serve, `Usage:
+  amtsbote serve [--config FILE] [--data-dir DIR] [--listen ADDR] [--metrics-listen ADDR]
+      Run the gateway until SIGINT or SIGTERM. Without --config it runs the
+      built-in demo configuration ("amtsbote demo-config" prints it) on the
+      embedded SQLite store in --data-dir.
+
+  --config FILE            configuration file (YAML)
+  --data-dir DIR           directory of the embedded SQLite database and of the
+                           demo drop directories (default ./amtsbote-data)
+  --listen ADDR            listen address of the portal API (default server.listen)
+  --metrics-listen ADDR    listen address of /metrics, /healthz and /readyz
+                           (default metrics.listen; none)
+`},
+	"check-config": {checkConfig, `Usage:
+  amtsbote check-config FILE
+      Validate a configuration file the way serve would and print every
+      problem with its path. Exit 0 when it is valid, 1 when not.
+`},
+	"demo-config": {demoConfigCmd, demoConfigUsage},
+	"outbox":      {outboxCmd, outboxUsage},
+	"audit": {auditCmd, `Usage:
+  amtsbote audit SUBMISSION-ID [--json] [--config FILE | --data-dir DIR]
+      Print a submission's audit trail, oldest first.
+`},
+	"portal-key": {portalKey, `Usage:
+  amtsbote portal-key
+      Generate a portal API key; print it and the key_hash to configure.
+      Nothing is stored.
+  amtsbote portal-key --hash
+      Print only the key_hash of a key read from standard input (one line).
+`},
+	"encryption-key": {encryptionKeyCmd, encryptionKeyUsage},
+	"version": {func(_ context.Context, _ []string, stdout, _ io.Writer) int {
+		fmt.Fprintln(stdout, "amtsbote", buildVersion())
+		return 0
+	}, `Usage:
+  amtsbote version
+      Print the version.
+`},
+}
+
+// run runs the command args name and returns the exit code: 0 for success
+// and for --help, 2 for a usage error, 1 for any other failure.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
 		return 2
+	}
+	if isHelp(args[0]) || args[0] == "help" {
+		return help(args[1:], stdout, stderr)
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -51,9 +97,47 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
+	if wantsHelp(args[1:]) {
+		fmt.Fprint(stdout, cmd.usage)
+		return 0
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return cmd(ctx, args[1:], stdout, stderr)
+	return cmd.run(ctx, args[1:], stdout, stderr)
+}
+
+// help prints the usage of amtsbote, or of the command args name, to stdout.
+func help(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || isHelp(args[0]) {
+		usage(stdout)
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "amtsbote help: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	fmt.Fprint(stdout, cmd.usage)
+	return 0
+}
+
+// wantsHelp reports whether a command's arguments ask for its usage: -h,
+// -help or --help anywhere before a "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if isHelp(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
 }
 
 func usage(w io.Writer) {
@@ -63,18 +147,22 @@ func usage(w io.Writer) {
       on the embedded SQLite store in --data-dir (default ./amtsbote-data).
   amtsbote check-config FILE
       Validate a configuration file and print every problem.
+  amtsbote demo-config [--data-dir DIR]
+      Print the built-in demo configuration as YAML, a starting point for your own.
   amtsbote outbox list|show|replay|discard ...
       List outbox messages, show one with its attempts and replays, replay
-      or discard dead ones ("amtsbote outbox" prints the details).
+      or discard dead ones ("amtsbote outbox --help" prints the details).
   amtsbote audit SUBMISSION-ID [--json]
       Print a submission's audit trail, oldest first.
   amtsbote portal-key [--hash]
       Generate a portal API key and the key_hash to configure (nothing is stored);
-      --hash prints the key_hash of a key read from standard input.
+      --hash prints only the key_hash of a key read from standard input.
   amtsbote encryption-key generate | rotate --config FILE [--data-dir DIR] [--batch N]
       Generate a key for database.encryption; re-encrypt stored data under the current key.
   amtsbote version
       Print the version.
+
+"amtsbote COMMAND --help" prints the usage of a command.
 `)
 }
 

@@ -18,8 +18,9 @@ import (
 const portalKeyBytes = 32
 
 // portalKey generates a portal API key and prints it with its key_hash
-// (config.HashKey); with --hash it prints the hash of a key read from
-// standard input instead. Nothing is stored.
+// (config.HashKey); with --hash it prints only the hash of a key read from
+// standard input, one line, fit to be written to a file and configured as
+// {file: ...}. Nothing is stored.
 func portalKey(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	return runPortalKey(args, os.Stdin, rand.Reader, stdout, stderr)
 }
@@ -46,7 +47,7 @@ func runPortalKey(args []string, stdin, random io.Reader, stdout, stderr io.Writ
 			fmt.Fprintln(stderr, "portal-key: no key on standard input")
 			return 1
 		}
-		fmt.Fprintf(stdout, "key_hash: %s\n", config.HashKey(key))
+		fmt.Fprintln(stdout, config.HashKey(key))
 		return 0
 	}
 	b := make([]byte, portalKeyBytes)

@@ -67,7 +67,7 @@ func TestPortalKeyHashOfExistingKey(t *testing.T) {
 	if code := runPortalKey([]string{"--hash"}, strings.NewReader("demo-key\n"), rand.Reader, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d, stderr %s", code, stderr.String())
 	}
-	const want = "key_hash: sha256:c48a01f49fd0f2cc404bc3cbbc80e91457a3d41bb429a695243de4c61794155c\n"
+	const want = "sha256:c48a01f49fd0f2cc404bc3cbbc80e91457a3d41bb429a695243de4c61794155c\n"
 	if stdout.String() != want {
 		t.Errorf("stdout = %q, want %q", stdout.String(), want)
 	}
