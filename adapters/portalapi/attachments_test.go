@@ -79,8 +79,8 @@ func (m *submissionRecorder) submissions() []transform.Submission {
 
 // withRecorder registers a submissionRecorder for demoProcedure and, as the
 // plain envelope mapper, for the procedures in also.
-func withRecorder(t *testing.T, rec *submissionRecorder, also ...string) func(*portalapi.Config) {
-	return func(c *portalapi.Config) {
+func withRecorder(t *testing.T, rec *submissionRecorder, also ...string) func(*envConfig) {
+	return func(c *envConfig) {
 		r := transform.NewRegistry()
 		if err := r.Register(demoProcedure, rec); err != nil {
 			t.Fatal(err)
@@ -95,8 +95,8 @@ func withRecorder(t *testing.T, rec *submissionRecorder, also ...string) func(*p
 }
 
 // withLimits sets the attachment limits of demoProcedure.
-func withLimits(limits config.AttachmentLimits) func(*portalapi.Config) {
-	return func(c *portalapi.Config) {
+func withLimits(limits config.AttachmentLimits) func(*envConfig) {
+	return func(c *envConfig) {
 		p, ok := c.Config.Procedure(demoProcedure)
 		if !ok {
 			panic("no " + demoProcedure)
@@ -564,7 +564,7 @@ func TestHostileAttachments(t *testing.T) {
 			if !ok {
 				t.Fatalf("no expected problem for %s in hostileAttachments", name)
 			}
-			e := newEnv(t, func(c *portalapi.Config) {
+			e := newEnv(t, func(c *envConfig) {
 				c.MaxBodyBytes = maxBody
 				c.Config.Server.MaxBodyBytes = maxBody
 			})

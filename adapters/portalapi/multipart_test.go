@@ -168,7 +168,7 @@ func TestMultipartAttachmentTooLarge(t *testing.T) {
 // limit bounds the JSON, not the upload.
 func TestMultipartBeyondBodyLimit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(c *portalapi.Config) { c.MaxBodyBytes = 64 << 10 },
+	e := newEnv(t, func(c *envConfig) { c.MaxBodyBytes = 64 << 10 },
 		withLimits(config.AttachmentLimits{MaxBytes: 4 << 20}))
 	big := largePDF(t, 3<<20)
 	body, ct := multipartBody(t, filePart{pdfID, "Antrag.pdf", "application/pdf", big})
@@ -190,7 +190,7 @@ func TestMultipartBeyondBodyLimit(t *testing.T) {
 func TestMultipartSlowUploadOutlastsReadTimeout(t *testing.T) {
 	t.Parallel()
 	e := newEnvServer(t, func(s *http.Server) { s.ReadTimeout, s.WriteTimeout = time.Second, time.Second },
-		func(c *portalapi.Config) { c.UploadIdleTimeout = 2 * time.Second; c.WriteTimeout = time.Second },
+		func(c *envConfig) { c.UploadIdleTimeout = 2 * time.Second; c.WriteTimeout = time.Second },
 		withLimits(config.AttachmentLimits{MaxBytes: 4 << 20}))
 	body, ct := multipartBody(t, filePart{pdfID, "Antrag.pdf", "application/pdf", largePDF(t, 1<<20)})
 	// 1 MiB in 128 KiB steps every 300 ms: about 2.5 s, over the 1 s read timeout.

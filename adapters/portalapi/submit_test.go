@@ -308,7 +308,7 @@ func TestPayloadTooLarge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, func(c *portalapi.Config) { c.MaxBodyBytes = 512 })
+			e := newEnv(t, func(c *envConfig) { c.MaxBodyBytes = 512 })
 			body := readDemo(t)
 			if len(body) <= 512 {
 				t.Fatalf("demo body has only %d bytes", len(body))
