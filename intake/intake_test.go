@@ -108,7 +108,9 @@ type stubMapper struct {
 
 func (m stubMapper) Validate(transform.Submission) []transform.FieldError { return m.errs }
 
-func (m stubMapper) Map(transform.Input) (transform.Document, error) { return transform.Document{}, m.err }
+func (m stubMapper) Map(transform.Input) (transform.Document, error) {
+	return transform.Document{}, m.err
+}
 
 func testRegistry(t *testing.T) *transform.Registry {
 	t.Helper()
@@ -237,7 +239,7 @@ func TestAcceptStoresSubmissionAndMessages(t *testing.T) {
 			"fachverfahren": {outbox.MetaMessageType: envelope.MessageType, outbox.MetaContentType: "application/xml",
 				outbox.MetaIdentityMethod: "servicekonto", outbox.MetaIdentityProvider: "BundID", outbox.MetaIdentityTrustLevel: "substantial"},
 			"eakte": {outbox.MetaMessageType: xdomea.MessageType, outbox.MetaContentType: "application/zip",
-				outbox.MetaPayloadFormat: outbox.PayloadFormatBundle,
+				outbox.MetaPayloadFormat:  outbox.PayloadFormatBundle,
 				outbox.MetaIdentityMethod: "servicekonto", outbox.MetaIdentityProvider: "BundID", outbox.MetaIdentityTrustLevel: "substantial"},
 		}},
 		{name: "attachments", procedure: gewerbe, files: twoFiles(), want: map[string]map[string]string{
