@@ -21,7 +21,7 @@
 // the tenant and procedure (403) and hands the decoded submission to its
 // Intake (package intake), which checks, in this order, the tenant's route
 // for the procedure and its mapper in the transform.Registry (422), the
-// attachments (422, decoded here through requestAttachments), and the
+// attachments (422, decoded by this package as the intake asks), and the
 // mapper's Validate (422, every problem at once). Then the submission gets
 // its id, the mapper builds one XÖV message per destination of the route,
 // and the submission and its messages are committed to the outbox in one
