@@ -84,8 +84,8 @@ func TestSubmitMultipart(t *testing.T) {
 		t.Error("the stored request holds attachment content, or lacks the attachments' ids")
 	}
 	m := msgs[0]
-	if m.Metadata["payload_format"] != "bundle" || m.Metadata["attachments"] != "2" ||
-		m.Metadata["content_type"] != "application/zip" {
+	if m.Metadata[outbox.MetaPayloadFormat] != outbox.PayloadFormatBundle || m.Metadata[outbox.MetaAttachments] != "2" ||
+		m.Metadata[outbox.MetaContentType] != "application/zip" {
 		t.Errorf("metadata = %v", m.Metadata)
 	}
 	if len(m.Payload) > 64<<10 {

@@ -48,8 +48,8 @@ func TestSubmitStoresSubmissionAndMessage(t *testing.T) {
 		t.Errorf("message = topic %s, submission %s, state %s; want %s, %s, pending", m.Topic, m.SubmissionID, m.State, demoTopic, id)
 	}
 	wantMeta := map[string]string{
-		"tenant": demoTenant, "procedure": demoProcedure, "destination": "fachverfahren",
-		"message_type": envelope.MessageType, "content_type": "application/xml",
+		outbox.MetaTenant: demoTenant, outbox.MetaProcedure: demoProcedure, outbox.MetaDestination: "fachverfahren",
+		outbox.MetaMessageType: envelope.MessageType, outbox.MetaContentType: "application/xml",
 	}
 	for k, v := range wantMeta {
 		if m.Metadata[k] != v {
