@@ -39,6 +39,7 @@ type ValidationError struct {
 	Err error
 }
 
+// Error says how many problems the submission has; Errors names them.
 func (e *ValidationError) Error() string {
 	return fmt.Sprintf("the submission has %d problem(s)", len(e.Errors))
 }
