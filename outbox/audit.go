@@ -270,10 +270,6 @@ func TransformedEvent(m Message, now time.Time, portalID string) Event {
 	return ev
 }
 
-// MetaMessageType names the XÖV message of a payload (e.g. "0200"), when set
-// by the producer; the audit trail records it with EventTransformed.
-const MetaMessageType = "message_type"
-
 // CompletionEvents are the events of a recorded attempt: EventAttempt, and
 // EventDelivered or EventDead when the outcome is final.
 func CompletionEvents(c Completion, submissionID string, attempt int, md map[string]string) []Event {

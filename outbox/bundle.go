@@ -10,14 +10,6 @@ import (
 	"time"
 )
 
-// MetaPayloadFormat is the metadata key naming how a message's payload is
-// stored; PayloadFormatBundle is its only value. Without it the payload is
-// the content itself.
-const (
-	MetaPayloadFormat   = "payload_format"
-	PayloadFormatBundle = "bundle"
-)
-
 // Bundle is the stored payload of a message whose content is a ZIP container
 // assembled at delivery: its inline entries (the generated XML) travel in
 // the payload, its files (attachments) are blobs stored once per submission

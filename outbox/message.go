@@ -23,16 +23,11 @@ const (
 // Final reports whether no further delivery attempt will be made.
 func (s State) Final() bool { return s == StateDelivered || s == StateDead || s == StateDiscarded }
 
-// Metadata keys the outbox gives meaning to. Other keys travel unchanged.
+// Metadata keys the relay gives meaning to; those of a submission's
+// messages are in metadata.go. Other keys travel unchanged.
 const (
-	// MetaSubmissionID links a message to the submission it belongs to.
-	MetaSubmissionID = "submission_id"
 	// MetaAttempt is set on claimed messages: the number of this attempt, starting at 1.
 	MetaAttempt = "outbox_attempt"
-	// MetaContentType is the payload's media type ("application/xml",
-	// "application/zip" for xdomea containers); adapters that name files or set
-	// headers read it. Absent means "application/xml".
-	MetaContentType = "content_type"
 	// MetaLastError and MetaPermanent are set by ErrorRecorder on a failed
 	// handler's message, read by the Subscriber on Nack.
 	MetaLastError = "outbox_last_error"

@@ -9,31 +9,11 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 )
 
-// TxPublisher is a watermill Publisher bound to one store transaction: what it
-// publishes commits or rolls back with that transaction. The intake publishes a
-// submission's messages through it, in the transaction that stores the submission.
-type TxPublisher struct {
-	ctx context.Context
-	tx  Tx
-}
-
-var _ message.Publisher = (*TxPublisher)(nil)
-
-// NewTxPublisher binds a publisher to tx; ctx is used for the inserts.
-func NewTxPublisher(ctx context.Context, tx Tx) *TxPublisher {
-	return &TxPublisher{ctx: ctx, tx: tx}
-}
-
-// Publish stores msgs as pending messages of topic. A message's UUID becomes its id;
-// metadata MetaSubmissionID links it to a submission.
-func (p *TxPublisher) Publish(topic string, msgs ...*message.Message) error {
-	return p.tx.InsertMessages(p.ctx, fromWatermill(topic, msgs))
-}
-
-// Close does nothing: the transaction's owner commits or rolls back.
-func (p *TxPublisher) Close() error { return nil }
-
-// Publisher is a watermill Publisher that stores each Publish call in its own transaction.
+// Publisher is a watermill Publisher that stores each Publish call in its own
+// transaction. The intake does not use it: it inserts its outbox.Messages in
+// the transaction of the submission (Tx.InsertMessages). It is kept for
+// producers that speak watermill, and the outbox runs watermill's universal
+// Pub/Sub suite through it.
 type Publisher struct {
 	store  Store
 	closed atomic.Bool

@@ -356,13 +356,9 @@ func StageBundle(t *testing.T, src BlobSource, n int, files ...File) BundleMessa
 	m.Payload = payload
 	m.Metadata[outbox.MetaContentType] = "application/zip"
 	m.Metadata[outbox.MetaPayloadFormat] = outbox.PayloadFormatBundle
-	m.Metadata[metaMessageType] = "xbau.baugenehmigung.antrag.0200"
+	m.Metadata[outbox.MetaMessageType] = "xbau.baugenehmigung.antrag.0200"
 	return BundleMessage{Delivery: m.WithBlobs(src), Doc: doc, Files: files}
 }
-
-// metaMessageType is the metadata key of the message type
-// (portalapi.MetaMessageType; adapters do not import each other).
-const metaMessageType = "message_type"
 
 // ZIPDigests reads a ZIP container and returns the digest of each entry by
 // name, streaming: a container of any size can be checked.

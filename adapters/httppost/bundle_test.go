@@ -292,7 +292,7 @@ func TestBundleXdomea(t *testing.T) {
 			srv := serve(t, rc)
 			d := newDeliverer(t, config.HTTP{URL: srv.URL, SOAP: soap, Attachments: "separate"})
 			m := adaptertest.StageBundle(t, adaptertest.NewMemBlobs(), 1, adaptertest.BundleFiles()...)
-			m.Delivery.Metadata["message_type"] = "xdomea.0401"
+			m.Delivery.Metadata[outbox.MetaMessageType] = "xdomea.0401"
 			if err := d.Deliver(t.Context(), m.Delivery); err != nil {
 				t.Fatalf("Deliver: %v", err)
 			}
@@ -363,7 +363,7 @@ func TestBundleGetBody(t *testing.T) {
 				t.Fatal(err)
 			}
 			m := adaptertest.StageBundle(t, adaptertest.NewMemBlobs(), 1, adaptertest.BundleFiles()...)
-			m.Delivery.Metadata["message_type"] = tt.messageType
+			m.Delivery.Metadata[outbox.MetaMessageType] = tt.messageType
 			if err := d.Deliver(t.Context(), m.Delivery); err != nil {
 				t.Fatalf("Deliver: %v", err)
 			}

@@ -39,7 +39,6 @@ const (
 )
 
 const (
-	metaMessageType     = "message_type" // portalapi.MetaMessageType, not imported: adapters do not import each other
 	xdomeaTypePrefix    = "xdomea."
 	maxErrorBodyBytes   = 4 << 10  // read for an error message
 	maxDrainBodyBytes   = 64 << 10 // read beyond that to reuse the connection

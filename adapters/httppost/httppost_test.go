@@ -660,7 +660,7 @@ func TestAttachmentsMultipart(t *testing.T) {
 			d := newDeliverer(t, s)
 			dl := delivery(messageID, attachmentZIP(t, messageID, payload, testFiles))
 			dl.Metadata[outbox.MetaContentType] = "application/zip"
-			dl.Metadata["message_type"] = "xbau.baugenehmigung.antrag.0200"
+			dl.Metadata[outbox.MetaMessageType] = "xbau.baugenehmigung.antrag.0200"
 			if err := d.Deliver(t.Context(), dl); err != nil {
 				t.Fatalf("Deliver: %v", err)
 			}
@@ -790,7 +790,7 @@ func TestXdomeaContainer(t *testing.T) {
 			container := attachmentZIP(t, "a1b2c3d4_Nachricht", []byte("<xdomea/>"), testFiles[:1])
 			dl := delivery(messageID, container)
 			dl.Metadata[outbox.MetaContentType] = "application/zip"
-			dl.Metadata["message_type"] = "xdomea.0401"
+			dl.Metadata[outbox.MetaMessageType] = "xdomea.0401"
 			if err := d.Deliver(t.Context(), dl); err != nil {
 				t.Fatalf("Deliver: %v", err)
 			}

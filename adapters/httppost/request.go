@@ -25,7 +25,7 @@ const (
 )
 
 // attachmentsDir is the directory of the attachments in a message's ZIP
-// container (portalapi.AttachmentsDir).
+// container (intake.AttachmentsDir).
 const attachmentsDir = "anlagen"
 
 // maxContainerBytes bounds the decompressed contents of a ZIP container.
@@ -52,7 +52,7 @@ func (d *Deliverer) requests(ctx context.Context, dl outbox.Delivery) ([]request
 	if err != nil {
 		return nil, err // permanent
 	}
-	xdomea := strings.HasPrefix(dl.Metadata[metaMessageType], xdomeaTypePrefix)
+	xdomea := strings.HasPrefix(dl.Metadata[outbox.MetaMessageType], xdomeaTypePrefix)
 	if isBundle {
 		// A blob that is not stored fails before any request is sent.
 		for _, e := range b.Entries {

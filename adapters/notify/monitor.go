@@ -301,7 +301,7 @@ func (m *Monitor) mail(c condition, now time.Time) (outbox.Message, error) {
 			MetaNotification:       NotificationAlarm,
 			MetaAlarm:              c.key,
 			"alarm_state":          state,
-			metaTenant:             c.tenant,
+			outbox.MetaTenant:      c.tenant,
 		},
 	}, nil
 }

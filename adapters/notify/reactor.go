@@ -30,9 +30,7 @@ const (
 	NotificationAlarm    = "alarm"
 	NotificationCallback = "callback"
 	// MetaAlarm is the alarm key of an alarm or recovery mail.
-	MetaAlarm     = "alarm"
-	metaTenant    = "tenant"    // portalapi.MetaTenant; adapters do not import each other
-	metaProcedure = "procedure" // portalapi.MetaProcedure
+	MetaAlarm = "alarm"
 )
 
 // Media types of notification payloads.
@@ -315,8 +313,8 @@ func (r *Reactor) officeMail(ctx context.Context, e outbox.Event) (outbox.Messag
 			outbox.MetaSubmissionID: e.SubmissionID,
 			outbox.MetaContentType:  MailContentType,
 			MetaNotification:        NotificationOffice,
-			metaTenant:              e.Tenant,
-			metaProcedure:           e.Procedure,
+			outbox.MetaTenant:       e.Tenant,
+			outbox.MetaProcedure:    e.Procedure,
 		},
 	}, true, nil
 }
@@ -350,8 +348,8 @@ func (r *Reactor) callback(e outbox.Event) (outbox.Message, bool, error) {
 			outbox.MetaSubmissionID: e.SubmissionID,
 			outbox.MetaContentType:  CallbackContentType,
 			MetaNotification:        NotificationCallback,
-			metaTenant:              e.Tenant,
-			metaProcedure:           e.Procedure,
+			outbox.MetaTenant:       e.Tenant,
+			outbox.MetaProcedure:    e.Procedure,
 		},
 	}, true, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/amtsbote/amtsbote/adapters/openapi"
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/sqlite"
 	"github.com/amtsbote/amtsbote/transform"
@@ -270,8 +271,12 @@ func TestRequestsAndResponsesValidate(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	cfg := config.Demo(dir, config.HashKey(portalKey))
-	pc := portalapi.Config{Config: cfg, Store: st, Registry: registry(t, cfg), MaxBodyBytes: 256 << 10,
-		Product: transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: "test"}}
+	in, err := intake.New(intake.Config{Config: cfg, Store: st, Registry: registry(t, cfg),
+		Product: transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: "test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := portalapi.Config{Config: cfg, Intake: in, Store: st, MaxBodyBytes: 256 << 10}
 	portal, err := portalapi.New(pc)
 	if err != nil {
 		t.Fatal(err)

@@ -7,26 +7,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/amtsbote/amtsbote/config"
-	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/transform"
 )
 
 // MaxFileNameBytes is the longest attachment file name accepted, in bytes
 // of UTF-8: the limit of most file systems for one name.
 const MaxFileNameBytes = 255
-
-// MetaAttachments is the metadata key of the number of attachments that
-// travel in a message's payload (decimal), set only when there are any.
-const MetaAttachments = "attachments"
-
-// AttachmentsDir is the directory of the attachments in the ZIP container
-// of a message in format xoev: each attachment is
-// AttachmentsDir/<attachment id>/<file name>.
-const AttachmentsDir = "anlagen"
 
 // Members of an attachment object in the request body.
 const (
@@ -393,23 +382,4 @@ func decodeContent(p, s string, maxBytes int64, errs *[]transform.FieldError) []
 		return nil
 	}
 	return b
-}
-
-// attachmentBundle describes the payload of a message in format xoev with
-// attachments: a ZIP container holding the XÖV document as
-// "<message id>.xml" and then each attachment, in request order, as
-// AttachmentsDir/<attachment id>/<file name>, streamed from its stored blob
-// at delivery, with modified as modification time.
-func attachmentBundle(messageID string, xml []byte, attachments []transform.Attachment, modified time.Time) outbox.Bundle {
-	b := outbox.Bundle{Modified: modified.UTC().Truncate(time.Second),
-		Entries: []outbox.BundleEntry{{Name: messageID + ".xml", Data: xml}}}
-	for _, a := range attachments {
-		b.Entries = append(b.Entries, attachmentEntry(AttachmentsDir+"/"+a.ID+"/"+a.FileName, a))
-	}
-	return b
-}
-
-// attachmentEntry is the bundle entry named name of attachment a.
-func attachmentEntry(name string, a transform.Attachment) outbox.BundleEntry {
-	return outbox.BundleEntry{Name: name, Blob: a.Ref, Size: a.Size, AttachmentID: a.ID, MIMEType: a.MIMEType}
 }

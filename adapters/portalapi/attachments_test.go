@@ -18,6 +18,7 @@ import (
 
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/envelope"
 	"github.com/amtsbote/amtsbote/transform/xdomea"
@@ -79,8 +80,8 @@ func (m *submissionRecorder) submissions() []transform.Submission {
 
 // withRecorder registers a submissionRecorder for demoProcedure and, as the
 // plain envelope mapper, for the procedures in also.
-func withRecorder(t *testing.T, rec *submissionRecorder, also ...string) func(*portalapi.Config) {
-	return func(c *portalapi.Config) {
+func withRecorder(t *testing.T, rec *submissionRecorder, also ...string) func(*envConfig) {
+	return func(c *envConfig) {
 		r := transform.NewRegistry()
 		if err := r.Register(demoProcedure, rec); err != nil {
 			t.Fatal(err)
@@ -95,8 +96,8 @@ func withRecorder(t *testing.T, rec *submissionRecorder, also ...string) func(*p
 }
 
 // withLimits sets the attachment limits of demoProcedure.
-func withLimits(limits config.AttachmentLimits) func(*portalapi.Config) {
-	return func(c *portalapi.Config) {
+func withLimits(limits config.AttachmentLimits) func(*envConfig) {
+	return func(c *envConfig) {
 		p, ok := c.Config.Procedure(demoProcedure)
 		if !ok {
 			panic("no " + demoProcedure)
@@ -164,8 +165,8 @@ func TestSubmitWithAttachments(t *testing.T) {
 	}
 	m := msgs[0]
 	for k, want := range map[string]string{
-		"content_type": "application/zip", "attachments": "2", "message_type": envelope.MessageType, "destination": "fachverfahren",
-		"payload_format": "bundle",
+		outbox.MetaContentType: "application/zip", outbox.MetaAttachments: "2", outbox.MetaMessageType: envelope.MessageType,
+		outbox.MetaDestination: "fachverfahren", outbox.MetaPayloadFormat: outbox.PayloadFormatBundle,
 	} {
 		if got := m.Metadata[k]; got != want {
 			t.Errorf("metadata %s = %q, want %q", k, got, want)
@@ -267,10 +268,10 @@ func TestSubmitWithoutAttachmentsUnchanged(t *testing.T) {
 				t.Fatalf("store.Submission = %d messages, %v; want 1", len(msgs), err)
 			}
 			m := msgs[0]
-			if ct := m.Metadata["content_type"]; ct != "application/xml" {
+			if ct := m.Metadata[outbox.MetaContentType]; ct != "application/xml" {
 				t.Errorf("content_type = %q, want application/xml", ct)
 			}
-			if v, ok := m.Metadata["attachments"]; ok {
+			if v, ok := m.Metadata[outbox.MetaAttachments]; ok {
 				t.Errorf("metadata attachments = %q, want none", v)
 			}
 			if !bytes.HasPrefix(m.Payload, []byte("<?xml")) {
@@ -295,26 +296,26 @@ func TestAttachmentsTravelToEveryDestination(t *testing.T) {
 		t.Fatalf("store.Submission = %d messages, %v; want 2", len(msgs), err)
 	}
 	for _, m := range msgs {
-		if m.Metadata["content_type"] != "application/zip" || m.Metadata["attachments"] != "2" {
+		if m.Metadata[outbox.MetaContentType] != "application/zip" || m.Metadata[outbox.MetaAttachments] != "2" {
 			t.Errorf("%s: content_type %q, attachments %q; want application/zip, 2",
-				m.Metadata["destination"], m.Metadata["content_type"], m.Metadata["attachments"])
+				m.Metadata[outbox.MetaDestination], m.Metadata[outbox.MetaContentType], m.Metadata[outbox.MetaAttachments])
 		}
 		entries := unzip(t, e.assemble(t, m))
 		var want []string
-		switch m.Metadata["destination"] {
+		switch m.Metadata[outbox.MetaDestination] {
 		case "fachverfahren":
 			want = []string{m.ID + ".xml", "anlagen/" + pdfID + "/Antrag.pdf", "anlagen/" + pngID + "/Grundriss Erdgeschoß.png"}
 		case "eakte":
 			want = []string{m.ID + "_" + xdomea.Nachricht + ".xml", m.ID + ".xml",
 				pdfID + "_Antrag.pdf", pngID + "_Grundriss Erdgeschoß.png"}
 		default:
-			t.Fatalf("unexpected destination %q", m.Metadata["destination"])
+			t.Fatalf("unexpected destination %q", m.Metadata[outbox.MetaDestination])
 		}
 		if got := entryNames(entries); !slices.Equal(got, want) {
-			t.Fatalf("%s: ZIP entries = %q, want %q", m.Metadata["destination"], got, want)
+			t.Fatalf("%s: ZIP entries = %q, want %q", m.Metadata[outbox.MetaDestination], got, want)
 		}
 		if n := len(entries); !bytes.Equal(entries[n-2].content, pdfBytes) || !bytes.Equal(entries[n-1].content, pngBytes) {
-			t.Errorf("%s: attachment bytes differ from the ones sent", m.Metadata["destination"])
+			t.Errorf("%s: attachment bytes differ from the ones sent", m.Metadata[outbox.MetaDestination])
 		}
 	}
 }
@@ -466,7 +467,7 @@ func TestAttachmentLimitsOfTheProcedure(t *testing.T) {
 			}
 			id := accepted(t, r)
 			_, msgs, err := e.store.Submission(context.Background(), id)
-			if err != nil || len(msgs) != 1 || msgs[0].Metadata["attachments"] != fmt.Sprint(len(tt.attachments)) {
+			if err != nil || len(msgs) != 1 || msgs[0].Metadata[outbox.MetaAttachments] != fmt.Sprint(len(tt.attachments)) {
 				t.Fatalf("store.Submission = %d messages, %v; want 1 with %d attachments", len(msgs), err, len(tt.attachments))
 			}
 		})
@@ -564,7 +565,7 @@ func TestHostileAttachments(t *testing.T) {
 			if !ok {
 				t.Fatalf("no expected problem for %s in hostileAttachments", name)
 			}
-			e := newEnv(t, func(c *portalapi.Config) {
+			e := newEnv(t, func(c *envConfig) {
 				c.MaxBodyBytes = maxBody
 				c.Config.Server.MaxBodyBytes = maxBody
 			})

@@ -17,16 +17,17 @@
 // The API key selects the portal (config.Config.PortalByKey, compared in
 // constant time). The body is decoded strictly: one UTF-8 JSON object with
 // these members and no others, numbers kept as written; identity and
-// attachments are optional. The request passes, in this order, the
-// portal's permission for the tenant and procedure (403), the tenant's
-// route for the procedure and its mapper in the transform.Registry (422),
-// the attachments (422), and the mapper's Validate (422, every problem at
-// once). Then the submission gets its id, the mapper builds one XÖV
-// message per destination of the route, and the submission and its
-// messages are committed to the outbox in one transaction, each message
-// published through outbox.TxPublisher to its topic
-// (config.Topic(tenant, procedure, destination)). Only after the commit
-// the answer is
+// attachments are optional. The handler checks the portal's permission for
+// the tenant and procedure (403) and hands the decoded submission to its
+// Intake (package intake), which checks, in this order, the tenant's route
+// for the procedure and its mapper in the transform.Registry (422), the
+// attachments (422, decoded by this package as the intake asks), and the
+// mapper's Validate (422, every problem at once). Then the submission gets
+// its id, the mapper builds one XÖV message per destination of the route,
+// and the submission and its messages are committed to the outbox in one
+// transaction, each message on its topic (config.Topic(tenant, procedure,
+// destination)). The handler maps Intake's typed errors to the problems
+// below. Only after the commit the answer is
 //
 //	202 Accepted
 //	Location: /v1/submissions/<id>
@@ -53,7 +54,7 @@
 // pass transform.CheckText. Problems are 422 errors with pointers such as
 // /identity/trust_level. The identity goes into transform.Submission.Identity
 // for the mapper and into the metadata of every outbox message
-// (MetaIdentityMethod, MetaIdentityProvider, MetaIdentityTrustLevel,
+// (outbox.MetaIdentityMethod, MetaIdentityProvider, MetaIdentityTrustLevel,
 // MetaIdentityPostboxReference), so that it travels to every destination.
 //
 // # Attachments
@@ -90,16 +91,17 @@
 // (Config.UploadIdleTimeout). The request hash covers the canonical JSON
 // and each file's SHA-256.
 //
-// Either way the content is staged before the submission's transaction,
-// which commits the blobs with it (outbox.Tx InsertBlobs); a request that
-// fails or is an idempotent retry deletes what it staged. The stored
+// Either way the intake stages the content (intake.Stager) before the
+// submission's transaction, which commits the blobs with it (outbox.Tx
+// InsertBlobs); a request that fails or is an idempotent retry deletes what
+// it staged. The stored
 // request keeps no content. A message in format xoev of a submission with
 // attachments is a bundle (outbox.Bundle, content type application/zip):
 // the relay assembles its ZIP container of "<message id>.xml" and each
-// attachment as AttachmentsDir/<attachment id>/<file name> while it
+// attachment as intake.AttachmentsDir/<attachment id>/<file name> while it
 // delivers; in format xdomea the attachments travel in the xdomea
 // container, likewise assembled. Both carry the number of attachments as
-// MetaAttachments. Without attachments, nothing changes: the payload is
+// outbox.MetaAttachments. Without attachments, nothing changes: the payload is
 // the XML.
 //
 // # Status

@@ -13,12 +13,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/outbox"
-	"github.com/amtsbote/amtsbote/transform"
 )
 
 // DefaultMaxBodyBytes is the default of Config.MaxBodyBytes.
@@ -35,26 +34,20 @@ type Config struct {
 	// Config holds the tenants, portals and routes. Required. It must not be
 	// changed while the Handler is in use.
 	Config *config.Config
-	// Store is the outbox that submissions and their messages are committed
-	// to. Required.
+	// Intake accepts the submissions (intake.Service). Required.
+	Intake Intake
+	// Store is the outbox that the status, list and events endpoints read.
+	// Required.
 	Store outbox.Store
-	// Registry maps procedure ids to their mappers. Required.
-	Registry *transform.Registry
-	// Product names the software in the messages (produkt, produkthersteller,
-	// produktversion).
-	Product transform.Product
 	// MaxBodyBytes is the largest request body accepted. Default
 	// DefaultMaxBodyBytes; it may not be negative.
 	MaxBodyBytes int64
 	// Logger receives one Info record per request and the errors behind 500
 	// and 503 answers, with ids, never bodies or keys. Default: discard.
 	Logger *slog.Logger
-	// Now returns the current time, for the receipt time of submissions and
-	// the creation time of messages. Default time.Now.
+	// Now returns the current time, for the rate limits and the key
+	// rotation. Default time.Now.
 	Now func() time.Time
-	// NewID returns a new UUID, for submission and message ids. Default
-	// uuid.NewString.
-	NewID func() string
 	// Observer, when set, is told the outcome of every request (metrics).
 	Observer RequestObserver
 	// AuthFailureRate and AuthFailureBurst limit failed authentications
@@ -118,8 +111,8 @@ func (c Config) Validate() error {
 	if c.Store == nil {
 		errs = append(errs, errors.New("store is nil"))
 	}
-	if c.Registry == nil {
-		errs = append(errs, errors.New("registry is nil"))
+	if c.Intake == nil {
+		errs = append(errs, errors.New("intake is nil"))
 	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("max body bytes is negative (%d)", c.MaxBodyBytes))
@@ -139,16 +132,21 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Intake accepts a decoded submission; intake.Service implements it. The
+// Handler authenticates the portal, decodes the request, checks the
+// portal's permission and answers Accept's outcome.
+type Intake interface {
+	Accept(ctx context.Context, r intake.Request) (intake.Receipt, error)
+}
+
 // Handler is the portal API, an http.Handler. It is safe for concurrent use.
 type Handler struct {
 	cfg          *config.Config
+	intake       Intake
 	store        outbox.Store
-	registry     *transform.Registry
-	product      transform.Product
 	maxBody      int64
 	log          *slog.Logger
 	now          func() time.Time
-	newID        func() string
 	mux          *http.ServeMux
 	observer     RequestObserver
 	draining     atomic.Bool
@@ -169,13 +167,11 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{
 		cfg:      cfg.Config,
+		intake:   cfg.Intake,
 		store:    cfg.Store,
-		registry: cfg.Registry,
-		product:  cfg.Product,
 		maxBody:  cfg.MaxBodyBytes,
 		log:      cfg.Logger,
 		now:      cfg.Now,
-		newID:    cfg.NewID,
 		mux:      http.NewServeMux(),
 		observer: cfg.Observer,
 	}
@@ -187,9 +183,6 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if h.now == nil {
 		h.now = time.Now
-	}
-	if h.newID == nil {
-		h.newID = uuid.NewString
 	}
 	h.limits = newPortalLimiters(h.cfg.Portals)
 	h.failures = newFailureLimiter(cmp.Or(cfg.AuthFailureRate, DefaultAuthFailureRate),

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
+	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/outbox/sqlite"
 	"github.com/amtsbote/amtsbote/transform"
 )
@@ -151,7 +152,7 @@ func TestNewValidatesConfig(t *testing.T) {
 	if err == nil {
 		t.Fatal("New(Config{}) succeeded")
 	}
-	for _, want := range []string{"config is nil", "store is nil", "registry is nil", "max body bytes is negative"} {
+	for _, want := range []string{"config is nil", "store is nil", "intake is nil", "max body bytes is negative"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not report %q", err, want)
 		}
@@ -162,7 +163,12 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	h, err := portalapi.New(portalapi.Config{Config: testConfig(t), Store: store, Registry: transform.NewRegistry()})
+	cfg := testConfig(t)
+	in, err := intake.New(intake.Config{Config: cfg, Store: store, Registry: transform.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := portalapi.New(portalapi.Config{Config: cfg, Store: store, Intake: in})
 	if err != nil || h == nil {
 		t.Fatalf("New with the required fields = %v, %v", h, err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/sqlite"
 	"github.com/amtsbote/amtsbote/transform"
@@ -144,14 +145,25 @@ type env struct {
 	logs    *lockedBuffer
 }
 
+// apiConfig names portalapi.Config for embedding in envConfig, where its
+// own field Config (the configuration) stays reachable as c.Config.
+type apiConfig = portalapi.Config
+
+// envConfig is what the options of newEnv adjust: the handler's Config and
+// the registry of the intake behind it.
+type envConfig struct {
+	apiConfig
+	Registry *transform.Registry
+}
+
 // newEnv starts a server; opts adjust the handler's Config.
-func newEnv(t testing.TB, opts ...func(*portalapi.Config)) *env {
+func newEnv(t testing.TB, opts ...func(*envConfig)) *env {
 	t.Helper()
 	return newEnvServer(t, nil, opts...)
 }
 
 // newEnvServer is newEnv with serverOpt adjusting the http.Server before it starts.
-func newEnvServer(t testing.TB, serverOpt func(*http.Server), opts ...func(*portalapi.Config)) *env {
+func newEnvServer(t testing.TB, serverOpt func(*http.Server), opts ...func(*envConfig)) *env {
 	t.Helper()
 	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "amtsbote.db"))
 	if err != nil {
@@ -159,17 +171,25 @@ func newEnvServer(t testing.TB, serverOpt func(*http.Server), opts ...func(*port
 	}
 	t.Cleanup(func() { store.Close() })
 	logs := &lockedBuffer{}
-	pc := portalapi.Config{
-		Config:   testConfig(t),
-		Store:    store,
+	ec := envConfig{
+		apiConfig: portalapi.Config{
+			Config: testConfig(t),
+			Store:  store,
+			Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			Now:    func() time.Time { return testNow },
+		},
 		Registry: testRegistry(t),
-		Product:  testProduct,
-		Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:      func() time.Time { return testNow },
 	}
 	for _, o := range opts {
-		o(&pc)
+		o(&ec)
 	}
+	pc := ec.apiConfig
+	in, err := intake.New(intake.Config{Config: pc.Config, Store: store, Registry: ec.Registry, Product: testProduct,
+		Logger: pc.Logger, Now: pc.Now})
+	if err != nil {
+		t.Fatalf("intake.New: %v", err)
+	}
+	pc.Intake = in
 	h, err := portalapi.New(pc)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -255,7 +255,7 @@ func sendRaw(t *testing.T, addr string, c hostileCase) (*http.Response, []byte) 
 // panicked or was stored, and that no goroutine is left behind.
 func TestHostileCorpus(t *testing.T) {
 	// Not parallel: the goroutine count must be this test's alone.
-	e := newEnv(t, func(c *portalapi.Config) {
+	e := newEnv(t, func(c *envConfig) {
 		c.AuthFailureBurst = 1_000_000 // the 401 cases are not about the failure limit
 	})
 	cases := loadHostileCorpus(t)

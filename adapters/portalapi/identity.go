@@ -4,18 +4,8 @@ import (
 	"slices"
 	"unicode/utf8"
 
+	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/transform"
-)
-
-// Metadata keys of the outbox messages that carry the applicant's identity
-// (transform.Identity) to every destination. They are set only when the
-// request has an identity: MetaIdentityMethod always, the others when not
-// empty.
-const (
-	MetaIdentityMethod           = "identity_method"            // none, servicekonto or eid
-	MetaIdentityProvider         = "identity_provider"          // e.g. BundID
-	MetaIdentityTrustLevel       = "identity_trust_level"       // basic, substantial or high
-	MetaIdentityPostboxReference = "identity_postbox_reference" // the account's postbox for replies
 )
 
 // MaxIdentityValueLength is the longest provider and postbox_reference
@@ -158,35 +148,19 @@ func identityError(member, code string, msg localized) transform.FieldError {
 		Message: msg.en, MessageDE: msg.de}
 }
 
-// setIdentityMetadata writes id into the metadata of an outbox message.
-func setIdentityMetadata(set func(key, value string), id *transform.Identity) {
-	if id == nil {
-		return
-	}
-	set(MetaIdentityMethod, id.Method)
-	for key, value := range map[string]string{
-		MetaIdentityProvider:         id.Provider,
-		MetaIdentityTrustLevel:       id.TrustLevel,
-		MetaIdentityPostboxReference: id.PostboxReference,
-	} {
-		if value != "" {
-			set(key, value)
-		}
-	}
-}
-
-// identityFromMetadata reads back what setIdentityMetadata wrote; nil when
-// the message carries no identity.
+// identityFromMetadata reads back the identity that the intake wrote into
+// the metadata of a message (outbox.MetaIdentityMethod and the keys after
+// it); nil when the message carries none.
 func identityFromMetadata(md map[string]string) *transform.Identity {
-	method, ok := md[MetaIdentityMethod]
+	method, ok := md[outbox.MetaIdentityMethod]
 	if !ok {
 		return nil
 	}
 	return &transform.Identity{
 		Method:           method,
-		Provider:         md[MetaIdentityProvider],
-		TrustLevel:       md[MetaIdentityTrustLevel],
-		PostboxReference: md[MetaIdentityPostboxReference],
+		Provider:         md[outbox.MetaIdentityProvider],
+		TrustLevel:       md[outbox.MetaIdentityTrustLevel],
+		PostboxReference: md[outbox.MetaIdentityPostboxReference],
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
+	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/envelope"
 )
@@ -70,7 +71,7 @@ func TestIdentityTravelsToEveryDestination(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			rec := &recordingMapper{}
-			e := newEnv(t, func(c *portalapi.Config) {
+			e := newEnv(t, func(c *envConfig) {
 				r := transform.NewRegistry()
 				if err := r.Register(demoProcedure, rec); err != nil {
 					t.Fatal(err)
@@ -103,10 +104,10 @@ func TestIdentityTravelsToEveryDestination(t *testing.T) {
 			wantMeta := map[string]string{}
 			if tt.want != nil {
 				for k, v := range map[string]string{
-					portalapi.MetaIdentityMethod:           tt.want.Method,
-					portalapi.MetaIdentityProvider:         tt.want.Provider,
-					portalapi.MetaIdentityTrustLevel:       tt.want.TrustLevel,
-					portalapi.MetaIdentityPostboxReference: tt.want.PostboxReference,
+					outbox.MetaIdentityMethod:           tt.want.Method,
+					outbox.MetaIdentityProvider:         tt.want.Provider,
+					outbox.MetaIdentityTrustLevel:       tt.want.TrustLevel,
+					outbox.MetaIdentityPostboxReference: tt.want.PostboxReference,
 				} {
 					if v != "" {
 						wantMeta[k] = v
@@ -121,7 +122,7 @@ func TestIdentityTravelsToEveryDestination(t *testing.T) {
 					}
 				}
 				if !maps.Equal(got, wantMeta) {
-					t.Errorf("message to %s: identity metadata = %v, want %v", m.Metadata[portalapi.MetaDestination], got, wantMeta)
+					t.Errorf("message to %s: identity metadata = %v, want %v", m.Metadata[outbox.MetaDestination], got, wantMeta)
 				}
 			}
 

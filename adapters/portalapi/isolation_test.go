@@ -23,7 +23,7 @@ const (
 // isolationEnv is newEnv with portal B added and C limited to demoProcedure.
 func isolationEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnv(t, func(c *portalapi.Config) {
+	return newEnv(t, func(c *envConfig) {
 		c.Config.Portals = append(c.Config.Portals, config.Portal{ID: portalB, KeyHash: config.NewSecret(config.HashKey(keyB)),
 			Tenants: []string{otherTenant}, Procedures: []string{demoProcedure}})
 		c.Config.Portals[1].Procedures = []string{demoProcedure}

@@ -98,7 +98,7 @@ func TestStatusVocabularyAndEvents(t *testing.T) {
 		for _, ev := range evs {
 			if ev.Kind == outbox.EventAccepted {
 				out = append(out, outbox.Message{ID: uuid.NewString(), Topic: callbacks, SubmissionID: ev.SubmissionID,
-					Payload: []byte(`{}`), Metadata: map[string]string{portalapi.MetaDestination: "callback"}})
+					Payload: []byte(`{}`), Metadata: map[string]string{outbox.MetaDestination: "callback"}})
 			}
 		}
 		return out, nil

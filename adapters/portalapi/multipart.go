@@ -3,7 +3,6 @@ package portalapi
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/transform"
 )
@@ -36,36 +36,14 @@ const (
 // extends its read deadline.
 const budgetStep = 64 << 10
 
-// stagedAttachments are the blobs of one request's attachments, staged
-// before its transaction.
-type stagedAttachments struct {
-	store outbox.Blobs
-	blobs []outbox.Blob
-}
-
-// discard deletes the staged blobs: the request failed, or was an
-// idempotent retry and stored nothing.
-func (s *stagedAttachments) discard(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	var errs []error
-	for _, b := range s.blobs {
-		errs = append(errs, s.store.DeleteStagedBlob(ctx, b.ID))
-	}
-	s.blobs = nil
-	return errors.Join(errs...)
-}
-
 // stageContents stages the decoded contents of a JSON request's
 // attachments and sets each attachment's Size and Ref.
-func (h *Handler) stageContents(ctx context.Context, attachments []transform.Attachment, contents [][]byte,
-	staged *stagedAttachments) error {
+func stageContents(ctx context.Context, s *intake.Stager, attachments []transform.Attachment, contents [][]byte) error {
 	for i := range attachments {
-		b, err := outbox.StageBlob(ctx, h.store, h.newID(), bytes.NewReader(contents[i]), int64(len(contents[i])))
+		b, err := s.Stage(ctx, bytes.NewReader(contents[i]), int64(len(contents[i])))
 		if err != nil {
 			return fmt.Errorf("stage attachment %d: %w", i, err)
 		}
-		staged.blobs = append(staged.blobs, b)
 		attachments[i].Size, attachments[i].Ref = b.Size, b.ID
 	}
 	return nil
@@ -207,7 +185,7 @@ func partError(err error) string {
 // returned as field errors (the first problem of the upload, or every
 // attachment missing at the end), a failure to store as err.
 func (h *Handler) stageParts(ctx context.Context, m *multipartRequest, attachments []transform.Attachment,
-	limits config.AttachmentLimits, staged *stagedAttachments) ([]transform.FieldError, error) {
+	limits config.AttachmentLimits, staged *intake.Stager) ([]transform.FieldError, error) {
 	limits = limits.WithDefaults()
 	index := make(map[string]int, len(attachments))
 	for i, a := range attachments {
@@ -250,7 +228,7 @@ func attachmentPointer(i int) string { return "/" + memberAttachments + "/" + st
 
 // stagePart stages one attachment part.
 func (h *Handler) stagePart(ctx context.Context, part *multipart.Part, attachments []transform.Attachment,
-	index map[string]int, seen []bool, limits config.AttachmentLimits, staged *stagedAttachments) ([]transform.FieldError, error) {
+	index map[string]int, seen []bool, limits config.AttachmentLimits, staged *intake.Stager) ([]transform.FieldError, error) {
 	name := part.FormName()
 	i, declared := index[name]
 	switch {
@@ -282,7 +260,7 @@ func (h *Handler) stagePart(ctx context.Context, part *multipart.Part, attachmen
 		}
 		return n, err
 	})
-	b, err := outbox.StageBlob(ctx, h.store, h.newID(), sniff, limits.MaxBytes)
+	b, err := staged.Stage(ctx, sniff, limits.MaxBytes)
 	switch {
 	case errors.Is(err, outbox.ErrBlobTooLarge):
 		return []transform.FieldError{attachmentError(p, memberContent, transform.CodeTooLong,
@@ -295,7 +273,6 @@ func (h *Handler) stagePart(ctx context.Context, part *multipart.Part, attachmen
 		return nil, errUnavailable(text("the attachment could not be stored; retry later",
 			"die Anlage konnte nicht gespeichert werden; bitte später erneut versuchen"), err)
 	}
-	staged.blobs = append(staged.blobs, b)
 	if b.Size == 0 {
 		return []transform.FieldError{attachmentError(p, memberContent, transform.CodeTooShort,
 			localized{"content must not be empty", "content darf nicht leer sein"})}, nil
@@ -305,27 +282,6 @@ func (h *Handler) stagePart(ctx context.Context, part *multipart.Part, attachmen
 	}
 	attachments[i].Size, attachments[i].Ref = b.Size, b.ID
 	return nil, nil
-}
-
-// multipartHash is the request hash of a multipart submission: SHA-256
-// over the canonical submission JSON and, in request order, each
-// attachment's id and the SHA-256 of its content.
-func multipartHash(canonical []byte, attachments []transform.Attachment, blobs []outbox.Blob) [sha256.Size]byte {
-	byID := make(map[string]outbox.Blob, len(blobs))
-	for _, b := range blobs {
-		byID[b.ID] = b
-	}
-	h := sha256.New()
-	h.Write(canonical)
-	for _, a := range attachments {
-		sum := byID[a.Ref].SHA256
-		h.Write([]byte{0})
-		h.Write([]byte(a.ID))
-		h.Write(sum[:])
-	}
-	var out [sha256.Size]byte
-	h.Sum(out[:0])
-	return out
 }
 
 // checkJSONType accepts application/json, with no charset or UTF-8.

@@ -84,8 +84,8 @@ func TestSubmitMultipart(t *testing.T) {
 		t.Error("the stored request holds attachment content, or lacks the attachments' ids")
 	}
 	m := msgs[0]
-	if m.Metadata["payload_format"] != "bundle" || m.Metadata["attachments"] != "2" ||
-		m.Metadata["content_type"] != "application/zip" {
+	if m.Metadata[outbox.MetaPayloadFormat] != outbox.PayloadFormatBundle || m.Metadata[outbox.MetaAttachments] != "2" ||
+		m.Metadata[outbox.MetaContentType] != "application/zip" {
 		t.Errorf("metadata = %v", m.Metadata)
 	}
 	if len(m.Payload) > 64<<10 {
@@ -168,7 +168,7 @@ func TestMultipartAttachmentTooLarge(t *testing.T) {
 // limit bounds the JSON, not the upload.
 func TestMultipartBeyondBodyLimit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(c *portalapi.Config) { c.MaxBodyBytes = 64 << 10 },
+	e := newEnv(t, func(c *envConfig) { c.MaxBodyBytes = 64 << 10 },
 		withLimits(config.AttachmentLimits{MaxBytes: 4 << 20}))
 	big := largePDF(t, 3<<20)
 	body, ct := multipartBody(t, filePart{pdfID, "Antrag.pdf", "application/pdf", big})
@@ -190,7 +190,7 @@ func TestMultipartBeyondBodyLimit(t *testing.T) {
 func TestMultipartSlowUploadOutlastsReadTimeout(t *testing.T) {
 	t.Parallel()
 	e := newEnvServer(t, func(s *http.Server) { s.ReadTimeout, s.WriteTimeout = time.Second, time.Second },
-		func(c *portalapi.Config) { c.UploadIdleTimeout = 2 * time.Second; c.WriteTimeout = time.Second },
+		func(c *envConfig) { c.UploadIdleTimeout = 2 * time.Second; c.WriteTimeout = time.Second },
 		withLimits(config.AttachmentLimits{MaxBytes: 4 << 20}))
 	body, ct := multipartBody(t, filePart{pdfID, "Antrag.pdf", "application/pdf", largePDF(t, 1<<20)})
 	// 1 MiB in 128 KiB steps every 300 ms: about 2.5 s, over the 1 s read timeout.

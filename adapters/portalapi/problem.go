@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/transform"
 )
 
@@ -36,14 +37,14 @@ const (
 // Codes of ProblemError in addition to the transform.Code constants that
 // mappers report.
 const (
-	CodeUnknownField     = "unknown_field"     // a member the request body does not allow, at the top level or in identity or an attachment
-	CodeUnknownTenant    = "unknown_tenant"    // no such tenant
-	CodeUnknownProcedure = "unknown_procedure" // the tenant does not accept the procedure, or it has no mapper
-	CodeDuplicateID      = "duplicate_id"      // an attachment id used by an earlier attachment of the request
-	CodeInvalidFileName  = "invalid_filename"  // an attachment file name with a path, a leading dot, a colon, or not in NFC
-	CodeContentMismatch  = "content_mismatch"  // attachment content that is not what its mime_type declares
-	CodeUnknownPart      = "unknown_part"      // a multipart part named by no attachment id
-	CodeDuplicatePart    = "duplicate_part"    // a multipart part sent twice (the submission, or one attachment's content)
+	CodeUnknownField     = "unknown_field"             // a member the request body does not allow, at the top level or in identity or an attachment
+	CodeUnknownTenant    = intake.CodeUnknownTenant    // no such tenant
+	CodeUnknownProcedure = intake.CodeUnknownProcedure // the tenant does not accept the procedure, or it has no mapper
+	CodeDuplicateID      = "duplicate_id"              // an attachment id used by an earlier attachment of the request
+	CodeInvalidFileName  = "invalid_filename"          // an attachment file name with a path, a leading dot, a colon, or not in NFC
+	CodeContentMismatch  = "content_mismatch"          // attachment content that is not what its mime_type declares
+	CodeUnknownPart      = "unknown_part"              // a multipart part named by no attachment id
+	CodeDuplicatePart    = "duplicate_part"            // a multipart part sent twice (the submission, or one attachment's content)
 )
 
 // Problem is the body of every error response, an RFC 9457 problem detail.

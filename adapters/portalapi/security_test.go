@@ -37,7 +37,7 @@ const unknownID = "00000000-0000-4000-8000-000000000000"
 func TestPortalRateLimit(t *testing.T) {
 	t.Parallel()
 	// The handler's clock stands still (testNow): no token comes back.
-	e := newEnv(t, func(c *portalapi.Config) {
+	e := newEnv(t, func(c *envConfig) {
 		c.Config.Portals[0].RateLimit = &config.RateLimit{PerSecond: 0.1, Burst: 2}
 	})
 	for i := range 2 {
@@ -62,7 +62,7 @@ func TestPortalRateLimit(t *testing.T) {
 
 func TestAuthFailureLimitAndLog(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(c *portalapi.Config) { c.AuthFailureBurst = 3 })
+	e := newEnv(t, func(c *envConfig) { c.AuthFailureBurst = 3 })
 	const wrongKey = "wrong-key-c0ffee-3b7a" // must not reach the log
 	for i, key := range []string{wrongKey, "", wrongKey} {
 		r := e.status(t, key, unknownID)
@@ -127,7 +127,7 @@ func TestPreviousKeyDuringRotation(t *testing.T) {
 	var now atomic.Pointer[time.Time]
 	now.Store(&testNow)
 	seen := &outcomes{}
-	e := newEnv(t, func(c *portalapi.Config) {
+	e := newEnv(t, func(c *envConfig) {
 		c.Config.Portals[0].PreviousKey = &config.PreviousKey{
 			Hash: config.NewSecret(config.HashKey(oldKey)), Expires: config.Timestamp{Time: expires}}
 		c.Now = func() time.Time { return *now.Load() }
@@ -295,7 +295,7 @@ func TestMutualTLS(t *testing.T) {
 	forged := clientCert(t, "portal-a.example", foreignCA, foreignKey) // right name, wrong issuer
 
 	tlsSettings := config.ServerTLS{CertFile: pki.serverCert, KeyFile: pki.serverKey, ClientCAFile: pki.caFile}
-	e := newEnv(t, func(c *portalapi.Config) {
+	e := newEnv(t, func(c *envConfig) {
 		c.Config.Server.TLS = tlsSettings
 		c.Config.Portals[0].ClientCert = &config.ClientCert{SubjectCN: "portal-a.example"}
 		c.Config.Portals[1].ClientCert = &config.ClientCert{SHA256Fingerprint: strings.ToUpper(fingerprint(portalB))}
@@ -400,7 +400,7 @@ func TestTLSConfig(t *testing.T) {
 func TestBodiesInMemoryAreBounded(t *testing.T) {
 	t.Parallel()
 	const maxBody = 512 << 10 // four of them exceed the minimum budget (a body and an upload's chunks)
-	e := newEnv(t, func(c *portalapi.Config) {
+	e := newEnv(t, func(c *envConfig) {
 		c.MaxBodyBytes, c.InflightWait = maxBody, 50*time.Millisecond
 	})
 	var slow []net.Conn

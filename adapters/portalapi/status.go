@@ -150,7 +150,7 @@ func (h *Handler) ownSubmission(r *http.Request, portal *config.Portal) (outbox.
 func destinationMessages(sub outbox.Submission, msgs []outbox.Message) []outbox.Message {
 	out := msgs[:0:0]
 	for _, m := range msgs {
-		if d := m.Metadata[MetaDestination]; d != "" && m.Topic == config.Topic(sub.TenantID, sub.ProcedureID, d) {
+		if d := m.Metadata[outbox.MetaDestination]; d != "" && m.Topic == config.Topic(sub.TenantID, sub.ProcedureID, d) {
 			out = append(out, m)
 		}
 	}
@@ -160,7 +160,7 @@ func destinationMessages(sub outbox.Submission, msgs []outbox.Message) []outbox.
 // summaryOf is the delivery state of one message.
 func summaryOf(m outbox.Message) DestinationSummary {
 	d := DestinationSummary{
-		Destination: m.Metadata[MetaDestination],
+		Destination: m.Metadata[outbox.MetaDestination],
 		MessageID:   m.ID,
 		State:       destinationState(m.State),
 		Attempts:    m.Attempts,

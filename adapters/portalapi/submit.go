@@ -12,27 +12,11 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
-	"time"
 	"unicode/utf8"
 
-	"github.com/ThreeDotsLabs/watermill/message"
-
 	"github.com/amtsbote/amtsbote/config"
-	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/transform"
-	"github.com/amtsbote/amtsbote/transform/xdomea"
-)
-
-// Metadata keys of the outbox messages of a submission, besides
-// outbox.MetaSubmissionID and the keys of the applicant's identity
-// (MetaIdentityMethod and the keys after it).
-const (
-	MetaTenant      = "tenant"               // the tenant id
-	MetaProcedure   = "procedure"            // the procedure id
-	MetaDestination = "destination"          // the destination id within the tenant's route
-	MetaMessageType = "message_type"         // transform.Document.MessageType
-	MetaContentType = outbox.MetaContentType // the payload's media type
 )
 
 // Headers of the submission endpoint.
@@ -111,248 +95,79 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 		return errForbidden(text("the portal may not submit this procedure for this tenant",
 			"das Portal darf diese Leistung für diesen Mandanten nicht einreichen"))
 	}
-	tenant, ok := h.cfg.Tenant(req.tenant)
-	if !ok {
-		return errValidation(transform.FieldError{Pointer: "/tenant", Code: CodeUnknownTenant,
-			Message: "unknown tenant", MessageDE: "unbekannter Mandant"})
-	}
-	route, ok := tenant.Route(req.procedure)
-	if !ok {
-		return errValidation(transform.FieldError{Pointer: "/procedure", Code: CodeUnknownProcedure,
-			Message: "the tenant does not accept this procedure", MessageDE: "der Mandant nimmt diese Leistung nicht an"})
-	}
-	info.tenant, info.procedure = tenant.ID, route.Procedure
-	mapper, ok := h.registry.Mapper(req.procedure)
-	if !ok {
-		h.log.WarnContext(ctx, "procedure is routed but has no mapper",
-			"tenant", tenant.ID, "procedure", req.procedure, "portal_id", portal.ID)
-		return errValidation(transform.FieldError{Pointer: "/procedure", Code: CodeUnknownProcedure,
-			Message: "the procedure is not supported", MessageDE: "die Leistung wird nicht unterstützt"})
-	}
-
-	// The attachments before the mapper, which may cross-check references
-	// to them: against attachments that failed it would report in vain.
-	var limits config.AttachmentLimits // zero: the defaults
-	if p, ok := h.cfg.Procedure(req.procedure); ok {
-		limits = p.Attachments
-	}
-	attachments, contents, errs := decodeAttachments(req.attachments, limits, multipart != nil)
-	if errs != nil {
-		return errValidation(errs...)
-	}
-
-	sub := transform.Submission{
-		Tenant:      tenant.ID,
-		Procedure:   req.procedure,
-		Applicant:   req.applicant,
-		Data:        req.data,
-		Identity:    req.identity,
-		Attachments: attachments,
-	}
-	if errs := mapper.Validate(sub); len(errs) > 0 {
-		return errValidation(errs...)
-	}
-	now := h.now().UTC()
-	sub.ID, sub.ReceivedAt = h.newID(), now
-	info.submission = sub.ID
-
-	// The attachments' content is staged before the transaction, so that
-	// a slow upload holds none open; what is not committed is deleted.
-	staged := &stagedAttachments{store: h.store}
-	committed := false
-	defer func() {
-		if !committed && len(staged.blobs) > 0 {
-			if err := staged.discard(ctx); err != nil {
-				h.log.WarnContext(ctx, "staged attachments not deleted; retention removes them",
-					"submission_id", sub.ID, "error", err)
-			}
-		}
-	}()
-	if multipart == nil {
-		if err := h.stageContents(ctx, sub.Attachments, contents, staged); err != nil {
-			return errUnavailable(text("the attachments could not be stored; retry later",
-				"die Anlagen konnten nicht gespeichert werden; bitte später erneut versuchen"), err)
-		}
-	} else {
-		errs, err := h.stageParts(ctx, multipart, sub.Attachments, limits, staged)
-		if err != nil {
-			return err
-		}
-		if errs != nil {
-			return errValidation(errs...)
-		}
-		req.hash = multipartHash(req.hash[:], sub.Attachments, staged.blobs)
-	}
-
-	msgs, err := h.buildMessages(sub, mapper, tenant, route, now)
-	if err != nil {
-		return err
-	}
-	blobs := make([]outbox.Blob, len(staged.blobs))
-	for i, b := range staged.blobs {
-		b.SubmissionID, b.CreatedAt = sub.ID, now
-		blobs[i] = b
-	}
-
-	var stored outbox.Submission
-	var created bool
-	err = h.store.InTx(ctx, func(tx outbox.Tx) error {
-		var err error
-		stored, created, err = tx.CreateSubmission(ctx, outbox.Submission{
-			ID:             sub.ID,
-			PortalID:       portal.ID,
-			TenantID:       tenant.ID,
-			ProcedureID:    req.procedure,
-			IdempotencyKey: key,
-			RequestHash:    req.hash[:],
-			Payload:        req.stored,
-			CreatedAt:      now,
-		})
-		if err != nil {
-			return fmt.Errorf("create submission: %w", err)
-		}
-		if !created {
-			return nil // an idempotent retry, or a conflict: see below
-		}
-		if len(blobs) > 0 {
-			if err := tx.InsertBlobs(ctx, blobs); err != nil {
-				return fmt.Errorf("insert attachments: %w", err)
-			}
-		}
-		pub := outbox.NewTxPublisher(ctx, tx)
-		for _, m := range msgs {
-			if err := pub.Publish(m.topic, m.msg); err != nil {
-				return fmt.Errorf("publish message %s to %s: %w", m.msg.UUID, m.topic, err)
-			}
-		}
-		return nil
+	rc, err := h.intake.Accept(ctx, intake.Request{
+		PortalID:       portal.ID,
+		Tenant:         req.tenant,
+		Procedure:      req.procedure,
+		Applicant:      req.applicant,
+		Data:           req.data,
+		Identity:       req.identity,
+		Attachments:    &requestAttachments{h: h, member: req.attachments, multipart: multipart},
+		IdempotencyKey: key,
+		RequestHash:    req.hash,
+		HashContent:    multipart != nil,
+		Payload:        req.stored,
 	})
-	committed = err == nil && created
+	info.tenant, info.procedure, info.submission = rc.Tenant, rc.Procedure, rc.SubmissionID
 	if err != nil {
-		return errUnavailable(text("the submission could not be stored; retry later with the same Idempotency-Key",
-			"der Antrag konnte nicht gespeichert werden; bitte später mit demselben Idempotency-Key erneut senden"), err)
+		return acceptProblem(err)
 	}
-	if !created {
-		if !bytes.Equal(stored.RequestHash, req.hash[:]) {
-			info.submission = ""
-			return errIdempotencyConflict()
-		}
-		info.submission, info.replayed = stored.ID, true
+	if rc.Replayed {
+		info.replayed = true
 		w.Header().Set(HeaderIdempotentReplayed, "true")
 	}
-	w.Header().Set("Location", submissionsPath+"/"+url.PathEscape(stored.ID))
-	writeJSON(w, http.StatusAccepted, "application/json", AcceptedResponse{ID: stored.ID, Status: StatusAccepted})
+	w.Header().Set("Location", submissionsPath+"/"+url.PathEscape(rc.SubmissionID))
+	writeJSON(w, http.StatusAccepted, "application/json", AcceptedResponse{ID: rc.SubmissionID, Status: StatusAccepted})
 	return nil
 }
 
-// outgoing is one message of a submission and its topic.
-type outgoing struct {
-	topic string
-	msg   *message.Message
+// acceptProblem is the problem answering an error of Intake.Accept. Errors of
+// requestAttachments are problems already.
+func acceptProblem(err error) error {
+	if v, ok := errors.AsType[*intake.ValidationError](err); ok {
+		return errValidation(v.Errors...)
+	}
+	switch {
+	case errors.Is(err, intake.ErrIdempotencyConflict):
+		return errIdempotencyConflict()
+	case errors.Is(err, intake.ErrUnavailable):
+		return errUnavailable(text("the submission could not be stored; retry later with the same Idempotency-Key",
+			"der Antrag konnte nicht gespeichert werden; bitte später mit demselben Idempotency-Key erneut senden"), err)
+	}
+	return err // a problem, or a bug answered with 500
 }
 
-// buildMessages maps sub once per destination of route.
-func (h *Handler) buildMessages(sub transform.Submission, mapper transform.Mapper, tenant *config.Tenant,
-	route *config.Route, now time.Time) ([]outgoing, error) {
-	author := transform.Party{ID: tenant.ID, Name: tenant.Name, Kennung: tenant.Behoerdenkennung, AGS: tenant.AGS}
-	out := make([]outgoing, 0, len(route.Destinations))
-	for _, dest := range route.Destinations {
-		id := h.newID()
-		in := transform.Input{
-			Submission: sub,
-			MessageID:  id,
-			Author:     author,
-			Reader:     readerOf(tenant, &dest),
-			Product:    h.product,
-			CreatedAt:  now,
-		}
-		doc, err := mapper.Map(in)
-		var verr *transform.ValidationError
-		switch {
-		case errors.As(err, &verr):
-			return nil, errValidation(verr.Errors...)
-		case err != nil:
-			return nil, errInternal(fmt.Errorf("map submission for destination %s: %w", dest.ID, err))
-		}
-		payload, contentType, messageType := doc.XML, "application/xml", doc.MessageType
-		var bundle *outbox.Bundle // a ZIP container assembled at delivery
-		switch {
-		case dest.Format == config.FormatXDOMEA:
-			// xdomea.Build files in.Submission.Attachments as Anlagen of
-			// the document and carries them in its ZIP container.
-			b, mt, err := h.fileInEAkte(in, doc, tenant, &dest)
-			if err != nil {
-				return nil, errInternal(fmt.Errorf("xdomea for destination %s: %w", dest.ID, err))
-			}
-			bundle, messageType = &b, mt
-		case len(sub.Attachments) > 0:
-			b := attachmentBundle(id, doc.XML, sub.Attachments, sub.ReceivedAt)
-			bundle = &b
-		}
-		if bundle != nil {
-			if payload, err = bundle.Marshal(); err != nil {
-				return nil, errInternal(fmt.Errorf("destination %s: %w", dest.ID, err))
-			}
-			contentType = "application/zip"
-		}
-		msg := message.NewMessage(id, payload)
-		if bundle != nil {
-			msg.Metadata.Set(outbox.MetaPayloadFormat, outbox.PayloadFormatBundle)
-		}
-		msg.Metadata.Set(outbox.MetaSubmissionID, sub.ID)
-		msg.Metadata.Set(MetaTenant, tenant.ID)
-		msg.Metadata.Set(MetaProcedure, sub.Procedure)
-		msg.Metadata.Set(MetaDestination, dest.ID)
-		msg.Metadata.Set(MetaMessageType, messageType)
-		msg.Metadata.Set(MetaContentType, contentType)
-		if n := len(sub.Attachments); n > 0 {
-			msg.Metadata.Set(MetaAttachments, strconv.Itoa(n))
-		}
-		setIdentityMetadata(msg.Metadata.Set, sub.Identity)
-		out = append(out, outgoing{topic: config.Topic(tenant.ID, sub.Procedure, dest.ID), msg: msg})
-	}
-	return out, nil
+// requestAttachments hands the attachments member of a request, and the
+// parts of a multipart request, to Intake.Accept.
+type requestAttachments struct {
+	h         *Handler
+	member    any               // the attachments member as decoded
+	multipart *multipartRequest // nil for a JSON request
+	limits    config.AttachmentLimits
+	contents  [][]byte // of a JSON request: the decoded content of each attachment
 }
 
-// readerOf is the Leser of a destination's messages: as configured, else the
-// tenant's own office (its Fachverfahren often sits in the same authority).
-func readerOf(tenant *config.Tenant, dest *config.Destination) transform.Party {
-	p := transform.Party{ID: dest.ID, Kennung: dest.Reader, Name: dest.ReaderName, AGS: tenant.AGS}
-	if p.Kennung == "" {
-		p.Kennung = tenant.Behoerdenkennung
-	}
-	if p.Name == "" {
-		p.Name = tenant.Name
-	}
-	return p
+var _ intake.Attachments = (*requestAttachments)(nil)
+
+// Check decodes the attachments member (decodeAttachments).
+func (a *requestAttachments) Check(limits config.AttachmentLimits) ([]transform.Attachment, []transform.FieldError) {
+	a.limits = limits
+	attachments, contents, errs := decodeAttachments(a.member, limits, a.multipart != nil)
+	a.contents = contents
+	return attachments, errs
 }
 
-// fileInEAkte wraps doc as the primary document of an xdomea filing message and
-// returns the bundle of the xdomea ZIP container, in which xdomea transports a
-// message and its files.
-func (h *Handler) fileInEAkte(in transform.Input, doc transform.Document, tenant *config.Tenant,
-	dest *config.Destination) (outbox.Bundle, string, error) {
-	procedureName := in.Submission.Procedure
-	if p, ok := h.cfg.Procedure(procedureName); ok && p.Name != "" {
-		procedureName = p.Name
+// Stage stages the decoded contents of a JSON request, or streams the
+// parts of a multipart request (stageParts).
+func (a *requestAttachments) Stage(ctx context.Context, s *intake.Stager, attachments []transform.Attachment) ([]transform.FieldError, error) {
+	if a.multipart != nil {
+		return a.h.stageParts(ctx, a.multipart, attachments, a.limits, s)
 	}
-	meta := xdomea.Metadata{ProcedureName: procedureName, TenantName: tenant.Name}
-	if x := dest.XDomea; x != nil {
-		meta.Creator, meta.Container, meta.ReceiptRequested = x.Creator, x.Container, x.ReceiptRequested
+	if err := stageContents(ctx, s, attachments, a.contents); err != nil {
+		return nil, errUnavailable(text("the attachments could not be stored; retry later",
+			"die Anlagen konnten nicht gespeichert werden; bitte später erneut versuchen"), err)
 	}
-	m, err := xdomea.Build(in, doc, meta)
-	if err != nil {
-		return outbox.Bundle{}, "", err
-	}
-	b := outbox.Bundle{Modified: m.Modified()}
-	for _, f := range m.Files() {
-		if f.Attachment != nil {
-			b.Entries = append(b.Entries, attachmentEntry(f.Name, *f.Attachment))
-		} else {
-			b.Entries = append(b.Entries, outbox.BundleEntry{Name: f.Name, Data: f.Content})
-		}
-	}
-	return b, m.Document.MessageType, nil
+	return nil, nil
 }
 
 // errNotJSON is the detail of a request that is neither application/json

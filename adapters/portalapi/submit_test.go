@@ -48,8 +48,8 @@ func TestSubmitStoresSubmissionAndMessage(t *testing.T) {
 		t.Errorf("message = topic %s, submission %s, state %s; want %s, %s, pending", m.Topic, m.SubmissionID, m.State, demoTopic, id)
 	}
 	wantMeta := map[string]string{
-		"tenant": demoTenant, "procedure": demoProcedure, "destination": "fachverfahren",
-		"message_type": envelope.MessageType, "content_type": "application/xml",
+		outbox.MetaTenant: demoTenant, outbox.MetaProcedure: demoProcedure, outbox.MetaDestination: "fachverfahren",
+		outbox.MetaMessageType: envelope.MessageType, outbox.MetaContentType: "application/xml",
 	}
 	for k, v := range wantMeta {
 		if m.Metadata[k] != v {
@@ -308,7 +308,7 @@ func TestPayloadTooLarge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, func(c *portalapi.Config) { c.MaxBodyBytes = 512 })
+			e := newEnv(t, func(c *envConfig) { c.MaxBodyBytes = 512 })
 			body := readDemo(t)
 			if len(body) <= 512 {
 				t.Fatalf("demo body has only %d bytes", len(body))

@@ -10,8 +10,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/sealed"
 )
 
@@ -27,7 +27,7 @@ const encryptionKeyUsage = `Usage:
 
 // sealedMetadataKeys are the message metadata keys holding personal data,
 // sealed like payloads: the postbox reference identifies a citizen's account.
-var sealedMetadataKeys = []string{portalapi.MetaIdentityPostboxReference}
+var sealedMetadataKeys = []string{outbox.MetaIdentityPostboxReference}
 
 // encryptionKeyCmd generates keys and rotates stored data to the current key.
 func encryptionKeyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -34,7 +34,7 @@ func seedMessage(t *testing.T, st outbox.Store, topic string, dead bool) outbox.
 	t.Helper()
 	ctx := context.Background()
 	m := outbox.Message{ID: uuid.NewString(), Topic: topic, Payload: []byte("<name>Erika Mustermann</name>"),
-		Metadata: map[string]string{"content_type": "application/xml"}}
+		Metadata: map[string]string{outbox.MetaContentType: "application/xml"}}
 	if err := st.InTx(ctx, func(tx outbox.Tx) error { return tx.InsertMessages(ctx, []outbox.Message{m}) }); err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/transform"
 )
@@ -161,11 +162,20 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 	if err != nil {
 		return err
 	}
+	in, err := intake.New(intake.Config{
+		Config:   cfg,
+		Store:    st,
+		Registry: registry,
+		Product:  transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()},
+		Logger:   logger,
+	})
+	if err != nil {
+		return err
+	}
 	api, err := portalapi.New(portalapi.Config{
 		Config:       cfg,
+		Intake:       in,
 		Store:        st,
-		Registry:     registry,
-		Product:      transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()},
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		// A multipart upload gets read_timeout per 64 KiB of progress.
 		UploadIdleTimeout: cfg.Server.ReadTimeout.Duration,

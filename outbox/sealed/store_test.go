@@ -200,7 +200,7 @@ func acceptOne(t *testing.T, s outbox.Store, topic string) (outbox.Submission, o
 	sub.Payload = []byte(`{"applicant":{"family_name":"` + marker + `"}}`)
 	msg := outboxtest.NewMessage(topic, sub.ID)
 	msg.Payload = []byte("<x>" + marker + "</x>")
-	msg.Metadata = map[string]string{personal: "postbox:" + marker, "tenant": "t"}
+	msg.Metadata = map[string]string{personal: "postbox:" + marker, outbox.MetaTenant: "t"}
 	err := s.InTx(context.Background(), func(tx outbox.Tx) error {
 		if _, _, err := tx.CreateSubmission(context.Background(), sub); err != nil {
 			return err
@@ -245,14 +245,14 @@ func testSealedAtRest(t *testing.T, b backend) {
 	}
 	mustContainNoMarker(t, "stored message payload", raw.Payload)
 	mustContainNoMarker(t, "stored personal metadata", []byte(raw.Metadata[personal]))
-	if !strings.HasPrefix(raw.Metadata[personal], "sealed:") || raw.Metadata["tenant"] != "t" {
+	if !strings.HasPrefix(raw.Metadata[personal], "sealed:") || raw.Metadata[outbox.MetaTenant] != "t" {
 		t.Fatalf("stored metadata: personal value not sealed or others changed: %v", raw.Metadata)
 	}
 
 	// Every read path opens.
 	check := func(path string, m outbox.Message) {
 		t.Helper()
-		if string(m.Payload) != string(msg.Payload) || m.Metadata[personal] != msg.Metadata[personal] || m.Metadata["tenant"] != "t" {
+		if string(m.Payload) != string(msg.Payload) || m.Metadata[personal] != msg.Metadata[personal] || m.Metadata[outbox.MetaTenant] != "t" {
 			t.Fatalf("%s: message not opened: payload %q metadata %v", path, m.Payload, m.Metadata)
 		}
 	}

@@ -1,0 +1,49 @@
+// Package intake is the use case "accept a submission", below every inbound
+// protocol: the portal API (adapters/portalapi) today, FIT-Connect and
+// answers later. A protocol authenticates its sender, decodes the request
+// into a Request and calls Service.Accept; it keeps only its protocol.
+//
+// Accept checks that the tenant routes the procedure to a mapper in the
+// transform.Registry, has the protocol check the attachments against the
+// procedure's limits (Attachments.Check), lets the mapper validate the
+// submission, gives it its id, has the protocol stage the attachments'
+// content (Attachments.Stage through a Stager, before any transaction, so
+// that a slow upload holds none open) and maps it once per destination of
+// the route. A destination in format xdomea gets the message filed in the
+// E-Akte: an xdomea filing message whose ZIP container carries the
+// document and the attachments; a destination in format xoev with
+// attachments gets a container of the XÖV document and the attachments
+// under AttachmentsDir. Containers are outbox.Bundles, assembled at
+// delivery from the stored blobs.
+//
+// The submission, its blobs and one outbox.Message per destination commit
+// in one transaction. Each message carries the metadata keys of package
+// outbox (outbox.MetaTenant, MetaProcedure, MetaDestination,
+// MetaMessageType, MetaContentType, MetaAttachments, MetaPayloadFormat and
+// the identity keys). What is staged and not committed is deleted.
+//
+// Idempotency: a request with an IdempotencyKey the portal used before
+// stores nothing. With the same RequestHash it returns the original
+// submission's id (Receipt.Replayed); with another it is
+// ErrIdempotencyConflict. The store guarantees this for concurrent retries.
+//
+// Errors are typed, so that every protocol answers them its own way:
+// *ValidationError lists the submission's problems (wrapping
+// ErrUnknownTenant or ErrUnknownProcedure where the request names what is
+// not configured), ErrIdempotencyConflict, and ErrUnavailable for a store
+// failure, after which the sender retries with the same key. Errors of the
+// protocol's Attachments are returned as they are; anything else is a bug
+// or a broken mapper.
+//
+// # Why no watermill publisher
+//
+// The messages are inserted as outbox.Messages through the transaction
+// (outbox.Tx.InsertMessages), not published through a watermill Publisher
+// bound to it: that publisher turned each message into a watermill message
+// and straight back in the same process, moving the submission id through
+// the metadata and out again, and earned nothing for it: the intake never
+// publishes anywhere but the outbox, and within one transaction there is
+// nothing for watermill's router or middleware to do. The notifications
+// (adapters/notify) insert outbox.Messages the same way, so there is one
+// way to enqueue.
+package intake

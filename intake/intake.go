@@ -1,0 +1,308 @@
+package intake
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/transform"
+)
+
+// Store is the part of the outbox the intake uses: one transaction for a
+// submission and its messages, and the blobs its attachments are staged in
+// before it.
+type Store interface {
+	InTx(ctx context.Context, fn func(tx outbox.Tx) error) error
+	outbox.Blobs
+}
+
+// Config configures a Service.
+type Config struct {
+	// Config holds the tenants, their routes and the procedures. Required.
+	// It must not be changed while the Service is in use.
+	Config *config.Config
+	// Store is the outbox that submissions and their messages are
+	// committed to. Required.
+	Store Store
+	// Registry maps procedure ids to their mappers. Required.
+	Registry *transform.Registry
+	// Product names the software in the messages (produkt,
+	// produkthersteller, produktversion).
+	Product transform.Product
+	// Logger receives warnings with ids, never payloads. Default: discard.
+	Logger *slog.Logger
+	// Now returns the current time, for the receipt time of submissions and
+	// the creation time of messages. Default time.Now.
+	Now func() time.Time
+	// NewID returns a new UUID, for submission, message and blob ids.
+	// Default uuid.NewString.
+	NewID func() string
+}
+
+// Validate reports every problem of c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Config == nil {
+		errs = append(errs, errors.New("config is nil"))
+	}
+	if c.Store == nil {
+		errs = append(errs, errors.New("store is nil"))
+	}
+	if c.Registry == nil {
+		errs = append(errs, errors.New("registry is nil"))
+	}
+	if errs != nil {
+		return fmt.Errorf("intake config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Service accepts submissions. It is safe for concurrent use.
+type Service struct {
+	cfg      *config.Config
+	store    Store
+	registry *transform.Registry
+	product  transform.Product
+	log      *slog.Logger
+	now      func() time.Time
+	newID    func() string
+}
+
+// New validates cfg and returns the Service.
+func New(cfg Config) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg.Config, store: cfg.Store, registry: cfg.Registry, product: cfg.Product,
+		log: cfg.Logger, now: cfg.Now, newID: cfg.NewID}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = uuid.NewString
+	}
+	return s, nil
+}
+
+// Request is a submission as an inbound protocol decoded it. The protocol
+// has authenticated its sender and checked that it may submit the
+// procedure for the tenant.
+type Request struct {
+	// PortalID is the authenticated sender; idempotency keys are scoped to
+	// it.
+	PortalID string
+	// Tenant and Procedure are the ids the request names; Accept checks
+	// that the tenant exists and routes the procedure to a mapper.
+	Tenant    string
+	Procedure string
+	// Applicant and Data are the objects of the submission, nil when absent
+	// (the mapper decides whether that is allowed).
+	Applicant map[string]any
+	Data      map[string]any
+	// Identity is how the sender identified the applicant; nil when it
+	// states nothing.
+	Identity *transform.Identity
+	// Attachments supplies the files of the submission; nil when the
+	// protocol carries none.
+	Attachments Attachments
+	// IdempotencyKey optionally names the submission within the portal: a
+	// retry with the same key and the same RequestHash returns the
+	// original without storing anything. Empty: every request is new.
+	IdempotencyKey string
+	// RequestHash is the SHA-256 of the canonical request, which tells a
+	// retry from a conflicting reuse of a key.
+	RequestHash [sha256.Size]byte
+	// HashContent: RequestHash does not cover the attachments' content,
+	// which came apart from the request; Accept adds each attachment's id
+	// and SHA-256 to it once staged (see contentHash).
+	HashContent bool
+	// Payload is what is kept of the request in the store (without the
+	// attachments' content, which is stored apart).
+	Payload []byte
+}
+
+// Attachments supplies the files (Anlagen) of a submission, as its protocol
+// carries them.
+type Attachments interface {
+	// Check returns the attachments in request order, checked against the
+	// procedure's limits (zero fields: the defaults), or every problem
+	// found. Accept calls it once the tenant's route and the mapper are
+	// known and before the mapper's Validate, which may cross-check
+	// references to them.
+	Check(limits config.AttachmentLimits) ([]transform.Attachment, []transform.FieldError)
+	// Stage stores the content of each attachment through s and sets its
+	// Size and Ref to the staged blob. It returns the problems of content
+	// that arrives only now (an upload), or an error, which Accept returns
+	// as it is. Accept calls it after the mapper's Validate.
+	Stage(ctx context.Context, s *Stager, attachments []transform.Attachment) ([]transform.FieldError, error)
+}
+
+// Receipt is the outcome of Accept.
+type Receipt struct {
+	// SubmissionID is the id of the stored submission: a new one, or on a
+	// replay the original's. Accept also returns it with an error once the
+	// id is assigned, for the log; it is empty on ErrIdempotencyConflict.
+	SubmissionID string
+	// Replayed: the request was an idempotent retry, answered like the
+	// original; nothing was stored.
+	Replayed bool
+	// Tenant and Procedure are the configured ids, set once the tenant is
+	// known to route the procedure (also with an error after that point);
+	// they never come from the request alone, so metrics labelled with
+	// them stay bounded.
+	Tenant    string
+	Procedure string
+}
+
+// Accept validates r, maps it once per destination of the tenant's route
+// (an xdomea destination gets its filing message), stages the attachments'
+// content and commits the submission, its attachments and its messages in
+// one transaction. Nothing is stored when it returns an error: a
+// *ValidationError (the submission's problems), ErrIdempotencyConflict,
+// an error wrapping ErrUnavailable (the store failed; the sender retries
+// with the same key), an error of r.Attachments as it returned it, or any
+// other error (a bug or a broken mapper).
+func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
+	var rc Receipt
+	tenant, ok := s.cfg.Tenant(r.Tenant)
+	if !ok {
+		return rc, &ValidationError{Err: ErrUnknownTenant, Errors: []transform.FieldError{{Pointer: "/tenant",
+			Code: CodeUnknownTenant, Message: "unknown tenant", MessageDE: "unbekannter Mandant"}}}
+	}
+	route, ok := tenant.Route(r.Procedure)
+	if !ok {
+		return rc, &ValidationError{Err: ErrUnknownProcedure, Errors: []transform.FieldError{{Pointer: "/procedure",
+			Code: CodeUnknownProcedure, Message: "the tenant does not accept this procedure",
+			MessageDE: "der Mandant nimmt diese Leistung nicht an"}}}
+	}
+	rc.Tenant, rc.Procedure = tenant.ID, route.Procedure
+	mapper, ok := s.registry.Mapper(r.Procedure)
+	if !ok {
+		s.log.WarnContext(ctx, "procedure is routed but has no mapper",
+			"tenant", tenant.ID, "procedure", r.Procedure, "portal_id", r.PortalID)
+		return rc, &ValidationError{Err: ErrUnknownProcedure, Errors: []transform.FieldError{{Pointer: "/procedure",
+			Code: CodeUnknownProcedure, Message: "the procedure is not supported",
+			MessageDE: "die Leistung wird nicht unterstützt"}}}
+	}
+
+	// The attachments before the mapper, which may cross-check references
+	// to them: against attachments that failed it would report in vain.
+	var attachments []transform.Attachment
+	if r.Attachments != nil {
+		var limits config.AttachmentLimits // zero: the defaults
+		if p, ok := s.cfg.Procedure(r.Procedure); ok {
+			limits = p.Attachments
+		}
+		var errs []transform.FieldError
+		if attachments, errs = r.Attachments.Check(limits); errs != nil {
+			return rc, &ValidationError{Errors: errs}
+		}
+	}
+
+	sub := transform.Submission{
+		Tenant:      tenant.ID,
+		Procedure:   r.Procedure,
+		Applicant:   r.Applicant,
+		Data:        r.Data,
+		Identity:    r.Identity,
+		Attachments: attachments,
+	}
+	if errs := mapper.Validate(sub); len(errs) > 0 {
+		return rc, &ValidationError{Errors: errs}
+	}
+	now := s.now().UTC()
+	sub.ID, sub.ReceivedAt = s.newID(), now
+	rc.SubmissionID = sub.ID
+
+	// The attachments' content is staged before the transaction, so that
+	// a slow upload holds none open; what is not committed is deleted.
+	staged := &Stager{blobs: s.store, newID: s.newID}
+	committed := false
+	defer func() {
+		if !committed && len(staged.staged) > 0 {
+			if err := staged.discard(ctx); err != nil {
+				s.log.WarnContext(ctx, "staged attachments not deleted; retention removes them",
+					"submission_id", sub.ID, "error", err)
+			}
+		}
+	}()
+	hash := r.RequestHash
+	if r.Attachments != nil {
+		// Also without attachments: a protocol that sends content apart
+		// reads the rest of it here.
+		errs, err := r.Attachments.Stage(ctx, staged, sub.Attachments)
+		if err != nil {
+			return rc, err
+		}
+		if errs != nil {
+			return rc, &ValidationError{Errors: errs}
+		}
+		if r.HashContent {
+			hash = contentHash(hash[:], sub.Attachments, staged.staged)
+		}
+	}
+
+	msgs, err := s.buildMessages(sub, mapper, tenant, route, now)
+	if err != nil {
+		return rc, err
+	}
+	blobs := make([]outbox.Blob, len(staged.staged))
+	for i, b := range staged.staged {
+		b.SubmissionID, b.CreatedAt = sub.ID, now
+		blobs[i] = b
+	}
+
+	var stored outbox.Submission
+	var created bool
+	err = s.store.InTx(ctx, func(tx outbox.Tx) error {
+		var err error
+		stored, created, err = tx.CreateSubmission(ctx, outbox.Submission{
+			ID:             sub.ID,
+			PortalID:       r.PortalID,
+			TenantID:       tenant.ID,
+			ProcedureID:    r.Procedure,
+			IdempotencyKey: r.IdempotencyKey,
+			RequestHash:    hash[:],
+			Payload:        r.Payload,
+			CreatedAt:      now,
+		})
+		if err != nil {
+			return fmt.Errorf("create submission: %w", err)
+		}
+		if !created {
+			return nil // an idempotent retry, or a conflict: see below
+		}
+		if len(blobs) > 0 {
+			if err := tx.InsertBlobs(ctx, blobs); err != nil {
+				return fmt.Errorf("insert attachments: %w", err)
+			}
+		}
+		if err := tx.InsertMessages(ctx, msgs); err != nil {
+			return fmt.Errorf("insert messages: %w", err)
+		}
+		return nil
+	})
+	committed = err == nil && created
+	if err != nil {
+		return rc, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if !created {
+		if !bytes.Equal(stored.RequestHash, hash[:]) {
+			rc.SubmissionID = ""
+			return rc, ErrIdempotencyConflict
+		}
+		rc.SubmissionID, rc.Replayed = stored.ID, true
+	}
+	return rc, nil
+}

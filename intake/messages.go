@@ -1,0 +1,162 @@
+package intake
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/xdomea"
+)
+
+// AttachmentsDir is the directory of the attachments in the ZIP container
+// of a message in format xoev: each attachment is
+// AttachmentsDir/<attachment id>/<file name>.
+const AttachmentsDir = "anlagen"
+
+// buildMessages maps sub once per destination of route.
+func (s *Service) buildMessages(sub transform.Submission, mapper transform.Mapper, tenant *config.Tenant,
+	route *config.Route, now time.Time) ([]outbox.Message, error) {
+	author := transform.Party{ID: tenant.ID, Name: tenant.Name, Kennung: tenant.Behoerdenkennung, AGS: tenant.AGS}
+	out := make([]outbox.Message, 0, len(route.Destinations))
+	for _, dest := range route.Destinations {
+		id := s.newID()
+		in := transform.Input{
+			Submission: sub,
+			MessageID:  id,
+			Author:     author,
+			Reader:     readerOf(tenant, &dest),
+			Product:    s.product,
+			CreatedAt:  now,
+		}
+		doc, err := mapper.Map(in)
+		if verr, ok := errors.AsType[*transform.ValidationError](err); ok {
+			return nil, &ValidationError{Errors: verr.Errors}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("map submission for destination %s: %w", dest.ID, err)
+		}
+		payload, contentType, messageType := doc.XML, "application/xml", doc.MessageType
+		var bundle *outbox.Bundle // a ZIP container assembled at delivery
+		switch {
+		case dest.Format == config.FormatXDOMEA:
+			// xdomea.Build files in.Submission.Attachments as Anlagen of
+			// the document and carries them in its ZIP container.
+			b, mt, err := s.fileInEAkte(in, doc, tenant, &dest)
+			if err != nil {
+				return nil, fmt.Errorf("xdomea for destination %s: %w", dest.ID, err)
+			}
+			bundle, messageType = &b, mt
+		case len(sub.Attachments) > 0:
+			b := attachmentBundle(id, doc.XML, sub.Attachments, sub.ReceivedAt)
+			bundle = &b
+		}
+		md := map[string]string{
+			outbox.MetaTenant:      tenant.ID,
+			outbox.MetaProcedure:   sub.Procedure,
+			outbox.MetaDestination: dest.ID,
+			outbox.MetaMessageType: messageType,
+		}
+		if bundle != nil {
+			if payload, err = bundle.Marshal(); err != nil {
+				return nil, fmt.Errorf("destination %s: %w", dest.ID, err)
+			}
+			contentType = "application/zip"
+			md[outbox.MetaPayloadFormat] = outbox.PayloadFormatBundle
+		}
+		md[outbox.MetaContentType] = contentType
+		if n := len(sub.Attachments); n > 0 {
+			md[outbox.MetaAttachments] = strconv.Itoa(n)
+		}
+		setIdentityMetadata(md, sub.Identity)
+		out = append(out, outbox.Message{
+			ID:           id,
+			Topic:        config.Topic(tenant.ID, sub.Procedure, dest.ID),
+			SubmissionID: sub.ID,
+			Payload:      payload,
+			Metadata:     md,
+		})
+	}
+	return out, nil
+}
+
+// setIdentityMetadata writes id into the metadata of an outbox message:
+// outbox.MetaIdentityMethod, and the other identity keys when not empty.
+func setIdentityMetadata(md map[string]string, id *transform.Identity) {
+	if id == nil {
+		return
+	}
+	md[outbox.MetaIdentityMethod] = id.Method
+	for key, value := range map[string]string{
+		outbox.MetaIdentityProvider:         id.Provider,
+		outbox.MetaIdentityTrustLevel:       id.TrustLevel,
+		outbox.MetaIdentityPostboxReference: id.PostboxReference,
+	} {
+		if value != "" {
+			md[key] = value
+		}
+	}
+}
+
+// readerOf is the Leser of a destination's messages: as configured, else the
+// tenant's own office (its Fachverfahren often sits in the same authority).
+func readerOf(tenant *config.Tenant, dest *config.Destination) transform.Party {
+	p := transform.Party{ID: dest.ID, Kennung: dest.Reader, Name: dest.ReaderName, AGS: tenant.AGS}
+	if p.Kennung == "" {
+		p.Kennung = tenant.Behoerdenkennung
+	}
+	if p.Name == "" {
+		p.Name = tenant.Name
+	}
+	return p
+}
+
+// fileInEAkte wraps doc as the primary document of an xdomea filing message and
+// returns the bundle of the xdomea ZIP container, in which xdomea transports a
+// message and its files, and the xdomea message type.
+func (s *Service) fileInEAkte(in transform.Input, doc transform.Document, tenant *config.Tenant,
+	dest *config.Destination) (outbox.Bundle, string, error) {
+	procedureName := in.Submission.Procedure
+	if p, ok := s.cfg.Procedure(procedureName); ok && p.Name != "" {
+		procedureName = p.Name
+	}
+	meta := xdomea.Metadata{ProcedureName: procedureName, TenantName: tenant.Name}
+	if x := dest.XDomea; x != nil {
+		meta.Creator, meta.Container, meta.ReceiptRequested = x.Creator, x.Container, x.ReceiptRequested
+	}
+	m, err := xdomea.Build(in, doc, meta)
+	if err != nil {
+		return outbox.Bundle{}, "", err
+	}
+	b := outbox.Bundle{Modified: m.Modified()}
+	for _, f := range m.Files() {
+		if f.Attachment != nil {
+			b.Entries = append(b.Entries, attachmentEntry(f.Name, *f.Attachment))
+		} else {
+			b.Entries = append(b.Entries, outbox.BundleEntry{Name: f.Name, Data: f.Content})
+		}
+	}
+	return b, m.Document.MessageType, nil
+}
+
+// attachmentBundle describes the payload of a message in format xoev with
+// attachments: a ZIP container holding the XÖV document as
+// "<message id>.xml" and then each attachment, in request order, as
+// AttachmentsDir/<attachment id>/<file name>, streamed from its stored blob
+// at delivery, with modified as modification time.
+func attachmentBundle(messageID string, xml []byte, attachments []transform.Attachment, modified time.Time) outbox.Bundle {
+	b := outbox.Bundle{Modified: modified.UTC().Truncate(time.Second),
+		Entries: []outbox.BundleEntry{{Name: messageID + ".xml", Data: xml}}}
+	for _, a := range attachments {
+		b.Entries = append(b.Entries, attachmentEntry(AttachmentsDir+"/"+a.ID+"/"+a.FileName, a))
+	}
+	return b
+}
+
+// attachmentEntry is the bundle entry named name of attachment a.
+func attachmentEntry(name string, a transform.Attachment) outbox.BundleEntry {
+	return outbox.BundleEntry{Name: name, Blob: a.Ref, Size: a.Size, AttachmentID: a.ID, MIMEType: a.MIMEType}
+}
