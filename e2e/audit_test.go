@@ -1,12 +1,10 @@
-package main
+package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -54,18 +52,16 @@ func TestAuditTrailOfReplayedSubmission(t *testing.T) {
 		return st["status"] == "failed"
 	})
 
-	cli := func(args ...string) string {
+	mustCLI := func(args ...string) string {
 		t.Helper()
-		var out, errOut bytes.Buffer
-		cmd := exec.Command(binary, args...)
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("amtsbote %v: %v\n%s", args, err, errOut.String())
+		code, out, errOut := cli(t, dir, args...)
+		if code != 0 {
+			t.Fatalf("amtsbote %v: exit %d\n%s", args, code, errOut)
 		}
-		return out.String()
+		return out
 	}
 	fixed.Store(true)
-	cli("outbox", "replay", msgID, "--by", "jane", "--reason", "Aktenzeichen ergänzt", "--config", cfg)
+	mustCLI("outbox", "replay", msgID, "--by", "jane", "--reason", "Aktenzeichen ergänzt", "--config", cfg)
 	waitFor(t, 20*time.Second, "delivered after replay", func() bool {
 		return p.status(t, "audit-key", id)["status"] == "delivered"
 	})
@@ -77,7 +73,7 @@ func TestAuditTrailOfReplayedSubmission(t *testing.T) {
 			Outcome                          string
 		}
 	}
-	if err := json.Unmarshal([]byte(cli("audit", id, "--json", "--config", cfg)), &trail); err != nil {
+	if err := json.Unmarshal([]byte(mustCLI("audit", id, "--json", "--config", cfg)), &trail); err != nil {
 		t.Fatal(err)
 	}
 	var steps []string
@@ -98,7 +94,7 @@ func TestAuditTrailOfReplayedSubmission(t *testing.T) {
 	if d := trail.Events[2]; !strings.Contains(d.Detail, "400") || d.Destination != "fachverfahren" {
 		t.Errorf("failed attempt: %+v", d)
 	}
-	table := cli("audit", id, "--config", cfg)
+	table := mustCLI("audit", id, "--config", cfg)
 	if !strings.Contains(table, "attempt #2: delivered") || !strings.Contains(table, "jane") {
 		t.Errorf("audit table:\n%s", table)
 	}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"archive/zip"
@@ -35,7 +35,7 @@ func TestEveryExampleIsDeliveredValid(t *testing.T) {
 
 	dir := t.TempDir()
 	p := start(t, dir, []string{"AMTSBOTE_DEMO_PORTAL_KEY=demo-key"})
-	examples, err := filepath.Glob("../../testdata/submissions/*.json")
+	examples, err := filepath.Glob("../testdata/submissions/*.json")
 	if err != nil || len(examples) < 10 {
 		t.Fatalf("examples: %v (%d found)", err, len(examples))
 	}
