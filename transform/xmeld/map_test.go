@@ -2,12 +2,9 @@ package xmeld_test
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/beevik/etree"
 
@@ -17,75 +14,11 @@ import (
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
 
-func TestExamplesValid(t *testing.T) {
+// TestMapper runs the tests every mapper shares: golden files, schema
+// validity, determinism, errors.
+func TestMapper(t *testing.T) {
 	t.Parallel()
-	m := newMapper(t)
-	for name, path := range examples {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := mappertest.ReadSubmission(t, path)
-			if s.Procedure != xmeld.Procedure {
-				t.Errorf("procedure = %q, want %q", s.Procedure, xmeld.Procedure)
-			}
-			if s.Tenant == "" {
-				t.Error("tenant is empty")
-			}
-			if errs := m.Validate(s); errs != nil {
-				t.Errorf("Validate = %q, want nil", errs)
-			}
-		})
-	}
-}
-
-func TestMapGolden(t *testing.T) {
-	t.Parallel()
-	m := newMapper(t)
-	xsd := schemaPath(t)
-	names := make([]string, 0, len(examples))
-	for name := range examples {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			doc, err := m.Map(fullInput(mappertest.ReadSubmission(t, examples[name])))
-			if err != nil {
-				t.Fatalf("Map: %v", err)
-			}
-			if doc.MessageType != "xmeld.wohnungsgeberbestaetigung.0001" {
-				t.Errorf("MessageType = %q, want xmeld.wohnungsgeberbestaetigung.0001", doc.MessageType)
-			}
-			xoevtest.Golden(t, filepath.Join("testdata", name+".golden.xml"), doc.XML)
-			xoevtest.Validate(t, xsd, doc.XML)
-		})
-	}
-}
-
-// Every committed golden file is valid, also one whose test case was removed.
-func TestGoldenFilesValid(t *testing.T) {
-	if xoevtest.Updating() {
-		t.Skip("the golden files are being rewritten")
-	}
-	t.Parallel()
-	xsd := schemaPath(t)
-	files, err := filepath.Glob(filepath.Join("testdata", "*.golden.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) < len(examples) {
-		t.Fatalf("found %d golden files, want at least %d (run go test ./transform/xmeld -update)", len(files), len(examples))
-	}
-	for _, f := range files {
-		doc, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.HasPrefix(doc, []byte(`<?xml version="1.0" encoding="UTF-8"?>`+"\n")) {
-			t.Errorf("%s: no XML declaration", f)
-		}
-		xoevtest.Validate(t, xsd, doc)
-	}
+	mappertest.Run(t, suite(t))
 }
 
 // TestMapContent checks the content § 19 BMG requires, read back from the output.
@@ -160,13 +93,6 @@ func prefixed(path string) string {
 		}
 	}
 	return "./" + strings.Join(steps, "/")
-}
-
-func TestMapDeterministic(t *testing.T) {
-	t.Parallel()
-	m := newMapper(t)
-	in := fullInput(mappertest.ReadSubmission(t, examples["maximal"]))
-	mappertest.MapDeterministic(t, m, in, 50)
 }
 
 func TestMapNormalizesText(t *testing.T) {
@@ -296,36 +222,6 @@ func TestRepertoireWithinDIN91379(t *testing.T) {
 			t.Fatal(err)
 		}
 		xoevtest.Validate(t, xsd, doc.XML)
-	}
-}
-
-func TestMapErrors(t *testing.T) {
-	t.Parallel()
-	m := newMapper(t)
-	tests := []struct {
-		name    string
-		modify  func(in *transform.Input)
-		invalid bool   // a *transform.ValidationError is expected
-		want    string // part of the error message
-	}{
-		{"invalid submission", func(in *transform.Input) { in.Submission.Data["art"] = "umzug" }, true, `"/data/art" enum`},
-		{"no data", func(in *transform.Input) { in.Submission.Data = nil }, true, `"/data" required`},
-		{"message id", func(in *transform.Input) { in.MessageID = "../../etc/passwd" }, false, "message id is not a UUID"},
-		{"submission id", func(in *transform.Input) { in.Submission.ID = "0b0f1c6e7d4a4f5e9a513c2d1e0f9a8b" }, false, "submission id is not a UUID"},
-		{"created", func(in *transform.Input) { in.CreatedAt = time.Time{} }, false, "creation time is zero"},
-		{"received", func(in *transform.Input) { in.Submission.ReceivedAt = time.Time{} }, false, "receipt time is zero"},
-		{"author kennung", func(in *transform.Input) { in.Author.Kennung = "01234567" }, false, "author kennung is not of the form praefix:kennung"},
-		{"reader kennung", func(in *transform.Input) { in.Reader.Kennung = "psw:0123 4568" }, false, "reader kennung"},
-		{"reader name", func(in *transform.Input) { in.Reader.Name = "Городская администрация" }, false, "reader name"},
-		{"product", func(in *transform.Input) { in.Product = transform.Product{} }, false, "product name is empty"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			in := fullInput(mappertest.ReadSubmission(t, examples["minimal"]))
-			tt.modify(&in)
-			mappertest.CheckMapError(t, m, in, tt.invalid, tt.want)
-		})
 	}
 }
 
