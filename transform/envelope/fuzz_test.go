@@ -6,8 +6,8 @@ import (
 	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 )
 
-// FuzzEnvelope feeds request bodies through Validate and, when valid, Map:
-// neither panics, every problem is complete, a valid submission maps, the
+// FuzzEnvelope feeds request bodies through Validate and Map and checks what
+// every mapper promises (mappertest.Suite.Check): neither panics, every problem is complete, a valid submission maps, the
 // same input maps to the same bytes, and the output is well-formed XML
 // whose root is the envelope's. Seeds: the example requests and
 // testdata/fuzz/FuzzEnvelope.

@@ -9,9 +9,10 @@ import (
 	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 )
 
-// FuzzBaugenehmigung feeds bytes as the JSON payload through Validate and,
-// if valid, Map: neither may panic, Map must succeed for a valid payload,
-// and its output must be well-formed XML. The seeds in
+// FuzzBaugenehmigung feeds bytes as the JSON payload through Validate and
+// Map and checks what every mapper promises of any submission
+// (mappertest.Suite.Check): neither panics, Map succeeds exactly for a valid
+// payload, and its output is well-formed XML. The seeds in
 // testdata/fuzz/FuzzBaugenehmigung are the payloads of the example requests.
 func FuzzBaugenehmigung(f *testing.F) {
 	f.Add([]byte(`{}`))

@@ -7,8 +7,9 @@ import (
 	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 )
 
-// FuzzWohnungsgeberbestaetigung feeds request bodies to Validate and Map:
-// Validate never panics and points only into applicant, data and identity;
+// FuzzWohnungsgeberbestaetigung feeds request bodies to Validate and Map
+// and checks what every mapper promises (mappertest.Suite.Check): Validate
+// never panics and points only into applicant, data and identity;
 // every submission it accepts maps, deterministically, to well-formed XML,
 // which (outside -fuzz runs) is valid against the XSD. The seed corpus is the
 // example requests plus testdata/fuzz/FuzzWohnungsgeberbestaetigung.

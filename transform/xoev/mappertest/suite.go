@@ -126,8 +126,8 @@ func Run(t *testing.T, s Suite) {
 			t.Parallel()
 			sub := s.Valid(t).Submission
 			sub.Applicant, sub.Data, sub.Identity = nil, nil, nil
-			got := problems(s.Mapper.Validate(sub))
-			want := []string{"/applicant required", "/data required"}
+			got := Problems[problem](s.Mapper.Validate(sub))
+			want := []problem{{"/applicant", transform.CodeRequired}, {"/data", transform.CodeRequired}}
 			if !slices.Equal(got, want) {
 				t.Errorf("Validate without applicant and data:\n got %q\nwant %q", got, want)
 			}
@@ -140,7 +140,7 @@ func Run(t *testing.T, s Suite) {
 				in.Submission.Data = replaceLeaves(in.Submission.Data, h.value).(map[string]any)
 				errs := s.Check(t, in)
 				if h.code != "" && !slices.ContainsFunc(errs, func(e transform.FieldError) bool { return e.Code == h.code }) {
-					t.Errorf("no problem %s among %q", h.code, problems(errs))
+					t.Errorf("no problem %s among %q", h.code, Problems[problem](errs))
 				}
 			})
 		}
@@ -251,16 +251,16 @@ func (s Suite) Check(t *testing.T, in transform.Input) []transform.FieldError {
 		}
 	}
 	if !slices.IsSortedFunc(errs, func(a, b transform.FieldError) int { return strings.Compare(a.Pointer, b.Pointer) }) {
-		t.Errorf("problems not ordered by pointer: %q", problems(errs))
+		t.Errorf("problems not ordered by pointer: %q", Problems[problem](errs))
 	}
 	doc, err := s.Mapper.Map(in)
 	if errs != nil {
 		var verr *transform.ValidationError
 		if !errors.As(err, &verr) {
-			t.Fatalf("Map error = %v for a submission Validate rejects (%q), want a *transform.ValidationError", err, problems(errs))
+			t.Fatalf("Map error = %v for a submission Validate rejects (%q), want a *transform.ValidationError", err, Problems[problem](errs))
 		}
 		if !slices.Equal(verr.Errors, errs) {
-			t.Errorf("Map reports %q, Validate %q", problems(verr.Errors), problems(errs))
+			t.Errorf("Map reports %q, Validate %q", Problems[problem](verr.Errors), Problems[problem](errs))
 		}
 		if doc.XML != nil {
 			t.Error("Map returned XML with an error")
@@ -302,14 +302,8 @@ func fuzzing() bool {
 	return f != nil && f.Value.String() != ""
 }
 
-// problems lists errs as "pointer code", for comparisons and messages.
-func problems(errs []transform.FieldError) []string {
-	var out []string
-	for _, e := range errs {
-		out = append(out, e.Pointer+" "+e.Code)
-	}
-	return out
-}
+// problem is where and what a FieldError is, for messages.
+type problem struct{ Pointer, Code string }
 
 // hostileValues replace every leaf of the valid example in the validate
 // cases; code, when set, is a problem Validate must then report.
