@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/amtsbote/amtsbote/config"
 )
 
 // TestAuditTrailOfReplayedSubmission: a submission rejected by its
@@ -29,22 +27,10 @@ func TestAuditTrailOfReplayedSubmission(t *testing.T) {
 	defer receiver.Close()
 
 	dir := t.TempDir()
-	text := fmt.Sprintf(retryConfig, dir, config.HashKey("audit-key"))
-	text = strings.Replace(text, `            type: filedrop
-            filedrop:
-              dir: `+dir+`/drop`, `            type: http
-            http:
-              url: `+receiver.URL+`/einreichungen
-              timeout: 1s`, 1)
-	text = strings.Replace(text, "lease: 2s", "lease: 10s", 1)
-	cfg := writeConfig(t, dir, text)
+	cfg := writeConfig(t, dir, httpConfig(dir, "audit-key", receiver.URL+"/einreichungen", "10s"))
 	p := start(t, dir, nil, "--config", cfg)
 
-	code, resp := p.post(t, "audit-key", "", demoBody(t))
-	if code != http.StatusAccepted {
-		t.Fatalf("POST: %d %v", code, resp)
-	}
-	id := resp["id"].(string)
+	id := p.accept(t, "audit-key", "", demoBody(t))
 	var msgID string
 	waitFor(t, 20*time.Second, "failed", func() bool {
 		st := p.status(t, "audit-key", id)

@@ -223,11 +223,7 @@ func runCanary(t *testing.T, b canaryBackend, encrypted bool) {
 
 	marker := canaryMarker()
 	body, pdf := canaryRequest(t, marker)
-	code, resp := p.post(t, "canary-key", "", body)
-	if code != http.StatusAccepted {
-		t.Fatalf("POST: %d %v", code, resp)
-	}
-	id := resp["id"].(string)
+	id := p.accept(t, "canary-key", "", body)
 	var d map[string]any
 	waitFor(t, 20*time.Second, "delivered", func() bool {
 		st := p.status(t, "canary-key", id)

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,11 +54,7 @@ func TestEncryptionKeyRotate(t *testing.T) {
 	pdf := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("Rotation "), outbox.BlobChunkSize/9+100)...) // two chunks
 	submit := func(cfg string) {
 		p := start(t, dir, nil, "--config", cfg)
-		code, body := p.post(t, "rotate-key", "", withAttachment(t, demoBody(t), "plan.pdf", pdf))
-		if code != http.StatusAccepted {
-			t.Fatalf("POST: %d %v", code, body)
-		}
-		id := body["id"].(string)
+		id := p.accept(t, "rotate-key", "", withAttachment(t, demoBody(t), "plan.pdf", pdf))
 		var st map[string]any
 		waitFor(t, 20*time.Second, "delivered", func() bool {
 			st = p.status(t, "rotate-key", id)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/internal/testlog"
 )
 
@@ -147,6 +148,17 @@ func (p *proc) post(t *testing.T, key, idemKey string, body []byte) (int, map[st
 	return do(t, req)
 }
 
+// accept posts body like post and returns the submission id of the 202
+// Accepted it must get.
+func (p *proc) accept(t *testing.T, key, idemKey string, body []byte) string {
+	t.Helper()
+	code, resp := p.post(t, key, idemKey, body)
+	if code != http.StatusAccepted {
+		t.Fatalf("POST: %d %v", code, resp)
+	}
+	return resp["id"].(string)
+}
+
 func (p *proc) status(t *testing.T, key, id string) map[string]any {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, "http://"+p.addr+"/v1/submissions/"+id, nil)
@@ -250,6 +262,19 @@ func writeConfig(t *testing.T, dir, text string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// httpConfig is retryConfig with key as the portal's key and, instead of
+// the file drop, an HTTP destination at url with a 1s timeout and the further
+// lines of its http block; lease must fit the attempts of one claim.
+func httpConfig(dir, key, url, lease string, httpLines ...string) string {
+	text := fmt.Sprintf(retryConfig, dir, config.HashKey(key))
+	block := "            type: http\n            http:\n              url: " + url + "\n              timeout: 1s"
+	for _, l := range httpLines {
+		block += "\n              " + l
+	}
+	text = strings.Replace(text, "            type: filedrop\n            filedrop:\n              dir: "+dir+"/drop", block, 1)
+	return strings.Replace(text, "lease: 2s", "lease: "+lease, 1)
 }
 
 func attemptTimes(t *testing.T, d map[string]any) (started, finished []time.Time) {

@@ -56,11 +56,7 @@ func TestEveryExampleIsDeliveredValid(t *testing.T) {
 			if !ok {
 				t.Fatalf("no schema for procedure %q", req.Procedure)
 			}
-			code, resp := p.post(t, "demo-key", "", body)
-			if code != http.StatusAccepted {
-				t.Fatalf("POST: %d %v", code, resp)
-			}
-			id := resp["id"].(string)
+			id := p.accept(t, "demo-key", "", body)
 			var st map[string]any
 			waitFor(t, 10*time.Second, "delivered", func() bool {
 				st = p.status(t, "demo-key", id)
@@ -123,7 +119,7 @@ func TestEveryExampleIsDeliveredValid(t *testing.T) {
 			}
 			raw["data"].(map[string]any)["unbekanntesFeld"] = "x"
 			bad, _ := json.Marshal(raw)
-			code, resp = p.post(t, "demo-key", "", bad)
+			code, resp := p.post(t, "demo-key", "", bad)
 			if code != http.StatusUnprocessableEntity || !strings.Contains(toJSON(resp), `"/data/unbekanntesFeld"`) {
 				t.Fatalf("unknown member: %d %v", code, resp)
 			}

@@ -80,11 +80,7 @@ func TestAcceptedSurvivesOutageAndKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := start(t, dir, nil, "--config", cfg)
-	code, body := p.post(t, "retry-key", "", demoBody(t))
-	if code != http.StatusAccepted {
-		t.Fatalf("POST: %d %v", code, body)
-	}
-	id := body["id"].(string)
+	id := p.accept(t, "retry-key", "", demoBody(t))
 
 	var d map[string]any
 	waitFor(t, 20*time.Second, "four failed attempts", func() bool {

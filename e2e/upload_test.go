@@ -284,11 +284,7 @@ func TestOutboxShowContent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, resp := p.post(t, "upload-key", "", body)
-	if code != http.StatusAccepted {
-		t.Fatalf("POST: %d %v", code, resp)
-	}
-	id := resp["id"].(string)
+	id := p.accept(t, "upload-key", "", body)
 	var st map[string]any
 	waitFor(t, 30*time.Second, "delivered", func() bool {
 		st = p.status(t, "upload-key", id)
