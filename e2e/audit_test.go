@@ -31,12 +31,7 @@ func TestAuditTrailOfReplayedSubmission(t *testing.T) {
 	p := start(t, dir, nil, "--config", cfg)
 
 	id := p.accept(t, "audit-key", "", demoBody(t))
-	var msgID string
-	waitFor(t, 20*time.Second, "failed", func() bool {
-		st := p.status(t, "audit-key", id)
-		msgID, _ = destination(t, st)["message_id"].(string)
-		return st["status"] == "failed"
-	})
+	msgID, _ := destination(t, p.awaitStatus(t, "audit-key", id, "failed", 20*time.Second))["message_id"].(string)
 
 	mustCLI := func(args ...string) string {
 		t.Helper()
@@ -48,9 +43,7 @@ func TestAuditTrailOfReplayedSubmission(t *testing.T) {
 	}
 	fixed.Store(true)
 	mustCLI("outbox", "replay", msgID, "--by", "jane", "--reason", "Aktenzeichen ergänzt", "--config", cfg)
-	waitFor(t, 20*time.Second, "delivered after replay", func() bool {
-		return p.status(t, "audit-key", id)["status"] == "delivered"
-	})
+	p.awaitStatus(t, "audit-key", id, "delivered", 20*time.Second)
 
 	var trail struct {
 		Events []struct {

@@ -224,12 +224,7 @@ func runCanary(t *testing.T, b canaryBackend, encrypted bool) {
 	marker := canaryMarker()
 	body, pdf := canaryRequest(t, marker)
 	id := p.accept(t, "canary-key", "", body)
-	var d map[string]any
-	waitFor(t, 20*time.Second, "delivered", func() bool {
-		st := p.status(t, "canary-key", id)
-		d = destination(t, st)
-		return st["status"] == "delivered"
-	})
+	d := destination(t, p.awaitStatus(t, "canary-key", id, "delivered", 20*time.Second))
 	// The destination legitimately receives the marker: the search below
 	// looks for something that really travelled through the gateway.
 	zipPath := filepath.Join(dir, "drop", "musterstadt", "meldewesen.wohnungsgeberbestaetigung", d["message_id"].(string)+".zip")

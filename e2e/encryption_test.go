@@ -55,11 +55,7 @@ func TestEncryptionKeyRotate(t *testing.T) {
 	submit := func(cfg string) {
 		p := start(t, dir, nil, "--config", cfg)
 		id := p.accept(t, "rotate-key", "", withAttachment(t, demoBody(t), "plan.pdf", pdf))
-		var st map[string]any
-		waitFor(t, 20*time.Second, "delivered", func() bool {
-			st = p.status(t, "rotate-key", id)
-			return st["status"] == "delivered"
-		})
+		st := p.awaitStatus(t, "rotate-key", id, "delivered", 20*time.Second)
 		ids = append(ids, id)
 		msgIDs = append(msgIDs, destination(t, st)["message_id"].(string))
 		if code := p.stop(t, syscall.SIGTERM); code != 0 {

@@ -52,9 +52,7 @@ func TestHTTPDestination(t *testing.T) {
 		ids = append(ids, resp["id"].(string))
 	}
 	for _, id := range ids {
-		waitFor(t, 30*time.Second, "delivered over HTTP", func() bool {
-			return p.status(t, "http-key", id)["status"] == "delivered"
-		})
+		p.awaitStatus(t, "http-key", id, "delivered", 30*time.Second)
 	}
 	mu.Lock()
 	if len(got) != n {

@@ -173,6 +173,18 @@ func (p *proc) status(t *testing.T, key, id string) map[string]any {
 	return body
 }
 
+// awaitStatus polls the status of submission id until it is status and
+// returns that answer.
+func (p *proc) awaitStatus(t *testing.T, key, id, status string, within time.Duration) map[string]any {
+	t.Helper()
+	var st map[string]any
+	waitFor(t, within, "status "+status, func() bool {
+		st = p.status(t, key, id)
+		return st["status"] == status
+	})
+	return st
+}
+
 func do(t *testing.T, req *http.Request) (int, map[string]any) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)

@@ -57,11 +57,7 @@ func TestEveryExampleIsDeliveredValid(t *testing.T) {
 				t.Fatalf("no schema for procedure %q", req.Procedure)
 			}
 			id := p.accept(t, "demo-key", "", body)
-			var st map[string]any
-			waitFor(t, 10*time.Second, "delivered", func() bool {
-				st = p.status(t, "demo-key", id)
-				return st["status"] == "delivered"
-			})
+			st := p.awaitStatus(t, "demo-key", id, "delivered", 10*time.Second)
 			for _, d := range st["destinations"].([]any) {
 				d := d.(map[string]any)
 				msgID := d["message_id"].(string)

@@ -43,12 +43,7 @@ func TestQuickstart(t *testing.T) {
 		t.Fatalf("dropped file is not the submission's XML:\n%s", xml)
 	}
 
-	var d map[string]any
-	waitFor(t, 5*time.Second, "status delivered", func() bool {
-		st := p.status(t, "demo-key", id)
-		d = destination(t, st)
-		return st["status"] == "delivered"
-	})
+	d := destination(t, p.awaitStatus(t, "demo-key", id, "delivered", 5*time.Second))
 	if d["state"] != "delivered" || d["attempts"] != 1.0 || filepath.Base(files[0]) != d["message_id"].(string)+".xml" {
 		t.Fatalf("destination after delivery: %v (file %s)", d, files[0])
 	}

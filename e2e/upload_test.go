@@ -285,11 +285,7 @@ func TestOutboxShowContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := p.accept(t, "upload-key", "", body)
-	var st map[string]any
-	waitFor(t, 30*time.Second, "delivered", func() bool {
-		st = p.status(t, "upload-key", id)
-		return st["status"] == "delivered"
-	})
+	st := p.awaitStatus(t, "upload-key", id, "delivered", 30*time.Second)
 	if got := p.stop(t, syscall.SIGTERM); got != 0 {
 		t.Fatalf("exit code %d", got)
 	}
