@@ -35,7 +35,7 @@ func MapDeterministic(t testing.TB, m transform.Mapper, in transform.Input, runs
 }
 
 // CheckMapError fails the test unless Map of in with m fails the way a
-// TestMapErrors case expects: with a *transform.ValidationError exactly when
+// MapError case expects: with a *transform.ValidationError exactly when
 // invalid, with an error message that contains want, and without XML.
 func CheckMapError(t testing.TB, m transform.Mapper, in transform.Input, invalid bool, want string) {
 	t.Helper()

@@ -28,7 +28,8 @@ type Suite struct {
 	MessageType string
 	// Root is the local name of the root element of every message.
 	Root string
-	// Procedure and Tenant, when set, are those of every golden input.
+	// Procedure and Tenant, when set, are those of every golden input;
+	// unset, the inputs need only name some.
 	Procedure, Tenant string
 	// Schema returns the path of the XSD every message must be valid
 	// against (xoevtest.Schema, LocalSchema or WriteSchema, which skip the
@@ -79,7 +80,8 @@ const determinismRuns = 50
 
 // Run checks the contract every mapper meets, each part a subtest:
 //
-//   - golden: every example passes Validate and maps to a message of
+//   - golden: every example names a tenant and a procedure (Procedure and
+//     Tenant, when set), passes Validate and maps to a message of
 //     MessageType and Root that is byte-identical to its golden file and,
 //     like the golden file, valid against Schema. Golden files change only
 //     with go test -update.
@@ -153,6 +155,9 @@ func (s Suite) checkGolden(t *testing.T, g Golden) {
 		m = g.Mapper
 	}
 	in := g.Input(t)
+	if sub := in.Submission; sub.Tenant == "" || sub.Procedure == "" {
+		t.Errorf("example without tenant (%q) or procedure (%q)", sub.Tenant, sub.Procedure)
+	}
 	if s.Procedure != "" && in.Submission.Procedure != s.Procedure {
 		t.Errorf("procedure = %q, want %q", in.Submission.Procedure, s.Procedure)
 	}
