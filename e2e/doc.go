@@ -28,8 +28,11 @@
 //     with it, TestDatabaseOutage also restarts PostgreSQL under load. Run
 //     that test alone (.ci/run does), since a restart disturbs every other
 //     test using the server.
-//   - AMTSBOTE_XOEV_SCHEMAS: the directory of the official XÖV schemas, to
-//     validate delivered messages against them (see transform/xoev/xoevtest).
-//   - CI=true: what is missing (PostgreSQL, schemas, xmllint) fails the
+//   - AMTSBOTE_XOEV_SCHEMAS: the directory of the official XÖV schemas
+//     (default ../shared/xoev beside the module), against which delivered
+//     messages are validated with xmllint (see transform/xoev/xoevtest).
+//   - CI=true: what is missing (PostgreSQL, the schemas, xmllint) fails the
 //     tests instead of skipping them.
+//
+// The scenarios start their own SMTP and HTTP receivers; AMQP is not needed.
 package e2e
