@@ -15,14 +15,15 @@
 //
 // Run them with
 //
-//	go test ./e2e/                        # all, a few minutes
+//	go test ./e2e/                          # all, a few minutes
 //	go test ./e2e/ -run '^TestQuickstart$'  # one scenario
-//	go test -short ./e2e/                 # without the 256 MiB upload
+//	go test -short ./e2e/                   # without the 256 MiB upload
 //
 // They read these environment variables:
 //
 //   - AMTSBOTE_TEST_POSTGRES: URL of a PostgreSQL server for the scenarios
-//     on PostgreSQL (crash loop, outage, canary, shared database); each gets
+//     on PostgreSQL (crash loop, outage, canary, large upload, shared
+//     database); each gets
 //     its own database. Unset, those scenarios skip, unless CI=true.
 //   - AMTSBOTE_TEST_PG_RESTART: a shell command that restarts that server;
 //     with it, TestDatabaseOutage also restarts PostgreSQL under load. Run
