@@ -23,8 +23,8 @@
 //
 //   - AMTSBOTE_TEST_POSTGRES: URL of a PostgreSQL server for the scenarios
 //     on PostgreSQL (crash loop, outage, canary, large upload, shared
-//     database); each gets
-//     its own database. Unset, those scenarios skip, unless CI=true.
+//     database); each gets its own database. Unset, those scenarios skip,
+//     unless CI=true.
 //   - AMTSBOTE_TEST_PG_RESTART: a shell command that restarts that server;
 //     with it, TestDatabaseOutage also restarts PostgreSQL under load. Run
 //     that test alone (.ci/run does), since a restart disturbs every other
