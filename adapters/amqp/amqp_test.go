@@ -21,6 +21,7 @@ import (
 
 	"github.com/amtsbote/amtsbote/adapters/amqp"
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/internal/testlog"
 	"github.com/amtsbote/amtsbote/outbox"
 )
 
@@ -162,24 +163,6 @@ func (top topology) consume(t *testing.T, n int) []amqp091.Delivery {
 	case <-time.After(300 * time.Millisecond):
 	}
 	return got
-}
-
-// logBuffer is a concurrency-safe log sink.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func newDeliverer(t *testing.T, brokerURL, exchange, routingKey string, logs io.Writer) *amqp.Deliverer {
@@ -328,7 +311,7 @@ func TestMissingExchangeIsRetryable(t *testing.T) {
 	u := brokerURL(t)
 	top := declareTopology(t, u)
 	missing := randomName(t, "amtsbote-test-missing")
-	var logs logBuffer
+	var logs testlog.Buffer
 	d := newDeliverer(t, u, missing, top.routingKey, &logs)
 
 	dl := delivery(t, 1)
@@ -386,7 +369,7 @@ func closedPortURL(t *testing.T, password string) string {
 func TestBrokerDownIsRetryable(t *testing.T) {
 	t.Parallel()
 	const password = "s3cret-Passw0rd"
-	var logs logBuffer
+	var logs testlog.Buffer
 	d := newDeliverer(t, closedPortURL(t, password), "fachverfahren", "", &logs)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)

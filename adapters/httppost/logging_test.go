@@ -1,41 +1,22 @@
 package httppost_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/amtsbote/amtsbote/adapters/httppost"
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/internal/testlog"
 )
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestLogsIDsNotPayloadOrSecrets(t *testing.T) {
 	t.Parallel()
 	rc := &receiver{}
 	srv := serve(t, rc)
-	var buf syncBuffer
+	var buf testlog.Buffer
 	const password = "Sehr-Geheim-42"
 	d, err := httppost.New(httppost.Config{
 		Settings: config.HTTP{URL: srv.URL, Auth: config.HTTPAuth{Basic: &config.BasicAuth{

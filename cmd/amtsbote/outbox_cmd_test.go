@@ -69,11 +69,39 @@ func TestOutboxCLIPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	dir := t.TempDir()
-	text := strings.Replace(fmt.Sprintf(retryConfig, dir, config.HashKey("cli-key")),
-		"database:\n  path: "+dir+"/amtsbote.db", "database:\n  url: "+url, 1)
-	testOutboxCLI(t, st, "--config", writeConfig(t, dir, text))
+	path := filepath.Join(t.TempDir(), "amtsbote.yaml")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(postgresConfig, url, config.HashKey("cli-key"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testOutboxCLI(t, st, "--config", path)
 }
+
+// postgresConfig is a valid configuration on the PostgreSQL database at
+// %[1]s, with a portal whose key hash is %[2]s.
+const postgresConfig = `
+database:
+  url: %[1]s
+procedures:
+  - id: meldewesen.wohnungsgeberbestaetigung
+    name: Wohnungsgeberbestätigung
+tenants:
+  - id: musterstadt
+    name: Stadt Musterstadt
+    ags: "09162000"
+    behoerdenkennung: "psw:09162000"
+    procedures:
+      - procedure: meldewesen.wohnungsgeberbestaetigung
+        destinations:
+          - id: fachverfahren
+            type: filedrop
+            filedrop:
+              dir: /nonexistent/drop
+portals:
+  - id: demo-portal
+    key_hash: %[2]s
+    tenants: [musterstadt]
+    procedures: [meldewesen.wohnungsgeberbestaetigung]
+`
 
 // testOutboxCLI runs the outbox subcommands against st, which loc names.
 func testOutboxCLI(t *testing.T, st outbox.Store, loc ...string) {

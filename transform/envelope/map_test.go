@@ -2,8 +2,6 @@ package envelope_test
 
 import (
 	"bytes"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,86 +15,55 @@ import (
 
 // fullInput returns an Input with every Nachrichtenkopf value set.
 func fullInput(s transform.Submission) transform.Input {
-	return transform.Input{
-		Submission: s,
-		MessageID:  "5f2c8e1a-93b7-4d06-8e4f-a1b2c3d4e5f6",
-		Author: transform.Party{
-			ID: "musterstadt-buergeramt", Name: "Stadt Musterstadt, Bürgeramt",
-			Kennung: "psw:01234567", AGS: "01234567",
-		},
-		Reader: transform.Party{
-			ID: "musterstadt-meldebehoerde", Name: "Stadt Musterstadt, Meldebehörde",
-			Kennung: "psw:01234568",
-		},
-		Product:   transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: "dev"},
-		CreatedAt: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC),
-	}
+	return mappertest.Input(s, mappertest.Buergeramt, mappertest.Meldebehoerde)
 }
 
-func TestMapGolden(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name  string
-		input func(t *testing.T) transform.Input
-	}{
-		{
-			name: "demo",
-			input: func(t *testing.T) transform.Input {
-				return fullInput(mappertest.ReadSubmission(t, "../../testdata/submissions/demo.json"))
-			},
+// suite describes the mapper for the shared mapper tests.
+func suite(t testing.TB) mappertest.Suite {
+	t.Helper()
+	read := func(path string) func(t testing.TB) transform.Input {
+		return func(t testing.TB) transform.Input { return fullInput(mappertest.ReadSubmission(t, path)) }
+	}
+	return mappertest.Suite{
+		Mapper:      envelope.New(),
+		MessageType: envelope.MessageType,
+		Root:        envelope.Nachrichtentyp,
+		Schema: func(t testing.TB) string {
+			return xoevtest.WriteSchema(t, "envelope.xsd", envelope.Schema)
 		},
-		{
-			name: "sonderzeichen",
-			input: func(t *testing.T) transform.Input {
+		Valid:         read("testdata/minimal.json"),
+		Deterministic: read("testdata/sonderzeichen.json"),
+		Golden: []mappertest.Golden{
+			{Name: "demo", Input: read("../../testdata/submissions/demo.json")},
+			{Name: "sonderzeichen", Input: func(t testing.TB) transform.Input {
 				in := fullInput(mappertest.ReadSubmission(t, "testdata/sonderzeichen.json"))
 				in.Author.Name = "Gemeinde Ae\u0301 & <Söhne> \"Ort\""
 				in.Product.Version = "1.2.3-rc.1+g1234abc"
 				return in
-			},
-		},
-		{
+			}},
 			// Only what Map requires: no parties, no product, no AGS.
-			name: "minimal",
-			input: func(t *testing.T) transform.Input {
+			{Name: "minimal", Input: func(t testing.TB) transform.Input {
 				return transform.Input{
 					Submission: mappertest.ReadSubmission(t, "testdata/minimal.json"),
 					MessageID:  "5F2C8E1A-93B7-4D06-8E4F-A1B2C3D4E5F6",
 					CreatedAt:  time.Date(2026, 11, 28, 10, 0, 0, 999999999, time.UTC),
 				}
-			},
+			}},
+		},
+		MapErrors: []mappertest.MapError{
+			{Name: "invalid submission", Modify: func(in *transform.Input) { in.Submission.Applicant = map[string]any{"name": "Иван"} },
+				Invalid: true, Want: `"/applicant/name" unsupported_character`},
+			{Name: "tenant", Modify: func(in *transform.Input) { in.Submission.Tenant = "" }, Want: "tenant is empty"},
+			{Name: "procedure", Modify: func(in *transform.Input) { in.Submission.Procedure = "" }, Want: "procedure is empty"},
 		},
 	}
-	m := envelope.New()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			doc, err := m.Map(tt.input(t))
-			if err != nil {
-				t.Fatalf("Map: %v", err)
-			}
-			if doc.MessageType != envelope.MessageType {
-				t.Errorf("MessageType = %q, want %q", doc.MessageType, envelope.MessageType)
-			}
-			xoevtest.Golden(t, filepath.Join("testdata", tt.name+".golden.xml"), doc.XML)
-			validateXML(t, doc.XML)
-		})
-	}
 }
 
-// validateXML validates doc against envelope.Schema with xmllint. Without
-// xmllint the test is skipped, unless CI=true, where it fails.
-func validateXML(t *testing.T, doc []byte) {
-	t.Helper()
-	if err := xmllint(t, doc); err != nil {
-		t.Errorf("output does not validate against envelope.xsd: %v", err)
-	}
-}
-
-// xmllint validates doc against envelope.Schema and returns xmllint's
-// complaint, if any (see xoevtest.Check).
-func xmllint(t *testing.T, doc []byte) error {
-	t.Helper()
-	return xoevtest.Check(t, xoevtest.WriteSchema(t, "envelope.xsd", envelope.Schema), doc)
+// TestMapper runs the tests every mapper shares: golden files, schema
+// validity, determinism, errors.
+func TestMapper(t *testing.T) {
+	t.Parallel()
+	mappertest.Run(t, suite(t))
 }
 
 func TestSchemaRejectsInvalidDocuments(t *testing.T) {
@@ -106,35 +73,15 @@ func TestSchemaRejectsInvalidDocuments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	valid := string(doc.XML)
-	tests := []struct{ name, old, new string }{
-		{"feld without name", `<ab:feld name="art">`, `<ab:feld>`},
-		{"wrong nachrichtentyp", `<ab:nachrichtentyp>einreichung.0001<`, `<ab:nachrichtentyp>einreichung.0002<`},
-		{"local time", `<ab:erstellungszeitpunkt>2026-11-28T10:00:00Z<`, `<ab:erstellungszeitpunkt>2026-11-28T11:00:00+01:00<`},
-		{"message id not a UUID", `<ab:nachrichtenUUID>5f2c8e1a-`, `<ab:nachrichtenUUID>x5f2c8e1a-`},
-		{"unknown element", `<ab:daten>`, `<ab:daten><ab:sonstiges/>`},
-		{"wrong namespace", `xmlns:ab="urn:amtsbote:envelope:1"`, `xmlns:ab="urn:amtsbote:envelope:2"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if !strings.Contains(valid, tt.old) {
-				t.Fatalf("demo output does not contain %q", tt.old)
-			}
-			broken := strings.Replace(valid, tt.old, tt.new, 1)
-			if err := xmllint(t, []byte(broken)); err == nil {
-				t.Errorf("xmllint accepted the document with %s", tt.name)
-			}
-		})
-	}
-}
-
-func TestMapDeterministic(t *testing.T) {
-	t.Parallel()
-	m := envelope.New()
-	in := fullInput(mappertest.ReadSubmission(t, "testdata/sonderzeichen.json"))
-	// Go randomises map iteration, so repeated runs expose any dependence on it.
-	mappertest.MapDeterministic(t, m, in, 50)
+	xsd := xoevtest.WriteSchema(t, "envelope.xsd", envelope.Schema)
+	mappertest.SchemaRejects(t, xsd, doc.XML, []mappertest.Breakage{
+		{Name: "feld without name", Old: `<ab:feld name="art">`, New: `<ab:feld>`},
+		{Name: "wrong nachrichtentyp", Old: `<ab:nachrichtentyp>einreichung.0001<`, New: `<ab:nachrichtentyp>einreichung.0002<`},
+		{Name: "local time", Old: `<ab:erstellungszeitpunkt>2026-11-28T10:00:00Z<`, New: `<ab:erstellungszeitpunkt>2026-11-28T11:00:00+01:00<`},
+		{Name: "message id not a UUID", Old: `<ab:nachrichtenUUID>5f2c8e1a-`, New: `<ab:nachrichtenUUID>x5f2c8e1a-`},
+		{Name: "unknown element", Old: `<ab:daten>`, New: `<ab:daten><ab:sonstiges/>`},
+		{Name: "wrong namespace", Old: `xmlns:ab="urn:amtsbote:envelope:1"`, New: `xmlns:ab="urn:amtsbote:envelope:2"`},
+	})
 }
 
 // TestMapRoundTrip parses the output back and checks that text survives
@@ -178,34 +125,5 @@ func TestMapRoundTrip(t *testing.T) {
 	}
 	if bytes.Contains(doc.XML, []byte("e\u0301")) || !bytes.Contains(doc.XML, []byte("René Müller")) {
 		t.Error("text is not written in NFC")
-	}
-}
-
-func TestMapErrors(t *testing.T) {
-	t.Parallel()
-	valid := fullInput(mappertest.ReadSubmission(t, "testdata/minimal.json"))
-	tests := []struct {
-		name    string
-		modify  func(in *transform.Input)
-		invalid bool   // a *transform.ValidationError is expected
-		want    string // part of the error message
-	}{
-		{"invalid submission", func(in *transform.Input) { in.Submission.Applicant = map[string]any{"name": "Иван"} }, true, `"/applicant/name" unsupported_character`},
-		{"no data", func(in *transform.Input) { in.Submission.Data = nil }, true, `"/data" required`},
-		{"message id", func(in *transform.Input) { in.MessageID = "../../etc/passwd" }, false, "message id is not a UUID"},
-		{"empty message id", func(in *transform.Input) { in.MessageID = "" }, false, "message id is not a UUID"},
-		{"submission id", func(in *transform.Input) { in.Submission.ID = "0b0f1c6e7d4a4f5e9a513c2d1e0f9a8b" }, false, "submission id is not a UUID"},
-		{"tenant", func(in *transform.Input) { in.Submission.Tenant = "" }, false, "tenant is empty"},
-		{"procedure", func(in *transform.Input) { in.Submission.Procedure = "" }, false, "procedure is empty"},
-		{"created", func(in *transform.Input) { in.CreatedAt = time.Time{} }, false, "creation time is zero"},
-		{"received", func(in *transform.Input) { in.Submission.ReceivedAt = time.Time{} }, false, "receipt time is zero"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			in := valid
-			tt.modify(&in)
-			mappertest.CheckMapError(t, envelope.New(), in, tt.invalid, tt.want)
-		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/envelope"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 )
 
 // problem is the part of a FieldError the validation tests compare exactly.
@@ -154,20 +155,7 @@ func TestValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			errs := m.Validate(transform.Submission{Applicant: tt.applicant, Data: tt.data})
-			var got []problem
-			for _, e := range errs {
-				got = append(got, problem{e.Pointer, e.Code})
-				if e.Message == "" || e.MessageDE == "" {
-					t.Errorf("%s %s: message %q, German message %q; want both", e.Pointer, e.Code, e.Message, e.MessageDE)
-				}
-			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("Validate problems:\n got %q\nwant %q", got, tt.want)
-			}
-			if len(tt.want) == 0 && errs != nil {
-				t.Errorf("Validate of a valid submission = %#v, want nil", errs)
-			}
+			mappertest.CheckProblems(t, m.Validate(transform.Submission{Applicant: tt.applicant, Data: tt.data}), tt.want)
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/beevik/etree"
 
@@ -25,22 +24,21 @@ func examplePath(name string) string {
 	return filepath.Join("..", "..", "testdata", "submissions", "bau.baugenehmigung-"+name+".json")
 }
 
+// author and reader are the parties of the example messages.
+var (
+	author = transform.Party{
+		ID: "musterstadt-portal", Name: "Stadt Musterstadt, Bürgerservice Online",
+		Kennung: "ozg:musterstadt-0001", AGS: "01234567",
+	}
+	reader = transform.Party{
+		ID: "musterstadt-bauaufsicht", Name: "Stadt Musterstadt, Untere Bauaufsichtsbehörde",
+		Kennung: "bau:012345670000",
+	}
+)
+
 // fullInput returns an Input with fixed Nachrichtenkopf values.
 func fullInput(s transform.Submission) transform.Input {
-	return transform.Input{
-		Submission: s,
-		MessageID:  "5f2c8e1a-93b7-4d06-8e4f-a1b2c3d4e5f6",
-		Author: transform.Party{
-			ID: "musterstadt-portal", Name: "Stadt Musterstadt, Bürgerservice Online",
-			Kennung: "ozg:musterstadt-0001", AGS: "01234567",
-		},
-		Reader: transform.Party{
-			ID: "musterstadt-bauaufsicht", Name: "Stadt Musterstadt, Untere Bauaufsichtsbehörde",
-			Kennung: "bau:012345670000",
-		},
-		Product:   transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: "dev"},
-		CreatedAt: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC),
-	}
+	return mappertest.Input(s, author, reader)
 }
 
 func newMapper(t testing.TB) *xbau.Baugenehmigung {
@@ -52,32 +50,42 @@ func newMapper(t testing.TB) *xbau.Baugenehmigung {
 	return m
 }
 
-func TestMapGolden(t *testing.T) {
-	t.Parallel()
-	m := newMapper(t)
-	schema := xoevtest.Schema(t, xsd)
-	for _, name := range examples {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := mappertest.ReadSubmission(t, examplePath(name))
-			if s.Tenant != "musterstadt" || s.Procedure != xbau.Procedure {
-				t.Errorf("example has tenant %q, procedure %q", s.Tenant, s.Procedure)
-			}
-			if errs := m.Validate(s); errs != nil {
-				t.Fatalf("Validate: %+v", errs)
-			}
-			doc, err := m.Map(fullInput(s))
-			if err != nil {
-				t.Fatalf("Map: %v", err)
-			}
-			if doc.MessageType != "xbau.baugenehmigung.antrag.0200" {
-				t.Errorf("MessageType = %q", doc.MessageType)
-			}
-			want := xoevtest.Golden(t, filepath.Join("testdata", name+".golden.xml"), doc.XML)
-			xoevtest.Validate(t, schema, doc.XML)
-			xoevtest.Validate(t, schema, want)
-		})
+// suite describes the mapper for the shared mapper tests.
+func suite(t testing.TB) mappertest.Suite {
+	t.Helper()
+	example := func(name string) func(t testing.TB) transform.Input {
+		return func(t testing.TB) transform.Input { return fullInput(mappertest.ReadSubmission(t, examplePath(name))) }
 	}
+	var golden []mappertest.Golden
+	for _, name := range examples {
+		golden = append(golden, mappertest.Golden{Name: name, Input: example(name)})
+	}
+	return mappertest.Suite{
+		Mapper:        newMapper(t),
+		MessageType:   xbau.MessageType,
+		Root:          xbau.Nachrichtentyp,
+		Procedure:     xbau.Procedure,
+		Tenant:        "musterstadt",
+		Schema:        func(t testing.TB) string { return xoevtest.Schema(t, xsd) },
+		Valid:         example("minimal"),
+		Deterministic: example("maximal"),
+		Golden:        golden,
+		MapErrors: []mappertest.MapError{
+			{Name: "invalid submission", Modify: func(in *transform.Input) {
+				in.Submission.Applicant = map[string]any{"familienname": "Иван", "anschrift": map[string]any{"postleitzahl": "12345", "ort": "X"}}
+			}, Invalid: true, Want: `"/applicant/familienname" unsupported_character`},
+			{Name: "author", Modify: func(in *transform.Input) { in.Author = transform.Party{} }, Want: "author kennung is empty"},
+			{Name: "reader name", Modify: func(in *transform.Input) { in.Reader.Name = "Bauamt – Nord" }, Want: "reader name has characters outside DIN 91379"},
+			{Name: "product", Modify: func(in *transform.Input) { in.Product.Manufacturer = "" }, Want: "product manufacturer is empty"},
+		},
+	}
+}
+
+// TestMapper runs the tests every mapper shares: golden files, schema
+// validity, determinism, errors.
+func TestMapper(t *testing.T) {
+	t.Parallel()
+	mappertest.Run(t, suite(t))
 }
 
 // TestMapStructure checks what the golden files cannot show at a glance: the
@@ -138,13 +146,6 @@ func TestMapStructure(t *testing.T) {
 	}
 }
 
-func TestMapDeterministic(t *testing.T) {
-	t.Parallel()
-	m := newMapper(t)
-	in := fullInput(mappertest.ReadSubmission(t, examplePath("maximal")))
-	mappertest.MapDeterministic(t, m, in, 30)
-}
-
 // TestMapText checks that text is written in NFC and survives escaping.
 func TestMapText(t *testing.T) {
 	t.Parallel()
@@ -171,38 +172,6 @@ func TestMapText(t *testing.T) {
 	}
 }
 
-func TestMapErrors(t *testing.T) {
-	t.Parallel()
-	m := newMapper(t)
-	valid := fullInput(mappertest.ReadSubmission(t, examplePath("minimal")))
-	tests := []struct {
-		name    string
-		modify  func(in *transform.Input)
-		invalid bool   // a *transform.ValidationError is expected
-		want    string // part of the error message
-	}{
-		{"invalid submission", func(in *transform.Input) {
-			in.Submission.Applicant = map[string]any{"familienname": "Иван", "anschrift": map[string]any{"postleitzahl": "12345", "ort": "X"}}
-		}, true, `"/applicant/familienname" unsupported_character`},
-		{"no data", func(in *transform.Input) { in.Submission.Data = nil }, true, `"/data" required`},
-		{"message id", func(in *transform.Input) { in.MessageID = "../../etc/passwd" }, false, "message id is not a UUID"},
-		{"submission id", func(in *transform.Input) { in.Submission.ID = "0b0f1c6e7d4a4f5e9a513c2d1e0f9a8b" }, false, "submission id is not a UUID"},
-		{"created", func(in *transform.Input) { in.CreatedAt = time.Time{} }, false, "creation time is zero"},
-		{"received", func(in *transform.Input) { in.Submission.ReceivedAt = time.Time{} }, false, "receipt time is zero"},
-		{"author", func(in *transform.Input) { in.Author = transform.Party{} }, false, "author kennung is empty"},
-		{"reader name", func(in *transform.Input) { in.Reader.Name = "Bauamt – Nord" }, false, "reader name has characters outside DIN 91379"},
-		{"product", func(in *transform.Input) { in.Product.Manufacturer = "" }, false, "product manufacturer is empty"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			in := valid
-			tt.modify(&in)
-			mappertest.CheckMapError(t, m, in, tt.invalid, tt.want)
-		})
-	}
-}
-
 func TestRegistry(t *testing.T) {
 	t.Parallel()
 	r := transform.NewRegistry()
@@ -224,27 +193,14 @@ func TestSchemaRejectsBrokenMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xoevtest.Validate(t, schema, valid)
-	tests := []struct{ name, old, new string }{
-		{"prefixed header", "<nachrichtenkopf.g2g>", "<xbau:nachrichtenkopf.g2g>"},
-		{"prefixed code", "<code>0200</code>", "<xbau:code>0200</xbau:code>"},
-		{"wrong listVersionID", `listVersionID="4.0"`, `listVersionID="3.0"`},
-		{"wrong listURI", `listURI="urn:xoev-de:xbau:codeliste:baumassnahmeart"`, `listURI="urn:xoev-de:xbau:codeliste:massnahme"`},
-		{"wrong version attribute", `version="2.6"`, `version="2.5"`},
-		{"no produkthersteller", `produkthersteller="Amtsbote-Projekt" `, ``},
-		{"unknown Baumaßnahme", "<code>11</code>", "<code>15</code>"},
-		{"text outside datatype C", "<xbau:bezeichnungDesBauvorhabens>Neubau", "<xbau:bezeichnungDesBauvorhabens>„Neubau“"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if !bytes.Contains(valid, []byte(tt.old)) {
-				t.Fatalf("minimal.golden.xml does not contain %q", tt.old)
-			}
-			broken := bytes.Replace(valid, []byte(tt.old), []byte(tt.new), 1)
-			if err := xoevtest.Check(t, schema, broken); err == nil {
-				t.Errorf("xmllint accepted the message with %s", tt.name)
-			}
-		})
-	}
+	mappertest.SchemaRejects(t, schema, valid, []mappertest.Breakage{
+		{Name: "prefixed header", Old: "<nachrichtenkopf.g2g>", New: "<xbau:nachrichtenkopf.g2g>"},
+		{Name: "prefixed code", Old: "<code>0200</code>", New: "<xbau:code>0200</xbau:code>"},
+		{Name: "wrong listVersionID", Old: `listVersionID="4.0"`, New: `listVersionID="3.0"`},
+		{Name: "wrong listURI", Old: `listURI="urn:xoev-de:xbau:codeliste:baumassnahmeart"`, New: `listURI="urn:xoev-de:xbau:codeliste:massnahme"`},
+		{Name: "wrong version attribute", Old: `version="2.6"`, New: `version="2.5"`},
+		{Name: "no produkthersteller", Old: `produkthersteller="Amtsbote-Projekt" `, New: ``},
+		{Name: "unknown Baumaßnahme", Old: "<code>11</code>", New: "<code>15</code>"},
+		{Name: "text outside datatype C", Old: "<xbau:bezeichnungDesBauvorhabens>Neubau", New: "<xbau:bezeichnungDesBauvorhabens>„Neubau“"},
+	})
 }

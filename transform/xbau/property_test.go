@@ -228,7 +228,7 @@ func TestPropertyRandomPayloads(t *testing.T) {
 			broken.Applicant = clone(s.Applicant).(map[string]any)
 			broken.Data = clone(s.Data).(map[string]any)
 			want := mut.apply(broken, k)
-			if got := problems(m.Validate(broken)); !slices.Equal(got, []problem{want}) {
+			if got := mappertest.Problems[problem](m.Validate(broken)); !slices.Equal(got, []problem{want}) {
 				t.Errorf("mutation %s: got %q, want %q", mut.name, got, want)
 			}
 		})

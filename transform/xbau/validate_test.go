@@ -13,14 +13,6 @@ import (
 // problem is the part of a FieldError the validation tests compare exactly.
 type problem struct{ Pointer, Code string }
 
-func problems(errs []transform.FieldError) []problem {
-	var out []problem
-	for _, e := range errs {
-		out = append(out, problem{e.Pointer, e.Code})
-	}
-	return out
-}
-
 // clone copies a decoded JSON value deeply, so that tests can change it.
 func clone(v any) any {
 	switch v := v.(type) {
@@ -260,18 +252,7 @@ func TestValidate(t *testing.T) {
 			s.Applicant = clone(base.Applicant).(map[string]any)
 			s.Data = clone(base.Data).(map[string]any)
 			tt.modify(t, &s)
-			errs := m.Validate(s)
-			if got := problems(errs); !slices.Equal(got, tt.want) {
-				t.Errorf("Validate problems:\n got %q\nwant %q", got, tt.want)
-			}
-			if len(tt.want) == 0 && errs != nil {
-				t.Errorf("Validate of a valid submission = %#v, want nil", errs)
-			}
-			for _, e := range errs {
-				if e.Message == "" {
-					t.Errorf("%s %s: empty message", e.Pointer, e.Code)
-				}
-			}
+			mappertest.CheckProblems(t, m.Validate(s), tt.want)
 		})
 	}
 }

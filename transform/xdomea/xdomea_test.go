@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/xdomea"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
 
@@ -26,28 +26,23 @@ var innerDoc = transform.Document{
 	MessageType: "xgewerbeanzeige.gewerbemeldung.0500",
 }
 
+// fullInput returns the input of a filing with every value set, received
+// 23:59:58 UTC, the 29th in Berlin.
 func fullInput() transform.Input {
-	return transform.Input{
-		Submission: transform.Submission{
-			ID:         "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b",
-			Tenant:     "musterstadt",
-			Procedure:  "gewerbe.anmeldung",
-			Applicant:  map[string]any{"art": "natuerlichePerson"},
-			Data:       map[string]any{},
-			ReceivedAt: time.Date(2026, 11, 28, 23, 59, 58, 123456789, time.UTC), // the 29th in Berlin
-		},
-		MessageID: "7C9E6679-7425-40DE-944B-E07FC1F90AE7",
-		Author: transform.Party{
-			ID: "musterstadt-gewerbeamt", Name: "Stadt Musterstadt, Gewerbeamt",
-			Kennung: "gad:01234567", AGS: "01234567",
-		},
-		Reader: transform.Party{
-			ID: "musterstadt-dms", Name: "Stadt Musterstadt, E-Akte (Dokumentenmanagement)",
-			Kennung: "dms:01234567-eakte",
-		},
-		Product:   transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: "dev"},
-		CreatedAt: time.Date(2026, 11, 29, 0, 0, 5, 999, time.UTC),
-	}
+	in := mappertest.Input(transform.Submission{
+		ID:         mappertest.SubmissionID,
+		Tenant:     "musterstadt",
+		Procedure:  "gewerbe.anmeldung",
+		Applicant:  map[string]any{"art": "natuerlichePerson"},
+		Data:       map[string]any{},
+		ReceivedAt: time.Date(2026, 11, 28, 23, 59, 58, 123456789, time.UTC),
+	}, mappertest.Gewerbeamt, transform.Party{
+		ID: "musterstadt-dms", Name: "Stadt Musterstadt, E-Akte (Dokumentenmanagement)",
+		Kennung: "dms:01234567-eakte",
+	})
+	in.MessageID = "7C9E6679-7425-40DE-944B-E07FC1F90AE7"
+	in.CreatedAt = time.Date(2026, 11, 29, 0, 0, 5, 999, time.UTC)
+	return in
 }
 
 func fullMetadata() xdomea.Metadata {
@@ -60,60 +55,65 @@ func fullMetadata() xdomea.Metadata {
 	}
 }
 
-func TestWrapGolden(t *testing.T) {
+// filing is xdomea.Wrap as a transform.Mapper, for the shared mapper tests:
+// it files inner with meta. Its Validate finds nothing, since a filing wraps
+// a message another mapper made from a valid submission.
+type filing struct {
+	inner transform.Document
+	meta  xdomea.Metadata
+}
+
+func (filing) Validate(transform.Submission) []transform.FieldError { return nil }
+
+func (f filing) Map(in transform.Input) (transform.Document, error) {
+	return xdomea.Wrap(in, f.inner, f.meta)
+}
+
+// suite describes the filing for the shared mapper tests.
+func suite() mappertest.Suite {
+	in := func(testing.TB) transform.Input { return fullInput() }
+	minimal := xdomea.Metadata{ProcedureName: "Allgemeine Anfrage", TenantName: "Gemeinde Beispielheim", Creator: "amtsbote"}
+	sonderzeichen := fullMetadata()
+	sonderzeichen.ProcedureName = "Anzeige nach § 62 BauO - \"vereinfacht\" <Test> & Co"
+	sonderzeichen.TenantName = "Große Kreisstadt Mühlhausen/Thüringen"
+	return mappertest.Suite{
+		Mapper:      filing{innerDoc, fullMetadata()},
+		MessageType: xdomea.MessageType,
+		Root:        xdomea.Nachricht,
+		Schema:      func(t testing.TB) string { return xoevtest.Schema(t, xdomeaXSD) },
+		Valid:       in,
+		NoPayload:   true,
+		Golden: []mappertest.Golden{
+			{Name: "gewerbe", Input: in},
+			{
+				// Only what Wrap requires: no parties, no product, no container.
+				Name: "minimal",
+				Input: func(testing.TB) transform.Input {
+					in := fullInput()
+					in.Author, in.Reader, in.Product = transform.Party{}, transform.Party{}, transform.Product{}
+					return in
+				},
+				Mapper: filing{transform.Document{XML: []byte("<?xml version=\"1.0\"?>\n<a/>\n"), MessageType: "amtsbote.einreichung.0001"}, minimal},
+			},
+			{
+				Name: "sonderzeichen",
+				Input: func(testing.TB) transform.Input {
+					in := fullInput()
+					in.Author.Name = "Gemeinde Ae\u0301 & <Söhne> \"Ort\""
+					in.Submission.Procedure = "bau/anzeige & <mehr>"
+					return in
+				},
+				Mapper: filing{innerDoc, sonderzeichen},
+			},
+		},
+	}
+}
+
+// TestWrapMapper runs the tests every mapper shares on Wrap: golden files,
+// schema validity, determinism, errors of the input.
+func TestWrapMapper(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		in    func() transform.Input
-		meta  func() xdomea.Metadata
-		inner transform.Document
-	}{
-		{name: "gewerbe", in: fullInput, meta: fullMetadata, inner: innerDoc},
-		{
-			// Only what Wrap requires: no parties, no product, no container.
-			name: "minimal",
-			in: func() transform.Input {
-				in := fullInput()
-				in.Author, in.Reader, in.Product = transform.Party{}, transform.Party{}, transform.Product{}
-				return in
-			},
-			meta: func() xdomea.Metadata {
-				return xdomea.Metadata{ProcedureName: "Allgemeine Anfrage", TenantName: "Gemeinde Beispielheim", Creator: "amtsbote"}
-			},
-			inner: transform.Document{XML: []byte("<?xml version=\"1.0\"?>\n<a/>\n"), MessageType: "amtsbote.einreichung.0001"},
-		},
-		{
-			name: "sonderzeichen",
-			in: func() transform.Input {
-				in := fullInput()
-				in.Author.Name = "Gemeinde Ae\u0301 & <Söhne> \"Ort\""
-				in.Submission.Procedure = "bau/anzeige & <mehr>"
-				return in
-			},
-			meta: func() xdomea.Metadata {
-				m := fullMetadata()
-				m.ProcedureName = "Anzeige nach § 62 BauO - \"vereinfacht\" <Test> & Co"
-				m.TenantName = "Große Kreisstadt Mühlhausen/Thüringen"
-				return m
-			},
-			inner: innerDoc,
-		},
-	}
-	xsd := xoevtest.Schema(t, xdomeaXSD)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			doc, err := xdomea.Wrap(tt.in(), tt.inner, tt.meta())
-			if err != nil {
-				t.Fatalf("Wrap: %v", err)
-			}
-			if doc.MessageType != xdomea.MessageType {
-				t.Errorf("MessageType = %q, want %q", doc.MessageType, xdomea.MessageType)
-			}
-			want := xoevtest.Golden(t, filepath.Join("testdata", tt.name+".golden.xml"), doc.XML)
-			xoevtest.Validate(t, xsd, want)
-		})
-	}
+	mappertest.Run(t, suite())
 }
 
 func TestSchemaRejectsInvalidDocuments(t *testing.T) {
@@ -123,25 +123,13 @@ func TestSchemaRejectsInvalidDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	xsd := xoevtest.Schema(t, xdomeaXSD)
-	valid := string(doc.XML)
-	tests := []struct{ name, old, new string }{
-		{"wrong Nachrichtentyp", `<code>0605</code>`, `<code>0699</code>`},
-		{"Importbestaetigung not 1", `<xdomea:Importbestaetigung>1<`, `<xdomea:Importbestaetigung>0<`},
-		{"file name without UUID", `<xdomea:Dateiname>7c9e6679`, `<xdomea:Dateiname>x7c9e6679`},
-		{"missing Erstellerkennung", `<xdomea:Erstellerkennung>svc-amtsbote</xdomea:Erstellerkennung>`, ``},
-		{"wrong namespace", `xmlns:xdomea="urn:xoev-de:xdomea:schema:3.0.0"`, `xmlns:xdomea="urn:xoev-de:xdomea:schema:2.4.0"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if !strings.Contains(valid, tt.old) {
-				t.Fatalf("output does not contain %q", tt.old)
-			}
-			if err := xoevtest.Check(t, xsd, []byte(strings.Replace(valid, tt.old, tt.new, 1))); err == nil {
-				t.Errorf("xmllint accepted the document with %s", tt.name)
-			}
-		})
-	}
+	mappertest.SchemaRejects(t, xsd, doc.XML, []mappertest.Breakage{
+		{Name: "wrong Nachrichtentyp", Old: `<code>0605</code>`, New: `<code>0699</code>`},
+		{Name: "Importbestaetigung not 1", Old: `<xdomea:Importbestaetigung>1<`, New: `<xdomea:Importbestaetigung>0<`},
+		{Name: "file name without UUID", Old: `<xdomea:Dateiname>7c9e6679`, New: `<xdomea:Dateiname>x7c9e6679`},
+		{Name: "missing Erstellerkennung", Old: `<xdomea:Erstellerkennung>svc-amtsbote</xdomea:Erstellerkennung>`, New: ``},
+		{Name: "wrong namespace", Old: `xmlns:xdomea="urn:xoev-de:xdomea:schema:3.0.0"`, New: `xmlns:xdomea="urn:xoev-de:xdomea:schema:2.4.0"`},
+	})
 }
 
 func TestBuildPrimaryAndZIP(t *testing.T) {
@@ -190,41 +178,27 @@ func TestWrapContent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parsed := etree.NewDocument()
-	if err := parsed.ReadFromBytes(doc.XML); err != nil {
-		t.Fatal(err)
-	}
 	const sgo = "/FVDaten.SGOAblegen.0605/SchriftgutobjektZumAblegen/"
 	const dok = sgo + "Schriftgutobjekt/Dokument/"
-	tests := []struct{ path, want string }{
-		{"/FVDaten.SGOAblegen.0605/Kopf/ProzessID", "7C9E6679-7425-40DE-944B-E07FC1F90AE7"},
-		{"/FVDaten.SGOAblegen.0605/Kopf/Absender/Behoerdenkennung/Praefix/code", "gad"},
-		{"/FVDaten.SGOAblegen.0605/Kopf/Empfaenger/Behoerdenkennung/Behoerdenschluessel/code", "01234567-eakte"},
-		{"/FVDaten.SGOAblegen.0605/Kopf/Empfangsbestaetigung", "1"},
-		{sgo + "FachverfahrenObjektID", "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b"},
-		{sgo + "IDContainer", "c0ffee00-1234-4abc-8def-0123456789ab"},
-		{dok + "AllgemeineMetadaten/Betreff", "Gewerbeanmeldung"},
-		{dok + "FremdesGeschaeftszeichen", "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b"},
-		{dok + "Posteingangsdatum", "2026-11-29"},
-		{dok + "Version/Format/Name/code", "030"},
-		{dok + "AnwendungsspezifischeErweiterung/Kennung", xdomea.ErweiterungKennung},
-		{dok + "AnwendungsspezifischeErweiterung/Feld[Name='verfahren']/Wert", "gewerbe.anmeldung"},
-		{dok + "AnwendungsspezifischeErweiterung/Feld[Name='mandant']/Wert", "musterstadt"},
-		{dok + "AnwendungsspezifischeErweiterung/Feld[Name='mandantenname']/Wert", "Stadt Musterstadt"},
-		{dok + "AnwendungsspezifischeErweiterung/Feld[Name='einreichungID']/Wert", "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b"},
-		{dok + "AnwendungsspezifischeErweiterung/Feld[Name='eingangszeitpunkt']/Wert", "2026-11-28T23:59:58Z"},
-		{dok + "AnwendungsspezifischeErweiterung/Feld[Name='nachrichtentyp']/Wert", "xgewerbeanzeige.gewerbemeldung.0500"},
-	}
-	for _, tt := range tests {
-		e := parsed.FindElement(tt.path)
-		if e == nil {
-			t.Errorf("%s: missing", tt.path)
-			continue
-		}
-		if got := e.Text(); got != tt.want {
-			t.Errorf("%s = %q, want %q", tt.path, got, tt.want)
-		}
-	}
+	mappertest.CheckTexts(t, doc.XML, map[string]string{
+		"/FVDaten.SGOAblegen.0605/Kopf/ProzessID":                                            "7C9E6679-7425-40DE-944B-E07FC1F90AE7",
+		"/FVDaten.SGOAblegen.0605/Kopf/Absender/Behoerdenkennung/Praefix/code":               "gad",
+		"/FVDaten.SGOAblegen.0605/Kopf/Empfaenger/Behoerdenkennung/Behoerdenschluessel/code": "01234567-eakte",
+		"/FVDaten.SGOAblegen.0605/Kopf/Empfangsbestaetigung":                                 "1",
+		sgo + "FachverfahrenObjektID":                                                        "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b",
+		sgo + "IDContainer":                                                                  "c0ffee00-1234-4abc-8def-0123456789ab",
+		dok + "AllgemeineMetadaten/Betreff":                                                  "Gewerbeanmeldung",
+		dok + "FremdesGeschaeftszeichen":                                                     "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b",
+		dok + "Posteingangsdatum":                                                            "2026-11-29",
+		dok + "Version/Format/Name/code":                                                     "030",
+		dok + "AnwendungsspezifischeErweiterung/Kennung":                                     xdomea.ErweiterungKennung,
+		dok + "AnwendungsspezifischeErweiterung/Feld[Name='verfahren']/Wert":                 "gewerbe.anmeldung",
+		dok + "AnwendungsspezifischeErweiterung/Feld[Name='mandant']/Wert":                   "musterstadt",
+		dok + "AnwendungsspezifischeErweiterung/Feld[Name='mandantenname']/Wert":             "Stadt Musterstadt",
+		dok + "AnwendungsspezifischeErweiterung/Feld[Name='einreichungID']/Wert":             "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b",
+		dok + "AnwendungsspezifischeErweiterung/Feld[Name='eingangszeitpunkt']/Wert":         "2026-11-28T23:59:58Z",
+		dok + "AnwendungsspezifischeErweiterung/Feld[Name='nachrichtentyp']/Wert":            "xgewerbeanzeige.gewerbemeldung.0500",
+	})
 }
 
 func TestWrapErrors(t *testing.T) {
@@ -234,14 +208,8 @@ func TestWrapErrors(t *testing.T) {
 		modify func(in *transform.Input, inner *transform.Document, meta *xdomea.Metadata)
 		want   string
 	}{
-		{"message id", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) { in.MessageID = "../x" }, "message id is not a UUID"},
-		{"submission id", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) { in.Submission.ID = "" }, "submission id is not a UUID"},
 		{"tenant", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) { in.Submission.Tenant = "" }, "tenant is empty"},
 		{"procedure", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) { in.Submission.Procedure = "" }, "procedure is empty"},
-		{"created", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) { in.CreatedAt = time.Time{} }, "creation time is zero"},
-		{"received", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) {
-			in.Submission.ReceivedAt = time.Time{}
-		}, "receipt time is zero"},
 		{"kennung", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) { in.Reader.Kennung = "dms" }, "reader kennung is not of the form praefix:kennung"},
 		{"empty inner", func(_ *transform.Input, inner *transform.Document, _ *xdomea.Metadata) { inner.XML = nil }, "inner document is empty"},
 		{"inner not UTF-8", func(_ *transform.Input, inner *transform.Document, _ *xdomea.Metadata) {

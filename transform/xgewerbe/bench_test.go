@@ -1,11 +1,9 @@
 package xgewerbe_test
 
 import (
-	"bytes"
 	"testing"
 
 	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
-	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
 
 // BenchmarkMap maps the maximal example: payload schema, text checks and
@@ -23,23 +21,5 @@ func BenchmarkValidate(b *testing.B) {
 // output of BenchmarkMap with etree alone, from constants: the floor that
 // BenchmarkMap is measured against.
 func BenchmarkRawEtree(b *testing.B) {
-	m := newMapper(b)
-	doc, err := m.Map(fullInput(readSubmission(b, examplePath("maximal"))))
-	if err != nil {
-		b.Fatal(err)
-	}
-	raw := xoevtest.RawEtree(b, doc.XML)
-	out, err := raw()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if !bytes.Equal(out, doc.XML) {
-		b.Fatal("the raw document differs from the output of Map")
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := raw(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	mappertest.BenchRawEtree(b, newMapper(b), fullInput(readSubmission(b, examplePath("maximal"))))
 }

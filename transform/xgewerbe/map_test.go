@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,22 +39,18 @@ func readSubmission(t testing.TB, path string) transform.Submission {
 	return s
 }
 
-// fullInput returns an Input with every Nachrichtenkopf value set.
+// reader is the reader of the example messages, sent by mappertest.Gewerbeamt.
+var reader = transform.Party{
+	ID: "musterstadt-gewerbefachverfahren", Name: "Stadt Musterstadt, Gewerbefachverfahren",
+	Kennung: "gad:01234568",
+}
+
+// fullInput returns an Input with every Nachrichtenkopf value set, created
+// 00:00:05 on the 29th (UTC).
 func fullInput(s transform.Submission) transform.Input {
-	return transform.Input{
-		Submission: s,
-		MessageID:  "5f2c8e1a-93b7-4d06-8e4f-a1b2c3d4e5f6",
-		Author: transform.Party{
-			ID: "musterstadt-gewerbeamt", Name: "Stadt Musterstadt, Gewerbeamt",
-			Kennung: "gad:01234567", AGS: "01234567",
-		},
-		Reader: transform.Party{
-			ID: "musterstadt-gewerbefachverfahren", Name: "Stadt Musterstadt, Gewerbefachverfahren",
-			Kennung: "gad:01234568",
-		},
-		Product:   transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: "dev"},
-		CreatedAt: time.Date(2026, 11, 29, 0, 0, 5, 0, time.UTC),
-	}
+	in := mappertest.Input(s, mappertest.Gewerbeamt, reader)
+	in.CreatedAt = time.Date(2026, 11, 29, 0, 0, 5, 0, time.UTC)
+	return in
 }
 
 func newMapper(t testing.TB) *xgewerbe.Anmeldung {
@@ -73,45 +68,46 @@ func schemaPath(t testing.TB) string {
 	return xoevtest.WriteSchema(t, "gewerbemeldung.xsd", xgewerbe.Schema)
 }
 
-func TestExamplesAreValid(t *testing.T) {
-	t.Parallel()
-	m := newMapper(t)
+// suite describes the mapper for the shared mapper tests.
+func suite(t testing.TB) mappertest.Suite {
+	t.Helper()
+	example := func(name string) func(t testing.TB) transform.Input {
+		return func(t testing.TB) transform.Input { return fullInput(readSubmission(t, examplePath(name))) }
+	}
+	var golden []mappertest.Golden
 	for _, name := range examples {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := readSubmission(t, examplePath(name))
-			if s.Tenant != "musterstadt" || s.Procedure != xgewerbe.Procedure {
-				t.Errorf("tenant %q, procedure %q: want musterstadt, %s", s.Tenant, s.Procedure, xgewerbe.Procedure)
+		g := mappertest.Golden{Name: name, Input: example(name)}
+		if name == "minimal" { // only what Map requires: no parties, no product
+			g.Input = func(t testing.TB) transform.Input {
+				in := fullInput(readSubmission(t, examplePath(name)))
+				return transform.Input{Submission: in.Submission, MessageID: in.MessageID, CreatedAt: in.CreatedAt}
 			}
-			if errs := m.Validate(s); errs != nil {
-				t.Errorf("Validate: %+v", errs)
-			}
-		})
+		}
+		golden = append(golden, g)
+	}
+	return mappertest.Suite{
+		Mapper:        newMapper(t),
+		MessageType:   xgewerbe.MessageType,
+		Root:          xgewerbe.RootElement,
+		Procedure:     xgewerbe.Procedure,
+		Tenant:        "musterstadt",
+		Schema:        schemaPath,
+		Valid:         example("minimal"),
+		Deterministic: example("maximal"),
+		Golden:        golden,
+		MapErrors: []mappertest.MapError{
+			{Name: "message id", Modify: func(in *transform.Input) { in.MessageID = "x" }, Want: "message id is not a UUID"},
+			{Name: "kennung", Modify: func(in *transform.Input) { in.Reader.Kennung = "01234567" }, Want: "reader kennung is not of the form praefix:kennung"},
+			{Name: "ags", Modify: func(in *transform.Input) { in.Author.AGS = "1234" }, Want: "author AGS is not 8 digits"},
+		},
 	}
 }
 
-func TestMapGolden(t *testing.T) {
+// TestMapper runs the tests every mapper shares: golden files, schema
+// validity, determinism, errors.
+func TestMapper(t *testing.T) {
 	t.Parallel()
-	m := newMapper(t)
-	xsd := schemaPath(t)
-	for _, name := range examples {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			in := fullInput(readSubmission(t, examplePath(name)))
-			if name == "minimal" { // only what Map requires: no parties, no product
-				in = transform.Input{Submission: in.Submission, MessageID: in.MessageID, CreatedAt: in.CreatedAt}
-			}
-			doc, err := m.Map(in)
-			if err != nil {
-				t.Fatalf("Map: %v", err)
-			}
-			if doc.MessageType != xgewerbe.MessageType {
-				t.Errorf("MessageType = %q, want %q", doc.MessageType, xgewerbe.MessageType)
-			}
-			want := xoevtest.Golden(t, filepath.Join("testdata", name+".golden.xml"), doc.XML)
-			xoevtest.Validate(t, xsd, want)
-		})
-	}
+	mappertest.Run(t, suite(t))
 }
 
 // elementPaths returns the element paths of doc, each step written as
@@ -174,28 +170,15 @@ func TestSchemaRejectsInvalidDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	xsd := schemaPath(t)
-	valid := string(doc.XML)
-	tests := []struct{ name, old, new string }{
-		{"wrong nachrichtentyp", `<code>0500</code>`, `<code>0501</code>`},
-		{"code in namespace", `<code>0500</code>`, `<xga:code>0500</xga:code>`},
-		{"wrong version", `version="2.2"`, `version="2.1"`},
-		{"wrong namespace", `xmlns:xga="` + xgewerbe.Namespace + `"`, `xmlns:xga="http://www.xgewerbeanzeige.de/spezifikation/2.1"`},
-		{"local time", `<xga:erstellungszeitpunkt>2026-11-29T00:00:05Z<`, `<xga:erstellungszeitpunkt>2026-11-29T01:00:05+01:00<`},
-		{"unknown element", `<xga:gewerbe>`, `<xga:gewerbe><xga:sonstiges/>`},
-		{"no person", `<xga:beteiligtePerson>`, `<xga:beteiligtePersonX>`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if !strings.Contains(valid, tt.old) {
-				t.Fatalf("output does not contain %q", tt.old)
-			}
-			broken := strings.Replace(valid, tt.old, tt.new, 1)
-			if err := xoevtest.Check(t, xsd, []byte(broken)); err == nil {
-				t.Errorf("xmllint accepted the document with %s", tt.name)
-			}
-		})
-	}
+	mappertest.SchemaRejects(t, xsd, doc.XML, []mappertest.Breakage{
+		{Name: "wrong nachrichtentyp", Old: `<code>0500</code>`, New: `<code>0501</code>`},
+		{Name: "code in namespace", Old: `<code>0500</code>`, New: `<xga:code>0500</xga:code>`},
+		{Name: "wrong version", Old: `version="2.2"`, New: `version="2.1"`},
+		{Name: "wrong namespace", Old: `xmlns:xga="` + xgewerbe.Namespace + `"`, New: `xmlns:xga="http://www.xgewerbeanzeige.de/spezifikation/2.1"`},
+		{Name: "local time", Old: `<xga:erstellungszeitpunkt>2026-11-29T00:00:05Z<`, New: `<xga:erstellungszeitpunkt>2026-11-29T01:00:05+01:00<`},
+		{Name: "unknown element", Old: `<xga:gewerbe>`, New: `<xga:gewerbe><xga:sonstiges/>`},
+		{Name: "no person", Old: `<xga:beteiligtePerson>`, New: `<xga:beteiligtePersonX>`},
+	})
 }
 
 func TestMapContent(t *testing.T) {
@@ -204,75 +187,26 @@ func TestMapContent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parsed := etree.NewDocument()
-	if err := parsed.ReadFromBytes(doc.XML); err != nil {
-		t.Fatal(err)
-	}
 	const a = "/abh.gewerbemeldung.0500/satz/anmeldung/"
-	tests := []struct{ path, want string }{
-		{"/abh.gewerbemeldung.0500/nachrichtenkopf/identifikation.nachricht/nachrichtenUUID", "5f2c8e1a-93b7-4d06-8e4f-a1b2c3d4e5f6"},
-		{"/abh.gewerbemeldung.0500/nachrichtenkopf/autor/behoerdenkennung/praefix/code", "gad"},
-		{"/abh.gewerbemeldung.0500/nachrichtenkopf/leser/behoerdenkennung/kennung/code", "01234568"},
-		{a + "uuid", "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b"},
-		{a + "gemeindeSchluessel/code", "01234567"},
-		{a + "gewerbe/betrieb/eingetragenerName", "Müller & Söhne Gebäudetechnik GmbH"},
-		{a + "gewerbe/betrieb/eintragungArt/code", "B"},
-		{a + "gewerbe/betrieb/rechtsformSchluessel/code", "230"},
-		{a + "gewerbe/beteiligtePerson[1]/geburtsdatum", "01051970"},
-		{a + "gewerbe/beteiligtePerson[2]/vorname", "Lüder"},
-		{a + "gewerbe/anschrift/plz", "12346"},
-		{a + "gueltigAb", "2027-03-01"},
-		{a + "datumMeldung", "2026-11-29"}, // received 23:59:58 UTC, the 29th in Berlin
-		{a + "taetigkeitenGesamt/schwerpunkt/taetigkeitSchluessel", "43220"},
-		{a + "grundAnmeldungSchluessel/code", "01"},
-	}
-	for _, tt := range tests {
-		e := parsed.FindElement(tt.path)
-		if e == nil {
-			t.Errorf("%s: missing", tt.path)
-			continue
-		}
-		if got := e.Text(); got != tt.want {
-			t.Errorf("%s = %q, want %q", tt.path, got, tt.want)
-		}
-	}
+	parsed := mappertest.CheckTexts(t, doc.XML, map[string]string{
+		"/abh.gewerbemeldung.0500/nachrichtenkopf/identifikation.nachricht/nachrichtenUUID": "5f2c8e1a-93b7-4d06-8e4f-a1b2c3d4e5f6",
+		"/abh.gewerbemeldung.0500/nachrichtenkopf/autor/behoerdenkennung/praefix/code":      "gad",
+		"/abh.gewerbemeldung.0500/nachrichtenkopf/leser/behoerdenkennung/kennung/code":      "01234568",
+		a + "uuid":                                                "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b",
+		a + "gemeindeSchluessel/code":                             "01234567",
+		a + "gewerbe/betrieb/eingetragenerName":                   "Müller & Söhne Gebäudetechnik GmbH",
+		a + "gewerbe/betrieb/eintragungArt/code":                  "B",
+		a + "gewerbe/betrieb/rechtsformSchluessel/code":           "230",
+		a + "gewerbe/beteiligtePerson[1]/geburtsdatum":            "01051970",
+		a + "gewerbe/beteiligtePerson[2]/vorname":                 "Lüder",
+		a + "gewerbe/anschrift/plz":                               "12346",
+		a + "gueltigAb":                                           "2027-03-01",
+		a + "datumMeldung":                                        "2026-11-29", // received 23:59:58 UTC, the 29th in Berlin
+		a + "taetigkeitenGesamt/schwerpunkt/taetigkeitSchluessel": "43220",
+		a + "grundAnmeldungSchluessel/code":                       "01",
+	})
 	if n := len(parsed.FindElements(a + "gewerbe/beteiligtePerson")); n != 2 {
 		t.Errorf("%d beteiligtePerson, want 2", n)
-	}
-}
-
-func TestMapDeterministic(t *testing.T) {
-	t.Parallel()
-	m := newMapper(t)
-	in := fullInput(readSubmission(t, examplePath("maximal")))
-	mappertest.MapDeterministic(t, m, in, 30)
-}
-
-func TestMapErrors(t *testing.T) {
-	t.Parallel()
-	valid := fullInput(readSubmission(t, examplePath("minimal")))
-	tests := []struct {
-		name    string
-		modify  func(in *transform.Input)
-		invalid bool
-		want    string
-	}{
-		{"invalid submission", func(in *transform.Input) { in.Submission.Data = nil }, true, `"/data" required`},
-		{"message id", func(in *transform.Input) { in.MessageID = "x" }, false, "message id is not a UUID"},
-		{"submission id", func(in *transform.Input) { in.Submission.ID = "" }, false, "submission id is not a UUID"},
-		{"created", func(in *transform.Input) { in.CreatedAt = time.Time{} }, false, "creation time is zero"},
-		{"received", func(in *transform.Input) { in.Submission.ReceivedAt = time.Time{} }, false, "receipt time is zero"},
-		{"kennung", func(in *transform.Input) { in.Reader.Kennung = "01234567" }, false, "reader kennung is not of the form praefix:kennung"},
-		{"ags", func(in *transform.Input) { in.Author.AGS = "1234" }, false, "author AGS is not 8 digits"},
-	}
-	m := newMapper(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			in := valid
-			tt.modify(&in)
-			mappertest.CheckMapError(t, m, in, tt.invalid, tt.want)
-		})
 	}
 }
 
@@ -360,16 +294,7 @@ func TestValidateInvalid(t *testing.T) {
 			t.Parallel()
 			s := readSubmission(t, examplePath(tt.base))
 			tt.modify(&s)
-			var got []problem
-			for _, e := range m.Validate(s) {
-				got = append(got, problem{e.Pointer, e.Code})
-				if e.Message == "" {
-					t.Errorf("%s %s: empty message", e.Pointer, e.Code)
-				}
-			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("Validate:\n got %q\nwant %q", got, tt.want)
-			}
+			mappertest.CheckProblems(t, m.Validate(s), tt.want)
 			if _, err := m.Map(fullInput(s)); !errors.As(err, new(*transform.ValidationError)) {
 				t.Errorf("Map error = %v, want a *transform.ValidationError", err)
 			}

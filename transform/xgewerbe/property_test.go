@@ -1,9 +1,7 @@
 package xgewerbe_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -194,10 +192,11 @@ func TestMapRandomValid(t *testing.T) {
 	}
 }
 
-// FuzzAnmeldung feeds request bodies to Validate and Map: neither may panic;
-// a body that passes Validate must map to well-formed XML, one that does not
-// must be refused by Map with a *transform.ValidationError whose pointers
-// are RFC 6901 pointers into the body.
+// FuzzAnmeldung feeds request bodies to Validate and Map and checks what
+// every mapper promises of any submission (mappertest.Suite.Check): neither
+// panics; a body that passes Validate maps to well-formed XML, one that does
+// not is refused by Map with a *transform.ValidationError whose pointers are
+// RFC 6901 pointers into the body.
 func FuzzAnmeldung(f *testing.F) {
 	for _, name := range examples {
 		raw, err := os.ReadFile(examplePath(name))
@@ -208,7 +207,7 @@ func FuzzAnmeldung(f *testing.F) {
 	}
 	f.Add([]byte(`{"tenant":"t","procedure":"gewerbe.anmeldung","applicant":{"art":"organisation"},"data":{}}`))
 	f.Add([]byte(`{"applicant":{"art":"natuerlichePerson","vorname":"\u0000"},"data":{"beschaeftigteVollzeit":1e400}}`))
-	m := newMapper(f)
+	check := suite(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		s, err := mappertest.DecodeSubmission(raw, true)
 		if err != nil {
@@ -216,30 +215,6 @@ func FuzzAnmeldung(f *testing.F) {
 		}
 		s.ID = "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b"
 		s.ReceivedAt = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
-		errs := m.Validate(s)
-		for _, e := range errs {
-			if e.Pointer != "" && !strings.HasPrefix(e.Pointer, "/") {
-				t.Errorf("pointer %q is not an RFC 6901 pointer", e.Pointer)
-			}
-			if e.Code == "" || e.Message == "" {
-				t.Errorf("problem without code or message: %+v", e)
-			}
-		}
-		doc, err := m.Map(fullInput(s))
-		if errs != nil {
-			if !errors.As(err, new(*transform.ValidationError)) {
-				t.Fatalf("Map of an invalid submission: error %v, want *transform.ValidationError", err)
-			}
-			return
-		}
-		if err != nil {
-			t.Fatalf("Map of a valid submission: %v", err)
-		}
-		if !bytes.HasPrefix(doc.XML, []byte(`<?xml version="1.0" encoding="UTF-8"?>`)) {
-			t.Fatal("no XML declaration")
-		}
-		if err := etree.NewDocument().ReadFromBytes(doc.XML); err != nil {
-			t.Fatalf("output is not well-formed: %v", err)
-		}
+		check.Check(t, fullInput(s))
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
-	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
 
 // BenchmarkMap maps the maximal example: Validate (JSON Schema, text and
@@ -22,21 +21,5 @@ func BenchmarkValidate(b *testing.B) {
 // the same elements, attributes and text as BenchmarkMap's output, with the
 // same settings: the floor Map's own work is measured against.
 func BenchmarkRawEtree(b *testing.B) {
-	doc, err := newMapper(b).Map(fullInput(mappertest.ReadSubmission(b, examples["maximal"])))
-	if err != nil {
-		b.Fatal(err)
-	}
-	raw := xoevtest.RawEtree(b, doc.XML)
-	var size int
-	b.ReportAllocs()
-	for b.Loop() {
-		out, err := raw()
-		if err != nil {
-			b.Fatal(err)
-		}
-		size = len(out)
-	}
-	if size != len(doc.XML) {
-		b.Fatalf("rebuilt document has %d bytes, Map's output %d", size, len(doc.XML))
-	}
+	mappertest.BenchRawEtree(b, newMapper(b), fullInput(mappertest.ReadSubmission(b, examples["maximal"])))
 }

@@ -1,11 +1,13 @@
 package xmeld_test
 
 import (
+	"maps"
+	"slices"
 	"testing"
-	"time"
 
 	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/xmeld"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
 
@@ -22,20 +24,7 @@ var examples = map[string]string{
 
 // fullInput returns an Input with every Nachrichtenkopf value set.
 func fullInput(s transform.Submission) transform.Input {
-	return transform.Input{
-		Submission: s,
-		MessageID:  "5f2c8e1a-93b7-4d06-8e4f-a1b2c3d4e5f6",
-		Author: transform.Party{
-			ID: "musterstadt-buergeramt", Name: "Stadt Musterstadt, Bürgeramt",
-			Kennung: "psw:01234567", AGS: "01234567",
-		},
-		Reader: transform.Party{
-			ID: "musterstadt-meldebehoerde", Name: "Stadt Musterstadt, Meldebehörde",
-			Kennung: "psw:01234568",
-		},
-		Product:   transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: "dev"},
-		CreatedAt: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC),
-	}
+	return mappertest.Input(s, mappertest.Buergeramt, mappertest.Meldebehoerde)
 }
 
 func newMapper(t testing.TB) *xmeld.Wohnungsgeberbestaetigung {
@@ -52,4 +41,33 @@ func newMapper(t testing.TB) *xmeld.Wohnungsgeberbestaetigung {
 func schemaPath(t testing.TB) string {
 	t.Helper()
 	return xoevtest.LocalSchema(t, "wohnungsgeberbestaetigung.xsd", xmeld.Schema)
+}
+
+// suite describes the mapper for the shared mapper tests.
+func suite(t testing.TB) mappertest.Suite {
+	t.Helper()
+	example := func(name string) func(t testing.TB) transform.Input {
+		return func(t testing.TB) transform.Input { return fullInput(mappertest.ReadSubmission(t, examples[name])) }
+	}
+	var golden []mappertest.Golden
+	for _, name := range slices.Sorted(maps.Keys(examples)) {
+		golden = append(golden, mappertest.Golden{Name: name, Input: example(name)})
+	}
+	return mappertest.Suite{
+		Mapper:        newMapper(t),
+		MessageType:   xmeld.MessageType,
+		Root:          xmeld.Nachrichtentyp,
+		Procedure:     xmeld.Procedure,
+		Schema:        schemaPath,
+		Valid:         example("minimal"),
+		Deterministic: example("maximal"),
+		Golden:        golden,
+		MapErrors: []mappertest.MapError{
+			{Name: "invalid submission", Modify: func(in *transform.Input) { in.Submission.Data["art"] = "umzug" }, Invalid: true, Want: `"/data/art" enum`},
+			{Name: "author kennung", Modify: func(in *transform.Input) { in.Author.Kennung = "01234567" }, Want: "author kennung is not of the form praefix:kennung"},
+			{Name: "reader kennung", Modify: func(in *transform.Input) { in.Reader.Kennung = "psw:0123 4568" }, Want: "reader kennung"},
+			{Name: "reader name", Modify: func(in *transform.Input) { in.Reader.Name = "Городская администрация" }, Want: "reader name"},
+			{Name: "product", Modify: func(in *transform.Input) { in.Product = transform.Product{} }, Want: "product name is empty"},
+		},
+	}
 }

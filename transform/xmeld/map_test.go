@@ -2,12 +2,9 @@ package xmeld_test
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/beevik/etree"
 
@@ -17,75 +14,11 @@ import (
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
 
-func TestExamplesValid(t *testing.T) {
+// TestMapper runs the tests every mapper shares: golden files, schema
+// validity, determinism, errors.
+func TestMapper(t *testing.T) {
 	t.Parallel()
-	m := newMapper(t)
-	for name, path := range examples {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := mappertest.ReadSubmission(t, path)
-			if s.Procedure != xmeld.Procedure {
-				t.Errorf("procedure = %q, want %q", s.Procedure, xmeld.Procedure)
-			}
-			if s.Tenant == "" {
-				t.Error("tenant is empty")
-			}
-			if errs := m.Validate(s); errs != nil {
-				t.Errorf("Validate = %q, want nil", errs)
-			}
-		})
-	}
-}
-
-func TestMapGolden(t *testing.T) {
-	t.Parallel()
-	m := newMapper(t)
-	xsd := schemaPath(t)
-	names := make([]string, 0, len(examples))
-	for name := range examples {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			doc, err := m.Map(fullInput(mappertest.ReadSubmission(t, examples[name])))
-			if err != nil {
-				t.Fatalf("Map: %v", err)
-			}
-			if doc.MessageType != "xmeld.wohnungsgeberbestaetigung.0001" {
-				t.Errorf("MessageType = %q, want xmeld.wohnungsgeberbestaetigung.0001", doc.MessageType)
-			}
-			xoevtest.Golden(t, filepath.Join("testdata", name+".golden.xml"), doc.XML)
-			xoevtest.Validate(t, xsd, doc.XML)
-		})
-	}
-}
-
-// Every committed golden file is valid, also one whose test case was removed.
-func TestGoldenFilesValid(t *testing.T) {
-	if xoevtest.Updating() {
-		t.Skip("the golden files are being rewritten")
-	}
-	t.Parallel()
-	xsd := schemaPath(t)
-	files, err := filepath.Glob(filepath.Join("testdata", "*.golden.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) < len(examples) {
-		t.Fatalf("found %d golden files, want at least %d (run go test ./transform/xmeld -update)", len(files), len(examples))
-	}
-	for _, f := range files {
-		doc, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.HasPrefix(doc, []byte(`<?xml version="1.0" encoding="UTF-8"?>`+"\n")) {
-			t.Errorf("%s: no XML declaration", f)
-		}
-		xoevtest.Validate(t, xsd, doc)
-	}
+	mappertest.Run(t, suite(t))
 }
 
 // TestMapContent checks the content § 19 BMG requires, read back from the output.
@@ -162,13 +95,6 @@ func prefixed(path string) string {
 	return "./" + strings.Join(steps, "/")
 }
 
-func TestMapDeterministic(t *testing.T) {
-	t.Parallel()
-	m := newMapper(t)
-	in := fullInput(mappertest.ReadSubmission(t, examples["maximal"]))
-	mappertest.MapDeterministic(t, m, in, 50)
-}
-
 func TestMapNormalizesText(t *testing.T) {
 	t.Parallel()
 	m := newMapper(t)
@@ -194,44 +120,29 @@ func TestSchemaRejectsBrokenDocuments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	valid := string(doc.XML)
-	xoevtest.Validate(t, xsd, doc.XML)
-	tests := []struct{ name, old, new string }{
-		{"unknown Meldevorgang", `<code>einzug</code>`, `<code>umzug</code>`},
-		{"wrong listURI", `listURI="urn:xoev-de:amtsbote:codeliste:meldevorgang"`, `listURI="urn:xoev-de:amtsbote:codeliste:meldevorgang2"`},
-		{"wrong listVersionID", `listURI="urn:xoev-de:amtsbote:codeliste:art-wohnungsgeber" listVersionID="1"`, `listURI="urn:xoev-de:amtsbote:codeliste:art-wohnungsgeber" listVersionID="2"`},
-		{"no listURI", ` listURI="urn:xoev-de:amtsbote:codeliste:vertrauensniveau"`, ``},
-		{"code qualified", `<code>einzug</code>`, `<xmeld:code>einzug</xmeld:code>`},
-		{"Cyrillic name", `<xmeld:familienname>Ionescu</xmeld:familienname>`, `<xmeld:familienname>Иванов</xmeld:familienname>`},
-		{"digit in name", `<xmeld:familienname>Ionescu</xmeld:familienname>`, `<xmeld:familienname>Ionescu2</xmeld:familienname>`},
-		{"emoji in street", `<xmeld:strasse>Am Mühlbach</xmeld:strasse>`, `<xmeld:strasse>Am Mühlbach 🏠</xmeld:strasse>`},
-		{"blank name", `<xmeld:familienname>Ionescu</xmeld:familienname>`, `<xmeld:familienname>   </xmeld:familienname>`},
-		{"name too long", `<xmeld:familienname>Ionescu</xmeld:familienname>`, `<xmeld:familienname>` + strings.Repeat("a", 121) + `</xmeld:familienname>`},
-		{"Postleitzahl", `<xmeld:postleitzahl>12345</xmeld:postleitzahl>`, `<xmeld:postleitzahl>1234</xmeld:postleitzahl>`},
-		{"invalid date", `<xmeld:einzugsdatum>2026-12-15</xmeld:einzugsdatum>`, `<xmeld:einzugsdatum>2026-02-30</xmeld:einzugsdatum>`},
-		{"both dates", `<xmeld:einzugsdatum>2026-12-15</xmeld:einzugsdatum>`, `<xmeld:einzugsdatum>2026-12-15</xmeld:einzugsdatum><xmeld:auszugsdatum>2026-12-15</xmeld:auszugsdatum>`},
-		{"no meldepflichtige Person", `<xmeld:meldepflichtigePerson>`, `<xmeld:meldepflichtigePersonX>`},
-		{"wrong nachrichtentyp", `<code>meldung.wohnungsgeberbestaetigung.0001</code>`, `<code>meldung.wohnungsgeberbestaetigung.0002</code>`},
-		{"local time", `<xmeld:erstellungszeitpunkt>2026-11-28T10:00:00Z<`, `<xmeld:erstellungszeitpunkt>2026-11-28T11:00:00+01:00<`},
-		{"no produkthersteller", ` produkthersteller="Amtsbote-Projekt"`, ``},
-		{"wrong namespace", `xmlns:xmeld="urn:amtsbote:xmeld:wohnungsgeberbestaetigung:1"`, `xmlns:xmeld="urn:amtsbote:xmeld:wohnungsgeberbestaetigung:2"`},
-		{"person and organisation", `<xmeld:natuerlichePerson>`, `<xmeld:organisation><xmeld:name>X</xmeld:name></xmeld:organisation><xmeld:natuerlichePerson>`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if !strings.Contains(valid, tt.old) {
-				t.Fatalf("output does not contain %q", tt.old)
-			}
-			broken := strings.Replace(valid, tt.old, tt.new, 1)
-			if strings.Contains(tt.name, "meldepflichtige Person") {
-				broken = strings.ReplaceAll(strings.ReplaceAll(valid, "<xmeld:meldepflichtigePerson>", "<!--"), "</xmeld:meldepflichtigePerson>", "-->")
-			}
-			if err := xoevtest.Check(t, xsd, []byte(broken)); err == nil {
-				t.Errorf("xmllint accepted the document with %s", tt.name)
-			}
-		})
-	}
+	mappertest.SchemaRejects(t, xsd, doc.XML, []mappertest.Breakage{
+		{Name: "unknown Meldevorgang", Old: `<code>einzug</code>`, New: `<code>umzug</code>`},
+		{Name: "wrong listURI", Old: `listURI="urn:xoev-de:amtsbote:codeliste:meldevorgang"`, New: `listURI="urn:xoev-de:amtsbote:codeliste:meldevorgang2"`},
+		{Name: "wrong listVersionID", Old: `listURI="urn:xoev-de:amtsbote:codeliste:art-wohnungsgeber" listVersionID="1"`, New: `listURI="urn:xoev-de:amtsbote:codeliste:art-wohnungsgeber" listVersionID="2"`},
+		{Name: "no listURI", Old: ` listURI="urn:xoev-de:amtsbote:codeliste:vertrauensniveau"`, New: ``},
+		{Name: "code qualified", Old: `<code>einzug</code>`, New: `<xmeld:code>einzug</xmeld:code>`},
+		{Name: "Cyrillic name", Old: `<xmeld:familienname>Ionescu</xmeld:familienname>`, New: `<xmeld:familienname>Иванов</xmeld:familienname>`},
+		{Name: "digit in name", Old: `<xmeld:familienname>Ionescu</xmeld:familienname>`, New: `<xmeld:familienname>Ionescu2</xmeld:familienname>`},
+		{Name: "emoji in street", Old: `<xmeld:strasse>Am Mühlbach</xmeld:strasse>`, New: `<xmeld:strasse>Am Mühlbach 🏠</xmeld:strasse>`},
+		{Name: "blank name", Old: `<xmeld:familienname>Ionescu</xmeld:familienname>`, New: `<xmeld:familienname>   </xmeld:familienname>`},
+		{Name: "name too long", Old: `<xmeld:familienname>Ionescu</xmeld:familienname>`, New: `<xmeld:familienname>` + strings.Repeat("a", 121) + `</xmeld:familienname>`},
+		{Name: "Postleitzahl", Old: `<xmeld:postleitzahl>12345</xmeld:postleitzahl>`, New: `<xmeld:postleitzahl>1234</xmeld:postleitzahl>`},
+		{Name: "invalid date", Old: `<xmeld:einzugsdatum>2026-12-15</xmeld:einzugsdatum>`, New: `<xmeld:einzugsdatum>2026-02-30</xmeld:einzugsdatum>`},
+		{Name: "both dates", Old: `<xmeld:einzugsdatum>2026-12-15</xmeld:einzugsdatum>`, New: `<xmeld:einzugsdatum>2026-12-15</xmeld:einzugsdatum><xmeld:auszugsdatum>2026-12-15</xmeld:auszugsdatum>`},
+		{Name: "no meldepflichtige Person", Edit: func(doc string) string {
+			return strings.ReplaceAll(strings.ReplaceAll(doc, "<xmeld:meldepflichtigePerson>", "<!--"), "</xmeld:meldepflichtigePerson>", "-->")
+		}},
+		{Name: "wrong nachrichtentyp", Old: `<code>meldung.wohnungsgeberbestaetigung.0001</code>`, New: `<code>meldung.wohnungsgeberbestaetigung.0002</code>`},
+		{Name: "local time", Old: `<xmeld:erstellungszeitpunkt>2026-11-28T10:00:00Z<`, New: `<xmeld:erstellungszeitpunkt>2026-11-28T11:00:00+01:00<`},
+		{Name: "no produkthersteller", Old: ` produkthersteller="Amtsbote-Projekt"`, New: ``},
+		{Name: "wrong namespace", Old: `xmlns:xmeld="urn:amtsbote:xmeld:wohnungsgeberbestaetigung:1"`, New: `xmlns:xmeld="urn:amtsbote:xmeld:wohnungsgeberbestaetigung:2"`},
+		{Name: "person and organisation", Old: `<xmeld:natuerlichePerson>`, New: `<xmeld:organisation><xmeld:name>X</xmeld:name></xmeld:organisation><xmeld:natuerlichePerson>`},
+	})
 }
 
 // TestRepertoireWithinDIN91379 checks every character Validate admits in
@@ -296,36 +207,6 @@ func TestRepertoireWithinDIN91379(t *testing.T) {
 			t.Fatal(err)
 		}
 		xoevtest.Validate(t, xsd, doc.XML)
-	}
-}
-
-func TestMapErrors(t *testing.T) {
-	t.Parallel()
-	m := newMapper(t)
-	tests := []struct {
-		name    string
-		modify  func(in *transform.Input)
-		invalid bool   // a *transform.ValidationError is expected
-		want    string // part of the error message
-	}{
-		{"invalid submission", func(in *transform.Input) { in.Submission.Data["art"] = "umzug" }, true, `"/data/art" enum`},
-		{"no data", func(in *transform.Input) { in.Submission.Data = nil }, true, `"/data" required`},
-		{"message id", func(in *transform.Input) { in.MessageID = "../../etc/passwd" }, false, "message id is not a UUID"},
-		{"submission id", func(in *transform.Input) { in.Submission.ID = "0b0f1c6e7d4a4f5e9a513c2d1e0f9a8b" }, false, "submission id is not a UUID"},
-		{"created", func(in *transform.Input) { in.CreatedAt = time.Time{} }, false, "creation time is zero"},
-		{"received", func(in *transform.Input) { in.Submission.ReceivedAt = time.Time{} }, false, "receipt time is zero"},
-		{"author kennung", func(in *transform.Input) { in.Author.Kennung = "01234567" }, false, "author kennung is not of the form praefix:kennung"},
-		{"reader kennung", func(in *transform.Input) { in.Reader.Kennung = "psw:0123 4568" }, false, "reader kennung"},
-		{"reader name", func(in *transform.Input) { in.Reader.Name = "Городская администрация" }, false, "reader name"},
-		{"product", func(in *transform.Input) { in.Product = transform.Product{} }, false, "product name is empty"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			in := fullInput(mappertest.ReadSubmission(t, examples["minimal"]))
-			tt.modify(&in)
-			mappertest.CheckMapError(t, m, in, tt.invalid, tt.want)
-		})
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,8 +24,10 @@ import (
 	"github.com/amtsbote/amtsbote/adapters/smtp/smtptest"
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/outbox/postgres"
 	"github.com/amtsbote/amtsbote/outbox/postgres/pgtest"
 	"github.com/amtsbote/amtsbote/outbox/sealed"
+	"github.com/amtsbote/amtsbote/outbox/sqlite"
 )
 
 const canaryConfig = `
@@ -222,17 +223,8 @@ func runCanary(t *testing.T, b canaryBackend, encrypted bool) {
 
 	marker := canaryMarker()
 	body, pdf := canaryRequest(t, marker)
-	code, resp := p.post(t, "canary-key", "", body)
-	if code != http.StatusAccepted {
-		t.Fatalf("POST: %d %v", code, resp)
-	}
-	id := resp["id"].(string)
-	var d map[string]any
-	waitFor(t, 20*time.Second, "delivered", func() bool {
-		st := p.status(t, "canary-key", id)
-		d = destination(t, st)
-		return st["status"] == "delivered"
-	})
+	id := p.accept(t, "canary-key", "", body)
+	d := destination(t, p.awaitStatus(t, "canary-key", id, "delivered", 20*time.Second))
 	// The destination legitimately receives the marker: the search below
 	// looks for something that really travelled through the gateway.
 	zipPath := filepath.Join(dir, "drop", "musterstadt", "meldewesen.wohnungsgeberbestaetigung", d["message_id"].(string)+".zip")
@@ -303,19 +295,51 @@ func runCanary(t *testing.T, b canaryBackend, encrypted bool) {
 	}
 }
 
-// bundleBlobs returns the blobs the bundle of m references, reading its
-// sealed payload through keyed.
-func bundleBlobs(t *testing.T, keyed outbox.Store, m outbox.Message) []string {
+// bundleBlobs returns the blobs the bundle of message id references, reading
+// its sealed payload with the key through the binary (outbox show --json
+// --payload with the configuration at cfgPath).
+func bundleBlobs(t *testing.T, dir, cfgPath, id string) []string {
 	t.Helper()
-	clear, err := keyed.Message(context.Background(), m.ID)
-	if err != nil {
+	code, out, errOut := cli(t, dir, "outbox", "show", id, "--json", "--payload", "--config", cfgPath)
+	if code != 0 {
+		t.Fatalf("outbox show %s: exit %d\n%s", id, code, errOut)
+	}
+	var shown struct{ Payload []byte }
+	if err := json.Unmarshal([]byte(out), &shown); err != nil {
 		t.Fatal(err)
 	}
-	b, err := outbox.ParseBundle(clear.Payload)
+	b, err := outbox.ParseBundle(shown.Payload)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b.BlobIDs()
+}
+
+// rawStore is what checkAllSealed reads of a store opened without the key.
+type rawStore interface {
+	Submission(ctx context.Context, id string) (outbox.Submission, []outbox.Message, error)
+	List(ctx context.Context, f outbox.ListFilter) ([]outbox.Message, string, error)
+	Blob(ctx context.Context, id string) (outbox.Blob, error)
+	BlobChunk(ctx context.Context, id string, seq int) ([]byte, error)
+	Close() error
+}
+
+// openRaw opens the database of a database section without the key: the
+// PostgreSQL URL it names, else the SQLite file in dir.
+func openRaw(t *testing.T, dir, database string) rawStore {
+	t.Helper()
+	if url, ok := strings.CutPrefix(strings.SplitN(database, "\n", 2)[0], "  url: "); ok {
+		s, err := postgres.Open(context.Background(), postgres.Config{URL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s, err := sqlite.Open(context.Background(), filepath.Join(dir, "amtsbote.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func scrapeText(t *testing.T, url string) []byte {
@@ -338,16 +362,7 @@ func scrapeText(t *testing.T, url string) []byte {
 // under k1.
 func checkAllSealed(t *testing.T, dir, database, cfgPath, submissionID string) {
 	t.Helper()
-	var db config.Database
-	if url, ok := strings.CutPrefix(strings.SplitN(database, "\n", 2)[0], "  url: "); ok {
-		db.URL = url
-	} else {
-		db.Path = filepath.Join(dir, "amtsbote.db")
-	}
-	raw, _, err := openDatabase(context.Background(), db, dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := openRaw(t, dir, database)
 	defer raw.Close()
 	sub, _, err := raw.Submission(context.Background(), submissionID)
 	if err != nil {
@@ -358,16 +373,6 @@ func checkAllSealed(t *testing.T, dir, database, cfgPath, submissionID string) {
 	if err != nil || len(msgs) < 2 {
 		t.Fatalf("stored messages: %d, %v; want the delivery and the office mail", len(msgs), err)
 	}
-	// The keyed store reads the sealed bundles for their blob ids.
-	c, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyed, _, err := openStore(context.Background(), c.Database, dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer keyed.Close()
 	chunks := 0
 	for _, m := range msgs {
 		payloads["message "+m.Topic+" "+m.ID] = m.Payload
@@ -375,7 +380,7 @@ func checkAllSealed(t *testing.T, dir, database, cfgPath, submissionID string) {
 			continue
 		}
 		// The bundle is sealed: its blob ids are read through the key.
-		for _, id := range bundleBlobs(t, keyed, m) {
+		for _, id := range bundleBlobs(t, dir, cfgPath, m.ID) {
 			b, err := raw.Blob(context.Background(), id)
 			if err != nil {
 				t.Fatalf("blob %s: %v", id, err)

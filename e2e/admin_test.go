@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/sqlite"
 )
 
@@ -24,7 +27,7 @@ func TestAdminAPIReplaysDeadLetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead := seedMessage(t, st, "musterstadt/meldewesen.wohnungsgeberbestaetigung/fachverfahren", true)
+	dead := seedDeadLetter(t, st, "musterstadt/meldewesen.wohnungsgeberbestaetigung/fachverfahren")
 	st.Close()
 
 	adminAddr := freeAddr(t)
@@ -66,4 +69,24 @@ func TestAdminAPIReplaysDeadLetter(t *testing.T) {
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
+}
+
+// seedDeadLetter stores a message on topic and makes it dead after one
+// failed attempt, as the relay would, before serve starts.
+func seedDeadLetter(t *testing.T, st *sqlite.Store, topic string) outbox.Message {
+	t.Helper()
+	ctx := context.Background()
+	m := outbox.Message{ID: uuid.NewString(), Topic: topic, Payload: []byte("<name>Erika Mustermann</name>"),
+		Metadata: map[string]string{"content_type": "application/xml"}}
+	if err := st.InTx(ctx, func(tx outbox.Tx) error { return tx.InsertMessages(ctx, []outbox.Message{m}) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Claim(ctx, outbox.ClaimParams{Topic: topic, Owner: "host/1/abc", Limit: 100, Lease: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Complete(ctx, outbox.Completion{Topic: topic, ID: m.ID, Owner: "host/1/abc", Outcome: outbox.OutcomeDead,
+		Error: "400 Bad Request", StartedAt: time.Now(), FinishedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox/postgres/pgtest"
 )
 
@@ -88,19 +87,6 @@ func (l *deliveryLog) dedup(ids []string) (notOne, unknown, duplicates int) {
 	return notOne, unknown, duplicates
 }
 
-// httpRetryConfig is retryConfig with the destination an http receiver at url,
-// with a 1s timeout and a lease (9s) that fits three attempts.
-func httpRetryConfig(dir, key, url string) string {
-	text := fmt.Sprintf(retryConfig, dir, config.HashKey(key))
-	text = strings.Replace(text, `            type: filedrop
-            filedrop:
-              dir: `+dir+`/drop`, `            type: http
-            http:
-              url: `+url+`
-              timeout: 1s`, 1)
-	return strings.Replace(text, "lease: 2s", "lease: 9s", 1)
-}
-
 // submitter posts like a portal that retries: on a connection error or a 5xx it
 // sends the same request with the same Idempotency-Key again, until a 202.
 type submitter struct {
@@ -164,7 +150,7 @@ func crashLoop(t *testing.T, store string) {
 	const total, clients = 600, 20
 	dir := t.TempDir()
 	received, receiver := newDeliveryLog(t)
-	text := httpRetryConfig(dir, "crash-key", receiver.URL)
+	text := httpConfig(dir, "crash-key", receiver.URL, "9s") // the lease fits three attempts
 	if store == "postgres" {
 		url := pgtest.NewDatabase(t)
 		text = strings.Replace(text, "database:\n  path: "+dir+"/amtsbote.db", "database:\n  url: "+url, 1)

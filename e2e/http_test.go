@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"fmt"
@@ -10,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/amtsbote/amtsbote/config"
 )
 
 // TestHTTPDestination runs the binary with an http destination against a real
@@ -40,16 +38,8 @@ func TestHTTPDestination(t *testing.T) {
 	defer receiver.Close()
 
 	dir := t.TempDir()
-	text := fmt.Sprintf(retryConfig, dir, config.HashKey("http-key"))
-	text = strings.Replace(text, `            type: filedrop
-            filedrop:
-              dir: `+dir+`/drop`, `            type: http
-            http:
-              url: `+receiver.URL+`/einreichungen
-              timeout: 1s
-              auth:
-                bearer: fv-token`, 1)
-	text = strings.Replace(text, "lease: 2s", "lease: 10s", 1) // 3 × timeout + 5s must fit
+	text := httpConfig(dir, "http-key", receiver.URL+"/einreichungen", "10s", // 3 × timeout + 5s must fit
+		"auth:", "  bearer: fv-token")
 	p := start(t, dir, nil, "--config", writeConfig(t, dir, text))
 
 	const n = 30
@@ -62,9 +52,7 @@ func TestHTTPDestination(t *testing.T) {
 		ids = append(ids, resp["id"].(string))
 	}
 	for _, id := range ids {
-		waitFor(t, 30*time.Second, "delivered over HTTP", func() bool {
-			return p.status(t, "http-key", id)["status"] == "delivered"
-		})
+		p.awaitStatus(t, "http-key", id, "delivered", 30*time.Second)
 	}
 	mu.Lock()
 	if len(got) != n {

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"archive/zip"
@@ -35,7 +35,7 @@ func TestEveryExampleIsDeliveredValid(t *testing.T) {
 
 	dir := t.TempDir()
 	p := start(t, dir, []string{"AMTSBOTE_DEMO_PORTAL_KEY=demo-key"})
-	examples, err := filepath.Glob("../../testdata/submissions/*.json")
+	examples, err := filepath.Glob("../testdata/submissions/*.json")
 	if err != nil || len(examples) < 10 {
 		t.Fatalf("examples: %v (%d found)", err, len(examples))
 	}
@@ -56,16 +56,8 @@ func TestEveryExampleIsDeliveredValid(t *testing.T) {
 			if !ok {
 				t.Fatalf("no schema for procedure %q", req.Procedure)
 			}
-			code, resp := p.post(t, "demo-key", "", body)
-			if code != http.StatusAccepted {
-				t.Fatalf("POST: %d %v", code, resp)
-			}
-			id := resp["id"].(string)
-			var st map[string]any
-			waitFor(t, 10*time.Second, "delivered", func() bool {
-				st = p.status(t, "demo-key", id)
-				return st["status"] == "delivered"
-			})
+			id := p.accept(t, "demo-key", "", body)
+			st := p.awaitStatus(t, "demo-key", id, "delivered", 10*time.Second)
 			for _, d := range st["destinations"].([]any) {
 				d := d.(map[string]any)
 				msgID := d["message_id"].(string)
@@ -123,7 +115,7 @@ func TestEveryExampleIsDeliveredValid(t *testing.T) {
 			}
 			raw["data"].(map[string]any)["unbekanntesFeld"] = "x"
 			bad, _ := json.Marshal(raw)
-			code, resp = p.post(t, "demo-key", "", bad)
+			code, resp := p.post(t, "demo-key", "", bad)
 			if code != http.StatusUnprocessableEntity || !strings.Contains(toJSON(resp), `"/data/unbekanntesFeld"`) {
 				t.Fatalf("unknown member: %d %v", code, resp)
 			}

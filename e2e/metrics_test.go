@@ -1,7 +1,6 @@
-package main
+package e2e
 
 import (
-	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -16,8 +15,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-
-	"github.com/amtsbote/amtsbote/config"
 )
 
 // TestMetricsAfterTraffic runs the binary with an HTTP destination whose
@@ -48,14 +45,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	setMode := func(m string) { mu.Lock(); mode = m; mu.Unlock() }
 
 	dir := t.TempDir()
-	text := fmt.Sprintf(retryConfig, dir, config.HashKey("metrics-key"))
-	text = strings.Replace(text, `            type: filedrop
-            filedrop:
-              dir: `+dir+`/drop`, `            type: http
-            http:
-              url: `+receiver.URL+`/eingang
-              timeout: 1s`, 1)
-	text = strings.Replace(text, "lease: 2s", "lease: 10s", 1)
+	text := httpConfig(dir, "metrics-key", receiver.URL+"/eingang", "10s")
 	text = strings.Replace(text, "shutdown_timeout: 5s", "shutdown_timeout: 5s\n  drain_delay: 2s", 1)
 	metricsAddr := freeAddr(t)
 	p := start(t, dir, nil, "--config", writeConfig(t, dir, text), "--metrics-listen", metricsAddr)

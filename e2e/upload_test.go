@@ -1,18 +1,15 @@
-package main
+package e2e
 
 import (
 	"archive/zip"
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,11 +19,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/amtsbote/amtsbote/adapters/adaptertest"
-	"github.com/amtsbote/amtsbote/adapters/amqp"
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
-	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/postgres/pgtest"
 )
 
@@ -290,16 +284,8 @@ func TestOutboxShowContent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, resp := p.post(t, "upload-key", "", body)
-	if code != http.StatusAccepted {
-		t.Fatalf("POST: %d %v", code, resp)
-	}
-	id := resp["id"].(string)
-	var st map[string]any
-	waitFor(t, 30*time.Second, "delivered", func() bool {
-		st = p.status(t, "upload-key", id)
-		return st["status"] == "delivered"
-	})
+	id := p.accept(t, "upload-key", "", body)
+	st := p.awaitStatus(t, "upload-key", id, "delivered", 30*time.Second)
 	if got := p.stop(t, syscall.SIGTERM); got != 0 {
 		t.Fatalf("exit code %d", got)
 	}
@@ -311,38 +297,16 @@ func TestOutboxShowContent(t *testing.T) {
 			drop = filepath.Join(dir, "eakte", "musterstadt", "test.upload", msg+".zip")
 		}
 		out := filepath.Join(t.TempDir(), "content.zip")
-		var stdout, stderr bytes.Buffer
-		cmd := exec.Command(binary, "outbox", "show", msg, "--content", out, "--config", cfg)
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("outbox show: %v\n%s", err, stderr.String())
+		code, stdout, stderr := cli(t, dir, "outbox", "show", msg, "--content", out, "--config", cfg)
+		if code != 0 {
+			t.Fatalf("outbox show: exit %d\n%s", code, stderr)
 		}
 		if !bytes.Equal(readFile(t, out), readFile(t, drop)) {
 			t.Errorf("%s: outbox show --content differs from the delivered file", d["destination"])
 		}
-		if !strings.Contains(stdout.String(), "Container (assembled at delivery") ||
-			!strings.Contains(stdout.String(), "attachment, 18 bytes") {
-			t.Errorf("%s: outbox show lists no container:\n%s", d["destination"], stdout.String())
+		if !strings.Contains(stdout, "Container (assembled at delivery") ||
+			!strings.Contains(stdout, "attachment, 18 bytes") {
+			t.Errorf("%s: outbox show lists no container:\n%s", d["destination"], stdout)
 		}
-	}
-}
-
-// TestAMQPMaxMessageBytesFromConfig builds the AMQP deliverer as serve does
-// from a destination with amqp.max_message_bytes set, and checks that a
-// bundle larger than that is refused as permanent, before any broker is
-// needed: the setting reaches the deliverer.
-func TestAMQPMaxMessageBytesFromConfig(t *testing.T) {
-	tenant := &config.Tenant{ID: "musterstadt"}
-	route := &config.Route{Procedure: "test.upload"}
-	dest := &config.Destination{ID: "queue", Type: "amqp", AMQP: &config.AMQP{
-		URL: config.NewSecret("amqp://guest:guest@127.0.0.1:1/"), Exchange: "fachverfahren", MaxMessageBytes: 1 << 20}}
-	d, err := adapters["amqp"](tenant, route, dest, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := adaptertest.StageBundle(t, adaptertest.SQLiteSource(t), 1, adaptertest.BundleFiles()...) // over 1 MiB
-	err = d.Deliver(t.Context(), m.Delivery)
-	if !errors.Is(err, amqp.ErrMessageTooLarge) || !errors.Is(err, outbox.ErrPermanent) {
-		t.Fatalf("Deliver = %v, want a permanent ErrMessageTooLarge", err)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -93,7 +93,7 @@ func TestDatabaseOutage(t *testing.T) {
 
 	dir := t.TempDir()
 	received, receiver := newDeliveryLog(t)
-	text := strings.Replace(httpRetryConfig(dir, "outage-key", receiver.URL),
+	text := strings.Replace(httpConfig(dir, "outage-key", receiver.URL, "9s"),
 		"database:\n  path: "+dir+"/amtsbote.db", "database:\n  url: "+dbURL, 1)
 	p := start(t, dir, nil, "--config", writeConfig(t, dir, text))
 	sub := newSubmitter("outage-key", demoBody(t), 8)

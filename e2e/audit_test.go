@@ -1,20 +1,16 @@
-package main
+package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/amtsbote/amtsbote/config"
 )
 
 // TestAuditTrailOfReplayedSubmission: a submission rejected by its
@@ -31,44 +27,23 @@ func TestAuditTrailOfReplayedSubmission(t *testing.T) {
 	defer receiver.Close()
 
 	dir := t.TempDir()
-	text := fmt.Sprintf(retryConfig, dir, config.HashKey("audit-key"))
-	text = strings.Replace(text, `            type: filedrop
-            filedrop:
-              dir: `+dir+`/drop`, `            type: http
-            http:
-              url: `+receiver.URL+`/einreichungen
-              timeout: 1s`, 1)
-	text = strings.Replace(text, "lease: 2s", "lease: 10s", 1)
-	cfg := writeConfig(t, dir, text)
+	cfg := writeConfig(t, dir, httpConfig(dir, "audit-key", receiver.URL+"/einreichungen", "10s"))
 	p := start(t, dir, nil, "--config", cfg)
 
-	code, resp := p.post(t, "audit-key", "", demoBody(t))
-	if code != http.StatusAccepted {
-		t.Fatalf("POST: %d %v", code, resp)
-	}
-	id := resp["id"].(string)
-	var msgID string
-	waitFor(t, 20*time.Second, "failed", func() bool {
-		st := p.status(t, "audit-key", id)
-		msgID, _ = destination(t, st)["message_id"].(string)
-		return st["status"] == "failed"
-	})
+	id := p.accept(t, "audit-key", "", demoBody(t))
+	msgID, _ := destination(t, p.awaitStatus(t, "audit-key", id, "failed", 20*time.Second))["message_id"].(string)
 
-	cli := func(args ...string) string {
+	mustCLI := func(args ...string) string {
 		t.Helper()
-		var out, errOut bytes.Buffer
-		cmd := exec.Command(binary, args...)
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("amtsbote %v: %v\n%s", args, err, errOut.String())
+		code, out, errOut := cli(t, dir, args...)
+		if code != 0 {
+			t.Fatalf("amtsbote %v: exit %d\n%s", args, code, errOut)
 		}
-		return out.String()
+		return out
 	}
 	fixed.Store(true)
-	cli("outbox", "replay", msgID, "--by", "jane", "--reason", "Aktenzeichen ergänzt", "--config", cfg)
-	waitFor(t, 20*time.Second, "delivered after replay", func() bool {
-		return p.status(t, "audit-key", id)["status"] == "delivered"
-	})
+	mustCLI("outbox", "replay", msgID, "--by", "jane", "--reason", "Aktenzeichen ergänzt", "--config", cfg)
+	p.awaitStatus(t, "audit-key", id, "delivered", 20*time.Second)
 
 	var trail struct {
 		Events []struct {
@@ -77,7 +52,7 @@ func TestAuditTrailOfReplayedSubmission(t *testing.T) {
 			Outcome                          string
 		}
 	}
-	if err := json.Unmarshal([]byte(cli("audit", id, "--json", "--config", cfg)), &trail); err != nil {
+	if err := json.Unmarshal([]byte(mustCLI("audit", id, "--json", "--config", cfg)), &trail); err != nil {
 		t.Fatal(err)
 	}
 	var steps []string
@@ -98,7 +73,7 @@ func TestAuditTrailOfReplayedSubmission(t *testing.T) {
 	if d := trail.Events[2]; !strings.Contains(d.Detail, "400") || d.Destination != "fachverfahren" {
 		t.Errorf("failed attempt: %+v", d)
 	}
-	table := cli("audit", id, "--config", cfg)
+	table := mustCLI("audit", id, "--config", cfg)
 	if !strings.Contains(table, "attempt #2: delivered") || !strings.Contains(table, "jane") {
 		t.Errorf("audit table:\n%s", table)
 	}

@@ -1,7 +1,6 @@
-package main
+package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"strings"
@@ -85,30 +84,6 @@ func TestPortalKeyRotation(t *testing.T) {
 			t.Errorf("start-up log does not warn about the expired previous key:\n%s", logs)
 		}
 	})
-}
-
-// TestCheckConfigPreviousKey: check-config accepts a configuration with a
-// previous key, active or expired, and says which.
-func TestCheckConfigPreviousKey(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	text := fmt.Sprintf(retryConfig, dir, config.HashKey("new"))
-	for _, tt := range []struct {
-		expires time.Time
-		want    string
-	}{
-		{time.Now().Add(24 * time.Hour), "note: portal demo-portal accepts its previous API key until "},
-		{time.Now().Add(-time.Hour), "warning: portal demo-portal: its previous API key expired at "},
-	} {
-		path := writeConfig(t, dir, withPreviousKey(text, "new", "old", tt.expires))
-		var out, errOut bytes.Buffer
-		if code := run([]string{"check-config", path}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "ok") {
-			t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
-		}
-		if want := tt.want + tt.expires.Format(time.RFC3339); !strings.Contains(errOut.String(), want) {
-			t.Errorf("check-config stderr lacks %q:\n%s", want, errOut.String())
-		}
-	}
 }
 
 // withPreviousKey gives the portal of retryConfig whose key is key the
