@@ -47,8 +47,18 @@ func TestMain(m *testing.M) {
 // check-config or outbox) and returns its exit code and output.
 func cli(t *testing.T, dir string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return run(t, dir, nil, "", args...)
+}
+
+// run runs the binary with args in dir (the test's directory when empty),
+// env added to the process environment and stdin, and returns its exit code
+// and output.
+func run(t *testing.T, dir string, env []string, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {

@@ -1,11 +1,8 @@
-package main
+package e2e
 
 import (
-	"bytes"
-	"errors"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -16,74 +13,11 @@ import (
 	"github.com/amtsbote/amtsbote/config"
 )
 
-// runBinary runs the built amtsbote with args, env added to the process
-// environment and stdin, and returns its exit code and output.
-func runBinary(t *testing.T, env []string, stdin string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("run amtsbote %v: %v", args, err)
-	}
-	return code, out.String(), errOut.String()
-}
-
-// TestHelp: --help and -h print the usage to stdout and exit 0, for amtsbote
-// and for every command and subcommand; a usage error prints it to stderr
-// and exits 2.
-func TestHelp(t *testing.T) {
-	t.Parallel()
-	type call struct {
-		args []string
-		want string // in stdout
-	}
-	calls := []call{
-		{[]string{"--help"}, "amtsbote check-config FILE"},
-		{[]string{"-h"}, "amtsbote check-config FILE"},
-		{[]string{"help"}, "amtsbote check-config FILE"},
-		{[]string{"help", "outbox"}, "amtsbote outbox list"},
-		{[]string{"check-config", "--help", "amtsbote.yaml"}, "amtsbote check-config FILE"},
-		{[]string{"outbox", "list", "--help"}, "amtsbote outbox list"},
-		{[]string{"outbox", "replay", "id", "-h"}, "amtsbote outbox replay"},
-		{[]string{"encryption-key", "rotate", "--help"}, "amtsbote encryption-key rotate"},
-		{[]string{"serve", "--config", "amtsbote.yaml", "--help"}, "amtsbote serve"},
-	}
-	for name := range commands {
-		calls = append(calls, call{[]string{name, "--help"}, "amtsbote " + name}, call{[]string{name, "-h"}, "amtsbote " + name})
-	}
-	for _, c := range calls {
-		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
-			t.Parallel()
-			code, stdout, stderr := runBinary(t, nil, "", c.args...)
-			if code != 0 || !strings.HasPrefix(stdout, "Usage:") || !strings.Contains(stdout, c.want) || stderr != "" {
-				t.Errorf("exit %d, stdout %q, stderr %q; want exit 0 and the usage naming %q on stdout", code, stdout, stderr, c.want)
-			}
-		})
-	}
-	for _, args := range [][]string{{}, {"frobnicate"}, {"help", "frobnicate"}, {"outbox"}, {"check-config"}, {"serve", "--nope"}} {
-		t.Run(strings.Join(append([]string{"usage error"}, args...), " "), func(t *testing.T) {
-			t.Parallel()
-			code, stdout, stderr := runBinary(t, nil, "", args...)
-			if code != 2 || stdout != "" || !strings.Contains(stderr, "sage") {
-				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and the usage on stderr", code, stdout, stderr)
-			}
-		})
-	}
-}
-
 // TestPortalKeyHashAsSecretFile: portal-key --hash prints only the hash, so
 // its output configures a key_hash {file: ...} as it is.
 func TestPortalKeyHashAsSecretFile(t *testing.T) {
 	t.Parallel()
-	code, stdout, stderr := runBinary(t, nil, "demo-key\n", "portal-key", "--hash")
+	code, stdout, stderr := run(t, "", nil, "demo-key\n", "portal-key", "--hash")
 	const want = "sha256:c48a01f49fd0f2cc404bc3cbbc80e91457a3d41bb429a695243de4c61794155c\n"
 	if code != 0 || stdout != want {
 		t.Fatalf("portal-key --hash: exit %d, stdout %q, stderr %q; want %q", code, stdout, stderr, want)
@@ -93,7 +27,7 @@ func TestPortalKeyHashAsSecretFile(t *testing.T) {
 	if err := os.WriteFile(hashFile, []byte(stdout), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	minimal, err := os.ReadFile("../../deploy/amtsbote.minimal.yaml")
+	minimal, err := os.ReadFile("../deploy/amtsbote.minimal.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +39,7 @@ func TestPortalKeyHashAsSecretFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, stdout, stderr := runBinary(t, []string{config.EnvDatabaseURL + "="}, "", "check-config", path); code != 0 {
+	if code, stdout, stderr := run(t, "", []string{config.EnvDatabaseURL + "="}, "", "check-config", path); code != 0 {
 		t.Fatalf("check-config with the key_hash file: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	cfg, err := config.Parse([]byte(text), noEnv, os.ReadFile)
@@ -117,7 +51,7 @@ func TestPortalKeyHashAsSecretFile(t *testing.T) {
 	}
 
 	// Errors name the command.
-	code, stdout, stderr = runBinary(t, nil, "", "portal-key", "--hash")
+	code, stdout, stderr = run(t, "", nil, "", "portal-key", "--hash")
 	if code != 1 || stdout != "" || !strings.HasPrefix(stderr, "portal-key: ") {
 		t.Errorf("portal-key --hash without a key: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
@@ -137,13 +71,16 @@ func replaceLine(text, marker, line string) (string, int) {
 	return strings.Join(lines, "\n"), n
 }
 
+// envDemoPortalKey is the variable serve and demo-config read the demo key from.
+const envDemoPortalKey = "AMTSBOTE_DEMO_PORTAL_KEY"
+
 func noEnv(string) (string, bool) { return "", false }
 
 // TestMinimalConfigPasses: check-config accepts deploy/amtsbote.minimal.yaml
 // as it is (TestDeployExampleIsValid checks deploy/amtsbote.example.yaml).
 func TestMinimalConfigPasses(t *testing.T) {
 	t.Parallel()
-	code, stdout, stderr := runBinary(t, []string{config.EnvDatabaseURL + "="}, "", "check-config", "../../deploy/amtsbote.minimal.yaml")
+	code, stdout, stderr := run(t, "", []string{config.EnvDatabaseURL + "="}, "", "check-config", "../deploy/amtsbote.minimal.yaml")
 	if code != 0 || !strings.Contains(stdout, ": ok (1 tenants, 1 portals, 1 procedures)") {
 		t.Errorf("check-config deploy/amtsbote.minimal.yaml: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
@@ -156,7 +93,7 @@ func TestDemoConfig(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	dataDir := filepath.Join(dir, "data $HOME ${X}") // Load expands ${...}: a dollar sign survives
-	code, stdout, stderr := runBinary(t, []string{envDemoPortalKey + "=demo-key"}, "", "demo-config", "--data-dir", dataDir)
+	code, stdout, stderr := run(t, "", []string{envDemoPortalKey + "=demo-key"}, "", "demo-config", "--data-dir", dataDir)
 	if code != 0 || stderr != "" {
 		t.Fatalf("demo-config: exit %d, stderr %q", code, stderr)
 	}
@@ -164,7 +101,7 @@ func TestDemoConfig(t *testing.T) {
 	if err := os.WriteFile(path, []byte(stdout), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, out, stderr := runBinary(t, []string{config.EnvDatabaseURL + "="}, "", "check-config", path)
+	code, out, stderr := run(t, "", []string{config.EnvDatabaseURL + "="}, "", "check-config", path)
 	if code != 0 || !strings.Contains(out, ": ok (1 tenants, 1 portals, 3 procedures)") {
 		t.Fatalf("check-config of demo-config's output: exit %d, stdout %q, stderr %q\n%s", code, out, stderr, stdout)
 	}
@@ -177,7 +114,7 @@ func TestDemoConfig(t *testing.T) {
 	}
 
 	// Without a key given, a new one is printed to stderr and its hash configured.
-	code, stdout, stderr = runBinary(t, []string{envDemoPortalKey + "="}, "", "demo-config", "--data-dir", dataDir)
+	code, stdout, stderr = run(t, "", []string{envDemoPortalKey + "="}, "", "demo-config", "--data-dir", dataDir)
 	_, key, found := strings.Cut(strings.TrimSpace(stderr), "): ")
 	if code != 0 || !found || key == "" || !strings.Contains(stdout, config.HashKey(key)) {
 		t.Errorf("demo-config without %s: exit %d, stderr %q; want the new key there and its hash in the YAML", envDemoPortalKey, code, stderr)
