@@ -147,10 +147,14 @@ func (r *Relay) deliver(d Deliverer) attemptFunc {
 		select {
 		case err = <-done:
 		case <-sub.hard.Done():
-			return errNoOutcome
+			select {
+			case err = <-done: // finished just in time
+			default:
+				return errNoOutcome
+			}
 		}
 		if err != nil && sub.hard.Err() != nil {
-			return errNoOutcome
+			return errNoOutcome // it may have failed because it was cut short
 		}
 		if err != nil {
 			r.logger.LogAttrs(ctx, slog.LevelError, "delivery attempt failed", deliveryAttrs(dl, errWithheld)...)
