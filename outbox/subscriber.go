@@ -28,8 +28,10 @@ type SubscriberConfig struct {
 	Lease time.Duration
 	// PollInterval bounds the wait between claims when no notification arrives. Default 5s.
 	PollInterval time.Duration
-	// DrainTimeout is how long messages already handed out may still be acked after
-	// the subscription ends (shutdown) before their leases are released. Default 30s.
+	// DrainTimeout is how long attempts in flight (deliveries of the Relay,
+	// messages handed out by the Subscriber) may still finish after the
+	// subscription ends (shutdown) before their leases are released. Default 30s;
+	// the Relay's is its CloseTimeout.
 	DrainTimeout time.Duration
 	// Topics returns the options of a topic; nil means DefaultRetryPolicy, concurrency 1, unordered.
 	Topics func(topic string) TopicOptions
