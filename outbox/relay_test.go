@@ -377,3 +377,55 @@ func TestRetryDueBeforeNextPoll(t *testing.T) {
 	}
 	stop()
 }
+
+// A delivery that does not finish within the close timeout, not even when
+// its context is cancelled, is given up: Run returns, no attempt is recorded
+// and the lease is released, so another process can deliver it at once.
+func TestShutdownGivesUpStuckDelivery(t *testing.T) {
+	t.Parallel()
+	store := openStore(t)
+	topic := "t/p.q/d"
+	started, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
+		Routes: map[string]outbox.Route{topic: {
+			Deliverer: outbox.DelivererFunc(func(context.Context, outbox.Delivery) error {
+				close(started)
+				<-release // ignores its context
+				return nil
+			}),
+			Options: outbox.TopicOptions{Policy: quickRetry},
+		}},
+		Subscriber:   outbox.SubscriberConfig{PollInterval: 50 * time.Millisecond},
+		CloseTimeout: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, relay)
+	id := "aa1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+	enqueue(t, store, topic, id)
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("delivery did not start within 10s")
+	}
+	stopped := make(chan struct{})
+	go func() {
+		stop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run waited for a stuck delivery beyond the close timeout")
+	}
+	m, err := store.Message(context.Background(), id)
+	if err != nil || m.State != outbox.StatePending || m.Attempts != 0 {
+		t.Fatalf("after giving up: %+v, %v; want pending without attempts", m, err)
+	}
+	claimed, err := store.Claim(context.Background(), outbox.ClaimParams{Topic: topic, Owner: "other", Limit: 1, Lease: time.Minute})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim by another owner: %d messages, %v; want the released one", len(claimed), err)
+	}
+}
