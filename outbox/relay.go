@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -45,7 +44,6 @@ type Relay struct {
 
 	started atomic.Bool
 	running chan struct{}
-	once    sync.Once
 }
 
 // NewRelay validates the routes and builds the relay.
@@ -102,7 +100,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			return fmt.Errorf("relay: %w", err)
 		}
 	}
-	r.once.Do(func() { close(r.running) })
+	close(r.running)
 	<-ctx.Done()
 	if err := r.c.close(); err != nil {
 		// Not an error of the run: at-least-once delivery covers it.
@@ -157,7 +155,7 @@ func (r *Relay) deliver(d Deliverer) attemptFunc {
 			return errNoOutcome // it may have failed because it was cut short
 		}
 		if err != nil {
-			r.logger.LogAttrs(ctx, slog.LevelError, "delivery attempt failed", deliveryAttrs(dl, errWithheld)...)
+			r.logger.LogAttrs(ctx, slog.LevelError, "delivery attempt failed", deliveryAttrs(dl)...)
 		}
 		return err
 	}
@@ -168,9 +166,10 @@ func (r *Relay) deliver(d Deliverer) attemptFunc {
 // error, where operators read it (outbox show, the status API).
 var errWithheld = errors.New("delivery failed (error text withheld from logs; see the message's last error)")
 
-func deliveryAttrs(d Delivery, err error, more ...slog.Attr) []slog.Attr {
+// deliveryAttrs are the log attributes of a failed delivery: ids, never the error's text.
+func deliveryAttrs(d Delivery, more ...slog.Attr) []slog.Attr {
 	return append([]slog.Attr{slog.String("message_id", d.MessageID), slog.String("topic", d.Topic),
-		slog.Int("attempt", d.Attempt), slog.Any("error", err)}, more...)
+		slog.Int("attempt", d.Attempt), slog.Any("error", errWithheld)}, more...)
 }
 
 // retryBlips calls try and retries it up to BlipRetries times, after 300ms
@@ -185,7 +184,7 @@ func (r *Relay) retryBlips(ctx context.Context, d Delivery, try func() error) er
 			return err
 		}
 		wait := blipWait(retry)
-		r.logger.LogAttrs(ctx, slog.LevelError, "delivery failed, retrying in process", deliveryAttrs(d, errWithheld,
+		r.logger.LogAttrs(ctx, slog.LevelError, "delivery failed, retrying in process", deliveryAttrs(d,
 			slog.Int("retry_no", retry), slog.Int("max_retries", r.blipRetries), slog.Duration("wait_time", wait))...)
 		t := time.NewTimer(wait)
 		select {
