@@ -20,7 +20,7 @@ const completionWorkers = 4
 // under load many deliveries share a commit and an fsync, and a lone delivery
 // waits for nobody. Without one, each outcome is recorded on its own.
 type completer struct {
-	store Store
+	store completeStore
 	batch BatchCompleter
 	reqs  chan completeReq
 	stop  chan struct{}
@@ -34,7 +34,12 @@ type completeReq struct {
 	done chan error
 }
 
-func newCompleter(store Store) *completer {
+// completeStore records single outcomes; see BatchCompleter for batches.
+type completeStore interface {
+	Complete(ctx context.Context, c Completion) error
+}
+
+func newCompleter(store completeStore) *completer {
 	c := &completer{store: store, stop: make(chan struct{}), done: make(chan struct{})}
 	bc, ok := store.(BatchCompleter)
 	if !ok {

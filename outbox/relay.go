@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sort"
-	"strconv"
+	"sync/atomic"
 	"time"
-
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 )
 
 // Route is one destination the relay delivers to.
@@ -26,24 +23,34 @@ type RelayConfig struct {
 	Routes map[string]Route
 	// Subscriber configures claiming; its Topics func is derived from Routes.
 	Subscriber SubscriberConfig
-	// BlipRetries is how often a failed delivery is retried in-process, within
-	// about a second, before the failure is recorded and the persistent schedule
-	// takes over. Default 2; negative disables.
+	// BlipRetries is how often a failed delivery is retried in-process, after
+	// 300ms and then every second, before the failure is recorded and the
+	// persistent schedule takes over. Default 2; negative disables.
 	BlipRetries int
 	// CloseTimeout bounds how long in-flight deliveries may finish on shutdown. Default 30s.
 	CloseTimeout time.Duration
 	Logger       *slog.Logger
 }
 
-// Relay delivers outbox messages through a watermill Router: one handler per
-// topic, each fed by its own subscription, so destinations never wait for each other.
+// Relay delivers outbox messages: per topic a claim loop leases due messages,
+// hands each to the topic's Deliverer and records the outcome the deliverer's
+// error implies, so destinations never wait for each other.
 type Relay struct {
-	router *message.Router
-	sub    *Subscriber
+	c           *consumer
+	routes      map[string]Route
+	topics      []string
+	blipRetries int
+	logger      *slog.Logger
+
+	started atomic.Bool
+	running chan struct{}
 }
 
-// NewRelay builds the router and its handlers.
-func NewRelay(store Store, cfg RelayConfig) (*Relay, error) {
+// NewRelay validates the routes and builds the relay.
+func NewRelay(store RelayStore, cfg RelayConfig) (*Relay, error) {
+	if store == nil {
+		return nil, errors.New("relay: store is nil")
+	}
 	if len(cfg.Routes) == 0 {
 		return nil, errors.New("relay: no routes")
 	}
@@ -65,6 +72,7 @@ func NewRelay(store Store, cfg RelayConfig) (*Relay, error) {
 	if sc.DrainTimeout <= 0 {
 		sc.DrainTimeout = cfg.CloseTimeout
 	}
+	topics := make([]string, 0, len(routes))
 	for topic, r := range routes {
 		if r.Deliverer == nil {
 			return nil, fmt.Errorf("relay: route %q has no deliverer", topic)
@@ -72,129 +80,153 @@ func NewRelay(store Store, cfg RelayConfig) (*Relay, error) {
 		if _, err := sc.topicOptions(topic); err != nil {
 			return nil, fmt.Errorf("relay: %w", err)
 		}
-	}
-	sub, err := NewSubscriber(store, sc)
-	if err != nil {
-		return nil, err
-	}
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: cfg.CloseTimeout},
-		idsOnly{watermill.NewSlogLoggerWithLevelMapping(cfg.Logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})})
-	if err != nil {
-		return nil, fmt.Errorf("relay: %w", err)
-	}
-	router.AddMiddleware(Middleware(cfg.BlipRetries, cfg.Logger)...)
-
-	topics := make([]string, 0, len(routes))
-	for t := range routes {
-		topics = append(topics, t)
+		topics = append(topics, topic)
 	}
 	sort.Strings(topics)
-	for _, topic := range topics {
-		d := routes[topic].Deliverer
-		router.AddConsumerHandler("deliver "+topic, topic, sub, func(msg *message.Message) error {
-			return d.Deliver(msg.Context(), deliveryOf(topic, msg).WithBlobs(store))
-		})
-	}
-	return &Relay{router: router, sub: sub}, nil
-}
-
-// Middleware is the relay's handler chain, outermost first: correlation id, error
-// recording for the persistent schedule, in-process retry of short blips (never of
-// permanent errors), and panic recovery closest to the deliverer.
-func Middleware(blipRetries int, logger *slog.Logger) []message.HandlerMiddleware {
-	mw := []message.HandlerMiddleware{middleware.CorrelationID, ErrorRecorder}
-	if blipRetries > 0 {
-		mw = append(mw, middleware.Retry{
-			MaxRetries:      blipRetries,
-			InitialInterval: 100 * time.Millisecond,
-			MaxInterval:     time.Second,
-			Multiplier:      3,
-			ShouldRetry: func(p middleware.RetryParams) bool {
-				// Not permanent errors, and not when the destination asked for a pause.
-				var ra RetryAfterError
-				return !errors.Is(p.Err, ErrPermanent) && !(errors.As(p.Err, &ra) && ra.RetryAfter() > 0)
-			},
-			Logger: idsOnly{watermill.NewSlogLogger(logger)},
-		}.Middleware)
-	}
-	return append(mw, middleware.Recoverer)
-}
-
-// idsOnly keeps delivery error texts out of watermill's log records: a
-// receiver's answer may quote the applicant's data. The message id stays in the
-// record's fields; the full error is kept as the message's last error, where
-// operators read it (outbox show, the status API).
-type idsOnly struct{ watermill.LoggerAdapter }
-
-// errWithheld stands in for a delivery error in logs.
-var errWithheld = errors.New("delivery failed (error text withheld from logs; see the message's last error)")
-
-// Error logs msg and fields without the error's text.
-func (l idsOnly) Error(msg string, err error, fields watermill.LogFields) {
-	if err != nil {
-		err = errWithheld
-	}
-	l.LoggerAdapter.Error(msg, err, fields)
-}
-
-// With keeps the redaction for derived loggers.
-func (l idsOnly) With(fields watermill.LogFields) watermill.LoggerAdapter {
-	return idsOnly{l.LoggerAdapter.With(fields)}
-}
-
-// ErrorRecorder writes a failed handler's error into the message metadata
-// (MetaLastError, MetaPermanent) so the Subscriber can persist it on Nack.
-func ErrorRecorder(h message.HandlerFunc) message.HandlerFunc {
-	return func(msg *message.Message) ([]*message.Message, error) {
-		out, err := h(msg)
-		if err != nil {
-			msg.Metadata.Set(MetaLastError, truncate(err.Error(), 2000))
-			if errors.Is(err, ErrPermanent) {
-				msg.Metadata.Set(MetaPermanent, "true")
-			}
-			var ra RetryAfterError
-			if errors.As(err, &ra) && ra.RetryAfter() > 0 {
-				msg.Metadata.Set(MetaRetryAfter, ra.RetryAfter().String())
-			}
-		}
-		return out, err
-	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-func deliveryOf(topic string, msg *message.Message) Delivery {
-	attempt, _ := strconv.Atoi(msg.Metadata.Get(MetaAttempt))
-	return Delivery{
-		MessageID:    msg.UUID,
-		SubmissionID: msg.Metadata.Get(MetaSubmissionID),
-		Topic:        topic,
-		Attempt:      attempt,
-		Payload:      msg.Payload,
-		Metadata:     msg.Metadata,
-	}
+	return &Relay{c: newConsumer(store, sc), routes: routes, topics: topics,
+		blipRetries: cfg.BlipRetries, logger: cfg.Logger, running: make(chan struct{})}, nil
 }
 
 // Run delivers until ctx is cancelled, then lets in-flight deliveries finish
-// within CloseTimeout.
+// within CloseTimeout; the leases of those that do not are released (and
+// logged). A Relay runs once.
 func (r *Relay) Run(ctx context.Context) error {
-	err := r.router.Run(ctx)
-	if cerr := r.sub.Close(); err == nil {
-		err = cerr
+	if !r.started.CompareAndSwap(false, true) {
+		return errors.New("relay: already run")
 	}
-	return err
+	for _, topic := range r.topics {
+		if err := r.c.subscribe(ctx, topic, r.deliver(r.routes[topic].Deliverer), nil); err != nil {
+			_ = r.c.close()
+			return fmt.Errorf("relay: %w", err)
+		}
+	}
+	close(r.running)
+	<-ctx.Done()
+	if err := r.c.close(); err != nil {
+		// Not an error of the run: at-least-once delivery covers it.
+		r.logger.Warn("relay stopped before every delivery finished", slog.Any("error", err))
+	}
+	return nil
 }
 
 // CircuitState reports the circuit state of a topic's destination.
-func (r *Relay) CircuitState(topic string) CircuitState { return r.sub.CircuitState(topic) }
+func (r *Relay) CircuitState(topic string) CircuitState { return r.c.circuitState(topic) }
 
-// Running is closed once all handlers run.
-func (r *Relay) Running() <-chan struct{} { return r.router.Running() }
+// Running is closed once every topic's claim loop runs.
+func (r *Relay) Running() <-chan struct{} { return r.running }
 
-// IsRunning reports whether the relay delivers.
-func (r *Relay) IsRunning() bool { return r.router.IsRunning() }
+// IsRunning reports whether the relay delivers: true once every topic's
+// claim loop runs.
+func (r *Relay) IsRunning() bool {
+	select {
+	case <-r.running:
+		return true
+	default:
+		return false
+	}
+}
+
+// deliver makes attempts with d. A failed delivery is retried in-process
+// (blips) unless it is permanent or the destination asked for a pause; a
+// panic of d is recovered inside each try and counts as a failure. The
+// attempt's error is kept as it is: the subscription turns it into the
+// outcome. An attempt still running when the drain timeout ends is given up,
+// and one that failed because of it has no outcome: both leases are released.
+func (r *Relay) deliver(d Deliverer) attemptFunc {
+	return func(sub *subscription, dl Delivery) error {
+		if sub.soft.Err() != nil {
+			return errNoOutcome // claimed as the relay stops: not started
+		}
+		ctx, cancel := context.WithCancel(sub.hard)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- r.retryBlips(ctx, dl, func() error { return deliverRecovered(ctx, d, dl) }) }()
+		var err error
+		select {
+		case err = <-done:
+		case <-sub.hard.Done():
+			select {
+			case err = <-done: // finished just in time
+			default:
+				return errNoOutcome
+			}
+		}
+		if err != nil && sub.hard.Err() != nil {
+			return errNoOutcome // it may have failed because it was cut short
+		}
+		if err != nil {
+			r.logger.LogAttrs(ctx, slog.LevelError, "delivery attempt failed", deliveryAttrs(dl)...)
+		}
+		return err
+	}
+}
+
+// errWithheld stands in for a delivery error in logs: a receiver's answer may
+// quote the applicant's data. The full error is kept as the message's last
+// error, where operators read it (outbox show, the status API).
+var errWithheld = errors.New("delivery failed (error text withheld from logs; see the message's last error)")
+
+// deliveryAttrs are the log attributes of a failed delivery: ids, never the error's text.
+func deliveryAttrs(d Delivery, more ...slog.Attr) []slog.Attr {
+	return append([]slog.Attr{slog.String("message_id", d.MessageID), slog.String("topic", d.Topic),
+		slog.Int("attempt", d.Attempt), slog.Any("error", errWithheld)}, more...)
+}
+
+// retryBlips calls try and retries it up to BlipRetries times, after 300ms
+// and then every second, while it fails with an error worth retrying at once.
+// This is the in-process retry of short blips: it runs inside one attempt,
+// before the failure reaches the persistent schedule (and after a panic was
+// recovered into an error).
+func (r *Relay) retryBlips(ctx context.Context, d Delivery, try func() error) error {
+	for retry := 1; ; retry++ {
+		err := try()
+		if err == nil || retry > r.blipRetries || !blip(err) {
+			return err
+		}
+		wait := blipWait(retry)
+		r.logger.LogAttrs(ctx, slog.LevelError, "delivery failed, retrying in process", deliveryAttrs(d,
+			slog.Int("retry_no", retry), slog.Int("max_retries", r.blipRetries), slog.Duration("wait_time", wait))...)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
+// blipWait is the wait before in-process retry number retry (1-based).
+func blipWait(retry int) time.Duration {
+	if retry == 1 {
+		return 300 * time.Millisecond
+	}
+	return time.Second
+}
+
+// blip reports whether err is worth retrying in-process: not a permanent
+// error, and not one by which the destination asked for a pause.
+func blip(err error) bool {
+	var ra RetryAfterError
+	return !errors.Is(err, ErrPermanent) && !(errors.As(err, &ra) && ra.RetryAfter() > 0)
+}
+
+// panicError is the error of a delivery whose Deliverer panicked.
+type panicError struct {
+	Value any
+	Stack []byte
+}
+
+func (p panicError) Error() string {
+	return fmt.Sprintf("panic occurred: %#v, stacktrace: \n%s", p.Value, p.Stack)
+}
+
+// deliverRecovered calls d, turning a panic into a panicError.
+func deliverRecovered(ctx context.Context, d Deliverer, dl Delivery) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = panicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return d.Deliver(ctx, dl)
+}

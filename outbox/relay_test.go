@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
-
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/sqlite"
 )
@@ -85,6 +83,17 @@ func awaitState(store *sqlite.Store, id string, want outbox.State) (outbox.Messa
 	}
 }
 
+// enqueue stores a message of topic with id, due at once.
+func enqueue(t *testing.T, store outbox.Store, topic, id string) {
+	t.Helper()
+	err := store.InTx(context.Background(), func(tx outbox.Tx) error {
+		return tx.InsertMessages(context.Background(), []outbox.Message{{ID: id, Topic: topic, Payload: []byte("<x/>")}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // quickRetry retries after 10ms, always.
 var quickRetry = outbox.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: 10 * time.Millisecond, Multiplier: 1}
 
@@ -131,11 +140,9 @@ func TestRelayLogsNoDeliveryErrorText(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := run(t, relay)
-	msg := message.NewMessage("6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", []byte("<x/>"))
-	if err := outbox.NewPublisher(store).Publish(topic, msg); err != nil {
-		t.Fatal(err)
-	}
-	m, err := awaitState(store, msg.UUID, outbox.StateRetrying)
+	id := "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+	enqueue(t, store, topic, id)
+	m, err := awaitState(store, id, outbox.StateRetrying)
 	if err != nil {
 		t.Fatalf("no failed attempt recorded within 10s (%+v, %v)", m, err)
 	}
@@ -146,7 +153,7 @@ func TestRelayLogsNoDeliveryErrorText(t *testing.T) {
 	if strings.Contains(logs.String(), "Mustermann") {
 		t.Fatalf("logs contain the receiver's error text:\n%s", logs.String())
 	}
-	if !strings.Contains(logs.String(), msg.UUID) {
+	if !strings.Contains(logs.String(), id) {
 		t.Fatalf("logs do not name the message id:\n%s", logs.String())
 	}
 }
@@ -198,11 +205,9 @@ func TestCircuitProbeSurvivesClaimError(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := run(t, relay)
-	msg := message.NewMessage("7a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", []byte("<x/>"))
-	if err := outbox.NewPublisher(base).Publish(topic, msg); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := awaitState(base, msg.UUID, outbox.StateDelivered); err != nil {
+	id := "7a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+	enqueue(t, base, topic, id)
+	if _, err := awaitState(base, id, outbox.StateDelivered); err != nil {
 		store.mu.Lock()
 		t.Fatalf("not delivered within 10s after a failed probe claim (claims %d, fail at %d)", store.claims, store.failAt)
 	}
@@ -230,11 +235,8 @@ func TestOrderedTopicDoesNotSpin(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := run(t, relay)
-	pub := outbox.NewPublisher(base)
 	for _, id := range []string{"8a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "8b1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"} {
-		if err := pub.Publish(topic, message.NewMessage(id, []byte("<x/>"))); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, base, topic, id)
 	}
 	time.Sleep(300 * time.Millisecond) // the head failed and waits an hour; the second is due
 	store.mu.Lock()
@@ -292,9 +294,7 @@ func deliveriesWhileRecordsWait(t *testing.T, ordered bool, want int) int {
 	}
 	ids := []string{"8a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e41", "8a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e42", "8a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e43"}
 	for _, id := range ids {
-		if err := outbox.NewPublisher(base).Publish(topic, message.NewMessage(id, []byte("<x/>"))); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, base, topic, id)
 	}
 	stop := run(t, relay)
 	release := sync.OnceFunc(func() { close(store.open) })
@@ -369,13 +369,63 @@ func TestRetryDueBeforeNextPoll(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := run(t, relay)
-	msg := message.NewMessage("9a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", []byte("<x/>"))
-	if err := outbox.NewPublisher(base).Publish(topic, msg); err != nil {
-		t.Fatal(err)
-	}
+	id := "9a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+	enqueue(t, base, topic, id)
 	// The poll is a minute away; ten seconds are plenty for a retry due after 10ms.
-	if _, err := awaitState(base, msg.UUID, outbox.StateDelivered); err != nil {
+	if _, err := awaitState(base, id, outbox.StateDelivered); err != nil {
 		t.Fatal("the retry waited for the poll: not delivered within 10s")
 	}
 	stop()
+}
+
+// A delivery that does not finish within the close timeout, not even when
+// its context is cancelled, is given up: Run returns, no attempt is recorded
+// and the lease is released, so another process can deliver it at once.
+func TestShutdownGivesUpStuckDelivery(t *testing.T) {
+	t.Parallel()
+	store := openStore(t)
+	topic := "t/p.q/d"
+	started, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
+		Routes: map[string]outbox.Route{topic: {
+			Deliverer: outbox.DelivererFunc(func(context.Context, outbox.Delivery) error {
+				close(started)
+				<-release // ignores its context
+				return nil
+			}),
+			Options: outbox.TopicOptions{Policy: quickRetry},
+		}},
+		Subscriber:   outbox.SubscriberConfig{PollInterval: 50 * time.Millisecond},
+		CloseTimeout: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, relay)
+	id := "aa1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+	enqueue(t, store, topic, id)
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("delivery did not start within 10s")
+	}
+	stopped := make(chan struct{})
+	go func() {
+		stop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run waited for a stuck delivery beyond the close timeout")
+	}
+	m, err := store.Message(context.Background(), id)
+	if err != nil || m.State != outbox.StatePending || m.Attempts != 0 {
+		t.Fatalf("after giving up: %+v, %v; want pending without attempts", m, err)
+	}
+	claimed, err := store.Claim(context.Background(), outbox.ClaimParams{Topic: topic, Owner: "other", Limit: 1, Lease: time.Minute})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim by another owner: %d messages, %v; want the released one", len(claimed), err)
+	}
 }

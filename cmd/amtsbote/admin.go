@@ -1,28 +1,19 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 
 	"github.com/amtsbote/amtsbote/adapters/adminapi"
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
 )
 
-// adminServer is the admin API's listener, beside the portal API's.
-type adminServer struct {
-	srv  *http.Server
-	addr string
-	done chan error
-}
-
-// startAdmin serves the admin API on cfg.Admin.Listen, with the portal
-// server's timeouts, or returns nil when the admin API is disabled.
-func startAdmin(cfg *config.Config, st adminapi.Store, logger *slog.Logger) (*adminServer, error) {
+// adminServer returns the admin API's server on cfg.Admin.Listen, beside the
+// portal API's, with the portal server's timeouts, or nil when the admin API
+// is disabled.
+func adminServer(cfg *config.Config, st adminapi.Store, logger *slog.Logger) (*httpServer, error) {
 	if !cfg.Admin.Enabled() {
 		return nil, nil
 	}
@@ -40,25 +31,5 @@ func startAdmin(cfg *config.Config, st adminapi.Store, logger *slog.Logger) (*ad
 	if err != nil {
 		return nil, fmt.Errorf("admin listen: %w", err)
 	}
-	a := &adminServer{srv: srv, addr: ln.Addr().String(), done: make(chan error, 1)}
-	go func() { a.done <- srv.Serve(ln) }()
-	return a, nil
-}
-
-// Done reports the server's end; it never does for a disabled (nil) server.
-func (a *adminServer) Done() <-chan error {
-	if a == nil {
-		return nil
-	}
-	return a.done
-}
-
-// Shutdown stops the server, letting requests in flight finish within ctx.
-func (a *adminServer) Shutdown(ctx context.Context, logger *slog.Logger) {
-	if a == nil {
-		return
-	}
-	if err := a.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Warn("admin http shutdown incomplete", slog.Any("error", err))
-	}
+	return &httpServer{srv: srv, ln: ln, timeout: cfg.Server.ShutdownTimeout.Duration}, nil
 }

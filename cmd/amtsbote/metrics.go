@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -24,10 +22,6 @@ type operations struct {
 	logger  *slog.Logger
 	metrics *metrics.Metrics
 	health  *metrics.Health
-
-	srv  *http.Server
-	addr string
-	done chan error
 }
 
 // newOperations builds the collectors. Label values come only from the
@@ -66,21 +60,26 @@ func (o *operations) ObserveRequest(r portalapi.RequestOutcome) {
 	})
 }
 
-// start adds the relay's collectors and the probes, and serves them on
-// metrics.listen if it is set.
-func (o *operations) start(relay *outbox.Relay) error {
+// register adds the relay's collectors and the probes.
+func (o *operations) register(relay *outbox.Relay) error {
 	if err := o.metrics.RegisterRelay(relay); err != nil {
 		return err
 	}
 	o.health = metrics.NewHealth(metrics.HealthConfig{Database: o.st, Relay: relay, Logger: o.logger})
+	return nil
+}
+
+// server returns the listener of the metrics and probes on metrics.listen,
+// or nil when it is not set. Call it after register.
+func (o *operations) server() (*httpServer, error) {
 	if o.cfg.Metrics.Listen == "" {
-		return nil
+		return nil, nil
 	}
 	ln, err := net.Listen("tcp", o.cfg.Metrics.Listen)
 	if err != nil {
-		return fmt.Errorf("metrics listen: %w", err)
+		return nil, fmt.Errorf("metrics listen: %w", err)
 	}
-	o.srv = &http.Server{
+	srv := &http.Server{
 		Handler:           metrics.NewHandler(o.metrics, o.health),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
@@ -88,31 +87,14 @@ func (o *operations) start(relay *outbox.Relay) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    portalapi.MaxHeaderBytes,
 	}
-	o.addr, o.done = ln.Addr().String(), make(chan error, 1)
-	go func() { o.done <- o.srv.Serve(ln) }()
-	o.logger.Info("metrics listener started", slog.String("listen", o.addr))
-	return nil
+	o.logger.Info("metrics listener started", slog.String("listen", ln.Addr().String()))
+	return &httpServer{srv: srv, ln: ln, timeout: 5 * time.Second}, nil
 }
-
-// Done reports the end of the listener; never without one.
-func (o *operations) Done() <-chan error { return o.done }
 
 // stopping makes /readyz answer 503 from now on: intake stops.
 func (o *operations) stopping() {
 	if o.health != nil {
 		o.health.SetStopping(true)
-	}
-}
-
-// shutdown closes the listener, last of all, so that scrapes see the drain.
-func (o *operations) shutdown() {
-	if o.srv == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := o.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		o.logger.Warn("metrics http shutdown incomplete", slog.Any("error", err))
 	}
 }
 

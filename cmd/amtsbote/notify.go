@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -97,18 +96,14 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 	return n, nil
 }
 
-// startMonitor runs the alarm monitor until ctx ends; the returned function
-// waits for it.
-func (n *notifications) startMonitor(ctx context.Context) (wait func()) {
-	if n == nil || n.monitor == nil {
-		return func() {}
+// part is the alarm monitor as a part of serve; it has no run when there
+// is no monitor.
+func (n *notifications) part() part {
+	p := part{name: "notifications"}
+	if n != nil && n.monitor != nil {
+		p.run = n.monitor.Run
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = n.monitor.Run(ctx)
-	}()
-	return func() { <-done }
+	return p
 }
 
 func breakerOptions(c config.Circuit) outbox.BreakerOptions {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,9 +30,10 @@ const (
 	envLogLevel      = "AMTSBOTE_LOG_LEVEL"
 )
 
-// serve runs the gateway until SIGINT or SIGTERM, then shuts down in order:
-// stop intake (503 to new requests), finish in-flight requests, let in-flight
-// deliveries finish, close the store.
+// serve runs the gateway until SIGINT or SIGTERM, then shuts down in the
+// order of services.parts: stop intake (503 to new requests), finish
+// in-flight requests, let in-flight deliveries finish, stop notifications,
+// close the store.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -57,9 +57,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if addr := os.Getenv(envPprofListen); addr != "" {
-		startPprof(addr, logger)
-	}
 
 	cfg, err := loadServeConfig(*configPath, *dataDir, stdout)
 	if err != nil {
@@ -72,7 +69,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *metricsListen != "" {
 		cfg.Metrics.Listen = *metricsListen
 	}
-	if err := runServer(ctx, cfg, *dataDir, logger); err != nil {
+	if err := runServer(ctx, cfg, *dataDir, os.Getenv(envPprofListen), logger); err != nil {
 		logger.Error("amtsbote stopped with an error", slog.Any("error", err))
 		return 1
 	}
@@ -108,14 +105,18 @@ func loadServeConfig(path, dataDir string, stdout io.Writer) (*config.Config, er
 	return cfg, cfg.Validate()
 }
 
-func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *slog.Logger) error {
+func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr string, logger *slog.Logger) error {
 	startCtx, cancelStart := context.WithTimeout(ctx, time.Minute)
 	defer cancelStart()
 	st, storeName, err := openStore(startCtx, cfg.Database, dataDir, logger)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
+	supervised := false // from then on, the supervisor closes the store
 	defer func() {
+		if supervised {
+			return
+		}
 		if err := st.Close(); err != nil {
 			logger.Error("closing store", slog.Any("error", err))
 		}
@@ -152,6 +153,9 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 		Logger:       logger,
 	})
 	if err != nil {
+		return err
+	}
+	if err := ops.register(relay); err != nil {
 		return err
 	}
 	retention, err := outbox.NewRetention(st, outbox.RetentionConfig{
@@ -196,87 +200,102 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir string, logger *
 	if err != nil {
 		return fmt.Errorf("portal api tls: %w", err)
 	}
+
+	// The listeners last: nothing fails after them but another listener.
+	intake, admin, metricsSrv, err := listen(cfg, srv, tlsCfg, st, ops, logger)
+	if err != nil {
+		return err
+	}
+	var svc services
+	svc.drain = part{name: "drain", run: untilStopped(func(ctx context.Context) error {
+		// New requests get 503 with Retry-After for the drain delay (not
+		// after a failure), and /readyz answers 503.
+		api.SetDraining(true)
+		ops.stopping()
+		logger.Info("shutting down: intake stops")
+		if d := cfg.Server.DrainDelay; stopRequested(ctx) && d != nil && d.Duration > 0 {
+			time.Sleep(d.Duration)
+		}
+		return nil
+	})}
+	svc.intake = intake.part("http server")
+	svc.admin = admin.part("admin http server")
+	svc.relay = part{name: "relay", run: func(ctx context.Context) error {
+		stop := context.AfterFunc(ctx, func() { logger.Info("shutting down: relay drains") })
+		defer stop()
+		err := relay.Run(ctx)
+		closeDeliverers(routes, logger)
+		return err
+	}}
+	svc.retention = part{name: "retention", run: retention.Run}
+	svc.notifications = notes.part()
+	svc.operations = metricsSrv.part("metrics http server")
+	svc.pprof = pprofPart(pprofAddr, logger)
+	svc.store = part{name: "store", run: untilStopped(func(context.Context) error { return st.Close() })}
+
+	sup := &supervisor{parts: svc.parts(), logger: logger, started: func() {
+		logger.Info("amtsbote started",
+			slog.String("version", buildVersion()), slog.String("listen", intake.Addr()),
+			slog.String("store", storeName), slog.String("owner", owner),
+			slog.Int("tenants", len(cfg.Tenants)), slog.Int("destinations", len(routes)))
+		logPreviousKeys(logger, cfg, time.Now())
+	}}
+	supervised = true
+	err = sup.run(ctx)
+	logger.Info("amtsbote stopped")
+	return err
+}
+
+// services are the long-running parts of serve, by role.
+type services struct {
+	drain         part // readyz and new requests answer 503 for the drain delay
+	intake        part // the portal API: in-flight requests finish
+	admin         part // the admin API, likewise
+	relay         part // in-flight deliveries finish, the leases of the rest are released
+	retention     part // runs with the relay
+	notifications part // the alarm monitor
+	operations    part // metrics and probes: scrapes see the whole shutdown
+	pprof         part
+	store         part // closes last
+}
+
+// parts lists the services in the order they stop, the one place where it
+// is written: first intake stops (drain, then the listeners close and
+// requests in flight finish), then deliveries, then notifications; the
+// metrics listener and the store close last. They start in the reverse order.
+func (s services) parts() []part {
+	return []part{s.drain, s.intake, s.admin, s.relay, s.retention, s.notifications, s.operations, s.pprof, s.store}
+}
+
+// listen binds the listeners of the portal API, the admin API (nil when it is
+// off) and the metrics (nil when off); on an error, none stays open.
+func listen(cfg *config.Config, srv *http.Server, tlsCfg *tls.Config, st store, ops *operations, logger *slog.Logger) (intake, admin, metricsSrv *httpServer, err error) {
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return nil, nil, nil, fmt.Errorf("listen: %w", err)
 	}
 	if tlsCfg != nil {
 		srv.TLSConfig = tlsCfg
 		ln = tls.NewListener(ln, tlsCfg)
 	}
-
-	admin, err := startAdmin(cfg, st, logger)
+	intake = &httpServer{srv: srv, ln: ln, timeout: cfg.Server.ShutdownTimeout.Duration}
+	admin, err = adminServer(cfg, st, logger)
 	if err != nil {
 		ln.Close()
-		return err
+		return nil, nil, nil, err
 	}
 	if admin != nil {
-		logger.Info("admin api started", slog.String("listen", admin.addr))
+		logger.Info("admin api started", slog.String("listen", admin.Addr()))
 	}
-	if err := ops.start(relay); err != nil {
+	metricsSrv, err = ops.server()
+	if err != nil {
 		ln.Close()
-		admin.Shutdown(context.Background(), logger)
-		return err
+		if admin != nil {
+			admin.ln.Close()
+		}
+		return nil, nil, nil, err
 	}
-	defer ops.shutdown() // last: scrapes and probes see the whole shutdown
-
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopRelay()
-	relayDone := make(chan error, 1)
-	go func() { relayDone <- relay.Run(relayCtx) }()
-	// Retention runs with the relay: it stops when deliveries stop.
-	retentionDone := make(chan error, 1)
-	go func() { retentionDone <- retention.Run(relayCtx) }()
-	waitMonitor := notes.startMonitor(relayCtx)
-	serveDone := make(chan error, 1)
-	go func() { serveDone <- srv.Serve(ln) }()
-
-	logger.Info("amtsbote started",
-		slog.String("version", buildVersion()), slog.String("listen", ln.Addr().String()),
-		slog.String("store", storeName), slog.String("owner", owner),
-		slog.Int("tenants", len(cfg.Tenants)), slog.Int("destinations", len(routes)))
-	logPreviousKeys(logger, cfg, time.Now())
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-		logger.Info("shutting down: intake stops")
-	case err := <-serveDone:
-		runErr = fmt.Errorf("http server: %w", err)
-	case err := <-admin.Done():
-		runErr = fmt.Errorf("admin http server: %w", err)
-	case err := <-ops.Done():
-		runErr = fmt.Errorf("metrics http server: %w", err)
-	case err := <-relayDone:
-		runErr = fmt.Errorf("relay stopped: %w", err)
-		relayDone <- err
-	}
-
-	// 1. Intake: new requests get 503 with Retry-After for the drain delay, then
-	// the listener closes and in-flight requests finish.
-	api.SetDraining(true)
-	ops.stopping()
-	if d := cfg.Server.DrainDelay; runErr == nil && d != nil && d.Duration > 0 {
-		time.Sleep(d.Duration)
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Warn("http shutdown incomplete", slog.Any("error", err))
-	}
-	admin.Shutdown(shutdownCtx, logger)
-	// 2. Deliveries in flight finish (within the shutdown timeout); leases of the rest are released.
-	logger.Info("shutting down: relay drains")
-	stopRelay()
-	if err := <-relayDone; err != nil && runErr == nil {
-		logger.Warn("relay shutdown incomplete", slog.Any("error", err))
-	}
-	<-retentionDone
-	waitMonitor()
-	closeDeliverers(routes, logger)
-	// 3. The store closes (deferred).
-	logger.Info("amtsbote stopped")
-	return runErr
+	return intake, admin, metricsSrv, nil
 }
 
 // rotation is a portal in an API key rotation: its previous key works until

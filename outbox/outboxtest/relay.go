@@ -12,9 +12,11 @@ import (
 	"github.com/amtsbote/amtsbote/outbox"
 )
 
-// RunRelay checks the Subscriber and Relay on the store: Ack, Nack with a
-// persisted schedule, permanent errors, in-process blips, panics, isolation of
-// destinations and orderly shutdown.
+// RunRelay checks the Relay on the store: delivery, failures persisted and
+// retried, permanent errors, in-process blips, panics, an exhausted policy,
+// isolation of destinations, orderly shutdown, the circuit breaker and
+// Retry-After. (RunWatermill checks the same claim machinery through the
+// watermill Subscriber.)
 func RunRelay(t *testing.T, open Opener) {
 	cases := []struct {
 		name string

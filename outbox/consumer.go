@@ -1,0 +1,374 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"maps"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// RelayStore is the part of a Store that delivering needs: leasing due
+// messages, recording or releasing them, learning when the next one is due
+// and when new ones arrive, and reading the blobs of a bundle. A RelayStore
+// that is also a BatchCompleter has outcomes recorded in batches.
+type RelayStore interface {
+	Claim(ctx context.Context, p ClaimParams) ([]Message, error)
+	Complete(ctx context.Context, c Completion) error
+	Release(ctx context.Context, owner, topic string, ids []string) error
+	NextDue(ctx context.Context, topic string) (due time.Time, ok bool, err error)
+	Watch(topic string) (ch <-chan struct{}, stop func())
+	Blobs
+}
+
+// consumer is the claim and complete machinery that the Relay and the
+// watermill Subscriber share. Per topic, a subscription leases due messages
+// within the topic's concurrency and circuit, makes one attempt on each,
+// turns the attempt's error into a Completion and records it.
+type consumer struct {
+	store     RelayStore
+	cfg       SubscriberConfig
+	completer *completer
+
+	closing   chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+	// timedOut is set when a subscription gave up on attempts still in
+	// flight DrainTimeout after it ended.
+	timedOut atomic.Bool
+
+	mu       sync.Mutex
+	breakers map[string]*breaker
+}
+
+// errNoOutcome is what an attemptFunc returns when the attempt has no
+// outcome to record because the consumer stops: it was not made, or was
+// given up. The message's lease is released instead.
+var errNoOutcome = errors.New("attempt without outcome")
+
+// attemptFunc makes one attempt to deliver d. The error is the outcome: nil
+// when delivered; one wrapping ErrPermanent is never retried; a
+// RetryAfterError postpones the next attempt; any other schedules it from
+// the retry policy; errNoOutcome releases the lease.
+type attemptFunc func(sub *subscription, d Delivery) error
+
+func newConsumer(store RelayStore, cfg SubscriberConfig) *consumer {
+	cfg.setDefaults()
+	return &consumer{store: store, cfg: cfg, completer: newCompleter(store),
+		closing: make(chan struct{}), breakers: map[string]*breaker{}}
+}
+
+// breaker returns the circuit breaker of topic, shared by its subscriptions.
+func (c *consumer) breaker(topic string, opts BreakerOptions) *breaker {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.breakers[topic]
+	if !ok {
+		b = newBreaker(topic, opts, c.cfg.Logger)
+		c.breakers[topic] = b
+	}
+	return b
+}
+
+// circuitState reports the circuit state of topic (closed for topics not subscribed).
+func (c *consumer) circuitState(topic string) CircuitState {
+	c.mu.Lock()
+	b, ok := c.breakers[topic]
+	c.mu.Unlock()
+	if !ok {
+		return CircuitClosed
+	}
+	return b.State()
+}
+
+// subscribe starts claiming due messages of topic and making attempts on
+// them until ctx is cancelled or the consumer closes; attempts in flight
+// then have DrainTimeout to finish. ended, when set, is called once the last
+// attempt of the subscription finished.
+func (c *consumer) subscribe(ctx context.Context, topic string, attempt attemptFunc, ended func()) error {
+	select {
+	case <-c.closing:
+		return errors.New("outbox consumer is closed")
+	default:
+	}
+	opts, err := c.cfg.topicOptions(topic)
+	if err != nil {
+		return err
+	}
+	soft, cancelSoft := context.WithCancel(ctx)
+	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	sub := &subscription{
+		consumer: c, topic: topic, opts: opts, attempt: attempt,
+		soft: soft, hard: hard, freed: make(chan struct{}, 1),
+		breaker: c.breaker(topic, opts.Breaker), recording: make(chan struct{}, opts.Concurrency),
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer cancelHard()
+		defer cancelSoft()
+		go func() {
+			select {
+			case <-c.closing:
+				cancelSoft()
+			case <-soft.Done():
+			}
+		}()
+		sub.run()
+		if ended != nil {
+			ended()
+		}
+	}()
+	go func() {
+		// Attempts in flight may still finish for DrainTimeout after the
+		// subscription ends; then their contexts are cancelled and leases released.
+		<-soft.Done()
+		t := time.NewTimer(c.cfg.DrainTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			c.timedOut.Store(true)
+		case <-hard.Done():
+		}
+		cancelHard()
+	}()
+	return nil
+}
+
+// close ends all subscriptions and waits for them, attempts in flight up to
+// DrainTimeout. It reports whether attempts were given up.
+func (c *consumer) close() error {
+	c.closeOnce.Do(func() { close(c.closing) })
+	c.wg.Wait()
+	c.completer.close()
+	if c.timedOut.Load() {
+		return errors.New("deliveries still in flight after the drain timeout were given up; their leases were released")
+	}
+	return nil
+}
+
+// subscription is the claim loop of one topic.
+type subscription struct {
+	*consumer
+	topic   string
+	opts    TopicOptions
+	attempt attemptFunc
+	soft    context.Context // ends: stop claiming and starting attempts
+	hard    context.Context // ends: give up on attempts in flight
+	freed   chan struct{}   // an attempt finished; a slot is free
+	breaker *breaker
+	// recording bounds the outcomes waiting to be recorded: a delivery gives its
+	// slot back as soon as its outcome is known, so the next message is delivered
+	// while the commit runs, and at most twice Concurrency messages are leased.
+	recording chan struct{}
+}
+
+func (sub *subscription) run() {
+	watch, stop := sub.store.Watch(sub.topic)
+	defer stop()
+
+	slots := make(chan struct{}, sub.opts.Concurrency)
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	failures := 0
+	for {
+		if sub.soft.Err() != nil {
+			return
+		}
+		free := cap(slots) - len(slots)
+		wait := sub.cfg.PollInterval
+		limit, pause := sub.breaker.allow(sub.cfg.Now(), free)
+		if limit == 0 && pause > 0 {
+			wait = min(wait, pause)
+		}
+		if limit > 0 {
+			msgs, err := sub.store.Claim(sub.soft, ClaimParams{
+				Topic: sub.topic, Owner: sub.cfg.Owner, Limit: limit,
+				Lease: sub.cfg.Lease, Ordered: sub.opts.Ordered,
+			})
+			switch {
+			case err != nil && sub.soft.Err() != nil:
+				return
+			case err != nil:
+				sub.breaker.unclaimed(0) // a probe that could not even claim is given back
+				failures++
+				wait = min(time.Duration(failures)*time.Second, sub.cfg.PollInterval)
+				sub.cfg.Logger.Error("outbox claim failed", slog.String("topic", sub.topic), slog.Any("error", err))
+			default:
+				failures = 0
+				for _, m := range msgs {
+					slots <- struct{}{}
+					inflight.Add(1)
+					go func() {
+						defer inflight.Done()
+						var once sync.Once
+						free := func() {
+							once.Do(func() {
+								<-slots
+								select {
+								case sub.freed <- struct{}{}:
+								default:
+								}
+							})
+						}
+						defer free()
+						sub.handle(m, free)
+					}()
+				}
+				if len(msgs) < limit {
+					sub.breaker.unclaimed(len(msgs))
+				}
+				if len(msgs) == limit && limit == free && !sub.opts.Ordered {
+					continue // there may be more due
+				}
+				// An ordered topic can only take its head, which may wait for its retry or be
+				// leased elsewhere while later messages are due: NextDue would wake us at once,
+				// again and again. Notifications, freed slots and the poll wake it instead.
+				if !sub.opts.Ordered {
+					if due, ok, err := sub.store.NextDue(sub.soft, sub.topic); err == nil && ok {
+						wait = min(wait, max(due.Sub(sub.cfg.Now()), time.Millisecond))
+					}
+				}
+			}
+		}
+		resetTimer(timer, wait)
+		select {
+		case <-sub.soft.Done():
+			return
+		case <-watch:
+		case <-sub.freed:
+		case <-timer.C:
+		}
+	}
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	t.Stop()
+	select {
+	case <-t.C:
+	default:
+	}
+	t.Reset(d)
+}
+
+// delivery is the Delivery of attempt number attempt on m. Its metadata is
+// the message's, with the submission id and the attempt number.
+func (sub *subscription) delivery(m Message, attempt int) Delivery {
+	md := make(map[string]string, len(m.Metadata)+2)
+	maps.Copy(md, m.Metadata)
+	if m.SubmissionID != "" {
+		md[MetaSubmissionID] = m.SubmissionID
+	}
+	md[MetaAttempt] = strconv.Itoa(attempt)
+	return Delivery{
+		MessageID:    m.ID,
+		SubmissionID: md[MetaSubmissionID],
+		Topic:        sub.topic,
+		Attempt:      attempt,
+		Payload:      m.Payload,
+		Metadata:     md,
+		blobs:        sub.store,
+	}
+}
+
+// handle makes one attempt on a claimed message and records its outcome. It
+// calls free once the outcome is known and may still be recorded, so that the
+// next message can be delivered meanwhile; an ordered topic's next message
+// must wait for the record, so there free is left to the caller.
+func (sub *subscription) handle(m Message, free func()) {
+	attempt := m.Attempts + 1
+	started := sub.cfg.Now()
+	err := sub.attempt(sub, sub.delivery(m, attempt))
+	if errors.Is(err, errNoOutcome) {
+		sub.release(m.ID)
+		return
+	}
+	c := sub.completion(m, attempt, err)
+	c.Topic, c.ID, c.Owner, c.StartedAt, c.FinishedAt = sub.topic, m.ID, sub.cfg.Owner, started, sub.cfg.Now()
+	sub.breaker.record(c.FinishedAt, c.Outcome == OutcomeRetry || (c.Outcome == OutcomeDead && !c.permanent))
+	if !sub.opts.Ordered {
+		select {
+		case sub.recording <- struct{}{}:
+			defer func() { <-sub.recording }()
+			free()
+		case <-sub.hard.Done(): // shutting down: record it while holding the slot
+		}
+	}
+	// The outcome happened: record it even while shutting down.
+	ctx, cancelStore := context.WithTimeout(context.WithoutCancel(sub.hard), 30*time.Second)
+	defer cancelStore()
+	err = sub.completer.complete(ctx, c)
+	if err != nil {
+		sub.cfg.Logger.Error("outbox completion not recorded",
+			slog.String("message_id", m.ID), slog.String("topic", sub.topic),
+			slog.String("outcome", string(c.Outcome)), slog.Any("error", err))
+	}
+	if c.Outcome == OutcomeRetry && !sub.opts.Ordered {
+		// The slot was given back before this record: wake the claim loop
+		// again, which left the message out while it was leased, so that it
+		// waits for the new attempt time rather than for the next poll.
+		select {
+		case sub.freed <- struct{}{}:
+		default:
+		}
+	}
+	if sub.cfg.Observe != nil {
+		sub.cfg.Observe(m, c, err)
+	}
+}
+
+// maxErrorLen bounds the error text kept with an attempt.
+const maxErrorLen = 2000
+
+// completion turns the error of attempt number attempt on m into its
+// outcome: delivered; dead at once for a permanent error; else retried when
+// the retry policy says, and no earlier than a RetryAfterError asks; dead
+// when the policy is exhausted.
+func (sub *subscription) completion(m Message, attempt int, err error) Completion {
+	if err == nil {
+		return Completion{Outcome: OutcomeDelivered}
+	}
+	reason := truncate(err.Error(), maxErrorLen)
+	if reason == "" {
+		reason = "delivery failed (nacked)"
+	}
+	if errors.Is(err, ErrPermanent) {
+		return Completion{Outcome: OutcomeDead, Error: reason, permanent: true}
+	}
+	now := sub.cfg.Now()
+	from := m.CreatedAt
+	if m.RetryFrom.After(from) {
+		from = m.RetryFrom // replayed: a fresh budget
+	}
+	next, dead := sub.opts.Policy.Next(attempt, from, now)
+	if dead {
+		return Completion{Outcome: OutcomeDead, Error: reason + " (retry policy exhausted)"}
+	}
+	var ra RetryAfterError
+	if errors.As(err, &ra) && now.Add(ra.RetryAfter()).After(next) {
+		next = now.Add(ra.RetryAfter()) // the destination asked for a longer pause
+	}
+	return Completion{Outcome: OutcomeRetry, Error: reason, NextAttemptAt: next}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func (sub *subscription) release(id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(sub.hard), 10*time.Second)
+	defer cancel()
+	if err := sub.store.Release(ctx, sub.cfg.Owner, sub.topic, []string{id}); err != nil {
+		sub.cfg.Logger.Warn("outbox lease not released; it expires on its own",
+			slog.String("message_id", id), slog.String("topic", sub.topic), slog.Any("error", err))
+	}
+}
