@@ -202,7 +202,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	}
 
 	// The listeners last: nothing fails after them but another listener.
-	intake, admin, metricsSrv, err := listen(cfg, srv, tlsCfg, st, ops, logger)
+	portal, admin, metricsSrv, err := listen(cfg, srv, tlsCfg, st, ops, logger)
 	if err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		}
 		return nil
 	})}
-	svc.intake = intake.part("http server")
+	svc.portal = portal.part("http server")
 	svc.admin = admin.part("admin http server")
 	svc.relay = part{name: "relay", run: func(ctx context.Context) error {
 		stop := context.AfterFunc(ctx, func() { logger.Info("shutting down: relay drains") })
@@ -235,7 +235,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 
 	sup := &supervisor{parts: svc.parts(), logger: logger, started: func() {
 		logger.Info("amtsbote started",
-			slog.String("version", buildVersion()), slog.String("listen", intake.Addr()),
+			slog.String("version", buildVersion()), slog.String("listen", portal.Addr()),
 			slog.String("store", storeName), slog.String("owner", owner),
 			slog.Int("tenants", len(cfg.Tenants)), slog.Int("destinations", len(routes)))
 		logPreviousKeys(logger, cfg, time.Now())
@@ -249,7 +249,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 // services are the long-running parts of serve, by role.
 type services struct {
 	drain         part // readyz and new requests answer 503 for the drain delay
-	intake        part // the portal API: in-flight requests finish
+	portal        part // the portal API: in-flight requests finish
 	admin         part // the admin API, likewise
 	relay         part // in-flight deliveries finish, the leases of the rest are released
 	retention     part // runs with the relay
@@ -264,12 +264,12 @@ type services struct {
 // requests in flight finish), then deliveries, then notifications; the
 // metrics listener and the store close last. They start in the reverse order.
 func (s services) parts() []part {
-	return []part{s.drain, s.intake, s.admin, s.relay, s.retention, s.notifications, s.operations, s.pprof, s.store}
+	return []part{s.drain, s.portal, s.admin, s.relay, s.retention, s.notifications, s.operations, s.pprof, s.store}
 }
 
 // listen binds the listeners of the portal API, the admin API (nil when it is
 // off) and the metrics (nil when off); on an error, none stays open.
-func listen(cfg *config.Config, srv *http.Server, tlsCfg *tls.Config, st store, ops *operations, logger *slog.Logger) (intake, admin, metricsSrv *httpServer, err error) {
+func listen(cfg *config.Config, srv *http.Server, tlsCfg *tls.Config, st store, ops *operations, logger *slog.Logger) (portal, admin, metricsSrv *httpServer, err error) {
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("listen: %w", err)
@@ -278,7 +278,7 @@ func listen(cfg *config.Config, srv *http.Server, tlsCfg *tls.Config, st store, 
 		srv.TLSConfig = tlsCfg
 		ln = tls.NewListener(ln, tlsCfg)
 	}
-	intake = &httpServer{srv: srv, ln: ln, timeout: cfg.Server.ShutdownTimeout.Duration}
+	portal = &httpServer{srv: srv, ln: ln, timeout: cfg.Server.ShutdownTimeout.Duration}
 	admin, err = adminServer(cfg, st, logger)
 	if err != nil {
 		ln.Close()
@@ -295,7 +295,7 @@ func listen(cfg *config.Config, srv *http.Server, tlsCfg *tls.Config, st store, 
 		}
 		return nil, nil, nil, err
 	}
-	return intake, admin, metricsSrv, nil
+	return portal, admin, metricsSrv, nil
 }
 
 // rotation is a portal in an API key rotation: its previous key works until

@@ -62,7 +62,7 @@ func TestServeShutdownOrder(t *testing.T) {
 	j := &journal{causes: map[string]bool{}}
 	svc := services{
 		drain:         j.part("drain", nil),
-		intake:        j.part("intake", nil),
+		portal:        j.part("portal", nil),
 		admin:         part{name: "admin"}, // off
 		relay:         j.part("relay", nil),
 		retention:     j.part("retention", nil),
@@ -83,7 +83,7 @@ func TestServeShutdownOrder(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("run after an orderly shutdown: %v", err)
 	}
-	want := []string{"drain", "intake", "relay", "retention", "notifications", "metrics", "store"}
+	want := []string{"drain", "portal", "relay", "retention", "notifications", "metrics", "store"}
 	if !slices.Equal(j.stopped, want) {
 		t.Errorf("stopped %v, want %v", j.stopped, want)
 	}
