@@ -58,14 +58,16 @@ func (s *Store) SetReactor(r outbox.Reactor) {
 	s.reactor.Store(&r)
 }
 
-// inTx runs fn in a write transaction and commits it if fn returns nil.
+// inTx runs fn in a write transaction and commits it if fn returns nil; it
+// rolls back otherwise, also when fn panics (SQLite's one write connection
+// must not stay in a transaction). After a commit the rollback does nothing.
 func (s *Store) inTx(ctx context.Context, fn func(Executor) error) error {
 	tx, err := s.d.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	if err := fn(tx); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
