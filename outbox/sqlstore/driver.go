@@ -40,7 +40,9 @@ type Driver interface {
 // Tx is a driver's write transaction.
 type Tx interface {
 	Executor
+	// Commit commits the transaction.
 	Commit(ctx context.Context) error
+	// Rollback rolls it back; after Commit it does nothing.
 	Rollback(ctx context.Context) error
 }
 

@@ -66,7 +66,7 @@ func (s *Store) inTx(ctx context.Context, fn func(Executor) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	defer func() { _ = tx.Rollback(ctx) }() // as pgx.BeginFunc: a done ctx closes the connection instead
 	if err := fn(tx); err != nil {
 		return err
 	}
