@@ -8,6 +8,11 @@ import (
 // Store is the persistence contract of the outbox. Implementations must be safe
 // for concurrent use; those for shared databases must make Claim safe across
 // processes (no message leased to two owners at once).
+//
+// Store is the union the stores implement (outbox/sqlite and outbox/postgres
+// through outbox/sqlstore, and the encrypting decorator outbox/sealed). A
+// consumer declares the small part it calls where it uses it, for example
+// adminapi.Store, notify.MonitorStore or metrics.StatsReader, and takes that.
 type Store interface {
 	// InTx runs fn in one transaction and commits it if fn returns nil.
 	// Watchers of the topics of inserted messages are woken after the commit.

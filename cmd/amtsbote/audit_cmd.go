@@ -8,7 +8,14 @@ import (
 	"time"
 
 	"github.com/amtsbote/amtsbote/adapters/adminapi"
+	"github.com/amtsbote/amtsbote/outbox"
 )
+
+// eventReader is the part of the store audit uses.
+type eventReader interface {
+	Events(ctx context.Context, submissionID string) ([]outbox.Event, error)
+	Close() error
+}
 
 // auditCmd prints the audit trail of a submission: every step from its
 // acceptance to its last delivery, replay or purge.
@@ -24,7 +31,8 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprint(stderr, "usage: amtsbote audit SUBMISSION-ID [--json] [--config FILE | --data-dir DIR]\n")
 		return 2
 	}
-	st, err := sf.open(ctx)
+	var st eventReader
+	st, err = sf.open(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "audit: %v\n", err)
 		return 1

@@ -50,6 +50,13 @@ func encryptionKeyCmd(ctx context.Context, args []string, stdout, stderr io.Writ
 	return 2
 }
 
+// resealer is the part of an encrypting store encryption-key rotate uses
+// (sealed.Store has it).
+type resealer interface {
+	Reseal(ctx context.Context, batch int) (sealed.ResealResult, error)
+	Keyring() *sealed.Keyring
+}
+
 func encryptionKeyRotate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("encryption-key rotate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -88,7 +95,7 @@ func encryptionKeyRotate(ctx context.Context, args []string, stdout, stderr io.W
 		return 1
 	}
 	defer st.Close()
-	ss, ok := st.(*sealed.Store)
+	ss, ok := st.(resealer)
 	if !ok {
 		fmt.Fprintf(stderr, "encryption-key rotate: the store is not encrypted\n")
 		return 1

@@ -122,6 +122,12 @@ var stateNames = map[string]outbox.State{
 	"delivered": outbox.StateDelivered, "dead": outbox.StateDead, "discarded": outbox.StateDiscarded,
 }
 
+// messageLister is the part of the store outbox list uses.
+type messageLister interface {
+	List(ctx context.Context, f outbox.ListFilter) ([]outbox.Message, string, error)
+	Close() error
+}
+
 func outboxList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, sf := newOutboxFlags("list", stderr)
 	status := fs.String("status", "", "only messages in this state: pending, retrying, delivered, dead or discarded")
@@ -152,7 +158,8 @@ func outboxList(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "outbox list: --limit must be from 1 to %d\n", outbox.MaxListLimit)
 		return 2
 	}
-	st, err := sf.open(ctx)
+	var st messageLister
+	st, err = sf.open(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "outbox list: %v\n", err)
 		return 1
@@ -209,6 +216,15 @@ type showJSON struct {
 	Payload []byte `json:"payload,omitempty"`
 }
 
+// messageReader is the part of the store outbox show uses.
+type messageReader interface {
+	Message(ctx context.Context, id string) (outbox.Message, error)
+	Attempts(ctx context.Context, messageID string) ([]outbox.Attempt, error)
+	Replays(ctx context.Context, messageID string) ([]outbox.Replay, error)
+	outbox.Blobs // for --content
+	Close() error
+}
+
 func outboxShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, sf := newOutboxFlags("show", stderr)
 	payload := fs.Bool("payload", false, "also print the payload (it holds personal data)")
@@ -223,7 +239,8 @@ func outboxShow(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	id := pos[0]
-	st, err := sf.open(ctx)
+	var st messageReader
+	st, err = sf.open(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "outbox show: %v\n", err)
 		return 1
@@ -355,7 +372,7 @@ func writeText(w io.Writer, b []byte) {
 
 // writeContent writes the content the destination of m receives to path,
 // readable by its owner only.
-func writeContent(ctx context.Context, st outbox.Store, m outbox.Message, path string) (err error) {
+func writeContent(ctx context.Context, blobs outbox.Blobs, m outbox.Message, path string) (err error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
@@ -366,10 +383,17 @@ func writeContent(ctx context.Context, st outbox.Store, m outbox.Message, path s
 		}
 	}()
 	d := outbox.Delivery{MessageID: m.ID, SubmissionID: m.SubmissionID, Topic: m.Topic, Payload: m.Payload, Metadata: m.Metadata}
-	if err := d.WithBlobs(st).WriteTo(ctx, f); err != nil {
+	if err := d.WithBlobs(blobs).WriteTo(ctx, f); err != nil {
 		return fmt.Errorf("content of %s: %w", m.ID, err)
 	}
 	return nil
+}
+
+// replayer is the part of the store outbox replay uses.
+type replayer interface {
+	Replay(ctx context.Context, r outbox.ReplayRequest) error
+	ReplayAll(ctx context.Context, f outbox.ListFilter, by, reason string) (int, error)
+	Close() error
 }
 
 func outboxReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -398,7 +422,8 @@ func outboxReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprint(stderr, "outbox replay: who replays is recorded: set --by NAME ($SUDO_USER and $USER are empty)\n")
 		return 2
 	}
-	st, err := sf.open(ctx)
+	var st replayer
+	st, err = sf.open(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "outbox replay: %v\n", err)
 		return 1
@@ -427,6 +452,12 @@ func outboxReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return 0
 }
 
+// discarder is the part of the store outbox discard uses.
+type discarder interface {
+	Discard(ctx context.Context, r outbox.ReplayRequest) error
+	Close() error
+}
+
 // outboxDiscard gives up a dead message: its payload is removed and it is
 // never delivered; the audit trail records who and why.
 func outboxDiscard(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -447,7 +478,8 @@ func outboxDiscard(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprint(stderr, "outbox discard: who discards is recorded: set --by NAME ($SUDO_USER and $USER are empty)\n")
 		return 2
 	}
-	st, err := sf.open(ctx)
+	var st discarder
+	st, err = sf.open(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "outbox discard: %v\n", err)
 		return 1

@@ -179,7 +179,7 @@ RETURNING id
 UPDATE outbox_messages
 SET state = 'discarded', payload = x'', purged_at = ?2, lease_owner = NULL, lease_until = NULL, updated_at = ?2
 WHERE seq = ?1 AND state = 'dead'
-RETURNING COALESCE(submission_id, '')
+RETURNING id, topic, COALESCE(submission_id, ''), metadata
 
 -- name: OpenAlarm
 INSERT INTO outbox_alarms (key, open, changed_at) VALUES (?1, 1, ?2)

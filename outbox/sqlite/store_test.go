@@ -2,9 +2,11 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/outboxtest"
@@ -45,5 +47,38 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 	}
 	if _, err := os.Stat(path + "-wal"); err != nil {
 		t.Fatalf("no WAL file beside %s: %v", path, err)
+	}
+}
+
+// A reactor that panics leaves no transaction open: the one write connection
+// serves the next transaction, and nothing of the panicking one is stored.
+func TestPanicInTransactionRollsBack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s := open(t)
+	create := func(id string) error {
+		return s.InTx(ctx, func(tx outbox.Tx) error {
+			_, _, err := tx.CreateSubmission(ctx, outbox.Submission{ID: id, PortalID: "p", TenantID: "t",
+				ProcedureID: "p.q", RequestHash: []byte{1}, Payload: []byte("{}")})
+			return err
+		})
+	}
+	s.SetReactor(outbox.ReactorFunc(func(context.Context, []outbox.Event) ([]outbox.Message, error) {
+		panic("reactor failed")
+	}))
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("InTx did not pass the panic on")
+			}
+		}()
+		_ = create("s1")
+	}()
+	s.SetReactor(nil)
+	if err := create("s2"); err != nil {
+		t.Fatalf("transaction after the panic: %v", err)
+	}
+	if _, _, err := s.Submission(ctx, "s1"); !errors.Is(err, outbox.ErrNotFound) {
+		t.Fatalf("submission of the panicking transaction: err = %v, want ErrNotFound", err)
 	}
 }

@@ -104,3 +104,25 @@ func Require(q map[string]string, names ...string) error {
 	}
 	return nil
 }
+
+// Load reads the named queries of several files into one map and checks
+// that every query in required is there.
+func Load(fsys fs.FS, files []string, required ...string) (map[string]string, error) {
+	q := map[string]string{}
+	for _, f := range files {
+		fq, err := Queries(fsys, f)
+		if err != nil {
+			return nil, err
+		}
+		for name, query := range fq {
+			if _, dup := q[name]; dup {
+				return nil, fmt.Errorf("query %s is defined twice", name)
+			}
+			q[name] = query
+		}
+	}
+	if err := Require(q, required...); err != nil {
+		return nil, err
+	}
+	return q, nil
+}

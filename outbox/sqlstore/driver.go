@@ -1,0 +1,229 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/amtsbote/amtsbote/outbox"
+)
+
+// Driver is one SQL dialect. Its Executor methods run outside a transaction
+// (a dialect may send reads and writes to different connections); Begin
+// starts a write transaction. The other methods manage their own
+// transaction or locking where the dialect needs one. A method that finds
+// no row returns an error wrapping outbox.ErrNotFound.
+type Driver interface {
+	Executor
+
+	// Begin starts a write transaction.
+	Begin(ctx context.Context) (Tx, error)
+
+	// Claim leases due messages of p.Topic until now+p.Lease (see outbox.Store.Claim).
+	Claim(ctx context.Context, p outbox.ClaimParams, now time.Time) ([]outbox.Message, error)
+	// Release clears owner's leases on the messages ids of topic.
+	Release(ctx context.Context, owner, topic string, ids []string) error
+	// PutBlobChunk stages a chunk, committed at once; stored is false when
+	// the blob is committed (nothing written).
+	PutBlobChunk(ctx context.Context, id string, seq int, data []byte, now time.Time) (stored bool, err error)
+	// DeleteStagedBlob removes the chunks of blob id unless it is committed.
+	DeleteStagedBlob(ctx context.Context, id string) error
+	// PurgeStagedBlobs removes the chunks of uncommitted blobs last written
+	// before before and returns how many blobs it removed.
+	PurgeStagedBlobs(ctx context.Context, before time.Time) (int, error)
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close closes the connections.
+	Close() error
+}
+
+// Tx is a driver's write transaction.
+type Tx interface {
+	Executor
+	// Commit commits the transaction.
+	Commit(ctx context.Context) error
+	// Rollback rolls it back; after Commit it does nothing.
+	Rollback(ctx context.Context) error
+}
+
+// Executor runs the queries usable in and outside a transaction.
+type Executor interface {
+	// InsertSubmission stores s unless its id or idempotency key exists;
+	// inserted reports whether it did.
+	InsertSubmission(ctx context.Context, s outbox.Submission) (inserted bool, err error)
+	// SubmissionByKey reads the submission of portal with idempotency key.
+	SubmissionByKey(ctx context.Context, portalID, key string) (outbox.Submission, error)
+	// SubmissionByID reads a submission with its payload.
+	SubmissionByID(ctx context.Context, id string) (outbox.Submission, error)
+	// SubmissionInfo reads the portal, tenant and procedure of a submission.
+	SubmissionInfo(ctx context.Context, id string) (portal, tenant, procedure string, err error)
+	// SubmissionExists reports whether a submission id is stored.
+	SubmissionExists(ctx context.Context, id string) (bool, error)
+
+	// InsertMessage stores m as pending, due at due, created at now. With
+	// ignoreConflict a message whose topic and id exist is left as it is
+	// (reactor follow-ups have deterministic ids).
+	InsertMessage(ctx context.Context, m outbox.Message, due, now time.Time, ignoreConflict bool) error
+	// CompleteMessages records the outcomes of leased messages, one result
+	// per row in order; a row whose lease is lost has Found false.
+	CompleteMessages(ctx context.Context, rows []CompleteRow) ([]Completed, error)
+	// InsertAttempts stores attempt records.
+	InsertAttempts(ctx context.Context, rows []AttemptRow) error
+	// NextDue reads when the earliest unfinished, unleased message of topic
+	// is due (ok false when there is none).
+	NextDue(ctx context.Context, topic string, now time.Time) (due time.Time, ok bool, err error)
+	// MessagesBySubmission reads the messages of a submission in seq order.
+	MessagesBySubmission(ctx context.Context, submissionID string) ([]outbox.Message, error)
+	// MessagesOfSubmissions reads the messages of submissions, without payloads, in seq order.
+	MessagesOfSubmissions(ctx context.Context, submissionIDs []string) ([]outbox.Message, error)
+	// MessagesByID reads up to two messages with id (on topic unless it is
+	// empty) in seq order, with their seqs.
+	MessagesByID(ctx context.Context, id, topic string) ([]outbox.Message, []int64, error)
+	// ListMessages reads up to limit messages after seq afterSeq in seq
+	// order, in state (unless empty) and with a topic LIKE pattern.
+	ListMessages(ctx context.Context, afterSeq int64, state outbox.State, pattern string, limit int) ([]outbox.Message, []int64, error)
+	// Attempts reads the attempts of a message, oldest first.
+	Attempts(ctx context.Context, messageID string) ([]outbox.Attempt, error)
+
+	// LockMessages locks (where the dialect needs it) and reads the seq
+	// and state of the messages with id (on topic unless it is empty).
+	LockMessages(ctx context.Context, id, topic string) ([]Locked, error)
+	// ReplayMessage makes the dead message seq pending again and records
+	// the replay; no row when it is not dead.
+	ReplayMessage(ctx context.Context, seq int64, now time.Time, by, reason string) ([]Replayed, error)
+	// ReplayDead does so for every dead message with a topic LIKE pattern.
+	ReplayDead(ctx context.Context, pattern string, now time.Time, by, reason string) ([]Replayed, error)
+	// Replays reads the replays of a message, oldest first.
+	Replays(ctx context.Context, messageID string) ([]outbox.Replay, error)
+	// DiscardMessage discards the dead message seq and removes its payload
+	// (outbox.ErrNotFound when it is not dead).
+	DiscardMessage(ctx context.Context, seq int64, now time.Time) (Replayed, error)
+
+	// InsertEvents appends events to the audit trail.
+	InsertEvents(ctx context.Context, events []outbox.Event) error
+	// Events reads the audit trail of a submission, oldest first.
+	Events(ctx context.Context, submissionID string) ([]outbox.Event, error)
+	// StatsOpen reads Pending, Retrying and OldestPending of the topics with
+	// pending or retrying messages.
+	StatsOpen(ctx context.Context) ([]outbox.TopicStats, error)
+	// StatsDead reads the number of dead messages of each topic that has any.
+	StatsDead(ctx context.Context) ([]outbox.TopicStats, error)
+	// LastDelivered reads when topic's last delivery succeeded (zero if never).
+	LastDelivered(ctx context.Context, topic string) (time.Time, error)
+	// ListSubmissions reads up to limit submissions of portal received at
+	// or after since (zero: all) and after cursor, without payloads.
+	ListSubmissions(ctx context.Context, portalID string, since time.Time, after outbox.SubmissionCursor, limit int) ([]outbox.Submission, error)
+	// SetAlarm opens or closes the alarm key; changed is false when it
+	// already was so.
+	SetAlarm(ctx context.Context, key string, open bool, now time.Time) (changed bool, err error)
+
+	// PurgeMessages removes the payloads of up to limit messages delivered
+	// before before, returning them in seq order.
+	PurgeMessages(ctx context.Context, before, now time.Time, limit int) ([]Purged, error)
+	// PurgeSubmissions removes the request payloads of up to limit
+	// submissions received before before whose messages are all purged or
+	// discarded, returning their ids.
+	PurgeSubmissions(ctx context.Context, before, now time.Time, limit int) ([]string, error)
+	// PurgeBlobs deletes the blobs of submissions and their chunks,
+	// returning how many blobs it deleted.
+	PurgeBlobs(ctx context.Context, submissionIDs []string) (int, error)
+
+	// LockBlobs locks blob ids (sorted) until the commit, where the dialect
+	// has concurrent writers.
+	LockBlobs(ctx context.Context, ids []string) error
+	// StagedChunks reads the number and the first and last seq of the staged
+	// chunks of blob id (-1 when there are none).
+	StagedChunks(ctx context.Context, id string) (n, first, last int, err error)
+	// InsertBlob commits blob b, created at created.
+	InsertBlob(ctx context.Context, b outbox.Blob, created time.Time) error
+	// BlobByID reads a committed blob (see SetBlobChecksum).
+	BlobByID(ctx context.Context, id string) (outbox.Blob, error)
+	// BlobChunk reads chunk seq of the committed blob id.
+	BlobChunk(ctx context.Context, id string, seq int) ([]byte, error)
+
+	// SubmissionPayloads reads up to limit submission payloads after id after, in id order.
+	SubmissionPayloads(ctx context.Context, after string, limit int) ([]SubmissionPayload, error)
+	// RewriteSubmissionPayload stores payload unless the row changed since
+	// p was read; it returns the number of rows changed.
+	RewriteSubmissionPayload(ctx context.Context, p SubmissionPayload, payload []byte) (int, error)
+	// MessagePayloads reads up to limit message payloads after seq after, in seq order.
+	MessagePayloads(ctx context.Context, after int64, limit int) ([]MessagePayload, error)
+	// RewriteMessagePayload stores payload and metadata unless the row
+	// changed since p was read; it returns the number of rows changed.
+	RewriteMessagePayload(ctx context.Context, p MessagePayload, payload []byte, metadata map[string]string) (int, error)
+	// BlobChunks reads up to limit blob chunks, staged or committed, after
+	// (afterID, afterSeq) in that order.
+	BlobChunks(ctx context.Context, afterID string, afterSeq, limit int) ([]BlobChunk, error)
+	// RewriteBlobChunk stores data unless the chunk changed since c was
+	// read; it returns the number of chunks changed.
+	RewriteBlobChunk(ctx context.Context, c BlobChunk, data []byte) (int, error)
+	// BlobHeaders reads up to limit committed blobs after id after, in id order.
+	BlobHeaders(ctx context.Context, after string, limit int) ([]outbox.Blob, error)
+	// RewriteBlobHeader stores the checksums (sealed empty: NULL) unless b's
+	// changed since b was read; it returns the number of blobs changed.
+	RewriteBlobHeader(ctx context.Context, b outbox.Blob, sha [32]byte, sealed []byte) (int, error)
+}
+
+// CompleteRow is one outcome to record: the completion and the state it implies.
+type CompleteRow struct {
+	outbox.Completion
+	State outbox.State
+}
+
+// Completed is the message a CompleteRow changed.
+type Completed struct {
+	Found        bool // false: the lease was lost, nothing written
+	Seq          int64
+	Attempts     int
+	SubmissionID string
+	Metadata     map[string]string
+}
+
+// AttemptRow is the record of one attempt of message Seq.
+type AttemptRow struct {
+	Seq    int64
+	Number int
+	outbox.Completion
+}
+
+// Locked is the seq and state of a message found by id.
+type Locked struct {
+	Seq   int64
+	State outbox.State
+}
+
+// Replayed is a message a replay or discard changed.
+type Replayed struct {
+	Topic, ID, SubmissionID string
+	Metadata                map[string]string
+}
+
+// Purged is a message whose payload retention removed.
+type Purged struct {
+	ID, Topic, SubmissionID string
+}
+
+// SubmissionPayload is a submission's payload as read for a rewrite.
+type SubmissionPayload struct {
+	ID      string
+	Payload []byte
+}
+
+// MessagePayload is a message's payload and metadata as read for a rewrite.
+type MessagePayload struct {
+	Seq      int64
+	ID       string
+	Topic    string
+	Payload  []byte
+	Metadata map[string]string
+	// StoredMetadata is the metadata in the driver's stored form, for its
+	// compare-and-swap (nil where the driver compares Metadata).
+	StoredMetadata any
+}
+
+// BlobChunk is a stored blob chunk as read for a rewrite.
+type BlobChunk struct {
+	ID   string
+	Seq  int
+	Data []byte
+}
