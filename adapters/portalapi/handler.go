@@ -38,7 +38,7 @@ type Config struct {
 	Intake Intake
 	// Store is the outbox that the status, list and events endpoints read.
 	// Required.
-	Store outbox.Store
+	Store Store
 	// MaxBodyBytes is the largest request body accepted. Default
 	// DefaultMaxBodyBytes; it may not be negative.
 	MaxBodyBytes int64
@@ -139,11 +139,22 @@ type Intake interface {
 	Accept(ctx context.Context, r intake.Request) (intake.Receipt, error)
 }
 
+// Store is the part of the outbox that the status, list and events
+// endpoints read; outbox.Store has it.
+type Store interface {
+	Submission(ctx context.Context, id string) (outbox.Submission, []outbox.Message, error)
+	Attempts(ctx context.Context, messageID string) ([]outbox.Attempt, error)
+	Events(ctx context.Context, submissionID string) ([]outbox.Event, error)
+	ListSubmissions(ctx context.Context, f outbox.SubmissionFilter) ([]outbox.SubmissionStatus, string, error)
+}
+
+var _ Store = outbox.Store(nil)
+
 // Handler is the portal API, an http.Handler. It is safe for concurrent use.
 type Handler struct {
 	cfg          *config.Config
 	intake       Intake
-	store        outbox.Store
+	store        Store
 	maxBody      int64
 	log          *slog.Logger
 	now          func() time.Time
