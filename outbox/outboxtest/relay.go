@@ -249,7 +249,9 @@ func testRelayExhausted(t *testing.T, s outbox.Store) {
 	topic := topicName()
 	rec := newRecorder(func(outbox.Delivery, int) error { return errors.New("503 Service Unavailable") })
 	policy := fastPolicy
-	policy.MaxElapsedTime = 300 * time.Millisecond
+	// Long enough for a second attempt (20 ms after the first) even when the
+	// first starts late on a starved machine; CI once saw 300 ms pass before it.
+	policy.MaxElapsedTime = 1500 * time.Millisecond
 	startRelay(t, s, map[string]outbox.Route{topic: {Deliverer: rec, Options: outbox.TopicOptions{Policy: policy}}}, -1)
 	sub, msgs := accept(t, s, topic)
 	got := waitState(t, s, sub.ID, msgs[0].ID, outbox.StateDead, 10*time.Second)
