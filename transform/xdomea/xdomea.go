@@ -157,7 +157,8 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 	// Akte is in the message unless the DMS id of an existing one is
 	// configured (IDContainer).
 	received := s.ReceivedAt.In(berlin)
-	jahr := strconv.Itoa(received.Year())
+	eingang := received.Format(time.DateOnly)
+	jahr := eingang[:4]
 	akte := meta.Akte.resolve(meta.ProcedureName, jahr)
 	betreff := Betreff(s, meta.ProcedureName)
 	sgo := root.CreateElement("xdomea:SchriftgutobjektZumAblegen")
@@ -189,7 +190,7 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 		xoev.Text(vorgang, "xdomea:Aktenbetreff", akte.Betreff)
 	}
 	xoev.Text(vorgang, "xdomea:Typ", meta.ProcedureName)
-	xoev.Text(vorgang.CreateElement("xdomea:Laufzeit"), "xdomea:Beginn", received.Format(time.DateOnly))
+	xoev.Text(vorgang.CreateElement("xdomea:Laufzeit"), "xdomea:Beginn", eingang)
 
 	dok := vorgang.CreateElement("xdomea:Dokument")
 	id := dok.CreateElement("xdomea:Identifikation")
@@ -197,7 +198,7 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 	xoev.Text(id, "xdomea:NummerImUebergeordnetenContainer", "1")
 	xoev.Text(dok.CreateElement("xdomea:AllgemeineMetadaten"), "xdomea:Betreff", betreff)
 	xoev.Text(dok, "xdomea:FremdesGeschaeftszeichen", s.ID)
-	xoev.Text(dok, "xdomea:Posteingangsdatum", received.Format(time.DateOnly))
+	xoev.Text(dok, "xdomea:Posteingangsdatum", eingang)
 	xoev.Text(dok, "xdomea:Typ", "Antrag")
 	format := dok.CreateElement("xdomea:Version")
 	xoev.Text(format, "xdomea:Nummer", "1")
