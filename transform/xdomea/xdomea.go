@@ -161,6 +161,13 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 	jahr := eingang[:4]
 	akte := meta.Akte.resolve(meta.ProcedureName, jahr)
 	betreff := Betreff(s, meta.ProcedureName)
+	anlagenBetreffe := make([]string, len(s.Attachments))
+	for i, a := range s.Attachments {
+		anlagenBetreffe[i] = anlageBetreff(s.Data, a)
+	}
+	if err := checkBetreffe(betreff, anlagenBetreffe); err != nil {
+		return Message{}, err
+	}
 	sgo := root.CreateElement("xdomea:SchriftgutobjektZumAblegen")
 	xoev.Text(sgo, "xdomea:FachverfahrenObjektID", s.ID)
 	var vorgang *etree.Element
@@ -214,7 +221,7 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 	for i := range s.Attachments {
 		a := &s.Attachments[i]
 		f := File{Name: strings.ToLower(a.ID) + "_" + a.FileName, MIMEType: a.MIMEType, Attachment: a}
-		anlage(dok, *a, anlageBetreff(s.Data, *a), f.Name, i+1, in.CreatedAt)
+		anlage(dok, *a, anlagenBetreffe[i], f.Name, i+1, in.CreatedAt)
 		attachments = append(attachments, f)
 	}
 
@@ -411,6 +418,25 @@ func check(in transform.Input, inner transform.Document, meta Metadata) error {
 			if fe := transform.CheckText("", f.value); fe != nil {
 				errs = append(errs, fmt.Errorf("%s: %s", f.name, fe[0].Message))
 			}
+		}
+	}
+	if errs != nil {
+		return fmt.Errorf("xdomea: invalid input: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// checkBetreffe checks the texts taken from the payload (a mapper has
+// validated it, but Build does not rely on that): no control characters,
+// nothing outside DIN SPEC 91379 datatype C.
+func checkBetreffe(betreff string, anlagen []string) error {
+	var errs []error
+	if fe := transform.CheckText("", betreff); fe != nil {
+		errs = append(errs, fmt.Errorf("betreff: %s", fe[0].Message))
+	}
+	for i, b := range anlagen {
+		if fe := transform.CheckText("", b); fe != nil {
+			errs = append(errs, fmt.Errorf("attachment %d: betreff: %s", i, fe[0].Message))
 		}
 	}
 	if errs != nil {

@@ -440,6 +440,14 @@ func TestWrapErrors(t *testing.T) {
 		{"tenant name", func(_ *transform.Input, _ *transform.Document, m *xdomea.Metadata) { m.TenantName = "" }, "tenant name is empty"},
 		{"creator", func(_ *transform.Input, _ *transform.Document, m *xdomea.Metadata) { m.Creator = "" }, "creator is empty"},
 		{"control character", func(_ *transform.Input, _ *transform.Document, m *xdomea.Metadata) { m.TenantName = "Stadt\x00" }, "tenant name: control character U+0000"},
+		{"akte", func(_ *transform.Input, _ *transform.Document, m *xdomea.Metadata) { m.Akte.Aktenzeichen = "63\x01" }, "aktenzeichen: control character U+0001"},
+		{"betreff from the payload", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) {
+			in.Submission.Procedure = "gewerbe.anmeldung"
+			in.Submission.Data = map[string]any{"taetigkeit": map[string]any{"beschreibung": "Handel\x00"}}
+		}, "betreff: control character U+0000"},
+		{"anlage betreff from the file name", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) {
+			in.Submission.Attachments = []transform.Attachment{{ID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", FileName: "a\x7fb.pdf", MIMEType: "application/pdf"}}
+		}, "attachment 0: betreff: control character U+007F"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
