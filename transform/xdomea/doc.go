@@ -52,7 +52,8 @@
 // shown in lists and search results under wider access than the documents,
 // and the names are in the primary document. An Anlage's Betreff is the
 // bezeichnung its payload declares for it (data.anlagen[] with its
-// dokumentId), else its file name.
+// dokumentId), else its file name; the file name as uploaded is its
+// Primaerdokument/DateinameOriginal.
 //
 // The Ablageort is written when the destination has one (Metadata.Ablageort):
 // xdomea requires it for every Datenaustauschart but database and XML

@@ -305,6 +305,7 @@ func anlage(dok *etree.Element, a transform.Attachment, betreff, fileName string
 	xoev.Text(f, "xdomea:Version", "1.0")
 	pd := f.CreateElement("xdomea:Primaerdokument")
 	xoev.Text(pd, "xdomea:Dateiname", fileName)
+	xoev.Text(pd, "xdomea:DateinameOriginal", a.FileName) // as uploaded; the Betreff may be the bezeichnung
 	xoev.Text(pd, "xdomea:DatumUhrzeit", xoev.Timestamp(created))
 	xoev.Text(e, "xdomea:Nummer", strconv.Itoa(n))
 }
