@@ -780,6 +780,25 @@ portals:
 			},
 		},
 		{
+			name: "xdomea akte and ablageort",
+			data: strings.Replace(minimal, "destinations: [{id: bauamt, type: filedrop, filedrop: {dir: /drop}}]", `destinations:
+          - id: eakte
+            type: filedrop
+            filedrop: {dir: /drop}
+            format: xdomea
+            xdomea:
+              creator: amtsbote
+              ablageort: '\\dms01\import'
+              akte: {betreff: "Bauanträge {jahr}", aktenzeichen: "63.01.01-{jahr}", aktenplankennzeichen: "63.01.01", typ: Sammelakte}`, 1),
+			check: func(t *testing.T, c *Config) {
+				x := c.Tenants[0].Procedures[0].Destinations[0].XDomea
+				want := XDomeaAkte{Betreff: "Bauanträge {jahr}", Aktenzeichen: "63.01.01-{jahr}", Aktenplankennzeichen: "63.01.01", Typ: "Sammelakte"}
+				if x == nil || x.Akte == nil || *x.Akte != want || x.Ablageort != `\\dms01\import` {
+					t.Errorf("xdomea = %+v", x)
+				}
+			},
+		},
+		{
 			name: "durations with days",
 			data: minimal + "relay: {lease: 1d, poll_interval: 1h30m}\n",
 			check: func(t *testing.T, c *Config) {
