@@ -196,10 +196,35 @@ const (
 type XDomea struct {
 	// Creator is the Erstellerkennung: the DMS user id under which Amtsbote files. Required.
 	Creator string `yaml:"creator"`
-	// Container is the DMS id of the Akte or Vorgang to file into; empty lets the DMS decide.
+	// Container is the DMS id of the Akte to file each submission's Vorgang
+	// into (IDContainer); "{jahr}" in it stands for the year of receipt.
+	// Empty: each message carries its Akte, described by Akte.
 	Container string `yaml:"container"`
 	// ReceiptRequested asks the DMS for an Empfangsbestätigung besides the import confirmation.
 	ReceiptRequested bool `yaml:"receipt_requested"`
+	// Ablageort is the directory (or http(s) URL) in which the DMS finds the
+	// delivered containers, as the DMS sees it, e.g. \\dms01\import\bau.
+	// Default for a filedrop destination: its directory of the tenant and
+	// procedure, <filedrop.dir>/<tenant>/<procedure>; otherwise none.
+	Ablageort string `yaml:"ablageort"`
+	// Akte describes the Akte of the route's Vorgänge; nil means a yearly
+	// Akte titled "<procedure name> <year>".
+	Akte *XDomeaAkte `yaml:"akte"`
+}
+
+// XDomeaAkte describes the Akte into which an xdomea destination files one
+// Vorgang per submission. "{jahr}" in any field stands for the four-digit
+// year of receipt (Europe/Berlin) and makes the Akte a yearly one.
+type XDomeaAkte struct {
+	// Betreff is the Aktentitel, e.g. "Bauanträge {jahr}"; default
+	// "<procedure name> {jahr}".
+	Betreff string `yaml:"betreff"`
+	// Aktenzeichen is the Kennzeichen of the Akte, e.g. "63.01.01-{jahr}"; optional.
+	Aktenzeichen string `yaml:"aktenzeichen"`
+	// Aktenplankennzeichen is the Kennzeichen of the Aktenplaneinheit, e.g. "63.01.01"; optional.
+	Aktenplankennzeichen string `yaml:"aktenplankennzeichen"`
+	// Typ is the kind of Akte, e.g. "Sammelakte" or "Bauakte"; optional.
+	Typ string `yaml:"typ"`
 }
 
 // FileDrop writes each message as a file into a directory, for Fachverfahren

@@ -291,6 +291,31 @@ func TestValidate(t *testing.T) {
 			c.Tenants[0].Procedures[0].Destinations[0].Format = FormatXDOMEA
 			c.Tenants[0].Procedures[0].Destinations[0].XDomea = &XDomea{}
 		}, []string{d00 + ".xdomea.creator"}},
+		{"xdomea akte and ablageort", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Format = FormatXDOMEA
+			d.XDomea = &XDomea{Creator: "amtsbote", Container: "AKTE-{jahr}", Ablageort: `\\dms01\import`,
+				Akte: &XDomeaAkte{Betreff: "Bauanträge {jahr}", Aktenzeichen: "63.01.01-{jahr}", Aktenplankennzeichen: "63.01.01", Typ: "Sammelakte"}}
+		}, nil},
+		{"xdomea ablageort forms", func(c *Config) {
+			for i, a := range []string{"/srv/import", `D:\import`, "c:/import", "https://dms.example/webdav/import"} {
+				d := Destination{ID: fmt.Sprintf("eakte-%d", i), Type: "filedrop", FileDrop: &FileDrop{Dir: "/srv"},
+					Format: FormatXDOMEA, XDomea: &XDomea{Creator: "amtsbote", Ablageort: a}}
+				c.Tenants[0].Procedures[0].Destinations = append(c.Tenants[0].Procedures[0].Destinations, d)
+			}
+		}, nil},
+		{"xdomea bad akte and ablageort", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Format = FormatXDOMEA
+			d.XDomea = &XDomea{Creator: "amtsbote", Container: "AKTE-{year}", Ablageort: "import/eakte",
+				Akte: &XDomeaAkte{Betreff: "Bau\nanträge", Aktenzeichen: strings.Repeat("6", 256), Aktenplankennzeichen: "{jahr}{monat}", Typ: "Akte\x00"}}
+		}, []string{d00 + ".xdomea.container", d00 + ".xdomea.akte.betreff", d00 + ".xdomea.akte.aktenzeichen",
+			d00 + ".xdomea.akte.aktenplankennzeichen", d00 + ".xdomea.akte.typ", d00 + ".xdomea.ablageort"}},
+		{"xdomea ablageort relative or other scheme", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Format = FormatXDOMEA
+			d.XDomea = &XDomea{Creator: "amtsbote", Ablageort: "ftp://dms/import"}
+		}, []string{d00 + ".xdomea.ablageort"}},
 		{"xdomea settings without format", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].XDomea = &XDomea{Creator: "x"} }, []string{d00 + ".xdomea"}},
 		{"format unknown", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Format = "pdf" }, []string{d00 + ".format"}},
 		{"concurrency zero", func(c *Config) { c.Tenants[0].Procedures[0].Destinations[0].Concurrency = 0 }, nil},
@@ -751,6 +776,25 @@ portals:
 			check: func(t *testing.T, c *Config) {
 				if got, want := c.Portals[0].KeyHash.Value(), HashKey("from-file"); got != want {
 					t.Errorf("key_hash = %q, want %q", got, want)
+				}
+			},
+		},
+		{
+			name: "xdomea akte and ablageort",
+			data: strings.Replace(minimal, "destinations: [{id: bauamt, type: filedrop, filedrop: {dir: /drop}}]", `destinations:
+          - id: eakte
+            type: filedrop
+            filedrop: {dir: /drop}
+            format: xdomea
+            xdomea:
+              creator: amtsbote
+              ablageort: '\\dms01\import'
+              akte: {betreff: "Bauanträge {jahr}", aktenzeichen: "63.01.01-{jahr}", aktenplankennzeichen: "63.01.01", typ: Sammelakte}`, 1),
+			check: func(t *testing.T, c *Config) {
+				x := c.Tenants[0].Procedures[0].Destinations[0].XDomea
+				want := XDomeaAkte{Betreff: "Bauanträge {jahr}", Aktenzeichen: "63.01.01-{jahr}", Aktenplankennzeichen: "63.01.01", Typ: "Sammelakte"}
+				if x == nil || x.Akte == nil || *x.Akte != want || x.Ablageort != `\\dms01\import` {
+					t.Errorf("xdomea = %+v", x)
 				}
 			},
 		},

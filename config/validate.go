@@ -329,6 +329,9 @@ func (d *Destination) validate(path string, v *validator) {
 	case d.Format != FormatXDOMEA && d.XDomea != nil:
 		v.add(path+".xdomea", "only allowed with format %s", FormatXDOMEA)
 	}
+	if d.Format == FormatXDOMEA && d.XDomea != nil {
+		d.XDomea.validate(path+".xdomea", v)
+	}
 
 	blocks := d.settingsBlocks()
 	known := false

@@ -346,7 +346,8 @@ func TestAcceptFilesInEAkte(t *testing.T) {
 	stores(t, func(t *testing.T, st outbox.Store) {
 		r := demoRequest(t, gewerbe)
 		r.Attachments = twoFiles()
-		rc, err := newService(t, testConfig(t), st).Accept(context.Background(), r)
+		cfg := testConfig(t)
+		rc, err := newService(t, cfg, st).Accept(context.Background(), r)
 		if err != nil {
 			t.Fatalf("Accept: %v", err)
 		}
@@ -388,6 +389,13 @@ func TestAcceptFilesInEAkte(t *testing.T) {
 			if m.Metadata[outbox.MetaDestination] == "eakte" {
 				if doc := b.Entries[0].Data; !bytes.Contains(doc, []byte(xdomea.Nachricht)) {
 					t.Errorf("eakte: the first entry is not the xdomea message:\n%s", doc)
+				}
+				// Without an ablageort, that of a file drop is its directory.
+				tenant, _ := cfg.Tenant(m.Metadata[outbox.MetaTenant])
+				route, _ := tenant.Route(gewerbe)
+				dir := filepath.Join(route.Destinations[1].FileDrop.Dir, tenant.ID, gewerbe)
+				if !bytes.Contains(b.Entries[0].Data, []byte("<xdomea:Ablageort>"+dir+"</xdomea:Ablageort>")) {
+					t.Errorf("eakte: the message lacks the Ablageort %s:\n%s", dir, b.Entries[0].Data)
 				}
 			}
 		}

@@ -3,6 +3,7 @@ package intake
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -126,6 +127,14 @@ func (s *Service) fileInEAkte(in transform.Input, doc transform.Document, tenant
 	meta := xdomea.Metadata{ProcedureName: procedureName, TenantName: tenant.Name}
 	if x := dest.XDomea; x != nil {
 		meta.Creator, meta.Container, meta.ReceiptRequested = x.Creator, x.Container, x.ReceiptRequested
+		meta.Ablageort = x.Ablageort
+		if a := x.Akte; a != nil {
+			meta.Akte = xdomea.Akte{Betreff: a.Betreff, Aktenzeichen: a.Aktenzeichen,
+				Aktenplankennzeichen: a.Aktenplankennzeichen, Typ: a.Typ}
+		}
+	}
+	if meta.Ablageort == "" && dest.FileDrop != nil {
+		meta.Ablageort = fileDropDir(dest.FileDrop.Dir, tenant.ID, in.Submission.Procedure)
 	}
 	m, err := xdomea.Build(in, doc, meta)
 	if err != nil {
@@ -140,6 +149,17 @@ func (s *Service) fileInEAkte(in transform.Input, doc transform.Document, tenant
 		}
 	}
 	return b, m.Document.MessageType, nil
+}
+
+// fileDropDir is the directory a file drop delivers a route's messages
+// into, <dir>/<tenant>/<procedure> made absolute as the file drop does: the
+// default Ablageort of its xdomea messages.
+func fileDropDir(dir, tenant, procedure string) string {
+	d := filepath.Join(dir, tenant, procedure)
+	if abs, err := filepath.Abs(d); err == nil {
+		return abs
+	}
+	return d
 }
 
 // attachmentBundle describes the payload of a message in format xoev with

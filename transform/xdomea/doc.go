@@ -25,6 +25,41 @@
 //   - Information.Information.0101 sends records for information; it asks
 //     the receiver neither to file them nor to confirm the import.
 //
+// # What is filed where
+//
+// Each submission becomes one Vorgang, holding the primary document (the
+// Dokument, typed "Antrag") with the submission's attachments as its
+// Anlagen. The Vorgang goes into the Akte the destination configures
+// (Metadata.Akte): its Betreff (Aktentitel, default "<procedure name>
+// {jahr}"), Aktenzeichen, Aktenplaneinheit and Typ, where PlaceholderJahr
+// ({jahr}) stands for the year of receipt and makes the Akte a yearly one
+// whose Laufzeit is that year. Two ways to name the Akte:
+//
+//   - Metadata.Container set: the DMS id of an existing Akte, written as
+//     IDContainer (with {jahr} resolved per submission); the message
+//     carries the Vorgang alone, with the Akte's title as Aktenbetreff.
+//   - Container empty: the message carries the Akte with the Vorgang in
+//     its Akteninhalt. The Akte's Identifikation/ID is a name-based UUID of
+//     tenant, procedure and the resolved Akte, so all Vorgänge of one Akte
+//     name the same id, which xdomea has both systems keep as its external
+//     id; the DMS files them together.
+//
+// The Vorgang's and the Dokument's Betreff say what was applied for
+// (Betreff): "Bauantrag: <Vorhaben>, Flurstück <Gemarkung, Flur,
+// Zähler/Nenner>", "Gewerbeanmeldung: <Tätigkeit>",
+// "Wohnungsgeberbestätigung: Einzug am <date>"; for other procedures
+// "<procedure name>, Eingang <date>". None names a person: the Betreff is
+// shown in lists and search results under wider access than the documents,
+// and the names are in the primary document. An Anlage's Betreff is the
+// bezeichnung its payload declares for it (data.anlagen[] with its
+// dokumentId), else its file name; the file name as uploaded is its
+// Primaerdokument/DateinameOriginal.
+//
+// The Ablageort is written when the destination has one (Metadata.Ablageort):
+// xdomea requires it for every Datenaustauschart but database and XML
+// stream, as the name of the shared directory (or the WebDAV/http(s) URL)
+// where the DMS finds the files. The intake sets a file drop's directory.
+//
 // # Where the primary document goes
 //
 // xdomea 3.0.0 does not embed file content in the message: FormatType holds
@@ -35,9 +70,12 @@
 // <message-id>.xml (Dateiformat code 030 "xml", code list version 1.0,
 // format version 1.0), and Build also returns the file itself (File, with
 // MIME type application/xml, which xdomea 3.0.0 has no element for) and
-// Message.ZIP packs both: the message as <message-id>_FVDaten.SGOAblegen.0605.xml
-// and the primary document as <message-id>.xml, in the archive
-// <message-id>_FVDaten.SGOAblegen.0605.zip (Message.Name plus ".zip").
+// Files lists the container's content: the message as
+// <message-id>_FVDaten.SGOAblegen.0605.xml (Message.Name plus ".xml", the
+// xdomea naming <ProzessID>_<Nachricht>), the primary document as
+// <message-id>.xml and each attachment as <attachment id>_<file name>.
+// The container itself is named by the delivering adapter: a file drop
+// writes it as <message-id>.zip.
 //
 // # What goes where
 //
@@ -48,9 +86,17 @@
 //	Input.Product                   Kopf/SendendesSystem (Produktname, Version)
 //	Metadata.Creator                Kopf/Erstellerkennung
 //	Metadata.Container              SchriftgutobjektZumAblegen/IDContainer
-//	Submission.ID                   FachverfahrenObjektID and Dokument/FremdesGeschaeftszeichen
-//	Metadata.ProcedureName          Dokument/AllgemeineMetadaten/Betreff
-//	Submission.ReceivedAt           Dokument/Posteingangsdatum (its date in Europe/Berlin)
+//	Metadata.Akte                   Akte/AllgemeineMetadaten (Betreff, Kennzeichen,
+//	                                Aktenplaneinheit/Kennzeichen), Akte/Typ, Akte/Laufzeit;
+//	                                Vorgang/Aktenbetreff
+//	Metadata.Ablageort              SchriftgutobjektZumAblegen/Ablageort
+//	Metadata.ProcedureName          Vorgang/Typ
+//	Submission.ID                   FachverfahrenObjektID, Vorgang/Identifikation/ID
+//	                                (name-based) and Dokument/FremdesGeschaeftszeichen
+//	Submission payload              Vorgang and Dokument AllgemeineMetadaten/Betreff
+//	                                (Betreff), Anlage/AllgemeineMetadaten/Betreff
+//	Submission.ReceivedAt           Dokument/Posteingangsdatum, Vorgang/Laufzeit/Beginn
+//	                                (its date in Europe/Berlin), {jahr}
 //	procedure, tenant, names,       Dokument/AnwendungsspezifischeErweiterung
 //	reference, time, message type   (Kennung urn:amtsbote:xdomea:einreichung:1, one Feld each)
 //

@@ -9,8 +9,9 @@ import (
 	"github.com/amtsbote/amtsbote/transform/xdomea"
 )
 
-// FuzzBuild feeds the texts of an xdomea filing (the metadata, the tenant's
-// and author's names, an attachment's name, type and bytes) to Build: it
+// FuzzBuild feeds the texts of an xdomea filing (the metadata and the Akte,
+// the tenant's and author's names, an attachment's name, type and bytes,
+// the payload members a Betreff is derived from) to Build: it
 // never panics, and when it succeeds the message is well-formed XML and
 // its container lists the message, the primary document and every
 // attachment by reference, with its size. Seeds: f.Add below and
@@ -27,7 +28,17 @@ func FuzzBuild(f *testing.F) {
 			in.Submission.Attachments = []transform.Attachment{{ID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
 				FileName: fileName, MIMEType: mimeType, Size: int64(len(content)), Ref: "blob"}}
 		}
-		meta := xdomea.Metadata{ProcedureName: procedure, TenantName: tenant, Creator: creator, Container: container}
+		// The same texts as the payload a Betreff is derived from, as the
+		// Akte's fields and as the Ablageort.
+		in.Submission.Procedure = "bau.baugenehmigung"
+		in.Submission.Data = map[string]any{
+			"bauvorhaben":    map[string]any{"bezeichnung": procedure},
+			"baugrundstueck": map[string]any{"flurstuecke": []any{map[string]any{"gemarkung": map[string]any{"bezeichnung": tenant}, "zaehler": creator}}},
+			"anlagen":        []any{map[string]any{"dokumentId": "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D", "bezeichnung": mimeType}},
+		}
+		meta := xdomea.Metadata{ProcedureName: procedure, TenantName: tenant, Creator: creator, Container: container,
+			Akte:      xdomea.Akte{Betreff: container + xdomea.PlaceholderJahr, Aktenzeichen: creator, Aktenplankennzeichen: fileName, Typ: tenant},
+			Ablageort: fileName}
 		m, err := xdomea.Build(in, innerDoc, meta)
 		if err != nil {
 			return // refused input is fine; a panic is not

@@ -45,4 +45,12 @@ func TestWrapGewerbeanmeldung(t *testing.T) {
 	if !bytes.Contains(msg.Document.XML, []byte("<xdomea:Wert>"+xgewerbe.MessageType+"</xdomea:Wert>")) {
 		t.Error("the message does not name the inner message type")
 	}
+	if !bytes.Contains(msg.Document.XML, []byte("<xdomea:Betreff>Gewerbeanmeldung: Hausmeisterdienste</xdomea:Betreff>")) {
+		t.Error("the Betreff does not name the declared activity")
+	}
+	for _, personal := range []string{"Größmann", "Lindenallee", "1984-03-07"} {
+		if bytes.Contains(msg.Document.XML, []byte(personal)) {
+			t.Errorf("the xdomea message carries the applicant's %q outside the primary document", personal)
+		}
+	}
 }

@@ -44,20 +44,47 @@ var listDateiformat = xoev.CodeList{URI: "urn:xoev-de:xdomea:codeliste:dateiform
 // human reader of the E-Akte needs and the DMS parameters of the destination.
 type Metadata struct {
 	// ProcedureName is the procedure's name for people, e.g.
-	// "Gewerbeanmeldung"; it becomes the Betreff. Required.
+	// "Gewerbeanmeldung"; the default Akte title and the fallback Betreff
+	// start with it. Required.
 	ProcedureName string
 	// TenantName is the tenant's name for people, e.g. "Stadt Musterstadt". Required.
 	TenantName string
 	// Creator is the Erstellerkennung: the DMS user id under which Amtsbote
 	// files documents at this destination. Required.
 	Creator string
-	// Container is the DMS id of the Akte or Vorgang to file into
-	// (IDContainer); empty lets the DMS decide.
+	// Container is the DMS id of the Akte to file the Vorgang into
+	// (IDContainer); PlaceholderJahr in it stands for the year of receipt.
+	// Empty: the message carries the Akte itself, described by Akte.
 	Container string
 	// ReceiptRequested asks the DMS for an Empfangsbestaetigung besides the
 	// import confirmation.
 	ReceiptRequested bool
+	// Akte describes the Akte that holds the submission's Vorgang.
+	Akte Akte
+	// Ablageort is the directory (or URL) in which the DMS finds the files
+	// the message names, for exchange through a shared directory or WebDAV;
+	// empty writes no Ablageort (the files travel in the message's stream).
+	Ablageort string
 }
+
+// Akte describes the Akte of a destination's Vorgänge. PlaceholderJahr in
+// any field stands for the year of receipt (Europe/Berlin), which makes the
+// Akte a yearly one: one Akte per year, whose Laufzeit is that year.
+type Akte struct {
+	// Betreff is the Aktentitel; empty means ProcedureName + " " + PlaceholderJahr.
+	Betreff string
+	// Aktenzeichen is the Kennzeichen of the Akte, e.g. "63.01.01-{jahr}"; optional.
+	Aktenzeichen string
+	// Aktenplankennzeichen is the Kennzeichen of the Aktenplaneinheit the
+	// Akte belongs to, e.g. "63.01.01"; optional.
+	Aktenplankennzeichen string
+	// Typ is the kind of Akte, e.g. "Bauakte"; optional.
+	Typ string
+}
+
+// PlaceholderJahr in the Akte's fields and the Container stands for the
+// four-digit year in which the submission was received (Europe/Berlin).
+const PlaceholderJahr = "{jahr}"
 
 // File is a file that travels with the message in its ZIP container:
 // generated content, or an attachment stored elsewhere.
@@ -126,14 +153,59 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 	xoev.Text(kopf, "xdomea:Erstellerkennung", meta.Creator)
 	xoev.Text(kopf, "xdomea:Stapel", "0")
 
+	// One Vorgang per submission, inside the destination's Akte: the
+	// Akte is in the message unless the DMS id of an existing one is
+	// configured (IDContainer).
+	received := s.ReceivedAt.In(berlin)
+	eingang := received.Format(time.DateOnly)
+	jahr := eingang[:4]
+	akte := meta.Akte.resolve(meta.ProcedureName, jahr)
+	betreff := Betreff(s, meta.ProcedureName)
+	anlagenBetreffe := make([]string, len(s.Attachments))
+	for i, a := range s.Attachments {
+		anlagenBetreffe[i] = anlageBetreff(s.Data, a)
+	}
+	if err := checkBetreffe(betreff, anlagenBetreffe); err != nil {
+		return Message{}, err
+	}
 	sgo := root.CreateElement("xdomea:SchriftgutobjektZumAblegen")
 	xoev.Text(sgo, "xdomea:FachverfahrenObjektID", s.ID)
-	xoev.OptionalText(sgo, "xdomea:IDContainer", meta.Container)
-	dok := sgo.CreateElement("xdomea:Schriftgutobjekt").CreateElement("xdomea:Dokument")
-	xoev.Text(dok.CreateElement("xdomea:Identifikation"), "xdomea:ID", documentID(in.MessageID))
-	xoev.Text(dok.CreateElement("xdomea:AllgemeineMetadaten"), "xdomea:Betreff", meta.ProcedureName)
+	var vorgang *etree.Element
+	if meta.Container != "" {
+		xoev.Text(sgo, "xdomea:IDContainer", fillJahr(meta.Container, jahr))
+		vorgang = sgo.CreateElement("xdomea:Schriftgutobjekt").CreateElement("xdomea:Vorgang")
+	} else {
+		a := sgo.CreateElement("xdomea:Schriftgutobjekt").CreateElement("xdomea:Akte")
+		xoev.Text(a.CreateElement("xdomea:Identifikation"), "xdomea:ID", akteID(s, akte))
+		am := a.CreateElement("xdomea:AllgemeineMetadaten")
+		xoev.Text(am, "xdomea:Betreff", akte.Betreff)
+		xoev.OptionalText(am, "xdomea:Kennzeichen", akte.Aktenzeichen)
+		if akte.Aktenplankennzeichen != "" {
+			xoev.Text(am.CreateElement("xdomea:Aktenplaneinheit"), "xdomea:Kennzeichen", akte.Aktenplankennzeichen)
+		}
+		xoev.OptionalText(a, "xdomea:Typ", akte.Typ)
+		if meta.Akte.yearly() {
+			lz := a.CreateElement("xdomea:Laufzeit")
+			xoev.Text(lz, "xdomea:Beginn", jahr+"-01-01")
+			xoev.Text(lz, "xdomea:Ende", jahr+"-12-31")
+		}
+		vorgang = a.CreateElement("xdomea:Akteninhalt").CreateElement("xdomea:Vorgang")
+	}
+	xoev.Text(vorgang.CreateElement("xdomea:Identifikation"), "xdomea:ID", vorgangID(s.ID))
+	xoev.Text(vorgang.CreateElement("xdomea:AllgemeineMetadaten"), "xdomea:Betreff", betreff)
+	if meta.Container != "" {
+		xoev.Text(vorgang, "xdomea:Aktenbetreff", akte.Betreff)
+	}
+	xoev.Text(vorgang, "xdomea:Typ", meta.ProcedureName)
+	xoev.Text(vorgang.CreateElement("xdomea:Laufzeit"), "xdomea:Beginn", eingang)
+
+	dok := vorgang.CreateElement("xdomea:Dokument")
+	id := dok.CreateElement("xdomea:Identifikation")
+	xoev.Text(id, "xdomea:ID", documentID(in.MessageID))
+	xoev.Text(id, "xdomea:NummerImUebergeordnetenContainer", "1")
+	xoev.Text(dok.CreateElement("xdomea:AllgemeineMetadaten"), "xdomea:Betreff", betreff)
 	xoev.Text(dok, "xdomea:FremdesGeschaeftszeichen", s.ID)
-	xoev.Text(dok, "xdomea:Posteingangsdatum", s.ReceivedAt.In(berlin).Format(time.DateOnly))
+	xoev.Text(dok, "xdomea:Posteingangsdatum", eingang)
 	xoev.Text(dok, "xdomea:Typ", "Antrag")
 	format := dok.CreateElement("xdomea:Version")
 	xoev.Text(format, "xdomea:Nummer", "1")
@@ -149,7 +221,7 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 	for i := range s.Attachments {
 		a := &s.Attachments[i]
 		f := File{Name: strings.ToLower(a.ID) + "_" + a.FileName, MIMEType: a.MIMEType, Attachment: a}
-		anlage(dok, *a, f.Name, i+1, in.CreatedAt)
+		anlage(dok, *a, anlagenBetreffe[i], f.Name, i+1, in.CreatedAt)
 		attachments = append(attachments, f)
 	}
 
@@ -169,6 +241,8 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 		xoev.Text(e, "xdomea:Name", fld[0])
 		xoev.Text(e, "xdomea:Wert", fld[1])
 	}
+
+	xoev.OptionalText(sgo, "xdomea:Ablageort", meta.Ablageort)
 
 	out, err := xoev.WriteBytes(doc)
 	if err != nil {
@@ -212,10 +286,10 @@ var dateiformate = map[string]string{
 const codeDateiformatSonstiges = "100"
 
 // anlage files attachment a as the n-th Anlage of the document dok.
-func anlage(dok *etree.Element, a transform.Attachment, fileName string, n int, created time.Time) {
+func anlage(dok *etree.Element, a transform.Attachment, betreff, fileName string, n int, created time.Time) {
 	e := dok.CreateElement("xdomea:Anlage")
 	xoev.Text(e.CreateElement("xdomea:Identifikation"), "xdomea:ID", strings.ToLower(a.ID))
-	xoev.Text(e.CreateElement("xdomea:AllgemeineMetadaten"), "xdomea:Betreff", a.FileName)
+	xoev.Text(e.CreateElement("xdomea:AllgemeineMetadaten"), "xdomea:Betreff", betreff)
 	xoev.Text(e, "xdomea:Typ", "Anlage")
 	v := e.CreateElement("xdomea:Version")
 	xoev.Text(v, "xdomea:Nummer", "1")
@@ -231,6 +305,7 @@ func anlage(dok *etree.Element, a transform.Attachment, fileName string, n int, 
 	xoev.Text(f, "xdomea:Version", "1.0")
 	pd := f.CreateElement("xdomea:Primaerdokument")
 	xoev.Text(pd, "xdomea:Dateiname", fileName)
+	xoev.Text(pd, "xdomea:DateinameOriginal", a.FileName) // as uploaded; the Betreff may be the bezeichnung
 	xoev.Text(pd, "xdomea:DatumUhrzeit", xoev.Timestamp(created))
 	xoev.Text(e, "xdomea:Nummer", strconv.Itoa(n))
 }
@@ -253,6 +328,46 @@ var documentNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("urn:amtsbote:xdo
 func documentID(messageID string) string {
 	return uuid.NewSHA1(documentNamespace, []byte(strings.ToLower(messageID))).String()
 }
+
+// vorgangNamespace and akteNamespace are the namespaces of the name-based
+// Vorgang and Akte ids.
+var (
+	vorgangNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("urn:amtsbote:xdomea:vorgang"))
+	akteNamespace    = uuid.NewSHA1(uuid.NameSpaceURL, []byte("urn:amtsbote:xdomea:akte"))
+)
+
+// vorgangID is the Vorgang's id: one per submission, the same for every
+// destination and retry.
+func vorgangID(submissionID string) string {
+	return uuid.NewSHA1(vorgangNamespace, []byte(strings.ToLower(submissionID))).String()
+}
+
+// akteID is the Akte's id, derived from the tenant, the procedure and the
+// resolved Akte: every Vorgang of the same Akte names the same id, which
+// xdomea has both systems keep as the external id of the Akte.
+func akteID(s transform.Submission, a Akte) string {
+	name := strings.Join([]string{s.Tenant, s.Procedure, a.Aktenplankennzeichen, a.Aktenzeichen, a.Betreff}, "\x00")
+	return uuid.NewSHA1(akteNamespace, []byte(name)).String()
+}
+
+// resolve returns a with its default Betreff and PlaceholderJahr replaced by jahr.
+func (a Akte) resolve(procedureName, jahr string) Akte {
+	if a.Betreff == "" {
+		a.Betreff = procedureName + " " + PlaceholderJahr
+	}
+	a.Betreff = fillJahr(a.Betreff, jahr)
+	a.Aktenzeichen = fillJahr(a.Aktenzeichen, jahr)
+	a.Aktenplankennzeichen = fillJahr(a.Aktenplankennzeichen, jahr)
+	a.Typ = fillJahr(a.Typ, jahr)
+	return a
+}
+
+// yearly reports whether a, with its default Betreff, is one Akte per year.
+func (a Akte) yearly() bool {
+	return a.Betreff == "" || strings.Contains(a.Betreff+a.Aktenzeichen+a.Aktenplankennzeichen+a.Typ, PlaceholderJahr)
+}
+
+func fillJahr(s, jahr string) string { return strings.ReplaceAll(s, PlaceholderJahr, jahr) }
 
 func check(in transform.Input, inner transform.Document, meta Metadata) error {
 	errs := append(xoev.CheckVorgangInput(in), xoev.CheckBehoerdenkennungen(in)...)
@@ -282,6 +397,11 @@ func check(in transform.Input, inner transform.Document, meta Metadata) error {
 		{"tenant name", meta.TenantName, true},
 		{"creator", meta.Creator, true},
 		{"container", meta.Container, false},
+		{"akte betreff", meta.Akte.Betreff, false},
+		{"aktenzeichen", meta.Akte.Aktenzeichen, false},
+		{"aktenplankennzeichen", meta.Akte.Aktenplankennzeichen, false},
+		{"akte typ", meta.Akte.Typ, false},
+		{"ablageort", meta.Ablageort, false},
 		{"author name", in.Author.Name, false},
 		{"reader name", in.Reader.Name, false},
 		{"author kennung", in.Author.Kennung, false},
@@ -299,6 +419,25 @@ func check(in transform.Input, inner transform.Document, meta Metadata) error {
 			if fe := transform.CheckText("", f.value); fe != nil {
 				errs = append(errs, fmt.Errorf("%s: %s", f.name, fe[0].Message))
 			}
+		}
+	}
+	if errs != nil {
+		return fmt.Errorf("xdomea: invalid input: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// checkBetreffe checks the texts taken from the payload (a mapper has
+// validated it, but Build does not rely on that): no control characters,
+// nothing outside DIN SPEC 91379 datatype C.
+func checkBetreffe(betreff string, anlagen []string) error {
+	var errs []error
+	if fe := transform.CheckText("", betreff); fe != nil {
+		errs = append(errs, fmt.Errorf("betreff: %s", fe[0].Message))
+	}
+	for i, b := range anlagen {
+		if fe := transform.CheckText("", b); fe != nil {
+			errs = append(errs, fmt.Errorf("attachment %d: betreff: %s", i, fe[0].Message))
 		}
 	}
 	if errs != nil {

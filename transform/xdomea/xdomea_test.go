@@ -2,6 +2,7 @@ package xdomea_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -55,6 +56,52 @@ func fullMetadata() xdomea.Metadata {
 	}
 }
 
+// bauantragInput is a Bauantrag (the members of an XBau payload that the
+// filing reads) with two of its declared Anlagen and one undeclared file
+// attached, received on 31 December 2026 at 23:30 UTC, which is already
+// 2027 in Berlin.
+func bauantragInput(testing.TB) transform.Input {
+	in := fullInput()
+	s := &in.Submission
+	s.Procedure = "bau.baugenehmigung"
+	s.Applicant = map[string]any{"vorname": "Sören", "familienname": "Köhler"}
+	s.Data = map[string]any{
+		"bauvorhaben": map[string]any{"bezeichnung": "Neubau einer Doppelhaushälfte", "anzahlGebaeude": json.Number("1")},
+		"baugrundstueck": map[string]any{"flurstuecke": []any{map[string]any{
+			"bundesland": "03", "gemarkung": map[string]any{"nummer": "4711"}, "flur": "2", "zaehler": "58", "nenner": "3",
+		}}},
+		"anlagen": []any{
+			map[string]any{"bezeichnung": "Lageplan", "dateiname": "lageplan.pdf", "dokumentId": "3d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a"},
+			map[string]any{"bezeichnung": "Ansicht Süd", "dateiname": "ansicht-süd.png", "dokumentId": "4e5f6a7b-8c9d-4e0f-9a1b-2c3d4e5f6a7b"},
+			map[string]any{"bezeichnung": "Statik", "dateiname": "statik.pdf", "dokumentId": "5f6a7b8c-9d0e-4f1a-8b2c-3d4e5f6a7b8c",
+				"wirdNachgereicht": true},
+		},
+	}
+	s.ReceivedAt = time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC)
+	s.Attachments = []transform.Attachment{
+		{ID: "3D4E5F6A-7B8C-4D9E-8F0A-1B2C3D4E5F6A", FileName: "lageplan.pdf", MIMEType: "application/pdf", Size: 187, Ref: "blob-1"},
+		{ID: "4e5f6a7b-8c9d-4e0f-9a1b-2c3d4e5f6a7b", FileName: "ansicht-süd.png", MIMEType: "image/png", Size: 70, Ref: "blob-2"},
+		{ID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", FileName: "undeclared.pdf", MIMEType: "application/pdf", Size: 9, Ref: "blob-3"},
+	}
+	in.CreatedAt = s.ReceivedAt.Add(2 * time.Second)
+	return in
+}
+
+func bauantragMetadata() xdomea.Metadata {
+	return xdomea.Metadata{
+		ProcedureName: "Baugenehmigung",
+		TenantName:    "Stadt Musterstadt",
+		Creator:       "svc-amtsbote",
+		Akte: xdomea.Akte{
+			Betreff:              "Bauanträge {jahr}",
+			Aktenzeichen:         "63.01.01-{jahr}",
+			Aktenplankennzeichen: "63.01.01",
+			Typ:                  "Sammelakte",
+		},
+		Ablageort: `\\dms01\eakte-import\musterstadt\bau.baugenehmigung`,
+	}
+}
+
 // filing is xdomea.Wrap as a transform.Mapper, for the shared mapper tests:
 // it files inner with meta. Its Validate finds nothing, since a filing wraps
 // a message another mapper made from a valid submission.
@@ -94,6 +141,13 @@ func suite() mappertest.Suite {
 					return in
 				},
 				Mapper: filing{transform.Document{XML: []byte("<?xml version=\"1.0\"?>\n<a/>\n"), MessageType: "amtsbote.einreichung.0001"}, minimal},
+			},
+			{
+				// A Bauantrag with Anlagen into a yearly Akte of the
+				// Aktenplan, with the Ablageort of a shared directory.
+				Name:   "bauantrag",
+				Input:  bauantragInput,
+				Mapper: filing{innerDoc, bauantragMetadata()},
 			},
 			{
 				Name: "sonderzeichen",
@@ -179,7 +233,8 @@ func TestWrapContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	const sgo = "/FVDaten.SGOAblegen.0605/SchriftgutobjektZumAblegen/"
-	const dok = sgo + "Schriftgutobjekt/Dokument/"
+	const vorgang = sgo + "Schriftgutobjekt/Vorgang/"
+	const dok = vorgang + "Dokument/"
 	mappertest.CheckTexts(t, doc.XML, map[string]string{
 		"/FVDaten.SGOAblegen.0605/Kopf/ProzessID":                                            "7C9E6679-7425-40DE-944B-E07FC1F90AE7",
 		"/FVDaten.SGOAblegen.0605/Kopf/Absender/Behoerdenkennung/Praefix/code":               "gad",
@@ -187,7 +242,11 @@ func TestWrapContent(t *testing.T) {
 		"/FVDaten.SGOAblegen.0605/Kopf/Empfangsbestaetigung":                                 "1",
 		sgo + "FachverfahrenObjektID":                                                        "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b",
 		sgo + "IDContainer":                                                                  "c0ffee00-1234-4abc-8def-0123456789ab",
-		dok + "AllgemeineMetadaten/Betreff":                                                  "Gewerbeanmeldung",
+		vorgang + "AllgemeineMetadaten/Betreff":                                              "Gewerbeanmeldung, Eingang 29.11.2026",
+		vorgang + "Aktenbetreff":                                                             "Gewerbeanmeldung 2026",
+		vorgang + "Typ":                                                                      "Gewerbeanmeldung",
+		vorgang + "Laufzeit/Beginn":                                                          "2026-11-29",
+		dok + "AllgemeineMetadaten/Betreff":                                                  "Gewerbeanmeldung, Eingang 29.11.2026",
 		dok + "FremdesGeschaeftszeichen":                                                     "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b",
 		dok + "Posteingangsdatum":                                                            "2026-11-29",
 		dok + "Version/Format/Name/code":                                                     "030",
@@ -199,6 +258,168 @@ func TestWrapContent(t *testing.T) {
 		dok + "AnwendungsspezifischeErweiterung/Feld[Name='eingangszeitpunkt']/Wert":         "2026-11-28T23:59:58Z",
 		dok + "AnwendungsspezifischeErweiterung/Feld[Name='nachrichtentyp']/Wert":            "xgewerbeanzeige.gewerbemeldung.0500",
 	})
+}
+
+// TestWrapAkte files a Bauantrag into a yearly Akte of the Aktenplan: the
+// message carries the Akte with one Vorgang holding the document, {jahr}
+// is the year of receipt in Berlin, the Betreffe say what was applied for,
+// each Anlage is named by its bezeichnung, and the Ablageort is set.
+func TestWrapAkte(t *testing.T) {
+	t.Parallel()
+	in := bauantragInput(t)
+	doc, err := xdomea.Wrap(in, innerDoc, bauantragMetadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sgo = "/FVDaten.SGOAblegen.0605/SchriftgutobjektZumAblegen/"
+	const akte = sgo + "Schriftgutobjekt/Akte/"
+	const vorgang = akte + "Akteninhalt/Vorgang/"
+	const dok = vorgang + "Dokument/"
+	const betreff = "Bauantrag: Neubau einer Doppelhaushälfte, Flurstück Gemarkung 4711, Flur 2, 58/3"
+	parsed := mappertest.CheckTexts(t, doc.XML, map[string]string{
+		akte + "AllgemeineMetadaten/Betreff":                      "Bauanträge 2027",
+		akte + "AllgemeineMetadaten/Kennzeichen":                  "63.01.01-2027",
+		akte + "AllgemeineMetadaten/Aktenplaneinheit/Kennzeichen": "63.01.01",
+		akte + "Typ":                                                       "Sammelakte",
+		akte + "Laufzeit/Beginn":                                           "2027-01-01",
+		akte + "Laufzeit/Ende":                                             "2027-12-31",
+		vorgang + "AllgemeineMetadaten/Betreff":                            betreff,
+		vorgang + "Typ":                                                    "Baugenehmigung",
+		vorgang + "Laufzeit/Beginn":                                        "2027-01-01",
+		dok + "AllgemeineMetadaten/Betreff":                                betreff,
+		dok + "Anlage[1]/AllgemeineMetadaten/Betreff":                      "Lageplan",
+		dok + "Anlage[2]/AllgemeineMetadaten/Betreff":                      "Ansicht Süd",
+		dok + "Anlage[3]/AllgemeineMetadaten/Betreff":                      "undeclared.pdf",
+		dok + "Anlage[2]/Version/Format/Primaerdokument/DateinameOriginal": "ansicht-süd.png",
+		sgo + "Ablageort":                                                  `\\dms01\eakte-import\musterstadt\bau.baugenehmigung`,
+	})
+	if e := parsed.FindElement(sgo + "IDContainer"); e != nil {
+		t.Errorf("IDContainer %q without a configured container", e.Text())
+	}
+	if e := parsed.FindElement(vorgang + "Aktenbetreff"); e != nil {
+		t.Error("Aktenbetreff in a Vorgang sent with its Akte")
+	}
+	xoevtest.Validate(t, xoevtest.Schema(t, xdomeaXSD), doc.XML)
+}
+
+// TestAkteID: every Vorgang of the same Akte names the same Akte id; another
+// year, tenant, procedure or Aktenzeichen is another Akte. Each submission
+// has its own Vorgang id, the same for every message that files it.
+func TestAkteID(t *testing.T) {
+	t.Parallel()
+	ids := func(in transform.Input, meta xdomea.Metadata) (akte, vorgang string) {
+		t.Helper()
+		doc, err := xdomea.Wrap(in, innerDoc, meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed := etree.NewDocument()
+		if err := parsed.ReadFromBytes(doc.XML); err != nil {
+			t.Fatal(err)
+		}
+		return parsed.FindElement("//Akte/Identifikation/ID").Text(), parsed.FindElement("//Vorgang/Identifikation/ID").Text()
+	}
+	base := bauantragInput(t)
+	akte, vorgang := ids(base, bauantragMetadata())
+
+	same := bauantragInput(t)
+	same.Submission.ID, same.MessageID = "5d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+	same.Submission.ReceivedAt = time.Date(2027, 6, 1, 8, 0, 0, 0, time.UTC)
+	if a, v := ids(same, bauantragMetadata()); a != akte || v == vorgang {
+		t.Errorf("another submission of 2027: Akte %s (want %s), Vorgang %s (want not %s)", a, akte, v, vorgang)
+	}
+	again := base
+	again.MessageID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+	if a, v := ids(again, bauantragMetadata()); a != akte || v != vorgang {
+		t.Errorf("the same submission in another message: Akte %s, Vorgang %s, want %s, %s", a, v, akte, vorgang)
+	}
+	for name, modify := range map[string]func(*transform.Input, *xdomea.Metadata){
+		"year": func(in *transform.Input, _ *xdomea.Metadata) {
+			in.Submission.ReceivedAt = in.Submission.ReceivedAt.AddDate(1, 0, 0)
+		},
+		"tenant":       func(in *transform.Input, _ *xdomea.Metadata) { in.Submission.Tenant = "nachbarstadt" },
+		"procedure":    func(in *transform.Input, _ *xdomea.Metadata) { in.Submission.Procedure = "bau.vorbescheid" },
+		"aktenzeichen": func(_ *transform.Input, m *xdomea.Metadata) { m.Akte.Aktenzeichen = "63.01.02-{jahr}" },
+	} {
+		in, meta := bauantragInput(t), bauantragMetadata()
+		modify(&in, &meta)
+		if a, _ := ids(in, meta); a == akte {
+			t.Errorf("another %s files into the same Akte %s", name, a)
+		}
+	}
+}
+
+// TestWrapContainer: with a configured container, the message carries the
+// Vorgang alone, IDContainer names the Akte with {jahr} replaced, and the
+// Vorgang names its Akte by Aktenbetreff.
+func TestWrapContainer(t *testing.T) {
+	t.Parallel()
+	meta := bauantragMetadata()
+	meta.Container = "AKTE-63.01.01-{jahr}"
+	doc, err := xdomea.Wrap(bauantragInput(t), innerDoc, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sgo = "/FVDaten.SGOAblegen.0605/SchriftgutobjektZumAblegen/"
+	parsed := mappertest.CheckTexts(t, doc.XML, map[string]string{
+		sgo + "IDContainer":                           "AKTE-63.01.01-2027",
+		sgo + "Schriftgutobjekt/Vorgang/Aktenbetreff": "Bauanträge 2027",
+		sgo + "Schriftgutobjekt/Vorgang/Dokument/Anlage[1]/AllgemeineMetadaten/Betreff": "Lageplan",
+	})
+	if parsed.FindElement("//Akte") != nil {
+		t.Error("an Akte in the message although the container is configured")
+	}
+	xoevtest.Validate(t, xoevtest.Schema(t, xdomeaXSD), doc.XML)
+}
+
+func TestBetreff(t *testing.T) {
+	t.Parallel()
+	received := time.Date(2026, 11, 28, 23, 30, 0, 0, time.UTC) // the 29th in Berlin
+	long := strings.Repeat("Neubau ", 60)
+	tests := []struct {
+		name      string
+		procedure string
+		data      map[string]any
+		want      string
+	}{
+		{"bauantrag", "bau.baugenehmigung", map[string]any{
+			"bauvorhaben": map[string]any{"bezeichnung": "Anbau eines\nWintergartens"},
+			"baugrundstueck": map[string]any{"flurstuecke": []any{
+				map[string]any{"gemarkung": map[string]any{"bezeichnung": "Musterstadt"}, "zaehler": "123"},
+				map[string]any{"gemarkung": map[string]any{"nummer": "0815"}, "zaehler": "124"},
+				map[string]any{"gemarkung": map[string]any{"nummer": "0815"}, "zaehler": "125"},
+			}},
+		}, "Bauantrag: Anbau eines Wintergartens, Flurstück Gemarkung Musterstadt, 123 (und 2 weitere)"},
+		{"bauantrag without flurstueck", "bau.baugenehmigung", map[string]any{
+			"bauvorhaben": map[string]any{"bezeichnung": "Abriss"}}, "Bauantrag: Abriss"},
+		{"bauantrag too long", "bau.baugenehmigung", map[string]any{
+			"bauvorhaben": map[string]any{"bezeichnung": long}},
+			string([]rune("Bauantrag: " + long)[:xdomea.MaxBetreff-1]) + "…"},
+		{"bauantrag without vorhaben", "bau.baugenehmigung", map[string]any{}, "Baugenehmigung, Eingang 29.11.2026"},
+		{"gewerbeanmeldung", "gewerbe.anmeldung", map[string]any{
+			"taetigkeit": map[string]any{"beschreibung": "Hausmeisterdienste"}}, "Gewerbeanmeldung: Hausmeisterdienste"},
+		{"einzug", "meldewesen.wohnungsgeberbestaetigung", map[string]any{
+			"art": "einzug", "einzugsdatum": "2026-12-15", "wohnung": map[string]any{"strasse": "Am Mühlbach"}},
+			"Wohnungsgeberbestätigung: Einzug am 15.12.2026"},
+		{"auszug", "meldewesen.wohnungsgeberbestaetigung", map[string]any{"art": "auszug", "auszugsdatum": "2027-01-31"},
+			"Wohnungsgeberbestätigung: Auszug am 31.01.2027"},
+		{"unknown procedure", "ordnung.sondernutzung", map[string]any{"antragsteller": "Erika Mustermann"},
+			"Baugenehmigung, Eingang 29.11.2026"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := transform.Submission{Procedure: tt.procedure, Data: tt.data, ReceivedAt: received,
+				Applicant: map[string]any{"vorname": "Erika", "familienname": "Mustermann"}}
+			got := xdomea.Betreff(s, "Baugenehmigung")
+			if got != tt.want {
+				t.Errorf("Betreff = %q, want %q", got, tt.want)
+			}
+			if strings.Contains(got, "Mustermann") {
+				t.Error("the Betreff names the applicant")
+			}
+		})
+	}
 }
 
 func TestWrapErrors(t *testing.T) {
@@ -220,6 +441,14 @@ func TestWrapErrors(t *testing.T) {
 		{"tenant name", func(_ *transform.Input, _ *transform.Document, m *xdomea.Metadata) { m.TenantName = "" }, "tenant name is empty"},
 		{"creator", func(_ *transform.Input, _ *transform.Document, m *xdomea.Metadata) { m.Creator = "" }, "creator is empty"},
 		{"control character", func(_ *transform.Input, _ *transform.Document, m *xdomea.Metadata) { m.TenantName = "Stadt\x00" }, "tenant name: control character U+0000"},
+		{"akte", func(_ *transform.Input, _ *transform.Document, m *xdomea.Metadata) { m.Akte.Aktenzeichen = "63\x01" }, "aktenzeichen: control character U+0001"},
+		{"betreff from the payload", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) {
+			in.Submission.Procedure = "gewerbe.anmeldung"
+			in.Submission.Data = map[string]any{"taetigkeit": map[string]any{"beschreibung": "Handel\x00"}}
+		}, "betreff: control character U+0000"},
+		{"anlage betreff from the file name", func(in *transform.Input, _ *transform.Document, _ *xdomea.Metadata) {
+			in.Submission.Attachments = []transform.Attachment{{ID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", FileName: "a\x7fb.pdf", MIMEType: "application/pdf"}}
+		}, "attachment 0: betreff: control character U+007F"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -294,6 +523,11 @@ func TestWrapRandom(t *testing.T) {
 		if r.IntN(2) == 0 {
 			meta.Container = randomUUID(r)
 		}
+		if r.IntN(2) == 0 {
+			meta.Akte = xdomea.Akte{Betreff: randomText(r, 80) + "{jahr}", Aktenzeichen: randomText(r, 20),
+				Aktenplankennzeichen: randomText(r, 12), Typ: randomText(r, 20)}
+			meta.Ablageort = randomText(r, 100)
+		}
 		inner := randomInner(r)
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			m, err := xdomea.Build(in, inner, meta)
@@ -311,8 +545,8 @@ func TestWrapRandom(t *testing.T) {
 			if err := parsed.ReadFromBytes(m.Document.XML); err != nil {
 				t.Fatal(err)
 			}
-			if e := parsed.FindElement("//AllgemeineMetadaten/Betreff"); e == nil || e.Text() != transform.NormalizeText(meta.ProcedureName) {
-				t.Error("Betreff does not round-trip")
+			if e := parsed.FindElement("//Vorgang/AllgemeineMetadaten/Betreff"); e == nil || e.Text() != xdomea.Betreff(in.Submission, meta.ProcedureName) {
+				t.Error("the Vorgang's Betreff is not xdomea.Betreff")
 			}
 			again, err := xdomea.Wrap(in, inner, meta)
 			if err != nil || !bytes.Equal(again.XML, m.Document.XML) {

@@ -13,7 +13,11 @@
 // it is the Eigentümer or acts for the Eigentümer (then the Eigentümer's name
 // and Anschrift), Einzug or Auszug and its date, the Anschrift of the Wohnung
 // and the names of all meldepflichtige Personen; optionally how the portal
-// identified the Wohnungsgeber. Codes are XÖV Codes (code child, listURI and
+// identified the Wohnungsgeber and the Zuordnungsmerkmal of § 19 Abs. 4
+// BMG (zuordnungsmerkmal, after the bestaetigungsdatum), where the
+// Meldebehörde issued one for this electronic confirmation: the Wohnungsgeber
+// passes it to the meldepflichtige Person, whose Anmeldung the Fachverfahren
+// matches with it. Codes are XÖV Codes (code child, listURI and
 // listVersionID attributes) of Amtsbote's own code lists
 // urn:xoev-de:amtsbote:codeliste:...; text is typed with the DIN SPEC 91379
 // datatypes of the XÖV library, which the XSD imports (with xoev-code.xsd) by
@@ -29,5 +33,8 @@
 // yields a message valid against Schema, and applies the rules the JSON
 // Schema cannot express (the date matching the Meldevorgang, the Eigentümer
 // exactly when the Wohnungsgeber is not the Eigentümer, identity details
-// matching the identification method).
+// matching the identification method, plausible dates: see checkDates and
+// docs/procedures.md). A character outside the element's datatype is
+// reported in the terms of that datatype (A or B), also where it lies
+// outside datatype C, which transform.CheckText checks.
 package xmeld

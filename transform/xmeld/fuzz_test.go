@@ -1,8 +1,10 @@
 package xmeld_test
 
 import (
+	"maps"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 )
@@ -30,3 +32,56 @@ func FuzzWohnungsgeberbestaetigung(f *testing.F) {
 		check.Check(t, fullInput(s))
 	})
 }
+
+// FuzzDates feeds the dates of a Wohnungsgeberbestätigung and the time of
+// receipt to Validate: it never panics, and when it finds no problem at a
+// date, the dates keep every plausibility rule (checked here from their
+// definitions in docs/procedures.md, not with the code under test).
+func FuzzDates(f *testing.F) {
+	f.Add("2026-11-15", "2026-11-27", int64(1795856398), false)
+	f.Add("2027-02-28", "2026-11-27", int64(1795856398), true)
+	f.Add("1899-12-31", "2015-10-31", int64(0), false)
+	f.Add("2026-02-30", "10.12.2026", int64(-62135596800), true)
+	f.Add("9999-12-31", "0001-01-01", int64(253402300799), false)
+	m := newMapper(f)
+	base := mappertest.ReadSubmission(f, examples["maximal"])
+	f.Fuzz(func(t *testing.T, move, bestaetigung string, receivedUnix int64, auszug bool) {
+		s := base
+		s.Data = maps.Clone(base.Data)
+		delete(s.Data, "einzugsdatum")
+		member := "einzugsdatum"
+		if auszug {
+			member = "auszugsdatum"
+			s.Data["art"] = "auszug"
+		}
+		s.Data[member], s.Data["bestaetigungsdatum"] = move, bestaetigung
+		s.ReceivedAt = time.Unix(receivedUnix, 0)
+		blamed := false
+		for _, e := range m.Validate(s) {
+			if e.Pointer == "/data/"+member || e.Pointer == "/data/bestaetigungsdatum" {
+				blamed = true
+			}
+		}
+		d, err1 := time.Parse(time.DateOnly, move)
+		b, err2 := time.Parse(time.DateOnly, bestaetigung)
+		if blamed || err1 != nil || err2 != nil {
+			return
+		}
+		y, mo, day := s.ReceivedAt.In(berlin).Date()
+		received := time.Date(y, mo, day, 0, 0, 0, 0, time.UTC)
+		switch {
+		case d.Year() < 1900:
+			t.Errorf("accepted a move on %s, before 1900", move)
+		case b.Before(time.Date(2015, 11, 1, 0, 0, 0, 0, time.UTC)):
+			t.Errorf("accepted a confirmation on %s, before the BMG", bestaetigung)
+		case b.After(received):
+			t.Errorf("accepted a confirmation on %s, after the receipt on %s", bestaetigung, received.Format(time.DateOnly))
+		case d.After(received.AddDate(0, 3, 0)):
+			t.Errorf("accepted a move on %s, more than 3 months after the receipt on %s", move, received.Format(time.DateOnly))
+		case b.Before(d.AddDate(0, -3, 0)) || b.After(d.AddDate(1, 0, 0)):
+			t.Errorf("accepted a confirmation on %s for a move on %s", bestaetigung, move)
+		}
+	})
+}
+
+var berlin, _ = time.LoadLocation("Europe/Berlin")

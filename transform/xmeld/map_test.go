@@ -43,7 +43,7 @@ func TestMapContent(t *testing.T) {
 		"nachrichtenkopf/leser/behoerdenkennung/kennung/code":                        "01234568",
 		"nachrichtenkopf/autor/name":                                                 "Stadt Musterstadt, Bürgeramt",
 		"wohnungsgeberbestaetigung/meldevorgang/code":                                "auszug",
-		"wohnungsgeberbestaetigung/auszugsdatum":                                     "2026-11-30",
+		"wohnungsgeberbestaetigung/auszugsdatum":                                     "2026-11-15",
 		"wohnungsgeberbestaetigung/wohnung/strasse":                                  "Lindenallee",
 		"wohnungsgeberbestaetigung/wohnungsgeber/organisation/name":                  "Hausverwaltung Dvořák & Partner GmbH",
 		"wohnungsgeberbestaetigung/wohnungsgeber/artWohnungsgeber/code":              "beauftragter",
@@ -52,7 +52,7 @@ func TestMapContent(t *testing.T) {
 		"wohnungsgeberbestaetigung/eigentuemer/anschrift/ort":                        "Flensburg",
 		"wohnungsgeberbestaetigung/meldepflichtigePerson[2]/familienname":            "Åkesson-Lefèvre",
 		"wohnungsgeberbestaetigung/meldepflichtigePerson[2]/vorname":                 "Élodie",
-		"wohnungsgeberbestaetigung/bestaetigungsdatum":                               "2026-12-02",
+		"wohnungsgeberbestaetigung/bestaetigungsdatum":                               "2026-11-20",
 		"wohnungsgeberbestaetigung/wohnungsgeber/identifizierung/verfahren/@listURI": xmeld.ListIdentifizierungsverfahren,
 	}
 	for path, v := range want {
@@ -132,8 +132,12 @@ func TestSchemaRejectsBrokenDocuments(t *testing.T) {
 		{Name: "blank name", Old: `<xmeld:familienname>Ionescu</xmeld:familienname>`, New: `<xmeld:familienname>   </xmeld:familienname>`},
 		{Name: "name too long", Old: `<xmeld:familienname>Ionescu</xmeld:familienname>`, New: `<xmeld:familienname>` + strings.Repeat("a", 121) + `</xmeld:familienname>`},
 		{Name: "Postleitzahl", Old: `<xmeld:postleitzahl>12345</xmeld:postleitzahl>`, New: `<xmeld:postleitzahl>1234</xmeld:postleitzahl>`},
-		{Name: "invalid date", Old: `<xmeld:einzugsdatum>2026-12-15</xmeld:einzugsdatum>`, New: `<xmeld:einzugsdatum>2026-02-30</xmeld:einzugsdatum>`},
-		{Name: "both dates", Old: `<xmeld:einzugsdatum>2026-12-15</xmeld:einzugsdatum>`, New: `<xmeld:einzugsdatum>2026-12-15</xmeld:einzugsdatum><xmeld:auszugsdatum>2026-12-15</xmeld:auszugsdatum>`},
+		{Name: "invalid date", Old: `<xmeld:einzugsdatum>2026-11-15</xmeld:einzugsdatum>`, New: `<xmeld:einzugsdatum>2026-02-30</xmeld:einzugsdatum>`},
+		{Name: "both dates", Old: `<xmeld:einzugsdatum>2026-11-15</xmeld:einzugsdatum>`, New: `<xmeld:einzugsdatum>2026-11-15</xmeld:einzugsdatum><xmeld:auszugsdatum>2026-11-15</xmeld:auszugsdatum>`},
+		{Name: "Zuordnungsmerkmal with a space", Old: `<xmeld:zuordnungsmerkmal>WGB-2026-7F3K9Q2M<`, New: `<xmeld:zuordnungsmerkmal>WGB 2026<`},
+		{Name: "Zuordnungsmerkmal too long", Old: `<xmeld:zuordnungsmerkmal>WGB-2026-7F3K9Q2M<`, New: `<xmeld:zuordnungsmerkmal>` + strings.Repeat("X", 65) + `<`},
+		{Name: "Zuordnungsmerkmal before the date", Old: `<xmeld:bestaetigungsdatum>2026-11-27</xmeld:bestaetigungsdatum>
+    <xmeld:zuordnungsmerkmal>WGB-2026-7F3K9Q2M</xmeld:zuordnungsmerkmal>`, New: `<xmeld:zuordnungsmerkmal>WGB-2026-7F3K9Q2M</xmeld:zuordnungsmerkmal><xmeld:bestaetigungsdatum>2026-11-27</xmeld:bestaetigungsdatum>`},
 		{Name: "no meldepflichtige Person", Edit: func(doc string) string {
 			return strings.ReplaceAll(strings.ReplaceAll(doc, "<xmeld:meldepflichtigePerson>", "<!--"), "</xmeld:meldepflichtigePerson>", "-->")
 		}},

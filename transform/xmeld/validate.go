@@ -21,7 +21,8 @@ import (
 //   - wohnungsgeberIstEigentuemer false requires /data/eigentuemer, true forbids it;
 //   - identity method "servicekonto" requires provider and trust_level, "eid"
 //     requires trust_level, "none" forbids provider, trust_level and
-//     postbox_reference.
+//     postbox_reference;
+//   - the dates must be plausible (checkDates).
 //
 // The problems are ordered by pointer; nil means s is valid.
 func (w *Wohnungsgeberbestaetigung) Validate(s transform.Submission) []transform.FieldError {
@@ -33,6 +34,7 @@ func (w *Wohnungsgeberbestaetigung) Validate(s transform.Submission) []transform
 		}
 	}
 	errs = semantic(errs, payload)
+	errs = checkDates(errs, s)
 	if len(errs) == 0 {
 		return nil
 	}
@@ -52,7 +54,10 @@ var nameMembers = map[string]bool{"vorname": true, "familienname": true, "geburt
 func checkStrings(errs []transform.FieldError, pointer, key string, v any) []transform.FieldError {
 	switch v := v.(type) {
 	case string:
-		if e := transform.CheckText(pointer, v); e != nil {
+		// Invalid UTF-8 and control characters as transform.CheckText
+		// reports them; a character outside its datatype C is also outside
+		// the element's datatype A or B, reported below in those terms.
+		if e := transform.CheckText(pointer, v); e != nil && e[0].Code != transform.CodeUnsupportedCharacter {
 			return append(errs, e...)
 		}
 		allowed, repertoire, repertoireDE := textRune, "this text (DIN SPEC 91379 datatype B)", "DIN SPEC 91379 Datentyp B"

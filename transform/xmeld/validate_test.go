@@ -70,6 +70,17 @@ func TestValidate(t *testing.T) {
 			[]problem{{"/data/art", transform.CodeEnum}},
 		},
 		{
+			"zuordnungsmerkmal: too long, with a space", func(s *transform.Submission) {
+				s.Data["zuordnungsmerkmal"] = strings.Repeat("X", 65)
+				s.Applicant["zuordnungsmerkmal"] = "WGB 1"
+			},
+			[]problem{{"/applicant/zuordnungsmerkmal", transform.CodeUnknownField}, {"/data/zuordnungsmerkmal", transform.CodeTooLong}},
+		},
+		{
+			"zuordnungsmerkmal with a space", func(s *transform.Submission) { s.Data["zuordnungsmerkmal"] = "WGB 1" },
+			[]problem{{"/data/zuordnungsmerkmal", transform.CodePattern}},
+		},
+		{
 			"owner missing", func(s *transform.Submission) { delete(s.Data, "eigentuemer") },
 			[]problem{{"/data/eigentuemer", transform.CodeRequired}},
 		},
@@ -204,10 +215,85 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestValidateDates: the plausibility rules of the dates, at their bounds,
+// each reported at the date it blames with its legal basis. The example is
+// received on 2026-11-28 (Berlin); its Einzug is 2026-11-15, confirmed on
+// 2026-11-27.
+func TestValidateDates(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	dates := func(einzug, bestaetigung string) func(s *transform.Submission) {
+		return func(s *transform.Submission) {
+			s.Data["einzugsdatum"], s.Data["bestaetigungsdatum"] = einzug, bestaetigung
+		}
+	}
+	const einzug, bestaetigung = "/data/einzugsdatum", "/data/bestaetigungsdatum"
+	tests := []struct {
+		name   string
+		modify func(s *transform.Submission)
+		want   []problem
+	}{
+		{"confirmed on the day of receipt", dates("2026-11-20", "2026-11-28"), nil},
+		{"confirmed after the day of receipt", dates("2026-11-20", "2026-11-29"), []problem{{bestaetigung, transform.CodeInvalid}}},
+		{"received late on the 28th UTC, the 29th in Berlin", func(s *transform.Submission) {
+			dates("2026-11-20", "2026-11-29")(s)
+			s.ReceivedAt = time.Date(2026, 11, 28, 23, 30, 0, 0, time.UTC)
+		}, nil},
+		{"confirmed 3 months before the Einzug", dates("2027-02-27", "2026-11-27"), nil},
+		{"confirmed 3 months and a day before", dates("2027-02-28", "2026-11-27"), []problem{{bestaetigung, transform.CodeInvalid}}},
+		{"confirmed years before the Einzug", dates("2026-11-15", "2023-11-15"), []problem{{bestaetigung, transform.CodeInvalid}}},
+		{"Einzug 3 months after the receipt", dates("2027-02-28", "2026-11-28"), nil},
+		{"Einzug far in the future: blamed alone", dates("2027-03-01", "2026-11-28"), []problem{{einzug, transform.CodeInvalid}}},
+		{"confirmed late, within a year", dates("2025-11-27", "2026-11-27"), nil},
+		{"confirmed more than a year late", dates("2025-11-26", "2026-11-27"), []problem{{bestaetigung, transform.CodeInvalid}}},
+		{"Einzug before 1900", dates("1899-12-31", "2026-11-27"), []problem{{einzug, transform.CodeInvalid}}},
+		{"confirmed before the BMG", dates("2015-11-15", "2015-10-31"), []problem{{bestaetigung, transform.CodeInvalid}}},
+		{"confirmed on the day the BMG came into force", dates("2015-11-01", "2015-11-01"), nil},
+		{"Auszug confirmed years later", func(s *transform.Submission) {
+			s.Data["art"], s.Data["auszugsdatum"] = "auszug", "2024-01-01"
+			delete(s.Data, "einzugsdatum")
+		}, []problem{{bestaetigung, transform.CodeInvalid}}},
+		{"Auszug far in the future", func(s *transform.Submission) {
+			s.Data["art"], s.Data["auszugsdatum"] = "auszug", "2027-06-01"
+			delete(s.Data, "einzugsdatum")
+		}, []problem{{"/data/auszugsdatum", transform.CodeInvalid}}},
+		{"no receipt time: only the rules among the dates", func(s *transform.Submission) {
+			dates("2030-01-05", "2030-01-01")(s)
+			s.ReceivedAt = time.Time{}
+		}, nil},
+		{"invalid date: left to the format rule", dates("2026-02-30", "2026-11-27"), []problem{{einzug, transform.CodeFormat}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := mappertest.ReadSubmission(t, examples["maximal"])
+			tt.modify(&s)
+			errs := m.Validate(s)
+			mappertest.CheckProblems(t, errs, tt.want)
+			for _, e := range errs {
+				if e.Code != transform.CodeInvalid {
+					continue
+				}
+				basis := "BMG"
+				if strings.Contains(e.Message, "1900") {
+					basis = "1900"
+				}
+				if !strings.Contains(e.Message, basis) || !strings.Contains(e.MessageDE, basis) || !strings.Contains(e.MessageDE, "unplausibel") {
+					t.Errorf("%s: message without its rule's basis: %q / %q", e.Pointer, e.Message, e.MessageDE)
+				}
+				if strings.Contains(e.Message, "202") || strings.Contains(e.MessageDE, "202") {
+					t.Errorf("%s: message quotes a submitted date: %q", e.Pointer, e.Message)
+				}
+			}
+		})
+	}
+}
+
 func TestValidateMessages(t *testing.T) {
 	t.Parallel()
 	s := mappertest.ReadSubmission(t, examples["minimal"])
-	s.Data["meldepflichtige"] = []any{map[string]any{"familienname": "Brandt3"}}
+	s.Data["meldepflichtige"] = []any{map[string]any{"familienname": "Brandt3", "vorname": "Jo😀"}}
+	s.Data["wohnung"].(map[string]any)["ort"] = "Ulm 😀"
 	delete(s.Data, "einzugsdatum")
 	got := newMapper(t).Validate(s)
 	want := []transform.FieldError{
@@ -219,6 +305,17 @@ func TestValidateMessages(t *testing.T) {
 			Pointer: "/data/meldepflichtige/0/familienname", Code: transform.CodeUnsupportedCharacter,
 			Message:   "character U+0033 at position 7 is not permitted in names of natural persons (DIN SPEC 91379 datatype A)",
 			MessageDE: "Zeichen U+0033 an Position 7 ist hier nicht zulässig (Namen natürlicher Personen, DIN SPEC 91379 Datentyp A)",
+		},
+		{
+			// Outside datatype C too, but named by the datatype of the element.
+			Pointer: "/data/meldepflichtige/0/vorname", Code: transform.CodeUnsupportedCharacter,
+			Message:   "character U+1F600 at position 3 is not permitted in names of natural persons (DIN SPEC 91379 datatype A)",
+			MessageDE: "Zeichen U+1F600 an Position 3 ist hier nicht zulässig (Namen natürlicher Personen, DIN SPEC 91379 Datentyp A)",
+		},
+		{
+			Pointer: "/data/wohnung/ort", Code: transform.CodeUnsupportedCharacter,
+			Message:   "character U+1F600 at position 5 is not permitted in this text (DIN SPEC 91379 datatype B)",
+			MessageDE: "Zeichen U+1F600 an Position 5 ist hier nicht zulässig (DIN SPEC 91379 Datentyp B)",
 		},
 	}
 	if !slices.Equal(got, want) {
@@ -261,8 +358,37 @@ func randomAnschrift(r *rand.Rand) map[string]any {
 	return a
 }
 
-func randomDate(r *rand.Rand) string {
-	return fmt.Sprintf("%04d-%02d-%02d", 2020+r.IntN(10), 1+r.IntN(12), 1+r.IntN(28))
+// randomDates returns a plausible date of the Einzug or Auszug and of the
+// confirmation for a submission received on the day received: the move up
+// to two years before and up to 3 months after the receipt, the
+// confirmation up to 3 months before and a year after the move, never
+// after the receipt; now and then at the very bounds.
+func randomDates(r *rand.Rand, received time.Time) (move, bestaetigung string) {
+	m := received.AddDate(0, 0, -730+r.IntN(730+90))
+	if r.IntN(8) == 0 {
+		m = received.AddDate(0, xmeld.LatestMove, 0)
+	}
+	lo, hi := m.AddDate(0, -xmeld.EarliestConfirmation, 0), m.AddDate(0, xmeld.LatestConfirmation, 0)
+	if hi.After(received) {
+		hi = received
+	}
+	b := lo.AddDate(0, 0, r.IntN(int(hi.Sub(lo).Hours()/24)+1))
+	switch r.IntN(8) {
+	case 0:
+		b = lo
+	case 1:
+		b = hi
+	}
+	return m.Format(time.DateOnly), b.Format(time.DateOnly)
+}
+
+// randomZuordnungsmerkmal is 1 to 64 printable ASCII characters without space.
+func randomZuordnungsmerkmal(r *rand.Rand) string {
+	b := make([]byte, 1+r.IntN(64))
+	for i := range b {
+		b[i] = byte(0x21 + r.IntN(0x7E-0x21+1))
+	}
+	return string(b)
 }
 
 // randomParty is a natural person or an organisation with Anschrift.
@@ -307,14 +433,18 @@ func randomSubmission(r *rand.Rand) transform.Submission {
 		ReceivedAt: time.Date(2026, 11, 28, 9, 59, 58, 0, time.UTC),
 		Applicant:  randomParty(r),
 	}
+	move, bestaetigung := randomDates(r, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC))
 	d := map[string]any{
 		"wohnung":            randomAnschrift(r),
-		"bestaetigungsdatum": randomDate(r),
+		"bestaetigungsdatum": bestaetigung,
 	}
 	if r.IntN(2) == 0 {
-		d["art"], d["einzugsdatum"] = "einzug", randomDate(r)
+		d["art"], d["einzugsdatum"] = "einzug", move
 	} else {
-		d["art"], d["auszugsdatum"] = "auszug", randomDate(r)
+		d["art"], d["auszugsdatum"] = "auszug", move
+	}
+	if r.IntN(3) == 0 {
+		d["zuordnungsmerkmal"] = randomZuordnungsmerkmal(r)
 	}
 	owner := r.IntN(2) == 0
 	d["wohnungsgeberIstEigentuemer"] = owner
@@ -392,6 +522,19 @@ func TestRandomSubmissions(t *testing.T) {
 			s.Applicant["anschrift"].(map[string]any)["ort"] = "Ulm\u0007"
 			return "/applicant/anschrift/ort"
 		}, transform.CodeControlCharacter, false},
+		{"confirmation two years after the move", func(s *transform.Submission, _ int) string {
+			member := "einzugsdatum"
+			if s.Data["art"] == "auszug" {
+				member = "auszugsdatum"
+			}
+			move, _ := time.Parse(time.DateOnly, s.Data[member].(string))
+			s.Data["bestaetigungsdatum"] = move.AddDate(2, 0, 0).Format(time.DateOnly)
+			return "/data/bestaetigungsdatum"
+		}, transform.CodeInvalid, false},
+		{"Zuordnungsmerkmal with a space", func(s *transform.Submission, _ int) string {
+			s.Data["zuordnungsmerkmal"] = "WGB 2026"
+			return "/data/zuordnungsmerkmal"
+		}, transform.CodePattern, false},
 		{"owner rule", func(s *transform.Submission, _ int) string {
 			if s.Data["wohnungsgeberIstEigentuemer"] == true {
 				s.Data["eigentuemer"] = randomParty(r)
@@ -401,7 +544,7 @@ func TestRandomSubmissions(t *testing.T) {
 			return "/data/eigentuemer"
 		}, "", false},
 	}
-	for i := range 20 {
+	for i := range 200 {
 		s := randomSubmission(r)
 		body, _ := json.Marshal(map[string]any{"applicant": s.Applicant, "data": s.Data})
 		if errs := m.Validate(s); errs != nil {

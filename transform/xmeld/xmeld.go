@@ -138,6 +138,7 @@ func (w *Wohnungsgeberbestaetigung) Map(in transform.Input) (transform.Document,
 		xoev.OptionalText(e, "xmeld:geburtsname", str(m, "geburtsname"))
 	}
 	xoev.Text(wgb, "xmeld:bestaetigungsdatum", str(d, "bestaetigungsdatum"))
+	xoev.OptionalText(wgb, "xmeld:zuordnungsmerkmal", str(d, "zuordnungsmerkmal"))
 
 	out, err := xoev.WriteBytes(doc)
 	if err != nil {
