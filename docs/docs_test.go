@@ -375,3 +375,25 @@ func referenceKeys(file string) (map[string]bool, error) {
 	}
 	return keys, nil
 }
+
+// TestREADME: the README stays a short introduction (at most 12 KiB) and
+// links every page of docs/, so that a newcomer finds each from it.
+func TestREADME(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(readme); n > 12*1024 {
+		t.Errorf("README.md is %d bytes, more than 12 KiB: reference text belongs in docs/", n)
+	}
+	docs, err := filepath.Glob("*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range docs {
+		if !strings.Contains(string(readme), "](docs/"+page) {
+			t.Errorf("README.md does not link docs/%s", page)
+		}
+	}
+}
