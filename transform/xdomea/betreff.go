@@ -11,7 +11,7 @@ import (
 )
 
 // MaxBetreff is the length, in characters, to which a derived Betreff is
-// shortened (with a trailing "…"): DMS list views and many DMS Betreff
+// shortened (with a trailing "..."; DIN SPEC 91379 has no "…"): DMS list views and many DMS Betreff
 // fields hold 255 characters.
 const MaxBetreff = 255
 
@@ -152,11 +152,12 @@ func oneLine(s string) string {
 	return strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
 }
 
-// shorten cuts s to at most n characters, the last of them "…".
+// shorten cuts s to at most n characters, the last three of them "...":
+// the ellipsis "…" is outside DIN SPEC 91379, which every Betreff must keep.
 func shorten(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
 	r := []rune(s)
-	return strings.TrimSpace(string(r[:n-1])) + "…"
+	return strings.TrimSpace(string(r[:n-3])) + "..."
 }

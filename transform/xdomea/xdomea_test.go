@@ -394,7 +394,7 @@ func TestBetreff(t *testing.T) {
 			"bauvorhaben": map[string]any{"bezeichnung": "Abriss"}}, "Bauantrag: Abriss"},
 		{"bauantrag too long", "bau.baugenehmigung", map[string]any{
 			"bauvorhaben": map[string]any{"bezeichnung": long}},
-			string([]rune("Bauantrag: " + long)[:xdomea.MaxBetreff-1]) + "…"},
+			string([]rune("Bauantrag: " + long)[:xdomea.MaxBetreff-3]) + "..."},
 		{"bauantrag without vorhaben", "bau.baugenehmigung", map[string]any{}, "Baugenehmigung, Eingang 29.11.2026"},
 		{"gewerbeanmeldung", "gewerbe.anmeldung", map[string]any{
 			"taetigkeit": map[string]any{"beschreibung": "Hausmeisterdienste"}}, "Gewerbeanmeldung: Hausmeisterdienste"},
