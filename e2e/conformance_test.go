@@ -1,0 +1,494 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/envelope"
+	"github.com/amtsbote/amtsbote/transform/xbau"
+	"github.com/amtsbote/amtsbote/transform/xdomea"
+	"github.com/amtsbote/amtsbote/transform/xgewerbe"
+	"github.com/amtsbote/amtsbote/transform/xgewerbe/xgewerbetest"
+	"github.com/amtsbote/amtsbote/transform/xmeld"
+	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
+	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
+)
+
+// randomPerProcedure is how many random payloads of each procedure the
+// conformance test submits.
+const randomPerProcedure = 200
+
+// conformanceProcedure is what the conformance test knows of a procedure:
+// the mapper's Validate, its payload schema, and its property generator,
+// where its mapper package exposes one in a test-support package.
+type conformanceProcedure struct {
+	mapper    transform.Mapper
+	schema    []byte
+	generator func(*rand.Rand) transform.Submission
+	extremes  func() []xgewerbetest.Extreme
+}
+
+func conformanceProcedures(t *testing.T) map[string]conformanceProcedure {
+	t.Helper()
+	bau, err := xbau.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	meld, err := xmeld.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gew, err := xgewerbe.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]conformanceProcedure{
+		"bau.baugenehmigung":                   {mapper: bau, schema: xbau.PayloadSchema},
+		"meldewesen.wohnungsgeberbestaetigung": {mapper: meld, schema: xmeld.PayloadJSONSchema},
+		xgewerbe.Procedure: {mapper: gew, schema: xgewerbe.PayloadSchema,
+			generator: xgewerbetest.Random, extremes: xgewerbetest.Extremes},
+	}
+}
+
+// deliveredSchemas maps the namespace of a delivered document's root
+// element to the XSD it must be valid against: the official XBau and xdomea
+// schemas below AMTSBOTE_XOEV_SCHEMAS, Amtsbote's own XSDs where they stand
+// in the module (their imports of the XÖV library resolved there).
+func deliveredSchemas(t *testing.T) map[string]string {
+	t.Helper()
+	return map[string]string{
+		xbau.Namespace:     xoevtest.Schema(t, "xbau-2.6/xsd_dev/xbau-nachrichten-baugenehmigung.xsd"),
+		xdomea.Namespace:   xoevtest.Schema(t, "xdomea-3.0.0/schemes/xdomea_3.0.0/xdomea.xsd"),
+		xmeld.Namespace:    xoevtest.InPlace(t, "transform/xmeld/wohnungsgeberbestaetigung.xsd"),
+		xgewerbe.Namespace: xoevtest.InPlace(t, "transform/xgewerbe/gewerbemeldung.xsd"),
+		envelope.Namespace: xoevtest.InPlace(t, "transform/envelope/envelope.xsd"),
+	}
+}
+
+// TestConformance submits to the built binary, on the demo configuration
+// (SQLite store, relay, file drop and xdomea E-Akte destinations), every
+// example request in testdata/submissions, randomPerProcedure random valid
+// payloads of each procedure and, where the mapper package provides them,
+// its payloads at their extremes; then it validates with xmllint every
+// document that arrived: each XML file, and each XML document inside each
+// ZIP (the xdomea containers and the bundles of a message with its
+// attachments). XML inside a ZIP that is no message of a known namespace
+// is an attachment and skipped; a ZIP without any validated message fails.
+//
+// Random payloads: a procedure whose mapper package exports a property
+// generator (xgewerbetest.Random) uses it; for the others, the examples
+// without attachments are varied along their payload schema (mutate):
+// optional members dropped, enumerated values chosen at random, free text
+// replaced by random text up to its maximum length. Only variants that the
+// mapper's Validate accepts are submitted, and each must be accepted.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	procedures := conformanceProcedures(t)
+	schemas := deliveredSchemas(t)
+	xoevtest.Xmllint(t)
+
+	type request struct{ name, procedure string }
+	var requests []request
+	bodies := map[string][]byte{}
+	add := func(name, procedure string, body []byte) {
+		requests = append(requests, request{name, procedure})
+		bodies[name] = body
+	}
+
+	examples, err := filepath.Glob("../testdata/submissions/*.json")
+	if err != nil || len(examples) < 10 {
+		t.Fatalf("examples: %v (%d found)", err, len(examples))
+	}
+	seeds := map[string][]map[string]any{}
+	for _, path := range examples {
+		body := readFile(t, path)
+		var raw map[string]any
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&raw); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		procedure, _ := raw["procedure"].(string)
+		if _, ok := procedures[procedure]; !ok {
+			t.Fatalf("%s: procedure %q is unknown to the conformance test: add it to conformanceProcedures", path, procedure)
+		}
+		add("testdata/"+filepath.Base(path), procedure, body)
+		if _, files := raw["attachments"]; !files {
+			seeds[procedure] = append(seeds[procedure], raw)
+		}
+	}
+
+	r := rand.New(rand.NewPCG(16, 7))
+	rejected := map[string]int{}
+	for _, procedure := range slices.Sorted(mapsKeys(procedures)) {
+		p := procedures[procedure]
+		for i, attempts := 0, 0; i < randomPerProcedure; attempts++ {
+			if attempts > 20*randomPerProcedure {
+				t.Fatalf("%s: only %d of %d variants pass Validate", procedure, i, attempts)
+			}
+			var s transform.Submission
+			if p.generator != nil {
+				s = p.generator(r)
+			} else {
+				if len(seeds[procedure]) == 0 {
+					t.Fatalf("%s: neither a generator nor an example without attachments", procedure)
+				}
+				var err error
+				s, err = mutate(r, seeds[procedure][r.IntN(len(seeds[procedure]))], p.schema)
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if p.mapper.Validate(s) != nil {
+				if p.generator != nil {
+					t.Fatalf("%s: the generator made a payload Validate refuses: %v", procedure, p.mapper.Validate(s))
+				}
+				rejected[procedure]++ // a variant that breaks a rule beyond the schema's shape
+				continue
+			}
+			add(fmt.Sprintf("random/%s/%d", procedure, i), procedure, requestBody(t, s))
+			i++
+		}
+		if p.extremes != nil {
+			for _, e := range p.extremes() {
+				if errs := p.mapper.Validate(e.Submission); errs != nil {
+					t.Fatalf("%s: extreme %s is invalid: %v", procedure, e.Name, errs)
+				}
+				add("extreme/"+procedure+"/"+e.Name, procedure, requestBody(t, e.Submission))
+			}
+		}
+	}
+
+	dir := t.TempDir()
+	p := start(t, dir, []string{"AMTSBOTE_DEMO_PORTAL_KEY=demo-key"})
+	ids := make([]string, len(requests))
+	var wg sync.WaitGroup
+	errs := make([]string, len(requests))
+	work := make(chan int)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				code, resp := p.post(t, "demo-key", "", bodies[requests[i].name])
+				if code != http.StatusAccepted {
+					errs[i] = fmt.Sprintf("%s: POST %d %v", requests[i].name, code, resp)
+					continue
+				}
+				ids[i] = resp["id"].(string)
+			}
+		}()
+	}
+	for i := range requests {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	for _, e := range errs {
+		if e != "" {
+			t.Error(e)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	for _, id := range ids {
+		p.awaitStatus(t, "demo-key", id, "delivered", 60*time.Second)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code after SIGTERM: %d", code)
+	}
+
+	// Collect every delivered document, extracting the XML inside ZIPs.
+	data := filepath.Join(dir, "amtsbote-data")
+	extracted := t.TempDir()
+	bySchema := map[string][]string{}
+	perProcedure := map[string]int{}
+	docProcedure := map[string]string{}
+	skipped, zips := 0, 0
+	classify := func(procedure, path string, content []byte, inZIP bool) bool {
+		ns, err := rootNamespace(content)
+		xsd, known := schemas[ns]
+		switch {
+		case err == nil && known:
+			bySchema[xsd] = append(bySchema[xsd], path)
+			docProcedure[path] = procedure
+			return true
+		case inZIP:
+			skipped++ // an attachment
+		default:
+			t.Errorf("%s: delivered document with root namespace %q (%v) has no schema", path, ns, err)
+		}
+		return false
+	}
+	err = filepath.WalkDir(data, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(data, path)
+		procedure := procedureOf(rel, procedures)
+		switch filepath.Ext(path) {
+		case ".xml":
+			classify(procedure, path, readFile(t, path), false)
+		case ".zip":
+			zips++
+			validated := 0
+			for name, content := range unzip(t, readFile(t, path)) {
+				if !strings.HasSuffix(strings.ToLower(name), ".xml") {
+					continue
+				}
+				out := filepath.Join(extracted, strings.NewReplacer("/", "_", "\\", "_").Replace(rel+"!"+name))
+				if err := os.WriteFile(out, content, 0o600); err != nil {
+					return err
+				}
+				if classify(procedure, out, content, true) {
+					validated++
+				}
+			}
+			if validated == 0 {
+				t.Errorf("%s: a ZIP without any message", rel)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	total := 0
+	for xsd, files := range bySchema {
+		for f, complaint := range xoevtest.CheckFiles(t, xsd, files) {
+			t.Errorf("%s is not valid against %s:\n%s", f, filepath.Base(xsd), complaint)
+		}
+		for _, f := range files {
+			perProcedure[docProcedure[f]]++
+		}
+		total += len(files)
+	}
+	submitted := map[string]int{}
+	for _, req := range requests {
+		submitted[req.procedure]++
+	}
+	for _, procedure := range slices.Sorted(mapsKeys(procedures)) {
+		t.Logf("%s: %d submissions, %d delivered documents validated (%d random variants refused by Validate, not sent)",
+			procedure, submitted[procedure], perProcedure[procedure], rejected[procedure])
+		if perProcedure[procedure] < submitted[procedure] {
+			t.Errorf("%s: %d documents validated for %d submissions", procedure, perProcedure[procedure], submitted[procedure])
+		}
+	}
+	t.Logf("%d submissions, %d documents validated (%d ZIPs opened), %d attachments skipped", len(requests), total, zips, skipped)
+}
+
+// procedureOf finds the procedure in the path of a delivered file (the
+// destinations of the demo configuration write below <tenant>/<procedure>/).
+func procedureOf(rel string, procedures map[string]conformanceProcedure) string {
+	for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
+		if _, ok := procedures[part]; ok {
+			return part
+		}
+	}
+	return "(unknown)"
+}
+
+func rootNamespace(doc []byte) (string, error) {
+	d := etree.NewDocument()
+	if err := d.ReadFromBytes(doc); err != nil {
+		return "", err
+	}
+	if d.Root() == nil {
+		return "", fmt.Errorf("no root element")
+	}
+	return d.Root().NamespaceURI(), nil
+}
+
+// requestBody is the portal API request of s.
+func requestBody(t *testing.T, s transform.Submission) []byte {
+	t.Helper()
+	body := map[string]any{"tenant": s.Tenant, "procedure": s.Procedure, "applicant": s.Applicant, "data": s.Data}
+	if id := s.Identity; id != nil {
+		m := map[string]any{"method": id.Method}
+		for k, v := range map[string]string{"provider": id.Provider, "trust_level": id.TrustLevel, "postbox_reference": id.PostboxReference} {
+			if v != "" {
+				m[k] = v
+			}
+		}
+		body["identity"] = m
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// nameLetters are letters within DIN SPEC 91379 datatype A, the narrowest
+// repertoire of names; nameText joins them with inner spaces and hyphens.
+var nameLetters = []rune("abcxyzABCXYZäöüßÄÖÜéèçłŁøØåÅñšŠžŽőŐțȚ")
+
+func nameText(r *rand.Rand, n int) string {
+	out := make([]rune, n)
+	for i := range out {
+		out[i] = nameLetters[r.IntN(len(nameLetters))]
+		if i > 0 && i < n-1 && out[i-1] != ' ' && out[i-1] != '-' && r.IntN(8) == 0 {
+			out[i] = []rune(" -")[r.IntN(2)]
+		}
+	}
+	return string(out)
+}
+
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// mutate returns a variant of the example request raw (decoded with
+// UseNumber) along the payload schema: applicant and data walked with
+// their subschemas; see TestConformance.
+func mutate(r *rand.Rand, raw map[string]any, schemaJSON []byte) (transform.Submission, error) {
+	var schema map[string]any
+	if err := json.Unmarshal(schemaJSON, &schema); err != nil {
+		return transform.Submission{}, err
+	}
+	body, err := json.Marshal(raw)
+	if err != nil {
+		return transform.Submission{}, err
+	}
+	s, err := mappertest.DecodeSubmission(body, false)
+	if err != nil {
+		return transform.Submission{}, err
+	}
+	m := mutator{r: r, root: schema}
+	props := schema["properties"].(map[string]any)
+	s.Applicant = m.value(s.Applicant, props["applicant"]).(map[string]any)
+	s.Data = m.value(s.Data, props["data"]).(map[string]any)
+	return s, nil
+}
+
+type mutator struct {
+	r    *rand.Rand
+	root map[string]any
+}
+
+// resolve follows a $ref into $defs.
+func (m mutator) resolve(s any) map[string]any {
+	sch, _ := s.(map[string]any)
+	for sch != nil {
+		ref, ok := sch["$ref"].(string)
+		if !ok {
+			return sch
+		}
+		name := strings.TrimPrefix(ref, "#/$defs/")
+		next, _ := m.root["$defs"].(map[string]any)[name].(map[string]any)
+		merged := map[string]any{}
+		for k, v := range next {
+			merged[k] = v
+		}
+		for k, v := range sch {
+			if k != "$ref" {
+				merged[k] = v
+			}
+		}
+		sch = merged
+	}
+	return nil
+}
+
+// branches are sch and the subschemas whose properties may apply.
+func (m mutator) branches(sch map[string]any) []map[string]any {
+	out := []map[string]any{sch}
+	for _, key := range []string{"then", "else"} {
+		if b := m.resolve(sch[key]); b != nil {
+			out = append(out, m.branches(b)...)
+		}
+	}
+	for _, key := range []string{"allOf", "anyOf", "oneOf"} {
+		list, _ := sch[key].([]any)
+		for _, b := range list {
+			if b := m.resolve(b); b != nil {
+				out = append(out, m.branches(b)...)
+			}
+		}
+	}
+	return out
+}
+
+func (m mutator) value(v any, schema any) any {
+	sch := m.resolve(schema)
+	if sch == nil {
+		return v
+	}
+	branches := m.branches(sch)
+	switch v := v.(type) {
+	case map[string]any:
+		required := map[string]bool{}
+		for _, b := range branches {
+			list, _ := b["required"].([]any)
+			for _, k := range list {
+				required[k.(string)] = true
+			}
+		}
+		out := map[string]any{}
+		for _, k := range slices.Sorted(mapsKeys(v)) {
+			if !required[k] && m.r.IntN(4) == 0 {
+				continue
+			}
+			var sub any
+			for _, b := range branches {
+				if props, ok := b["properties"].(map[string]any); ok && props[k] != nil {
+					sub = props[k]
+					break
+				}
+			}
+			out[k] = m.value(v[k], sub)
+		}
+		return out
+	case []any:
+		out := make([]any, 0, len(v))
+		for _, e := range v {
+			out = append(out, m.value(e, sch["items"]))
+		}
+		if minItems, _ := sch["minItems"].(float64); len(out) > max(1, int(minItems)) && m.r.IntN(4) == 0 {
+			out = out[:len(out)-1]
+		}
+		return out
+	case string:
+		if enum, ok := sch["enum"].([]any); ok {
+			if s, ok := enum[m.r.IntN(len(enum))].(string); ok {
+				return s
+			}
+			return v
+		}
+		maxLen, _ := sch["maxLength"].(float64)
+		if sch["pattern"] != nil || sch["format"] != nil || sch["const"] != nil || maxLen == 0 {
+			return v
+		}
+		n := int(maxLen)
+		if m.r.IntN(3) > 0 {
+			n = 1 + m.r.IntN(n)
+		}
+		return nameText(m.r, n)
+	case bool:
+		return m.r.IntN(2) == 0
+	}
+	return v
+}
