@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
+	"mime"
+	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +21,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/envelope"
@@ -154,9 +159,12 @@ func TestConformance(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if p.mapper.Validate(s) != nil {
+			if errs := p.mapper.Validate(s); errs != nil {
 				if p.generator != nil {
-					t.Fatalf("%s: the generator made a payload Validate refuses: %v", procedure, p.mapper.Validate(s))
+					t.Fatalf("%s: the generator made a payload Validate refuses: %v", procedure, errs)
+				}
+				if rejected[procedure] == 0 {
+					t.Logf("%s: first random variant refused by Validate: %v", procedure, errs)
 				}
 				rejected[procedure]++ // a variant that breaks a rule beyond the schema's shape
 				continue
@@ -175,7 +183,10 @@ func TestConformance(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	p := start(t, dir, []string{"AMTSBOTE_DEMO_PORTAL_KEY=demo-key"})
+	received := filepath.Join(dir, "received")
+	receiver := httptest.NewServer(httpReceiver(t, received))
+	defer receiver.Close()
+	p := start(t, dir, nil, "--config", conformanceConfig(t, dir, receiver.URL))
 	ids := make([]string, len(requests))
 	var wg sync.WaitGroup
 	errs := make([]string, len(requests))
@@ -214,13 +225,14 @@ func TestConformance(t *testing.T) {
 		t.Fatalf("exit code after SIGTERM: %d", code)
 	}
 
-	// Collect every delivered document, extracting the XML inside ZIPs.
-	data := filepath.Join(dir, "amtsbote-data")
+	// Collect every delivered document (file drops and HTTP), extracting the XML inside ZIPs.
+	data := dir
 	extracted := t.TempDir()
 	bySchema := map[string][]string{}
 	perProcedure := map[string]int{}
 	docProcedure := map[string]string{}
 	skipped, zips := 0, 0
+	channel := map[string]int{}
 	classify := func(procedure, path string, content []byte, inZIP bool) bool {
 		ns, err := rootNamespace(content)
 		xsd, known := schemas[ns]
@@ -241,7 +253,13 @@ func TestConformance(t *testing.T) {
 			return err
 		}
 		rel, _ := filepath.Rel(data, path)
+		if !strings.HasPrefix(rel, "amtsbote-data"+string(filepath.Separator)) && !strings.HasPrefix(rel, "received"+string(filepath.Separator)) {
+			return nil // the database, the configuration
+		}
 		procedure := procedureOf(rel, procedures)
+		if ext := filepath.Ext(path); ext == ".xml" || ext == ".zip" {
+			channel[strings.SplitN(filepath.ToSlash(rel), "/", 2)[0]]++
+		}
 		switch filepath.Ext(path) {
 		case ".xml":
 			classify(procedure, path, readFile(t, path), false)
@@ -291,7 +309,113 @@ func TestConformance(t *testing.T) {
 			t.Errorf("%s: %d documents validated for %d submissions", procedure, perProcedure[procedure], submitted[procedure])
 		}
 	}
-	t.Logf("%d submissions, %d documents validated (%d ZIPs opened), %d attachments skipped", len(requests), total, zips, skipped)
+	t.Logf("%d submissions, %d documents validated (%d ZIPs opened), %d attachments skipped; files: %d from the file drops, %d received by HTTP",
+		len(requests), total, zips, skipped, channel["amtsbote-data"], channel["received"])
+	if channel["amtsbote-data"] == 0 || channel["received"] == 0 {
+		t.Errorf("a channel delivered nothing: %v", channel)
+	}
+}
+
+// conformanceConfig writes the demo configuration (amtsbote demo-config)
+// with a short relay poll interval and, beside each file drop destination,
+// an HTTP destination of the same format posting to url/<procedure>; it
+// returns the path of the file. The demo portal's key is "demo-key".
+func conformanceConfig(t *testing.T, dir, url string) string {
+	t.Helper()
+	code, out, errOut := run(t, dir, []string{"AMTSBOTE_DEMO_PORTAL_KEY=demo-key"}, "",
+		"demo-config", "--data-dir", filepath.Join(dir, "amtsbote-data"))
+	if code != 0 {
+		t.Fatalf("demo-config: %d %s", code, errOut)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal([]byte(out), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["relay"].(map[string]any)["poll_interval"] = "200ms"
+	added := 0
+	for _, tenant := range cfg["tenants"].([]any) {
+		for _, proc := range tenant.(map[string]any)["procedures"].([]any) {
+			proc := proc.(map[string]any)
+			var dests []any
+			for _, d := range proc["destinations"].([]any) {
+				d := d.(map[string]any)
+				dests = append(dests, d)
+				h := map[string]any{"id": d["id"].(string) + "-http", "type": "http", "format": d["format"],
+					"http": map[string]any{"url": url + "/" + proc["procedure"].(string), "timeout": "10s"}}
+				for _, k := range []string{"reader", "xdomea"} {
+					if v, ok := d[k]; ok {
+						h[k] = v
+					}
+				}
+				dests = append(dests, h)
+				added++
+			}
+			proc["destinations"] = dests
+		}
+	}
+	if added == 0 {
+		t.Fatal("the demo configuration has no destinations")
+	}
+	text, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeConfig(t, dir, string(text))
+}
+
+// httpReceiver stores what the HTTP destinations post below dir, as
+// <procedure>/<message id>.xml or .zip: a plain XML body, the root part of
+// a multipart/related body (a message with attachments; the files are
+// counted, not stored), an application/zip body (an xdomea container).
+func httpReceiver(t *testing.T, dir string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		procedure := filepath.Base(r.URL.Path)
+		id := r.Header.Get("X-Amtsbote-Message-Id")
+		if id == "" || strings.ContainsAny(id, "/\\") || r.Header.Get("X-Amtsbote-Attachment-Id") != "" {
+			http.Error(w, "unexpected request", http.StatusBadRequest)
+			return
+		}
+		mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var content []byte
+		ext := ".xml"
+		switch mediaType {
+		case "application/xml", "text/xml":
+			content, err = io.ReadAll(r.Body)
+		case "application/zip":
+			content, err = io.ReadAll(r.Body)
+			ext = ".zip"
+		case "multipart/related":
+			mr := multipart.NewReader(r.Body, params["boundary"])
+			var part *multipart.Part
+			if part, err = mr.NextPart(); err == nil {
+				content, err = io.ReadAll(part)
+				for err == nil {
+					if part, err = mr.NextPart(); err == nil {
+						_, err = io.Copy(io.Discard, part)
+					}
+				}
+				if err == io.EOF {
+					err = nil
+				}
+			}
+		default:
+			err = fmt.Errorf("unexpected content type %s", mediaType)
+		}
+		if err == nil {
+			err = os.MkdirAll(filepath.Join(dir, procedure), 0o755)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, procedure, id+ext), content, 0o600)
+		}
+		if err != nil {
+			t.Errorf("receiver: %v", err)
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		}
+	})
 }
 
 // procedureOf finds the procedure in the path of a delivered file (the
