@@ -15,6 +15,8 @@ func CodeKeys(table string) []string {
 		return slices.Collect(maps.Keys(niederlassungsArten))
 	case "betriebArt":
 		return slices.Clone(betriebsArten)
+	case "register":
+		return slices.Collect(maps.Keys(registerArten))
 	case "geschlecht":
 		return slices.Collect(maps.Keys(geschlechter))
 	}
