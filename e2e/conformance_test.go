@@ -99,8 +99,16 @@ func deliveredSchemas(t *testing.T) map[string]string {
 // generator (xgewerbetest.Random) uses it; for the others, the examples
 // without attachments are varied along their payload schema (mutate):
 // optional members dropped, enumerated values chosen at random, free text
-// replaced by random text up to its maximum length. Only variants that the
-// mapper's Validate accepts are submitted, and each must be accepted.
+// replaced by random text up to its maximum length. Extremes: of every
+// example without attachments a maximal variant (every member kept, every
+// free text at its maximum length) and a minimal one (every optional member
+// dropped), plus the mapper package's own extremes (xgewerbetest.Extremes:
+// every code value, all optional blocks). Only variants that the mapper's
+// Validate accepts are submitted, and each must then be accepted (202).
+//
+// Every destination of the demo configuration gets an HTTP twin
+// (conformanceConfig), so each document arrives twice: as a file and as
+// the body of a POST to a receiver in the test.
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	procedures := conformanceProcedures(t)
@@ -154,7 +162,7 @@ func TestConformance(t *testing.T) {
 					t.Fatalf("%s: neither a generator nor an example without attachments", procedure)
 				}
 				var err error
-				s, err = mutate(r, seeds[procedure][r.IntN(len(seeds[procedure]))], p.schema)
+				s, err = mutate(r, seeds[procedure][r.IntN(len(seeds[procedure]))], p.schema, mutateRandom, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -171,6 +179,33 @@ func TestConformance(t *testing.T) {
 			}
 			add(fmt.Sprintf("random/%s/%d", procedure, i), procedure, requestBody(t, s))
 			i++
+		}
+		for k, seed := range seeds[procedure] {
+			for mode, name := range map[mutation]string{mutateMaximal: "maximal", mutateMinimal: "minimal"} {
+				// Members required by a rule beyond the schema's shape (Validate
+				// names them) are kept on the next try.
+				keep := map[string]bool{}
+				var s transform.Submission
+				var errs []transform.FieldError
+				for range 5 {
+					var err error
+					if s, err = mutate(r, seed, p.schema, mode, keep); err != nil {
+						t.Fatal(err)
+					}
+					if errs = p.mapper.Validate(s); errs == nil {
+						break
+					}
+					for _, e := range errs {
+						keep[e.Pointer] = true
+					}
+				}
+				if errs != nil {
+					t.Logf("%s: the %s variant of example %d is refused by Validate: %v", procedure, name, k, errs)
+					rejected[procedure]++
+					continue
+				}
+				add(fmt.Sprintf("extreme/%s/%s-%d", procedure, name, k), procedure, requestBody(t, s))
+			}
 		}
 		if p.extremes != nil {
 			for _, e := range p.extremes() {
@@ -488,7 +523,7 @@ func mapsKeys[V any](m map[string]V) func(func(string) bool) {
 // mutate returns a variant of the example request raw (decoded with
 // UseNumber) along the payload schema: applicant and data walked with
 // their subschemas; see TestConformance.
-func mutate(r *rand.Rand, raw map[string]any, schemaJSON []byte) (transform.Submission, error) {
+func mutate(r *rand.Rand, raw map[string]any, schemaJSON []byte, mode mutation, keep map[string]bool) (transform.Submission, error) {
 	var schema map[string]any
 	if err := json.Unmarshal(schemaJSON, &schema); err != nil {
 		return transform.Submission{}, err
@@ -501,17 +536,28 @@ func mutate(r *rand.Rand, raw map[string]any, schemaJSON []byte) (transform.Subm
 	if err != nil {
 		return transform.Submission{}, err
 	}
-	m := mutator{r: r, root: schema}
+	m := mutator{r: r, root: schema, mode: mode, keep: keep}
 	props := schema["properties"].(map[string]any)
-	s.Applicant = m.value(s.Applicant, props["applicant"]).(map[string]any)
-	s.Data = m.value(s.Data, props["data"]).(map[string]any)
+	s.Applicant = m.value(s.Applicant, props["applicant"], "/applicant").(map[string]any)
+	s.Data = m.value(s.Data, props["data"], "/data").(map[string]any)
 	return s, nil
 }
 
 type mutator struct {
 	r    *rand.Rand
 	root map[string]any
+	mode mutation
+	keep map[string]bool // JSON pointers of members never dropped
 }
+
+// mutation is what mutate does with a payload.
+type mutation int
+
+const (
+	mutateRandom  mutation = iota // drop optional members, vary values, at random
+	mutateMaximal                 // keep every member, every free text at its maximum length
+	mutateMinimal                 // drop every optional member, keep the values
+)
 
 // resolve follows a $ref into $defs.
 func (m mutator) resolve(s any) map[string]any {
@@ -556,7 +602,7 @@ func (m mutator) branches(sch map[string]any) []map[string]any {
 	return out
 }
 
-func (m mutator) value(v any, schema any) any {
+func (m mutator) value(v any, schema any, ptr string) any {
 	sch := m.resolve(schema)
 	if sch == nil {
 		return v
@@ -573,7 +619,7 @@ func (m mutator) value(v any, schema any) any {
 		}
 		out := map[string]any{}
 		for _, k := range slices.Sorted(mapsKeys(v)) {
-			if !required[k] && m.r.IntN(4) == 0 {
+			if !required[k] && !m.keep[ptr+"/"+k] && (m.mode == mutateMinimal || m.mode == mutateRandom && m.r.IntN(4) == 0) {
 				continue
 			}
 			var sub any
@@ -583,20 +629,23 @@ func (m mutator) value(v any, schema any) any {
 					break
 				}
 			}
-			out[k] = m.value(v[k], sub)
+			out[k] = m.value(v[k], sub, ptr+"/"+k)
 		}
 		return out
 	case []any:
 		out := make([]any, 0, len(v))
-		for _, e := range v {
-			out = append(out, m.value(e, sch["items"]))
+		for i, e := range v {
+			out = append(out, m.value(e, sch["items"], fmt.Sprint(ptr, "/", i)))
 		}
-		if minItems, _ := sch["minItems"].(float64); len(out) > max(1, int(minItems)) && m.r.IntN(4) == 0 {
+		if minItems, _ := sch["minItems"].(float64); m.mode == mutateRandom && len(out) > max(1, int(minItems)) && m.r.IntN(4) == 0 {
 			out = out[:len(out)-1]
 		}
 		return out
 	case string:
-		if enum, ok := sch["enum"].([]any); ok {
+		if m.mode == mutateMinimal {
+			return v
+		}
+		if enum, ok := sch["enum"].([]any); ok && m.mode == mutateRandom {
 			if s, ok := enum[m.r.IntN(len(enum))].(string); ok {
 				return s
 			}
@@ -607,12 +656,14 @@ func (m mutator) value(v any, schema any) any {
 			return v
 		}
 		n := int(maxLen)
-		if m.r.IntN(3) > 0 {
+		if m.mode == mutateRandom && m.r.IntN(3) > 0 {
 			n = 1 + m.r.IntN(n)
 		}
 		return nameText(m.r, n)
 	case bool:
-		return m.r.IntN(2) == 0
+		if m.mode == mutateRandom {
+			return m.r.IntN(2) == 0
+		}
 	}
 	return v
 }
