@@ -8,7 +8,6 @@ package xgewerbetest
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -295,29 +294,4 @@ func Extremes() []Extreme {
 		add(fmt.Sprintf("janein-%t", b), a, d)
 	}
 	return out
-}
-
-// Clone returns a deep copy of s's payload maps, for tests that change them.
-func Clone(s transform.Submission) transform.Submission {
-	s.Applicant = deepCopy(s.Applicant).(map[string]any)
-	s.Data = deepCopy(s.Data).(map[string]any)
-	return s
-}
-
-func deepCopy(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		m := maps.Clone(v)
-		for k, e := range m {
-			m[k] = deepCopy(e)
-		}
-		return m
-	case []any:
-		s := slices.Clone(v)
-		for i, e := range s {
-			s[i] = deepCopy(e)
-		}
-		return s
-	}
-	return v
 }

@@ -2,6 +2,13 @@
 // The official XÖV schemas are read from AMTSBOTE_XOEV_SCHEMAS (default
 // ../shared/xoev next to the module); tests skip where the schemas or xmllint are
 // absent, unless CI=true, where both are required and their absence fails.
+//
+// Official schemas are found with Schema, Amtsbote's own XSDs where they stand
+// in the module with InPlace: every run of xmllint (Args) names the XÖV
+// library below the official schemas with --path, so that an own XSD's
+// imports by file name (xoev-code.xsd, din-norm-91379-datatypes.xsd) resolve
+// without copying a schema. Check and Validate take one document, CheckFiles
+// many files per run of xmllint.
 package xoevtest
 
 import (
@@ -177,7 +184,8 @@ const LibraryDir = "xbau-2.6/xsd_dev"
 
 // LocalSchema writes one of Amtsbote's own XSDs into a temporary directory, with
 // each schemaLocation naming a file of LibraryDir pointed at the official copy,
-// and returns its path for Check and Validate.
+// and returns its path for Check and Validate. InPlace validates against the
+// file where it stands instead, as a user does.
 func LocalSchema(t testing.TB, name string, xsd []byte) string {
 	t.Helper()
 	lib := Schema(t, LibraryDir)
