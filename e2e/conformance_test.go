@@ -547,7 +547,18 @@ type mutator struct {
 	r    *rand.Rand
 	root map[string]any
 	mode mutation
-	keep map[string]bool // JSON pointers of members never dropped
+	keep map[string]bool // JSON pointers of values never dropped, with what is below them
+}
+
+// kept reports whether the member at ptr must stay: it is, or is below or
+// on the way to, a pointer of keep.
+func (m mutator) kept(ptr string) bool {
+	for k := range m.keep {
+		if ptr == k || strings.HasPrefix(ptr, k+"/") || strings.HasPrefix(k, ptr+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // mutation is what mutate does with a payload.
@@ -619,7 +630,7 @@ func (m mutator) value(v any, schema any, ptr string) any {
 		}
 		out := map[string]any{}
 		for _, k := range slices.Sorted(mapsKeys(v)) {
-			if !required[k] && !m.keep[ptr+"/"+k] && (m.mode == mutateMinimal || m.mode == mutateRandom && m.r.IntN(4) == 0) {
+			if !required[k] && !m.kept(ptr+"/"+k) && (m.mode == mutateMinimal || m.mode == mutateRandom && m.r.IntN(4) == 0) {
 				continue
 			}
 			var sub any
