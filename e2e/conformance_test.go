@@ -256,6 +256,16 @@ func TestConformance(t *testing.T) {
 	for _, id := range ids {
 		p.awaitStatus(t, "demo-key", id, "delivered", 60*time.Second)
 	}
+	// An unknown code value is refused with 422 at its pointer.
+	var bad map[string]any
+	if err := json.Unmarshal(readFile(t, "../testdata/submissions/gewerbe.anmeldung-minimal.json"), &bad); err != nil {
+		t.Fatal(err)
+	}
+	bad["data"].(map[string]any)["niederlassung"] = "filiale"
+	badBody, _ := json.Marshal(bad)
+	if code, resp := p.post(t, "demo-key", "", badBody); code != http.StatusUnprocessableEntity || !strings.Contains(toJSON(resp), `"/data/niederlassung"`) {
+		t.Errorf("unknown code value: %d %v", code, resp)
+	}
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit code after SIGTERM: %d", code)
 	}
