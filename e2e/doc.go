@@ -7,7 +7,9 @@
 //
 // The scenarios: the README's quick start, retries across an outage and a
 // SIGKILL, shutdown answering 503, check-config, every example procedure
-// delivered valid, an HTTP destination, large and slow uploads, TLS with
+// delivered valid, the conformance test (every delivered document, also
+// inside ZIPs, of the examples, 200 random payloads per procedure and the
+// extremes, validated with xmllint), an HTTP destination, large and slow uploads, TLS with
 // client certificates, the admin API, the audit trail, portal and encryption
 // key rotation, notifications (a real SMTP server), metrics, processes
 // sharing one PostgreSQL, a crash loop, a database outage, and the canary

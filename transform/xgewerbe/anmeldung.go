@@ -139,7 +139,7 @@ func (a *Anmeldung) Map(in transform.Input) (transform.Document, error) {
 	xoev.Text(anm, "xga:ereigniszeitpunkt", xoev.Timestamp(s.ReceivedAt))
 	code(anm, "xga:istKorrektur", codeNein)
 	if in.Author.AGS != "" {
-		code(anm, "xga:gemeindeSchluessel", in.Author.AGS)
+		listCode(anm, "xga:gemeindeSchluessel", listGemeindeschluessel, in.Author.AGS)
 	}
 	xoev.Text(anm, "xga:uuid", s.ID)
 
@@ -148,11 +148,16 @@ func (a *Anmeldung) Map(in transform.Input) (transform.Document, error) {
 	org := str(applicant, "art") == "organisation"
 	if org {
 		b := gew.CreateElement("xga:betrieb")
+		xoev.Text(b, "xga:ID", "1") // the only Betrieb of the message
 		xoev.Text(b, "xga:eingetragenerName", str(applicant, "name"))
 		if reg := obj(applicant, "registereintrag"); reg != nil {
 			xoev.Text(b, "xga:eintragungNr", str(reg, "nummer"))
 			xoev.Text(b, "xga:eintragungOrt", str(reg, "ort"))
+			xoev.OptionalText(b, "xga:eintragungPLZ", str(reg, "postleitzahl"))
 			code(b, "xga:eintragungArt", registerArten[str(reg, "register")])
+			if g := str(reg, "gericht"); g != "" {
+				listCode(b, "xga:gerichtSchluessel", listRegistergerichte, g)
+			}
 		}
 		code(b, "xga:rechtsformSchluessel", str(applicant, "rechtsform"))
 	}
@@ -162,10 +167,31 @@ func (a *Anmeldung) Map(in transform.Input) (transform.Document, error) {
 	if n, ok := data["beschaeftigteTeilzeit"].(json.Number); ok {
 		xoev.Text(gew, "xga:anzahlTeilzeitBeschaeftigte", integer(n))
 	}
+	arten := gew.CreateElement("xga:betriebArt")
+	chosen := arr(data, "betriebArt")
+	for _, art := range betriebsArten {
+		code(arten, "xga:"+art, jaNein(slices.Contains(chosen, any(art))))
+	}
+	code(gew, "xga:niederlassungArt", niederlassungsArten[str(data, "niederlassung")])
+	if reise, ok := data["reisegewerbe"].(bool); ok {
+		code(gew, "xga:istReisegewerbe", jaNein(reise))
+	}
 	if neben, ok := data["nebenerwerb"].(bool); ok {
 		code(gew, "xga:istNebenerwerb", jaNein(neben))
 	}
-	anschrift(gew, obj(data, "betriebsstaette"), codeNationDeutschland)
+	if hk := obj(data, "handwerkskarte"); hk != nil {
+		e := gew.CreateElement("xga:handwerkskarte")
+		code(e, "xga:status", codeStatusLiegtVor)
+		xoev.Text(e, "xga:ausgestelltAm", str(hk, "ausgestelltAm"))
+		if von := obj(hk, "ausgestelltVon"); von != nil {
+			xoev.Text(e, "xga:ausgestelltVonPLZ", str(von, "postleitzahl"))
+			xoev.Text(e, "xga:ausgestelltVonOrt", str(von, "ort"))
+			if k := str(von, "schluessel"); k != "" {
+				code(e, "xga:ausgestelltVonSchluessel", k)
+			}
+		}
+	}
+	anschrift(gew, obj(data, "betriebsstaette"))
 	if org {
 		for _, v := range arr(applicant, "vertreter") {
 			person(gew, codeFunktionVertreter, v.(map[string]any))
@@ -180,9 +206,8 @@ func (a *Anmeldung) Map(in transform.Input) (transform.Document, error) {
 	tg := anm.CreateElement("xga:taetigkeitenGesamt")
 	sp := tg.CreateElement("xga:schwerpunkt")
 	xoev.Text(sp, "xga:taetigkeitSchwerpunkt", str(t, "beschreibung"))
-	if wz := str(t, "wirtschaftszweig"); wz != "" {
-		xoev.Text(sp, "xga:taetigkeitSchluessel", wz)
-	}
+	xoev.OptionalText(sp, "xga:taetigkeitSchluessel", str(t, "wirtschaftszweig"))
+	xoev.OptionalText(sp, "xga:stichwort", str(t, "stichwort"))
 	if w := str(t, "weitereTaetigkeiten"); w != "" {
 		xoev.Text(tg.CreateElement("xga:weitereTaetigkeiten"), "xga:taetigkeitenZusammengefasst", w)
 	}
@@ -201,6 +226,9 @@ func person(parent *etree.Element, funktion string, p map[string]any) {
 	code(e, "xga:personFunktion", funktion)
 	xoev.Text(e, "xga:familienname", str(p, "familienname"))
 	xoev.Text(e, "xga:vorname", str(p, "vorname"))
+	if g := str(p, "geschlecht"); g != "" {
+		listCode(e, "xga:geschlecht", listGeschlecht, geschlechter[g])
+	}
 	xoev.OptionalText(e, "xga:geburtsname", str(p, "geburtsname"))
 	if d, err := time.Parse(time.DateOnly, str(p, "geburtsdatum")); err == nil {
 		xoev.Text(e, "xga:geburtsdatum", d.Format("02012006")) // TTMMJJJJ, as in the example
@@ -208,10 +236,10 @@ func person(parent *etree.Element, funktion string, p map[string]any) {
 	xoev.OptionalText(e, "xga:geburtsort", str(p, "geburtsort"))
 	xoev.OptionalText(e, "xga:geburtsland", str(p, "geburtsland"))
 	if sa := str(p, "staatsangehoerigkeit"); sa != "" {
-		code(e.CreateElement("xga:staatangehoerigkeiten"), "xga:staatsangehoerigkeitSchluessel", sa)
+		listCode(e.CreateElement("xga:staatangehoerigkeiten"), "xga:staatsangehoerigkeitSchluessel", listStaatsangehoerigkeit, sa)
 	}
 	if an := obj(p, "anschrift"); an != nil {
-		anschrift(e, an, str(an, "staat"))
+		anschrift(e, an)
 	}
 	if m := str(p, "email"); m != "" {
 		erreichbarkeit(e, codeKanalEMail, m)
@@ -219,17 +247,30 @@ func person(parent *etree.Element, funktion string, p map[string]any) {
 	if tel := str(p, "telefon"); tel != "" {
 		erreichbarkeit(e, codeKanalTelefon, tel)
 	}
+	if at := obj(p, "aufenthaltstitel"); at != nil {
+		t := e.CreateElement("xga:aufenthaltstitel")
+		code(t, "xga:status", codeStatusLiegtVor)
+		xoev.Text(t, "xga:ausgestelltAm", str(at, "ausgestelltAm"))
+		von := obj(at, "ausgestelltVon")
+		xoev.Text(t, "xga:ausgestelltVonName", str(von, "name"))
+		xoev.OptionalText(t, "xga:ausgestelltVonPLZ", str(von, "postleitzahl"))
+		xoev.OptionalText(t, "xga:ausgestelltVonOrt", str(von, "ort"))
+	}
 }
 
-func anschrift(parent *etree.Element, a map[string]any, nation string) {
+// anschrift writes an address; its nationSchluessel is the member staat,
+// Germany where the address names no state (the Betriebsstätte never does).
+func anschrift(parent *etree.Element, a map[string]any) {
 	e := parent.CreateElement("xga:anschrift")
 	xoev.Text(e, "xga:strasse", str(a, "strasse"))
 	xoev.Text(e, "xga:hausNrVon", str(a, "hausnummer"))
 	xoev.Text(e, "xga:ort", str(a, "ort"))
 	xoev.Text(e, "xga:plz", str(a, "postleitzahl"))
-	if nation != "" {
-		code(e, "xga:nationSchluessel", nation)
+	nation := str(a, "staat")
+	if nation == "" {
+		nation = codeNationDeutschland
 	}
+	listCode(e, "xga:nationSchluessel", listStaat, nation)
 }
 
 func erreichbarkeit(parent *etree.Element, kanal, kennung string) {
@@ -243,7 +284,7 @@ func party(e *etree.Element, p transform.Party) {
 	if p.Kennung != "" {
 		praefix, kennung, _ := strings.Cut(p.Kennung, ":")
 		bk := e.CreateElement("xga:behoerdenkennung")
-		code(bk, "xga:praefix", praefix)
+		listCode(bk, "xga:praefix", listPraefix, praefix)
 		code(bk, "xga:kennung", kennung)
 	}
 	xoev.OptionalText(e, "xga:behoerdenname", p.Name)
@@ -299,4 +340,10 @@ func arr(m map[string]any, key string) []any { a, _ := m[key].([]any); return a 
 // no listURI or listVersionID, value in an unqualified code child.
 func code(parent *etree.Element, tag, value string) {
 	xoev.Code(parent, tag, xoev.CodeList{}, value)
+}
+
+// listCode writes a code element with the listVersionID of its list (see
+// codes.go).
+func listCode(parent *etree.Element, tag string, list xoev.CodeList, value string) {
+	xoev.Code(parent, tag, list, value)
 }

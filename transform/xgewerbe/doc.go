@@ -18,7 +18,8 @@
 // representatives; data holds the Betriebsstätte, the activity, the start
 // date and the reason of the registration.
 //
-// What goes where:
+// What goes where (docs/procedures.md, "Gewerbeanmeldung", has the full
+// table and what is deliberately left out):
 //
 //	Input.MessageID, CreatedAt     nachrichtenkopf/identifikation.nachricht
 //	Input.Reader, Input.Author     nachrichtenkopf/leser, autor: behoerdenkennung
@@ -27,14 +28,20 @@
 //	Submission.ID                  satz/anmeldung/uuid (the UUID of the Gewerbeanzeige)
 //	Submission.ReceivedAt          ereigniszeitpunkt; its date in Europe/Berlin is datumMeldung
 //	Input.Author.AGS               gemeindeSchluessel
-//	organisation                   gewerbe/betrieb (eingetragenerName, eintragungNr,
-//	                               eintragungOrt, eintragungArt A/B for HRA/HRB,
-//	                               rechtsformSchluessel) and one beteiligtePerson
-//	                               per representative
+//	organisation                   gewerbe/betrieb (ID 1, eingetragenerName, eintragungNr,
+//	                               eintragungOrt, eintragungPLZ, eintragungArt A/B for
+//	                               HRA/HRB, gerichtSchluessel, rechtsformSchluessel) and
+//	                               one beteiligtePerson per representative (personFunktion 2)
 //	natural person                 one beteiligtePerson (personFunktion 1)
-//	data.betriebsstaette           gewerbe/anschrift (nationSchluessel 276)
+//	geschlecht, aufenthaltstitel   beteiligtePerson/geschlecht, aufenthaltstitel (status 1)
+//	data.betriebArt                betriebArt: industrie, handwerk, handel, sonstiges (Ja/Nein)
+//	data.niederlassung             niederlassungArt
+//	data.reisegewerbe, nebenerwerb istReisegewerbe, istNebenerwerb
+//	data.handwerkskarte            handwerkskarte (status 1, ausgestelltAm, ausgestelltVon...)
+//	data.betriebsstaette           gewerbe/anschrift; every anschrift has a nationSchluessel,
+//	                               276 where the address names no staat
 //	data.taetigkeit                taetigkeitenGesamt/schwerpunkt (taetigkeitSchwerpunkt,
-//	                               taetigkeitSchluessel = WZ 2008) and weitereTaetigkeiten
+//	                               taetigkeitSchluessel = WZ 2008, stichwort) and weitereTaetigkeiten
 //	data.beginn                    gueltigAb
 //	data.anmeldegrund              grundAnmeldungSchluessel
 //
@@ -47,14 +54,21 @@
 // postbox_reference); it is validated but not written, since
 // XGewerbeanzeige has no place for how the applicant was identified.
 //
-// Code values: those the example attests are used as there (nachrichtentyp
-// 0500, istKorrektur 0, personFunktion 1 for the Inhaber, eintragungArt A for
-// HRA, kanal 01 E-Mail and 02 Telefon, nationSchluessel 276, and
-// grundAnmeldungSchluessel 01 for Neuerrichtung). The others are taken from
-// the order of the paper form and are NOT verified against the official
-// code lists: grundAnmeldungSchluessel 02-09 (see codes.go),
-// personFunktion 2 for a legal representative, eintragungArt B for HRB.
-// They live in codes.go only, to be checked against the XRepository
-// code lists before production use. Legal form, nationality and economic
-// sector are keys the portal sends from the official lists.
+// Code values and list versions are data in codes.go, each with its source:
+// the example instances of XGewerbeanzeige 2.2, 2.1 and 1.x from the KoSIT
+// validator configuration. Values of members with a code table (anmeldegrund,
+// niederlassung, betriebArt, geschlecht, register) are enumerated in
+// PayloadSchema, so an unknown value is a FieldError at its pointer (HTTP
+// 422); a test keeps those enumerations and the tables in step. Keys of
+// external lists that the portal sends (rechtsform, staatsangehoerigkeit,
+// staat, gericht, wirtschaftszweig) are checked for their form only. Which
+// values are confirmed by an example and which are not is listed in
+// codes.go and docs/procedures.md; the unconfirmed ones (among them
+// grundAnmeldungSchluessel 02-09, personFunktion 2, niederlassungArt 2 and 3,
+// geschlecht 2 and 3) must be checked with the receiving Fachverfahren before
+// production use. listVersionID is written exactly where the 2.2 example
+// writes it.
+//
+// The generator of random valid payloads and the payloads at their extremes
+// are in the package xgewerbetest.
 package xgewerbe

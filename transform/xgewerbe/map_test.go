@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,10 +63,10 @@ func newMapper(t testing.TB) *xgewerbe.Anmeldung {
 	return m
 }
 
-// schemaPath writes xgewerbe.Schema to a temporary file for xmllint.
+// schemaPath is gewerbemeldung.xsd where it stands in the module.
 func schemaPath(t testing.TB) string {
 	t.Helper()
-	return xoevtest.WriteSchema(t, "gewerbemeldung.xsd", xgewerbe.Schema)
+	return xoevtest.InPlace(t, "transform/xgewerbe/gewerbemeldung.xsd")
 }
 
 // suite describes the mapper for the shared mapper tests.
@@ -196,7 +197,7 @@ func TestMapContent(t *testing.T) {
 		a + "gemeindeSchluessel/code":                             "01234567",
 		a + "gewerbe/betrieb/eingetragenerName":                   "Müller & Söhne Gebäudetechnik GmbH",
 		a + "gewerbe/betrieb/eintragungArt/code":                  "B",
-		a + "gewerbe/betrieb/rechtsformSchluessel/code":           "230",
+		a + "gewerbe/betrieb/rechtsformSchluessel/code":           "350",
 		a + "gewerbe/beteiligtePerson[1]/geburtsdatum":            "01051970",
 		a + "gewerbe/beteiligtePerson[2]/vorname":                 "Lüder",
 		a + "gewerbe/anschrift/plz":                               "12346",
@@ -207,6 +208,103 @@ func TestMapContent(t *testing.T) {
 	})
 	if n := len(parsed.FindElements(a + "gewerbe/beteiligtePerson")); n != 2 {
 		t.Errorf("%d beteiligtePerson, want 2", n)
+	}
+}
+
+// TestMapNewFields checks the fields of the XGewerbeanzeige 2.2 example
+// added in issue 16: codes with their listVersionID, and the
+// nationSchluessel of every address, Germany where no state is given.
+func TestMapNewFields(t *testing.T) {
+	t.Parallel()
+	const a = "/abh.gewerbemeldung.0500/satz/anmeldung/"
+	gmbh, err := newMapper(t).Map(fullInput(readSubmission(t, examplePath("gmbh"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed := mappertest.CheckTexts(t, gmbh.XML, map[string]string{
+		a + "gewerbe/betrieb/ID":                                          "1",
+		a + "gewerbe/betrieb/eintragungPLZ":                               "12345",
+		a + "gewerbe/betrieb/gerichtSchluessel/code":                      "G1103",
+		a + "gewerbe/betriebArt/industrie/code":                           "0",
+		a + "gewerbe/betriebArt/handwerk/code":                            "1",
+		a + "gewerbe/betriebArt/handel/code":                              "0",
+		a + "gewerbe/betriebArt/sonstiges/code":                           "0",
+		a + "gewerbe/niederlassungArt/code":                               "2",
+		a + "gewerbe/istReisegewerbe/code":                                "0",
+		a + "gewerbe/beteiligtePerson[1]/geschlecht/code":                 "1",
+		a + "gewerbe/beteiligtePerson[1]/anschrift/nationSchluessel/code": "276",
+		a + "gewerbe/anschrift/nationSchluessel/code":                     "276",
+	})
+	for path, version := range map[string]string{
+		a + "gewerbe/betrieb/gerichtSchluessel":                                   "5",
+		a + "gewerbe/beteiligtePerson[1]/geschlecht":                              "3",
+		a + "gewerbe/beteiligtePerson[1]/anschrift/nationSchluessel":              "2",
+		a + "gemeindeSchluessel":                                                  "2019-05-31",
+		"/abh.gewerbemeldung.0500/nachrichtenkopf/autor/behoerdenkennung/praefix": "7",
+	} {
+		e := parsed.FindElement(path)
+		if e == nil || e.SelectAttrValue("listVersionID", "") != version {
+			t.Errorf("%s: listVersionID is not %q", path, version)
+		}
+	}
+
+	maximal, err := newMapper(t).Map(fullInput(readSubmission(t, examplePath("maximal"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := a + "gewerbe/beteiligtePerson/"
+	mappertest.CheckTexts(t, maximal.XML, map[string]string{
+		a + "gewerbe/handwerkskarte/status/code":                        "1",
+		a + "gewerbe/handwerkskarte/ausgestelltAm":                      "2012-03-01",
+		a + "gewerbe/handwerkskarte/ausgestelltVonSchluessel/code":      "00007",
+		p + "geschlecht/code":                                           "2",
+		p + "staatangehoerigkeiten/staatsangehoerigkeitSchluessel/code": "163",
+		p + "aufenthaltstitel/status/code":                              "1",
+		p + "aufenthaltstitel/ausgestelltVonName":                       "Stadt Musterstadt, Ausländerbehörde",
+		a + "taetigkeitenGesamt/schwerpunkt/stichwort":                  "Friseurgewerbe (Damen- und Herrenfriseursalons)",
+	})
+}
+
+// TestCodeTablesMatchPayloadSchema keeps the code tables of codes.go and
+// the enumerations of the payload schema in step: a value the schema
+// accepts always has a code, and no code is unreachable.
+func TestCodeTablesMatchPayloadSchema(t *testing.T) {
+	t.Parallel()
+	var schema map[string]any
+	if err := json.Unmarshal(xgewerbe.PayloadSchema, &schema); err != nil {
+		t.Fatal(err)
+	}
+	// enum returns the enumeration at the path of object members below the schema.
+	enum := func(path ...string) []string {
+		var v any = schema
+		for _, k := range path {
+			v, _ = v.(map[string]any)[k]
+		}
+		var out []string
+		list, _ := v.(map[string]any)["enum"].([]any)
+		for _, e := range list {
+			out = append(out, e.(string))
+		}
+		return out
+	}
+	data := []string{"properties", "data", "properties"}
+	tests := []struct {
+		name   string
+		schema []string
+		table  string
+	}{
+		{"anmeldegrund", enum(append(data, "anmeldegrund")...), "anmeldegrund"},
+		{"niederlassung", enum(append(data, "niederlassung")...), "niederlassung"},
+		{"betriebArt", enum(append(data, "betriebArt", "items")...), "betriebArt"},
+		{"geschlecht (person)", enum("$defs", "natuerlichePerson", "properties", "geschlecht"), "geschlecht"},
+		{"geschlecht (vertreter)", enum("$defs", "vertreter", "properties", "geschlecht"), "geschlecht"},
+		{"register", enum("$defs", "organisation", "properties", "registereintrag", "properties", "register"), "register"},
+	}
+	for _, tt := range tests {
+		got, want := slices.Sorted(slices.Values(tt.schema)), slices.Sorted(slices.Values(xgewerbe.CodeKeys(tt.table)))
+		if len(got) == 0 || !slices.Equal(got, want) {
+			t.Errorf("%s: payload schema %v, code table %v", tt.name, got, want)
+		}
 	}
 }
 
@@ -254,6 +352,35 @@ func TestValidateInvalid(t *testing.T) {
 			{"/data/beginn", transform.CodeFormat},
 			{"/data/betriebsstaette/postleitzahl", transform.CodePattern},
 			{"/data/taetigkeit/wirtschaftszweig", transform.CodePattern},
+		}},
+		{"unknown code values", "maximal", func(s *transform.Submission) {
+			s.Data["niederlassung"] = "filiale"
+			s.Data["betriebArt"] = []any{"handwerk", "landwirtschaft"}
+			s.Applicant["geschlecht"] = "m"
+		}, []problem{
+			{"/applicant/geschlecht", transform.CodeEnum},
+			{"/data/betriebArt/1", transform.CodeEnum},
+			{"/data/niederlassung", transform.CodeEnum},
+		}},
+		{"code values of the organisation", "gmbh", func(s *transform.Submission) {
+			s.Applicant["registereintrag"].(map[string]any)["gericht"] = "Amtsgericht"
+			s.Applicant["vertreter"].([]any)[0].(map[string]any)["geschlecht"] = "x"
+			s.Data["betriebArt"] = []any{"handwerk", "handwerk"}
+		}, []problem{
+			{"/applicant/registereintrag/gericht", transform.CodePattern},
+			{"/applicant/vertreter/0/geschlecht", transform.CodeEnum},
+			{"/data/betriebArt", transform.CodeInvalid},
+		}},
+		{"new required members", "minimal", func(s *transform.Submission) {
+			delete(s.Data, "betriebArt")
+			delete(s.Data, "niederlassung")
+		}, []problem{{"/data/betriebArt", transform.CodeRequired}, {"/data/niederlassung", transform.CodeRequired}}},
+		{"documents", "maximal", func(s *transform.Submission) {
+			s.Data["handwerkskarte"].(map[string]any)["ausgestelltAm"] = "2012-02-30"
+			delete(s.Applicant["aufenthaltstitel"].(map[string]any), "ausgestelltVon")
+		}, []problem{
+			{"/applicant/aufenthaltstitel/ausgestelltVon", transform.CodeRequired},
+			{"/data/handwerkskarte/ausgestelltAm", transform.CodeFormat},
 		}},
 		{"no representatives", "gmbh", func(s *transform.Submission) { s.Applicant["vertreter"] = []any{} },
 			[]problem{{"/applicant/vertreter", transform.CodeTooShort}}},

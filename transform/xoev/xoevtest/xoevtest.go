@@ -2,6 +2,13 @@
 // The official XÖV schemas are read from AMTSBOTE_XOEV_SCHEMAS (default
 // ../shared/xoev next to the module); tests skip where the schemas or xmllint are
 // absent, unless CI=true, where both are required and their absence fails.
+//
+// Official schemas are found with Schema, Amtsbote's own XSDs where they stand
+// in the module with InPlace: every run of xmllint (Args) names the XÖV
+// library below the official schemas with --path, so that an own XSD's
+// imports by file name (xoev-code.xsd, din-norm-91379-datatypes.xsd) resolve
+// without copying a schema. Check and Validate take one document, CheckFiles
+// many files per run of xmllint.
 package xoevtest
 
 import (
@@ -64,10 +71,12 @@ func Xmllint(t testing.TB) string {
 	return bin
 }
 
-// Check validates doc against the XSD at xsdPath and returns xmllint's complaint, if any.
+// Check validates doc against the XSD at xsdPath and returns xmllint's
+// complaint, if any. Imports the XSD names by file name only, such as
+// xoev-code.xsd, are found in LibraryDir (see Args).
 func Check(t testing.TB, xsdPath string, doc []byte) error {
 	t.Helper()
-	cmd := exec.Command(Xmllint(t), "--noout", "--nonet", "--schema", xsdPath, "-")
+	cmd := exec.Command(Xmllint(t), append(Args(xsdPath), "-")...)
 	cmd.Stdin = bytes.NewReader(doc)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -83,6 +92,72 @@ func Validate(t testing.TB, xsdPath string, doc []byte) {
 	if err := Check(t, xsdPath, doc); err != nil {
 		t.Fatalf("%s\ndocument:\n%s", err, doc)
 	}
+}
+
+// Args returns the arguments of xmllint that validate against the XSD at
+// xsdPath, without the files to validate: --noout --nonet, --path naming
+// LibraryDir below the official schemas (when they are present), so that an
+// own XSD that imports xoev-code.xsd or din-norm-91379-datatypes.xsd by file
+// name validates where it stands, and --schema xsdPath. The command a user
+// runs is the same (docs/procedures.md, "Validating a delivered file").
+func Args(xsdPath string) []string {
+	args := []string{"--noout", "--nonet"}
+	if lib := libraryPath(); lib != "" {
+		args = append(args, "--path", lib)
+	}
+	return append(args, "--schema", xsdPath)
+}
+
+// libraryPath is LibraryDir below the official schemas, or "" where they
+// are absent (then only self-contained XSDs validate).
+func libraryPath() string {
+	dir := os.Getenv(EnvSchemas)
+	if dir == "" {
+		root, err := moduleRoot()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(root, "..", "shared", "xoev")
+	}
+	lib := filepath.Join(dir, LibraryDir)
+	if _, err := os.Stat(lib); err != nil {
+		return ""
+	}
+	return lib
+}
+
+// InPlace returns the absolute path of one of Amtsbote's own XSDs in the
+// module, rel relative to the module root (e.g.
+// "transform/xmeld/wohnungsgeberbestaetigung.xsd"), for Check and Validate:
+// the file is validated against where it stands, its imports of the XÖV
+// library resolved through LibraryDir (Args). An XSD that imports the
+// library needs the official schemas: without them the test skips (fails
+// with CI=true), as with Schema.
+func InPlace(t testing.TB, rel string) string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	xsd, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("own schema %s: %v", rel, err)
+	}
+	for _, m := range schemaLocation.FindAllSubmatch(xsd, -1) {
+		file := string(m[1])
+		if strings.ContainsAny(file, "/:") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(p), file)); err == nil {
+			continue // beside the XSD in the module
+		}
+		lib := Schema(t, LibraryDir) // skips without the official schemas
+		if _, err := os.Stat(filepath.Join(lib, file)); err != nil {
+			t.Fatalf("%s imports %s, which is neither beside it nor in %s", rel, file, lib)
+		}
+	}
+	return p
 }
 
 func moduleRoot() (string, error) {
@@ -109,7 +184,8 @@ const LibraryDir = "xbau-2.6/xsd_dev"
 
 // LocalSchema writes one of Amtsbote's own XSDs into a temporary directory, with
 // each schemaLocation naming a file of LibraryDir pointed at the official copy,
-// and returns its path for Check and Validate.
+// and returns its path for Check and Validate. InPlace validates against the
+// file where it stands instead, as a user does.
 func LocalSchema(t testing.TB, name string, xsd []byte) string {
 	t.Helper()
 	lib := Schema(t, LibraryDir)
@@ -132,3 +208,42 @@ func LocalSchema(t testing.TB, name string, xsd []byte) string {
 }
 
 var schemaLocation = regexp.MustCompile(`schemaLocation="([^"]+)"`)
+
+// filesPerRun bounds the command line of one xmllint run in CheckFiles.
+const filesPerRun = 200
+
+// CheckFiles validates the files at paths against the XSD at xsdPath, many
+// per run of xmllint, and returns xmllint's complaint for each file that is
+// not valid; an empty map when all are. A file counts as valid only when
+// xmllint reports it as "validates".
+func CheckFiles(t testing.TB, xsdPath string, paths []string) map[string]string {
+	t.Helper()
+	bad := map[string]string{}
+	for start := 0; start < len(paths); start += filesPerRun {
+		chunk := paths[start:min(start+filesPerRun, len(paths))]
+		cmd := exec.Command(Xmllint(t), append(Args(xsdPath), chunk...)...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		lines := strings.Split(out.String(), "\n")
+		for _, p := range chunk {
+			var complaint []string
+			valid := false
+			for _, l := range lines {
+				switch {
+				case l == p+" validates":
+					valid = true
+				case strings.HasPrefix(l, p+":") || l == p+" fails to validate":
+					complaint = append(complaint, l)
+				}
+			}
+			if !valid {
+				if len(complaint) == 0 {
+					complaint = append(complaint, fmt.Sprintf("xmllint: %v\n%s", err, out.Bytes()))
+				}
+				bad[p] = strings.Join(complaint, "\n")
+			}
+		}
+	}
+	return bad
+}
