@@ -664,9 +664,9 @@ func TestParseFull(t *testing.T) {
 	}
 }
 
-func TestParse(t *testing.T) {
-	t.Parallel()
-	const minimal = `
+// minimalYAML is the smallest valid configuration file; KEYHASH stands for
+// the portal's key hash, which withHash fills in.
+const minimalYAML = `
 procedures: [{id: bau.baugenehmigung}]
 tenants:
   - id: musterstadt
@@ -678,9 +678,14 @@ tenants:
 portals:
   - {id: p, key_hash: KEYHASH, tenants: ["*"], procedures: ["*"]}
 `
-	withHash := func(s string) []byte {
-		return []byte(strings.ReplaceAll(s, "KEYHASH", HashKey("k")))
-	}
+
+// withHash replaces KEYHASH in s with HashKey("k").
+func withHash(s string) []byte {
+	return []byte(strings.ReplaceAll(s, "KEYHASH", HashKey("k")))
+}
+
+func TestParse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		data  string
@@ -690,7 +695,7 @@ portals:
 	}{
 		{
 			name: "minimal gets defaults",
-			data: minimal,
+			data: minimalYAML,
 			check: func(t *testing.T, c *Config) {
 				if c.Server.Listen != "127.0.0.1:8080" || c.Relay.Concurrency != 4 || c.Relay.Lease != dur(2*time.Minute) {
 					t.Errorf("defaults not applied: server %+v relay %+v", c.Server, c.Relay)
@@ -702,7 +707,7 @@ portals:
 		},
 		{
 			name: "expands braced variables and $$",
-			data: minimal + "database: {path: \"${DATA}/amts$$bote.db\", url: \"\"}\n",
+			data: minimalYAML + "database: {path: \"${DATA}/amts$$bote.db\", url: \"\"}\n",
 			env:  map[string]string{"DATA": "/var/lib/amtsbote"},
 			check: func(t *testing.T, c *Config) {
 				if want := "/var/lib/amtsbote/amts$bote.db"; c.Database.Path != want {
@@ -712,7 +717,7 @@ portals:
 		},
 		{
 			name: "keeps other dollar signs",
-			data: minimal + "database: {path: \"/data/$HOME/a$\"}\n",
+			data: minimalYAML + "database: {path: \"/data/$HOME/a$\"}\n",
 			check: func(t *testing.T, c *Config) {
 				if want := "/data/$HOME/a$"; c.Database.Path != want {
 					t.Errorf("database.path = %q, want %q", c.Database.Path, want)
@@ -721,7 +726,7 @@ portals:
 		},
 		{
 			name: "variable set to empty",
-			data: minimal + "database: {path: \"${EMPTY}\"}\n",
+			data: minimalYAML + "database: {path: \"${EMPTY}\"}\n",
 			env:  map[string]string{"EMPTY": ""},
 			check: func(t *testing.T, c *Config) {
 				if c.Database.Path != "" {
@@ -731,7 +736,7 @@ portals:
 		},
 		{
 			name: "AMTSBOTE_DATABASE_URL overrides database.url",
-			data: minimal + "database: {url: \"postgres://file/db\"}\n",
+			data: minimalYAML + "database: {url: \"postgres://file/db\"}\n",
 			env:  map[string]string{"AMTSBOTE_DATABASE_URL": "postgresql://env/db"},
 			check: func(t *testing.T, c *Config) {
 				if want := "postgresql://env/db"; c.Database.URL != want {
@@ -741,7 +746,7 @@ portals:
 		},
 		{
 			name: "AMTSBOTE_DATABASE_URL sets database.url",
-			data: minimal,
+			data: minimalYAML,
 			env:  map[string]string{"AMTSBOTE_DATABASE_URL": "postgres://env/db"},
 			check: func(t *testing.T, c *Config) {
 				if want := "postgres://env/db"; c.Database.URL != want {
@@ -751,7 +756,7 @@ portals:
 		},
 		{
 			name: "empty AMTSBOTE_DATABASE_URL does not override",
-			data: minimal + "database: {url: \"postgres://file/db\"}\n",
+			data: minimalYAML + "database: {url: \"postgres://file/db\"}\n",
 			env:  map[string]string{"AMTSBOTE_DATABASE_URL": ""},
 			check: func(t *testing.T, c *Config) {
 				if want := "postgres://file/db"; c.Database.URL != want {
@@ -761,7 +766,7 @@ portals:
 		},
 		{
 			name: "secret from env",
-			data: strings.Replace(minimal, "key_hash: KEYHASH", "key_hash: {env: PORTAL_HASH}", 1),
+			data: strings.Replace(minimalYAML, "key_hash: KEYHASH", "key_hash: {env: PORTAL_HASH}", 1),
 			env:  map[string]string{"PORTAL_HASH": HashKey("from-env")},
 			check: func(t *testing.T, c *Config) {
 				if !c.Portals[0].KeyMatches("from-env") {
@@ -771,7 +776,7 @@ portals:
 		},
 		{
 			name:  "secret from file without trailing newlines",
-			data:  strings.Replace(minimal, "key_hash: KEYHASH", "key_hash: {file: /run/secrets/h}", 1),
+			data:  strings.Replace(minimalYAML, "key_hash: KEYHASH", "key_hash: {file: /run/secrets/h}", 1),
 			files: map[string]string{"/run/secrets/h": HashKey("from-file") + "\r\n\n"},
 			check: func(t *testing.T, c *Config) {
 				if got, want := c.Portals[0].KeyHash.Value(), HashKey("from-file"); got != want {
@@ -800,7 +805,7 @@ portals:
 		},
 		{
 			name: "durations with days",
-			data: minimal + "relay: {lease: 1d, poll_interval: 1h30m}\n",
+			data: minimalYAML + "relay: {lease: 1d, poll_interval: 1h30m}\n",
 			check: func(t *testing.T, c *Config) {
 				if c.Relay.Lease != dur(24*time.Hour) || c.Relay.PollInterval != dur(90*time.Minute) {
 					t.Errorf("relay = %+v, want lease 24h, poll 1h30m", c.Relay)

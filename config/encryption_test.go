@@ -8,24 +8,9 @@ import (
 
 func TestParseEncryption(t *testing.T) {
 	t.Parallel()
-	const minimal = `
-procedures: [{id: bau.baugenehmigung}]
-tenants:
-  - id: musterstadt
-    ags: "09162000"
-    behoerdenkennung: "psw:09162000"
-    procedures:
-      - procedure: bau.baugenehmigung
-        destinations: [{id: bauamt, type: filedrop, filedrop: {dir: /drop}}]
-portals:
-  - {id: p, key_hash: KEYHASH, tenants: ["*"], procedures: ["*"]}
-database:
-  encryption:
-`
 	key := func(b byte) string { return base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(b), 32))) }
 	parse := func(section string, env, files map[string]string) (*Config, error) {
-		data := strings.ReplaceAll(minimal, "KEYHASH", HashKey("k")) + section
-		return Parse([]byte(data), envOf(env), filesOf(files))
+		return Parse(withHash(minimalYAML+"database:\n  encryption:\n"+section), envOf(env), filesOf(files))
 	}
 
 	cfg, err := parse(`

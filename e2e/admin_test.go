@@ -14,6 +14,7 @@ import (
 
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/outbox/outboxtest"
 	"github.com/amtsbote/amtsbote/outbox/sqlite"
 )
 
@@ -27,7 +28,11 @@ func TestAdminAPIReplaysDeadLetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead := seedDeadLetter(t, st, "musterstadt/meldewesen.wohnungsgeberbestaetigung/fachverfahren")
+	// A dead letter, as the relay leaves one, before serve starts.
+	dead := outbox.Message{ID: uuid.NewString(), Topic: "musterstadt/meldewesen.wohnungsgeberbestaetigung/fachverfahren",
+		Payload: []byte("<name>Erika Mustermann</name>"), Metadata: map[string]string{outbox.MetaContentType: "application/xml"}}
+	outboxtest.Publish(t, st, dead)
+	outboxtest.Kill(t, st, dead)
 	st.Close()
 
 	adminAddr := freeAddr(t)
@@ -69,24 +74,4 @@ func TestAdminAPIReplaysDeadLetter(t *testing.T) {
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-}
-
-// seedDeadLetter stores a message on topic and makes it dead after one
-// failed attempt, as the relay would, before serve starts.
-func seedDeadLetter(t *testing.T, st *sqlite.Store, topic string) outbox.Message {
-	t.Helper()
-	ctx := context.Background()
-	m := outbox.Message{ID: uuid.NewString(), Topic: topic, Payload: []byte("<name>Erika Mustermann</name>"),
-		Metadata: map[string]string{"content_type": "application/xml"}}
-	if err := st.InTx(ctx, func(tx outbox.Tx) error { return tx.InsertMessages(ctx, []outbox.Message{m}) }); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Claim(ctx, outbox.ClaimParams{Topic: topic, Owner: "host/1/abc", Limit: 100, Lease: time.Minute}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Complete(ctx, outbox.Completion{Topic: topic, ID: m.ID, Owner: "host/1/abc", Outcome: outbox.OutcomeDead,
-		Error: "400 Bad Request", StartedAt: time.Now(), FinishedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	return m
 }

@@ -3,26 +3,17 @@ package httppost_test
 import (
 	"archive/zip"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/amtsbote/amtsbote/adapters/httppost"
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/internal/testpki"
 	"github.com/amtsbote/amtsbote/outbox"
 )
 
@@ -127,92 +118,21 @@ func holdUntilDone(t *testing.T) (http.HandlerFunc, func()) {
 // quietLog discards the server's log (TLS handshake errors of the tests that expect them).
 var quietLog = log.New(io.Discard, "", 0)
 
-// pki is a test CA with a server certificate for 127.0.0.1 and a client certificate, as PEM files.
+// pki is a test CA with a server certificate for 127.0.0.1, ::1 and
+// localhost and a client certificate, as PEM files.
 type pki struct {
 	caFile, serverCert, serverKey, clientCert, clientKey string
 	pool                                                 *x509.CertPool
 }
 
-var serial int64 = 1
-
-var serialMu sync.Mutex
-
-func nextSerial() *big.Int {
-	serialMu.Lock()
-	defer serialMu.Unlock()
-	serial++
-	return big.NewInt(serial)
-}
-
 func newPKI(t *testing.T, name string) *pki {
 	t.Helper()
 	dir := t.TempDir()
-	caKey := newKey(t)
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          nextSerial(),
-		Subject:               pkix.Name{CommonName: name + " Test-CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pki{caFile: filepath.Join(dir, "ca.pem"), pool: x509.NewCertPool()}
-	p.pool.AddCert(ca)
-	writePEM(t, p.caFile, "CERTIFICATE", caDER)
-	issue := func(cn string, usage x509.ExtKeyUsage, ips []net.IP) (certFile, keyFile string) {
-		key := newKey(t)
-		tmpl := &x509.Certificate{
-			SerialNumber: nextSerial(),
-			Subject:      pkix.Name{CommonName: cn},
-			NotBefore:    now.Add(-time.Hour),
-			NotAfter:     now.Add(time.Hour),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-			IPAddresses:  ips,
-			DNSNames:     []string{"localhost"},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		certFile, keyFile = filepath.Join(dir, cn+".pem"), filepath.Join(dir, cn+"-key.pem")
-		writePEM(t, certFile, "CERTIFICATE", der)
-		writePEM(t, keyFile, "PRIVATE KEY", keyDER)
-		return certFile, keyFile
-	}
-	p.serverCert, p.serverKey = issue("server", x509.ExtKeyUsageServerAuth, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
-	p.clientCert, p.clientKey = issue("amtsbote", x509.ExtKeyUsageClientAuth, nil)
+	ca := testpki.NewCA(t, name+" Test-CA")
+	p := &pki{caFile: ca.WriteFile(t, dir, "ca.pem"), pool: ca.Pool()}
+	p.serverCert, p.serverKey = ca.Server(t, "server", "127.0.0.1", "::1", "localhost").WriteFiles(t, dir, "server")
+	p.clientCert, p.clientKey = ca.Client(t, "amtsbote").WriteFiles(t, dir, "amtsbote")
 	return p
-}
-
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
-}
-
-func writePEM(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // attachmentZIP builds a message's ZIP container as the portal API does.

@@ -13,13 +13,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/intake"
+	"github.com/amtsbote/amtsbote/internal/testlog"
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/sqlite"
 	"github.com/amtsbote/amtsbote/transform"
@@ -118,31 +118,13 @@ func testRegistry(t testing.TB) *transform.Registry {
 	return r
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // env is a portal API on a real SQLite store behind an httptest server.
 type env struct {
 	cfg     *config.Config
 	store   *sqlite.Store
 	handler *portalapi.Handler
 	srv     *httptest.Server
-	logs    *lockedBuffer
+	logs    *testlog.Buffer
 }
 
 // apiConfig names portalapi.Config for embedding in envConfig, where its
@@ -170,7 +152,7 @@ func newEnvServer(t testing.TB, serverOpt func(*http.Server), opts ...func(*envC
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	ec := envConfig{
 		apiConfig: portalapi.Config{
 			Config: testConfig(t),

@@ -2,18 +2,11 @@ package portalapi_test
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -28,6 +21,7 @@ import (
 
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/internal/testpki"
 )
 
 // unknownID is a well-formed submission id that no test stores: an
@@ -198,87 +192,21 @@ func TestPreviousKeyDuringRotation(t *testing.T) {
 	}
 }
 
-// testPKI is a CA with a server certificate for 127.0.0.1 and client
-// certificates, in PEM files.
+// testPKI is a CA with a server certificate for 127.0.0.1, in PEM files.
 type testPKI struct {
+	*testpki.CA
 	dir                   string
 	caFile                string
 	serverCert, serverKey string
-	roots                 *x509.CertPool
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-var serial int64 = 1
-
-func issue(t *testing.T, tmpl *x509.Certificate, key *ecdsa.PrivateKey, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) *x509.Certificate {
-	t.Helper()
-	serial++
-	tmpl.SerialNumber = big.NewInt(serial)
-	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func writePEM(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// newCA returns a CA certificate and key.
-func newCA(t *testing.T, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	k := newKey(t)
-	return issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: name}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}, k, nil, nil), k
-}
-
-func newPKI(t *testing.T) (*testPKI, *x509.Certificate, *ecdsa.PrivateKey) {
+func newPKI(t *testing.T) *testPKI {
 	t.Helper()
 	dir := t.TempDir()
-	ca, caKey := newCA(t, "Amtsbote Test Portal CA")
-	p := &testPKI{dir: dir, caFile: filepath.Join(dir, "ca.pem"),
-		serverCert: filepath.Join(dir, "server.pem"), serverKey: filepath.Join(dir, "server.key"), roots: x509.NewCertPool()}
-	p.roots.AddCert(ca)
-	writePEM(t, p.caFile, "CERTIFICATE", ca.Raw)
-	sk := newKey(t)
-	sc := issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: "amtsbote"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, sk, ca, caKey)
-	writePEM(t, p.serverCert, "CERTIFICATE", sc.Raw)
-	der, err := x509.MarshalECPrivateKey(sk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writePEM(t, p.serverKey, "EC PRIVATE KEY", der)
-	return p, ca, caKey
-}
-
-// clientCert issues a client certificate with the common name cn.
-func clientCert(t *testing.T, cn string, ca *x509.Certificate, caKey *ecdsa.PrivateKey) tls.Certificate {
-	t.Helper()
-	k := newKey(t)
-	c := issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: cn},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, k, ca, caKey)
-	return tls.Certificate{Certificate: [][]byte{c.Raw}, PrivateKey: k, Leaf: c}
+	ca := testpki.NewCA(t, "Amtsbote Test Portal CA")
+	p := &testPKI{CA: ca, dir: dir, caFile: ca.WriteFile(t, dir, "ca.pem")}
+	p.serverCert, p.serverKey = ca.Server(t, "amtsbote", "127.0.0.1").WriteFiles(t, dir, "server")
+	return p
 }
 
 func fingerprint(c tls.Certificate) string {
@@ -288,11 +216,10 @@ func fingerprint(c tls.Certificate) string {
 
 func TestMutualTLS(t *testing.T) {
 	t.Parallel()
-	pki, ca, caKey := newPKI(t)
-	portalA := clientCert(t, "portal-a.example", ca, caKey)
-	portalB := clientCert(t, "portal-b.example", ca, caKey) // same CA, another portal
-	foreignCA, foreignKey := newCA(t, "Some Other CA")
-	forged := clientCert(t, "portal-a.example", foreignCA, foreignKey) // right name, wrong issuer
+	pki := newPKI(t)
+	portalA := pki.Client(t, "portal-a.example").TLS
+	portalB := pki.Client(t, "portal-b.example").TLS                              // same CA, another portal
+	forged := testpki.NewCA(t, "Some Other CA").Client(t, "portal-a.example").TLS // right name, wrong issuer
 
 	tlsSettings := config.ServerTLS{CertFile: pki.serverCert, KeyFile: pki.serverKey, ClientCAFile: pki.caFile}
 	e := newEnv(t, func(c *envConfig) {
@@ -311,7 +238,7 @@ func TestMutualTLS(t *testing.T) {
 
 	get := func(t *testing.T, key string, cert *tls.Certificate) (int, error) {
 		t.Helper()
-		c := &tls.Config{RootCAs: pki.roots, MinVersion: tls.VersionTLS12}
+		c := &tls.Config{RootCAs: pki.Pool(), MinVersion: tls.VersionTLS12}
 		if cert != nil { // sent even when the server names other CAs
 			c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
 		}
@@ -370,7 +297,7 @@ func TestMutualTLS(t *testing.T) {
 
 func TestTLSConfig(t *testing.T) {
 	t.Parallel()
-	pki, _, _ := newPKI(t)
+	pki := newPKI(t)
 	if c, err := portalapi.TLSConfig(config.ServerTLS{}); c != nil || err != nil {
 		t.Errorf("TLSConfig(off) = %v, %v; want nil, nil", c, err)
 	}

@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/amtsbote/amtsbote/adapters/adminapi"
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/outbox/outboxtest"
 	"github.com/amtsbote/amtsbote/outbox/postgres"
 	"github.com/amtsbote/amtsbote/outbox/postgres/pgtest"
 	"github.com/amtsbote/amtsbote/outbox/sqlite"
@@ -32,20 +32,11 @@ func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // seedMessage stores a message on topic; dead makes it dead after one failed attempt.
 func seedMessage(t *testing.T, st outbox.Store, topic string, dead bool) outbox.Message {
 	t.Helper()
-	ctx := context.Background()
 	m := outbox.Message{ID: uuid.NewString(), Topic: topic, Payload: []byte("<name>Erika Mustermann</name>"),
 		Metadata: map[string]string{outbox.MetaContentType: "application/xml"}}
-	if err := st.InTx(ctx, func(tx outbox.Tx) error { return tx.InsertMessages(ctx, []outbox.Message{m}) }); err != nil {
-		t.Fatal(err)
-	}
+	outboxtest.Publish(t, st, m)
 	if dead {
-		if _, err := st.Claim(ctx, outbox.ClaimParams{Topic: topic, Owner: "host/1/abc", Limit: 100, Lease: time.Minute}); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Complete(ctx, outbox.Completion{Topic: topic, ID: m.ID, Owner: "host/1/abc", Outcome: outbox.OutcomeDead,
-			Error: "400 Bad Request", StartedAt: time.Now(), FinishedAt: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
+		outboxtest.Kill(t, st, m)
 	}
 	return m
 }

@@ -40,8 +40,10 @@ func RunAdmin(t *testing.T, open Opener) {
 // database can list by tenant.
 func tenantName() string { return "tn-" + uuid.NewString()[:8] }
 
-// kill makes the pending message m dead after one failed attempt.
-func kill(t *testing.T, s outbox.Store, m outbox.Message) {
+// Kill makes the pending message m dead after one failed attempt, as the
+// relay does after a permanent delivery error; other messages it claims on
+// the way are released.
+func Kill(t *testing.T, s outbox.Store, m outbox.Message) {
 	t.Helper()
 	got := claim(t, s, outbox.ClaimParams{Topic: m.Topic, Owner: "killer", Limit: 100})
 	for _, c := range got {
@@ -95,11 +97,11 @@ func testListFilters(t *testing.T, s outbox.Store) {
 	pa1b := NewMessage(tenant+"/p.a/d1", "")
 	// LIKE wildcards in a filter match only themselves.
 	wild := NewMessage("x"+tenant[1:]+"/p.a/d1", "")
-	publish(t, s, pa1, pa2)
-	publish(t, s, pb1, wild)
-	publish(t, s, pa1b)
-	kill(t, s, pa2)
-	kill(t, s, pb1)
+	Publish(t, s, pa1, pa2)
+	Publish(t, s, pb1, wild)
+	Publish(t, s, pa1b)
+	Kill(t, s, pa2)
+	Kill(t, s, pb1)
 
 	for _, c := range []struct {
 		name string
@@ -136,7 +138,7 @@ func testListPages(t *testing.T, s outbox.Store) {
 	var all []outbox.Message
 	for i := range 7 {
 		m := NewMessage(fmt.Sprintf("%s/p.q/d%d", tenant, i%2), "")
-		publish(t, s, m)
+		Publish(t, s, m)
 		all = append(all, m)
 	}
 	var got []outbox.Message
@@ -168,7 +170,7 @@ func testListPages(t *testing.T, s outbox.Store) {
 
 func testMessageLookup(t *testing.T, s outbox.Store) {
 	m := NewMessage(topicName(), "")
-	publish(t, s, m)
+	Publish(t, s, m)
 	got, err := s.Message(ctxT(t), m.ID)
 	if err != nil || got.ID != m.ID || got.Topic != m.Topic || got.State != outbox.StatePending || string(got.Payload) != "<x/>" {
 		t.Fatalf("Message = %+v, %v", got, err)
@@ -178,7 +180,7 @@ func testMessageLookup(t *testing.T, s outbox.Store) {
 	}
 	copied := m
 	copied.Topic = topicName()
-	publish(t, s, copied)
+	Publish(t, s, copied)
 	if _, err := s.Message(ctxT(t), m.ID); !errors.Is(err, outbox.ErrAmbiguous) {
 		t.Fatalf("id on two topics: err = %v, want ErrAmbiguous", err)
 	}
@@ -187,8 +189,8 @@ func testMessageLookup(t *testing.T, s outbox.Store) {
 func testReplayDead(t *testing.T, s outbox.Store) {
 	topic := topicName()
 	m := NewMessage(topic, "")
-	publish(t, s, m)
-	kill(t, s, m)
+	Publish(t, s, m)
+	Kill(t, s, m)
 	before := time.Now()
 	if err := s.Replay(ctxT(t), outbox.ReplayRequest{ID: m.ID, By: "erika", Reason: "receiver fixed"}); err != nil {
 		t.Fatalf("replay: %v", err)
@@ -238,8 +240,8 @@ func testReplayDead(t *testing.T, s outbox.Store) {
 func testReplayWakes(t *testing.T, s outbox.Store) {
 	topic := topicName()
 	m := NewMessage(topic, "")
-	publish(t, s, m)
-	kill(t, s, m)
+	Publish(t, s, m)
+	Kill(t, s, m)
 	ch, stop := s.Watch(topic)
 	defer stop()
 	drain := time.After(300 * time.Millisecond) // a notification of the insert may still arrive
@@ -263,11 +265,11 @@ func testReplayWakes(t *testing.T, s outbox.Store) {
 func testReplayOnlyDead(t *testing.T, s outbox.Store) {
 	topic := topicName()
 	pending, delivered, retrying := NewMessage(topic, ""), NewMessage(topic, ""), NewMessage(topic, "")
-	publish(t, s, delivered, retrying)
+	Publish(t, s, delivered, retrying)
 	claim(t, s, outbox.ClaimParams{Topic: topic})
 	complete(t, s, outbox.Completion{Topic: topic, ID: delivered.ID, Outcome: outbox.OutcomeDelivered})
 	complete(t, s, outbox.Completion{Topic: topic, ID: retrying.ID, Outcome: outbox.OutcomeRetry, NextAttemptAt: time.Now().Add(time.Hour), Error: "503"})
-	publish(t, s, pending)
+	Publish(t, s, pending)
 	for _, m := range []outbox.Message{pending, delivered, retrying} {
 		err := s.Replay(ctxT(t), outbox.ReplayRequest{ID: m.ID, By: "erika"})
 		if !errors.Is(err, outbox.ErrNotReplayable) {
@@ -292,9 +294,9 @@ func testReplayAmbiguous(t *testing.T, s outbox.Store) {
 	a := NewMessage(topicName(), "")
 	b := a
 	b.Topic = topicName()
-	publish(t, s, a, b)
-	kill(t, s, a)
-	kill(t, s, b)
+	Publish(t, s, a, b)
+	Kill(t, s, a)
+	Kill(t, s, b)
 	if err := s.Replay(ctxT(t), outbox.ReplayRequest{ID: a.ID, By: "erika"}); !errors.Is(err, outbox.ErrAmbiguous) {
 		t.Fatalf("replay of an id on two topics: err = %v, want ErrAmbiguous", err)
 	}
@@ -317,11 +319,11 @@ func testReplayAll(t *testing.T, s outbox.Store) {
 	d2 := NewMessage(tenant+"/p.r/d2", "")
 	alive := NewMessage(tenant+"/p.q/d1", "")
 	foreign := NewMessage(other+"/p.q/d1", "")
-	publish(t, s, d1a, d1b, d2, foreign)
+	Publish(t, s, d1a, d1b, d2, foreign)
 	for _, m := range []outbox.Message{d1a, d1b, d2, foreign} {
-		kill(t, s, m)
+		Kill(t, s, m)
 	}
-	publish(t, s, alive)
+	Publish(t, s, alive)
 
 	n, err := s.ReplayAll(ctxT(t), outbox.ListFilter{Tenant: tenant, Destination: "d2"}, "erika", "d2 back")
 	if err != nil || n != 1 {

@@ -119,7 +119,7 @@ func testEventsNotFound(t *testing.T, s outbox.Store) {
 		t.Fatalf("events of unknown submission: %v, want ErrNotFound", err)
 	}
 	// Messages without a submission leave no trail and reach no reactor.
-	publish(t, s, NewMessage(topicName(), ""))
+	Publish(t, s, NewMessage(topicName(), ""))
 }
 
 // followUpTopic receives the messages of the test reactors.
@@ -400,7 +400,7 @@ func testDiscard(t *testing.T, s outbox.Store) {
 	if err := s.Discard(ctxT(t), outbox.ReplayRequest{ID: uuid.NewString(), By: "op"}); !errors.Is(err, outbox.ErrNotFound) {
 		t.Fatalf("discard of an unknown message: %v", err)
 	}
-	kill(t, s, m)
+	Kill(t, s, m)
 	if err := s.Discard(ctxT(t), outbox.ReplayRequest{ID: m.ID, By: "op-y", Reason: "duplicate application"}); err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,8 @@ func NewMessage(topic, submissionID string) outbox.Message {
 
 func topicName() string { return "t/p.q/" + uuid.NewString()[:8] }
 
-func publish(t *testing.T, s outbox.Store, msgs ...outbox.Message) {
+// Publish inserts msgs in one transaction, as an intake commit does.
+func Publish(t *testing.T, s outbox.Store, msgs ...outbox.Message) {
 	t.Helper()
 	if err := s.InTx(ctxT(t), func(tx outbox.Tx) error { return tx.InsertMessages(ctxT(t), msgs) }); err != nil {
 		t.Fatalf("publish: %v", err)
@@ -301,7 +302,7 @@ func testConcurrentIdempotencyKey(t *testing.T, s outbox.Store) {
 func testClaimLeasesOnce(t *testing.T, s outbox.Store) {
 	topic := topicName()
 	m1, m2, m3 := NewMessage(topic, ""), NewMessage(topic, ""), NewMessage(topic, "")
-	publish(t, s, m1, m2, m3)
+	Publish(t, s, m1, m2, m3)
 	got := claim(t, s, outbox.ClaimParams{Topic: topic, Limit: 2})
 	sameIDs(t, "first claim", got, m1, m2)
 	got = claim(t, s, outbox.ClaimParams{Topic: topic, Owner: "owner-b"})
@@ -314,7 +315,7 @@ func testClaimLeasesOnce(t *testing.T, s outbox.Store) {
 func testExpiredLease(t *testing.T, s outbox.Store) {
 	topic := topicName()
 	m := NewMessage(topic, "")
-	publish(t, s, m)
+	Publish(t, s, m)
 	// The lease is long enough that the claim below happens within it even on a loaded machine.
 	sameIDs(t, "claim", claim(t, s, outbox.ClaimParams{Topic: topic, Lease: 3 * time.Second}), m)
 	if got := claim(t, s, outbox.ClaimParams{Topic: topic, Owner: "owner-b"}); len(got) != 0 {
@@ -401,7 +402,7 @@ func testCompleteDead(t *testing.T, s outbox.Store) {
 func testLostLease(t *testing.T, s outbox.Store) {
 	topic := topicName()
 	m := NewMessage(topic, "")
-	publish(t, s, m)
+	Publish(t, s, m)
 	claim(t, s, outbox.ClaimParams{Topic: topic})
 	err := s.Complete(ctxT(t), outbox.Completion{Topic: topic, ID: m.ID, Owner: "intruder", Outcome: outbox.OutcomeDelivered,
 		StartedAt: time.Now(), FinishedAt: time.Now()})
@@ -422,7 +423,7 @@ func testLostLease(t *testing.T, s outbox.Store) {
 func testRelease(t *testing.T, s outbox.Store) {
 	topic := topicName()
 	m := NewMessage(topic, "")
-	publish(t, s, m)
+	Publish(t, s, m)
 	claim(t, s, outbox.ClaimParams{Topic: topic})
 	if err := s.Release(ctxT(t), "someone-else", topic, []string{m.ID}); err != nil {
 		t.Fatal(err)
@@ -443,8 +444,8 @@ func testRelease(t *testing.T, s outbox.Store) {
 func testOrdered(t *testing.T, s outbox.Store) {
 	topic := topicName()
 	m1, m2, m3 := NewMessage(topic, ""), NewMessage(topic, ""), NewMessage(topic, "")
-	publish(t, s, m1)
-	publish(t, s, m2, m3)
+	Publish(t, s, m1)
+	Publish(t, s, m2, m3)
 	p := outbox.ClaimParams{Topic: topic, Ordered: true, Limit: 5}
 	sameIDs(t, "head", claim(t, s, p), m1)
 	if got := claim(t, s, p); len(got) != 0 {
@@ -465,7 +466,7 @@ func testOrdered(t *testing.T, s outbox.Store) {
 func testTopicIsolation(t *testing.T, s outbox.Store) {
 	a, b := topicName(), topicName()
 	ma, mb := NewMessage(a, ""), NewMessage(b, "")
-	publish(t, s, ma, mb)
+	Publish(t, s, ma, mb)
 	sameIDs(t, "topic a", claim(t, s, outbox.ClaimParams{Topic: a}), ma)
 	sameIDs(t, "topic b", claim(t, s, outbox.ClaimParams{Topic: b}), mb)
 }
@@ -478,13 +479,13 @@ func testWatch(t *testing.T, s outbox.Store) {
 		_ = tx.InsertMessages(ctxT(t), []outbox.Message{NewMessage(topic, "")})
 		return errors.New("roll back")
 	})
-	publish(t, s, NewMessage(other, ""))
+	Publish(t, s, NewMessage(other, ""))
 	select {
 	case <-ch:
 		t.Fatal("watch signalled for a rollback or another topic")
 	case <-time.After(300 * time.Millisecond):
 	}
-	publish(t, s, NewMessage(topic, ""))
+	Publish(t, s, NewMessage(topic, ""))
 	select {
 	case <-ch:
 	case <-time.After(5 * time.Second):
@@ -499,7 +500,7 @@ func testConcurrentClaims(t *testing.T, s outbox.Store) {
 	for i := range msgs {
 		msgs[i] = NewMessage(topic, "")
 	}
-	publish(t, s, msgs...)
+	Publish(t, s, msgs...)
 	var mu sync.Mutex
 	seen := map[string]string{}
 	var wg sync.WaitGroup

@@ -1,21 +1,15 @@
 // Package smtptest runs a real SMTP server (github.com/emersion/go-smtp) in
-// tests: STARTTLS or implicit TLS on a fresh self-signed certificate, AUTH
+// tests: STARTTLS or implicit TLS on a certificate of a fresh test CA, AUTH
 // PLAIN (github.com/emersion/go-sasl), and every accepted mail recorded with
 // its envelope, parsed headers and decoded text.
 package smtptest
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"mime"
 	"mime/quotedprintable"
 	"net"
@@ -26,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amtsbote/amtsbote/internal/testpki"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
@@ -66,7 +61,8 @@ type Server struct {
 	// Host and Port are where it listens (127.0.0.1).
 	Host string
 	Port int
-	// CertPEM is its self-signed certificate, for a client's CA file;
+	// CertPEM is the certificate of the CA that issued the server's
+	// certificate (for 127.0.0.1 and localhost), for a client's CA file;
 	// CertPool holds it.
 	CertPEM  []byte
 	CertPool *x509.CertPool
@@ -82,12 +78,9 @@ func New(t testing.TB, opts Options) *Server {
 	if opts.TLS == "" {
 		opts.TLS = StartTLS
 	}
-	cert, certPEM, err := selfSigned()
-	if err != nil {
-		t.Fatalf("smtptest: certificate: %v", err)
-	}
-	s := &Server{opts: opts, CertPEM: certPEM, CertPool: x509.NewCertPool()}
-	s.CertPool.AppendCertsFromPEM(certPEM)
+	ca := testpki.NewCA(t, "smtptest CA")
+	cert := ca.Server(t, "smtptest", "127.0.0.1", "localhost").TLS
+	s := &Server{opts: opts, CertPEM: ca.PEM, CertPool: ca.Pool()}
 
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &session{srv: s, conn: c}, nil
@@ -99,6 +92,7 @@ func New(t testing.TB, opts Options) *Server {
 	srv.AllowInsecureAuth = opts.TLS == NoTLS
 	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	var ln net.Listener
+	var err error
 	switch opts.TLS {
 	case ImplicitTLS:
 		ln, err = tls.Listen("tcp", "127.0.0.1:0", tlsConfig)
@@ -233,35 +227,4 @@ func (m Message) Subject() string {
 		return m.Header.Get("Subject")
 	}
 	return s
-}
-
-// selfSigned returns a certificate for 127.0.0.1 and localhost that is its own CA.
-func selfSigned() (tls.Certificate, []byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "smtptest"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
-	return cert, certPEM, err
 }
