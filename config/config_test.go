@@ -786,7 +786,7 @@ func TestParse(t *testing.T) {
 		},
 		{
 			name: "xdomea akte and ablageort",
-			data: strings.Replace(minimal, "destinations: [{id: bauamt, type: filedrop, filedrop: {dir: /drop}}]", `destinations:
+			data: strings.Replace(minimalYAML, "destinations: [{id: bauamt, type: filedrop, filedrop: {dir: /drop}}]", `destinations:
           - id: eakte
             type: filedrop
             filedrop: {dir: /drop}
