@@ -2,6 +2,7 @@ package xbau_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,10 +19,52 @@ import (
 const xsd = "xbau-2.6/xsd_dev/xbau-nachrichten-baugenehmigung.xsd"
 
 // examples are the example requests in testdata/submissions, by name.
-var examples = []string{"minimal", "maximal", "organisation", "entwurfsverfasser", "long-names", "anlagen"}
+var examples = []string{"minimal", "maximal", "organisation", "entwurfsverfasser", "long-names", "anlagen", "mit-dateien"}
 
 func examplePath(name string) string {
 	return filepath.Join("..", "..", "testdata", "submissions", "bau.baugenehmigung-"+name+".json")
+}
+
+// readExample reads the example request name like the intake: the
+// submission (mappertest.DecodeSubmission) and its attachments, whose
+// content only counts for the size.
+func readExample(t testing.TB, name string) transform.Submission {
+	t.Helper()
+	raw, err := os.ReadFile(examplePath(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatal(err)
+	}
+	var files []struct {
+		ID       string `json:"id"`
+		Filename string `json:"filename"`
+		MIMEType string `json:"mime_type"`
+		Content  []byte `json:"content"`
+	}
+	if a, ok := body["attachments"]; ok {
+		if err := json.Unmarshal(a, &files); err != nil {
+			t.Fatalf("%s: attachments: %v", name, err)
+		}
+		delete(body, "attachments")
+	}
+	rest, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := mappertest.DecodeSubmission(rest, true)
+	if err != nil {
+		t.Fatalf("decode %s: %v", name, err)
+	}
+	for _, f := range files {
+		s.Attachments = append(s.Attachments, transform.Attachment{
+			ID: f.ID, FileName: transform.NormalizeText(f.Filename), MIMEType: f.MIMEType,
+			Size: int64(len(f.Content)), Ref: "blob-" + f.ID,
+		})
+	}
+	return s
 }
 
 // author and reader are the parties of the example messages.
@@ -54,7 +97,7 @@ func newMapper(t testing.TB) *xbau.Baugenehmigung {
 func suite(t testing.TB) mappertest.Suite {
 	t.Helper()
 	example := func(name string) func(t testing.TB) transform.Input {
-		return func(t testing.TB) transform.Input { return fullInput(mappertest.ReadSubmission(t, examplePath(name))) }
+		return func(t testing.TB) transform.Input { return fullInput(readExample(t, name)) }
 	}
 	var golden []mappertest.Golden
 	for _, name := range examples {
@@ -107,7 +150,7 @@ func TestMapStructure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			in := fullInput(mappertest.ReadSubmission(t, examplePath(tt.name)))
+			in := fullInput(readExample(t, tt.name))
 			out, err := m.Map(in)
 			if err != nil {
 				t.Fatal(err)
@@ -150,7 +193,7 @@ func TestMapStructure(t *testing.T) {
 func TestMapText(t *testing.T) {
 	t.Parallel()
 	m := newMapper(t)
-	s := mappertest.ReadSubmission(t, examplePath("minimal"))
+	s := readExample(t, "minimal")
 	s.Applicant["familienname"] = "Mu\u0308ller & <Söhne> \"Dvor\u030Cák\""
 	s.Data["bauvorhaben"].(map[string]any)["weitereAngaben"] = "Zeile 1\r\nZeile 2\tEnde"
 	doc, err := m.Map(fullInput(s))
