@@ -125,10 +125,10 @@ func checkKlassifikation(errs []transform.FieldError, data map[string]any) []tra
 // Limits of § 2 Abs. 3 Satz 1 MBO: the height of 7 m and 13 m, the two
 // Nutzungseinheiten and their 400 m².
 var (
-	hoehe7   = big.NewRat(7, 1)
-	hoehe13  = big.NewRat(13, 1)
-	flaeche  = big.NewRat(400, 1)
-	ratZero  = new(big.Rat)
+	hoehe7  = big.NewRat(7, 1)
+	hoehe13 = big.NewRat(13, 1)
+	flaeche = big.NewRat(400, 1)
+	ratZero = new(big.Rat)
 )
 
 // maxNEKlein is the number of Nutzungseinheiten of Gebäudeklasse 1 and 2.
