@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/beevik/etree"
@@ -246,4 +247,70 @@ func TestSchemaRejectsBrokenMessage(t *testing.T) {
 		{Name: "unknown Baumaßnahme", Old: "<code>11</code>", New: "<code>15</code>"},
 		{Name: "text outside datatype C", Old: "<xbau:bezeichnungDesBauvorhabens>Neubau", New: "<xbau:bezeichnungDesBauvorhabens>„Neubau“"},
 	})
+	maximal, err := os.ReadFile(filepath.Join("testdata", "maximal.golden.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mappertest.SchemaRejects(t, schema, maximal, []mappertest.Breakage{
+		{Name: "three fraction digits", Old: "<xbau:hoeheNachMBO>4.35<", New: "<xbau:hoeheNachMBO>4.355<"},
+		{Name: "Gebäudeklasse list version", Old: `codeliste:gebaeudeklasse" listVersionID="3.0"`, New: `codeliste:gebaeudeklasse" listVersionID="2.0"`},
+		{Name: "Gebäudeklasse 6", Old: "<code>2</code>\n        </xbau:gebaeudeklasse>", New: "<code>6</code>\n        </xbau:gebaeudeklasse>"},
+		{Name: "unknown Kammer", Old: "<code>16</code>", New: "<code>32</code>"},
+		{Name: "Klassifikation out of order", Old: "<xbau:istFreistehend>false</xbau:istFreistehend>\n        <xbau:mittelOderGrossGarage>false</xbau:mittelOderGrossGarage>",
+			New: "<xbau:mittelOderGrossGarage>false</xbau:mittelOderGrossGarage>\n        <xbau:istFreistehend>false</xbau:istFreistehend>"},
+		{Name: "verlinkung without uriVerlinkung", Old: "<uriVerlinkung>urn:uuid:8e7d6c5b-4f3a-4b2c-8d9e-0f1a2b3c4d5e</uriVerlinkung>", New: ""},
+	})
+}
+
+// TestMapAnlagen checks the two kinds of Anlage of the example
+// "mit-dateien": an attached file is an anhang with the attachment's size,
+// a file marked wirdNachgereicht has no anhang, only the verlinkung XBau
+// requires in its place.
+func TestMapAnlagen(t *testing.T) {
+	t.Parallel()
+	in := fullInput(readExample(t, "mit-dateien"))
+	out, err := newMapper(t).Map(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(out.XML); err != nil {
+		t.Fatal(err)
+	}
+	anlagen := doc.FindElements("//anlagen/anlage")
+	if len(anlagen) != len(in.Submission.Data["anlagen"].([]any)) {
+		t.Fatalf("%d anlage elements, want one per Anlage", len(anlagen))
+	}
+	attached := map[string]int64{}
+	for _, a := range in.Submission.Attachments {
+		attached["urn:uuid:"+a.ID] = a.Size
+	}
+	for i, a := range anlagen {
+		anhang, verlinkung := a.FindElement("anhangOderVerlinkung/anhang"), a.FindElement("anhangOderVerlinkung/verlinkung")
+		later := a.FindElement("wirdNachgereicht")
+		if anhang != nil {
+			id := anhang.FindElement("dokumentid").Text()
+			size, ok := attached[id]
+			if !ok {
+				t.Errorf("anlage %d: anhang %s without an attached file", i, id)
+			}
+			if got := anhang.SelectAttrValue("filesize", ""); got != strconv.FormatInt(size, 10) {
+				t.Errorf("anlage %d: filesize %q, want %d", i, got, size)
+			}
+			if later != nil && later.Text() != "false" {
+				t.Errorf("anlage %d: attached and wirdNachgereicht %s", i, later.Text())
+			}
+			continue
+		}
+		if verlinkung == nil || later == nil || later.Text() != "true" {
+			t.Errorf("anlage %d: neither an anhang nor a verlinkung marked wirdNachgereicht", i)
+			continue
+		}
+		if _, ok := attached[verlinkung.FindElement("uriVerlinkung").Text()]; ok {
+			t.Errorf("anlage %d: an attached file marked wirdNachgereicht", i)
+		}
+	}
+	if n := len(doc.FindElements("//anhang")); n != len(in.Submission.Attachments) {
+		t.Errorf("%d anhang elements, want one per attachment (%d)", n, len(in.Submission.Attachments))
+	}
 }
