@@ -303,7 +303,7 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 	bh := beteiligte.CreateElement("xbau:bauherr")
 	akteur(bh.CreateElement("xbau:bauherr"), bauherrID, bauherr)
 	if art := str(data, "artDesBauherrn"); art != "" {
-		xoev.Code(bh, "xbau:artDesBauherrn", listBauherrArt, art)
+		xoev.Code(bh, "xbau:artDesBauherrn", codesBauherrArt.CodeList, art)
 	}
 	if o := object(data, "entwurfsverfasser"); o != nil {
 		ev := beteiligte.CreateElement("xbau:entwurfsverfasser")
@@ -321,7 +321,7 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 	gegenstand := vorhaben.CreateElement("xbau:gegenstand")
 	xoev.Text(gegenstand.CreateElement("xbau:anzahlDerGebaeude"), "xbau:anzahlDerGebaeudeImBauvorhaben", number(bv, "anzahlGebaeude"))
 	for _, code := range array(bv, "artDerMassnahme") {
-		xoev.Code(gegenstand, "xbau:artDerMassnahme", listBaumassnahmeArt, code.(string))
+		xoev.Code(gegenstand, "xbau:artDerMassnahme", codesBaumassnahmeArt.CodeList, code.(string))
 	}
 	if a := object(bv, "artDerBaulichenAnlage"); a != nil {
 		art := gegenstand.CreateElement("xbau:artDerBaulichenAnlage")

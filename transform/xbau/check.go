@@ -62,7 +62,11 @@ func checkCodes(errs []transform.FieldError, data map[string]any) []transform.Fi
 		errs = checkCode(errs, "/data/bauvorlageberechtigung/grundlage", b["grundlage"], codesBauvorlageberechtigungSachverhalt)
 		errs = checkCode(errs, "/data/bauvorlageberechtigung/kammer", b["kammer"], codesKammer)
 	}
+	errs = checkCode(errs, "/data/artDesBauherrn", data["artDesBauherrn"], codesBauherrArt)
 	bv := object(data, "bauvorhaben")
+	for i, c := range array(bv, "artDerMassnahme") {
+		errs = checkCode(errs, "/data/bauvorhaben/artDerMassnahme/"+strconv.Itoa(i), c, codesBaumassnahmeArt)
+	}
 	if a := object(bv, "artDerBaulichenAnlage"); a != nil {
 		errs = checkCode(errs, "/data/bauvorhaben/artDerBaulichenAnlage/wohngebaeudeArt", a["wohngebaeudeArt"], codesWohngebaeudeArt)
 		errs = checkCode(errs, "/data/bauvorhaben/artDerBaulichenAnlage/nichtwohngebaeudeArt", a["nichtwohngebaeudeArt"], codesNichtwohngebaeudeArt)

@@ -19,8 +19,6 @@ import (
 var (
 	listNachrichten       = xoev.CodeList{URI: "urn:xoev-de:xbau:codeliste:xbau-nachrichten", Version: "4.0"}                              // fixed by XBau 2.6
 	listVerzeichnisdienst = xoev.CodeList{URI: "urn:xoev-de:kosit:codeliste:verzeichnisdienst", Version: "2"}                              // version: default
-	listBaumassnahmeArt   = xoev.CodeList{URI: "urn:xoev-de:xbau:codeliste:baumassnahmeart", Version: "2.0"}                               // fixed by XBau 2.6
-	listBauherrArt        = xoev.CodeList{URI: "urn:xoev-de:xbau:codeliste:bauherrodereigentuemerart", Version: "2.0"}                     // fixed by XBau 2.6
 	listBundesland        = xoev.CodeList{URI: "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:bundesland", Version: "2010-04-01"} // version: default
 	listMimeType          = xoev.CodeList{URI: "urn:xoev-de:xbau:codeliste:xbau-mimetypes", Version: "1.0"}                                // version: default
 	listErreichbarkeit    = xoev.CodeList{URI: "urn:de:xoev:codeliste:erreichbarkeit", Version: "3"}                                       // version: default
@@ -29,7 +27,10 @@ var (
 // The code lists whose values Validate checks, loaded once from the data
 // files in codelists/ (each names its source and version in its header).
 var (
-	// fixed by XBau 2.6 (values: the enumeration of xbau-codes.xsd)
+	// fixed by XBau 2.6 (values: the enumeration of xbau-codes.xsd); the
+	// payload schema has the first two as enums too
+	codesBaumassnahmeArt      = mustCodeList("baumassnahmeart_2.0.txt")
+	codesBauherrArt           = mustCodeList("bauherrodereigentuemerart_2.0.txt")
 	codesGebaeudeklasse       = mustCodeList("gebaeudeklasse_3.0.txt")
 	codesGaragentyp           = mustCodeList("mbogaragentyp_2.0.txt")
 	codesWohngebaeudeArt      = mustCodeList("wohngebaeudeart_2.0.txt")

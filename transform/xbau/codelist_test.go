@@ -1,6 +1,7 @@
 package xbau_test
 
 import (
+	"encoding/json"
 	"maps"
 	"path/filepath"
 	"regexp"
@@ -39,6 +40,8 @@ func TestCodeListsMatchXSD(t *testing.T) {
 		codeType string // xbau:Code.* of the element
 		fixed    bool   // XBau fixes listURI, listVersionID and the values
 	}{
+		{"baumassnahmeart_2.0.txt", "Code.BaumassnahmeArt", true},
+		{"bauherrodereigentuemerart_2.0.txt", "Code.BauherrOderEigentuemerArt", true},
 		{"gebaeudeklasse_3.0.txt", "Code.Gebaeudeklasse", true},
 		{"mbogaragentyp_2.0.txt", "Code.Garagentyp", true},
 		{"wohngebaeudeart_2.0.txt", "Code.WohngebaeudeArt", true},
@@ -112,5 +115,41 @@ func TestAnlageArtCodes(t *testing.T) {
 	}
 	if len(codes) < 250 {
 		t.Errorf("%d codes: the list 3.0 has more than 250", len(codes))
+	}
+}
+
+// TestSchemaEnumsMatchCodeLists checks that the enums of the payload schema
+// for codes equal their code lists, so that a portal reading the schema
+// offers exactly the values Validate accepts.
+func TestSchemaEnumsMatchCodeLists(t *testing.T) {
+	t.Parallel()
+	var schema struct {
+		Properties struct {
+			Data struct {
+				Properties struct {
+					ArtDesBauherrn struct{ Enum []string } `json:"artDesBauherrn"`
+					Bauvorhaben    struct {
+						Properties struct {
+							ArtDerMassnahme struct{ Items struct{ Enum []string } } `json:"artDerMassnahme"`
+						}
+					} `json:"bauvorhaben"`
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(xbau.PayloadSchema, &schema); err != nil {
+		t.Fatal(err)
+	}
+	d := schema.Properties.Data.Properties
+	for _, c := range []struct {
+		list string
+		enum []string
+	}{
+		{"bauherrodereigentuemerart", d.ArtDesBauherrn.Enum},
+		{"baumassnahmeart", d.Bauvorhaben.Properties.ArtDerMassnahme.Items.Enum},
+	} {
+		if want := xbau.CodeLists[c.list]; !slices.Equal(slices.Sorted(slices.Values(c.enum)), slices.Sorted(slices.Values(want))) {
+			t.Errorf("%s: schema enum %v, code list %v", c.list, c.enum, want)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package xbau
 // CodeLists gives the tests of package xbau_test the values of the code
 // lists Validate checks, by the name of their data file without version.
 var CodeLists = map[string][]string{
+	"baumassnahmeart":                   codesBaumassnahmeArt.Order,
+	"bauherrodereigentuemerart":         codesBauherrArt.Order,
 	"gebaeudeklasse":                    codesGebaeudeklasse.Order,
 	"mbogaragentyp":                     codesGaragentyp.Order,
 	"wohngebaeudeart":                   codesWohngebaeudeArt.Order,

@@ -68,9 +68,8 @@ var (
 		"Abbruch eines Schuppens & Neubau eines Carports"}
 	anlagenNamen = []string{"Lageplan", "Baubeschreibung", "Bauzeichnungen", "Standsicherheitsnachweis",
 		"Berechnung der Grundflächenzahl", "Ansicht Süd", "Schnitt A-A"}
-	mimeTypes  = []string{"application/pdf", "image/png", "image/jpeg", "image/tiff", "application/vnd.ms-excel"}
-	endungen   = map[string]string{"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif", "application/vnd.ms-excel": "xls"}
-	massnahmen = []string{"10", "11", "12", "13", "14", "20", "30"}
+	mimeTypes = []string{"application/pdf", "image/png", "image/jpeg", "image/tiff", "application/vnd.ms-excel"}
+	endungen  = map[string]string{"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif", "application/vnd.ms-excel": "xls"}
 )
 
 func (g gen) pick(s []string) string { return s[g.r.IntN(len(s))] }
@@ -313,16 +312,16 @@ func (g gen) payload() (applicant, data map[string]any, identity *transform.Iden
 		data["bauvorlageberechtigung"] = b
 	}
 	if g.maybe() {
-		data["artDesBauherrn"] = strconv.Itoa(1 + g.r.IntN(8))
+		data["artDesBauherrn"] = g.code("bauherrodereigentuemerart")
 	}
 	if g.maybe() {
 		data["prozessmerkmale"] = map[string]any{"verfahrensart": g.fremderCode()}
 	}
-	arten := slices.Clone(massnahmen)
-	g.r.Shuffle(len(arten), func(i, j int) { arten[i], arten[j] = arten[j], arten[i] })
 	var art []any
-	for _, a := range arten[:1+g.r.IntN(3)] {
-		art = append(art, a)
+	for range 1 + g.r.IntN(3) {
+		if a := g.code("baumassnahmeart"); !slices.Contains(art, any(a)) {
+			art = append(art, a)
+		}
 	}
 	bv := map[string]any{
 		"bezeichnung":     g.pick(bezeichnungen),
