@@ -3,9 +3,11 @@ package xbau_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/beevik/etree"
@@ -312,5 +314,65 @@ func TestMapAnlagen(t *testing.T) {
 	}
 	if n := len(doc.FindElements("//anhang")); n != len(in.Submission.Attachments) {
 		t.Errorf("%d anhang elements, want one per attachment (%d)", n, len(in.Submission.Attachments))
+	}
+}
+
+// TestMapExtremes maps the maximal example with every optional block
+// present at its largest: 999 Nutzungseinheiten, 20 Sonderbauten, 200
+// Anlagen, and texts, numbers and codes at their maximum lengths; the
+// message must be valid against the official XSD and carry all of it.
+func TestMapExtremes(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	s := readExample(t, "maximal")
+	text := func(n int) string { return "Ä" + strings.Repeat("ß", n-2) + "Z" }
+	fremd := func() map[string]any {
+		return map[string]any{"listURI": "urn:de:" + strings.Repeat("x", 248), "listVersionID": strings.Repeat("1", 20), "code": strings.Repeat("9", 50)}
+	}
+	s.Data["prozessmerkmale"] = map[string]any{"verfahrensart": fremd()}
+	s.Data["bauvorlageberechtigung"] = map[string]any{"grundlage": "8", "kammer": "31",
+		"mitgliedsnummer": strings.Repeat("M", 50), "personennummer": strings.Repeat("P", 50), "berufsbezeichnung": text(255)}
+	bv := s.Data["bauvorhaben"].(map[string]any)
+	bv["weitereAngaben"] = text(4000)
+	bv["artDerBaulichenAnlage"] = map[string]any{"nichtwohngebaeudeArt": "999"}
+	var sonderbau, ne []any
+	for range 20 {
+		sonderbau = append(sonderbau, fremd())
+	}
+	for range 999 {
+		ne = append(ne, map[string]any{"flaeche": json.Number("9999999.99"), "beschreibung": text(255)})
+	}
+	bv["klassifikation"] = map[string]any{"gebaeudeklasse": "5", "hoeheNachMBO": json.Number("999.99"), "istFreistehend": true,
+		"sonderbau": sonderbau, "mittelOderGrossGarage": true, "garage": "3"}
+	bv["nutzungseinheiten"] = ne
+	anlagen := s.Data["anlagen"].([]any)
+	for i := len(anlagen); i < 200; i++ {
+		name := fmt.Sprintf("%03d_%s.pdf", i, strings.Repeat("x", 140-len("000_.pdf")))
+		anlagen = append(anlagen, map[string]any{"bezeichnung": text(255), "anlageart": "9999", "mimeType": "application/pdf",
+			"dateiname": name, "dokumentId": fmt.Sprintf("00000000-0000-4000-8000-%012d", i), "versionsnummer": json.Number("9999"),
+			"datum": "2026-02-28", "wirdNachgereicht": true})
+	}
+	s.Data["anlagen"] = anlagen
+	out, err := m.Map(fullInput(s))
+	if err != nil {
+		t.Fatalf("Map: %v", err)
+	}
+	xoevtest.Validate(t, xoevtest.Schema(t, xsd), out.XML)
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(out.XML); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]int{
+		"//nutzungen/nutzungseinheit":                      999,
+		"//bauordnungsrechtlicheKlassifikation/sonderbau":  20,
+		"//anlagen/anlage":                                 200,
+		"//anlagen/anlage/anhangOderVerlinkung/verlinkung": 199,
+	} {
+		if got := len(doc.FindElements(path)); got != want {
+			t.Errorf("%s: %d elements, want %d", path, got, want)
+		}
+	}
+	if got := doc.FindElement("//nutzungen/anzahlDerNutzungseinheiten").Text(); got != "999" {
+		t.Errorf("anzahlDerNutzungseinheiten %s, want 999", got)
 	}
 }
