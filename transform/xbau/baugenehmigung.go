@@ -82,6 +82,7 @@ func (b *Baugenehmigung) Validate(s transform.Submission) []transform.FieldError
 	errs = checkAnlagenComplete(errs, s.Data, s.Attachments)
 	errs = checkCodes(errs, s.Data)
 	errs = checkKlassifikation(errs, s.Data)
+	errs = checkBauvorhaben(errs, s.Data)
 	if len(errs) == 0 {
 		return nil
 	}
@@ -259,9 +260,9 @@ const (
 	roleEntwurfsverfasser    = "entwurfsverfasser"
 )
 
-// akteurID is the id of the Akteur in role: a name-based UUID (version 5)
-// in the namespace of the submission id, so that the same submission always
-// gives the same ids.
+// akteurID is the id of the Akteur in role (or of the building
+// "gebaeude/<n>"): a name-based UUID (version 5) in the namespace of the
+// submission id, so that the same submission always gives the same ids.
 func akteurID(submissionID, role string) string {
 	ns := uuid.MustParse(submissionID) // checked by checkInput
 	return uuid.NewSHA1(ns, []byte(role)).String()
@@ -319,17 +320,23 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 	akteur(beteiligte.CreateElement("xbau:gebuehrenpflichtiger"), gpID, gp)
 
 	gegenstand := vorhaben.CreateElement("xbau:gegenstand")
-	xoev.Text(gegenstand.CreateElement("xbau:anzahlDerGebaeude"), "xbau:anzahlDerGebaeudeImBauvorhaben", number(bv, "anzahlGebaeude"))
+	anzahl := gegenstand.CreateElement("xbau:anzahlDerGebaeude")
+	xoev.Text(anzahl, "xbau:anzahlDerGebaeudeImBauvorhaben", number(bv, "anzahlGebaeude"))
+	for i, g := range array(bv, "gebaeude") {
+		ident := anzahl.CreateElement("xbau:identifikationGebaeude")
+		xoev.Text(ident, "xbau:uuidGebaeude", akteurID(s.ID, "gebaeude/"+strconv.Itoa(i+1)))
+		xoev.Text(ident, "xbau:gebaeudeBezeichnung", str(g.(map[string]any), "bezeichnung"))
+	}
 	for _, code := range array(bv, "artDerMassnahme") {
 		xoev.Code(gegenstand, "xbau:artDerMassnahme", codesBaumassnahmeArt.CodeList, code.(string))
 	}
 	if a := object(bv, "artDerBaulichenAnlage"); a != nil {
-		art := gegenstand.CreateElement("xbau:artDerBaulichenAnlage")
-		if c := str(a, "wohngebaeudeArt"); c != "" {
-			xoev.Code(art, "xbau:artDesWohngebaeudes", codesWohngebaeudeArt.CodeList, c)
-		} else {
-			xoev.Code(art, "xbau:artDesNichtwohngebaeudes", codesNichtwohngebaeudeArt.CodeList, str(a, "nichtwohngebaeudeArt"))
-		}
+		artDerBaulichenAnlage(gegenstand.CreateElement("xbau:artDerBaulichenAnlage"), a)
+	}
+	if n := object(bv, "nutzungsaenderung"); n != nil {
+		zweck := gegenstand.CreateElement("xbau:zweckDerNutzungsaenderung")
+		artDerBaulichenAnlage(zweck.CreateElement("xbau:bisherigeNutzung"), object(n, "bisherigeNutzung"))
+		artDerBaulichenAnlage(zweck.CreateElement("xbau:beabsichtigteNutzung"), object(n, "beabsichtigteNutzung"))
 	}
 	if k := object(bv, "klassifikation"); k != nil {
 		klassifikation(gegenstand.CreateElement("xbau:bauordnungsrechtlicheKlassifikation"), k)
@@ -508,6 +515,16 @@ func berechtigung(e *etree.Element, b map[string]any) {
 	if v := str(b, "berufsbezeichnung"); v != "" {
 		xoev.Text(e.CreateElement("xbau:berufsbezeichnung"), "xbau:berufsbezeichnung", v)
 	}
+}
+
+// artDerBaulichenAnlage writes an xbau:ArtDerBaulichenAnlage: the code of
+// a Wohngebäude or of a Nichtwohngebäude.
+func artDerBaulichenAnlage(e *etree.Element, a map[string]any) {
+	if c := str(a, "wohngebaeudeArt"); c != "" {
+		xoev.Code(e, "xbau:artDesWohngebaeudes", codesWohngebaeudeArt.CodeList, c)
+		return
+	}
+	xoev.Code(e, "xbau:artDesNichtwohngebaeudes", codesNichtwohngebaeudeArt.CodeList, str(a, "nichtwohngebaeudeArt"))
 }
 
 // klassifikation writes an xbau:BauordnungsrechtlicheKlassifikation.

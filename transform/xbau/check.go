@@ -67,9 +67,10 @@ func checkCodes(errs []transform.FieldError, data map[string]any) []transform.Fi
 	for i, c := range array(bv, "artDerMassnahme") {
 		errs = checkCode(errs, "/data/bauvorhaben/artDerMassnahme/"+strconv.Itoa(i), c, codesBaumassnahmeArt)
 	}
-	if a := object(bv, "artDerBaulichenAnlage"); a != nil {
-		errs = checkCode(errs, "/data/bauvorhaben/artDerBaulichenAnlage/wohngebaeudeArt", a["wohngebaeudeArt"], codesWohngebaeudeArt)
-		errs = checkCode(errs, "/data/bauvorhaben/artDerBaulichenAnlage/nichtwohngebaeudeArt", a["nichtwohngebaeudeArt"], codesNichtwohngebaeudeArt)
+	errs = checkArtDerBaulichenAnlage(errs, "/data/bauvorhaben/artDerBaulichenAnlage", object(bv, "artDerBaulichenAnlage"))
+	if n := object(bv, "nutzungsaenderung"); n != nil {
+		errs = checkArtDerBaulichenAnlage(errs, "/data/bauvorhaben/nutzungsaenderung/bisherigeNutzung", object(n, "bisherigeNutzung"))
+		errs = checkArtDerBaulichenAnlage(errs, "/data/bauvorhaben/nutzungsaenderung/beabsichtigteNutzung", object(n, "beabsichtigteNutzung"))
 	}
 	if k := object(bv, "klassifikation"); k != nil {
 		errs = checkCode(errs, "/data/bauvorhaben/klassifikation/gebaeudeklasse", k["gebaeudeklasse"], codesGebaeudeklasse)
@@ -78,6 +79,43 @@ func checkCodes(errs []transform.FieldError, data map[string]any) []transform.Fi
 	for i, a := range array(data, "anlagen") {
 		if a, ok := a.(map[string]any); ok {
 			errs = checkCode(errs, "/data/anlagen/"+strconv.Itoa(i)+"/anlageart", a["anlageart"], codesAnlageArt)
+		}
+	}
+	return errs
+}
+
+// checkArtDerBaulichenAnlage checks the codes of an artDerBaulichenAnlage
+// object at pointer (nil: nothing to check).
+func checkArtDerBaulichenAnlage(errs []transform.FieldError, pointer string, a map[string]any) []transform.FieldError {
+	if a == nil {
+		return errs
+	}
+	errs = checkCode(errs, pointer+"/wohngebaeudeArt", a["wohngebaeudeArt"], codesWohngebaeudeArt)
+	return checkCode(errs, pointer+"/nichtwohngebaeudeArt", a["nichtwohngebaeudeArt"], codesNichtwohngebaeudeArt)
+}
+
+// checkBauvorhaben reports what XBau's annotations ask of a Bauvorhaben
+// beyond the schema: the bisherige and beabsichtigte Nutzung of a
+// Nutzungsänderung (artDerMassnahme 13 or 14), and one gebaeude per building
+// where the buildings are named.
+func checkBauvorhaben(errs []transform.FieldError, data map[string]any) []transform.FieldError {
+	bv := object(data, "bauvorhaben")
+	if bv == nil {
+		return errs
+	}
+	for _, c := range array(bv, "artDerMassnahme") {
+		if (c == "13" || c == "14") && bv["nutzungsaenderung"] == nil {
+			errs = append(errs, transform.FieldError{Pointer: "/data/bauvorhaben/nutzungsaenderung", Code: transform.CodeRequired,
+				Message:   "is required for a Nutzungsänderung (artDerMassnahme " + c.(string) + "): the bisherige and the beabsichtigte Nutzung",
+				MessageDE: "ist bei einer Nutzungsänderung (artDerMassnahme " + c.(string) + ") erforderlich: die bisherige und die beabsichtigte Nutzung"})
+			break
+		}
+	}
+	if g, ok := bv["gebaeude"].([]any); ok {
+		if n, err := strconv.Atoi(number(bv, "anzahlGebaeude")); err == nil && n >= 0 && n != len(g) {
+			errs = append(errs, transform.FieldError{Pointer: "/data/bauvorhaben/gebaeude", Code: transform.CodeInvalid,
+				Message:   "must name as many buildings as anzahlGebaeude (" + strconv.Itoa(n) + "), one each",
+				MessageDE: "muss so viele Gebäude nennen wie anzahlGebaeude (" + strconv.Itoa(n) + "), jedes einmal"})
 		}
 	}
 	return errs

@@ -15,8 +15,10 @@
 // ort required; German five-digit postcodes only, as the message carries no
 // Staat yet) and optional telefon and email. data.bauvorhaben holds the
 // Bezeichnung, the anzahlGebaeude, the codes of artDerMassnahme, and
-// optionally the artDerBaulichenAnlage (a wohngebaeudeArt or a
-// nichtwohngebaeudeArt), the klassifikation (gebaeudeklasse, hoeheNachMBO,
+// optionally the gebaeude (one bezeichnung per building), the
+// artDerBaulichenAnlage (a wohngebaeudeArt or a nichtwohngebaeudeArt), the
+// nutzungsaenderung (bisherigeNutzung and beabsichtigteNutzung, required
+// for artDerMassnahme 13 or 14), the klassifikation (gebaeudeklasse, hoeheNachMBO,
 // istFreistehend, sonderbau, mittelOderGrossGarage, garage) and the
 // nutzungseinheiten (flaeche in m², beschreibung); data.prozessmerkmale the
 // verfahrensart; data.bauvorlageberechtigung the Entwurfsverfasser's
@@ -79,8 +81,11 @@
 //   - prozessmerkmale: the verfahrensart, if given.
 //   - bauvorhaben/beteiligte/entwurfsverfasser/berechtigung: the
 //     bauvorlageberechtigung, if given.
-//   - bauvorhaben/gegenstand: anzahlDerGebaeudeImBauvorhaben, one
+//   - bauvorhaben/gegenstand: anzahlDerGebaeudeImBauvorhaben with one
+//     identifikationGebaeude per gebaeude (uuidGebaeude: a name-based UUID
+//     of "gebaeude/<n>" in the namespace of Submission.ID), one
 //     artDerMassnahme per code, artDerBaulichenAnlage,
+//     zweckDerNutzungsaenderung,
 //     bauordnungsrechtlicheKlassifikation (hoeheNachMBO and the areas as
 //     Dezimal.XBau with two fraction digits) and
 //     bauvorhabenDatenblatt/nutzungen (their number and each unit) if

@@ -208,6 +208,15 @@ func (g gen) nutzungseinheiten(flaechen ...int) []any {
 	return out
 }
 
+// artDerBaulichenAnlage returns the code of a Wohngebäude or of a
+// Nichtwohngebäude.
+func (g gen) artDerBaulichenAnlage() map[string]any {
+	if g.r.IntN(3) == 0 {
+		return map[string]any{"wohngebaeudeArt": g.code("wohngebaeudeart")}
+	}
+	return map[string]any{"nichtwohngebaeudeArt": g.code("nichtwohngebaeudeart")}
+}
+
 // klassifikation returns a bauordnungsrechtliche Klassifikation and
 // Nutzungseinheiten (nil: none stated) that agree by MBO § 2 Abs. 3.
 func (g gen) klassifikation() (map[string]any, []any) {
@@ -332,11 +341,17 @@ func (g gen) payload() (applicant, data map[string]any, identity *transform.Iden
 		bv["weitereAngaben"] = "Hinweis:\n" + g.pick(bezeichnungen) + "\tsiehe Anlage"
 	}
 	if g.often() {
-		if g.r.IntN(3) == 0 {
-			bv["artDerBaulichenAnlage"] = map[string]any{"wohngebaeudeArt": g.code("wohngebaeudeart")}
-		} else {
-			bv["artDerBaulichenAnlage"] = map[string]any{"nichtwohngebaeudeArt": g.code("nichtwohngebaeudeart")}
+		bv["artDerBaulichenAnlage"] = g.artDerBaulichenAnlage()
+	}
+	if slices.Contains(art, any("13")) || slices.Contains(art, any("14")) || g.r.IntN(4) == 0 {
+		bv["nutzungsaenderung"] = map[string]any{"bisherigeNutzung": g.artDerBaulichenAnlage(), "beabsichtigteNutzung": g.artDerBaulichenAnlage()}
+	}
+	if n, _ := strconv.Atoi(string(bv["anzahlGebaeude"].(json.Number))); n > 0 && g.maybe() {
+		var gebaeude []any
+		for i := range n {
+			gebaeude = append(gebaeude, map[string]any{"bezeichnung": g.pick([]string{"Wohnhaus", "Reihenendhaus Ost", "Garage", "Scheune"}) + " " + strconv.Itoa(i+1)})
 		}
+		bv["gebaeude"] = gebaeude
 	}
 	if g.often() {
 		k, ne := g.klassifikation()
@@ -546,8 +561,21 @@ var mutations = []mutation{
 	{"Gebäudeklasse contradicts the height", func(s *transform.Submission, _ int) problem {
 		bv := s.Data["bauvorhaben"].(map[string]any)
 		bv["anzahlGebaeude"] = json.Number("1")
+		delete(bv, "gebaeude")
 		bv["klassifikation"] = map[string]any{"gebaeudeklasse": "4", "hoeheNachMBO": json.Number("3.25")}
 		return problem{"/data/bauvorhaben/klassifikation/gebaeudeklasse", transform.CodeInvalid}
+	}},
+	{"Nutzungsänderung without Nutzungen", func(s *transform.Submission, _ int) problem {
+		bv := s.Data["bauvorhaben"].(map[string]any)
+		bv["artDerMassnahme"] = []any{"14"}
+		delete(bv, "nutzungsaenderung")
+		return problem{"/data/bauvorhaben/nutzungsaenderung", transform.CodeRequired}
+	}},
+	{"more Gebäude named than counted", func(s *transform.Submission, _ int) problem {
+		bv := s.Data["bauvorhaben"].(map[string]any)
+		bv["anzahlGebaeude"] = json.Number("3")
+		bv["gebaeude"] = []any{map[string]any{"bezeichnung": "Haus A"}}
+		return problem{"/data/bauvorhaben/gebaeude", transform.CodeInvalid}
 	}},
 	{"unknown Kammer", func(s *transform.Submission, _ int) problem {
 		s.Data["entwurfsverfasser"] = map[string]any{"name": "Planungsbüro", "anschrift": map[string]any{"postleitzahl": "12345", "ort": "Musterstadt"}}

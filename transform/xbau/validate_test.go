@@ -272,6 +272,30 @@ func TestValidate(t *testing.T) {
 			},
 		},
 		{
+			name: "Nutzungsänderung without Nutzungen, Gebäude not as counted",
+			modify: func(t *testing.T, s *transform.Submission) {
+				at(t, s.Data, "bauvorhaben")["artDerMassnahme"] = []any{"13", "14"}
+				at(t, s.Data, "bauvorhaben")["gebaeude"] = []any{map[string]any{"bezeichnung": "Wohnhaus"}}
+			},
+			want: []problem{
+				{"/data/bauvorhaben/gebaeude", transform.CodeInvalid},
+				{"/data/bauvorhaben/nutzungsaenderung", transform.CodeRequired},
+			},
+		},
+		{
+			name: "Nutzungsänderung with unknown codes",
+			modify: func(t *testing.T, s *transform.Submission) {
+				at(t, s.Data, "bauvorhaben")["nutzungsaenderung"] = map[string]any{
+					"bisherigeNutzung":     map[string]any{"nichtwohngebaeudeArt": "501"},
+					"beabsichtigteNutzung": map[string]any{"wohngebaeudeArt": "1", "nichtwohngebaeudeArt": "750"},
+				}
+			},
+			want: []problem{
+				{"/data/bauvorhaben/nutzungsaenderung/beabsichtigteNutzung", transform.CodeInvalid}, // maxProperties
+				{"/data/bauvorhaben/nutzungsaenderung/bisherigeNutzung/nichtwohngebaeudeArt", transform.CodeEnum},
+			},
+		},
+		{
 			name: "Bauvorlageberechtigung without Entwurfsverfasser",
 			modify: func(_ *testing.T, s *transform.Submission) {
 				delete(s.Data, "entwurfsverfasser")
