@@ -33,7 +33,14 @@ func examplePath(name string) string {
 // content only counts for the size.
 func readExample(t testing.TB, name string) transform.Submission {
 	t.Helper()
-	raw, err := os.ReadFile(examplePath(name))
+	return readRequest(t, examplePath(name))
+}
+
+// readRequest reads the request body at path like readExample.
+func readRequest(t testing.TB, path string) transform.Submission {
+	t.Helper()
+	name := filepath.Base(path)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
