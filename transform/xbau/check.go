@@ -171,6 +171,10 @@ var (
 	hoehe13 = big.NewRat(13, 1)
 	flaeche = big.NewRat(400, 1)
 	ratZero = new(big.Rat)
+
+	// the ranges of the payload schema
+	maxHoehe   = big.NewRat(99999, 100)
+	maxFlaeche = big.NewRat(999999999, 100)
 )
 
 // maxNEKlein is the number of Nutzungseinheiten of Gebäudeklasse 1 and 2.
@@ -234,8 +238,8 @@ func checkGebaeudeklasse(bv, k map[string]any) *transform.FieldError {
 		return nil
 	}
 	var d buildingData
-	if h, ok := rat(k["hoeheNachMBO"]); ok {
-		d.hoehe = h
+	if h, ok := rat(k["hoeheNachMBO"]); ok && new(big.Rat).Abs(h).Cmp(maxHoehe) <= 0 {
+		d.hoehe = h // a height out of the schema's range is no evidence
 	}
 	if f, ok := k["istFreistehend"].(bool); ok {
 		d.freistehen = &f
@@ -244,7 +248,7 @@ func checkGebaeudeklasse(bv, k map[string]any) *transform.FieldError {
 	for _, ne := range array(bv, "nutzungseinheiten") {
 		ne, _ := ne.(map[string]any)
 		f, ok := rat(ne["flaeche"])
-		if !ok {
+		if !ok || f.Sign() <= 0 || f.Cmp(maxFlaeche) > 0 {
 			return nil // reported by the schema
 		}
 		d.ne++
@@ -299,10 +303,17 @@ func (d buildingData) describe() (en, de string) {
 	return strings.Join(e, ", "), strings.Join(g, ", ")
 }
 
+// maxNumberLen bounds the JSON numbers rat parses: the schema allows
+// none longer, and Validate also runs on payloads that fail the schema.
+const maxNumberLen = 32
+
 // rat returns the JSON number v (json.Number, float64 or int) exactly.
 func rat(v any) (*big.Rat, bool) {
 	switch v := v.(type) {
 	case json.Number:
+		if len(v) > maxNumberLen {
+			return nil, false
+		}
 		return new(big.Rat).SetString(string(v))
 	case float64:
 		r := new(big.Rat)

@@ -65,6 +65,12 @@ func TestGebaeudeklasse(t *testing.T) {
 		{name: "GK 5 above 13 m", klass: map[string]any{"gebaeudeklasse": "5", "hoeheNachMBO": json.Number("22.4")}, ne: ne("90")},
 		{name: "no check for two buildings", n: "2", klass: map[string]any{"gebaeudeklasse": "1", "hoeheNachMBO": json.Number("25"), "istFreistehend": false}},
 		{name: "no Gebäudeklasse", klass: map[string]any{"hoeheNachMBO": json.Number("25"), "istFreistehend": false}},
+		{name: "a height the schema refuses is no evidence", klass: map[string]any{"gebaeudeklasse": "1", "hoeheNachMBO": json.Number("1e400")},
+			want: []problem{{"/data/bauvorhaben/klassifikation/hoeheNachMBO", transform.CodeOutOfRange}}},
+		{name: "an area the schema refuses is no evidence", klass: map[string]any{"gebaeudeklasse": "2"}, ne: ne("0", "90"),
+			want: []problem{{"/data/bauvorhaben/nutzungseinheiten/0/flaeche", transform.CodeOutOfRange}}},
+		{name: "a number beyond math/big", klass: map[string]any{"gebaeudeklasse": "1", "hoeheNachMBO": json.Number("1e100000000000000000000000000000000")},
+			want: []problem{{"/data/bauvorhaben/klassifikation/hoeheNachMBO", transform.CodeInvalidNumber}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
