@@ -252,7 +252,7 @@ func checkInput(in transform.Input) error {
 	return nil
 }
 
-// Roles name the derived ids of the Akteure (see akteurID).
+// Roles name the derived ids of the Akteure (see derivedID).
 const (
 	roleAntragsteller        = "antragsteller"
 	roleBauherr              = "bauherr"
@@ -260,10 +260,10 @@ const (
 	roleEntwurfsverfasser    = "entwurfsverfasser"
 )
 
-// akteurID is the id of the Akteur in role (or of the building
-// "gebaeude/<n>"): a name-based UUID (version 5) in the namespace of the
+// derivedID is the id of the Akteur in role, or of the building
+// "gebaeude/<n>": a name-based UUID (version 5) in the namespace of the
 // submission id, so that the same submission always gives the same ids.
-func akteurID(submissionID, role string) string {
+func derivedID(submissionID, role string) string {
 	ns := uuid.MustParse(submissionID) // checked by checkInput
 	return uuid.NewSHA1(ns, []byte(role)).String()
 }
@@ -285,7 +285,7 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 	xoev.Text(root.CreateElement("xbau:referenzAntragsservice"), "referenzAntragsservice", strings.ToLower(s.ID))
 
 	data := s.Data
-	antragstellerID := akteurID(s.ID, roleAntragsteller)
+	antragstellerID := derivedID(s.ID, roleAntragsteller)
 	akteur(root.CreateElement("xbau:antragsteller"), antragstellerID, s.Applicant)
 
 	if pm := object(data, "prozessmerkmale"); pm != nil {
@@ -299,7 +299,7 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 	beteiligte := vorhaben.CreateElement("xbau:beteiligte")
 	bauherr, bauherrID := s.Applicant, antragstellerID
 	if o := object(data, "bauherr"); o != nil {
-		bauherr, bauherrID = o, akteurID(s.ID, roleBauherr)
+		bauherr, bauherrID = o, derivedID(s.ID, roleBauherr)
 	}
 	bh := beteiligte.CreateElement("xbau:bauherr")
 	akteur(bh.CreateElement("xbau:bauherr"), bauherrID, bauherr)
@@ -308,14 +308,14 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 	}
 	if o := object(data, "entwurfsverfasser"); o != nil {
 		ev := beteiligte.CreateElement("xbau:entwurfsverfasser")
-		akteur(ev.CreateElement("xbau:personendaten"), akteurID(s.ID, roleEntwurfsverfasser), o)
+		akteur(ev.CreateElement("xbau:personendaten"), derivedID(s.ID, roleEntwurfsverfasser), o)
 		if b := object(data, "bauvorlageberechtigung"); b != nil {
 			berechtigung(ev.CreateElement("xbau:berechtigung"), b)
 		}
 	}
 	gp, gpID := bauherr, bauherrID
 	if o := object(data, "gebuehrenpflichtiger"); o != nil {
-		gp, gpID = o, akteurID(s.ID, roleGebuehrenpflichtiger)
+		gp, gpID = o, derivedID(s.ID, roleGebuehrenpflichtiger)
 	}
 	akteur(beteiligte.CreateElement("xbau:gebuehrenpflichtiger"), gpID, gp)
 
@@ -324,7 +324,7 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 	xoev.Text(anzahl, "xbau:anzahlDerGebaeudeImBauvorhaben", number(bv, "anzahlGebaeude"))
 	for i, g := range array(bv, "gebaeude") {
 		ident := anzahl.CreateElement("xbau:identifikationGebaeude")
-		xoev.Text(ident, "xbau:uuidGebaeude", akteurID(s.ID, "gebaeude/"+strconv.Itoa(i+1)))
+		xoev.Text(ident, "xbau:uuidGebaeude", derivedID(s.ID, "gebaeude/"+strconv.Itoa(i+1)))
 		xoev.Text(ident, "xbau:gebaeudeBezeichnung", str(g.(map[string]any), "bezeichnung"))
 	}
 	for _, code := range array(bv, "artDerMassnahme") {
