@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -43,6 +45,12 @@ func CompilePayloadSchema(name string, schemaJSON []byte) (*PayloadSchema, error
 // Validate checks payload, the request body members as decoded with
 // json.Decoder.UseNumber (objects as map[string]any). It returns every violation.
 func (p *PayloadSchema) Validate(payload map[string]any) []FieldError {
+	// The validator panics on a number math/big cannot hold (an exponent
+	// beyond its limit, such as 1e100000000000): those are reported alone.
+	if bad := unparsableNumbers("", payload, nil); bad != nil {
+		sort.Slice(bad, func(i, j int) bool { return bad[i].Pointer < bad[j].Pointer })
+		return bad
+	}
 	err := p.schema.Validate(toSchemaValue(payload))
 	if err == nil {
 		return nil
@@ -55,6 +63,29 @@ func (p *PayloadSchema) Validate(payload map[string]any) []FieldError {
 	collect(verr, &out)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Pointer < out[j].Pointer })
 	return dedupe(out)
+}
+
+// unparsableNumbers reports every json.Number below v at pointer that
+// big.Rat cannot parse. Only numbers with an exponent can fail.
+func unparsableNumbers(pointer string, v any, out []FieldError) []FieldError {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			out = unparsableNumbers(AppendPointer(pointer, k), e, out)
+		}
+	case []any:
+		for i, e := range v {
+			out = unparsableNumbers(AppendPointer(pointer, strconv.Itoa(i)), e, out)
+		}
+	case json.Number:
+		if strings.ContainsAny(string(v), "eE") {
+			if _, ok := new(big.Rat).SetString(string(v)); !ok {
+				out = append(out, FieldError{Pointer: pointer, Code: CodeInvalidNumber,
+					Message: "is a number out of any range", MessageDE: "ist eine Zahl außerhalb jedes Wertebereichs"})
+			}
+		}
+	}
+	return out
 }
 
 // toSchemaValue turns map[string]any trees into the plain any trees the validator

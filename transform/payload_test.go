@@ -65,6 +65,9 @@ func TestPayloadSchema(t *testing.T) {
 		{"enum format pattern range", `{"applicant":{"firma":"x"},"data":{"art":"umzug","datum":"01.12.2026","plz":"1234","personen":[],"anzahl":0}}`,
 			[]string{"/data/anzahl out_of_range", "/data/art enum", "/data/datum format", "/data/personen too_short", "/data/plz pattern"}},
 		{"type", `{"applicant":{"firma":"x"},"data":{"art":"einzug","datum":"2026-12-01","anzahl":"zwei"}}`, []string{"/data/anzahl type"}},
+		{"number beyond math/big", `{"applicant":{"firma":"x"},"data":{"art":"einzug","datum":"2026-12-01","anzahl":1e100000000000,"personen":[{"n":-1E-100000000000}]}}`,
+			[]string{"/data/anzahl invalid_number", "/data/personen/0/n invalid_number"}},
+		{"large but exact number", `{"applicant":{"firma":"x"},"data":{"art":"einzug","datum":"2026-12-01","anzahl":1e400}}`, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -64,8 +64,11 @@ func New() (*Baugenehmigung, error) {
 
 // Validate reports every problem of s: violations of PayloadSchema, text that
 // fails transform.CheckText or lies outside the DIN 91379 repertoire XBau
-// requires, and Anlagen whose dokumentId or dateiname repeats. Problems are
-// ordered by pointer.
+// requires, Anlagen whose dokumentId or dateiname repeats, Anlagen that are
+// neither attached nor marked wirdNachgereicht, codes that are not values of
+// their code list, and a Gebäudeklasse that contradicts the stated building
+// data (MBO § 2 Abs. 3, see checkGebaeudeklasse). Problems are ordered by
+// pointer.
 func (b *Baugenehmigung) Validate(s transform.Submission) []transform.FieldError {
 	payload := s.Payload()
 	errs := b.schema.Validate(payload)
@@ -76,6 +79,10 @@ func (b *Baugenehmigung) Validate(s transform.Submission) []transform.FieldError
 	}
 	errs = checkAnlagenUnique(errs, s.Data)
 	errs = checkAttachments(errs, s.Data, s.Attachments)
+	errs = checkAnlagenComplete(errs, s.Data, s.Attachments)
+	errs = checkCodes(errs, s.Data)
+	errs = checkKlassifikation(errs, s.Data)
+	errs = checkBauvorhaben(errs, s.Data)
 	if len(errs) == 0 {
 		return nil
 	}
@@ -245,7 +252,7 @@ func checkInput(in transform.Input) error {
 	return nil
 }
 
-// Roles name the derived ids of the Akteure (see akteurID).
+// Roles name the derived ids of the Akteure (see derivedID).
 const (
 	roleAntragsteller        = "antragsteller"
 	roleBauherr              = "bauherr"
@@ -253,10 +260,10 @@ const (
 	roleEntwurfsverfasser    = "entwurfsverfasser"
 )
 
-// akteurID is the id of the Akteur in role: a name-based UUID (version 5)
-// in the namespace of the submission id, so that the same submission always
-// gives the same ids.
-func akteurID(submissionID, role string) string {
+// derivedID is the id of the Akteur in role, or of the building
+// "gebaeude/<n>": a name-based UUID (version 5) in the namespace of the
+// submission id, so that the same submission always gives the same ids.
+func derivedID(submissionID, role string) string {
 	ns := uuid.MustParse(submissionID) // checked by checkInput
 	return uuid.NewSHA1(ns, []byte(role)).String()
 }
@@ -278,8 +285,12 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 	xoev.Text(root.CreateElement("xbau:referenzAntragsservice"), "referenzAntragsservice", strings.ToLower(s.ID))
 
 	data := s.Data
-	antragstellerID := akteurID(s.ID, roleAntragsteller)
+	antragstellerID := derivedID(s.ID, roleAntragsteller)
 	akteur(root.CreateElement("xbau:antragsteller"), antragstellerID, s.Applicant)
+
+	if pm := object(data, "prozessmerkmale"); pm != nil {
+		prozessmerkmale(root.CreateElement("xbau:prozessmerkmale"), pm)
+	}
 
 	bv := object(data, "bauvorhaben")
 	vorhaben := root.CreateElement("xbau:bauvorhaben")
@@ -288,27 +299,50 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 	beteiligte := vorhaben.CreateElement("xbau:beteiligte")
 	bauherr, bauherrID := s.Applicant, antragstellerID
 	if o := object(data, "bauherr"); o != nil {
-		bauherr, bauherrID = o, akteurID(s.ID, roleBauherr)
+		bauherr, bauherrID = o, derivedID(s.ID, roleBauherr)
 	}
 	bh := beteiligte.CreateElement("xbau:bauherr")
 	akteur(bh.CreateElement("xbau:bauherr"), bauherrID, bauherr)
 	if art := str(data, "artDesBauherrn"); art != "" {
-		xoev.Code(bh, "xbau:artDesBauherrn", listBauherrArt, art)
+		xoev.Code(bh, "xbau:artDesBauherrn", codesBauherrArt.CodeList, art)
 	}
 	if o := object(data, "entwurfsverfasser"); o != nil {
 		ev := beteiligte.CreateElement("xbau:entwurfsverfasser")
-		akteur(ev.CreateElement("xbau:personendaten"), akteurID(s.ID, roleEntwurfsverfasser), o)
+		akteur(ev.CreateElement("xbau:personendaten"), derivedID(s.ID, roleEntwurfsverfasser), o)
+		if b := object(data, "bauvorlageberechtigung"); b != nil {
+			berechtigung(ev.CreateElement("xbau:berechtigung"), b)
+		}
 	}
 	gp, gpID := bauherr, bauherrID
 	if o := object(data, "gebuehrenpflichtiger"); o != nil {
-		gp, gpID = o, akteurID(s.ID, roleGebuehrenpflichtiger)
+		gp, gpID = o, derivedID(s.ID, roleGebuehrenpflichtiger)
 	}
 	akteur(beteiligte.CreateElement("xbau:gebuehrenpflichtiger"), gpID, gp)
 
 	gegenstand := vorhaben.CreateElement("xbau:gegenstand")
-	xoev.Text(gegenstand.CreateElement("xbau:anzahlDerGebaeude"), "xbau:anzahlDerGebaeudeImBauvorhaben", number(bv, "anzahlGebaeude"))
+	anzahl := gegenstand.CreateElement("xbau:anzahlDerGebaeude")
+	xoev.Text(anzahl, "xbau:anzahlDerGebaeudeImBauvorhaben", number(bv, "anzahlGebaeude"))
+	for i, g := range array(bv, "gebaeude") {
+		ident := anzahl.CreateElement("xbau:identifikationGebaeude")
+		xoev.Text(ident, "xbau:uuidGebaeude", derivedID(s.ID, "gebaeude/"+strconv.Itoa(i+1)))
+		xoev.Text(ident, "xbau:gebaeudeBezeichnung", str(g.(map[string]any), "bezeichnung"))
+	}
 	for _, code := range array(bv, "artDerMassnahme") {
-		xoev.Code(gegenstand, "xbau:artDerMassnahme", listBaumassnahmeArt, code.(string))
+		xoev.Code(gegenstand, "xbau:artDerMassnahme", codesBaumassnahmeArt.CodeList, code.(string))
+	}
+	if a := object(bv, "artDerBaulichenAnlage"); a != nil {
+		artDerBaulichenAnlage(gegenstand.CreateElement("xbau:artDerBaulichenAnlage"), a)
+	}
+	if n := object(bv, "nutzungsaenderung"); n != nil {
+		zweck := gegenstand.CreateElement("xbau:zweckDerNutzungsaenderung")
+		artDerBaulichenAnlage(zweck.CreateElement("xbau:bisherigeNutzung"), object(n, "bisherigeNutzung"))
+		artDerBaulichenAnlage(zweck.CreateElement("xbau:beabsichtigteNutzung"), object(n, "beabsichtigteNutzung"))
+	}
+	if k := object(bv, "klassifikation"); k != nil {
+		klassifikation(gegenstand.CreateElement("xbau:bauordnungsrechtlicheKlassifikation"), k)
+	}
+	if ne := array(bv, "nutzungseinheiten"); ne != nil {
+		nutzungen(gegenstand.CreateElement("xbau:bauvorhabenDatenblatt").CreateElement("xbau:nutzungen"), ne)
 	}
 
 	gs := object(data, "baugrundstueck")
@@ -326,7 +360,7 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 	anlagen := root.CreateElement("xbau:anlagen")
 	eingang := s.ReceivedAt.UTC().Format(time.DateOnly)
 	for _, a := range array(data, "anlagen") {
-		anlage(anlagen.CreateElement("anlage"), a.(map[string]any), eingang)
+		anlage(anlagen.CreateElement("anlage"), a.(map[string]any), eingang, s.Attachments)
 	}
 }
 
@@ -413,8 +447,11 @@ func flurstueck(e *etree.Element, f map[string]any) {
 }
 
 // anlage writes an xbau:MetadatenAnlageErweitert. Without datum, the date of
-// receipt is used; without versionsnummer, 1.
-func anlage(e *etree.Element, a map[string]any, eingang string) {
+// receipt is used; without versionsnummer, 1. An attached file is an anhang
+// (with its size from the attachment); a file marked wirdNachgereicht has no
+// anhang yet, and as XBau requires anhangOderVerlinkung it is named by a
+// verlinkung to its future document id, urn:uuid:<dokumentId>.
+func anlage(e *etree.Element, a map[string]any, eingang string, attachments []transform.Attachment) {
 	xoev.Text(e, "bezeichnung", str(a, "bezeichnung"))
 	version := "1"
 	if _, ok := a["versionsnummer"]; ok {
@@ -426,13 +463,101 @@ func anlage(e *etree.Element, a map[string]any, eingang string) {
 		datum = eingang
 	}
 	xoev.Text(e, "datum", datum)
-	xoev.Code(e, "anlageart", listAnlageArt, str(a, "anlageart"))
+	xoev.Code(e, "anlageart", codesAnlageArt.CodeList, str(a, "anlageart"))
 	xoev.Code(e, "mimeType", listMimeType, str(a, "mimeType"))
+	id := "urn:uuid:" + strings.ToLower(str(a, "dokumentId"))
+	later, _ := a["wirdNachgereicht"].(bool)
+	if later {
+		v := e.CreateElement("anhangOderVerlinkung").CreateElement("verlinkung")
+		xoev.Text(v, "uriVerlinkung", id)
+		xoev.Text(v, "dateiname", str(a, "dateiname"))
+		xoev.Text(e, "xbau:wirdNachgereicht", "true")
+		return
+	}
 	anhang := e.CreateElement("anhangOderVerlinkung").CreateElement("anhang")
-	xoev.Text(anhang, "dokumentid", "urn:uuid:"+strings.ToLower(str(a, "dokumentId")))
+	if att := attachmentOf(attachments, str(a, "dokumentId")); att != nil && att.Size > 0 {
+		anhang.CreateAttr("filesize", strconv.FormatInt(att.Size, 10))
+	}
+	xoev.Text(anhang, "dokumentid", id)
 	xoev.Text(anhang, "dateiname", str(a, "dateiname"))
-	if v, ok := a["wirdNachgereicht"].(bool); ok {
-		xoev.Text(e, "xbau:wirdNachgereicht", strconv.FormatBool(v))
+	if _, ok := a["wirdNachgereicht"]; ok {
+		xoev.Text(e, "xbau:wirdNachgereicht", "false")
+	}
+}
+
+// prozessmerkmale writes an xbau:Prozessmerkmale: the Verfahrensart.
+func prozessmerkmale(e *etree.Element, pm map[string]any) {
+	if v := object(pm, "verfahrensart"); v != nil {
+		fremderCode(e, "xbau:verfahrensart", v)
+	}
+}
+
+// fremderCode writes a code of a list XBau leaves open (type 3), with the
+// listURI and listVersionID the payload states.
+func fremderCode(parent *etree.Element, tag string, c map[string]any) {
+	xoev.Code(parent, tag, xoev.CodeList{URI: str(c, "listURI"), Version: str(c, "listVersionID")}, str(c, "code"))
+}
+
+// berechtigung writes the xbau:Berechtigung of the Entwurfsverfasser: the
+// Sachverhalt of the Bauvorlageberechtigung, the chamber entry and the
+// Berufsbezeichnung.
+func berechtigung(e *etree.Element, b map[string]any) {
+	if g := str(b, "grundlage"); g != "" {
+		xoev.Code(e.CreateElement("xbau:grundlageBauvorlageBerechtigung"), "xbau:grundlageBauvorlageBerechtigung",
+			codesBauvorlageberechtigungSachverhalt.CodeList, g)
+	}
+	if k := str(b, "kammer"); k != "" {
+		n := e.CreateElement("xbau:mitgliedschaftInland").CreateElement("xbau:nummernKammer")
+		xoev.OptionalText(n, "xbau:mitgliedsnummer", str(b, "mitgliedsnummer"))
+		xoev.OptionalText(n, "xbau:personennummer", str(b, "personennummer"))
+		xoev.Code(n, "xbau:kammer", codesKammer.CodeList, k)
+	}
+	if v := str(b, "berufsbezeichnung"); v != "" {
+		xoev.Text(e.CreateElement("xbau:berufsbezeichnung"), "xbau:berufsbezeichnung", v)
+	}
+}
+
+// artDerBaulichenAnlage writes an xbau:ArtDerBaulichenAnlage: the code of
+// a Wohngebäude or of a Nichtwohngebäude.
+func artDerBaulichenAnlage(e *etree.Element, a map[string]any) {
+	if c := str(a, "wohngebaeudeArt"); c != "" {
+		xoev.Code(e, "xbau:artDesWohngebaeudes", codesWohngebaeudeArt.CodeList, c)
+		return
+	}
+	xoev.Code(e, "xbau:artDesNichtwohngebaeudes", codesNichtwohngebaeudeArt.CodeList, str(a, "nichtwohngebaeudeArt"))
+}
+
+// klassifikation writes an xbau:BauordnungsrechtlicheKlassifikation.
+func klassifikation(e *etree.Element, k map[string]any) {
+	if gk := str(k, "gebaeudeklasse"); gk != "" {
+		xoev.Code(e, "xbau:gebaeudeklasse", codesGebaeudeklasse.CodeList, gk)
+	}
+	if _, ok := k["hoeheNachMBO"]; ok {
+		xoev.Text(e, "xbau:hoeheNachMBO", decimal(k["hoeheNachMBO"]))
+	}
+	if f, ok := k["istFreistehend"].(bool); ok {
+		xoev.Text(e, "xbau:istFreistehend", strconv.FormatBool(f))
+	}
+	for _, c := range array(k, "sonderbau") {
+		fremderCode(e, "xbau:sonderbau", c.(map[string]any))
+	}
+	if g, ok := k["mittelOderGrossGarage"].(bool); ok {
+		xoev.Text(e, "xbau:mittelOderGrossGarage", strconv.FormatBool(g))
+	}
+	if g := str(k, "garage"); g != "" {
+		xoev.Code(e, "xbau:garage", codesGaragentyp.CodeList, g)
+	}
+}
+
+// nutzungen writes the xbau:Nutzungen of the Datenblatt: their number and
+// each Nutzungseinheit with its Beschreibung and Fläche.
+func nutzungen(e *etree.Element, ne []any) {
+	xoev.Text(e, "xbau:anzahlDerNutzungseinheiten", strconv.Itoa(len(ne)))
+	for _, n := range ne {
+		n := n.(map[string]any)
+		x := e.CreateElement("xbau:nutzungseinheit")
+		xoev.OptionalText(x, "xbau:beschreibungDerNutzungseinheit", str(n, "beschreibung"))
+		xoev.Text(x, "xbau:flaecheDerNutzungseinheit", decimal(n["flaeche"]))
 	}
 }
 

@@ -14,19 +14,48 @@
 // kurzbezeichnung, ansprechpartner), each with an anschrift (postleitzahl and
 // ort required; German five-digit postcodes only, as the message carries no
 // Staat yet) and optional telefon and email. data.bauvorhaben holds the
-// Bezeichnung, the anzahlGebaeude and the codes of artDerMassnahme;
-// data.baugrundstueck the optional address and 1 to 100 flurstuecke
-// (bundesland, gemarkung by nummer or bezeichnung, flur, zaehler, nenner);
-// data.anlagen 1 to 200 references to documents whose bytes travel
-// separately (bezeichnung, anlageart, mimeType, dateiname, dokumentId,
-// optional datum, versionsnummer, wirdNachgereicht).
+// Bezeichnung, the anzahlGebaeude, the codes of artDerMassnahme, and
+// optionally the gebaeude (one bezeichnung per building), the
+// artDerBaulichenAnlage (a wohngebaeudeArt or a nichtwohngebaeudeArt), the
+// nutzungsaenderung (bisherigeNutzung and beabsichtigteNutzung, required
+// for artDerMassnahme 13 or 14), the klassifikation (gebaeudeklasse, hoeheNachMBO,
+// istFreistehend, sonderbau, mittelOderGrossGarage, garage) and the
+// nutzungseinheiten (flaeche in m², beschreibung); data.prozessmerkmale the
+// verfahrensart; data.bauvorlageberechtigung the Entwurfsverfasser's
+// grundlage, kammer with mitgliedsnummer or personennummer, and
+// berufsbezeichnung; data.baugrundstueck the optional address and 1 to 100
+// flurstuecke (bundesland, gemarkung by nummer or bezeichnung, flur,
+// zaehler, nenner); data.anlagen 1 to 200 documents (bezeichnung, anlageart,
+// mimeType, dateiname, dokumentId, optional datum, versionsnummer,
+// wirdNachgereicht), each either sent as an attachment
+// (transform.Submission.Attachments, id = dokumentId) or marked
+// wirdNachgereicht.
 //
 // Validate reports, by RFC 6901 pointer into the request body, every
 // violation of the schema, every text that fails transform.CheckText (DIN
 // SPEC 91379 datatype C, the type of nearly all XBau text), every Bezeichnung
 // of an Anlage outside datatype D (no tab, line break or no-break space), and
 // every dokumentId or dateiname (compared case-insensitively) that repeats an
-// earlier Anlage's, since XBau requires both to be unique in a message.
+// earlier Anlage's, since XBau requires both to be unique in a message; every
+// attachment without its Anlage or unlike it, every Anlage neither attached
+// nor marked wirdNachgereicht; every code outside its code list (the
+// message names the list and version); a garage type that contradicts
+// mittelOderGrossGarage; and a gebaeudeklasse that the stated height,
+// istFreistehend and Nutzungseinheiten rule out by § 2 Abs. 3 MBO (for one
+// building; see checkGebaeudeklasse).
+//
+// # Code lists
+//
+// The values of the lists Validate checks are data files in codelists/, one
+// per list and version, each with a header naming list URI, version and
+// source, loaded once into maps: gebaeudeklasse 3.0, mbogaragentyp 2.0,
+// wohngebaeudeart 2.0, nichtwohngebaeudeart 3.0 and kammer 2.0 (fixed by
+// XBau 2.6; values from the enumerations of xbau-codes.xsd, compared by
+// TestCodeListsMatchXSD), anlagen 3.0 and bauvorlageberechtigungsachverhalt
+// 1.0 (lists XBau offers for its open code types; values from their
+// genericode in XRepository). The Verfahrensart and the Sonderbauten have no
+// list fixed or published for all Länder: the payload names the list
+// (listURI, listVersionID) with the code, and both are passed through.
 //
 // # The message
 //
@@ -49,11 +78,25 @@
 //     applicant) with artDesBauherrn if given, the entwurfsverfasser if
 //     given (as personendaten), and the gebuehrenpflichtiger
 //     (data.gebuehrenpflichtiger, or else the bauherr).
-//   - bauvorhaben/gegenstand: anzahlDerGebaeudeImBauvorhaben and one
-//     artDerMassnahme per code; verortung/baugrundstueck/grundstueck: the
-//     address and the flurstuecke; weitereAngaben if given.
-//   - anlagen: one anlage per entry, the document as
-//     anhangOderVerlinkung/anhang with dokumentid "urn:uuid:" + dokumentId.
+//   - prozessmerkmale: the verfahrensart, if given.
+//   - bauvorhaben/beteiligte/entwurfsverfasser/berechtigung: the
+//     bauvorlageberechtigung, if given.
+//   - bauvorhaben/gegenstand: anzahlDerGebaeudeImBauvorhaben with one
+//     identifikationGebaeude per gebaeude (uuidGebaeude: a name-based UUID
+//     of "gebaeude/<n>" in the namespace of Submission.ID), one
+//     artDerMassnahme per code, artDerBaulichenAnlage,
+//     zweckDerNutzungsaenderung,
+//     bauordnungsrechtlicheKlassifikation (hoeheNachMBO and the areas as
+//     Dezimal.XBau with two fraction digits) and
+//     bauvorhabenDatenblatt/nutzungen (their number and each unit) if
+//     given; verortung/baugrundstueck/grundstueck: the address and the
+//     flurstuecke; weitereAngaben if given.
+//   - anlagen: one anlage per entry. An attached document is
+//     anhangOderVerlinkung/anhang with dokumentid "urn:uuid:" + dokumentId
+//     and the attachment's size as filesize; a document marked
+//     wirdNachgereicht has no anhang: XBau requires anhangOderVerlinkung, so
+//     it is named by verlinkung/uriVerlinkung "urn:uuid:" + dokumentId, the
+//     id its file will carry, and wirdNachgereicht is true.
 //
 // The applicant's transform.Identity has no place in
 // baugenehmigung.antrag.0200; it is validated but not written, and travels
@@ -75,10 +118,9 @@
 //     requires some version, this package writes (taken from the
 //     project's sample instance, to be confirmed with the receiving
 //     Fachverfahren): verzeichnisdienst "2", bundesland (Destatis)
-//     "2010-04-01", anlagen (XBau Anlage Art) "3.0", xbau-mimetypes "1.0",
-//     erreichbarkeit "3" (kanal 01 = E-Mail, 02 = Telefon). The
-//     anlageart code (four digits) and the MIME type are passed through;
-//     their values are not checked against the code lists.
+//     "2010-04-01", xbau-mimetypes "1.0", erreichbarkeit "3" (kanal 01 =
+//     E-Mail, 02 = Telefon). The MIME type is passed through, checked
+//     against a pattern only.
 //
 // Map also requires of Input: MessageID and Submission.ID as UUIDs,
 // CreatedAt and Submission.ReceivedAt set, Kennung and Name of Author and

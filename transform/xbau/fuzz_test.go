@@ -18,6 +18,7 @@ func FuzzBaugenehmigung(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"applicant":{"familienname":"Köhler","anschrift":{"postleitzahl":"12345","ort":"X"}},"data":{}}`))
 	f.Add([]byte(`{"applicant":null,"data":[],"identity":{"method":"eid"}}`))
+	f.Add([]byte(`{"data":{"bauvorhaben":{"anzahlGebaeude":1,"klassifikation":{"gebaeudeklasse":"4","hoeheNachMBO":1e100000000000},"nutzungseinheiten":[{"flaeche":-1e-9}]}}}`))
 	check := suite(f)
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		var body struct {

@@ -2,8 +2,12 @@ package xbau_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/beevik/etree"
@@ -18,10 +22,59 @@ import (
 const xsd = "xbau-2.6/xsd_dev/xbau-nachrichten-baugenehmigung.xsd"
 
 // examples are the example requests in testdata/submissions, by name.
-var examples = []string{"minimal", "maximal", "organisation", "entwurfsverfasser", "long-names", "anlagen"}
+var examples = []string{"minimal", "maximal", "organisation", "entwurfsverfasser", "long-names", "anlagen", "mit-dateien"}
 
 func examplePath(name string) string {
 	return filepath.Join("..", "..", "testdata", "submissions", "bau.baugenehmigung-"+name+".json")
+}
+
+// readExample reads the example request name like the intake: the
+// submission (mappertest.DecodeSubmission) and its attachments, whose
+// content only counts for the size.
+func readExample(t testing.TB, name string) transform.Submission {
+	t.Helper()
+	return readRequest(t, examplePath(name))
+}
+
+// readRequest reads the request body at path like readExample.
+func readRequest(t testing.TB, path string) transform.Submission {
+	t.Helper()
+	name := filepath.Base(path)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatal(err)
+	}
+	var files []struct {
+		ID       string `json:"id"`
+		Filename string `json:"filename"`
+		MIMEType string `json:"mime_type"`
+		Content  []byte `json:"content"`
+	}
+	if a, ok := body["attachments"]; ok {
+		if err := json.Unmarshal(a, &files); err != nil {
+			t.Fatalf("%s: attachments: %v", name, err)
+		}
+		delete(body, "attachments")
+	}
+	rest, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := mappertest.DecodeSubmission(rest, true)
+	if err != nil {
+		t.Fatalf("decode %s: %v", name, err)
+	}
+	for _, f := range files {
+		s.Attachments = append(s.Attachments, transform.Attachment{
+			ID: f.ID, FileName: transform.NormalizeText(f.Filename), MIMEType: f.MIMEType,
+			Size: int64(len(f.Content)), Ref: "blob-" + f.ID,
+		})
+	}
+	return s
 }
 
 // author and reader are the parties of the example messages.
@@ -54,7 +107,7 @@ func newMapper(t testing.TB) *xbau.Baugenehmigung {
 func suite(t testing.TB) mappertest.Suite {
 	t.Helper()
 	example := func(name string) func(t testing.TB) transform.Input {
-		return func(t testing.TB) transform.Input { return fullInput(mappertest.ReadSubmission(t, examplePath(name))) }
+		return func(t testing.TB) transform.Input { return fullInput(readExample(t, name)) }
 	}
 	var golden []mappertest.Golden
 	for _, name := range examples {
@@ -107,7 +160,7 @@ func TestMapStructure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			in := fullInput(mappertest.ReadSubmission(t, examplePath(tt.name)))
+			in := fullInput(readExample(t, tt.name))
 			out, err := m.Map(in)
 			if err != nil {
 				t.Fatal(err)
@@ -150,7 +203,7 @@ func TestMapStructure(t *testing.T) {
 func TestMapText(t *testing.T) {
 	t.Parallel()
 	m := newMapper(t)
-	s := mappertest.ReadSubmission(t, examplePath("minimal"))
+	s := readExample(t, "minimal")
 	s.Applicant["familienname"] = "Mu\u0308ller & <Söhne> \"Dvor\u030Cák\""
 	s.Data["bauvorhaben"].(map[string]any)["weitereAngaben"] = "Zeile 1\r\nZeile 2\tEnde"
 	doc, err := m.Map(fullInput(s))
@@ -203,4 +256,130 @@ func TestSchemaRejectsBrokenMessage(t *testing.T) {
 		{Name: "unknown Baumaßnahme", Old: "<code>11</code>", New: "<code>15</code>"},
 		{Name: "text outside datatype C", Old: "<xbau:bezeichnungDesBauvorhabens>Neubau", New: "<xbau:bezeichnungDesBauvorhabens>„Neubau“"},
 	})
+	maximal, err := os.ReadFile(filepath.Join("testdata", "maximal.golden.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mappertest.SchemaRejects(t, schema, maximal, []mappertest.Breakage{
+		{Name: "three fraction digits", Old: "<xbau:hoeheNachMBO>4.35<", New: "<xbau:hoeheNachMBO>4.355<"},
+		{Name: "Gebäudeklasse list version", Old: `codeliste:gebaeudeklasse" listVersionID="3.0"`, New: `codeliste:gebaeudeklasse" listVersionID="2.0"`},
+		{Name: "Gebäudeklasse 6", Old: "<code>2</code>\n        </xbau:gebaeudeklasse>", New: "<code>6</code>\n        </xbau:gebaeudeklasse>"},
+		{Name: "unknown Kammer", Old: "<code>16</code>", New: "<code>32</code>"},
+		{Name: "Klassifikation out of order", Old: "<xbau:istFreistehend>false</xbau:istFreistehend>\n        <xbau:mittelOderGrossGarage>false</xbau:mittelOderGrossGarage>",
+			New: "<xbau:mittelOderGrossGarage>false</xbau:mittelOderGrossGarage>\n        <xbau:istFreistehend>false</xbau:istFreistehend>"},
+		{Name: "verlinkung without uriVerlinkung", Old: "<uriVerlinkung>urn:uuid:8e7d6c5b-4f3a-4b2c-8d9e-0f1a2b3c4d5e</uriVerlinkung>", New: ""},
+	})
+}
+
+// TestMapAnlagen checks the two kinds of Anlage of the example
+// "mit-dateien": an attached file is an anhang with the attachment's size,
+// a file marked wirdNachgereicht has no anhang, only the verlinkung XBau
+// requires in its place.
+func TestMapAnlagen(t *testing.T) {
+	t.Parallel()
+	in := fullInput(readExample(t, "mit-dateien"))
+	out, err := newMapper(t).Map(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(out.XML); err != nil {
+		t.Fatal(err)
+	}
+	anlagen := doc.FindElements("//anlagen/anlage")
+	if len(anlagen) != len(in.Submission.Data["anlagen"].([]any)) {
+		t.Fatalf("%d anlage elements, want one per Anlage", len(anlagen))
+	}
+	attached := map[string]int64{}
+	for _, a := range in.Submission.Attachments {
+		attached["urn:uuid:"+a.ID] = a.Size
+	}
+	for i, a := range anlagen {
+		anhang, verlinkung := a.FindElement("anhangOderVerlinkung/anhang"), a.FindElement("anhangOderVerlinkung/verlinkung")
+		later := a.FindElement("wirdNachgereicht")
+		if anhang != nil {
+			id := anhang.FindElement("dokumentid").Text()
+			size, ok := attached[id]
+			if !ok {
+				t.Errorf("anlage %d: anhang %s without an attached file", i, id)
+			}
+			if got := anhang.SelectAttrValue("filesize", ""); got != strconv.FormatInt(size, 10) {
+				t.Errorf("anlage %d: filesize %q, want %d", i, got, size)
+			}
+			if later != nil && later.Text() != "false" {
+				t.Errorf("anlage %d: attached and wirdNachgereicht %s", i, later.Text())
+			}
+			continue
+		}
+		if verlinkung == nil || later == nil || later.Text() != "true" {
+			t.Errorf("anlage %d: neither an anhang nor a verlinkung marked wirdNachgereicht", i)
+			continue
+		}
+		if _, ok := attached[verlinkung.FindElement("uriVerlinkung").Text()]; ok {
+			t.Errorf("anlage %d: an attached file marked wirdNachgereicht", i)
+		}
+	}
+	if n := len(doc.FindElements("//anhang")); n != len(in.Submission.Attachments) {
+		t.Errorf("%d anhang elements, want one per attachment (%d)", n, len(in.Submission.Attachments))
+	}
+}
+
+// TestMapExtremes maps the maximal example with every optional block
+// present at its largest: 999 Nutzungseinheiten, 20 Sonderbauten, 200
+// Anlagen, and texts, numbers and codes at their maximum lengths; the
+// message must be valid against the official XSD and carry all of it.
+func TestMapExtremes(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	s := readExample(t, "maximal")
+	text := func(n int) string { return "Ä" + strings.Repeat("ß", n-2) + "Z" }
+	fremd := func() map[string]any {
+		return map[string]any{"listURI": "urn:de:" + strings.Repeat("x", 248), "listVersionID": strings.Repeat("1", 20), "code": strings.Repeat("9", 50)}
+	}
+	s.Data["prozessmerkmale"] = map[string]any{"verfahrensart": fremd()}
+	s.Data["bauvorlageberechtigung"] = map[string]any{"grundlage": "8", "kammer": "31",
+		"mitgliedsnummer": strings.Repeat("M", 50), "personennummer": strings.Repeat("P", 50), "berufsbezeichnung": text(255)}
+	bv := s.Data["bauvorhaben"].(map[string]any)
+	bv["weitereAngaben"] = text(4000)
+	bv["artDerBaulichenAnlage"] = map[string]any{"nichtwohngebaeudeArt": "999"}
+	var sonderbau, ne []any
+	for range 20 {
+		sonderbau = append(sonderbau, fremd())
+	}
+	for range 999 {
+		ne = append(ne, map[string]any{"flaeche": json.Number("9999999.99"), "beschreibung": text(255)})
+	}
+	bv["klassifikation"] = map[string]any{"gebaeudeklasse": "5", "hoeheNachMBO": json.Number("999.99"), "istFreistehend": true,
+		"sonderbau": sonderbau, "mittelOderGrossGarage": true, "garage": "3"}
+	bv["nutzungseinheiten"] = ne
+	anlagen := s.Data["anlagen"].([]any)
+	for i := len(anlagen); i < 200; i++ {
+		name := fmt.Sprintf("%03d_%s.pdf", i, strings.Repeat("x", 140-len("000_.pdf")))
+		anlagen = append(anlagen, map[string]any{"bezeichnung": text(255), "anlageart": "9999", "mimeType": "application/pdf",
+			"dateiname": name, "dokumentId": fmt.Sprintf("00000000-0000-4000-8000-%012d", i), "versionsnummer": json.Number("9999"),
+			"datum": "2026-02-28", "wirdNachgereicht": true})
+	}
+	s.Data["anlagen"] = anlagen
+	out, err := m.Map(fullInput(s))
+	if err != nil {
+		t.Fatalf("Map: %v", err)
+	}
+	xoevtest.Validate(t, xoevtest.Schema(t, xsd), out.XML)
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(out.XML); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]int{
+		"//nutzungen/nutzungseinheit":                      999,
+		"//bauordnungsrechtlicheKlassifikation/sonderbau":  20,
+		"//anlagen/anlage":                                 200,
+		"//anlagen/anlage/anhangOderVerlinkung/verlinkung": 199,
+	} {
+		if got := len(doc.FindElements(path)); got != want {
+			t.Errorf("%s: %d elements, want %d", path, got, want)
+		}
+	}
+	if got := doc.FindElement("//nutzungen/anzahlDerNutzungseinheiten").Text(); got != "999" {
+		t.Errorf("anzahlDerNutzungseinheiten %s, want 999", got)
+	}
 }

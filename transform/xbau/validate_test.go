@@ -62,7 +62,7 @@ func at(t *testing.T, root map[string]any, path string) map[string]any {
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	m := newMapper(t)
-	base := mappertest.ReadSubmission(t, examplePath("maximal"))
+	base := readExample(t, "maximal")
 	tests := []struct {
 		name   string
 		modify func(t *testing.T, s *transform.Submission)
@@ -86,6 +86,7 @@ func TestValidate(t *testing.T) {
 			},
 			want: []problem{
 				{"/attachments/0/id", transform.CodeInvalid},
+				{"/data/anlagen/0", transform.CodeInvalid}, // its file is no longer attached
 				{"/data/anlagen/1/dateiname", transform.CodeInvalid},
 				{"/data/anlagen/1/mimeType", transform.CodeInvalid},
 				{"/data/anlagen/1/wirdNachgereicht", transform.CodeInvalid},
@@ -93,7 +94,7 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name:   "missing applicant and data",
-			modify: func(_ *testing.T, s *transform.Submission) { s.Applicant, s.Data = nil, nil },
+			modify: func(_ *testing.T, s *transform.Submission) { s.Applicant, s.Data, s.Attachments = nil, nil, nil },
 			want:   []problem{{"/applicant", transform.CodeRequired}, {"/data", transform.CodeRequired}},
 		},
 		{
@@ -136,14 +137,14 @@ func TestValidate(t *testing.T) {
 				at(t, s.Data, "baugrundstueck/flurstuecke/0")["bundesland"] = "17"
 				at(t, s.Data, "baugrundstueck/flurstuecke/0")["zaehler"] = "12a"
 				at(t, s.Data, "anlagen/0")["datum"] = "20.11.2026"
-				at(t, s.Data, "anlagen/0")["dokumentId"] = "lageplan"
+				at(t, s.Data, "anlagen/1")["dokumentId"] = "baubeschreibung"
 				at(t, s.Data, "anlagen/1")["dateiname"] = "baubeschreibung"
 				s.Data["artDesBauherrn"] = "9"
 			},
 			want: []problem{
 				{"/data/anlagen/0/datum", transform.CodeFormat},
-				{"/data/anlagen/0/dokumentId", transform.CodeFormat},
 				{"/data/anlagen/1/dateiname", transform.CodePattern},
+				{"/data/anlagen/1/dokumentId", transform.CodeFormat},
 				{"/data/artDesBauherrn", transform.CodeEnum},
 				{"/data/baugrundstueck/flurstuecke/0/bundesland", transform.CodeEnum},
 				{"/data/baugrundstueck/flurstuecke/0/zaehler", transform.CodePattern},
@@ -154,6 +155,7 @@ func TestValidate(t *testing.T) {
 		{
 			name: "empty lists and wrong types",
 			modify: func(t *testing.T, s *transform.Submission) {
+				s.Attachments = nil
 				s.Data["anlagen"] = []any{}
 				at(t, s.Data, "baugrundstueck")["flurstuecke"] = []any{}
 				at(t, s.Data, "bauvorhaben")["anzahlGebaeude"] = "zwei"
@@ -208,6 +210,8 @@ func TestValidate(t *testing.T) {
 		{
 			name: "duplicate anlagen",
 			modify: func(t *testing.T, s *transform.Submission) {
+				s.Attachments = nil
+				at(t, s.Data, "anlagen/0")["wirdNachgereicht"] = true
 				at(t, s.Data, "anlagen/1")["dokumentId"] = strings.ToUpper(at(t, s.Data, "anlagen/0")["dokumentId"].(string))
 				at(t, s.Data, "anlagen/1")["dateiname"] = "Lageplan.pdf"
 			},
@@ -215,6 +219,88 @@ func TestValidate(t *testing.T) {
 				{"/data/anlagen/1/dateiname", transform.CodeInvalid},
 				{"/data/anlagen/1/dokumentId", transform.CodeInvalid},
 			},
+		},
+		{
+			name: "Anlage neither attached nor nachgereicht",
+			modify: func(t *testing.T, s *transform.Submission) {
+				s.Attachments = nil
+				at(t, s.Data, "anlagen/1")["wirdNachgereicht"] = false
+			},
+			want: []problem{
+				{"/data/anlagen/0", transform.CodeInvalid},
+				{"/data/anlagen/1", transform.CodeInvalid},
+			},
+		},
+		{
+			name: "codes outside their code lists",
+			modify: func(t *testing.T, s *transform.Submission) {
+				at(t, s.Data, "anlagen/0")["anlageart"] = "1200" // no such main category
+				at(t, s.Data, "anlagen/1")["anlageart"] = "1504"
+				at(t, s.Data, "bauvorhaben/klassifikation")["gebaeudeklasse"] = "6"
+				at(t, s.Data, "bauvorhaben/klassifikation")["garage"] = "4"
+				at(t, s.Data, "bauvorhaben/artDerBaulichenAnlage")["wohngebaeudeArt"] = "4"
+				at(t, s.Data, "bauvorlageberechtigung")["grundlage"] = "9"
+				at(t, s.Data, "bauvorlageberechtigung")["kammer"] = "32"
+			},
+			want: []problem{
+				{"/data/anlagen/0/anlageart", transform.CodeEnum},
+				{"/data/anlagen/1/anlageart", transform.CodeEnum},
+				{"/data/bauvorhaben/artDerBaulichenAnlage/wohngebaeudeArt", transform.CodeEnum},
+				{"/data/bauvorhaben/klassifikation/garage", transform.CodeEnum},
+				{"/data/bauvorhaben/klassifikation/gebaeudeklasse", transform.CodeEnum},
+				{"/data/bauvorlageberechtigung/grundlage", transform.CodeEnum},
+				{"/data/bauvorlageberechtigung/kammer", transform.CodeEnum},
+			},
+		},
+		{
+			name: "inconsistent new blocks",
+			modify: func(t *testing.T, s *transform.Submission) {
+				at(t, s.Data, "bauvorhaben/artDerBaulichenAnlage")["nichtwohngebaeudeArt"] = "111"
+				at(t, s.Data, "bauvorhaben/klassifikation")["garage"] = "3" // a Großgarage, but mittelOderGrossGarage false
+				at(t, s.Data, "bauvorhaben/klassifikation")["hoeheNachMBO"] = json.Number("4.355")
+				at(t, s.Data, "bauvorhaben/nutzungseinheiten/0")["flaeche"] = json.Number("0")
+				delete(at(t, s.Data, "bauvorlageberechtigung"), "mitgliedsnummer")
+				at(t, s.Data, "prozessmerkmale/verfahrensart")["listURI"] = "Baugenehmigung"
+			},
+			want: []problem{
+				{"/data/bauvorhaben/artDerBaulichenAnlage", transform.CodeInvalid}, // maxProperties
+				{"/data/bauvorhaben/klassifikation/garage", transform.CodeInvalid},
+				{"/data/bauvorhaben/klassifikation/hoeheNachMBO", transform.CodeInvalid},
+				{"/data/bauvorhaben/nutzungseinheiten/0/flaeche", transform.CodeOutOfRange},
+				{"/data/bauvorlageberechtigung/mitgliedsnummer", transform.CodeRequired},
+				{"/data/prozessmerkmale/verfahrensart/listURI", transform.CodePattern},
+			},
+		},
+		{
+			name: "Nutzungsänderung without Nutzungen, Gebäude not as counted",
+			modify: func(t *testing.T, s *transform.Submission) {
+				at(t, s.Data, "bauvorhaben")["artDerMassnahme"] = []any{"13", "14"}
+				at(t, s.Data, "bauvorhaben")["gebaeude"] = []any{map[string]any{"bezeichnung": "Wohnhaus"}}
+			},
+			want: []problem{
+				{"/data/bauvorhaben/gebaeude", transform.CodeInvalid},
+				{"/data/bauvorhaben/nutzungsaenderung", transform.CodeRequired},
+			},
+		},
+		{
+			name: "Nutzungsänderung with unknown codes",
+			modify: func(t *testing.T, s *transform.Submission) {
+				at(t, s.Data, "bauvorhaben")["nutzungsaenderung"] = map[string]any{
+					"bisherigeNutzung":     map[string]any{"nichtwohngebaeudeArt": "501"},
+					"beabsichtigteNutzung": map[string]any{"wohngebaeudeArt": "1", "nichtwohngebaeudeArt": "750"},
+				}
+			},
+			want: []problem{
+				{"/data/bauvorhaben/nutzungsaenderung/beabsichtigteNutzung", transform.CodeInvalid}, // maxProperties
+				{"/data/bauvorhaben/nutzungsaenderung/bisherigeNutzung/nichtwohngebaeudeArt", transform.CodeEnum},
+			},
+		},
+		{
+			name: "Bauvorlageberechtigung without Entwurfsverfasser",
+			modify: func(_ *testing.T, s *transform.Submission) {
+				delete(s.Data, "entwurfsverfasser")
+			},
+			want: []problem{{"/data/bauvorlageberechtigung", transform.CodeInvalid}},
 		},
 		{
 			name: "pointer escaping",
@@ -261,7 +347,7 @@ func TestValidate(t *testing.T) {
 func TestValidateMessages(t *testing.T) {
 	t.Parallel()
 	m := newMapper(t)
-	s := mappertest.ReadSubmission(t, examplePath("minimal"))
+	s := readExample(t, "minimal")
 	s.Data["anlagen"].([]any)[0].(map[string]any)["bezeichnung"] = "Lageplän Nord"
 	got := m.Validate(s)
 	want := []transform.FieldError{{

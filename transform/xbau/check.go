@@ -1,0 +1,340 @@
+package xbau
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/amtsbote/amtsbote/transform"
+)
+
+// checkAnlagenComplete reports every Anlage that is neither attached (no
+// attachment has its dokumentId) nor marked wirdNachgereicht: the
+// Bauaufsicht would receive metadata of a document that never arrives.
+// Together with checkAttachments, each declared Anlage is either attached
+// (and not marked wirdNachgereicht) or announced for later.
+func checkAnlagenComplete(errs []transform.FieldError, data map[string]any, attachments []transform.Attachment) []transform.FieldError {
+	anlagen, _ := data["anlagen"].([]any)
+	for i, a := range anlagen {
+		a, ok := a.(map[string]any)
+		if !ok {
+			continue
+		}
+		id, ok := a["dokumentId"].(string)
+		if !ok {
+			continue // reported by the schema
+		}
+		if later, _ := a["wirdNachgereicht"].(bool); later || attachmentOf(attachments, id) != nil {
+			continue
+		}
+		errs = append(errs, transform.FieldError{
+			Pointer:   "/data/anlagen/" + strconv.Itoa(i),
+			Code:      transform.CodeInvalid,
+			Message:   "no file is attached for this Anlage (no attachment has its dokumentId) and it is not marked wirdNachgereicht",
+			MessageDE: "zu dieser Anlage ist keine Datei beigefügt (kein Anhang mit ihrer dokumentId) und sie ist nicht als wirdNachgereicht gekennzeichnet",
+		})
+	}
+	return errs
+}
+
+// attachmentOf returns the attachment whose id is dokumentID, compared
+// case-insensitively, or nil.
+func attachmentOf(attachments []transform.Attachment, dokumentID string) *transform.Attachment {
+	for i := range attachments {
+		if strings.EqualFold(attachments[i].ID, dokumentID) {
+			return &attachments[i]
+		}
+	}
+	return nil
+}
+
+// checkCodes reports every code of the payload that is not a value of its
+// code list (the lists of code.go); the message names the list and version.
+func checkCodes(errs []transform.FieldError, data map[string]any) []transform.FieldError {
+	if b := object(data, "bauvorlageberechtigung"); b != nil {
+		if object(data, "entwurfsverfasser") == nil {
+			errs = append(errs, transform.FieldError{Pointer: "/data/bauvorlageberechtigung", Code: transform.CodeInvalid,
+				Message:   "requires /data/entwurfsverfasser: the Bauvorlageberechtigung is the Entwurfsverfasser's",
+				MessageDE: "setzt /data/entwurfsverfasser voraus: die Bauvorlageberechtigung ist die des Entwurfsverfassers"})
+		}
+		errs = checkCode(errs, "/data/bauvorlageberechtigung/grundlage", b["grundlage"], codesBauvorlageberechtigungSachverhalt)
+		errs = checkCode(errs, "/data/bauvorlageberechtigung/kammer", b["kammer"], codesKammer)
+	}
+	errs = checkCode(errs, "/data/artDesBauherrn", data["artDesBauherrn"], codesBauherrArt)
+	bv := object(data, "bauvorhaben")
+	for i, c := range array(bv, "artDerMassnahme") {
+		errs = checkCode(errs, "/data/bauvorhaben/artDerMassnahme/"+strconv.Itoa(i), c, codesBaumassnahmeArt)
+	}
+	errs = checkArtDerBaulichenAnlage(errs, "/data/bauvorhaben/artDerBaulichenAnlage", object(bv, "artDerBaulichenAnlage"))
+	if n := object(bv, "nutzungsaenderung"); n != nil {
+		errs = checkArtDerBaulichenAnlage(errs, "/data/bauvorhaben/nutzungsaenderung/bisherigeNutzung", object(n, "bisherigeNutzung"))
+		errs = checkArtDerBaulichenAnlage(errs, "/data/bauvorhaben/nutzungsaenderung/beabsichtigteNutzung", object(n, "beabsichtigteNutzung"))
+	}
+	if k := object(bv, "klassifikation"); k != nil {
+		errs = checkCode(errs, "/data/bauvorhaben/klassifikation/gebaeudeklasse", k["gebaeudeklasse"], codesGebaeudeklasse)
+		errs = checkCode(errs, "/data/bauvorhaben/klassifikation/garage", k["garage"], codesGaragentyp)
+	}
+	for i, a := range array(data, "anlagen") {
+		if a, ok := a.(map[string]any); ok {
+			errs = checkCode(errs, "/data/anlagen/"+strconv.Itoa(i)+"/anlageart", a["anlageart"], codesAnlageArt)
+		}
+	}
+	return errs
+}
+
+// checkArtDerBaulichenAnlage checks the codes of an artDerBaulichenAnlage
+// object at pointer (nil: nothing to check).
+func checkArtDerBaulichenAnlage(errs []transform.FieldError, pointer string, a map[string]any) []transform.FieldError {
+	if a == nil {
+		return errs
+	}
+	errs = checkCode(errs, pointer+"/wohngebaeudeArt", a["wohngebaeudeArt"], codesWohngebaeudeArt)
+	return checkCode(errs, pointer+"/nichtwohngebaeudeArt", a["nichtwohngebaeudeArt"], codesNichtwohngebaeudeArt)
+}
+
+// checkBauvorhaben reports what XBau's annotations ask of a Bauvorhaben
+// beyond the schema: the bisherige and beabsichtigte Nutzung of a
+// Nutzungsänderung (artDerMassnahme 13 or 14), and one gebaeude per building
+// where the buildings are named.
+func checkBauvorhaben(errs []transform.FieldError, data map[string]any) []transform.FieldError {
+	bv := object(data, "bauvorhaben")
+	if bv == nil {
+		return errs
+	}
+	for _, c := range array(bv, "artDerMassnahme") {
+		if (c == "13" || c == "14") && bv["nutzungsaenderung"] == nil {
+			errs = append(errs, transform.FieldError{Pointer: "/data/bauvorhaben/nutzungsaenderung", Code: transform.CodeRequired,
+				Message:   "is required for a Nutzungsänderung (artDerMassnahme " + c.(string) + "): the bisherige and the beabsichtigte Nutzung",
+				MessageDE: "ist bei einer Nutzungsänderung (artDerMassnahme " + c.(string) + ") erforderlich: die bisherige und die beabsichtigte Nutzung"})
+			break
+		}
+	}
+	if g, ok := bv["gebaeude"].([]any); ok {
+		if n, err := strconv.Atoi(number(bv, "anzahlGebaeude")); err == nil && n >= 0 && n != len(g) {
+			errs = append(errs, transform.FieldError{Pointer: "/data/bauvorhaben/gebaeude", Code: transform.CodeInvalid,
+				Message:   "must name as many buildings as anzahlGebaeude (" + strconv.Itoa(n) + "), one each",
+				MessageDE: "muss so viele Gebäude nennen wie anzahlGebaeude (" + strconv.Itoa(n) + "), jedes einmal"})
+		}
+	}
+	return errs
+}
+
+// checkCode reports value, where it is a string, unless it is a code of
+// list. Absent values and other types are left to the payload schema.
+func checkCode(errs []transform.FieldError, pointer string, value any, list *codeList) []transform.FieldError {
+	code, ok := value.(string)
+	if !ok || list.has(code) {
+		return errs
+	}
+	return append(errs, transform.FieldError{
+		Pointer:   pointer,
+		Code:      transform.CodeEnum,
+		Message:   "is not a code of the code list " + list.describe(),
+		MessageDE: "ist kein Code der Codeliste " + list.describe(),
+	})
+}
+
+// checkKlassifikation reports a bauordnungsrechtliche Klassifikation that
+// contradicts itself or the stated building data: the Gebäudeklasse
+// (checkGebaeudeklasse) and the garage type against mittelOderGrossGarage.
+func checkKlassifikation(errs []transform.FieldError, data map[string]any) []transform.FieldError {
+	bv := object(data, "bauvorhaben")
+	k := object(bv, "klassifikation")
+	if k == nil {
+		return errs
+	}
+	const base = "/data/bauvorhaben/klassifikation/"
+	if mg, ok := k["mittelOderGrossGarage"].(bool); ok {
+		switch garage, _ := k["garage"].(string); {
+		case mg && garage == "1":
+			errs = append(errs, transform.FieldError{Pointer: base + "garage", Code: transform.CodeInvalid,
+				Message:   "Kleingarage (1) contradicts mittelOderGrossGarage true",
+				MessageDE: "Kleingarage (1) widerspricht mittelOderGrossGarage true"})
+		case !mg && (garage == "2" || garage == "3"):
+			errs = append(errs, transform.FieldError{Pointer: base + "garage", Code: transform.CodeInvalid,
+				Message:   "a Mittel- or Großgarage (" + garage + ") contradicts mittelOderGrossGarage false",
+				MessageDE: "eine Mittel- oder Großgarage (" + garage + ") widerspricht mittelOderGrossGarage false"})
+		}
+	}
+	if e := checkGebaeudeklasse(bv, k); e != nil {
+		errs = append(errs, *e)
+	}
+	return errs
+}
+
+// Limits of § 2 Abs. 3 Satz 1 MBO: the height of 7 m and 13 m, the two
+// Nutzungseinheiten and their 400 m².
+var (
+	hoehe7  = big.NewRat(7, 1)
+	hoehe13 = big.NewRat(13, 1)
+	flaeche = big.NewRat(400, 1)
+	ratZero = new(big.Rat)
+
+	// the ranges of the payload schema
+	maxHoehe   = big.NewRat(99999, 100)
+	maxFlaeche = big.NewRat(999999999, 100)
+)
+
+// maxNEKlein is the number of Nutzungseinheiten of Gebäudeklasse 1 and 2.
+const maxNEKlein = 2
+
+// buildingData is what the payload states about the one building of the
+// Bauvorhaben, as far as § 2 Abs. 3 MBO needs it.
+type buildingData struct {
+	hoehe      *big.Rat // hoeheNachMBO; nil when not stated
+	freistehen *bool    // istFreistehend; nil when not stated
+	ne         int      // number of Nutzungseinheiten; 0 when not stated
+	summe      *big.Rat // their total area
+	groesste   *big.Rat // the largest one
+}
+
+// klein reports GK 1/2's limit on Nutzungseinheiten: not more than two,
+// together not more than 400 m².
+func (d buildingData) klein() bool { return d.ne <= maxNEKlein && d.summe.Cmp(flaeche) <= 0 }
+
+// allowed returns, for the Gebäudeklassen 1 to 5 (index 1 to 5), whether
+// the stated data permit them by § 2 Abs. 3 Satz 1 MBO. Data not stated
+// rule nothing out. The rules are conservative where the payload cannot tell
+// an exception: a freistehendes land- or forstwirtschaftlich genutztes
+// Gebäude is Gebäudeklasse 1 whatever its Nutzungseinheiten (Nr. 1 b), and an
+// unterirdisches Gebäude (height not above 0 m) is Gebäudeklasse 5 (Nr. 5).
+func (d buildingData) allowed() [6]bool {
+	var a [6]bool
+	hKnown, neKnown := d.hoehe != nil, d.ne > 0
+	upTo7 := !hKnown || d.hoehe.Cmp(hoehe7) <= 0
+	freistehend, nichtFreistehend := d.freistehen != nil && *d.freistehen, d.freistehen != nil && !*d.freistehen
+	a[1] = upTo7 && !nichtFreistehend
+	a[2] = upTo7 && (!neKnown || d.klein()) && !(freistehend && neKnown && d.klein())
+	a[3] = upTo7 && (!neKnown || !d.klein())
+	a[4] = (!hKnown || d.hoehe.Cmp(hoehe7) > 0 && d.hoehe.Cmp(hoehe13) <= 0) &&
+		(!neKnown || d.groesste.Cmp(flaeche) <= 0)
+	a[5] = !hKnown || d.hoehe.Cmp(hoehe13) > 0 || d.hoehe.Cmp(ratZero) <= 0 ||
+		d.hoehe.Cmp(hoehe7) > 0 && (!neKnown || d.groesste.Cmp(flaeche) > 0)
+	return a
+}
+
+// checkGebaeudeklasse reports a gebaeudeklasse that § 2 Abs. 3 Satz 1 MBO,
+// which the Landesbauordnungen adopt, rules out for the stated data:
+//
+//   - GK 1: height up to 7 m and freistehend (Nr. 1);
+//   - GK 2: height up to 7 m, at most two Nutzungseinheiten of together at
+//     most 400 m², and not GK 1 (Nr. 2);
+//   - GK 3: height up to 7 m and not GK 1 or 2 (Nr. 3);
+//   - GK 4: height above 7 m up to 13 m, each Nutzungseinheit at most
+//     400 m² (Nr. 4);
+//   - GK 5: every other building, including unterirdische (Nr. 5).
+//
+// The height is hoeheNachMBO (Satz 2: floor level of the top storey in which
+// an Aufenthaltsraum is possible, above ground on average). The check applies
+// to a Bauvorhaben of exactly one building (anzahlGebaeude 1), since with
+// more the data cannot be told apart; data not stated rule nothing out (see
+// buildingData.allowed).
+func checkGebaeudeklasse(bv, k map[string]any) *transform.FieldError {
+	gk, _ := k["gebaeudeklasse"].(string)
+	n, err := strconv.Atoi(gk)
+	if err != nil || n < 1 || n > 5 || number(bv, "anzahlGebaeude") != "1" {
+		return nil
+	}
+	var d buildingData
+	if h, ok := rat(k["hoeheNachMBO"]); ok && new(big.Rat).Abs(h).Cmp(maxHoehe) <= 0 {
+		d.hoehe = h // a height out of the schema's range is no evidence
+	}
+	if f, ok := k["istFreistehend"].(bool); ok {
+		d.freistehen = &f
+	}
+	d.summe, d.groesste = new(big.Rat), new(big.Rat)
+	for _, ne := range array(bv, "nutzungseinheiten") {
+		ne, _ := ne.(map[string]any)
+		f, ok := rat(ne["flaeche"])
+		if !ok || f.Sign() <= 0 || f.Cmp(maxFlaeche) > 0 {
+			return nil // reported by the schema
+		}
+		d.ne++
+		d.summe.Add(d.summe, f)
+		if f.Cmp(d.groesste) > 0 {
+			d.groesste.Set(f)
+		}
+	}
+	allowed := d.allowed()
+	if allowed[n] {
+		return nil
+	}
+	var classes []string
+	for i := 1; i <= 5; i++ {
+		if allowed[i] {
+			classes = append(classes, strconv.Itoa(i))
+		}
+	}
+	stated, angaben := d.describe()
+	return &transform.FieldError{
+		Pointer: "/data/bauvorhaben/klassifikation/gebaeudeklasse",
+		Code:    transform.CodeInvalid,
+		Message: fmt.Sprintf("Gebäudeklasse %d contradicts the stated building data (%s): by MBO § 2 Abs. 3 the building is in Gebäudeklasse %s",
+			n, stated, strings.Join(classes, " or ")),
+		MessageDE: fmt.Sprintf("Gebäudeklasse %d widerspricht den Angaben zum Gebäude (%s): nach § 2 Abs. 3 MBO gehört es zur Gebäudeklasse %s",
+			n, angaben, strings.Join(classes, " oder ")),
+	}
+}
+
+// describe lists the stated data in English and German.
+func (d buildingData) describe() (en, de string) {
+	var e, g []string
+	if d.hoehe != nil {
+		h := d.hoehe.FloatString(2)
+		e = append(e, "hoeheNachMBO "+h+" m")
+		g = append(g, "hoeheNachMBO "+strings.Replace(h, ".", ",", 1)+" m")
+	}
+	if d.freistehen != nil {
+		e = append(e, "istFreistehend "+strconv.FormatBool(*d.freistehen))
+		g = append(g, "istFreistehend "+strconv.FormatBool(*d.freistehen))
+	}
+	s, m := d.summe.FloatString(2), d.groesste.FloatString(2)
+	sDE, mDE := strings.Replace(s, ".", ",", 1), strings.Replace(m, ".", ",", 1)
+	switch {
+	case d.ne == 1:
+		e = append(e, "1 Nutzungseinheit of "+s+" m²")
+		g = append(g, "1 Nutzungseinheit mit "+sDE+" m²")
+	case d.ne > 1:
+		e = append(e, fmt.Sprintf("%d Nutzungseinheiten of %s m² in total, the largest %s m²", d.ne, s, m))
+		g = append(g, fmt.Sprintf("%d Nutzungseinheiten mit zusammen %s m², die größte %s m²", d.ne, sDE, mDE))
+	}
+	return strings.Join(e, ", "), strings.Join(g, ", ")
+}
+
+// maxNumberLen bounds the JSON numbers rat parses: the schema allows
+// none longer, and Validate also runs on payloads that fail the schema.
+const maxNumberLen = 32
+
+// rat returns the JSON number v (json.Number, float64 or int) exactly.
+func rat(v any) (*big.Rat, bool) {
+	switch v := v.(type) {
+	case json.Number:
+		if len(v) > maxNumberLen {
+			return nil, false
+		}
+		return new(big.Rat).SetString(string(v))
+	case float64:
+		r := new(big.Rat)
+		if r.SetFloat64(v) == nil {
+			return nil, false
+		}
+		return r, true
+	case int:
+		return big.NewRat(int64(v), 1), true
+	case int64:
+		return big.NewRat(v, 1), true
+	}
+	return nil, false
+}
+
+// decimal writes the JSON number v as an xbauk:Dezimal.XBau: two fraction
+// digits (the payload schema allows no more).
+func decimal(v any) string {
+	r, ok := rat(v)
+	if !ok {
+		return ""
+	}
+	return r.FloatString(2)
+}
