@@ -83,7 +83,7 @@ func Extremes() []Extreme {
 	for i := range n {
 		data := minimalData()
 		data["artDesBauherrn"] = at("bauherrodereigentuemerart", i)
-		data["entwurfsverfasser"] = g.Akteur()
+		data["entwurfsverfasser"] = g.akteur()
 		data["bauvorlageberechtigung"] = map[string]any{"grundlage": at("bauvorlageberechtigungsachverhalt", i),
 			"kammer": at("kammer", i), "mitgliedsnummer": "1"}
 		bv := data["bauvorhaben"].(map[string]any)

@@ -142,8 +142,8 @@ func (g *Generator) kontakt(a map[string]any) {
 	}
 }
 
-// Person returns a random natürliche Person.
-func (g *Generator) Person() map[string]any {
+// person returns a random natürliche Person.
+func (g *Generator) person() map[string]any {
 	p := map[string]any{"familienname": g.pick(familiennamen), "anschrift": g.anschrift()}
 	if g.r.IntN(5) > 0 {
 		p["vorname"] = g.pick(vornamen)
@@ -158,10 +158,10 @@ func (g *Generator) Person() map[string]any {
 	return p
 }
 
-// Akteur returns a random natürliche Person or Organisation.
-func (g *Generator) Akteur() map[string]any {
+// akteur returns a random natürliche Person or Organisation.
+func (g *Generator) akteur() map[string]any {
 	if g.maybe() {
-		return g.Person()
+		return g.person()
 	}
 	o := map[string]any{"name": g.pick(familiennamen) + " " + g.pick([]string{"GmbH", "& Söhne KG", "Bau GbR", "e. V."}),
 		"anschrift": g.anschrift()}
@@ -356,7 +356,7 @@ func (g *Generator) Submission() transform.Submission {
 	data := map[string]any{}
 	for _, role := range []string{"bauherr", "gebuehrenpflichtiger", "entwurfsverfasser"} {
 		if g.maybe() {
-			data[role] = g.Akteur()
+			data[role] = g.akteur()
 		}
 	}
 	if data["entwurfsverfasser"] != nil && g.often() {
@@ -455,13 +455,13 @@ func (g *Generator) Submission() transform.Submission {
 		anlagen = append(anlagen, a)
 	}
 	data["anlagen"] = anlagen
-	s := g.submission(g.Person(), data)
+	s := g.submission(g.person(), data)
 	s.Attachments = attachments
 	if g.maybe() {
 		s.Identity = &transform.Identity{Method: transform.IdentityServicekonto, Provider: "BundID", TrustLevel: transform.TrustSubstantial}
 	}
 	if g.maybe() {
-		s.Applicant = g.Akteur()
+		s.Applicant = g.akteur()
 	}
 	return s
 }

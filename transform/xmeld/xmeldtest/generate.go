@@ -46,8 +46,8 @@ var nameParts = []string{
 	"O’", "Brien", "d’", "Ar", "cy", "Ÿ", "ves", "Ðor", "đe", "Ħal", "Ľu", "bo", "Ŕ", "Ő", "rs", "Ș", "ẞ",
 }
 
-// Name returns a random name of one to three parts.
-func Name(r *rand.Rand) string {
+// name returns a random name of one to three parts.
+func name(r *rand.Rand) string {
 	var b strings.Builder
 	for i := range 1 + r.IntN(3) {
 		if i > 0 {
@@ -62,15 +62,15 @@ func Name(r *rand.Rand) string {
 
 func anschrift(r *rand.Rand) map[string]any {
 	a := map[string]any{
-		"strasse":      Name(r) + []string{"straße", "weg", " Allee", "platz"}[r.IntN(4)],
+		"strasse":      name(r) + []string{"straße", "weg", " Allee", "platz"}[r.IntN(4)],
 		"postleitzahl": fmt.Sprintf("%05d", r.IntN(100000)),
-		"ort":          Name(r),
+		"ort":          name(r),
 	}
 	if r.IntN(4) > 0 {
 		a["hausnummer"] = strconv.Itoa(1+r.IntN(300)) + []string{"", "a", " b", "-5"}[r.IntN(4)]
 	}
 	if r.IntN(3) == 0 {
-		a["adresszusatz"] = strconv.Itoa(r.IntN(8)) + ". OG, " + Name(r)
+		a["adresszusatz"] = strconv.Itoa(r.IntN(8)) + ". OG, " + name(r)
 	}
 	return a
 }
@@ -129,17 +129,17 @@ func zuordnungsmerkmal(r *rand.Rand) string {
 func Party(r *rand.Rand) map[string]any {
 	p := map[string]any{"anschrift": anschrift(r)}
 	if r.IntN(3) == 0 {
-		p["name"] = Name(r) + " " + []string{"GmbH", "eG", "KG", "AöR", "GmbH & Co. KG"}[r.IntN(5)]
+		p["name"] = name(r) + " " + []string{"GmbH", "eG", "KG", "AöR", "GmbH & Co. KG"}[r.IntN(5)]
 		if r.IntN(2) == 0 {
 			p["art"] = "juristischePerson"
 		}
 		if r.IntN(2) == 0 {
-			p["ansprechpartner"] = map[string]any{"vorname": Name(r), "familienname": Name(r)}
+			p["ansprechpartner"] = map[string]any{"vorname": name(r), "familienname": name(r)}
 		}
 	} else {
-		p["familienname"] = Name(r)
+		p["familienname"] = name(r)
 		if r.IntN(5) > 0 {
-			p["vorname"] = Name(r)
+			p["vorname"] = name(r)
 		}
 		if r.IntN(2) == 0 {
 			p["art"] = "natuerlichePerson"
@@ -192,12 +192,12 @@ func RandomAt(r *rand.Rand, received time.Time) transform.Submission {
 	}
 	var persons []any
 	for range 1 + r.IntN(8) {
-		p := map[string]any{"familienname": Name(r)}
+		p := map[string]any{"familienname": name(r)}
 		if r.IntN(6) > 0 {
-			p["vorname"] = Name(r)
+			p["vorname"] = name(r)
 		}
 		if r.IntN(4) == 0 {
-			p["geburtsname"] = Name(r)
+			p["geburtsname"] = name(r)
 		}
 		if r.IntN(8) == 0 {
 			p["doktorgrad"] = "Dr."
