@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,29 +27,41 @@ import (
 	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/envelope"
 	"github.com/amtsbote/amtsbote/transform/xbau"
+	"github.com/amtsbote/amtsbote/transform/xbau/xbautest"
 	"github.com/amtsbote/amtsbote/transform/xdomea"
 	"github.com/amtsbote/amtsbote/transform/xgewerbe"
 	"github.com/amtsbote/amtsbote/transform/xgewerbe/xgewerbetest"
 	"github.com/amtsbote/amtsbote/transform/xmeld"
+	"github.com/amtsbote/amtsbote/transform/xmeld/xmeldtest"
 	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
 
 // randomPerProcedure is how many random payloads of each procedure the
-// conformance test submits.
+// conformance test submits; at least as many must be accepted and delivered.
 const randomPerProcedure = 200
 
-// conformanceProcedure is what the conformance test knows of a procedure:
-// the mapper's Validate, its payload schema, and its property generator,
-// where its mapper package exposes one in a test-support package.
-type conformanceProcedure struct {
-	mapper    transform.Mapper
-	schema    []byte
-	generator func(*rand.Rand) transform.Submission
-	extremes  func() []xgewerbetest.Extreme
+// extreme is a named payload at an extreme of a procedure's payload.
+type extreme struct {
+	name       string
+	submission transform.Submission
 }
 
-func conformanceProcedures(t *testing.T) map[string]conformanceProcedure {
+// conformanceProcedure is what the conformance test knows of a procedure:
+// the mapper's Validate, its payload schema, and the property generator of
+// its test-support package: random payloads and the payload's extremes.
+type conformanceProcedure struct {
+	mapper   transform.Mapper
+	schema   []byte
+	random   func() transform.Submission
+	extremes func() []extreme
+}
+
+// conformanceProcedures returns the procedures of the demo configuration,
+// their random payloads drawn from r; received is about when the test
+// submits them (the dates of a Wohnungsgeberbestätigung are plausible only
+// relative to the day of receipt).
+func conformanceProcedures(t *testing.T, r *rand.Rand, received time.Time) map[string]conformanceProcedure {
 	t.Helper()
 	bau, err := xbau.New()
 	if err != nil {
@@ -62,12 +75,32 @@ func conformanceProcedures(t *testing.T) map[string]conformanceProcedure {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bauGen := xbautest.New(r) // deals every code value before repeating one
 	return map[string]conformanceProcedure{
-		"bau.baugenehmigung":                   {mapper: bau, schema: xbau.PayloadSchema},
-		"meldewesen.wohnungsgeberbestaetigung": {mapper: meld, schema: xmeld.PayloadJSONSchema},
+		xbau.Procedure: {mapper: bau, schema: xbau.PayloadSchema, random: bauGen.Submission,
+			extremes: func() []extreme {
+				return extremesOf(xbautest.Extremes(), func(e xbautest.Extreme) (string, transform.Submission) { return e.Name, e.Submission })
+			}},
+		xmeld.Procedure: {mapper: meld, schema: xmeld.PayloadJSONSchema,
+			random: func() transform.Submission { return xmeldtest.RandomAt(r, received) },
+			extremes: func() []extreme {
+				return extremesOf(xmeldtest.ExtremesAt(received), func(e xmeldtest.Extreme) (string, transform.Submission) { return e.Name, e.Submission })
+			}},
 		xgewerbe.Procedure: {mapper: gew, schema: xgewerbe.PayloadSchema,
-			generator: xgewerbetest.Random, extremes: xgewerbetest.Extremes},
+			random: func() transform.Submission { return xgewerbetest.Random(r) },
+			extremes: func() []extreme {
+				return extremesOf(xgewerbetest.Extremes(), func(e xgewerbetest.Extreme) (string, transform.Submission) { return e.Name, e.Submission })
+			}},
 	}
+}
+
+func extremesOf[E any](es []E, f func(E) (string, transform.Submission)) []extreme {
+	out := make([]extreme, 0, len(es))
+	for _, e := range es {
+		name, s := f(e)
+		out = append(out, extreme{name, s})
+	}
+	return out
 }
 
 // deliveredSchemas maps the namespace of a delivered document's root
@@ -86,41 +119,59 @@ func deliveredSchemas(t *testing.T) map[string]string {
 }
 
 // TestConformance submits to the built binary, on the demo configuration
-// (SQLite store, relay, file drop and xdomea E-Akte destinations), every
-// example request in testdata/submissions, randomPerProcedure random valid
-// payloads of each procedure and, where the mapper package provides them,
-// its payloads at their extremes; then it validates with xmllint every
-// document that arrived: each XML file, and each XML document inside each
-// ZIP (the xdomea containers and the bundles of a message with its
-// attachments). XML inside a ZIP that is no message of a known namespace
-// is an attachment and skipped; a ZIP without any validated message fails.
+// (SQLite store, relay, file drop and xdomea E-Akte destinations, each with
+// an HTTP twin), for every procedure:
 //
-// Random payloads: a procedure whose mapper package exports a property
-// generator (xgewerbetest.Random) uses it; for the others, the examples
-// without attachments are varied along their payload schema (mutate):
-// optional members dropped, enumerated values chosen at random, free text
-// replaced by random text up to its maximum length. Extremes: of every
-// example without attachments a maximal variant (every member kept, every
-// free text at its maximum length) and a minimal one (every optional member
-// dropped), plus the mapper package's own extremes (xgewerbetest.Extremes:
-// every code value, all optional blocks). Only variants that the mapper's
-// Validate accepts are submitted, and each must then be accepted (202).
+//   - every example request in testdata/submissions;
+//   - randomPerProcedure random payloads of its property generator
+//     (xbautest, xmeldtest, xgewerbetest: the generators of the mappers' own
+//     property tests), with their attachments;
+//   - the generator's extremes: every value of every code list, every text
+//     at its maximum length, every optional block present and absent;
+//   - of every example without attachments a maximal variant (every member
+//     kept, every free text at its maximum length along the payload schema)
+//     and a minimal one (every optional member dropped): they vary the
+//     examples' own data, which the generators do not draw from.
 //
-// Every destination of the demo configuration gets an HTTP twin
-// (conformanceConfig), so each document arrives twice: as a file and as
-// the body of a POST to a receiver in the test.
+// Every payload is checked with the mapper's Validate first (a generated
+// one that fails is a bug of the generator) and must then be accepted (202)
+// and delivered; the test fails unless at least randomPerProcedure random
+// payloads of each procedure were accepted and delivered. Then it validates
+// with xmllint every document that arrived: each XML file, and each XML
+// document inside each ZIP (the xdomea containers and the bundles of a
+// message with its attachments). XML inside a ZIP that is no message of a
+// known namespace is an attachment and skipped; a ZIP without any
+// validated message fails. Each document arrives twice: as a file and as
+// the body of a POST to a receiver in the test (conformanceConfig).
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	procedures := conformanceProcedures(t)
+	r := rand.New(rand.NewPCG(16, 7))
+	procedures := conformanceProcedures(t, r, time.Now())
 	schemas := deliveredSchemas(t)
 	xoevtest.Xmllint(t)
 
-	type request struct{ name, procedure string }
+	// kind of a request: what the test counts separately.
+	const (
+		kindExample = "testdata"
+		kindRandom  = "random"
+		kindExtreme = "extreme"
+	)
+	type request struct{ name, procedure, kind string }
 	var requests []request
 	bodies := map[string][]byte{}
-	add := func(name, procedure string, body []byte) {
-		requests = append(requests, request{name, procedure})
+	add := func(kind, name, procedure string, body []byte) {
+		name = kind + "/" + name
+		if _, dup := bodies[name]; dup {
+			t.Fatalf("request %s twice", name)
+		}
+		requests = append(requests, request{name, procedure, kind})
 		bodies[name] = body
+	}
+	valid := func(what string, p conformanceProcedure, s transform.Submission) {
+		t.Helper()
+		if errs := p.mapper.Validate(s); errs != nil {
+			t.Fatalf("%s: Validate refuses a generated payload: %v", what, errs)
+		}
 	}
 
 	examples, err := filepath.Glob("../testdata/submissions/*.json")
@@ -140,48 +191,27 @@ func TestConformance(t *testing.T) {
 		if _, ok := procedures[procedure]; !ok {
 			t.Fatalf("%s: procedure %q is unknown to the conformance test: add it to conformanceProcedures", path, procedure)
 		}
-		add("testdata/"+filepath.Base(path), procedure, body)
+		add(kindExample, filepath.Base(path), procedure, body)
 		if _, files := raw["attachments"]; !files {
 			seeds[procedure] = append(seeds[procedure], raw)
 		}
 	}
 
-	r := rand.New(rand.NewPCG(16, 7))
-	rejected := map[string]int{}
+	refused := map[string]int{}
 	for _, procedure := range slices.Sorted(mapsKeys(procedures)) {
 		p := procedures[procedure]
-		for i, attempts := 0, 0; i < randomPerProcedure; attempts++ {
-			if attempts > 20*randomPerProcedure {
-				t.Fatalf("%s: only %d of %d variants pass Validate", procedure, i, attempts)
-			}
-			var s transform.Submission
-			if p.generator != nil {
-				s = p.generator(r)
-			} else {
-				if len(seeds[procedure]) == 0 {
-					t.Fatalf("%s: neither a generator nor an example without attachments", procedure)
-				}
-				var err error
-				s, err = mutate(r, seeds[procedure][r.IntN(len(seeds[procedure]))], p.schema, mutateRandom, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			if errs := p.mapper.Validate(s); errs != nil {
-				if p.generator != nil {
-					t.Fatalf("%s: the generator made a payload Validate refuses: %v", procedure, errs)
-				}
-				if rejected[procedure] == 0 {
-					t.Logf("%s: first random variant refused by Validate: %v", procedure, errs)
-				}
-				rejected[procedure]++ // a variant that breaks a rule beyond the schema's shape
-				continue
-			}
-			add(fmt.Sprintf("random/%s/%d", procedure, i), procedure, requestBody(t, s))
-			i++
+		for i := range randomPerProcedure {
+			s := p.random()
+			valid(fmt.Sprintf("%s: random payload %d", procedure, i), p, s)
+			add(kindRandom, fmt.Sprintf("%s/%d", procedure, i), procedure, requestBody(t, s))
+		}
+		for _, e := range p.extremes() {
+			valid(procedure+": extreme "+e.name, p, e.submission)
+			add(kindExtreme, procedure+"/"+e.name, procedure, requestBody(t, e.submission))
 		}
 		for k, seed := range seeds[procedure] {
-			for mode, name := range map[mutation]string{mutateMaximal: "maximal", mutateMinimal: "minimal"} {
+			for _, mode := range []mutation{mutateMaximal, mutateMinimal} {
+				name := map[mutation]string{mutateMaximal: "maximal", mutateMinimal: "minimal"}[mode]
 				// Members required by a rule beyond the schema's shape (Validate
 				// names them) are kept on the next try.
 				keep := map[string]bool{}
@@ -200,19 +230,11 @@ func TestConformance(t *testing.T) {
 					}
 				}
 				if errs != nil {
-					t.Logf("%s: the %s variant of example %d is refused by Validate: %v", procedure, name, k, errs)
-					rejected[procedure]++
+					t.Logf("%s: the %s variant of example %d is refused by Validate, not sent: %v", procedure, name, k, errs)
+					refused[procedure]++
 					continue
 				}
-				add(fmt.Sprintf("extreme/%s/%s-%d", procedure, name, k), procedure, requestBody(t, s))
-			}
-		}
-		if p.extremes != nil {
-			for _, e := range p.extremes() {
-				if errs := p.mapper.Validate(e.Submission); errs != nil {
-					t.Fatalf("%s: extreme %s is invalid: %v", procedure, e.Name, errs)
-				}
-				add("extreme/"+procedure+"/"+e.Name, procedure, requestBody(t, e.Submission))
+				add(kindExtreme, fmt.Sprintf("%s/example-%d-%s", procedure, k, name), procedure, requestBody(t, s))
 			}
 		}
 	}
@@ -250,11 +272,19 @@ func TestConformance(t *testing.T) {
 			t.Error(e)
 		}
 	}
-	if t.Failed() {
-		t.FailNow()
-	}
-	for _, id := range ids {
+	// delivered counts the submissions accepted (202) and delivered, by
+	// procedure and kind.
+	delivered := map[string]map[string]int{}
+	for i, id := range ids {
+		if id == "" {
+			continue // refused: reported above
+		}
 		p.awaitStatus(t, "demo-key", id, "delivered", 60*time.Second)
+		req := requests[i]
+		if delivered[req.procedure] == nil {
+			delivered[req.procedure] = map[string]int{}
+		}
+		delivered[req.procedure][req.kind]++
 	}
 	// An unknown code value is refused with 422 at its pointer.
 	var bad map[string]any
@@ -276,6 +306,7 @@ func TestConformance(t *testing.T) {
 	bySchema := map[string][]string{}
 	perProcedure := map[string]int{}
 	docProcedure := map[string]string{}
+	zipsPer := map[string]int{}
 	skipped, zips := 0, 0
 	channel := map[string]int{}
 	classify := func(procedure, path string, content []byte, inZIP bool) bool {
@@ -310,6 +341,7 @@ func TestConformance(t *testing.T) {
 			classify(procedure, path, readFile(t, path), false)
 		case ".zip":
 			zips++
+			zipsPer[procedure]++
 			validated := 0
 			for name, content := range unzip(t, readFile(t, path)) {
 				if !strings.HasSuffix(strings.ToLower(name), ".xml") {
@@ -343,15 +375,17 @@ func TestConformance(t *testing.T) {
 		}
 		total += len(files)
 	}
-	submitted := map[string]int{}
-	for _, req := range requests {
-		submitted[req.procedure]++
-	}
 	for _, procedure := range slices.Sorted(mapsKeys(procedures)) {
-		t.Logf("%s: %d submissions, %d delivered documents validated (%d random variants refused by Validate, not sent)",
-			procedure, submitted[procedure], perProcedure[procedure], rejected[procedure])
-		if perProcedure[procedure] < submitted[procedure] {
-			t.Errorf("%s: %d documents validated for %d submissions", procedure, perProcedure[procedure], submitted[procedure])
+		d := delivered[procedure]
+		n := d[kindExample] + d[kindRandom] + d[kindExtreme]
+		t.Logf("%s: %d submissions accepted and delivered (%d testdata, %d random, %d extremes; %d example variants refused by Validate, not sent); %d delivered documents validated, %d ZIPs opened",
+			procedure, n, d[kindExample], d[kindRandom], d[kindExtreme], refused[procedure], perProcedure[procedure], zipsPer[procedure])
+		if d[kindRandom] < randomPerProcedure {
+			t.Errorf("%s: %d random payloads accepted and delivered, want at least %d", procedure, d[kindRandom], randomPerProcedure)
+		}
+		// Each submission reaches a file drop and its HTTP twin at least.
+		if perProcedure[procedure] < 2*n {
+			t.Errorf("%s: %d documents validated for %d delivered submissions, want at least two each", procedure, perProcedure[procedure], n)
 		}
 	}
 	t.Logf("%d submissions, %d documents validated (%d ZIPs opened), %d attachments skipped; files: %d from the file drops, %d received by HTTP",
@@ -377,6 +411,17 @@ func conformanceConfig(t *testing.T, dir, url string) string {
 		t.Fatal(err)
 	}
 	cfg["relay"].(map[string]any)["poll_interval"] = "200ms"
+	// The Bauaufsicht also takes the media types of xbautest's Anlagen.
+	for _, proc := range cfg["procedures"].([]any) {
+		if proc := proc.(map[string]any); proc["id"] == xbau.Procedure {
+			limits, _ := proc["attachments"].(map[string]any)
+			if limits == nil {
+				limits = map[string]any{}
+				proc["attachments"] = limits
+			}
+			limits["mime_types"] = xbautest.MIMETypes
+		}
+	}
 	added := 0
 	for _, tenant := range cfg["tenants"].([]any) {
 		for _, proc := range tenant.(map[string]any)["procedures"].([]any) {
@@ -485,10 +530,21 @@ func rootNamespace(doc []byte) (string, error) {
 	return d.Root().NamespaceURI(), nil
 }
 
-// requestBody is the portal API request of s.
+// requestBody is the portal API request of s. The content of each
+// attachment is a few bytes that start with the signature of its media
+// type, which the portal API checks; its size is what it is, not s's.
 func requestBody(t *testing.T, s transform.Submission) []byte {
 	t.Helper()
 	body := map[string]any{"tenant": s.Tenant, "procedure": s.Procedure, "applicant": s.Applicant, "data": s.Data}
+	var attachments []any
+	for _, a := range s.Attachments {
+		content := attachmentSignatures[a.MIMEType] + "conformance test " + a.ID + "\n"
+		attachments = append(attachments, map[string]any{"id": a.ID, "filename": a.FileName, "mime_type": a.MIMEType,
+			"content": base64.StdEncoding.EncodeToString([]byte(content))})
+	}
+	if attachments != nil {
+		body["attachments"] = attachments
+	}
 	if id := s.Identity; id != nil {
 		m := map[string]any{"method": id.Method}
 		for k, v := range map[string]string{"provider": id.Provider, "trust_level": id.TrustLevel, "postbox_reference": id.PostboxReference} {
@@ -503,6 +559,15 @@ func requestBody(t *testing.T, s transform.Submission) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// attachmentSignatures are the first bytes of a file of a media type.
+var attachmentSignatures = map[string]string{
+	"application/pdf":          "%PDF-1.7\n",
+	"image/png":                "\x89PNG\r\n\x1a\n",
+	"image/jpeg":               "\xff\xd8\xff\xe0",
+	"image/tiff":               "II*\x00",
+	"application/vnd.ms-excel": "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
 }
 
 // nameLetters are letters within DIN SPEC 91379 datatype A, the narrowest
@@ -575,8 +640,7 @@ func (m mutator) kept(ptr string) bool {
 type mutation int
 
 const (
-	mutateRandom  mutation = iota // drop optional members, vary values, at random
-	mutateMaximal                 // keep every member, every free text at its maximum length
+	mutateMaximal mutation = iota // keep every member, every free text at its maximum length
 	mutateMinimal                 // drop every optional member, keep the values
 )
 
@@ -640,7 +704,7 @@ func (m mutator) value(v any, schema any, ptr string) any {
 		}
 		out := map[string]any{}
 		for _, k := range slices.Sorted(mapsKeys(v)) {
-			if !required[k] && !m.kept(ptr+"/"+k) && (m.mode == mutateMinimal || m.mode == mutateRandom && m.r.IntN(4) == 0) {
+			if !required[k] && !m.kept(ptr+"/"+k) && m.mode == mutateMinimal {
 				continue
 			}
 			var sub any
@@ -658,33 +722,16 @@ func (m mutator) value(v any, schema any, ptr string) any {
 		for i, e := range v {
 			out = append(out, m.value(e, sch["items"], fmt.Sprint(ptr, "/", i)))
 		}
-		if minItems, _ := sch["minItems"].(float64); m.mode == mutateRandom && len(out) > max(1, int(minItems)) && m.r.IntN(4) == 0 {
-			out = out[:len(out)-1]
-		}
 		return out
 	case string:
 		if m.mode == mutateMinimal {
 			return v
 		}
-		if enum, ok := sch["enum"].([]any); ok && m.mode == mutateRandom {
-			if s, ok := enum[m.r.IntN(len(enum))].(string); ok {
-				return s
-			}
-			return v
-		}
 		maxLen, _ := sch["maxLength"].(float64)
-		if sch["pattern"] != nil || sch["format"] != nil || sch["const"] != nil || maxLen == 0 {
+		if sch["enum"] != nil || sch["pattern"] != nil || sch["format"] != nil || sch["const"] != nil || maxLen == 0 {
 			return v
 		}
-		n := int(maxLen)
-		if m.mode == mutateRandom && m.r.IntN(3) > 0 {
-			n = 1 + m.r.IntN(n)
-		}
-		return nameText(m.r, n)
-	case bool:
-		if m.mode == mutateRandom {
-			return m.r.IntN(2) == 0
-		}
+		return nameText(m.r, int(maxLen))
 	}
 	return v
 }

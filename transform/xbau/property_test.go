@@ -3,6 +3,7 @@ package xbau_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -14,411 +15,10 @@ import (
 
 	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/xbau"
+	"github.com/amtsbote/amtsbote/transform/xbau/xbautest"
 	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
-
-// gen builds random payloads that are valid by the payload schema, with
-// their attachments. Codes are dealt from decks (deck), so that a run of the
-// property test uses every value of every code list.
-type gen struct {
-	r     *rand.Rand
-	decks map[string]*deck
-}
-
-// deck deals the values of a code list in random order, each once before
-// any repeats; dealt records every value dealt.
-type deck struct {
-	values []string
-	next   int
-	dealt  map[string]bool
-}
-
-func newGen(r *rand.Rand) gen {
-	g := gen{r: r, decks: map[string]*deck{}}
-	for name, values := range xbau.CodeLists {
-		g.decks[name] = &deck{values: slices.Clone(values), next: len(values), dealt: map[string]bool{}}
-	}
-	return g
-}
-
-// code deals the next value of the list name.
-func (g gen) code(name string) string {
-	d := g.decks[name]
-	if d.next == len(d.values) {
-		g.r.Shuffle(len(d.values), func(i, j int) { d.values[i], d.values[j] = d.values[j], d.values[i] })
-		d.next = 0
-	}
-	v := d.values[d.next]
-	d.next++
-	d.dealt[v] = true
-	return v
-}
-
-var (
-	vornamen = []string{"Jürgen", "Zoë", "Sören", "Lüder", "Antonín", "Małgorzata", "Şükrü", "René", "Ægir", "Björn",
-		"Chloé", "Đorđe", "Ingrid", "Ōtomo", "Håkon", "Nguyễn Văn", "Karl-Heinz", "Anne-Sophie"}
-	familiennamen = []string{"Größmann", "Köhler", "Dvořák", "Nowak-Schäfer", "Öztürk", "Łukasiewicz", "Ærøskøbing",
-		"Müller-Lüdenscheidt", "O'Brien", "von Weißenfels", "Šťastný", "Çelik", "Ñúñez", "de la Cruz", "Žižek", "Straße"}
-	strassen = []string{"Lindenallee", "Am Mühlbach", "Rathausplatz", "Bürgermeister-Öhrlein-Straße", "Große Wiese",
-		"Kanalstraße", "Ährenweg", "Zur Alten Schmiede"}
-	orte          = []string{"Musterstadt", "Beispielburg", "Sankt Öd", "Groß Köris", "Neuötting", "Bad Übersee"}
-	bezeichnungen = []string{"Neubau eines Einfamilienhauses", "Anbau eines Wintergartens", "Umbau und Aufstockung",
-		"Nutzungsänderung einer Scheune in eine Ferienwohnung", "Errichtung einer Garage (Fertigteil)",
-		"Abbruch eines Schuppens & Neubau eines Carports"}
-	anlagenNamen = []string{"Lageplan", "Baubeschreibung", "Bauzeichnungen", "Standsicherheitsnachweis",
-		"Berechnung der Grundflächenzahl", "Ansicht Süd", "Schnitt A-A"}
-	mimeTypes = []string{"application/pdf", "image/png", "image/jpeg", "image/tiff", "application/vnd.ms-excel"}
-	endungen  = map[string]string{"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif", "application/vnd.ms-excel": "xls"}
-)
-
-func (g gen) pick(s []string) string { return s[g.r.IntN(len(s))] }
-func (g gen) maybe() bool            { return g.r.IntN(2) == 0 }
-func (g gen) often() bool            { return g.r.IntN(4) > 0 }
-func (g gen) digits(min, max int) string {
-	n := min + g.r.IntN(max-min+1)
-	var b strings.Builder
-	for range n {
-		b.WriteByte(byte('0' + g.r.IntN(10)))
-	}
-	return b.String()
-}
-
-func (g gen) uuid() string {
-	var b [16]byte
-	for i := range b {
-		b[i] = byte(g.r.IntN(256))
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := fmt.Sprintf("%x", b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-func (g gen) anschrift() map[string]any {
-	a := map[string]any{"postleitzahl": g.digits(5, 5), "ort": g.pick(orte)}
-	if g.maybe() {
-		a["strasse"] = g.pick(strassen)
-		a["hausnummer"] = strconv.Itoa(1+g.r.IntN(200)) + []string{"", "a", " b"}[g.r.IntN(3)]
-	}
-	if g.maybe() {
-		a["ortsteil"] = g.pick(orte) + "-Süd"
-	}
-	if g.maybe() {
-		a["zusatz"] = "c/o " + g.pick(familiennamen)
-	}
-	return a
-}
-
-func (g gen) kontakt(a map[string]any) {
-	if g.maybe() {
-		a["telefon"] = "+49 " + g.digits(3, 5) + " " + g.digits(4, 8)
-	}
-	if g.maybe() {
-		a["email"] = "post" + g.digits(1, 3) + "@example.org"
-	}
-}
-
-func (g gen) person() map[string]any {
-	p := map[string]any{"familienname": g.pick(familiennamen), "anschrift": g.anschrift()}
-	if g.r.IntN(5) > 0 {
-		p["vorname"] = g.pick(vornamen)
-	}
-	if g.maybe() {
-		p["anrede"] = g.pick([]string{"Frau", "Herr"})
-	}
-	if g.maybe() {
-		p["titel"] = g.pick([]string{"Dr.", "Prof. Dr.", "Dipl.-Ing."})
-	}
-	g.kontakt(p)
-	return p
-}
-
-func (g gen) akteur() map[string]any {
-	if g.maybe() {
-		return g.person()
-	}
-	o := map[string]any{"name": g.pick(familiennamen) + " " + g.pick([]string{"GmbH", "& Söhne KG", "Bau GbR", "e. V."}),
-		"anschrift": g.anschrift()}
-	if g.maybe() {
-		o["kurzbezeichnung"] = g.pick(familiennamen)
-	}
-	if g.maybe() {
-		ap := map[string]any{"familienname": g.pick(familiennamen)}
-		if g.maybe() {
-			ap["vorname"] = g.pick(vornamen)
-		}
-		if g.maybe() {
-			ap["funktion"] = "Geschäftsführung"
-		}
-		o["ansprechpartner"] = ap
-	}
-	g.kontakt(o)
-	return o
-}
-
-// long returns a text of exactly n characters (a maximum length), in
-// DIN 91379 datatype C with umlauts.
-func (g gen) long(n int) string {
-	const alphabet = "äöüßÄÖÜ abcdefghijklmnopqrstuvwxyzÉ"
-	r := []rune(alphabet)
-	out := make([]rune, n)
-	for i := range out {
-		out[i] = r[g.r.IntN(len(r))]
-	}
-	out[0], out[n-1] = 'X', 'Z'
-	return string(out)
-}
-
-// fremderCode is a code of a list XBau leaves open.
-func (g gen) fremderCode() map[string]any {
-	c := map[string]any{
-		"listURI":       g.pick([]string{"urn:xoev-de:xbau:hh:codeliste:verfahrensart", "urn:de:musterstadt:bauaufsicht:codeliste:verfahrensart", "urn:xoev-de:xbau:codeliste:mbo-sonderbauten"}),
-		"listVersionID": g.pick([]string{"1.0", "2", "2024-01"}),
-		"code":          g.digits(1, 3),
-	}
-	if g.r.IntN(8) == 0 { // maximum lengths
-		c["listURI"] = "urn:de:" + strings.Repeat("x", 255-len("urn:de:"))
-		c["code"] = strings.Repeat("9", 50)
-	}
-	return c
-}
-
-func (g gen) decimal(min, max int) json.Number {
-	return json.Number(fmt.Sprintf("%d.%02d", min+g.r.IntN(max-min+1), g.r.IntN(100)))
-}
-
-// nutzungseinheiten returns n Nutzungseinheiten of the given area each
-// (whole m² plus random cents below 1 m²), with optional Beschreibung.
-func (g gen) nutzungseinheiten(flaechen ...int) []any {
-	var out []any
-	for _, f := range flaechen {
-		ne := map[string]any{"flaeche": json.Number(fmt.Sprintf("%d.%02d", f, g.r.IntN(100)))}
-		if f <= 0 {
-			ne["flaeche"] = json.Number("0.5")
-		}
-		if g.maybe() {
-			ne["beschreibung"] = g.pick([]string{"Wohnung EG", "Büro", "Praxis für Physiotherapie", "Laden"})
-		}
-		if g.r.IntN(10) == 0 {
-			ne["beschreibung"] = g.long(255)
-		}
-		out = append(out, ne)
-	}
-	return out
-}
-
-// artDerBaulichenAnlage returns the code of a Wohngebäude or of a
-// Nichtwohngebäude.
-func (g gen) artDerBaulichenAnlage() map[string]any {
-	if g.r.IntN(3) == 0 {
-		return map[string]any{"wohngebaeudeArt": g.code("wohngebaeudeart")}
-	}
-	return map[string]any{"nichtwohngebaeudeArt": g.code("nichtwohngebaeudeart")}
-}
-
-// klassifikation returns a bauordnungsrechtliche Klassifikation and
-// Nutzungseinheiten (nil: none stated) that agree by MBO § 2 Abs. 3.
-func (g gen) klassifikation() (map[string]any, []any) {
-	k := map[string]any{}
-	var ne []any
-	gk := g.code("gebaeudeklasse")
-	k["gebaeudeklasse"] = gk
-	switch gk {
-	case "1": // freistehend, up to 7 m (any Nutzungseinheiten: land- or forstwirtschaftlich)
-		if g.often() {
-			k["hoeheNachMBO"] = g.decimal(0, 6)
-		}
-		if g.often() {
-			k["istFreistehend"] = true
-		}
-		if g.maybe() {
-			ne = g.nutzungseinheiten(60+g.r.IntN(140), 50+g.r.IntN(100))
-		}
-	case "2": // up to 7 m, at most two Nutzungseinheiten, at most 400 m², not freistehend
-		if g.often() {
-			k["hoeheNachMBO"] = g.decimal(0, 6)
-		}
-		if g.maybe() {
-			k["istFreistehend"] = false
-		}
-		if g.often() {
-			ne = g.nutzungseinheiten(50 + g.r.IntN(300))
-		}
-	case "3": // up to 7 m, more than that
-		if g.often() {
-			k["hoeheNachMBO"] = g.decimal(0, 6)
-		}
-		if g.maybe() {
-			k["istFreistehend"] = g.maybe()
-		}
-		if g.often() {
-			ne = g.nutzungseinheiten(80, 90, 60+g.r.IntN(500))
-		}
-	case "4": // above 7 m up to 13 m, each Nutzungseinheit at most 400 m²
-		if g.often() {
-			k["hoeheNachMBO"] = g.decimal(8, 12)
-		}
-		if g.often() {
-			ne = g.nutzungseinheiten(120+g.r.IntN(279), 399, 45)
-		}
-	case "5": // above 13 m, or a Nutzungseinheit above 400 m²
-		switch g.r.IntN(3) {
-		case 0:
-			k["hoeheNachMBO"] = g.decimal(13, 80)
-		case 1:
-			k["hoeheNachMBO"] = g.decimal(8, 12)
-			ne = g.nutzungseinheiten(401+g.r.IntN(2000), 90)
-		}
-	}
-	for range g.r.IntN(3) {
-		k["sonderbau"] = append(array(k, "sonderbau"), g.fremderCode())
-	}
-	if g.maybe() {
-		garage := g.code("mbogaragentyp")
-		k["garage"] = garage
-		if g.maybe() {
-			k["mittelOderGrossGarage"] = garage != "1"
-		}
-	}
-	return k, ne
-}
-
-func array(m map[string]any, key string) []any {
-	a, _ := m[key].([]any)
-	return a
-}
-
-func (g gen) payload() (applicant, data map[string]any, identity *transform.Identity, attachments []transform.Attachment) {
-	data = map[string]any{}
-	for _, role := range []string{"bauherr", "gebuehrenpflichtiger", "entwurfsverfasser"} {
-		if g.maybe() {
-			data[role] = g.akteur()
-		}
-	}
-	if data["entwurfsverfasser"] != nil && g.often() {
-		b := map[string]any{}
-		if g.often() {
-			b["grundlage"] = g.code("bauvorlageberechtigungsachverhalt")
-		}
-		if g.often() {
-			b["kammer"] = g.code("kammer")
-			switch g.r.IntN(4) {
-			case 0:
-				b["personennummer"] = "P-" + g.digits(4, 8)
-			case 1:
-				b["mitgliedsnummer"] = g.digits(3, 6)
-				b["personennummer"] = g.digits(3, 6)
-			case 2:
-				b["mitgliedsnummer"] = strings.Repeat("7", 50)
-			default:
-				b["mitgliedsnummer"] = "A " + g.digits(3, 6)
-			}
-		}
-		if g.maybe() || len(b) == 0 {
-			b["berufsbezeichnung"] = g.pick([]string{"Architektin", "Beratender Ingenieur", "Innenarchitekt", g.long(255)})
-		}
-		data["bauvorlageberechtigung"] = b
-	}
-	if g.maybe() {
-		data["artDesBauherrn"] = g.code("bauherrodereigentuemerart")
-	}
-	if g.maybe() {
-		data["prozessmerkmale"] = map[string]any{"verfahrensart": g.fremderCode()}
-	}
-	var art []any
-	for range 1 + g.r.IntN(3) {
-		if a := g.code("baumassnahmeart"); !slices.Contains(art, any(a)) {
-			art = append(art, a)
-		}
-	}
-	bv := map[string]any{
-		"bezeichnung":     g.pick(bezeichnungen),
-		"anzahlGebaeude":  json.Number(strconv.Itoa(g.r.IntN(3))),
-		"artDerMassnahme": art,
-	}
-	if g.maybe() {
-		bv["weitereAngaben"] = "Hinweis:\n" + g.pick(bezeichnungen) + "\tsiehe Anlage"
-	}
-	if g.often() {
-		bv["artDerBaulichenAnlage"] = g.artDerBaulichenAnlage()
-	}
-	if slices.Contains(art, any("13")) || slices.Contains(art, any("14")) || g.r.IntN(4) == 0 {
-		bv["nutzungsaenderung"] = map[string]any{"bisherigeNutzung": g.artDerBaulichenAnlage(), "beabsichtigteNutzung": g.artDerBaulichenAnlage()}
-	}
-	if n, _ := strconv.Atoi(string(bv["anzahlGebaeude"].(json.Number))); n > 0 && g.maybe() {
-		var gebaeude []any
-		for i := range n {
-			gebaeude = append(gebaeude, map[string]any{"bezeichnung": g.pick([]string{"Wohnhaus", "Reihenendhaus Ost", "Garage", "Scheune"}) + " " + strconv.Itoa(i+1)})
-		}
-		bv["gebaeude"] = gebaeude
-	}
-	if g.often() {
-		k, ne := g.klassifikation()
-		bv["klassifikation"] = k
-		if ne != nil {
-			bv["nutzungseinheiten"] = ne
-		}
-	}
-	data["bauvorhaben"] = bv
-	var flurstuecke []any
-	for range 1 + g.r.IntN(5) {
-		f := map[string]any{"bundesland": fmt.Sprintf("%02d", 1+g.r.IntN(16)), "zaehler": g.digits(1, 6)}
-		if g.maybe() {
-			f["gemarkung"] = map[string]any{"nummer": g.digits(4, 6)}
-		} else {
-			f["gemarkung"] = map[string]any{"bezeichnung": g.pick(orte)}
-		}
-		if g.maybe() {
-			f["flur"] = g.digits(1, 4)
-		}
-		if g.maybe() {
-			f["nenner"] = g.digits(1, 4)
-		}
-		flurstuecke = append(flurstuecke, f)
-	}
-	gs := map[string]any{"flurstuecke": flurstuecke}
-	if g.maybe() {
-		gs["anschrift"] = map[string]any{"strasse": g.pick(strassen), "ort": g.pick(orte)}
-	}
-	data["baugrundstueck"] = gs
-	var anlagen []any
-	for i := range 1 + g.r.IntN(4) {
-		mt := g.pick(mimeTypes)
-		a := map[string]any{
-			"bezeichnung": g.pick(anlagenNamen),
-			"anlageart":   g.code("anlagen"),
-			"mimeType":    mt,
-			"dateiname":   fmt.Sprintf("anlage_%d_%s.%s", i+1, g.pick([]string{"süd", "plan", "Übersicht (2)"}), endungen[mt]),
-			"dokumentId":  g.uuid(),
-		}
-		if g.r.IntN(10) == 0 {
-			a["bezeichnung"] = g.long(255)
-		}
-		if g.maybe() {
-			a["datum"] = fmt.Sprintf("2026-%02d-%02d", 1+g.r.IntN(12), 1+g.r.IntN(28))
-		}
-		if g.maybe() {
-			a["versionsnummer"] = json.Number(strconv.Itoa(1 + g.r.IntN(9)))
-		}
-		if g.maybe() {
-			a["wirdNachgereicht"] = true
-		} else {
-			if g.maybe() {
-				a["wirdNachgereicht"] = false
-			}
-			attachments = append(attachments, transform.Attachment{ID: a["dokumentId"].(string),
-				FileName: transform.NormalizeText(a["dateiname"].(string)), MIMEType: mt,
-				Size: int64(1 + g.r.IntN(5<<20)), Ref: "blob"})
-		}
-		anlagen = append(anlagen, a)
-	}
-	data["anlagen"] = anlagen
-	if g.maybe() {
-		identity = &transform.Identity{Method: transform.IdentityServicekonto, Provider: "BundID", TrustLevel: transform.TrustSubstantial}
-	}
-	return g.person(), data, identity, attachments
-}
 
 // TestPropertyRandomPayloads maps 250 random valid payloads and validates
 // every output against the official XSD (in one run of xmllint); then breaks
@@ -429,21 +29,16 @@ func TestPropertyRandomPayloads(t *testing.T) {
 	const runs = 250
 	m := newMapper(t)
 	schema := xoevtest.Schema(t, xsd)
-	g := newGen(rand.New(rand.NewPCG(2026, 1128)))
-	base := readExample(t, "minimal")
+	r := rand.New(rand.NewPCG(2026, 1128))
+	g := xbautest.New(r)
 	docs := make([][]byte, runs)
 	t.Run("payloads", func(t *testing.T) {
 		for i := range runs {
-			applicant, data, identity, attachments := g.payload()
-			if g.maybe() {
-				applicant = g.akteur()
-			}
-			s := base
-			s.Applicant, s.Data, s.Identity, s.Attachments = applicant, data, identity, attachments
+			s := g.Submission()
 			// Mutations are drawn before the subtest runs, so that the sequence
 			// of random numbers does not depend on scheduling.
-			mut := mutations[g.r.IntN(len(mutations))]
-			k := g.r.IntN(len(data["baugrundstueck"].(map[string]any)["flurstuecke"].([]any)))
+			mut := mutations[r.IntN(len(mutations))]
+			k := r.IntN(len(s.Data["baugrundstueck"].(map[string]any)["flurstuecke"].([]any)))
 			t.Run(strconv.Itoa(i), func(t *testing.T) {
 				t.Parallel()
 				if errs := m.Validate(s); errs != nil {
@@ -466,12 +61,87 @@ func TestPropertyRandomPayloads(t *testing.T) {
 			})
 		}
 	})
-	for name, d := range g.decks {
-		if len(d.dealt) != len(d.values) {
-			t.Errorf("code list %s: %d of %d values used; raise the runs or the odds", name, len(d.dealt), len(d.values))
+	for name, values := range g.Unused() {
+		t.Errorf("code list %s: %d of %d values unused (%v); raise the runs or the odds", name, len(values), len(xbau.CodeLists[name]), values)
+	}
+	validateAll(t, schema, docs)
+}
+
+// TestExtremes maps the payloads of xbautest.Extremes (every text at its
+// maximum length and every list at its maximum count, only the required
+// members, every value of every code list) and validates them against the
+// official XSD.
+func TestExtremes(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	schema := xoevtest.Schema(t, xsd)
+	var docs [][]byte
+	used := map[string]map[string]bool{}
+	for _, e := range xbautest.Extremes() {
+		if errs := m.Validate(e.Submission); errs != nil {
+			t.Errorf("%s: Validate: %+v", e.Name, errs)
+			continue
+		}
+		doc, err := m.Map(fullInput(e.Submission))
+		if err != nil {
+			t.Errorf("%s: Map: %v", e.Name, err)
+			continue
+		}
+		docs = append(docs, doc.XML)
+		collectCodes(e.Submission.Data, used)
+	}
+	for name, values := range xbau.CodeLists {
+		for _, v := range values {
+			if !used[name][v] {
+				t.Errorf("code list %s: value %s in no extreme payload", name, v)
+			}
 		}
 	}
 	validateAll(t, schema, docs)
+}
+
+// collectCodes records the codes of data by code list.
+func collectCodes(data map[string]any, used map[string]map[string]bool) {
+	use := func(list string, v any) {
+		if s, ok := v.(string); ok {
+			if used[list] == nil {
+				used[list] = map[string]bool{}
+			}
+			used[list][s] = true
+		}
+	}
+	obj := func(m map[string]any, key string) map[string]any { o, _ := m[key].(map[string]any); return o }
+	arr := func(m map[string]any, key string) []any { a, _ := m[key].([]any); return a }
+	use("bauherrodereigentuemerart", data["artDesBauherrn"])
+	b := obj(data, "bauvorlageberechtigung")
+	use("bauvorlageberechtigungsachverhalt", b["grundlage"])
+	use("kammer", b["kammer"])
+	bv := obj(data, "bauvorhaben")
+	for _, a := range arr(bv, "artDerMassnahme") {
+		use("baumassnahmeart", a)
+	}
+	nae := obj(bv, "nutzungsaenderung")
+	for _, a := range []map[string]any{obj(bv, "artDerBaulichenAnlage"), obj(nae, "bisherigeNutzung"), obj(nae, "beabsichtigteNutzung")} {
+		use("wohngebaeudeart", a["wohngebaeudeArt"])
+		use("nichtwohngebaeudeart", a["nichtwohngebaeudeArt"])
+	}
+	k := obj(bv, "klassifikation")
+	use("gebaeudeklasse", k["gebaeudeklasse"])
+	use("mbogaragentyp", k["garage"])
+	for _, a := range arr(data, "anlagen") {
+		if a, ok := a.(map[string]any); ok {
+			use("anlagen", a["anlageart"])
+		}
+	}
+}
+
+// TestGeneratorCodeLists checks that the code lists of xbautest, generated
+// from the data files, are those Validate checks.
+func TestGeneratorCodeLists(t *testing.T) {
+	t.Parallel()
+	if !maps.EqualFunc(xbautest.CodeLists, xbau.CodeLists, slices.Equal) {
+		t.Errorf("xbautest.CodeLists differ from the code lists of xbau: run go generate ./transform/xbau/xbautest")
+	}
 }
 
 // validateAll validates docs against the XSD in one run of xmllint, which

@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/amtsbote/amtsbote/transform"
-	"github.com/amtsbote/amtsbote/transform/xmeld"
+	"github.com/amtsbote/amtsbote/transform/xmeld/xmeldtest"
 	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 )
@@ -323,167 +322,6 @@ func TestValidateMessages(t *testing.T) {
 	}
 }
 
-// Name parts for random names: Latin letters of several languages.
-var nameParts = []string{
-	"Mü", "ller", "Schä", "fer", "Łó", "dź", "Wiś", "niew", "ska", "Dvo", "řák", "Ște", "fă", "nes", "cu",
-	"Nguyễn", "Trần", "Ø", "ster", "Å", "kes", "son", "Gar", "cía", "Çe", "lik", "Grö", "ß", "mann", "Žu", "pan",
-	"O’", "Brien", "d’", "Ar", "cy", "Ÿ", "ves", "Ðor", "đe", "Ħal", "Ľu", "bo", "Ŕ", "Ő", "rs", "Ș", "ẞ",
-}
-
-func randomName(r *rand.Rand) string {
-	var b strings.Builder
-	for i := range 1 + r.IntN(3) {
-		if i > 0 {
-			b.WriteString([]string{"-", " ", ""}[r.IntN(3)])
-		}
-		for range 1 + r.IntN(3) {
-			b.WriteString(nameParts[r.IntN(len(nameParts))])
-		}
-	}
-	return b.String()
-}
-
-func randomAnschrift(r *rand.Rand) map[string]any {
-	a := map[string]any{
-		"strasse":      randomName(r) + []string{"straße", "weg", " Allee", "platz"}[r.IntN(4)],
-		"postleitzahl": fmt.Sprintf("%05d", r.IntN(100000)),
-		"ort":          randomName(r),
-	}
-	if r.IntN(4) > 0 {
-		a["hausnummer"] = strconv.Itoa(1+r.IntN(300)) + []string{"", "a", " b", "-5"}[r.IntN(4)]
-	}
-	if r.IntN(3) == 0 {
-		a["adresszusatz"] = strconv.Itoa(r.IntN(8)) + ". OG, " + randomName(r)
-	}
-	return a
-}
-
-// randomDates returns a plausible date of the Einzug or Auszug and of the
-// confirmation for a submission received on the day received: the move up
-// to two years before and up to 3 months after the receipt, the
-// confirmation up to 3 months before and a year after the move, never
-// after the receipt; now and then at the very bounds.
-func randomDates(r *rand.Rand, received time.Time) (move, bestaetigung string) {
-	m := received.AddDate(0, 0, -730+r.IntN(730+90))
-	if r.IntN(8) == 0 {
-		m = received.AddDate(0, xmeld.LatestMove, 0)
-	}
-	lo, hi := m.AddDate(0, -xmeld.EarliestConfirmation, 0), m.AddDate(0, xmeld.LatestConfirmation, 0)
-	if hi.After(received) {
-		hi = received
-	}
-	b := lo.AddDate(0, 0, r.IntN(int(hi.Sub(lo).Hours()/24)+1))
-	switch r.IntN(8) {
-	case 0:
-		b = lo
-	case 1:
-		b = hi
-	}
-	return m.Format(time.DateOnly), b.Format(time.DateOnly)
-}
-
-// randomZuordnungsmerkmal is 1 to 64 printable ASCII characters without space.
-func randomZuordnungsmerkmal(r *rand.Rand) string {
-	b := make([]byte, 1+r.IntN(64))
-	for i := range b {
-		b[i] = byte(0x21 + r.IntN(0x7E-0x21+1))
-	}
-	return string(b)
-}
-
-// randomParty is a natural person or an organisation with Anschrift.
-func randomParty(r *rand.Rand) map[string]any {
-	p := map[string]any{"anschrift": randomAnschrift(r)}
-	if r.IntN(3) == 0 {
-		p["name"] = randomName(r) + " " + []string{"GmbH", "eG", "KG", "AöR", "GmbH & Co. KG"}[r.IntN(5)]
-		if r.IntN(2) == 0 {
-			p["art"] = "juristischePerson"
-		}
-		if r.IntN(2) == 0 {
-			p["ansprechpartner"] = map[string]any{"vorname": randomName(r), "familienname": randomName(r)}
-		}
-	} else {
-		p["familienname"] = randomName(r)
-		if r.IntN(5) > 0 {
-			p["vorname"] = randomName(r)
-		}
-		if r.IntN(2) == 0 {
-			p["art"] = "natuerlichePerson"
-		}
-		if r.IntN(3) == 0 {
-			p["anrede"] = []string{"Herr", "Frau"}[r.IntN(2)]
-		}
-		if r.IntN(4) == 0 {
-			p["doktorgrad"] = []string{"Dr.", "Prof. Dr.", "Dr. med. dent.", "Dr.-Ing."}[r.IntN(4)]
-		}
-	}
-	if r.IntN(2) == 0 {
-		p["telefon"] = fmt.Sprintf("+49 %d %d", 30+r.IntN(9000), 1000+r.IntN(9000000))
-	}
-	if r.IntN(2) == 0 {
-		p["email"] = fmt.Sprintf("kontakt%d@example.org", r.IntN(1000))
-	}
-	return p
-}
-
-// randomSubmission returns a valid submission with 1 to 8 meldepflichtige Personen.
-func randomSubmission(r *rand.Rand) transform.Submission {
-	s := transform.Submission{
-		ID: "0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b", Tenant: "musterstadt", Procedure: xmeld.Procedure,
-		ReceivedAt: time.Date(2026, 11, 28, 9, 59, 58, 0, time.UTC),
-		Applicant:  randomParty(r),
-	}
-	move, bestaetigung := randomDates(r, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC))
-	d := map[string]any{
-		"wohnung":            randomAnschrift(r),
-		"bestaetigungsdatum": bestaetigung,
-	}
-	if r.IntN(2) == 0 {
-		d["art"], d["einzugsdatum"] = "einzug", move
-	} else {
-		d["art"], d["auszugsdatum"] = "auszug", move
-	}
-	if r.IntN(3) == 0 {
-		d["zuordnungsmerkmal"] = randomZuordnungsmerkmal(r)
-	}
-	owner := r.IntN(2) == 0
-	d["wohnungsgeberIstEigentuemer"] = owner
-	if !owner {
-		d["eigentuemer"] = randomParty(r)
-	}
-	var persons []any
-	for range 1 + r.IntN(8) {
-		p := map[string]any{"familienname": randomName(r)}
-		if r.IntN(6) > 0 {
-			p["vorname"] = randomName(r)
-		}
-		if r.IntN(4) == 0 {
-			p["geburtsname"] = randomName(r)
-		}
-		if r.IntN(8) == 0 {
-			p["doktorgrad"] = "Dr."
-		}
-		persons = append(persons, p)
-	}
-	d["meldepflichtige"] = persons
-	s.Data = d
-	switch r.IntN(4) {
-	case 1:
-		s.Identity = &transform.Identity{Method: transform.IdentityNone}
-	case 2:
-		s.Identity = &transform.Identity{Method: transform.IdentityEID, TrustLevel: transform.TrustHigh}
-	case 3:
-		s.Identity = &transform.Identity{
-			Method: transform.IdentityServicekonto, Provider: []string{"BundID", "Servicekonto.NRW", "Mein Unternehmenskonto"}[r.IntN(3)],
-			TrustLevel: []string{transform.TrustBasic, transform.TrustSubstantial, transform.TrustHigh}[r.IntN(3)],
-		}
-		if r.IntN(2) == 0 {
-			s.Identity.PostboxReference = fmt.Sprintf("postfach:%08x", r.Uint32())
-		}
-	}
-	return s
-}
-
 // TestRandomSubmissions: random valid submissions pass Validate and map to
 // schema-valid messages; one broken value in them is reported exactly there.
 func TestRandomSubmissions(t *testing.T) {
@@ -491,6 +329,7 @@ func TestRandomSubmissions(t *testing.T) {
 	m := newMapper(t)
 	xsd := schemaPath(t)
 	r := rand.New(rand.NewPCG(19, 2026))
+	const runs = 200
 	type mutation struct {
 		name   string
 		apply  func(s *transform.Submission, i int) string // returns the pointer
@@ -537,15 +376,15 @@ func TestRandomSubmissions(t *testing.T) {
 		}, transform.CodePattern, false},
 		{"owner rule", func(s *transform.Submission, _ int) string {
 			if s.Data["wohnungsgeberIstEigentuemer"] == true {
-				s.Data["eigentuemer"] = randomParty(r)
+				s.Data["eigentuemer"] = xmeldtest.Party(r)
 				return "/data/eigentuemer"
 			}
 			delete(s.Data, "eigentuemer")
 			return "/data/eigentuemer"
 		}, "", false},
 	}
-	for i := range 200 {
-		s := randomSubmission(r)
+	for i := range runs {
+		s := xmeldtest.Random(r)
 		body, _ := json.Marshal(map[string]any{"applicant": s.Applicant, "data": s.Data})
 		if errs := m.Validate(s); errs != nil {
 			t.Fatalf("random submission %d: Validate = %q\n%s", i, errs, body)
@@ -570,6 +409,28 @@ func TestRandomSubmissions(t *testing.T) {
 		if got := mappertest.Problems[problem](m.Validate(s)); !slices.Equal(got, want) {
 			t.Errorf("random submission %d with %s: problems %q, want %q", i, mut.name, got, want)
 		}
+	}
+}
+
+// TestExtremes: the payloads of xmeldtest.Extremes (every member at its
+// maximum length, only the required ones, every enumerated value, the dates
+// on the bounds of their rules) pass Validate and map to schema-valid
+// messages.
+func TestExtremes(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	xsd := schemaPath(t)
+	for _, e := range xmeldtest.Extremes() {
+		t.Run(e.Name, func(t *testing.T) {
+			if errs := m.Validate(e.Submission); errs != nil {
+				t.Fatalf("Validate = %q", errs)
+			}
+			doc, err := m.Map(fullInput(e.Submission))
+			if err != nil {
+				t.Fatalf("Map: %v", err)
+			}
+			xoevtest.Validate(t, xsd, doc.XML)
+		})
 	}
 }
 
