@@ -243,8 +243,7 @@ func checkAttachments(atts []Attachment, reported []transform.FieldError, limits
 		out[i] = transform.Attachment{ID: a.ID, FileName: a.FileName, MIMEType: mimeType, Size: int64(len(a.Content))}
 	}
 	if limits.MaxTotalBytes > 0 && total > limits.MaxTotalBytes {
-		report(-1, rankWhole, totalTooLarge(fmt.Sprintf("the attachments have %d bytes together", total),
-			fmt.Sprintf("die Anlagen haben zusammen %d Bytes", total), limits.MaxTotalBytes))
+		report(-1, rankWhole, totalTooLarge(total, limits.MaxTotalBytes))
 	}
 	if len(problems) == 0 && len(ours) == 0 {
 		if len(out) == 0 {
@@ -286,11 +285,16 @@ func checkContent(p string, n, maxBytes int64) *transform.FieldError {
 }
 
 // totalTooLarge is the problem of attachments larger than maxTotal bytes
-// together; what says how large, in English and German.
-func totalTooLarge(what, whatDE string, maxTotal int64) transform.FieldError {
-	return transform.FieldError{Pointer: attachmentsPointer, Code: transform.CodeTooLong,
-		Message:   fmt.Sprintf("%s, at most %d are allowed in one submission", what, maxTotal),
-		MessageDE: fmt.Sprintf("%s, höchstens %d sind in einem Antrag zulässig", whatDE, maxTotal)}
+// together: n bytes, or n < 0 where the upload was stopped at the limit.
+func totalTooLarge(n, maxTotal int64) transform.FieldError {
+	fe := transform.FieldError{Pointer: attachmentsPointer, Code: transform.CodeTooLong,
+		Message:   fmt.Sprintf("the attachments are larger than %d bytes together, the limit of one submission", maxTotal),
+		MessageDE: fmt.Sprintf("die Anlagen sind zusammen größer als %d Bytes, die Grenze für einen Antrag", maxTotal)}
+	if n >= 0 {
+		fe.Message = fmt.Sprintf("the attachments have %d bytes together, at most %d are allowed in one submission", n, maxTotal)
+		fe.MessageDE = fmt.Sprintf("die Anlagen haben zusammen %d Bytes, höchstens %d sind in einem Antrag zulässig", n, maxTotal)
+	}
+	return fe
 }
 
 // isCanonicalUUID reports whether s is a UUID as 36 lower-case characters,

@@ -154,8 +154,8 @@ type Receipt struct {
 // rules, see checkAttachments, then the mapper's Validate), maps it once
 // per destination of the tenant's route (an xdomea destination gets its
 // filing message), stages the attachments' content, checking what streams
-// in (Stager.Stage), and commits the submission, its attachments and its messages in
-// one transaction. Nothing is stored when it returns an error: a
+// in (Stager.Stage), and commits the submission, its attachments and its
+// messages in one transaction. Nothing is stored when it returns an error: a
 // *ValidationError (the submission's problems), ErrIdempotencyConflict,
 // an error wrapping ErrUnavailable (the store failed; the sender retries
 // with the same key), an error of r.Attachments as it returned it, or any

@@ -33,8 +33,10 @@ type Stager struct {
 // sets its Size and Ref. Content that breaks the procedure's rules is a
 // *ValidationError at /attachments/i/content (larger than the procedure's
 // MaxBytes, empty, or not starting with the signature of its media type),
-// or at /attachments (all attachments together larger than MaxTotalBytes). Other errors are those of outbox.StageBlob:
-// an error of r wrapping outbox.ErrBlobSource, or one of the store.
+// or at /attachments (all attachments together larger than MaxTotalBytes);
+// the upload stops at the limit. Other errors are those of
+// outbox.StageBlob: an error of r wrapping outbox.ErrBlobSource, or one of
+// the store. Each attachment is staged once.
 func (s *Stager) Stage(ctx context.Context, i int, r io.Reader) error {
 	if i < 0 || i >= len(s.attachments) {
 		return fmt.Errorf("stage attachment %d of %d: no such attachment", i, len(s.attachments))
@@ -60,9 +62,7 @@ func (s *Stager) Stage(ctx context.Context, i int, r io.Reader) error {
 	b, err := outbox.StageBlob(ctx, s.blobs, s.newID(), sniff, limit)
 	switch {
 	case errors.Is(err, outbox.ErrBlobTooLarge) && byTotal:
-		return &ValidationError{Errors: []transform.FieldError{totalTooLarge(
-			fmt.Sprintf("the attachments are larger than %d bytes together", s.limits.MaxTotalBytes),
-			fmt.Sprintf("die Anlagen sind zusammen größer als %d Bytes", s.limits.MaxTotalBytes), s.limits.MaxTotalBytes)}}
+		return &ValidationError{Errors: []transform.FieldError{totalTooLarge(-1, s.limits.MaxTotalBytes)}}
 	case errors.Is(err, outbox.ErrBlobTooLarge):
 		return &ValidationError{Errors: []transform.FieldError{{Pointer: p + "/" + memberContent, Code: transform.CodeTooLong,
 			Message:   fmt.Sprintf("content is larger than %d bytes, the limit of one attachment", s.limits.MaxBytes),
