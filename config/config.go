@@ -320,6 +320,10 @@ type AttachmentLimits struct {
 	// server.max_body_bytes, which must leave room for the base64 form (a
 	// third larger) and the rest of the submission.
 	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxTotalBytes is the largest size of all attachments of one
+	// submission together, decoded; 0 means no limit beyond MaxCount
+	// times MaxBytes.
+	MaxTotalBytes int64 `yaml:"max_total_bytes"`
 	// MIMETypes lists the media types accepted, as "type/subtype" without
 	// parameters or wildcards, compared case-insensitively; empty means the
 	// default application/pdf, image/jpeg, image/png, image/tiff.

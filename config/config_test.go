@@ -172,6 +172,8 @@ func TestValidate(t *testing.T) {
 		{"attachments max bytes above body limit (streamed as parts)", func(c *Config) { c.Procedures[2].Attachments.MaxBytes = c.Server.MaxBodyBytes + 1 }, nil},
 		{"attachments max bytes at the limit", func(c *Config) { c.Procedures[2].Attachments.MaxBytes = MaxAttachmentBytes }, nil},
 		{"attachments max bytes above the limit", func(c *Config) { c.Procedures[2].Attachments.MaxBytes = MaxAttachmentBytes + 1 }, []string{a2 + ".max_bytes"}},
+		{"attachments max total bytes negative", func(c *Config) { c.Procedures[2].Attachments.MaxTotalBytes = -1 }, []string{a2 + ".max_total_bytes"}},
+		{"attachments max total bytes set", func(c *Config) { c.Procedures[2].Attachments.MaxTotalBytes = 50 << 20 }, nil},
 		{"attachments max bytes with invalid body limit", func(c *Config) { c.Server.MaxBodyBytes = -1 }, []string{"server.max_body_bytes"}},
 		{"attachments mime types custom", func(c *Config) {
 			c.Procedures[2].Attachments.MIMETypes = []string{"Application/PDF", "application/vnd.oasis.opendocument.text", "text/plain"}

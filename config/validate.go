@@ -208,6 +208,9 @@ func (l AttachmentLimits) validate(path string, v *validator) {
 	case l.MaxBytes > MaxAttachmentBytes:
 		v.add(path+".max_bytes", "must not exceed %d (4 GiB), got %d", int64(MaxAttachmentBytes), l.MaxBytes)
 	}
+	if l.MaxTotalBytes < 0 {
+		v.add(path+".max_total_bytes", "must not be negative (0: no limit beyond max_count times max_bytes), got %d", l.MaxTotalBytes)
+	}
 	seen := map[string]string{}
 	for i, mt := range l.MIMETypes {
 		tpath := fmt.Sprintf("%s.mime_types[%d]", path, i)

@@ -4,17 +4,28 @@
 // into a Request and calls Service.Accept; it keeps only its protocol.
 //
 // Accept checks that the tenant routes the procedure to a mapper in the
-// transform.Registry, has the protocol check the attachments against the
-// procedure's limits (Attachments.Check), lets the mapper validate the
-// submission, gives it its id, has the protocol stage the attachments'
-// content (Attachments.Stage through a Stager, before any transaction, so
-// that a slow upload holds none open) and maps it once per destination of
-// the route. A destination in format xdomea gets the message filed in the
-// E-Akte: an xdomea filing message whose ZIP container carries the
-// document and the attachments; a destination in format xoev with
-// attachments gets a container of the XÖV document and the attachments
-// under AttachmentsDir. Containers are outbox.Bundles, assembled at
-// delivery from the stored blobs.
+// transform.Registry, has the protocol decode the attachments
+// (Attachments.Check) and applies the rules of attachments to them, the
+// same for every protocol: at most the procedure's MaxCount; each id a
+// canonical lower-case UUID, used once; each file name a plain name for
+// any file system (no path, no "." or "..", no colon, no characters or
+// device names Windows forbids, NFC, transform.CheckText, at most
+// MaxFileNameBytes), since it becomes part of ZIP entry names; each media
+// type one the procedure allows; content of 1 to MaxBytes bytes, together
+// at most MaxTotalBytes when set, whose first bytes are the signature of a
+// PDF, PNG, JPEG or TIFF where it declares one. Problems are located as in
+// the portal API's request: /attachments/i/filename and so on. Then the
+// mapper validates the submission, which gets its id; Accept stages the
+// content the protocol gave and has the protocol stream the rest, an
+// upload (Attachments.Stage through a Stager, which checks size and
+// signature as the content streams by), before any transaction, so that a
+// slow upload holds none open, and maps the submission once per
+// destination of the route. A destination in format xdomea gets the
+// message filed in the E-Akte: an xdomea filing message whose ZIP
+// container carries the document and the attachments; a destination in
+// format xoev with attachments gets a container of the XÖV document and
+// the attachments under AttachmentsDir. Containers are outbox.Bundles,
+// assembled at delivery from the stored blobs.
 //
 // The submission, its blobs and one outbox.Message per destination commit
 // in one transaction. Each message carries the metadata keys of package

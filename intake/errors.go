@@ -12,6 +12,9 @@ import (
 const (
 	CodeUnknownTenant    = "unknown_tenant"    // no such tenant
 	CodeUnknownProcedure = "unknown_procedure" // the tenant does not accept the procedure, or it has no mapper
+	CodeDuplicateID      = "duplicate_id"      // an attachment id used by an earlier attachment of the request
+	CodeInvalidFileName  = "invalid_filename"  // an attachment file name with a path, a leading dot, a colon, or not in NFC
+	CodeContentMismatch  = "content_mismatch"  // attachment content that is not what its mime_type declares
 )
 
 // Errors of Accept, recognisable with errors.Is.

@@ -113,7 +113,8 @@ type Request struct {
 	// Identity is how the sender identified the applicant; nil when it
 	// states nothing.
 	Identity *transform.Identity
-	// Attachments supplies the files of the submission; nil when the
+	// Attachments supplies the files of the submission, which Accept
+	// checks against the procedure's limits and rules; nil when the
 	// protocol carries none.
 	Attachments Attachments
 	// IdempotencyKey optionally names the submission within the portal: a
@@ -130,22 +131,6 @@ type Request struct {
 	// Payload is what is kept of the request in the store (without the
 	// attachments' content, which is stored apart).
 	Payload []byte
-}
-
-// Attachments supplies the files (Anlagen) of a submission, as its protocol
-// carries them.
-type Attachments interface {
-	// Check returns the attachments in request order, checked against the
-	// procedure's limits (zero fields: the defaults), or every problem
-	// found. Accept calls it once the tenant's route and the mapper are
-	// known and before the mapper's Validate, which may cross-check
-	// references to them.
-	Check(limits config.AttachmentLimits) ([]transform.Attachment, []transform.FieldError)
-	// Stage stores the content of each attachment through s and sets its
-	// Size and Ref to the staged blob. It returns the problems of content
-	// that arrives only now (an upload), or an error, which Accept returns
-	// as it is. Accept calls it after the mapper's Validate.
-	Stage(ctx context.Context, s *Stager, attachments []transform.Attachment) ([]transform.FieldError, error)
 }
 
 // Receipt is the outcome of Accept.
@@ -165,10 +150,12 @@ type Receipt struct {
 	Procedure string
 }
 
-// Accept validates r, maps it once per destination of the tenant's route
-// (an xdomea destination gets its filing message), stages the attachments'
-// content and commits the submission, its attachments and its messages in
-// one transaction. Nothing is stored when it returns an error: a
+// Accept validates r (the attachments against the procedure's limits and
+// rules, see checkAttachments, then the mapper's Validate), maps it once
+// per destination of the tenant's route (an xdomea destination gets its
+// filing message), stages the attachments' content, checking what streams
+// in (Stager.Stage), and commits the submission, its attachments and its
+// messages in one transaction. Nothing is stored when it returns an error: a
 // *ValidationError (the submission's problems), ErrIdempotencyConflict,
 // an error wrapping ErrUnavailable (the store failed; the sender retries
 // with the same key), an error of r.Attachments as it returned it, or any
@@ -190,7 +177,7 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 	mapper, ok := s.registry.Mapper(r.Procedure)
 	if !ok {
 		s.log.WarnContext(ctx, "procedure is routed but has no mapper",
-			"tenant", tenant.ID, "procedure", r.Procedure, "portal_id", r.PortalID)
+			slog.String("tenant", tenant.ID), slog.String("procedure", route.Procedure), slog.String("portal_id", r.PortalID))
 		return rc, &ValidationError{Err: ErrUnknownProcedure, Errors: []transform.FieldError{{Pointer: "/procedure",
 			Code: CodeUnknownProcedure, Message: "the procedure is not supported",
 			MessageDE: "die Leistung wird nicht unterstützt"}}}
@@ -198,14 +185,13 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 
 	// The attachments before the mapper, which may cross-check references
 	// to them: against attachments that failed it would report in vain.
+	limits := s.limits(r.Procedure)
+	var decoded []Attachment
 	var attachments []transform.Attachment
 	if r.Attachments != nil {
-		var limits config.AttachmentLimits // zero: the defaults
-		if p, ok := s.cfg.Procedure(r.Procedure); ok {
-			limits = p.Attachments
-		}
 		var errs []transform.FieldError
-		if attachments, errs = r.Attachments.Check(limits); errs != nil {
+		decoded, errs = r.Attachments.Check()
+		if attachments, errs = checkAttachments(decoded, errs, limits); errs != nil {
 			return rc, &ValidationError{Errors: errs}
 		}
 	}
@@ -227,18 +213,21 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 
 	// The attachments' content is staged before the transaction, so that
 	// a slow upload holds none open; what is not committed is deleted.
-	staged := &Stager{blobs: s.store, newID: s.newID}
+	staged := &Stager{blobs: s.store, newID: s.newID, attachments: sub.Attachments, limits: limits}
 	committed := false
 	defer func() {
 		if !committed && len(staged.staged) > 0 {
 			if err := staged.discard(ctx); err != nil {
 				s.log.WarnContext(ctx, "staged attachments not deleted; retention removes them",
-					"submission_id", sub.ID, "error", err)
+					slog.String("submission_id", sub.ID), slog.Any("error", err))
 			}
 		}
 	}()
 	hash := r.RequestHash
 	if r.Attachments != nil {
+		if err := stageContents(ctx, staged, decoded); err != nil {
+			return rc, err
+		}
 		// Also without attachments: a protocol that sends content apart
 		// reads the rest of it here.
 		errs, err := r.Attachments.Stage(ctx, staged, sub.Attachments)
@@ -247,6 +236,9 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 		}
 		if errs != nil {
 			return rc, &ValidationError{Errors: errs}
+		}
+		if i := staged.unstaged(); i >= 0 {
+			return rc, fmt.Errorf("attachment %d has no content: the protocol neither gave nor staged it", i)
 		}
 		if r.HashContent {
 			hash = contentHash(hash[:], sub.Attachments, staged.staged)
@@ -305,4 +297,31 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 		rc.SubmissionID, rc.Replayed = stored.ID, true
 	}
 	return rc, nil
+}
+
+// limits returns the attachment limits of procedure, with the defaults
+// for zero fields.
+func (s *Service) limits(procedure string) config.AttachmentLimits {
+	var limits config.AttachmentLimits
+	if p, ok := s.cfg.Procedure(procedure); ok {
+		limits = p.Attachments
+	}
+	return limits.WithDefaults()
+}
+
+// stageContents stages the content that came with the request, checked by
+// checkAttachments already; a failure is the store's.
+func stageContents(ctx context.Context, s *Stager, decoded []Attachment) error {
+	for i, a := range decoded {
+		if a.Content == nil {
+			continue
+		}
+		if err := s.Stage(ctx, i, bytes.NewReader(a.Content)); err != nil {
+			if _, ok := errors.AsType[*ValidationError](err); ok {
+				return err
+			}
+			return fmt.Errorf("%w: stage attachment %d: %w", ErrUnavailable, i, err)
+		}
+	}
+	return nil
 }

@@ -161,30 +161,41 @@ func demoRequest(t *testing.T, procedure string) intake.Request {
 		Data: obj.Data, RequestHash: sha256.Sum256(body), Payload: body}
 }
 
-// files are attachments with their content, as a protocol hands them over.
+// files are attachments with their content, as a protocol hands them over:
+// with the request, or with upload set as content streamed at Stage.
 type files struct {
 	attachments []transform.Attachment
 	contents    [][]byte
+	upload      bool
 	checkErrs   []transform.FieldError // Check reports them
 	stageErrs   []transform.FieldError // Stage reports them, after staging
 	staged      []string               // ids of the blobs staged
 }
 
-func (f *files) Check(config.AttachmentLimits) ([]transform.Attachment, []transform.FieldError) {
-	if f.checkErrs != nil {
-		return nil, f.checkErrs
+func (f *files) Check() ([]intake.Attachment, []transform.FieldError) {
+	out := make([]intake.Attachment, len(f.attachments))
+	for i, a := range f.attachments {
+		out[i] = intake.Attachment{ID: a.ID, FileName: a.FileName, MIMEType: a.MIMEType}
+		if !f.upload {
+			out[i].Content = f.contents[i]
+		}
 	}
-	return slices.Clone(f.attachments), nil
+	return out, f.checkErrs
 }
 
 func (f *files) Stage(ctx context.Context, s *intake.Stager, attachments []transform.Attachment) ([]transform.FieldError, error) {
-	for i := range attachments {
-		b, err := s.Stage(ctx, bytes.NewReader(f.contents[i]), 1<<20)
-		if err != nil {
-			return nil, err
+	if f.upload {
+		for i := range attachments {
+			if err := s.Stage(ctx, i, bytes.NewReader(f.contents[i])); err != nil {
+				return nil, err
+			}
 		}
-		f.staged = append(f.staged, b.ID)
-		attachments[i].Size, attachments[i].Ref = b.Size, b.ID
+	}
+	for _, a := range attachments {
+		if a.Ref == "" || a.Size == 0 {
+			return nil, errors.New("an attachment has no content staged")
+		}
+		f.staged = append(f.staged, a.Ref)
 	}
 	return f.stageErrs, nil
 }
@@ -307,7 +318,7 @@ func TestAcceptStoresSubmissionAndMessages(t *testing.T) {
 	}
 }
 
-// stagedOf returns the ids of the blobs that r's attachments staged.
+// stagedOf returns the ids of the blobs staged for r's attachments.
 func stagedOf(r intake.Request) []string {
 	if f, ok := r.Attachments.(*files); ok {
 		return f.staged
@@ -641,6 +652,7 @@ func TestAcceptStageFailure(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	f := twoFiles()
+	f.upload = true
 	broken := errors.New("the upload broke")
 	r := demoRequest(t, meldung)
 	r.Attachments = &brokenUpload{files: f, err: broken}
@@ -658,11 +670,10 @@ type brokenUpload struct {
 }
 
 func (b *brokenUpload) Stage(ctx context.Context, s *intake.Stager, attachments []transform.Attachment) ([]transform.FieldError, error) {
-	if _, err := s.Stage(ctx, bytes.NewReader(b.contents[0]), 1<<20); err != nil {
+	if err := s.Stage(ctx, 0, bytes.NewReader(b.contents[0])); err != nil {
 		return nil, err
 	}
-	_, err := s.Stage(ctx, io.MultiReader(bytes.NewReader(b.contents[1]), errReader{b.err}), 1<<20)
-	return nil, err
+	return nil, s.Stage(ctx, 1, io.MultiReader(bytes.NewReader(b.contents[1]), errReader{b.err}))
 }
 
 type errReader struct{ err error }

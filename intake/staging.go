@@ -4,34 +4,99 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
+	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/transform"
 )
 
 // Stager stages the content of one submission's attachments as blobs, each
 // chunk committed on its own, before the submission's transaction commits
-// them (outbox.StageBlob). Accept hands one to Attachments.Stage and deletes
-// what it staged unless the submission is committed.
+// them (outbox.StageBlob), and checks it as it streams by: its size, and
+// that it starts with the signature of its media type. Accept stages the
+// content a protocol gave it and hands the Stager to Attachments.Stage for
+// the rest; it deletes what was staged unless the submission is committed.
 type Stager struct {
-	blobs  outbox.Blobs
-	newID  func() string
-	staged []outbox.Blob
+	blobs       outbox.Blobs
+	newID       func() string
+	attachments []transform.Attachment // Accept's, their Size and Ref set by Stage
+	limits      config.AttachmentLimits
+	total       int64 // bytes staged
+	staged      []outbox.Blob
 }
 
-// Stage stores what r yields, at most limit bytes, as a new blob and returns
-// it; the errors are those of outbox.StageBlob (ErrBlobTooLarge,
-// ErrBlobSource, or one of the store).
-func (s *Stager) Stage(ctx context.Context, r io.Reader, limit int64) (outbox.Blob, error) {
-	b, err := outbox.StageBlob(ctx, s.blobs, s.newID(), r, limit)
-	if err != nil {
-		return outbox.Blob{}, err
+// Stage stores what r yields as the content of attachments[i], the
+// attachment at that index of those Accept handed to Attachments.Stage, and
+// sets its Size and Ref. Content that breaks the procedure's rules is a
+// *ValidationError at /attachments/i/content (larger than the procedure's
+// MaxBytes, empty, or not starting with the signature of its media type),
+// or at /attachments (all attachments together larger than MaxTotalBytes);
+// the upload stops at the limit. Other errors are those of
+// outbox.StageBlob: an error of r wrapping outbox.ErrBlobSource, or one of
+// the store. Each attachment is staged once.
+func (s *Stager) Stage(ctx context.Context, i int, r io.Reader) error {
+	if i < 0 || i >= len(s.attachments) {
+		return fmt.Errorf("stage attachment %d of %d: no such attachment", i, len(s.attachments))
 	}
-	s.staged = append(s.staged, b)
-	return b, nil
+	a := &s.attachments[i]
+	if a.Ref != "" {
+		return fmt.Errorf("stage attachment %d: staged already", i)
+	}
+	limit, byTotal := s.limits.MaxBytes, false
+	if s.limits.MaxTotalBytes > 0 && s.limits.MaxTotalBytes-s.total < limit {
+		limit, byTotal = max(s.limits.MaxTotalBytes-s.total, 0), true
+	}
+	// The first bytes are kept as they pass, for the signature.
+	head := make([]byte, 0, signatureLength)
+	sniff := readerFunc(func(b []byte) (int, error) {
+		n, err := r.Read(b)
+		if room := signatureLength - len(head); room > 0 {
+			head = append(head, b[:min(n, room)]...)
+		}
+		return n, err
+	})
+	p := AttachmentPointer(i)
+	b, err := outbox.StageBlob(ctx, s.blobs, s.newID(), sniff, limit)
+	switch {
+	case errors.Is(err, outbox.ErrBlobTooLarge) && byTotal:
+		return &ValidationError{Errors: []transform.FieldError{totalTooLarge(-1, s.limits.MaxTotalBytes)}}
+	case errors.Is(err, outbox.ErrBlobTooLarge):
+		return &ValidationError{Errors: []transform.FieldError{{Pointer: p + "/" + memberContent, Code: transform.CodeTooLong,
+			Message:   fmt.Sprintf("content is larger than %d bytes, the limit of one attachment", s.limits.MaxBytes),
+			MessageDE: fmt.Sprintf("content ist größer als %d Bytes, die Grenze für eine Anlage", s.limits.MaxBytes)}}}
+	case err != nil:
+		return err
+	}
+	fe := checkContent(p, b.Size, s.limits.MaxBytes)
+	if fe == nil {
+		fe = checkSignature(i, a.MIMEType, head)
+	}
+	s.staged = append(s.staged, b) // deleted with the rest when Accept fails
+	if fe != nil {
+		return &ValidationError{Errors: []transform.FieldError{*fe}}
+	}
+	s.total += b.Size
+	a.Size, a.Ref = b.Size, b.ID
+	return nil
 }
+
+// unstaged returns the index of the first attachment without content
+// staged, -1 when every one has it.
+func (s *Stager) unstaged() int {
+	for i, a := range s.attachments {
+		if a.Ref == "" {
+			return i
+		}
+	}
+	return -1
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // discard deletes the staged blobs: the request failed, or was an
 // idempotent retry and stored nothing.

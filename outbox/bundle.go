@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Bundle is the stored payload of a message whose content is a ZIP container
@@ -39,8 +41,70 @@ type BundleEntry struct {
 // IsBlob reports whether the entry's content is a stored blob.
 func (e BundleEntry) IsBlob() bool { return e.Blob != "" }
 
-// Marshal encodes b as a message payload.
+// ErrEntryName is the error of a bundle entry name that could step out of
+// the directory a container is unpacked into, or that a receiver would
+// misread: see CheckEntryName.
+var ErrEntryName = errors.New("bad bundle entry name")
+
+// CheckEntryName returns an error wrapping ErrEntryName unless name is a
+// relative path of non-empty segments separated by '/', none of them "."
+// or "..", in valid UTF-8 without backslashes or control characters and
+// without a drive letter. The intake checks attachment file names far more
+// strictly; this is the second line of defence where the names become
+// entries of a ZIP container (or files of a directory).
+func CheckEntryName(name string) error {
+	bad := func(why string) error { return fmt.Errorf("%w %q: %s", ErrEntryName, name, why) }
+	switch {
+	case name == "":
+		return bad("empty")
+	case !utf8.ValidString(name):
+		return bad("not valid UTF-8")
+	case strings.HasPrefix(name, "/"):
+		return bad("absolute")
+	case len(name) >= 2 && name[1] == ':' && ('A' <= name[0] && name[0] <= 'Z' || 'a' <= name[0] && name[0] <= 'z'):
+		return bad("a drive letter")
+	case strings.Contains(name, `\`):
+		return bad("a backslash")
+	}
+	for _, r := range name {
+		if r < 0x20 || 0x7f <= r && r <= 0x9f {
+			return bad("a control character")
+		}
+	}
+	for seg := range strings.SplitSeq(name, "/") {
+		switch seg {
+		case "":
+			return bad("an empty segment")
+		case ".", "..":
+			return bad("a segment " + seg)
+		}
+	}
+	return nil
+}
+
+// check checks every entry of b: a valid name (CheckEntryName), and
+// either data or a blob.
+func (b Bundle) check() error {
+	if len(b.Entries) == 0 {
+		return errors.New("no entries")
+	}
+	for i, e := range b.Entries {
+		if e.Blob != "" && len(e.Data) > 0 {
+			return fmt.Errorf("entry %d has both data and a blob", i)
+		}
+		if err := CheckEntryName(e.Name); err != nil {
+			return fmt.Errorf("entry %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Marshal encodes b as a message payload; a bundle with a bad entry name
+// (CheckEntryName) is an error.
 func (b Bundle) Marshal() ([]byte, error) {
+	if err := b.check(); err != nil {
+		return nil, fmt.Errorf("encode bundle: %w", err)
+	}
 	p, err := json.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("encode bundle: %w", err)
@@ -48,19 +112,15 @@ func (b Bundle) Marshal() ([]byte, error) {
 	return p, nil
 }
 
-// ParseBundle decodes a bundle payload.
+// ParseBundle decodes a bundle payload; a bundle with a bad entry name
+// (CheckEntryName) is an error, which Delivery.Bundle makes permanent.
 func ParseBundle(payload []byte) (Bundle, error) {
 	var b Bundle
 	if err := json.Unmarshal(payload, &b); err != nil {
 		return Bundle{}, fmt.Errorf("decode bundle: %w", err)
 	}
-	if len(b.Entries) == 0 {
-		return Bundle{}, errors.New("decode bundle: no entries")
-	}
-	for i, e := range b.Entries {
-		if e.Name == "" || e.Blob != "" && len(e.Data) > 0 {
-			return Bundle{}, fmt.Errorf("decode bundle: entry %d needs a name and either data or a blob", i)
-		}
+	if err := b.check(); err != nil {
+		return Bundle{}, fmt.Errorf("decode bundle: %w", err)
 	}
 	return b, nil
 }
@@ -77,7 +137,14 @@ func (b Bundle) BlobIDs() []string {
 }
 
 // WriteZIP writes the ZIP container of b to w, streaming blobs from blobs.
+// A bad entry name (CheckEntryName) is a permanent error, returned before
+// anything is written.
 func (b Bundle) WriteZIP(ctx context.Context, w io.Writer, blobs Blobs) error {
+	for _, e := range b.Entries {
+		if err := CheckEntryName(e.Name); err != nil {
+			return Permanent(fmt.Errorf("zip: %w", err))
+		}
+	}
 	zw := zip.NewWriter(w)
 	modified := b.Modified.UTC().Truncate(time.Second)
 	for _, e := range b.Entries {

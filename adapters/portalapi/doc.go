@@ -21,8 +21,8 @@
 // the tenant and procedure (403) and hands the decoded submission to its
 // Intake (package intake), which checks, in this order, the tenant's route
 // for the procedure and its mapper in the transform.Registry (422), the
-// attachments (422, decoded by this package as the intake asks), and the
-// mapper's Validate (422, every problem at once). Then the submission gets
+// attachments (422: this package only decodes them, the rules are the
+// intake's), and the mapper's Validate (422, every problem at once). Then the submission gets
 // its id, the mapper builds one XÖV message per destination of the route,
 // and the submission and its messages are committed to the outbox in one
 // transaction, each message on its topic (config.Topic(tenant, procedure,
@@ -64,9 +64,11 @@
 //	"attachments": [{"id": "0b6f1c2e-7a4d-4f3b-8e21-5c9d0a1b2c3d", "filename": "Lageplan.pdf",
 //	                 "mime_type": "application/pdf", "content": "JVBERi0xLjcK..."}]
 //
-// Each object has exactly these members: id, a UUID in canonical lower-case
-// form, unique within the request; filename, a plain name of at most
-// MaxFileNameBytes bytes in NFC that passes transform.CheckText, without
+// Each object has exactly these members (this package decodes them and
+// reports unknown members, wrong types and bad base64; package intake
+// applies the rules below to attachments of every protocol): id, a UUID in
+// canonical lower-case form, unique within the request; filename, a plain
+// name of at most MaxFileNameBytes bytes in NFC that passes transform.CheckText, without
 // control characters, "/", "\" or ":", not "." or ".." and not starting
 // with a dot, nothing Windows forbids (< > " | ? *, a trailing dot or space,
 // device names such as CON or LPT1), rejected, never rewritten; mime_type, one of the procedure's
@@ -74,7 +76,8 @@
 // in standard base64 with padding (RFC 4648, section 4, no line breaks),
 // 1 to MaxBytes bytes decoded. PDF, PNG, JPEG and TIFF content must start
 // with the signature of its type (CodeContentMismatch); other allowed types
-// are not sniffed. There may be at most MaxCount attachments. Problems are
+// are not sniffed. There may be at most MaxCount attachments, together at
+// most MaxTotalBytes when the procedure sets it. Problems are
 // 422 errors with pointers such as /attachments/2/content, reported before
 // the mapper's Validate is called. The attachments go into
 // transform.Submission.Attachments in request order.
@@ -83,8 +86,10 @@
 // (RFC 7578): first the part PartSubmission with the JSON, its attachments
 // described without content, then one part per attachment named by its
 // id, holding the bytes as they are. Parts are streamed into staged blobs
-// (outbox.StageBlob), one chunk in memory at a time, and checked on the
-// way: size against MaxBytes as it arrives, the signature of its type, no
+// (outbox.StageBlob) through the intake's Stager, one chunk in memory at a
+// time, which checks them on the way: size against MaxBytes (and
+// MaxTotalBytes) as it arrives, the signature of its type. This package
+// checks that there is no
 // unknown (CodeUnknownPart) or repeated (CodeDuplicatePart) part, every
 // declared one present. server.max_body_bytes bounds the submission part
 // only; the connection's deadlines move with the upload's progress

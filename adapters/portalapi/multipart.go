@@ -9,11 +9,9 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/transform"
@@ -35,19 +33,6 @@ const (
 // in-flight budget for its submission part, and the upload progress that
 // extends its read deadline.
 const budgetStep = 64 << 10
-
-// stageContents stages the decoded contents of a JSON request's
-// attachments and sets each attachment's Size and Ref.
-func stageContents(ctx context.Context, s *intake.Stager, attachments []transform.Attachment, contents [][]byte) error {
-	for i := range attachments {
-		b, err := s.Stage(ctx, bytes.NewReader(contents[i]), int64(len(contents[i])))
-		if err != nil {
-			return fmt.Errorf("stage attachment %d: %w", i, err)
-		}
-		attachments[i].Size, attachments[i].Ref = b.Size, b.ID
-	}
-	return nil
-}
 
 // uploadDeadline keeps extending the read and write deadlines of a
 // request's connection while its body arrives at budgetStep bytes per
@@ -178,15 +163,14 @@ func partError(err error) string {
 }
 
 // stageParts streams the attachment parts that follow the submission part
-// into staged blobs, each checked against limits as it arrives: its form
-// name must be the id of a declared attachment not sent yet, its content
-// 1 to MaxBytes bytes starting with the signature of its media type. It
-// sets each attachment's Size and Ref. A problem with the parts is
-// returned as field errors (the first problem of the upload, or every
-// attachment missing at the end), a failure to store as err.
+// into staged blobs through staged, which checks each as it arrives (its
+// size and signature, intake's rules) and sets its Size and Ref: a part's
+// form name must be the id of a declared attachment not sent yet. A
+// problem with the parts is returned as field errors (the first problem of
+// the upload, or every attachment missing at the end), a failure to store
+// as err.
 func (h *Handler) stageParts(ctx context.Context, m *multipartRequest, attachments []transform.Attachment,
-	limits config.AttachmentLimits, staged *intake.Stager) ([]transform.FieldError, error) {
-	limits = limits.WithDefaults()
+	staged *intake.Stager) ([]transform.FieldError, error) {
 	index := make(map[string]int, len(attachments))
 	for i, a := range attachments {
 		index[a.ID] = i
@@ -207,7 +191,7 @@ func (h *Handler) stageParts(ctx context.Context, m *multipartRequest, attachmen
 			return nil, errMalformed(text("the multipart body could not be read: %s",
 				"der multipart-Inhalt konnte nicht gelesen werden: %s", partError(err)))
 		}
-		fes, err := h.stagePart(ctx, part, attachments, index, seen, limits, staged)
+		fes, err := stagePart(ctx, part, index, seen, staged)
 		part.Close()
 		if fes != nil || err != nil {
 			return fes, err
@@ -216,7 +200,7 @@ func (h *Handler) stageParts(ctx context.Context, m *multipartRequest, attachmen
 	var missing []transform.FieldError
 	for i, ok := range seen {
 		if !ok {
-			missing = append(missing, attachmentError(attachmentPointer(i), memberContent, transform.CodeRequired,
+			missing = append(missing, attachmentError(intake.AttachmentPointer(i), memberContent, transform.CodeRequired,
 				text("no part named %s carries the content of this attachment",
 					"kein Teil mit dem Namen %s enthält den Inhalt dieser Anlage", attachments[i].ID)))
 		}
@@ -224,11 +208,9 @@ func (h *Handler) stageParts(ctx context.Context, m *multipartRequest, attachmen
 	return missing, nil
 }
 
-func attachmentPointer(i int) string { return "/" + memberAttachments + "/" + strconv.Itoa(i) }
-
 // stagePart stages one attachment part.
-func (h *Handler) stagePart(ctx context.Context, part *multipart.Part, attachments []transform.Attachment,
-	index map[string]int, seen []bool, limits config.AttachmentLimits, staged *intake.Stager) ([]transform.FieldError, error) {
+func stagePart(ctx context.Context, part *multipart.Part, index map[string]int, seen []bool,
+	staged *intake.Stager) ([]transform.FieldError, error) {
 	name := part.FormName()
 	i, declared := index[name]
 	switch {
@@ -241,31 +223,21 @@ func (h *Handler) stagePart(ctx context.Context, part *multipart.Part, attachmen
 			Message:   fmt.Sprintf("a part is named %.64q, which is the id of no attachment in the submission", name),
 			MessageDE: fmt.Sprintf("ein Teil heißt %.64q; das ist die id keiner Anlage des Antrags", name)}}, nil
 	case seen[i]:
-		return []transform.FieldError{attachmentError(attachmentPointer(i), memberContent, CodeDuplicatePart,
+		return []transform.FieldError{attachmentError(intake.AttachmentPointer(i), memberContent, CodeDuplicatePart,
 			localized{"the content of this attachment is sent in two parts",
 				"der Inhalt dieser Anlage wird in zwei Teilen gesendet"})}, nil
 	}
 	seen[i] = true
-	p := attachmentPointer(i)
 	if cte := strings.ToLower(part.Header.Get("Content-Transfer-Encoding")); cte != "" && cte != "binary" && cte != "8bit" && cte != "7bit" {
-		return []transform.FieldError{attachmentError(p, memberContent, transform.CodeFormat,
+		return []transform.FieldError{attachmentError(intake.AttachmentPointer(i), memberContent, transform.CodeFormat,
 			localized{"send the content as it is (binary), without a Content-Transfer-Encoding",
 				"den Inhalt unverändert (binär) senden, ohne Content-Transfer-Encoding"})}, nil
 	}
-	head := make([]byte, 0, signatureLength)
-	sniff := readerFunc(func(b []byte) (int, error) {
-		n, err := part.Read(b)
-		if room := signatureLength - len(head); room > 0 {
-			head = append(head, b[:min(n, room)]...)
-		}
-		return n, err
-	})
-	b, err := staged.Stage(ctx, sniff, limits.MaxBytes)
+	err := staged.Stage(ctx, i, part)
+	if v, ok := errors.AsType[*intake.ValidationError](err); ok {
+		return v.Errors, nil // too large, empty, or not its media type
+	}
 	switch {
-	case errors.Is(err, outbox.ErrBlobTooLarge):
-		return []transform.FieldError{attachmentError(p, memberContent, transform.CodeTooLong,
-			text("content is larger than %d bytes, the limit of one attachment",
-				"content ist größer als %d Bytes, die Grenze für eine Anlage", limits.MaxBytes))}, nil
 	case errors.Is(err, outbox.ErrBlobSource):
 		return nil, errMalformed(text("the multipart body could not be read: %s",
 			"der multipart-Inhalt konnte nicht gelesen werden: %s", partError(err)))
@@ -273,14 +245,6 @@ func (h *Handler) stagePart(ctx context.Context, part *multipart.Part, attachmen
 		return nil, errUnavailable(text("the attachment could not be stored; retry later",
 			"die Anlage konnte nicht gespeichert werden; bitte später erneut versuchen"), err)
 	}
-	if b.Size == 0 {
-		return []transform.FieldError{attachmentError(p, memberContent, transform.CodeTooShort,
-			localized{"content must not be empty", "content darf nicht leer sein"})}, nil
-	}
-	if fe := checkSignature(p, attachments[i].MIMEType, head); fe != nil {
-		return []transform.FieldError{*fe}, nil
-	}
-	attachments[i].Size, attachments[i].Ref = b.Size, b.ID
 	return nil, nil
 }
 

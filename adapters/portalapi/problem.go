@@ -40,9 +40,9 @@ const (
 	CodeUnknownField     = "unknown_field"             // a member the request body does not allow, at the top level or in identity or an attachment
 	CodeUnknownTenant    = intake.CodeUnknownTenant    // no such tenant
 	CodeUnknownProcedure = intake.CodeUnknownProcedure // the tenant does not accept the procedure, or it has no mapper
-	CodeDuplicateID      = "duplicate_id"              // an attachment id used by an earlier attachment of the request
-	CodeInvalidFileName  = "invalid_filename"          // an attachment file name with a path, a leading dot, a colon, or not in NFC
-	CodeContentMismatch  = "content_mismatch"          // attachment content that is not what its mime_type declares
+	CodeDuplicateID      = intake.CodeDuplicateID      // an attachment id used by an earlier attachment of the request
+	CodeInvalidFileName  = intake.CodeInvalidFileName  // an attachment file name with a path, a leading dot, a colon, or not in NFC
+	CodeContentMismatch  = intake.CodeContentMismatch  // attachment content that is not what its mime_type declares
 	CodeUnknownPart      = "unknown_part"              // a multipart part named by no attachment id
 	CodeDuplicatePart    = "duplicate_part"            // a multipart part sent twice (the submission, or one attachment's content)
 )

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"unicode/utf8"
 
-	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/transform"
 )
@@ -138,36 +137,27 @@ func acceptProblem(err error) error {
 }
 
 // requestAttachments hands the attachments member of a request, and the
-// parts of a multipart request, to Intake.Accept.
+// parts of a multipart request, to Intake.Accept, which checks them.
 type requestAttachments struct {
 	h         *Handler
 	member    any               // the attachments member as decoded
 	multipart *multipartRequest // nil for a JSON request
-	limits    config.AttachmentLimits
-	contents  [][]byte // of a JSON request: the decoded content of each attachment
 }
 
 var _ intake.Attachments = (*requestAttachments)(nil)
 
 // Check decodes the attachments member (decodeAttachments).
-func (a *requestAttachments) Check(limits config.AttachmentLimits) ([]transform.Attachment, []transform.FieldError) {
-	a.limits = limits
-	attachments, contents, errs := decodeAttachments(a.member, limits, a.multipart != nil)
-	a.contents = contents
-	return attachments, errs
+func (a *requestAttachments) Check() ([]intake.Attachment, []transform.FieldError) {
+	return decodeAttachments(a.member, a.multipart != nil)
 }
 
-// Stage stages the decoded contents of a JSON request, or streams the
-// parts of a multipart request (stageParts).
+// Stage streams the parts of a multipart request (stageParts); the content
+// of a JSON request came with it, and Accept staged it.
 func (a *requestAttachments) Stage(ctx context.Context, s *intake.Stager, attachments []transform.Attachment) ([]transform.FieldError, error) {
-	if a.multipart != nil {
-		return a.h.stageParts(ctx, a.multipart, attachments, a.limits, s)
+	if a.multipart == nil {
+		return nil, nil
 	}
-	if err := stageContents(ctx, s, attachments, a.contents); err != nil {
-		return nil, errUnavailable(text("the attachments could not be stored; retry later",
-			"die Anlagen konnten nicht gespeichert werden; bitte später erneut versuchen"), err)
-	}
-	return nil, nil
+	return a.h.stageParts(ctx, a.multipart, attachments, s)
 }
 
 // errNotJSON is the detail of a request that is neither application/json
