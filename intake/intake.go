@@ -196,6 +196,10 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 		}
 	}
 
+	// ReceivedAt is set before Validate, so that rules relative to the
+	// receipt (the Wohnungsgeberbestätigung's dates) are checked with the
+	// others and not only when mapping.
+	now := s.now().UTC()
 	sub := transform.Submission{
 		Tenant:      tenant.ID,
 		Procedure:   r.Procedure,
@@ -203,12 +207,12 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 		Data:        r.Data,
 		Identity:    r.Identity,
 		Attachments: attachments,
+		ReceivedAt:  now,
 	}
 	if errs := mapper.Validate(sub); len(errs) > 0 {
 		return rc, &ValidationError{Errors: errs}
 	}
-	now := s.now().UTC()
-	sub.ID, sub.ReceivedAt = s.newID(), now
+	sub.ID = s.newID()
 	rc.SubmissionID = sub.ID
 
 	// The attachments' content is staged before the transaction, so that

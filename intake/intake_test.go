@@ -37,6 +37,7 @@ const (
 	mapBroken  = "test.kaputt"
 	mapInvalid = "test.streng"
 	validates  = "test.prueft"
+	receipt    = "test.eingang" // its Validate needs the time of receipt
 
 	pdfID = "0b6f1c2e-7a4d-4f3b-8e21-5c9d0a1b2c3d"
 	pngID = "1c7a2d3f-8b5e-4a6c-9f32-6d0e1b2c3d4e"
@@ -88,7 +89,7 @@ func stores(t *testing.T, test func(t *testing.T, st outbox.Store)) {
 func testConfig(t *testing.T) *config.Config {
 	t.Helper()
 	cfg := config.Demo(t.TempDir(), config.HashKey("test-key"))
-	for _, p := range []string{mapBroken, mapInvalid, validates} {
+	for _, p := range []string{mapBroken, mapInvalid, validates, receipt} {
 		cfg.Procedures = append(cfg.Procedures, config.Procedure{ID: p, Name: p})
 		cfg.Tenants[0].Procedures = append(cfg.Tenants[0].Procedures, config.Route{Procedure: p,
 			Destinations: []config.Destination{{ID: "fachverfahren", Type: "filedrop", FileDrop: &config.FileDrop{Dir: t.TempDir()}}}})
@@ -112,6 +113,30 @@ func (m stubMapper) Map(transform.Input) (transform.Document, error) {
 	return transform.Document{}, m.err
 }
 
+// receiptMapper's Validate refuses a submission without its time of
+// receipt, like the Wohnungsgeberbestätigung's date rules would skip it.
+type receiptMapper struct{ *envelope.Mapper }
+
+func (m receiptMapper) Validate(s transform.Submission) []transform.FieldError {
+	if !s.ReceivedAt.Equal(testNow.UTC()) {
+		return []transform.FieldError{{Pointer: "/data", Code: "no_receipt"}}
+	}
+	return m.Mapper.Validate(s)
+}
+
+// The mapper's Validate sees the time of receipt, so that rules relative to
+// it are reported with the others, before anything is staged.
+func TestAcceptValidatesWithReceipt(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, st outbox.Store) {
+		r := demoRequest(t, meldung)
+		r.Procedure = receipt
+		if _, err := newService(t, testConfig(t), st).Accept(context.Background(), r); err != nil {
+			t.Fatalf("Accept: %v", err)
+		}
+	})
+}
+
 func testRegistry(t *testing.T) *transform.Registry {
 	t.Helper()
 	r := transform.NewRegistry()
@@ -121,6 +146,7 @@ func testRegistry(t *testing.T) *transform.Registry {
 		mapBroken:  stubMapper{err: errors.New("stub mapper is broken")},
 		mapInvalid: stubMapper{err: &transform.ValidationError{Errors: []transform.FieldError{{Pointer: "/data/plz", Code: transform.CodeType}}}},
 		validates:  stubMapper{errs: []transform.FieldError{{Pointer: "/data/art", Code: transform.CodeRequired}}},
+		receipt:    receiptMapper{envelope.New()},
 	} {
 		if err := r.Register(p, m); err != nil {
 			t.Fatal(err)
