@@ -70,6 +70,10 @@ func run(t *testing.T, dir string, env []string, stdin string, args ...string) (
 	return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
 }
 
+// xdomeaZIP ends the name of a dropped xdomea container, which xdomea names
+// like the message inside it: <message id>_FVDaten.SGOAblegen.0605.zip.
+const xdomeaZIP = "_FVDaten.SGOAblegen.0605.zip"
+
 // proc is a running amtsbote process.
 type proc struct {
 	cmd    *exec.Cmd

@@ -81,7 +81,7 @@ func TestEveryExampleIsDeliveredValid(t *testing.T) {
 						t.Errorf("ZIP holds %v", keys(files))
 					}
 				case "eakte":
-					container := readFile(t, filepath.Join(dir, "amtsbote-data", "eakte", "musterstadt", req.Procedure, msgID+".zip"))
+					container := readFile(t, filepath.Join(dir, "amtsbote-data", "eakte", "musterstadt", req.Procedure, msgID+xdomeaZIP))
 					files := unzip(t, container)
 					var sawMessage, sawPrimary bool
 					for name, content := range files {

@@ -116,7 +116,7 @@ func TestLargeAttachmentBoundedMemory(t *testing.T) {
 					path = filepath.Join(dir, "drop", "musterstadt", "test.upload", msg+".zip")
 					entry = "anlagen/" + attachmentID + "/Bauzeichnung.pdf"
 				case "eakte":
-					path = filepath.Join(dir, "eakte", "musterstadt", "test.upload", msg+".zip")
+					path = filepath.Join(dir, "eakte", "musterstadt", "test.upload", msg+xdomeaZIP)
 					entry = attachmentID + "_Bauzeichnung.pdf"
 				default:
 					t.Fatalf("unexpected destination %v", d["destination"])
@@ -294,7 +294,7 @@ func TestOutboxShowContent(t *testing.T) {
 		msg := d["message_id"].(string)
 		drop := filepath.Join(dir, "drop", "musterstadt", "test.upload", msg+".zip")
 		if d["destination"] == "eakte" {
-			drop = filepath.Join(dir, "eakte", "musterstadt", "test.upload", msg+".zip")
+			drop = filepath.Join(dir, "eakte", "musterstadt", "test.upload", msg+xdomeaZIP)
 		}
 		out := filepath.Join(t.TempDir(), "content.zip")
 		code, stdout, stderr := cli(t, dir, "outbox", "show", msg, "--content", out, "--config", cfg)

@@ -42,15 +42,16 @@ func (s *Service) buildMessages(sub transform.Submission, mapper transform.Mappe
 		}
 		payload, contentType, messageType := doc.XML, "application/xml", doc.MessageType
 		var bundle *outbox.Bundle // a ZIP container assembled at delivery
+		var fileName string       // the delivered file's base name, when not the message id
 		switch {
 		case dest.Format == config.FormatXDOMEA:
 			// xdomea.Build files in.Submission.Attachments as Anlagen of
 			// the document and carries them in its ZIP container.
-			b, mt, err := s.fileInEAkte(in, doc, tenant, &dest)
+			b, mt, name, err := s.fileInEAkte(in, doc, tenant, &dest)
 			if err != nil {
 				return nil, fmt.Errorf("xdomea for destination %s: %w", dest.ID, err)
 			}
-			bundle, messageType = &b, mt
+			bundle, messageType, fileName = &b, mt, name
 		case len(sub.Attachments) > 0:
 			b := attachmentBundle(id, doc.XML, sub.Attachments, sub.ReceivedAt)
 			bundle = &b
@@ -60,6 +61,9 @@ func (s *Service) buildMessages(sub transform.Submission, mapper transform.Mappe
 			outbox.MetaProcedure:   sub.Procedure,
 			outbox.MetaDestination: dest.ID,
 			outbox.MetaMessageType: messageType,
+		}
+		if fileName != "" {
+			md[outbox.MetaFileName] = fileName
 		}
 		if bundle != nil {
 			if payload, err = bundle.Marshal(); err != nil {
@@ -117,9 +121,10 @@ func readerOf(tenant *config.Tenant, dest *config.Destination) transform.Party {
 
 // fileInEAkte wraps doc as the primary document of an xdomea filing message and
 // returns the bundle of the xdomea ZIP container, in which xdomea transports a
-// message and its files, and the xdomea message type.
+// message and its files, the xdomea message type, and the container's name
+// (without ".zip"), which xdomea gives like the message inside it.
 func (s *Service) fileInEAkte(in transform.Input, doc transform.Document, tenant *config.Tenant,
-	dest *config.Destination) (outbox.Bundle, string, error) {
+	dest *config.Destination) (b outbox.Bundle, messageType, name string, err error) {
 	procedureName := in.Submission.Procedure
 	if p, ok := s.cfg.Procedure(procedureName); ok && p.Name != "" {
 		procedureName = p.Name
@@ -138,9 +143,9 @@ func (s *Service) fileInEAkte(in transform.Input, doc transform.Document, tenant
 	}
 	m, err := xdomea.Build(in, doc, meta)
 	if err != nil {
-		return outbox.Bundle{}, "", err
+		return outbox.Bundle{}, "", "", err
 	}
-	b := outbox.Bundle{Modified: m.Modified()}
+	b = outbox.Bundle{Modified: m.Modified()}
 	for _, f := range m.Files() {
 		if f.Attachment != nil {
 			b.Entries = append(b.Entries, attachmentEntry(f.Name, *f.Attachment))
@@ -148,7 +153,7 @@ func (s *Service) fileInEAkte(in transform.Input, doc transform.Document, tenant
 			b.Entries = append(b.Entries, outbox.BundleEntry{Name: f.Name, Data: f.Content})
 		}
 	}
-	return b, m.Document.MessageType, nil
+	return b, m.Document.MessageType, m.Name, nil
 }
 
 // fileDropDir is the directory a file drop delivers a route's messages

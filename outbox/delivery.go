@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -122,6 +123,25 @@ func (b blobErrorReader) Read(p []byte) (int, error) {
 		err = blobError(err)
 	}
 	return n, err
+}
+
+// BaseName returns the name, without extension, under which d is delivered
+// as a file: its MetaFileName, or else its message id. A MetaFileName that
+// does not begin with the message id or holds anything but letters,
+// digits, '.', '_' and '-' is a permanent error: it would name another
+// message's file or leave the directory.
+func (d Delivery) BaseName() (string, error) {
+	name, ok := d.Metadata[MetaFileName]
+	if !ok {
+		return d.MessageID, nil
+	}
+	if len(name) > 200 || !strings.HasPrefix(name, d.MessageID) || strings.Contains(name, "..") ||
+		strings.IndexFunc(name, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' || r == '_' || r == '-')
+		}) >= 0 {
+		return "", Permanent(fmt.Errorf("message %s: invalid %s %q", d.MessageID, MetaFileName, name))
+	}
+	return name, nil
 }
 
 // Deliverer hands a message to a destination. Delivering the same message twice must be

@@ -26,6 +26,13 @@ const (
 	// MetaAttachments is the number of attachments that travel in a
 	// message's payload (decimal), set only when there are any.
 	MetaAttachments = "attachments"
+	// MetaFileName is the base name, without extension, under which
+	// adapters deliver the message as a file (a file drop's file, an HTTP
+	// Content-Disposition), when it is not the message id: an xdomea
+	// container is named like the message inside it,
+	// "<message id>_FVDaten.SGOAblegen.0605". Read it with
+	// Delivery.BaseName.
+	MetaFileName = "file_name"
 	// MetaPayloadFormat names how a message's payload is stored;
 	// PayloadFormatBundle is its only value. Without it the payload is the
 	// content itself.

@@ -108,7 +108,8 @@ func New(cfg Config) (*Deliverer, error) {
 func (d *Deliverer) Dir() string { return d.dir }
 
 // Deliver writes the content of dl atomically to Dir()/<message-id>.xml,
-// or <message-id>.zip for a ZIP container (see extension). A bundle's
+// or <message-id>.zip for a ZIP container (see extension); an xdomea
+// container is named like the message inside it (Delivery.BaseName). A bundle's
 // container is assembled into the file as it is written, its attachments
 // streamed from the blob store chunk by chunk, never held whole. An
 // invalid message id, an empty payload, an undecodable bundle and a
@@ -143,10 +144,14 @@ func (d *Deliverer) deliver(ctx context.Context, dl outbox.Delivery) error {
 			return fmt.Errorf("entry %s: %w", e.Name, err)
 		}
 	}
+	name, err := dl.BaseName()
+	if err != nil {
+		return err // permanent
+	}
 	if err := d.ensureDir(); err != nil {
 		return err
 	}
-	path := filepath.Join(d.dir, dl.MessageID+extension(dl.Metadata[outbox.MetaContentType], isBundle))
+	path := filepath.Join(d.dir, name+extension(dl.Metadata[outbox.MetaContentType], isBundle))
 	if err := writeFileAtomic(ctx, path, func(w io.Writer) error { return dl.WriteTo(ctx, w) }); err != nil {
 		return err
 	}

@@ -363,6 +363,35 @@ func TestDeliverZIPContainer(t *testing.T) {
 	}
 }
 
+// A message's MetaFileName names its file (an xdomea container is named
+// like the message inside it); one that could name another message's file
+// or leave the directory is a permanent error, and nothing is written.
+func TestDeliverFileName(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	d := newDeliverer(t, root)
+	dl := delivery(messageID, []byte("PK\x03\x04container"))
+	dl.Metadata = map[string]string{outbox.MetaContentType: "application/zip",
+		outbox.MetaFileName: messageID + "_FVDaten.SGOAblegen.0605"}
+	if err := d.Deliver(t.Context(), dl); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	all, _ := files(t, root)
+	if want := tenant + "/" + procedure + "/" + messageID + "_FVDaten.SGOAblegen.0605.zip"; len(all) != 1 || all[0] != want {
+		t.Fatalf("files = %v, want [%s]", all, want)
+	}
+	for _, bad := range []string{"other", "../" + messageID, messageID + "/../x", messageID + "_a b", messageID + "..x"} {
+		root := t.TempDir()
+		dl.Metadata[outbox.MetaFileName] = bad
+		if err := newDeliverer(t, root).Deliver(t.Context(), dl); !errors.Is(err, outbox.ErrPermanent) {
+			t.Errorf("file name %q: err = %v, want a permanent error", bad, err)
+		}
+		if all, _ := files(t, root); len(all) != 0 {
+			t.Errorf("file name %q: files written: %v", bad, all)
+		}
+	}
+}
+
 // deliveredFile is the path the file drop below root writes m to.
 func deliveredFile(root string, m adaptertest.BundleMessage) string {
 	return filepath.Join(root, tenant, procedure, m.Delivery.MessageID+".zip")

@@ -791,6 +791,7 @@ func TestXdomeaContainer(t *testing.T) {
 			dl := delivery(messageID, container)
 			dl.Metadata[outbox.MetaContentType] = "application/zip"
 			dl.Metadata[outbox.MetaMessageType] = "xdomea.0401"
+			dl.Metadata[outbox.MetaFileName] = messageID + "_FVDaten.SGOAblegen.0605"
 			if err := d.Deliver(t.Context(), dl); err != nil {
 				t.Fatalf("Deliver: %v", err)
 			}
@@ -798,8 +799,9 @@ func TestXdomeaContainer(t *testing.T) {
 			if len(got) != 1 || !bytes.Equal(got[0].Body, container) || got[0].Header.Get("Content-Type") != "application/zip" {
 				t.Fatalf("received %d requests, want the container once as application/zip", len(got))
 			}
-			if cd := got[0].Header.Get("Content-Disposition"); !strings.Contains(cd, messageID+".zip") {
-				t.Errorf("Content-Disposition = %q, want the file name %s.zip", cd, messageID)
+			// Named like the xdomea message inside it (MetaFileName).
+			if cd, want := got[0].Header.Get("Content-Disposition"), "filename="+messageID+"_FVDaten.SGOAblegen.0605.zip"; !strings.Contains(cd, want) {
+				t.Errorf("Content-Disposition = %q, want %s", cd, want)
 			}
 		})
 	}

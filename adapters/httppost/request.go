@@ -53,6 +53,10 @@ func (d *Deliverer) requests(ctx context.Context, dl outbox.Delivery) ([]request
 		return nil, err // permanent
 	}
 	xdomea := strings.HasPrefix(dl.Metadata[outbox.MetaMessageType], xdomeaTypePrefix)
+	name, err := dl.BaseName()
+	if err != nil {
+		return nil, err // permanent
+	}
 	if isBundle {
 		// A blob that is not stored fails before any request is sent.
 		for _, e := range b.Entries {
@@ -61,7 +65,7 @@ func (d *Deliverer) requests(ctx context.Context, dl outbox.Delivery) ([]request
 			}
 		}
 		if xdomea {
-			return []request{container(dl.MessageID, nil, func(ctx context.Context) (io.ReadCloser, int64, error) {
+			return []request{container(name, nil, func(ctx context.Context) (io.ReadCloser, int64, error) {
 				return dl.Open(ctx), -1, nil
 			})}, nil
 		}
@@ -87,7 +91,7 @@ func (d *Deliverer) requests(ctx context.Context, dl outbox.Delivery) ([]request
 		}
 		return []request{root}, nil
 	case mediaType == contentTypeZIP && xdomea:
-		return []request{container(dl.MessageID, dl.Payload, nil)}, nil
+		return []request{container(name, dl.Payload, nil)}, nil
 	case mediaType == contentTypeZIP:
 		doc, files, err := openContainer(dl.MessageID, dl.Payload)
 		if err != nil {
@@ -99,10 +103,11 @@ func (d *Deliverer) requests(ctx context.Context, dl outbox.Delivery) ([]request
 }
 
 // container is the request of an xdomea container, sent as it is: body, or
-// streamed from open.
-func container(messageID string, body []byte, open func(context.Context) (io.ReadCloser, int64, error)) request {
+// streamed from open; name is its file name without ".zip"
+// (Delivery.BaseName).
+func container(name string, body []byte, open func(context.Context) (io.ReadCloser, int64, error)) request {
 	h := http.Header{}
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": messageID + ".zip"}))
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name + ".zip"}))
 	return request{what: "message", body: body, open: open, contentType: contentTypeZIP, header: h}
 }
 

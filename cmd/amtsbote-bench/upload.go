@@ -460,15 +460,18 @@ func verifyDelivered(dir string, st submissionStatus, up uploaded, size int64, w
 	}
 	for _, d := range st.Destinations {
 		var drop, entry string
+		name := d.MessageID + ".zip"
 		switch d.Destination {
 		case "fachverfahren":
 			drop, entry = "drop", "anlagen/"+up.attachmentID+"/"+uploadFilename
 		case "eakte":
+			// xdomea names the container like the message inside it.
 			drop, entry = "eakte", up.attachmentID+"_"+uploadFilename
+			name = d.MessageID + "_FVDaten.SGOAblegen.0605.zip"
 		default:
 			return fmt.Errorf("submission %s: unexpected destination %q", up.id, d.Destination)
 		}
-		path := filepath.Join(dir, drop, uploadTenant, uploadProcedure, d.MessageID+".zip")
+		path := filepath.Join(dir, drop, uploadTenant, uploadProcedure, name)
 		if err := checkZipEntry(path, entry, size, sum); err != nil {
 			return fmt.Errorf("submission %s, destination %s: %w", up.id, d.Destination, err)
 		}

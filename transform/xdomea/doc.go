@@ -74,8 +74,9 @@
 // <message-id>_FVDaten.SGOAblegen.0605.xml (Message.Name plus ".xml", the
 // xdomea naming <ProzessID>_<Nachricht>), the primary document as
 // <message-id>.xml and each attachment as <attachment id>_<file name>.
-// The container itself is named by the delivering adapter: a file drop
-// writes it as <message-id>.zip.
+// The container is named like the message, Message.Name plus ".zip": the
+// intake passes the name on (outbox.MetaFileName) and the file drop and the
+// HTTP Content-Disposition use it.
 //
 // # What goes where
 //
