@@ -98,6 +98,7 @@ func (c *consumer) subscribe(ctx context.Context, topic string, attempt attemptF
 	if err != nil {
 		return err
 	}
+	c.completer.start()
 	soft, cancelSoft := context.WithCancel(ctx)
 	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
 	sub := &subscription{
