@@ -1,7 +1,6 @@
 package outbox_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,26 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amtsbote/amtsbote/internal/testlog"
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/sqlite"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // openStore opens a SQLite store in the test's temporary directory.
 func openStore(t *testing.T) *sqlite.Store {
@@ -123,7 +106,7 @@ func failsFirst(onFirst func()) outbox.Deliverer {
 func TestRelayLogsNoDeliveryErrorText(t *testing.T) {
 	t.Parallel()
 	store := openStore(t)
-	var logs syncBuffer
+	var logs testlog.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	const secret = "Familienname 'Mustermann'"
 	topic := "t/p.q/d"
