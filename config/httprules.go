@@ -65,7 +65,7 @@ func (h *HTTP) Problems() []Problem {
 	switch {
 	case h.SOAPAction != "" && h.SOAP == "":
 		add("soap_action", "only allowed with soap")
-	case strings.ContainsAny(h.SOAPAction, "\"\\") || !validHeaderValue(h.SOAPAction):
+	case strings.ContainsAny(h.SOAPAction, "\"\\") || !ValidHeaderValue(h.SOAPAction):
 		// It is sent quoted, in a header or a media type parameter.
 		add("soap_action", "must not contain quotes, backslashes or control characters")
 	}
@@ -89,7 +89,7 @@ func (h *HTTP) Problems() []Problem {
 		switch {
 		case !validHeaderName(name):
 			add("headers", strconv.Quote(name)+" is not a valid header name")
-		case !validHeaderValue(h.Headers[name]):
+		case !ValidHeaderValue(h.Headers[name]):
 			add("headers", "the value of "+canonical+" contains control characters") // never print the value
 		case IsReservedHTTPHeader(name):
 			add("headers", canonical+" is set by Amtsbote and may not be configured")
@@ -109,14 +109,14 @@ func (a *HTTPAuth) problems(add func(path, message string)) {
 		switch {
 		case b.Username == "" || b.Password.IsZero():
 			add("auth.basic", "needs username and password")
-		case strings.Contains(b.Username, ":") || !validHeaderValue(b.Username):
+		case strings.Contains(b.Username, ":") || !ValidHeaderValue(b.Username):
 			add("auth.basic.username", "must not contain ':' or control characters")
 		}
 		if !b.Password.IsZero() && b.Password.Value() == "" {
 			add("auth.basic.password", "must not be empty")
 		}
 	}
-	if t := a.Bearer.Value(); !a.Bearer.IsZero() && (t == "" || strings.ContainsAny(t, " \t") || !validHeaderValue(t)) {
+	if t := a.Bearer.Value(); !a.Bearer.IsZero() && (t == "" || strings.ContainsAny(t, " \t") || !ValidHeaderValue(t)) {
 		add("auth.bearer", "must be a non-empty token without spaces or control characters")
 	}
 }
@@ -135,8 +135,10 @@ func validHeaderName(name string) bool {
 	return true
 }
 
-// validHeaderValue reports whether v has no control characters but tabs.
-func validHeaderValue(v string) bool {
+// ValidHeaderValue reports whether v may be an HTTP header value: no
+// control characters but tabs. Config validation and the httppost adapter
+// (for the values it builds per delivery) both use it.
+func ValidHeaderValue(v string) bool {
 	for _, c := range []byte(v) {
 		if c < ' ' && c != '\t' || c == 0x7f {
 			return false

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -101,36 +102,49 @@ func TestBlipRetryWaits(t *testing.T) {
 	}
 }
 
-// A Nack's reason, set by ErrorRecorder, reaches the completion as the
-// relay's typed errors do.
+// A Nack is a plain failure: retried on the policy, never dead at once,
+// with no pause of its own; the typed errors the relay keeps are what
+// carries more.
 func TestNackCompletion(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_700_000_000, 0)
 	sub := &subscription{consumer: &consumer{cfg: SubscriberConfig{Now: func() time.Time { return now }}},
 		opts: TopicOptions{Policy: RetryPolicy{InitialInterval: time.Second, MaxInterval: time.Second, Multiplier: 1}}}
 	m := Message{CreatedAt: now}
-	nack := func(err error) Completion {
-		wm := message.NewMessage("m-1", nil)
-		_, _ = ErrorRecorder(func(*message.Message) ([]*message.Message, error) { return nil, err })(wm)
-		return sub.completion(m, 1, nackError(wm.Metadata))
-	}
-	for _, c := range []struct {
-		name string
-		err  error
-	}{
-		{"retry", errors.New("503 Service Unavailable")},
-		{"permanent", Permanent(errors.New("400 Bad Request"))},
-		{"retry after", retryAfterErr(time.Hour)},
-	} {
-		got, want := nack(c.err), sub.completion(m, 1, c.err)
-		if got != want {
-			t.Errorf("%s: nacked %+v, returned %+v", c.name, got, want)
-		}
-	}
-	if c := sub.completion(m, 1, nackError(message.Metadata{})); c.Outcome != OutcomeRetry || c.Error != "delivery failed (nacked)" {
-		t.Errorf("bare nack: %+v", c)
+	if c := sub.completion(m, 1, errNacked); c.Outcome != OutcomeRetry || c.Error != "delivery failed (nacked)" ||
+		!c.NextAttemptAt.Equal(now.Add(time.Second)) {
+		t.Errorf("nack: %+v, want a retry after a second", c)
 	}
 	if c := sub.completion(m, 1, retryAfterErr(time.Hour)); !c.NextAttemptAt.Equal(now.Add(time.Hour)) {
 		t.Errorf("retry after an hour: next attempt %v", c.NextAttemptAt)
+	}
+	if c := sub.completion(m, 1, Permanent(errors.New("400 Bad Request"))); c.Outcome != OutcomeDead {
+		t.Errorf("permanent: %+v, want dead", c)
+	}
+}
+
+// A watermill consumer gets the message's metadata with the submission id
+// and the attempt number, which the Relay's deliverers read from their
+// typed fields.
+func TestWatermillMessage(t *testing.T) {
+	t.Parallel()
+	md := map[string]string{MetaContentType: "application/xml"}
+	for _, c := range []struct {
+		name string
+		d    Delivery
+		want message.Metadata
+	}{
+		{"with submission", Delivery{MessageID: "m-1", SubmissionID: "s-1", Attempt: 3, Payload: []byte("<x/>"), Metadata: md},
+			message.Metadata{MetaContentType: "application/xml", MetaSubmissionID: "s-1", MetaAttempt: "3"}},
+		{"without", Delivery{MessageID: "m-2", Attempt: 1, Payload: []byte("<x/>")},
+			message.Metadata{MetaAttempt: "1"}},
+	} {
+		wm := watermillMessage(c.d)
+		if wm.UUID != c.d.MessageID || string(wm.Payload) != "<x/>" || !maps.Equal(wm.Metadata, c.want) {
+			t.Errorf("%s: %s %q %v, want %s %v", c.name, wm.UUID, wm.Payload, wm.Metadata, c.d.MessageID, c.want)
+		}
+	}
+	if len(md) != 1 {
+		t.Errorf("the message's metadata changed: %v", md)
 	}
 }

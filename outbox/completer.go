@@ -20,12 +20,13 @@ const completionWorkers = 4
 // under load many deliveries share a commit and an fsync, and a lone delivery
 // waits for nobody. Without one, each outcome is recorded on its own.
 type completer struct {
-	store completeStore
-	batch BatchCompleter
-	reqs  chan completeReq
-	stop  chan struct{}
-	done  chan struct{}
-	once  sync.Once
+	store     completeStore
+	batch     BatchCompleter
+	reqs      chan completeReq
+	stop      chan struct{}
+	done      chan struct{} // closed once the batching goroutines ended, or never started
+	startOnce sync.Once
+	stopOnce  sync.Once
 }
 
 type completeReq struct {
@@ -39,24 +40,34 @@ type completeStore interface {
 	Complete(ctx context.Context, c Completion) error
 }
 
+// newCompleter builds a completer; its goroutines start with start, so
+// that one built but never used (a Relay never run) leaves none behind.
 func newCompleter(store completeStore) *completer {
 	c := &completer{store: store, stop: make(chan struct{}), done: make(chan struct{})}
-	bc, ok := store.(BatchCompleter)
-	if !ok {
-		close(c.done)
-		return c
+	if bc, ok := store.(BatchCompleter); ok {
+		c.batch = bc
+		c.reqs = make(chan completeReq)
 	}
-	c.batch = bc
-	c.reqs = make(chan completeReq)
-	var wg sync.WaitGroup
-	for range completionWorkers {
-		wg.Go(c.run)
-	}
-	go func() {
-		wg.Wait()
-		close(c.done)
-	}()
 	return c
+}
+
+// start starts the batching goroutines, once; call it before the first
+// complete.
+func (c *completer) start() {
+	c.startOnce.Do(func() {
+		if c.batch == nil {
+			close(c.done)
+			return
+		}
+		var wg sync.WaitGroup
+		for range completionWorkers {
+			wg.Go(c.run)
+		}
+		go func() {
+			wg.Wait()
+			close(c.done)
+		}()
+	})
 }
 
 // complete records c and returns when it is recorded or failed to be.
@@ -139,8 +150,10 @@ func batchContext(batch []completeReq) (context.Context, context.CancelFunc) {
 	}
 }
 
-// close stops the batching goroutine; later completions are recorded directly.
+// close stops the batching goroutines and waits for them; later completions
+// are recorded directly.
 func (c *completer) close() {
-	c.once.Do(func() { close(c.stop) })
+	c.stopOnce.Do(func() { close(c.stop) })
+	c.startOnce.Do(func() { close(c.done) }) // never started: nothing to wait for
 	<-c.done
 }

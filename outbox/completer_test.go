@@ -52,6 +52,7 @@ func (s *batchStore) Complete(_ context.Context, c Completion) error {
 func TestCompleterRecordsEveryOutcomeOnce(t *testing.T) {
 	st := &batchStore{}
 	c := newCompleter(st)
+	c.start()
 	ids := []string{"lost", "poison"}
 	for i := range 40 {
 		ids = append(ids, fmt.Sprint("m", i))

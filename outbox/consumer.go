@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"maps"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,6 +96,7 @@ func (c *consumer) subscribe(ctx context.Context, topic string, attempt attemptF
 	if err != nil {
 		return err
 	}
+	c.completer.start()
 	soft, cancelSoft := context.WithCancel(ctx)
 	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
 	sub := &subscription{
@@ -257,22 +256,15 @@ func resetTimer(t *time.Timer, d time.Duration) {
 	t.Reset(d)
 }
 
-// delivery is the Delivery of attempt number attempt on m. Its metadata is
-// the message's, with the submission id and the attempt number.
+// delivery is the Delivery of attempt number attempt on m.
 func (sub *subscription) delivery(m Message, attempt int) Delivery {
-	md := make(map[string]string, len(m.Metadata)+2)
-	maps.Copy(md, m.Metadata)
-	if m.SubmissionID != "" {
-		md[MetaSubmissionID] = m.SubmissionID
-	}
-	md[MetaAttempt] = strconv.Itoa(attempt)
 	return Delivery{
 		MessageID:    m.ID,
-		SubmissionID: md[MetaSubmissionID],
+		SubmissionID: m.SubmissionID,
 		Topic:        sub.topic,
 		Attempt:      attempt,
 		Payload:      m.Payload,
-		Metadata:     md,
+		Metadata:     m.Metadata,
 		blobs:        sub.store,
 	}
 }
@@ -336,7 +328,7 @@ func (sub *subscription) completion(m Message, attempt int, err error) Completio
 	}
 	reason := truncate(err.Error(), maxErrorLen)
 	if reason == "" {
-		reason = "delivery failed (nacked)"
+		reason = "delivery failed"
 	}
 	if errors.Is(err, ErrPermanent) {
 		return Completion{Outcome: OutcomeDead, Error: reason, permanent: true}

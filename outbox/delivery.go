@@ -19,7 +19,8 @@ type Delivery struct {
 	// Payload is the stored payload: the content itself, or for a bundle
 	// (Metadata[MetaPayloadFormat]) its description. Deliverers read the
 	// content with WriteTo, Open or, entry by entry, Bundle and OpenEntry.
-	Payload  []byte
+	Payload []byte
+	// Metadata is the message's metadata as stored; deliverers only read it.
 	Metadata map[string]string
 
 	blobs Blobs // where a bundle's blobs are read from

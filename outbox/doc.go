@@ -14,15 +14,15 @@
 // The intake (package intake) inserts a submission's messages in the
 // transaction that stores the submission (Tx.InsertMessages).
 //
-// The outbox also speaks watermill's contracts: a Publisher for standalone
-// use and a Subscriber whose Ack marks a message delivered and whose Nack schedules the
-// next attempt (ErrorRecorder carries a handler's error across the Nack,
-// which has none). The Subscriber runs on the same claim and complete
-// machinery as the Relay, so watermill's universal Pub/Sub suite, which the
-// stores run through outboxtest.RunWatermill, checks the leasing, ordering,
-// redelivery and shutdown that the Relay relies on; and a watermill Router
-// or forwarder can consume the outbox where one is wanted. The Relay itself
-// does not go through watermill.
+// The Relay does not go through watermill. The outbox also offers a
+// watermill Subscriber, on the same claim and complete machinery as the
+// Relay: its Ack marks a message delivered, its Nack is a plain failure,
+// retried on the topic's RetryPolicy. It is how watermill's universal
+// Pub/Sub suite, which every store runs through outboxtest.RunWatermill,
+// checks the leasing, ordering and redelivery that the Relay relies on, and
+// it lets watermill users consume the outbox. The suite's publishing half,
+// outboxtest.Publisher, lives with the suite: Amtsbote inserts messages
+// through the transaction (Tx.InsertMessages), not through watermill.
 //
 // Stores (outbox/sqlite, outbox/postgres) implement Store and all run the
 // conformance suite in outbox/outboxtest.

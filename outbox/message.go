@@ -23,19 +23,10 @@ const (
 // Final reports whether no further delivery attempt will be made.
 func (s State) Final() bool { return s == StateDelivered || s == StateDead || s == StateDiscarded }
 
-// Metadata keys the relay gives meaning to; those of a submission's
-// messages are in metadata.go. Other keys travel unchanged.
-const (
-	// MetaAttempt is set on claimed messages: the number of this attempt, starting at 1.
-	MetaAttempt = "outbox_attempt"
-	// MetaLastError and MetaPermanent are set by ErrorRecorder on a failed
-	// handler's message, read by the Subscriber on Nack.
-	MetaLastError = "outbox_last_error"
-	MetaPermanent = "outbox_permanent"
-	// MetaRetryAfter is set by ErrorRecorder from a RetryAfterError: the
-	// destination's requested delay, as a Go duration.
-	MetaRetryAfter = "outbox_retry_after"
-)
+// MetaAttempt is set on the messages the Subscriber hands out to watermill
+// consumers: the number of this attempt, starting at 1. The Relay's
+// deliverers read Delivery.Attempt instead.
+const MetaAttempt = "outbox_attempt"
 
 // Message is one delivery of one payload to one destination (its topic).
 type Message struct {

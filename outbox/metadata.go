@@ -6,7 +6,10 @@ package outbox
 // the one package every one of them may import. The strings are stored in
 // the databases and must never change.
 const (
-	// MetaSubmissionID links a message to the submission it belongs to.
+	// MetaSubmissionID carries a message's SubmissionID in the metadata of
+	// watermill messages (those the Subscriber hands out, those
+	// outboxtest.Publisher stores); a stored Message keeps it in its
+	// SubmissionID field, and deliverers read Delivery.SubmissionID.
 	MetaSubmissionID = "submission_id"
 	// MetaTenant is the tenant id.
 	MetaTenant = "tenant"

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -44,7 +45,19 @@ type Relay struct {
 
 	started atomic.Bool
 	running chan struct{}
+
+	// attempts tracks the goroutines of deliveries, which may outlive an
+	// attempt given up at the drain timeout; Run waits up to giveUpGrace
+	// for them.
+	attempts    sync.WaitGroup
+	giveUpGrace time.Duration
 }
+
+// giveUpGrace is how long Run waits, after the drain timeout, for
+// deliveries it gave up on (their context cancelled, their leases released)
+// to return, before the destinations' connections close and the store
+// closes under them.
+const giveUpGrace = 5 * time.Second
 
 // NewRelay validates the routes and builds the relay.
 func NewRelay(store RelayStore, cfg RelayConfig) (*Relay, error) {
@@ -84,12 +97,16 @@ func NewRelay(store RelayStore, cfg RelayConfig) (*Relay, error) {
 	}
 	sort.Strings(topics)
 	return &Relay{c: newConsumer(store, sc), routes: routes, topics: topics,
-		blipRetries: cfg.BlipRetries, logger: cfg.Logger, running: make(chan struct{})}, nil
+		blipRetries: cfg.BlipRetries, logger: cfg.Logger, running: make(chan struct{}), giveUpGrace: giveUpGrace}, nil
 }
 
 // Run delivers until ctx is cancelled, then lets in-flight deliveries finish
 // within CloseTimeout; the leases of those that do not are released (and
-// logged). A Relay runs once.
+// logged), their contexts are cancelled, and Run waits a few seconds more
+// for them to return, so that a deliverer that heeds its context is done
+// before the caller closes the deliverers and the store. One that does not
+// return even then is left running and logged: its message is redelivered
+// after the release, at least once as always. A Relay runs once.
 func (r *Relay) Run(ctx context.Context) error {
 	if !r.started.CompareAndSwap(false, true) {
 		return errors.New("relay: already run")
@@ -105,6 +122,19 @@ func (r *Relay) Run(ctx context.Context) error {
 	if err := r.c.close(); err != nil {
 		// Not an error of the run: at-least-once delivery covers it.
 		r.logger.Warn("relay stopped before every delivery finished", slog.Any("error", err))
+	}
+	returned := make(chan struct{})
+	go func() {
+		r.attempts.Wait()
+		close(returned)
+	}()
+	t := time.NewTimer(r.giveUpGrace)
+	defer t.Stop()
+	select {
+	case <-returned:
+	case <-t.C:
+		r.logger.Error("deliveries given up at shutdown still run; they ignore their cancelled context",
+			slog.Duration("grace", r.giveUpGrace))
 	}
 	return nil
 }
@@ -130,8 +160,9 @@ func (r *Relay) IsRunning() bool {
 // (blips) unless it is permanent or the destination asked for a pause; a
 // panic of d is recovered inside each try and counts as a failure. The
 // attempt's error is kept as it is: the subscription turns it into the
-// outcome. An attempt still running when the drain timeout ends is given up,
-// and one that failed because of it has no outcome: both leases are released.
+// outcome. An attempt still running when the drain timeout ends is given up
+// (its context is cancelled; Run waits a grace for it to return), and one
+// that failed because of it has no outcome: both leases are released.
 func (r *Relay) deliver(d Deliverer) attemptFunc {
 	return func(sub *subscription, dl Delivery) error {
 		if sub.soft.Err() != nil {
@@ -140,7 +171,11 @@ func (r *Relay) deliver(d Deliverer) attemptFunc {
 		ctx, cancel := context.WithCancel(sub.hard)
 		defer cancel()
 		done := make(chan error, 1)
-		go func() { done <- r.retryBlips(ctx, dl, func() error { return deliverRecovered(ctx, d, dl) }) }()
+		r.attempts.Add(1)
+		go func() {
+			defer r.attempts.Done()
+			done <- r.retryBlips(ctx, dl, func() error { return deliverRecovered(ctx, d, dl) })
+		}()
 		var err error
 		select {
 		case err = <-done:

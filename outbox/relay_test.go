@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -362,8 +364,9 @@ func TestRetryDueBeforeNextPoll(t *testing.T) {
 }
 
 // A delivery that does not finish within the close timeout, not even when
-// its context is cancelled, is given up: Run returns, no attempt is recorded
-// and the lease is released, so another process can deliver it at once.
+// its context is cancelled, is given up: Run returns after the grace, no
+// attempt is recorded and the lease is released, so another process can
+// deliver it at once.
 func TestShutdownGivesUpStuckDelivery(t *testing.T) {
 	t.Parallel()
 	store := openStore(t)
@@ -385,6 +388,7 @@ func TestShutdownGivesUpStuckDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	outbox.SetGiveUpGrace(relay, 200*time.Millisecond)
 	stop := run(t, relay)
 	id := "aa1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
 	enqueue(t, store, topic, id)
@@ -410,5 +414,80 @@ func TestShutdownGivesUpStuckDelivery(t *testing.T) {
 	claimed, err := store.Claim(context.Background(), outbox.ClaimParams{Topic: topic, Owner: "other", Limit: 1, Lease: time.Minute})
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim by another owner: %d messages, %v; want the released one", len(claimed), err)
+	}
+}
+
+// A delivery given up at the close timeout has its context cancelled, and
+// Run waits for it to return (within the grace), so that the caller does
+// not close the deliverers and the store under it.
+func TestShutdownWaitsForGivenUpDelivery(t *testing.T) {
+	t.Parallel()
+	store := openStore(t)
+	topic := "t/p.q/d"
+	started, cancelled, release := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var returned atomic.Bool
+	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
+		Routes: map[string]outbox.Route{topic: {
+			Deliverer: outbox.DelivererFunc(func(ctx context.Context, _ outbox.Delivery) error {
+				close(started)
+				<-ctx.Done()
+				close(cancelled)
+				<-release // cleaning up after the cancellation
+				returned.Store(true)
+				return ctx.Err()
+			}),
+			Options: outbox.TopicOptions{Policy: quickRetry},
+		}},
+		Subscriber:   outbox.SubscriberConfig{PollInterval: 50 * time.Millisecond},
+		CloseTimeout: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, relay)
+	enqueue(t, store, topic, "bb1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f")
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("delivery did not start within 10s")
+	}
+	stopped := make(chan struct{})
+	go func() {
+		stop()
+		close(stopped)
+	}()
+	<-cancelled
+	select {
+	case <-stopped:
+		t.Fatal("Run returned while a delivery it gave up was still running")
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	<-stopped
+	if !returned.Load() {
+		t.Error("Run returned before the delivery did")
+	}
+}
+
+// NewRelay starts no goroutine: a relay built but never run (serve failing
+// after building it) leaves nothing behind. The store records in batches,
+// which takes goroutines once the relay runs.
+func TestNewRelayStartsNoGoroutine(t *testing.T) {
+	store := openStore(t)
+	if _, ok := any(store).(outbox.BatchCompleter); !ok {
+		t.Fatal("the SQLite store records no batches: the test would prove nothing")
+	}
+	before := runtime.NumGoroutine()
+	for range 10 {
+		_, err := outbox.NewRelay(store, outbox.RelayConfig{Routes: map[string]outbox.Route{
+			"t/p.q/d": {Deliverer: outbox.DelivererFunc(func(context.Context, outbox.Delivery) error { return nil }),
+				Options: outbox.TopicOptions{Policy: quickRetry}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("%d goroutines after building 10 relays, %d before", after, before)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -82,10 +83,16 @@ func (c SubscriberConfig) topicOptions(topic string) (TopicOptions, error) {
 
 // Subscriber is the outbox as a watermill Subscriber, on the claim and
 // complete machinery of the Relay: Subscribe(topic) claims due messages of
-// that topic; Ack marks a message delivered, Nack schedules its next attempt
-// from the topic's RetryPolicy (or marks it dead). watermill's Nack carries no
-// error: its reason is read from the MetaLastError, MetaPermanent and
-// MetaRetryAfter metadata that ErrorRecorder sets.
+// that topic and hands each out as a watermill message; Ack marks it
+// delivered, Nack schedules its next attempt from the topic's RetryPolicy
+// (or marks it dead once the policy is exhausted), as a plain failure: a
+// Nack carries no error, so it can ask neither for a permanent failure nor
+// for a pause. A message not acked within DrainTimeout after the
+// subscription ends has its lease released.
+//
+// It is how watermill's universal Pub/Sub suite (outboxtest.RunWatermill,
+// run by every store) checks the leasing, ordering and redelivery that the
+// Relay relies on, and it lets watermill users consume the outbox.
 type Subscriber struct {
 	c *consumer
 }
@@ -122,14 +129,14 @@ func (s *Subscriber) Close() error {
 	return nil
 }
 
+// errNacked is the failure a Nack stands for.
+var errNacked = errors.New("delivery failed (nacked)")
+
 // handOut makes an attempt by handing the delivery to a watermill consumer
 // on out and waiting for its Ack or Nack.
 func handOut(out chan<- *message.Message) attemptFunc {
 	return func(sub *subscription, d Delivery) error {
-		wm := message.NewMessage(d.MessageID, d.Payload)
-		for k, v := range d.Metadata {
-			wm.Metadata.Set(k, v)
-		}
+		wm := watermillMessage(d)
 		ctx, cancel := context.WithCancel(sub.hard)
 		defer cancel()
 		wm.SetContext(ctx)
@@ -142,53 +149,24 @@ func handOut(out chan<- *message.Message) attemptFunc {
 		case <-wm.Acked():
 			return nil
 		case <-wm.Nacked():
-			return nackError(wm.Metadata)
+			return errNacked
 		case <-sub.hard.Done():
 			return errNoOutcome
 		}
 	}
 }
 
-// nacked is the error of a Nack, rebuilt from the metadata ErrorRecorder set.
-type nacked struct {
-	reason     string
-	permanent  bool
-	retryAfter time.Duration
-}
-
-func nackError(md message.Metadata) nacked {
-	n := nacked{reason: md.Get(MetaLastError), permanent: md.Get(MetaPermanent) == "true"}
-	if n.reason == "" {
-		n.reason = "delivery failed (nacked)"
+// watermillMessage is d as a watermill message: the message's metadata,
+// with the submission id (MetaSubmissionID, when there is one) and the
+// attempt number (MetaAttempt), which watermill has no fields for.
+func watermillMessage(d Delivery) *message.Message {
+	wm := message.NewMessage(d.MessageID, d.Payload)
+	for k, v := range d.Metadata {
+		wm.Metadata.Set(k, v)
 	}
-	if d, err := time.ParseDuration(md.Get(MetaRetryAfter)); err == nil {
-		n.retryAfter = d
+	if d.SubmissionID != "" {
+		wm.Metadata.Set(MetaSubmissionID, d.SubmissionID)
 	}
-	return n
-}
-
-func (n nacked) Error() string             { return n.reason }
-func (n nacked) Is(target error) bool      { return n.permanent && target == ErrPermanent }
-func (n nacked) RetryAfter() time.Duration { return n.retryAfter }
-
-// ErrorRecorder is watermill handler middleware for consumers of a
-// Subscriber: it writes a failed handler's error into the message metadata
-// (MetaLastError, MetaPermanent, MetaRetryAfter), so that the Nack that
-// follows is recorded with its reason. The Relay needs none: it keeps the
-// deliverer's error as it is.
-func ErrorRecorder(h message.HandlerFunc) message.HandlerFunc {
-	return func(msg *message.Message) ([]*message.Message, error) {
-		out, err := h(msg)
-		if err != nil {
-			msg.Metadata.Set(MetaLastError, truncate(err.Error(), maxErrorLen))
-			if errors.Is(err, ErrPermanent) {
-				msg.Metadata.Set(MetaPermanent, "true")
-			}
-			var ra RetryAfterError
-			if errors.As(err, &ra) && ra.RetryAfter() > 0 {
-				msg.Metadata.Set(MetaRetryAfter, ra.RetryAfter().String())
-			}
-		}
-		return out, err
-	}
+	wm.Metadata.Set(MetaAttempt, strconv.Itoa(d.Attempt))
+	return wm
 }

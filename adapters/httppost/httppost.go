@@ -86,16 +86,6 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// validHeaderValue reports whether v has no control characters but tabs.
-func validHeaderValue(v string) bool {
-	for _, c := range []byte(v) {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 // Deliverer posts each delivered message to one configured URL. It is safe
 // for concurrent use.
 type Deliverer struct {
@@ -229,7 +219,7 @@ func (d *Deliverer) deliver(ctx context.Context, dl outbox.Delivery) error {
 	switch {
 	case dl.MessageID == "":
 		return outbox.Permanent(errors.New("empty message id"))
-	case !validHeaderValue(dl.MessageID) || !validHeaderValue(dl.SubmissionID):
+	case !config.ValidHeaderValue(dl.MessageID) || !config.ValidHeaderValue(dl.SubmissionID):
 		return outbox.Permanent(errors.New("message or submission id contains control characters"))
 	case len(dl.Payload) == 0:
 		return outbox.Permanent(errors.New("empty payload"))

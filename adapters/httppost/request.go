@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox"
 )
 
@@ -247,7 +248,7 @@ func bundleFiles(dl outbox.Delivery, b outbox.Bundle) ([]byte, []file, error) {
 // validMediaType reports whether v is a media type fit for a header.
 func validMediaType(v string) bool {
 	_, _, err := mime.ParseMediaType(v)
-	return err == nil && validHeaderValue(v)
+	return err == nil && config.ValidHeaderValue(v)
 }
 
 // openContainer reads a message's ZIP container: the document
@@ -312,7 +313,7 @@ func parseAttachmentPath(p string) (id, name string, ok bool) {
 		return "", "", false
 	}
 	id, name, ok = strings.Cut(rest, "/")
-	if !ok || id == "" || name == "" || strings.Contains(name, "/") || !validHeaderValue(id) || !validHeaderValue(name) ||
+	if !ok || id == "" || name == "" || strings.Contains(name, "/") || !config.ValidHeaderValue(id) || !config.ValidHeaderValue(name) ||
 		strings.ContainsAny(id, " <>\"") {
 		return "", "", false
 	}

@@ -310,11 +310,10 @@ func (r *Reactor) officeMail(ctx context.Context, e outbox.Event) (outbox.Messag
 		SubmissionID: e.SubmissionID,
 		Payload:      payload,
 		Metadata: map[string]string{
-			outbox.MetaSubmissionID: e.SubmissionID,
-			outbox.MetaContentType:  MailContentType,
-			MetaNotification:        NotificationOffice,
-			outbox.MetaTenant:       e.Tenant,
-			outbox.MetaProcedure:    e.Procedure,
+			outbox.MetaContentType: MailContentType,
+			MetaNotification:       NotificationOffice,
+			outbox.MetaTenant:      e.Tenant,
+			outbox.MetaProcedure:   e.Procedure,
 		},
 	}, true, nil
 }
@@ -345,11 +344,10 @@ func (r *Reactor) callback(e outbox.Event) (outbox.Message, bool, error) {
 		SubmissionID: e.SubmissionID,
 		Payload:      payload,
 		Metadata: map[string]string{
-			outbox.MetaSubmissionID: e.SubmissionID,
-			outbox.MetaContentType:  CallbackContentType,
-			MetaNotification:        NotificationCallback,
-			outbox.MetaTenant:       e.Tenant,
-			outbox.MetaProcedure:    e.Procedure,
+			outbox.MetaContentType: CallbackContentType,
+			MetaNotification:       NotificationCallback,
+			outbox.MetaTenant:      e.Tenant,
+			outbox.MetaProcedure:   e.Procedure,
 		},
 	}, true, nil
 }

@@ -74,8 +74,11 @@ func TestReactor(t *testing.T) {
 			var topics []string
 			for _, m := range msgs {
 				topics = append(topics, m.Topic)
-				if m.SubmissionID != "sub-1" || m.Metadata[outbox.MetaSubmissionID] != "sub-1" {
+				if m.SubmissionID != "sub-1" {
 					t.Errorf("%s: follow-up without its cause's submission id", m.Topic)
+				}
+				if _, dup := m.Metadata[outbox.MetaSubmissionID]; dup {
+					t.Errorf("%s: the submission id also in the metadata, beside Message.SubmissionID", m.Topic)
 				}
 			}
 			if !slices.Equal(topics, tt.topics) {

@@ -19,7 +19,10 @@ type httpServer struct {
 }
 
 // Run serves until ctx ends. It returns the error that stopped serving
-// early, or one of a shutdown that did not finish within the timeout.
+// early, or one of a shutdown that did not finish within the timeout; then
+// the connections still open are closed, which cancels the contexts of their
+// requests, so that handlers do not go on working against a store that
+// closes after this part.
 func (s *httpServer) Run(ctx context.Context) error {
 	served := make(chan error, 1)
 	go func() { served <- s.srv.Serve(s.ln) }()
@@ -31,11 +34,14 @@ func (s *httpServer) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()
 	err := s.srv.Shutdown(sctx)
+	if err != nil {
+		_ = s.srv.Close() // its error is that of closing the listener, closed already
+	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	if err != nil {
-		return fmt.Errorf("shutdown incomplete: %w", err)
+		return fmt.Errorf("shutdown incomplete, connections closed: %w", err)
 	}
 	return nil
 }
@@ -49,4 +55,50 @@ func (s *httpServer) part(name string) part {
 		return part{name: name}
 	}
 	return part{name: name, run: s.Run}
+}
+
+// namedServer is an HTTP server of serve with the name its errors carry; a
+// nil server is off.
+type namedServer struct {
+	name string
+	srv  *httpServer
+}
+
+// httpServersPart runs servers side by side as one part named name: they
+// stop together, so requests in flight on all of them finish within one
+// shutdown timeout, not one after the other. A server that fails while
+// serving stops the others and the part returns its error. The part has no
+// run when every server is off.
+func httpServersPart(name string, servers ...namedServer) part {
+	var live []namedServer
+	for _, s := range servers {
+		if s.srv != nil {
+			live = append(live, s)
+		}
+	}
+	if len(live) == 0 {
+		return part{name: name}
+	}
+	return part{name: name, run: func(ctx context.Context) error {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		errs := make(chan error, len(live))
+		for _, s := range live {
+			go func() {
+				err := s.srv.Run(ctx)
+				if err != nil {
+					err = fmt.Errorf("%s: %w", s.name, err)
+					cancel() // a failure stops the others at once
+				}
+				errs <- err
+			}()
+		}
+		var all []error
+		for range live {
+			if err := <-errs; err != nil {
+				all = append(all, err)
+			}
+		}
+		return errors.Join(all...)
+	}}
 }

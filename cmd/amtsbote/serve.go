@@ -218,8 +218,8 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		}
 		return nil
 	})}
-	svc.portal = portal.part("http server")
-	svc.admin = admin.part("admin http server")
+	svc.http = httpServersPart("http servers",
+		namedServer{name: "portal api", srv: portal}, namedServer{name: "admin api", srv: admin})
 	svc.relay = part{name: "relay", run: func(ctx context.Context) error {
 		stop := context.AfterFunc(ctx, func() { logger.Info("shutting down: relay drains") })
 		defer stop()
@@ -249,8 +249,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 // services are the long-running parts of serve, by role.
 type services struct {
 	drain         part // readyz and new requests answer 503 for the drain delay
-	portal        part // the portal API: in-flight requests finish
-	admin         part // the admin API, likewise
+	http          part // the portal and admin APIs: in-flight requests finish, within one shutdown timeout
 	relay         part // in-flight deliveries finish, the leases of the rest are released
 	retention     part // runs with the relay
 	notifications part // the alarm monitor
@@ -260,11 +259,17 @@ type services struct {
 }
 
 // parts lists the services in the order they stop, the one place where it
-// is written: first intake stops (drain, then the listeners close and
-// requests in flight finish), then deliveries, then notifications; the
-// metrics listener and the store close last. They start in the reverse order.
+// is written: first intake stops (drain, then the listeners of the portal
+// and admin APIs close together and requests in flight finish), then
+// deliveries, then notifications; the metrics listener and the store close
+// last. They start in the reverse order.
+//
+// The worst case of a stop is drain_delay + 2 × shutdown_timeout (HTTP
+// servers, relay) + the relay's grace for deliveries given up + 5 s
+// (metrics): deploy/systemd/amtsbote.service's TimeoutStopSec leaves room
+// for it with the defaults.
 func (s services) parts() []part {
-	return []part{s.drain, s.portal, s.admin, s.relay, s.retention, s.notifications, s.operations, s.pprof, s.store}
+	return []part{s.drain, s.http, s.relay, s.retention, s.notifications, s.operations, s.pprof, s.store}
 }
 
 // listen binds the listeners of the portal API, the admin API (nil when it is

@@ -37,8 +37,11 @@ type supervisor struct {
 	started func() // called once every part was started; optional
 }
 
-// run starts the parts and stops them when ctx ends or one fails; it returns
-// the failure, if any. Errors of parts while stopping are logged.
+// run starts the parts and stops them when ctx ends or one fails. It
+// returns the failure, if any, joined with the errors of parts that failed
+// while stopping (a server whose requests did not finish in time, a store
+// that did not close), each naming its part: a stop that left work undone
+// is no clean exit.
 func (s *supervisor) run(ctx context.Context) error {
 	type running struct {
 		cancel context.CancelCauseFunc
@@ -56,9 +59,11 @@ func (s *supervisor) run(ctx context.Context) error {
 		s.logger.Debug("starting", slog.String("part", p.name))
 		go func() {
 			err := p.run(pctx)
-			if err != nil && pctx.Err() == nil {
+			if err != nil {
 				err = fmt.Errorf("%s: %w", p.name, err)
-				failed <- err
+				if pctx.Err() == nil {
+					failed <- err
+				}
 			}
 			done <- err
 		}()
@@ -76,16 +81,18 @@ func (s *supervisor) run(ctx context.Context) error {
 	if runErr != nil {
 		cause = runErr
 	}
+	errs := []error{runErr}
 	for i, p := range parts {
 		begun := time.Now()
 		rs[i].cancel(cause)
 		err := <-rs[i].done
 		if err != nil && err != runErr {
-			s.logger.Warn("stopping incomplete", slog.String("part", p.name), slog.Any("error", err))
+			s.logger.Error("part failed while stopping", slog.String("part", p.name), slog.Any("error", err))
+			errs = append(errs, fmt.Errorf("stopping %w", err))
 		}
 		s.logger.Debug("stopped", slog.String("part", p.name), slog.Duration("duration", time.Since(begun)))
 	}
-	return runErr
+	return errors.Join(errs...)
 }
 
 // untilStopped is the run of a part that only has something to do when it

@@ -572,7 +572,7 @@ func RunWatermill(t *testing.T, open Opener, ordered bool) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return outbox.NewPublisher(store), sub
+		return NewPublisher(store), sub
 	}
 	tests.TestPubSub(t, Features(ordered), constructor, nil)
 }

@@ -132,7 +132,8 @@ func (e executor) InsertSubmission(ctx context.Context, sub outbox.Submission) (
 }
 
 func (e executor) SubmissionByKey(ctx context.Context, portalID, key string) (outbox.Submission, error) {
-	return scanSubmission(e.db.QueryRow(ctx, e.q["SubmissionByKey"], portalID, key))
+	sub, err := scanSubmission(e.db.QueryRow(ctx, e.q["SubmissionByKey"], portalID, key))
+	return sub, notFound(err)
 }
 
 func (e executor) SubmissionByID(ctx context.Context, id string) (outbox.Submission, error) {
@@ -479,7 +480,7 @@ func (e executor) BlobHeaders(ctx context.Context, after string, limit int) ([]o
 }
 
 func (e executor) RewriteBlobHeader(ctx context.Context, b outbox.Blob, sha [32]byte, sealed []byte) (int, error) {
-	tag, err := e.db.Exec(ctx, e.q["RewriteBlobHeader"], b.ID, b.SHA256[:], b.SealedSHA256, sha[:], sealed)
+	tag, err := e.db.Exec(ctx, e.q["RewriteBlobHeader"], b.ID, b.SHA256[:], b.SealedSHA256, sha[:], sqlstore.NullIfEmpty(sealed))
 	return int(tag.RowsAffected()), err
 }
 

@@ -155,7 +155,8 @@ func (e executor) InsertSubmission(ctx context.Context, sub outbox.Submission) (
 }
 
 func (e executor) SubmissionByKey(ctx context.Context, portalID, key string) (outbox.Submission, error) {
-	return scanSubmission(e.r.QueryRowContext(ctx, e.q["SubmissionByKey"], portalID, key))
+	sub, err := scanSubmission(e.r.QueryRowContext(ctx, e.q["SubmissionByKey"], portalID, key))
+	return sub, notFound(err)
 }
 
 func (e executor) SubmissionByID(ctx context.Context, id string) (outbox.Submission, error) {
@@ -526,7 +527,7 @@ func (e executor) StagedChunks(ctx context.Context, id string) (n, first, last i
 
 func (e executor) InsertBlob(ctx context.Context, b outbox.Blob, created time.Time) error {
 	_, err := e.w.ExecContext(ctx, e.q["InsertBlob"], b.ID, b.SubmissionID, b.Size, b.SHA256[:],
-		nullBytes(b.SealedSHA256), b.Chunks, micros(created))
+		sqlstore.NullIfEmpty(b.SealedSHA256), b.Chunks, micros(created))
 	return err
 }
 
@@ -548,14 +549,6 @@ func scanBlob(scan func(dest ...any) error) (outbox.Blob, error) {
 	}
 	b.CreatedAt = fromMicros(created)
 	return b, sqlstore.SetBlobChecksum(&b, sum)
-}
-
-// nullBytes returns b, or SQL NULL when b is empty: how sha256_sealed is written.
-func nullBytes(b []byte) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return b
 }
 
 func (e executor) BlobChunk(ctx context.Context, id string, seq int) ([]byte, error) {
@@ -640,7 +633,7 @@ func (e executor) BlobHeaders(ctx context.Context, after string, limit int) ([]o
 }
 
 func (e executor) RewriteBlobHeader(ctx context.Context, b outbox.Blob, sha [32]byte, sealed []byte) (int, error) {
-	return rowsChanged(e.w.ExecContext(ctx, e.q["RewriteBlobHeader"], b.ID, b.SHA256[:], b.SealedSHA256, sha[:], nullBytes(sealed)))
+	return rowsChanged(e.w.ExecContext(ctx, e.q["RewriteBlobHeader"], b.ID, b.SHA256[:], b.SealedSHA256, sha[:], sqlstore.NullIfEmpty(sealed)))
 }
 
 // rowsChanged counts a single-row update: 1 if it changed its row, else 0.

@@ -120,9 +120,9 @@ func SetBlobChecksum(b *outbox.Blob, sum []byte) error {
 	return nil
 }
 
-// NullIfEmpty returns b, or nil (SQL NULL) when b is empty: how
-// sha256_sealed is written.
-func NullIfEmpty(b []byte) []byte {
+// NullIfEmpty returns b, or an untyped nil (SQL NULL in every driver) when
+// b is empty: how the drivers write sha256_sealed.
+func NullIfEmpty(b []byte) any {
 	if len(b) == 0 {
 		return nil
 	}

@@ -95,7 +95,7 @@ func (s *Store) RewriteBlobHeaders(ctx context.Context, batch int,
 				return nil, err
 			}
 			// The old checksums as read, for the compare-and-swap.
-			return func(ex Executor) (int, error) { return ex.RewriteBlobHeader(ctx, b, sha, NullIfEmpty(sealed)) }, nil
+			return func(ex Executor) (int, error) { return ex.RewriteBlobHeader(ctx, b, sha, sealed) }, nil
 		}, batch)
 }
 
@@ -129,7 +129,7 @@ func rewriteLoop[R any](ctx context.Context, s *Store, what string, read func() 
 				for _, update := range todo {
 					c, err := update(ex)
 					if err != nil {
-						return fmt.Errorf("rewrite payload: %w", err)
+						return fmt.Errorf("rewrite %s: %w", what, err)
 					}
 					n += c
 				}

@@ -191,6 +191,9 @@ func (t *tx) CreateSubmission(ctx context.Context, sub outbox.Submission) (outbo
 		return outbox.Submission{}, false, fmt.Errorf("insert submission %s: id already exists", sub.ID)
 	}
 	existing, err := t.ex.SubmissionByKey(ctx, sub.PortalID, sub.IdempotencyKey)
+	if errors.Is(err, outbox.ErrNotFound) { // the id was taken, not the key
+		return outbox.Submission{}, false, fmt.Errorf("insert submission %s: id already exists", sub.ID)
+	}
 	if err != nil {
 		return outbox.Submission{}, false, fmt.Errorf("read submission by idempotency key: %w", err)
 	}
