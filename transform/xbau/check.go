@@ -110,11 +110,13 @@ func checkBauvorhaben(errs []transform.FieldError, data map[string]any) []transf
 	if bv == nil {
 		return errs
 	}
+	// buildings: at least one (not 0, nor a count the schema refuses)
+	buildings := false
+	if n, err := strconv.Atoi(number(bv, "anzahlGebaeude")); err == nil && n >= 1 {
+		buildings = true
+	}
 	for _, c := range array(bv, "artDerMassnahme") {
-		if n, err := strconv.Atoi(number(bv, "anzahlGebaeude")); err != nil || n < 1 {
-			break // no building, or a count the schema refuses
-		}
-		if (c == "13" || c == "14") && bv["nutzungsaenderung"] == nil {
+		if buildings && (c == "13" || c == "14") && bv["nutzungsaenderung"] == nil {
 			errs = append(errs, transform.FieldError{Pointer: "/data/bauvorhaben/nutzungsaenderung", Code: transform.CodeRequired,
 				Message:   "is required for a Nutzungsänderung (artDerMassnahme " + c.(string) + "): the bisherige and the beabsichtigte Nutzung",
 				MessageDE: "ist bei einer Nutzungsänderung (artDerMassnahme " + c.(string) + ") erforderlich: die bisherige und die beabsichtigte Nutzung"})

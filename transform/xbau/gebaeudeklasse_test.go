@@ -149,4 +149,20 @@ func TestGebaeudeklasseMessage(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("Validate:\n got %q\nwant %q", got, want)
 	}
+
+	// GK 1 of a building that is not freistehend, at a height of GK 4: the
+	// Nutzungseinheiten of an Änderung are not used, nor named.
+	bv["artDerMassnahme"] = []any{"12"}
+	bv["klassifikation"] = map[string]any{"gebaeudeklasse": "1", "hoeheNachMBO": json.Number("9"), "istFreistehend": false}
+	got = m.Validate(s)
+	want = []transform.FieldError{{
+		Pointer: "/data/bauvorhaben/klassifikation/gebaeudeklasse", Code: transform.CodeInvalid,
+		Message: "Gebäudeklasse 1 contradicts the stated building data (hoeheNachMBO 9.00 m, istFreistehend false): " +
+			"by MBO § 2(3) or the corresponding provision of the Land building code the building is at least in Gebäudeklasse 4",
+		MessageDE: "Gebäudeklasse 1 widerspricht den Angaben zum Gebäude (hoeheNachMBO 9,00 m, istFreistehend false): " +
+			"nach § 2 Abs. 3 MBO bzw. der entsprechenden Vorschrift der Landesbauordnung gehört es mindestens zur Gebäudeklasse 4",
+	}}
+	if !slices.Equal(got, want) {
+		t.Errorf("Validate:\n got %q\nwant %q", got, want)
+	}
 }
