@@ -50,9 +50,9 @@ func TestContentRulesRefused(t *testing.T) {
 			delete(data(v)["anlagen"].([]any)[0].(map[string]any), "wirdNachgereicht")
 			return v
 		}, "/data/anlagen/0"},
-		{"Gebäudeklasse contradicts the height", func() map[string]any {
+		{"Gebäudeklasse below the height's", func() map[string]any {
 			v := example("bau.baugenehmigung-minimal.json")
-			data(v)["bauvorhaben"].(map[string]any)["klassifikation"] = map[string]any{"gebaeudeklasse": "1", "hoeheNachMBO": 20.5}
+			data(v)["bauvorhaben"].(map[string]any)["klassifikation"] = map[string]any{"gebaeudeklasse": "4", "hoeheNachMBO": 20.5}
 			return v
 		}, "/data/bauvorhaben/klassifikation/gebaeudeklasse"},
 		{"confirmation years before the Einzug", func() map[string]any {

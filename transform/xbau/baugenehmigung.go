@@ -322,10 +322,10 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 	gegenstand := vorhaben.CreateElement("xbau:gegenstand")
 	anzahl := gegenstand.CreateElement("xbau:anzahlDerGebaeude")
 	xoev.Text(anzahl, "xbau:anzahlDerGebaeudeImBauvorhaben", number(bv, "anzahlGebaeude"))
-	for i, g := range array(bv, "gebaeude") {
+	for i, name := range gebaeudeBezeichnungen(bv) {
 		ident := anzahl.CreateElement("xbau:identifikationGebaeude")
 		xoev.Text(ident, "xbau:uuidGebaeude", derivedID(s.ID, "gebaeude/"+strconv.Itoa(i+1)))
-		xoev.Text(ident, "xbau:gebaeudeBezeichnung", str(g.(map[string]any), "bezeichnung"))
+		xoev.Text(ident, "xbau:gebaeudeBezeichnung", name)
 	}
 	for _, code := range array(bv, "artDerMassnahme") {
 		xoev.Code(gegenstand, "xbau:artDerMassnahme", codesBaumassnahmeArt.CodeList, code.(string))
@@ -362,6 +362,23 @@ func buildMessage(doc *etree.Document, in transform.Input) {
 	for _, a := range array(data, "anlagen") {
 		anlage(anlagen.CreateElement("anlage"), a.(map[string]any), eingang, s.Attachments)
 	}
+}
+
+// gebaeudeBezeichnungen returns the Bezeichnung of each building, one
+// identifikationGebaeude each: those of gebaeude, or, for a Bauvorhaben of
+// one building that names none, the Bezeichnung of the Bauvorhaben on one
+// line, as XBau says identifikationGebaeude "muss" be given once per
+// building. With more buildings and no gebaeude nothing is written: the
+// payload does not tell them apart.
+func gebaeudeBezeichnungen(bv map[string]any) []string {
+	var out []string
+	for _, g := range array(bv, "gebaeude") {
+		out = append(out, str(g.(map[string]any), "bezeichnung"))
+	}
+	if out == nil && number(bv, "anzahlGebaeude") == "1" {
+		out = append(out, strings.Join(strings.Fields(str(bv, "bezeichnung")), " "))
+	}
+	return out
 }
 
 // behoerde writes a Leser or Autor of the Nachrichtenkopf: a DVDV entry.

@@ -96,15 +96,27 @@ func checkArtDerBaulichenAnlage(errs []transform.FieldError, pointer string, a m
 
 // checkBauvorhaben reports what XBau's annotations ask of a Bauvorhaben
 // beyond the schema: the bisherige and beabsichtigte Nutzung of a
-// Nutzungsänderung (artDerMassnahme 13 or 14), and one gebaeude per building
-// where the buildings are named.
+// Nutzungsänderung (artDerMassnahme 13 or 14) of buildings, and one gebaeude
+// per building where the buildings are named.
+//
+// A Nutzungsänderung of no building (anzahlGebaeude 0: a Stellplatz that
+// becomes a Lagerplatz) need not state the Nutzungen: the payload has only
+// the Wohn- and Nichtwohngebäude lists, and XBau's third, the
+// artDerSonstigenAnlage, has no code list whose values could be checked
+// (XBau names urn:xoev-de:xbau:codeliste:baulicheanlagen.sonstige only as a
+// suggestion, of type 3).
 func checkBauvorhaben(errs []transform.FieldError, data map[string]any) []transform.FieldError {
 	bv := object(data, "bauvorhaben")
 	if bv == nil {
 		return errs
 	}
+	// buildings: at least one (not 0, nor a count the schema refuses)
+	buildings := false
+	if n, err := strconv.Atoi(number(bv, "anzahlGebaeude")); err == nil && n >= 1 {
+		buildings = true
+	}
 	for _, c := range array(bv, "artDerMassnahme") {
-		if (c == "13" || c == "14") && bv["nutzungsaenderung"] == nil {
+		if buildings && (c == "13" || c == "14") && bv["nutzungsaenderung"] == nil {
 			errs = append(errs, transform.FieldError{Pointer: "/data/bauvorhaben/nutzungsaenderung", Code: transform.CodeRequired,
 				Message:   "is required for a Nutzungsänderung (artDerMassnahme " + c.(string) + "): the bisherige and the beabsichtigte Nutzung",
 				MessageDE: "ist bei einer Nutzungsänderung (artDerMassnahme " + c.(string) + ") erforderlich: die bisherige und die beabsichtigte Nutzung"})
@@ -170,7 +182,6 @@ var (
 	hoehe7  = big.NewRat(7, 1)
 	hoehe13 = big.NewRat(13, 1)
 	flaeche = big.NewRat(400, 1)
-	ratZero = new(big.Rat)
 
 	// the ranges of the payload schema
 	maxHoehe   = big.NewRat(99999, 100)
@@ -180,12 +191,26 @@ var (
 // maxNEKlein is the number of Nutzungseinheiten of Gebäudeklasse 1 and 2.
 const maxNEKlein = 2
 
+// Codes the Gebäudeklasse check reads.
+const (
+	// massnahmeErrichtung is the artDerMassnahme Errichtung: only then do
+	// the Nutzungseinheiten describe the whole building (an Änderung may
+	// state those of the Erweiterungsbau, see the annotation of
+	// bauvorhabenDatenblatt).
+	massnahmeErrichtung = "11"
+	// nichtwohngebaeudeLandwirtschaft is the nichtwohngebaeudeArt
+	// Landwirtschaftliche Betriebsgebäude: with istFreistehend not false,
+	// Gebäudeklasse 1 by § 2 Abs. 3 Satz 1 Nr. 1 b MBO at any height.
+	nichtwohngebaeudeLandwirtschaft = "500"
+)
+
 // buildingData is what the payload states about the one building of the
 // Bauvorhaben, as far as § 2 Abs. 3 MBO needs it.
 type buildingData struct {
 	hoehe      *big.Rat // hoeheNachMBO; nil when not stated
 	freistehen *bool    // istFreistehend; nil when not stated
-	ne         int      // number of Nutzungseinheiten; 0 when not stated
+	landwirt   bool     // stated as Landwirtschaftliches Betriebsgebäude (500)
+	ne         int      // number of Nutzungseinheiten; 0 when not stated or not used
 	summe      *big.Rat // their total area
 	groesste   *big.Rat // the largest one
 }
@@ -194,43 +219,67 @@ type buildingData struct {
 // together not more than 400 m².
 func (d buildingData) klein() bool { return d.ne <= maxNEKlein && d.summe.Cmp(flaeche) <= 0 }
 
-// allowed returns, for the Gebäudeklassen 1 to 5 (index 1 to 5), whether
-// the stated data permit them by § 2 Abs. 3 Satz 1 MBO. Data not stated
-// rule nothing out. The rules are conservative where the payload cannot tell
-// an exception: a freistehendes land- or forstwirtschaftlich genutztes
-// Gebäude is Gebäudeklasse 1 whatever its Nutzungseinheiten (Nr. 1 b), and an
-// unterirdisches Gebäude (height not above 0 m) is Gebäudeklasse 5 (Nr. 5).
-func (d buildingData) allowed() [6]bool {
-	var a [6]bool
-	hKnown, neKnown := d.hoehe != nil, d.ne > 0
-	upTo7 := !hKnown || d.hoehe.Cmp(hoehe7) <= 0
-	freistehend, nichtFreistehend := d.freistehen != nil && *d.freistehen, d.freistehen != nil && !*d.freistehen
-	a[1] = upTo7 && !nichtFreistehend
-	a[2] = upTo7 && (!neKnown || d.klein()) && !(freistehend && neKnown && d.klein())
-	a[3] = upTo7 && (!neKnown || !d.klein())
-	a[4] = (!hKnown || d.hoehe.Cmp(hoehe7) > 0 && d.hoehe.Cmp(hoehe13) <= 0) &&
-		(!neKnown || d.groesste.Cmp(flaeche) <= 0)
-	a[5] = !hKnown || d.hoehe.Cmp(hoehe13) > 0 || d.hoehe.Cmp(ratZero) <= 0 ||
-		d.hoehe.Cmp(hoehe7) > 0 && (!neKnown || d.groesste.Cmp(flaeche) > 0)
-	return a
+// maybeFreistehend reports whether the building may be freistehend: only an
+// istFreistehend false rules it out.
+func (d buildingData) maybeFreistehend() bool { return d.freistehen == nil || *d.freistehen }
+
+// lowest returns the lowest Gebäudeklasse of 2 to 5 that the stated data
+// permit by § 2 Abs. 3 Satz 1 Nr. 2 to 5 MBO; data not stated rule nothing
+// out. GK 1 is decided apart (allows).
+func (d buildingData) lowest() int {
+	neKnown := d.ne > 0
+	switch {
+	case d.hoehe != nil && d.hoehe.Cmp(hoehe13) > 0:
+		return 5 // Nr. 5
+	case d.hoehe != nil && d.hoehe.Cmp(hoehe7) > 0:
+		if neKnown && d.groesste.Cmp(flaeche) > 0 {
+			return 5 // Nr. 4 needs each Nutzungseinheit at most 400 m²
+		}
+		return 4
+	case neKnown && !d.klein():
+		return 3 // Nr. 2 needs at most two of together at most 400 m²
+	}
+	return 2
 }
 
-// checkGebaeudeklasse reports a gebaeudeklasse that § 2 Abs. 3 Satz 1 MBO,
-// which the Landesbauordnungen adopt, rules out for the stated data:
+// allows reports whether Gebäudeklasse gk (1 to 5) is compatible with the
+// stated data. Only an under-classification is refused: a class above the
+// lowest the data permit is the applicant's choice and legally harmless.
 //
-//   - GK 1: height up to 7 m and freistehend (Nr. 1);
+//   - GK 1 whenever the building may be freistehend, at any height and with
+//     any Nutzungseinheiten: a freistehendes land- or forstwirtschaftlich
+//     genutztes Gebäude is GK 1 (Nr. 1 b), which the payload cannot rule
+//     out.
+//   - Every class for a Landwirtschaftliches Betriebsgebäude that may be
+//     freistehend: it is GK 1 by Nr. 1 b, so any stated class is at least
+//     that.
+//   - Otherwise at least the class of lowest.
+func (d buildingData) allows(gk int) bool {
+	if d.maybeFreistehend() && (gk == 1 || d.landwirt) {
+		return true
+	}
+	return gk >= max(d.lowest(), 2)
+}
+
+// checkGebaeudeklasse reports a gebaeudeklasse below the lowest class that
+// § 2 Abs. 3 Satz 1 MBO (or the corresponding provision of the
+// Landesbauordnung, which adopt it) permits for the stated data:
+//
+//   - GK 1: freistehend (Nr. 1: up to 7 m with at most two Nutzungseinheiten
+//     of together at most 400 m², or land- or forstwirtschaftlich genutzt
+//     at any height);
 //   - GK 2: height up to 7 m, at most two Nutzungseinheiten of together at
-//     most 400 m², and not GK 1 (Nr. 2);
-//   - GK 3: height up to 7 m and not GK 1 or 2 (Nr. 3);
-//   - GK 4: height above 7 m up to 13 m, each Nutzungseinheit at most
-//     400 m² (Nr. 4);
-//   - GK 5: every other building, including unterirdische (Nr. 5).
+//     most 400 m² (Nr. 2);
+//   - GK 3: height up to 7 m (Nr. 3);
+//   - GK 4: height up to 13 m, each Nutzungseinheit at most 400 m² (Nr. 4);
+//   - GK 5: every other building (Nr. 5).
 //
 // The height is hoeheNachMBO (Satz 2: floor level of the top storey in which
 // an Aufenthaltsraum is possible, above ground on average). The check applies
 // to a Bauvorhaben of exactly one building (anzahlGebaeude 1), since with
-// more the data cannot be told apart; data not stated rule nothing out (see
-// buildingData.allowed).
+// more the data cannot be told apart; the Nutzungseinheiten count only for
+// an Errichtung (artDerMassnahme exactly 11), since for an Änderung they may
+// describe the Erweiterungsbau alone. See buildingData.allows.
 func checkGebaeudeklasse(bv, k map[string]any) *transform.FieldError {
 	gk, _ := k["gebaeudeklasse"].(string)
 	n, err := strconv.Atoi(gk)
@@ -244,37 +293,38 @@ func checkGebaeudeklasse(bv, k map[string]any) *transform.FieldError {
 	if f, ok := k["istFreistehend"].(bool); ok {
 		d.freistehen = &f
 	}
-	d.summe, d.groesste = new(big.Rat), new(big.Rat)
-	for _, ne := range array(bv, "nutzungseinheiten") {
-		ne, _ := ne.(map[string]any)
-		f, ok := rat(ne["flaeche"])
-		if !ok || f.Sign() <= 0 || f.Cmp(maxFlaeche) > 0 {
-			return nil // reported by the schema
-		}
-		d.ne++
-		d.summe.Add(d.summe, f)
-		if f.Cmp(d.groesste) > 0 {
-			d.groesste.Set(f)
+	for _, a := range []map[string]any{object(bv, "artDerBaulichenAnlage"), object(object(bv, "nutzungsaenderung"), "beabsichtigteNutzung")} {
+		if str(a, "nichtwohngebaeudeArt") == nichtwohngebaeudeLandwirtschaft {
+			d.landwirt = true
 		}
 	}
-	allowed := d.allowed()
-	if allowed[n] {
+	d.summe, d.groesste = new(big.Rat), new(big.Rat)
+	if art := array(bv, "artDerMassnahme"); len(art) == 1 && art[0] == massnahmeErrichtung {
+		for _, ne := range array(bv, "nutzungseinheiten") {
+			ne, _ := ne.(map[string]any)
+			f, ok := rat(ne["flaeche"])
+			if !ok || f.Sign() <= 0 || f.Cmp(maxFlaeche) > 0 {
+				return nil // reported by the schema
+			}
+			d.ne++
+			d.summe.Add(d.summe, f)
+			if f.Cmp(d.groesste) > 0 {
+				d.groesste.Set(f)
+			}
+		}
+	}
+	if d.allows(n) {
 		return nil
 	}
-	var classes []string
-	for i := 1; i <= 5; i++ {
-		if allowed[i] {
-			classes = append(classes, strconv.Itoa(i))
-		}
-	}
+	lowest := max(d.lowest(), 2)
 	stated, angaben := d.describe()
 	return &transform.FieldError{
 		Pointer: "/data/bauvorhaben/klassifikation/gebaeudeklasse",
 		Code:    transform.CodeInvalid,
-		Message: fmt.Sprintf("Gebäudeklasse %d contradicts the stated building data (%s): by MBO § 2 Abs. 3 the building is in Gebäudeklasse %s",
-			n, stated, strings.Join(classes, " or ")),
-		MessageDE: fmt.Sprintf("Gebäudeklasse %d widerspricht den Angaben zum Gebäude (%s): nach § 2 Abs. 3 MBO gehört es zur Gebäudeklasse %s",
-			n, angaben, strings.Join(classes, " oder ")),
+		Message: fmt.Sprintf("Gebäudeklasse %d contradicts the stated building data (%s): by MBO § 2(3) or the corresponding provision of the Land building code the building is at least in Gebäudeklasse %d",
+			n, stated, lowest),
+		MessageDE: fmt.Sprintf("Gebäudeklasse %d widerspricht den Angaben zum Gebäude (%s): nach § 2 Abs. 3 MBO bzw. der entsprechenden Vorschrift der Landesbauordnung gehört es mindestens zur Gebäudeklasse %d",
+			n, angaben, lowest),
 	}
 }
 

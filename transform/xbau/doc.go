@@ -18,9 +18,10 @@
 // optionally the gebaeude (one bezeichnung per building), the
 // artDerBaulichenAnlage (a wohngebaeudeArt or a nichtwohngebaeudeArt), the
 // nutzungsaenderung (bisherigeNutzung and beabsichtigteNutzung, required
-// for artDerMassnahme 13 or 14), the klassifikation (gebaeudeklasse, hoeheNachMBO,
+// for artDerMassnahme 13 or 14 unless anzahlGebaeude is 0), the klassifikation (gebaeudeklasse, hoeheNachMBO,
 // istFreistehend, sonderbau, mittelOderGrossGarage, garage) and the
-// nutzungseinheiten (flaeche in m², beschreibung); data.prozessmerkmale the
+// nutzungseinheiten (flaeche: Brutto-Grundfläche without Kellergeschosse
+// in m², beschreibung); data.prozessmerkmale the
 // verfahrensart; data.bauvorlageberechtigung the Entwurfsverfasser's
 // grundlage, kammer with mitgliedsnummer or personennummer, and
 // berufsbezeichnung; data.baugrundstueck the optional address and 1 to 100
@@ -40,9 +41,9 @@
 // attachment without its Anlage or unlike it, every Anlage neither attached
 // nor marked wirdNachgereicht; every code outside its code list (the
 // message names the list and version); a garage type that contradicts
-// mittelOderGrossGarage; and a gebaeudeklasse that the stated height,
-// istFreistehend and Nutzungseinheiten rule out by § 2 Abs. 3 MBO (for one
-// building; see checkGebaeudeklasse).
+// mittelOderGrossGarage; and a gebaeudeklasse below the lowest class that
+// the stated height, istFreistehend and (for an Errichtung) Nutzungseinheiten
+// permit by § 2 Abs. 3 MBO (for one building; see checkGebaeudeklasse).
 //
 // # Code lists
 //
@@ -83,7 +84,8 @@
 //     bauvorlageberechtigung, if given.
 //   - bauvorhaben/gegenstand: anzahlDerGebaeudeImBauvorhaben with one
 //     identifikationGebaeude per gebaeude (uuidGebaeude: a name-based UUID
-//     of "gebaeude/<n>" in the namespace of Submission.ID), one
+//     of "gebaeude/<n>" in the namespace of Submission.ID; for one building
+//     named by no gebaeude, one with the Bezeichnung of the Bauvorhaben), one
 //     artDerMassnahme per code, artDerBaulichenAnlage,
 //     zweckDerNutzungsaenderung,
 //     bauordnungsrechtlicheKlassifikation (hoeheNachMBO and the areas as

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -194,6 +195,63 @@ func TestMapStructure(t *testing.T) {
 			}
 			if id := in.Submission.Identity; id != nil && id.PostboxReference != "" && bytes.Contains(out.XML, []byte(id.PostboxReference)) {
 				t.Error("the identity's postbox reference leaked into the XBau message")
+			}
+		})
+	}
+}
+
+// TestMapGebaeude checks the identifikationGebaeude: one per named
+// gebaeude; for one building named by none, one with the Bezeichnung of the
+// Bauvorhaben on one line; none for more buildings named by none or for no
+// building.
+func TestMapGebaeude(t *testing.T) {
+	t.Parallel()
+	m := newMapper(t)
+	schema := xoevtest.Schema(t, xsd)
+	tests := []struct {
+		name     string
+		anzahl   string
+		gebaeude []any
+		want     []string
+	}{
+		{name: "one, not named", anzahl: "1", want: []string{"Neubau eines Wohnhauses mit Garage"}},
+		{name: "one, named", anzahl: "1", gebaeude: []any{map[string]any{"bezeichnung": "Haus Ost"}}, want: []string{"Haus Ost"}},
+		{name: "two, named", anzahl: "2", gebaeude: []any{map[string]any{"bezeichnung": "Haus Ost"}, map[string]any{"bezeichnung": "Haus West"}},
+			want: []string{"Haus Ost", "Haus West"}},
+		{name: "three, not named", anzahl: "3"},
+		{name: "none", anzahl: "0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := readExample(t, "minimal")
+			s.Data = clone(s.Data).(map[string]any)
+			bv := s.Data["bauvorhaben"].(map[string]any)
+			bv["bezeichnung"] = "Neubau eines\nWohnhauses  mit\tGarage "
+			bv["anzahlGebaeude"] = json.Number(tt.anzahl)
+			if tt.gebaeude != nil {
+				bv["gebaeude"] = tt.gebaeude
+			}
+			doc, err := m.Map(fullInput(s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			xoevtest.Validate(t, schema, doc.XML)
+			parsed := etree.NewDocument()
+			if err := parsed.ReadFromBytes(doc.XML); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			uuids := map[string]bool{}
+			for _, e := range parsed.FindElements("//anzahlDerGebaeude/identifikationGebaeude") {
+				got = append(got, e.FindElement("gebaeudeBezeichnung").Text())
+				uuids[e.FindElement("uuidGebaeude").Text()] = true
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("gebaeudeBezeichnung = %q, want %q", got, tt.want)
+			}
+			if len(uuids) != len(tt.want) {
+				t.Errorf("%d distinct uuidGebaeude for %d buildings", len(uuids), len(tt.want))
 			}
 		})
 	}

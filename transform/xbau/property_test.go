@@ -228,16 +228,20 @@ var mutations = []mutation{
 		s.Attachments = slices.DeleteFunc(s.Attachments, func(att transform.Attachment) bool { return att.ID == a["dokumentId"] })
 		return problem{"/data/anlagen/0", transform.CodeInvalid}
 	}},
-	{"Gebäudeklasse contradicts the height", func(s *transform.Submission, _ int) problem {
+	{"Gebäudeklasse below the height's", func(s *transform.Submission, _ int) problem {
 		bv := s.Data["bauvorhaben"].(map[string]any)
 		bv["anzahlGebaeude"] = json.Number("1")
 		delete(bv, "gebaeude")
-		bv["klassifikation"] = map[string]any{"gebaeudeklasse": "4", "hoeheNachMBO": json.Number("3.25")}
+		bv["klassifikation"] = map[string]any{"gebaeudeklasse": "4", "hoeheNachMBO": json.Number("13.25"), "istFreistehend": false}
 		return problem{"/data/bauvorhaben/klassifikation/gebaeudeklasse", transform.CodeInvalid}
 	}},
 	{"Nutzungsänderung without Nutzungen", func(s *transform.Submission, _ int) problem {
 		bv := s.Data["bauvorhaben"].(map[string]any)
 		bv["artDerMassnahme"] = []any{"14"}
+		if bv["anzahlGebaeude"] == json.Number("0") {
+			bv["anzahlGebaeude"] = json.Number("1")
+			delete(bv, "gebaeude")
+		}
 		delete(bv, "nutzungsaenderung")
 		return problem{"/data/bauvorhaben/nutzungsaenderung", transform.CodeRequired}
 	}},
@@ -245,6 +249,7 @@ var mutations = []mutation{
 		bv := s.Data["bauvorhaben"].(map[string]any)
 		bv["anzahlGebaeude"] = json.Number("3")
 		bv["gebaeude"] = []any{map[string]any{"bezeichnung": "Haus A"}}
+		bv["artDerMassnahme"] = []any{"10"} // not a Nutzungsänderung, which of buildings needs its Nutzungen
 		return problem{"/data/bauvorhaben/gebaeude", transform.CodeInvalid}
 	}},
 	{"unknown Kammer", func(s *transform.Submission, _ int) problem {

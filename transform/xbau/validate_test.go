@@ -283,6 +283,23 @@ func TestValidate(t *testing.T) {
 			},
 		},
 		{
+			name: "Nutzungsänderung of no building without Nutzungen",
+			modify: func(t *testing.T, s *transform.Submission) {
+				at(t, s.Data, "bauvorhaben")["artDerMassnahme"] = []any{"13"}
+				at(t, s.Data, "bauvorhaben")["anzahlGebaeude"] = json.Number("0")
+				delete(at(t, s.Data, "bauvorhaben"), "gebaeude")
+			},
+		},
+		{
+			name: "Nutzungsänderung of one building without Nutzungen",
+			modify: func(t *testing.T, s *transform.Submission) {
+				at(t, s.Data, "bauvorhaben")["artDerMassnahme"] = []any{"14"}
+				at(t, s.Data, "bauvorhaben")["anzahlGebaeude"] = json.Number("1")
+				delete(at(t, s.Data, "bauvorhaben"), "gebaeude")
+			},
+			want: []problem{{"/data/bauvorhaben/nutzungsaenderung", transform.CodeRequired}},
+		},
+		{
 			name: "Nutzungsänderung with unknown codes",
 			modify: func(t *testing.T, s *transform.Submission) {
 				at(t, s.Data, "bauvorhaben")["nutzungsaenderung"] = map[string]any{

@@ -254,12 +254,15 @@ func (g *Generator) klassifikation(gk string) (map[string]any, []any) {
 	var ne []any
 	k["gebaeudeklasse"] = gk
 	switch gk {
-	case "1": // freistehend, up to 7 m (any Nutzungseinheiten: land- or forstwirtschaftlich)
+	case "1": // freistehend, up to 7 m; land- or forstwirtschaftlich at any height and with any Nutzungseinheiten
 		if g.often() {
 			k["hoeheNachMBO"] = g.decimal(0, 6)
 		}
 		if g.often() {
 			k["istFreistehend"] = true
+			if g.r.IntN(4) == 0 {
+				k["hoeheNachMBO"] = g.decimal(7, 20) // a Scheune
+			}
 		}
 		if g.maybe() {
 			ne = g.nutzungseinheiten(60+g.r.IntN(140), 50+g.r.IntN(100))
@@ -284,9 +287,12 @@ func (g *Generator) klassifikation(gk string) (map[string]any, []any) {
 		if g.often() {
 			ne = g.nutzungseinheiten(80, 90, 60+g.r.IntN(500))
 		}
-	case "4": // above 7 m up to 13 m, each Nutzungseinheit at most 400 m²
+	case "4": // above 7 m up to 13 m, each Nutzungseinheit at most 400 m²; or lower (a stricter class is the applicant's choice)
 		if g.often() {
 			k["hoeheNachMBO"] = g.decimal(8, 12)
+			if g.r.IntN(5) == 0 {
+				k["hoeheNachMBO"] = g.decimal(2, 6)
+			}
 		}
 		if g.often() {
 			ne = g.nutzungseinheiten(120+g.r.IntN(279), 399, 45)
@@ -406,7 +412,11 @@ func (g *Generator) Submission() transform.Submission {
 	if g.often() {
 		bv["artDerBaulichenAnlage"] = g.artDerBaulichenAnlage()
 	}
-	if slices.Contains(art, any("13")) || slices.Contains(art, any("14")) || g.r.IntN(4) == 0 {
+	nutzungsaenderung := slices.Contains(art, any("13")) || slices.Contains(art, any("14"))
+	if nutzungsaenderung && bv["anzahlGebaeude"] == json.Number("0") && g.maybe() {
+		nutzungsaenderung = false // of no building (a Stellplatz becomes a Lagerplatz): Nutzungen not required
+	}
+	if nutzungsaenderung || g.r.IntN(4) == 0 {
 		bv["nutzungsaenderung"] = map[string]any{"bisherigeNutzung": g.artDerBaulichenAnlage(), "beabsichtigteNutzung": g.artDerBaulichenAnlage()}
 	}
 	if n, _ := strconv.Atoi(string(bv["anzahlGebaeude"].(json.Number))); n > 0 && g.maybe() {
