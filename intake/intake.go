@@ -130,6 +130,12 @@ type Request struct {
 	// Payload is what is kept of the request in the store (without the
 	// attachments' content, which is stored apart).
 	Payload []byte
+	// FollowUps are messages of the protocol committed in the submission's
+	// transaction, and only when the submission is new (not on a replay):
+	// FIT-Connect's accept-submission event, so that it is sent exactly when
+	// the submission is stored. Accept sets their SubmissionID and the
+	// metadata outbox.MetaSubmissionID.
+	FollowUps []outbox.Message
 }
 
 // Attachments supplies the files (Anlagen) of a submission, as its protocol
@@ -291,6 +297,11 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 		if err := tx.InsertMessages(ctx, msgs); err != nil {
 			return fmt.Errorf("insert messages: %w", err)
 		}
+		if len(r.FollowUps) > 0 {
+			if err := tx.InsertMessages(ctx, followUps(r.FollowUps, sub.ID, now)); err != nil {
+				return fmt.Errorf("insert follow-ups: %w", err)
+			}
+		}
 		return nil
 	})
 	committed = err == nil && created
@@ -305,4 +316,22 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 		rc.SubmissionID, rc.Replayed = stored.ID, true
 	}
 	return rc, nil
+}
+
+// followUps returns copies of msgs linked to the submission id.
+func followUps(msgs []outbox.Message, submissionID string, now time.Time) []outbox.Message {
+	out := make([]outbox.Message, len(msgs))
+	for i, m := range msgs {
+		md := make(map[string]string, len(m.Metadata)+1)
+		for k, v := range m.Metadata {
+			md[k] = v
+		}
+		md[outbox.MetaSubmissionID] = submissionID
+		m.Metadata, m.SubmissionID = md, submissionID
+		if m.CreatedAt.IsZero() {
+			m.CreatedAt = now
+		}
+		out[i] = m
+	}
+	return out
 }
