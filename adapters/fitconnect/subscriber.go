@@ -280,16 +280,58 @@ type receivedAttachment struct {
 
 // fachdaten are the JSON Fachdaten of FachdatenSchemaURI.
 type fachdaten struct {
-	Applicant map[string]any  `json:"applicant"`
-	Data      map[string]any  `json:"data"`
-	Identity  *identityMember `json:"identity"`
+	Applicant map[string]any
+	Data      map[string]any
+	Identity  *identityMember
+}
+
+// decodeFachdaten decodes the Fachdaten: one JSON object with the members
+// applicant and data (objects, checked further by the mapper) and
+// optionally identity, and no others. A *reject says what is wrong.
+func decodeFachdaten(b []byte) (fachdaten, error) {
+	var f fachdaten
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var obj map[string]json.RawMessage
+	if err := dec.Decode(&obj); err != nil || dec.More() {
+		return f, rejectWith(ProblemSyntaxViolation, "Syntax-Fehler", "the Fachdaten are not one JSON object of "+FachdatenSchemaURI, "data")
+	}
+	var bad []string
+	for k, v := range obj {
+		var err error
+		switch k {
+		case "applicant":
+			err = decodeNumbers(v, &f.Applicant)
+		case "data":
+			err = decodeNumbers(v, &f.Data)
+		case "identity":
+			err = json.Unmarshal(v, &f.Identity)
+		default:
+			err = errors.New("unknown member")
+		}
+		if err != nil {
+			bad = append(bad, "/"+k)
+		}
+	}
+	if bad != nil {
+		sort.Strings(bad)
+		return f, rejectWith(ProblemSchemaViolation, "Schema-Fehler",
+			"invalid or unknown members "+strings.Join(bad, ", ")+"; allowed are applicant, data and identity", "data")
+	}
+	return f, nil
+}
+
+func decodeNumbers(raw json.RawMessage, v *map[string]any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return dec.Decode(v)
 }
 
 type identityMember struct {
 	Method           string `json:"method"`
-	Provider         string `json:"provider"`
-	TrustLevel       string `json:"trust_level"`
-	PostboxReference string `json:"postbox_reference"`
+	Provider         string `json:"provider,omitempty"`
+	TrustLevel       string `json:"trust_level,omitempty"`
+	PostboxReference string `json:"postbox_reference,omitempty"`
 }
 
 // Handle fetches one submission and accepts or rejects it. It returns an
@@ -329,8 +371,10 @@ func (s *Subscriber) fetch(ctx context.Context, p SubmissionForPickup) (*receive
 	switch {
 	case errors.Is(err, errSyntax):
 		return nil, rejectWith(ProblemSyntaxViolation, "Syntax-Fehler", err.Error(), "metadata")
-	case err != nil:
+	case errors.Is(err, errSchema):
 		return nil, rejectWith(ProblemSchemaViolation, "Schema-Fehler", err.Error(), "metadata")
+	case err != nil:
+		return nil, err
 	}
 
 	// The attachments the metadata names must be those of the submission.
@@ -364,10 +408,8 @@ func (s *Subscriber) fetch(ctx context.Context, p SubmissionForPickup) (*receive
 	if !d.Hash.Matches(rc.data) {
 		return nil, rejectWith(ProblemHashMismatch, "Prüfsumme stimmt nicht", "the hash of the Fachdaten differs from the metadata", "data")
 	}
-	dec := json.NewDecoder(bytes.NewReader(rc.data))
-	dec.UseNumber()
-	if err := dec.Decode(&rc.fachdaten); err != nil {
-		return nil, rejectWith(ProblemSyntaxViolation, "Syntax-Fehler", "the Fachdaten are not a JSON object of "+FachdatenSchemaURI, "data")
+	if rc.fachdaten, err = decodeFachdaten(rc.data); err != nil {
+		return nil, err
 	}
 
 	for _, a := range md.ContentStructure.Attachments {

@@ -13,6 +13,9 @@ import (
 
 // Attachment is a file of a test submission.
 type Attachment struct {
+	// ID is the attachment's UUID, which the Fachdaten may reference;
+	// default a new one.
+	ID       string
 	FileName string
 	MIMEType string
 	Content  []byte
@@ -76,7 +79,10 @@ func (f *Fake) Send(req SendRequest) (Sent, error) {
 	}
 	jwes := map[string]string{}
 	for i, a := range req.Attachments {
-		ids[i] = uuid.NewString()
+		ids[i] = a.ID
+		if ids[i] == "" {
+			ids[i] = uuid.NewString()
+		}
 		jwe, err := fitconnect.Encrypt(key, a.Content, a.MIMEType)
 		if err != nil {
 			return Sent{}, err
