@@ -113,7 +113,7 @@ type APIProblem struct {
 
 // Problem types of the Submission API's answers.
 const (
-	apiProblemBase             = "https://schema.fitko.de/fit-connect/submission-api/problems/"
+	apiProblemBase              = "https://schema.fitko.de/fit-connect/submission-api/problems/"
 	APIProblemInvalidTransition = apiProblemBase + "invalid-state-transition"
 	APIProblemNotFound          = apiProblemBase + "not-found"
 	APIProblemAttachments       = apiProblemBase + "missing-attachments"

@@ -32,13 +32,14 @@ const (
 
 // env is a fake Zustelldienst, a store, the intake and a subscriber.
 type env struct {
-	fake  *fitconnecttest.Fake
-	srv   *httptest.Server
-	keys  fitconnecttest.Keys
-	store *sqlite.Store
-	sub   *fitconnect.Subscriber
-	obs   *countingObserver
-	cl    *fitconnect.Client
+	fake   *fitconnecttest.Fake
+	srv    *httptest.Server
+	keys   fitconnecttest.Keys
+	store  *sqlite.Store
+	sub    *fitconnect.Subscriber
+	obs    *countingObserver
+	cl     *fitconnect.Client
+	newSub func() (*fitconnect.Subscriber, error)
 }
 
 func newEnv(t *testing.T) *env {
@@ -100,7 +101,24 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{fake: fake, srv: srv, keys: keys, store: st, sub: sub, obs: obs, cl: cl}
+	e := &env{fake: fake, srv: srv, keys: keys, store: st, sub: sub, obs: obs, cl: cl}
+	e.newSub = func() (*fitconnect.Subscriber, error) {
+		return fitconnect.NewSubscriber(fitconnect.SubscriberConfig{ID: "musterstadt", Tenant: "musterstadt", DestinationID: destID,
+			Client: cl, DecryptionKey: keys.Encryption, Services: map[string]string{leikaMeld: xmeld.Procedure},
+			PollInterval: time.Hour, Intake: in, Store: st})
+	}
+	return e
+}
+
+// secondSubscriber is another subscriber of the same destination and
+// store, as a second process would run it.
+func (e *env) secondSubscriber(t *testing.T) *fitconnect.Subscriber {
+	t.Helper()
+	s, err := e.newSub()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // fachdaten reads a portal test submission and returns its Fachdaten

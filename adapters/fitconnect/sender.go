@@ -164,7 +164,7 @@ func (s *Sender) Deliver(ctx context.Context, d outbox.Delivery) error {
 		return deliveryError(err)
 	}
 	md := Metadata{Schema: MetadataSchemaURI, ContentStructure: ContentStructure{
-		Data: &MetadataData{Hash: NewHash(data), SubmissionSchema: SubmissionSchema{SchemaURI: s.cfg.SchemaURI, MIMEType: "application/xml"}},
+		Data:        &MetadataData{Hash: NewHash(data), SubmissionSchema: SubmissionSchema{SchemaURI: s.cfg.SchemaURI, MIMEType: "application/xml"}},
 		Attachments: []MetadataAttachment{},
 	}}
 	for _, p := range parts {
@@ -359,6 +359,11 @@ func (f *CaseFollower) Deliver(ctx context.Context, d outbox.Delivery) error {
 		key, ok := keys[kid]
 		if !ok {
 			raw, err := f.cfg.Client.DestinationKey(ctx, c.DestinationID, kid)
+			if ae, ok := errors.AsType[*APIError](err); ok && ae.Status == http.StatusNotFound {
+				f.obs.Error(f.cfg.Destination, ErrorEvent)
+				f.log.WarnContext(ctx, "fitconnect event signed with a key the destination does not have ignored", slog.String("kid", kid))
+				continue
+			}
 			if err != nil {
 				return deliveryError(err)
 			}

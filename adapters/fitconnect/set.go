@@ -21,16 +21,16 @@ const (
 // Problem types of a reject-submission event.
 const (
 	problemBase            = "https://schema.fitko.de/fit-connect/events/problems/"
-	ProblemEncryptionIssue = problemBase + "encryption-issue"      // a JWE did not decrypt
-	ProblemSchemaViolation = problemBase + "schema-violation"      // metadata or Fachdaten invalid against their schema
-	ProblemSyntaxViolation = problemBase + "syntax-violation"      // not parseable JSON
-	ProblemHashMismatch    = problemBase + "hash-mismatch"         // a hash in the metadata differs from the content
-	ProblemMissingData     = problemBase + "missing-data"          // no Fachdaten although the metadata announces them
-	ProblemAttachments     = problemBase + "attachments-mismatch"  // attachments of the metadata and the submission differ
-	ProblemUnsupported     = problemBase + "unsupported-service"   // the service (Leistung) is not accepted here
-	ProblemUnsupportedData = problemBase + "unsupported-schema"    // the Fachdaten's schema is not one we accept
-	ProblemTechnicalError  = problemBase + "technical-error"       // something on our side
-	ProblemInvalidSubmit   = problemBase + "invalid-submission"    // another problem of the submission
+	ProblemEncryptionIssue = problemBase + "encryption-issue"     // a JWE did not decrypt
+	ProblemSchemaViolation = problemBase + "schema-violation"     // metadata or Fachdaten invalid against their schema
+	ProblemSyntaxViolation = problemBase + "syntax-violation"     // not parseable JSON
+	ProblemHashMismatch    = problemBase + "hash-mismatch"        // a hash in the metadata differs from the content
+	ProblemMissingData     = problemBase + "missing-data"         // no Fachdaten although the metadata announces them
+	ProblemAttachments     = problemBase + "attachments-mismatch" // attachments of the metadata and the submission differ
+	ProblemUnsupported     = problemBase + "unsupported-service"  // the service (Leistung) is not accepted here
+	ProblemUnsupportedData = problemBase + "unsupported-schema"   // the Fachdaten's schema is not one we accept
+	ProblemTechnicalError  = problemBase + "technical-error"      // something on our side
+	ProblemInvalidSubmit   = problemBase + "invalid-submission"   // another problem of the submission
 )
 
 // SETType is the typ header of a Security Event Token.

@@ -871,4 +871,3 @@ func problem(w http.ResponseWriter, status int, typ, title, detail string) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(fitconnect.APIProblem{Type: typ, Title: title, Status: status, Detail: detail})
 }
-
