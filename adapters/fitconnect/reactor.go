@@ -101,3 +101,6 @@ func (rs Reactors) React(ctx context.Context, events []outbox.Event) ([]outbox.M
 	}
 	return out, nil
 }
+
+// Active reports whether a portal has a callback to send to.
+func (r *Reactor) Active() bool { return len(r.callbacks) > 0 }

@@ -38,6 +38,13 @@ func checkConfig(_ context.Context, args []string, stdout, stderr io.Writer) int
 	if _, err := buildRoutes(cfg, slog.New(slog.DiscardHandler)); err != nil {
 		problems = append(problems, err)
 	}
+	if _, keyProblems := parseFitConnectKeys(cfg); keyProblems != nil {
+		fmt.Fprintf(stderr, "%s: %d problem(s):\n", args[0], len(keyProblems))
+		for _, p := range keyProblems {
+			fmt.Fprintf(stderr, "  %s\n", p)
+		}
+		return 1
+	}
 	if err := errors.Join(problems...); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", args[0], err)
 		return 1

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/amtsbote/amtsbote/adapters/fitconnect"
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/intake"
@@ -130,12 +131,30 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	if err != nil {
 		return err
 	}
-	notes, err := setupNotifications(cfg, st, routes, logger) // before intake opens: installs the reactor
+	in, err := intake.New(intake.Config{
+		Config:   cfg,
+		Store:    st,
+		Registry: registry,
+		Product:  transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()},
+		Logger:   logger,
+	})
+	if err != nil {
+		return err
+	}
+	fcObs := &fitconnectMetrics{}
+	fc, err := setupFitConnect(cfg, st, in, routes, fcObs, logger)
+	if err != nil {
+		return err
+	}
+	notes, err := setupNotifications(cfg, st, routes, logger, fitconnect.NewReactor(cfg)) // before intake opens: installs the reactor
 	if err != nil {
 		return err
 	}
 	ops, err := newOperations(cfg, st, routes, logger)
 	if err != nil {
+		return err
+	}
+	if fcObs.Observer, err = ops.registerFitConnect(cfg); err != nil {
 		return err
 	}
 	host, _ := os.Hostname()
@@ -161,16 +180,6 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	retention, err := outbox.NewRetention(st, outbox.RetentionConfig{
 		After:    cfg.Retention.Payloads.Duration,
 		Interval: cfg.Retention.Interval.Duration,
-		Logger:   logger,
-	})
-	if err != nil {
-		return err
-	}
-	in, err := intake.New(intake.Config{
-		Config:   cfg,
-		Store:    st,
-		Registry: registry,
-		Product:  transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()},
 		Logger:   logger,
 	})
 	if err != nil {
@@ -220,6 +229,8 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	})}
 	svc.portal = portal.part("http server")
 	svc.admin = admin.part("admin http server")
+	svc.fitconnect = fc.subscribersPart()
+	svc.fitconnectCallbacks = fc.callbacksPart()
 	svc.relay = part{name: "relay", run: func(ctx context.Context) error {
 		stop := context.AfterFunc(ctx, func() { logger.Info("shutting down: relay drains") })
 		defer stop()
@@ -248,15 +259,19 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 
 // services are the long-running parts of serve, by role.
 type services struct {
-	drain         part // readyz and new requests answer 503 for the drain delay
-	portal        part // the portal API: in-flight requests finish
-	admin         part // the admin API, likewise
-	relay         part // in-flight deliveries finish, the leases of the rest are released
-	retention     part // runs with the relay
-	notifications part // the alarm monitor
-	operations    part // metrics and probes: scrapes see the whole shutdown
-	pprof         part
-	store         part // closes last
+	drain  part // readyz and new requests answer 503 for the drain delay
+	portal part // the portal API: in-flight requests finish
+	admin  part // the admin API, likewise
+	// fitconnectCallbacks and fitconnect stop with the intake: no new
+	// callbacks, no new pickups; their queued events are the relay's.
+	fitconnectCallbacks part
+	fitconnect          part
+	relay               part // in-flight deliveries finish, the leases of the rest are released
+	retention           part // runs with the relay
+	notifications       part // the alarm monitor
+	operations          part // metrics and probes: scrapes see the whole shutdown
+	pprof               part
+	store               part // closes last
 }
 
 // parts lists the services in the order they stop, the one place where it
@@ -264,7 +279,7 @@ type services struct {
 // requests in flight finish), then deliveries, then notifications; the
 // metrics listener and the store close last. They start in the reverse order.
 func (s services) parts() []part {
-	return []part{s.drain, s.portal, s.admin, s.relay, s.retention, s.notifications, s.operations, s.pprof, s.store}
+	return []part{s.drain, s.portal, s.admin, s.fitconnectCallbacks, s.fitconnect, s.relay, s.retention, s.notifications, s.operations, s.pprof, s.store}
 }
 
 // listen binds the listeners of the portal API, the admin API (nil when it is
