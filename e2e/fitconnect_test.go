@@ -523,3 +523,49 @@ func sameXMLBody(a, b []byte) bool {
 	ia, ib := strings.Index(string(a), end), strings.Index(string(b), end)
 	return ia > 0 && ib > 0 && string(a[ia:]) == string(b[ib:])
 }
+
+// TestFitConnectCheckConfig: check-config accepts the FIT-Connect
+// configuration and refuses bad keys with the reason.
+func TestFitConnectCheckConfig(t *testing.T) {
+	e := newFCEnv(t, true)
+	if code, out, errOut := run(t, e.dir, e.env, "", "check-config", e.config); code != 0 || !strings.Contains(out, "ok") {
+		t.Fatalf("good config: exit %d, %s %s", code, out, errOut)
+	}
+	for _, tc := range []struct {
+		name       string
+		decryption []byte
+		signing    []byte
+		want       []string
+	}{
+		{"does not parse", []byte(`{"kty":"RSA",`), nil, []string{"fitconnect.subscribers[0].decryption_key: not a valid JWK"}},
+		{"public key", fitconnecttest.JSON(e.keys.Encryption.Public()), nil, []string{"decryption_key: a private key is required"}},
+		{"keys swapped", fitconnecttest.JSON(e.keys.Signing), fitconnecttest.JSON(e.keys.Encryption),
+			[]string{"decryption_key: alg must be RSA-OAEP-256", "signing_key: alg must be PS512"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.decryption != nil {
+				if err := os.WriteFile(filepath.Join(e.dir, "decryption.jwk"), tc.decryption, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.signing != nil {
+				if err := os.WriteFile(filepath.Join(e.dir, "signing.jwk"), tc.signing, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Cleanup(func() {
+				os.WriteFile(filepath.Join(e.dir, "decryption.jwk"), fitconnecttest.JSON(e.keys.Encryption), 0o600)
+				os.WriteFile(filepath.Join(e.dir, "signing.jwk"), fitconnecttest.JSON(e.keys.Signing), 0o600)
+			})
+			code, _, errOut := run(t, e.dir, e.env, "", "check-config", e.config)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1: %s", code, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("check-config says\n%s\nwithout %q", errOut, w)
+				}
+			}
+		})
+	}
+}
