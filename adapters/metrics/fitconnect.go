@@ -106,4 +106,6 @@ func (f *FitConnect) Waiting(subscriber string, count int, oldest time.Duration)
 }
 
 // CaseEvent counts a recipient's decision.
-func (f *FitConnect) CaseEvent(destination, event string) { f.cases.WithLabelValues(destination, event).Inc() }
+func (f *FitConnect) CaseEvent(destination, event string) {
+	f.cases.WithLabelValues(destination, event).Inc()
+}
