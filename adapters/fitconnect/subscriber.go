@@ -69,10 +69,9 @@ type Subscriber struct {
 	now  func() time.Time
 	wake chan struct{}
 
-	mu       sync.Mutex
-	handled  map[string]time.Time // submission ids whose event is queued, with when
-	seen     map[string]time.Time // ids listed before, with their submit time (zero: unknown)
-	lastPoll time.Time
+	mu      sync.Mutex
+	handled map[string]time.Time // submission ids whose event is queued, with when
+	seen    map[string]time.Time // ids listed before, with their submit time (zero: unknown)
 }
 
 // NewSubscriber checks cfg and returns a Subscriber.
