@@ -41,6 +41,10 @@ type FitConnectSubscriber struct {
 	ClientSecret Secret `yaml:"client_secret"`
 	// DecryptionKey is the destination's private key (JWK, RSA-OAEP-256).
 	DecryptionKey Secret `yaml:"decryption_key"`
+	// PreviousDecryptionKey is the destination's former private key during
+	// a key rotation: submissions encrypted for it are still decrypted.
+	// Remove it once none of them waits.
+	PreviousDecryptionKey Secret `yaml:"previous_decryption_key"`
 	// SigningKey is Amtsbote's private key (JWK, PS512) that signs the
 	// accept and reject events; its public half is registered with the
 	// destination.

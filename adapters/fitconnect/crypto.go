@@ -203,6 +203,24 @@ func Decrypt(key Key, jwe string) ([]byte, error) {
 	return plain, nil
 }
 
+// DecryptWith decrypts a compact JWE with the one of keys whose kid the
+// JWE names (during a key rotation: the current or the previous key).
+func DecryptWith(keys []Key, jwe string) ([]byte, error) {
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%w: no key", ErrDecrypt)
+	}
+	obj, err := jose.ParseEncryptedCompact(jwe, []jose.KeyAlgorithm{KeyAlgorithm}, []jose.ContentEncryption{ContentEncryption})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	for _, k := range keys {
+		if k.KID() == obj.Header.KeyID {
+			return Decrypt(k, jwe)
+		}
+	}
+	return nil, fmt.Errorf("%w: unknown kid %q", ErrDecrypt, obj.Header.KeyID)
+}
+
 // AuthenticationTag is the last part of a compact JWE, which the
 // accept-submission event repeats.
 func AuthenticationTag(jwe string) string {

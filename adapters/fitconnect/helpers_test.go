@@ -32,14 +32,15 @@ const (
 
 // env is a fake Zustelldienst, a store, the intake and a subscriber.
 type env struct {
-	fake   *fitconnecttest.Fake
-	srv    *httptest.Server
-	keys   fitconnecttest.Keys
-	store  *sqlite.Store
-	sub    *fitconnect.Subscriber
-	obs    *countingObserver
-	cl     *fitconnect.Client
-	newSub func() (*fitconnect.Subscriber, error)
+	fake       *fitconnecttest.Fake
+	srv        *httptest.Server
+	keys       fitconnecttest.Keys
+	store      *sqlite.Store
+	sub        *fitconnect.Subscriber
+	obs        *countingObserver
+	cl         *fitconnect.Client
+	newSub     func() (*fitconnect.Subscriber, error)
+	newSubWith func(current, previous fitconnect.Key) (*fitconnect.Subscriber, error)
 }
 
 func newEnv(t *testing.T) *env {
@@ -102,6 +103,11 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{fake: fake, srv: srv, keys: keys, store: st, sub: sub, obs: obs, cl: cl}
+	e.newSubWith = func(current, previous fitconnect.Key) (*fitconnect.Subscriber, error) {
+		return fitconnect.NewSubscriber(fitconnect.SubscriberConfig{ID: "musterstadt", Tenant: "musterstadt", DestinationID: destID,
+			Client: cl, DecryptionKey: current, PreviousDecryptionKey: previous, Services: map[string]string{leikaMeld: xmeld.Procedure},
+			PollInterval: time.Hour, Intake: in, Store: st})
+	}
 	e.newSub = func() (*fitconnect.Subscriber, error) {
 		return fitconnect.NewSubscriber(fitconnect.SubscriberConfig{ID: "musterstadt", Tenant: "musterstadt", DestinationID: destID,
 			Client: cl, DecryptionKey: keys.Encryption, Services: map[string]string{leikaMeld: xmeld.Procedure},

@@ -238,3 +238,45 @@ func TestFetchedTwice(t *testing.T) {
 		t.Errorf("fetched %d times, want 2", got)
 	}
 }
+
+// TestKeyRotation: during a rotation a submission encrypted for the
+// previous key is still accepted; one for neither key is rejected.
+func TestKeyRotation(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	newKeys, err := fitconnecttest.SharedKeys("rotated")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := fitconnecttest.SharedKeys("recipient")
+	if err != nil {
+		t.Fatal(err)
+	}
+	meld, _ := fachdaten(t, "meldewesen.wohnungsgeberbestaetigung-minimal.json")
+	old, err := e.fake.Send(fitconnecttest.SendRequest{DestinationID: destID, Service: fitconnect.ServiceType{Identifier: leikaMeld}, Data: meld})
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, err := e.fake.Send(fitconnecttest.SendRequest{DestinationID: destID, Service: fitconnect.ServiceType{Identifier: leikaMeld}, Data: meld, EncryptWith: newKeys.Encryption})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := e.fake.Send(fitconnecttest.SendRequest{DestinationID: destID, Service: fitconnect.ServiceType{Identifier: leikaMeld}, Data: meld, EncryptWith: stranger.Encryption})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := e.newSubWith(newKeys.Encryption, e.keys.Encryption)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.deliverEvents(t)
+	for id, want := range map[string]string{old.SubmissionID: fitconnecttest.StateAccepted, current.SubmissionID: fitconnecttest.StateAccepted,
+		foreign.SubmissionID: fitconnecttest.StateRejected} {
+		if got := e.fake.State(id); got != want {
+			t.Errorf("submission %s is %s, want %s", id, got, want)
+		}
+	}
+}

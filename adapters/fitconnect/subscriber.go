@@ -44,6 +44,9 @@ type SubscriberConfig struct {
 	DestinationID string
 	Client        *Client
 	DecryptionKey Key
+	// PreviousDecryptionKey, when set, decrypts what was encrypted for the
+	// destination's previous key during a key rotation.
+	PreviousDecryptionKey Key
 	// Services maps LeiKa URNs to procedure ids.
 	Services map[string]string
 	// PollInterval is the time between polls. Default 1m.
@@ -64,6 +67,7 @@ func PortalID(subscriber string) string { return "fitconnect:" + subscriber }
 // at once.
 type Subscriber struct {
 	cfg  SubscriberConfig
+	keys []Key // decryption keys: the current one, then the previous one
 	obs  Observer
 	log  *slog.Logger
 	now  func() time.Time
@@ -92,7 +96,11 @@ func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Minute
 	}
-	s := &Subscriber{cfg: cfg, obs: cfg.Observer, log: cfg.Logger, now: cfg.Now, wake: make(chan struct{}, 1),
+	keys := []Key{cfg.DecryptionKey}
+	if cfg.PreviousDecryptionKey.JWK.Key != nil {
+		keys = append(keys, cfg.PreviousDecryptionKey)
+	}
+	s := &Subscriber{cfg: cfg, keys: keys, obs: cfg.Observer, log: cfg.Logger, now: cfg.Now, wake: make(chan struct{}, 1),
 		handled: map[string]time.Time{}, seen: map[string]time.Time{}}
 	if s.obs == nil {
 		s.obs = nopObserver{}
@@ -362,7 +370,7 @@ func (s *Subscriber) fetch(ctx context.Context, p SubmissionForPickup) (*receive
 			"the destination does not accept service "+sub.ServiceType.Identifier, "submission")
 	}
 	rc.procedure = procedure
-	if rc.metadata, err = Decrypt(s.cfg.DecryptionKey, sub.EncryptedMetadata); err != nil {
+	if rc.metadata, err = DecryptWith(s.keys, sub.EncryptedMetadata); err != nil {
 		return nil, rejectWith(ProblemEncryptionIssue, "Entschlüsselungsfehler", err.Error(), "metadata")
 	}
 	rc.tags.Metadata = AuthenticationTag(sub.EncryptedMetadata)
@@ -400,7 +408,7 @@ func (s *Subscriber) fetch(ctx context.Context, p SubmissionForPickup) (*receive
 		return nil, rejectWith(ProblemUnsupportedData, "Fachdatenschema wird nicht unterstützt",
 			"supported is "+FachdatenSchemaURI+" (application/json)", "data")
 	}
-	if rc.data, err = Decrypt(s.cfg.DecryptionKey, sub.EncryptedData); err != nil {
+	if rc.data, err = DecryptWith(s.keys, sub.EncryptedData); err != nil {
 		return nil, rejectWith(ProblemEncryptionIssue, "Entschlüsselungsfehler", err.Error(), "data")
 	}
 	rc.tags.Data = AuthenticationTag(sub.EncryptedData)
@@ -417,7 +425,7 @@ func (s *Subscriber) fetch(ctx context.Context, p SubmissionForPickup) (*receive
 			return nil, err
 		}
 		instance := "attachment:" + a.AttachmentID
-		content, err := Decrypt(s.cfg.DecryptionKey, jwe)
+		content, err := DecryptWith(s.keys, jwe)
 		if err != nil {
 			return nil, rejectWith(ProblemEncryptionIssue, "Entschlüsselungsfehler", err.Error(), instance)
 		}

@@ -32,7 +32,7 @@ const (
 
 // fitconnectKeys are the parsed keys of a subscriber.
 type fitconnectKeys struct {
-	decryption, signing fitconnect.Key
+	decryption, previous, signing fitconnect.Key
 }
 
 // parseFitConnectKeys parses and checks the keys of every subscriber and
@@ -46,6 +46,13 @@ func parseFitConnectKeys(cfg *config.Config) ([]fitconnectKeys, []string) {
 		var err error
 		if keys[i].decryption, err = fitconnect.ParseDecryptionKey([]byte(s.DecryptionKey.Value())); err != nil {
 			problems = append(problems, fmt.Sprintf("%s.decryption_key: %v", path, err))
+		}
+		if prev := s.PreviousDecryptionKey.Value(); prev != "" {
+			if keys[i].previous, err = fitconnect.ParseDecryptionKey([]byte(prev)); err != nil {
+				problems = append(problems, fmt.Sprintf("%s.previous_decryption_key: %v", path, err))
+			} else if keys[i].previous.KID() == keys[i].decryption.KID() {
+				problems = append(problems, fmt.Sprintf("%s.previous_decryption_key: has the kid of decryption_key; a rotation needs a new kid", path))
+			}
 		}
 		if keys[i].signing, err = fitconnect.ParseSigningKey([]byte(s.SigningKey.Value())); err != nil {
 			problems = append(problems, fmt.Sprintf("%s.signing_key: %v", path, err))
@@ -89,7 +96,7 @@ func setupFitConnect(cfg *config.Config, st store, acceptor fitconnect.Acceptor,
 			services[svc.Leika] = svc.Procedure
 		}
 		sub, err := fitconnect.NewSubscriber(fitconnect.SubscriberConfig{ID: s.ID, Tenant: s.Tenant, DestinationID: s.DestinationID,
-			Client: cl, DecryptionKey: keys[i].decryption, Services: services, PollInterval: s.PollInterval.Duration,
+			Client: cl, DecryptionKey: keys[i].decryption, PreviousDecryptionKey: keys[i].previous, Services: services, PollInterval: s.PollInterval.Duration,
 			Intake: acceptor, Store: st, Observer: obs, Logger: log})
 		if err != nil {
 			errs = append(errs, err)
