@@ -371,6 +371,27 @@ func TestFitConnectReject(t *testing.T) {
 	if msgs := e.messages(t, "--tenant", "musterstadt"); len(msgs) != 0 {
 		t.Errorf("stored %d messages for the tenant", len(msgs))
 	}
+
+	// Callbacks with a bad HMAC or a stale timestamp are refused with 401.
+	body := []byte(`{"type":"` + fitconnect.CallbackNewSubmissions + `","submissions":[]}`)
+	url := "http://" + e.cbListen + "/fitconnect/callbacks/musterstadt"
+	for name, c := range map[string]struct {
+		secret string
+		at     time.Time
+		want   int
+	}{
+		"valid":    {fcCBSecret, time.Now(), http.StatusOK},
+		"bad hmac": {"another-secret-0123456789abcdef0123", time.Now(), http.StatusUnauthorized},
+		"stale":    {fcCBSecret, time.Now().Add(-6 * time.Minute), http.StatusUnauthorized},
+	} {
+		err := fitconnecttest.SendCallback(http.DefaultClient, url, c.secret, body, c.at)
+		switch {
+		case c.want == http.StatusOK && err != nil:
+			t.Errorf("%s callback: %v", name, err)
+		case c.want != http.StatusOK && (err == nil || !strings.Contains(err.Error(), "401")):
+			t.Errorf("%s callback: %v, want 401", name, err)
+		}
+	}
 }
 
 // TestFitConnectCrash: kill -9 while the accept event is posted, after
