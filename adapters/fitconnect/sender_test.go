@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -278,5 +279,49 @@ func TestKeyRotation(t *testing.T) {
 		if got := e.fake.State(id); got != want {
 			t.Errorf("submission %s is %s, want %s", id, got, want)
 		}
+	}
+}
+
+// TestSenderFaults: a Zustelldienst answering 5xx or too slowly is
+// retried (a temporary error, with its Retry-After); an unknown
+// destination or a bad key makes the message dead.
+func TestSenderFaults(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	recipient, err := fitconnecttest.SharedKeys("recipient")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.fake.AddDestination(fitconnecttest.Destination{ID: outDestID, EncryptionKey: recipient.Encryption,
+		SigningKeys: []fitconnect.Key{recipient.Signing}, Services: []string{leikaBau}})
+	newSender := func(dest string) *fitconnect.Sender {
+		s, err := fitconnect.NewSender(fitconnect.SenderConfig{Tenant: "musterstadt", Procedure: "bau.baugenehmigung", Destination: "fitconnect",
+			Client: e.cl, DestinationID: dest, Service: fitconnect.ServiceType{Identifier: leikaBau}, Store: e.store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	d := outbox.Delivery{MessageID: "m-faults", Payload: []byte("<x/>"), Metadata: map[string]string{}}
+	e.fake.Inject(fitconnecttest.Fault{Method: "POST", Path: "/v1/submissions", Status: 503, Count: 1})
+	err = newSender(outDestID).Deliver(ctx, d)
+	if err == nil || errors.Is(err, outbox.ErrPermanent) {
+		t.Fatalf("503: %v, want a temporary error", err)
+	}
+	e.fake.Inject(fitconnecttest.Fault{Method: "PUT", Path: "/v1/submissions/", Delay: 3 * time.Second, Count: 1})
+	if err := newSender(outDestID).Deliver(ctx, d); err == nil || errors.Is(err, outbox.ErrPermanent) {
+		t.Fatalf("timeout: %v, want a temporary error", err)
+	}
+	if err := newSender(outDestID).Deliver(ctx, d); err != nil {
+		t.Fatalf("after the faults: %v", err)
+	}
+	if err := newSender("00000000-0000-4000-8000-000000000000").Deliver(ctx, d); !errors.Is(err, outbox.ErrPermanent) {
+		t.Fatalf("unknown destination: %v, want permanent", err)
+	}
+	// A destination whose key is a signing key: refused, permanent.
+	bad := "11111111-2222-4333-8444-555555555555"
+	e.fake.AddDestination(fitconnecttest.Destination{ID: bad, EncryptionKey: recipient.Signing, Services: []string{leikaBau}})
+	if err := newSender(bad).Deliver(ctx, d); !errors.Is(err, outbox.ErrPermanent) || !strings.Contains(err.Error(), "alg must be RSA-OAEP-256") {
+		t.Fatalf("bad key: %v, want permanent with the reason", err)
 	}
 }
