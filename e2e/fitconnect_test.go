@@ -84,6 +84,9 @@ portals:
       retry:
         initial_interval: 200ms
         max_interval: 1s
+admin:
+  listen: %[7]s
+  key_hash: %[8]s
 fitconnect:
   callback_listen: %[4]s
   subscribers:
@@ -132,6 +135,7 @@ type fcEnv struct {
 	keys      fitconnecttest.Keys
 	recipient fitconnecttest.Keys
 	cbListen  string
+	admin     string
 	portal    *callbackLog
 	config    string
 	env       []string
@@ -197,7 +201,7 @@ func newFCEnv(t *testing.T, withDestination bool) *fcEnv {
 	portalSrv := httptest.NewServer(portal)
 	t.Cleanup(portalSrv.Close)
 
-	e := &fcEnv{fake: fake, url: srv.URL, dir: t.TempDir(), keys: keys, recipient: recipient, cbListen: freeAddr(t), portal: portal,
+	e := &fcEnv{fake: fake, url: srv.URL, dir: t.TempDir(), keys: keys, recipient: recipient, cbListen: freeAddr(t), admin: freeAddr(t), portal: portal,
 		env: []string{"FC_CLIENT_SECRET=" + fcSecret}}
 	fake.SetCallback(fcDestIn, "http://"+e.cbListen+"/fitconnect/callbacks/musterstadt", fcCBSecret)
 	for name, k := range map[string]fitconnect.Key{"decryption.jwk": keys.Encryption, "signing.jwk": keys.Signing} {
@@ -209,7 +213,8 @@ func newFCEnv(t *testing.T, withDestination bool) *fcEnv {
 	if withDestination {
 		dest = fmt.Sprintf(fitconnectDestination, e.dir, e.url)
 	}
-	e.config = writeConfig(t, e.dir, fmt.Sprintf(fitconnectConfig, e.dir, e.url, config.HashKey("demo-key"), e.cbListen, portalSrv.URL, dest))
+	e.config = writeConfig(t, e.dir, fmt.Sprintf(fitconnectConfig, e.dir, e.url, config.HashKey("demo-key"), e.cbListen, portalSrv.URL, dest,
+		e.admin, config.HashKey("admin-key")))
 	return e
 }
 
@@ -342,6 +347,16 @@ func TestFitConnectInbound(t *testing.T) {
 	for _, m := range msgs {
 		if m["state"] != "delivered" || m["submission_id"] == "" {
 			t.Errorf("message %v", m)
+		}
+		// The admin API shows its audit trail, accepted by the subscriber.
+		req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/admin/v1/submissions/%s/events", e.admin, m["submission_id"]), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer admin-key")
+		code, body := do(t, req)
+		if code != http.StatusOK || !strings.Contains(toJSON(body), `"actor":"portal:fitconnect:musterstadt"`) {
+			t.Errorf("admin API events: %d %v", code, body)
 		}
 	}
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
