@@ -231,6 +231,10 @@ func (f *Fake) CallbackErrors() []error {
 // PublicKey is the Zustelldienst's key that verifies its own events.
 func (f *Fake) PublicKey() fitconnect.Key { return f.key.Public() }
 
+// SigningKey is the Zustelldienst's private signing key, for tests
+// that need a valid signature by a key no destination registered.
+func (f *Fake) SigningKey() fitconnect.Key { return f.key }
+
 // Submission returns a copy of a submission.
 func (f *Fake) Submission(id string) (Submission, bool) {
 	f.mu.Lock()
