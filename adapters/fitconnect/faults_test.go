@@ -149,3 +149,41 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestTokenRefreshedBeforeExpiry: a token that expires within RefreshBefore
+// is replaced before it is used again, not after the API refused it.
+func TestTokenRefreshedBeforeExpiry(t *testing.T) {
+	fake, err := fitconnecttest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.TokenTTL = 61 * time.Second
+	fake.AddClient(clientID, secret)
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	cl, err := fitconnect.NewClient(fitconnect.ClientConfig{SubmissionAPI: srv.URL, TokenURL: srv.URL + "/token",
+		ClientID: clientID, ClientSecret: secret, RefreshBefore: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := cl.SubmissionsForPickup(ctx, destID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.SubmissionsForPickup(ctx, destID); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.TokensIssued(); got != 1 {
+		t.Fatalf("%d tokens for two requests within the token's life, want 1", got)
+	}
+	time.Sleep(1100 * time.Millisecond) // now within a minute of the expiry
+	if _, err := cl.SubmissionsForPickup(ctx, destID); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.TokensIssued(); got != 2 {
+		t.Fatalf("%d tokens, want a second one before the first expired", got)
+	}
+	if got := fake.Requests("GET /v1/submissions"); got != 3 {
+		t.Errorf("%d list requests, want 3 (none refused and repeated)", got)
+	}
+}
