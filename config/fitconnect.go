@@ -54,6 +54,8 @@ type FitConnectSubscriber struct {
 	CallbackSecret Secret `yaml:"callback_secret"`
 	// PollInterval is the time between polls. Default 1m.
 	PollInterval Duration `yaml:"poll_interval"`
+	// Concurrency is how many submissions are picked up at once. Default 4.
+	Concurrency int `yaml:"concurrency"`
 	// Timeout bounds one request to the Zustelldienst. Default 30s.
 	Timeout Duration `yaml:"timeout"`
 	// Services maps the services (LeiKa URNs) to procedures.
@@ -102,6 +104,7 @@ const (
 	DefaultFitConnectPollInterval      = time.Minute
 	DefaultFitConnectEventPollInterval = 5 * time.Minute
 	DefaultFitConnectTimeout           = 30 * time.Second
+	DefaultFitConnectConcurrency       = 4
 )
 
 var (
@@ -114,6 +117,7 @@ func (f *FitConnect) applyDefaults() {
 	for i := range f.Subscribers {
 		s := &f.Subscribers[i]
 		setDefault(&s.PollInterval.Duration, DefaultFitConnectPollInterval)
+		setDefault(&s.Concurrency, DefaultFitConnectConcurrency)
 		setDefault(&s.Timeout.Duration, DefaultFitConnectTimeout)
 		s.Retry = s.Retry.WithDefaults()
 	}
@@ -162,6 +166,9 @@ func (c *Config) validateFitConnect(v *validator) {
 			v.add(path+".callback_secret", "must have at least 32 characters, as FIT-Connect requires")
 		}
 		v.nonNegative(path+".poll_interval", s.PollInterval)
+		if s.Concurrency < 0 || s.Concurrency > 64 {
+			v.add(path+".concurrency", "must be between 0 (default %d) and 64, got %d", DefaultFitConnectConcurrency, s.Concurrency)
+		}
 		v.nonNegative(path+".timeout", s.Timeout)
 		s.Retry.validate(path+".retry", v)
 		if len(s.Services) == 0 {

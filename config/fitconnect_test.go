@@ -59,6 +59,7 @@ func TestFitConnectValidate(t *testing.T) {
 				FitConnectService{Leika: "leika", Procedure: "x.y"},
 				FitConnectService{Leika: "urn:de:fim:leika:leistung:1", Procedure: "gewerbe.gewerbeanmeldung"})
 		}, []string{"services[1].leika: must be a service URN", "services[1].procedure: unknown procedure", "services[2].procedure: tenant musterstadt does not route"}},
+		{"concurrency", func(c *Config) { c.FitConnect.Subscribers[0].Concurrency = 65 }, []string{".concurrency: must be between 0"}},
 		{"no services", func(c *Config) { c.FitConnect.Subscribers[0].Services = nil }, []string{".services: at least one service is required"}},
 		{"callback listen", func(c *Config) { c.FitConnect.CallbackListen = "8091" }, []string{"fitconnect.callback_listen: must be host:port"}},
 		{"destination without target", func(c *Config) {

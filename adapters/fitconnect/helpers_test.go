@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -184,19 +185,33 @@ func (e *env) deliverEvents(t *testing.T) {
 }
 
 type countingObserver struct {
+	mu     sync.Mutex
 	counts map[string]int
+}
+
+func (o *countingObserver) inc(k string) {
+	o.mu.Lock()
+	o.counts[k]++
+	o.mu.Unlock()
+}
+
+// get returns a count; tests read counts after the subscriber is done.
+func (o *countingObserver) get(k string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.counts[k]
 }
 
 func (o *countingObserver) Polled(_ string, ok bool) {
 	if ok {
-		o.counts["poll_ok"]++
+		o.inc("poll_ok")
 	} else {
-		o.counts["poll_error"]++
+		o.inc("poll_error")
 	}
 }
-func (o *countingObserver) Fetched(string)                     { o.counts["fetched"]++ }
-func (o *countingObserver) Accepted(string)                    { o.counts["accepted"]++ }
-func (o *countingObserver) Rejected(_, problem string)         { o.counts["rejected/"+problem]++ }
-func (o *countingObserver) Error(_, kind string)               { o.counts["error/"+kind]++ }
+func (o *countingObserver) Fetched(string)                     { o.inc("fetched") }
+func (o *countingObserver) Accepted(string)                    { o.inc("accepted") }
+func (o *countingObserver) Rejected(_, problem string)         { o.inc("rejected/" + problem) }
+func (o *countingObserver) Error(_, kind string)               { o.inc("error/" + kind) }
 func (o *countingObserver) Waiting(string, int, time.Duration) {}
-func (o *countingObserver) CaseEvent(_, event string)          { o.counts["case/"+event]++ }
+func (o *countingObserver) CaseEvent(_, event string)          { o.inc("case/" + event) }

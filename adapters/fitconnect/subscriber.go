@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/outbox"
@@ -51,12 +53,18 @@ type SubscriberConfig struct {
 	Services map[string]string
 	// PollInterval is the time between polls. Default 1m.
 	PollInterval time.Duration
-	Intake       Acceptor
-	Store        Enqueuer
-	Observer     Observer
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Concurrency is how many submissions are picked up at once. Default 4.
+	Concurrency int
+	Intake      Acceptor
+	Store       Enqueuer
+	Observer    Observer
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
+
+// DefaultConcurrency is the number of submissions a subscriber picks up
+// at once unless configured.
+const DefaultConcurrency = 4
 
 // PortalID is the PortalID of the submissions of a subscriber.
 func PortalID(subscriber string) string { return "fitconnect:" + subscriber }
@@ -95,6 +103,9 @@ func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Minute
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
 	}
 	keys := []Key{cfg.DecryptionKey}
 	if cfg.PreviousDecryptionKey.JWK.Key != nil {
@@ -165,7 +176,12 @@ func (s *Subscriber) Poll(ctx context.Context) error {
 		s.countError(err)
 		return err
 	}
-	var first error
+	var (
+		mu    sync.Mutex
+		first error
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.Concurrency)
 	for _, p := range list {
 		if p.DestinationID != "" && p.DestinationID != s.cfg.DestinationID {
 			continue
@@ -173,16 +189,25 @@ func (s *Subscriber) Poll(ctx context.Context) error {
 		if s.isHandled(p.SubmissionID) {
 			continue
 		}
-		if err := s.Handle(ctx, p); err != nil {
-			s.log.WarnContext(ctx, "fitconnect submission not handled; retried with the next poll",
-				slog.String("fitconnect_submission", p.SubmissionID), slog.Any("error", err))
-			if first == nil {
-				first = err
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			if err := s.Handle(gctx, p); err != nil {
+				s.log.WarnContext(gctx, "fitconnect submission not handled; retried with the next poll",
+					slog.String("fitconnect_submission", p.SubmissionID), slog.Any("error", err))
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
 			}
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+			return nil // one submission's failure does not stop the others
+		})
+	}
+	_ = g.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
 	s.reportWaiting(ctx, list)
 	return first

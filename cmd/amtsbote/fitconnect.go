@@ -97,7 +97,7 @@ func setupFitConnect(cfg *config.Config, st store, acceptor fitconnect.Acceptor,
 		}
 		sub, err := fitconnect.NewSubscriber(fitconnect.SubscriberConfig{ID: s.ID, Tenant: s.Tenant, DestinationID: s.DestinationID,
 			Client: cl, DecryptionKey: keys[i].decryption, PreviousDecryptionKey: keys[i].previous, Services: services, PollInterval: s.PollInterval.Duration,
-			Intake: acceptor, Store: st, Observer: obs, Logger: log})
+			Concurrency: s.Concurrency, Intake: acceptor, Store: st, Observer: obs, Logger: log})
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -108,7 +108,7 @@ func setupFitConnect(cfg *config.Config, st store, acceptor fitconnect.Acceptor,
 			continue
 		}
 		routes[fitconnect.EventTopic(s.ID)] = outbox.Route{Deliverer: events, Options: outbox.TopicOptions{
-			Policy: retryPolicy(s.Retry), Concurrency: notificationConcurrency,
+			Policy: retryPolicy(s.Retry), Concurrency: max(s.Concurrency, notificationConcurrency),
 			Breaker: breakerOptions(config.Circuit{}.WithDefaults()),
 		}}
 		fp.subscribers = append(fp.subscribers, sub)
