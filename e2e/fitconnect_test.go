@@ -253,14 +253,22 @@ func fcFachdaten(t *testing.T, name string) ([]byte, []fitconnecttest.Attachment
 	return b, atts
 }
 
-// drops returns the files in the drop directory of a procedure.
+// drops returns the delivered files (.xml, .zip) in the drop directory of
+// a procedure, not the temporary ones of a delivery in progress.
 func (e *fcEnv) drops(t *testing.T, procedure string) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(e.dir, "drop", "musterstadt", procedure, "*"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return files
+	var out []string
+	for _, f := range files {
+		base := filepath.Base(f)
+		if !strings.HasPrefix(base, ".") && (strings.HasSuffix(base, ".xml") || strings.HasSuffix(base, ".zip")) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // accepts counts the verified accept events of a case.
@@ -534,8 +542,36 @@ func TestFitConnectOutbound(t *testing.T) {
 		}
 		return false
 	})
-	if e.portal.bad != 0 {
-		t.Errorf("%d callbacks with a bad signature", e.portal.bad)
+
+	// A second submission, rejected by the recipient.
+	id2 := p.accept(t, "demo-key", "", body)
+	waitFor(t, 30*time.Second, "the second submission at the recipient", func() bool { return len(e.fake.Received(fcDestOut)) == 2 })
+	sub2 := e.fake.Received(fcDestOut)[1]
+	if err := e.fake.Decide(sub2.ID, fitconnect.EventRejectSubmission, e.recipient.Signing,
+		[]fitconnect.Problem{{Type: fitconnect.ProblemSchemaViolation, Title: "Schema-Fehler"}}); err != nil {
+		t.Fatal(err)
+	}
+	var st2 map[string]any
+	waitFor(t, 30*time.Second, "rejected_by_recipient", func() bool {
+		st2 = p.status(t, "demo-key", id2)
+		return fcDestinationState(t, st2, "landkreis") == "rejected_by_recipient"
+	})
+	if st2["status"] != "failed" {
+		t.Errorf("status %v, want failed", st2["status"])
+	}
+	waitFor(t, 10*time.Second, "the portal callback of the reject", func() bool {
+		for _, s := range e.portal.statuses(id2) {
+			if s == fitconnect.StatusRecipientRejected {
+				return true
+			}
+		}
+		return false
+	})
+	e.portal.mu.Lock()
+	bad := e.portal.bad
+	e.portal.mu.Unlock()
+	if bad != 0 {
+		t.Errorf("%d callbacks with a bad signature", bad)
 	}
 }
 
