@@ -50,7 +50,7 @@ func TestCallback(t *testing.T) {
 			wantWoken := int32(0)
 			if tc.status == http.StatusOK {
 				wantWoken = 1
-			} else if obs.counts["error/callback"] != 1 {
+			} else if obs.get("error/callback") != 1 {
 				t.Errorf("callback error not counted: %v", obs.counts)
 			}
 			if woken.Load() != wantWoken {
@@ -122,7 +122,7 @@ func TestFaults(t *testing.T) {
 	if err := e2.sub.Poll(ctx); err == nil || !fitconnect.IsTemporary(err) {
 		t.Fatalf("poll with a timeout: %v, want a temporary error", err)
 	}
-	if e2.obs.counts["error/api"] != 2 || len(e2.eventMessages(t)) != 0 {
+	if e2.obs.get("error/api") != 2 || len(e2.eventMessages(t)) != 0 {
 		t.Fatalf("counts %v, events %d; want 2 api errors and no event", e2.obs.counts, len(e2.eventMessages(t)))
 	}
 	// Run retries with backoff (1s first) and gets it.

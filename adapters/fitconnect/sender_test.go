@@ -182,7 +182,7 @@ func TestCaseDecision(t *testing.T) {
 			t.Errorf("rejected case: %v, want permanent ErrRejected", err)
 		}
 	}
-	if e.obs.counts["case/accept"] != 1 || e.obs.counts["case/reject"] != 1 {
+	if e.obs.get("case/accept") != 1 || e.obs.get("case/reject") != 1 {
 		t.Errorf("counts %v", e.obs.counts)
 	}
 

@@ -31,7 +31,7 @@ func TestInbound(t *testing.T) {
 	if err := e.sub.Poll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.obs.counts["accepted"]; got != 2 {
+	if got := e.obs.get("accepted"); got != 2 {
 		t.Fatalf("accepted %d, want 2 (counts %v)", got, e.obs.counts)
 	}
 	// A second poll before the events are posted fetches nothing again.
