@@ -108,6 +108,7 @@ type APIError struct {
 	retryAfter time.Duration
 }
 
+// Error names the request, the status and the problem type and detail.
 func (e *APIError) Error() string {
 	s := fmt.Sprintf("%s %s: %d", e.Method, e.Path, e.Status)
 	if e.Problem.Type != "" {

@@ -35,6 +35,7 @@ type KeyError struct {
 	Reason string
 }
 
+// Error is the reason.
 func (e *KeyError) Error() string { return e.Reason }
 
 func keyErr(format string, args ...any) error { return &KeyError{Reason: fmt.Sprintf(format, args...)} }

@@ -2,6 +2,7 @@ package fitconnect_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"maps"
 	"net/http/httptest"
@@ -215,3 +216,12 @@ func (o *countingObserver) Rejected(_, problem string)         { o.inc("rejected
 func (o *countingObserver) Error(_, kind string)               { o.inc("error/" + kind) }
 func (o *countingObserver) Waiting(string, int, time.Duration) {}
 func (o *countingObserver) CaseEvent(_, event string)          { o.inc("case/" + event) }
+
+func decodeBase64(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

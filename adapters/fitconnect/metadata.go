@@ -6,6 +6,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -77,6 +78,12 @@ type Metadata struct {
 	Schema           string           `json:"$schema,omitempty"`
 	ContentStructure ContentStructure `json:"contentStructure"`
 }
+
+// Errors of ParseMetadata, which the subscriber turns into problem types.
+var (
+	errSyntax = errors.New("not parseable JSON")
+	errSchema = errors.New("invalid against the schema")
+)
 
 //go:embed schema/metadata.schema.json
 var schemaFS embed.FS

@@ -1,8 +1,0 @@
-package fitconnect
-
-import "errors"
-
-var (
-	errSyntax = errors.New("not parseable JSON")
-	errSchema = errors.New("invalid against the schema")
-)
