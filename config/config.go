@@ -32,6 +32,9 @@ type Config struct {
 	Mail Mail `yaml:"mail"`
 	// Alarms configures the alarm mails to the tenants' technical contacts.
 	Alarms Alarms `yaml:"alarms"`
+	// FitConnect configures the FIT-Connect subscribers (Zustellpunkte of
+	// the municipalities) and their callback listener.
+	FitConnect FitConnect `yaml:"fitconnect"`
 }
 
 // Server configures the HTTP listener of the portal API.
@@ -166,6 +169,9 @@ type Destination struct {
 	HTTP *HTTP `yaml:"http"`
 	// AMQP holds the settings of type "amqp" (RabbitMQ exchange).
 	AMQP *AMQP `yaml:"amqp"`
+	// FitConnect holds the settings of type "fitconnect" (a FIT-Connect
+	// destination).
+	FitConnect *FitConnectDestination `yaml:"fitconnect"`
 }
 
 // Circuit configures a destination's circuit breaker: after Threshold failed

@@ -1441,7 +1441,7 @@ func TestTopic(t *testing.T) {
 func TestDestinationTypes(t *testing.T) {
 	t.Parallel()
 	got := DestinationTypes()
-	if want := []string{"filedrop", "http", "amqp"}; !slices.Equal(got, want) {
+	if want := []string{"filedrop", "http", "amqp", "fitconnect"}; !slices.Equal(got, want) {
 		t.Fatalf("DestinationTypes() = %q, want %q", got, want)
 	}
 	got[0] = "changed"

@@ -75,6 +75,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&r.PollInterval.Duration, defaultPollInterval)
 	setDefault(&r.Concurrency, defaultConcurrency)
 	c.Retention.applyDefaults()
+	c.FitConnect.applyDefaults()
 
 	for i := range c.Procedures {
 		c.Procedures[i].Attachments = c.Procedures[i].Attachments.WithDefaults()
@@ -85,6 +86,9 @@ func (c *Config) ApplyDefaults() {
 			dests := c.Tenants[ti].Procedures[ri].Destinations
 			for di := range dests {
 				dests[di].Retry = dests[di].Retry.WithDefaults()
+				if dests[di].FitConnect != nil {
+					dests[di].FitConnect.applyDefaults()
+				}
 				setDefault(&dests[di].Format, FormatXOEV)
 				dests[di].Circuit = dests[di].Circuit.WithDefaults()
 				if r.Concurrency > 0 { // a bad relay value is Validate's to report, once

@@ -69,6 +69,7 @@ func (d *Destination) settingsBlocks() []settingsBlock {
 		{typ: "filedrop", set: d.FileDrop != nil, validate: func(path string, v *validator) { d.FileDrop.validate(path, v) }},
 		{typ: "http", set: d.HTTP != nil, validate: func(path string, v *validator) { d.HTTP.validate(path, v) }},
 		{typ: "amqp", set: d.AMQP != nil, validate: func(path string, v *validator) { d.AMQP.validate(path, v) }},
+		{typ: "fitconnect", set: d.FitConnect != nil, validate: func(path string, v *validator) { d.FitConnect.validate(path, v) }},
 	}
 }
 
@@ -130,6 +131,7 @@ func (c *Config) Validate() error {
 	c.checkClientCerts(v)
 	c.Admin.validate("admin", c.Server.Listen, hashes, v)
 	c.validateNotify(v)
+	c.validateFitConnect(v)
 
 	if len(v.problems) == 0 {
 		return nil

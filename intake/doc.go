@@ -31,7 +31,9 @@
 // in one transaction. Each message carries the metadata keys of package
 // outbox (outbox.MetaTenant, MetaProcedure, MetaDestination,
 // MetaMessageType, MetaContentType, MetaAttachments, MetaPayloadFormat and
-// the identity keys). What is staged and not committed is deleted.
+// the identity keys). A protocol's follow-ups (Request.FollowUps, such as
+// FIT-Connect's accept-submission event) commit in the same transaction,
+// only with a new submission. What is staged and not committed is deleted.
 //
 // Idempotency: a request with an IdempotencyKey the portal used before
 // stores nothing. With the same RequestHash it returns the original

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/google/uuid"
@@ -131,6 +132,11 @@ type Request struct {
 	// Payload is what is kept of the request in the store (without the
 	// attachments' content, which is stored apart).
 	Payload []byte
+	// FollowUps are messages of the protocol committed in the submission's
+	// transaction, and only when the submission is new (not on a replay):
+	// FIT-Connect's accept-submission event, so that it is sent exactly when
+	// the submission is stored. Accept sets their SubmissionID.
+	FollowUps []outbox.Message
 }
 
 // Receipt is the outcome of Accept.
@@ -287,6 +293,11 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 		if err := tx.InsertMessages(ctx, msgs); err != nil {
 			return fmt.Errorf("insert messages: %w", err)
 		}
+		if len(r.FollowUps) > 0 {
+			if err := tx.InsertMessages(ctx, followUps(r.FollowUps, sub.ID, now)); err != nil {
+				return fmt.Errorf("insert follow-ups: %w", err)
+			}
+		}
 		return nil
 	})
 	committed = err == nil && created
@@ -328,4 +339,17 @@ func stageContents(ctx context.Context, s *Stager, decoded []Attachment) error {
 		}
 	}
 	return nil
+}
+
+// followUps returns copies of msgs linked to the submission id.
+func followUps(msgs []outbox.Message, submissionID string, now time.Time) []outbox.Message {
+	out := make([]outbox.Message, len(msgs))
+	for i, m := range msgs {
+		m.Metadata, m.SubmissionID = maps.Clone(m.Metadata), submissionID
+		if m.CreatedAt.IsZero() {
+			m.CreatedAt = now
+		}
+		out[i] = m
+	}
+	return out
 }

@@ -33,6 +33,11 @@ func exposedNames(t *testing.T) map[string]bool {
 	m := newMetrics(t, &fakeStore{}, clk)
 	m.ObserveRequest(metrics.Request{Route: "POST /v1/submissions", Submission: true, Status: 202})
 	m.ObserveAttempt(outbox.Message{Topic: topicFV, CreatedAt: clk.t}, outbox.Completion{Outcome: outbox.OutcomeDelivered, StartedAt: clk.t, FinishedAt: clk.t}, nil)
+	fc, err := m.RegisterFitConnect([]string{"musterstadt"}, []string{topicFV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc.Rejected("musterstadt", "hash-mismatch")
 	mfs, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)

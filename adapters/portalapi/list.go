@@ -78,6 +78,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 		if !portal.Allows(sub.TenantID, sub.ProcedureID) {
 			continue // the portal lost its permission for the tenant or procedure since
 		}
+		decisions := recipientDecisions(sub, st.Messages)
 		msgs := destinationMessages(sub, st.Messages)
 		s := SubmissionSummary{
 			ID:           sub.ID,
@@ -91,7 +92,11 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 			s.Identity = identityStatus(identityFromMetadata(msgs[0].Metadata))
 		}
 		for _, m := range msgs {
-			s.Destinations = append(s.Destinations, summaryOf(m))
+			d := withDecision(summaryOf(m), decisions)
+			if d.State == StateRejectedByRecipient {
+				s.Status = StatusFailed
+			}
+			s.Destinations = append(s.Destinations, d)
 		}
 		resp.Submissions = append(resp.Submissions, s)
 	}

@@ -32,7 +32,53 @@ const (
 	StateDelivered = "delivered" // the destination accepted it
 	StateFailed    = "failed"    // failed permanently or retries exhausted; operators are alarmed and may replay it
 	StateDiscarded = "discarded" // an operator gave the failed delivery up
+
+	// States of a destination of type fitconnect once it has the
+	// submission (delivered to the Zustelldienst): the recipient's decision
+	// in the case's event log.
+	StateAwaitingRecipient   = "awaiting_recipient"    // at the Zustelldienst; the recipient has not accepted it yet
+	StateAcceptedByRecipient = "accepted_by_recipient" // the recipient posted accept-submission
+	StateRejectedByRecipient = "rejected_by_recipient" // the recipient posted reject-submission; last_error names the problems
 )
+
+// metaRecipientCase marks the message that follows the case of a
+// submission sent through FIT-Connect (adapters/fitconnect.MetaCase); its
+// state is the recipient's decision for its destination.
+const metaRecipientCase = "fitconnect_case"
+
+// recipientDecisions returns, by destination, the case messages of sub
+// that follow a recipient's decision.
+func recipientDecisions(sub outbox.Submission, msgs []outbox.Message) map[string]outbox.Message {
+	var out map[string]outbox.Message
+	for _, m := range msgs {
+		d := m.Metadata[outbox.MetaDestination]
+		if d == "" || m.Metadata[metaRecipientCase] == "" || m.Topic == config.Topic(sub.TenantID, sub.ProcedureID, d) {
+			continue
+		}
+		if out == nil {
+			out = map[string]outbox.Message{}
+		}
+		out[d] = m
+	}
+	return out
+}
+
+// withDecision applies a recipient's decision to a delivered destination.
+func withDecision(d DestinationSummary, decisions map[string]outbox.Message) DestinationSummary {
+	c, ok := decisions[d.Destination]
+	if !ok || d.State != StateDelivered {
+		return d
+	}
+	switch c.State {
+	case outbox.StateDelivered:
+		d.State = StateAcceptedByRecipient
+	case outbox.StateDead, outbox.StateDiscarded:
+		d.State, d.LastError = StateRejectedByRecipient, c.LastError
+	default:
+		d.State = StateAwaitingRecipient
+	}
+	return d
+}
 
 // destinationState maps an outbox state to the API's vocabulary.
 func destinationState(s outbox.State) string {
@@ -97,6 +143,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) error {
 		ReceivedAt:   utc(sub.CreatedAt),
 		Destinations: []DestinationStatus{},
 	}
+	decisions := recipientDecisions(sub, msgs)
 	msgs = destinationMessages(sub, msgs)
 	if len(msgs) > 0 {
 		resp.Identity = identityStatus(identityFromMetadata(msgs[0].Metadata))
@@ -106,7 +153,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return errUnavailable(errReadFailed, err)
 		}
-		d := DestinationStatus{DestinationSummary: summaryOf(m), AttemptLog: make([]AttemptRecord, 0, len(attempts))}
+		d := DestinationStatus{DestinationSummary: withDecision(summaryOf(m), decisions), AttemptLog: make([]AttemptRecord, 0, len(attempts))}
 		for _, a := range attempts {
 			d.AttemptLog = append(d.AttemptLog, AttemptRecord{
 				Number:     a.Number,
@@ -119,6 +166,11 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) error {
 		resp.Destinations = append(resp.Destinations, d)
 	}
 	resp.Status = overallStatus(msgs)
+	for _, d := range resp.Destinations {
+		if d.State == StateRejectedByRecipient {
+			resp.Status = StatusFailed
+		}
+	}
 	writeJSON(w, http.StatusOK, "application/json", resp)
 	return nil
 }

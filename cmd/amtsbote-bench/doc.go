@@ -32,7 +32,16 @@
 // uploading and delivering, then the baseline: the same generator writing
 // SIZE bytes to a file in the run directory with fsync, and the ratio.
 //
+// FIT-Connect mode (-fitconnect) measures, on one gateway, -n submissions
+// through the portal API (accepted/s, -c clients) next to -n FIT-Connect
+// pickups from a local fake Zustelldienst (adapters/fitconnect/fitconnecttest):
+// the submissions wait encrypted at the fake, one NewSubmissions callback
+// wakes the subscriber, and pickups/s is -n over the time until the last
+// accept-submission event is in the event log (fetch, decrypt, check hashes,
+// map, commit with the deliveries, post the signed event).
+//
 //	go run ./cmd/amtsbote-bench -store postgres -pg "$AMTSBOTE_TEST_POSTGRES" -n 3000 -c 64 -runs 3
 //	go run ./cmd/amtsbote-bench -crashloop -store sqlite,postgres -n 10000 -c 50
 //	go run ./cmd/amtsbote-bench -upload 64MiB -store sqlite,postgres -runs 3
+//	go run ./cmd/amtsbote-bench -fitconnect -store sqlite,postgres -n 500 -c 16 -runs 3
 package main

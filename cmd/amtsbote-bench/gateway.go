@@ -47,6 +47,9 @@ type gatewayConfig struct {
 	KeyHash     string
 	Concurrency int           // deliveries in flight
 	Lease       time.Duration // relay lease
+	// Extra is YAML appended at the end: further top-level sections
+	// (the FIT-Connect mode's fitconnect block).
+	Extra string
 }
 
 var configTemplate = template.Must(template.New("config").Parse(`server:
@@ -86,7 +89,7 @@ portals:
     key_hash: {{.KeyHash}}
     tenants: [musterstadt]
     procedures: [meldewesen.wohnungsgeberbestaetigung]
-`))
+{{.Extra}}`))
 
 // writeGatewayConfig writes the configuration into dir and returns its path.
 func writeGatewayConfig(dir string, c gatewayConfig) (string, error) {

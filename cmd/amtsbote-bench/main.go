@@ -55,6 +55,7 @@ type options struct {
 	uploadSize          int64 // upload mode when positive (upload.go)
 	uploadFormat        string
 	uploadDests         int
+	fitconnect          bool // FIT-Connect pickup mode (fitconnect.go)
 }
 
 func main() {
@@ -88,6 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.killMin, "kill-min", 2*time.Second, "crash loop: shortest time between kills")
 	fs.DurationVar(&o.killMax, "kill-max", 10*time.Second, "crash loop: longest time between kills")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (configuration, gateway log, SQLite files)")
+	fs.BoolVar(&o.fitconnect, "fitconnect", false, "FIT-Connect mode: -n submissions through the portal API, then -n picked up from a local fake Zustelldienst; reports both rates")
 	upload := fs.String("upload", "", "upload mode: -n submissions (default 5) one at a time, each with one generated PDF of this size (e.g. 64MiB; KiB, MiB, GiB), delivered to file drops")
 	fs.StringVar(&o.uploadFormat, "upload-format", "multipart", "upload mode: multipart (the file as a streamed part) or json (base64 in the JSON body)")
 	fs.IntVar(&o.uploadDests, "upload-destinations", 2, "upload mode: 1 (an XÖV file drop) or 2 (plus an xdomea file drop)")
@@ -178,6 +180,8 @@ func benchMain(ctx context.Context, o options, stdout, stderr io.Writer) error {
 				r, err = crashLoop(ctx, o, store, dir, body, stderr)
 			case o.uploadSize > 0:
 				r, err = uploadRun(ctx, o, store, dir, body, stderr)
+			case o.fitconnect:
+				r, err = fitconnectRun(ctx, o, store, dir, body, stderr)
 			default:
 				r, err = benchRun(ctx, o, store, dir, body, i == 0, stderr)
 			}
@@ -278,6 +282,12 @@ type setup struct {
 }
 
 func newSetup(ctx context.Context, o options, store, dir string, lease time.Duration) (*setup, error) {
+	return newSetupExtra(ctx, o, store, dir, lease, "")
+}
+
+// newSetupExtra is newSetup with extra YAML in the configuration
+// (gatewayConfig.Extra).
+func newSetupExtra(ctx context.Context, o options, store, dir string, lease time.Duration, extra string) (*setup, error) {
 	s := &setup{}
 	var cleanups []func()
 	s.cleanup = func() {
@@ -289,7 +299,7 @@ func newSetup(ctx context.Context, o options, store, dir string, lease time.Dura
 		s.cleanup()
 		return nil, err
 	}
-	cfg := gatewayConfig{Dir: dir, KeyHash: config.HashKey(portalKey), Concurrency: o.deliveryConcurrency, Lease: lease}
+	cfg := gatewayConfig{Dir: dir, KeyHash: config.HashKey(portalKey), Concurrency: o.deliveryConcurrency, Lease: lease, Extra: extra}
 	if store == "postgres" {
 		db, err := newDatabase(ctx, o.pg)
 		if err != nil {

@@ -38,6 +38,14 @@ func checkConfig(_ context.Context, args []string, stdout, stderr io.Writer) int
 	if _, err := buildRoutes(cfg, slog.New(slog.DiscardHandler)); err != nil {
 		problems = append(problems, err)
 	}
+	// The FIT-Connect keys, each bad one with the reason.
+	if _, keyProblems := parseFitConnectKeys(cfg); keyProblems != nil {
+		fmt.Fprintf(stderr, "%s: %d problem(s):\n", args[0], len(keyProblems))
+		for _, p := range keyProblems {
+			fmt.Fprintf(stderr, "  %s\n", p)
+		}
+		problems = append(problems, errors.New("bad FIT-Connect keys"))
+	}
 	if err := errors.Join(problems...); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", args[0], err)
 		return 1

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/amtsbote/amtsbote/adapters/fitconnect"
 	"github.com/amtsbote/amtsbote/adapters/metrics"
 	"github.com/amtsbote/amtsbote/adapters/openapi"
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
@@ -104,4 +105,30 @@ func withOpenAPI(h http.Handler) http.Handler {
 	mux.Handle("/openapi.yaml", openapi.Handler())
 	mux.Handle("/", h)
 	return mux
+}
+
+// fitconnectMetrics forwards to the FIT-Connect metrics, which exist only
+// once the operations are built, after the FIT-Connect parts; it observes
+// nothing until then (nothing runs before).
+type fitconnectMetrics struct {
+	fitconnect.Observer
+}
+
+// registerFitConnect registers the FIT-Connect metrics with series for the
+// configured subscribers and fitconnect destinations.
+func (o *operations) registerFitConnect(cfg *config.Config) (fitconnect.Observer, error) {
+	var subs, dests []string
+	for _, s := range cfg.FitConnect.Subscribers {
+		subs = append(subs, s.ID)
+	}
+	for _, t := range cfg.Tenants {
+		for _, r := range t.Procedures {
+			for _, d := range r.Destinations {
+				if d.Type == destinationTypeFitConnect {
+					dests = append(dests, config.Topic(t.ID, r.Procedure, d.ID))
+				}
+			}
+		}
+	}
+	return o.metrics.RegisterFitConnect(subs, dests)
 }

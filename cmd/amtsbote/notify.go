@@ -7,6 +7,7 @@ import (
 	"time"
 	_ "time/tzdata" // Europe/Berlin for the times in mails, also without a system zone database
 
+	"github.com/amtsbote/amtsbote/adapters/fitconnect"
 	"github.com/amtsbote/amtsbote/adapters/notify"
 	"github.com/amtsbote/amtsbote/adapters/smtp"
 	"github.com/amtsbote/amtsbote/adapters/webhook"
@@ -29,7 +30,10 @@ type notifications struct {
 
 // setupNotifications adds the notification routes to routes, installs the
 // reactor on st (before intake opens) and builds the alarm monitor.
-func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]outbox.Route, logger *slog.Logger) (*notifications, error) {
+//
+// extra are further reactors (FIT-Connect's recipient decisions); each
+// with something to do is installed with the notifications' reactor.
+func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]outbox.Route, logger *slog.Logger, extra ...activeReactor) (*notifications, error) {
 	loc, err := time.LoadLocation(mailTimeZone)
 	if err != nil {
 		return nil, fmt.Errorf("notifications: %w", err)
@@ -90,10 +94,26 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 	if err != nil {
 		return nil, err
 	}
-	if reactor.Active() {
-		st.SetReactor(reactor)
+	var reactors fitconnect.Reactors
+	for _, r := range append([]activeReactor{reactor}, extra...) {
+		if r.Active() {
+			reactors = append(reactors, r)
+		}
+	}
+	switch len(reactors) {
+	case 0:
+	case 1:
+		st.SetReactor(reactors[0])
+	default:
+		st.SetReactor(reactors)
 	}
 	return n, nil
+}
+
+// activeReactor is a reactor that can tell whether it has anything to do.
+type activeReactor interface {
+	outbox.Reactor
+	Active() bool
 }
 
 // part is the alarm monitor as a part of serve; it has no run when there

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/amtsbote/amtsbote/adapters/fitconnect"
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/intake"
@@ -130,12 +131,30 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	if err != nil {
 		return err
 	}
-	notes, err := setupNotifications(cfg, st, routes, logger) // before intake opens: installs the reactor
+	in, err := intake.New(intake.Config{
+		Config:   cfg,
+		Store:    st,
+		Registry: registry,
+		Product:  transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()},
+		Logger:   logger,
+	})
+	if err != nil {
+		return err
+	}
+	fcObs := &fitconnectMetrics{}
+	fc, err := setupFitConnect(cfg, st, in, routes, fcObs, logger)
+	if err != nil {
+		return err
+	}
+	notes, err := setupNotifications(cfg, st, routes, logger, fitconnect.NewReactor(cfg)) // before intake opens: installs the reactor
 	if err != nil {
 		return err
 	}
 	ops, err := newOperations(cfg, st, routes, logger)
 	if err != nil {
+		return err
+	}
+	if fcObs.Observer, err = ops.registerFitConnect(cfg); err != nil {
 		return err
 	}
 	host, _ := os.Hostname()
@@ -161,16 +180,6 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	retention, err := outbox.NewRetention(st, outbox.RetentionConfig{
 		After:    cfg.Retention.Payloads.Duration,
 		Interval: cfg.Retention.Interval.Duration,
-		Logger:   logger,
-	})
-	if err != nil {
-		return err
-	}
-	in, err := intake.New(intake.Config{
-		Config:   cfg,
-		Store:    st,
-		Registry: registry,
-		Product:  transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()},
 		Logger:   logger,
 	})
 	if err != nil {
@@ -218,8 +227,13 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		}
 		return nil
 	})}
-	svc.http = httpServersPart("http servers",
-		namedServer{name: "portal api", srv: portal}, namedServer{name: "admin api", srv: admin})
+	var fitconnectCallbacks *httpServer // nil without a callback listener
+	if fc != nil {
+		fitconnectCallbacks = fc.callbacks
+	}
+	svc.http = httpServersPart("http servers", namedServer{name: "portal api", srv: portal},
+		namedServer{name: "admin api", srv: admin}, namedServer{name: "fitconnect callbacks", srv: fitconnectCallbacks})
+	svc.fitconnect = fc.subscribersPart()
 	svc.relay = part{name: "relay", run: func(ctx context.Context) error {
 		stop := context.AfterFunc(ctx, func() { logger.Info("shutting down: relay drains") })
 		defer stop()
@@ -248,8 +262,13 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 
 // services are the long-running parts of serve, by role.
 type services struct {
-	drain         part // readyz and new requests answer 503 for the drain delay
-	http          part // the portal and admin APIs: in-flight requests finish, within one shutdown timeout
+	drain part // readyz and new requests answer 503 for the drain delay
+	// http: the portal and admin APIs and the FIT-Connect callback listener;
+	// in-flight requests finish, within one shutdown timeout.
+	http part
+	// fitconnect stops with the intake: no new pickups; the events it
+	// queued are the relay's.
+	fitconnect    part
 	relay         part // in-flight deliveries finish, the leases of the rest are released
 	retention     part // runs with the relay
 	notifications part // the alarm monitor
@@ -269,7 +288,7 @@ type services struct {
 // (metrics): deploy/systemd/amtsbote.service's TimeoutStopSec leaves room
 // for it with the defaults.
 func (s services) parts() []part {
-	return []part{s.drain, s.http, s.relay, s.retention, s.notifications, s.operations, s.pprof, s.store}
+	return []part{s.drain, s.http, s.fitconnect, s.relay, s.retention, s.notifications, s.operations, s.pprof, s.store}
 }
 
 // listen binds the listeners of the portal API, the admin API (nil when it is

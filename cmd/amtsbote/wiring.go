@@ -124,6 +124,9 @@ func buildRoutes(cfg *config.Config, logger *slog.Logger) (map[string]outbox.Rou
 			for di := range route.Destinations {
 				d := &route.Destinations[di]
 				topic := config.Topic(tenant.ID, route.Procedure, d.ID)
+				if d.Type == destinationTypeFitConnect {
+					continue // setupFitConnect: it needs the store
+				}
 				factory, ok := adapters[d.Type]
 				if !ok {
 					errs = append(errs, fmt.Errorf("destination %s: no adapter for type %q", topic, d.Type))
