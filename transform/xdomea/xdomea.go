@@ -185,9 +185,14 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 		}
 		xoev.OptionalText(a, "xdomea:Typ", akte.Typ)
 		if meta.Akte.yearly() {
+			// The yearly Akte is open while its year runs: a DMS may read an
+			// Ende as the Akte's closing (zdA), so the Laufzeit has only its
+			// Beginn until the year is over when the message is created.
 			lz := a.CreateElement("xdomea:Laufzeit")
 			xoev.Text(lz, "xdomea:Beginn", jahr+"-01-01")
-			xoev.Text(lz, "xdomea:Ende", jahr+"-12-31")
+			if in.CreatedAt.In(berlin).Year() > received.Year() {
+				xoev.Text(lz, "xdomea:Ende", jahr+"-12-31")
+			}
 		}
 		vorgang = a.CreateElement("xdomea:Akteninhalt").CreateElement("xdomea:Vorgang")
 	}
