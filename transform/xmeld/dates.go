@@ -138,8 +138,8 @@ func checkDates(errs []transform.FieldError, s transform.Submission) []transform
 		add(pointer, "is implausible: before 2015-11-01, when the Wohnungsgeberbestätigung of § 19 BMG came into force (Art. 4 MeldFortG)",
 			"ist unplausibel: vor dem 01.11.2015, an dem die Wohnungsgeberbestätigung nach § 19 BMG in Kraft trat (Art. 4 MeldFortG)")
 	case !received.IsZero() && b.After(received):
-		add(pointer, "is implausible: after the day of the submission; the Wohnungsgeber confirms with it (§ 19 Abs. 1 BMG)",
-			"ist unplausibel: nach dem Tag der Einreichung, mit der der Wohnungsgeber bestätigt (§ 19 Abs. 1 BMG)")
+		add(pointer, "is implausible: after the day of the submission that carries the confirmation, which cannot be dated later",
+			"ist unplausibel: nach dem Tag der Einreichung, die die Bestätigung überbringt; sie kann nicht später datiert sein")
 	case move.IsZero():
 	case b.Before(AddMonths(move, -EarliestConfirmation)):
 		add(pointer,

@@ -318,11 +318,17 @@ func TestValidateDates(t *testing.T) {
 					if strings.Contains(e.Message, "§") || strings.Contains(e.MessageDE, "§") {
 						t.Errorf("%s: a plausibility bound cites a law: %q / %q", e.Pointer, e.Message, e.MessageDE)
 					}
+				case strings.Contains(e.Message, "day of the submission"):
+					basis, basisDE = "cannot be dated later", "nicht später datiert"
 				case strings.Contains(e.Message, "10 years"):
 					basis, basisDE = "Amtsbote's plausibility bound", "Plausibilitätsgrenze von Amtsbote"
 					if !strings.Contains(e.Message, "§ 19 Abs. 1 BMG") {
 						t.Errorf("%s: the late rule does not name the duty of § 19 Abs. 1 BMG: %q", e.Pointer, e.Message)
 					}
+				}
+				// § 19 Abs. 1 BMG sets the two weeks of the duty to confirm, nothing else.
+				if strings.Contains(e.Message, "§ 19 Abs. 1") != strings.Contains(e.Message, "10 years") {
+					t.Errorf("%s: § 19 Abs. 1 BMG cited for another rule than the late confirmation: %q", e.Pointer, e.Message)
 				}
 				if !strings.Contains(e.Message, basis) || !strings.Contains(e.MessageDE, basisDE) || !strings.Contains(e.MessageDE, "unplausibel") {
 					t.Errorf("%s: message without its rule's basis %q: %q / %q", e.Pointer, basis, e.Message, e.MessageDE)
