@@ -59,7 +59,9 @@ type Metadata struct {
 	// ReceiptRequested asks the DMS for an Empfangsbestaetigung besides the
 	// import confirmation.
 	ReceiptRequested bool
-	// Akte describes the Akte that holds the submission's Vorgang.
+	// Akte describes the Akte that holds the submission's Vorgang. With
+	// Container set only its Betreff is written (as the Vorgang's
+	// Aktenbetreff); config validation refuses the other fields there.
 	Akte Akte
 	// Ablageort is the directory (or URL) in which the DMS finds the files
 	// the message names, for exchange through a shared directory or WebDAV;
