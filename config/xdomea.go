@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"unicode"
@@ -94,8 +95,9 @@ func (c *Config) Warnings() []Problem {
 				}
 				out = append(out, Problem{
 					Path: fmt.Sprintf("tenants[%d].procedures[%d].destinations[%d].xdomea.ablageort", ti, ri, di),
-					Message: "not set: the messages name the drop directory as Amtsbote sees it (" + d.FileDrop.Dir +
-						"/<tenant>/<procedure>); set the directory as the DMS sees it, e.g. \\\\dms01\\import",
+					Message: "not set: the messages name the drop directory as Amtsbote sees it (" +
+						filepath.Join(d.FileDrop.Dir, t.ID, r.Procedure) + "), which a DMS on another host may see " +
+						"under another path; set it as the DMS sees it, e.g. \\\\dms01\\import",
 				})
 			}
 		}

@@ -87,7 +87,7 @@ func TestWarnings(t *testing.T) {
 	}
 	w := cfg.Warnings()
 	if len(w) != 1 || w[0].Path != "tenants[0].procedures[1].destinations[0].xdomea.ablageort" ||
-		!strings.Contains(w[0].Message, "/srv/drop/bau") {
+		!strings.Contains(w[0].Message, "/srv/drop/bau/musterstadt/bau.baugenehmigung") {
 		t.Errorf("Warnings() = %v, want one for destinations[0] naming its directory", w)
 	}
 }
