@@ -322,6 +322,12 @@ func TestValidate(t *testing.T) {
 			d.XDomea = &XDomea{Creator: "amtsbote",
 				Akte: &XDomeaAkte{Aktenzeichen: "63\u202601", Aktenplankennzeichen: "63\u219201", Typ: "Bauakte \u2713"}}
 		}, []string{d00 + ".xdomea.akte.aktenzeichen", d00 + ".xdomea.akte.aktenplankennzeichen", d00 + ".xdomea.akte.typ"}},
+		{"xdomea destination of a tenant without name", func(c *Config) {
+			c.Tenants[0].Name = ""
+			c.Tenants[0].Procedures[0].Destinations[0].Format = FormatXDOMEA
+			c.Tenants[0].Procedures[0].Destinations[0].XDomea = &XDomea{Creator: "amtsbote"}
+		}, []string{t0 + ".name"}},
+		{"tenant without name, no xdomea", func(c *Config) { c.Tenants[0].Name = "" }, nil},
 		{"names outside DIN SPEC 91379", func(c *Config) {
 			c.Tenants[0].Name = "Stadt Musterstadt \u2026"
 			c.Procedures[0].Name = "Wohnungsgeberbest\u00e4tigung \u2192 Meldebeh\u00f6rde"
@@ -821,7 +827,8 @@ func TestParse(t *testing.T) {
 		},
 		{
 			name: "xdomea akte and ablageort",
-			data: strings.Replace(minimalYAML, "destinations: [{id: bauamt, type: filedrop, filedrop: {dir: /drop}}]", `destinations:
+			data: strings.Replace(strings.Replace(minimalYAML, "  - id: musterstadt\n", "  - id: musterstadt\n    name: Stadt Musterstadt\n", 1),
+				"destinations: [{id: bauamt, type: filedrop, filedrop: {dir: /drop}}]", `destinations:
           - id: eakte
             type: filedrop
             filedrop: {dir: /drop}

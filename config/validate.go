@@ -306,6 +306,10 @@ func (t *Tenant) validate(path string, procedures map[string]bool, v *validator)
 				v.unique(dpath+".id", d.ID, ids)
 			}
 			d.validate(dpath, v)
+			if d.Format == FormatXDOMEA && strings.TrimSpace(t.Name) == "" {
+				// xdomea.Build names the tenant (mandantenname) in every message.
+				v.add(path+".name", "is required by the xdomea destination %s", dpath)
+			}
 		}
 	}
 }
