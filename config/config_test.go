@@ -296,9 +296,45 @@ func TestValidate(t *testing.T) {
 		{"xdomea akte and ablageort", func(c *Config) {
 			d := &c.Tenants[0].Procedures[0].Destinations[0]
 			d.Format = FormatXDOMEA
-			d.XDomea = &XDomea{Creator: "amtsbote", Container: "AKTE-{jahr}", Ablageort: `\\dms01\import`,
+			d.XDomea = &XDomea{Creator: "amtsbote", Ablageort: `\\dms01\import`,
 				Akte: &XDomeaAkte{Betreff: "Bauanträge {jahr}", Aktenzeichen: "63.01.01-{jahr}", Aktenplankennzeichen: "63.01.01", Typ: "Sammelakte"}}
 		}, nil},
+		{"xdomea container with akte betreff", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Format = FormatXDOMEA
+			d.XDomea = &XDomea{Creator: "amtsbote", Container: "AKTE-{jahr}", Akte: &XDomeaAkte{Betreff: "Bauanträge {jahr}"}}
+		}, nil},
+		{"xdomea container with the fields of a new akte", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Format = FormatXDOMEA
+			d.XDomea = &XDomea{Creator: "amtsbote", Container: "AKTE-{jahr}",
+				Akte: &XDomeaAkte{Betreff: "Bauanträge {jahr}", Aktenzeichen: "63.01.01-{jahr}", Aktenplankennzeichen: "63.01.01", Typ: "Sammelakte"}}
+		}, []string{d00 + ".xdomea.akte.aktenzeichen", d00 + ".xdomea.akte.aktenplankennzeichen", d00 + ".xdomea.akte.typ"}},
+		{"xdomea texts outside DIN SPEC 91379", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Format = FormatXDOMEA
+			// "…" (U+2026), "→" and an emoji are outside datatype C: xdomea.Build
+			// would refuse every submission of the route.
+			d.XDomea = &XDomea{Creator: "amtsbote\u2026", Container: "AKTE \u2192 {jahr}", Ablageort: "/srv/import/\U0001F4C1",
+				Akte: &XDomeaAkte{Betreff: "Bauanträge \u2026 {jahr}"}}
+		}, []string{d00 + ".xdomea.creator", d00 + ".xdomea.container", d00 + ".xdomea.ablageort", d00 + ".xdomea.akte.betreff"}},
+		{"xdomea akte fields outside DIN SPEC 91379", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Format = FormatXDOMEA
+			d.XDomea = &XDomea{Creator: "amtsbote",
+				Akte: &XDomeaAkte{Aktenzeichen: "63\u202601", Aktenplankennzeichen: "63\u219201", Typ: "Bauakte \u2713"}}
+		}, []string{d00 + ".xdomea.akte.aktenzeichen", d00 + ".xdomea.akte.aktenplankennzeichen", d00 + ".xdomea.akte.typ"}},
+		{"xdomea destination of a tenant without name", func(c *Config) {
+			c.Tenants[0].Name = ""
+			c.Tenants[0].Procedures[0].Destinations[0].Format = FormatXDOMEA
+			c.Tenants[0].Procedures[0].Destinations[0].XDomea = &XDomea{Creator: "amtsbote"}
+		}, []string{t0 + ".name"}},
+		{"tenant without name, no xdomea", func(c *Config) { c.Tenants[0].Name = "" }, nil},
+		{"names outside DIN SPEC 91379", func(c *Config) {
+			c.Tenants[0].Name = "Stadt Musterstadt \u2026"
+			c.Procedures[0].Name = "Wohnungsgeberbest\u00e4tigung \u2192 Meldebeh\u00f6rde"
+			c.Tenants[0].Procedures[0].Destinations[0].ReaderName = "B\u00fcrgeramt \u2022 Mitte"
+		}, []string{"procedures[0].name", t0 + ".name", d00 + ".reader_name"}},
 		{"xdomea ablageort forms", func(c *Config) {
 			for i, a := range []string{"/srv/import", `D:\import`, "c:/import", "https://dms.example/webdav/import"} {
 				d := Destination{ID: fmt.Sprintf("eakte-%d", i), Type: "filedrop", FileDrop: &FileDrop{Dir: "/srv"},
@@ -309,10 +345,15 @@ func TestValidate(t *testing.T) {
 		{"xdomea bad akte and ablageort", func(c *Config) {
 			d := &c.Tenants[0].Procedures[0].Destinations[0]
 			d.Format = FormatXDOMEA
-			d.XDomea = &XDomea{Creator: "amtsbote", Container: "AKTE-{year}", Ablageort: "import/eakte",
+			d.XDomea = &XDomea{Creator: "amtsbote", Ablageort: "import/eakte",
 				Akte: &XDomeaAkte{Betreff: "Bau\nanträge", Aktenzeichen: strings.Repeat("6", 256), Aktenplankennzeichen: "{jahr}{monat}", Typ: "Akte\x00"}}
-		}, []string{d00 + ".xdomea.container", d00 + ".xdomea.akte.betreff", d00 + ".xdomea.akte.aktenzeichen",
+		}, []string{d00 + ".xdomea.akte.betreff", d00 + ".xdomea.akte.aktenzeichen",
 			d00 + ".xdomea.akte.aktenplankennzeichen", d00 + ".xdomea.akte.typ", d00 + ".xdomea.ablageort"}},
+		{"xdomea container with an unknown placeholder", func(c *Config) {
+			d := &c.Tenants[0].Procedures[0].Destinations[0]
+			d.Format = FormatXDOMEA
+			d.XDomea = &XDomea{Creator: "amtsbote", Container: "AKTE-{year}"}
+		}, []string{d00 + ".xdomea.container"}},
 		{"xdomea ablageort relative or other scheme", func(c *Config) {
 			d := &c.Tenants[0].Procedures[0].Destinations[0]
 			d.Format = FormatXDOMEA
@@ -788,7 +829,8 @@ func TestParse(t *testing.T) {
 		},
 		{
 			name: "xdomea akte and ablageort",
-			data: strings.Replace(minimalYAML, "destinations: [{id: bauamt, type: filedrop, filedrop: {dir: /drop}}]", `destinations:
+			data: strings.Replace(strings.Replace(minimalYAML, "  - id: musterstadt\n", "  - id: musterstadt\n    name: Stadt Musterstadt\n", 1),
+				"destinations: [{id: bauamt, type: filedrop, filedrop: {dir: /drop}}]", `destinations:
           - id: eakte
             type: filedrop
             filedrop: {dir: /drop}

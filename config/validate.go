@@ -96,6 +96,7 @@ func (c *Config) Validate() error {
 			procedures[p.ID] = true
 		}
 		p.Attachments.validate(path+".attachments", v)
+		checkText(path+".name", p.Name, v) // the Betreff and Akte title of xdomea messages
 	}
 
 	tenants := make(map[string]bool, len(c.Tenants))
@@ -275,6 +276,7 @@ func (c *Config) checkLeases(v *validator) {
 }
 
 func (t *Tenant) validate(path string, procedures map[string]bool, v *validator) {
+	checkText(path+".name", t.Name, v) // the author's name in every message
 	if !isDigits(t.AGS, 8) {
 		v.add(path+".ags", "must be exactly 8 digits (Amtlicher Gemeindeschlüssel), got %q", t.AGS)
 	}
@@ -309,6 +311,10 @@ func (t *Tenant) validate(path string, procedures map[string]bool, v *validator)
 				v.unique(dpath+".id", d.ID, ids)
 			}
 			d.validate(dpath, v)
+			if d.Format == FormatXDOMEA && strings.TrimSpace(t.Name) == "" {
+				// xdomea.Build names the tenant (mandantenname) in every message.
+				v.add(path+".name", "is required by the xdomea destination %s", dpath)
+			}
 		}
 	}
 }
@@ -317,6 +323,7 @@ func (d *Destination) validate(path string, v *validator) {
 	if d.Reader != "" {
 		v.kennung(path+".reader", d.Reader)
 	}
+	checkText(path+".reader_name", d.ReaderName, v) // the reader's name in every message
 	d.Retry.validate(path+".retry", v)
 	if d.Concurrency < 0 {
 		v.add(path+".concurrency", "must not be negative, got %d", d.Concurrency)

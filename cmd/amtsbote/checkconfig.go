@@ -53,6 +53,9 @@ func checkConfig(_ context.Context, args []string, stdout, stderr io.Writer) int
 	if cfg.Database.Encryption == nil {
 		fmt.Fprintf(stderr, "%s: warning: no database.encryption: payloads and personal data are stored in clear\n", args[0])
 	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", args[0], w)
+	}
 	for _, r := range rotations(cfg, time.Now()) {
 		if r.active {
 			fmt.Fprintf(stderr, "%s: note: portal %s accepts its previous API key until %s\n",

@@ -108,12 +108,19 @@ func betreffGewerbeanmeldung(d map[string]any) string {
 }
 
 // betreffWohnungsgeberbestaetigung: "Wohnungsgeberbestätigung: Einzug am
-// 15.12.2026" (or Auszug), without the persons and the Wohnung: a move date
-// alone identifies nobody, an address with it would.
+// 15.12.2026" (or Auszug), with ", Zuordnungsmerkmal <value>" where the
+// Meldebehörde issued one (§ 19 Abs. 4 BMG): its key for matching the
+// confirmation to the Anmeldung, which identifies no person outside its
+// register. Without the persons and the Wohnung: a move date alone
+// identifies nobody, an address with it would.
 func betreffWohnungsgeberbestaetigung(d map[string]any) string {
 	for _, k := range []struct{ member, word string }{{"einzugsdatum", "Einzug"}, {"auszugsdatum", "Auszug"}} {
 		if t, err := time.Parse(time.DateOnly, text(d, k.member)); err == nil {
-			return "Wohnungsgeberbestätigung: " + k.word + " am " + germanDate(t)
+			b := "Wohnungsgeberbestätigung: " + k.word + " am " + germanDate(t)
+			if z := text(d, "zuordnungsmerkmal"); z != "" {
+				b += ", Zuordnungsmerkmal " + z
+			}
+			return b
 		}
 	}
 	return ""

@@ -33,7 +33,9 @@
 // (Metadata.Akte): its Betreff (Aktentitel, default "<procedure name>
 // {jahr}"), Aktenzeichen, Aktenplaneinheit and Typ, where PlaceholderJahr
 // ({jahr}) stands for the year of receipt and makes the Akte a yearly one
-// whose Laufzeit is that year. Two ways to name the Akte:
+// whose Laufzeit is that year: only its Beginn while the year runs (an Ende
+// may read as the Akte's closing), its Ende too in a message created after
+// the year. Two ways to name the Akte:
 //
 //   - Metadata.Container set: the DMS id of an existing Akte, written as
 //     IDContainer (with {jahr} resolved per submission); the message
@@ -47,7 +49,8 @@
 // The Vorgang's and the Dokument's Betreff say what was applied for
 // (Betreff): "Bauantrag: <Vorhaben>, Flurstück <Gemarkung, Flur,
 // Zähler/Nenner>", "Gewerbeanmeldung: <Tätigkeit>",
-// "Wohnungsgeberbestätigung: Einzug am <date>"; for other procedures
+// "Wohnungsgeberbestätigung: Einzug am <date>[, Zuordnungsmerkmal <value>]"
+// (the Meldebehörde's matching key of § 19 Abs. 4 BMG); for other procedures
 // "<procedure name>, Eingang <date>". None names a person: the Betreff is
 // shown in lists and search results under wider access than the documents,
 // and the names are in the primary document. An Anlage's Betreff is the

@@ -59,7 +59,9 @@ type Metadata struct {
 	// ReceiptRequested asks the DMS for an Empfangsbestaetigung besides the
 	// import confirmation.
 	ReceiptRequested bool
-	// Akte describes the Akte that holds the submission's Vorgang.
+	// Akte describes the Akte that holds the submission's Vorgang. With
+	// Container set only its Betreff is written (as the Vorgang's
+	// Aktenbetreff); config validation refuses the other fields there.
 	Akte Akte
 	// Ablageort is the directory (or URL) in which the DMS finds the files
 	// the message names, for exchange through a shared directory or WebDAV;
@@ -185,9 +187,14 @@ func Build(in transform.Input, inner transform.Document, meta Metadata) (Message
 		}
 		xoev.OptionalText(a, "xdomea:Typ", akte.Typ)
 		if meta.Akte.yearly() {
+			// The yearly Akte is open while its year runs: a DMS may read an
+			// Ende as the Akte's closing (zdA), so the Laufzeit has only its
+			// Beginn until the year is over when the message is created.
 			lz := a.CreateElement("xdomea:Laufzeit")
 			xoev.Text(lz, "xdomea:Beginn", jahr+"-01-01")
-			xoev.Text(lz, "xdomea:Ende", jahr+"-12-31")
+			if in.CreatedAt.In(berlin).Year() > received.Year() {
+				xoev.Text(lz, "xdomea:Ende", jahr+"-12-31")
+			}
 		}
 		vorgang = a.CreateElement("xdomea:Akteninhalt").CreateElement("xdomea:Vorgang")
 	}

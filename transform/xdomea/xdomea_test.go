@@ -282,7 +282,6 @@ func TestWrapAkte(t *testing.T) {
 		akte + "AllgemeineMetadaten/Aktenplaneinheit/Kennzeichen": "63.01.01",
 		akte + "Typ":                                                       "Sammelakte",
 		akte + "Laufzeit/Beginn":                                           "2027-01-01",
-		akte + "Laufzeit/Ende":                                             "2027-12-31",
 		vorgang + "AllgemeineMetadaten/Betreff":                            betreff,
 		vorgang + "Typ":                                                    "Baugenehmigung",
 		vorgang + "Laufzeit/Beginn":                                        "2027-01-01",
@@ -299,6 +298,19 @@ func TestWrapAkte(t *testing.T) {
 	if e := parsed.FindElement(vorgang + "Aktenbetreff"); e != nil {
 		t.Error("Aktenbetreff in a Vorgang sent with its Akte")
 	}
+	// The year's Akte is open: no Ende, which a DMS may read as closed.
+	if e := parsed.FindElement(akte + "Laufzeit/Ende"); e != nil {
+		t.Errorf("Laufzeit/Ende %s on the Akte of the running year", e.Text())
+	}
+	xoevtest.Validate(t, xoevtest.Schema(t, xdomeaXSD), doc.XML)
+
+	// A message created after the year of receipt has ended closes its Laufzeit.
+	in.CreatedAt = time.Date(2027, 12, 31, 23, 0, 0, 0, time.UTC) // 2028 in Berlin
+	doc, err = xdomea.Wrap(in, innerDoc, bauantragMetadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mappertest.CheckTexts(t, doc.XML, map[string]string{akte + "Laufzeit/Beginn": "2027-01-01", akte + "Laufzeit/Ende": "2027-12-31"})
 	xoevtest.Validate(t, xoevtest.Schema(t, xdomeaXSD), doc.XML)
 }
 
@@ -403,6 +415,9 @@ func TestBetreff(t *testing.T) {
 			"Wohnungsgeberbestätigung: Einzug am 15.12.2026"},
 		{"auszug", "meldewesen.wohnungsgeberbestaetigung", map[string]any{"art": "auszug", "auszugsdatum": "2027-01-31"},
 			"Wohnungsgeberbestätigung: Auszug am 31.01.2027"},
+		{"einzug with Zuordnungsmerkmal", "meldewesen.wohnungsgeberbestaetigung", map[string]any{
+			"art": "einzug", "einzugsdatum": "2026-12-15", "zuordnungsmerkmal": "WGB-2026-004711"},
+			"Wohnungsgeberbestätigung: Einzug am 15.12.2026, Zuordnungsmerkmal WGB-2026-004711"},
 		{"unknown procedure", "ordnung.sondernutzung", map[string]any{"antragsteller": "Erika Mustermann"},
 			"Baugenehmigung, Eingang 29.11.2026"},
 	}

@@ -145,21 +145,13 @@ func (a *Anmeldung) Map(in transform.Input) (transform.Document, error) {
 
 	applicant, data := s.Applicant, s.Data
 	gew := anm.CreateElement("xga:gewerbe")
+	// The Betrieb: an organisation's firm, or the registered firm of a
+	// natural person (an e. K., as in the 2.2 example), who is its Inhaber.
 	org := str(applicant, "art") == "organisation"
 	if org {
-		b := gew.CreateElement("xga:betrieb")
-		xoev.Text(b, "xga:ID", "1") // the only Betrieb of the message
-		xoev.Text(b, "xga:eingetragenerName", str(applicant, "name"))
-		if reg := obj(applicant, "registereintrag"); reg != nil {
-			xoev.Text(b, "xga:eintragungNr", str(reg, "nummer"))
-			xoev.Text(b, "xga:eintragungOrt", str(reg, "ort"))
-			xoev.OptionalText(b, "xga:eintragungPLZ", str(reg, "postleitzahl"))
-			code(b, "xga:eintragungArt", registerArten[str(reg, "register")])
-			if g := str(reg, "gericht"); g != "" {
-				listCode(b, "xga:gerichtSchluessel", listRegistergerichte, g)
-			}
-		}
-		code(b, "xga:rechtsformSchluessel", str(applicant, "rechtsform"))
+		betrieb(gew, applicant)
+	} else if b := obj(applicant, "betrieb"); b != nil {
+		betrieb(gew, b)
 	}
 	if n, ok := data["beschaeftigteVollzeit"].(json.Number); ok {
 		xoev.Text(gew, "xga:anzahlVollzeitBeschaeftigte", integer(n))
@@ -218,6 +210,24 @@ func (a *Anmeldung) Map(in transform.Input) (transform.Document, error) {
 		return transform.Document{}, fmt.Errorf("xgewerbe: write XML: %w", err)
 	}
 	return transform.Document{XML: out, MessageType: MessageType}, nil
+}
+
+// betrieb writes the betrieb from b's name, rechtsform and registereintrag:
+// an organisation applicant, or the betrieb member of a natural person.
+func betrieb(parent *etree.Element, b map[string]any) {
+	e := parent.CreateElement("xga:betrieb")
+	xoev.Text(e, "xga:ID", "1") // the only Betrieb of the message
+	xoev.Text(e, "xga:eingetragenerName", str(b, "name"))
+	if reg := obj(b, "registereintrag"); reg != nil {
+		xoev.Text(e, "xga:eintragungNr", str(reg, "nummer"))
+		xoev.Text(e, "xga:eintragungOrt", str(reg, "ort"))
+		xoev.OptionalText(e, "xga:eintragungPLZ", str(reg, "postleitzahl"))
+		code(e, "xga:eintragungArt", registerArten[str(reg, "register")])
+		if g := str(reg, "gericht"); g != "" {
+			listCode(e, "xga:gerichtSchluessel", listRegistergerichte, g)
+		}
+	}
+	code(e, "xga:rechtsformSchluessel", str(b, "rechtsform"))
 }
 
 // person writes one beteiligtePerson from a natural person or representative.
@@ -285,7 +295,7 @@ func party(e *etree.Element, p transform.Party) {
 		praefix, kennung, _ := strings.Cut(p.Kennung, ":")
 		bk := e.CreateElement("xga:behoerdenkennung")
 		listCode(bk, "xga:praefix", listPraefix, praefix)
-		code(bk, "xga:kennung", kennung)
+		listCode(bk, "xga:kennung", kennungLists[strings.ToLower(praefix)], kennung)
 	}
 	xoev.OptionalText(e, "xga:behoerdenname", p.Name)
 }
@@ -294,6 +304,11 @@ func checkInput(in transform.Input) error {
 	errs := append(xoev.CheckInput(in), xoev.CheckBehoerdenkennungen(in)...)
 	if ags := in.Author.AGS; ags != "" && !digits(ags, 8) {
 		errs = append(errs, errors.New("author AGS is not 8 digits"))
+	}
+	for _, p := range []struct{ role, kennung string }{{"author", in.Author.Kennung}, {"reader", in.Reader.Kennung}} {
+		if praefix, kennung, _ := strings.Cut(p.kennung, ":"); strings.EqualFold(praefix, praefixAGS) && !digits(kennung, 8) {
+			errs = append(errs, fmt.Errorf("%s kennung with praefix %s is not an AGS of 8 digits", p.role, praefix))
+		}
 	}
 	if errs != nil {
 		return fmt.Errorf("xgewerbe: incomplete input: %w", errors.Join(errs...))

@@ -84,3 +84,18 @@ var betriebsArten = []string{"industrie", "handwerk", "handel", "sonstiges"}
 // listGeschlecht). Confirmed: 1 männlich (2.2, 2.1, 1.x). UNCONFIRMED: 2
 // weiblich, 3 divers.
 var geschlechter = map[string]string{"maennlich": "1", "weiblich": "2", "divers": "3"}
+
+// Code lists of the kennung of a Behördenkennung, by its praefix (lower
+// case), as the 2.2 example pairs them: the Autor "MELDID" with an AGS of
+// the Destatis list of 2018-01-31, the Leser "azr" with an
+// Ausländerbehörden-Kennung of list version 14 (source: 2.2). For any other
+// praefix (e.g. the DVDV praefixe psw, gad) the example names no list, and
+// the kennung is written without listURI and listVersionID, as the schema's
+// code type allows; a list would be invented.
+var kennungLists = map[string]xoev.CodeList{
+	"meldid": {URI: "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:ags", Version: "2018-01-31"},
+	"azr":    {URI: "urn:de:xauslaender:codelist:abhkennung", Version: "14"},
+}
+
+// praefixAGS is the praefix whose kennung is an AGS (kennungLists): 8 digits.
+const praefixAGS = "meldid"

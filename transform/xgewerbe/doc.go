@@ -15,7 +15,8 @@
 // JSON Schema 2020-12): the applicant is the Gewerbetreibender, either a
 // natural person ("art": "natuerlichePerson") or an organisation ("art":
 // "organisation") with name, legal form, optional register entry and its
-// representatives; data holds the Betriebsstätte, the activity, the start
+// representatives; a natural person may carry the registered firm (an
+// e. K.) as betrieb with the same members; data holds the Betriebsstätte, the activity, the start
 // date and the reason of the registration.
 //
 // What goes where (docs/procedures.md, "Gewerbeanmeldung", has the full
@@ -23,7 +24,9 @@
 //
 //	Input.MessageID, CreatedAt     nachrichtenkopf/identifikation.nachricht
 //	Input.Reader, Input.Author     nachrichtenkopf/leser, autor: behoerdenkennung
-//	                               (Party.Kennung "praefix:kennung") and behoerdenname
+//	                               (Party.Kennung "praefix:kennung"; the kennung with the
+//	                               list the 2.2 example pairs with its praefix, MELDID or
+//	                               azr, else none) and behoerdenname
 //	Input.Product                  produkt, produkthersteller, produktversion
 //	Submission.ID                  satz/anmeldung/uuid (the UUID of the Gewerbeanzeige)
 //	Submission.ReceivedAt          ereigniszeitpunkt; its date in Europe/Berlin is datumMeldung
@@ -32,7 +35,8 @@
 //	                               eintragungOrt, eintragungPLZ, eintragungArt A/B for
 //	                               HRA/HRB, gerichtSchluessel, rechtsformSchluessel) and
 //	                               one beteiligtePerson per representative (personFunktion 2)
-//	natural person                 one beteiligtePerson (personFunktion 1)
+//	natural person                 one beteiligtePerson (personFunktion 1, the Inhaber);
+//	                               with applicant.betrieb (an e. K.) also gewerbe/betrieb
 //	geschlecht, aufenthaltstitel   beteiligtePerson/geschlecht, aufenthaltstitel (status 1)
 //	data.betriebArt                betriebArt: industrie, handwerk, handel, sonstiges (Ja/Nein)
 //	data.niederlassung             niederlassungArt

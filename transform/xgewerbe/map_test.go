@@ -21,7 +21,7 @@ import (
 )
 
 // examples are the request bodies in testdata/submissions, by golden name.
-var examples = []string{"minimal", "maximal", "gmbh", "lange-namen"}
+var examples = []string{"minimal", "maximal", "gmbh", "lange-namen", "ek"}
 
 func examplePath(name string) string {
 	return filepath.Join("..", "..", "testdata", "submissions", "gewerbe.anmeldung-"+name+".json")
@@ -45,6 +45,13 @@ var reader = transform.Party{
 	ID: "musterstadt-gewerbefachverfahren", Name: "Stadt Musterstadt, Gewerbefachverfahren",
 	Kennung: "gad:01234568",
 }
+
+// The Behördenkennungen of Autor and Leser in the 2.2 example's form: an
+// AGS under praefix MELDID, an Ausländerbehörden-Kennung under azr.
+const (
+	exampleAutorKennung = "MELDID:01234567"
+	exampleLeserKennung = "azr:000100"
+)
 
 // fullInput returns an Input with every Nachrichtenkopf value set, created
 // 00:00:05 on the 29th (UTC).
@@ -78,6 +85,13 @@ func suite(t testing.TB) mappertest.Suite {
 	var golden []mappertest.Golden
 	for _, name := range examples {
 		g := mappertest.Golden{Name: name, Input: example(name)}
+		if name == "ek" { // the parties of the 2.2 example, whose kennung lists it names
+			g.Input = func(t testing.TB) transform.Input {
+				in := fullInput(readSubmission(t, examplePath(name)))
+				in.Author.Kennung, in.Reader.Kennung = exampleAutorKennung, exampleLeserKennung
+				return in
+			}
+		}
 		if name == "minimal" { // only what Map requires: no parties, no product
 			g.Input = func(t testing.TB) transform.Input {
 				in := fullInput(readSubmission(t, examplePath(name)))
@@ -100,6 +114,7 @@ func suite(t testing.TB) mappertest.Suite {
 			{Name: "message id", Modify: func(in *transform.Input) { in.MessageID = "x" }, Want: "message id is not a UUID"},
 			{Name: "kennung", Modify: func(in *transform.Input) { in.Reader.Kennung = "01234567" }, Want: "reader kennung is not of the form praefix:kennung"},
 			{Name: "ags", Modify: func(in *transform.Input) { in.Author.AGS = "1234" }, Want: "author AGS is not 8 digits"},
+			{Name: "MELDID kennung", Modify: func(in *transform.Input) { in.Author.Kennung = "MELDID:0123" }, Want: "author kennung with praefix MELDID is not an AGS of 8 digits"},
 		},
 	}
 }
@@ -211,6 +226,53 @@ func TestMapContent(t *testing.T) {
 	}
 }
 
+// TestMapEingetragenerKaufmann: the 2.2 example's own case, an e. K.: a
+// natural person with the betrieb of its firm, who is its Inhaber
+// (personFunktion 1); and the Behördenkennungen with the lists of their
+// kennung, as the example pairs them with the praefix (none for gad).
+func TestMapEingetragenerKaufmann(t *testing.T) {
+	t.Parallel()
+	in := fullInput(readSubmission(t, examplePath("ek")))
+	in.Author.Kennung, in.Reader.Kennung = exampleAutorKennung, exampleLeserKennung
+	doc, err := newMapper(t).Map(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const kopf = "/abh.gewerbemeldung.0500/nachrichtenkopf/"
+	const g = "/abh.gewerbemeldung.0500/satz/anmeldung/gewerbe/"
+	parsed := mappertest.CheckTexts(t, doc.XML, map[string]string{
+		g + "betrieb/eingetragenerName":            "Tomás Peña e.K.",
+		g + "betrieb/eintragungNr":                 "11111",
+		g + "betrieb/eintragungArt/code":           "A",
+		g + "betrieb/gerichtSchluessel/code":       "G1103",
+		g + "betrieb/rechtsformSchluessel/code":    "170",
+		g + "beteiligtePerson/personFunktion/code": "1",
+		g + "beteiligtePerson/familienname":        "Peña",
+	})
+	if n := len(parsed.FindElements(g + "beteiligtePerson")); n != 1 {
+		t.Errorf("%d beteiligtePerson, want the Inhaber alone", n)
+	}
+	for _, tt := range []struct{ path, uri, version string }{
+		{kopf + "autor/behoerdenkennung/kennung", "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:ags", "2018-01-31"},
+		{kopf + "leser/behoerdenkennung/kennung", "urn:de:xauslaender:codelist:abhkennung", "14"},
+	} {
+		e := parsed.FindElement(tt.path)
+		if e == nil || e.SelectAttrValue("listURI", "") != tt.uri || e.SelectAttrValue("listVersionID", "") != tt.version {
+			t.Errorf("%s: want listURI %q listVersionID %q", tt.path, tt.uri, tt.version)
+		}
+	}
+
+	// Another praefix: no list is known, none is written.
+	doc, err = newMapper(t).Map(fullInput(readSubmission(t, examplePath("ek"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed = mappertest.CheckTexts(t, doc.XML, map[string]string{kopf + "autor/behoerdenkennung/praefix/code": "gad"})
+	if e := parsed.FindElement(kopf + "autor/behoerdenkennung/kennung"); e == nil || len(e.Attr) != 0 {
+		t.Errorf("kennung under praefix gad: want no attributes")
+	}
+}
+
 // TestMapNewFields checks the fields of the XGewerbeanzeige 2.2 example
 // added in issue 16: codes with their listVersionID, and the
 // nationSchluessel of every address, Germany where no state is given.
@@ -298,7 +360,7 @@ func TestCodeTablesMatchPayloadSchema(t *testing.T) {
 		{"betriebArt", enum(append(data, "betriebArt", "items")...), "betriebArt"},
 		{"geschlecht (person)", enum("$defs", "natuerlichePerson", "properties", "geschlecht"), "geschlecht"},
 		{"geschlecht (vertreter)", enum("$defs", "vertreter", "properties", "geschlecht"), "geschlecht"},
-		{"register", enum("$defs", "organisation", "properties", "registereintrag", "properties", "register"), "register"},
+		{"register", enum("$defs", "registereintrag", "properties", "register"), "register"},
 	}
 	for _, tt := range tests {
 		got, want := slices.Sorted(slices.Values(tt.schema)), slices.Sorted(slices.Values(xgewerbe.CodeKeys(tt.table)))
@@ -328,6 +390,20 @@ func TestValidateInvalid(t *testing.T) {
 			[]problem{{"/applicant/familienname", transform.CodeRequired}}},
 		{"organisation member on person", "minimal", func(s *transform.Submission) { s.Applicant["rechtsform"] = "230" },
 			[]problem{{"/applicant/rechtsform", transform.CodeUnknownField}}},
+		{"e. K.: betrieb without rechtsform, bad register, emoji in the firm", "ek", func(s *transform.Submission) {
+			b := s.Applicant["betrieb"].(map[string]any)
+			delete(b, "rechtsform")
+			b["name"] = "Peña 💈 e.K."
+			b["registereintrag"].(map[string]any)["register"] = "GnR"
+			b["vertreter"] = []any{}
+		}, []problem{
+			{"/applicant/betrieb/name", transform.CodeUnsupportedCharacter},
+			{"/applicant/betrieb/rechtsform", transform.CodeRequired},
+			{"/applicant/betrieb/registereintrag/register", transform.CodeEnum},
+			{"/applicant/betrieb/vertreter", transform.CodeUnknownField},
+		}},
+		{"e. K.: betrieb without name", "ek", func(s *transform.Submission) { delete(s.Applicant["betrieb"].(map[string]any), "name") },
+			[]problem{{"/applicant/betrieb/name", transform.CodeRequired}}},
 		{"cyrillic name", "minimal", func(s *transform.Submission) { s.Applicant["vorname"] = "Иван" },
 			[]problem{{"/applicant/vorname", transform.CodeUnsupportedCharacter}}},
 		{"control character deep", "gmbh", func(s *transform.Submission) {

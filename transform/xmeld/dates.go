@@ -8,21 +8,37 @@ import (
 	"github.com/amtsbote/amtsbote/transform"
 )
 
-// Bounds of the plausibility rules of the dates (checkDates).
+// Bounds of the plausibility rules of the dates (checkDates). The BMG sets
+// no time limit for the confirmation but the two weeks of § 19 Abs. 1 Satz 1
+// BMG, after which it is still owed: these are Amtsbote's plausibility
+// bounds, meant to catch mistyped dates, not legal deadlines.
 const (
 	// EarliestConfirmation is how long before the Einzug or Auszug a
 	// Wohnungsgeber may confirm it: leases are signed and the confirmation
 	// handed over weeks, sometimes months, before the keys.
 	EarliestConfirmation = 3 // months
 	// LatestConfirmation is how long after the Einzug or Auszug a
-	// confirmation is still plausible. § 19 Abs. 1 BMG asks for it within
-	// the two weeks of § 17 BMG; a late one is still owed and accepted, but
-	// one more than a year late most likely carries a mistyped year.
-	LatestConfirmation = 12 // months; the messages say "a year"
+	// confirmation is still plausible. The duty of § 19 Abs. 1 BMG to
+	// confirm within two weeks persists when they have passed, so a late
+	// confirmation is accepted; one more than ten years late most likely
+	// carries a mistyped year.
+	LatestConfirmation = 120 // months; the messages say "10 years"
 	// LatestMove is how far after the receipt an Einzug or Auszug may lie:
 	// as far as it may be confirmed in advance.
 	LatestMove = EarliestConfirmation // months
 )
+
+// AddMonths returns t moved by months calendar months, counted as § 188
+// Abs. 3 BGB counts a period of months: when the target month lacks t's
+// day, the result is its last day (31 May minus 3 months is 28 or 29
+// February, not 3 March as time.AddDate normalises it). The bounds of the
+// date rules are taken with it.
+func AddMonths(t time.Time, months int) time.Time {
+	y, m, d := t.Date()
+	first := time.Date(y, m+time.Month(months), 1, 0, 0, 0, 0, t.Location())
+	last := first.AddDate(0, 1, -1).Day()
+	return time.Date(first.Year(), first.Month(), min(d, last), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+}
 
 var (
 	// earliestDate bounds every date from below: an earlier one is a typo.
@@ -45,7 +61,8 @@ var berlin = func() *time.Location {
 
 // checkDates appends the violations of the plausibility rules of the dates
 // of s, each at the pointer of the date it blames, its message naming the
-// rule and its legal basis (never the dates themselves):
+// rule and, where there is one, its legal basis (never the dates
+// themselves):
 //
 //   - no date before 1900-01-01, and no bestaetigungsdatum before
 //     2015-11-01, when § 19 BMG came into force;
@@ -56,11 +73,13 @@ var berlin = func() *time.Location {
 //   - the bestaetigungsdatum at most EarliestConfirmation months before and
 //     at most LatestConfirmation months after the Einzug or Auszug.
 //
-// A move date that breaks its own bounds is blamed alone: the confirmation
-// is not compared with it. A date that is absent or not a valid date is left
-// to the other rules; without ReceivedAt (zero) the rules relative to the
-// receipt are skipped. A payload cannot state an Auszug before its Einzug:
-// it carries one Meldevorgang, and the art rule refuses both dates.
+// The month bounds are Amtsbote's plausibility bounds (the BMG sets none)
+// and are counted with AddMonths. A move date that breaks its own bounds is
+// blamed alone: the confirmation is not compared with it. A date that is
+// absent or not a valid date is left to the other rules; without ReceivedAt
+// (zero) the rules relative to the receipt are skipped. A payload cannot
+// state an Auszug before its Einzug: it carries one Meldevorgang, and the
+// art rule refuses both dates.
 func checkDates(errs []transform.FieldError, s transform.Submission) []transform.FieldError {
 	d := s.Data
 	if d == nil {
@@ -101,10 +120,10 @@ func checkDates(errs []transform.FieldError, s transform.Submission) []transform
 		switch {
 		case t.Before(earliestDate):
 			add(pointer, "is implausible: before 1900-01-01", "ist unplausibel: vor dem 01.01.1900")
-		case !received.IsZero() && t.After(received.AddDate(0, LatestMove, 0)):
+		case !received.IsZero() && t.After(AddMonths(received, LatestMove)):
 			add(pointer,
-				fmt.Sprintf("is implausible: more than %d months after the submission; a Wohnungsgeber confirms a %s at most as far in advance (§ 19 Abs. 1 BMG)", LatestMove, k.word),
-				fmt.Sprintf("ist unplausibel: mehr als %d Monate nach der Einreichung; so weit im Voraus bestätigt ein Wohnungsgeber den %s höchstens (§ 19 Abs. 1 BMG)", LatestMove, k.wordDE))
+				fmt.Sprintf("is implausible: more than %d months after the submission; no statutory time limit; Amtsbote's plausibility bound for confirming a %s in advance", LatestMove, k.word),
+				fmt.Sprintf("ist unplausibel: mehr als %d Monate nach der Einreichung; keine gesetzliche Frist; Plausibilitätsgrenze von Amtsbote für die Bestätigung eines %ss im Voraus", LatestMove, k.wordDE))
 		case k.member == moveMember:
 			move = t
 		}
@@ -119,19 +138,21 @@ func checkDates(errs []transform.FieldError, s transform.Submission) []transform
 		add(pointer, "is implausible: before 2015-11-01, when the Wohnungsgeberbestätigung of § 19 BMG came into force (Art. 4 MeldFortG)",
 			"ist unplausibel: vor dem 01.11.2015, an dem die Wohnungsgeberbestätigung nach § 19 BMG in Kraft trat (Art. 4 MeldFortG)")
 	case !received.IsZero() && b.After(received):
-		add(pointer, "is implausible: after the day of the submission; the Wohnungsgeber confirms with it (§ 19 Abs. 1 BMG)",
-			"ist unplausibel: nach dem Tag der Einreichung, mit der der Wohnungsgeber bestätigt (§ 19 Abs. 1 BMG)")
+		add(pointer, "is implausible: after the day of the submission that carries the confirmation, which cannot be dated later",
+			"ist unplausibel: nach dem Tag der Einreichung, die die Bestätigung überbringt; sie kann nicht später datiert sein")
 	case move.IsZero():
-	case b.Before(move.AddDate(0, -EarliestConfirmation, 0)):
+	case b.Before(AddMonths(move, -EarliestConfirmation)):
 		add(pointer,
-			fmt.Sprintf("is implausible: more than %d months before the %s (%s); the Wohnungsgeber confirms the %s itself, at the earliest when the lease is signed (§ 19 Abs. 1 and 3 Nr. 2 BMG)",
-				EarliestConfirmation, moveWord, movePointer, moveWord),
-			fmt.Sprintf("ist unplausibel: mehr als %d Monate vor dem %s (%s); der Wohnungsgeber bestätigt den %s selbst, frühestens bei Abschluss des Mietvertrags (§ 19 Abs. 1 und 3 Nr. 2 BMG)",
-				EarliestConfirmation, moveWordDE, movePointer, moveWordDE))
-	case b.After(move.AddDate(0, LatestConfirmation, 0)):
+			fmt.Sprintf("is implausible: more than %d months before the %s (%s); no statutory time limit; Amtsbote's plausibility bound for a confirmation in advance",
+				EarliestConfirmation, moveWord, movePointer),
+			fmt.Sprintf("ist unplausibel: mehr als %d Monate vor dem %s (%s); keine gesetzliche Frist; Plausibilitätsgrenze von Amtsbote für eine Bestätigung im Voraus",
+				EarliestConfirmation, moveWordDE, movePointer))
+	case b.After(AddMonths(move, LatestConfirmation)):
 		add(pointer,
-			"is implausible: more than a year after the "+moveWord+" ("+movePointer+"), which § 19 Abs. 1 BMG asks to confirm within two weeks (§ 17 BMG); check both years",
-			"ist unplausibel: mehr als ein Jahr nach dem "+moveWordDE+" ("+movePointer+"), den § 19 Abs. 1 BMG binnen zwei Wochen zu bestätigen verlangt (§ 17 BMG); bitte beide Jahreszahlen prüfen")
+			fmt.Sprintf("is implausible: more than %d years after the %s (%s); § 19 Abs. 1 BMG asks for the confirmation within two weeks and a late one is still owed, but so late a date most likely carries a mistyped year (Amtsbote's plausibility bound); check both years",
+				LatestConfirmation/12, moveWord, movePointer),
+			fmt.Sprintf("ist unplausibel: mehr als %d Jahre nach dem %s (%s); § 19 Abs. 1 BMG verlangt die Bestätigung binnen zwei Wochen, und eine späte bleibt geschuldet, aber ein so spätes Datum hat wohl eine vertippte Jahreszahl (Plausibilitätsgrenze von Amtsbote); bitte beide Jahreszahlen prüfen",
+				LatestConfirmation/12, moveWordDE, movePointer))
 	}
 	return errs
 }

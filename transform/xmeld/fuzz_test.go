@@ -76,12 +76,23 @@ func FuzzDates(f *testing.F) {
 			t.Errorf("accepted a confirmation on %s, before the BMG", bestaetigung)
 		case b.After(received):
 			t.Errorf("accepted a confirmation on %s, after the receipt on %s", bestaetigung, received.Format(time.DateOnly))
-		case d.After(received.AddDate(0, 3, 0)):
+		case d.After(endOfMonthClamped(received, 3)):
 			t.Errorf("accepted a move on %s, more than 3 months after the receipt on %s", move, received.Format(time.DateOnly))
-		case b.Before(d.AddDate(0, -3, 0)) || b.After(d.AddDate(1, 0, 0)):
+		case b.Before(endOfMonthClamped(d, -3)) || b.After(endOfMonthClamped(d, 120)):
 			t.Errorf("accepted a confirmation on %s for a move on %s", bestaetigung, move)
 		}
 	})
 }
 
 var berlin, _ = time.LoadLocation("Europe/Berlin")
+
+// endOfMonthClamped adds months to t as § 188 Abs. 3 BGB counts them,
+// written independently of xmeld.AddMonths: t.AddDate normalises 31 May
+// minus 3 months to 3 March, so step back to the target month's last day.
+func endOfMonthClamped(t time.Time, months int) time.Time {
+	r := t.AddDate(0, months, 0)
+	for r.Day() != t.Day() && r.Day() < 4 {
+		r = r.AddDate(0, 0, -r.Day())
+	}
+	return r
+}

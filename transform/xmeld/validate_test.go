@@ -243,13 +243,47 @@ func TestValidateDates(t *testing.T) {
 		{"confirmed years before the Einzug", dates("2026-11-15", "2023-11-15"), []problem{{bestaetigung, transform.CodeInvalid}}},
 		{"Einzug 3 months after the receipt", dates("2027-02-28", "2026-11-28"), nil},
 		{"Einzug far in the future: blamed alone", dates("2027-03-01", "2026-11-28"), []problem{{einzug, transform.CodeInvalid}}},
-		{"confirmed late, within a year", dates("2025-11-27", "2026-11-27"), nil},
-		{"confirmed more than a year late", dates("2025-11-26", "2026-11-27"), []problem{{bestaetigung, transform.CodeInvalid}}},
+		{"confirmed two years late: the duty persists", dates("2024-11-27", "2026-11-27"), nil},
+		{"confirmed late, within 10 years", dates("2016-11-27", "2026-11-27"), nil},
+		{"confirmed more than 10 years late", dates("2016-11-26", "2026-11-27"), []problem{{bestaetigung, transform.CodeInvalid}}},
+		// Month ends: a bound in a shorter month is its last day (§ 188 Abs. 3 BGB).
+		{"Einzug 31 May, confirmed 28 February: within 3 months", func(s *transform.Submission) {
+			dates("2027-05-31", "2027-02-28")(s)
+			s.ReceivedAt = time.Time{}
+		}, nil},
+		{"Einzug 31 May, confirmed 27 February", func(s *transform.Submission) {
+			dates("2027-05-31", "2027-02-27")(s)
+			s.ReceivedAt = time.Time{}
+		}, []problem{{bestaetigung, transform.CodeInvalid}}},
+		{"Einzug 31 May of a leap year, confirmed 29 February", func(s *transform.Submission) {
+			dates("2028-05-31", "2028-02-29")(s)
+			s.ReceivedAt = time.Time{}
+		}, nil},
+		{"Einzug 31 May of a leap year, confirmed 28 February", func(s *transform.Submission) {
+			dates("2028-05-31", "2028-02-28")(s)
+			s.ReceivedAt = time.Time{}
+		}, []problem{{bestaetigung, transform.CodeInvalid}}},
+		{"received 30 November, Einzug 28 February", func(s *transform.Submission) {
+			dates("2027-02-28", "2026-11-30")(s)
+			s.ReceivedAt = time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+		}, nil},
+		{"received 30 November, Einzug 1 March", func(s *transform.Submission) {
+			dates("2027-03-01", "2026-11-30")(s)
+			s.ReceivedAt = time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+		}, []problem{{einzug, transform.CodeInvalid}}},
+		{"Einzug 29 February, confirmed 10 years later on 28 February", func(s *transform.Submission) {
+			dates("2028-02-29", "2038-02-28")(s)
+			s.ReceivedAt = time.Time{}
+		}, nil},
+		{"Einzug 29 February, confirmed 10 years later on 1 March", func(s *transform.Submission) {
+			dates("2028-02-29", "2038-03-01")(s)
+			s.ReceivedAt = time.Time{}
+		}, []problem{{bestaetigung, transform.CodeInvalid}}},
 		{"Einzug before 1900", dates("1899-12-31", "2026-11-27"), []problem{{einzug, transform.CodeInvalid}}},
 		{"confirmed before the BMG", dates("2015-11-15", "2015-10-31"), []problem{{bestaetigung, transform.CodeInvalid}}},
 		{"confirmed on the day the BMG came into force", dates("2015-11-01", "2015-11-01"), nil},
-		{"Auszug confirmed years later", func(s *transform.Submission) {
-			s.Data["art"], s.Data["auszugsdatum"] = "auszug", "2024-01-01"
+		{"Auszug confirmed more than 10 years later", func(s *transform.Submission) {
+			s.Data["art"], s.Data["auszugsdatum"] = "auszug", "2016-01-01"
 			delete(s.Data, "einzugsdatum")
 		}, []problem{{bestaetigung, transform.CodeInvalid}}},
 		{"Auszug far in the future", func(s *transform.Submission) {
@@ -273,12 +307,31 @@ func TestValidateDates(t *testing.T) {
 				if e.Code != transform.CodeInvalid {
 					continue
 				}
-				basis := "BMG"
-				if strings.Contains(e.Message, "1900") {
-					basis = "1900"
+				// A rule of the BMG names it; Amtsbote's own bounds say that
+				// they are no statutory limit and cite no paragraph for it.
+				basis, basisDE := "BMG", "BMG"
+				switch {
+				case strings.Contains(e.Message, "1900"):
+					basis, basisDE = "1900", "1900"
+				case strings.Contains(e.Message, "3 months"):
+					basis, basisDE = "no statutory time limit; Amtsbote's plausibility bound", "keine gesetzliche Frist; Plausibilitätsgrenze von Amtsbote"
+					if strings.Contains(e.Message, "§") || strings.Contains(e.MessageDE, "§") {
+						t.Errorf("%s: a plausibility bound cites a law: %q / %q", e.Pointer, e.Message, e.MessageDE)
+					}
+				case strings.Contains(e.Message, "day of the submission"):
+					basis, basisDE = "cannot be dated later", "nicht später datiert"
+				case strings.Contains(e.Message, "10 years"):
+					basis, basisDE = "Amtsbote's plausibility bound", "Plausibilitätsgrenze von Amtsbote"
+					if !strings.Contains(e.Message, "§ 19 Abs. 1 BMG") {
+						t.Errorf("%s: the late rule does not name the duty of § 19 Abs. 1 BMG: %q", e.Pointer, e.Message)
+					}
 				}
-				if !strings.Contains(e.Message, basis) || !strings.Contains(e.MessageDE, basis) || !strings.Contains(e.MessageDE, "unplausibel") {
-					t.Errorf("%s: message without its rule's basis: %q / %q", e.Pointer, e.Message, e.MessageDE)
+				// § 19 Abs. 1 BMG sets the two weeks of the duty to confirm, nothing else.
+				if strings.Contains(e.Message, "§ 19 Abs. 1") != strings.Contains(e.Message, "10 years") {
+					t.Errorf("%s: § 19 Abs. 1 BMG cited for another rule than the late confirmation: %q", e.Pointer, e.Message)
+				}
+				if !strings.Contains(e.Message, basis) || !strings.Contains(e.MessageDE, basisDE) || !strings.Contains(e.MessageDE, "unplausibel") {
+					t.Errorf("%s: message without its rule's basis %q: %q / %q", e.Pointer, basis, e.Message, e.MessageDE)
 				}
 				if strings.Contains(e.Message, "202") || strings.Contains(e.MessageDE, "202") {
 					t.Errorf("%s: message quotes a submitted date: %q", e.Pointer, e.Message)
@@ -361,13 +414,13 @@ func TestRandomSubmissions(t *testing.T) {
 			s.Applicant["anschrift"].(map[string]any)["ort"] = "Ulm\u0007"
 			return "/applicant/anschrift/ort"
 		}, transform.CodeControlCharacter, false},
-		{"confirmation two years after the move", func(s *transform.Submission, _ int) string {
+		{"confirmation eleven years after the move", func(s *transform.Submission, _ int) string {
 			member := "einzugsdatum"
 			if s.Data["art"] == "auszug" {
 				member = "auszugsdatum"
 			}
-			move, _ := time.Parse(time.DateOnly, s.Data[member].(string))
-			s.Data["bestaetigungsdatum"] = move.AddDate(2, 0, 0).Format(time.DateOnly)
+			b, _ := time.Parse(time.DateOnly, s.Data["bestaetigungsdatum"].(string))
+			s.Data[member] = b.AddDate(-11, 0, 0).Format(time.DateOnly)
 			return "/data/bestaetigungsdatum"
 		}, transform.CodeInvalid, false},
 		{"Zuordnungsmerkmal with a space", func(s *transform.Submission, _ int) string {

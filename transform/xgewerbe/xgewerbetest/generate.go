@@ -120,6 +120,13 @@ func person(r *rand.Rand, natural bool) map[string]any {
 	return p
 }
 
+func registereintrag(r *rand.Rand) map[string]any {
+	reg := map[string]any{"register": pick(r, Register), "nummer": Text(r, 20), "ort": Text(r, 80)}
+	maybe(r, reg, "postleitzahl", func() any { return digits(r, 5) })
+	maybe(r, reg, "gericht", func() any { return string(rune('A'+r.IntN(26))) + digits(r, 4) })
+	return reg
+}
+
 func handwerkskarte(r *rand.Rand) map[string]any {
 	hk := map[string]any{"ausgestelltAm": date(r)}
 	maybe(r, hk, "ausgestelltVon", func() any {
@@ -136,14 +143,14 @@ func Random(r *rand.Rand) transform.Submission {
 	var applicant map[string]any
 	if r.IntN(2) == 0 {
 		applicant = person(r, true)
+		maybe(r, applicant, "betrieb", func() any { // a registered firm, e.g. an e. K.
+			b := map[string]any{"name": Text(r, 250), "rechtsform": digits(r, 3)}
+			maybe(r, b, "registereintrag", func() any { return registereintrag(r) })
+			return b
+		})
 	} else {
 		applicant = map[string]any{"art": "organisation", "name": Text(r, 250), "rechtsform": digits(r, 3)}
-		maybe(r, applicant, "registereintrag", func() any {
-			reg := map[string]any{"register": pick(r, Register), "nummer": Text(r, 20), "ort": Text(r, 80)}
-			maybe(r, reg, "postleitzahl", func() any { return digits(r, 5) })
-			maybe(r, reg, "gericht", func() any { return string(rune('A'+r.IntN(26))) + digits(r, 4) })
-			return reg
-		})
+		maybe(r, applicant, "registereintrag", func() any { return registereintrag(r) })
 		var vertreter []any
 		for range 1 + r.IntN(4) {
 			vertreter = append(vertreter, person(r, false))
@@ -214,6 +221,9 @@ func Extremes() []Extreme {
 		}
 		if natural {
 			p["art"] = "natuerlichePerson"
+			p["betrieb"] = map[string]any{"name": LongText(r, 250), "rechtsform": "999",
+				"registereintrag": map[string]any{"register": "HRA", "nummer": LongText(r, 20), "ort": LongText(r, 80),
+					"postleitzahl": "99999", "gericht": "Z9999"}}
 		}
 		return p
 	}

@@ -129,9 +129,21 @@ func ExtremesAt(received time.Time) []Extreme {
 	}
 	// The bounds of the date rules (xmeld.checkDates), each date on its bound.
 	add("dates-move-latest", minimalApplicant(), minimal("einzug", latestMove(day), day), nil)
-	add("dates-confirmation-earliest", minimalApplicant(), minimal("auszug", day, day.AddDate(0, -xmeld.EarliestConfirmation, 0)), nil)
-	add("dates-confirmation-latest", minimalApplicant(), minimal("einzug", day.AddDate(0, -xmeld.LatestConfirmation, 0), day), nil)
+	add("dates-confirmation-earliest", minimalApplicant(), minimal("auszug", day, xmeld.AddMonths(day, -xmeld.EarliestConfirmation)), nil)
+	add("dates-confirmation-latest", minimalApplicant(), minimal("einzug", earliestMove(day), day), nil)
 	bmg := time.Date(2015, 11, 1, 0, 0, 0, 0, time.UTC)
 	add("dates-bmg-in-force", minimalApplicant(), minimal("einzug", bmg, bmg), nil)
 	return out
+}
+
+// earliestMove returns the earliest move that a confirmation on day may
+// still confirm: LatestConfirmation months before it, or the day after
+// where counting forward ends earlier (day 29 February, the move 28
+// February ten years before: its bound is 28 February, so 1 March).
+func earliestMove(day time.Time) time.Time {
+	m := xmeld.AddMonths(day, -xmeld.LatestConfirmation)
+	for xmeld.AddMonths(m, xmeld.LatestConfirmation).Before(day) {
+		m = m.AddDate(0, 0, 1)
+	}
+	return m
 }

@@ -77,15 +77,16 @@ func anschrift(r *rand.Rand) map[string]any {
 
 // dates returns a plausible date of the Einzug or Auszug and of the
 // confirmation for a submission received on the day received: the move up
-// to two years before and up to 3 months after the receipt, the
-// confirmation up to 3 months before and a year after the move, never
-// after the receipt; now and then at the very bounds.
+// to two years before and up to LatestMove months after the receipt, the
+// confirmation from EarliestConfirmation months before to
+// LatestConfirmation months after the move (xmeld.AddMonths), never after
+// the receipt; now and then at the very bounds.
 func dates(r *rand.Rand, received time.Time) (move, bestaetigung string) {
 	m := received.AddDate(0, 0, -730+r.IntN(730+90))
 	if r.IntN(8) == 0 {
 		m = latestMove(received)
 	}
-	lo, hi := m.AddDate(0, -xmeld.EarliestConfirmation, 0), m.AddDate(0, xmeld.LatestConfirmation, 0)
+	lo, hi := xmeld.AddMonths(m, -xmeld.EarliestConfirmation), xmeld.AddMonths(m, xmeld.LatestConfirmation)
 	if hi.After(received) {
 		hi = received
 	}
@@ -103,16 +104,12 @@ func dates(r *rand.Rand, received time.Time) (move, bestaetigung string) {
 }
 
 // latestMove returns the latest plausible date of a move for the day of
-// receipt received: LatestMove months after it, or a few days earlier
-// where the month ends differ so that confirming it EarliestConfirmation
-// months ahead would fall after the receipt (received 30 November: not
-// 2 March, whose confirmation could not be before 2 December).
+// receipt received: LatestMove months after it (received 30 November: the
+// end of February). Counted back EarliestConfirmation months it is never
+// after the receipt (AddMonths only ever shortens a month end), so it can
+// be confirmed on the day of receipt.
 func latestMove(received time.Time) time.Time {
-	m := received.AddDate(0, xmeld.LatestMove, 0)
-	for m.AddDate(0, -xmeld.EarliestConfirmation, 0).After(received) {
-		m = m.AddDate(0, 0, -1)
-	}
-	return m
+	return xmeld.AddMonths(received, xmeld.LatestMove)
 }
 
 // zuordnungsmerkmal is 1 to 64 printable ASCII characters without space.
