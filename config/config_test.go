@@ -329,7 +329,7 @@ func TestValidate(t *testing.T) {
 			c.Tenants[0].Procedures[0].Destinations[0].Format = FormatXDOMEA
 			c.Tenants[0].Procedures[0].Destinations[0].XDomea = &XDomea{Creator: "amtsbote"}
 		}, []string{t0 + ".name"}},
-		{"tenant without name, no xdomea", func(c *Config) { c.Tenants[0].Name = "" }, nil},
+		{"tenant without name", func(c *Config) { c.Tenants[0].Name = "" }, []string{t0 + ".name"}},
 		{"names outside DIN SPEC 91379", func(c *Config) {
 			c.Tenants[0].Name = "Stadt Musterstadt \u2026"
 			c.Procedures[0].Name = "Wohnungsgeberbest\u00e4tigung \u2192 Meldebeh\u00f6rde"
@@ -713,6 +713,7 @@ const minimalYAML = `
 procedures: [{id: bau.baugenehmigung}]
 tenants:
   - id: musterstadt
+    name: Stadt Musterstadt
     ags: "09162000"
     behoerdenkennung: "psw:09162000"
     procedures:
@@ -829,7 +830,7 @@ func TestParse(t *testing.T) {
 		},
 		{
 			name: "xdomea akte and ablageort",
-			data: strings.Replace(strings.Replace(minimalYAML, "  - id: musterstadt\n", "  - id: musterstadt\n    name: Stadt Musterstadt\n", 1),
+			data: strings.Replace(minimalYAML,
 				"destinations: [{id: bauamt, type: filedrop, filedrop: {dir: /drop}}]", `destinations:
           - id: eakte
             type: filedrop
@@ -875,6 +876,7 @@ func TestParseProblems(t *testing.T) {
 	valid := `procedures: [{id: bau.baugenehmigung}]
 tenants:
   - id: musterstadt
+    name: Stadt Musterstadt
     ags: "09162000"
     behoerdenkennung: "psw:09162000"
     procedures:
@@ -928,7 +930,7 @@ portals:
 		{
 			name: "unknown field in destination",
 			data: strings.Replace(valid, "filedrop: {dir: /drop}", "filedrop: {directory: /drop}", 1),
-			want: []string{"line 8"}, message: "field directory not found",
+			want: []string{"line 9"}, message: "field directory not found",
 		},
 		{
 			name: "duplicate key",
@@ -953,22 +955,22 @@ portals:
 		{
 			name: "secret with env and file",
 			data: withKeyHash("{env: A, file: /b}"),
-			want: []string{"line 11"}, message: "exactly one of env or file",
+			want: []string{"line 12"}, message: "exactly one of env or file",
 		},
 		{
 			name: "secret with unknown source",
 			data: withKeyHash("{vault: kv/portal}"),
-			want: []string{"line 11"}, message: "unknown secret source \"vault\"",
+			want: []string{"line 12"}, message: "unknown secret source \"vault\"",
 		},
 		{
 			name: "secret source empty",
 			data: withKeyHash("{env: \"\"}"),
-			want: []string{"line 11"}, message: "non-empty string",
+			want: []string{"line 12"}, message: "non-empty string",
 		},
 		{
 			name: "secret as a list",
 			data: withKeyHash("[a, b]"),
-			want: []string{"line 11"}, message: "secret must be a string or a mapping",
+			want: []string{"line 12"}, message: "secret must be a string or a mapping",
 		},
 		{
 			name: "secret env unset",

@@ -276,7 +276,12 @@ func (c *Config) checkLeases(v *validator) {
 }
 
 func (t *Tenant) validate(path string, procedures map[string]bool, v *validator) {
-	checkText(path+".name", t.Name, v) // the author's name in every message
+	if strings.TrimSpace(t.Name) == "" {
+		// XBau requires the author's name; xdomea names the tenant in every message.
+		v.add(path+".name", "is required: it names the authority (Autor) in the messages, e.g. \"Stadt Musterstadt\"")
+	} else {
+		checkText(path+".name", t.Name, v) // the author's name in every message
+	}
 	if !isDigits(t.AGS, 8) {
 		v.add(path+".ags", "must be exactly 8 digits (Amtlicher Gemeindeschlüssel), got %q", t.AGS)
 	}
@@ -311,10 +316,6 @@ func (t *Tenant) validate(path string, procedures map[string]bool, v *validator)
 				v.unique(dpath+".id", d.ID, ids)
 			}
 			d.validate(dpath, v)
-			if d.Format == FormatXDOMEA && strings.TrimSpace(t.Name) == "" {
-				// xdomea.Build names the tenant (mandantenname) in every message.
-				v.add(path+".name", "is required by the xdomea destination %s", dpath)
-			}
 		}
 	}
 }
