@@ -14,8 +14,10 @@ import (
 // configured with the routes (FitConnectDestination).
 type FitConnect struct {
 	// CallbackListen is the TCP address of the listener of callbacks:
-	// POST /fitconnect/callbacks/<subscriber id> (NewSubmissions). Empty:
-	// no listener; the subscribers poll only.
+	// POST /fitconnect/callbacks/<subscriber id> (NewSubmissions) and
+	// POST /fitconnect/events/<tenant>/<procedure>/<destination> (NewEvents
+	// of a fitconnect destination with a callback URL). Empty: no
+	// listener; the subscribers and destinations poll only.
 	CallbackListen string `yaml:"callback_listen"`
 	// Subscribers are the Zustellpunkte picked up from, one per
 	// municipality and destination.
@@ -97,7 +99,23 @@ type FitConnectDestination struct {
 	EventPollInterval Duration `yaml:"event_poll_interval"`
 	// Timeout bounds one request. Default 30s.
 	Timeout Duration `yaml:"timeout"`
+	// CallbackURL is the public HTTPS address at which the Zustelldienst
+	// reaches this destination's NewEvents callbacks: the reverse proxy
+	// forwards it to POST /fitconnect/events/<tenant>/<procedure>/<destination>
+	// on fitconnect.callback_listen. It is registered with each submission
+	// sent; a callback makes Amtsbote read the case's event log at once.
+	// Empty: no callbacks; the event log is polled only.
+	CallbackURL string `yaml:"callback_url"`
+	// CallbackSecret authenticates the NewEvents callbacks (HMAC); 32 to
+	// 512 characters, required with CallbackURL.
+	CallbackSecret Secret `yaml:"callback_secret"`
 }
+
+// Bounds of a FIT-Connect callback secret (Submission API CreateCallback).
+const (
+	MinFitConnectCallbackSecret = 32
+	MaxFitConnectCallbackSecret = 512
+)
 
 // Defaults of FIT-Connect.
 const (
@@ -138,6 +156,7 @@ func (c *Config) validateFitConnect(v *validator) {
 			v.add("fitconnect.callback_listen", "must be host:port, got %q", f.CallbackListen)
 		}
 	}
+	c.validateFitConnectCallbacks(v)
 	seen := map[string]string{}
 	dests := map[string]string{}
 	for i := range f.Subscribers {
@@ -162,8 +181,8 @@ func (c *Config) validateFitConnect(v *validator) {
 		if s.SigningKey.Value() == "" {
 			v.add(path+".signing_key", "is required (Amtsbote's private JWK for events)")
 		}
-		if s.CallbackSecret.Value() != "" && len(s.CallbackSecret.Value()) < 32 {
-			v.add(path+".callback_secret", "must have at least 32 characters, as FIT-Connect requires")
+		if s.CallbackSecret.Value() != "" && len(s.CallbackSecret.Value()) < MinFitConnectCallbackSecret {
+			v.add(path+".callback_secret", "must have at least %d characters, as FIT-Connect requires", MinFitConnectCallbackSecret)
 		}
 		v.nonNegative(path+".poll_interval", s.PollInterval)
 		if s.Concurrency < 0 || s.Concurrency > 64 {
@@ -212,6 +231,40 @@ func (d *FitConnectDestination) validate(path string, v *validator) {
 	}
 	v.nonNegative(path+".event_poll_interval", d.EventPollInterval)
 	v.nonNegative(path+".timeout", d.Timeout)
+	secret := d.CallbackSecret.Value()
+	switch {
+	case d.CallbackURL == "" && secret != "":
+		v.add(path+".callback_url", "is required with callback_secret")
+	case d.CallbackURL != "":
+		httpsURL(path+".callback_url", d.CallbackURL, v)
+		if secret == "" {
+			v.add(path+".callback_secret", "is required with callback_url")
+		}
+	}
+	if secret != "" && (len(secret) < MinFitConnectCallbackSecret || len(secret) > MaxFitConnectCallbackSecret) {
+		v.add(path+".callback_secret", "must have %d to %d characters, as FIT-Connect requires", MinFitConnectCallbackSecret, MaxFitConnectCallbackSecret)
+	}
+}
+
+// validateFitConnectCallbacks checks the NewEvents callbacks of the
+// fitconnect destinations: each has its own URL, and the listener they
+// reach is configured.
+func (c *Config) validateFitConnectCallbacks(v *validator) {
+	urls := map[string]string{}
+	for ti, t := range c.Tenants {
+		for ri, r := range t.Procedures {
+			for di, d := range r.Destinations {
+				if d.FitConnect == nil || d.FitConnect.CallbackURL == "" {
+					continue
+				}
+				path := fmt.Sprintf("tenants[%d].procedures[%d].destinations[%d].fitconnect.callback_url", ti, ri, di)
+				v.unique(path, d.FitConnect.CallbackURL, urls)
+				if c.FitConnect.CallbackListen == "" {
+					v.add(path, "needs fitconnect.callback_listen, the listener the callbacks reach")
+				}
+			}
+		}
+	}
 }
 
 func fitconnectClient(path, api, token, clientID string, secret Secret, v *validator) {

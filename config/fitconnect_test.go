@@ -37,6 +37,16 @@ func TestFitConnectValid(t *testing.T) {
 	}
 }
 
+func TestFitConnectDestinationCallbackValid(t *testing.T) {
+	t.Parallel()
+	cfg := fitconnectConfig()
+	d := cfg.Tenants[0].Procedures[1].Destinations[2].FitConnect
+	d.CallbackURL, d.CallbackSecret = "https://amtsbote.example/fitconnect/events/musterstadt/bau.baugenehmigung/landkreis", NewSecret(strings.Repeat("s", 512))
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestFitConnectValidate(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -62,6 +72,31 @@ func TestFitConnectValidate(t *testing.T) {
 		{"concurrency", func(c *Config) { c.FitConnect.Subscribers[0].Concurrency = 65 }, []string{".concurrency: must be between 0"}},
 		{"no services", func(c *Config) { c.FitConnect.Subscribers[0].Services = nil }, []string{".services: at least one service is required"}},
 		{"callback listen", func(c *Config) { c.FitConnect.CallbackListen = "8091" }, []string{"fitconnect.callback_listen: must be host:port"}},
+		{"destination callback url without secret", func(c *Config) {
+			c.Tenants[0].Procedures[1].Destinations[2].FitConnect.CallbackURL = "https://amtsbote.example/fitconnect/events/landkreis"
+		}, []string{"destinations[2].fitconnect.callback_secret: is required with callback_url"}},
+		{"destination callback secret without url, short", func(c *Config) {
+			c.Tenants[0].Procedures[1].Destinations[2].FitConnect.CallbackSecret = NewSecret("short")
+		}, []string{"destinations[2].fitconnect.callback_url: is required with callback_secret", "fitconnect.callback_secret: must have 32 to 512 characters"}},
+		{"destination callback secret too long, bad url", func(c *Config) {
+			d := c.Tenants[0].Procedures[1].Destinations[2].FitConnect
+			d.CallbackURL, d.CallbackSecret = "amtsbote.example/cb", NewSecret(strings.Repeat("s", 513))
+		}, []string{"fitconnect.callback_url: must be an https URL", "fitconnect.callback_secret: must have 32 to 512 characters"}},
+		{"destination callback without listener", func(c *Config) {
+			d := c.Tenants[0].Procedures[1].Destinations[2].FitConnect
+			d.CallbackURL, d.CallbackSecret = "https://amtsbote.example/cb", NewSecret(strings.Repeat("s", 32))
+			c.FitConnect.CallbackListen = ""
+		}, []string{"fitconnect.callback_url: needs fitconnect.callback_listen"}},
+		{"destination callback url twice", func(c *Config) {
+			d := c.Tenants[0].Procedures[1].Destinations[2]
+			d.ID = "landkreis2"
+			c.Tenants[0].Procedures[1].Destinations = append(c.Tenants[0].Procedures[1].Destinations, d)
+			for _, i := range []int{2, 3} {
+				fc := *c.Tenants[0].Procedures[1].Destinations[i].FitConnect
+				fc.CallbackURL, fc.CallbackSecret = "https://amtsbote.example/cb", NewSecret(strings.Repeat("s", 32))
+				c.Tenants[0].Procedures[1].Destinations[i].FitConnect = &fc
+			}
+		}, []string{"destinations[3].fitconnect.callback_url: duplicate"}},
 		{"destination without target", func(c *Config) {
 			d := c.Tenants[0].Procedures[1].Destinations[2].FitConnect
 			d.RoutingAPI, d.Service, d.ARS = "", "x", "DE1"

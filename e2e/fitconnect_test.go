@@ -127,6 +127,28 @@ const fitconnectDestination = `          - id: landkreis
               initial_interval: 200ms
               max_interval: 1s`
 
+// fitconnectDestinationCallback is the fitconnect destination with a
+// NewEvents callback and a poll interval of 10 minutes. %[1]s dir, %[2]s
+// fake URL, %[3]s callback listen.
+const fitconnectDestinationCallback = `          - id: landkreis
+            type: fitconnect
+            fitconnect:
+              submission_api: %[2]s
+              token_url: %[2]s/token
+              client_id: ` + fcClient + `
+              client_secret: {env: FC_CLIENT_SECRET}
+              destination_id: ` + fcDestOut + `
+              service: ` + fcLeikaBau + `
+              service_name: Bauantrag
+              event_poll_interval: 10m
+              callback_url: http://%[3]s/fitconnect/events/musterstadt/bau.baugenehmigung/landkreis
+              callback_secret: {env: FC_EVENTS_SECRET}
+            retry:
+              initial_interval: 200ms
+              max_interval: 1s`
+
+const fcEventsSecret = "fitconnect-new-events-secret-0123456789abcdef"
+
 // fcEnv is a fake Zustelldienst, the keys and a configuration directory.
 type fcEnv struct {
 	fake      *fitconnecttest.Fake
@@ -178,6 +200,17 @@ func (l *callbackLog) statuses(submission string) []string {
 
 func newFCEnv(t *testing.T, withDestination bool) *fcEnv {
 	t.Helper()
+	dest := ""
+	if withDestination {
+		dest = fitconnectDestination
+	}
+	return newFCEnvDest(t, dest)
+}
+
+// newFCEnvDest is newFCEnv with a destination template (empty: none),
+// formatted with the directory, the fake's URL and the callback listener.
+func newFCEnvDest(t *testing.T, destination string) *fcEnv {
+	t.Helper()
 	fake, err := fitconnecttest.New()
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +235,7 @@ func newFCEnv(t *testing.T, withDestination bool) *fcEnv {
 	t.Cleanup(portalSrv.Close)
 
 	e := &fcEnv{fake: fake, url: srv.URL, dir: t.TempDir(), keys: keys, recipient: recipient, cbListen: freeAddr(t), admin: freeAddr(t), portal: portal,
-		env: []string{"FC_CLIENT_SECRET=" + fcSecret}}
+		env: []string{"FC_CLIENT_SECRET=" + fcSecret, "FC_EVENTS_SECRET=" + fcEventsSecret}}
 	fake.SetCallback(fcDestIn, "http://"+e.cbListen+"/fitconnect/callbacks/musterstadt", fcCBSecret)
 	for name, k := range map[string]fitconnect.Key{"decryption.jwk": keys.Encryption, "signing.jwk": keys.Signing} {
 		if err := os.WriteFile(filepath.Join(e.dir, name), fitconnecttest.JSON(k), 0o600); err != nil {
@@ -210,8 +243,8 @@ func newFCEnv(t *testing.T, withDestination bool) *fcEnv {
 		}
 	}
 	dest := ""
-	if withDestination {
-		dest = fmt.Sprintf(fitconnectDestination, e.dir, e.url)
+	if destination != "" {
+		dest = fmt.Sprintf(destination, e.dir, e.url, e.cbListen)
 	}
 	e.config = writeConfig(t, e.dir, fmt.Sprintf(fitconnectConfig, e.dir, e.url, config.HashKey("demo-key"), e.cbListen, portalSrv.URL, dest,
 		e.admin, config.HashKey("admin-key")))
@@ -572,6 +605,80 @@ func TestFitConnectOutbound(t *testing.T) {
 	e.portal.mu.Unlock()
 	if bad != 0 {
 		t.Errorf("%d callbacks with a bad signature", bad)
+	}
+}
+
+// TestFitConnectNewEvents: with a NewEvents callback configured and an
+// event_poll_interval of 10 minutes, the recipient's accept turns the
+// destination to accepted_by_recipient within seconds, because the
+// callback makes the case message due at once. The control: before the
+// decision the case message's next look is minutes away, so without the
+// callback nothing would read the event log in that time.
+func TestFitConnectNewEvents(t *testing.T) {
+	e := newFCEnvDest(t, fitconnectDestinationCallback)
+	p := e.start(t)
+	body := readFile(t, "../testdata/submissions/bau.baugenehmigung-mit-dateien.json")
+	id := p.accept(t, "demo-key", "", body)
+	waitFor(t, 30*time.Second, "the submission at the recipient", func() bool { return len(e.fake.Received(fcDestOut)) == 1 })
+	sub := e.fake.Received(fcDestOut)[0]
+	if sub.SenderCallbackURL == "" {
+		t.Fatal("the submission was created without the NewEvents callback")
+	}
+
+	// The case was looked at once, right after sending (not decided yet).
+	caseID := fitconnect.CaseMessageID(sub.ID)
+	var next time.Time
+	waitFor(t, 30*time.Second, "the first look at the event log", func() bool {
+		for _, m := range e.messages(t, "--tenant", "~fitconnect-case") {
+			if m["id"] == caseID && m["state"] == "retrying" {
+				var err error
+				next, err = time.Parse(time.RFC3339Nano, fmt.Sprint(m["next_attempt_at"]))
+				if err != nil {
+					t.Fatalf("next_attempt_at %v: %v", m["next_attempt_at"], err)
+				}
+				return true
+			}
+		}
+		return false
+	})
+	if until := time.Until(next); until < 5*time.Minute {
+		t.Fatalf("the next look at the event log is in %v; the control needs minutes (event_poll_interval 10m)", until)
+	}
+	if s := fcDestinationState(t, p.status(t, "demo-key", id), "landkreis"); s != "awaiting_recipient" {
+		t.Fatalf("before the decision the destination is %s, want awaiting_recipient", s)
+	}
+
+	decided := time.Now()
+	if err := e.fake.Decide(sub.ID, fitconnect.EventAcceptSubmission, e.recipient.Signing, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "accepted_by_recipient after the callback", func() bool {
+		return fcDestinationState(t, p.status(t, "demo-key", id), "landkreis") == "accepted_by_recipient"
+	})
+	took := time.Since(decided)
+	if !time.Now().Before(next) {
+		t.Fatalf("accepted only at the scheduled look (%v), not through the callback", next)
+	}
+	t.Logf("accepted_by_recipient %v after the decision; the next poll was %v away", took.Round(time.Millisecond), time.Until(next).Round(time.Second))
+	waitFor(t, 10*time.Second, "the portal callback", func() bool {
+		for _, s := range e.portal.statuses(id) {
+			if s == fitconnect.StatusRecipientAccepted {
+				return true
+			}
+		}
+		return false
+	})
+	if errs := e.fake.CallbackErrors(); len(errs) != 0 {
+		t.Errorf("NewEvents callbacks failed: %v", errs)
+	}
+
+	// A callback with a wrong HMAC is refused (401) and changes nothing.
+	cb, _ := json.Marshal(fitconnect.CallbackBody{Type: fitconnect.CallbackNewEvents,
+		Submissions: []fitconnect.SubmissionForPickup{{DestinationID: fcDestOut, SubmissionID: sub.ID, CaseID: sub.CaseID}}})
+	err := fitconnecttest.SendCallback(http.DefaultClient, "http://"+e.cbListen+"/fitconnect/events/musterstadt/bau.baugenehmigung/landkreis",
+		"wrong-secret-0123456789abcdef0123456789", cb, time.Now())
+	if err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("callback with a wrong secret: %v, want 401", err)
 	}
 }
 

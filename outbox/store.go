@@ -33,6 +33,13 @@ type Store interface {
 	// attempt, so that they are claimable at once (used on orderly shutdown).
 	Release(ctx context.Context, owner, topic string, ids []string) error
 
+	// MakeDue makes the pending or retrying, unleased message id of topic
+	// due at once, without recording an attempt, and wakes the topic's
+	// watchers like an insert: for a message that waits for something a
+	// callback says has happened. It reports whether it changed the message:
+	// false when there is none, or it is leased, delivered or dead.
+	MakeDue(ctx context.Context, topic, id string) (changed bool, err error)
+
 	// NextDue returns when the earliest unfinished, unleased message of topic becomes
 	// due, or ok=false when the topic has none. Leased messages are not considered:
 	// their owner completes them, and expired leases are found by polling.

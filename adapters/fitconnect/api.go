@@ -44,6 +44,17 @@ type CreateSubmission struct {
 	AnnouncedAttachments []string    `json:"announcedAttachments"`
 	ServiceType          ServiceType `json:"serviceType"`
 	CaseID               string      `json:"caseId,omitempty"`
+	// Callback registers the sender's NewEvents callback for the
+	// submission's case.
+	Callback *CreateCallback `json:"callback,omitempty"`
+}
+
+// CreateCallback is the callback a sender registers with a submission
+// (Submission API CreateCallback): the Zustelldienst posts NewEvents
+// callbacks to URL, authenticated with Secret (32 to 512 characters).
+type CreateCallback struct {
+	URL    string `json:"url"`
+	Secret string `json:"secret"`
 }
 
 // SubmissionCreated is the answer of POST /v1/submissions.
@@ -84,9 +95,13 @@ type EventLog struct {
 }
 
 // CallbackBody is the body of a NewSubmissions or NewEvents callback.
+// The submissions of a NewEvents callback are those with new events in
+// their case's event log.
 type CallbackBody struct {
 	Type        string                `json:"type"`
 	Submissions []SubmissionForPickup `json:"submissions"`
+	// SubmissionIDs is the deprecated form of Submissions.
+	SubmissionIDs []string `json:"submissionIds,omitempty"`
 }
 
 // Route is one entry of the Routing API's answer to GET /v1/routes.

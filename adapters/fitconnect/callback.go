@@ -4,7 +4,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha512"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"strconv"
 	"time"
 )
@@ -57,4 +60,68 @@ func VerifyCallback(secret []byte, timestamp, mac string, body []byte, now time.
 		return ErrCallbackHMAC
 	}
 	return nil
+}
+
+// Callback names in metrics.
+const (
+	callbackNameNewSubmissions = "new_submissions"
+	callbackNameNewEvents      = "new_events"
+)
+
+// callbackReceiver verifies the callbacks of one endpoint: a subscriber's
+// NewSubmissions or a destination's NewEvents.
+type callbackReceiver struct {
+	secret []byte
+	typ    string // CallbackNewSubmissions or CallbackNewEvents
+	id     string // the subscriber or destination, for metrics
+	obs    Observer
+	now    func() time.Time
+}
+
+func newCallbackReceiver(secret []byte, typ, id string, obs Observer, now func() time.Time) callbackReceiver {
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return callbackReceiver{secret: secret, typ: typ, id: id, obs: obs, now: now}
+}
+
+func (c callbackReceiver) name() string {
+	if c.typ == CallbackNewEvents {
+		return callbackNameNewEvents
+	}
+	return callbackNameNewSubmissions
+}
+
+// receive reads a callback and verifies its timestamp and HMAC. It answers
+// a refused callback itself (405; 401 for a bad HMAC or timestamp, counted
+// as a callback error; 400 for a body that is not a callback of its type)
+// and then reports false.
+func (c callbackReceiver) receive(w http.ResponseWriter, r *http.Request) (CallbackBody, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return CallbackBody{}, false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "unreadable body", http.StatusBadRequest)
+		return CallbackBody{}, false
+	}
+	if err := VerifyCallback(c.secret, r.Header.Get(HeaderCallbackTimestamp), r.Header.Get(HeaderCallbackAuthentication), body, c.now()); err != nil {
+		c.obs.Error(c.id, ErrorCallback)
+		c.obs.Callback(c.id, c.name(), false)
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return CallbackBody{}, false
+	}
+	var cb CallbackBody
+	if err := json.Unmarshal(body, &cb); err != nil || (cb.Type != "" && cb.Type != c.typ) {
+		c.obs.Callback(c.id, c.name(), false)
+		http.Error(w, "body is not a "+c.name()+" callback", http.StatusBadRequest)
+		return CallbackBody{}, false
+	}
+	c.obs.Callback(c.id, c.name(), true)
+	return cb, true
 }

@@ -216,6 +216,13 @@ func (o *countingObserver) Rejected(_, problem string)         { o.inc("rejected
 func (o *countingObserver) Error(_, kind string)               { o.inc("error/" + kind) }
 func (o *countingObserver) Waiting(string, int, time.Duration) {}
 func (o *countingObserver) CaseEvent(_, event string)          { o.inc("case/" + event) }
+func (o *countingObserver) Callback(_, callback string, ok bool) {
+	if ok {
+		o.inc("callback/" + callback + "/ok")
+	} else {
+		o.inc("callback/" + callback + "/refused")
+	}
+}
 
 func decodeBase64(t *testing.T, s string) []byte {
 	t.Helper()

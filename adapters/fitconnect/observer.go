@@ -26,6 +26,9 @@ type Observer interface {
 	Waiting(subscriber string, count int, oldest time.Duration)
 	// CaseEvent counts an accept or reject of an outbound submission.
 	CaseEvent(destination, event string)
+	// Callback counts a callback received by a subscriber (new_submissions)
+	// or a destination (new_events): ok when verified, else refused.
+	Callback(receiver, callback string, ok bool)
 }
 
 type nopObserver struct{}
@@ -37,3 +40,4 @@ func (nopObserver) Rejected(string, string)            {}
 func (nopObserver) Error(string, string)               {}
 func (nopObserver) Waiting(string, int, time.Duration) {}
 func (nopObserver) CaseEvent(string, string)           {}
+func (nopObserver) Callback(string, string, bool)      {}

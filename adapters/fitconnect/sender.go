@@ -46,6 +46,10 @@ type SenderConfig struct {
 	Service ServiceType
 	// SchemaURI is the submissionSchema of the XML; default XMLSchemaURI.
 	SchemaURI string
+	// Callback, when set, is registered with each submission: the
+	// Zustelldienst posts NewEvents callbacks for its case there
+	// (NewEventsHandler).
+	Callback *CreateCallback
 	// Store records the case of each sent submission.
 	Store  Enqueuer
 	Logger *slog.Logger
@@ -159,7 +163,7 @@ func (s *Sender) Deliver(ctx context.Context, d outbox.Delivery) error {
 		announced[i] = parts[i].id
 	}
 	created, err := s.cfg.Client.CreateSubmission(ctx, CreateSubmission{DestinationID: destID,
-		AnnouncedAttachments: announced, ServiceType: s.cfg.Service})
+		AnnouncedAttachments: announced, ServiceType: s.cfg.Service, Callback: s.cfg.Callback})
 	if err != nil {
 		return deliveryError(err)
 	}
@@ -219,7 +223,7 @@ func (s *Sender) recordCase(ctx context.Context, d outbox.Delivery, destID strin
 		return outbox.Permanent(err)
 	}
 	m := outbox.Message{
-		ID:           uuid.NewSHA1(caseNamespace, []byte(c.SubmissionID)).String(),
+		ID:           CaseMessageID(c.SubmissionID),
 		Topic:        CaseTopic(s.cfg.Tenant, s.cfg.Procedure, s.cfg.Destination),
 		SubmissionID: d.SubmissionID,
 		Payload:      payload,
@@ -301,7 +305,8 @@ type CaseFollowerConfig struct {
 // succeeds once the recipient's accept-submission for the submission is
 // there (its signature verified with the destination's key); a
 // reject-submission makes the message dead, with the problems as error;
-// nothing yet asks the relay to look again after PollInterval.
+// nothing yet asks the relay to look again after PollInterval, or at once
+// when a NewEvents callback makes the message due (NewEventsHandler).
 type CaseFollower struct {
 	cfg CaseFollowerConfig
 	obs Observer

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -621,31 +620,9 @@ func (a *attachments) Stage(context.Context, *intake.Stager, []transform.Attachm
 // for a subscriber: it verifies the HMAC and the timestamp (401 and
 // nothing fetched otherwise) and wakes the subscriber.
 func CallbackHandler(secret []byte, wake func(), obs Observer, id string, now func() time.Time) http.Handler {
-	if obs == nil {
-		obs = nopObserver{}
-	}
-	if now == nil {
-		now = time.Now
-	}
+	recv := newCallbackReceiver(secret, CallbackNewSubmissions, id, obs, now)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			http.Error(w, "unreadable body", http.StatusBadRequest)
-			return
-		}
-		if err := VerifyCallback(secret, r.Header.Get(HeaderCallbackTimestamp), r.Header.Get(HeaderCallbackAuthentication), body, now()); err != nil {
-			obs.Error(id, ErrorCallback)
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		var cb CallbackBody
-		if err := json.Unmarshal(body, &cb); err != nil {
-			http.Error(w, "body is not a callback", http.StatusBadRequest)
+		if _, ok := recv.receive(w, r); !ok {
 			return
 		}
 		wake()

@@ -12,20 +12,28 @@ import (
 // its labels are configured subscriber and destination ids and fixed
 // kinds.
 type FitConnect struct {
-	polls    *prometheus.CounterVec
-	fetched  *prometheus.CounterVec
-	accepted *prometheus.CounterVec
-	rejected *prometheus.CounterVec
-	errors   *prometheus.CounterVec
-	waiting  *prometheus.GaugeVec
-	oldest   *prometheus.GaugeVec
-	cases    *prometheus.CounterVec
+	polls     *prometheus.CounterVec
+	fetched   *prometheus.CounterVec
+	accepted  *prometheus.CounterVec
+	rejected  *prometheus.CounterVec
+	errors    *prometheus.CounterVec
+	waiting   *prometheus.GaugeVec
+	oldest    *prometheus.GaugeVec
+	cases     *prometheus.CounterVec
+	callbacks *prometheus.CounterVec
 }
 
 // FitConnect error kinds and case events pre-initialised with 0.
 var (
 	fitconnectErrorKinds = []string{"api", "token", "store", "conflict", "callback", "event"}
 	fitconnectCaseEvents = []string{"accept", "reject"}
+)
+
+// Callbacks of FIT-Connect: a subscriber receives new_submissions, a
+// destination new_events.
+const (
+	fitconnectNewSubmissions = "new_submissions"
+	fitconnectNewEvents      = "new_events"
 )
 
 // RegisterFitConnect registers the FIT-Connect collectors with series for
@@ -49,6 +57,8 @@ func (m *Metrics) RegisterFitConnect(subscribers, destinations []string) (*FitCo
 			Help: "How long the oldest submission ready for pickup has been waiting at the Zustelldienst since it was submitted (0: none, or not yet known)."}, []string{"subscriber"}),
 		cases: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "fitconnect_case_events_total",
 			Help: "Decisions of FIT-Connect recipients on submissions Amtsbote sent, by destination and event (accept, reject)."}, []string{"destination", "event"}),
+		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "fitconnect_callbacks_total",
+			Help: "Callbacks of the Zustelldienst by receiver (subscriber or destination), callback (new_submissions, new_events) and outcome (ok, refused)."}, []string{"receiver", "callback", "outcome"}),
 	}
 	for _, s := range subscribers {
 		f.polls.WithLabelValues(s, "ok")
@@ -60,14 +70,19 @@ func (m *Metrics) RegisterFitConnect(subscribers, destinations []string) (*FitCo
 		for _, k := range fitconnectErrorKinds {
 			f.errors.WithLabelValues(s, k)
 		}
+		f.callbacks.WithLabelValues(s, fitconnectNewSubmissions, "ok")
+		f.callbacks.WithLabelValues(s, fitconnectNewSubmissions, "refused")
 	}
 	for _, d := range destinations {
 		for _, e := range fitconnectCaseEvents {
 			f.cases.WithLabelValues(d, e)
 		}
 		f.errors.WithLabelValues(d, "event")
+		f.errors.WithLabelValues(d, "callback")
+		f.callbacks.WithLabelValues(d, fitconnectNewEvents, "ok")
+		f.callbacks.WithLabelValues(d, fitconnectNewEvents, "refused")
 	}
-	for _, c := range []prometheus.Collector{f.polls, f.fetched, f.accepted, f.rejected, f.errors, f.waiting, f.oldest, f.cases} {
+	for _, c := range []prometheus.Collector{f.polls, f.fetched, f.accepted, f.rejected, f.errors, f.waiting, f.oldest, f.cases, f.callbacks} {
 		if err := m.reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: %w", err)
 		}
@@ -108,4 +123,13 @@ func (f *FitConnect) Waiting(subscriber string, count int, oldest time.Duration)
 // CaseEvent counts a recipient's decision.
 func (f *FitConnect) CaseEvent(destination, event string) {
 	f.cases.WithLabelValues(destination, event).Inc()
+}
+
+// Callback counts a callback received, verified (ok) or refused.
+func (f *FitConnect) Callback(receiver, callback string, ok bool) {
+	o := "ok"
+	if !ok {
+		o = "refused"
+	}
+	f.callbacks.WithLabelValues(receiver, callback, o).Inc()
 }

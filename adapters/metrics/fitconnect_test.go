@@ -23,7 +23,15 @@ func TestFitConnect(t *testing.T) {
 	fc.Error("musterstadt", "api")
 	fc.Waiting("musterstadt", 3, 25*time.Hour)
 	fc.CaseEvent("musterstadt/bau.baugenehmigung/landkreis", "accept")
+	fc.Callback("musterstadt/bau.baugenehmigung/landkreis", "new_events", true)
+	fc.Callback("musterstadt", "new_submissions", false)
 	want := `
+# HELP amtsbote_fitconnect_callbacks_total Callbacks of the Zustelldienst by receiver (subscriber or destination), callback (new_submissions, new_events) and outcome (ok, refused).
+# TYPE amtsbote_fitconnect_callbacks_total counter
+amtsbote_fitconnect_callbacks_total{callback="new_events",outcome="ok",receiver="musterstadt/bau.baugenehmigung/landkreis"} 1
+amtsbote_fitconnect_callbacks_total{callback="new_events",outcome="refused",receiver="musterstadt/bau.baugenehmigung/landkreis"} 0
+amtsbote_fitconnect_callbacks_total{callback="new_submissions",outcome="ok",receiver="musterstadt"} 0
+amtsbote_fitconnect_callbacks_total{callback="new_submissions",outcome="refused",receiver="musterstadt"} 1
 # HELP amtsbote_fitconnect_case_events_total Decisions of FIT-Connect recipients on submissions Amtsbote sent, by destination and event (accept, reject).
 # TYPE amtsbote_fitconnect_case_events_total counter
 amtsbote_fitconnect_case_events_total{destination="musterstadt/bau.baugenehmigung/landkreis",event="accept"} 1
@@ -43,7 +51,7 @@ amtsbote_fitconnect_rejected_total{problem="encryption-issue",subscriber="muster
 amtsbote_fitconnect_waiting_submissions{subscriber="musterstadt"} 3
 `
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want),
-		"amtsbote_fitconnect_case_events_total", "amtsbote_fitconnect_oldest_waiting_seconds", "amtsbote_fitconnect_polls_total",
+		"amtsbote_fitconnect_callbacks_total", "amtsbote_fitconnect_case_events_total", "amtsbote_fitconnect_oldest_waiting_seconds", "amtsbote_fitconnect_polls_total",
 		"amtsbote_fitconnect_rejected_total", "amtsbote_fitconnect_waiting_submissions"); err != nil {
 		t.Fatal(err)
 	}

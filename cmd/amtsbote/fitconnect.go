@@ -28,6 +28,7 @@ const (
 	caseFirstLook   = 10 * time.Second
 	caseMaxElapsed  = 15 * 24 * time.Hour
 	callbackPathFmt = "/fitconnect/callbacks/"
+	eventsPathFmt   = "/fitconnect/events/"
 )
 
 // fitconnectKeys are the parsed keys of a subscriber.
@@ -132,7 +133,7 @@ func setupFitConnect(cfg *config.Config, st store, acceptor fitconnect.Acceptor,
 		return nil, err
 	}
 	if cfg.FitConnect.CallbackListen != "" {
-		srv, err := fitconnectCallbackServer(cfg, fp.subscribers, obs, logger)
+		srv, err := fitconnectCallbackServer(cfg, st, fp.subscribers, obs, logger)
 		if err != nil {
 			return nil, err
 		}
@@ -153,9 +154,14 @@ func addFitConnectDestination(cfg *config.Config, st store, t *config.Tenant, r 
 	if err != nil {
 		return fmt.Errorf("destination %s: %w", topic, err)
 	}
+	var callback *fitconnect.CreateCallback
+	if f.CallbackURL != "" {
+		callback = &fitconnect.CreateCallback{URL: f.CallbackURL, Secret: f.CallbackSecret.Value()}
+	}
 	sender, err := fitconnect.NewSender(fitconnect.SenderConfig{Tenant: t.ID, Procedure: r.Procedure, Destination: d.ID, Client: cl,
 		DestinationID: f.DestinationID, RoutingAPI: f.RoutingAPI, ARS: f.ARS,
-		Service: fitconnect.ServiceType{Identifier: f.Service, Name: f.ServiceName}, SchemaURI: f.SchemaURI, Store: st, Logger: log})
+		Service: fitconnect.ServiceType{Identifier: f.Service, Name: f.ServiceName}, SchemaURI: f.SchemaURI, Callback: callback,
+		Store: st, Logger: log})
 	if err != nil {
 		return fmt.Errorf("destination %s: %w", topic, err)
 	}
@@ -184,8 +190,10 @@ func addFitConnectDestination(cfg *config.Config, st store, t *config.Tenant, r 
 }
 
 // fitconnectCallbackServer serves the NewSubmissions callbacks of the
-// subscribers with a callback secret at /fitconnect/callbacks/<id>.
-func fitconnectCallbackServer(cfg *config.Config, subs []*fitconnect.Subscriber, obs fitconnectObserver, logger *slog.Logger) (*httpServer, error) {
+// subscribers with a callback secret at /fitconnect/callbacks/<id>, and
+// the NewEvents callbacks of the fitconnect destinations with a callback
+// URL at /fitconnect/events/<tenant>/<procedure>/<destination>.
+func fitconnectCallbackServer(cfg *config.Config, st store, subs []*fitconnect.Subscriber, obs fitconnectObserver, logger *slog.Logger) (*httpServer, error) {
 	mux := http.NewServeMux()
 	byID := map[string]*fitconnect.Subscriber{}
 	for _, s := range subs {
@@ -197,6 +205,23 @@ func fitconnectCallbackServer(cfg *config.Config, subs []*fitconnect.Subscriber,
 		}
 		sub := byID[s.ID]
 		mux.Handle("POST "+callbackPathFmt+s.ID, fitconnect.CallbackHandler([]byte(s.CallbackSecret.Value()), sub.Wake, obs, s.ID, nil))
+	}
+	for _, t := range cfg.Tenants {
+		for _, r := range t.Procedures {
+			for _, d := range r.Destinations {
+				if d.Type != destinationTypeFitConnect || d.FitConnect.CallbackURL == "" {
+					continue
+				}
+				topic := config.Topic(t.ID, r.Procedure, d.ID)
+				h, err := fitconnect.NewEventsHandler(fitconnect.NewEventsConfig{Secret: []byte(d.FitConnect.CallbackSecret.Value()),
+					Topic: fitconnect.CaseTopic(t.ID, r.Procedure, d.ID), Destination: topic, Store: st, Observer: obs,
+					Logger: logger.With(slog.String("topic", topic))})
+				if err != nil {
+					return nil, fmt.Errorf("destination %s: %w", topic, err)
+				}
+				mux.Handle("POST "+eventsPathFmt+topic, h)
+			}
+		}
 	}
 	srv := portalapi.NewServer(cfg.FitConnect.CallbackListen, mux, portalapi.Timeouts{
 		ReadHeader: cfg.Server.ReadHeaderTimeout.Duration,

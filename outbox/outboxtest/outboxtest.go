@@ -51,6 +51,7 @@ func RunStore(t *testing.T, open Opener) {
 		{"CompleteDead", testCompleteDead},
 		{"CompleteWithLostLease", testLostLease},
 		{"ReleaseMakesClaimable", testRelease},
+		{"MakeDueWithoutAttempt", testMakeDue},
 		{"OrderedClaimsHeadOnly", testOrdered},
 		{"TopicsAreIsolated", testTopicIsolation},
 		{"WatchSignalsAfterCommit", testWatch},

@@ -86,6 +86,11 @@ func (d *driver) Release(ctx context.Context, owner, topic string, ids []string)
 	return err
 }
 
+func (d *driver) MakeDue(ctx context.Context, topic, id string, now time.Time) (bool, error) {
+	tag, err := d.pool.Exec(ctx, d.q["MakeDue"], now, topic, id)
+	return tag.RowsAffected() > 0, err
+}
+
 func (d *driver) PutBlobChunk(ctx context.Context, id string, seq int, data []byte, now time.Time) (bool, error) {
 	tag, err := d.pool.Exec(ctx, d.q["PutBlobChunk"], id, seq, sqlstore.NonNil(data), now)
 	return tag.RowsAffected() > 0, err

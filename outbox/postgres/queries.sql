@@ -65,6 +65,11 @@ VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''))
 UPDATE outbox_messages SET lease_owner = NULL, lease_until = NULL
 WHERE topic = $1 AND id = ANY($2) AND lease_owner = $3
 
+-- name: MakeDue
+-- A waiting, unleased message due at once; no attempt recorded.
+UPDATE outbox_messages SET next_attempt_at = LEAST(next_attempt_at, $1), updated_at = $1
+WHERE topic = $2 AND id = $3 AND state IN ('pending', 'retrying') AND (lease_until IS NULL OR lease_until < $1)
+
 -- name: NextDue
 -- Leased messages are left out: their owner completes them, and an expired lease is
 -- found by the next poll. The partial index keeps this a short ordered scan.

@@ -302,6 +302,11 @@ func (s *Store) Release(ctx context.Context, owner, topic string, ids []string) 
 	return s.inner.Release(ctx, owner, topic, ids)
 }
 
+// MakeDue forwards to the inner store.
+func (s *Store) MakeDue(ctx context.Context, topic, id string) (bool, error) {
+	return s.inner.MakeDue(ctx, topic, id)
+}
+
 // NextDue forwards to the inner store.
 func (s *Store) NextDue(ctx context.Context, topic string) (time.Time, bool, error) {
 	return s.inner.NextDue(ctx, topic)

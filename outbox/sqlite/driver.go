@@ -100,6 +100,15 @@ func (d *driver) Release(ctx context.Context, owner, topic string, ids []string)
 	return tx.Commit()
 }
 
+func (d *driver) MakeDue(ctx context.Context, topic, id string, now time.Time) (bool, error) {
+	res, err := d.write.ExecContext(ctx, d.q["MakeDue"], micros(now), topic, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
 func (d *driver) PutBlobChunk(ctx context.Context, id string, seq int, data []byte, now time.Time) (bool, error) {
 	res, err := d.write.ExecContext(ctx, d.q["PutBlobChunk"], id, seq, micros(now), sqlstore.NonNil(data))
 	if err != nil {

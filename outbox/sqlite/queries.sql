@@ -58,6 +58,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?)
 UPDATE outbox_messages SET lease_owner = NULL, lease_until = NULL
 WHERE topic = ? AND id = ? AND lease_owner = ?
 
+-- name: MakeDue
+-- A waiting, unleased message due at once; no attempt recorded.
+UPDATE outbox_messages SET next_attempt_at = MIN(next_attempt_at, ?1), updated_at = ?1
+WHERE topic = ?2 AND id = ?3 AND state IN ('pending', 'retrying') AND (lease_until IS NULL OR lease_until < ?1)
+
 -- name: NextDue
 -- Leased messages are left out: their owner completes them, and an expired lease is
 -- found by the next poll. The partial index keeps this a short ordered scan.

@@ -24,7 +24,7 @@ var files embed.FS
 
 var queryNames = []string{
 	"InsertSubmission", "SubmissionByKey", "SubmissionByID", "InsertMessage", "ClaimDue", "ClaimHead",
-	"Complete", "InsertAttempt", "Release", "NextDue", "MessagesBySubmission", "Attempts",
+	"Complete", "InsertAttempt", "Release", "MakeDue", "NextDue", "MessagesBySubmission", "Attempts",
 	"List", "MessagesByID", "ReplayMessage", "ReplayDead", "InsertReplay", "Replays",
 	"InsertMessageIgnore", "InsertEvent", "SubmissionInfo", "SubmissionExists", "Events", "StatsOpen", "StatsDead", "LastDelivered",
 	"ListSubmissions", "MessagesOfSubmissions", "PurgeMessages", "PurgeSubmissions", "DiscardMessage",

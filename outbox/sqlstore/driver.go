@@ -22,6 +22,10 @@ type Driver interface {
 	Claim(ctx context.Context, p outbox.ClaimParams, now time.Time) ([]outbox.Message, error)
 	// Release clears owner's leases on the messages ids of topic.
 	Release(ctx context.Context, owner, topic string, ids []string) error
+	// MakeDue makes the pending or retrying, unleased message id of topic
+	// due at now (unless it is due earlier); changed is false when there is
+	// no such message.
+	MakeDue(ctx context.Context, topic, id string, now time.Time) (changed bool, err error)
 	// PutBlobChunk stages a chunk, committed at once; stored is false when
 	// the blob is committed (nothing written).
 	PutBlobChunk(ctx context.Context, id string, seq int, data []byte, now time.Time) (stored bool, err error)

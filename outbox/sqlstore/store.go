@@ -310,6 +310,18 @@ func (s *Store) Release(ctx context.Context, owner, topic string, ids []string) 
 	return nil
 }
 
+// MakeDue makes a waiting message due at once and wakes its topic.
+func (s *Store) MakeDue(ctx context.Context, topic, id string) (bool, error) {
+	changed, err := s.d.MakeDue(ctx, topic, id, s.now())
+	if err != nil {
+		return false, fmt.Errorf("make %s due: %w", id, err)
+	}
+	if changed {
+		s.wake([]string{topic})
+	}
+	return changed, nil
+}
+
 // NextDue returns when the topic's earliest unfinished message becomes claimable.
 func (s *Store) NextDue(ctx context.Context, topic string) (time.Time, bool, error) {
 	due, ok, err := s.d.NextDue(ctx, topic, s.now())

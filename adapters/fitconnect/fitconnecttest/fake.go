@@ -8,8 +8,9 @@
 // status codes and problem documents of the specification (409 on an
 // invalid state transition, 415 on a wrong content type, 422 on missing
 // attachments), keeps each case's event log as signed SETs, sends
-// NewSubmissions callbacks authenticated with HMAC-SHA512 and a timestamp,
-// and injects faults: status codes, delays (timeouts), expired tokens, and
+// NewSubmissions callbacks to destinations and NewEvents callbacks (on an
+// accept or reject) to senders that registered one with the submission,
+// authenticated with HMAC-SHA512 and a timestamp, and injects faults: status codes, delays (timeouts), expired tokens, and
 // held event posts.
 //
 // Its test sender API (Send) posts a submission into it as an online
@@ -74,9 +75,11 @@ type Submission struct {
 	Attachments               map[string]string // id -> JWE
 	EncryptedMetadata         string
 	EncryptedData             string
-	SenderCallbackURL         string
-	SenderCallbackSecret      string
-	created                   int
+	// SenderCallbackURL and SenderCallbackSecret receive the NewEvents
+	// callbacks of the submission's case (CreateSubmission's callback).
+	SenderCallbackURL    string
+	SenderCallbackSecret string
+	created              int
 }
 
 // Fault is an injected failure of the requests whose path starts with
@@ -297,13 +300,19 @@ func (f *Fake) Decide(submissionID, eventType string, key fitconnect.Key, proble
 	if err != nil {
 		return err
 	}
-	return f.recordEvent(s, ev, set)
+	cb, err := f.recordEvent(s, ev, set)
+	if cb != nil {
+		go cb()
+	}
+	return err
 }
 
-// recordEvent applies an accept or reject to s and appends it; f.mu held.
-func (f *Fake) recordEvent(s *Submission, ev fitconnect.Event, set string) error {
+// recordEvent applies an accept or reject to s and appends it, and returns
+// the sender's NewEvents callback to send once f.mu is released (nil
+// without one); f.mu held.
+func (f *Fake) recordEvent(s *Submission, ev fitconnect.Event, set string) (func(), error) {
 	if s.State != StateSubmitted {
-		return errInvalidTransition
+		return nil, errInvalidTransition
 	}
 	switch ev.Type {
 	case fitconnect.EventAcceptSubmission:
@@ -311,11 +320,32 @@ func (f *Fake) recordEvent(s *Submission, ev fitconnect.Event, set string) error
 	case fitconnect.EventRejectSubmission:
 		s.State = StateRejected
 	default:
-		return errors.New("unknown event")
+		return nil, errors.New("unknown event")
 	}
 	f.jtis[ev.JTI] = true
 	f.events[s.CaseID] = append(f.events[s.CaseID], set)
-	return nil
+	return f.newEventsCallback(s), nil
+}
+
+// newEventsCallback returns the NewEvents callback the sender of s
+// registered, nil without one; f.mu held.
+func (f *Fake) newEventsCallback(s *Submission) func() {
+	if s.SenderCallbackURL == "" {
+		return nil
+	}
+	body, _ := json.Marshal(fitconnect.CallbackBody{Type: fitconnect.CallbackNewEvents,
+		Submissions: []fitconnect.SubmissionForPickup{{DestinationID: s.DestinationID, SubmissionID: s.ID, CaseID: s.CaseID}}})
+	url, secret := s.SenderCallbackURL, s.SenderCallbackSecret
+	return func() { f.sendCallback(url, secret, body) }
+}
+
+// sendCallback posts a callback and records its failure.
+func (f *Fake) sendCallback(url, secret string, body []byte) {
+	if err := SendCallback(f.httpClient, url, secret, body, f.now()); err != nil {
+		f.mu.Lock()
+		f.callbackErrs = append(f.callbackErrs, err)
+		f.mu.Unlock()
+	}
 }
 
 var errInvalidTransition = errors.New("invalid state transition")
@@ -532,6 +562,10 @@ func (f *Fake) createSubmission(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusBadRequest, fitconnect.APIProblemBadRequest, "Bad Request", "destinationId, announcedAttachments and serviceType.identifier are required")
 		return
 	}
+	if cb := req.Callback; cb != nil && (cb.URL == "" || len(cb.Secret) < 32 || len(cb.Secret) > 512) {
+		problem(w, http.StatusBadRequest, fitconnect.APIProblemBadRequest, "Bad Request", "callback needs a url and a secret of 32 to 512 characters")
+		return
+	}
 	for _, a := range req.AnnouncedAttachments {
 		if _, err := uuid.Parse(a); err != nil {
 			problem(w, http.StatusBadRequest, fitconnect.APIProblemBadRequest, "Bad Request", "announcedAttachments must be UUIDs")
@@ -553,6 +587,9 @@ func (f *Fake) createSubmission(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := f.newSubmission(req.DestinationID, req.ServiceType, req.AnnouncedAttachments, req.CaseID)
+	if req.Callback != nil {
+		s.SenderCallbackURL, s.SenderCallbackSecret = req.Callback.URL, req.Callback.Secret
+	}
 	writeJSON(w, http.StatusCreated, fitconnect.SubmissionCreated{DestinationID: s.DestinationID, SubmissionID: s.ID, CaseID: s.CaseID})
 }
 
@@ -652,13 +689,7 @@ func (f *Fake) callbackFor(s *Submission) func() {
 	body, _ := json.Marshal(fitconnect.CallbackBody{Type: fitconnect.CallbackNewSubmissions,
 		Submissions: []fitconnect.SubmissionForPickup{{DestinationID: s.DestinationID, SubmissionID: s.ID, CaseID: s.CaseID}}})
 	url, secret := d.CallbackURL, d.CallbackSecret
-	return func() {
-		if err := SendCallback(f.httpClient, url, secret, body, f.now()); err != nil {
-			f.mu.Lock()
-			f.callbackErrs = append(f.callbackErrs, err)
-			f.mu.Unlock()
-		}
-	}
+	return func() { f.sendCallback(url, secret, body) }
 }
 
 // SendCallback posts a callback body authenticated with secret at now.
@@ -790,7 +821,8 @@ func (f *Fake) postEvent(w http.ResponseWriter, r *http.Request, caseID string) 
 		problem(w, http.StatusUnprocessableEntity, fitconnect.APIProblemInvalidEvent, "Unprocessable Entity", "sub names no submission of the case")
 		return
 	}
-	if err := f.recordEvent(target, ev, set); err != nil {
+	cb, err := f.recordEvent(target, ev, set)
+	if err != nil {
 		if errors.Is(err, errInvalidTransition) {
 			problem(w, http.StatusConflict, fitconnect.APIProblemInvalidTransition, "Conflict: Invalid state transition",
 				"the submission is "+target.State)
@@ -798,6 +830,9 @@ func (f *Fake) postEvent(w http.ResponseWriter, r *http.Request, caseID string) 
 		}
 		problem(w, http.StatusUnprocessableEntity, fitconnect.APIProblemInvalidEvent, "Unprocessable Entity", err.Error())
 		return
+	}
+	if cb != nil {
+		go cb()
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
