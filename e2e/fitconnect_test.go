@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -259,31 +258,11 @@ func (e *fcEnv) start(t *testing.T) *proc {
 // fcFachdaten are a test submission's Fachdaten and attachments.
 func fcFachdaten(t *testing.T, name string) ([]byte, []fitconnecttest.Attachment) {
 	t.Helper()
-	var body map[string]any
-	if err := json.Unmarshal(readFile(t, "../testdata/submissions/"+name), &body); err != nil {
-		t.Fatal(err)
-	}
-	var atts []fitconnecttest.Attachment
-	if list, ok := body["attachments"].([]any); ok {
-		for _, a := range list {
-			m := a.(map[string]any)
-			content, err := base64.StdEncoding.DecodeString(m["content"].(string))
-			if err != nil {
-				t.Fatal(err)
-			}
-			atts = append(atts, fitconnecttest.Attachment{ID: m["id"].(string), FileName: m["filename"].(string),
-				MIMEType: m["mime_type"].(string), Content: content})
-		}
-	}
-	fd := maps.Clone(body)
-	for _, k := range []string{"tenant", "procedure", "attachments"} {
-		delete(fd, k)
-	}
-	b, err := json.Marshal(fd)
+	fd, atts, err := fitconnecttest.FromPortalBody(readFile(t, "../testdata/submissions/"+name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b, atts
+	return fd, atts
 }
 
 // drops returns the delivered files (.xml, .zip) in the drop directory of

@@ -2,9 +2,6 @@ package fitconnect_test
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -137,28 +134,11 @@ func fachdaten(t *testing.T, name string) ([]byte, []fitconnecttest.Attachment) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body map[string]any
-	if err := json.Unmarshal(raw, &body); err != nil {
-		t.Fatal(err)
-	}
-	var atts []fitconnecttest.Attachment
-	if list, ok := body["attachments"].([]any); ok {
-		for _, a := range list {
-			m := a.(map[string]any)
-			content := decodeBase64(t, m["content"].(string))
-			atts = append(atts, fitconnecttest.Attachment{ID: m["id"].(string), FileName: m["filename"].(string),
-				MIMEType: m["mime_type"].(string), Content: content})
-		}
-	}
-	fd := maps.Clone(body)
-	for _, k := range []string{"tenant", "procedure", "attachments"} {
-		delete(fd, k)
-	}
-	b, err := json.Marshal(fd)
+	fd, atts, err := fitconnecttest.FromPortalBody(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b, atts
+	return fd, atts
 }
 
 // eventMessages returns the stored event messages of the subscriber.
@@ -222,13 +202,4 @@ func (o *countingObserver) Callback(_, callback string, ok bool) {
 	} else {
 		o.inc("callback/" + callback + "/refused")
 	}
-}
-
-func decodeBase64(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

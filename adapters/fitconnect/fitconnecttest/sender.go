@@ -1,8 +1,10 @@
 package fitconnecttest
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -10,6 +12,35 @@ import (
 
 	"github.com/amtsbote/amtsbote/adapters/fitconnect"
 )
+
+// FromPortalBody splits a portal API submission body (as in
+// testdata/submissions) into what a FIT-Connect sender posts: the Fachdaten
+// (the body without tenant, procedure and attachments) and the attachments
+// with their content.
+func FromPortalBody(raw []byte) (fachdaten []byte, atts []Attachment, err error) {
+	var body map[string]any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return nil, nil, fmt.Errorf("portal body: %w", err)
+	}
+	list, _ := body["attachments"].([]any)
+	for i, a := range list {
+		m, _ := a.(map[string]any)
+		id, _ := m["id"].(string)
+		name, _ := m["filename"].(string)
+		mimeType, _ := m["mime_type"].(string)
+		b64, _ := m["content"].(string)
+		content, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			return nil, nil, fmt.Errorf("portal body: attachment %d: %w", i, err)
+		}
+		atts = append(atts, Attachment{ID: id, FileName: name, MIMEType: mimeType, Content: content})
+	}
+	for _, k := range []string{"tenant", "procedure", "attachments"} {
+		delete(body, k)
+	}
+	fachdaten, err = json.Marshal(body)
+	return fachdaten, atts, err
+}
 
 // Attachment is a file of a test submission.
 type Attachment struct {
