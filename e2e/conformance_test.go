@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"mime"
 	"mime/multipart"
@@ -422,10 +423,29 @@ func conformanceConfig(t *testing.T, dir, url string) string {
 			limits["mime_types"] = xbautest.MIMETypes
 		}
 	}
+	// Every procedure is also filed in the E-Akte, so that every message is
+	// validated inside an xdomea container too (the demo files the
+	// Wohnungsgeberbestätigung in none).
+	var eakte map[string]any
+	for _, tenant := range cfg["tenants"].([]any) {
+		for _, proc := range tenant.(map[string]any)["procedures"].([]any) {
+			for _, d := range proc.(map[string]any)["destinations"].([]any) {
+				if d := d.(map[string]any); d["format"] == "xdomea" && eakte == nil {
+					eakte = d
+				}
+			}
+		}
+	}
+	if eakte == nil {
+		t.Fatal("the demo configuration has no xdomea destination")
+	}
 	added := 0
 	for _, tenant := range cfg["tenants"].([]any) {
 		for _, proc := range tenant.(map[string]any)["procedures"].([]any) {
 			proc := proc.(map[string]any)
+			if !slices.ContainsFunc(proc["destinations"].([]any), func(d any) bool { return d.(map[string]any)["format"] == "xdomea" }) {
+				proc["destinations"] = append(proc["destinations"].([]any), maps.Clone(eakte))
+			}
 			var dests []any
 			for _, d := range proc["destinations"].([]any) {
 				d := d.(map[string]any)
