@@ -21,12 +21,7 @@ func adminServer(cfg *config.Config, st adminapi.Store, logger *slog.Logger) (*h
 	if err != nil {
 		return nil, err
 	}
-	srv := portalapi.NewServer(cfg.Admin.Listen, withOpenAPI(h), portalapi.Timeouts{
-		ReadHeader: cfg.Server.ReadHeaderTimeout.Duration,
-		Read:       cfg.Server.ReadTimeout.Duration,
-		Write:      cfg.Server.WriteTimeout.Duration,
-		Idle:       cfg.Server.IdleTimeout.Duration,
-	})
+	srv := portalapi.NewServer(cfg.Admin.Listen, withOpenAPI(h), serverTimeouts(cfg))
 	ln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("admin listen: %w", err)

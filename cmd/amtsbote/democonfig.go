@@ -3,12 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"go.yaml.in/yaml/v3"
@@ -44,14 +41,12 @@ func demoConfigCmd(_ context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "demo-config: %v\n", err)
 		return 1
 	}
-	key := os.Getenv(envDemoPortalKey)
-	if key == "" {
-		b := make([]byte, 24)
-		if _, err := rand.Read(b); err != nil {
-			fmt.Fprintf(stderr, "demo-config: random: %v\n", err)
-			return 1
-		}
-		key = base64.RawURLEncoding.EncodeToString(b)
+	key, generated, err := demoPortalKey()
+	if err != nil {
+		fmt.Fprintf(stderr, "demo-config: %v\n", err)
+		return 1
+	}
+	if generated {
 		fmt.Fprintf(stderr, "Demo portal key (shown only now; set %s to choose it): %s\n", envDemoPortalKey, key)
 	}
 	out, err := demoConfigYAML(config.Demo(absDir, config.HashKey(key)))

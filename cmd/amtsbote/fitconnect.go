@@ -223,12 +223,7 @@ func fitconnectCallbackServer(cfg *config.Config, st store, subs []*fitconnect.S
 			}
 		}
 	}
-	srv := portalapi.NewServer(cfg.FitConnect.CallbackListen, mux, portalapi.Timeouts{
-		ReadHeader: cfg.Server.ReadHeaderTimeout.Duration,
-		Read:       cfg.Server.ReadTimeout.Duration,
-		Write:      cfg.Server.WriteTimeout.Duration,
-		Idle:       cfg.Server.IdleTimeout.Duration,
-	})
+	srv := portalapi.NewServer(cfg.FitConnect.CallbackListen, mux, serverTimeouts(cfg))
 	ln, err := net.Listen("tcp", cfg.FitConnect.CallbackListen)
 	if err != nil {
 		return nil, fmt.Errorf("fitconnect callback listen: %w", err)

@@ -50,13 +50,32 @@ func runPortalKey(args []string, stdin, random io.Reader, stdout, stderr io.Writ
 		fmt.Fprintln(stdout, config.HashKey(key))
 		return 0
 	}
-	b := make([]byte, portalKeyBytes)
-	if _, err := io.ReadFull(random, b); err != nil {
-		fmt.Fprintf(stderr, "portal-key: random: %v\n", err)
+	key, err := newPortalKey(random)
+	if err != nil {
+		fmt.Fprintf(stderr, "portal-key: %v\n", err)
 		return 1
 	}
-	key := base64.RawURLEncoding.EncodeToString(b)
 	fmt.Fprintf(stdout, "key: %s\nkey_hash: %s\n", key, config.HashKey(key))
 	fmt.Fprintln(stderr, "Give the key to the portal over a secure channel and configure only key_hash; the key is not stored anywhere.")
 	return 0
+}
+
+// newPortalKey returns a new random API key read from random: portalKeyBytes
+// bytes, base64url without padding.
+func newPortalKey(random io.Reader) (string, error) {
+	b := make([]byte, portalKeyBytes)
+	if _, err := io.ReadFull(random, b); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// demoPortalKey returns the demo portal's API key: $AMTSBOTE_DEMO_PORTAL_KEY,
+// or else a new one (generated true), which the caller shows once.
+func demoPortalKey() (key string, generated bool, err error) {
+	if key := os.Getenv(envDemoPortalKey); key != "" {
+		return key, false, nil
+	}
+	key, err = newPortalKey(rand.Reader)
+	return key, err == nil, err
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -83,13 +81,11 @@ func loadServeConfig(path, dataDir string, stdout io.Writer) (*config.Config, er
 	if path != "" {
 		return config.Load(path)
 	}
-	key := os.Getenv(envDemoPortalKey)
-	if key == "" {
-		b := make([]byte, 24)
-		if _, err := rand.Read(b); err != nil {
-			return nil, err
-		}
-		key = base64.RawURLEncoding.EncodeToString(b)
+	key, generated, err := demoPortalKey()
+	if err != nil {
+		return nil, err
+	}
+	if generated {
 		fmt.Fprintf(stdout, "Demo configuration: portal %q, tenant %q, procedures %s.\n"+
 			"Demo portal key (shown only now; set %s to choose it): %s\n",
 			"demo-portal", "musterstadt", "meldewesen.wohnungsgeberbestaetigung, bau.baugenehmigung, gewerbe.anmeldung",
@@ -199,12 +195,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	if err != nil {
 		return err
 	}
-	srv := portalapi.NewServer(cfg.Server.Listen, withOpenAPI(api), portalapi.Timeouts{
-		ReadHeader: cfg.Server.ReadHeaderTimeout.Duration,
-		Read:       cfg.Server.ReadTimeout.Duration,
-		Write:      cfg.Server.WriteTimeout.Duration,
-		Idle:       cfg.Server.IdleTimeout.Duration,
-	})
+	srv := portalapi.NewServer(cfg.Server.Listen, withOpenAPI(api), serverTimeouts(cfg))
 	tlsCfg, err := portalapi.TLSConfig(cfg.Server.TLS)
 	if err != nil {
 		return fmt.Errorf("portal api tls: %w", err)
@@ -355,5 +346,16 @@ func logPreviousKeys(logger *slog.Logger, cfg *config.Config, now time.Time) {
 		}
 		logger.LogAttrs(context.Background(), slog.LevelWarn,
 			fmt.Sprintf("portal's previous API key has expired and is refused; remove portals[%d].previous_key", r.index), attrs...)
+	}
+}
+
+// serverTimeouts are the timeouts of every HTTP listener of serve (portal
+// API, admin API, FIT-Connect callbacks), from server.*.
+func serverTimeouts(cfg *config.Config) portalapi.Timeouts {
+	return portalapi.Timeouts{
+		ReadHeader: cfg.Server.ReadHeaderTimeout.Duration,
+		Read:       cfg.Server.ReadTimeout.Duration,
+		Write:      cfg.Server.WriteTimeout.Duration,
+		Idle:       cfg.Server.IdleTimeout.Duration,
 	}
 }
