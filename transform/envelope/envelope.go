@@ -75,6 +75,10 @@ func (m *Mapper) Validate(s transform.Submission) []transform.FieldError {
 	} else {
 		v.object("/data", s.Data, 1)
 	}
+	// Members are walked in the order of their NFC keys (the order of the
+	// elements), but pointers name the keys as sent: order the problems by
+	// pointer, as every mapper does.
+	slices.SortStableFunc(v.errs, func(a, b transform.FieldError) int { return strings.Compare(a.Pointer, b.Pointer) })
 	return v.errs
 }
 
