@@ -219,7 +219,9 @@ func (r *Relay) retryBlips(ctx context.Context, d Delivery, try func() error) er
 			return err
 		}
 		wait := blipWait(retry)
-		r.logger.LogAttrs(ctx, slog.LevelError, "delivery failed, retrying in process", deliveryAttrs(d,
+		// Expected: the in-process retries absorb short blips. A failure they
+		// do not absorb is logged at ERROR by deliver.
+		r.logger.LogAttrs(ctx, slog.LevelWarn, "delivery failed, retrying in process", deliveryAttrs(d,
 			slog.Int("retry_no", retry), slog.Int("max_retries", r.blipRetries), slog.Duration("wait_time", wait))...)
 		t := time.NewTimer(wait)
 		select {

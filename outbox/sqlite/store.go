@@ -192,7 +192,7 @@ func scanMessagesSeq(rows *sql.Rows) ([]outbox.Message, []int64, error) {
 		var next, created, updated, delivered, retryFrom int64
 		m := &sm.m
 		if err := rows.Scan(&sm.seq, &m.ID, &m.Topic, &m.SubmissionID, &m.Payload, &md, &state, &m.Attempts,
-			&next, &m.LastError, &created, &updated, &delivered, &retryFrom); err != nil {
+			&next, &m.LastError, &created, &updated, &delivered, &retryFrom, &m.LastErrorClass); err != nil {
 			return nil, nil, err
 		}
 		if err := json.Unmarshal([]byte(md), &m.Metadata); err != nil {
