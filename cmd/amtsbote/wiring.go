@@ -84,6 +84,25 @@ func newRegistry(cfg *config.Config) (*transform.Registry, error) {
 	return reg, nil
 }
 
+// removeStaleTemps removes, at start, what deliverers killed mid-write
+// left behind (the file drops' temporary files).
+func removeStaleTemps(routes map[string]outbox.Route, logger *slog.Logger) {
+	type cleaner interface{ RemoveStaleTemps() (int, error) }
+	for topic, r := range routes {
+		c, ok := r.Deliverer.(cleaner)
+		if !ok {
+			continue
+		}
+		n, err := c.RemoveStaleTemps()
+		if err != nil {
+			logger.Warn("stale temporary files not removed", slog.String("topic", topic), slog.Any("error", err))
+		}
+		if n > 0 {
+			logger.Info("stale temporary files of interrupted deliveries removed", slog.String("topic", topic), slog.Int("files", n))
+		}
+	}
+}
+
 // delivererFactory builds the adapter of one destination.
 type delivererFactory func(tenant *config.Tenant, route *config.Route, d *config.Destination, logger *slog.Logger) (outbox.Deliverer, error)
 
