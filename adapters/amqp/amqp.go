@@ -241,7 +241,7 @@ func (d *Deliverer) Deliver(ctx context.Context, dl outbox.Delivery) error {
 	if err != nil {
 		d.logger.WarnContext(ctx, "amqp broker not reached",
 			slog.String("message_id", dl.MessageID), slog.String("error", err.Error()))
-		return fmt.Errorf("amqp: message %s: connect to broker: %w", dl.MessageID, err)
+		return outbox.Classify(outbox.ClassReceiverUnavailable, fmt.Errorf("amqp: message %s: connect to broker: %w", dl.MessageID, err))
 	}
 	body, err := d.body(ctx, dl, size)
 	if err != nil {
@@ -268,17 +268,18 @@ func (d *Deliverer) Deliver(ctx context.Context, dl outbox.Delivery) error {
 	case <-ctx.Done():
 		d.logger.WarnContext(ctx, "amqp publish not confirmed in time",
 			slog.String("message_id", dl.MessageID), slog.Int("attempt", dl.Attempt))
-		return fmt.Errorf("amqp: message %s: waiting for the broker's confirm: %w", dl.MessageID, ctx.Err())
+		return outbox.Classify(outbox.ClassTimeout, fmt.Errorf("amqp: message %s: waiting for the broker's confirm: %w", dl.MessageID, ctx.Err()))
 	}
 	if err != nil {
 		if d.exchangeMissing(ctx) {
 			d.logger.ErrorContext(ctx, "amqp exchange does not exist: operators must declare it; the message will be retried",
 				slog.String("message_id", dl.MessageID), slog.Int("attempt", dl.Attempt))
-			return fmt.Errorf("amqp: message %s: publish to exchange %q: %w", dl.MessageID, d.exchange, ErrExchangeNotFound)
+			return outbox.Classify(outbox.ClassReceiverUnavailable,
+				fmt.Errorf("amqp: message %s: publish to exchange %q: %w", dl.MessageID, d.exchange, ErrExchangeNotFound))
 		}
 		d.logger.WarnContext(ctx, "amqp publish failed",
 			slog.String("message_id", dl.MessageID), slog.Int("attempt", dl.Attempt), slog.String("error", err.Error()))
-		return fmt.Errorf("amqp: message %s: publish: %w", dl.MessageID, err)
+		return outbox.Classify(outbox.ClassReceiverUnavailable, fmt.Errorf("amqp: message %s: publish: %w", dl.MessageID, err))
 	}
 	d.logger.DebugContext(ctx, "amqp message confirmed",
 		slog.String("message_id", dl.MessageID),
