@@ -113,7 +113,6 @@ func (c *Config) Validate() error {
 		t.validate(path, procedures, v)
 	}
 
-
 	if len(c.Portals) == 0 {
 		v.add("portals", "at least one portal is required")
 	}
