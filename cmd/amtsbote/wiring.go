@@ -50,8 +50,14 @@ func openDatabase(ctx context.Context, cfg config.Database, dataDir string, logg
 	if path == "" {
 		path = filepath.Join(dataDir, "amtsbote.db")
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, "", fmt.Errorf("create data directory: %w", err)
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err == nil && fi.Mode().Perm()&0o007 != 0 {
+		// An existing directory may be shared on purpose: say so, change nothing.
+		// The database files themselves are made 0600 by sqlite.Open.
+		logger.Warn("the data directory is accessible to other users; make it 0700 (chmod o-rwx)",
+			slog.String("dir", filepath.Dir(path)), slog.String("mode", fi.Mode().Perm().String()))
 	}
 	s, err := sqlite.Open(ctx, path)
 	return s, "sqlite " + path, err
