@@ -178,6 +178,14 @@ func (c *consumer) breaker(topic string, opts BreakerOptions) *breaker {
 	return b
 }
 
+// reportBack tells the circuit of topic that its destination is back.
+func (c *consumer) reportBack(topic string) bool {
+	c.mu.Lock()
+	b, ok := c.breakers[topic]
+	c.mu.Unlock()
+	return ok && b.back()
+}
+
 // circuitState reports the circuit state of topic (closed for topics not subscribed).
 func (c *consumer) circuitState(topic string) CircuitState {
 	c.mu.Lock()
@@ -354,6 +362,7 @@ func (sub *subscription) run() {
 			return
 		case <-watch:
 		case <-sub.freed:
+		case <-sub.breaker.wake:
 		case <-timer.C:
 		}
 	}

@@ -373,6 +373,35 @@ func (d *Deliverer) exchangeMissing(ctx context.Context) bool {
 	return errors.As(err, &aerr) && aerr.Code == amqp091.NotFound
 }
 
+// Probe reports whether the broker accepts a connection again and has the
+// exchange (outbox.Prober), on a short-lived connection of its own: while
+// the destination's circuit is open, a successful probe ends the pause as
+// soon as the broker is back, instead of after it.
+func (d *Deliverer) Probe(ctx context.Context) error {
+	timeout := checkTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(deadline))
+	}
+	if timeout <= 0 {
+		return context.DeadlineExceeded
+	}
+	conn, err := amqp091.DialConfig(d.url.Value(), amqp091.Config{
+		Dial:       amqp091.DefaultDial(timeout),
+		Properties: amqp091.Table{"connection_name": d.connName + " (probe)"},
+	})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	return ch.ExchangeDeclarePassive(d.exchange, "direct", false, false, false, false, nil)
+}
+
+var _ outbox.Prober = (*Deliverer)(nil)
+
 // Close waits for the publishes under way (each ends with the broker's
 // confirm or a channel error) and closes the connection. Deliver fails with
 // ErrClosed afterwards. Close is idempotent.
