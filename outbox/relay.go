@@ -33,7 +33,7 @@ type RelayConfig struct {
 	// ProbeInterval is how often a destination whose circuit is open is
 	// probed, when its Deliverer is a Prober. Default 2s.
 	ProbeInterval time.Duration
-	Logger       *slog.Logger
+	Logger        *slog.Logger
 }
 
 // Relay delivers outbox messages: per topic a claim loop leases due messages,
