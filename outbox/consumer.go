@@ -18,7 +18,7 @@ type RelayStore interface {
 	Complete(ctx context.Context, c Completion) error
 	Release(ctx context.Context, owner, topic string, ids []string) error
 	ExtendLeases(ctx context.Context, owner, topic string, ids []string, until time.Time) (int, error)
-	RecoverLost(ctx context.Context) (int, error)
+	RecoverLost(ctx context.Context) ([]LostAttempt, error)
 	NextDue(ctx context.Context, topic string) (due time.Time, ok bool, err error)
 	Watch(topic string) (ch <-chan struct{}, stop func())
 	Blobs
@@ -155,14 +155,13 @@ func (c *consumer) heartbeat() {
 func (c *consumer) recoverLost() {
 	ctx, cancel := context.WithTimeout(context.Background(), max(c.cfg.RecoverInterval, 5*time.Second))
 	defer cancel()
-	n, err := c.store.RecoverLost(ctx)
+	lost, err := c.store.RecoverLost(ctx)
+	for _, l := range lost {
+		c.cfg.Logger.Warn("outbox delivery of a lost process recovered: attempt of unknown outcome recorded, delivering again",
+			slog.String("message_id", l.MessageID), slog.String("topic", l.Topic), slog.String("lost_owner", l.Owner))
+	}
 	if err != nil {
 		c.cfg.Logger.Warn("outbox leases of lost processes not recovered; retrying", slog.Any("error", err))
-		return
-	}
-	if n > 0 {
-		c.cfg.Logger.Warn("outbox deliveries of a lost process recovered: attempts of unknown outcome recorded, delivering again",
-			slog.Int("messages", n))
 	}
 }
 

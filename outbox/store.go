@@ -42,9 +42,9 @@ type Store interface {
 	// RecoverLost finds leases that ran out (their owner stopped renewing
 	// them: its process is lost) and records each as an attempt with
 	// OutcomeUnknown, by the lost owner, the message due again at once; it
-	// wakes the watchers of their topics and returns how many it recovered.
-	// Each lost attempt is recorded once, also with several processes.
-	RecoverLost(ctx context.Context) (int, error)
+	// wakes the watchers of their topics and returns the attempts it
+	// recorded. Each lost attempt is recorded once, also with several processes.
+	RecoverLost(ctx context.Context) ([]LostAttempt, error)
 
 	// MakeDue makes the pending or retrying, unleased message id of topic
 	// due at once, without recording an attempt, and wakes the topic's
@@ -102,6 +102,12 @@ type Store interface {
 	Ping(ctx context.Context) error
 
 	Close() error
+}
+
+// LostAttempt is an attempt whose process was lost, as RecoverLost recorded it.
+type LostAttempt struct {
+	Topic, MessageID string
+	Owner            string // the lost process
 }
 
 // BatchCompleter is an optional capability of a Store: the outcomes of

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -327,19 +328,20 @@ func testExpiredLease(t *testing.T, s outbox.Store) {
 	if due, ok, err := s.NextDue(ctxT(t), topic); err != nil || ok {
 		t.Fatalf("NextDue = %v, %v, %v; a leased message is its owner's, not due", due, ok, err)
 	}
-	if n, err := s.RecoverLost(ctxT(t)); err != nil || n != 0 {
-		t.Fatalf("RecoverLost within the lease = %d, %v; want 0", n, err)
+	if lost, err := s.RecoverLost(ctxT(t)); err != nil || len(lost) != 0 {
+		t.Fatalf("RecoverLost within the lease = %v, %v; want none", lost, err)
 	}
 	time.Sleep(3100 * time.Millisecond)
 	// A lease that ran out is not claimable until its lost attempt is recorded.
 	if got := claim(t, s, outbox.ClaimParams{Topic: topic, Owner: "owner-b"}); len(got) != 0 {
 		t.Fatalf("claimed a message whose lease ran out before its attempt was recovered: %v", ids(got))
 	}
-	if n, err := s.RecoverLost(ctxT(t)); err != nil || n != 1 {
-		t.Fatalf("RecoverLost = %d, %v; want 1", n, err)
+	want := []outbox.LostAttempt{{Topic: topic, MessageID: m.ID, Owner: "owner-a"}}
+	if lost, err := s.RecoverLost(ctxT(t)); err != nil || !slices.Equal(lost, want) {
+		t.Fatalf("RecoverLost = %v, %v; want %v", lost, err, want)
 	}
-	if n, err := s.RecoverLost(ctxT(t)); err != nil || n != 0 {
-		t.Fatalf("second RecoverLost = %d, %v; want 0 (recorded once)", n, err)
+	if lost, err := s.RecoverLost(ctxT(t)); err != nil || len(lost) != 0 {
+		t.Fatalf("second RecoverLost = %v, %v; want none (recorded once)", lost, err)
 	}
 	got := messageOf(t, s, sub.ID, m.ID)
 	if got.State != outbox.StateRetrying || got.Attempts != 1 || got.LastErrorClass != outbox.ClassOutcomeUnknown ||
@@ -384,8 +386,8 @@ func testExtendLeases(t *testing.T, s outbox.Store) {
 		t.Fatalf("ExtendLeases = %d, %v; want 2", n, err)
 	}
 	time.Sleep(2100 * time.Millisecond)
-	if n, err := s.RecoverLost(ctxT(t)); err != nil || n != 0 {
-		t.Fatalf("RecoverLost after a heartbeat = %d, %v; want 0: the leases were renewed", n, err)
+	if lost, err := s.RecoverLost(ctxT(t)); err != nil || len(lost) != 0 {
+		t.Fatalf("RecoverLost after a heartbeat = %v, %v; want none: the leases were renewed", lost, err)
 	}
 	complete(t, s, outbox.Completion{Topic: topic, ID: m1.ID, Outcome: outbox.OutcomeDelivered})
 	if n, err := s.ExtendLeases(ctxT(t), "owner-a", topic, []string{m1.ID}, time.Now().Add(time.Hour)); err != nil || n != 0 {

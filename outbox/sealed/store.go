@@ -308,7 +308,7 @@ func (s *Store) ExtendLeases(ctx context.Context, owner, topic string, ids []str
 }
 
 // RecoverLost forwards to the inner store.
-func (s *Store) RecoverLost(ctx context.Context) (int, error) {
+func (s *Store) RecoverLost(ctx context.Context) ([]outbox.LostAttempt, error) {
 	return s.inner.RecoverLost(ctx)
 }
 

@@ -333,14 +333,14 @@ const maxRecoverBatch = 256
 // unknown outcome, through the completion of the lost owner: a process that
 // still completes one afterwards gets ErrLeaseLost, and of several
 // processes recovering at once only one records it.
-func (s *Store) RecoverLost(ctx context.Context) (int, error) {
+func (s *Store) RecoverLost(ctx context.Context) ([]outbox.LostAttempt, error) {
 	now := s.now()
 	leases, err := s.d.ExpiredLeases(ctx, now, maxRecoverBatch)
 	if err != nil {
-		return 0, fmt.Errorf("read expired leases: %w", err)
+		return nil, fmt.Errorf("read expired leases: %w", err)
 	}
 	if len(leases) == 0 {
-		return 0, nil
+		return nil, nil
 	}
 	cs := make([]outbox.Completion, len(leases))
 	for i, l := range leases {
@@ -350,21 +350,22 @@ func (s *Store) RecoverLost(ctx context.Context) (int, error) {
 	}
 	errs, err := s.CompleteBatch(ctx, cs)
 	if err != nil {
-		return 0, fmt.Errorf("recover expired leases: %w", err)
+		return nil, fmt.Errorf("recover expired leases: %w", err)
 	}
-	n := 0
+	var lost []outbox.LostAttempt
 	var topics []string
+	var errOther error
 	for i, err := range errs {
 		switch {
 		case err == nil:
-			n++
+			lost = append(lost, outbox.LostAttempt{Topic: cs[i].Topic, MessageID: cs[i].ID, Owner: cs[i].Owner})
 			topics = append(topics, cs[i].Topic)
-		case !errors.Is(err, outbox.ErrLeaseLost): // completed or recovered meanwhile: not lost
-			return n, err
+		case !errors.Is(err, outbox.ErrLeaseLost): // ErrLeaseLost: completed or recovered meanwhile, not lost
+			errOther = errors.Join(errOther, err)
 		}
 	}
 	s.wake(topics)
-	return n, nil
+	return lost, errOther
 }
 
 // MakeDue makes a waiting message due at once and wakes its topic.
