@@ -157,6 +157,10 @@ func (c *consumer) recoverLost() {
 	defer cancel()
 	lost, err := c.store.RecoverLost(ctx)
 	for _, l := range lost {
+		if c.cfg.Observe != nil {
+			c.cfg.Observe(Message{ID: l.MessageID, Topic: l.Topic},
+				Completion{Topic: l.Topic, ID: l.MessageID, Owner: l.Owner, Outcome: OutcomeUnknown, Class: ClassOutcomeUnknown}, nil)
+		}
 		c.cfg.Logger.Warn("outbox delivery of a lost process recovered: attempt of unknown outcome recorded, delivering again",
 			slog.String("message_id", l.MessageID), slog.String("topic", l.Topic), slog.String("lost_owner", l.Owner))
 	}

@@ -47,7 +47,9 @@ type SubscriberConfig struct {
 	Now func() time.Time
 	// Observe, when set, is called after the outcome of each attempt was
 	// recorded (err nil) or could not be (err set), with the message as it was
-	// claimed; for metrics. It must be quick.
+	// claimed; for metrics. It must be quick. An attempt of a lost process
+	// that this one recovered is observed with OutcomeUnknown and a message
+	// that has only its ID and Topic.
 	Observe func(m Message, c Completion, err error)
 }
 
