@@ -261,4 +261,3 @@ func TestThrottleWindow(t *testing.T) {
 		t.Fatalf("RetryAfter = %s", got)
 	}
 }
-
