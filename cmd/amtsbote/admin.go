@@ -75,4 +75,3 @@ func consoleConfig(cfg *config.Config, st store, ops *operations, throttle *admi
 	}
 	return c
 }
-
