@@ -31,10 +31,11 @@ type Admin struct {
 	// Operators are keys scoped to tenants: an operator sees, replays and
 	// discards only the messages of its tenants, in the admin API and the console.
 	Operators []Operator `yaml:"operators"`
-	// FailedKeyLimit is how many requests with a missing or wrong key one
-	// client address (an IPv6 /64) may make within FailedKeyWindow; beyond it
-	// every request from there gets 429 with Retry-After until the window ends.
-	// Default DefaultFailedKeyLimit.
+	// FailedKeyLimit is how many wrong keys (admin API requests whose key
+	// matches none, failed console logins) one client address (an IPv6 /64)
+	// may send within FailedKeyWindow; beyond it every request from there
+	// gets 429 with Retry-After until the window ends. Requests without a key
+	// get 401 and do not count. Default DefaultFailedKeyLimit.
 	FailedKeyLimit int `yaml:"failed_key_limit"`
 	// FailedKeyWindow is the window of FailedKeyLimit. Default 1m.
 	FailedKeyWindow Duration `yaml:"failed_key_window"`

@@ -141,7 +141,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	op, err := h.authenticate(r)
 	if err != nil {
-		h.throttle.Fail(r.RemoteAddr)
+		if r.Header.Get("Authorization") != "" { // a wrong key; a browser's favicon request is none
+			h.throttle.Fail(r.RemoteAddr)
+		}
 		attrs = []slog.Attr{slog.String("route", h.route(r))}
 		writeProblem(rec, r, err)
 		return

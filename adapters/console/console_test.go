@@ -192,7 +192,7 @@ func TestSecurityHeadersAndLogin(t *testing.T) {
 	a := c.get(console.Prefix + "login")
 	for k, want := range map[string]string{
 		"Content-Security-Policy": "default-src 'none'; style-src 'self'", "X-Frame-Options": "DENY",
-		"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+		"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", "Referrer-Policy": "same-origin",
 	} {
 		if !strings.Contains(a.header.Get(k), want) {
 			t.Errorf("%s = %q, want %q", k, a.header.Get(k), want)

@@ -121,6 +121,9 @@ var texts = map[string]map[string]string{
 		"state.delivered":     "zugestellt",
 		"state.dead":          "unzustellbar",
 		"state.discarded":     "verworfen",
+		"circuit.closed":      "geschlossen",
+		"circuit.open":        "offen (pausiert)",
+		"circuit.half-open":   "halb offen (Probe)",
 	},
 	"en": {
 		"app":                  "Amtsbote – Console",
@@ -239,5 +242,8 @@ var texts = map[string]map[string]string{
 		"state.delivered":      "delivered",
 		"state.dead":           "dead",
 		"state.discarded":      "discarded",
+		"circuit.closed":       "closed",
+		"circuit.open":         "open (paused)",
+		"circuit.half-open":    "half-open (probing)",
 	},
 }

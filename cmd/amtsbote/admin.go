@@ -38,6 +38,7 @@ func adminServer(cfg *config.Config, st store, ops *operations, logger *slog.Log
 		mux := http.NewServeMux()
 		mux.Handle(console.Prefix, c)
 		mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusSeeOther))
+		mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 		mux.Handle("/", handler)
 		handler = mux
 	}
