@@ -317,8 +317,10 @@ func (h *Handler) payload(w http.ResponseWriter, r *http.Request, s request) {
 		}
 	}
 	d.ShowReason = reason
-	if d.Events, _ = adminapi.ScopedEvents(r.Context(), h.store, s.op, m.SubmissionID); m.SubmissionID == "" {
-		d.Events = nil
+	if m.SubmissionID != "" { // the trail now with this access
+		if evs, err := adminapi.ScopedEvents(r.Context(), h.store, s.op, m.SubmissionID); err == nil {
+			d.Events = evs
+		}
 	}
 	h.render(w, r, &s, http.StatusOK, "message", "message.title", d, "")
 }
@@ -353,13 +355,11 @@ func (h *Handler) action(kind string) func(http.ResponseWriter, *http.Request, r
 			return
 		}
 		req := outbox.ReplayRequest{ID: m.ID, Topic: m.Topic, By: by(s.op, r), Reason: reason}
-		var err error
-		done := "replayed"
-		if kind == actionReplay {
-			err = h.store.Replay(r.Context(), req)
-		} else {
-			err, done = h.store.Discard(r.Context(), req), "discarded"
+		act, done := h.store.Replay, "replayed"
+		if kind == actionDiscard {
+			act, done = h.store.Discard, "discarded"
 		}
+		err := act(r.Context(), req)
 		switch {
 		case errors.Is(err, outbox.ErrNotReplayable):
 			h.fail(w, r, &s, http.StatusConflict, "err.notdead")
