@@ -37,8 +37,9 @@ type Store interface {
 type UnmatchedAnswer struct {
 	ID          string
 	Tenant      string
-	Destination string
-	Reason      string
+	Source      string // <procedure>/<destination> that sent it
+	MessageType string // e.g. the XÖV message type
+	Reference   string // what it refers to, which matched no submission
 	ReceivedAt  time.Time
 }
 

@@ -461,3 +461,29 @@ func TestPagesRender(t *testing.T) {
 		}
 	}
 }
+
+// answersByTenant is an UnmatchedAnswers source of fixed answers.
+type answersByTenant map[string][]console.UnmatchedAnswer
+
+func (a answersByTenant) Unmatched(_ context.Context, tenant string, _ int) ([]console.UnmatchedAnswer, error) {
+	return a[tenant], nil
+}
+
+func TestUnmatchedAnswersInScope(t *testing.T) {
+	t.Parallel()
+	src := answersByTenant{
+		"musterstadt": {{ID: "ans-muster", Tenant: "musterstadt", Source: "p.q/fv", Reference: "ref-muster", ReceivedAt: time.Now()}},
+		"anderstadt":  {{ID: "ans-ander", Tenant: "anderstadt", Source: "p.q/fv", Reference: "ref-ander", ReceivedAt: time.Now()}},
+	}
+	f := newFixture(t, func(c *console.Config) { c.Answers = src })
+	op := f.client(t)
+	op.login(opKey)
+	if a := op.get(console.Prefix + "answers"); !strings.Contains(a.body, "ans-muster") || strings.Contains(a.body, "ans-ander") {
+		t.Fatalf("operator's unmatched answers: %s", a.body)
+	}
+	admin := f.client(t)
+	admin.login(adminKey)
+	if a := admin.get(console.Prefix + "answers"); !strings.Contains(a.body, "ans-muster") || !strings.Contains(a.body, "ans-ander") {
+		t.Fatalf("admin's unmatched answers: %s", a.body)
+	}
+}
