@@ -158,6 +158,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("POST "+Prefix+"logout", h.authed(h.logout))
 	h.mux.HandleFunc("GET "+Prefix+"{$}", h.authed(h.overview))
 	h.mux.HandleFunc("GET "+Prefix+"dead", h.authed(h.dead))
+	h.mux.HandleFunc("POST "+Prefix+"dead/replay", h.authed(h.replayAll))
 	h.mux.HandleFunc("GET "+Prefix+"messages/{id}", h.authed(h.message))
 	h.mux.HandleFunc("POST "+Prefix+"messages/{id}/replay", h.authed(h.action(actionReplay)))
 	h.mux.HandleFunc("POST "+Prefix+"messages/{id}/discard", h.authed(h.action(actionDiscard)))

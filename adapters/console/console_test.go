@@ -487,3 +487,43 @@ func TestUnmatchedAnswersInScope(t *testing.T) {
 		t.Fatalf("admin's unmatched answers: %s", a.body)
 	}
 }
+
+// TestReplayAllInScope: replaying every dead message of a filter needs a
+// reason and a second step, and an operator's stays within its tenants.
+func TestReplayAllInScope(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	_, own := f.deadMessage(t, "musterstadt")
+	_, other := f.deadMessage(t, "anderstadt")
+	c := f.client(t)
+	csrf := c.login(opKey)
+	state := func(id string) outbox.State {
+		m, err := f.store.Message(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.State
+	}
+	page := c.get(console.Prefix + "dead")
+	if !strings.Contains(page.body, `id="replayall"`) {
+		t.Fatal("no replay-all form on the dead letters")
+	}
+	path := console.Prefix + "dead/replay"
+	if a := c.do(http.MethodPost, path, url.Values{"csrf": {csrf}, "tenant": {"anderstadt"}, "reason": {"x"}, "confirm": {"yes"}}); a.status != http.StatusNotFound {
+		t.Fatalf("replay all of another tenant: %d", a.status)
+	}
+	if a := c.do(http.MethodPost, path, url.Values{"csrf": {csrf}, "confirm": {"yes"}}); a.status != http.StatusBadRequest {
+		t.Fatalf("replay all without reason: %d", a.status)
+	}
+	confirm := c.do(http.MethodPost, path, url.Values{"csrf": {csrf}, "reason": {"Zertifikat erneuert"}})
+	if confirm.status != http.StatusOK || !strings.Contains(confirm.body, `name="confirm" value="yes"`) || state(own.ID) != outbox.StateDead {
+		t.Fatalf("first step: %d", confirm.status)
+	}
+	done := c.do(http.MethodPost, path, url.Values{"csrf": {csrf}, "reason": {"Zertifikat erneuert"}, "confirm": {"yes"}})
+	if done.status != http.StatusSeeOther || state(own.ID) != outbox.StatePending || state(other.ID) != outbox.StateDead {
+		t.Fatalf("second step: %d, own %s, other %s", done.status, state(own.ID), state(other.ID))
+	}
+	if a := c.get(done.header.Get("Location")); !strings.Contains(a.body, `id="replayed"`) {
+		t.Fatalf("no count after replay all: %s", a.body)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -112,16 +113,16 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s request) {
 const maxScanned = 5 * outbox.MaxListLimit
 
 type deadData struct {
-	Tenants      []*config.Tenant
-	Procedures   []string
-	Tenant       string
-	Procedure    string
-	Destination  string
-	From, To     string
-	Messages     []messageRow
-	Next         string // query of the next page; empty on the last
-	Problem      string // text key of a filter problem
-	ShowTenantID bool
+	Tenants     []*config.Tenant
+	Procedures  []string
+	Tenant      string
+	Procedure   string
+	Destination string
+	From, To    string
+	Messages    []messageRow
+	Next        string // query of the next page; empty on the last
+	Problem     string // text key of a filter problem
+	Replayed    int    // messages a replay of all has just released; -1 for none
 }
 
 type messageRow struct {
@@ -159,7 +160,10 @@ func parseDay(s string, end bool) (time.Time, bool) {
 func (h *Handler) dead(w http.ResponseWriter, r *http.Request, s request) {
 	q := r.URL.Query()
 	data := deadData{Tenants: h.scopeTenants(s.op), Tenant: q.Get("tenant"), Procedure: q.Get("procedure"),
-		Destination: q.Get("destination"), From: q.Get("from"), To: q.Get("to")}
+		Destination: q.Get("destination"), From: q.Get("from"), To: q.Get("to"), Replayed: -1}
+	if n, err := strconv.Atoi(q.Get("replayed")); err == nil && n >= 0 {
+		data.Replayed = n
+	}
 	seen := map[string]bool{}
 	for _, t := range data.Tenants {
 		for _, rt := range t.Procedures {
@@ -372,6 +376,46 @@ func (h *Handler) action(kind string) func(http.ResponseWriter, *http.Request, r
 			logAttrs(s.op, r, slog.String("message_id", m.ID), slog.String("topic", m.Topic))...)
 		http.Redirect(w, r, Prefix+"messages/"+url.PathEscape(m.ID)+"?topic="+url.QueryEscape(m.Topic)+"&done="+done, http.StatusSeeOther)
 	}
+}
+
+type confirmAllData struct {
+	Tenant, Procedure, Destination, Reason string
+}
+
+// replayAll replays every dead message of a filter (tenant, procedure,
+// destination; within the operator's scope), with a reason, after a second
+// step.
+func (h *Handler) replayAll(w http.ResponseWriter, r *http.Request, s request) {
+	d := confirmAllData{Tenant: r.PostForm.Get("tenant"), Procedure: r.PostForm.Get("procedure"),
+		Destination: r.PostForm.Get("destination"), Reason: strings.TrimSpace(r.PostForm.Get("reason"))}
+	if d.Tenant != "" && !s.op.Allows(d.Tenant) {
+		h.fail(w, r, &s, http.StatusNotFound, "err.notfound")
+		return
+	}
+	if d.Reason == "" || utf8.RuneCountInString(d.Reason) > 500 {
+		h.fail(w, r, &s, http.StatusBadRequest, "action.reason")
+		return
+	}
+	if r.PostForm.Get("confirm") != "yes" {
+		h.render(w, r, &s, http.StatusOK, "confirmall", "confirm.replayall", d, "")
+		return
+	}
+	f := outbox.ListFilter{Tenant: d.Tenant, Procedure: d.Procedure, Destination: d.Destination}
+	n, err := adminapi.ScopedReplayAll(r.Context(), h.store, s.op, f, by(s.op, r), d.Reason)
+	if err != nil {
+		h.internal(w, r, &s, err)
+		return
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "console dead messages replayed",
+		logAttrs(s.op, r, slog.String("tenant", d.Tenant), slog.String("procedure", d.Procedure),
+			slog.String("destination", d.Destination), slog.Int("count", n))...)
+	q := url.Values{"replayed": {strconv.Itoa(n)}}
+	for k, v := range map[string]string{"tenant": d.Tenant, "procedure": d.Procedure, "destination": d.Destination} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	http.Redirect(w, r, Prefix+"dead?"+q.Encode(), http.StatusSeeOther)
 }
 
 type searchData struct {
