@@ -97,7 +97,13 @@ var texts = map[string]map[string]string{
 		"confirm.text.replay": "Die Nachricht wird sofort erneut zugestellt. Dies wird mit Ihrer Begründung protokolliert.",
 		"confirm.text.discard": "Die Nachricht wird aufgegeben und ihre Nutzdaten werden gelöscht. Das kann nicht rückgängig gemacht werden " +
 			"und wird mit Ihrer Begründung protokolliert.",
-		"confirm.yes":         "Bestätigen",
+		"confirm.yes":       "Bestätigen",
+		"confirm.replayall": "Alle erneut senden bestätigen",
+		"confirm.text.replayall": "Alle unzustellbaren Nachrichten dieses Filters werden sofort erneut zugestellt. " +
+			"Dies wird für jede Nachricht mit Ihrer Begründung protokolliert.",
+		"dead.replayall":      "Alle unzustellbaren Nachrichten dieses Filters erneut senden",
+		"dead.replayall.hint": "Ohne Datumsfilter; gilt für alle Seiten.",
+		"dead.replayed":       "Zur erneuten Zustellung freigegebene Nachrichten:",
 		"confirm.cancel":      "Abbrechen",
 		"done.replayed":       "Die Nachricht wurde zur erneuten Zustellung freigegeben.",
 		"done.discarded":      "Die Nachricht wurde verworfen.",
