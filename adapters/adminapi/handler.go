@@ -310,7 +310,7 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) error {
 		// Who saw a citizen's postbox reference, and when.
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "admin: personal data shown",
 			slog.String("message_id", m.ID), slog.String("topic", m.Topic), slog.String("field", outbox.MetaIdentityPostboxReference),
-			slog.String("remote", r.RemoteAddr))
+			slog.String("operator", operatorName(op)), slog.String("remote", r.RemoteAddr))
 	}
 	writeJSON(w, http.StatusOK, "application/json", NewMessageDetail(m, atts, reps))
 	return nil
