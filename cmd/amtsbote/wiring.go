@@ -68,18 +68,26 @@ var mappers = map[string]func() (transform.Mapper, error){
 // newRegistry registers a mapper for every configured procedure.
 func newRegistry(cfg *config.Config) (*transform.Registry, error) {
 	reg := transform.NewRegistry()
+	var errs []error
 	for _, p := range cfg.Procedures {
 		newMapper, ok := mappers[p.ID]
 		if !ok {
 			newMapper = func() (transform.Mapper, error) { return envelope.New(), nil }
 		}
+		if p.Dir != "" {
+			newMapper = func() (transform.Mapper, error) { return loadProcedureDir(p) }
+		}
 		m, err := newMapper()
 		if err != nil {
-			return nil, fmt.Errorf("procedure %s: %w", p.ID, err)
+			errs = append(errs, fmt.Errorf("procedure %s: %w", p.ID, err))
+			continue
 		}
 		if err := reg.Register(p.ID, m); err != nil {
-			return nil, err
+			errs = append(errs, err)
 		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return reg, nil
 }
