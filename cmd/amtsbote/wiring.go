@@ -21,6 +21,7 @@ import (
 	"github.com/amtsbote/amtsbote/transform/xbau"
 	"github.com/amtsbote/amtsbote/transform/xgewerbe"
 	"github.com/amtsbote/amtsbote/transform/xmeld"
+	"github.com/amtsbote/amtsbote/transform/xschule"
 )
 
 // store is an outbox store that can tell whether its schema is current.
@@ -63,6 +64,7 @@ var mappers = map[string]func() (transform.Mapper, error){
 	xbau.Procedure:     func() (transform.Mapper, error) { return xbau.New() },
 	xgewerbe.Procedure: func() (transform.Mapper, error) { return xgewerbe.New() },
 	xmeld.Procedure:    func() (transform.Mapper, error) { return xmeld.New() },
+	xschule.Procedure:  func() (transform.Mapper, error) { return xschule.New() },
 }
 
 // newRegistry registers a mapper for every configured procedure.

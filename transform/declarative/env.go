@@ -1,7 +1,12 @@
 package declarative
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // Europe/Berlin without depending on the host's zoneinfo
@@ -150,4 +155,48 @@ type program struct {
 func (p *program) run(m *vm.VM, e *env) (any, error) {
 	m.MemoryBudget = maxExprMemory
 	return m.Run(p.prog, e)
+}
+
+// exprNumbers returns v with every json.Number replaced by an int (an
+// integer that fits) or a float64, so that expressions compute and compare
+// numbers; maps and slices without numbers are shared, not copied. changed
+// reports whether v had any number.
+func exprNumbers(v any) (out any, changed bool) {
+	switch t := v.(type) {
+	case json.Number:
+		if i, err := strconv.ParseInt(string(t), 10, 0); err == nil {
+			return int(i), true
+		}
+		if f, err := strconv.ParseFloat(string(t), 64); err == nil && !math.IsInf(f, 0) {
+			return f, true
+		}
+		return t, false
+	case map[string]any:
+		var cp map[string]any
+		for k, e := range t {
+			if ne, ch := exprNumbers(e); ch {
+				if cp == nil {
+					cp = maps.Clone(t)
+				}
+				cp[k] = ne
+			}
+		}
+		if cp != nil {
+			return cp, true
+		}
+	case []any:
+		var cp []any
+		for i, e := range t {
+			if ne, ch := exprNumbers(e); ch {
+				if cp == nil {
+					cp = slices.Clone(t)
+				}
+				cp[i] = ne
+			}
+		}
+		if cp != nil {
+			return cp, true
+		}
+	}
+	return v, false
 }

@@ -360,6 +360,9 @@ func checkStrings(errs []transform.FieldError, pointer string, v any) []transfor
 }
 
 func (p *Procedure) checkRules(s transform.Submission, payload map[string]any) []transform.FieldError {
+	if v, changed := exprNumbers(payload); changed {
+		payload = v.(map[string]any)
+	}
 	r := renderer{payload: payload}
 	payloadEnv(&r.env, payload)
 	r.env.Submission = submissionOf(s)
@@ -393,19 +396,20 @@ func ruleFailed(rl rule) transform.FieldError {
 		Message: "could not be checked", MessageDE: "konnte nicht geprüft werden"}
 }
 
-// Map builds the message of in. It returns a *transform.ValidationError when
-// the submission does not pass Validate, an error when in lacks what the
+// Map builds the message of in. It returns an error when in lacks what the
 // Nachrichtenkopf requires (xoev.CheckInput, Behördenkennungen of the form
 // praefix:kennung, a product name and manufacturer where the mapping writes
-// them), and an *Error naming mapping.yaml's line and the JSON pointer when
+// them), then a *transform.ValidationError when the submission does not pass
+// Validate, and an *Error naming mapping.yaml's line and the JSON pointer when
 // a mapping step fails (a required value absent, a value outside its code
 // list, an expression failing at run time).
 func (p *Procedure) Map(in transform.Input) (transform.Document, error) {
-	if errs := p.Validate(in.Submission); errs != nil {
-		return transform.Document{}, &transform.ValidationError{Errors: errs}
-	}
+	// The input first: the rules may compare with the day of receipt.
 	if err := p.checkInput(in); err != nil {
 		return transform.Document{}, err
+	}
+	if errs := p.Validate(in.Submission); errs != nil {
+		return transform.Document{}, &transform.ValidationError{Errors: errs}
 	}
 	return p.render(in)
 }
@@ -432,7 +436,11 @@ func (p *Procedure) checkInput(in transform.Input) error {
 
 // render builds the message of a valid input.
 func (p *Procedure) render(in transform.Input) (transform.Document, error) {
-	r := &renderer{file: p.mappingFile, payload: in.Submission.Payload(), in: &in}
+	payload := in.Submission.Payload()
+	if v, changed := exprNumbers(payload); changed {
+		payload = v.(map[string]any)
+	}
+	r := &renderer{file: p.mappingFile, payload: payload, in: &in}
 	payloadEnv(&r.env, r.payload)
 	r.env.Submission = submissionOf(in.Submission)
 	r.env.Message = messageEnv{ID: strings.ToLower(in.MessageID), Created: xoev.Timestamp(in.CreatedAt)}

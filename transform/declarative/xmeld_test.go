@@ -99,3 +99,54 @@ func TestWohnungsgeberbestaetigungEqualsGoMapper(t *testing.T) {
 		}
 	})
 }
+
+// TestWohnungsgeberbestaetigungContract runs the tests every mapper shares
+// on the declarative Wohnungsgeberbestätigung (its outputs are compared with
+// xmeld's golden files above).
+func TestWohnungsgeberbestaetigungContract(t *testing.T) {
+	t.Parallel()
+	mappertest.Run(t, mappertest.Suite{
+		Mapper:        loadWGB(t),
+		MessageType:   xmeld.MessageType,
+		Root:          xmeld.Nachrichtentyp,
+		Procedure:     xmeld.Procedure,
+		Schema:        func(t testing.TB) string { return xoevtest.LocalSchema(t, "wohnungsgeberbestaetigung.xsd", xmeld.Schema) },
+		Valid:         func(t testing.TB) transform.Input { return wgbInput(t, "minimal") },
+		Deterministic: func(t testing.TB) transform.Input { return wgbInput(t, "maximal") },
+		MapErrors: []mappertest.MapError{
+			{Name: "einzug without its date", Modify: func(in *transform.Input) { delete(in.Submission.Data, "einzugsdatum") }, Invalid: true, Want: `"/data/einzugsdatum" required`},
+			{Name: "confirmed after the receipt", Modify: func(in *transform.Input) { in.Submission.Data["bestaetigungsdatum"] = "2026-11-29" }, Invalid: true, Want: `"/data/bestaetigungsdatum" invalid`},
+		},
+	})
+}
+
+// BenchmarkMapDeclarative maps xmeld's maximal example with the declarative
+// Wohnungsgeberbestätigung: Validate plus building and serialising.
+func BenchmarkMapDeclarative(b *testing.B) {
+	mappertest.BenchMap(b, loadWGB(b), wgbInput(b, "maximal"))
+}
+
+// BenchmarkMapGo is the same with the Go mapper (transform/xmeld), in the same run.
+func BenchmarkMapGo(b *testing.B) {
+	mappertest.BenchMap(b, goWGB(b), wgbInput(b, "maximal"))
+}
+
+// BenchmarkValidateDeclarative is the validation part of BenchmarkMapDeclarative.
+func BenchmarkValidateDeclarative(b *testing.B) {
+	mappertest.BenchValidate(b, loadWGB(b), wgbInput(b, "maximal").Submission)
+}
+
+// BenchmarkValidateGo is the validation part of BenchmarkMapGo.
+func BenchmarkValidateGo(b *testing.B) {
+	mappertest.BenchValidate(b, goWGB(b), wgbInput(b, "maximal").Submission)
+}
+
+// BenchmarkLoad compiles the procedure directory (done once at startup).
+func BenchmarkLoad(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := declarative.LoadDir(wgbDir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
