@@ -106,11 +106,13 @@ func TestWohnungsgeberbestaetigungEqualsGoMapper(t *testing.T) {
 func TestWohnungsgeberbestaetigungContract(t *testing.T) {
 	t.Parallel()
 	mappertest.Run(t, mappertest.Suite{
-		Mapper:        loadWGB(t),
-		MessageType:   xmeld.MessageType,
-		Root:          xmeld.Nachrichtentyp,
-		Procedure:     xmeld.Procedure,
-		Schema:        func(t testing.TB) string { return xoevtest.LocalSchema(t, "wohnungsgeberbestaetigung.xsd", xmeld.Schema) },
+		Mapper:      loadWGB(t),
+		MessageType: xmeld.MessageType,
+		Root:        xmeld.Nachrichtentyp,
+		Procedure:   xmeld.Procedure,
+		Schema: func(t testing.TB) string {
+			return xoevtest.LocalSchema(t, "wohnungsgeberbestaetigung.xsd", xmeld.Schema)
+		},
 		Valid:         func(t testing.TB) transform.Input { return wgbInput(t, "minimal") },
 		Deterministic: func(t testing.TB) transform.Input { return wgbInput(t, "maximal") },
 		MapErrors: []mappertest.MapError{
