@@ -299,12 +299,12 @@ func LineDiff(name, want, got string) string {
 		case i < len(w) && j < len(g) && w[i] == g[j]:
 			ops = append(ops, line{' ', w[i], i + 1})
 			i, j = i+1, j+1
-		case j < len(g) && (i == len(w) || lcs[i][j+1] >= lcs[i+1][j]):
-			ops = append(ops, line{'+', g[j], i + 1})
-			j++
-		default:
+		case i < len(w) && (j == len(g) || lcs[i+1][j] >= lcs[i][j+1]):
 			ops = append(ops, line{'-', w[i], i + 1})
 			i++
+		default:
+			ops = append(ops, line{'+', g[j], i + 1})
+			j++
 		}
 	}
 	const context = 2
