@@ -26,6 +26,11 @@ var files embed.FS
 //go:embed procedure/xschule-anmeldung.xsd
 var Schema []byte
 
+// PayloadJSONSchema is the JSON Schema (draft 2020-12) of the payload.
+//
+//go:embed procedure/schema.json
+var PayloadJSONSchema []byte
+
 // Files returns the procedure directory (procedure.yaml, schema.json,
 // mapping.yaml, the XSD and the examples).
 func Files() fs.FS {

@@ -1,6 +1,8 @@
 package xschule_test
 
 import (
+	"math/rand/v2"
+	"os"
 	"os/exec"
 	"testing"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
 	"github.com/amtsbote/amtsbote/transform/xschule"
+	"github.com/amtsbote/amtsbote/transform/xschule/xschuletest"
 )
 
 func newProcedure(t testing.TB) *declarative.Procedure {
@@ -112,4 +115,60 @@ func TestSchemaRejectsBrokenDocuments(t *testing.T) {
 		{Name: "order", Old: `<xschule:schuljahr>2027/28</xschule:schuljahr>`, New: ``},
 		{Name: "consent not boolean", Old: `<xschule:fotos>false<`, New: `<xschule:fotos>nein<`},
 	})
+}
+
+// suite describes the procedure for the property and fuzz tests.
+func suite(t testing.TB) mappertest.Suite {
+	return mappertest.Suite{
+		Mapper: newProcedure(t), MessageType: xschule.MessageType, Root: xschule.Nachrichtentyp,
+		Schema: schemaPath, Valid: func(t testing.TB) transform.Input { return input(t, "minimal") },
+	}
+}
+
+// TestProperties: random valid payloads and the payload's extremes pass
+// Validate and map to messages valid against the XSD.
+func TestProperties(t *testing.T) {
+	t.Parallel()
+	s := suite(t)
+	p := s.Mapper.(*declarative.Procedure)
+	r := rand.New(rand.NewPCG(5, 2027))
+	var subs []transform.Submission
+	for range 60 {
+		subs = append(subs, xschuletest.RandomAt(r, xschuletest.Received))
+	}
+	for _, e := range xschuletest.ExtremesAt(xschuletest.Received) {
+		subs = append(subs, e.Submission)
+	}
+	for i, sub := range subs {
+		in := p.ExampleInput(sub)
+		in.Submission.ID, in.Submission.ReceivedAt = sub.ID, sub.ReceivedAt
+		if errs := s.Check(t, in); errs != nil {
+			t.Fatalf("payload %d: %q", i, mappertest.Problems[struct{ Pointer, Code string }](errs))
+		}
+	}
+}
+
+// FuzzSchuelerOnline: any change of a valid payload gives a validation
+// error or a well-formed message (Suite.Check).
+func FuzzSchuelerOnline(f *testing.F) {
+	for _, name := range []string{"gymnasium", "berufskolleg", "minimal"} {
+		f.Add(string(readFile(f, examples[name])))
+	}
+	s := suite(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		sub, err := mappertest.DecodeSubmission([]byte(body), false)
+		if err != nil {
+			return
+		}
+		s.Check(t, s.Mapper.(*declarative.Procedure).ExampleInput(sub))
+	})
+}
+
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
