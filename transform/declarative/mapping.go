@@ -358,7 +358,7 @@ func (c *compiler) node(n *yaml.Node, top, item schemaCursor) *node {
 	if f["list"] != nil {
 		nd.list = c.codeList(f["list"])
 	}
-	if nd.isCode && nd.src.kind == sourceNone {
+	if nd.isCode && f["value"] == nil && f["expr"] == nil && f["text"] == nil {
 		c.fail(n.Line, "", "a code element needs its value (value, expr or text)")
 	}
 	nd.attrs = c.attrs(f["attributes"], top, item)
