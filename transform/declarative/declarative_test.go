@@ -371,3 +371,27 @@ func TestLineDiff(t *testing.T) {
 		t.Errorf("context beyond two lines without a hunk header:\n%s", d)
 	}
 }
+
+// TestDocumentedExample keeps the example of docs/procedures.md true.
+func TestDocumentedExample(t *testing.T) {
+	t.Parallel()
+	p, err := declarative.LoadDir("../../testdata/procedures/hundesteuer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Test(declarative.TestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Examples) != 1 || rep.Failed() != 0 {
+		t.Fatalf("%+v", rep.Examples)
+	}
+	s, err := declarative.DecodeExample([]byte(`{"applicant": {"familienname": "A", "anschrift": {"strasse": "S", "postleitzahl": "12345", "ort": "O"}},
+		"data": {"beginn": "2027-01-01", "hunde": [{"name": "A", "rasse": "pitbull-terrier", "gefaehrlich": true}, {"name": "B", "rasse": "pitbull-terrier", "gefaehrlich": true}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := p.Validate(s); len(errs) != 1 || errs[0].Pointer != "/data/hunde" {
+		t.Errorf("two dangerous dogs: %+v", errs)
+	}
+}
