@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -467,15 +466,4 @@ func (p *Procedure) render(in transform.Input) (transform.Document, error) {
 		return transform.Document{}, fmt.Errorf("%s: write XML: %w", p.meta.ID, err)
 	}
 	return transform.Document{XML: out, MessageType: p.meta.MessageType}, nil
-}
-
-// payloadOf decodes a request body for the examples as the intake does.
-func payloadOf(raw []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var body map[string]any
-	if err := dec.Decode(&body); err != nil {
-		return nil, err
-	}
-	return body, nil
 }
