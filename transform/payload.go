@@ -71,18 +71,20 @@ func (p *PayloadSchema) Validate(payload map[string]any) []FieldError {
 	return dedupe(out)
 }
 
-// dinFormatNames and dinFormats are the JSON Schema formats "din91379-a" to "din91379-e" that
-// every payload schema may use: a string whose NFC form belongs to DIN SPEC
-// 91379 datatype A to E (din91379.Check). A violation is reported as
-// CodeUnsupportedCharacter naming the first character outside the datatype
-// and its position, never the text.
+// dinFormatNames and dinFormats are the JSON Schema formats "din91379-a",
+// "din91379-b" and "din91379-c" that every payload schema may use: a string
+// whose NFC form belongs to DIN SPEC 91379 datatype A, B or C
+// (din91379.Check). A violation is reported as CodeUnsupportedCharacter
+// naming the first character outside the datatype and its position, never
+// the text. Datatypes D and E are not offered: they admit characters outside
+// datatype C, the repertoire of every text of a message (CheckText).
 var dinFormatNames = map[string]string{
-	"din91379-a": "A", "din91379-b": "B", "din91379-c": "C", "din91379-d": "D", "din91379-e": "E",
+	"din91379-a": "A", "din91379-b": "B", "din91379-c": "C",
 }
 
 var dinFormats = func() []*jsonschema.Format {
 	var out []*jsonschema.Format
-	for _, dt := range []din91379.Datatype{din91379.A, din91379.B, din91379.C, din91379.D, din91379.E} {
+	for _, dt := range []din91379.Datatype{din91379.A, din91379.B, din91379.C} {
 		out = append(out, &jsonschema.Format{
 			Name: "din91379-" + strings.ToLower(dt.String()),
 			Validate: func(v any) error {

@@ -112,14 +112,14 @@ func TestLocalized(t *testing.T) {
 	}
 }
 
-// TestDINFormats: the formats din91379-a to -e check the NFC form of a
+// TestDINFormats: the formats din91379-a to -c check the NFC form of a
 // string against the DIN SPEC 91379 datatype and name the character, not the text.
 func TestDINFormats(t *testing.T) {
 	t.Parallel()
 	ps, err := CompilePayloadSchema("din.schema.json", []byte(`{"type": "object", "properties": {
 		"a": {"type": "string", "format": "din91379-a"},
 		"b": {"type": "string", "format": "din91379-b"},
-		"e": {"type": "string", "format": "din91379-e"}}}`))
+		"c": {"type": "string", "format": "din91379-c"}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,8 @@ func TestDINFormats(t *testing.T) {
 		payload string
 		want    string // "pointer code" or ""
 	}{
-		{`{"a": "Mu\u0308ller-Łódź", "b": "Am Mühlbach 3 & 4", "e": "Иван"}`, ""},
+		{`{"a": "Mu\u0308ller-Łódź", "b": "Am Mühlbach 3 & 4", "c": "Zeile 1\nZeile 2"}`, ""},
+		{`{"c": "Иван"}`, "/c unsupported_character"},
 		{`{"a": "Müller2"}`, "/a unsupported_character"},
 		{`{"b": "Иван"}`, "/b unsupported_character"},
 	} {

@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os/exec"
 	"strings"
 
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/transform"
 	"github.com/amtsbote/amtsbote/transform/declarative"
 )
 
@@ -176,4 +178,32 @@ func (l *stringList) String() string { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error {
 	*l = append(*l, v)
 	return nil
+}
+
+// versioned is a mapper that names the version of its mapping (a
+// declarative procedure: the content hash of its directory).
+type versioned interface{ MappingVersion() string }
+
+// mappingVersions returns the procedure ids and mapping versions of the
+// declarative procedures in reg, by id.
+func mappingVersions(reg *transform.Registry) [][2]string {
+	var out [][2]string
+	if reg == nil {
+		return nil
+	}
+	for _, id := range reg.Procedures() {
+		if m, ok := reg.Mapper(id); ok {
+			if v, ok := m.(versioned); ok {
+				out = append(out, [2]string{id, v.MappingVersion()})
+			}
+		}
+	}
+	return out
+}
+
+// logMappingVersions logs the mapping version of every declarative procedure.
+func logMappingVersions(logger *slog.Logger, reg *transform.Registry) {
+	for _, v := range mappingVersions(reg) {
+		logger.Info("declarative procedure", slog.String("procedure", v[0]), slog.String("mapping_version", v[1]))
+	}
 }
