@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/amtsbote/amtsbote/transform/xoev"
@@ -282,9 +285,6 @@ var nodeKeys = []string{"element", "value", "expr", "text", "code", "list", "opt
 func (c *compiler) node(n *yaml.Node, top, item schemaCursor) *node {
 	f := c.keys(n, "a node", nodeKeys...)
 	nd := &node{line: n.Line, optional: c.boolean(f["optional"], "optional")}
-	if v := f["if"]; v != nil {
-		nd.cond = c.expr(v, true)
-	}
 	// each and with move the current item; relative pointers below follow it.
 	if v := f["each"]; v != nil {
 		p, cur := c.pointer(v, top, item)
@@ -305,6 +305,10 @@ func (c *compiler) node(n *yaml.Node, top, item schemaCursor) *node {
 		if p != nil {
 			nd.with, item = p, cur
 		}
+	}
+	// if is evaluated for each item of each, or with the item of with.
+	if v := f["if"]; v != nil {
+		nd.cond = c.expr(v, true, top, &item)
 	}
 	switch {
 	case f["identifikation_nachricht"] != nil:
@@ -393,7 +397,7 @@ func (c *compiler) source(f map[string]*yaml.Node, top, item schemaCursor) sourc
 	}
 	if v := f["expr"]; v != nil {
 		given++
-		if p := c.expr(v, false); p != nil {
+		if p := c.expr(v, false, top, &item); p != nil {
 			s = source{kind: sourceExpr, prog: p}
 		}
 	}
@@ -430,19 +434,133 @@ func (c *compiler) pointer(n *yaml.Node, top, item schemaCursor) (*pointer, sche
 	return &p, cur
 }
 
-// expr compiles an expression; asBool requires a boolean result.
-func (c *compiler) expr(n *yaml.Node, asBool bool) *program {
+// expr compiles an expression; asBool requires a boolean result. Its
+// member accesses of the payload are checked against the schema (top, and
+// item for the current item where there is one).
+func (c *compiler) expr(n *yaml.Node, asBool bool, top schemaCursor, item *schemaCursor) *program {
 	src := c.str(n, "an expression")
-	opts := exprOptions()
-	if asBool {
-		opts = append(opts, expr.AsBool())
-	}
-	prog, err := expr.Compile(src, opts...)
+	prog, err := compileExpr(src, asBool)
 	if err != nil {
 		c.fail(n.Line, "", "expression %q: %v", src, firstLine(err.Error()))
 		return nil
 	}
+	if ptr, bad, ok := c.schema.checkMembers(prog, top, item); !ok {
+		c.fail(n.Line, ptr, "expression %q: the payload schema (schema.json) allows no member %q here: it is always nil", src, bad)
+	}
 	return &program{src: src, prog: prog}
+}
+
+func compileExpr(src string, asBool bool) (*vm.Program, error) {
+	opts := exprOptions()
+	if asBool {
+		opts = append(opts, expr.AsBool())
+	}
+	return expr.Compile(src, opts...)
+}
+
+// checkMembers follows every chain of member accesses in prog that starts
+// at applicant, data, identity or item (with constant names or indexes)
+// through the payload schema; ok is false at the first member the schema
+// does not allow, named by bad, with the chain as a pointer.
+func (d *schemaDoc) checkMembers(prog *vm.Program, top schemaCursor, item *schemaCursor) (ptr, bad string, ok bool) {
+	ok = true
+	var visit func(n ast.Node)
+	visit = func(n ast.Node) {
+		if !ok {
+			return
+		}
+		if m, isMember := n.(*ast.MemberNode); isMember {
+			if root, tokens, chain := memberChain(m); chain {
+				p := pointer{src: "/" + strings.Join(append([]string{root}, tokens...), "/"), tokens: append([]string{root}, tokens...)}
+				var cur schemaCursor
+				switch root {
+				case "item":
+					if item == nil {
+						return
+					}
+					p = pointer{src: "item/" + strings.Join(tokens, "/"), relative: true, tokens: tokens}
+					cur = *item
+				case "applicant", "data", "identity":
+					cur = top
+				default:
+					return
+				}
+				if _, b, good := d.follow(cur, cur, p); !good {
+					ptr, bad, ok = p.src, b, false
+				}
+				return
+			}
+		}
+		for _, child := range children(n) {
+			visit(child)
+		}
+	}
+	visit(prog.Node())
+	return ptr, bad, ok
+}
+
+// memberChain returns the identifier and the constant member names of a
+// chain such as data.schueler["anschrift"].ort; chain is false for any
+// other expression.
+func memberChain(m *ast.MemberNode) (root string, tokens []string, chain bool) {
+	var rev []string
+	var n ast.Node = m
+	for {
+		switch t := n.(type) {
+		case *ast.MemberNode:
+			switch p := t.Property.(type) {
+			case *ast.StringNode:
+				rev = append(rev, p.Value)
+			case *ast.IntegerNode:
+				rev = append(rev, strconv.Itoa(p.Value))
+			default:
+				return "", nil, false
+			}
+			n = t.Node
+		case *ast.IdentifierNode:
+			slices.Reverse(rev)
+			return t.Value, rev, true
+		default:
+			return "", nil, false
+		}
+	}
+}
+
+// children returns the direct subexpressions of n, for checkMembers.
+func children(n ast.Node) []ast.Node {
+	switch t := n.(type) {
+	case *ast.UnaryNode:
+		return []ast.Node{t.Node}
+	case *ast.BinaryNode:
+		return []ast.Node{t.Left, t.Right}
+	case *ast.ChainNode:
+		return []ast.Node{t.Node}
+	case *ast.MemberNode:
+		return []ast.Node{t.Node, t.Property}
+	case *ast.SliceNode:
+		return []ast.Node{t.Node, t.From, t.To}
+	case *ast.CallNode:
+		return append([]ast.Node{t.Callee}, t.Arguments...)
+	case *ast.BuiltinNode:
+		return t.Arguments
+	case *ast.PredicateNode:
+		return []ast.Node{t.Node}
+	case *ast.ConditionalNode:
+		return []ast.Node{t.Cond, t.Exp1, t.Exp2}
+	case *ast.ArrayNode:
+		return t.Nodes
+	case *ast.MapNode:
+		return t.Pairs
+	case *ast.PairNode:
+		return []ast.Node{t.Key, t.Value}
+	case *ast.VariableDeclaratorNode:
+		return []ast.Node{t.Value, t.Expr}
+	case *ast.SequenceNode:
+		return t.Nodes
+	case *ast.ConstantNode, *ast.IdentifierNode, *ast.StringNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.NilNode:
+		return nil
+	}
+	return nil
 }
 
 func firstLine(s string) string {

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/expr-lang/expr"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/amtsbote/amtsbote/transform"
@@ -237,10 +236,13 @@ func compileRule(file string, rs ruleSpec, doc *schemaDoc) (rule, []error) {
 		fail("a rule needs message and message_de (the problem in English and German; never quote the value)")
 	}
 	compile := func(src, what string) *program {
-		prog, err := expr.Compile(src, append(exprOptions(), expr.AsBool())...)
+		prog, err := compileExpr(src, true)
 		if err != nil {
 			fail("%s %q: %v", what, src, firstLine(err.Error()))
 			return nil
+		}
+		if ptr, bad, ok := doc.checkMembers(prog, doc.top(), nil); !ok {
+			fail("%s %q: %s: the payload schema (schema.json) allows no member %q here: it is always nil", what, src, ptr, bad)
 		}
 		return &program{src: src, prog: prog}
 	}
