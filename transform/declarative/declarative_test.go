@@ -277,6 +277,11 @@ func TestMappingVersion(t *testing.T) {
 	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(a.MappingVersion()) || a.MappingVersion() != b.MappingVersion() {
 		t.Fatalf("versions %q %q", a.MappingVersion(), b.MappingVersion())
 	}
+	hidden := files(nil)
+	hidden[".mapping.yaml.swp"] = &fstest.MapFile{Data: []byte("x")}
+	if c, err := declarative.Load(hidden, "p"); err != nil || c.MappingVersion() != a.MappingVersion() {
+		t.Errorf("a hidden file changes the version (%v)", err)
+	}
 	for _, name := range []string{"mapping.yaml", "schema.json", "procedure.yaml", "examples/example.json"} {
 		fsys := files(nil)
 		fsys[name].Data = append(append([]byte{}, fsys[name].Data...), '\n')
@@ -399,5 +404,40 @@ func TestDocumentedExample(t *testing.T) {
 	}
 	if errs := p.Validate(s); len(errs) != 1 || errs[0].Pointer != "/data/hunde" {
 		t.Errorf("two dangerous dogs: %+v", errs)
+	}
+}
+
+// TestMapConcurrently: one Procedure maps from many goroutines (run with -race).
+func TestMapConcurrently(t *testing.T) {
+	t.Parallel()
+	p := load(t, nil)
+	want, err := mapExample(t, p, testExample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := declarative.DecodeExample([]byte(testExample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 50 {
+				doc, err := p.Map(p.ExampleInput(s))
+				if err == nil && string(doc.XML) != string(want.XML) {
+					err = errors.New("output differs")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
