@@ -157,6 +157,13 @@ func TestLoadErrors(t *testing.T) {
 		{"template loop", map[string]string{"mapping.yaml": strings.Replace(testMapping, "root:",
 			"templates:\n  a: [{use: b}]\n  b: [{element: t:x, children: [{use: a}]}]\nroot:", 1) + "    - use: a\n"},
 			[]string{"p/mapping.yaml:", `template "a" uses itself (a -> b -> a)`, "loop"}},
+		{"templates that multiply", map[string]string{"mapping.yaml": strings.Replace(testMapping, "root:",
+			"templates:\n  a: [{element: t:x, text: x}, {element: t:x, text: x}, {element: t:x, text: x}, {element: t:x, text: x}]\n"+
+				"  b: [{use: a}, {use: a}, {use: a}, {use: a}, {use: a}, {use: a}, {use: a}, {use: a}]\n"+
+				"  c: [{use: b}, {use: b}, {use: b}, {use: b}, {use: b}, {use: b}, {use: b}, {use: b}]\n"+
+				"  d: [{use: c}, {use: c}, {use: c}, {use: c}, {use: c}, {use: c}, {use: c}, {use: c}]\n"+
+				"  e: [{use: d}, {use: d}, {use: d}, {use: d}, {use: d}, {use: d}, {use: d}, {use: d}]\nroot:", 1) + "    - use: e\n"},
+			[]string{"p/mapping.yaml:", "more than 20000 nodes"}},
 		{"namespace of the procedure", map[string]string{"procedure.yaml": strings.Replace(testProcedure, "urn:test:1", "urn:test:2", 1)},
 			[]string{"p/mapping.yaml:6:", `"urn:test:1" is not the procedure's namespace "urn:test:2"`}},
 		{"procedure.yaml key", map[string]string{"procedure.yaml": testProcedure + "colour: blue\n"},
