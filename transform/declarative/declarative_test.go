@@ -448,3 +448,20 @@ func TestMapConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// TestNumbers: numbers are numbers in expressions and written in decimal.
+func TestNumbers(t *testing.T) {
+	t.Parallel()
+	p := load(t, map[string]string{"mapping.yaml": strings.Replace(testMapping,
+		"    - {element: t:name, value: /applicant/name, optional: true}\n",
+		"    - {element: t:zahl, each: /data/liste, value: .}\n    - {element: t:summe, expr: \"sum(data.liste) * 2\"}\n", 1)})
+	doc, err := mapExample(t, p, strings.Replace(testExample, `"art": "a",`, `"art": "a", "liste": [7, 1e3, 12],`, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<t:zahl>7</t:zahl>", "<t:zahl>1000</t:zahl>", "<t:summe>2038</t:summe>"} {
+		if !strings.Contains(string(doc.XML), want) {
+			t.Errorf("output lacks %s:\n%s", want, doc.XML)
+		}
+	}
+}
