@@ -302,6 +302,9 @@ func (p *Procedure) Name() string { return p.meta.Name }
 // MessageType returns the Document.MessageType of the messages.
 func (p *Procedure) MessageType() string { return p.meta.MessageType }
 
+// XSD returns the path of the procedure's XSD inside its directory, "" for none.
+func (p *Procedure) XSD() string { return p.meta.XSD }
+
 // Dir returns the directory as named to Load.
 func (p *Procedure) Dir() string { return p.dir }
 
