@@ -84,8 +84,10 @@ type Database struct {
 
 // Relay configures delivery of outbox messages.
 type Relay struct {
-	// Lease is how long a claimed message is leased to one relay before
-	// another process may reclaim it. Default 2m.
+	// Lease is how long a claimed message stays leased to one relay without
+	// a heartbeat: it is renewed every Lease/3 while the delivery runs, so a
+	// process that dies is noticed, and its messages delivered again, within
+	// about Lease. Default 10s.
 	Lease Duration `yaml:"lease"`
 	// PollInterval is the fallback poll for due messages, besides
 	// notifications of new ones. Default 5s.

@@ -18,7 +18,7 @@ const (
 	defaultDrainDelay        = time.Second
 	defaultHTTPTimeout       = 30 * time.Second // as adapters/httppost.DefaultTimeout
 
-	defaultLease        = 2 * time.Minute
+	defaultLease        = 10 * time.Second
 	defaultPollInterval = 5 * time.Second
 	defaultConcurrency  = 4
 )

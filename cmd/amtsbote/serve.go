@@ -128,6 +128,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	if err != nil {
 		return err
 	}
+	removeStaleTemps(routes, logger)
 	in, err := intake.New(intake.Config{
 		Config:   cfg,
 		Store:    st,
