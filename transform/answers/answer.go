@@ -161,6 +161,9 @@ type Attachment struct {
 	Data []byte
 	// URI is the link of an XBau anhangOderVerlinkung/verlinkung, or "".
 	URI string
+	// Size is the size the answer states (XBau anhang/@filesize), or 0.
+	// Parse checks it against Data where the file came with the answer.
+	Size int64
 }
 
 // Default limits of Limits.
