@@ -23,7 +23,11 @@ const (
 // credential or channel delivered it, and so the tenant it may refer to.
 type AnswerSource struct {
 	Tenant      string // tenant ID of the destination
-	Destination string // destination ID within the tenant
+	Destination string // destination ID within the tenant's route
+	// Procedure, optional, is the procedure of the destination's route
+	// (destination ids are unique per route); with it the answer's source
+	// is recorded as "<procedure>/<destination>".
+	Procedure string
 	Channel     string // one of the AnswerChannel constants
 }
 

@@ -142,6 +142,9 @@ type AnswerStore interface {
 	// (ErrNotFound if no message of a submission has that id, ErrAmbiguous
 	// if several have).
 	AnswerTarget(ctx context.Context, messageID string) (AnswerTarget, error)
+	// SubmissionTarget returns the submission id as an AnswerTarget
+	// without a message (ErrNotFound if there is none).
+	SubmissionTarget(ctx context.Context, submissionID string) (AnswerTarget, error)
 	// Answer returns the answer id with its payload and attachments
 	// (ErrNotFound if there is none).
 	Answer(ctx context.Context, id string) (Answer, error)

@@ -207,6 +207,16 @@ func testAnswerTarget(t *testing.T, s outbox.Store) {
 	if _, err := s.AnswerTarget(ctxT(t), uuid.NewString()); !errors.Is(err, outbox.ErrNotFound) {
 		t.Fatalf("AnswerTarget(unknown) = %v, want ErrNotFound", err)
 	}
+	st, err := s.SubmissionTarget(ctxT(t), sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (outbox.AnswerTarget{SubmissionID: sub.ID, Tenant: tenant, PortalID: sub.PortalID}); st != want {
+		t.Fatalf("SubmissionTarget = %+v, want %+v", st, want)
+	}
+	if _, err := s.SubmissionTarget(ctxT(t), uuid.NewString()); !errors.Is(err, outbox.ErrNotFound) {
+		t.Fatalf("SubmissionTarget(unknown) = %v, want ErrNotFound", err)
+	}
 	// A message without a submission is no target.
 	lone := NewMessage(topicName(), "")
 	Publish(t, s, lone)

@@ -76,6 +76,11 @@ func (s *Store) AnswerTarget(ctx context.Context, messageID string) (outbox.Answ
 	return s.inner.AnswerTarget(ctx, messageID)
 }
 
+// SubmissionTarget forwards to the inner store.
+func (s *Store) SubmissionTarget(ctx context.Context, submissionID string) (outbox.AnswerTarget, error) {
+	return s.inner.SubmissionTarget(ctx, submissionID)
+}
+
 // Answer returns an answer, opened.
 func (s *Store) Answer(ctx context.Context, id string) (outbox.Answer, error) {
 	a, err := s.inner.Answer(ctx, id)

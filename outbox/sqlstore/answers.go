@@ -107,6 +107,18 @@ func (s *Store) AnswerTarget(ctx context.Context, messageID string) (outbox.Answ
 	return ts[0], nil
 }
 
+// SubmissionTarget returns a submission as the target of an answer.
+func (s *Store) SubmissionTarget(ctx context.Context, submissionID string) (outbox.AnswerTarget, error) {
+	portal, tenant, _, err := s.d.SubmissionInfo(ctx, submissionID)
+	if errors.Is(err, outbox.ErrNotFound) {
+		return outbox.AnswerTarget{}, outbox.ErrNotFound
+	}
+	if err != nil {
+		return outbox.AnswerTarget{}, fmt.Errorf("read submission %s: %w", submissionID, err)
+	}
+	return outbox.AnswerTarget{SubmissionID: submissionID, Tenant: tenant, PortalID: portal}, nil
+}
+
 // Answer returns an answer with its payload and attachments.
 func (s *Store) Answer(ctx context.Context, id string) (outbox.Answer, error) {
 	a, err := s.d.AnswerByID(ctx, id)
