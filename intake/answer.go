@@ -28,7 +28,7 @@ type AnswerSource struct {
 	// (destination ids are unique per route); with it the answer's source
 	// is recorded as "<procedure>/<destination>".
 	Procedure string
-	Channel     string // one of the AnswerChannel constants
+	Channel   string // one of the AnswerChannel constants
 }
 
 // AnswerReceipt says what became of a received answer. It is returned only
