@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/amtsbote/amtsbote/adapters/adminapi"
+	"github.com/amtsbote/amtsbote/adapters/metrics"
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/outbox"
@@ -240,4 +242,71 @@ func resolveAnswer(ctx context.Context, sf storeFlags, name, by string, stdout, 
 	}
 	fmt.Fprint(stdout, done)
 	return 0
+}
+
+// answerObserver counts answers (metrics.Answers).
+type answerObserver interface {
+	ObserveAnswer(tenant, channel, outcome string)
+}
+
+// observedReceiver counts the outcome of every answer its receiver gets.
+type observedReceiver struct {
+	inner intake.AnswerReceiver
+	obs   answerObserver
+}
+
+// Receive forwards to the receiver and counts its outcome.
+func (o observedReceiver) Receive(ctx context.Context, src intake.AnswerSource, body []byte, contentType string) (intake.AnswerReceipt, error) {
+	rc, err := o.inner.Receive(ctx, src, body, contentType)
+	outcome := metrics.AnswerUnavailable
+	switch {
+	case err == nil && rc.Duplicate:
+		outcome = metrics.AnswerDuplicate
+	case err == nil && rc.Matched:
+		outcome = metrics.AnswerMatched
+	case err == nil:
+		outcome = metrics.AnswerUnmatched
+	case errors.Is(err, intake.ErrAnswerConflict):
+		outcome = metrics.AnswerConflict
+	case errors.As(err, new(*intake.AnswerError)):
+		outcome = metrics.AnswerInvalid
+	}
+	o.obs.ObserveAnswer(src.Tenant, src.Channel, outcome)
+	return rc, err
+}
+
+// answerReceiver returns the answer service counted by the operations' metrics.
+func (o *operations) answerReceiver(cfg *config.Config, svc *intake.AnswerService, st metrics.UnmatchedAnswersReader) (intake.AnswerReceiver, error) {
+	tenants := make([]string, 0, len(cfg.Tenants))
+	for _, t := range cfg.Tenants {
+		tenants = append(tenants, t.ID)
+	}
+	channels := []string{intake.AnswerChannelHTTP, intake.AnswerChannelInbox, intake.AnswerChannelAMQP}
+	obs, err := o.metrics.RegisterAnswers(st, tenants, channels, o.logger)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, t := range tenants {
+		known[t] = true
+	}
+	return observedReceiver{inner: svc, obs: tenantFilter{obs, known}}, nil
+}
+
+// tenantFilter counts only configured tenants and known channels, so that
+// the series stay bounded.
+type tenantFilter struct {
+	obs   *metrics.Answers
+	known map[string]bool
+}
+
+func (f tenantFilter) ObserveAnswer(tenant, channel, outcome string) {
+	switch channel {
+	case intake.AnswerChannelHTTP, intake.AnswerChannelInbox, intake.AnswerChannelAMQP:
+	default:
+		return
+	}
+	if f.known[tenant] {
+		f.obs.ObserveAnswer(tenant, channel, outcome)
+	}
 }
