@@ -82,6 +82,10 @@ func parseJSON(body []byte, maxDepth int) (Answer, error) {
 	if fes := schema.Validate(obj); len(fes) > 0 {
 		fe := fes[0]
 		e := &Error{Path: fe.Pointer, Reason: fe.Message}
+		if fe.Pointer == "/reference" && fe.Code == transform.CodeRequired {
+			e.Reason = "is required, or submission_id: the answer refers to no message"
+			e.Err = ErrNoReference
+		}
 		if fe.Pointer == "/type" {
 			e.Err = ErrUnknownType
 		}
