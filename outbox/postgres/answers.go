@@ -142,3 +142,16 @@ func (e executor) PurgeAnswerBlobs(ctx context.Context, answerIDs []string) (int
 	tag, err := e.db.Exec(ctx, e.q["PurgeAnswerBlobs"], answerIDs)
 	return int(tag.RowsAffected()), err
 }
+
+func (e executor) AnswerPayloads(ctx context.Context, after string, limit int) ([]sqlstore.AnswerPayload, error) {
+	return queryRows(ctx, e.db, e.q["AnswerPayloads"], []any{after, limit}, func(r pgx.CollectableRow) (sqlstore.AnswerPayload, error) {
+		var p sqlstore.AnswerPayload
+		err := r.Scan(&p.ID, &p.Payload, &p.Detail)
+		return p, err
+	})
+}
+
+func (e executor) RewriteAnswerPayload(ctx context.Context, p sqlstore.AnswerPayload, payload, detail []byte) (int, error) {
+	tag, err := e.db.Exec(ctx, e.q["RewriteAnswerPayload"], p.ID, p.Payload, p.Detail, payload, detail)
+	return int(tag.RowsAffected()), err
+}

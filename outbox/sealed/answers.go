@@ -7,9 +7,13 @@ import (
 	"github.com/amtsbote/amtsbote/outbox"
 )
 
-// KindAnswer names the records of answers from the authority: their
-// payload (the body as received) and detail (the facts shown to portals).
-const KindAnswer = "answer"
+// KindAnswer and KindAnswerDetail name the records of answers from the
+// authority, as RewritePayloads names them: their payload (the body as
+// received) and their detail (the facts shown to portals).
+const (
+	KindAnswer       = "answer"
+	KindAnswerDetail = "answer_detail"
+)
 
 func answerBinding(id, field string) []byte { return Binding(KindAnswer, id, field) }
 

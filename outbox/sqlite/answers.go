@@ -216,3 +216,15 @@ func (e executor) PurgeAnswerBlobs(ctx context.Context, answerIDs []string) (int
 	n, err := res.RowsAffected()
 	return int(n), err
 }
+
+func (e executor) AnswerPayloads(ctx context.Context, after string, limit int) ([]sqlstore.AnswerPayload, error) {
+	rows, err := e.r.QueryContext(ctx, e.q["AnswerPayloads"], after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(p *sqlstore.AnswerPayload) []any { return []any{&p.ID, &p.Payload, &p.Detail} })
+}
+
+func (e executor) RewriteAnswerPayload(ctx context.Context, p sqlstore.AnswerPayload, payload, detail []byte) (int, error) {
+	return rowsChanged(e.w.ExecContext(ctx, e.q["RewriteAnswerPayload"], p.ID, p.Payload, p.Detail, payload, detail))
+}

@@ -210,6 +210,18 @@ type AnswerExecutor interface {
 	// PurgeAnswerBlobs deletes the blobs of the answers' attachments and
 	// their chunks, returning how many blobs it deleted.
 	PurgeAnswerBlobs(ctx context.Context, answerIDs []string) (int, error)
+	// AnswerPayloads reads up to limit answers' payload and detail after id after, in id order.
+	AnswerPayloads(ctx context.Context, after string, limit int) ([]AnswerPayload, error)
+	// RewriteAnswerPayload stores payload and detail unless the row changed
+	// since p was read; it returns the number of rows changed.
+	RewriteAnswerPayload(ctx context.Context, p AnswerPayload, payload, detail []byte) (int, error)
+}
+
+// AnswerPayload is an answer's payload and detail as read for a rewrite.
+type AnswerPayload struct {
+	ID      string
+	Payload []byte
+	Detail  []byte
 }
 
 // AnswerAttachmentRow is an attachment of answer AnswerID.
