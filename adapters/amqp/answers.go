@@ -22,11 +22,11 @@ type AnswerReceiver interface {
 
 // Defaults of AnswerConfig.
 const (
-	DefaultAnswerMaxBytes  int64 = 20 << 20 // 20 MiB
-	DefaultRetryDelay            = time.Second
-	DefaultMaxRetryDelay         = time.Minute
-	DefaultReconnectDelay        = 500 * time.Millisecond
-	DefaultMaxReconnect          = 30 * time.Second
+	DefaultAnswerMaxBytes int64 = 20 << 20 // 20 MiB
+	DefaultRetryDelay           = time.Second
+	DefaultMaxRetryDelay        = time.Minute
+	DefaultReconnectDelay       = 500 * time.Millisecond
+	DefaultMaxReconnect         = 30 * time.Second
 )
 
 // closeTimeout bounds closing a subscriber's connection.
