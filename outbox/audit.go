@@ -37,6 +37,10 @@ const (
 	// EventPurged: retention removed the payload (Topic set: the message's
 	// generated XML; Topic empty: the submission's request).
 	EventPurged EventKind = "purged"
+	// EventAnswer: an answer from the authority was matched or assigned to
+	// the submission; MessageID is the answer's id (Answer.ID), Detail its
+	// status, Actor the destination that sent it or the assigning operator.
+	EventAnswer EventKind = "answer"
 )
 
 // Event is one append-only entry of a submission's audit trail. Events are
@@ -122,6 +126,7 @@ type PurgeResult struct {
 	Messages    int // payloads of delivered messages
 	Submissions int // request payloads of submissions whose messages are all delivered and purged
 	Blobs       int // blobs (attachments) of those submissions
+	Answers     int // payloads of answers (with their attachments' blobs)
 }
 
 // Auditor is the audit and retention part of a Store.

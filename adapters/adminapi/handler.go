@@ -55,6 +55,9 @@ type Config struct {
 	// Logger receives one Info record per request and the errors behind 500
 	// answers, with ids, never keys or payloads. Default: discard.
 	Logger *slog.Logger
+	// Answers, when set, assigns and discards unmatched answers
+	// (intake.AnswerService); the answer routes read the store.
+	Answers AnswerResolver
 }
 
 // Validate reports every problem of c at once.
@@ -97,6 +100,7 @@ func New(cfg Config) (*Handler, error) {
 	h.handle(RouteReplayAll, h.replayAll)
 	h.handle(RouteDiscard, h.discard)
 	h.handle(RouteEvents, h.events)
+	h.registerAnswers(cfg.Answers)
 	h.handle("/admin/v1/messages", methodNotAllowed("GET, HEAD"))
 	h.handle("/admin/v1/messages/{id}", methodNotAllowed("GET, HEAD"))
 	h.handle("/admin/v1/messages/{id}/replay", methodNotAllowed(http.MethodPost))

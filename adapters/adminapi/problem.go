@@ -39,6 +39,8 @@ var problemTitles = map[string]string{
 	ProblemAmbiguous:            "Ambiguous message id",
 	ProblemNotReplayable:        "Not replayable",
 	ProblemInternal:             "Internal server error",
+	ProblemAnswerResolved:       "Answer not unmatched",
+	ProblemAssignTarget:         "No such submission of the tenant",
 }
 
 // problemError is an error a handler answers with a problem response.

@@ -8,6 +8,7 @@ import (
 	"github.com/amtsbote/amtsbote/adapters/adminapi"
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/intake"
 )
 
 // adminServer returns the admin API's server on cfg.Admin.Listen, beside the
@@ -17,7 +18,15 @@ func adminServer(cfg *config.Config, st adminapi.Store, logger *slog.Logger) (*h
 	if !cfg.Admin.Enabled() {
 		return nil, nil
 	}
-	h, err := adminapi.New(adminapi.Config{Admin: cfg.Admin, Store: st, Logger: logger.With(slog.String("api", "admin"))})
+	var answers adminapi.AnswerResolver
+	if as, ok := st.(intake.AnswerStore); ok {
+		svc, err := newAnswerService(cfg, as, logger)
+		if err != nil {
+			return nil, err
+		}
+		answers = svc
+	}
+	h, err := adminapi.New(adminapi.Config{Admin: cfg.Admin, Store: st, Logger: logger.With(slog.String("api", "admin")), Answers: answers})
 	if err != nil {
 		return nil, err
 	}

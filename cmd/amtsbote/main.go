@@ -60,6 +60,7 @@ var commands = map[string]command{
 `},
 	"demo-config": {demoConfigCmd, demoConfigUsage},
 	"outbox":      {outboxCmd, outboxUsage},
+	"answers":     {answersCmd, answersUsage},
 	"audit": {auditCmd, `Usage:
   amtsbote audit SUBMISSION-ID [--json] [--config FILE | --data-dir DIR]
       Print a submission's audit trail, oldest first.

@@ -181,9 +181,19 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	if err != nil {
 		return err
 	}
+	answerSvc, err := newAnswerService(cfg, st, logger)
+	if err != nil {
+		return err
+	}
+	// Every answer channel receives through answers, which counts them.
+	answers, err := ops.answerReceiver(cfg, answerSvc, st)
+	if err != nil {
+		return err
+	}
 	api, err := portalapi.New(portalapi.Config{
 		Config:       cfg,
 		Intake:       in,
+		Answers:      answers,
 		Store:        st,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		// A multipart upload gets read_timeout per 64 KiB of progress.
