@@ -41,10 +41,10 @@ type AnswerConfig struct {
 	// declares nothing (give it a dead-letter exchange to keep refused
 	// answers).
 	Queue string
-	// Tenant and Destination say whose answers arrive here: they become
-	// the intake.AnswerSource (with Channel intake.AnswerChannelAMQP).
-	// Both required.
-	Tenant, Destination string
+	// Tenant, Procedure and Destination say whose answers arrive here:
+	// they become the intake.AnswerSource (with Channel
+	// intake.AnswerChannelAMQP). Tenant and Destination are required.
+	Tenant, Procedure, Destination string
 	// MaxBytes is the largest body accepted; a larger message is rejected
 	// (dead-lettered). Default DefaultAnswerMaxBytes.
 	MaxBytes int64
@@ -57,6 +57,10 @@ type AnswerConfig struct {
 	// up to MaxReconnectDelay. Defaults DefaultReconnectDelay,
 	// DefaultMaxReconnect.
 	ReconnectDelay, MaxReconnectDelay time.Duration
+	// OnRefused, optional, is called for each message the subscriber
+	// refuses itself, before the answer service sees it (too large), so
+	// that it can be counted with the service's refusals.
+	OnRefused func()
 	// Logger receives the records of the subscriber (queue, message ids,
 	// answer and submission ids, reasons; never the body or the URL).
 	// Default: discard.
@@ -133,7 +137,7 @@ func NewAnswerSubscriber(cfg AnswerConfig, r AnswerReceiver) (*AnswerSubscriber,
 	}
 	return &AnswerSubscriber{
 		cfg: cfg, receiver: r,
-		src: intake.AnswerSource{Tenant: cfg.Tenant, Destination: cfg.Destination, Channel: intake.AnswerChannelAMQP},
+		src: intake.AnswerSource{Tenant: cfg.Tenant, Procedure: cfg.Procedure, Destination: cfg.Destination, Channel: intake.AnswerChannelAMQP},
 		logger: logger.With(slog.String("adapter", "amqp-answers"), slog.String("tenant", cfg.Tenant),
 			slog.String("destination", cfg.Destination), slog.String("queue", cfg.Queue)),
 	}, nil
@@ -165,7 +169,7 @@ func (s *AnswerSubscriber) Run(ctx context.Context) error {
 // ends, and closes. consumed reports whether it got as far as consuming.
 func (s *AnswerSubscriber) session(ctx context.Context) (consumed bool, err error) {
 	conn, err := amqp091.DialConfig(s.cfg.URL.Value(), amqp091.Config{
-		Properties: amqp091.Table{"connection_name": "amtsbote answers " + s.cfg.Tenant + "/" + s.cfg.Destination},
+		Properties: amqp091.Table{"connection_name": "amtsbote answers " + strings.Trim(s.cfg.Tenant+"/"+s.cfg.Procedure+"/"+s.cfg.Destination, "/")},
 		Dial:       amqp091.DefaultDial(30 * time.Second),
 	})
 	if err != nil {
@@ -232,6 +236,9 @@ func (s *AnswerSubscriber) handle(ctx context.Context, d amqp091.Delivery, retry
 		log.WarnContext(ctx, "amqp answers: answer refused and rejected (dead-lettered where the queue has a dead-letter exchange)", slog.String("reason", reason))
 	}
 	if int64(len(d.Body)) > s.cfg.MaxBytes {
+		if s.cfg.OnRefused != nil {
+			s.cfg.OnRefused()
+		}
 		reject("invalid answer: the message has more than " + strconv.FormatInt(s.cfg.MaxBytes, 10) + " bytes (max_bytes)")
 		return true
 	}
