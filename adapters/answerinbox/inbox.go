@@ -41,10 +41,10 @@ type Config struct {
 	// Dir is the directory polled. Required. done/ and failed/ are created
 	// below it as needed.
 	Dir string
-	// Tenant and Destination say whose answers arrive here: they become
-	// the intake.AnswerSource (with Channel intake.AnswerChannelInbox).
-	// Both required.
-	Tenant, Destination string
+	// Tenant, Procedure and Destination say whose answers arrive here:
+	// they become the intake.AnswerSource (with Channel
+	// intake.AnswerChannelInbox). Tenant and Destination are required.
+	Tenant, Procedure, Destination string
 	// PollInterval is the time between two looks at Dir. Default
 	// DefaultPollInterval.
 	PollInterval time.Duration
@@ -54,6 +54,10 @@ type Config struct {
 	// Logger receives a record for each file handled (file name, answer and
 	// submission ids; never content). Default: discard.
 	Logger *slog.Logger
+	// OnRefused, optional, is called for each file the inbox refuses
+	// itself, before the answer service sees it (too large, not a regular
+	// file), so that it can be counted with the service's refusals.
+	OnRefused func()
 	// Now returns the current time; default time.Now. For tests.
 	Now func() time.Time
 }
@@ -126,7 +130,7 @@ func New(cfg Config, r Receiver) (*Inbox, error) {
 	}
 	return &Inbox{
 		cfg: cfg, dir: dir, receiver: r, logger: logger.With(slog.String("inbox", dir)),
-		src:  intake.AnswerSource{Tenant: cfg.Tenant, Destination: cfg.Destination, Channel: intake.AnswerChannelInbox},
+		src:  intake.AnswerSource{Tenant: cfg.Tenant, Procedure: cfg.Procedure, Destination: cfg.Destination, Channel: intake.AnswerChannelInbox},
 		seen: map[string]stamp{},
 	}, nil
 }
@@ -225,6 +229,9 @@ func (in *Inbox) handle(ctx context.Context, name string) {
 		return
 	}
 	if refusal != "" {
+		if in.cfg.OnRefused != nil {
+			in.cfg.OnRefused()
+		}
 		in.fail(ctx, log, name, refusal)
 		return
 	}
