@@ -167,6 +167,21 @@ func (a *answerRoutes) list(w http.ResponseWriter, r *http.Request) error {
 		return problem(ProblemMalformedRequest, http.StatusBadRequest, "state must be matched, unmatched, assigned or discarded")
 	}
 	f := outbox.AnswerFilter{State: state, Tenant: q.Get("tenant"), After: q.Get("after")}
+	op, err := RequireOperator(r)
+	if err != nil {
+		return err
+	}
+	switch {
+	case f.Tenant != "" && !op.Allows(f.Tenant):
+		return problem(ProblemNotFound, http.StatusNotFound, "no such tenant in the operator's scope")
+	case f.Tenant == "" && !op.Full():
+		// A scoped operator lists one tenant at a time.
+		if ts := op.Tenants(); len(ts) == 1 {
+			f.Tenant = ts[0]
+		} else {
+			return problem(ProblemMalformedRequest, http.StatusBadRequest, "tenant is required for an operator of several tenants")
+		}
+	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > outbox.MaxListLimit {
@@ -190,12 +205,23 @@ func (a *answerRoutes) list(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// scopedAnswer reads the answer of the request's {id}; another tenant's
+// answer than the operator's is 404, as one that does not exist.
+func (a *answerRoutes) scopedAnswer(r *http.Request) (outbox.Answer, error) {
+	op, err := RequireOperator(r)
+	if err != nil {
+		return outbox.Answer{}, err
+	}
+	ans, err := a.store.Answer(r.Context(), r.PathValue("id"))
+	if errors.Is(err, outbox.ErrNotFound) || err == nil && !op.Allows(ans.Tenant) {
+		return outbox.Answer{}, problem(ProblemNotFound, http.StatusNotFound, "no such answer")
+	}
+	return ans, err
+}
+
 // show handles RouteAnswer.
 func (a *answerRoutes) show(w http.ResponseWriter, r *http.Request) error {
-	ans, err := a.store.Answer(r.Context(), r.PathValue("id"))
-	if errors.Is(err, outbox.ErrNotFound) {
-		return problem(ProblemNotFound, http.StatusNotFound, "no such answer")
-	}
+	ans, err := a.scopedAnswer(r)
 	if err != nil {
 		return err
 	}
@@ -241,6 +267,9 @@ func (a *answerRoutes) assign(w http.ResponseWriter, r *http.Request) error {
 	if body.SubmissionID == "" {
 		return problem(ProblemMalformedRequest, http.StatusBadRequest, "submission_id is required")
 	}
+	if _, err := a.scopedAnswer(r); err != nil {
+		return err
+	}
 	id := r.PathValue("id")
 	if err := a.resolver.Assign(r.Context(), id, body.SubmissionID, by(r), body.Reason); err != nil {
 		return resolveError(err)
@@ -254,6 +283,9 @@ func (a *answerRoutes) assign(w http.ResponseWriter, r *http.Request) error {
 func (a *answerRoutes) discard(w http.ResponseWriter, r *http.Request) error {
 	var body AnswerDiscardRequest
 	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	if _, err := a.scopedAnswer(r); err != nil {
 		return err
 	}
 	id := r.PathValue("id")
