@@ -174,6 +174,10 @@ type Destination struct {
 	// FitConnect holds the settings of type "fitconnect" (a FIT-Connect
 	// destination).
 	FitConnect *FitConnectDestination `yaml:"fitconnect"`
+	// Answers, optional, receives the destination's answers (Eingangs-
+	// bestätigung, Aktenzeichen, Bescheid, xdomea import confirmation)
+	// over HTTP, a file inbox or AMQP.
+	Answers *Answers `yaml:"answers"`
 }
 
 // Circuit configures a destination's circuit breaker: after Threshold failed

@@ -89,6 +89,9 @@ func (c *Config) ApplyDefaults() {
 				if dests[di].FitConnect != nil {
 					dests[di].FitConnect.applyDefaults()
 				}
+				if dests[di].Answers != nil {
+					dests[di].Answers.applyDefaults()
+				}
 				setDefault(&dests[di].Format, FormatXOEV)
 				dests[di].Circuit = dests[di].Circuit.WithDefaults()
 				if r.Concurrency > 0 { // a bad relay value is Validate's to report, once

@@ -131,6 +131,7 @@ func (c *Config) Validate() error {
 	}
 	c.checkClientCerts(v)
 	c.Admin.validate("admin", c.Server.Listen, hashes, tenants, v)
+	c.validateAnswers(v, hashes)
 	c.validateNotify(v)
 	c.validateFitConnect(v)
 

@@ -76,6 +76,9 @@ type Config struct {
 	// WriteTimeout is the server's write timeout, for the extended write
 	// deadline of an upload.
 	WriteTimeout time.Duration
+	// Answers, when set, receives the answers of POST /v1/answers
+	// (intake.AnswerService); without it the route does not exist.
+	Answers AnswerReceiver
 }
 
 // DefaultInflightWait is the default of Config.InflightWait.
@@ -167,6 +170,8 @@ type Handler struct {
 	inflightWait time.Duration
 	uploadIdle   time.Duration
 	writeTimeout time.Duration
+	answers      AnswerReceiver
+	answerStore  AnswerStore // nil: the store keeps no answers
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -198,9 +203,11 @@ func New(cfg Config) (*Handler, error) {
 	h.limits = newPortalLimiters(h.cfg.Portals)
 	h.failures = newFailureLimiter(cmp.Or(cfg.AuthFailureRate, DefaultAuthFailureRate),
 		cmp.Or(cfg.AuthFailureBurst, DefaultAuthFailureBurst), cmp.Or(cfg.AuthFailureClients, DefaultAuthFailureClients))
+	h.answers = cfg.Answers
+	h.answerStore, _ = cfg.Store.(AnswerStore)
 	// Room for one request at least: a body, or a multipart request's
-	// submission part and the chunk of its upload.
-	h.inflight = semaphore.NewWeighted(max(h.maxBody+budgetStep+outbox.BlobChunkSize,
+	// submission part and the chunk of its upload, or the largest answer.
+	h.inflight = semaphore.NewWeighted(max(h.maxBody+budgetStep+outbox.BlobChunkSize, maxAnswerBytes(h.cfg),
 		cmp.Or(cfg.MaxInflightBodyBytes, 4*h.maxBody)))
 	h.inflightWait = cmp.Or(cfg.InflightWait, DefaultInflightWait)
 	h.uploadIdle, h.writeTimeout = cfg.UploadIdleTimeout, cfg.WriteTimeout
@@ -209,6 +216,11 @@ func New(cfg Config) (*Handler, error) {
 	h.handle(RouteStatus, h.status)
 	h.handle(RouteList, h.list)
 	h.handle(RouteEvents, h.events)
+	h.handle(RouteAnswerDocument, h.answerDocument)
+	if h.answers != nil {
+		h.handle(RouteAnswers, h.receiveAnswer)
+		h.handle("/v1/answers", methodNotAllowed(http.MethodPost))
+	}
 	// The same paths with any other method, and everything else, answer
 	// with problems instead of the ServeMux's plain-text errors.
 	h.handle("/v1/submissions", methodNotAllowed(http.MethodGet+", "+http.MethodHead+", "+http.MethodPost))

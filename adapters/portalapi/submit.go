@@ -213,10 +213,15 @@ func idempotencyKey(h http.Header) (string, error) {
 // h.maxBody when the length is not known. The caller calls release when it
 // no longer holds the body or anything derived from it.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte, release func(), err error) {
-	if r.ContentLength > h.maxBody {
-		return nil, nil, errTooLarge(h.maxBody)
+	return h.readBodyLimit(w, r, h.maxBody)
+}
+
+// readBodyLimit is readBody with the limit maxBody.
+func (h *Handler) readBodyLimit(w http.ResponseWriter, r *http.Request, maxBody int64) (body []byte, release func(), err error) {
+	if r.ContentLength > maxBody {
+		return nil, nil, errTooLarge(maxBody)
 	}
-	weight := h.maxBody
+	weight := maxBody
 	if r.ContentLength >= 0 {
 		weight = max(r.ContentLength, 1)
 	}
@@ -231,11 +236,11 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte,
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength))
 	}
-	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, min(h.maxBody, weight)))
+	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, min(maxBody, weight)))
 	if err != nil {
 		release()
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, nil, errTooLarge(h.maxBody)
+			return nil, nil, errTooLarge(maxBody)
 		}
 		return nil, nil, errMalformed(text("the request body could not be read", "der Inhalt der Anfrage konnte nicht gelesen werden"))
 	}

@@ -32,6 +32,10 @@ var queryNames = []string{
 	"StagedChunks", "InsertBlob", "PurgeBlobChunks", "PurgeBlobs",
 	"SubmissionPayloads", "RewriteSubmissionPayload", "MessagePayloads", "RewriteMessagePayload",
 	"BlobChunks", "RewriteBlobChunk", "BlobHeaders", "RewriteBlobHeader",
+	"InsertAnswer", "AnswerByMessageID", "AnswerByID", "AnswersBySubmission", "ListAnswers", "InsertAnswerAttachment",
+	"AnswerAttachments", "InsertAnswerEvent", "AnswerEvents", "AssignAnswer", "DiscardAnswer", "AnswerState",
+	"UnmatchedAnswers", "MessageTarget", "PurgeAnswers", "PurgeAnswerBlobChunks", "PurgeAnswerBlobs",
+	"AnswerPayloads", "RewriteAnswerPayload",
 }
 
 // Config configures the store.

@@ -35,6 +35,10 @@ var queryNames = []string{
 	"PurgeBlobChunks", "PurgeBlobs",
 	"SubmissionPayloads", "RewriteSubmissionPayload", "MessagePayloads", "RewriteMessagePayload",
 	"BlobChunks", "RewriteBlobChunk", "BlobHeaders", "RewriteBlobHeader",
+	"InsertAnswer", "AnswerByMessageID", "AnswerByID", "AnswersBySubmission", "ListAnswers", "InsertAnswerAttachment",
+	"AnswerAttachments", "InsertAnswerEvent", "AnswerEvents", "AssignAnswer", "DiscardAnswer", "AnswerState",
+	"UnmatchedAnswers", "MessageTarget", "PurgeAnswers", "PurgeAnswerBlobChunks", "PurgeAnswerBlobs",
+	"AnswerPayloads", "RewriteAnswerPayload",
 }
 
 // Store is the SQLite outbox store: the logic of sqlstore over this
