@@ -191,6 +191,15 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		WriteTimeout:      cfg.Server.WriteTimeout.Duration,
 		Logger:            logger,
 		Observer:          ops,
+		// Fair intake (server.intake) and the database budget of a request.
+		MaxInflightBodyBytes:    cfg.Server.Intake.MaxInflightBytes,
+		PortalInflightBodyBytes: cfg.Server.Intake.PortalInflightBytes,
+		InflightWait:            cfg.Server.Intake.InflightWait.Duration,
+		MaxUploads:              cfg.Server.Intake.MaxUploads,
+		PortalMaxUploads:        cfg.Server.Intake.PortalMaxUploads,
+		MinBodyRate:             cfg.Server.Intake.MinBodyRate,
+		BodyRateGrace:           cfg.Server.Intake.BodyRateGrace.Duration,
+		DatabaseTimeout:         cfg.Database.RequestTimeout.Duration,
 	})
 	if err != nil {
 		return err
