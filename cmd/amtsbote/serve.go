@@ -133,6 +133,9 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		Registry: registry,
 		Product:  transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()},
 		Logger:   logger,
+		// Each database call of a submission; a JSON submission's are
+		// bounded together by the portal API as well.
+		DatabaseTimeout: cfg.Database.RequestTimeout.Duration,
 	})
 	if err != nil {
 		return err

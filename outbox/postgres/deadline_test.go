@@ -1,0 +1,89 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/outbox/postgres/pgtest"
+)
+
+// TestCommitWithinBudget: a transaction begun with a deadline commits
+// while it is within the time it had then, and rolls back on the database's
+// side when its COMMIT arrives later (as after a database that hung), so
+// that nothing commits after its caller gave up.
+func TestCommitWithinBudget(t *testing.T) {
+	s, err := Open(context.Background(), Config{URL: pgtest.NewDatabase(t), StatementTimeout: 30 * time.Second,
+		AcquireTimeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d := &driver{executor: executor{db: s.pool, q: s.q}, pool: s.pool}
+	for _, tc := range []struct {
+		id        string
+		budget    time.Duration // the time left at Begin, as the guard sees it
+		committed bool
+	}{
+		{"00000000-0000-4000-8000-000000000001", time.Minute, true},
+		{"00000000-0000-4000-8000-000000000002", 0, true}, // no deadline: no guard
+		{"00000000-0000-4000-8000-000000000003", time.Microsecond, false},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		tx, err := d.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.(*txExecutor).budget = tc.budget
+		if _, err := tx.InsertSubmission(ctx, outbox.Submission{ID: tc.id, PortalID: "p", TenantID: "t", ProcedureID: "x.y",
+			RequestHash: make([]byte, 32), Payload: []byte("{}"), CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond) // beyond the shortest budget
+		err = tx.Commit(ctx)
+		_ = tx.Rollback(ctx)
+		cancel()
+		if tc.committed != (err == nil) {
+			t.Errorf("%s: Commit = %v, want committed %v", tc.id, err, tc.committed)
+		}
+		if err != nil && !strings.Contains(err.Error(), "transaction deadline passed") {
+			t.Errorf("%s: Commit = %v, want the deadline's error", tc.id, err)
+		}
+		_, _, err = s.Submission(context.Background(), tc.id)
+		if found := err == nil; found != tc.committed {
+			t.Errorf("%s: stored %v (%v), want %v", tc.id, found, err, tc.committed)
+		}
+		if err != nil && !errors.Is(err, outbox.ErrNotFound) {
+			t.Errorf("%s: %v", tc.id, err)
+		}
+	}
+	// The pool is usable after the refused commit.
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStatementTimeout: the sessions carry the configured statement
+// timeout, and a call hanging on the database ends with it.
+func TestStatementTimeout(t *testing.T) {
+	s, err := Open(context.Background(), Config{URL: pgtest.NewDatabase(t), StatementTimeout: 300 * time.Millisecond,
+		AcquireTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var setting string
+	if err := s.pool.QueryRow(context.Background(), "SHOW statement_timeout").Scan(&setting); err != nil {
+		t.Fatal(err)
+	}
+	if setting != "300ms" {
+		t.Errorf("statement_timeout = %q, want 300ms", setting)
+	}
+	_, err = s.pool.Exec(context.Background(), "SELECT pg_sleep(10)")
+	if err == nil || !strings.Contains(err.Error(), "statement timeout") {
+		t.Errorf("a 10 s statement: %v, want the statement timeout", err)
+	}
+}
