@@ -157,13 +157,17 @@ type bodyDeadline struct {
 	idleEnd  time.Time
 }
 
-// newBodyDeadline starts the deadlines of w's connection; with neither rate,
-// idle nor limit, the server's timeouts stay in force.
+// newBodyDeadline starts the deadlines of w's connection for a request
+// that began at d.start (its time waiting for an upload slot counts); with
+// neither rate, idle nor limit, the server's timeouts stay in force.
 func newBodyDeadline(w http.ResponseWriter, d bodyDeadline) *bodyDeadline {
 	d.rc = http.NewResponseController(w)
-	d.start = time.Now()
-	d.idleEnd = d.start.Add(d.idle)
-	d.set(d.start)
+	now := time.Now()
+	if d.start.IsZero() {
+		d.start = now
+	}
+	d.idleEnd = now.Add(d.idle)
+	d.set(now)
 	return &d
 }
 

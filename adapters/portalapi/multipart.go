@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/outbox"
@@ -47,8 +48,9 @@ type multipartRequest struct {
 // openMultipart starts reading r's multipart body with boundary, reserving
 // memory in res: the upload is bounded by its progress (UploadIdleTimeout)
 // and the minimum rate, not by the server's read timeout.
-func (h *Handler) openMultipart(w http.ResponseWriter, r *http.Request, boundary string, res *reservation) *multipartRequest {
-	d := newBodyDeadline(w, bodyDeadline{grace: h.rateGrace, rate: h.minRate, idle: h.uploadIdle, write: h.writeTimeout})
+func (h *Handler) openMultipart(w http.ResponseWriter, r *http.Request, boundary string, res *reservation,
+	began time.Time) *multipartRequest {
+	d := newBodyDeadline(w, bodyDeadline{start: began, grace: h.rateGrace, rate: h.minRate, idle: h.uploadIdle, write: h.writeTimeout})
 	return &multipartRequest{mr: multipart.NewReader(d.reader(r.Body), boundary), deadline: d, res: res}
 }
 

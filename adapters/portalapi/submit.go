@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 	"unicode/utf8"
 
 	"github.com/amtsbote/amtsbote/intake"
@@ -52,6 +53,7 @@ const submissionsPath = "/v1/submissions"
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	info := infoOf(ctx)
+	began := time.Now() // the minimum body rate counts from here
 	portal, err := h.authenticate(r)
 	if err != nil {
 		return err
@@ -76,7 +78,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 		multipart *multipartRequest
 	)
 	if boundary == "" {
-		body, err := h.readBody(w, r, res)
+		body, err := h.readBody(w, r, res, began)
 		if err != nil {
 			return err
 		}
@@ -91,7 +93,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 		ctx, cancel = context.WithTimeout(ctx, h.dbTimeout)
 		defer cancel()
 	} else {
-		multipart = h.openMultipart(w, r, boundary, res)
+		multipart = h.openMultipart(w, r, boundary, res, began)
 		body, err := h.readSubmission(ctx, multipart)
 		if err != nil {
 			return err
@@ -226,11 +228,11 @@ func idempotencyKey(h http.Header) (string, error) {
 // Content-Length reserves nothing before its bytes come. The body must keep
 // up with the minimum rate (bodyDeadline). The reservation is released with
 // res, when the request is answered.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, res *reservation) ([]byte, error) {
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, res *reservation, began time.Time) ([]byte, error) {
 	if r.ContentLength > h.maxBody {
 		return nil, errTooLarge(h.maxBody)
 	}
-	d := newBodyDeadline(w, bodyDeadline{grace: h.rateGrace, rate: h.minRate, limit: h.uploadIdle, write: h.writeTimeout})
+	d := newBodyDeadline(w, bodyDeadline{start: began, grace: h.rateGrace, rate: h.minRate, limit: h.uploadIdle, write: h.writeTimeout})
 	body := d.reader(http.MaxBytesReader(w, r.Body, h.maxBody))
 	var buf bytes.Buffer
 	for {
