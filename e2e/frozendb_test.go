@@ -1,0 +1,278 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/outbox/postgres/pgtest"
+)
+
+// freezeProxy is a TCP proxy that can stop forwarding without closing
+// anything, as a database whose process is stopped (SIGSTOP) looks from
+// outside: connections are accepted, bytes are taken and held, nothing
+// answers. Resumed, it forwards what it holds, also what a client sent
+// before it closed, as the stopped database would read it from its socket.
+type freezeProxy struct {
+	ln       net.Listener
+	upstream string
+	mu       sync.Mutex
+	frozen   bool
+	thawed   *sync.Cond
+	wg       sync.WaitGroup
+}
+
+func newFreezeProxy(t *testing.T, upstream string) *freezeProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &freezeProxy{ln: ln, upstream: upstream}
+	p.thawed = sync.NewCond(&p.mu)
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		p.freeze(false)
+		ln.Close()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *freezeProxy) addr() string { return p.ln.Addr().String() }
+
+// freeze stops (true) or resumes (false) forwarding.
+func (p *freezeProxy) freeze(on bool) {
+	p.mu.Lock()
+	p.frozen = on
+	p.mu.Unlock()
+	if !on {
+		p.thawed.Broadcast()
+	}
+}
+
+// gate waits while the proxy is frozen.
+func (p *freezeProxy) gate() {
+	p.mu.Lock()
+	for p.frozen {
+		p.thawed.Wait()
+	}
+	p.mu.Unlock()
+}
+
+func (p *freezeProxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.gate() // a frozen database answers no new connection either
+			up, err := net.Dial("tcp", p.upstream)
+			if err != nil {
+				c.Close()
+				return
+			}
+			var both sync.WaitGroup
+			both.Add(2)
+			go func() { defer both.Done(); p.pipe(up, c) }()
+			go func() { defer both.Done(); p.pipe(c, up) }()
+			both.Wait()
+			c.Close()
+			up.Close()
+		}()
+	}
+}
+
+// pipe copies src to dst chunk by chunk, each chunk held while frozen; at
+// the end of src it closes dst's write side.
+func (p *freezeProxy) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.gate()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	p.gate()
+	if tc, ok := dst.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+}
+
+// frozenAnswer is one answer to a submission while the database froze.
+type frozenAnswer struct {
+	key    string
+	status int
+	took   time.Duration
+	err    error
+}
+
+// TestFrozenDatabase runs the binary on PostgreSQL behind a proxy that stops
+// forwarding without closing (the database hangs), with the default
+// database.request_timeout of 5 s, under load from 6 clients, each sending
+// new submissions with fresh Idempotency-Keys. While it is frozen, every
+// submission is answered 503 with Retry-After; none hangs until the client
+// gives up (a transport error after the client's 20 s is a failure). The
+// database itself is read directly while the proxy holds: once resumed, no
+// submission whose client was told 503 may be committed (a COMMIT the proxy
+// held must roll back); one that committed before its answer was lost is
+// returned by the idempotent retry. The same process recovers.
+func TestFrozenDatabase(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newFreezeProxy(t, u.Host)
+	proxied := *u
+	proxied.Host = proxy.addr()
+	ctx := context.Background()
+	db, err := pgx.Connect(ctx, dbURL) // direct: the database itself does not hang
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	stored := func(keys []string) map[string]string {
+		t.Helper()
+		rows, err := db.Query(ctx, `SELECT idempotency_key, id FROM submissions WHERE idempotency_key = ANY($1)`, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for rows.Next() {
+			var k, id string
+			if err := rows.Scan(&k, &id); err != nil {
+				t.Fatal(err)
+			}
+			out[k] = id
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+
+	dir := t.TempDir()
+	text := strings.Replace(fmt.Sprintf(retryConfig, dir, config.HashKey("frozen-key")),
+		"database:\n  path: "+dir+"/amtsbote.db", "database:\n  url: "+proxied.String(), 1)
+	p := start(t, dir, nil, "--config", writeConfig(t, dir, text))
+	sub := newSubmitter("frozen-key", demoBody(t), 6)
+	sub.client.Timeout = 20 * time.Second
+	first := p.accept(t, "frozen-key", "before", demoBody(t))
+
+	var (
+		mu       sync.Mutex
+		answers  []frozenAnswer
+		frozen   atomic.Bool
+		stop     atomic.Bool
+		clients  sync.WaitGroup
+		sequence atomic.Int64
+	)
+	for range 6 {
+		clients.Add(1)
+		go func() {
+			defer clients.Done()
+			for !stop.Load() {
+				key := fmt.Sprintf("frozen-%d", sequence.Add(1))
+				during := frozen.Load()
+				began := time.Now()
+				status, _, ra, err := sub.once(p.addr, key)
+				a := frozenAnswer{key: key, status: status, took: time.Since(began), err: err}
+				if err == nil && status == http.StatusServiceUnavailable && ra == "" {
+					a.err = errors.New("503 without Retry-After")
+				}
+				mu.Lock()
+				if during || frozen.Load() {
+					answers = append(answers, a)
+				}
+				mu.Unlock()
+				time.Sleep(50 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(time.Second) // submissions flow, some in their transaction
+	frozen.Store(true)
+	proxy.freeze(true)
+	time.Sleep(12 * time.Second) // more than two budgets: every request in flight has been answered
+	stop.Store(true)
+	clients.Wait()
+
+	// Before resuming: what the database has.
+	mu.Lock()
+	var refused []string
+	var slowest time.Duration
+	for _, a := range answers {
+		switch {
+		case a.err != nil:
+			t.Errorf("%s: %v; want an answer, 503 with Retry-After", a.key, a.err)
+		case a.status == http.StatusServiceUnavailable:
+			refused = append(refused, a.key)
+			slowest = max(slowest, a.took)
+		case a.status == http.StatusAccepted: // committed just before the freeze
+		default:
+			t.Errorf("%s: status %d during the freeze; want 503", a.key, a.status)
+		}
+	}
+	mu.Unlock()
+	if len(refused) < 6 {
+		t.Fatalf("only %d submissions answered 503 while the database was frozen", len(refused))
+	}
+	t.Logf("%d submissions answered 503 while the database hung; the slowest answer took %v (budget 5 s)", len(refused), slowest)
+	before := stored(refused)
+
+	// Resume: the proxy forwards what it held, COMMITs included. None of
+	// them may commit a submission whose client was told 503.
+	proxy.freeze(false)
+	time.Sleep(3 * time.Second)
+	after := stored(refused)
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			t.Errorf("%s committed after the database resumed, although its client was told 503", k)
+		}
+	}
+
+	// The same process recovers, and the idempotent retries resolve each
+	// refused submission: the one stored before is returned, the others are
+	// stored now.
+	waitFor(t, time.Minute, "a 202 after the database resumed", func() bool {
+		status, _, _, err := sub.once(p.addr, "after")
+		return err == nil && status == http.StatusAccepted
+	})
+	for _, k := range refused {
+		status, id, _, err := sub.once(p.addr, k)
+		if err != nil || status != http.StatusAccepted {
+			t.Errorf("retry of %s: status %d, error %v; want 202", k, status, err)
+			continue
+		}
+		if old, ok := before[k]; ok && old != id {
+			t.Errorf("retry of %s: id %s, want the stored %s", k, id, old)
+		}
+	}
+	if got := stored(refused); len(got) != len(refused) {
+		t.Errorf("%d of %d refused submissions stored after their retries", len(got), len(refused))
+	}
+	t.Logf("%d of the refused submissions had been committed before their answer was lost; their retries returned them", len(before))
+	p.awaitStatus(t, "frozen-key", first, "delivered", time.Minute)
+}
