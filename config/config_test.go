@@ -525,7 +525,8 @@ func TestApplyDefaults(t *testing.T) {
 		MaxBodyBytes:      10 << 20,
 		ShutdownTimeout:   dur(30 * time.Second),
 		Intake: Intake{MaxInflightBytes: 40 << 20, PortalInflightBytes: 20 << 20, InflightWait: dur(10 * time.Second),
-			MaxUploads: 256, PortalMaxUploads: 32, MinBodyRate: 1024, BodyRateGrace: dur(10 * time.Second)},
+			MaxUploads: 256, PortalMaxUploads: 32, MinBodyRate: 1024, BodyRateGrace: dur(10 * time.Second),
+			BodyBufferBytes: 256 << 10},
 	}
 	if cfg.Server.DrainDelay == nil || cfg.Server.DrainDelay.Duration != time.Second {
 		t.Errorf("DrainDelay = %v, want 1s", cfg.Server.DrainDelay)
@@ -1604,6 +1605,7 @@ func TestValidateIntakeAndDatabaseTimeouts(t *testing.T) {
 			[]string{"server.intake.portal_max_uploads"}},
 		{"rate", func(c *Config) { c.Server.Intake.MinBodyRate = -1; c.Server.Intake.BodyRateGrace = dur(-time.Second) },
 			[]string{"server.intake.min_body_rate", "server.intake.body_rate_grace"}},
+		{"buffer", func(c *Config) { c.Server.Intake.BodyBufferBytes = 1000 }, []string{"server.intake.body_buffer_bytes"}},
 		{"acquire beyond the request", func(c *Config) { c.Database.AcquireTimeout = dur(6 * time.Second) },
 			[]string{"database.acquire_timeout"}},
 		{"negative timeouts", func(c *Config) {

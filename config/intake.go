@@ -26,6 +26,15 @@ type Intake struct {
 	// PortalMaxUploads bounds those of one portal; beyond it, 429 at once.
 	// Default 32; at most MaxUploads.
 	PortalMaxUploads int `yaml:"portal_max_uploads"`
+	// BodyBufferBytes is the part of a JSON body kept in memory while it
+	// arrives; the rest is spooled to an encrypted temporary file (unlinked
+	// at once, its key only in memory) until the body is complete, and the
+	// memory for all of it is reserved only then. Default 256 KiB; at least
+	// 64 KiB; server.max_body_bytes turns spooling off.
+	BodyBufferBytes int64 `yaml:"body_buffer_bytes"`
+	// SpoolDir is the directory of those files. Default: the system's
+	// temporary directory (TMPDIR).
+	SpoolDir string `yaml:"spool_dir"`
 	// MinBodyRate is the slowest a request body may arrive on average, in
 	// bytes per second, once BodyRateGrace has passed: a body must have
 	// arrived to (elapsed - BodyRateGrace) × MinBodyRate bytes at any time,
@@ -43,6 +52,7 @@ const (
 	defaultPortalMaxUploads = 32
 	defaultMinBodyRate      = 1024
 	defaultBodyRateGrace    = 10 * time.Second
+	defaultBodyBufferBytes  = 256 << 10
 )
 
 // Defaults of the database deadlines.
@@ -62,6 +72,7 @@ func (i *Intake) applyDefaults(maxBody int64) {
 	setDefault(&i.PortalMaxUploads, min(defaultPortalMaxUploads, i.MaxUploads))
 	setDefault(&i.MinBodyRate, defaultMinBodyRate)
 	setDefault(&i.BodyRateGrace.Duration, defaultBodyRateGrace)
+	setDefault(&i.BodyBufferBytes, defaultBodyBufferBytes)
 }
 
 func (i *Intake) validate(path string, maxBody int64, v *validator) {
@@ -84,6 +95,9 @@ func (i *Intake) validate(path string, maxBody int64, v *validator) {
 		v.add(path+".min_body_rate", "must be positive, got %d", i.MinBodyRate)
 	}
 	v.positive(path+".body_rate_grace", i.BodyRateGrace)
+	if i.BodyBufferBytes < 64<<10 {
+		v.add(path+".body_buffer_bytes", "must be at least 65536 (64 KiB), got %d", i.BodyBufferBytes)
+	}
 }
 
 // validateTimeouts checks the database deadlines: each positive, and the

@@ -77,6 +77,12 @@ type Config struct {
 	// DefaultPortalMaxUploads.
 	MaxUploads       int
 	PortalMaxUploads int
+	// BodyBufferBytes is the part of a JSON body kept in memory while it
+	// arrives; the rest goes to an encrypted, unlinked temporary file in
+	// SpoolDir (the system's temporary directory when empty) until the body
+	// is complete. Default DefaultBodyBufferBytes; at least 64 KiB.
+	BodyBufferBytes int64
+	SpoolDir        string
 	// MinBodyRate (bytes per second) and BodyRateGrace cut a body that
 	// arrives too slowly: it may take BodyRateGrace plus one second per
 	// MinBodyRate bytes received, else its connection is closed after a
@@ -103,6 +109,9 @@ type Config struct {
 
 // DefaultDatabaseTimeout is the default of Config.DatabaseTimeout.
 const DefaultDatabaseTimeout = 5 * time.Second
+
+// DefaultBodyBufferBytes is the default of Config.BodyBufferBytes.
+const DefaultBodyBufferBytes = 256 << 10
 
 // DefaultInflightWait is the default of Config.InflightWait.
 const DefaultInflightWait = 10 * time.Second
@@ -152,7 +161,7 @@ func (c Config) Validate() error {
 	if c.MaxInflightBodyBytes < 0 || c.PortalInflightBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("inflight body bytes are negative (%d, portal %d)", c.MaxInflightBodyBytes, c.PortalInflightBodyBytes))
 	}
-	if c.MaxUploads < 0 || c.PortalMaxUploads < 0 || c.MinBodyRate < 0 || c.BodyRateGrace < 0 || c.DatabaseTimeout < 0 {
+	if c.MaxUploads < 0 || c.PortalMaxUploads < 0 || c.BodyBufferBytes < 0 || c.MinBodyRate < 0 || c.BodyRateGrace < 0 || c.DatabaseTimeout < 0 {
 		errs = append(errs, errors.New("uploads, body rate, grace and database timeout must not be negative"))
 	}
 	if errs != nil {
@@ -197,6 +206,8 @@ type Handler struct {
 	writeTimeout time.Duration
 	minRate      int64
 	rateGrace    time.Duration
+	bodyBuffer   int64
+	spoolDir     string
 	dbTimeout    time.Duration
 }
 
@@ -238,6 +249,7 @@ func New(cfg Config) (*Handler, error) {
 		cmp.Or(cfg.MaxUploads, DefaultMaxUploads), cmp.Or(cfg.PortalMaxUploads, DefaultPortalMaxUploads))
 	h.uploadIdle, h.writeTimeout = cfg.UploadIdleTimeout, cfg.WriteTimeout
 	h.minRate, h.rateGrace = cfg.MinBodyRate, cfg.BodyRateGrace
+	h.bodyBuffer, h.spoolDir = max(budgetStep, cmp.Or(cfg.BodyBufferBytes, DefaultBodyBufferBytes)), cfg.SpoolDir
 	h.dbTimeout = cmp.Or(cfg.DatabaseTimeout, DefaultDatabaseTimeout)
 
 	h.handle(RouteSubmit, h.submit)

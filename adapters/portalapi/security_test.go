@@ -2,6 +2,8 @@ package portalapi_test
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
@@ -404,6 +406,7 @@ func TestBodiesInMemoryAreShared(t *testing.T) {
 	const maxBody = 512 << 10
 	e := newEnv(t, func(c *envConfig) {
 		c.MaxBodyBytes, c.InflightWait, c.PortalInflightBodyBytes = maxBody, 50*time.Millisecond, 3*maxBody
+		c.BodyBufferBytes = maxBody // all in memory, none spooled
 	})
 	// All but the last byte: the body is in memory.
 	var demo []net.Conn
@@ -425,6 +428,41 @@ func TestBodiesInMemoryAreShared(t *testing.T) {
 	// The budget is back.
 	for _, key := range []string{demoKey, otherKey} {
 		problemOf(t, e.submit(t, key, []byte(`{}`)), http.StatusUnprocessableEntity, portalapi.ProblemValidationFailed)
+	}
+}
+
+// TestLargeBodiesSpool: beyond the in-memory buffer, a body that arrives
+// is spooled: slow bodies that have nearly all arrived hold one step of
+// memory each, not their size, so requests are served meanwhile; once
+// complete, each is read back and answered as usual. The spool file is
+// unlinked from the start.
+func TestLargeBodiesSpool(t *testing.T) {
+	t.Parallel()
+	const maxBody = 512 << 10
+	spoolDir := t.TempDir()
+	e := newEnv(t, func(c *envConfig) {
+		c.MaxBodyBytes, c.InflightWait, c.BodyBufferBytes, c.SpoolDir = maxBody, 50*time.Millisecond, 128<<10, spoolDir
+	})
+	var slow []net.Conn
+	for range 8 { // twice the budget, arrived but for the last byte
+		slow = append(slow, slowUpload(t, e, demoKey, maxBody, maxBody-1))
+	}
+	for range 20 {
+		problemOf(t, e.submit(t, demoKey, []byte(`{}`)), http.StatusUnprocessableEntity, portalapi.ProblemValidationFailed)
+	}
+	if entries, err := os.ReadDir(spoolDir); err != nil || len(entries) != 0 {
+		t.Errorf("spool directory holds %d entries (%v), want none: spool files are unlinked", len(entries), err)
+	}
+	for _, c := range slow {
+		if st := finishUpload(t, c, 1); st != http.StatusUnprocessableEntity {
+			t.Errorf("spooled upload answered %d, want 422 (it was read back whole)", st)
+		}
+	}
+	// A valid submission larger than the buffer is stored as sent.
+	body := append(readDemo(t), bytes.Repeat([]byte(" \n"), 100<<10)...)
+	id := accepted(t, e.submit(t, demoKey, body))
+	if sub, _, err := e.store.Submission(context.Background(), id); err != nil || !bytes.Equal(sub.Payload, body) {
+		t.Errorf("stored payload of the spooled submission differs (%v)", err)
 	}
 }
 

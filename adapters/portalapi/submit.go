@@ -225,9 +225,13 @@ func idempotencyKey(h http.Header) (string, error) {
 
 // readBody reads the whole body, at most h.maxBody bytes, reserving room
 // for it in res as it arrives, budgetStep bytes at a time: an announced
-// Content-Length reserves nothing before its bytes come. The body must keep
-// up with the minimum rate (bodyDeadline). The reservation is released with
-// res, when the request is answered.
+// Content-Length reserves nothing before its bytes come. Beyond
+// h.bodyBuffer bytes, the body goes to an encrypted spool file while it
+// arrives, holding one step of memory, and is read back into memory once
+// complete and room for all of it is reserved; so a slow large body holds
+// little memory. The body must keep up with the minimum rate
+// (bodyDeadline). The reservation is released with res, when the request
+// is answered.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, res *reservation, began time.Time) ([]byte, error) {
 	if r.ContentLength > h.maxBody {
 		return nil, errTooLarge(h.maxBody)
@@ -235,21 +239,66 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, res *reservat
 	d := newBodyDeadline(w, bodyDeadline{start: began, grace: h.rateGrace, rate: h.minRate, limit: h.uploadIdle, write: h.writeTimeout})
 	body := d.reader(http.MaxBytesReader(w, r.Body, h.maxBody))
 	var buf bytes.Buffer
-	for {
+	for int64(buf.Len()) < h.bodyBuffer {
 		if err := res.grow(r.Context(), budgetStep); err != nil {
 			return nil, err
 		}
 		_, err := io.CopyN(&buf, body, budgetStep)
 		if errors.Is(err, io.EOF) {
-			break
+			res.shrink(res.held - roundUp(int64(buf.Len()), budgetStep)) // the last step's rest
+			return buf.Bytes(), nil
 		}
 		if err != nil {
 			return nil, bodyReadProblem(err, h.maxBody)
 		}
 	}
-	res.shrink(res.held - roundUp(int64(buf.Len()), budgetStep)) // the last step's rest
-	return buf.Bytes(), nil
+
+	// Larger than the buffer: spool the rest while it arrives.
+	sp, err := newSpool(h.spoolDir)
+	if err != nil {
+		return nil, errUnavailable(errSpool, err)
+	}
+	defer sp.Close()
+	if _, err := sp.Write(buf.Bytes()); err != nil {
+		return nil, errUnavailable(errSpool, err)
+	}
+	buf = bytes.Buffer{}
+	res.shrink(res.held - budgetStep) // the spool's chunk
+	if _, err := io.Copy(spoolWriter{sp}, body); err != nil {
+		if sw, ok := errors.AsType[spoolWriteError](err); ok {
+			return nil, errUnavailable(errSpool, sw.err)
+		}
+		return nil, bodyReadProblem(err, h.maxBody)
+	}
+	// Complete: room for all of it, then back into memory.
+	if err := res.grow(r.Context(), roundUp(sp.total, budgetStep)-res.held); err != nil {
+		return nil, err
+	}
+	out, err := sp.appendTo(make([]byte, 0, sp.total))
+	if err != nil {
+		return nil, errUnavailable(errSpool, err)
+	}
+	return out, nil
 }
+
+// errSpool is the detail of a failure of the spool file (the disk).
+var errSpool = text("the request body could not be buffered; retry later",
+	"der Inhalt der Anfrage konnte nicht zwischengespeichert werden; bitte später erneut versuchen")
+
+// spoolWriter tells the spool's errors from the body's in io.Copy.
+type spoolWriter struct{ s *spool }
+
+func (w spoolWriter) Write(p []byte) (int, error) {
+	n, err := w.s.Write(p)
+	if err != nil {
+		err = spoolWriteError{err}
+	}
+	return n, err
+}
+
+type spoolWriteError struct{ err error }
+
+func (e spoolWriteError) Error() string { return e.err.Error() }
 
 // roundUp rounds n up to a multiple of step, at least one step.
 func roundUp(n, step int64) int64 {

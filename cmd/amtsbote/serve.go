@@ -202,6 +202,8 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		PortalMaxUploads:        cfg.Server.Intake.PortalMaxUploads,
 		MinBodyRate:             cfg.Server.Intake.MinBodyRate,
 		BodyRateGrace:           cfg.Server.Intake.BodyRateGrace.Duration,
+		BodyBufferBytes:         cfg.Server.Intake.BodyBufferBytes,
+		SpoolDir:                cfg.Server.Intake.SpoolDir,
 		DatabaseTimeout:         cfg.Database.RequestTimeout.Duration,
 	})
 	if err != nil {
