@@ -215,7 +215,22 @@ func TestFrozenDatabase(t *testing.T) {
 	time.Sleep(time.Second) // submissions flow, some in their transaction
 	frozen.Store(true)
 	proxy.freeze(true)
-	time.Sleep(12 * time.Second) // more than two budgets: every request in flight has been answered
+	// A status read is bounded likewise.
+	req, err := http.NewRequest(http.MethodGet, "http://"+p.addr+"/v1/submissions/"+first, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer frozen-key")
+	if resp, err := sub.client.Do(req); err != nil {
+		t.Errorf("status read while the database hangs: %v; want 503", err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("status read while the database hangs: %d, Retry-After %q; want 503 with Retry-After",
+				resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	}
+	time.Sleep(7 * time.Second) // with the read above more than two budgets: every request in flight has been answered
 	stop.Store(true)
 	clients.Wait()
 
