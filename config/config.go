@@ -86,7 +86,8 @@ type Database struct {
 	// RequestTimeout is the database time one portal request may take: the
 	// submission's transaction (and each chunk of an upload staged), a
 	// status read. After it the request is answered 503 with Retry-After.
-	// SQLite's single writer waits at most this long for its lock. Default 5s.
+	// SQLite's single writer waits at most this long for its lock. Default
+	// 5s, at most half of Server.WriteTimeout; shorter than WriteTimeout.
 	RequestTimeout Duration `yaml:"request_timeout"`
 	// AcquireTimeout bounds the wait for a PostgreSQL pool connection (and
 	// for a new connection to be set up). Default 3s; at most RequestTimeout.

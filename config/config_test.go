@@ -1608,6 +1608,8 @@ func TestValidateIntakeAndDatabaseTimeouts(t *testing.T) {
 		{"buffer", func(c *Config) { c.Server.Intake.BodyBufferBytes = 1000 }, []string{"server.intake.body_buffer_bytes"}},
 		{"acquire beyond the request", func(c *Config) { c.Database.AcquireTimeout = dur(6 * time.Second) },
 			[]string{"database.acquire_timeout"}},
+		{"request beyond the write timeout", func(c *Config) { c.Server.WriteTimeout = dur(5 * time.Second) },
+			[]string{"database.request_timeout"}},
 		{"negative timeouts", func(c *Config) {
 			c.Database.RequestTimeout, c.Database.StatementTimeout = dur(-time.Second), dur(-time.Second)
 		}, []string{"database.request_timeout", "database.statement_timeout", "database.acquire_timeout"}},

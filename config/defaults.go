@@ -70,7 +70,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Admin.Listen, DefaultAdminListen)
 	setDefault(&c.Database.MaxConns, defaultMaxConns)
 	s.Intake.applyDefaults(s.MaxBodyBytes)
-	setDefault(&c.Database.RequestTimeout.Duration, defaultRequestTimeout)
+	setDefault(&c.Database.RequestTimeout.Duration, min(defaultRequestTimeout, s.WriteTimeout.Duration/2))
 	setDefault(&c.Database.AcquireTimeout.Duration, min(defaultAcquireTimeout, c.Database.RequestTimeout.Duration))
 	setDefault(&c.Database.StatementTimeout.Duration, defaultStatementTimeout)
 

@@ -100,9 +100,14 @@ func (i *Intake) validate(path string, maxBody int64, v *validator) {
 	}
 }
 
-// validateTimeouts checks the database deadlines: each positive, and the
-// pool's acquire timeout within the request's budget.
-func (d *Database) validateTimeouts(path string, v *validator) {
+// validateTimeouts checks the database deadlines: each positive, the
+// pool's acquire timeout within the request's budget, and the budget
+// shorter than the server's write timeout, so that its 503 is written
+// before the connection's write deadline.
+func (d *Database) validateTimeouts(path string, writeTimeout Duration, v *validator) {
+	if writeTimeout.Duration > 0 && d.RequestTimeout.Duration >= writeTimeout.Duration {
+		v.add(path+".request_timeout", "must be shorter than server.write_timeout (%s), got %s", writeTimeout, d.RequestTimeout)
+	}
 	v.positive(path+".request_timeout", d.RequestTimeout)
 	v.positive(path+".acquire_timeout", d.AcquireTimeout)
 	v.positive(path+".statement_timeout", d.StatementTimeout)

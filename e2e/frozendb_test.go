@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,8 @@ import (
 
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox/postgres/pgtest"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite", for the other writer
 )
 
 // freezeProxy is a TCP proxy that can stop forwarding without closing
@@ -290,4 +294,51 @@ func TestFrozenDatabase(t *testing.T) {
 	}
 	t.Logf("%d of the refused submissions had been committed before their answer was lost; their retries returned them", len(before))
 	p.awaitStatus(t, "frozen-key", first, "delivered", time.Minute)
+}
+
+// TestSQLiteWriterBusy: on SQLite, another process holding the database's
+// write lock makes submissions wait at most database.request_timeout (its
+// busy_timeout), then answers 503 with Retry-After; once the lock is
+// released, the same process accepts again and the retry with the same key
+// stores the submission once.
+func TestSQLiteWriterBusy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	text := strings.Replace(fmt.Sprintf(retryConfig, dir, config.HashKey("busy-key")),
+		"database:\n", "database:\n  request_timeout: 2s\n  acquire_timeout: 1s\n", 1)
+	p := start(t, dir, nil, "--config", writeConfig(t, dir, text))
+	p.accept(t, "busy-key", "before", demoBody(t))
+
+	// Another process's writer: an open IMMEDIATE transaction holds the lock.
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "amtsbote.db")+"?_pragma=busy_timeout(1000)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := newSubmitter("busy-key", demoBody(t), 1)
+	sub.client.Timeout = 20 * time.Second
+	began := time.Now()
+	status, _, ra, err := sub.once(p.addr, "while-locked")
+	took := time.Since(began)
+	if err != nil || status != http.StatusServiceUnavailable || ra == "" {
+		t.Errorf("submission while another writer holds the lock: status %d, Retry-After %q, error %v; want 503 with Retry-After",
+			status, ra, err)
+	}
+	t.Logf("answered %d after %v with the write lock held elsewhere (request_timeout 2s)", status, took)
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	status, id, _, err := sub.once(p.addr, "while-locked")
+	if err != nil || status != http.StatusAccepted {
+		t.Fatalf("retry after the lock was released: status %d, error %v; want 202", status, err)
+	}
+	var n int
+	if err := other.QueryRow(`SELECT count(*) FROM submissions WHERE idempotency_key = 'while-locked'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d submissions stored under the key (%v), want 1", n, err)
+	}
+	p.awaitStatus(t, "busy-key", id, "delivered", time.Minute)
 }
