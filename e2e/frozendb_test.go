@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -22,108 +21,6 @@ import (
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite", for the other writer
 )
-
-// freezeProxy is a TCP proxy that can stop forwarding without closing
-// anything, as a database whose process is stopped (SIGSTOP) looks from
-// outside: connections are accepted, bytes are taken and held, nothing
-// answers. Resumed, it forwards what it holds, also what a client sent
-// before it closed, as the stopped database would read it from its socket.
-type freezeProxy struct {
-	ln       net.Listener
-	upstream string
-	mu       sync.Mutex
-	frozen   bool
-	thawed   *sync.Cond
-	wg       sync.WaitGroup
-}
-
-func newFreezeProxy(t *testing.T, upstream string) *freezeProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &freezeProxy{ln: ln, upstream: upstream}
-	p.thawed = sync.NewCond(&p.mu)
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(func() {
-		p.freeze(false)
-		ln.Close()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *freezeProxy) addr() string { return p.ln.Addr().String() }
-
-// freeze stops (true) or resumes (false) forwarding.
-func (p *freezeProxy) freeze(on bool) {
-	p.mu.Lock()
-	p.frozen = on
-	p.mu.Unlock()
-	if !on {
-		p.thawed.Broadcast()
-	}
-}
-
-// gate waits while the proxy is frozen.
-func (p *freezeProxy) gate() {
-	p.mu.Lock()
-	for p.frozen {
-		p.thawed.Wait()
-	}
-	p.mu.Unlock()
-}
-
-func (p *freezeProxy) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			p.gate() // a frozen database answers no new connection either
-			up, err := net.Dial("tcp", p.upstream)
-			if err != nil {
-				c.Close()
-				return
-			}
-			var both sync.WaitGroup
-			both.Add(2)
-			go func() { defer both.Done(); p.pipe(up, c) }()
-			go func() { defer both.Done(); p.pipe(c, up) }()
-			both.Wait()
-			c.Close()
-			up.Close()
-		}()
-	}
-}
-
-// pipe copies src to dst chunk by chunk, each chunk held while frozen; at
-// the end of src it closes dst's write side.
-func (p *freezeProxy) pipe(dst, src net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.gate()
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				break
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
-	p.gate()
-	if tc, ok := dst.(*net.TCPConn); ok {
-		_ = tc.CloseWrite()
-	}
-}
 
 // frozenAnswer is one answer to a submission while the database froze.
 type frozenAnswer struct {
@@ -149,9 +46,9 @@ func TestFrozenDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := newFreezeProxy(t, u.Host)
+	proxy := pgtest.NewFreezeProxy(t, u.Host)
 	proxied := *u
-	proxied.Host = proxy.addr()
+	proxied.Host = proxy.Addr()
 	ctx := context.Background()
 	db, err := pgx.Connect(ctx, dbURL) // direct: the database itself does not hang
 	if err != nil {
@@ -218,7 +115,7 @@ func TestFrozenDatabase(t *testing.T) {
 	}
 	time.Sleep(time.Second) // submissions flow, some in their transaction
 	frozen.Store(true)
-	proxy.freeze(true)
+	proxy.Freeze(true)
 	// A status read is bounded likewise.
 	req, err := http.NewRequest(http.MethodGet, "http://"+p.addr+"/v1/submissions/"+first, nil)
 	if err != nil {
@@ -263,7 +160,7 @@ func TestFrozenDatabase(t *testing.T) {
 
 	// Resume: the proxy forwards what it held, COMMITs included. None of
 	// them may commit a submission whose client was told 503.
-	proxy.freeze(false)
+	proxy.Freeze(false)
 	time.Sleep(3 * time.Second)
 	after := stored(refused)
 	for k := range after {

@@ -3,9 +3,12 @@ package postgres
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/postgres/pgtest"
@@ -85,5 +88,86 @@ func TestStatementTimeout(t *testing.T) {
 	_, err = s.pool.Exec(context.Background(), "SELECT pg_sleep(10)")
 	if err == nil || !strings.Contains(err.Error(), "statement timeout") {
 		t.Errorf("a 10 s statement: %v, want the statement timeout", err)
+	}
+}
+
+// TestHeldCommitRollsBack: a database hangs (a proxy holds the bytes)
+// just as a transaction sends its COMMIT. With a deadline, the caller gets
+// an error at it, and when the database resumes and reads the held COMMIT,
+// the transaction rolls back: nothing commits behind a caller that gave up.
+// Without a deadline, the same held COMMIT commits once the database
+// resumes (the proxy delivers what it held, so the first case is no
+// accident of a COMMIT that never arrived).
+func TestHeldCommitRollsBack(t *testing.T) {
+	direct := pgtest.NewDatabase(t)
+	u, err := url.Parse(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := pgtest.NewFreezeProxy(t, u.Host)
+	proxied := *u
+	proxied.Host = proxy.Addr()
+	s, err := Open(context.Background(), Config{URL: proxied.String(), StatementTimeout: 30 * time.Second,
+		AcquireTimeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db, err := pgx.Connect(context.Background(), direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+
+	for _, tc := range []struct {
+		id       string
+		deadline bool
+	}{
+		{"00000000-0000-4000-8000-00000000000a", true},
+		{"00000000-0000-4000-8000-00000000000b", false},
+	} {
+		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if tc.deadline {
+			ctx, cancel = context.WithTimeout(ctx, time.Second)
+		}
+		done := make(chan error, 1)
+		go func() {
+			done <- s.InTx(ctx, func(tx outbox.Tx) error {
+				_, _, err := tx.CreateSubmission(ctx, outbox.Submission{ID: tc.id, PortalID: "p", TenantID: "t",
+					ProcedureID: "x.y", RequestHash: make([]byte, 32), Payload: []byte("{}"), CreatedAt: time.Now()})
+				proxy.Freeze(true) // the COMMIT that follows is held
+				return err
+			})
+		}()
+		var txErr error
+		if tc.deadline {
+			txErr = <-done
+			if txErr == nil {
+				t.Fatalf("%s: InTx succeeded against a hung database", tc.id)
+			}
+			time.Sleep(500 * time.Millisecond) // well after the deadline
+		} else {
+			time.Sleep(1500 * time.Millisecond)
+		}
+		proxy.Freeze(false)
+		if !tc.deadline {
+			if txErr = <-done; txErr != nil {
+				t.Fatalf("%s: InTx without a deadline: %v", tc.id, txErr)
+			}
+		}
+		cancel()
+		// The database has read what the proxy held.
+		time.Sleep(time.Second)
+		var n int
+		if err := db.QueryRow(context.Background(), `SELECT count(*) FROM submissions WHERE id = $1`, tc.id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{true: 0, false: 1}[tc.deadline]; n != want {
+			t.Errorf("%s (deadline %v, InTx: %v): %d stored, want %d", tc.id, tc.deadline, txErr, n, want)
+		}
+	}
+	// The store works again.
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
