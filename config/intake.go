@@ -17,14 +17,15 @@ type Intake struct {
 	// requests may hold together; beyond it, its requests wait and then get
 	// 429. Default half of MaxInflightBytes; at most MaxInflightBytes.
 	PortalInflightBytes int64 `yaml:"portal_inflight_bytes"`
-	// InflightWait is how long a request waits for room in those budgets.
-	// Default 10s.
+	// InflightWait is how long a request waits for room in those budgets,
+	// and for an upload slot (PortalMaxUploads, MaxUploads). Default 10s.
 	InflightWait Duration `yaml:"inflight_wait"`
 	// MaxUploads bounds the submissions in progress (from authentication to
-	// the answer) of all portals together; beyond it, 503. Default 256.
+	// the answer) of all portals together; beyond it, after InflightWait,
+	// 503. Default 256.
 	MaxUploads int `yaml:"max_uploads"`
-	// PortalMaxUploads bounds those of one portal; beyond it, 429 at once.
-	// Default 32; at most MaxUploads.
+	// PortalMaxUploads bounds those of one portal; beyond it, after
+	// InflightWait, 429. Default 32; at most MaxUploads.
 	PortalMaxUploads int `yaml:"portal_max_uploads"`
 	// BodyBufferBytes is the part of a JSON body kept in memory while it
 	// arrives; the rest is spooled to an encrypted temporary file (unlinked
