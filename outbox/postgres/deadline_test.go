@@ -72,7 +72,8 @@ func TestCommitWithinBudget(t *testing.T) {
 // TestStatementTimeout: the sessions carry the configured statement
 // timeout, and a call hanging on the database ends with it.
 func TestStatementTimeout(t *testing.T) {
-	s, err := Open(context.Background(), Config{URL: pgtest.NewDatabase(t), StatementTimeout: 300 * time.Millisecond,
+	dbURL := pgtest.NewDatabase(t)
+	s, err := Open(context.Background(), Config{URL: dbURL, StatementTimeout: 300 * time.Millisecond,
 		AcquireTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +89,19 @@ func TestStatementTimeout(t *testing.T) {
 	_, err = s.pool.Exec(context.Background(), "SELECT pg_sleep(10)")
 	if err == nil || !strings.Contains(err.Error(), "statement timeout") {
 		t.Errorf("a 10 s statement: %v, want the statement timeout", err)
+	}
+
+	// A statement_timeout parameter in the URL takes precedence.
+	s2, err := Open(context.Background(), Config{URL: dbURL + "&statement_timeout=1234", StatementTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if err := s2.pool.QueryRow(context.Background(), "SHOW statement_timeout").Scan(&setting); err != nil {
+		t.Fatal(err)
+	}
+	if setting != "1234ms" {
+		t.Errorf("statement_timeout with the URL's = %q, want 1234ms", setting)
 	}
 }
 

@@ -49,9 +49,9 @@ type Config struct {
 	// of a new one. Zero: none.
 	AcquireTimeout time.Duration
 	// StatementTimeout is the sessions' statement_timeout (unless the URL
-	// sets one in options), and the deadline of every call whose context
-	// has none that ends earlier; the migrations at Open have their own.
-	// Zero: none.
+	// has a statement_timeout parameter), and the deadline, plus
+	// statementGrace, of every call whose context has none that ends
+	// earlier; the migrations at Open have their own. Zero: none.
 	StatementTimeout time.Duration
 }
 
