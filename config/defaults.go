@@ -69,6 +69,10 @@ func (c *Config) ApplyDefaults() {
 
 	c.Admin.applyDefaults()
 	setDefault(&c.Database.MaxConns, defaultMaxConns)
+	s.Intake.applyDefaults(s.MaxBodyBytes)
+	setDefault(&c.Database.RequestTimeout.Duration, min(defaultRequestTimeout, s.WriteTimeout.Duration/2))
+	setDefault(&c.Database.AcquireTimeout.Duration, min(defaultAcquireTimeout, c.Database.RequestTimeout.Duration))
+	setDefault(&c.Database.StatementTimeout.Duration, defaultStatementTimeout)
 
 	r := &c.Relay
 	setDefault(&r.Lease.Duration, defaultLease)

@@ -78,6 +78,8 @@ func (c *Config) Validate() error {
 	v := &validator{}
 	c.Server.validate("server", v)
 	c.Database.validate("database", v)
+	c.Database.validateTimeouts("database", c.Server.WriteTimeout, v)
+	c.Server.Intake.validate("server.intake", c.Server.MaxBodyBytes, v)
 	c.Database.Encryption.validate("database.encryption", v)
 	c.Relay.validate("relay", v)
 	c.Retention.validate("retention", v)

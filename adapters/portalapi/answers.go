@@ -132,11 +132,19 @@ func (h *Handler) receiveAnswer(w http.ResponseWriter, r *http.Request) error {
 		return errUnsupportedMediaType(text("an answer is application/xml, application/json or application/zip",
 			"eine Antwort ist application/xml, application/json oder application/zip"))
 	}
-	body, release, err := h.readBodyLimit(w, r, b.Answers.MaxBytes)
+	// A destination's answers share the body budget as a portal does.
+	res, err := h.shares.begin(ctx, "answers:"+b.Tenant+"/"+b.Destination)
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer res.done()
+	body, err := h.readBody(w, r, res, time.Now(), b.Answers.MaxBytes)
+	if err != nil {
+		return err
+	}
+	// The body is here: the rest is database work, bounded as a submission's.
+	ctx, cancel := context.WithTimeout(ctx, h.dbTimeout)
+	defer cancel()
 	rc, err := h.answers.Receive(ctx, intake.AnswerSource{Tenant: b.Tenant, Procedure: b.Procedure,
 		Destination: b.Destination, Channel: intake.AnswerChannelHTTP}, body, ct)
 	if aerr, ok := errors.AsType[*intake.AnswerError](err); ok {

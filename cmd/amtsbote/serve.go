@@ -135,6 +135,9 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		Registry: registry,
 		Product:  transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()},
 		Logger:   logger,
+		// Each database call of a submission; a JSON submission's are
+		// bounded together by the portal API as well.
+		DatabaseTimeout: cfg.Database.RequestTimeout.Duration,
 	})
 	if err != nil {
 		return err
@@ -207,6 +210,17 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		WriteTimeout:      cfg.Server.WriteTimeout.Duration,
 		Logger:            logger,
 		Observer:          ops,
+		// Fair intake (server.intake) and the database budget of a request.
+		MaxInflightBodyBytes:    cfg.Server.Intake.MaxInflightBytes,
+		PortalInflightBodyBytes: cfg.Server.Intake.PortalInflightBytes,
+		InflightWait:            cfg.Server.Intake.InflightWait.Duration,
+		MaxUploads:              cfg.Server.Intake.MaxUploads,
+		PortalMaxUploads:        cfg.Server.Intake.PortalMaxUploads,
+		MinBodyRate:             cfg.Server.Intake.MinBodyRate,
+		BodyRateGrace:           cfg.Server.Intake.BodyRateGrace.Duration,
+		BodyBufferBytes:         cfg.Server.Intake.BodyBufferBytes,
+		SpoolDir:                cfg.Server.Intake.SpoolDir,
+		DatabaseTimeout:         cfg.Database.RequestTimeout.Duration,
 	})
 	if err != nil {
 		return err

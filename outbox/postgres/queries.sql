@@ -372,3 +372,11 @@ WHERE blob_id IN (SELECT blob_id FROM answer_attachments WHERE answer_id = ANY($
 -- name: PurgeAnswerBlobs
 DELETE FROM outbox_blobs
 WHERE id IN (SELECT blob_id FROM answer_attachments WHERE answer_id = ANY($1))
+
+-- name: CommitWithin
+-- Commits unless the transaction is older than the given microseconds (now() is
+-- its start) on the database's clock: sent with the COMMIT in one simple
+-- query, an error skips the COMMIT and the transaction stays aborted. The
+-- failing branch is volatile, so that it is not folded at plan time.
+SELECT CASE WHEN clock_timestamp() <= now() + $1 * interval '1 microsecond' THEN 0
+  ELSE ('transaction deadline passed: ' || clock_timestamp()::text)::int END; COMMIT
