@@ -17,7 +17,7 @@ type StatementCounter struct {
 }
 
 var (
-	_ pgx.QueryTracer = (*StatementCounter)(nil)
+	_ pgx.QueryTracer   = (*StatementCounter)(nil)
 	_ pgx.BatchTracer   = (*StatementCounter)(nil)
 	_ pgx.PrepareTracer = (*StatementCounter)(nil)
 )
