@@ -25,6 +25,7 @@ const statsFlushWait = 11 * time.Second
 type costs struct {
 	statements, roundTrips float64 // the gateway's pgx tracer (database.count_statements)
 	commits                float64 // pg_stat_database.xact_commit of the run's database
+	rowsFetched            float64 // pg_stat_database.tup_fetched of the run's database
 	walRecords, walBytes   float64 // pg_stat_wal: the whole server
 	walSyncs               float64
 	gatewayCPU             time.Duration // the gateway process
@@ -110,8 +111,8 @@ func databaseCosts(ctx context.Context, conn *pgx.Conn, c *costs) error {
 	if _, err := conn.Exec(ctx, "SELECT pg_stat_clear_snapshot()"); err != nil {
 		return err
 	}
-	if err := conn.QueryRow(ctx, `SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`).
-		Scan(&c.commits); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT xact_commit, tup_fetched FROM pg_stat_database WHERE datname = current_database()`).
+		Scan(&c.commits, &c.rowsFetched); err != nil {
 		return fmt.Errorf("pg_stat_database: %w", err)
 	}
 	if err := conn.QueryRow(ctx, `SELECT wal_records, wal_bytes, wal_sync FROM pg_stat_wal`).
@@ -185,6 +186,7 @@ func addCosts(r *report, before, after costs, delivered int) {
 	r.add("statements per submission", "", per(after.statements, before.statements))
 	r.add("round trips per submission", "", per(after.roundTrips, before.roundTrips))
 	r.add("commits per submission", "", per(after.commits, before.commits))
+	r.add("rows fetched per submission", "", per(after.rowsFetched, before.rowsFetched))
 	r.add("WAL records per submission (server-wide)", "", per(after.walRecords, before.walRecords))
 	r.add("WAL bytes per submission (server-wide)", "bytes", per(after.walBytes, before.walBytes))
 	r.add("WAL syncs per submission (server-wide)", "", per(after.walSyncs, before.walSyncs))
@@ -200,7 +202,8 @@ func addCosts(r *report, before, after costs, delivered int) {
 // is read first, so that the wait's idle time stays out of the CPU figures;
 // else (after the load) last.
 func snapshotCosts(ctx context.Context, s *setup, conn *pgx.Conn, c *costs, dbFirst bool) error {
-	c.commits, c.walRecords, c.walBytes, c.walSyncs = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+	c.commits, c.rowsFetched = math.NaN(), math.NaN()
+	c.walRecords, c.walBytes, c.walSyncs = math.NaN(), math.NaN(), math.NaN()
 	readDB := func() error {
 		if conn == nil {
 			return nil

@@ -32,9 +32,9 @@ amtsbote_requests_total{route="submit"} 99
 }
 
 func TestAddCosts(t *testing.T) {
-	before := costs{statements: 100, roundTrips: 80, commits: 10, walRecords: 1000, walBytes: 1e6, walSyncs: 5,
+	before := costs{statements: 100, roundTrips: 80, commits: 10, rowsFetched: 0, walRecords: 1000, walBytes: 1e6, walSyncs: 5,
 		gatewayCPU: time.Second, databaseCPU: 2 * time.Second, harnessCPU: 0, machineCPU: 10 * time.Second}
-	after := costs{statements: 1100, roundTrips: 880, commits: 210, walRecords: 6000, walBytes: 2e6, walSyncs: 25,
+	after := costs{statements: 1100, roundTrips: 880, commits: 210, rowsFetched: 1600, walRecords: 6000, walBytes: 2e6, walSyncs: 25,
 		gatewayCPU: 2 * time.Second, databaseCPU: 4 * time.Second, harnessCPU: time.Second, machineCPU: 14 * time.Second}
 	var r report
 	addCosts(&r, before, after, 100)
@@ -42,6 +42,7 @@ func TestAddCosts(t *testing.T) {
 		"statements per submission":                10,
 		"round trips per submission":               8,
 		"commits per submission":                   2,
+		"rows fetched per submission":              16,
 		"WAL records per submission (server-wide)": 50,
 		"machine CPU per delivered submission":     40,
 		"  gateway CPU per delivered submission":   10,
