@@ -33,7 +33,9 @@ func (s *Service) buildMessages(sub transform.Submission, mapper transform.Mappe
 			Product:    s.product,
 			CreatedAt:  now,
 		}
-		doc, err := mapper.Map(in)
+		// sub passed mapper.Validate in Accept; since, only its ID and the
+		// attachments' Size and Ref were set: map without validating again.
+		doc, err := transform.MapValidated(mapper, in)
 		if verr, ok := errors.AsType[*transform.ValidationError](err); ok {
 			return nil, &ValidationError{Errors: verr.Errors}
 		}
