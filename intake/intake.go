@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,7 +29,8 @@ type Store interface {
 // Config configures a Service.
 type Config struct {
 	// Config holds the tenants, their routes and the procedures. Required.
-	// It must not be changed while the Service is in use.
+	// It must not be changed while the Service is in use; Reconfigure
+	// replaces it.
 	Config *config.Config
 	// Store is the outbox that submissions and their messages are
 	// committed to. Required.
@@ -68,13 +70,15 @@ func (c Config) Validate() error {
 
 // Service accepts submissions. It is safe for concurrent use.
 type Service struct {
-	cfg      *config.Config
-	store    Store
-	registry *transform.Registry
-	product  transform.Product
-	log      *slog.Logger
-	now      func() time.Time
-	newID    func() string
+	// setup is the configuration and the mappers in force: each
+	// submission reads it once, so that a reload (Reconfigure) never
+	// mixes two generations in one submission.
+	setup   atomic.Pointer[setup]
+	store   Store
+	product transform.Product
+	log     *slog.Logger
+	now     func() time.Time
+	newID   func() string
 }
 
 // New validates cfg and returns the Service.
@@ -82,8 +86,8 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg.Config, store: cfg.Store, registry: cfg.Registry, product: cfg.Product,
-		log: cfg.Logger, now: cfg.Now, newID: cfg.NewID}
+	s := &Service{store: cfg.Store, product: cfg.Product, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID}
+	s.setup.Store(&setup{cfg: cfg.Config, registry: cfg.Registry})
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -94,6 +98,23 @@ func New(cfg Config) (*Service, error) {
 		s.newID = uuid.NewString
 	}
 	return s, nil
+}
+
+// setup is one generation of the configuration and its mappers.
+type setup struct {
+	cfg      *config.Config
+	registry *transform.Registry
+}
+
+// Reconfigure replaces the configuration and the mappers for the
+// submissions accepted from now on; those in flight finish with the ones
+// they started with. cfg must be validated and must not change afterwards.
+func (s *Service) Reconfigure(cfg *config.Config, registry *transform.Registry) error {
+	if cfg == nil || registry == nil {
+		return errors.New("intake: reconfigure: config and registry are required")
+	}
+	s.setup.Store(&setup{cfg: cfg, registry: registry})
+	return nil
 }
 
 // Request is a submission as an inbound protocol decoded it. The protocol
@@ -168,7 +189,8 @@ type Receipt struct {
 // other error (a bug or a broken mapper).
 func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 	var rc Receipt
-	tenant, ok := s.cfg.Tenant(r.Tenant)
+	set := s.setup.Load()
+	tenant, ok := set.cfg.Tenant(r.Tenant)
 	if !ok {
 		return rc, &ValidationError{Err: ErrUnknownTenant, Errors: []transform.FieldError{{Pointer: "/tenant",
 			Code: CodeUnknownTenant, Message: "unknown tenant", MessageDE: "unbekannter Mandant"}}}
@@ -180,7 +202,7 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 			MessageDE: "der Mandant nimmt diese Leistung nicht an"}}}
 	}
 	rc.Tenant, rc.Procedure = tenant.ID, route.Procedure
-	mapper, ok := s.registry.Mapper(r.Procedure)
+	mapper, ok := set.registry.Mapper(r.Procedure)
 	if !ok {
 		s.log.WarnContext(ctx, "procedure is routed but has no mapper",
 			slog.String("tenant", tenant.ID), slog.String("procedure", route.Procedure), slog.String("portal_id", r.PortalID))
@@ -191,7 +213,7 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 
 	// The attachments before the mapper, which may cross-check references
 	// to them: against attachments that failed it would report in vain.
-	limits := s.limits(r.Procedure)
+	limits := procedureLimits(set.cfg, r.Procedure)
 	var decoded []Attachment
 	var attachments []transform.Attachment
 	if r.Attachments != nil {
@@ -255,7 +277,7 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 		}
 	}
 
-	msgs, err := s.buildMessages(sub, mapper, tenant, route, now)
+	msgs, err := s.buildMessages(set.cfg, sub, mapper, tenant, route, now)
 	if err != nil {
 		return rc, err
 	}
@@ -314,11 +336,11 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 	return rc, nil
 }
 
-// limits returns the attachment limits of procedure, with the defaults
-// for zero fields.
-func (s *Service) limits(procedure string) config.AttachmentLimits {
+// procedureLimits returns the attachment limits of procedure, with the
+// defaults for zero fields.
+func procedureLimits(cfg *config.Config, procedure string) config.AttachmentLimits {
 	var limits config.AttachmentLimits
-	if p, ok := s.cfg.Procedure(procedure); ok {
+	if p, ok := cfg.Procedure(procedure); ok {
 		limits = p.Attachments
 	}
 	return limits.WithDefaults()
