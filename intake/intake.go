@@ -104,17 +104,31 @@ func New(cfg Config) (*Service, error) {
 type setup struct {
 	cfg      *config.Config
 	registry *transform.Registry
+	inflight atomic.Int64 // submissions being accepted with it
 }
 
 // Reconfigure replaces the configuration and the mappers for the
 // submissions accepted from now on; those in flight finish with the ones
-// they started with. cfg must be validated and must not change afterwards.
-func (s *Service) Reconfigure(cfg *config.Config, registry *transform.Registry) error {
+// they started with, and the returned wait blocks until they did (or ctx
+// ends), so that a reload can tell that no message of the old generation
+// is still to come. cfg must be validated and must not change afterwards.
+func (s *Service) Reconfigure(cfg *config.Config, registry *transform.Registry) (wait func(ctx context.Context) error, err error) {
 	if cfg == nil || registry == nil {
-		return errors.New("intake: reconfigure: config and registry are required")
+		return nil, errors.New("intake: reconfigure: config and registry are required")
 	}
-	s.setup.Store(&setup{cfg: cfg, registry: registry})
-	return nil
+	old := s.setup.Swap(&setup{cfg: cfg, registry: registry})
+	return func(ctx context.Context) error {
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for old.inflight.Load() > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		return nil
+	}, nil
 }
 
 // Request is a submission as an inbound protocol decoded it. The protocol
@@ -190,6 +204,8 @@ type Receipt struct {
 func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 	var rc Receipt
 	set := s.setup.Load()
+	set.inflight.Add(1)
+	defer set.inflight.Add(-1)
 	tenant, ok := set.cfg.Tenant(r.Tenant)
 	if !ok {
 		return rc, &ValidationError{Err: ErrUnknownTenant, Errors: []transform.FieldError{{Pointer: "/tenant",

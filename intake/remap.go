@@ -2,9 +2,11 @@ package intake
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path"
 	"strings"
 
@@ -151,4 +153,75 @@ func bundleAttachments(m outbox.Message) ([]transform.Attachment, error) {
 		out = append(out, transform.Attachment{ID: e.AttachmentID, FileName: name, MIMEType: e.MIMEType, Size: e.Size, Ref: e.Blob})
 	}
 	return out, nil
+}
+
+// RemapStore is the part of the outbox RemapMessage uses.
+type RemapStore interface {
+	Message(ctx context.Context, id string) (outbox.Message, error)
+	Submission(ctx context.Context, id string) (outbox.Submission, []outbox.Message, error)
+	Remap(ctx context.Context, r outbox.RemapRequest) error
+}
+
+// RemapMessage is the use case "replay a dead message with the current
+// mapping", for the CLI and the admin API: it reads the message r names
+// (by r.Topic too when given) and its submission, maps the stored request
+// again (Remap) and has the store replace and replay it, recording the old
+// and the new mapping version. Its errors are Remap's and the store's
+// (outbox.ErrNotFound, ErrAmbiguous, ErrNotReplayable).
+func (s *Service) RemapMessage(ctx context.Context, st RemapStore, r outbox.ReplayRequest) (Remapped, error) {
+	if err := r.Validate(); err != nil {
+		return Remapped{}, err
+	}
+	old, err := st.Message(ctx, r.ID)
+	if err != nil && !(errors.Is(err, outbox.ErrAmbiguous) && r.Topic != "") {
+		return Remapped{}, err
+	}
+	if r.Topic != "" && old.Topic != r.Topic {
+		// The id on several topics: find the one named among the submission's.
+		old, err = messageOnTopic(ctx, st, r.ID, r.Topic, old.SubmissionID)
+		if err != nil {
+			return Remapped{}, err
+		}
+	}
+	if old.State != outbox.StateDead {
+		return Remapped{}, fmt.Errorf("message %s is %s: %w", old.ID, old.State, outbox.ErrNotReplayable)
+	}
+	if old.SubmissionID == "" {
+		return Remapped{}, fmt.Errorf("%w: message %s belongs to no submission", ErrNotRemappable, old.ID)
+	}
+	sub, _, err := st.Submission(ctx, old.SubmissionID)
+	if err != nil {
+		return Remapped{}, fmt.Errorf("read submission %s: %w", old.SubmissionID, err)
+	}
+	res, err := s.Remap(sub, old)
+	if err != nil {
+		return Remapped{}, err
+	}
+	r.Topic = old.Topic
+	err = st.Remap(ctx, outbox.RemapRequest{ReplayRequest: r, Payload: res.Message.Payload, Metadata: res.Message.Metadata,
+		OldVersion: res.OldVersion, NewVersion: res.NewVersion})
+	if err != nil {
+		return Remapped{}, err
+	}
+	s.log.InfoContext(ctx, "message re-mapped and replayed", slog.String("message_id", old.ID),
+		slog.String("topic", old.Topic), slog.String("submission_id", sub.ID),
+		slog.String("old_mapping", res.OldVersion), slog.String("new_mapping", res.NewVersion), slog.String("by", r.By))
+	return res, nil
+}
+
+// messageOnTopic finds message id on topic among those of a submission;
+// with no submission known, it is not found.
+func messageOnTopic(ctx context.Context, st RemapStore, id, topic, submissionID string) (outbox.Message, error) {
+	if submissionID != "" {
+		_, msgs, err := st.Submission(ctx, submissionID)
+		if err != nil {
+			return outbox.Message{}, err
+		}
+		for _, m := range msgs {
+			if m.ID == id && m.Topic == topic {
+				return m, nil
+			}
+		}
+	}
+	return outbox.Message{}, fmt.Errorf("message %s on %s: %w", id, topic, outbox.ErrNotFound)
 }

@@ -65,7 +65,7 @@ func TestRemapWithCurrentMapping(t *testing.T) {
 		}
 		outboxtest.Kill(t, st, old)
 
-		if err := svc.Reconfigure(cfg, registryWith(t, versionedMapper{envelope.New(), "sha256:fixed"})); err != nil {
+		if _, err := svc.Reconfigure(cfg, registryWith(t, versionedMapper{envelope.New(), "sha256:fixed"})); err != nil {
 			t.Fatal(err)
 		}
 		got, err := svc.Remap(sub, old)
@@ -111,7 +111,7 @@ func TestRemapWithCurrentMapping(t *testing.T) {
 		cfg2 := testConfig(t)
 		route, _ := cfg2.Tenants[0].Route(meldung)
 		route.Destinations[0].ID = "anderes"
-		if err := svc.Reconfigure(cfg2, registryWith(t, envelope.New())); err != nil {
+		if _, err := svc.Reconfigure(cfg2, registryWith(t, envelope.New())); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := svc.Remap(sub, old); !errors.Is(err, intake.ErrNotRemappable) {

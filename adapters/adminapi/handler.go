@@ -55,6 +55,10 @@ type Config struct {
 	// Logger receives one Info record per request and the errors behind 500
 	// answers, with ids, never keys or payloads. Default: discard.
 	Logger *slog.Logger
+	// Remapper, optional, replays with "remap": true (see reload.go).
+	Remapper Remapper
+	// Reloader, optional, serves POST /admin/v1/reload.
+	Reloader Reloader
 }
 
 // Validate reports every problem of c at once.
@@ -74,10 +78,12 @@ func (c Config) Validate() error {
 
 // Handler is the admin API, an http.Handler safe for concurrent use.
 type Handler struct {
-	admin config.Admin
-	store Store
-	log   *slog.Logger
-	mux   *http.ServeMux
+	admin    config.Admin
+	store    Store
+	log      *slog.Logger
+	mux      *http.ServeMux
+	remapper Remapper
+	reloader Reloader
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -87,7 +93,8 @@ func New(cfg Config) (*Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	h := &Handler{admin: cfg.Admin, store: cfg.Store, log: cfg.Logger, mux: http.NewServeMux()}
+	h := &Handler{admin: cfg.Admin, store: cfg.Store, log: cfg.Logger, mux: http.NewServeMux(),
+		remapper: cfg.Remapper, reloader: cfg.Reloader}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -97,6 +104,8 @@ func New(cfg Config) (*Handler, error) {
 	h.handle(RouteReplayAll, h.replayAll)
 	h.handle(RouteDiscard, h.discard)
 	h.handle(RouteEvents, h.events)
+	h.handle(RouteReload, h.reload)
+	h.handle("/admin/v1/reload", methodNotAllowed(http.MethodPost))
 	h.handle("/admin/v1/messages", methodNotAllowed("GET, HEAD"))
 	h.handle("/admin/v1/messages/{id}", methodNotAllowed("GET, HEAD"))
 	h.handle("/admin/v1/messages/{id}/replay", methodNotAllowed(http.MethodPost))
@@ -257,6 +266,9 @@ type ReplayRequest struct {
 	Reason string `json:"reason"`
 	// Topic names the message's topic when its id exists on several.
 	Topic string `json:"topic,omitempty"`
+	// Remap maps the message again from its submission's stored request
+	// with the current mapping before replaying it (replay only).
+	Remap bool `json:"remap,omitempty"`
 }
 
 // ReplayAllRequest is the body of POST /admin/v1/replay. An empty filter
@@ -272,6 +284,9 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request) error {
 	var body ReplayRequest
 	if err := decodeBody(w, r, &body); err != nil {
 		return err
+	}
+	if body.Remap {
+		return h.remap(w, r, body)
 	}
 	err := h.store.Replay(r.Context(), outbox.ReplayRequest{ID: r.PathValue("id"), Topic: body.Topic, By: by(r), Reason: body.Reason})
 	if err != nil {

@@ -19,6 +19,8 @@ const (
 	ProblemAmbiguous            = "urn:amtsbote:problem:ambiguous-message"      // 409: the id exists on several topics; name the topic
 	ProblemNotReplayable        = "urn:amtsbote:problem:not-replayable"         // 409: only dead messages can be replayed
 	ProblemInternal             = "urn:amtsbote:problem:internal"               // 500: logged
+	ProblemNotRemappable        = "urn:amtsbote:problem:not-remappable"         // 409: the request was purged, or the message's route is gone
+	ProblemReloadRefused        = "urn:amtsbote:problem:reload-refused"         // 409: the new configuration is invalid or needs a restart
 )
 
 // Problem is the body of every error response, an RFC 9457 problem detail.
@@ -38,6 +40,8 @@ var problemTitles = map[string]string{
 	ProblemUnsupportedMediaType: "Unsupported media type",
 	ProblemAmbiguous:            "Ambiguous message id",
 	ProblemNotReplayable:        "Not replayable",
+	ProblemNotRemappable:        "Not re-mappable",
+	ProblemReloadRefused:        "Reload refused",
 	ProblemInternal:             "Internal server error",
 }
 

@@ -96,6 +96,8 @@ type Metrics struct {
 	latency         *prometheus.HistogramVec
 	unrecorded      *prometheus.CounterVec
 	previousKeyUse  *prometheus.CounterVec
+	configGen       prometheus.Gauge
+	reloads         *prometheus.CounterVec
 }
 
 // topicLabels are the label values of one topic.
@@ -218,9 +220,21 @@ func New(cfg Config) (*Metrics, error) {
 		previousKeyExpiry.WithLabelValues(portal).Set(float64(expires.UnixNano()) / 1e9)
 	}
 
+	m.configGen = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "config_generation",
+		Help: "Generation of the configuration in force: 1 at start, one more with every applied reload (SIGHUP, amtsbote reload).",
+	})
+	m.configGen.Set(1)
+	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "config_reloads_total",
+		Help: "Configuration reloads, by outcome: applied, or refused (invalid, needs a restart, or removing a destination with undelivered messages).",
+	}, []string{"outcome"})
+	m.reloads.WithLabelValues(ReloadApplied)
+	m.reloads.WithLabelValues(ReloadRefused)
+
 	cs := []prometheus.Collector{
 		m.submissions, m.intake, m.attempts, m.deliveries, m.attemptDuration, m.latency, m.unrecorded, buildInfo,
-		m.previousKeyUse, previousKeyExpiry,
+		m.previousKeyUse, previousKeyExpiry, m.configGen, m.reloads,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
@@ -233,6 +247,23 @@ func New(cfg Config) (*Metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// Outcomes of config_reloads_total.
+const (
+	ReloadApplied = "applied"
+	ReloadRefused = "refused"
+)
+
+// ObserveReload counts a configuration reload and, when it was applied,
+// sets the generation now in force.
+func (m *Metrics) ObserveReload(applied bool, generation int64) {
+	if !applied {
+		m.reloads.WithLabelValues(ReloadRefused).Inc()
+		return
+	}
+	m.reloads.WithLabelValues(ReloadApplied).Inc()
+	m.configGen.Set(float64(generation))
 }
 
 // Relay is the part of the outbox relay read at scrape time.

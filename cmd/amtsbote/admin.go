@@ -13,11 +13,14 @@ import (
 // adminServer returns the admin API's server on cfg.Admin.Listen, beside the
 // portal API's, with the portal server's timeouts, or nil when the admin API
 // is disabled.
-func adminServer(cfg *config.Config, st adminapi.Store, logger *slog.Logger) (*httpServer, error) {
+//
+// rm and rl, when set, serve replays with remap and reloads.
+func adminServer(cfg *config.Config, st adminapi.Store, rm adminapi.Remapper, rl adminapi.Reloader, logger *slog.Logger) (*httpServer, error) {
 	if !cfg.Admin.Enabled() {
 		return nil, nil
 	}
-	h, err := adminapi.New(adminapi.Config{Admin: cfg.Admin, Store: st, Logger: logger.With(slog.String("api", "admin"))})
+	h, err := adminapi.New(adminapi.Config{Admin: cfg.Admin, Store: st, Logger: logger.With(slog.String("api", "admin")),
+		Remapper: rm, Reloader: rl})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
 	_ "time/tzdata" // Europe/Berlin for the times in mails, also without a system zone database
 
@@ -26,6 +27,8 @@ const notificationConcurrency = 2
 type notifications struct {
 	monitor *notify.Monitor // nil when no tenant has a technical contact or mail is off
 	logger  *slog.Logger
+	mailer  outbox.Deliverer // nil when mail is off; a reload routes new tenants' mails to it
+	loc     *time.Location
 }
 
 // setupNotifications adds the notification routes to routes, installs the
@@ -38,8 +41,38 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 	if err != nil {
 		return nil, fmt.Errorf("notifications: %w", err)
 	}
-	n := &notifications{logger: logger}
-	var errs []error
+	n := &notifications{logger: logger, loc: loc}
+	var mailer outbox.Deliverer
+	if cfg.Mail.Enabled() {
+		m, err := smtp.New(smtp.Config{Settings: cfg.Mail, Logger: logger.With(slog.String("adapter", "smtp"))})
+		if err != nil {
+			return nil, err
+		}
+		mailer, n.mailer = m, m
+		n.monitor, err = notify.NewMonitor(notify.MonitorConfig{Store: st, Config: cfg, Location: loc,
+			Logger: logger.With(slog.String("component", "alarms"))})
+		if err != nil {
+			return nil, err
+		}
+		if !n.monitor.Active() {
+			n.monitor = nil
+		}
+	}
+	if err := notificationRoutes(cfg, mailer, nil, routes, logger); err != nil {
+		return nil, err
+	}
+	if err := installReactors(cfg, st, loc, logger, extra...); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// notificationRoutes adds the routes of office and alarm mails (delivered
+// by mailer; nil when mail is off) and of the portals' callbacks to routes.
+// A callback route of prev (the routes before a reload) whose portal's
+// callback is unchanged in cfg is kept as it is; prevCfg is its
+// configuration.
+func notificationRoutes(cfg *config.Config, mailer outbox.Deliverer, prev *reloadBase, routes map[string]outbox.Route, logger *slog.Logger) error {
 	add := func(topic string, d outbox.Deliverer, p config.RetryPolicy) {
 		routes[topic] = outbox.Route{Deliverer: d, Options: outbox.TopicOptions{
 			Policy:      retryPolicy(p),
@@ -47,11 +80,7 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 			Breaker:     breakerOptions(config.Circuit{}.WithDefaults()),
 		}}
 	}
-	if cfg.Mail.Enabled() {
-		mailer, err := smtp.New(smtp.Config{Settings: cfg.Mail, Logger: logger.With(slog.String("adapter", "smtp"))})
-		if err != nil {
-			return nil, err
-		}
+	if mailer != nil {
 		for _, t := range cfg.Tenants {
 			office := false
 			for _, r := range t.Procedures {
@@ -64,20 +93,21 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 				add(config.AlarmMailTopic(t.ID), mailer, config.RetryPolicy{})
 			}
 		}
-		n.monitor, err = notify.NewMonitor(notify.MonitorConfig{Store: st, Config: cfg, Location: loc,
-			Logger: logger.With(slog.String("component", "alarms"))})
-		if err != nil {
-			return nil, err
-		}
-		if !n.monitor.Active() {
-			n.monitor = nil
-		}
 	}
+	var errs []error
 	for _, p := range cfg.Portals {
 		if p.Callback == nil {
 			continue
 		}
 		topic := config.CallbackTopic(p.ID)
+		if prev != nil {
+			if old, ok := prev.cfg.Portal(p.ID); ok && reflect.DeepEqual(old.Callback, p.Callback) {
+				if r, ok := prev.routes[topic]; ok {
+					routes[topic] = r
+					continue
+				}
+			}
+		}
 		d, err := webhook.New(webhook.Config{URL: p.Callback.URL, Secret: []byte(p.Callback.Secret.Value()), Portal: p.ID,
 			Timeout: p.Callback.EffectiveTimeout(), Logger: logger.With(slog.String("topic", topic))})
 		if err != nil {
@@ -86,13 +116,17 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 		}
 		add(topic, d, p.Callback.Retry)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
+	return errors.Join(errs...)
+}
+
+// installReactors installs on st the reactors of cfg that have something
+// to do: office mails and callbacks, and extra (FIT-Connect's recipient
+// decisions). A reload installs those of the new configuration.
+func installReactors(cfg *config.Config, st outbox.Store, loc *time.Location, logger *slog.Logger, extra ...activeReactor) error {
 	reactor, err := notify.NewReactor(notify.ReactorConfig{Config: cfg, Location: loc,
 		Logger: logger.With(slog.String("component", "notify"))})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var reactors fitconnect.Reactors
 	for _, r := range append([]activeReactor{reactor}, extra...) {
@@ -107,7 +141,7 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 	default:
 		st.SetReactor(reactors)
 	}
-	return n, nil
+	return nil
 }
 
 // activeReactor is a reactor that can tell whether it has anything to do.
