@@ -6,6 +6,7 @@
 //	amtsbote check-config FILE
 //	amtsbote demo-config [--data-dir DIR]
 //	amtsbote outbox list|show|replay|discard ...
+//	amtsbote reload --config FILE
 //	amtsbote audit SUBMISSION-ID
 //	amtsbote portal-key [--hash]
 //	amtsbote encryption-key generate|rotate ...
@@ -59,6 +60,7 @@ var commands = map[string]command{
       problem with its path. Exit 0 when it is valid, 1 when not.
 `},
 	"demo-config": {demoConfigCmd, demoConfigUsage},
+	"reload":      {reloadCmd, reloadUsage},
 	"outbox":      {outboxCmd, outboxUsage},
 	"audit": {auditCmd, `Usage:
   amtsbote audit SUBMISSION-ID [--json] [--config FILE | --data-dir DIR]

@@ -143,7 +143,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		Config:   cfg,
 		Store:    st,
 		Registry: registry,
-		Product:  transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()},
+		Product:  product(),
 		Logger:   logger,
 	})
 	if err != nil {
@@ -366,6 +366,11 @@ func logPreviousKeys(logger *slog.Logger, cfg *config.Config, now time.Time) {
 		logger.LogAttrs(context.Background(), slog.LevelWarn,
 			fmt.Sprintf("portal's previous API key has expired and is refused; remove portals[%d].previous_key", r.index), attrs...)
 	}
+}
+
+// product names this software in the messages; serve and a CLI remap map alike.
+func product() transform.Product {
+	return transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()}
 }
 
 // serverTimeouts are the timeouts of every HTTP listener of serve (portal
