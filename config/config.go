@@ -315,6 +315,16 @@ type Procedure struct {
 	Attachments AttachmentLimits `yaml:"attachments"`
 	// Mail overrides the subject and body templates of the office mail.
 	Mail ProcedureMail `yaml:"mail"`
+	// Dir, optional, is the directory of a declarative procedure
+	// (procedure.yaml, schema.json, mapping.yaml, examples/), relative to the
+	// configuration file; its procedure.yaml must name ID. It replaces the
+	// built-in mapper of ID, if there is one.
+	Dir string `yaml:"dir"`
+	// XSDPath lists directories, relative to the configuration file, in which
+	// xmllint finds the files that the XSD of a declarative procedure imports
+	// by name (such as the XÖV library's xoev-code.xsd), when its examples
+	// are validated at startup and by check-config.
+	XSDPath []string `yaml:"xsd_path"`
 }
 
 // AttachmentLimits bound the attachments (Anlagen) of one submission. Zero

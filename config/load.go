@@ -50,6 +50,7 @@ func loadFiles(path string, lookupEnv func(string) (string, bool), readFile func
 		}
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	cfg.ResolveProcedurePaths(filepath.Dir(path))
 	return cfg, nil
 }
 

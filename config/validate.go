@@ -97,6 +97,9 @@ func (c *Config) Validate() error {
 		}
 		p.Attachments.validate(path+".attachments", v)
 		checkText(path+".name", p.Name, v) // the Betreff and Akte title of xdomea messages
+		if len(p.XSDPath) > 0 && p.Dir == "" {
+			v.add(path+".xsd_path", "is only used with dir (a declarative procedure)")
+		}
 	}
 
 	tenants := make(map[string]bool, len(c.Tenants))

@@ -32,7 +32,8 @@ func checkConfig(_ context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	// What only the binary knows: mappers and adapters for what is configured.
 	var problems []error
-	if _, err := newRegistry(cfg); err != nil {
+	registry, err := newRegistry(cfg)
+	if err != nil {
 		problems = append(problems, err)
 	}
 	if _, err := buildRoutes(cfg, slog.New(slog.DiscardHandler)); err != nil {
@@ -52,6 +53,9 @@ func checkConfig(_ context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if cfg.Database.Encryption == nil {
 		fmt.Fprintf(stderr, "%s: warning: no database.encryption: payloads and personal data are stored in clear\n", args[0])
+	}
+	for _, v := range mappingVersions(registry) {
+		fmt.Fprintf(stderr, "%s: note: procedure %s is declarative, mapping version %s\n", args[0], v[0], v[1])
 	}
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintf(stderr, "%s: warning: %s\n", args[0], w)

@@ -135,6 +135,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	if err != nil {
 		return err
 	}
+	logMappingVersions(logger, registry)
 	routes, err := buildRoutes(cfg, logger)
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ import (
 	"github.com/amtsbote/amtsbote/transform/xbau"
 	"github.com/amtsbote/amtsbote/transform/xgewerbe"
 	"github.com/amtsbote/amtsbote/transform/xmeld"
+	"github.com/amtsbote/amtsbote/transform/xschule"
 )
 
 // store is an outbox store that can tell whether its schema is current.
@@ -64,23 +65,32 @@ var mappers = map[string]func() (transform.Mapper, error){
 	xbau.Procedure:     func() (transform.Mapper, error) { return xbau.New() },
 	xgewerbe.Procedure: func() (transform.Mapper, error) { return xgewerbe.New() },
 	xmeld.Procedure:    func() (transform.Mapper, error) { return xmeld.New() },
+	xschule.Procedure:  func() (transform.Mapper, error) { return xschule.New() },
 }
 
 // newRegistry registers a mapper for every configured procedure.
 func newRegistry(cfg *config.Config) (*transform.Registry, error) {
 	reg := transform.NewRegistry()
+	var errs []error
 	for _, p := range cfg.Procedures {
 		newMapper, ok := mappers[p.ID]
 		if !ok {
 			newMapper = func() (transform.Mapper, error) { return envelope.New(), nil }
 		}
+		if p.Dir != "" {
+			newMapper = func() (transform.Mapper, error) { return loadProcedureDir(p) }
+		}
 		m, err := newMapper()
 		if err != nil {
-			return nil, fmt.Errorf("procedure %s: %w", p.ID, err)
+			errs = append(errs, fmt.Errorf("procedure %s: %w", p.ID, err))
+			continue
 		}
 		if err := reg.Register(p.ID, m); err != nil {
-			return nil, err
+			errs = append(errs, err)
 		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return reg, nil
 }
