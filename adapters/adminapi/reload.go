@@ -3,7 +3,6 @@ package adminapi
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -85,9 +84,6 @@ func (h *Handler) remap(w http.ResponseWriter, r *http.Request, body ReplayReque
 	case err != nil:
 		return storeError(err)
 	}
-	h.log.LogAttrs(r.Context(), slog.LevelInfo, "message re-mapped and replayed",
-		slog.String("message_id", r.PathValue("id")), slog.String("by", by(r)),
-		slog.String("old_mapping", res.OldVersion), slog.String("new_mapping", res.NewVersion))
 	writeJSON(w, http.StatusOK, "application/json", RemapResponse{Replayed: 1, OldMapping: res.OldVersion, NewMapping: res.NewVersion})
 	return nil
 }
