@@ -218,7 +218,10 @@ func TestReloadFortyTenants(t *testing.T) {
 	}
 	metricsText := string(scrapeText(t, "http://"+metricsAddr+"/metrics"))
 	for _, want := range []string{"amtsbote_config_generation 3", `amtsbote_config_reloads_total{outcome="refused"} 3`,
-		`amtsbote_config_reloads_total{outcome="applied"} 2`} {
+		`amtsbote_config_reloads_total{outcome="applied"} 2`,
+		// The municipality added by the reload has its series.
+		`amtsbote_deliveries_total{destination="fachverfahren",outcome="delivered",procedure="meldewesen.wohnungsgeberbestaetigung",tenant="neustadt"} 1`,
+		`amtsbote_submissions_total{outcome="accepted",procedure="meldewesen.wohnungsgeberbestaetigung",tenant="neustadt"} 1`} {
 		if !strings.Contains(metricsText, want) {
 			t.Errorf("metrics lack %q", want)
 		}

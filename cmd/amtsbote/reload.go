@@ -209,6 +209,17 @@ func (r *reloader) reload(ctx context.Context) (adminapi.ReloadResponse, error) 
 			}
 		}
 	}
+	topics := make([]string, 0, len(r.cur.routes))
+	for topic := range r.cur.routes {
+		topics = append(topics, topic)
+	}
+	var pairs []metrics.Route
+	for _, t := range next.Tenants {
+		for _, rt := range t.Procedures {
+			pairs = append(pairs, metrics.Route{Tenant: t.ID, Procedure: rt.Procedure})
+		}
+	}
+	r.obs.Reconfigure(topics, pairs)
 	return adminapi.ReloadResponse{Generation: r.generation, Tenants: len(next.Tenants), Portals: len(next.Portals),
 		Procedures: len(next.Procedures), Added: nonNil(ch.Added), Removed: nonNil(ch.Removed), Changed: nonNil(ch.Changed)}, nil
 }
