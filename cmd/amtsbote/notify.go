@@ -25,7 +25,7 @@ const notificationConcurrency = 2
 // notifications are the parts of issue #5: the routes of office mails, alarm
 // mails and callbacks, and the alarm monitor.
 type notifications struct {
-	monitor *notify.Monitor // nil when no tenant has a technical contact or mail is off
+	monitor *notify.Monitor // nil when mail is off; it checks while a tenant has a technical contact
 	logger  *slog.Logger
 	mailer  outbox.Deliverer // nil when mail is off; a reload routes new tenants' mails to it
 	loc     *time.Location
@@ -53,9 +53,6 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 			Logger: logger.With(slog.String("component", "alarms"))})
 		if err != nil {
 			return nil, err
-		}
-		if !n.monitor.Active() {
-			n.monitor = nil
 		}
 	}
 	if err := notificationRoutes(cfg, mailer, nil, routes, logger); err != nil {

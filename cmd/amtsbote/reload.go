@@ -168,6 +168,9 @@ func (r *reloader) reload(ctx context.Context) (adminapi.ReloadResponse, error) 
 	if err := installReactors(next, r.st, r.notes.loc, r.logger, fitconnect.NewReactor(next)); err != nil {
 		return adminapi.ReloadResponse{}, err
 	}
+	if r.notes.monitor != nil {
+		r.notes.monitor.Reconfigure(next)
+	}
 	r.generation++
 	r.cur = reloadBase{cfg: next, routes: keep}
 
