@@ -18,6 +18,7 @@ const (
 	ProblemUnsupportedMediaType = "urn:amtsbote:problem:unsupported-media-type" // 415: the body is not application/json
 	ProblemAmbiguous            = "urn:amtsbote:problem:ambiguous-message"      // 409: the id exists on several topics; name the topic
 	ProblemNotReplayable        = "urn:amtsbote:problem:not-replayable"         // 409: only dead messages can be replayed
+	ProblemTooManyRequests      = "urn:amtsbote:problem:too-many-requests"      // 429: too many failed keys; see Retry-After
 	ProblemInternal             = "urn:amtsbote:problem:internal"               // 500: logged
 	ProblemNotRemappable        = "urn:amtsbote:problem:not-remappable"         // 409: the request was purged, or the message's route is gone
 	ProblemReloadRefused        = "urn:amtsbote:problem:reload-refused"         // 409: the new configuration is invalid or needs a restart
@@ -42,6 +43,7 @@ var problemTitles = map[string]string{
 	ProblemNotReplayable:        "Not replayable",
 	ProblemNotRemappable:        "Not re-mappable",
 	ProblemReloadRefused:        "Reload refused",
+	ProblemTooManyRequests:      "Too many requests",
 	ProblemInternal:             "Internal server error",
 }
 
@@ -52,6 +54,9 @@ type problemError struct {
 	detail string
 	header http.Header
 	cause  error // logged, never sent
+	// anonymous: answered before authentication; the problem then names no
+	// part of the request (no instance).
+	anonymous bool
 }
 
 func (e *problemError) Error() string { return e.typ + ": " + e.detail }
@@ -66,9 +71,11 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *problemError) {
 	for k, vs := range p.header {
 		w.Header()[k] = vs
 	}
-	writeJSON(w, p.status, ProblemContentType, Problem{
-		Type: p.typ, Title: problemTitles[p.typ], Status: p.status, Detail: p.detail, Instance: r.URL.EscapedPath(),
-	})
+	pr := Problem{Type: p.typ, Title: problemTitles[p.typ], Status: p.status, Detail: p.detail}
+	if !p.anonymous {
+		pr.Instance = r.URL.EscapedPath()
+	}
+	writeJSON(w, p.status, ProblemContentType, pr)
 }
 
 func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {

@@ -94,6 +94,12 @@ func (h *Handler) reload(w http.ResponseWriter, r *http.Request) error {
 	if h.reloader == nil {
 		return problem(ProblemNotFound, http.StatusNotFound, "this process cannot reload its configuration")
 	}
+	if op, err := RequireOperator(r); err != nil {
+		return err
+	} else if !op.Full() {
+		// A reload changes every tenant: only the full admin key may.
+		return problem(ProblemNotFound, http.StatusNotFound, "no such resource")
+	}
 	res, err := h.reloader.Reload(r.Context(), by(r))
 	var refused *ReloadRefused
 	if errors.As(err, &refused) {

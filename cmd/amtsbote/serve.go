@@ -314,7 +314,7 @@ func listen(cfg *config.Config, srv *http.Server, tlsCfg *tls.Config, st store, 
 		ln = tls.NewListener(ln, tlsCfg)
 	}
 	portal = &httpServer{srv: srv, ln: ln, timeout: cfg.Server.ShutdownTimeout.Duration}
-	admin, err = adminServer(cfg, st, rm, rl, logger)
+	admin, err = adminServer(cfg, st, ops, rm, rl, logger)
 	if err != nil {
 		ln.Close()
 		return nil, nil, nil, err
