@@ -62,6 +62,9 @@ type Config struct {
 	Remapper Remapper
 	// Reloader, optional, serves POST /admin/v1/reload.
 	Reloader Reloader
+	// Answers, when set, assigns and discards unmatched answers
+	// (intake.AnswerService); the answer routes read the store.
+	Answers AnswerResolver
 }
 
 // Validate reports every problem of c at once.
@@ -113,6 +116,7 @@ func New(cfg Config) (*Handler, error) {
 	h.handle(RouteEvents, h.events)
 	h.handle(RouteReload, h.reload)
 	h.handle("/admin/v1/reload", methodNotAllowed(http.MethodPost))
+	h.registerAnswers(cfg.Answers)
 	h.handle("/admin/v1/messages", methodNotAllowed("GET, HEAD"))
 	h.handle("/admin/v1/messages/{id}", methodNotAllowed("GET, HEAD"))
 	h.handle("/admin/v1/messages/{id}/replay", methodNotAllowed(http.MethodPost))
@@ -314,6 +318,12 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) error {
 	reps, err := h.store.Replays(r.Context(), id)
 	if err != nil {
 		return err
+	}
+	if HasPersonalMetadata(m) {
+		// Who saw a citizen's postbox reference, and when.
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "admin: personal data shown",
+			slog.String("message_id", m.ID), slog.String("topic", m.Topic), slog.String("field", outbox.MetaIdentityPostboxReference),
+			slog.String("operator", operatorName(op)), slog.String("remote", r.RemoteAddr))
 	}
 	writeJSON(w, http.StatusOK, "application/json", NewMessageDetail(m, atts, reps))
 	return nil

@@ -64,6 +64,7 @@ var commands = map[string]command{
 	"procedure":   {procedureCmd, procedureUsage},
 	"reload":      {reloadCmd, reloadUsage},
 	"outbox":      {outboxCmd, outboxUsage},
+	"answers":     {answersCmd, answersUsage},
 	"audit": {auditCmd, `Usage:
   amtsbote audit SUBMISSION-ID [--json] [--config FILE | --data-dir DIR]
       Print a submission's audit trail, oldest first.

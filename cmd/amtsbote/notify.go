@@ -19,9 +19,6 @@ import (
 // mailTimeZone is the time zone of times in office and alarm mails.
 const mailTimeZone = "Europe/Berlin"
 
-// notificationConcurrency is the number of mails or callbacks in flight per topic.
-const notificationConcurrency = 2
-
 // notifications are the parts of issue #5: the routes of office mails, alarm
 // mails and callbacks, and the alarm monitor.
 type notifications struct {
@@ -67,14 +64,15 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 // notificationRoutes adds the routes of office and alarm mails (delivered
 // by mailer; nil when mail is off) and of the portals' callbacks to routes.
 // A callback route of prev (the routes before a reload) whose portal's
-// callback is unchanged in cfg is kept as it is; prevCfg is its
-// configuration.
+// callback is unchanged in cfg is kept as it is.
 func notificationRoutes(cfg *config.Config, mailer outbox.Deliverer, prev *reloadBase, routes map[string]outbox.Route, logger *slog.Logger) error {
-	add := func(topic string, d outbox.Deliverer, p config.RetryPolicy) {
+	// Mails and callbacks are delivered like a destination's messages, with
+	// their own retry policy, concurrency and circuit (mail.*, callback.*).
+	add := func(topic string, d outbox.Deliverer, p config.RetryPolicy, concurrency int, c config.Circuit) {
 		routes[topic] = outbox.Route{Deliverer: d, Options: outbox.TopicOptions{
 			Policy:      retryPolicy(p),
-			Concurrency: notificationConcurrency,
-			Breaker:     breakerOptions(config.Circuit{}.WithDefaults()),
+			Concurrency: concurrency,
+			Breaker:     breakerOptions(c.WithDefaults()),
 		}}
 	}
 	if mailer != nil {
@@ -84,10 +82,10 @@ func notificationRoutes(cfg *config.Config, mailer outbox.Deliverer, prev *reloa
 				office = office || r.Notify.Office
 			}
 			if office {
-				add(config.OfficeMailTopic(t.ID), mailer, config.RetryPolicy{})
+				add(config.OfficeMailTopic(t.ID), mailer, cfg.Mail.Retry, cfg.Mail.EffectiveConcurrency(), cfg.Mail.Circuit)
 			}
 			if t.Contacts.Technical != "" {
-				add(config.AlarmMailTopic(t.ID), mailer, config.RetryPolicy{})
+				add(config.AlarmMailTopic(t.ID), mailer, cfg.Mail.Retry, cfg.Mail.EffectiveConcurrency(), cfg.Mail.Circuit)
 			}
 		}
 	}
@@ -111,7 +109,7 @@ func notificationRoutes(cfg *config.Config, mailer outbox.Deliverer, prev *reloa
 			errs = append(errs, fmt.Errorf("portal %s: callback: %w", p.ID, err))
 			continue
 		}
-		add(topic, d, p.Callback.Retry)
+		add(topic, d, p.Callback.Retry, p.Callback.EffectiveConcurrency(), p.Callback.Circuit)
 	}
 	return errors.Join(errs...)
 }

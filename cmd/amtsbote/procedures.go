@@ -173,8 +173,10 @@ func flatten(err error) []error {
 // stringList is a repeatable string flag.
 type stringList []string
 
+// String joins the values (flag.Value).
 func (l *stringList) String() string { return strings.Join(*l, ",") }
 
+// Set appends a value (flag.Value).
 func (l *stringList) Set(v string) error {
 	*l = append(*l, v)
 	return nil

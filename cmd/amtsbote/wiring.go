@@ -45,17 +45,25 @@ func openStore(ctx context.Context, cfg config.Database, dataDir string, logger 
 // openDatabase opens PostgreSQL when database.url is set, else SQLite in dataDir.
 func openDatabase(ctx context.Context, cfg config.Database, dataDir string, logger *slog.Logger) (store, string, error) {
 	if cfg.URL != "" {
-		s, err := postgres.Open(ctx, postgres.Config{URL: cfg.URL, MaxConns: int32(cfg.MaxConns), Logger: logger})
+		s, err := postgres.Open(ctx, postgres.Config{URL: cfg.URL, MaxConns: int32(cfg.MaxConns), Logger: logger,
+			AcquireTimeout: cfg.AcquireTimeout.Duration, StatementTimeout: cfg.StatementTimeout.Duration})
 		return s, "postgres", err
 	}
 	path := cfg.Path
 	if path == "" {
 		path = filepath.Join(dataDir, "amtsbote.db")
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, "", fmt.Errorf("create data directory: %w", err)
 	}
-	s, err := sqlite.Open(ctx, path)
+	if fi, err := os.Stat(filepath.Dir(path)); err == nil && fi.Mode().Perm()&0o007 != 0 {
+		// An existing directory may be shared on purpose: say so, change nothing.
+		// The database files themselves are made 0600 by sqlite.Open.
+		logger.Warn("the data directory is accessible to other users; make it 0700 (chmod o-rwx)",
+			slog.String("dir", filepath.Dir(path)), slog.String("mode", fi.Mode().Perm().String()))
+	}
+	// The single writer's lock waits are bounded like a request's database time.
+	s, err := sqlite.OpenConfig(ctx, sqlite.Config{Path: path, BusyTimeout: cfg.RequestTimeout.Duration})
 	return s, "sqlite " + path, err
 }
 
@@ -93,6 +101,25 @@ func newRegistry(cfg *config.Config) (*transform.Registry, error) {
 		return nil, errors.Join(errs...)
 	}
 	return reg, nil
+}
+
+// removeStaleTemps removes, at start, what deliverers killed mid-write
+// left behind (the file drops' temporary files).
+func removeStaleTemps(routes map[string]outbox.Route, logger *slog.Logger) {
+	type cleaner interface{ RemoveStaleTemps() (int, error) }
+	for topic, r := range routes {
+		c, ok := r.Deliverer.(cleaner)
+		if !ok {
+			continue
+		}
+		n, err := c.RemoveStaleTemps()
+		if err != nil {
+			logger.Warn("stale temporary files not removed", slog.String("topic", topic), slog.Any("error", err))
+		}
+		if n > 0 {
+			logger.Info("stale temporary files of interrupted deliveries removed", slog.String("topic", topic), slog.Int("files", n))
+		}
+	}
 }
 
 // delivererFactory builds the adapter of one destination.

@@ -38,22 +38,73 @@ type driver struct {
 
 var _ sqlstore.Driver = (*driver)(nil)
 
-// txExecutor is a write transaction.
+// txExecutor is a write transaction on a connection of the pool.
 type txExecutor struct {
 	executor
-	tx pgx.Tx
+	conn *pgxpool.Conn
+	// budget is the time the caller's context had left at Begin; zero
+	// when it had no deadline.
+	budget time.Duration
+	done   bool
 }
 
+// Begin starts a transaction. When ctx has a deadline, the transaction
+// cannot commit after it (see Commit).
 func (d *driver) Begin(ctx context.Context) (sqlstore.Tx, error) {
-	tx, err := d.pool.Begin(ctx)
+	var budget time.Duration
+	if dl, ok := ctx.Deadline(); ok {
+		budget = time.Until(dl)
+	}
+	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &txExecutor{executor: executor{db: tx, q: d.q}, tx: tx}, nil
+	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
+		conn.Release() // not idle: destroyed
+		return nil, err
+	}
+	return &txExecutor{executor: executor{db: conn, q: d.q}, conn: conn, budget: budget}, nil
 }
 
-func (t *txExecutor) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
-func (t *txExecutor) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
+// Commit commits. With a budget, the check that the transaction is within
+// it travels in one message with the COMMIT and runs on the database's
+// clock: a COMMIT that reaches a database which hung until after the
+// caller gave up (and told its client so) rolls back instead of committing
+// late. Only a commit that the database finishes within the budget, while
+// its answer is lost, has an unknown outcome; idempotency keys resolve it.
+func (t *txExecutor) Commit(ctx context.Context) error {
+	t.done = true
+	defer t.conn.Release()
+	var tag pgconn.CommandTag
+	var err error
+	if t.budget > 0 {
+		tag, err = t.conn.Exec(ctx, t.q["CommitWithin"], pgx.QueryExecModeSimpleProtocol, t.budget.Microseconds())
+	} else {
+		tag, err = t.conn.Exec(ctx, "COMMIT")
+	}
+	if err != nil {
+		return err
+	}
+	if tag.String() != "COMMIT" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
+}
+
+// Rollback rolls back unless the transaction has ended. A connection left
+// in a transaction (ctx done, the database gone) is closed by the pool.
+func (t *txExecutor) Rollback(ctx context.Context) error {
+	if t.done {
+		return nil
+	}
+	t.done = true
+	defer t.conn.Release()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	_, err := t.conn.Exec(ctx, "ROLLBACK")
+	return err
+}
 
 func (d *driver) Ping(ctx context.Context) error { return d.pool.Ping(ctx) }
 
@@ -84,6 +135,11 @@ func (d *driver) Claim(ctx context.Context, p outbox.ClaimParams, now time.Time)
 func (d *driver) Release(ctx context.Context, owner, topic string, ids []string) error {
 	_, err := d.pool.Exec(ctx, d.q["Release"], topic, ids, owner)
 	return err
+}
+
+func (d *driver) ExtendLeases(ctx context.Context, owner, topic string, ids []string, until time.Time) (int, error) {
+	tag, err := d.pool.Exec(ctx, d.q["ExtendLeases"], until, topic, ids, owner)
+	return int(tag.RowsAffected()), err
 }
 
 func (d *driver) MakeDue(ctx context.Context, topic, id string, now time.Time) (bool, error) {
@@ -178,7 +234,7 @@ func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.Complete
 		if !c.NextAttemptAt.IsZero() {
 			next = &c.NextAttemptAt
 		}
-		batch.Queue(e.q["Complete"], string(c.State), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner)
+		batch.Queue(e.q["Complete"], string(c.State), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner, string(c.Class))
 	}
 	results := e.db.SendBatch(ctx, batch)
 	out := make([]sqlstore.Completed, len(rows))
@@ -204,14 +260,14 @@ func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.Complete
 func (e executor) InsertAttempts(ctx context.Context, rows []sqlstore.AttemptRow) error {
 	batch := &pgx.Batch{}
 	for _, a := range rows {
-		batch.Queue(e.q["InsertAttempt"], a.Seq, a.Number, a.Owner, a.StartedAt, a.FinishedAt, string(a.Outcome), a.Error)
+		batch.Queue(e.q["InsertAttempt"], a.Seq, a.Number, a.Owner, a.StartedAt, a.FinishedAt, string(a.Outcome), a.Error, string(a.Class))
 	}
 	return e.db.SendBatch(ctx, batch).Close()
 }
 
 func (e executor) NextDue(ctx context.Context, topic string, now time.Time) (time.Time, bool, error) {
 	var due time.Time
-	err := e.db.QueryRow(ctx, e.q["NextDue"], topic, now).Scan(&due)
+	err := e.db.QueryRow(ctx, e.q["NextDue"], topic).Scan(&due)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
@@ -237,12 +293,21 @@ func (e executor) ListMessages(ctx context.Context, afterSeq int64, state outbox
 	return scanMessagesSeq(e.db.Query(ctx, e.q["List"], afterSeq, string(state), pattern, limit))
 }
 
+func (e executor) ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]sqlstore.Lease, error) {
+	return queryRows(ctx, e.db, e.q["ExpiredLeases"], []any{now, limit}, func(r pgx.CollectableRow) (sqlstore.Lease, error) {
+		var l sqlstore.Lease
+		err := r.Scan(&l.Topic, &l.ID, &l.Owner, &l.LeasedAt)
+		l.LeasedAt = l.LeasedAt.UTC()
+		return l, err
+	})
+}
+
 func (e executor) Attempts(ctx context.Context, messageID string) ([]outbox.Attempt, error) {
 	return queryRows(ctx, e.db, e.q["Attempts"], []any{messageID}, func(r pgx.CollectableRow) (outbox.Attempt, error) {
 		var a outbox.Attempt
-		var outcome string
-		err := r.Scan(&a.MessageID, &a.Number, &a.Owner, &a.StartedAt, &a.FinishedAt, &outcome, &a.Error)
-		a.Outcome = outbox.Outcome(outcome)
+		var outcome, class string
+		err := r.Scan(&a.MessageID, &a.Number, &a.Owner, &a.StartedAt, &a.FinishedAt, &outcome, &a.Error, &class)
+		a.Outcome, a.ErrorClass = outbox.Outcome(outcome), outbox.ErrorClass(class)
 		a.StartedAt, a.FinishedAt = a.StartedAt.UTC(), a.FinishedAt.UTC()
 		return a, err
 	})
@@ -527,7 +592,7 @@ func scanMessagesSeq(rows pgx.Rows, err error) ([]outbox.Message, []int64, error
 		var delivered *time.Time
 		m := &sm.m
 		err := r.Scan(&sm.seq, &m.ID, &m.Topic, &m.SubmissionID, &m.Payload, &m.Metadata, &state, &m.Attempts,
-			&m.NextAttemptAt, &m.LastError, &m.CreatedAt, &m.UpdatedAt, &delivered, &m.RetryFrom)
+			&m.NextAttemptAt, &m.LastError, &m.CreatedAt, &m.UpdatedAt, &delivered, &m.RetryFrom, &m.LastErrorClass)
 		m.State = outbox.State(state)
 		m.NextAttemptAt, m.CreatedAt, m.UpdatedAt = m.NextAttemptAt.UTC(), m.CreatedAt.UTC(), m.UpdatedAt.UTC()
 		m.RetryFrom = m.RetryFrom.UTC()

@@ -1,13 +1,16 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -33,6 +36,10 @@ var queryNames = []string{
 	"PurgeBlobChunks", "PurgeBlobs",
 	"SubmissionPayloads", "RewriteSubmissionPayload", "MessagePayloads", "RewriteMessagePayload",
 	"BlobChunks", "RewriteBlobChunk", "BlobHeaders", "RewriteBlobHeader",
+	"InsertAnswer", "AnswerByMessageID", "AnswerByID", "AnswersBySubmission", "ListAnswers", "InsertAnswerAttachment",
+	"AnswerAttachments", "InsertAnswerEvent", "AnswerEvents", "AssignAnswer", "DiscardAnswer", "AnswerState",
+	"UnmatchedAnswers", "MessageTarget", "PurgeAnswers", "PurgeAnswerBlobChunks", "PurgeAnswerBlobs",
+	"AnswerPayloads", "RewriteAnswerPayload",
 }
 
 // Store is the SQLite outbox store: the logic of sqlstore over this
@@ -48,19 +55,42 @@ var (
 	_ outbox.BatchCompleter = (*Store)(nil)
 )
 
+// DefaultBusyTimeout is the default of Config.BusyTimeout.
+const DefaultBusyTimeout = 10 * time.Second
+
+// Config configures the store.
+type Config struct {
+	// Path is the database file, created if needed.
+	Path string
+	// BusyTimeout bounds the wait for the database's write lock, held by
+	// another connection or process (SQLite's busy_timeout). Default
+	// DefaultBusyTimeout.
+	BusyTimeout time.Duration
+}
+
 // Open opens (creating if needed) the database file at path and applies migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenConfig(ctx, Config{Path: path})
+}
+
+// OpenConfig is Open with the settings of cfg.
+func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
+	path := cfg.Path
+	busy := cmp.Or(cfg.BusyTimeout, DefaultBusyTimeout)
 	q, err := sqlfile.Load(files, []string{"queries.sql", "reseal.sql"}, queryNames...)
 	if err != nil {
 		return nil, err
 	}
 	dsn := func(txlock string) string {
 		v := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()), "foreign_keys(1)"} {
 			v.Add("_pragma", p)
 		}
 		v.Set("_txlock", txlock)
 		return "file:" + uriPath(path) + "?" + v.Encode()
+	}
+	if err := restrictFiles(path); err != nil {
+		return nil, err
 	}
 	write, err := sql.Open("sqlite", dsn("immediate"))
 	if err != nil {
@@ -73,6 +103,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
+	if err := restrictFiles(path); err != nil { // the -wal and -shm files exist now
+		write.Close()
+		return nil, err
+	}
 	read, err := sql.Open("sqlite", dsn("deferred"))
 	if err != nil {
 		write.Close()
@@ -82,6 +116,38 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.read = read
 	s.Store = sqlstore.New(&driver{executor: executor{r: read, w: write, q: q}, read: read, write: write}, sqlstore.Config{})
 	return s, nil
+}
+
+// FileMode is the mode of the database file and its -wal and -shm files,
+// whatever the umask: they hold submissions, only the owner may read them.
+const FileMode os.FileMode = 0o600
+
+// restrictFiles creates the database file with FileMode if it is missing
+// (SQLite gives its -wal and -shm files the database file's mode) and sets
+// FileMode on the files that exist.
+func restrictFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, FileMode)
+	if err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite %s: %w", p, err)
+		}
+		if fi.Mode().Perm() != FileMode {
+			if err := os.Chmod(p, FileMode); err != nil {
+				return fmt.Errorf("sqlite %s: restrict to the owner: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // uriPath escapes the characters a SQLite URI filename gives meaning to ('?' starts
@@ -192,7 +258,7 @@ func scanMessagesSeq(rows *sql.Rows) ([]outbox.Message, []int64, error) {
 		var next, created, updated, delivered, retryFrom int64
 		m := &sm.m
 		if err := rows.Scan(&sm.seq, &m.ID, &m.Topic, &m.SubmissionID, &m.Payload, &md, &state, &m.Attempts,
-			&next, &m.LastError, &created, &updated, &delivered, &retryFrom); err != nil {
+			&next, &m.LastError, &created, &updated, &delivered, &retryFrom, &m.LastErrorClass); err != nil {
 			return nil, nil, err
 		}
 		if err := json.Unmarshal([]byte(md), &m.Metadata); err != nil {

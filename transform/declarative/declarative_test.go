@@ -157,6 +157,13 @@ func TestLoadErrors(t *testing.T) {
 		{"template loop", map[string]string{"mapping.yaml": strings.Replace(testMapping, "root:",
 			"templates:\n  a: [{use: b}]\n  b: [{element: t:x, children: [{use: a}]}]\nroot:", 1) + "    - use: a\n"},
 			[]string{"p/mapping.yaml:", `template "a" uses itself (a -> b -> a)`, "loop"}},
+		{"templates that multiply", map[string]string{"mapping.yaml": strings.Replace(testMapping, "root:",
+			"templates:\n  a: [{element: t:x, text: x}, {element: t:x, text: x}, {element: t:x, text: x}, {element: t:x, text: x}]\n"+
+				"  b: [{use: a}, {use: a}, {use: a}, {use: a}, {use: a}, {use: a}, {use: a}, {use: a}]\n"+
+				"  c: [{use: b}, {use: b}, {use: b}, {use: b}, {use: b}, {use: b}, {use: b}, {use: b}]\n"+
+				"  d: [{use: c}, {use: c}, {use: c}, {use: c}, {use: c}, {use: c}, {use: c}, {use: c}]\n"+
+				"  e: [{use: d}, {use: d}, {use: d}, {use: d}, {use: d}, {use: d}, {use: d}, {use: d}]\nroot:", 1) + "    - use: e\n"},
+			[]string{"p/mapping.yaml:", "more than 20000 nodes"}},
 		{"namespace of the procedure", map[string]string{"procedure.yaml": strings.Replace(testProcedure, "urn:test:1", "urn:test:2", 1)},
 			[]string{"p/mapping.yaml:6:", `"urn:test:1" is not the procedure's namespace "urn:test:2"`}},
 		{"procedure.yaml key", map[string]string{"procedure.yaml": testProcedure + "colour: blue\n"},
@@ -276,6 +283,11 @@ func TestMappingVersion(t *testing.T) {
 	a, b := load(t, nil), load(t, nil)
 	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(a.MappingVersion()) || a.MappingVersion() != b.MappingVersion() {
 		t.Fatalf("versions %q %q", a.MappingVersion(), b.MappingVersion())
+	}
+	hidden := files(nil)
+	hidden[".mapping.yaml.swp"] = &fstest.MapFile{Data: []byte("x")}
+	if c, err := declarative.Load(hidden, "p"); err != nil || c.MappingVersion() != a.MappingVersion() {
+		t.Errorf("a hidden file changes the version (%v)", err)
 	}
 	for _, name := range []string{"mapping.yaml", "schema.json", "procedure.yaml", "examples/example.json"} {
 		fsys := files(nil)
@@ -399,5 +411,57 @@ func TestDocumentedExample(t *testing.T) {
 	}
 	if errs := p.Validate(s); len(errs) != 1 || errs[0].Pointer != "/data/hunde" {
 		t.Errorf("two dangerous dogs: %+v", errs)
+	}
+}
+
+// TestMapConcurrently: one Procedure maps from many goroutines (run with -race).
+func TestMapConcurrently(t *testing.T) {
+	t.Parallel()
+	p := load(t, nil)
+	want, err := mapExample(t, p, testExample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := declarative.DecodeExample([]byte(testExample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 50 {
+				doc, err := p.Map(p.ExampleInput(s))
+				if err == nil && string(doc.XML) != string(want.XML) {
+					err = errors.New("output differs")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestNumbers: numbers are numbers in expressions and written in decimal.
+func TestNumbers(t *testing.T) {
+	t.Parallel()
+	p := load(t, map[string]string{"mapping.yaml": strings.Replace(testMapping,
+		"    - {element: t:name, value: /applicant/name, optional: true}\n",
+		"    - {element: t:zahl, each: /data/liste, value: .}\n    - {element: t:summe, expr: \"sum(data.liste) * 2\"}\n", 1)})
+	doc, err := mapExample(t, p, strings.Replace(testExample, `"art": "a",`, `"art": "a", "liste": [7, 1e3, 12],`, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<t:zahl>7</t:zahl>", "<t:zahl>1000</t:zahl>", "<t:summe>2038</t:summe>"} {
+		if !strings.Contains(string(doc.XML), want) {
+			t.Errorf("output lacks %s:\n%s", want, doc.XML)
+		}
 	}
 }

@@ -93,8 +93,13 @@ type compiler struct {
 	prefixes  map[string]string
 	templates map[string]*yaml.Node
 	using     []string // templates being expanded, to find loops
+	compiled  int      // nodes compiled, templates expanded
 	errs      []error
 }
+
+// maxNodes bounds the compiled nodes of a mapping: templates that use
+// templates can multiply without looping.
+const maxNodes = 20_000
 
 func (c *compiler) fail(line int, ptr string, format string, args ...any) {
 	c.errs = append(c.errs, &Error{File: c.file, Line: line, Pointer: ptr, Err: fmt.Errorf(format, args...)})
@@ -283,6 +288,12 @@ var nodeKeys = []string{"element", "value", "expr", "text", "code", "list", "opt
 
 // node compiles one node.
 func (c *compiler) node(n *yaml.Node, top, item schemaCursor) *node {
+	if c.compiled++; c.compiled > maxNodes {
+		if c.compiled == maxNodes+1 {
+			c.fail(n.Line, "", "the mapping expands to more than %d nodes (templates using templates)", maxNodes)
+		}
+		return nil
+	}
 	f := c.keys(n, "a node", nodeKeys...)
 	nd := &node{line: n.Line, optional: c.boolean(f["optional"], "optional")}
 	// each and with move the current item; relative pointers below follow it.

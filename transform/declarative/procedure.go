@@ -258,13 +258,19 @@ func compileRule(file string, rs ruleSpec, doc *schemaDoc) (rule, []error) {
 }
 
 // hashDir returns "sha256:" and the hex SHA-256 of the directory's regular
-// files: each one's slash-separated path, a NUL, its length, a NUL and its
-// content, in path order.
+// files, hidden ones (".name") left out: each one's slash-separated path, a
+// NUL, its length, a NUL and its content, in path order.
 func hashDir(fsys fs.FS) (string, error) {
 	var files []string
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if p != "." && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil // editor and VCS files are not part of the procedure
 		}
 		if d.Type().IsRegular() {
 			files = append(files, p)
@@ -295,6 +301,9 @@ func (p *Procedure) Name() string { return p.meta.Name }
 
 // MessageType returns the Document.MessageType of the messages.
 func (p *Procedure) MessageType() string { return p.meta.MessageType }
+
+// XSD returns the path of the procedure's XSD inside its directory, "" for none.
+func (p *Procedure) XSD() string { return p.meta.XSD }
 
 // Dir returns the directory as named to Load.
 func (p *Procedure) Dir() string { return p.dir }
