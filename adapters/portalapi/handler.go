@@ -17,6 +17,7 @@ import (
 
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/intake"
+	"github.com/amtsbote/amtsbote/intake/idtoken"
 	"github.com/amtsbote/amtsbote/outbox"
 )
 
@@ -76,6 +77,10 @@ type Config struct {
 	// WriteTimeout is the server's write timeout, for the extended write
 	// deadline of an upload.
 	WriteTimeout time.Duration
+	// IdentityTokens verifies the identity tokens of portals with
+	// config.Portal.IdentityToken and caches the providers' key sets.
+	// Default: a new idtoken.Registry with Logger and Now.
+	IdentityTokens *idtoken.Registry
 }
 
 // DefaultInflightWait is the default of Config.InflightWait.
@@ -167,6 +172,7 @@ type Handler struct {
 	inflightWait time.Duration
 	uploadIdle   time.Duration
 	writeTimeout time.Duration
+	idtokens     *idtoken.Registry
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -204,6 +210,10 @@ func New(cfg Config) (*Handler, error) {
 		cmp.Or(cfg.MaxInflightBodyBytes, 4*h.maxBody)))
 	h.inflightWait = cmp.Or(cfg.InflightWait, DefaultInflightWait)
 	h.uploadIdle, h.writeTimeout = cfg.UploadIdleTimeout, cfg.WriteTimeout
+	h.idtokens = cfg.IdentityTokens
+	if h.idtokens == nil {
+		h.idtokens = idtoken.NewRegistry(idtoken.Options{Logger: h.log, Now: h.now})
+	}
 
 	h.handle(RouteSubmit, h.submit)
 	h.handle(RouteStatus, h.status)

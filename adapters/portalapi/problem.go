@@ -32,6 +32,7 @@ const (
 	ProblemUnavailable          = ProblemTypePrefix + "unavailable"            // 503: draining or the database is unavailable; see Retry-After
 	ProblemTooManyRequests      = ProblemTypePrefix + "too-many-requests"      // 429: the portal's rate limit, or too many failed authentications; see Retry-After
 	ProblemInternal             = ProblemTypePrefix + "internal"               // 500: a bug; it is logged
+	ProblemIdentityToken        = ProblemTypePrefix + "identity-token-invalid" // 401: the applicant's identity token is missing or refused; see reason
 )
 
 // Codes of ProblemError in addition to the transform.Code constants that
@@ -56,6 +57,9 @@ type Problem struct {
 	Detail   string         `json:"detail,omitempty"`
 	Instance string         `json:"instance,omitempty"` // the request path
 	Errors   []ProblemError `json:"errors,omitempty"`   // only for ProblemValidationFailed
+	// Reason says why an identity token was refused (only for
+	// ProblemIdentityToken): one of the idtoken.Reason constants.
+	Reason string `json:"reason,omitempty"`
 }
 
 // ProblemError is one problem of a submission, located by an RFC 6901 JSON
@@ -80,6 +84,7 @@ var problemTitles = map[string]localized{
 	ProblemUnavailable:          {"Service unavailable", "Dienst nicht verfügbar"},
 	ProblemTooManyRequests:      {"Too many requests", "Zu viele Anfragen"},
 	ProblemInternal:             {"Internal server error", "Interner Serverfehler"},
+	ProblemIdentityToken:        {"Identity token missing or invalid", "Identitätsnachweis fehlt oder ist ungültig"},
 }
 
 // localized is a text in English and German.
@@ -109,6 +114,7 @@ type problemError struct {
 	errors []transform.FieldError
 	header http.Header // extra response headers
 	cause  error       // logged, never sent
+	reason string      // Problem.Reason
 }
 
 func (e *problemError) Error() string {
@@ -199,6 +205,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *problemError) {
 		Status:   p.status,
 		Detail:   p.detail.in(lang),
 		Instance: r.URL.EscapedPath(),
+		Reason:   p.reason,
 	}
 	for _, fe := range p.errors {
 		body.Errors = append(body.Errors, ProblemError{Pointer: fe.Pointer, Code: fe.Code, Detail: fe.Localized(lang)})

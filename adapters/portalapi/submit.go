@@ -63,6 +63,10 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	verified, err := h.verifyIdentityToken(ctx, r, portal)
+	if err != nil {
+		return err
+	}
 	var (
 		req       request
 		multipart *multipartRequest
@@ -93,6 +97,12 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 	if !portal.Allows(req.tenant, req.procedure) {
 		return errForbidden(text("the portal may not submit this procedure for this tenant",
 			"das Portal darf diese Leistung für diesen Mandanten nicht einreichen"))
+	}
+	if verified != nil {
+		if req.identity, err = mergeIdentity(req.identity, verified); err != nil {
+			return err
+		}
+		req.hash = identityHash(req.hash, req.identity)
 	}
 	rc, err := h.intake.Accept(ctx, intake.Request{
 		PortalID:       portal.ID,

@@ -26,19 +26,18 @@ const MaxTokenBytes = 16 << 10
 // Reasons of an Error: why a token was refused. They are part of the portal
 // API (the problem's reason member).
 const (
-	ReasonMissing        = "missing"            // no token, and the portal must send one
-	ReasonMalformed      = "malformed"          // not a JWS compact JWT, too long, or a claim of the wrong type
-	ReasonAlgorithm      = "algorithm"          // alg none, symmetric, or not accepted for the issuer
-	ReasonIssuer         = "issuer"             // iss is none of the portal's providers
-	ReasonUnknownKey     = "unknown_key"        // no key of the provider's key set fits kid and alg, also after fetching it again
-	ReasonSignature      = "signature"          // the signature does not verify
-	ReasonExpired        = "expired"            // exp has passed, or exp is absent
-	ReasonNotYetValid    = "not_yet_valid"      // nbf or iat lies in the future
-	ReasonTooOld         = "too_old"            // issued (iat) longer than max_age ago, or iat absent while max_age is set
-	ReasonAudience       = "audience"           // aud contains none of the portal's audiences
-	ReasonSubject        = "subject"            // sub is absent
-	ReasonTrustLevel     = "trust_level"        // acr is absent or not in the provider's trust_levels
-	ReasonTokenNotExpect = "token_not_expected" // the portal has no identity_token configuration
+	ReasonMissing     = "missing"       // no token, and the portal must send one
+	ReasonMalformed   = "malformed"     // not a JWS compact JWT, too long, or a claim of the wrong type
+	ReasonAlgorithm   = "algorithm"     // alg none, symmetric, or not accepted for the issuer
+	ReasonIssuer      = "issuer"        // iss is none of the portal's providers
+	ReasonUnknownKey  = "unknown_key"   // no key of the provider's key set fits kid and alg, also after fetching it again
+	ReasonSignature   = "signature"     // the signature does not verify
+	ReasonExpired     = "expired"       // exp has passed, or exp is absent
+	ReasonNotYetValid = "not_yet_valid" // nbf or iat lies in the future
+	ReasonTooOld      = "too_old"       // issued (iat) longer than max_age ago, or iat absent while max_age is set
+	ReasonAudience    = "audience"      // aud contains none of the portal's audiences
+	ReasonSubject     = "subject"       // sub is absent
+	ReasonTrustLevel  = "trust_level"   // acr is absent or not in the provider's trust_levels
 )
 
 // Error is a refused token. Detail is English text for the portal; neither
