@@ -153,16 +153,15 @@ func mergeIdentity(claimed, verified *transform.Identity) (*transform.Identity, 
 				"method darf nicht none sein: der Identitätsnachweis identifiziert die antragstellende Person"}))
 	case claimed.Method != verified.Method:
 		errs = append(errs, identityError(memberMethod, CodeIdentityMismatch,
-			text("method differs from the identity token's (%s)", "method weicht vom Identitätsnachweis ab (%s)", verified.Method)))
+			localized{"method differs from the identity token's", "method weicht vom Identitätsnachweis ab"}))
 	}
 	if claimed.Provider != "" && claimed.Provider != verified.Provider {
 		errs = append(errs, identityError(memberProvider, CodeIdentityMismatch,
-			text("provider differs from the identity token's (%s)", "provider weicht vom Identitätsnachweis ab (%s)", verified.Provider)))
+			localized{"provider differs from the identity token's", "provider weicht vom Identitätsnachweis ab"}))
 	}
 	if claimed.TrustLevel != "" && trustRank(claimed.TrustLevel) > trustRank(verified.TrustLevel) {
 		errs = append(errs, identityError(memberTrustLevel, CodeTrustLevelTooHigh,
-			text("trust_level is above the identity token's (%s)", "trust_level ist höher als das des Identitätsnachweises (%s)",
-				verified.TrustLevel)))
+			localized{"trust_level is above the identity token's", "trust_level ist höher als das Vertrauensniveau des Identitätsnachweises"}))
 	}
 	if errs != nil {
 		return nil, errValidation(errs...)
