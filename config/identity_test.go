@@ -29,7 +29,9 @@ func TestIdentityTokenValidation(t *testing.T) {
 		want   []string
 	}{
 		{"valid", func(*IdentityToken) {}, nil},
-		{"jwks file", func(it *IdentityToken) { it.Providers[0].JWKSURL, it.Providers[0].JWKSFile = "", "/etc/amtsbote/bundid.jwks" }, nil},
+		{"jwks file", func(it *IdentityToken) {
+			it.Providers[0].JWKSURL, it.Providers[0].JWKSFile = "", "/etc/amtsbote/bundid.jwks"
+		}, nil},
 		{"http to loopback", func(it *IdentityToken) { it.Providers[0].JWKSURL = "http://127.0.0.1:8099/jwks" }, nil},
 		{"eid method", func(it *IdentityToken) { it.Providers[0].Method = "eid" }, nil},
 		{"no audience", func(it *IdentityToken) { it.Audience = nil }, []string{p0 + ".audience"}},
