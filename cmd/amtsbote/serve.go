@@ -181,6 +181,10 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	if err != nil {
 		return err
 	}
+	identityTokens, err := loadIdentityTokens(startCtx, cfg, logger)
+	if err != nil {
+		return err
+	}
 	api, err := portalapi.New(portalapi.Config{
 		Config:       cfg,
 		Intake:       in,
@@ -191,6 +195,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		WriteTimeout:      cfg.Server.WriteTimeout.Duration,
 		Logger:            logger,
 		Observer:          ops,
+		IdentityTokens:    identityTokens,
 	})
 	if err != nil {
 		return err

@@ -131,13 +131,15 @@ func (r *Registry) Verifier(t *config.IdentityToken) *Verifier {
 	return v
 }
 
-// Load fetches the key set of every provider of t now (at start): it
-// returns the errors of every set that could not be loaded.
+// Load fetches the key set of every provider of t now (at start). It
+// returns the errors of the key set files that could not be read: a
+// configuration mistake. A failing URL is logged and tried again when a
+// token needs its keys (tokens get 503 until it answers).
 func (r *Registry) Load(ctx context.Context, t *config.IdentityToken) error {
 	v := r.Verifier(t)
 	var errs []error
 	for _, p := range v.providers {
-		if err := p.keys.Load(ctx); err != nil {
+		if err := p.keys.Load(ctx); err != nil && p.keys.src.File != "" {
 			errs = append(errs, fmt.Errorf("identity provider %s: keys from %s: %w", p.cfg.Issuer, p.keys.src, err))
 		}
 	}
