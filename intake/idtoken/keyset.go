@@ -49,7 +49,9 @@ func (s KeySource) String() string {
 }
 
 // KeySet is the cached public keys of one identity provider. It is safe for
-// concurrent use.
+// concurrent use. One fetch runs at a time, without holding the lock:
+// callers that need its result wait for it (or their context), the others
+// go on with the cached keys.
 type KeySet struct {
 	src    KeySource
 	client *http.Client
@@ -58,9 +60,11 @@ type KeySet struct {
 
 	mu        sync.Mutex
 	keys      []jose.JSONWebKey // public signing keys of the last successful fetch
-	fetchedAt time.Time         // of the last successful fetch
-	triedAt   time.Time         // of the last fetch, successful or not
+	fetchedAt time.Time         // when the last successful fetch started
+	triedAt   time.Time         // when the last fetch started, successful or not
+	lastErr   error             // of the last fetch
 	fetches   int
+	inflight  chan struct{} // closed when the running fetch ends; nil when none runs
 }
 
 // newKeySet returns the key set of src; it fetches nothing yet.
@@ -68,81 +72,123 @@ func newKeySet(src KeySource, client *http.Client, log *slog.Logger, now func() 
 	return &KeySet{src: src, client: client, log: log, now: now}
 }
 
-// Fetches returns how many fetches (or file reads) were made, for tests and
-// diagnostics.
+// Fetches returns how many fetches (or file reads) were started, for tests
+// and diagnostics.
 func (s *KeySet) Fetches() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.fetches
 }
 
-// Load fetches the key set now, whatever its age: at start, so that a
-// missing file or a failing URL is seen early.
+// Load fetches the key set now, whatever its age, and waits for it: at
+// start, so that a missing file or a failing URL is seen early.
 func (s *KeySet) Load(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.fetch(ctx)
+	s.wait(ctx, s.start(ctx))
+	return s.lastErr
 }
 
 // Keys returns the keys that may have signed a token with key id kid and
-// algorithm alg ("" kid: every key fitting alg). It fetches the set when
-// none is cached, when the cache is older than Refresh, and when no key has
-// kid, each at most once per MinInterval. An empty result means the key is
-// unknown; ErrKeysUnavailable that there are no usable keys.
+// algorithm alg ("" kid: every key fitting alg). Without usable keys (none
+// yet, or from jwks_url and older than MaxStale) it fetches them and waits.
+// Keys older than Refresh are fetched again in the background while the
+// cached ones serve. When no key fits kid, it fetches again and waits (the
+// provider may have rotated). Each fetch at most once per MinInterval. An
+// empty result means the key is unknown; ErrKeysUnavailable that there are
+// no usable keys.
 func (s *KeySet) Keys(ctx context.Context, kid, alg string) ([]jose.JSONWebKey, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	fetched := false
-	if s.keys == nil || now.Sub(s.fetchedAt) >= s.src.Refresh {
-		fetched = s.maybeFetch(ctx, now)
+	switch {
+	case !s.usable(now):
+		if s.inflight != nil || s.mayFetch(now) {
+			s.wait(ctx, s.start(ctx))
+		}
+	case now.Sub(s.fetchedAt) >= s.src.Refresh && s.inflight == nil && s.mayFetch(now):
+		s.start(ctx) // stale-while-revalidate
+	}
+	if !s.usable(s.now()) {
+		return nil, ErrKeysUnavailable
 	}
 	found := s.match(kid, alg)
-	if len(found) == 0 && s.keys != nil && !fetched {
+	if len(found) == 0 && (s.inflight != nil || s.mayFetch(now)) {
 		// A key the set does not hold: the provider may have rotated.
-		if s.maybeFetch(ctx, now) {
-			found = s.match(kid, alg)
-		}
+		s.wait(ctx, s.start(ctx))
+		found = s.match(kid, alg)
 	}
-	if s.keys == nil || (s.src.URL != "" && now.Sub(s.fetchedAt) > s.src.MaxStale) {
+	if !s.usable(s.now()) {
 		return nil, ErrKeysUnavailable
 	}
 	return found, nil
 }
 
-// maybeFetch fetches the set unless the last fetch was less than
-// MinInterval ago, and reports whether it fetched successfully.
-func (s *KeySet) maybeFetch(ctx context.Context, now time.Time) bool {
+// usable reports whether the cached keys may be used at now. Called with
+// mu held.
+func (s *KeySet) usable(now time.Time) bool {
+	return s.keys != nil && (s.src.URL == "" || now.Sub(s.fetchedAt) <= s.src.MaxStale)
+}
+
+// mayFetch reports whether a fetch may start at now: the last one started
+// at least MinInterval ago (5 s while no fetch has succeeded yet). Called
+// with mu held.
+func (s *KeySet) mayFetch(now time.Time) bool {
 	wait := s.src.MinInterval
 	if s.keys == nil {
 		wait = min(wait, noKeysRetry)
 	}
-	if !s.triedAt.IsZero() && now.Sub(s.triedAt) < wait {
-		return false
-	}
-	return s.fetch(ctx) == nil
+	return s.triedAt.IsZero() || now.Sub(s.triedAt) >= wait
 }
 
-// fetch reads the set from its source and replaces the cached keys on
-// success; a failure is logged and keeps them.
-func (s *KeySet) fetch(ctx context.Context) error {
+// start starts a fetch unless one runs, and returns the channel closed when
+// the running fetch has ended. Called with mu held.
+func (s *KeySet) start(ctx context.Context) chan struct{} {
+	if s.inflight != nil {
+		return s.inflight
+	}
+	done := make(chan struct{})
+	s.inflight = done
 	s.fetches++
-	s.triedAt = s.now()
-	b, err := s.read(ctx)
-	var keys []jose.JSONWebKey
-	if err == nil {
-		keys, err = parseKeySet(b)
-	}
-	if err != nil {
-		attrs := []slog.Attr{slog.String("jwks", s.src.String()), slog.String("error", err.Error())}
-		if s.keys != nil {
-			attrs = append(attrs, slog.Time("keys_fetched_at", s.fetchedAt))
+	started := s.now()
+	s.triedAt = started
+	ctx = context.WithoutCancel(ctx) // a fetch outlives the request that started it
+	go func() {
+		defer close(done)
+		keys, err := s.fetch(ctx)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.inflight, s.lastErr = nil, err
+		if err != nil {
+			attrs := []slog.Attr{slog.String("jwks", s.src.String()), slog.String("error", err.Error())}
+			if s.keys != nil {
+				attrs = append(attrs, slog.Time("keys_fetched_at", s.fetchedAt))
+			}
+			s.log.LogAttrs(ctx, slog.LevelWarn, "identity provider keys could not be fetched", attrs...)
+			return
 		}
-		s.log.LogAttrs(ctx, slog.LevelWarn, "identity provider keys could not be fetched", attrs...)
-		return err
+		s.keys, s.fetchedAt = keys, started
+	}()
+	return done
+}
+
+// wait releases mu until done is closed or ctx ends. Called with mu held.
+func (s *KeySet) wait(ctx context.Context, done chan struct{}) {
+	s.mu.Unlock()
+	defer s.mu.Lock()
+	select {
+	case <-done:
+	case <-ctx.Done():
 	}
-	s.keys, s.fetchedAt = keys, s.triedAt
-	return nil
+}
+
+// fetch reads and parses the set from its source.
+func (s *KeySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
+	b, err := s.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return parseKeySet(b)
 }
 
 // read returns the key set document.
@@ -155,7 +201,7 @@ func (s *KeySet) read(ctx context.Context) ([]byte, error) {
 		defer f.Close()
 		return readLimited(f)
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FetchTimeout)
+	ctx, cancel := context.WithTimeout(ctx, FetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.src.URL, nil)
 	if err != nil {

@@ -295,8 +295,8 @@ func TestStaleKeysWhileTheURLFails(t *testing.T) {
 	if err := verify(); err != nil {
 		t.Fatalf("with stale keys within max stale: %v", err)
 	}
-	if p.Fetches() < 2 {
-		t.Errorf("fetches = %d, want a refresh attempt", p.Fetches())
+	if n := v.KeySet(idtokentest.Issuer).Fetches(); n != 2 {
+		t.Errorf("fetches started = %d, want 2: a refresh attempt in the background", n)
 	}
 	clk.Add(5 * time.Hour) // beyond max stale
 	if err := verify(); !errors.Is(err, idtoken.ErrKeysUnavailable) {
@@ -423,4 +423,38 @@ func TestAlgorithmsPerProvider(t *testing.T) {
 func isReason(err error, reason string) bool {
 	var e *idtoken.Error
 	return errors.As(err, &e) && e.Reason == reason
+}
+
+// Concurrent tokens of a key rotated in share one fetch, and all of them
+// wait for it.
+func TestConcurrentRotation(t *testing.T) {
+	t.Parallel()
+	p := idtokentest.New(t)
+	clk := &clock{now: time.Now()}
+	v := idtoken.NewRegistry(idtoken.Options{Now: clk.Now}).Verifier(tokenConfig(p))
+	if _, err := v.Verify(context.Background(), p.RSA.Sign(t, idtokentest.Claims(clk.Now(), idtokentest.ACRHigh))); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(2 * time.Minute)
+	next := idtokentest.NewKey(t, "ec-2", jose.ES256)
+	p.Publish(next)
+	tok := next.Sign(t, idtokentest.Claims(clk.Now(), idtokentest.ACRHigh))
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			_, err := v.Verify(context.Background(), tok)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("Verify: %v", err)
+		}
+	}
+	if n := v.KeySet(idtokentest.Issuer).Fetches(); n != 2 {
+		t.Errorf("fetches = %d, want 2 (start and one for the rotated key)", n)
+	}
 }
