@@ -21,13 +21,15 @@ import (
 const HeaderIdentityToken = "Amtsbote-Identity-Token"
 
 // Codes of ProblemError for an identity member that contradicts the
-// verified token.
+// verified token (idtoken.Conflict).
 const (
-	CodeIdentityMismatch  = "identity_mismatch"                       // method or provider differ from the token's
-	CodeTrustLevelTooHigh = "trust_level_exceeds_token"               // trust_level above the token's
-	CodeIdentityNoneToken = "identity_none_with_token"                // method none, although a token identifies the applicant
-	identityChallenge     = HeaderIdentityToken + ` realm="amtsbote"` // WWW-Authenticate of ProblemIdentityToken
+	CodeIdentityMismatch  = idtoken.CodeIdentityMismatch  // method or provider differ from the token's
+	CodeTrustLevelTooHigh = idtoken.CodeTrustLevelTooHigh // trust_level above the token's
+	CodeIdentityNoneToken = idtoken.CodeIdentityNoneToken // method none, although a token identifies the applicant
 )
+
+// identityChallenge is the WWW-Authenticate of ProblemIdentityToken.
+const identityChallenge = HeaderIdentityToken + ` realm="amtsbote"`
 
 // identityTokenTexts are the details of ProblemIdentityToken by reason.
 var identityTokenTexts = map[string]localized{
@@ -122,55 +124,28 @@ func (h *Handler) identityRefused(ctx context.Context, p *config.Portal, reason 
 	return errIdentityToken(reason)
 }
 
-// trustRank orders the trust levels; an unknown level ranks above all.
-func trustRank(level string) int {
-	switch level {
-	case transform.TrustBasic:
-		return 1
-	case transform.TrustSubstantial:
-		return 2
-	case transform.TrustHigh:
-		return 3
-	}
-	return 4
+// identityConflictTexts are the details of the idtoken.Conflict codes.
+var identityConflictTexts = map[string]localized{
+	CodeIdentityNoneToken: {"method must not be none: the identity token identifies the applicant",
+		"method darf nicht none sein: der Identitätsnachweis identifiziert die antragstellende Person"},
+	CodeIdentityMismatch: {"differs from the identity token", "weicht vom Identitätsnachweis ab"},
+	CodeTrustLevelTooHigh: {"trust_level is above the identity token's",
+		"trust_level ist höher als das Vertrauensniveau des Identitätsnachweises"},
 }
 
 // mergeIdentity checks the identity member of the body (claimed, nil when
-// absent) against the verified identity and returns what the submission
-// carries: the verified method, provider and trust level, and the body's
-// postbox_reference unless the token has one. The body may leave identity
-// out, or state what the token says; a different method or provider, or a
-// trust level above the token's, is a 422 at its pointer.
+// absent) against the verified identity (idtoken.Merge) and returns what
+// the submission carries; a conflict is a 422 at its pointer.
 func mergeIdentity(claimed, verified *transform.Identity) (*transform.Identity, error) {
-	if claimed == nil {
-		return verified, nil
+	id, conflicts := idtoken.Merge(claimed, verified)
+	if conflicts == nil {
+		return id, nil
 	}
-	var errs []transform.FieldError
-	switch {
-	case claimed.Method == transform.IdentityNone:
-		errs = append(errs, identityError(memberMethod, CodeIdentityNoneToken,
-			localized{"method must not be none: the identity token identifies the applicant",
-				"method darf nicht none sein: der Identitätsnachweis identifiziert die antragstellende Person"}))
-	case claimed.Method != verified.Method:
-		errs = append(errs, identityError(memberMethod, CodeIdentityMismatch,
-			localized{"method differs from the identity token's", "method weicht vom Identitätsnachweis ab"}))
+	errs := make([]transform.FieldError, len(conflicts))
+	for i, c := range conflicts {
+		errs[i] = identityError(c.Member, c.Code, identityConflictTexts[c.Code])
 	}
-	if claimed.Provider != "" && claimed.Provider != verified.Provider {
-		errs = append(errs, identityError(memberProvider, CodeIdentityMismatch,
-			localized{"provider differs from the identity token's", "provider weicht vom Identitätsnachweis ab"}))
-	}
-	if claimed.TrustLevel != "" && trustRank(claimed.TrustLevel) > trustRank(verified.TrustLevel) {
-		errs = append(errs, identityError(memberTrustLevel, CodeTrustLevelTooHigh,
-			localized{"trust_level is above the identity token's", "trust_level ist höher als das Vertrauensniveau des Identitätsnachweises"}))
-	}
-	if errs != nil {
-		return nil, errValidation(errs...)
-	}
-	id := *verified
-	if id.PostboxReference == "" {
-		id.PostboxReference = claimed.PostboxReference
-	}
-	return &id, nil
+	return nil, errValidation(errs...)
 }
 
 // identityHash binds the request hash to the verified identity, so that an
