@@ -10,17 +10,25 @@ import (
 )
 
 // loadIdentityTokens returns the registry of the identity providers' key
-// sets, with every portal's key sets loaded: a key set file that cannot be
+// sets, with the key sets of every portal and FIT-Connect subscriber loaded: a key set file that cannot be
 // read stops the start; a failing key set URL is logged and fetched again
 // when a token needs it.
 func loadIdentityTokens(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*idtoken.Registry, error) {
 	reg := idtoken.NewRegistry(idtoken.Options{Logger: logger})
 	var errs []error
+	var tokens []*config.IdentityToken
 	for i := range cfg.Portals {
-		if t := cfg.Portals[i].IdentityToken; t != nil {
-			if err := reg.Load(ctx, t); err != nil {
-				errs = append(errs, err)
-			}
+		tokens = append(tokens, cfg.Portals[i].IdentityToken)
+	}
+	for i := range cfg.FitConnect.Subscribers {
+		tokens = append(tokens, cfg.FitConnect.Subscribers[i].IdentityToken)
+	}
+	for _, t := range tokens {
+		if t == nil {
+			continue
+		}
+		if err := reg.Load(ctx, t); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return reg, errors.Join(errs...)

@@ -138,7 +138,11 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		return err
 	}
 	fcObs := &fitconnectMetrics{}
-	fc, err := setupFitConnect(cfg, st, in, routes, fcObs, logger)
+	identityTokens, err := loadIdentityTokens(startCtx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	fc, err := setupFitConnect(cfg, st, in, routes, fcObs, logger, identityTokens)
 	if err != nil {
 		return err
 	}
@@ -178,10 +182,6 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		Interval: cfg.Retention.Interval.Duration,
 		Logger:   logger,
 	})
-	if err != nil {
-		return err
-	}
-	identityTokens, err := loadIdentityTokens(startCtx, cfg, logger)
 	if err != nil {
 		return err
 	}
