@@ -63,9 +63,9 @@ type SubscriberConfig struct {
 	// identity claims more. Nil: the Fachdaten's identity is the sender's
 	// word.
 	Identity *idtoken.Verifier
-	Observer    Observer
-	Logger      *slog.Logger
-	Now         func() time.Time
+	Observer Observer
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // DefaultConcurrency is the number of submissions a subscriber picks up
