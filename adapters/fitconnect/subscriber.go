@@ -56,6 +56,10 @@ type SubscriberConfig struct {
 	Concurrency int
 	Intake      Acceptor
 	Store       Enqueuer
+	Observer    Observer
+	Logger      *slog.Logger
+	Now         func() time.Time
+
 	// Identity, when set, verifies the identity token in the metadata's
 	// authenticationInformation (type AuthIdentificationReport): the
 	// submission then carries the verified identity, and is rejected
@@ -63,9 +67,6 @@ type SubscriberConfig struct {
 	// identity claims more. Nil: the Fachdaten's identity is the sender's
 	// word.
 	Identity *idtoken.Verifier
-	Observer Observer
-	Logger   *slog.Logger
-	Now      func() time.Time
 }
 
 // DefaultConcurrency is the number of submissions a subscriber picks up
