@@ -65,8 +65,9 @@ func TestVerifiedIdentity(t *testing.T) {
 	const pseudonymKey = "e2e-pseudonym-key-0123456789abcdefghij"
 	dir := t.TempDir()
 	idp := idtokentest.New(t)
+	metricsAddr := freeAddr(t)
 	p := start(t, dir, []string{"AMTSBOTE_TEST_PSEUDONYM_KEY=" + pseudonymKey},
-		"--config", writeConfig(t, dir, identityConfig(dir, key, idp)))
+		"--config", writeConfig(t, dir, identityConfig(dir, key, idp)), "--metrics-listen", metricsAddr)
 
 	// The portal claims basic; the token says high: the verified level travels.
 	var body map[string]any
@@ -148,6 +149,14 @@ func TestVerifiedIdentity(t *testing.T) {
 		code, resp := p.postToken(t, key, tc.token, tc.body)
 		if code != tc.status || (tc.reason != "" && resp["reason"] != tc.reason) {
 			t.Errorf("%s: %d %v, want %d reason %q", tc.name, code, resp, tc.status, tc.reason)
+		}
+	}
+
+	got := scrape(t, "http://"+metricsAddr+"/metrics")
+	for _, reason := range []string{"missing", "expired", "audience", "signature", "algorithm"} {
+		k := `amtsbote_identity_tokens_refused_total{portal="demo-portal",reason="` + reason + `"}`
+		if got[k] != 1 {
+			t.Errorf("%s = %v, want 1", k, got[k])
 		}
 	}
 

@@ -96,6 +96,8 @@ type Metrics struct {
 	latency         *prometheus.HistogramVec
 	unrecorded      *prometheus.CounterVec
 	previousKeyUse  *prometheus.CounterVec
+	// identityRefused counts refused identity tokens by portal and reason.
+	identityRefused *prometheus.CounterVec
 }
 
 // topicLabels are the label values of one topic.
@@ -177,6 +179,10 @@ func New(cfg Config) (*Metrics, error) {
 			Namespace: Namespace, Name: "portal_previous_key_requests_total",
 			Help: "Requests a portal authenticated with its previous API key (portals[].previous_key) during a key rotation; once it stays at 0, the portal has changed over.",
 		}, []string{"portal"}),
+		identityRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "identity_tokens_refused_total",
+			Help: "Submissions whose applicant identity token (portals[].identity_token) was missing or refused, by portal and reason (expired, audience, signature, ...).",
+		}, []string{"portal", "reason"}),
 	}
 	for _, t := range cfg.Topics {
 		m.topics[t] = labelsOf(t)
@@ -220,7 +226,7 @@ func New(cfg Config) (*Metrics, error) {
 
 	cs := []prometheus.Collector{
 		m.submissions, m.intake, m.attempts, m.deliveries, m.attemptDuration, m.latency, m.unrecorded, buildInfo,
-		m.previousKeyUse, previousKeyExpiry,
+		m.previousKeyUse, previousKeyExpiry, m.identityRefused,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
@@ -278,6 +284,9 @@ type Request struct {
 	Status      int
 	Replayed    bool // an idempotent replay
 	Duration    time.Duration
+	// IdentityRefused is the reason the applicant's identity token was
+	// missing or refused (a fixed vocabulary); empty otherwise.
+	IdentityRefused string
 }
 
 // ObserveRequest counts a portal API request.
@@ -289,6 +298,9 @@ func (m *Metrics) ObserveRequest(r Request) {
 	m.intake.WithLabelValues(route).Observe(r.Duration.Seconds())
 	if r.PreviousKey && m.previousKeys[r.Portal] {
 		m.previousKeyUse.WithLabelValues(r.Portal).Inc()
+	}
+	if r.IdentityRefused != "" && r.Portal != "" {
+		m.identityRefused.WithLabelValues(r.Portal, r.IdentityRefused).Inc()
 	}
 	if !r.Submission {
 		return

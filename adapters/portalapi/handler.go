@@ -105,6 +105,9 @@ type RequestOutcome struct {
 	Status      int
 	Replayed    bool // an idempotent replay of an earlier submission
 	Duration    time.Duration
+	// IdentityRefused is the reason (an idtoken.Reason constant) the
+	// applicant's identity token was missing or refused; empty otherwise.
+	IdentityRefused string
 }
 
 // Validate reports every problem of c at once.
@@ -270,6 +273,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.observer.ObserveRequest(RequestOutcome{
 				Route: info.route, Portal: info.portal, PreviousKey: info.previousKey, Tenant: info.tenant,
 				Procedure: info.procedure, Status: rec.code(), Replayed: info.replayed, Duration: time.Since(start),
+				IdentityRefused: info.identityRefused,
 			})
 		}
 	}()
@@ -425,6 +429,8 @@ type requestInfo struct {
 	replayed   bool   // an idempotent replay
 	// previousKey: the portal authenticated with its previous API key.
 	previousKey bool
+	// identityRefused: why the identity token was refused, if it was.
+	identityRefused string
 }
 
 type requestInfoKey struct{}

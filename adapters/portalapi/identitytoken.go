@@ -119,6 +119,7 @@ func (h *Handler) verifyIdentityToken(ctx context.Context, r *http.Request, p *c
 // never the token, and returns its problem. A refused token does not count
 // as a failed authentication of the portal.
 func (h *Handler) identityRefused(ctx context.Context, p *config.Portal, reason string) *problemError {
+	infoOf(ctx).identityRefused = reason
 	h.log.LogAttrs(ctx, slog.LevelInfo, "identity token refused",
 		slog.String("portal_id", p.ID), slog.String("reason", reason))
 	return errIdentityToken(reason)
