@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -22,6 +23,10 @@ import (
 
 // MaxTokenBytes bounds the size of a token.
 const MaxTokenBytes = 16 << 10
+
+// MaxPostboxReferenceLength bounds the postbox claim, in characters, as the
+// portal API bounds postbox_reference.
+const MaxPostboxReferenceLength = 1024
 
 // Reasons of an Error: why a token was refused. They are part of the portal
 // API (the problem's reason member).
@@ -223,9 +228,10 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*transform.Identity,
 	}
 	var std jwt.Claims
 	var extra claims
+	var all map[string]any // for the postbox claim
 	verified := false
 	for _, k := range keys {
-		if err := tok.Claims(k.Key, &std, &extra); err == nil {
+		if err := tok.Claims(k.Key, &std, &extra, &all); err == nil {
 			verified = true
 			break
 		}
@@ -279,11 +285,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*transform.Identity,
 		SubjectRef: v.subjectRef(p.cfg.Issuer, std.Subject),
 	}
 	if name := p.cfg.PostboxClaim; name != "" {
-		var all map[string]any
-		if err := tok.Claims(keys[0].Key, &all); err == nil {
-			if s, ok := all[name].(string); ok {
-				id.PostboxReference = s
+		if s, ok := all[name].(string); ok && s != "" {
+			if utf8.RuneCountInString(s) > MaxPostboxReferenceLength || len(transform.CheckText("", s)) > 0 {
+				return nil, refuse(ReasonMalformed, "the token's postbox claim is not a valid text of at most %d characters", MaxPostboxReferenceLength)
 			}
+			id.PostboxReference = transform.NormalizeText(s)
 		}
 	}
 	return id, nil

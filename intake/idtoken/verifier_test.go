@@ -195,6 +195,13 @@ func TestPostboxClaim(t *testing.T) {
 	if id.PostboxReference != "urn:bundid:postfach:4711" {
 		t.Errorf("postbox reference = %q, want the claim's", id.PostboxReference)
 	}
+	for _, bad := range []any{"a\x00b", strings.Repeat("x", idtoken.MaxPostboxReferenceLength+1)} {
+		_, err := v.Verify(context.Background(), p.RSA.Sign(t,
+			idtokentest.With(idtokentest.Claims(time.Now(), idtokentest.ACRSubstantial), "postbox", bad)))
+		if !isReason(err, idtoken.ReasonMalformed) {
+			t.Errorf("postbox claim %.20q: %v, want malformed", bad, err)
+		}
+	}
 }
 
 func TestKeyRotation(t *testing.T) {
