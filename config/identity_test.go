@@ -96,3 +96,26 @@ func TestIdentityTokenDefaults(t *testing.T) {
 		t.Errorf("IdentityAlgorithms %v contains a symmetric algorithm or none", IdentityAlgorithms())
 	}
 }
+
+func TestFitConnectIdentityTokenValidation(t *testing.T) {
+	t.Parallel()
+	cfg := fitconnectConfig()
+	cfg.FitConnect.Subscribers[0].IdentityToken = validIdentityToken()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("valid identity_token: %v", err)
+	}
+	cfg.FitConnect.Subscribers[0].IdentityToken.Audience = nil
+	cfg.FitConnect.Subscribers[0].IdentityToken.Providers[0].Algorithms = []string{"HS256"}
+	var verr *ValidationError
+	if err := cfg.Validate(); !errors.As(err, &verr) {
+		t.Fatalf("Validate = %v, want a *ValidationError", err)
+	}
+	var got []string
+	for _, p := range verr.Problems {
+		got = append(got, p.Path)
+	}
+	want := []string{"fitconnect.subscribers[0].identity_token.audience", "fitconnect.subscribers[0].identity_token.providers[0].algorithms[0]"}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems at %v, want %v", got, want)
+	}
+}
