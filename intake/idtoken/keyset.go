@@ -275,11 +275,12 @@ func (k *jsonKey) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// match returns the cached keys that fit kid and alg.
+// match returns the cached keys that fit kid and alg: a key without a kid
+// (RFC 7517 makes it optional) fits every kid.
 func (s *KeySet) match(kid, alg string) []jose.JSONWebKey {
 	var out []jose.JSONWebKey
 	for _, k := range s.keys {
-		if kid != "" && k.KeyID != kid {
+		if kid != "" && k.KeyID != "" && k.KeyID != kid {
 			continue
 		}
 		if k.Algorithm != "" && k.Algorithm != alg {

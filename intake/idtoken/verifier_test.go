@@ -2,6 +2,7 @@ package idtoken_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -463,5 +464,34 @@ func TestConcurrentRotation(t *testing.T) {
 	}
 	if n := v.KeySet(idtokentest.Issuer).Fetches(); n != 2 {
 		t.Errorf("fetches = %d, want 2 (start and one for the rotated key)", n)
+	}
+}
+
+// A key set whose key has no kid (RFC 7517 makes it optional) verifies
+// tokens with any kid, and tokens without one.
+func TestKeyWithoutKID(t *testing.T) {
+	t.Parallel()
+	p := idtokentest.New(t)
+	pub := p.EC.Public()
+	pub.KeyID = ""
+	b, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "jwks.json")
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tc := tokenConfig(p)
+	tc.Providers[0].JWKSURL, tc.Providers[0].JWKSFile = "", file
+	v := idtoken.NewRegistry(idtoken.Options{}).Verifier(tc)
+	claims := idtokentest.Claims(time.Now(), idtokentest.ACRSubstantial)
+	for _, kid := range []string{"ec-1", ""} {
+		if _, err := v.Verify(context.Background(), p.EC.SignAs(t, kid, claims)); err != nil {
+			t.Errorf("kid %q: %v", kid, err)
+		}
+	}
+	if _, err := v.Verify(context.Background(), p.RSA.Sign(t, claims)); err == nil {
+		t.Error("a token of another key verified")
 	}
 }
