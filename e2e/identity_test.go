@@ -15,6 +15,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/amtsbote/amtsbote/adapters/fitconnect"
+	"github.com/amtsbote/amtsbote/adapters/fitconnect/fitconnecttest"
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/intake/idtoken/idtokentest"
 )
@@ -215,5 +217,78 @@ func TestIdentityKeySetFileMissing(t *testing.T) {
 		"serve", "--listen", freeAddr(t), "--config", writeConfig(t, dir, text))
 	if code == 0 || !strings.Contains(stderr, "missing.jwks") {
 		t.Errorf("serve with a missing jwks_file: exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// TestFitConnectIdentificationReport runs the binary with a FIT-Connect
+// subscriber that verifies the identity provider's token in the metadata's
+// authenticationInformation: a valid token is accepted and delivered with
+// the verified trust level; an expired one is rejected with
+// invalid-submission and nothing is delivered.
+func TestFitConnectIdentificationReport(t *testing.T) {
+	t.Parallel()
+	e := newFCEnv(t, false)
+	idp := idtokentest.New(t)
+	raw, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := `      identity_token:
+        required: true
+        audience: [` + idtokentest.Audience + `]
+        pseudonym_key: fitconnect-e2e-pseudonym-key-0123456789
+        providers:
+          - issuer: ` + idtokentest.Issuer + `
+            name: BundID
+            jwks_url: ` + idp.URL() + `
+            trust_levels:
+              "` + idtokentest.ACRHigh + `": high
+`
+	text := strings.Replace(string(raw), "      poll_interval: 1s\n", "      poll_interval: 1s\n"+block, 1)
+	if text == string(raw) {
+		t.Fatal("the subscriber block was not found")
+	}
+	if err := os.WriteFile(e.config, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.start(t)
+	meld, _ := fcFachdaten(t, "meldewesen.wohnungsgeberbestaetigung-minimal.json")
+	report := func(claims map[string]any) []fitconnect.AuthenticationInformation {
+		return []fitconnect.AuthenticationInformation{{Type: fitconnect.AuthIdentificationReport, Version: "1.0.0",
+			Content: idp.RSA.Sign(t, claims)}}
+	}
+	now := time.Now()
+	valid, err := e.fake.Send(fitconnecttest.SendRequest{DestinationID: fcDestIn, Service: fitconnect.ServiceType{Identifier: fcLeikaMeld},
+		Data: meld, AuthenticationInformation: report(idtokentest.Claims(now, idtokentest.ACRHigh))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired, err := e.fake.Send(fitconnecttest.SendRequest{DestinationID: fcDestIn, Service: fitconnect.ServiceType{Identifier: fcLeikaMeld},
+		Data: meld, AuthenticationInformation: report(idtokentest.With(idtokentest.Claims(now, idtokentest.ACRHigh), "exp", now.Add(-time.Hour).Unix()))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "decided", func() bool {
+		return e.fake.State(valid.SubmissionID) == fitconnecttest.StateAccepted && e.fake.State(expired.SubmissionID) == fitconnecttest.StateRejected
+	})
+	rejects := e.events(t, expired.CaseID, fitconnect.EventRejectSubmission)
+	if len(rejects) != 1 || len(rejects[0].Payload.Problems) != 1 || rejects[0].Payload.Problems[0].Type != fitconnect.ProblemInvalidSubmit ||
+		!strings.Contains(rejects[0].Payload.Problems[0].Detail, "expired") {
+		t.Fatalf("reject events %+v, want one invalid-submission naming expired", rejects)
+	}
+	var drops []string
+	waitFor(t, 30*time.Second, "delivered", func() bool {
+		drops = e.drops(t, "meldewesen.wohnungsgeberbestaetigung")
+		return len(drops) > 0
+	})
+	if len(drops) != 1 {
+		t.Fatalf("delivered %v, want only the valid submission", drops)
+	}
+	xml, err := os.ReadFile(drops[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(xml, []byte("<code>hoch</code>")) || !bytes.Contains(xml, []byte("<xmeld:anbieter>BundID</xmeld:anbieter>")) {
+		t.Errorf("delivered XML lacks the verified identity:\n%s", regexp.MustCompile(`(?s)<xmeld:identifizierung>.*</xmeld:identifizierung>`).Find(xml))
 	}
 }
