@@ -41,6 +41,7 @@ type KeySource struct {
 	Refresh, MinInterval, MaxStale time.Duration
 }
 
+// String names the source in logs: the URL or the file.
 func (s KeySource) String() string {
 	if s.URL != "" {
 		return s.URL

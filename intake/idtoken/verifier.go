@@ -52,6 +52,7 @@ type Error struct {
 	Detail string
 }
 
+// Error returns the reason and the detail.
 func (e *Error) Error() string { return "identity token refused: " + e.Reason + ": " + e.Detail }
 
 func refuse(reason, detail string, args ...any) *Error {
