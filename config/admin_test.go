@@ -27,6 +27,26 @@ func TestAdminValidate(t *testing.T) {
 		{"listen empty", func(c *Config) { c.Admin.KeyHash, c.Admin.Listen = adminHash, "" }, []string{"admin.listen"}},
 		{"listen without port", func(c *Config) { c.Admin.KeyHash, c.Admin.Listen = adminHash, "localhost" }, []string{"admin.listen"}},
 		{"listen as server", func(c *Config) { c.Admin.KeyHash, c.Admin.Listen = adminHash, c.Server.Listen }, []string{"admin.listen"}},
+		{"operator only", func(c *Config) {
+			c.Admin.Operators = []Operator{{ID: "it-muster", KeyHash: NewSecret(HashKey("op-key")), Tenants: []string{"musterstadt"}}}
+		}, nil},
+		{"operator problems", func(c *Config) {
+			c.Admin.KeyHash = adminHash
+			c.Admin.Operators = []Operator{
+				{ID: "it-muster", KeyHash: adminHash, Tenants: []string{"musterstadt", "nirgendwo"}},
+				{ID: "it-muster", KeyHash: NewSecret(HashKey("key-a"))},
+				{ID: "Bad Id"},
+			}
+		}, []string{"admin.operators[0].key_hash", "admin.operators[0].tenants[1]",
+			"admin.operators[1].id", "admin.operators[1].key_hash", "admin.operators[1].tenants",
+			"admin.operators[2].id", "admin.operators[2].key_hash", "admin.operators[2].tenants"}},
+		{"throttle and console", func(c *Config) {
+			c.Admin.KeyHash = adminHash
+			c.Admin.FailedKeyLimit = -1
+			c.Admin.FailedKeyWindow = Duration{-time.Second}
+			c.Admin.Console.IdleTimeout = Duration{-time.Second}
+			c.Admin.TLS = ServerTLS{CertFile: "a.pem", KeyFile: "a.key", ClientCAFile: "ca.pem"}
+		}, []string{"admin.failed_key_limit", "admin.failed_key_window", "admin.console.idle_timeout", "admin.tls.client_ca_file"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,6 +85,28 @@ func TestAdminDefaultsAndKey(t *testing.T) {
 	c.Admin.KeyHash = NewSecret(HashKey("admin-key"))
 	if !c.Admin.KeyMatches("admin-key") || c.Admin.KeyMatches("admin-key ") || c.Admin.KeyMatches("key-a") {
 		t.Fatal("KeyMatches wrong")
+	}
+}
+
+func TestAdminAuthenticate(t *testing.T) {
+	t.Parallel()
+	a := Admin{KeyHash: NewSecret(HashKey("admin-key")), Operators: []Operator{
+		{ID: "op-a", KeyHash: NewSecret(HashKey("key-op-a")), Tenants: []string{"a"}},
+		{ID: "op-b", KeyHash: NewSecret(HashKey("key-op-b")), Tenants: []string{"b"}},
+	}}
+	if op, full, ok := a.Authenticate("admin-key"); !ok || !full || op != nil {
+		t.Fatalf("admin key: %v %v %v", op, full, ok)
+	}
+	if op, full, ok := a.Authenticate("key-op-b"); !ok || full || op == nil || op.ID != "op-b" {
+		t.Fatalf("operator key: %v %v %v", op, full, ok)
+	}
+	for _, k := range []string{"", "key-op-b ", "admin"} {
+		if op, full, ok := a.Authenticate(k); ok || full || op != nil {
+			t.Fatalf("key %q: %v %v %v", k, op, full, ok)
+		}
+	}
+	if (Admin{Operators: a.Operators}).KeyMatches("") {
+		t.Fatal("empty key matched without an admin key")
 	}
 }
 

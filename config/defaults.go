@@ -67,7 +67,7 @@ func (c *Config) ApplyDefaults() {
 		s.DrainDelay = &Duration{defaultDrainDelay}
 	}
 
-	setDefault(&c.Admin.Listen, DefaultAdminListen)
+	c.Admin.applyDefaults()
 	setDefault(&c.Database.MaxConns, defaultMaxConns)
 
 	r := &c.Relay

@@ -130,7 +130,7 @@ func (c *Config) Validate() error {
 		p.validate(path, tenants, procedures, hashes, v)
 	}
 	c.checkClientCerts(v)
-	c.Admin.validate("admin", c.Server.Listen, hashes, v)
+	c.Admin.validate("admin", c.Server.Listen, hashes, tenants, v)
 	c.validateNotify(v)
 	c.validateFitConnect(v)
 

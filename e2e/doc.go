@@ -10,7 +10,8 @@
 // delivered valid, the conformance test (every delivered document, also
 // inside ZIPs, of the examples, 200 random payloads per procedure and the
 // extremes, validated with xmllint), an HTTP destination, large and slow uploads, TLS with
-// client certificates, the admin API, the audit trail, portal and encryption
+// client certificates, the admin API and operators scoped to tenants, the
+// operators' console in headless Chromium, the audit trail, portal and encryption
 // key rotation, notifications (a real SMTP server), metrics, processes
 // sharing one PostgreSQL, a crash loop, a database outage, and the canary
 // that searches logs, metrics, mails and the database for personal data.
@@ -34,8 +35,11 @@
 //   - AMTSBOTE_XOEV_SCHEMAS: the directory of the official XÖV schemas
 //     (default ../shared/xoev beside the module), against which delivered
 //     messages are validated with xmllint (see transform/xoev/xoevtest).
-//   - CI=true: what is missing (PostgreSQL, the schemas, xmllint) fails the
-//     tests instead of skipping them.
+//   - AMTSBOTE_SCREENSHOTS: a directory for the console test's screenshots
+//     (default: the test's temporary directory). The console test needs
+//     Debian's chromium (or Chrome) on PATH and skips without it.
+//   - CI=true: what is missing (PostgreSQL, the schemas, xmllint, chromium)
+//     fails the tests instead of skipping them.
 //
 // The scenarios start their own SMTP and HTTP receivers; AMQP is not needed.
 package e2e

@@ -37,6 +37,10 @@ const (
 	// EventPurged: retention removed the payload (Topic set: the message's
 	// generated XML; Topic empty: the submission's request).
 	EventPurged EventKind = "purged"
+	// EventPayloadViewed: an operator had a message's payload (personal data)
+	// shown (Actor is the operator, Detail the stated reason); recorded by
+	// Auditor.RecordAccess.
+	EventPayloadViewed EventKind = "payload_viewed"
 )
 
 // Event is one append-only entry of a submission's audit trail. Events are
@@ -153,6 +157,13 @@ type Auditor interface {
 	// returns ErrNotFound, ErrAmbiguous or, for a message that is not dead,
 	// ErrNotReplayable.
 	Discard(ctx context.Context, r ReplayRequest) error
+
+	// RecordAccess appends e, an operator's access to personal data
+	// (Kind EventPayloadViewed; SubmissionID, MessageID, Topic, Actor and
+	// Detail set), to the submission's audit trail; the store sets At and
+	// Seq. Reactors are not called. It returns ErrNotFound if there is no
+	// such submission.
+	RecordAccess(ctx context.Context, e Event) error
 }
 
 // Actors of events recorded by the stores themselves.

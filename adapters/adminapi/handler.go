@@ -55,6 +55,9 @@ type Config struct {
 	// Logger receives one Info record per request and the errors behind 500
 	// answers, with ids, never keys or payloads. Default: discard.
 	Logger *slog.Logger
+	// Throttle counts failed keys per client address. Default: one from
+	// Admin.FailedKeyLimit and FailedKeyWindow. Share it with the console.
+	Throttle *Throttle
 }
 
 // Validate reports every problem of c at once.
@@ -64,7 +67,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("store is nil"))
 	}
 	if !c.Admin.Enabled() {
-		errs = append(errs, errors.New("admin key hash is empty: the admin API is disabled"))
+		errs = append(errs, errors.New("neither an admin key hash nor an operator is set: the admin API is disabled"))
 	}
 	if errs != nil {
 		return fmt.Errorf("admin api config: %w", errors.Join(errs...))
@@ -74,10 +77,11 @@ func (c Config) Validate() error {
 
 // Handler is the admin API, an http.Handler safe for concurrent use.
 type Handler struct {
-	admin config.Admin
-	store Store
-	log   *slog.Logger
-	mux   *http.ServeMux
+	admin    config.Admin
+	store    Store
+	log      *slog.Logger
+	throttle *Throttle
+	mux      *http.ServeMux
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -87,9 +91,12 @@ func New(cfg Config) (*Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	h := &Handler{admin: cfg.Admin, store: cfg.Store, log: cfg.Logger, mux: http.NewServeMux()}
+	h := &Handler{admin: cfg.Admin, store: cfg.Store, log: cfg.Logger, throttle: cfg.Throttle, mux: http.NewServeMux()}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.throttle == nil {
+		h.throttle = NewThrottle(cfg.Admin.FailedKeyLimit, cfg.Admin.FailedKeyWindow.Duration)
 	}
 	h.handle(RouteList, h.list)
 	h.handle(RouteShow, h.show)
@@ -109,28 +116,62 @@ func New(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP authenticates the request, answers it and logs it.
+// ServeHTTP authenticates the request, answers it within the operator's
+// scope and logs it. Unauthenticated requests are logged by the route they
+// would match, never by their path; a client address with too many failed
+// keys gets 429 with Retry-After.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
+	var attrs []slog.Attr
 	defer func() {
-		h.log.LogAttrs(r.Context(), slog.LevelInfo, "admin request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.String("remote", r.RemoteAddr), slog.Int("status", rec.code()),
+		attrs = append(attrs, slog.String("remote", r.RemoteAddr), slog.Int("status", rec.code()),
 			slog.Duration("duration", time.Since(start)))
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "admin request", attrs...)
 	}()
-	if err := h.authenticate(r); err != nil {
+	if d, blocked := h.throttle.Blocked(r.RemoteAddr); blocked {
+		attrs = []slog.Attr{slog.String("route", h.route(r))}
+		p := tooManyFailures(d)
+		p.anonymous = true
+		writeProblem(rec, r, p)
+		return
+	}
+	op, err := h.authenticate(r)
+	if err != nil {
+		if r.Header.Get("Authorization") != "" { // a wrong key; a browser's favicon request is none
+			h.throttle.Fail(r.RemoteAddr)
+		}
+		attrs = []slog.Attr{slog.String("route", h.route(r))}
 		writeProblem(rec, r, err)
 		return
 	}
-	h.mux.ServeHTTP(rec, r)
+	attrs = []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("operator", operatorName(op))}
+	h.mux.ServeHTTP(rec, r.WithContext(WithOperator(r.Context(), op)))
 }
 
-// authenticate checks the bearer key against the admin key hash in constant time.
-func (h *Handler) authenticate(r *http.Request) *problemError {
+// route is the pattern r would match, for logging an unauthenticated request
+// without its path.
+func (h *Handler) route(r *http.Request) string {
+	if _, pattern := h.mux.Handler(r); pattern != "" && pattern != "/" {
+		return pattern
+	}
+	return "unknown"
+}
+
+// operatorName is o in logs: its id, or "admin" for the full admin key.
+func operatorName(o Operator) string {
+	if o.Full() {
+		return "admin"
+	}
+	return o.ID
+}
+
+// authenticate finds the operator of the bearer key, comparing it with every
+// admin and operator key hash in constant time.
+func (h *Handler) authenticate(r *http.Request) (Operator, *problemError) {
 	values := r.Header.Values("Authorization")
 	var key string
 	ok := len(values) == 1
@@ -140,12 +181,15 @@ func (h *Handler) authenticate(r *http.Request) *problemError {
 		key = strings.TrimLeft(key, " ")
 		ok = ok && strings.EqualFold(scheme, "Bearer") && key != ""
 	}
-	if ok && h.admin.KeyMatches(key) {
-		return nil
+	if ok {
+		if op, found := Authenticate(h.admin, key); found {
+			return op, nil
+		}
 	}
-	p := problem(ProblemUnauthorized, http.StatusUnauthorized, "the admin key is required: Authorization: Bearer <key>")
+	p := problem(ProblemUnauthorized, http.StatusUnauthorized, "an admin or operator key is required: Authorization: Bearer <key>")
 	p.header = http.Header{"Www-Authenticate": {`Bearer realm="amtsbote-admin"`}}
-	return p
+	p.anonymous = true
+	return Operator{}, p
 }
 
 func (h *Handler) handle(pattern string, fn func(http.ResponseWriter, *http.Request) error) {
@@ -182,6 +226,8 @@ func storeError(err error) error {
 		return problem(ProblemAmbiguous, http.StatusConflict, "the message id exists on several topics; name the topic")
 	case errors.Is(err, outbox.ErrNotReplayable):
 		return problem(ProblemNotReplayable, http.StatusConflict, "only a dead message can be replayed or discarded")
+	case errors.Is(err, errBadCursor):
+		return problem(ProblemMalformedRequest, http.StatusBadRequest, "after must be the next cursor of a previous page")
 	}
 	return err
 }
@@ -200,7 +246,8 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 				return problem(ProblemMalformedRequest, http.StatusBadRequest, "query parameter "+k+" given more than once")
 			}
 		default:
-			return problem(ProblemMalformedRequest, http.StatusBadRequest, "unknown query parameter "+strconv.Quote(k))
+			return problem(ProblemMalformedRequest, http.StatusBadRequest,
+				"unknown query parameter; known are status, tenant, procedure, destination, limit and after")
 		}
 	}
 	state, ok := states[q.Get("status")]
@@ -217,14 +264,21 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Limit = n
 	}
-	if v := f.After; v != "" {
+	op, err := RequireOperator(r)
+	if err != nil {
+		return err
+	}
+	if v := f.After; v != "" && (op.Full() || f.Tenant != "") {
 		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
 			return problem(ProblemMalformedRequest, http.StatusBadRequest, "after must be the next cursor of a previous page")
 		}
 	}
-	msgs, next, err := h.store.List(r.Context(), f)
+	msgs, next, err := ScopedList(r.Context(), h.store, op, f)
+	if errors.Is(err, outbox.ErrNotFound) {
+		return problem(ProblemNotFound, http.StatusNotFound, "no such tenant")
+	}
 	if err != nil {
-		return err
+		return storeError(err)
 	}
 	resp := ListResponse{Messages: make([]MessageView, 0, len(msgs)), Next: next}
 	for _, m := range msgs {
@@ -235,8 +289,12 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) error {
+	op, err := RequireOperator(r)
+	if err != nil {
+		return err
+	}
 	id := r.PathValue("id")
-	m, err := h.store.Message(r.Context(), id)
+	m, err := ScopedMessage(r.Context(), h.store, op, id, "")
 	if err != nil {
 		return storeError(err)
 	}
@@ -273,6 +331,9 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &body); err != nil {
 		return err
 	}
+	if err := h.inScope(r, body.Topic); err != nil {
+		return err
+	}
 	err := h.store.Replay(r.Context(), outbox.ReplayRequest{ID: r.PathValue("id"), Topic: body.Topic, By: by(r), Reason: body.Reason})
 	if err != nil {
 		return storeError(err)
@@ -288,8 +349,15 @@ func (h *Handler) replayAll(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &body); err != nil {
 		return err
 	}
+	op, err := RequireOperator(r)
+	if err != nil {
+		return err
+	}
 	f := outbox.ListFilter{Tenant: body.Tenant, Procedure: body.Procedure, Destination: body.Destination}
-	n, err := h.store.ReplayAll(r.Context(), f, by(r), body.Reason)
+	n, err := ScopedReplayAll(r.Context(), h.store, op, f, by(r), body.Reason)
+	if errors.Is(err, outbox.ErrNotFound) {
+		return problem(ProblemNotFound, http.StatusNotFound, "no such tenant")
+	}
 	if err != nil {
 		return err
 	}
@@ -310,6 +378,9 @@ func (h *Handler) discard(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
+	if err := h.inScope(r, body.Topic); err != nil {
+		return err
+	}
 	if err := h.store.Discard(r.Context(), outbox.ReplayRequest{ID: id, Topic: body.Topic, By: by(r), Reason: body.Reason}); err != nil {
 		return storeError(err)
 	}
@@ -367,7 +438,11 @@ func NewEventView(e outbox.Event) EventView {
 }
 
 func (h *Handler) events(w http.ResponseWriter, r *http.Request) error {
-	evs, err := h.store.Events(r.Context(), r.PathValue("id"))
+	op, err := RequireOperator(r)
+	if err != nil {
+		return err
+	}
+	evs, err := ScopedEvents(r.Context(), h.store, op, r.PathValue("id"))
 	if errors.Is(err, outbox.ErrNotFound) {
 		return problem(ProblemNotFound, http.StatusNotFound, "no such submission")
 	}
@@ -382,8 +457,27 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// by names the author of a replay through the admin API.
-func by(r *http.Request) string { return ByPrefix + " (" + r.RemoteAddr + ")" }
+// inScope answers 404, as for a message that does not exist, when message
+// {id} (on topic, if given) is outside the operator's scope. The full admin
+// key skips the lookup, keeping the store's own answers.
+func (h *Handler) inScope(r *http.Request, topic string) error {
+	op, err := RequireOperator(r)
+	if err != nil || op.Full() {
+		return err
+	}
+	if _, err := ScopedMessage(r.Context(), h.store, op, r.PathValue("id"), topic); err != nil {
+		return storeError(err)
+	}
+	return nil
+}
+
+// by names the author of a replay or discard through the admin API:
+// "admin-api (address)" for the full admin key, "admin-api:<operator id>
+// (address)" for an operator.
+func by(r *http.Request) string {
+	op, _ := OperatorFrom(r.Context())
+	return op.By(ByPrefix, r.RemoteAddr)
+}
 
 // decodeBody reads a JSON object strictly into v: application/json, at most
 // MaxBodyBytes, no unknown members, nothing after it.
@@ -417,7 +511,7 @@ func jsonProblem(err error) string {
 	case errors.Is(err, io.EOF):
 		return "empty"
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return strings.TrimPrefix(err.Error(), "json: ")
+		return "a member that this request does not know" // never echo the name
 	}
 	return "invalid"
 }

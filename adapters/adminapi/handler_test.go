@@ -28,15 +28,21 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, adminapi.Config{
+		Admin: config.Admin{Listen: "127.0.0.1:0", KeyHash: config.NewSecret(config.HashKey(adminKey))},
+	})
+}
+
+// newFixtureWith serves the admin API of cfg (its Store set here) on a new SQLite store.
+func newFixtureWith(t *testing.T, cfg adminapi.Config) *fixture {
+	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "amtsbote.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	h, err := adminapi.New(adminapi.Config{
-		Admin: config.Admin{Listen: "127.0.0.1:0", KeyHash: config.NewSecret(config.HashKey(adminKey))},
-		Store: st,
-	})
+	cfg.Store = st
+	h, err := adminapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

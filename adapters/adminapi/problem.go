@@ -18,6 +18,7 @@ const (
 	ProblemUnsupportedMediaType = "urn:amtsbote:problem:unsupported-media-type" // 415: the body is not application/json
 	ProblemAmbiguous            = "urn:amtsbote:problem:ambiguous-message"      // 409: the id exists on several topics; name the topic
 	ProblemNotReplayable        = "urn:amtsbote:problem:not-replayable"         // 409: only dead messages can be replayed
+	ProblemTooManyRequests      = "urn:amtsbote:problem:too-many-requests"      // 429: too many failed keys; see Retry-After
 	ProblemInternal             = "urn:amtsbote:problem:internal"               // 500: logged
 )
 
@@ -38,6 +39,7 @@ var problemTitles = map[string]string{
 	ProblemUnsupportedMediaType: "Unsupported media type",
 	ProblemAmbiguous:            "Ambiguous message id",
 	ProblemNotReplayable:        "Not replayable",
+	ProblemTooManyRequests:      "Too many requests",
 	ProblemInternal:             "Internal server error",
 }
 
@@ -48,6 +50,9 @@ type problemError struct {
 	detail string
 	header http.Header
 	cause  error // logged, never sent
+	// anonymous: answered before authentication; the problem then names no
+	// part of the request (no instance).
+	anonymous bool
 }
 
 func (e *problemError) Error() string { return e.typ + ": " + e.detail }
@@ -62,9 +67,11 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *problemError) {
 	for k, vs := range p.header {
 		w.Header()[k] = vs
 	}
-	writeJSON(w, p.status, ProblemContentType, Problem{
-		Type: p.typ, Title: problemTitles[p.typ], Status: p.status, Detail: p.detail, Instance: r.URL.EscapedPath(),
-	})
+	pr := Problem{Type: p.typ, Title: problemTitles[p.typ], Status: p.status, Detail: p.detail}
+	if !p.anonymous {
+		pr.Instance = r.URL.EscapedPath()
+	}
+	writeJSON(w, p.status, ProblemContentType, pr)
 }
 
 func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {

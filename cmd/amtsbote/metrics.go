@@ -23,6 +23,7 @@ type operations struct {
 	logger  *slog.Logger
 	metrics *metrics.Metrics
 	health  *metrics.Health
+	relay   *outbox.Relay // for the console's circuit states
 }
 
 // newOperations builds the collectors. Label values come only from the
@@ -68,6 +69,7 @@ func (o *operations) register(relay *outbox.Relay) error {
 		return err
 	}
 	o.health = metrics.NewHealth(metrics.HealthConfig{Database: o.st, Relay: relay, Logger: o.logger})
+	o.relay = relay
 	return nil
 }
 

@@ -299,7 +299,7 @@ func listen(cfg *config.Config, srv *http.Server, tlsCfg *tls.Config, st store, 
 		ln = tls.NewListener(ln, tlsCfg)
 	}
 	portal = &httpServer{srv: srv, ln: ln, timeout: cfg.Server.ShutdownTimeout.Duration}
-	admin, err = adminServer(cfg, st, logger)
+	admin, err = adminServer(cfg, st, ops, logger)
 	if err != nil {
 		ln.Close()
 		return nil, nil, nil, err

@@ -22,6 +22,7 @@ func RunAudit(t *testing.T, open Opener) {
 	}{
 		{"EventsTrailInOrder", testEventsTrail},
 		{"EventsNotFound", testEventsNotFound},
+		{"RecordAccess", testRecordAccess},
 		{"ReactorFollowUpsCommitWithCause", testReactorFollowUps},
 		{"ReactorErrorRollsBack", testReactorError},
 		{"Stats", testStats},
@@ -120,6 +121,33 @@ func testEventsNotFound(t *testing.T, s outbox.Store) {
 	}
 	// Messages without a submission leave no trail and reach no reactor.
 	Publish(t, s, NewMessage(topicName(), ""))
+}
+
+func testRecordAccess(t *testing.T, s outbox.Store) {
+	topic := topicName()
+	sub, msgs := accept(t, s, topic)
+	e := outbox.Event{SubmissionID: sub.ID, MessageID: msgs[0].ID, Topic: topic, Kind: outbox.EventPayloadViewed,
+		Actor: "console:op-a (192.0.2.1:5000)", Detail: "Rückfrage der Bürgerin"}
+	if err := s.RecordAccess(ctxT(t), e); err != nil {
+		t.Fatal(err)
+	}
+	ev := events(t, s, sub.ID)
+	if got, want := trail(ev), []string{"accepted", "transformed", "payload_viewed"}; !slices.Equal(got, want) {
+		t.Fatalf("trail %v, want %v", got, want)
+	}
+	last := ev[len(ev)-1]
+	if last.Actor != e.Actor || last.Detail != e.Detail || last.MessageID != e.MessageID || last.Topic != topic ||
+		last.Tenant != sub.TenantID || last.At.IsZero() {
+		t.Fatalf("recorded %+v", last)
+	}
+	e.SubmissionID = uuid.NewString()
+	if err := s.RecordAccess(ctxT(t), e); !errors.Is(err, outbox.ErrNotFound) {
+		t.Fatalf("access to an unknown submission: %v, want ErrNotFound", err)
+	}
+	e.Actor = ""
+	if err := s.RecordAccess(ctxT(t), e); err == nil {
+		t.Fatal("access without actor recorded")
+	}
 }
 
 // followUpTopic receives the messages of the test reactors.

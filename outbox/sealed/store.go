@@ -387,6 +387,11 @@ func (s *Store) Events(ctx context.Context, submissionID string) ([]outbox.Event
 	return events, nil
 }
 
+// RecordAccess records an access in the inner store (events carry no payload).
+func (s *Store) RecordAccess(ctx context.Context, e outbox.Event) error {
+	return s.inner.RecordAccess(ctx, e)
+}
+
 func (s *Store) openEvents(events []outbox.Event) error {
 	for i := range events {
 		md, err := s.openMetadata(events[i].Topic, events[i].MessageID, events[i].Metadata)

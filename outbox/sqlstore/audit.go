@@ -167,3 +167,25 @@ func (s *Store) Discard(ctx context.Context, r outbox.ReplayRequest) error {
 	s.wake(follow)
 	return nil
 }
+
+// RecordAccess appends an operator's access to the audit trail.
+func (s *Store) RecordAccess(ctx context.Context, e outbox.Event) error {
+	if e.SubmissionID == "" || e.Kind == "" || e.Actor == "" {
+		return errors.New("record access: submission id, kind and actor are required")
+	}
+	err := s.inTx(ctx, func(ex Executor) error {
+		exists, err := ex.SubmissionExists(ctx, e.SubmissionID)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return outbox.ErrNotFound
+		}
+		e.At = s.now()
+		return ex.InsertEvents(ctx, []outbox.Event{e})
+	})
+	if err != nil {
+		return fmt.Errorf("record access to %s: %w", e.SubmissionID, err)
+	}
+	return nil
+}
