@@ -84,8 +84,10 @@ type Database struct {
 
 // Relay configures delivery of outbox messages.
 type Relay struct {
-	// Lease is how long a claimed message is leased to one relay before
-	// another process may reclaim it. Default 2m.
+	// Lease is how long a claimed message stays leased to one relay without
+	// a heartbeat: it is renewed every Lease/3 while the delivery runs, so a
+	// process that dies is noticed, and its messages delivered again, within
+	// about Lease. Default 10s.
 	Lease Duration `yaml:"lease"`
 	// PollInterval is the fallback poll for due messages, besides
 	// notifications of new ones. Default 5s.
@@ -310,6 +312,16 @@ type Procedure struct {
 	Attachments AttachmentLimits `yaml:"attachments"`
 	// Mail overrides the subject and body templates of the office mail.
 	Mail ProcedureMail `yaml:"mail"`
+	// Dir, optional, is the directory of a declarative procedure
+	// (procedure.yaml, schema.json, mapping.yaml, examples/), relative to the
+	// configuration file; its procedure.yaml must name ID. It replaces the
+	// built-in mapper of ID, if there is one.
+	Dir string `yaml:"dir"`
+	// XSDPath lists directories, relative to the configuration file, in which
+	// xmllint finds the files that the XSD of a declarative procedure imports
+	// by name (such as the XÖV library's xoev-code.xsd), when its examples
+	// are validated at startup and by check-config.
+	XSDPath []string `yaml:"xsd_path"`
 }
 
 // AttachmentLimits bound the attachments (Anlagen) of one submission. Zero

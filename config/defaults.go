@@ -18,7 +18,7 @@ const (
 	defaultDrainDelay        = time.Second
 	defaultHTTPTimeout       = 30 * time.Second // as adapters/httppost.DefaultTimeout
 
-	defaultLease        = 2 * time.Minute
+	defaultLease        = 10 * time.Second
 	defaultPollInterval = 5 * time.Second
 	defaultConcurrency  = 4
 )
@@ -128,6 +128,7 @@ func Demo(dataDir string, portalKeyHash string) *Config {
 			{ID: "meldewesen.wohnungsgeberbestaetigung", Name: "Wohnungsgeberbestätigung (§ 19 BMG)"},
 			{ID: "bau.baugenehmigung", Name: "Bauantrag (Baugenehmigung)"},
 			{ID: "gewerbe.anmeldung", Name: "Gewerbeanmeldung"},
+			{ID: "schule.schueleranmeldung", Name: "Schüler Online (Anmeldung an weiterführenden Schulen und Berufskollegs)"},
 		},
 		Tenants: []Tenant{{
 			ID:   "musterstadt",
@@ -144,6 +145,7 @@ func Demo(dataDir string, portalKeyHash string) *Config {
 				{Procedure: "meldewesen.wohnungsgeberbestaetigung", Destinations: []Destination{fachverfahren("psw:09162000-meldewesen")}},
 				{Procedure: "bau.baugenehmigung", Destinations: []Destination{fachverfahren("psw:09162000-bauaufsicht"), eakte}},
 				{Procedure: "gewerbe.anmeldung", Destinations: []Destination{fachverfahren("psw:09162000-gewerbe"), eakte}},
+				{Procedure: "schule.schueleranmeldung", Destinations: []Destination{fachverfahren("psw:09162000-schulen")}},
 			},
 		}},
 		Portals: []Portal{{

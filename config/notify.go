@@ -37,6 +37,25 @@ type Mail struct {
 	Domain string `yaml:"domain"`
 	// Timeout bounds connecting and sending one mail. Default 30s.
 	Timeout Duration `yaml:"timeout"`
+	// Retry is the retry policy of failed mails (each tenant's office and
+	// alarm mail topics); zero fields use the destinations' defaults.
+	Retry RetryPolicy `yaml:"retry"`
+	// Concurrency is the number of mails in flight per topic. Default 2.
+	Concurrency int `yaml:"concurrency"`
+	// Circuit pauses mails while the server keeps failing; as a destination's.
+	Circuit Circuit `yaml:"circuit"`
+}
+
+// DefaultNotificationConcurrency is the default of Mail.Concurrency and
+// Callback.Concurrency.
+const DefaultNotificationConcurrency = 2
+
+// EffectiveConcurrency returns Concurrency or its default.
+func (m *Mail) EffectiveConcurrency() int {
+	if m.Concurrency > 0 {
+		return m.Concurrency
+	}
+	return DefaultNotificationConcurrency
 }
 
 // Mail TLS modes.
@@ -230,6 +249,19 @@ type Callback struct {
 	Timeout Duration `yaml:"timeout"`
 	// Retry is the retry policy of failed callbacks; zero fields use the defaults.
 	Retry RetryPolicy `yaml:"retry"`
+	// Concurrency is the number of callbacks in flight. Default 2.
+	Concurrency int `yaml:"concurrency"`
+	// Circuit pauses callbacks while the portal's endpoint keeps failing; as
+	// a destination's.
+	Circuit Circuit `yaml:"circuit"`
+}
+
+// EffectiveConcurrency returns Concurrency or its default.
+func (c *Callback) EffectiveConcurrency() int {
+	if c.Concurrency > 0 {
+		return c.Concurrency
+	}
+	return DefaultNotificationConcurrency
 }
 
 // DefaultCallbackTimeout is the default of Callback.Timeout.
@@ -366,6 +398,19 @@ func (m *Mail) validate(path string, v *validator) {
 		v.add(path+".domain", "is required: from has no domain")
 	}
 	v.nonNegative(path+".timeout", m.Timeout)
+	validateDelivery(path, m.Retry, m.Concurrency, m.Circuit, v)
+}
+
+// validateDelivery checks the retry, concurrency and circuit settings of a
+// notification topic, as those of a destination.
+func validateDelivery(path string, r RetryPolicy, concurrency int, c Circuit, v *validator) {
+	r.validate(path+".retry", v)
+	if concurrency < 0 {
+		v.add(path+".concurrency", "must not be negative, got %d", concurrency)
+	}
+	if c.Pause.Duration < 0 || c.MaxPause.Duration < 0 {
+		v.add(path+".circuit", "pauses must not be negative")
+	}
 }
 
 func (c *Callback) validate(path string, v *validator) {
@@ -385,5 +430,5 @@ func (c *Callback) validate(path string, v *validator) {
 		v.add(path+".secret", "must be at least %d characters", MinCallbackSecretLength)
 	}
 	v.nonNegative(path+".timeout", c.Timeout)
-	c.Retry.validate(path+".retry", v)
+	validateDelivery(path, c.Retry, c.Concurrency, c.Circuit, v)
 }

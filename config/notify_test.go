@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func notifyConfig() *Config {
@@ -54,6 +55,15 @@ func TestValidateNotify(t *testing.T) {
 			c.Portals[0].Callback.URL = "ftp://portal.example/"
 		}, []string{"portals[0].callback.url", "portals[0].callback.secret"}},
 		{"negative alarm interval", func(c *Config) { c.Alarms.CheckInterval = dur(-1) }, []string{"alarms.check_interval"}},
+		{"mail and callback delivery settings", func(c *Config) {
+			c.Mail.Concurrency, c.Mail.Circuit, c.Mail.Retry = 8, Circuit{Threshold: 3, Pause: dur(time.Second)}, RetryPolicy{Multiplier: 3}
+			c.Portals[0].Callback.Concurrency, c.Portals[0].Callback.Circuit = 4, Circuit{Threshold: -1}
+		}, nil},
+		{"bad mail and callback delivery settings", func(c *Config) {
+			c.Mail.Concurrency, c.Mail.Circuit, c.Mail.Retry = -1, Circuit{Pause: dur(-1)}, RetryPolicy{Multiplier: 0.5}
+			c.Portals[0].Callback.Concurrency, c.Portals[0].Callback.Circuit = -2, Circuit{MaxPause: dur(-1)}
+		}, []string{"mail.retry.multiplier", "mail.concurrency", "mail.circuit",
+			"portals[0].callback.concurrency", "portals[0].callback.circuit"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

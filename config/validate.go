@@ -8,7 +8,6 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
-	"time"
 )
 
 // Problem is one thing wrong with a configuration.
@@ -97,6 +96,9 @@ func (c *Config) Validate() error {
 		}
 		p.Attachments.validate(path+".attachments", v)
 		checkText(path+".name", p.Name, v) // the Betreff and Akte title of xdomea messages
+		if len(p.XSDPath) > 0 && p.Dir == "" {
+			v.add(path+".xsd_path", "is only used with dir (a declarative procedure)")
+		}
 	}
 
 	tenants := make(map[string]bool, len(c.Tenants))
@@ -113,8 +115,6 @@ func (c *Config) Validate() error {
 		}
 		t.validate(path, procedures, v)
 	}
-
-	c.checkLeases(v)
 
 	if len(c.Portals) == 0 {
 		v.add("portals", "at least one portal is required")
@@ -241,38 +241,6 @@ func checkMediaType(mt string) string {
 		return "must be a media type without wildcards"
 	}
 	return ""
-}
-
-// httpAttemptsPerLease is how often one HTTP delivery may be tried within one
-// lease: the attempt and the relay's two short in-process retries.
-const httpAttemptsPerLease = 3
-
-// checkLeases reports HTTP timeouts a lease cannot cover: a delivery still
-// running when its lease ends may be claimed and delivered again by another
-// process at the same time.
-func (c *Config) checkLeases(v *validator) {
-	lease := c.Relay.Lease.Duration
-	if lease <= 0 {
-		return
-	}
-	for ti := range c.Tenants {
-		for ri, r := range c.Tenants[ti].Procedures {
-			for di, d := range r.Destinations {
-				if d.HTTP == nil {
-					continue
-				}
-				timeout := d.HTTP.Timeout.Duration
-				if timeout <= 0 {
-					timeout = defaultHTTPTimeout
-				}
-				if need := httpAttemptsPerLease*timeout + 5*time.Second; need >= lease {
-					v.add(fmt.Sprintf("tenants[%d].procedures[%d].destinations[%d].http.timeout", ti, ri, di),
-						"%d × timeout + 5s (%v) must stay below relay.lease (%v): raise the lease or lower the timeout",
-						httpAttemptsPerLease, need, lease)
-				}
-			}
-		}
-	}
 }
 
 func (t *Tenant) validate(path string, procedures map[string]bool, v *validator) {

@@ -102,7 +102,7 @@ func TestDemoConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, stderr := run(t, "", []string{config.EnvDatabaseURL + "="}, "", "check-config", path)
-	if code != 0 || !strings.Contains(out, ": ok (1 tenants, 1 portals, 3 procedures)") {
+	if code != 0 || !strings.Contains(out, ": ok (1 tenants, 1 portals, 4 procedures)") {
 		t.Fatalf("check-config of demo-config's output: exit %d, stdout %q, stderr %q\n%s", code, out, stderr, stdout)
 	}
 	got, err := config.Parse([]byte(stdout), noEnv, os.ReadFile)

@@ -36,6 +36,8 @@ import (
 	"github.com/amtsbote/amtsbote/transform/xmeld/xmeldtest"
 	"github.com/amtsbote/amtsbote/transform/xoev/mappertest"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
+	"github.com/amtsbote/amtsbote/transform/xschule"
+	"github.com/amtsbote/amtsbote/transform/xschule/xschuletest"
 )
 
 // randomPerProcedure is how many random payloads of each procedure the
@@ -76,6 +78,10 @@ func conformanceProcedures(t *testing.T, r *rand.Rand, received time.Time) map[s
 	if err != nil {
 		t.Fatal(err)
 	}
+	schule, err := xschule.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	bauGen := xbautest.New(r) // deals every code value before repeating one
 	return map[string]conformanceProcedure{
 		xbau.Procedure: {mapper: bau, schema: xbau.PayloadSchema, random: bauGen.Submission,
@@ -91,6 +97,11 @@ func conformanceProcedures(t *testing.T, r *rand.Rand, received time.Time) map[s
 			random: func() transform.Submission { return xgewerbetest.Random(r) },
 			extremes: func() []extreme {
 				return extremesOf(xgewerbetest.Extremes(), func(e xgewerbetest.Extreme) (string, transform.Submission) { return e.Name, e.Submission })
+			}},
+		xschule.Procedure: {mapper: schule, schema: xschule.PayloadJSONSchema,
+			random: func() transform.Submission { return xschuletest.RandomAt(r, received) },
+			extremes: func() []extreme {
+				return extremesOf(xschuletest.ExtremesAt(received), func(e xschuletest.Extreme) (string, transform.Submission) { return e.Name, e.Submission })
 			}},
 	}
 }
@@ -116,6 +127,7 @@ func deliveredSchemas(t *testing.T) map[string]string {
 		xmeld.Namespace:    xoevtest.InPlace(t, "transform/xmeld/wohnungsgeberbestaetigung.xsd"),
 		xgewerbe.Namespace: xoevtest.InPlace(t, "transform/xgewerbe/gewerbemeldung.xsd"),
 		envelope.Namespace: xoevtest.InPlace(t, "transform/envelope/envelope.xsd"),
+		xschule.Namespace:  xoevtest.InPlace(t, "transform/xschule/procedure/xschule-anmeldung.xsd"),
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/amtsbote/amtsbote/transform/xgewerbe"
 	"github.com/amtsbote/amtsbote/transform/xmeld"
 	"github.com/amtsbote/amtsbote/transform/xoev/xoevtest"
+	"github.com/amtsbote/amtsbote/transform/xschule"
 )
 
 // TestEveryExampleIsDeliveredValid posts every example request in
@@ -30,6 +31,7 @@ func TestEveryExampleIsDeliveredValid(t *testing.T) {
 		"bau.baugenehmigung":                   xoevtest.Schema(t, "xbau-2.6/xsd_dev/xbau-nachrichten-baugenehmigung.xsd"),
 		"meldewesen.wohnungsgeberbestaetigung": xoevtest.LocalSchema(t, "wohnungsgeberbestaetigung.xsd", xmeld.Schema),
 		"gewerbe.anmeldung":                    xoevtest.LocalSchema(t, "gewerbemeldung.xsd", xgewerbe.Schema),
+		"schule.schueleranmeldung":             xoevtest.LocalSchema(t, "xschule-anmeldung.xsd", xschule.Schema),
 	}
 	xdomeaXSD := xoevtest.Schema(t, "xdomea-3.0.0/schemes/xdomea_3.0.0/xdomea.xsd")
 

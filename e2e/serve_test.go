@@ -82,7 +82,8 @@ func TestAcceptedSurvivesOutageAndKill(t *testing.T) {
 		d = destination(t, p.status(t, "retry-key", id))
 		return d["attempts"].(float64) >= 4
 	})
-	if d["state"] != "retrying" || !strings.Contains(d["last_error"].(string), "not a directory") || d["next_attempt_at"] == nil {
+	// The portal sees the reason, not the server's path (issue #19, point 6).
+	if d["state"] != "retrying" || d["last_error"] != "storage_unavailable" || d["next_attempt_at"] == nil {
 		t.Fatalf("while the directory is unusable: %v", d)
 	}
 	started, finished := attemptTimes(t, d)

@@ -56,6 +56,10 @@ type breaker struct {
 	opts   BreakerOptions
 	logger *slog.Logger
 
+	// wake receives a value when the destination reported itself back, so
+	// that the claim loop sends its probe at once.
+	wake chan struct{}
+
 	mu        sync.Mutex
 	state     CircuitState
 	failures  int
@@ -66,7 +70,7 @@ type breaker struct {
 
 func newBreaker(topic string, opts BreakerOptions, logger *slog.Logger) *breaker {
 	opts = opts.withDefaults()
-	return &breaker{topic: topic, opts: opts, logger: logger, pause: opts.Pause}
+	return &breaker{topic: topic, opts: opts, logger: logger, pause: opts.Pause, wake: make(chan struct{}, 1)}
 }
 
 // allow returns how many of free claim slots may be used now; with 0, wait is
@@ -123,6 +127,29 @@ func (b *breaker) record(now time.Time, failed bool) {
 	b.state, b.openUntil = CircuitOpen, now.Add(b.pause)
 	b.logger.Warn("circuit opened: destination keeps failing, deliveries paused",
 		slog.String("topic", b.topic), slog.Int("failures", b.failures), slog.Duration("pause", b.pause))
+}
+
+// back ends the pause of an open circuit because the destination reported
+// itself back (a Prober's probe succeeded): the circuit is half-open at
+// once, and the next claim sends the probe delivery, whose success closes
+// it. It reports whether the circuit was open.
+func (b *breaker) back() bool {
+	if b.opts.Threshold < 0 {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state != CircuitOpen {
+		return false
+	}
+	b.state, b.probing = CircuitHalfOpen, false
+	b.logger.Info("destination reports itself back: probing it now instead of after the pause",
+		slog.String("topic", b.topic))
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+	return true
 }
 
 // unclaimed gives back a probe slot that found no message to claim.

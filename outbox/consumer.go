@@ -17,6 +17,8 @@ type RelayStore interface {
 	Claim(ctx context.Context, p ClaimParams) ([]Message, error)
 	Complete(ctx context.Context, c Completion) error
 	Release(ctx context.Context, owner, topic string, ids []string) error
+	ExtendLeases(ctx context.Context, owner, topic string, ids []string, until time.Time) (int, error)
+	RecoverLost(ctx context.Context) ([]LostAttempt, error)
 	NextDue(ctx context.Context, topic string) (due time.Time, ok bool, err error)
 	Watch(topic string) (ch <-chan struct{}, stop func())
 	Blobs
@@ -40,6 +42,16 @@ type consumer struct {
 
 	mu       sync.Mutex
 	breakers map[string]*breaker
+
+	// held are the messages leased to this consumer, by topic: the
+	// heartbeat renews their leases while their attempts run.
+	heldMu sync.Mutex
+	held   map[string]map[string]struct{}
+
+	maintainOnce     sync.Once
+	maintainStopOnce sync.Once
+	maintainStop     chan struct{}
+	maintainDone     chan struct{}
 }
 
 // errNoOutcome is what an attemptFunc returns when the attempt has no
@@ -56,7 +68,105 @@ type attemptFunc func(sub *subscription, d Delivery) error
 func newConsumer(store RelayStore, cfg SubscriberConfig) *consumer {
 	cfg.setDefaults()
 	return &consumer{store: store, cfg: cfg, completer: newCompleter(store),
-		closing: make(chan struct{}), breakers: map[string]*breaker{}}
+		closing: make(chan struct{}), breakers: map[string]*breaker{}, held: map[string]map[string]struct{}{},
+		maintainStop: make(chan struct{}), maintainDone: make(chan struct{})}
+}
+
+// hold adds a claimed message to the leases the heartbeat renews.
+func (c *consumer) hold(topic, id string) {
+	c.heldMu.Lock()
+	defer c.heldMu.Unlock()
+	ids := c.held[topic]
+	if ids == nil {
+		ids = map[string]struct{}{}
+		c.held[topic] = ids
+	}
+	ids[id] = struct{}{}
+}
+
+// unhold removes a message whose outcome is recorded or whose lease is released.
+func (c *consumer) unhold(topic, id string) {
+	c.heldMu.Lock()
+	defer c.heldMu.Unlock()
+	delete(c.held[topic], id)
+	if len(c.held[topic]) == 0 {
+		delete(c.held, topic)
+	}
+}
+
+// startMaintenance starts, once, the heartbeat that renews the leases of
+// attempts in flight and the recovery of leases that other (lost)
+// processes stopped renewing; it runs until close, after the drain.
+func (c *consumer) startMaintenance() {
+	c.maintainOnce.Do(func() {
+		go func() {
+			defer close(c.maintainDone)
+			c.maintain()
+		}()
+	})
+}
+
+func (c *consumer) maintain() {
+	beat := time.NewTicker(c.cfg.Lease / 3)
+	defer beat.Stop()
+	recoverTick := time.NewTicker(c.cfg.RecoverInterval)
+	defer recoverTick.Stop()
+	c.recoverLost() // a previous process on this database may have died
+	for {
+		select {
+		case <-c.maintainStop:
+			return
+		case <-beat.C:
+			c.heartbeat()
+		case <-recoverTick.C:
+			c.recoverLost()
+		}
+	}
+}
+
+// heartbeat renews the leases of the messages held, one statement per topic.
+func (c *consumer) heartbeat() {
+	c.heldMu.Lock()
+	byTopic := make(map[string][]string, len(c.held))
+	for topic, ids := range c.held {
+		for id := range ids {
+			byTopic[topic] = append(byTopic[topic], id)
+		}
+	}
+	c.heldMu.Unlock()
+	for topic, ids := range byTopic {
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Lease/3)
+		n, err := c.store.ExtendLeases(ctx, c.cfg.Owner, topic, ids, c.cfg.Now().Add(c.cfg.Lease))
+		cancel()
+		switch {
+		case err != nil:
+			c.cfg.Logger.Warn("outbox leases not renewed; retrying at the next heartbeat",
+				slog.String("topic", topic), slog.Int("messages", len(ids)), slog.Any("error", err))
+		case n < len(ids):
+			// Completed meanwhile, or recovered by another process after a
+			// missed heartbeat: its attempt is then recorded as of unknown outcome.
+			c.cfg.Logger.Debug("outbox leases renewed in part", slog.String("topic", topic),
+				slog.Int("renewed", n), slog.Int("held", len(ids)))
+		}
+	}
+}
+
+// recoverLost records the attempts of lost processes whose leases ran out.
+func (c *consumer) recoverLost() {
+	ctx, cancel := context.WithTimeout(context.Background(), max(c.cfg.RecoverInterval, 5*time.Second))
+	defer cancel()
+	lost, err := c.store.RecoverLost(ctx)
+	for _, l := range lost {
+		if c.cfg.Observe != nil {
+			c.cfg.Observe(Message{ID: l.MessageID, Topic: l.Topic},
+				Completion{Topic: l.Topic, ID: l.MessageID, Owner: l.Owner, Outcome: OutcomeUnknown, Class: ClassOutcomeUnknown}, nil)
+		}
+		c.cfg.Logger.Warn("outbox delivery of a lost process recovered: attempt of unknown outcome recorded, delivering again",
+			slog.String("message_id", l.MessageID), slog.String("topic", l.Topic), slog.String("lost_owner", l.Owner))
+	}
+	if err != nil {
+		c.cfg.Logger.Warn("outbox leases of lost processes not recovered; retrying", slog.Any("error", err))
+	}
 }
 
 // breaker returns the circuit breaker of topic, shared by its subscriptions.
@@ -69,6 +179,14 @@ func (c *consumer) breaker(topic string, opts BreakerOptions) *breaker {
 		c.breakers[topic] = b
 	}
 	return b
+}
+
+// reportBack tells the circuit of topic that its destination is back.
+func (c *consumer) reportBack(topic string) bool {
+	c.mu.Lock()
+	b, ok := c.breakers[topic]
+	c.mu.Unlock()
+	return ok && b.back()
 }
 
 // circuitState reports the circuit state of topic (closed for topics not subscribed).
@@ -97,6 +215,7 @@ func (c *consumer) subscribe(ctx context.Context, topic string, attempt attemptF
 		return err
 	}
 	c.completer.start()
+	c.startMaintenance()
 	soft, cancelSoft := context.WithCancel(ctx)
 	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
 	sub := &subscription{
@@ -142,6 +261,9 @@ func (c *consumer) subscribe(ctx context.Context, topic string, attempt attemptF
 func (c *consumer) close() error {
 	c.closeOnce.Do(func() { close(c.closing) })
 	c.wg.Wait()
+	c.maintainOnce.Do(func() { close(c.maintainDone) }) // never started
+	c.maintainStopOnce.Do(func() { close(c.maintainStop) })
+	<-c.maintainDone
 	c.completer.close()
 	if c.timedOut.Load() {
 		return errors.New("deliveries still in flight after the drain timeout were given up; their leases were released")
@@ -202,6 +324,7 @@ func (sub *subscription) run() {
 			default:
 				failures = 0
 				for _, m := range msgs {
+					sub.hold(sub.topic, m.ID)
 					slots <- struct{}{}
 					inflight.Add(1)
 					go func() {
@@ -242,6 +365,7 @@ func (sub *subscription) run() {
 			return
 		case <-watch:
 		case <-sub.freed:
+		case <-sub.breaker.wake:
 		case <-timer.C:
 		}
 	}
@@ -274,6 +398,7 @@ func (sub *subscription) delivery(m Message, attempt int) Delivery {
 // next message can be delivered meanwhile; an ordered topic's next message
 // must wait for the record, so there free is left to the caller.
 func (sub *subscription) handle(m Message, free func()) {
+	defer sub.unhold(sub.topic, m.ID) // after the outcome is recorded or the lease released
 	attempt := m.Attempts + 1
 	started := sub.cfg.Now()
 	err := sub.attempt(sub, sub.delivery(m, attempt))
@@ -330,8 +455,9 @@ func (sub *subscription) completion(m Message, attempt int, err error) Completio
 	if reason == "" {
 		reason = "delivery failed"
 	}
+	class := ClassifyError(err)
 	if errors.Is(err, ErrPermanent) {
-		return Completion{Outcome: OutcomeDead, Error: reason, permanent: true}
+		return Completion{Outcome: OutcomeDead, Error: reason, Class: class, permanent: true}
 	}
 	now := sub.cfg.Now()
 	from := m.CreatedAt
@@ -340,13 +466,13 @@ func (sub *subscription) completion(m Message, attempt int, err error) Completio
 	}
 	next, dead := sub.opts.Policy.Next(attempt, from, now)
 	if dead {
-		return Completion{Outcome: OutcomeDead, Error: reason + " (retry policy exhausted)"}
+		return Completion{Outcome: OutcomeDead, Error: reason + " (retry policy exhausted)", Class: class}
 	}
 	var ra RetryAfterError
 	if errors.As(err, &ra) && now.Add(ra.RetryAfter()).After(next) {
 		next = now.Add(ra.RetryAfter()) // the destination asked for a longer pause
 	}
-	return Completion{Outcome: OutcomeRetry, Error: reason, NextAttemptAt: next}
+	return Completion{Outcome: OutcomeRetry, Error: reason, Class: class, NextAttemptAt: next}
 }
 
 func truncate(s string, n int) string {

@@ -152,6 +152,15 @@ type Deliverer interface {
 	Deliver(ctx context.Context, d Delivery) error
 }
 
+// Prober is an optional capability of a Deliverer: a cheap check, without
+// a message, that its destination is reachable again (a broker accepts a
+// connection, a receiver's port answers). While the destination's circuit
+// is open, the Relay probes every ProbeInterval; a probe that succeeds ends
+// the pause at once, and the next delivery (the circuit's probe) decides.
+type Prober interface {
+	Probe(ctx context.Context) error
+}
+
 // DelivererFunc adapts a function to Deliverer.
 type DelivererFunc func(ctx context.Context, d Delivery) error
 

@@ -39,9 +39,12 @@ type Message struct {
 	Attempts      int       // attempts made so far
 	NextAttemptAt time.Time // when the message is due (pending or retrying)
 	LastError     string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	DeliveredAt   time.Time // zero unless delivered
+	// LastErrorClass is the classified reason of LastError, the part of it
+	// that portals see; empty when LastError is.
+	LastErrorClass ErrorClass
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DeliveredAt    time.Time // zero unless delivered
 	// RetryFrom is when the retry budget (RetryPolicy.MaxElapsedTime) started:
 	// CreatedAt, or the last replay, which gives a dead message a fresh budget.
 	RetryFrom time.Time
@@ -55,6 +58,10 @@ const (
 	OutcomeDelivered Outcome = "delivered"
 	OutcomeRetry     Outcome = "retry"
 	OutcomeDead      Outcome = "dead"
+	// OutcomeUnknown: the process making the attempt was lost (killed, its
+	// lease ran out) before it recorded the outcome; the receiver may or may
+	// not have the message. It is attempted again at once.
+	OutcomeUnknown Outcome = "unknown"
 )
 
 // State is the message state an outcome leads to.
@@ -62,7 +69,7 @@ func (o Outcome) State() (State, error) {
 	switch o {
 	case OutcomeDelivered:
 		return StateDelivered, nil
-	case OutcomeRetry:
+	case OutcomeRetry, OutcomeUnknown:
 		return StateRetrying, nil
 	case OutcomeDead:
 		return StateDead, nil
@@ -78,7 +85,8 @@ type Attempt struct {
 	StartedAt  time.Time
 	FinishedAt time.Time
 	Outcome    Outcome
-	Error      string
+	Error      string     // for operators: may name hosts, paths and receiver texts
+	ErrorClass ErrorClass // for portals: the classified reason of Error
 }
 
 // Submission is the stored record of an accepted portal submission.

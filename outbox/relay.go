@@ -30,7 +30,10 @@ type RelayConfig struct {
 	BlipRetries int
 	// CloseTimeout bounds how long in-flight deliveries may finish on shutdown. Default 30s.
 	CloseTimeout time.Duration
-	Logger       *slog.Logger
+	// ProbeInterval is how often a destination whose circuit is open is
+	// probed, when its Deliverer is a Prober. Default 2s.
+	ProbeInterval time.Duration
+	Logger        *slog.Logger
 }
 
 // Relay delivers outbox messages: per topic a claim loop leases due messages,
@@ -42,6 +45,8 @@ type Relay struct {
 	topics      []string
 	blipRetries int
 	logger      *slog.Logger
+	probeEvery  time.Duration
+	probes      sync.WaitGroup
 
 	started atomic.Bool
 	running chan struct{}
@@ -76,6 +81,9 @@ func NewRelay(store RelayStore, cfg RelayConfig) (*Relay, error) {
 	if cfg.BlipRetries == 0 {
 		cfg.BlipRetries = 2
 	}
+	if cfg.ProbeInterval <= 0 {
+		cfg.ProbeInterval = 2 * time.Second
+	}
 	routes := cfg.Routes
 	sc := cfg.Subscriber
 	sc.Topics = func(topic string) TopicOptions { return routes[topic].Options }
@@ -97,7 +105,8 @@ func NewRelay(store RelayStore, cfg RelayConfig) (*Relay, error) {
 	}
 	sort.Strings(topics)
 	return &Relay{c: newConsumer(store, sc), routes: routes, topics: topics,
-		blipRetries: cfg.BlipRetries, logger: cfg.Logger, running: make(chan struct{}), giveUpGrace: giveUpGrace}, nil
+		blipRetries: cfg.BlipRetries, logger: cfg.Logger, running: make(chan struct{}), giveUpGrace: giveUpGrace,
+		probeEvery: cfg.ProbeInterval}, nil
 }
 
 // Run delivers until ctx is cancelled, then lets in-flight deliveries finish
@@ -117,8 +126,14 @@ func (r *Relay) Run(ctx context.Context) error {
 			return fmt.Errorf("relay: %w", err)
 		}
 	}
+	for _, topic := range r.topics {
+		if p, ok := r.routes[topic].Deliverer.(Prober); ok && r.routes[topic].Options.Breaker.Threshold > 0 {
+			r.probes.Go(func() { r.probe(ctx, topic, p) })
+		}
+	}
 	close(r.running)
 	<-ctx.Done()
+	r.probes.Wait()
 	if err := r.c.close(); err != nil {
 		// Not an error of the run: at-least-once delivery covers it.
 		r.logger.Warn("relay stopped before every delivery finished", slog.Any("error", err))
@@ -137,6 +152,29 @@ func (r *Relay) Run(ctx context.Context) error {
 			slog.Duration("grace", r.giveUpGrace))
 	}
 	return nil
+}
+
+// probe probes the destination of topic while its circuit is open, and
+// ends the pause once a probe succeeds.
+func (r *Relay) probe(ctx context.Context, topic string, p Prober) {
+	t := time.NewTicker(r.probeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if r.c.circuitState(topic) != CircuitOpen {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, max(r.probeEvery, 5*time.Second))
+		err := p.Probe(pctx)
+		cancel()
+		if err == nil {
+			r.c.reportBack(topic)
+		}
+	}
 }
 
 // CircuitState reports the circuit state of a topic's destination.
@@ -219,7 +257,9 @@ func (r *Relay) retryBlips(ctx context.Context, d Delivery, try func() error) er
 			return err
 		}
 		wait := blipWait(retry)
-		r.logger.LogAttrs(ctx, slog.LevelError, "delivery failed, retrying in process", deliveryAttrs(d,
+		// Expected: the in-process retries absorb short blips. A failure they
+		// do not absorb is logged at ERROR by deliver.
+		r.logger.LogAttrs(ctx, slog.LevelWarn, "delivery failed, retrying in process", deliveryAttrs(d,
 			slog.Int("retry_no", retry), slog.Int("max_retries", r.blipRetries), slog.Duration("wait_time", wait))...)
 		t := time.NewTimer(wait)
 		select {

@@ -491,3 +491,64 @@ func TestNewRelayStartsNoGoroutine(t *testing.T) {
 		t.Errorf("%d goroutines after building 10 relays, %d before", after, before)
 	}
 }
+
+// probingDeliverer fails its first delivery and is a Prober whose probe
+// succeeds once back is set.
+type probingDeliverer struct {
+	outbox.Deliverer
+	back   atomic.Bool
+	probes atomic.Int32
+}
+
+func (p *probingDeliverer) Probe(context.Context) error {
+	p.probes.Add(1)
+	if !p.back.Load() {
+		return errors.New("still down")
+	}
+	return nil
+}
+
+// A destination that reports itself back (its probe succeeds) ends the
+// circuit's pause at once: the message is delivered long before the pause
+// (an hour) would have ended.
+func TestCircuitClosesWhenDestinationReportsBack(t *testing.T) {
+	t.Parallel()
+	store := openStore(t)
+	topic := "t/p.q/d"
+	opened := make(chan struct{})
+	d := &probingDeliverer{Deliverer: failsFirst(func() { close(opened) })}
+	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
+		Routes: map[string]outbox.Route{topic: {
+			Deliverer: d,
+			Options: outbox.TopicOptions{
+				Policy:  quickRetry,
+				Breaker: outbox.BreakerOptions{Threshold: 1, Pause: time.Hour},
+			},
+		}},
+		Subscriber:    outbox.SubscriberConfig{PollInterval: 50 * time.Millisecond},
+		BlipRetries:   -1,
+		CloseTimeout:  5 * time.Second,
+		ProbeInterval: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, relay)
+	defer stop()
+	id := "8b2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+	enqueue(t, store, topic, id)
+	<-opened
+	for d.probes.Load() < 2 { // probed while down: the circuit stays open
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := relay.CircuitState(topic); got != outbox.CircuitOpen {
+		t.Fatalf("circuit %v while the probes fail, want open", got)
+	}
+	d.back.Store(true)
+	if _, err := awaitState(store, id, outbox.StateDelivered); err != nil {
+		t.Fatalf("not delivered after the destination reported itself back: %v", err)
+	}
+	if got := relay.CircuitState(topic); got != outbox.CircuitClosed {
+		t.Fatalf("circuit %v after the probe delivery, want closed", got)
+	}
+}

@@ -20,7 +20,8 @@ type Store interface {
 
 	// Claim leases up to p.Limit due messages of p.Topic to p.Owner until now+p.Lease.
 	// A message is due when it is pending or retrying, its NextAttemptAt has passed
-	// and it has no unexpired lease. With p.Ordered only the oldest unfinished message
+	// and it has no lease (a lease that ran out is first recovered by RecoverLost,
+	// which records the lost attempt). With p.Ordered only the oldest unfinished message
 	// of the topic can be claimed, and only when it is due (strict FIFO).
 	Claim(ctx context.Context, p ClaimParams) ([]Message, error)
 
@@ -32,6 +33,18 @@ type Store interface {
 	// Release gives up owner's leases on the messages of topic without recording an
 	// attempt, so that they are claimable at once (used on orderly shutdown).
 	Release(ctx context.Context, owner, topic string, ids []string) error
+
+	// ExtendLeases renews owner's leases on the messages ids of topic until
+	// until (a heartbeat while their attempts run) and returns how many it
+	// renewed: fewer than len(ids) when leases were lost meanwhile.
+	ExtendLeases(ctx context.Context, owner, topic string, ids []string, until time.Time) (int, error)
+
+	// RecoverLost finds leases that ran out (their owner stopped renewing
+	// them: its process is lost) and records each as an attempt with
+	// OutcomeUnknown, by the lost owner, the message due again at once; it
+	// wakes the watchers of their topics and returns the attempts it
+	// recorded. Each lost attempt is recorded once, also with several processes.
+	RecoverLost(ctx context.Context) ([]LostAttempt, error)
 
 	// MakeDue makes the pending or retrying, unleased message id of topic
 	// due at once, without recording an attempt, and wakes the topic's
@@ -91,6 +104,12 @@ type Store interface {
 	Close() error
 }
 
+// LostAttempt is an attempt whose process was lost, as RecoverLost recorded it.
+type LostAttempt struct {
+	Topic, MessageID string
+	Owner            string // the lost process
+}
+
 // BatchCompleter is an optional capability of a Store: the outcomes of
 // several attempts recorded in one transaction (one commit, one fsync), as the
 // relay does when deliveries finish close together.
@@ -138,8 +157,9 @@ type Completion struct {
 	ID            string
 	Owner         string
 	Outcome       Outcome
-	Error         string    // empty when delivered
-	NextAttemptAt time.Time // for OutcomeRetry
+	Error         string     // empty when delivered
+	Class         ErrorClass // the classified reason of Error; empty when delivered
+	NextAttemptAt time.Time  // for OutcomeRetry
 	StartedAt     time.Time
 	FinishedAt    time.Time
 

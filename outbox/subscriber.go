@@ -24,9 +24,14 @@ type TopicOptions struct {
 type SubscriberConfig struct {
 	// Owner identifies this process in leases and attempts; random when empty.
 	Owner string
-	// Lease is how long a claimed message stays reserved; a process that dies holding
-	// it delays that message by at most this much. Default 2m.
+	// Lease is how long a claimed message stays reserved without a heartbeat:
+	// while its attempt runs the lease is renewed every Lease/3, so a process
+	// that dies holding it delays that message by at most this much (plus
+	// RecoverInterval). Default 10s.
 	Lease time.Duration
+	// RecoverInterval is how often leases that ran out are looked for and
+	// their lost attempts recorded (RelayStore.RecoverLost). Default 1s.
+	RecoverInterval time.Duration
 	// PollInterval bounds the wait between claims when no notification arrives. Default 5s.
 	PollInterval time.Duration
 	// DrainTimeout is how long attempts in flight (deliveries of the Relay,
@@ -42,7 +47,9 @@ type SubscriberConfig struct {
 	Now func() time.Time
 	// Observe, when set, is called after the outcome of each attempt was
 	// recorded (err nil) or could not be (err set), with the message as it was
-	// claimed; for metrics. It must be quick.
+	// claimed; for metrics. It must be quick. An attempt of a lost process
+	// that this one recovered is observed with OutcomeUnknown and a message
+	// that has only its ID and Topic.
 	Observe func(m Message, c Completion, err error)
 }
 
@@ -51,7 +58,10 @@ func (c *SubscriberConfig) setDefaults() {
 		c.Owner = uuid.NewString()
 	}
 	if c.Lease <= 0 {
-		c.Lease = 2 * time.Minute
+		c.Lease = 10 * time.Second
+	}
+	if c.RecoverInterval <= 0 {
+		c.RecoverInterval = time.Second
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 5 * time.Second

@@ -3,6 +3,7 @@ package transform
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"sort"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+
+	"github.com/amtsbote/amtsbote/transform/xoev/din91379"
 )
 
 // PayloadSchema is the JSON Schema (draft 2020-12) of a procedure's payload: the
@@ -31,6 +34,9 @@ func CompilePayloadSchema(name string, schemaJSON []byte) (*PayloadSchema, error
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
+	for _, f := range dinFormats {
+		c.RegisterFormat(f)
+	}
 	url := "urn:amtsbote:schema:" + name
 	if err := c.AddResource(url, doc); err != nil {
 		return nil, fmt.Errorf("payload schema %s: %w", name, err)
@@ -63,6 +69,48 @@ func (p *PayloadSchema) Validate(payload map[string]any) []FieldError {
 	collect(verr, &out)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Pointer < out[j].Pointer })
 	return dedupe(out)
+}
+
+// dinFormatNames and dinFormats are the JSON Schema formats "din91379-a",
+// "din91379-b" and "din91379-c" that every payload schema may use: a string
+// whose NFC form belongs to DIN SPEC 91379 datatype A, B or C
+// (din91379.Check). A violation is reported as CodeUnsupportedCharacter
+// naming the first character outside the datatype and its position, never
+// the text. Datatypes D and E are not offered: they admit characters outside
+// datatype C, the repertoire of every text of a message (CheckText).
+var dinFormatNames = map[string]string{
+	"din91379-a": "A", "din91379-b": "B", "din91379-c": "C",
+}
+
+var dinFormats = func() []*jsonschema.Format {
+	var out []*jsonschema.Format
+	for _, dt := range []din91379.Datatype{din91379.A, din91379.B, din91379.C} {
+		out = append(out, &jsonschema.Format{
+			Name: "din91379-" + strings.ToLower(dt.String()),
+			Validate: func(v any) error {
+				s, ok := v.(string)
+				if !ok {
+					return nil
+				}
+				if ok, pos, r := din91379.Check(NormalizeText(s), dt); !ok {
+					return &dinError{r: r, pos: pos}
+				}
+				return nil
+			},
+		})
+	}
+	return out
+}()
+
+// dinError is the failure of a DIN SPEC 91379 format: the first character
+// outside the datatype and its position in characters from 1.
+type dinError struct {
+	r   rune
+	pos int
+}
+
+func (e *dinError) Error() string {
+	return fmt.Sprintf("character U+%04X at position %d is outside the datatype", e.r, e.pos)
 }
 
 // unparsableNumbers reports every json.Number below v at pointer that
@@ -178,6 +226,13 @@ func describe(ptr string, k jsonschema.ErrorKind) FieldError {
 		allowed := allowedValues([]any{k.Want})
 		return fe(CodeEnum, "must be "+allowed, "muss "+allowed+" sein")
 	case *kind.Format:
+		var de *dinError
+		if dt, ok := dinFormatNames[k.Want]; ok && errors.As(k.Err, &de) {
+			// Name the character and its position, never the text.
+			return fe(CodeUnsupportedCharacter,
+				fmt.Sprintf("character U+%04X at position %d is not permitted (DIN SPEC 91379, datatype %s)", de.r, de.pos, dt),
+				fmt.Sprintf("Zeichen U+%04X an Position %d ist nicht zulässig (DIN SPEC 91379, Datentyp %s)", de.r, de.pos, dt))
+		}
 		return fe(CodeFormat, "must be a valid "+k.Want, "muss ein gültiges Format "+k.Want+" haben")
 	case *kind.Pattern:
 		return fe(CodePattern, "does not have the required form", "hat nicht die geforderte Form")

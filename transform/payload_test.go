@@ -111,3 +111,37 @@ func TestLocalized(t *testing.T) {
 		t.Fatal("missing translation must fall back to English")
 	}
 }
+
+// TestDINFormats: the formats din91379-a to -c check the NFC form of a
+// string against the DIN SPEC 91379 datatype and name the character, not the text.
+func TestDINFormats(t *testing.T) {
+	t.Parallel()
+	ps, err := CompilePayloadSchema("din.schema.json", []byte(`{"type": "object", "properties": {
+		"a": {"type": "string", "format": "din91379-a"},
+		"b": {"type": "string", "format": "din91379-b"},
+		"c": {"type": "string", "format": "din91379-c"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		payload string
+		want    string // "pointer code" or ""
+	}{
+		{`{"a": "Mu\u0308ller-Łódź", "b": "Am Mühlbach 3 & 4", "c": "Zeile 1\nZeile 2"}`, ""},
+		{`{"c": "Иван"}`, "/c unsupported_character"},
+		{`{"a": "Müller2"}`, "/a unsupported_character"},
+		{`{"b": "Иван"}`, "/b unsupported_character"},
+	} {
+		errs := ps.Validate(decode(t, c.payload))
+		var got string
+		for _, e := range errs {
+			got = e.Pointer + " " + e.Code
+			if !strings.Contains(e.Message, "U+") || !strings.Contains(e.MessageDE, "Datentyp") || strings.Contains(e.Message, "Иван") {
+				t.Errorf("%s: message %q / %q", c.payload, e.Message, e.MessageDE)
+			}
+		}
+		if len(errs) > 1 || got != c.want {
+			t.Errorf("%s: got %+v, want %q", c.payload, errs, c.want)
+		}
+	}
+}

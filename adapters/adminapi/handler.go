@@ -306,6 +306,12 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if HasPersonalMetadata(m) {
+		// Who saw a citizen's postbox reference, and when.
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "admin: personal data shown",
+			slog.String("message_id", m.ID), slog.String("topic", m.Topic), slog.String("field", outbox.MetaIdentityPostboxReference),
+			slog.String("operator", operatorName(op)), slog.String("remote", r.RemoteAddr))
+	}
 	writeJSON(w, http.StatusOK, "application/json", NewMessageDetail(m, atts, reps))
 	return nil
 }

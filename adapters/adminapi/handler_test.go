@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -259,5 +260,50 @@ func TestReplayAll(t *testing.T) {
 	m, err := f.store.Message(context.Background(), foreign.ID)
 	if err != nil || m.State != outbox.StateDead {
 		t.Fatalf("other tenant's message: %s %v", m.State, err)
+	}
+}
+
+// TestPostboxReferenceOnlyInDetail: lists redact a citizen's postbox
+// reference; the detail view shows it, and the admin log records that.
+func TestPostboxReferenceOnlyInDetail(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "amtsbote.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var logs bytes.Buffer
+	h, err := adminapi.New(adminapi.Config{
+		Admin:  config.Admin{Listen: "127.0.0.1:0", KeyHash: config.NewSecret(config.HashKey(adminKey))},
+		Store:  st,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	f := &fixture{store: st, srv: srv}
+
+	const ref = "postfach-4711-erika"
+	ctx := context.Background()
+	m := outbox.Message{ID: uuid.NewString(), Topic: "t/p.q/d", Payload: []byte("<x/>"),
+		Metadata: map[string]string{outbox.MetaIdentityPostboxReference: ref, "k": "v"}}
+	if err := st.InTx(ctx, func(tx outbox.Tx) error { return tx.InsertMessages(ctx, []outbox.Message{m}) }); err != nil {
+		t.Fatal(err)
+	}
+	code, _, body := f.do(t, http.MethodGet, "/admin/v1/messages", adminKey, "")
+	if code != http.StatusOK || bytes.Contains(body, []byte(ref)) || !bytes.Contains(body, []byte("redacted")) {
+		t.Fatalf("list: %d %s; want the postbox reference redacted", code, body)
+	}
+	if strings.Contains(logs.String(), "personal data shown") {
+		t.Fatalf("a list was logged as showing personal data:\n%s", logs.String())
+	}
+	code, _, body = f.do(t, http.MethodGet, "/admin/v1/messages/"+m.ID, adminKey, "")
+	if code != http.StatusOK || !bytes.Contains(body, []byte(ref)) {
+		t.Fatalf("detail: %d %s; want the postbox reference", code, body)
+	}
+	if !strings.Contains(logs.String(), `"msg":"admin: personal data shown"`) || !strings.Contains(logs.String(), m.ID) ||
+		strings.Contains(logs.String(), ref) {
+		t.Fatalf("detail not audited by id (or the reference logged):\n%s", logs.String())
 	}
 }

@@ -59,8 +59,45 @@ type ReplayResponse struct {
 	Replayed int `json:"replayed"`
 }
 
-// NewMessageView returns the view of m.
+// Redacted stands in, in lists, for metadata that identifies a citizen
+// (the postbox reference); the message's detail view shows it.
+const Redacted = "[redacted; see the message's detail]"
+
+// personalMetadata are the metadata keys that identify a citizen: lists
+// redact them, the detail view shows them (and the admin API logs that).
+var personalMetadata = []string{outbox.MetaIdentityPostboxReference}
+
+// HasPersonalMetadata reports whether m carries metadata that lists redact.
+func HasPersonalMetadata(m outbox.Message) bool {
+	for _, k := range personalMetadata {
+		if m.Metadata[k] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// NewMessageView returns the view of m, as lists show it: personal
+// metadata redacted.
 func NewMessageView(m outbox.Message) MessageView {
+	v := newMessageView(m)
+	if HasPersonalMetadata(m) {
+		md := make(map[string]string, len(m.Metadata))
+		for k, val := range m.Metadata {
+			md[k] = val
+		}
+		for _, k := range personalMetadata {
+			if md[k] != "" {
+				md[k] = Redacted
+			}
+		}
+		v.Metadata = md
+	}
+	return v
+}
+
+// newMessageView is the view of m with its metadata as stored.
+func newMessageView(m outbox.Message) MessageView {
 	v := MessageView{
 		ID: m.ID, Topic: m.Topic, SubmissionID: m.SubmissionID, State: m.State, Attempts: m.Attempts,
 		LastError: m.LastError, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, PayloadBytes: len(m.Payload),
@@ -77,9 +114,10 @@ func NewMessageView(m outbox.Message) MessageView {
 	return v
 }
 
-// NewMessageDetail returns the view of m with its attempts and replays.
+// NewMessageDetail returns the view of m with its attempts and replays,
+// personal metadata included: whoever shows it records that it was shown.
 func NewMessageDetail(m outbox.Message, atts []outbox.Attempt, reps []outbox.Replay) MessageDetail {
-	d := MessageDetail{MessageView: NewMessageView(m), AttemptList: []AttemptView{}, Replays: []ReplayView{}}
+	d := MessageDetail{MessageView: newMessageView(m), AttemptList: []AttemptView{}, Replays: []ReplayView{}}
 	for _, a := range atts {
 		d.AttemptList = append(d.AttemptList, AttemptView{Number: a.Number, Owner: a.Owner, StartedAt: a.StartedAt,
 			FinishedAt: a.FinishedAt, Outcome: a.Outcome, Error: a.Error})

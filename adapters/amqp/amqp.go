@@ -241,7 +241,7 @@ func (d *Deliverer) Deliver(ctx context.Context, dl outbox.Delivery) error {
 	if err != nil {
 		d.logger.WarnContext(ctx, "amqp broker not reached",
 			slog.String("message_id", dl.MessageID), slog.String("error", err.Error()))
-		return fmt.Errorf("amqp: message %s: connect to broker: %w", dl.MessageID, err)
+		return outbox.Classify(outbox.ClassReceiverUnavailable, fmt.Errorf("amqp: message %s: connect to broker: %w", dl.MessageID, err))
 	}
 	body, err := d.body(ctx, dl, size)
 	if err != nil {
@@ -268,17 +268,18 @@ func (d *Deliverer) Deliver(ctx context.Context, dl outbox.Delivery) error {
 	case <-ctx.Done():
 		d.logger.WarnContext(ctx, "amqp publish not confirmed in time",
 			slog.String("message_id", dl.MessageID), slog.Int("attempt", dl.Attempt))
-		return fmt.Errorf("amqp: message %s: waiting for the broker's confirm: %w", dl.MessageID, ctx.Err())
+		return outbox.Classify(outbox.ClassTimeout, fmt.Errorf("amqp: message %s: waiting for the broker's confirm: %w", dl.MessageID, ctx.Err()))
 	}
 	if err != nil {
 		if d.exchangeMissing(ctx) {
 			d.logger.ErrorContext(ctx, "amqp exchange does not exist: operators must declare it; the message will be retried",
 				slog.String("message_id", dl.MessageID), slog.Int("attempt", dl.Attempt))
-			return fmt.Errorf("amqp: message %s: publish to exchange %q: %w", dl.MessageID, d.exchange, ErrExchangeNotFound)
+			return outbox.Classify(outbox.ClassReceiverUnavailable,
+				fmt.Errorf("amqp: message %s: publish to exchange %q: %w", dl.MessageID, d.exchange, ErrExchangeNotFound))
 		}
 		d.logger.WarnContext(ctx, "amqp publish failed",
 			slog.String("message_id", dl.MessageID), slog.Int("attempt", dl.Attempt), slog.String("error", err.Error()))
-		return fmt.Errorf("amqp: message %s: publish: %w", dl.MessageID, err)
+		return outbox.Classify(outbox.ClassReceiverUnavailable, fmt.Errorf("amqp: message %s: publish: %w", dl.MessageID, err))
 	}
 	d.logger.DebugContext(ctx, "amqp message confirmed",
 		slog.String("message_id", dl.MessageID),
@@ -371,6 +372,35 @@ func (d *Deliverer) exchangeMissing(ctx context.Context) bool {
 	var aerr *amqp091.Error
 	return errors.As(err, &aerr) && aerr.Code == amqp091.NotFound
 }
+
+// Probe reports whether the broker accepts a connection again and has the
+// exchange (outbox.Prober), on a short-lived connection of its own: while
+// the destination's circuit is open, a successful probe ends the pause as
+// soon as the broker is back, instead of after it.
+func (d *Deliverer) Probe(ctx context.Context) error {
+	timeout := checkTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(deadline))
+	}
+	if timeout <= 0 {
+		return context.DeadlineExceeded
+	}
+	conn, err := amqp091.DialConfig(d.url.Value(), amqp091.Config{
+		Dial:       amqp091.DefaultDial(timeout),
+		Properties: amqp091.Table{"connection_name": d.connName + " (probe)"},
+	})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	return ch.ExchangeDeclarePassive(d.exchange, "direct", false, false, false, false, nil)
+}
+
+var _ outbox.Prober = (*Deliverer)(nil)
 
 // Close waits for the publishes under way (each ends with the broker's
 // confirm or a channel error) and closes the connection. Deliver fails with

@@ -673,3 +673,20 @@ func TestConnectionLostIsRetryableAndReconnects(t *testing.T) {
 	checkMessage(t, got[0], first)
 	checkMessage(t, got[1], retried)
 }
+
+// TestProbe: the probe succeeds when the broker accepts a connection and has
+// the exchange, and fails when it is down or the exchange is missing.
+func TestProbe(t *testing.T) {
+	t.Parallel()
+	url := brokerURL(t)
+	top := declareTopology(t, url)
+	if err := newDeliverer(t, url, top.exchange, top.routingKey, io.Discard).Probe(t.Context()); err != nil {
+		t.Fatalf("Probe of a running broker: %v", err)
+	}
+	if err := newDeliverer(t, url, randomName(t, "amtsbote-missing"), "", io.Discard).Probe(t.Context()); err == nil {
+		t.Error("Probe with a missing exchange succeeded")
+	}
+	if err := newDeliverer(t, closedPortURL(t, "x"), top.exchange, "", io.Discard).Probe(t.Context()); err == nil {
+		t.Error("Probe of a broker that is down succeeded")
+	}
+}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/amtsbote/amtsbote/outbox"
 )
@@ -118,6 +120,10 @@ func (d *Deliverer) Dir() string { return d.dir }
 // are not.
 func (d *Deliverer) Deliver(ctx context.Context, dl outbox.Delivery) error {
 	if err := d.deliver(ctx, dl); err != nil {
+		if errors.Is(err, outbox.ErrPermanent) {
+			// There is no receiver to reject it: the message itself is at fault.
+			err = outbox.Classify(outbox.ClassInvalidMessage, err)
+		}
 		return fmt.Errorf("filedrop: message %s: %w", dl.MessageID, err)
 	}
 	return nil
@@ -152,6 +158,10 @@ func (d *Deliverer) deliver(ctx context.Context, dl outbox.Delivery) error {
 		return err
 	}
 	path := filepath.Join(d.dir, name+extension(dl.Metadata[outbox.MetaContentType], isBundle))
+	if dl.Attempt > 1 {
+		// An earlier attempt may have been cut short by a crash mid-write.
+		d.removeTemps(ctx, path)
+	}
 	if err := writeFileAtomic(ctx, path, func(w io.Writer) error { return dl.WriteTo(ctx, w) }); err != nil {
 		return err
 	}
@@ -161,6 +171,57 @@ func (d *Deliverer) deliver(ctx context.Context, dl outbox.Delivery) error {
 		slog.Int("attempt", dl.Attempt),
 		slog.String("path", path))
 	return nil
+}
+
+// tempPattern matches the temporary files writeFileAtomic creates for
+// files named base.
+func tempPattern(base string) string { return "." + base + ".*.tmp" }
+
+// removeTemps removes the temporary files of earlier attempts to write path.
+func (d *Deliverer) removeTemps(ctx context.Context, path string) {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), globEscape(tempPattern(filepath.Base(path)))))
+	for _, m := range matches {
+		if err := os.Remove(m); err == nil {
+			d.logger.InfoContext(ctx, "temporary file of an interrupted delivery removed", slog.String("file", m))
+		}
+	}
+}
+
+// globEscape escapes the glob metacharacters of a file name, keeping the
+// "*" that tempPattern puts in.
+func globEscape(pattern string) string {
+	return strings.NewReplacer(`[`, `\[`, `?`, `\?`, `\`, `\\`).Replace(pattern)
+}
+
+// StaleTempAge is how long a temporary file must have been left unchanged
+// before RemoveStaleTemps takes it for the leftover of a lost process (a
+// write in progress, also of another process on the same directory,
+// changes it continuously).
+const StaleTempAge = time.Minute
+
+// RemoveStaleTemps removes the temporary files in Dir() that were left
+// unchanged for StaleTempAge: leftovers of a process killed mid-write. It
+// is called at start; a message delivered again also removes its own. It
+// returns how many files it removed; a missing directory is no error.
+func (d *Deliverer) RemoveStaleTemps() (int, error) {
+	matches, err := filepath.Glob(filepath.Join(d.dir, ".*.tmp"))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for _, m := range matches {
+		fi, err := os.Lstat(m)
+		if err != nil || !fi.Mode().IsRegular() || time.Since(fi.ModTime()) < StaleTempAge {
+			continue
+		}
+		if err := os.Remove(m); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
 }
 
 // extension names files by the payload's media type: ZIP containers (xdomea
@@ -211,7 +272,7 @@ func (d *Deliverer) ensureDir() error {
 // directory. On error, write's included, no temporary file is left behind.
 func writeFileAtomic(ctx context.Context, path string, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	f, err := os.CreateTemp(dir, tempPattern(filepath.Base(path)))
 	if err != nil {
 		return fmt.Errorf("create temporary file: %w", err)
 	}

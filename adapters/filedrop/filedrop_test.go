@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/amtsbote/amtsbote/adapters/adaptertest"
 	"github.com/amtsbote/amtsbote/adapters/filedrop"
@@ -493,5 +494,82 @@ func TestDeliverBundleMisconfigured(t *testing.T) {
 		if all, _ := files(t, root); len(all) != 0 {
 			t.Errorf("%s: files left behind: %v", name, all)
 		}
+	}
+}
+
+// TestTemporaryFilesOfLostAttempts: a process killed mid-write leaves its
+// temporary file; the message's redelivery removes it, and RemoveStaleTemps
+// (at start) removes those unchanged for StaleTempAge, not fresh ones.
+func TestTemporaryFilesOfLostAttempts(t *testing.T) {
+	root := t.TempDir()
+	d := newDeliverer(t, root)
+	if err := os.MkdirAll(d.Dir(), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	const other = "6a1d9e2b-0c3f-4b5a-8d7e-f0e1d2c3b4a5"
+	const third = "7b2e0f3c-1d4a-4c6b-9e8f-a1f2e3d4c5b6"
+	lost := filepath.Join(d.Dir(), "."+messageID+".xml.123456.tmp")
+	stale := filepath.Join(d.Dir(), "."+other+".xml.654321.tmp")
+	fresh := filepath.Join(d.Dir(), "."+third+".xml.111111.tmp")
+	for _, p := range []string{lost, stale, fresh} {
+		if err := os.WriteFile(p, []byte("<partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * filedrop.StaleTempAge)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+
+	dl := delivery(messageID, payload)
+	dl.Attempt = 2 // the first was lost mid-write
+	if err := d.Deliver(context.Background(), dl); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	assertExists(t, lost, false)
+	assertExists(t, stale, true) // another message's: not this delivery's to remove
+	assertExists(t, fresh, true)
+
+	n, err := d.RemoveStaleTemps()
+	if err != nil || n != 1 {
+		t.Fatalf("RemoveStaleTemps = %d, %v; want 1", n, err)
+	}
+	assertExists(t, stale, false)
+	assertExists(t, fresh, true) // may be a write in progress of another process
+	if err := os.Remove(fresh); err != nil {
+		t.Fatal(err)
+	}
+	assertDelivered(t, root, messageID, payload)
+
+	missing := newDeliverer(t, filepath.Join(root, "nowhere"))
+	if n, err := missing.RemoveStaleTemps(); err != nil || n != 0 {
+		t.Fatalf("RemoveStaleTemps on a missing directory = %d, %v; want 0, nil", n, err)
+	}
+}
+
+func assertExists(t *testing.T, path string, want bool) {
+	t.Helper()
+	_, err := os.Stat(path)
+	if got := err == nil; got != want {
+		t.Fatalf("%s exists: %v, want %v (%v)", filepath.Base(path), got, want, err)
+	}
+}
+
+func TestPermanentErrorsAreInvalidMessages(t *testing.T) {
+	d := newDeliverer(t, t.TempDir())
+	err := d.Deliver(context.Background(), delivery("not a uuid", payload))
+	if got := outbox.ClassifyError(err); got != outbox.ClassInvalidMessage {
+		t.Fatalf("class %q, want invalid_message (err %v)", got, err)
+	}
+}
+
+func TestUnwritableDropIsStorageUnavailable(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, tenant), nil, 0o600); err != nil { // a file where the directory goes
+		t.Fatal(err)
+	}
+	err := newDeliverer(t, root).Deliver(context.Background(), delivery(messageID, payload))
+	if got := outbox.ClassifyError(err); err == nil || got != outbox.ClassStorageUnavailable {
+		t.Fatalf("class %q, want storage_unavailable (err %v)", got, err)
 	}
 }

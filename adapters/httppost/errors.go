@@ -37,6 +37,20 @@ func (e *StatusError) Error() string {
 // every 5xx. Every other status other than 2xx is permanent.
 func (e *StatusError) Retryable() bool { return retryableStatus(e.StatusCode) }
 
+// ErrorClass is what portals see of the answer: a refusal for good
+// (receiver_rejected), a timeout (408) or an unavailable receiver.
+func (e *StatusError) ErrorClass() outbox.ErrorClass {
+	switch {
+	case e.StatusCode == http.StatusRequestTimeout:
+		return outbox.ClassTimeout
+	case e.Retryable():
+		return outbox.ClassReceiverUnavailable
+	}
+	return outbox.ClassReceiverRejected
+}
+
+var _ outbox.Classifier = (*StatusError)(nil)
+
 func retryableStatus(code int) bool {
 	switch code {
 	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests:

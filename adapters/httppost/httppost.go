@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -101,7 +102,30 @@ type Deliverer struct {
 	logger      *slog.Logger
 }
 
-var _ outbox.Deliverer = (*Deliverer)(nil)
+var (
+	_ outbox.Deliverer = (*Deliverer)(nil)
+	_ outbox.Prober    = (*Deliverer)(nil)
+)
+
+// Probe reports whether the receiver accepts TCP connections again
+// (outbox.Prober): while its circuit is open, a successful probe ends the
+// pause, and the next delivery decides. It sends no request.
+func (d *Deliverer) Probe(ctx context.Context) error {
+	u, err := url.Parse(d.url)
+	if err != nil {
+		return err
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
 
 // New validates cfg, reads the TLS files and returns a Deliverer. Errors
 // about the files name them, never their contents.

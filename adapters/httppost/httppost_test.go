@@ -836,3 +836,22 @@ func TestMalformedPayloadIsPermanent(t *testing.T) {
 		t.Errorf("receiver got %d requests, want none", n)
 	}
 }
+
+// TestProbe: the probe succeeds while the receiver accepts connections and
+// fails once it does not (outbox.Prober), and sends no request.
+func TestProbe(t *testing.T) {
+	t.Parallel()
+	rc := &receiver{}
+	srv := serve(t, rc)
+	d := newDeliverer(t, config.HTTP{URL: srv.URL + "/in"})
+	if err := d.Probe(t.Context()); err != nil {
+		t.Fatalf("Probe of a listening receiver: %v", err)
+	}
+	if got := rc.got(); len(got) != 0 {
+		t.Fatalf("the probe sent %d requests, want none", len(got))
+	}
+	srv.Close()
+	if err := d.Probe(t.Context()); err == nil {
+		t.Fatal("Probe of a closed receiver succeeded")
+	}
+}

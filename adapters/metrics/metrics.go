@@ -39,7 +39,7 @@ const (
 )
 
 // attemptOutcomes are the outcome label values of amtsbote_delivery_attempts_total.
-var attemptOutcomes = []outbox.Outcome{outbox.OutcomeDelivered, outbox.OutcomeRetry, outbox.OutcomeDead}
+var attemptOutcomes = []outbox.Outcome{outbox.OutcomeDelivered, outbox.OutcomeRetry, outbox.OutcomeDead, outbox.OutcomeUnknown}
 
 // Route is a tenant and a procedure it accepts: one configured route.
 type Route struct {
@@ -342,7 +342,7 @@ func (m *Metrics) ObserveAttempt(msg outbox.Message, c outbox.Completion, err er
 		return
 	}
 	switch c.Outcome {
-	case outbox.OutcomeDelivered, outbox.OutcomeRetry, outbox.OutcomeDead:
+	case outbox.OutcomeDelivered, outbox.OutcomeRetry, outbox.OutcomeDead, outbox.OutcomeUnknown:
 	default:
 		return
 	}

@@ -120,6 +120,8 @@ func TestSeriesValues(t *testing.T) {
 	attempt(topicMail, outbox.OutcomeDelivered, nil)
 	attempt(topicFV, outbox.OutcomeDelivered, outbox.ErrLeaseLost) // not recorded
 	attempt("other/x.y/z", outbox.OutcomeDelivered, nil)           // not configured: dropped
+	// An attempt of a lost process, as the recovering relay observes it.
+	m.ObserveAttempt(outbox.Message{Topic: topicFV}, outbox.Completion{Topic: topicFV, Outcome: outbox.OutcomeUnknown}, nil)
 
 	fv, mail := topicFV, topicMail
 	want := `
@@ -140,9 +142,11 @@ amtsbote_submissions_total{outcome="unavailable",procedure="meldewesen.wohnungsg
 amtsbote_delivery_attempts_total` + sel(fv, "outcome", "dead") + ` 1
 amtsbote_delivery_attempts_total` + sel(fv, "outcome", "delivered") + ` 1
 amtsbote_delivery_attempts_total` + sel(fv, "outcome", "retry") + ` 2
+amtsbote_delivery_attempts_total` + sel(fv, "outcome", "unknown") + ` 1
 amtsbote_delivery_attempts_total` + sel(mail, "outcome", "dead") + ` 0
 amtsbote_delivery_attempts_total` + sel(mail, "outcome", "delivered") + ` 1
 amtsbote_delivery_attempts_total` + sel(mail, "outcome", "retry") + ` 0
+amtsbote_delivery_attempts_total` + sel(mail, "outcome", "unknown") + ` 0
 # HELP amtsbote_deliveries_total x
 # TYPE amtsbote_deliveries_total counter
 amtsbote_deliveries_total` + sel(fv, "outcome", "dead") + ` 1

@@ -99,11 +99,16 @@ func destinationState(s outbox.State) string {
 
 // DestinationSummary is the delivery of a submission to one destination.
 type DestinationSummary struct {
-	Destination   string    `json:"destination"` // the destination id of the tenant's route
-	MessageID     string    `json:"message_id"`
-	State         string    `json:"state"` // StateQueued, StateRetrying, StateDelivered, StateFailed or StateDiscarded
-	Attempts      int       `json:"attempts"`
-	LastError     string    `json:"last_error,omitempty"`
+	Destination string `json:"destination"` // the destination id of the tenant's route
+	MessageID   string `json:"message_id"`
+	State       string `json:"state"` // StateQueued, StateRetrying, StateDelivered, StateFailed or StateDiscarded
+	Attempts    int    `json:"attempts"`
+	// LastError is the classified reason of the last failure (an
+	// outbox.ErrorClass, see docs/api.md), never the error's text: that may
+	// name hosts, ports, paths or quote the receiver, and is for operators.
+	LastError string `json:"last_error,omitempty"`
+	// LastErrorAt is when the attempt that failed so ended (status only).
+	LastErrorAt   time.Time `json:"last_error_at,omitzero"`
 	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"` // zero when the state is final
 	DeliveredAt   time.Time `json:"delivered_at,omitzero"`
 }
@@ -120,7 +125,7 @@ type AttemptRecord struct {
 	StartedAt  time.Time      `json:"started_at"`
 	FinishedAt time.Time      `json:"finished_at"`
 	Outcome    outbox.Outcome `json:"outcome"`
-	Error      string         `json:"error,omitempty"`
+	Error      string         `json:"error,omitempty"` // the classified reason, as DestinationSummary.LastError
 }
 
 // status handles RouteStatus. Only the portal that made the submission sees
@@ -160,8 +165,11 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) error {
 				StartedAt:  utc(a.StartedAt),
 				FinishedAt: utc(a.FinishedAt),
 				Outcome:    a.Outcome,
-				Error:      a.Error,
+				Error:      portalError(a.Error, a.ErrorClass),
 			})
+			if a.Error != "" && d.LastError != "" && d.State != StateRejectedByRecipient {
+				d.LastErrorAt = utc(a.FinishedAt)
+			}
 		}
 		resp.Destinations = append(resp.Destinations, d)
 	}
@@ -216,13 +224,25 @@ func summaryOf(m outbox.Message) DestinationSummary {
 		MessageID:   m.ID,
 		State:       destinationState(m.State),
 		Attempts:    m.Attempts,
-		LastError:   m.LastError,
+		LastError:   portalError(m.LastError, m.LastErrorClass),
 		DeliveredAt: utc(m.DeliveredAt),
 	}
 	if !m.State.Final() {
 		d.NextAttemptAt = utc(m.NextAttemptAt)
 	}
 	return d
+}
+
+// portalError is what a portal sees of a delivery error: its class, or
+// delivery_failed for an error recorded before errors were classified.
+func portalError(text string, class outbox.ErrorClass) string {
+	switch {
+	case class != "":
+		return string(class)
+	case text != "":
+		return string(outbox.ClassDeliveryFailed)
+	}
+	return ""
 }
 
 // overallStatus is StatusFailed when a destination failed or was discarded,

@@ -130,7 +130,7 @@ func TestStatusFollowsDelivery(t *testing.T) {
 			StartedAt: start.Add(time.Duration(i) * time.Second), FinishedAt: start.Add(time.Duration(i)*time.Second + 500*time.Millisecond),
 		}
 		if outcome == outbox.OutcomeRetry {
-			c.Error, c.NextAttemptAt = "connection refused", time.Now().Add(-time.Second)
+			c.Error, c.Class, c.NextAttemptAt = "dial tcp 10.1.2.3:8443: connection refused", outbox.ClassReceiverUnavailable, time.Now().Add(-time.Second)
 		}
 		if err := e.store.Complete(ctx, c); err != nil {
 			t.Fatalf("Complete(%s): %v", outcome, err)
@@ -138,7 +138,8 @@ func TestStatusFollowsDelivery(t *testing.T) {
 		if i == 0 {
 			got := statusOf(t, e.status(t, demoKey, id))
 			if d := got.Destinations[0]; got.Status != "accepted" || d.State != portalapi.StateRetrying ||
-				d.Attempts != 1 || d.LastError != "connection refused" || d.NextAttemptAt.IsZero() {
+				d.Attempts != 1 || d.LastError != "receiver_unavailable" || d.NextAttemptAt.IsZero() ||
+				!d.LastErrorAt.Equal(start.Add(500*time.Millisecond)) {
 				t.Errorf("after a failed attempt: status %s, destination %+v", got.Status, d)
 			}
 		}
@@ -154,7 +155,7 @@ func TestStatusFollowsDelivery(t *testing.T) {
 		t.Errorf("status %s, destination %+v; want delivered after 2 attempts", got.Status, d)
 	}
 	want := []portalapi.AttemptRecord{
-		{Number: 1, StartedAt: start, FinishedAt: start.Add(500 * time.Millisecond), Outcome: outbox.OutcomeRetry, Error: "connection refused"},
+		{Number: 1, StartedAt: start, FinishedAt: start.Add(500 * time.Millisecond), Outcome: outbox.OutcomeRetry, Error: "receiver_unavailable"},
 		{Number: 2, StartedAt: start.Add(time.Second), FinishedAt: start.Add(1500 * time.Millisecond), Outcome: outbox.OutcomeDelivered},
 	}
 	if len(d.AttemptLog) != len(want) {
@@ -210,7 +211,8 @@ func TestStatusFailedWhenAnyMessageIsDead(t *testing.T) {
 	if got.Status != "failed" {
 		t.Errorf("status = %s, want failed", got.Status)
 	}
-	if d := got.Destinations[1]; d.State != portalapi.StateFailed || d.LastError != "rejected by the Fachverfahren" ||
+	// An error recorded without a class (before migration 007) is shown as delivery_failed, never as its text.
+	if d := got.Destinations[1]; d.State != portalapi.StateFailed || d.LastError != "delivery_failed" ||
 		!d.NextAttemptAt.IsZero() || len(d.AttemptLog) != 1 || d.AttemptLog[0].Outcome != outbox.OutcomeDead {
 		t.Errorf("dead destination = %+v", d)
 	}

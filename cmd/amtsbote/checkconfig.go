@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os/exec"
 	"time"
 
 	"github.com/amtsbote/amtsbote/config"
@@ -32,7 +33,8 @@ func checkConfig(_ context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	// What only the binary knows: mappers and adapters for what is configured.
 	var problems []error
-	if _, err := newRegistry(cfg); err != nil {
+	registry, err := newRegistry(cfg)
+	if err != nil {
 		problems = append(problems, err)
 	}
 	if _, err := buildRoutes(cfg, slog.New(slog.DiscardHandler)); err != nil {
@@ -52,6 +54,17 @@ func checkConfig(_ context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if cfg.Database.Encryption == nil {
 		fmt.Fprintf(stderr, "%s: warning: no database.encryption: payloads and personal data are stored in clear\n", args[0])
+	}
+	for _, v := range mappingVersions(registry) {
+		fmt.Fprintf(stderr, "%s: note: procedure %s is declarative, mapping version %s\n", args[0], v[0], v[1])
+	}
+	if _, err := exec.LookPath("xmllint"); err != nil {
+		for i, p := range cfg.Procedures {
+			m, _ := registry.Mapper(p.ID)
+			if d, ok := m.(interface{ XSD() string }); ok && p.Dir != "" && d.XSD() != "" {
+				fmt.Fprintf(stderr, "%s: warning: procedures[%d]: the examples of %s were compared with their golden outputs but not validated against its XSD: xmllint is not installed\n", args[0], i, p.ID)
+			}
+		}
 	}
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintf(stderr, "%s: warning: %s\n", args[0], w)

@@ -114,7 +114,7 @@ func setupFitConnect(cfg *config.Config, st store, acceptor fitconnect.Acceptor,
 			continue
 		}
 		routes[fitconnect.EventTopic(s.ID)] = outbox.Route{Deliverer: events, Options: outbox.TopicOptions{
-			Policy: retryPolicy(s.Retry), Concurrency: max(s.Concurrency, notificationConcurrency),
+			Policy: retryPolicy(s.Retry), Concurrency: max(s.Concurrency, config.DefaultNotificationConcurrency),
 			Breaker: breakerOptions(config.Circuit{}.WithDefaults()),
 		}}
 		fp.subscribers = append(fp.subscribers, sub)
@@ -187,7 +187,7 @@ func addFitConnectDestination(cfg *config.Config, st store, t *config.Tenant, r 
 	routes[fitconnect.CaseTopic(t.ID, r.Procedure, d.ID)] = outbox.Route{Deliverer: follower, Options: outbox.TopicOptions{
 		Policy: outbox.RetryPolicy{InitialInterval: first, MaxInterval: f.EventPollInterval.Duration, Multiplier: 2,
 			RandomizationFactor: outbox.DefaultRetryPolicy().RandomizationFactor, MaxElapsedTime: caseMaxElapsed},
-		Concurrency: notificationConcurrency,
+		Concurrency: config.DefaultNotificationConcurrency,
 		// "Not decided yet" is no failure of the destination.
 		Breaker: outbox.BreakerOptions{Threshold: -1},
 	}}

@@ -5,6 +5,7 @@
 //	amtsbote serve [--config FILE] [--data-dir DIR] [--listen ADDR]
 //	amtsbote check-config FILE
 //	amtsbote demo-config [--data-dir DIR]
+//	amtsbote procedure test DIR [--update]
 //	amtsbote outbox list|show|replay|discard ...
 //	amtsbote audit SUBMISSION-ID
 //	amtsbote portal-key [--hash]
@@ -59,6 +60,7 @@ var commands = map[string]command{
       problem with its path. Exit 0 when it is valid, 1 when not.
 `},
 	"demo-config": {demoConfigCmd, demoConfigUsage},
+	"procedure":   {procedureCmd, procedureUsage},
 	"outbox":      {outboxCmd, outboxUsage},
 	"audit": {auditCmd, `Usage:
   amtsbote audit SUBMISSION-ID [--json] [--config FILE | --data-dir DIR]
@@ -149,6 +151,8 @@ func usage(w io.Writer) {
       Validate a configuration file and print every problem.
   amtsbote demo-config [--data-dir DIR]
       Print the built-in demo configuration as YAML, a starting point for your own.
+  amtsbote procedure test DIR [--update] [--xsd-path DIR]
+      Run the examples of a declarative procedure against their golden outputs.
   amtsbote outbox list|show|replay|discard ...
       List outbox messages, show one with its attempts and replays, replay
       or discard dead ones ("amtsbote outbox --help" prints the details).

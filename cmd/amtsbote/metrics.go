@@ -84,7 +84,7 @@ func (o *operations) server() (*httpServer, error) {
 		return nil, fmt.Errorf("metrics listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           metrics.NewHandler(o.metrics, o.health),
+		Handler:           portalapi.SecurityHeaders(metrics.NewHandler(o.metrics, o.health)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -18,9 +18,6 @@ import (
 // mailTimeZone is the time zone of times in office and alarm mails.
 const mailTimeZone = "Europe/Berlin"
 
-// notificationConcurrency is the number of mails or callbacks in flight per topic.
-const notificationConcurrency = 2
-
 // notifications are the parts of issue #5: the routes of office mails, alarm
 // mails and callbacks, and the alarm monitor.
 type notifications struct {
@@ -40,11 +37,13 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 	}
 	n := &notifications{logger: logger}
 	var errs []error
-	add := func(topic string, d outbox.Deliverer, p config.RetryPolicy) {
+	// Mails and callbacks are delivered like a destination's messages, with
+	// their own retry policy, concurrency and circuit (mail.*, callback.*).
+	add := func(topic string, d outbox.Deliverer, p config.RetryPolicy, concurrency int, c config.Circuit) {
 		routes[topic] = outbox.Route{Deliverer: d, Options: outbox.TopicOptions{
 			Policy:      retryPolicy(p),
-			Concurrency: notificationConcurrency,
-			Breaker:     breakerOptions(config.Circuit{}.WithDefaults()),
+			Concurrency: concurrency,
+			Breaker:     breakerOptions(c.WithDefaults()),
 		}}
 	}
 	if cfg.Mail.Enabled() {
@@ -58,10 +57,10 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 				office = office || r.Notify.Office
 			}
 			if office {
-				add(config.OfficeMailTopic(t.ID), mailer, config.RetryPolicy{})
+				add(config.OfficeMailTopic(t.ID), mailer, cfg.Mail.Retry, cfg.Mail.EffectiveConcurrency(), cfg.Mail.Circuit)
 			}
 			if t.Contacts.Technical != "" {
-				add(config.AlarmMailTopic(t.ID), mailer, config.RetryPolicy{})
+				add(config.AlarmMailTopic(t.ID), mailer, cfg.Mail.Retry, cfg.Mail.EffectiveConcurrency(), cfg.Mail.Circuit)
 			}
 		}
 		n.monitor, err = notify.NewMonitor(notify.MonitorConfig{Store: st, Config: cfg, Location: loc,
@@ -84,7 +83,7 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 			errs = append(errs, fmt.Errorf("portal %s: callback: %w", p.ID, err))
 			continue
 		}
-		add(topic, d, p.Callback.Retry)
+		add(topic, d, p.Callback.Retry, p.Callback.EffectiveConcurrency(), p.Callback.Circuit)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/amtsbote/amtsbote/adapters/portalapi"
 )
 
 // envPprofListen names the address of Go's profiling endpoints
@@ -31,7 +33,7 @@ func pprofPart(addr string, logger *slog.Logger) part {
 		logger.Warn("profiling endpoints listening; keep them on loopback", slog.String("listen", addr))
 		ln, err := net.Listen("tcp", addr)
 		if err == nil {
-			srv := &httpServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln, timeout: time.Second}
+			srv := &httpServer{srv: &http.Server{Handler: portalapi.SecurityHeaders(mux), ReadHeaderTimeout: 5 * time.Second}, ln: ln, timeout: time.Second}
 			err = srv.Run(ctx)
 		}
 		if err != nil && ctx.Err() == nil {

@@ -123,10 +123,12 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	if err != nil {
 		return err
 	}
+	logMappingVersions(logger, registry)
 	routes, err := buildRoutes(cfg, logger)
 	if err != nil {
 		return err
 	}
+	removeStaleTemps(routes, logger)
 	in, err := intake.New(intake.Config{
 		Config:   cfg,
 		Store:    st,

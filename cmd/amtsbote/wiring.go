@@ -21,6 +21,7 @@ import (
 	"github.com/amtsbote/amtsbote/transform/xbau"
 	"github.com/amtsbote/amtsbote/transform/xgewerbe"
 	"github.com/amtsbote/amtsbote/transform/xmeld"
+	"github.com/amtsbote/amtsbote/transform/xschule"
 )
 
 // store is an outbox store that can tell whether its schema is current.
@@ -50,8 +51,14 @@ func openDatabase(ctx context.Context, cfg config.Database, dataDir string, logg
 	if path == "" {
 		path = filepath.Join(dataDir, "amtsbote.db")
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, "", fmt.Errorf("create data directory: %w", err)
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err == nil && fi.Mode().Perm()&0o007 != 0 {
+		// An existing directory may be shared on purpose: say so, change nothing.
+		// The database files themselves are made 0600 by sqlite.Open.
+		logger.Warn("the data directory is accessible to other users; make it 0700 (chmod o-rwx)",
+			slog.String("dir", filepath.Dir(path)), slog.String("mode", fi.Mode().Perm().String()))
 	}
 	s, err := sqlite.Open(ctx, path)
 	return s, "sqlite " + path, err
@@ -63,25 +70,53 @@ var mappers = map[string]func() (transform.Mapper, error){
 	xbau.Procedure:     func() (transform.Mapper, error) { return xbau.New() },
 	xgewerbe.Procedure: func() (transform.Mapper, error) { return xgewerbe.New() },
 	xmeld.Procedure:    func() (transform.Mapper, error) { return xmeld.New() },
+	xschule.Procedure:  func() (transform.Mapper, error) { return xschule.New() },
 }
 
 // newRegistry registers a mapper for every configured procedure.
 func newRegistry(cfg *config.Config) (*transform.Registry, error) {
 	reg := transform.NewRegistry()
+	var errs []error
 	for _, p := range cfg.Procedures {
 		newMapper, ok := mappers[p.ID]
 		if !ok {
 			newMapper = func() (transform.Mapper, error) { return envelope.New(), nil }
 		}
+		if p.Dir != "" {
+			newMapper = func() (transform.Mapper, error) { return loadProcedureDir(p) }
+		}
 		m, err := newMapper()
 		if err != nil {
-			return nil, fmt.Errorf("procedure %s: %w", p.ID, err)
+			errs = append(errs, fmt.Errorf("procedure %s: %w", p.ID, err))
+			continue
 		}
 		if err := reg.Register(p.ID, m); err != nil {
-			return nil, err
+			errs = append(errs, err)
 		}
 	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	return reg, nil
+}
+
+// removeStaleTemps removes, at start, what deliverers killed mid-write
+// left behind (the file drops' temporary files).
+func removeStaleTemps(routes map[string]outbox.Route, logger *slog.Logger) {
+	type cleaner interface{ RemoveStaleTemps() (int, error) }
+	for topic, r := range routes {
+		c, ok := r.Deliverer.(cleaner)
+		if !ok {
+			continue
+		}
+		n, err := c.RemoveStaleTemps()
+		if err != nil {
+			logger.Warn("stale temporary files not removed", slog.String("topic", topic), slog.Any("error", err))
+		}
+		if n > 0 {
+			logger.Info("stale temporary files of interrupted deliveries removed", slog.String("topic", topic), slog.Int("files", n))
+		}
+	}
 }
 
 // delivererFactory builds the adapter of one destination.

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -45,7 +46,8 @@ func RunStore(t *testing.T, open Opener) {
 		{"IdempotencyKeyReturnsOriginal", testIdempotencyKey},
 		{"ConcurrentIdempotencyKeyStoresOne", testConcurrentIdempotencyKey},
 		{"ClaimLeasesOnce", testClaimLeasesOnce},
-		{"ExpiredLeaseIsReclaimed", testExpiredLease},
+		{"ExpiredLeaseIsRecoveredAsUnknownAttempt", testExpiredLease},
+		{"ExtendLeasesRenews", testExtendLeases},
 		{"CompleteDelivered", testCompleteDelivered},
 		{"CompleteRetrySchedules", testCompleteRetry},
 		{"CompleteDead", testCompleteDead},
@@ -315,8 +317,9 @@ func testClaimLeasesOnce(t *testing.T, s outbox.Store) {
 
 func testExpiredLease(t *testing.T, s outbox.Store) {
 	topic := topicName()
-	m := NewMessage(topic, "")
-	Publish(t, s, m)
+	sub, msgs := accept(t, s, topic)
+	m := msgs[0]
+	before := time.Now().Add(-time.Second)
 	// The lease is long enough that the claim below happens within it even on a loaded machine.
 	sameIDs(t, "claim", claim(t, s, outbox.ClaimParams{Topic: topic, Lease: 3 * time.Second}), m)
 	if got := claim(t, s, outbox.ClaimParams{Topic: topic, Owner: "owner-b"}); len(got) != 0 {
@@ -325,15 +328,71 @@ func testExpiredLease(t *testing.T, s outbox.Store) {
 	if due, ok, err := s.NextDue(ctxT(t), topic); err != nil || ok {
 		t.Fatalf("NextDue = %v, %v, %v; a leased message is its owner's, not due", due, ok, err)
 	}
+	if lost, err := s.RecoverLost(ctxT(t)); err != nil || len(lost) != 0 {
+		t.Fatalf("RecoverLost within the lease = %v, %v; want none", lost, err)
+	}
 	time.Sleep(3100 * time.Millisecond)
-	sameIDs(t, "reclaim", claim(t, s, outbox.ClaimParams{Topic: topic, Owner: "owner-b"}), m)
+	// A lease that ran out is not claimable until its lost attempt is recorded.
+	if got := claim(t, s, outbox.ClaimParams{Topic: topic, Owner: "owner-b"}); len(got) != 0 {
+		t.Fatalf("claimed a message whose lease ran out before its attempt was recovered: %v", ids(got))
+	}
+	want := []outbox.LostAttempt{{Topic: topic, MessageID: m.ID, Owner: "owner-a"}}
+	if lost, err := s.RecoverLost(ctxT(t)); err != nil || !slices.Equal(lost, want) {
+		t.Fatalf("RecoverLost = %v, %v; want %v", lost, err, want)
+	}
+	if lost, err := s.RecoverLost(ctxT(t)); err != nil || len(lost) != 0 {
+		t.Fatalf("second RecoverLost = %v, %v; want none (recorded once)", lost, err)
+	}
+	got := messageOf(t, s, sub.ID, m.ID)
+	if got.State != outbox.StateRetrying || got.Attempts != 1 || got.LastErrorClass != outbox.ClassOutcomeUnknown ||
+		got.NextAttemptAt.After(time.Now()) {
+		t.Fatalf("after recovery: %+v, want retrying, 1 attempt, class outcome_unknown, due now", got)
+	}
+	atts, err := s.Attempts(ctxT(t), m.ID)
+	if err != nil || len(atts) != 1 {
+		t.Fatalf("attempts = %+v, %v; want the lost one", atts, err)
+	}
+	a := atts[0]
+	if a.Number != 1 || a.Owner != "owner-a" || a.Outcome != outbox.OutcomeUnknown || a.Error == "" ||
+		a.ErrorClass != outbox.ClassOutcomeUnknown || a.StartedAt.Before(before) || a.FinishedAt.Before(a.StartedAt) {
+		t.Fatalf("lost attempt = %+v", a)
+	}
+	reclaimed := claim(t, s, outbox.ClaimParams{Topic: topic, Owner: "owner-b"})
+	sameIDs(t, "reclaim", reclaimed, m)
+	if reclaimed[0].Attempts != 1 {
+		t.Fatalf("reclaimed with %d attempts, want 1 (the next attempt is number 2)", reclaimed[0].Attempts)
+	}
 	// The first owner's completion must not count any more.
-	err := s.Complete(ctxT(t), outbox.Completion{Topic: topic, ID: m.ID, Owner: "owner-a", Outcome: outbox.OutcomeDelivered,
+	err = s.Complete(ctxT(t), outbox.Completion{Topic: topic, ID: m.ID, Owner: "owner-a", Outcome: outbox.OutcomeDelivered,
 		StartedAt: time.Now(), FinishedAt: time.Now()})
 	if !errors.Is(err, outbox.ErrLeaseLost) {
 		t.Fatalf("completion by expired owner: err = %v, want ErrLeaseLost", err)
 	}
 	complete(t, s, outbox.Completion{Topic: topic, ID: m.ID, Owner: "owner-b", Outcome: outbox.OutcomeDelivered})
+	if got := messageOf(t, s, sub.ID, m.ID); got.Attempts != 2 || got.LastErrorClass != "" {
+		t.Fatalf("after delivery: %d attempts, class %q; want 2 and none", got.Attempts, got.LastErrorClass)
+	}
+}
+
+func testExtendLeases(t *testing.T, s outbox.Store) {
+	topic := topicName()
+	m1, m2 := NewMessage(topic, ""), NewMessage(topic, "")
+	Publish(t, s, m1, m2)
+	sameIDs(t, "claim", claim(t, s, outbox.ClaimParams{Topic: topic, Lease: 2 * time.Second}), m1, m2)
+	if n, err := s.ExtendLeases(ctxT(t), "owner-b", topic, []string{m1.ID, m2.ID}, time.Now().Add(time.Hour)); err != nil || n != 0 {
+		t.Fatalf("ExtendLeases by another owner = %d, %v; want 0", n, err)
+	}
+	if n, err := s.ExtendLeases(ctxT(t), "owner-a", topic, []string{m1.ID, m2.ID, "no-such-id"}, time.Now().Add(time.Hour)); err != nil || n != 2 {
+		t.Fatalf("ExtendLeases = %d, %v; want 2", n, err)
+	}
+	time.Sleep(2100 * time.Millisecond)
+	if lost, err := s.RecoverLost(ctxT(t)); err != nil || len(lost) != 0 {
+		t.Fatalf("RecoverLost after a heartbeat = %v, %v; want none: the leases were renewed", lost, err)
+	}
+	complete(t, s, outbox.Completion{Topic: topic, ID: m1.ID, Outcome: outbox.OutcomeDelivered})
+	if n, err := s.ExtendLeases(ctxT(t), "owner-a", topic, []string{m1.ID}, time.Now().Add(time.Hour)); err != nil || n != 0 {
+		t.Fatalf("ExtendLeases of a completed message = %d, %v; want 0", n, err)
+	}
 }
 
 func testCompleteDelivered(t *testing.T, s outbox.Store) {
@@ -363,10 +422,11 @@ func testCompleteRetry(t *testing.T, s outbox.Store) {
 	m := msgs[0]
 	claim(t, s, outbox.ClaimParams{Topic: topic})
 	next := time.Now().Add(time.Hour).Truncate(time.Millisecond)
-	complete(t, s, outbox.Completion{Topic: topic, ID: m.ID, Outcome: outbox.OutcomeRetry, Error: "connection refused", NextAttemptAt: next})
+	complete(t, s, outbox.Completion{Topic: topic, ID: m.ID, Outcome: outbox.OutcomeRetry, Error: "connection refused",
+		Class: outbox.ClassReceiverUnavailable, NextAttemptAt: next})
 	got := messageOf(t, s, sub.ID, m.ID)
 	if got.State != outbox.StateRetrying || got.Attempts != 1 || got.LastError != "connection refused" ||
-		!got.NextAttemptAt.Equal(next) {
+		got.LastErrorClass != outbox.ClassReceiverUnavailable || !got.NextAttemptAt.Equal(next) {
 		t.Fatalf("after retry: %+v (want next attempt %v)", got, next)
 	}
 	if got := claim(t, s, outbox.ClaimParams{Topic: topic}); len(got) != 0 {
@@ -377,7 +437,8 @@ func testCompleteRetry(t *testing.T, s outbox.Store) {
 		t.Fatalf("NextDue = %v, %v, %v; want %v", due, ok, err, next)
 	}
 	atts, err := s.Attempts(ctxT(t), m.ID)
-	if err != nil || len(atts) != 1 || atts[0].Outcome != outbox.OutcomeRetry || atts[0].Error != "connection refused" {
+	if err != nil || len(atts) != 1 || atts[0].Outcome != outbox.OutcomeRetry || atts[0].Error != "connection refused" ||
+		atts[0].ErrorClass != outbox.ClassReceiverUnavailable {
 		t.Fatalf("attempts = %+v, %v", atts, err)
 	}
 }

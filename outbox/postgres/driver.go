@@ -86,6 +86,11 @@ func (d *driver) Release(ctx context.Context, owner, topic string, ids []string)
 	return err
 }
 
+func (d *driver) ExtendLeases(ctx context.Context, owner, topic string, ids []string, until time.Time) (int, error) {
+	tag, err := d.pool.Exec(ctx, d.q["ExtendLeases"], until, topic, ids, owner)
+	return int(tag.RowsAffected()), err
+}
+
 func (d *driver) MakeDue(ctx context.Context, topic, id string, now time.Time) (bool, error) {
 	tag, err := d.pool.Exec(ctx, d.q["MakeDue"], now, topic, id)
 	return tag.RowsAffected() > 0, err
@@ -178,7 +183,7 @@ func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.Complete
 		if !c.NextAttemptAt.IsZero() {
 			next = &c.NextAttemptAt
 		}
-		batch.Queue(e.q["Complete"], string(c.State), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner)
+		batch.Queue(e.q["Complete"], string(c.State), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner, string(c.Class))
 	}
 	results := e.db.SendBatch(ctx, batch)
 	out := make([]sqlstore.Completed, len(rows))
@@ -204,14 +209,14 @@ func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.Complete
 func (e executor) InsertAttempts(ctx context.Context, rows []sqlstore.AttemptRow) error {
 	batch := &pgx.Batch{}
 	for _, a := range rows {
-		batch.Queue(e.q["InsertAttempt"], a.Seq, a.Number, a.Owner, a.StartedAt, a.FinishedAt, string(a.Outcome), a.Error)
+		batch.Queue(e.q["InsertAttempt"], a.Seq, a.Number, a.Owner, a.StartedAt, a.FinishedAt, string(a.Outcome), a.Error, string(a.Class))
 	}
 	return e.db.SendBatch(ctx, batch).Close()
 }
 
 func (e executor) NextDue(ctx context.Context, topic string, now time.Time) (time.Time, bool, error) {
 	var due time.Time
-	err := e.db.QueryRow(ctx, e.q["NextDue"], topic, now).Scan(&due)
+	err := e.db.QueryRow(ctx, e.q["NextDue"], topic).Scan(&due)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
@@ -237,12 +242,21 @@ func (e executor) ListMessages(ctx context.Context, afterSeq int64, state outbox
 	return scanMessagesSeq(e.db.Query(ctx, e.q["List"], afterSeq, string(state), pattern, limit))
 }
 
+func (e executor) ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]sqlstore.Lease, error) {
+	return queryRows(ctx, e.db, e.q["ExpiredLeases"], []any{now, limit}, func(r pgx.CollectableRow) (sqlstore.Lease, error) {
+		var l sqlstore.Lease
+		err := r.Scan(&l.Topic, &l.ID, &l.Owner, &l.LeasedAt)
+		l.LeasedAt = l.LeasedAt.UTC()
+		return l, err
+	})
+}
+
 func (e executor) Attempts(ctx context.Context, messageID string) ([]outbox.Attempt, error) {
 	return queryRows(ctx, e.db, e.q["Attempts"], []any{messageID}, func(r pgx.CollectableRow) (outbox.Attempt, error) {
 		var a outbox.Attempt
-		var outcome string
-		err := r.Scan(&a.MessageID, &a.Number, &a.Owner, &a.StartedAt, &a.FinishedAt, &outcome, &a.Error)
-		a.Outcome = outbox.Outcome(outcome)
+		var outcome, class string
+		err := r.Scan(&a.MessageID, &a.Number, &a.Owner, &a.StartedAt, &a.FinishedAt, &outcome, &a.Error, &class)
+		a.Outcome, a.ErrorClass = outbox.Outcome(outcome), outbox.ErrorClass(class)
 		a.StartedAt, a.FinishedAt = a.StartedAt.UTC(), a.FinishedAt.UTC()
 		return a, err
 	})
@@ -527,7 +541,7 @@ func scanMessagesSeq(rows pgx.Rows, err error) ([]outbox.Message, []int64, error
 		var delivered *time.Time
 		m := &sm.m
 		err := r.Scan(&sm.seq, &m.ID, &m.Topic, &m.SubmissionID, &m.Payload, &m.Metadata, &state, &m.Attempts,
-			&m.NextAttemptAt, &m.LastError, &m.CreatedAt, &m.UpdatedAt, &delivered, &m.RetryFrom)
+			&m.NextAttemptAt, &m.LastError, &m.CreatedAt, &m.UpdatedAt, &delivered, &m.RetryFrom, &m.LastErrorClass)
 		m.State = outbox.State(state)
 		m.NextAttemptAt, m.CreatedAt, m.UpdatedAt = m.NextAttemptAt.UTC(), m.CreatedAt.UTC(), m.UpdatedAt.UTC()
 		m.RetryFrom = m.RetryFrom.UTC()

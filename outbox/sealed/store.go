@@ -302,6 +302,16 @@ func (s *Store) Release(ctx context.Context, owner, topic string, ids []string) 
 	return s.inner.Release(ctx, owner, topic, ids)
 }
 
+// ExtendLeases forwards to the inner store.
+func (s *Store) ExtendLeases(ctx context.Context, owner, topic string, ids []string, until time.Time) (int, error) {
+	return s.inner.ExtendLeases(ctx, owner, topic, ids, until)
+}
+
+// RecoverLost forwards to the inner store.
+func (s *Store) RecoverLost(ctx context.Context) ([]outbox.LostAttempt, error) {
+	return s.inner.RecoverLost(ctx)
+}
+
 // MakeDue forwards to the inner store.
 func (s *Store) MakeDue(ctx context.Context, topic, id string) (bool, error) {
 	return s.inner.MakeDue(ctx, topic, id)

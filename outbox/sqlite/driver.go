@@ -100,6 +100,28 @@ func (d *driver) Release(ctx context.Context, owner, topic string, ids []string)
 	return tx.Commit()
 }
 
+// ExtendLeases renews the leases in one transaction on the write connection.
+func (d *driver) ExtendLeases(ctx context.Context, owner, topic string, ids []string, until time.Time) (int, error) {
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	n := 0
+	for _, id := range ids {
+		res, err := tx.ExecContext(ctx, d.q["ExtendLease"], micros(until), topic, id, owner)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", id, err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		n += int(k)
+	}
+	return n, tx.Commit()
+}
+
 func (d *driver) MakeDue(ctx context.Context, topic, id string, now time.Time) (bool, error) {
 	res, err := d.write.ExecContext(ctx, d.q["MakeDue"], micros(now), topic, id)
 	if err != nil {
@@ -204,7 +226,7 @@ func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.Complete
 		u := &out[i]
 		var md string
 		err := e.w.QueryRowContext(ctx, e.q["Complete"], string(c.State), micros(c.NextAttemptAt), c.Error,
-			micros(c.FinishedAt), c.Topic, c.ID, c.Owner).Scan(&u.Seq, &u.Attempts, &u.SubmissionID, &md)
+			micros(c.FinishedAt), c.Topic, c.ID, c.Owner, string(c.Class)).Scan(&u.Seq, &u.Attempts, &u.SubmissionID, &md)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -222,7 +244,7 @@ func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.Complete
 func (e executor) InsertAttempts(ctx context.Context, rows []sqlstore.AttemptRow) error {
 	for _, a := range rows {
 		if _, err := e.w.ExecContext(ctx, e.q["InsertAttempt"], a.Seq, a.Number, a.Owner,
-			micros(a.StartedAt), micros(a.FinishedAt), string(a.Outcome), nullString(a.Error)); err != nil {
+			micros(a.StartedAt), micros(a.FinishedAt), string(a.Outcome), nullString(a.Error), string(a.Class)); err != nil {
 			return fmt.Errorf("%s: %w", a.ID, err)
 		}
 	}
@@ -231,7 +253,7 @@ func (e executor) InsertAttempts(ctx context.Context, rows []sqlstore.AttemptRow
 
 func (e executor) NextDue(ctx context.Context, topic string, now time.Time) (time.Time, bool, error) {
 	var due int64
-	err := e.r.QueryRowContext(ctx, e.q["NextDue"], topic, micros(now)).Scan(&due)
+	err := e.r.QueryRowContext(ctx, e.q["NextDue"], topic).Scan(&due)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
@@ -277,6 +299,27 @@ func (e executor) ListMessages(ctx context.Context, afterSeq int64, state outbox
 	return scanMessagesSeq(rows)
 }
 
+func (e executor) ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]sqlstore.Lease, error) {
+	rows, err := e.r.QueryContext(ctx, e.q["ExpiredLeases"], micros(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	type row struct {
+		l      sqlstore.Lease
+		leased int64
+	}
+	read, err := collect(rows, func(x *row) []any { return []any{&x.l.Topic, &x.l.ID, &x.l.Owner, &x.leased} })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sqlstore.Lease, len(read))
+	for i, x := range read {
+		out[i] = x.l
+		out[i].LeasedAt = fromMicros(x.leased)
+	}
+	return out, nil
+}
+
 func (e executor) Attempts(ctx context.Context, messageID string) ([]outbox.Attempt, error) {
 	rows, err := e.r.QueryContext(ctx, e.q["Attempts"], messageID)
 	if err != nil {
@@ -285,10 +328,10 @@ func (e executor) Attempts(ctx context.Context, messageID string) ([]outbox.Atte
 	type row struct {
 		a                 outbox.Attempt
 		started, finished int64
-		outcome           string
+		outcome, class    string
 	}
 	read, err := collect(rows, func(x *row) []any {
-		return []any{&x.a.MessageID, &x.a.Number, &x.a.Owner, &x.started, &x.finished, &x.outcome, &x.a.Error}
+		return []any{&x.a.MessageID, &x.a.Number, &x.a.Owner, &x.started, &x.finished, &x.outcome, &x.a.Error, &x.class}
 	})
 	if err != nil {
 		return nil, err
@@ -296,6 +339,7 @@ func (e executor) Attempts(ctx context.Context, messageID string) ([]outbox.Atte
 	var out []outbox.Attempt
 	for _, x := range read {
 		x.a.StartedAt, x.a.FinishedAt, x.a.Outcome = fromMicros(x.started), fromMicros(x.finished), outbox.Outcome(x.outcome)
+		x.a.ErrorClass = outbox.ErrorClass(x.class)
 		out = append(out, x.a)
 	}
 	return out, nil

@@ -19,26 +19,26 @@ INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state,
 VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)
 
 -- name: ClaimDue
-UPDATE outbox_messages SET lease_owner = ?1, lease_until = ?2, updated_at = ?3
+UPDATE outbox_messages SET lease_owner = ?1, lease_until = ?2, leased_at = ?3, updated_at = ?3
 WHERE seq IN (
     SELECT seq FROM outbox_messages
     WHERE topic = ?4 AND state IN ('pending', 'retrying') AND next_attempt_at <= ?3
-      AND (lease_until IS NULL OR lease_until < ?3)
+      AND lease_until IS NULL
     ORDER BY next_attempt_at, seq
     LIMIT ?5
 )
 RETURNING seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
-          COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at)
+          COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at), COALESCE(last_error_class, '')
 
 -- name: ClaimHead
-UPDATE outbox_messages SET lease_owner = ?1, lease_until = ?2, updated_at = ?3
+UPDATE outbox_messages SET lease_owner = ?1, lease_until = ?2, leased_at = ?3, updated_at = ?3
 WHERE seq = (
     SELECT seq FROM outbox_messages
     WHERE topic = ?4 AND state IN ('pending', 'retrying')
     ORDER BY seq LIMIT 1
-) AND next_attempt_at <= ?3 AND (lease_until IS NULL OR lease_until < ?3)
+) AND next_attempt_at <= ?3 AND lease_until IS NULL
 RETURNING seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
-          COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at)
+          COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at), COALESCE(last_error_class, '')
 
 -- name: Complete
 UPDATE outbox_messages
@@ -46,51 +46,52 @@ SET state = ?1, attempts = attempts + 1,
     next_attempt_at = CASE WHEN ?1 = 'retrying' THEN ?2 ELSE next_attempt_at END,
     last_error = CASE WHEN ?1 = 'delivered' THEN NULL ELSE ?3 END,
     delivered_at = CASE WHEN ?1 = 'delivered' THEN ?4 ELSE NULL END,
-    lease_owner = NULL, lease_until = NULL, updated_at = ?4
+    last_error_class = CASE WHEN ?1 = 'delivered' THEN NULL ELSE NULLIF(?8, '') END,
+    lease_owner = NULL, lease_until = NULL, leased_at = NULL, updated_at = ?4
 WHERE topic = ?5 AND id = ?6 AND lease_owner = ?7 AND state IN ('pending', 'retrying')
 RETURNING seq, attempts, COALESCE(submission_id, ''), metadata
 
 -- name: InsertAttempt
-INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome, error)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome, error, error_class)
+VALUES (?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''))
 
 -- name: Release
-UPDATE outbox_messages SET lease_owner = NULL, lease_until = NULL
+UPDATE outbox_messages SET lease_owner = NULL, lease_until = NULL, leased_at = NULL
 WHERE topic = ? AND id = ? AND lease_owner = ?
 
 -- name: MakeDue
 -- A waiting, unleased message due at once; no attempt recorded.
 UPDATE outbox_messages SET next_attempt_at = MIN(next_attempt_at, ?1), updated_at = ?1
-WHERE topic = ?2 AND id = ?3 AND state IN ('pending', 'retrying') AND (lease_until IS NULL OR lease_until < ?1)
+WHERE topic = ?2 AND id = ?3 AND state IN ('pending', 'retrying') AND lease_until IS NULL
 
 -- name: NextDue
 -- Leased messages are left out: their owner completes them, and an expired lease is
--- found by the next poll. The partial index keeps this a short ordered scan.
+-- recovered (RecoverLost) before the message is due again. The partial index keeps this a short ordered scan.
 SELECT next_attempt_at FROM outbox_messages
-WHERE topic = ?1 AND state IN ('pending', 'retrying') AND (lease_until IS NULL OR lease_until < ?2)
+WHERE topic = ?1 AND state IN ('pending', 'retrying') AND lease_until IS NULL
 ORDER BY next_attempt_at LIMIT 1
 
 -- name: MessagesBySubmission
 SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
-       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at)
+       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at), COALESCE(last_error_class, '')
 FROM outbox_messages WHERE submission_id = ? ORDER BY seq
 
 -- name: Attempts
-SELECT m.id, a.number, a.owner, a.started_at, a.finished_at, a.outcome, COALESCE(a.error, '')
+SELECT m.id, a.number, a.owner, a.started_at, a.finished_at, a.outcome, COALESCE(a.error, ''), COALESCE(a.error_class, '')
 FROM outbox_attempts a JOIN outbox_messages m ON m.seq = a.message_seq
 WHERE m.id = ? ORDER BY a.message_seq, a.number
 
 -- name: List
 -- ?1 cursor (seq), ?2 state or '', ?3 topic LIKE pattern, ?4 limit.
 SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
-       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at)
+       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at), COALESCE(last_error_class, '')
 FROM outbox_messages
 WHERE seq > ?1 AND (?2 = '' OR state = ?2) AND topic LIKE ?3 ESCAPE '\'
 ORDER BY seq LIMIT ?4
 
 -- name: MessagesByID
 SELECT seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state, attempts, next_attempt_at,
-       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at)
+       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at), COALESCE(last_error_class, '')
 FROM outbox_messages WHERE id = ?1 AND (?2 = '' OR topic = ?2) ORDER BY seq LIMIT 2
 
 -- name: ReplayMessage
@@ -156,7 +157,7 @@ ORDER BY created_at, id LIMIT ?5
 -- name: MessagesOfSubmissions
 -- ?1 a JSON array of submission ids; payloads are left out.
 SELECT seq, id, topic, COALESCE(submission_id, ''), x'', metadata, state, attempts, next_attempt_at,
-       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at)
+       COALESCE(last_error, ''), created_at, updated_at, COALESCE(delivered_at, 0), COALESCE(retry_from, created_at), COALESCE(last_error_class, '')
 FROM outbox_messages WHERE submission_id IN (SELECT value FROM json_each(?1)) ORDER BY seq
 
 -- name: PurgeMessages
@@ -235,3 +236,13 @@ WHERE blob_id IN (SELECT id FROM outbox_blobs WHERE submission_id IN (SELECT val
 
 -- name: PurgeBlobs
 DELETE FROM outbox_blobs WHERE submission_id IN (SELECT value FROM json_each(?1))
+
+-- name: ExtendLease
+-- A heartbeat: the owner still works on the message.
+UPDATE outbox_messages SET lease_until = ?1 WHERE topic = ?2 AND id = ?3 AND lease_owner = ?4
+
+-- name: ExpiredLeases
+-- Leases their owner stopped renewing: its process is lost. ?1 now, ?2 limit.
+SELECT topic, id, lease_owner, COALESCE(leased_at, lease_until) FROM outbox_messages
+WHERE lease_until < ?1 AND state IN ('pending', 'retrying')
+ORDER BY lease_until LIMIT ?2

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -62,6 +64,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		v.Set("_txlock", txlock)
 		return "file:" + uriPath(path) + "?" + v.Encode()
 	}
+	if err := restrictFiles(path); err != nil {
+		return nil, err
+	}
 	write, err := sql.Open("sqlite", dsn("immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -70,6 +75,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	write.SetConnMaxIdleTime(0)
 	s := &Store{write: write}
 	if err := s.migrate(ctx); err != nil {
+		write.Close()
+		return nil, err
+	}
+	if err := restrictFiles(path); err != nil { // the -wal and -shm files exist now
 		write.Close()
 		return nil, err
 	}
@@ -82,6 +91,38 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.read = read
 	s.Store = sqlstore.New(&driver{executor: executor{r: read, w: write, q: q}, read: read, write: write}, sqlstore.Config{})
 	return s, nil
+}
+
+// FileMode is the mode of the database file and its -wal and -shm files,
+// whatever the umask: they hold submissions, only the owner may read them.
+const FileMode os.FileMode = 0o600
+
+// restrictFiles creates the database file with FileMode if it is missing
+// (SQLite gives its -wal and -shm files the database file's mode) and sets
+// FileMode on the files that exist.
+func restrictFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, FileMode)
+	if err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite %s: %w", p, err)
+		}
+		if fi.Mode().Perm() != FileMode {
+			if err := os.Chmod(p, FileMode); err != nil {
+				return fmt.Errorf("sqlite %s: restrict to the owner: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // uriPath escapes the characters a SQLite URI filename gives meaning to ('?' starts
@@ -192,7 +233,7 @@ func scanMessagesSeq(rows *sql.Rows) ([]outbox.Message, []int64, error) {
 		var next, created, updated, delivered, retryFrom int64
 		m := &sm.m
 		if err := rows.Scan(&sm.seq, &m.ID, &m.Topic, &m.SubmissionID, &m.Payload, &md, &state, &m.Attempts,
-			&next, &m.LastError, &created, &updated, &delivered, &retryFrom); err != nil {
+			&next, &m.LastError, &created, &updated, &delivered, &retryFrom, &m.LastErrorClass); err != nil {
 			return nil, nil, err
 		}
 		if err := json.Unmarshal([]byte(md), &m.Metadata); err != nil {

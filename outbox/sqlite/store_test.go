@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -81,4 +82,45 @@ func TestPanicInTransactionRollsBack(t *testing.T) {
 	if _, _, err := s.Submission(ctx, "s1"); !errors.Is(err, outbox.ErrNotFound) {
 		t.Fatalf("submission of the panicking transaction: err = %v, want ErrNotFound", err)
 	}
+}
+
+// TestFilesOwnerOnly: the database file and its -wal and -shm files are
+// 0600 whatever the umask, also when they existed with a wider mode.
+func TestFilesOwnerOnly(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "amtsbote.db")
+	check := func(when string) {
+		t.Helper()
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatalf("%s: %v", when, err)
+			}
+			if fi.Mode().Perm() != sqlite.FileMode {
+				t.Errorf("%s: %s has mode %v, want %v", when, filepath.Base(p), fi.Mode().Perm(), sqlite.FileMode)
+			}
+		}
+	}
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outboxtest.Publish(t, s, outboxtest.NewMessage("t/p.q/d", "")) // writes the WAL
+	check("created")
+	s.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		_ = os.Chmod(p, 0o644)
+	}
+	s, err = sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	outboxtest.Publish(t, s, outboxtest.NewMessage("t/p.q/d", ""))
+	check("reopened")
 }

@@ -22,6 +22,9 @@ type Driver interface {
 	Claim(ctx context.Context, p outbox.ClaimParams, now time.Time) ([]outbox.Message, error)
 	// Release clears owner's leases on the messages ids of topic.
 	Release(ctx context.Context, owner, topic string, ids []string) error
+	// ExtendLeases sets until as the end of owner's leases on the messages
+	// ids of topic and returns how many it changed.
+	ExtendLeases(ctx context.Context, owner, topic string, ids []string, until time.Time) (int, error)
 	// MakeDue makes the pending or retrying, unleased message id of topic
 	// due at now (unless it is due earlier); changed is false when there is
 	// no such message.
@@ -76,6 +79,9 @@ type Executor interface {
 	// NextDue reads when the earliest unfinished, unleased message of topic
 	// is due (ok false when there is none).
 	NextDue(ctx context.Context, topic string, now time.Time) (due time.Time, ok bool, err error)
+	// ExpiredLeases reads up to limit leases of unfinished messages that ran
+	// out before now, oldest first.
+	ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]Lease, error)
 	// MessagesBySubmission reads the messages of a submission in seq order.
 	MessagesBySubmission(ctx context.Context, submissionID string) ([]outbox.Message, error)
 	// MessagesOfSubmissions reads the messages of submissions, without payloads, in seq order.
@@ -188,6 +194,12 @@ type AttemptRow struct {
 	Seq    int64
 	Number int
 	outbox.Completion
+}
+
+// Lease is a message's lease: its owner and when it was taken.
+type Lease struct {
+	Topic, ID, Owner string
+	LeasedAt         time.Time
 }
 
 // Locked is the seq and state of a message found by id.

@@ -310,6 +310,64 @@ func (s *Store) Release(ctx context.Context, owner, topic string, ids []string) 
 	return nil
 }
 
+// ExtendLeases renews leases (a heartbeat).
+func (s *Store) ExtendLeases(ctx context.Context, owner, topic string, ids []string, until time.Time) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	n, err := s.d.ExtendLeases(ctx, owner, topic, ids, until)
+	if err != nil {
+		return 0, fmt.Errorf("extend leases on %s: %w", topic, err)
+	}
+	return n, nil
+}
+
+// LostError is the error recorded with the attempt of a process that was
+// lost while it held a message's lease.
+const LostError = "outcome unknown, process lost"
+
+// maxRecoverBatch bounds the lost leases recovered in one transaction.
+const maxRecoverBatch = 256
+
+// RecoverLost records the attempts of leases that ran out as attempts of
+// unknown outcome, through the completion of the lost owner: a process that
+// still completes one afterwards gets ErrLeaseLost, and of several
+// processes recovering at once only one records it.
+func (s *Store) RecoverLost(ctx context.Context) ([]outbox.LostAttempt, error) {
+	now := s.now()
+	leases, err := s.d.ExpiredLeases(ctx, now, maxRecoverBatch)
+	if err != nil {
+		return nil, fmt.Errorf("read expired leases: %w", err)
+	}
+	if len(leases) == 0 {
+		return nil, nil
+	}
+	cs := make([]outbox.Completion, len(leases))
+	for i, l := range leases {
+		cs[i] = outbox.Completion{Topic: l.Topic, ID: l.ID, Owner: l.Owner, Outcome: outbox.OutcomeUnknown,
+			Error: LostError, Class: outbox.ClassOutcomeUnknown, NextAttemptAt: now,
+			StartedAt: l.LeasedAt, FinishedAt: now}
+	}
+	errs, err := s.CompleteBatch(ctx, cs)
+	if err != nil {
+		return nil, fmt.Errorf("recover expired leases: %w", err)
+	}
+	var lost []outbox.LostAttempt
+	var topics []string
+	var errOther error
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			lost = append(lost, outbox.LostAttempt{Topic: cs[i].Topic, MessageID: cs[i].ID, Owner: cs[i].Owner})
+			topics = append(topics, cs[i].Topic)
+		case !errors.Is(err, outbox.ErrLeaseLost): // ErrLeaseLost: completed or recovered meanwhile, not lost
+			errOther = errors.Join(errOther, err)
+		}
+	}
+	s.wake(topics)
+	return lost, errOther
+}
+
 // MakeDue makes a waiting message due at once and wakes its topic.
 func (s *Store) MakeDue(ctx context.Context, topic, id string) (bool, error) {
 	changed, err := s.d.MakeDue(ctx, topic, id, s.now())
