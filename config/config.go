@@ -63,6 +63,9 @@ type Server struct {
 	// TLS, when its cert_file is set, serves the portal API over HTTPS,
 	// optionally verifying client certificates (see Portal.ClientCert).
 	TLS ServerTLS `yaml:"tls"`
+	// Intake shares the request bodies' memory and uploads among the
+	// portals and cuts bodies that arrive too slowly.
+	Intake Intake `yaml:"intake"`
 }
 
 // Database selects the outbox store.
@@ -80,6 +83,19 @@ type Database struct {
 	// Encryption seals payloads and personal metadata at rest (AES-256-GCM);
 	// without it they are stored in clear.
 	Encryption *Encryption `yaml:"encryption"`
+	// RequestTimeout is the database time one portal request may take: the
+	// submission's transaction (and each chunk of an upload staged), a
+	// status read. After it the request is answered 503 with Retry-After.
+	// SQLite's single writer waits at most this long for its lock. Default
+	// 5s, at most half of Server.WriteTimeout; shorter than WriteTimeout.
+	RequestTimeout Duration `yaml:"request_timeout"`
+	// AcquireTimeout bounds the wait for a PostgreSQL pool connection (and
+	// for a new connection to be set up). Default 3s; at most RequestTimeout.
+	AcquireTimeout Duration `yaml:"acquire_timeout"`
+	// StatementTimeout is PostgreSQL's statement_timeout of the pool's
+	// sessions, and the deadline of every database call that has no shorter
+	// one (relay, retention, admin API), on both stores. Default 30s.
+	StatementTimeout Duration `yaml:"statement_timeout"`
 }
 
 // Relay configures delivery of outbox messages.
@@ -174,6 +190,10 @@ type Destination struct {
 	// FitConnect holds the settings of type "fitconnect" (a FIT-Connect
 	// destination).
 	FitConnect *FitConnectDestination `yaml:"fitconnect"`
+	// Answers, optional, receives the destination's answers (Eingangs-
+	// bestätigung, Aktenzeichen, Bescheid, xdomea import confirmation)
+	// over HTTP, a file inbox or AMQP.
+	Answers *Answers `yaml:"answers"`
 }
 
 // Circuit configures a destination's circuit breaker: after Threshold failed

@@ -504,6 +504,10 @@ func TestValidateMessagesHideSecrets(t *testing.T) {
 	}
 }
 
+// defaultDatabase is the database block of an empty configuration.
+var defaultDatabase = Database{MaxConns: 16, RequestTimeout: dur(5 * time.Second), AcquireTimeout: dur(3 * time.Second),
+	StatementTimeout: dur(30 * time.Second)}
+
 func TestApplyDefaults(t *testing.T) {
 	t.Parallel()
 	cfg := &Config{
@@ -521,6 +525,9 @@ func TestApplyDefaults(t *testing.T) {
 		IdleTimeout:       dur(120 * time.Second),
 		MaxBodyBytes:      10 << 20,
 		ShutdownTimeout:   dur(30 * time.Second),
+		Intake: Intake{MaxInflightBytes: 40 << 20, PortalInflightBytes: 20 << 20, InflightWait: dur(10 * time.Second),
+			MaxUploads: 256, PortalMaxUploads: 32, MinBodyRate: 1024, BodyRateGrace: dur(10 * time.Second),
+			BodyBufferBytes: 256 << 10},
 	}
 	if cfg.Server.DrainDelay == nil || cfg.Server.DrainDelay.Duration != time.Second {
 		t.Errorf("DrainDelay = %v, want 1s", cfg.Server.DrainDelay)
@@ -542,8 +549,8 @@ func TestApplyDefaults(t *testing.T) {
 	if dests[1].Retry != wantRetry || dests[1].Concurrency != 7 {
 		t.Errorf("destination 1 = retry %+v concurrency %d, want %+v and 7", dests[1].Retry, dests[1].Concurrency, wantRetry)
 	}
-	if (Database{MaxConns: 16}) != cfg.Database {
-		t.Errorf("Database = %+v, want only the default max_conns", cfg.Database)
+	if defaultDatabase != cfg.Database {
+		t.Errorf("Database = %+v, want only the default max_conns and timeouts", cfg.Database)
 	}
 }
 
@@ -745,7 +752,7 @@ func TestParse(t *testing.T) {
 				if c.Server.Listen != "127.0.0.1:8080" || c.Relay.Concurrency != 4 || c.Relay.Lease != dur(10*time.Second) {
 					t.Errorf("defaults not applied: server %+v relay %+v", c.Server, c.Relay)
 				}
-				if c.Database != (Database{MaxConns: 16}) {
+				if c.Database != defaultDatabase {
 					t.Errorf("Database = %+v, want SQLite with the default max_conns", c.Database)
 				}
 			},
@@ -1580,5 +1587,54 @@ func TestPreviousKeyExpiresSyntax(t *testing.T) {
 			!strings.Contains(verr.Problems[0].Message, "RFC 3339") {
 			t.Errorf("expires: %s: error %v, want one problem at line 4 naming RFC 3339", in, err)
 		}
+	}
+}
+
+func TestValidateIntakeAndDatabaseTimeouts(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		edit func(c *Config)
+		want []string // paths of the problems
+	}{
+		{"defaults", func(*Config) {}, nil},
+		{"portal share above the whole", func(c *Config) { c.Server.Intake.PortalInflightBytes = c.Server.Intake.MaxInflightBytes + 1 },
+			[]string{"server.intake.portal_inflight_bytes"}},
+		{"budget below one body", func(c *Config) { c.Server.Intake.MaxInflightBytes = c.Server.MaxBodyBytes },
+			[]string{"server.intake.max_inflight_bytes", "server.intake.portal_inflight_bytes"}},
+		{"uploads", func(c *Config) { c.Server.Intake.MaxUploads = 4; c.Server.Intake.PortalMaxUploads = 5 },
+			[]string{"server.intake.portal_max_uploads"}},
+		{"rate", func(c *Config) { c.Server.Intake.MinBodyRate = -1; c.Server.Intake.BodyRateGrace = dur(-time.Second) },
+			[]string{"server.intake.min_body_rate", "server.intake.body_rate_grace"}},
+		{"buffer", func(c *Config) { c.Server.Intake.BodyBufferBytes = 1000 }, []string{"server.intake.body_buffer_bytes"}},
+		{"acquire beyond the request", func(c *Config) { c.Database.AcquireTimeout = dur(6 * time.Second) },
+			[]string{"database.acquire_timeout"}},
+		{"request beyond the write timeout", func(c *Config) { c.Server.WriteTimeout = dur(5 * time.Second) },
+			[]string{"database.request_timeout"}},
+		{"negative timeouts", func(c *Config) {
+			c.Database.RequestTimeout, c.Database.StatementTimeout = dur(-time.Second), dur(-time.Second)
+		}, []string{"database.request_timeout", "database.statement_timeout", "database.acquire_timeout"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := validConfig()
+			c.ApplyDefaults()
+			tc.edit(c)
+			err := c.Validate()
+			var got []string
+			if ve, ok := errors.AsType[*ValidationError](err); ok {
+				for _, p := range ve.Problems {
+					got = append(got, p.Path)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(got)
+			want := slices.Clone(tc.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("problems at %v, want %v (%v)", got, want, err)
+			}
+		})
 	}
 }

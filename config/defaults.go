@@ -69,6 +69,10 @@ func (c *Config) ApplyDefaults() {
 
 	c.Admin.applyDefaults()
 	setDefault(&c.Database.MaxConns, defaultMaxConns)
+	s.Intake.applyDefaults(s.MaxBodyBytes)
+	setDefault(&c.Database.RequestTimeout.Duration, min(defaultRequestTimeout, s.WriteTimeout.Duration/2))
+	setDefault(&c.Database.AcquireTimeout.Duration, min(defaultAcquireTimeout, c.Database.RequestTimeout.Duration))
+	setDefault(&c.Database.StatementTimeout.Duration, defaultStatementTimeout)
 
 	r := &c.Relay
 	setDefault(&r.Lease.Duration, defaultLease)
@@ -88,6 +92,9 @@ func (c *Config) ApplyDefaults() {
 				dests[di].Retry = dests[di].Retry.WithDefaults()
 				if dests[di].FitConnect != nil {
 					dests[di].FitConnect.applyDefaults()
+				}
+				if dests[di].Answers != nil {
+					dests[di].Answers.applyDefaults()
 				}
 				setDefault(&dests[di].Format, FormatXOEV)
 				dests[di].Circuit = dests[di].Circuit.WithDefaults()

@@ -78,6 +78,8 @@ func (c *Config) Validate() error {
 	v := &validator{}
 	c.Server.validate("server", v)
 	c.Database.validate("database", v)
+	c.Database.validateTimeouts("database", c.Server.WriteTimeout, v)
+	c.Server.Intake.validate("server.intake", c.Server.MaxBodyBytes, v)
 	c.Database.Encryption.validate("database.encryption", v)
 	c.Relay.validate("relay", v)
 	c.Retention.validate("retention", v)
@@ -131,6 +133,7 @@ func (c *Config) Validate() error {
 	}
 	c.checkClientCerts(v)
 	c.Admin.validate("admin", c.Server.Listen, hashes, tenants, v)
+	c.validateAnswers(v, hashes)
 	c.validateNotify(v)
 	c.validateFitConnect(v)
 

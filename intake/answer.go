@@ -23,8 +23,12 @@ const (
 // credential or channel delivered it, and so the tenant it may refer to.
 type AnswerSource struct {
 	Tenant      string // tenant ID of the destination
-	Destination string // destination ID within the tenant
-	Channel     string // one of the AnswerChannel constants
+	Destination string // destination ID within the tenant's route
+	// Procedure, optional, is the procedure of the destination's route
+	// (destination ids are unique per route); with it the answer's source
+	// is recorded as "<procedure>/<destination>".
+	Procedure string
+	Channel   string // one of the AnswerChannel constants
 }
 
 // AnswerReceipt says what became of a received answer. It is returned only

@@ -48,6 +48,21 @@
 // protocol's Attachments are returned as they are; anything else is a bug
 // or a broken mapper.
 //
+// # Answers from the authority
+//
+// The second use case, AnswerService (the AnswerReceiver of answer.go),
+// receives the answers of Fachverfahren and DMS from every channel (HTTP
+// in adapters/portalapi, the file inbox, AMQP): it parses the body as
+// hostile input (transform/answers), matches it by its reference only (the
+// message id it answers, else the submission id it names) to a submission
+// of the tenant whose destination sent it, and stores it in one
+// transaction with its effects: its audit event on the submission (which
+// the reactor turns into the portal callback submission.answer) and a
+// Bescheid's documents as blobs of the submission. An answer is idempotent
+// by its own message id per tenant; the same id with another body is
+// ErrAnswerConflict, recorded. An answer that matches nothing is stored
+// unmatched, for an operator to Assign or Discard.
+//
 // # Why no watermill publisher
 //
 // The messages are inserted as outbox.Messages through the transaction

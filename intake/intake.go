@@ -2,6 +2,7 @@ package intake
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -46,7 +47,14 @@ type Config struct {
 	// NewID returns a new UUID, for submission, message and blob ids.
 	// Default uuid.NewString.
 	NewID func() string
+	// DatabaseTimeout bounds each database call of Accept: the
+	// submission's transaction, each chunk of an attachment staged. After
+	// it Accept fails with ErrUnavailable. Default DefaultDatabaseTimeout.
+	DatabaseTimeout time.Duration
 }
+
+// DefaultDatabaseTimeout is the default of Config.DatabaseTimeout.
+const DefaultDatabaseTimeout = 5 * time.Second
 
 // Validate reports every problem of c at once.
 func (c Config) Validate() error {
@@ -60,6 +68,9 @@ func (c Config) Validate() error {
 	if c.Registry == nil {
 		errs = append(errs, errors.New("registry is nil"))
 	}
+	if c.DatabaseTimeout < 0 {
+		errs = append(errs, fmt.Errorf("database timeout is negative (%s)", c.DatabaseTimeout))
+	}
 	if errs != nil {
 		return fmt.Errorf("intake config: %w", errors.Join(errs...))
 	}
@@ -68,13 +79,14 @@ func (c Config) Validate() error {
 
 // Service accepts submissions. It is safe for concurrent use.
 type Service struct {
-	cfg      *config.Config
-	store    Store
-	registry *transform.Registry
-	product  transform.Product
-	log      *slog.Logger
-	now      func() time.Time
-	newID    func() string
+	cfg       *config.Config
+	store     Store
+	registry  *transform.Registry
+	product   transform.Product
+	log       *slog.Logger
+	now       func() time.Time
+	newID     func() string
+	dbTimeout time.Duration
 }
 
 // New validates cfg and returns the Service.
@@ -83,7 +95,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg.Config, store: cfg.Store, registry: cfg.Registry, product: cfg.Product,
-		log: cfg.Logger, now: cfg.Now, newID: cfg.NewID}
+		log: cfg.Logger, now: cfg.Now, newID: cfg.NewID, dbTimeout: cmp.Or(cfg.DatabaseTimeout, DefaultDatabaseTimeout)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -223,7 +235,8 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 
 	// The attachments' content is staged before the transaction, so that
 	// a slow upload holds none open; what is not committed is deleted.
-	staged := &Stager{blobs: s.store, newID: s.newID, attachments: sub.Attachments, limits: limits}
+	staged := &Stager{blobs: &boundedBlobs{Blobs: s.store, timeout: s.dbTimeout}, newID: s.newID,
+		attachments: sub.Attachments, limits: limits}
 	committed := false
 	defer func() {
 		if !committed && len(staged.staged) > 0 {
@@ -267,7 +280,10 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 
 	var stored outbox.Submission
 	var created bool
-	err = s.store.InTx(ctx, func(tx outbox.Tx) error {
+	txCtx, cancel := context.WithTimeout(ctx, s.dbTimeout)
+	defer cancel()
+	err = s.store.InTx(txCtx, func(tx outbox.Tx) error {
+		ctx := txCtx
 		var err error
 		stored, created, err = tx.CreateSubmission(ctx, outbox.Submission{
 			ID:             sub.ID,

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -727,5 +728,55 @@ func TestNewValidatesConfig(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not report %q", err, want)
 		}
+	}
+}
+
+// hangingStore is a database that stops answering: its transactions (and,
+// with chunks, its staged chunks) wait until their context ends.
+type hangingStore struct {
+	outbox.Store
+	chunks bool
+}
+
+func (s hangingStore) InTx(ctx context.Context, _ func(tx outbox.Tx) error) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (s hangingStore) PutBlobChunk(ctx context.Context, id string, seq int, data []byte) error {
+	if !s.chunks {
+		return s.Store.PutBlobChunk(ctx, id, seq, data)
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// Config.DatabaseTimeout bounds the transaction and each staged chunk: a
+// hanging database makes Accept fail with ErrUnavailable after it, even
+// with a caller's context that never ends, and nothing is stored.
+func TestAcceptDatabaseTimeout(t *testing.T) {
+	t.Parallel()
+	for _, chunks := range []bool{false, true} {
+		t.Run(fmt.Sprintf("chunks hang %v", chunks), func(t *testing.T) {
+			t.Parallel()
+			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "amtsbote.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			s, err := intake.New(intake.Config{Config: testConfig(t), Store: hangingStore{Store: st, chunks: chunks},
+				Registry: testRegistry(t), Product: testProduct, Now: func() time.Time { return testNow },
+				DatabaseTimeout: 100 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := demoRequest(t, gewerbe)
+			r.Attachments = twoFiles()
+			rc, err := s.Accept(context.Background(), r)
+			if !errors.Is(err, intake.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want ErrUnavailable after the deadline", err)
+			}
+			assertNothingStored(t, st, rc.SubmissionID)
+		})
 	}
 }

@@ -133,3 +133,39 @@ func contentHash(canonical []byte, attachments []transform.Attachment, blobs []o
 	h.Sum(out[:0])
 	return out
 }
+
+// boundedBlobs gives each call to the blobs of one request a deadline of
+// timeout. Once a call ran into it (the database hangs), the deletes of
+// staged chunks that follow run in the background, so that the request is
+// answered without waiting for them; what they leave, PurgeStagedBlobs
+// removes.
+type boundedBlobs struct {
+	outbox.Blobs
+	timeout time.Duration
+	hung    bool // a call ran into its deadline; used by one request's goroutine
+}
+
+func (b *boundedBlobs) PutBlobChunk(ctx context.Context, id string, seq int, data []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	err := b.Blobs.PutBlobChunk(ctx, id, seq, data)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		b.hung = true
+	}
+	return err
+}
+
+func (b *boundedBlobs) DeleteStagedBlob(ctx context.Context, id string) error {
+	if b.hung {
+		ctx = context.WithoutCancel(ctx)
+		go func() {
+			ctx, cancel := context.WithTimeout(ctx, b.timeout)
+			defer cancel()
+			_ = b.Blobs.DeleteStagedBlob(ctx, id)
+		}()
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	return b.Blobs.DeleteStagedBlob(ctx, id)
+}

@@ -41,6 +41,10 @@ const (
 	// shown (Actor is the operator, Detail the stated reason); recorded by
 	// Auditor.RecordAccess.
 	EventPayloadViewed EventKind = "payload_viewed"
+	// EventAnswer: an answer from the authority was matched or assigned to
+	// the submission; MessageID is the answer's id (Answer.ID), Detail its
+	// status, Actor the destination that sent it or the assigning operator.
+	EventAnswer EventKind = "answer"
 )
 
 // Event is one append-only entry of a submission's audit trail. Events are
@@ -126,6 +130,7 @@ type PurgeResult struct {
 	Messages    int // payloads of delivered messages
 	Submissions int // request payloads of submissions whose messages are all delivered and purged
 	Blobs       int // blobs (attachments) of those submissions
+	Answers     int // payloads of answers (with their attachments' blobs)
 }
 
 // Auditor is the audit and retention part of a Store.

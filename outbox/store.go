@@ -98,6 +98,9 @@ type Store interface {
 	// Blobs: attachments stored once, in chunks.
 	Blobs
 
+	// AnswerStore: answers from the authority.
+	AnswerStore
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 
@@ -140,6 +143,7 @@ type Tx interface {
 	SetAlarm(ctx context.Context, key string, open bool) (changed bool, err error)
 
 	BlobTx
+	AnswerTx
 }
 
 // ClaimParams selects and leases due messages.

@@ -58,6 +58,9 @@ type Config struct {
 	// Throttle counts failed keys per client address. Default: one from
 	// Admin.FailedKeyLimit and FailedKeyWindow. Share it with the console.
 	Throttle *Throttle
+	// Answers, when set, assigns and discards unmatched answers
+	// (intake.AnswerService); the answer routes read the store.
+	Answers AnswerResolver
 }
 
 // Validate reports every problem of c at once.
@@ -104,6 +107,7 @@ func New(cfg Config) (*Handler, error) {
 	h.handle(RouteReplayAll, h.replayAll)
 	h.handle(RouteDiscard, h.discard)
 	h.handle(RouteEvents, h.events)
+	h.registerAnswers(cfg.Answers)
 	h.handle("/admin/v1/messages", methodNotAllowed("GET, HEAD"))
 	h.handle("/admin/v1/messages/{id}", methodNotAllowed("GET, HEAD"))
 	h.handle("/admin/v1/messages/{id}/replay", methodNotAllowed(http.MethodPost))

@@ -41,6 +41,8 @@ var problemTitles = map[string]string{
 	ProblemNotReplayable:        "Not replayable",
 	ProblemTooManyRequests:      "Too many requests",
 	ProblemInternal:             "Internal server error",
+	ProblemAnswerResolved:       "Answer not unmatched",
+	ProblemAssignTarget:         "No such submission of the tenant",
 }
 
 // problemError is an error a handler answers with a problem response.

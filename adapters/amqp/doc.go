@@ -69,3 +69,35 @@
 // The broker URL holds a password: it is never logged, and no error of this
 // package contains it.
 package amqp
+
+// # Answers from the authority
+//
+// An AnswerSubscriber is the AMQP channel of answers (issue #15): it
+// consumes one queue, which the operators declare (Amtsbote declares
+// nothing), and hands each message body with its content_type to the
+// answer service (intake.AnswerReceiver, source channel "amqp"). It uses
+// amqp091 directly, not watermill-amqp, whose subscriber can only requeue
+// a message it does not acknowledge. With a prefetch of one, answers are
+// handled one at a time in queue order, and each message is settled only
+// after the service has decided:
+//
+//   - stored, or a duplicate of a stored answer: basic.ack;
+//   - not an acceptable answer (*intake.AnswerError), a message id reused
+//     with another body (intake.ErrAnswerConflict), or a body larger than
+//     AnswerConfig.MaxBytes: basic.reject without requeue, which
+//     dead-letters the message where the queue has a dead-letter exchange
+//     (give it one: otherwise the broker drops it), logged with the
+//     message_id and the reason;
+//   - the service unavailable (intake.ErrUnavailable) or any other error:
+//     basic.nack with requeue after a delay that doubles with each failure
+//     in a row (AnswerConfig.RetryDelay up to MaxRetryDelay), so the
+//     answer is tried again and never lost.
+//
+// A message is acknowledged only after its answer is committed: after a
+// crash in between it is delivered again, and the service recognises the
+// duplicate. A lost connection or channel, an unreachable broker and a
+// missing queue are logged and retried with a growing delay
+// (ReconnectDelay up to MaxReconnectDelay); Run returns only when its
+// context ends, and closing the connection returns the unacknowledged
+// message to the queue. The body is held in memory whole (AMQP delivers
+// it so); the broker's max_message_size bounds what arrives at all.

@@ -39,6 +39,9 @@ func exposedNames(t *testing.T) map[string]bool {
 		t.Fatal(err)
 	}
 	fc.Rejected("musterstadt", "hash-mismatch")
+	if _, err := m.RegisterAnswers(&unmatchedStore{counts: map[string]int{}}, []string{"musterstadt"}, []string{"http"}, nil); err != nil {
+		t.Fatal(err)
+	}
 	mfs, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)

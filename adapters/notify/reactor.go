@@ -54,6 +54,10 @@ const (
 	EventTypeDelivered = "submission.delivered"
 	EventTypeFailed    = "submission.failed"
 	EventTypeReplayed  = "submission.replayed"
+	// EventTypeAnswer: an answer from the authority was matched or
+	// assigned to the submission; Status is the answer's status (see
+	// docs/api.md) and AnswerID names it in the submission's answers.
+	EventTypeAnswer = "submission.answer"
 )
 
 // CallbackEvent is the JSON body of a status callback. It holds ids, states
@@ -71,9 +75,11 @@ type CallbackEvent struct {
 	Procedure    string `json:"procedure"`
 	// Destination and MessageID name the destination and its outbox message;
 	// empty for accepted, which concerns the whole submission.
-	Destination string    `json:"destination,omitempty"`
-	MessageID   string    `json:"message_id,omitempty"`
-	OccurredAt  time.Time `json:"occurred_at"`
+	Destination string `json:"destination,omitempty"`
+	MessageID   string `json:"message_id,omitempty"`
+	// AnswerID names the answer of a submission.answer event.
+	AnswerID   string    `json:"answer_id,omitempty"`
+	OccurredAt time.Time `json:"occurred_at"`
 }
 
 // callbackTypes maps the audit events that are status changes to their event type and status.
@@ -320,6 +326,9 @@ func (r *Reactor) officeMail(ctx context.Context, e outbox.Event) (outbox.Messag
 
 func (r *Reactor) callback(e outbox.Event) (outbox.Message, bool, error) {
 	kind, ok := callbackTypes[e.Kind]
+	if e.Kind == outbox.EventAnswer {
+		kind, ok = [2]string{EventTypeAnswer, e.Detail}, e.Detail != ""
+	}
 	if !ok || !r.callbacks[e.PortalID] {
 		return outbox.Message{}, false, nil
 	}
@@ -331,7 +340,10 @@ func (r *Reactor) callback(e outbox.Event) (outbox.Message, bool, error) {
 		ID: r.newID(), Type: kind[0], Status: kind[1], SubmissionID: e.SubmissionID,
 		Portal: e.PortalID, Tenant: e.Tenant, Procedure: e.Procedure, OccurredAt: at.UTC(),
 	}
-	if e.Topic != "" {
+	switch {
+	case e.Kind == outbox.EventAnswer:
+		ev.AnswerID = e.MessageID
+	case e.Topic != "":
 		ev.Destination, ev.MessageID = destination(e.Topic), e.MessageID
 	}
 	payload, err := json.Marshal(ev)

@@ -141,3 +141,35 @@ func TestReactorProcedureTemplates(t *testing.T) {
 		t.Errorf("payload %s", got)
 	}
 }
+
+func TestReactorAnswerCallback(t *testing.T) {
+	t.Parallel()
+	r, err := notify.NewReactor(notify.ReactorConfig{Config: testConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := event(outbox.EventAnswer, "")
+	e.MessageID, e.Detail = "answer-1", "case_number"
+	msgs, err := r.React(t.Context(), []outbox.Event{e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || msgs[0].Topic != "~portal/buergerportal/callback" {
+		t.Fatalf("follow-ups %+v, want one callback (and no office mail)", msgs)
+	}
+	var ev notify.CallbackEvent
+	if err := json.Unmarshal(msgs[0].Payload, &ev); err != nil {
+		t.Fatal(err)
+	}
+	want := notify.CallbackEvent{ID: msgs[0].ID, Type: notify.EventTypeAnswer, Status: "case_number", SubmissionID: "sub-1",
+		Portal: "buergerportal", Tenant: "musterstadt", Procedure: "bau.baugenehmigung", AnswerID: "answer-1",
+		OccurredAt: time.Date(2026, 3, 2, 13, 5, 0, 0, time.UTC)}
+	if ev != want {
+		t.Errorf("callback event = %+v, want %+v", ev, want)
+	}
+	// Without a status there is nothing to report.
+	e.Detail = ""
+	if msgs, _ := r.React(t.Context(), []outbox.Event{e}); len(msgs) != 0 {
+		t.Errorf("answer event without status: %d follow-ups", len(msgs))
+	}
+}

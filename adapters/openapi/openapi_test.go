@@ -28,6 +28,7 @@ import (
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/sqlite"
 	"github.com/amtsbote/amtsbote/transform"
+	"github.com/amtsbote/amtsbote/transform/answers/answerstest"
 	"github.com/amtsbote/amtsbote/transform/envelope"
 	"github.com/amtsbote/amtsbote/transform/xmeld"
 )
@@ -35,6 +36,7 @@ import (
 const (
 	portalKey   = "portal-key"
 	adminKey    = "admin-key"
+	answersKey  = "answers-key"
 	verifiedKey = "verified-portal-key"
 	fvTopic     = "musterstadt/meldewesen.wohnungsgeberbestaetigung/fachverfahren"
 )
@@ -285,12 +287,19 @@ func TestRequestsAndResponsesValidate(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	// The Wohnungsgeberbestätigung's Fachverfahren answers.
+	cfg.Tenants[0].Procedures[0].Destinations[0].Answers = &config.Answers{KeyHash: config.NewSecret(config.HashKey(answersKey)),
+		MaxBytes: config.DefaultAnswerMaxBytes}
+	answerSvc, err := intake.NewAnswerService(intake.AnswerServiceConfig{Config: cfg, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
 	in, err := intake.New(intake.Config{Config: cfg, Store: st, Registry: registry(t, cfg),
 		Product: transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc := portalapi.Config{Config: cfg, Intake: in, Store: st, MaxBodyBytes: 256 << 10}
+	pc := portalapi.Config{Config: cfg, Intake: in, Store: st, MaxBodyBytes: 256 << 10, Answers: answerSvc}
 	portal, err := portalapi.New(pc)
 	if err != nil {
 		t.Fatal(err)
@@ -298,7 +307,7 @@ func TestRequestsAndResponsesValidate(t *testing.T) {
 	psrv := httptest.NewServer(portal)
 	defer psrv.Close()
 	admin, err := adminapi.New(adminapi.Config{
-		Admin: config.Admin{Listen: "127.0.0.1:0", KeyHash: config.NewSecret(config.HashKey(adminKey))}, Store: st})
+		Admin: config.Admin{Listen: "127.0.0.1:0", KeyHash: config.NewSecret(config.HashKey(adminKey))}, Store: st, Answers: answerSvc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -594,6 +603,63 @@ func TestRequestsAndResponsesValidate(t *testing.T) {
 			requestValid: true, status: 404})
 	})
 
+	t.Run("answers", func(t *testing.T) {
+		// A handler of its own: the one above has used up the client's failed authentications.
+		portal, err := portalapi.New(pc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		psrv := httptest.NewServer(portal)
+		defer psrv.Close()
+		ans := func(ct string) http.Header { return hdr("Authorization", "Bearer "+answersKey, "Content-Type", ct) }
+		msg := msgOf(t, delivered)
+		eingang := string(answerstest.Render(t, answerstest.Eingangsbestaetigung, answerstest.Refs{Reference: msg}))
+		v.run(t, psrv.URL, exchange{method: "POST", path: "/v1/answers", header: ans("application/xml"), body: eingang, requestValid: true, status: 202})
+		v.run(t, psrv.URL, exchange{method: "POST", path: "/v1/answers", header: ans("application/xml"), body: eingang, requestValid: true, status: 200})
+		v.run(t, psrv.URL, exchange{method: "POST", path: "/v1/answers", header: ans("application/xml"),
+			body: strings.Replace(eingang, "</", " </", 1), requestValid: true, status: 409})
+		v.run(t, psrv.URL, exchange{method: "POST", path: "/v1/answers", header: ans("application/xml"), body: "<x/>", requestValid: true, status: 422})
+		v.run(t, psrv.URL, exchange{method: "POST", path: "/v1/answers", header: hdr("Authorization", "Bearer "+portalKey, "Content-Type", "application/xml"),
+			body: eingang, requestValid: true, status: 401})
+		v.run(t, psrv.URL, exchange{method: "POST", path: "/v1/answers", header: ans("application/zip"),
+			body: string(answerstest.BescheidContainer(t, answerstest.Refs{Reference: msg})), requestValid: true, status: 202})
+		res := v.run(t, psrv.URL, exchange{method: "GET", path: "/v1/submissions/" + delivered, header: hdr("Authorization", "Bearer "+portalKey),
+			requestValid: true, status: 200})
+		var st portalapi.StatusResponse
+		if err := json.Unmarshal(res.body, &st); err != nil || len(st.Answers) != 2 || len(st.Answers[1].Documents) != 1 {
+			t.Fatalf("answers in the status: %s", res.body)
+		}
+		v.run(t, psrv.URL, exchange{method: "GET", path: st.Answers[1].Documents[0].Download, header: hdr("Authorization", "Bearer "+portalKey),
+			requestValid: true, status: 200})
+		v.run(t, psrv.URL, exchange{method: "GET", path: "/v1/submissions/" + delivered + "/answers/" + st.Answers[1].ID + "/documents/9",
+			header: hdr("Authorization", "Bearer "+portalKey), requestValid: true, status: 404})
+
+		// Two unmatched answers: one assigned, one discarded.
+		var ids []string
+		for range 2 {
+			res := v.run(t, psrv.URL, exchange{method: "POST", path: "/v1/answers", header: ans("application/xml"),
+				body:         string(answerstest.Render(t, answerstest.Eingangsbestaetigung, answerstest.Refs{Reference: uuid.NewString()})),
+				requestValid: true, status: 202})
+			var rc portalapi.AnswerReceiptResponse
+			if err := json.Unmarshal(res.body, &rc); err != nil || rc.Matched {
+				t.Fatalf("unmatched answer: %s", res.body)
+			}
+			ids = append(ids, rc.ID)
+		}
+		v.run(t, asrv.URL, exchange{method: "GET", path: "/admin/v1/answers?state=unmatched&limit=10", header: auth, requestValid: true, status: 200})
+		v.run(t, asrv.URL, exchange{method: "GET", path: "/admin/v1/answers?state=bogus", header: auth, requestValid: false, status: 400})
+		v.run(t, asrv.URL, exchange{method: "GET", path: "/admin/v1/answers/" + ids[0], header: auth, requestValid: true, status: 200})
+		v.run(t, asrv.URL, exchange{method: "GET", path: "/admin/v1/answers/" + uuid.NewString(), header: auth, requestValid: true, status: 404})
+		v.run(t, asrv.URL, exchange{method: "POST", path: "/admin/v1/answers/" + ids[0] + "/assign", header: authJSON,
+			body: `{"submission_id":"` + uuid.NewString() + `","reason":"x"}`, requestValid: true, status: 422})
+		v.run(t, asrv.URL, exchange{method: "POST", path: "/admin/v1/answers/" + ids[0] + "/assign", header: authJSON,
+			body: `{"submission_id":"` + queued + `","reason":"confirmed by phone"}`, requestValid: true, status: 200})
+		v.run(t, asrv.URL, exchange{method: "POST", path: "/admin/v1/answers/" + ids[0] + "/discard", header: authJSON,
+			body: `{"reason":"x"}`, requestValid: true, status: 409})
+		v.run(t, asrv.URL, exchange{method: "POST", path: "/admin/v1/answers/" + ids[1] + "/discard", header: authJSON,
+			body: `{"reason":"vendor test message"}`, requestValid: true, status: 200})
+	})
+
 	// Every operation of the document was exercised (or is not implemented yet).
 	for _, path := range doc.Paths.InMatchingOrder() {
 		for method, op := range doc.Paths.Value(path).Operations() {
@@ -617,7 +683,8 @@ func oldStateVocabulary(body []byte) bool {
 func TestRoutesDocumented(t *testing.T) {
 	doc, _ := loadDocument(t)
 	for _, pattern := range []string{
-		portalapi.RouteSubmit, portalapi.RouteStatus,
+		portalapi.RouteSubmit, portalapi.RouteStatus, portalapi.RouteAnswers, portalapi.RouteAnswerDocument,
+		adminapi.RouteAnswers, adminapi.RouteAnswer, adminapi.RouteAnswerAssign, adminapi.RouteAnswerDiscard,
 		adminapi.RouteList, adminapi.RouteShow, adminapi.RouteReplay, adminapi.RouteReplayAll,
 	} {
 		method, path, _ := strings.Cut(pattern, " ")
@@ -648,5 +715,12 @@ func TestHandler(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
 		t.Fatalf("POST: %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+}
+
+// The answers' XML and ZIP bodies are validated as strings.
+func init() {
+	for _, ct := range []string{"application/xml", "text/xml", "application/zip"} {
+		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 	}
 }

@@ -163,8 +163,16 @@
 // The body is decoded in one pass by decodeJSON, which refuses nesting
 // deeper than MaxJSONDepth and member names that repeat, also in another
 // case (400), before encoding/json semantics would let the last one win.
-// Bodies held in memory by all requests together are bounded
-// (Config.MaxInflightBodyBytes; 503 when no room frees up in time).
+// Intake is shared fairly among the portals (fairness.go): memory for
+// bodies is reserved as the bytes arrive, never as announced, and a JSON
+// body beyond Config.BodyBufferBytes is spooled to an encrypted, unlinked
+// file until complete (spool.go); each portal holds at most its share of
+// the memory (Config.PortalInflightBodyBytes, else 429) and of the
+// submissions in progress (Config.PortalMaxUploads, else 429), all
+// together at most Config.MaxInflightBodyBytes and Config.MaxUploads (else
+// 503); a body below Config.MinBodyRate after Config.BodyRateGrace gets 408
+// and its connection is closed. The database work of a request is bounded
+// by Config.DatabaseTimeout (503 with Retry-After).
 //
 // # Operation
 //

@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/semaphore"
-
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/intake/idtoken"
@@ -61,18 +59,43 @@ type Config struct {
 	// Default DefaultAuthFailureClients.
 	AuthFailureClients int
 	// MaxInflightBodyBytes bounds the request bodies held in memory by all
-	// requests together; a request waits for room, and gets 503 when there
-	// is none within InflightWait. A multipart request holds its submission
-	// part and one chunk of its upload (outbox.BlobChunkSize). Default four
+	// requests together, reserved in steps of 64 KiB as they arrive (not as
+	// announced); a request waits for room, and gets 503 when there is none
+	// within InflightWait. A multipart request holds its submission part
+	// and one chunk of its upload (outbox.BlobChunkSize). Default four
 	// times MaxBodyBytes; at least MaxBodyBytes plus 576 KiB.
 	MaxInflightBodyBytes int64
+	// PortalInflightBodyBytes bounds the part of MaxInflightBodyBytes the
+	// requests of one portal may hold together; beyond it they wait, and
+	// get 429 when no room frees up within InflightWait. Default half of
+	// MaxInflightBodyBytes, at least MaxBodyBytes plus 576 KiB.
+	PortalInflightBodyBytes int64
 	// InflightWait bounds that wait. Default DefaultInflightWait.
 	InflightWait time.Duration
+	// MaxUploads bounds the submissions in progress (from authentication to
+	// the answer) of all portals (503 beyond it), PortalMaxUploads those of
+	// one portal (429 beyond it). Defaults DefaultMaxUploads and
+	// DefaultPortalMaxUploads.
+	MaxUploads       int
+	PortalMaxUploads int
+	// BodyBufferBytes is the part of a JSON body kept in memory while it
+	// arrives; the rest goes to an encrypted, unlinked temporary file in
+	// SpoolDir (the system's temporary directory when empty) until the body
+	// is complete. Default DefaultBodyBufferBytes; at least 64 KiB.
+	BodyBufferBytes int64
+	SpoolDir        string
+	// MinBodyRate (bytes per second) and BodyRateGrace cut a body that
+	// arrives too slowly: it may take BodyRateGrace plus one second per
+	// MinBodyRate bytes received, else its connection is closed after a
+	// 408. Zero MinBodyRate: no minimum.
+	MinBodyRate   int64
+	BodyRateGrace time.Duration
 	// UploadIdleTimeout bounds how long a multipart upload may make no
 	// progress: every 64 KiB received extend the connection's read
 	// deadline by it (and its write deadline by it plus WriteTimeout), so
 	// that large attachments are not cut off by the server's total read
-	// timeout. Zero leaves the server's timeouts in force.
+	// timeout. A JSON body may take it in all (the server's read timeout).
+	// Zero leaves the server's timeouts in force.
 	UploadIdleTimeout time.Duration
 	// WriteTimeout is the server's write timeout, for the extended write
 	// deadline of an upload.
@@ -81,7 +104,22 @@ type Config struct {
 	// config.Portal.IdentityToken and caches the providers' key sets.
 	// Default: a new idtoken.Registry with Logger and Now.
 	IdentityTokens *idtoken.Registry
+	// Answers, when set, receives the answers of POST /v1/answers
+	// (intake.AnswerService); without it the route does not exist.
+	Answers AnswerReceiver
+	// DatabaseTimeout bounds the database work of a request: the reads of
+	// the status endpoints, and for a JSON submission everything after its
+	// body arrived (Intake bounds each database call of an upload itself).
+	// After it the request gets 503 with Retry-After. Default
+	// DefaultDatabaseTimeout.
+	DatabaseTimeout time.Duration
 }
+
+// DefaultDatabaseTimeout is the default of Config.DatabaseTimeout.
+const DefaultDatabaseTimeout = 5 * time.Second
+
+// DefaultBodyBufferBytes is the default of Config.BodyBufferBytes.
+const DefaultBodyBufferBytes = 256 << 10
 
 // DefaultInflightWait is the default of Config.InflightWait.
 const DefaultInflightWait = 10 * time.Second
@@ -131,8 +169,11 @@ func (c Config) Validate() error {
 	if c.InflightWait < 0 {
 		errs = append(errs, fmt.Errorf("inflight wait is negative (%s)", c.InflightWait))
 	}
-	if c.MaxInflightBodyBytes < 0 {
-		errs = append(errs, fmt.Errorf("max inflight body bytes is negative (%d)", c.MaxInflightBodyBytes))
+	if c.MaxInflightBodyBytes < 0 || c.PortalInflightBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("inflight body bytes are negative (%d, portal %d)", c.MaxInflightBodyBytes, c.PortalInflightBodyBytes))
+	}
+	if c.MaxUploads < 0 || c.PortalMaxUploads < 0 || c.BodyBufferBytes < 0 || c.MinBodyRate < 0 || c.BodyRateGrace < 0 || c.DatabaseTimeout < 0 {
+		errs = append(errs, errors.New("uploads, body rate, grace and database timeout must not be negative"))
 	}
 	if errs != nil {
 		return fmt.Errorf("portal api config: %w", errors.Join(errs...))
@@ -171,11 +212,17 @@ type Handler struct {
 	draining     atomic.Bool
 	limits       portalLimiters
 	failures     *failureLimiter
-	inflight     *semaphore.Weighted
-	inflightWait time.Duration
+	shares       *intakeShares
 	uploadIdle   time.Duration
 	writeTimeout time.Duration
 	idtokens     *idtoken.Registry
+	answers      AnswerReceiver
+	answerStore  AnswerStore // nil: the store keeps no answers
+	minRate      int64
+	rateGrace    time.Duration
+	bodyBuffer   int64
+	spoolDir     string
+	dbTimeout    time.Duration
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -207,21 +254,33 @@ func New(cfg Config) (*Handler, error) {
 	h.limits = newPortalLimiters(h.cfg.Portals)
 	h.failures = newFailureLimiter(cmp.Or(cfg.AuthFailureRate, DefaultAuthFailureRate),
 		cmp.Or(cfg.AuthFailureBurst, DefaultAuthFailureBurst), cmp.Or(cfg.AuthFailureClients, DefaultAuthFailureClients))
+	h.answers = cfg.Answers
+	h.answerStore, _ = cfg.Store.(AnswerStore)
 	// Room for one request at least: a body, or a multipart request's
-	// submission part and the chunk of its upload.
-	h.inflight = semaphore.NewWeighted(max(h.maxBody+budgetStep+outbox.BlobChunkSize,
-		cmp.Or(cfg.MaxInflightBodyBytes, 4*h.maxBody)))
-	h.inflightWait = cmp.Or(cfg.InflightWait, DefaultInflightWait)
+	// submission part and the chunk of its upload, or the largest answer.
+	oneRequest := max(h.maxBody+budgetStep+outbox.BlobChunkSize, roundUp(maxAnswerBytes(h.cfg), budgetStep))
+	total := max(oneRequest, cmp.Or(cfg.MaxInflightBodyBytes, 4*h.maxBody))
+	h.shares = newIntakeShares(total, max(oneRequest, cmp.Or(cfg.PortalInflightBodyBytes, total/2)),
+		cmp.Or(cfg.InflightWait, DefaultInflightWait),
+		cmp.Or(cfg.MaxUploads, DefaultMaxUploads), cmp.Or(cfg.PortalMaxUploads, DefaultPortalMaxUploads))
 	h.uploadIdle, h.writeTimeout = cfg.UploadIdleTimeout, cfg.WriteTimeout
 	h.idtokens = cfg.IdentityTokens
 	if h.idtokens == nil {
 		h.idtokens = idtoken.NewRegistry(idtoken.Options{Logger: h.log, Now: h.now})
 	}
+	h.minRate, h.rateGrace = cfg.MinBodyRate, cfg.BodyRateGrace
+	h.bodyBuffer, h.spoolDir = max(budgetStep, cmp.Or(cfg.BodyBufferBytes, DefaultBodyBufferBytes)), cfg.SpoolDir
+	h.dbTimeout = cmp.Or(cfg.DatabaseTimeout, DefaultDatabaseTimeout)
 
 	h.handle(RouteSubmit, h.submit)
 	h.handle(RouteStatus, h.status)
 	h.handle(RouteList, h.list)
 	h.handle(RouteEvents, h.events)
+	h.handle(RouteAnswerDocument, h.answerDocument)
+	if h.answers != nil {
+		h.handle(RouteAnswers, h.receiveAnswer)
+		h.handle("/v1/answers", methodNotAllowed(http.MethodPost))
+	}
 	// The same paths with any other method, and everything else, answer
 	// with problems instead of the ServeMux's plain-text errors.
 	h.handle("/v1/submissions", methodNotAllowed(http.MethodGet+", "+http.MethodHead+", "+http.MethodPost))
@@ -320,6 +379,11 @@ func (h *Handler) handle(pattern string, fn func(http.ResponseWriter, *http.Requ
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		info := infoOf(r.Context())
 		info.route = pattern
+		if pattern != RouteSubmit { // a submission bounds its database work after its body arrived
+			ctx, cancel := context.WithTimeout(r.Context(), h.dbTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		if err := fn(w, r); err != nil {
 			h.fail(w, r, info, err)
 		}

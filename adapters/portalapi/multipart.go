@@ -34,48 +34,6 @@ const (
 // extends its read deadline.
 const budgetStep = 64 << 10
 
-// uploadDeadline keeps extending the read and write deadlines of a
-// request's connection while its body arrives at budgetStep bytes per
-// idle period at least, so that a large upload is limited by its
-// progress rather than by the server's total read timeout.
-type uploadDeadline struct {
-	rc       *http.ResponseController
-	idle     time.Duration
-	write    time.Duration
-	progress int64
-}
-
-// newUploadDeadline sets the first deadlines; idle <= 0 leaves the
-// server's timeouts in force.
-func newUploadDeadline(w http.ResponseWriter, idle, write time.Duration) *uploadDeadline {
-	d := &uploadDeadline{rc: http.NewResponseController(w), idle: idle, write: write}
-	d.extend()
-	return d
-}
-
-func (d *uploadDeadline) extend() {
-	if d.idle <= 0 {
-		return
-	}
-	now := time.Now()
-	// Not every connection supports deadlines (http.ErrNotSupported in
-	// tests with recorders); the server's timeouts stay in force then.
-	_ = d.rc.SetReadDeadline(now.Add(d.idle))
-	_ = d.rc.SetWriteDeadline(now.Add(d.idle + d.write))
-}
-
-// reader counts what r yields and extends the deadlines every budgetStep.
-func (d *uploadDeadline) reader(r io.Reader) io.Reader {
-	return readerFunc(func(p []byte) (int, error) {
-		n, err := r.Read(p)
-		if d.progress += int64(n); d.progress >= budgetStep {
-			d.progress = 0
-			d.extend()
-		}
-		return n, err
-	})
-}
-
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
@@ -83,68 +41,69 @@ func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 // multipartRequest reads a multipart/form-data submission part by part.
 type multipartRequest struct {
 	mr       *multipart.Reader
-	deadline *uploadDeadline
+	deadline *bodyDeadline
+	res      *reservation // the request's share of the body budget
 }
 
-// openMultipart starts reading r's multipart body with boundary.
-func (h *Handler) openMultipart(w http.ResponseWriter, r *http.Request, boundary string) *multipartRequest {
-	d := newUploadDeadline(w, h.uploadIdle, h.writeTimeout)
-	return &multipartRequest{mr: multipart.NewReader(d.reader(r.Body), boundary), deadline: d}
+// openMultipart starts reading r's multipart body with boundary, reserving
+// memory in res: the upload is bounded by its progress (UploadIdleTimeout)
+// and the minimum rate, not by the server's read timeout.
+func (h *Handler) openMultipart(w http.ResponseWriter, r *http.Request, boundary string, res *reservation,
+	began time.Time) *multipartRequest {
+	d := newBodyDeadline(w, bodyDeadline{start: began, grace: h.rateGrace, rate: h.minRate, idle: h.uploadIdle, write: h.writeTimeout})
+	return &multipartRequest{mr: multipart.NewReader(d.reader(r.Body), boundary), deadline: d, res: res}
 }
 
 // readSubmission reads the first part, which must be the submission JSON
-// of at most h.maxBody bytes, reserving room for it in the in-flight
-// budget as it grows. The caller releases the reserved weight.
-func (h *Handler) readSubmission(ctx context.Context, m *multipartRequest) (body []byte, weight int64, err error) {
+// of at most h.maxBody bytes, reserving room for it in the request's
+// reservation as it grows; it is released with the reservation.
+func (h *Handler) readSubmission(ctx context.Context, m *multipartRequest) (body []byte, err error) {
 	part, err := m.mr.NextPart()
 	if err != nil {
-		return nil, 0, errMalformed(text("the multipart body could not be read: %s",
-			"der multipart-Inhalt konnte nicht gelesen werden: %s", partError(err)))
+		return nil, multipartProblem(err)
 	}
 	defer part.Close()
 	if part.FormName() != PartSubmission {
-		return nil, 0, errMalformed(text("the first part must be the form field %q with the submission JSON",
+		return nil, errMalformed(text("the first part must be the form field %q with the submission JSON",
 			"der erste Teil muss das Formularfeld %q mit dem JSON des Antrags sein", PartSubmission))
 	}
 	if ct := part.Header.Get("Content-Type"); ct != "" {
 		if err := checkJSONType(ct); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 	}
 	var buf bytes.Buffer
 	for {
-		if err := h.acquire(ctx, budgetStep); err != nil {
-			h.inflight.Release(weight)
-			return nil, 0, err
+		if err := m.res.grow(ctx, budgetStep); err != nil {
+			return nil, err
 		}
-		weight += budgetStep
 		_, err := io.CopyN(&buf, part, budgetStep)
 		if int64(buf.Len()) > h.maxBody {
-			h.inflight.Release(weight)
-			return nil, 0, errTooLarge(h.maxBody)
+			return nil, errTooLarge(h.maxBody)
 		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			h.inflight.Release(weight)
-			return nil, 0, errMalformed(text("the submission part could not be read: %s",
+			if tooSlow(err) {
+				return nil, errTooSlow()
+			}
+			return nil, errMalformed(text("the submission part could not be read: %s",
 				"der Teil mit dem Antrag konnte nicht gelesen werden: %s", partError(err)))
 		}
 	}
-	return buf.Bytes(), weight, nil
+	m.res.shrink(m.res.held - roundUp(int64(buf.Len()), budgetStep))
+	return buf.Bytes(), nil
 }
 
-// acquire reserves weight bytes of the in-flight budget, waiting at most
-// h.inflightWait.
-func (h *Handler) acquire(ctx context.Context, weight int64) error {
-	ctx, cancel := context.WithTimeout(ctx, h.inflightWait)
-	defer cancel()
-	if err := h.inflight.Acquire(ctx, weight); err != nil {
-		return errUnavailable(text("too many large requests at once; retry later",
-			"zu viele große Anfragen gleichzeitig; bitte später erneut versuchen"), nil)
+// multipartProblem is the problem answering a failure to read the next
+// part of a multipart body.
+func multipartProblem(err error) error {
+	if tooSlow(err) {
+		return errTooSlow()
 	}
-	return nil
+	return errMalformed(text("the multipart body could not be read: %s",
+		"der multipart-Inhalt konnte nicht gelesen werden: %s", partError(err)))
 }
 
 // partError describes a multipart reading error without quoting data.
@@ -177,10 +136,10 @@ func (h *Handler) stageParts(ctx context.Context, m *multipartRequest, attachmen
 	}
 	// One chunk of each upload is in memory at a time; it counts against
 	// the in-flight budget like a body.
-	if err := h.acquire(ctx, outbox.BlobChunkSize); err != nil {
+	if err := m.res.grow(ctx, outbox.BlobChunkSize); err != nil {
 		return nil, err
 	}
-	defer h.inflight.Release(outbox.BlobChunkSize)
+	defer m.res.shrink(outbox.BlobChunkSize)
 	seen := make([]bool, len(attachments))
 	for {
 		part, err := m.mr.NextPart()
@@ -188,8 +147,7 @@ func (h *Handler) stageParts(ctx context.Context, m *multipartRequest, attachmen
 			break
 		}
 		if err != nil {
-			return nil, errMalformed(text("the multipart body could not be read: %s",
-				"der multipart-Inhalt konnte nicht gelesen werden: %s", partError(err)))
+			return nil, multipartProblem(err)
 		}
 		fes, err := stagePart(ctx, part, index, seen, staged)
 		part.Close()
@@ -238,6 +196,8 @@ func stagePart(ctx context.Context, part *multipart.Part, index map[string]int, 
 		return v.Errors, nil // too large, empty, or not its media type
 	}
 	switch {
+	case errors.Is(err, outbox.ErrBlobSource) && tooSlow(err):
+		return nil, errTooSlow()
 	case errors.Is(err, outbox.ErrBlobSource):
 		return nil, errMalformed(text("the multipart body could not be read: %s",
 			"der multipart-Inhalt konnte nicht gelesen werden: %s", partError(err)))

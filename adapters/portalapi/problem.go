@@ -30,7 +30,8 @@ const (
 	ProblemPayloadTooLarge      = ProblemTypePrefix + "payload-too-large"      // 413: the body exceeds the limit
 	ProblemIdempotencyConflict  = ProblemTypePrefix + "idempotency-conflict"   // 422: an Idempotency-Key reused with a different request
 	ProblemUnavailable          = ProblemTypePrefix + "unavailable"            // 503: draining or the database is unavailable; see Retry-After
-	ProblemTooManyRequests      = ProblemTypePrefix + "too-many-requests"      // 429: the portal's rate limit, or too many failed authentications; see Retry-After
+	ProblemTooManyRequests      = ProblemTypePrefix + "too-many-requests"      // 429: the portal's rate limit, its share of uploads or body memory, or too many failed authentications; see Retry-After
+	ProblemRequestTimeout       = ProblemTypePrefix + "request-timeout"        // 408: the body arrived below the minimum rate; the connection is closed
 	ProblemInternal             = ProblemTypePrefix + "internal"               // 500: a bug; it is logged
 	ProblemIdentityToken        = ProblemTypePrefix + "identity-token-invalid" // 401: the applicant's identity token is missing or refused; see reason
 )
@@ -182,9 +183,12 @@ func errUnavailable(detail localized, cause error) *problemError {
 // errTooManyRequests is the answer to a request over a rate limit; the
 // client may retry after wait.
 func errTooManyRequests(wait time.Duration) *problemError {
-	return &problemError{typ: ProblemTooManyRequests, status: http.StatusTooManyRequests,
-		detail: text("too many requests; retry after the time in Retry-After",
-			"zu viele Anfragen; bitte nach der Zeit in Retry-After erneut versuchen"),
+	return errTooManyRequestsDetail(wait, text("too many requests; retry after the time in Retry-After",
+		"zu viele Anfragen; bitte nach der Zeit in Retry-After erneut versuchen"))
+}
+
+func errTooManyRequestsDetail(wait time.Duration, detail localized) *problemError {
+	return &problemError{typ: ProblemTooManyRequests, status: http.StatusTooManyRequests, detail: detail,
 		header: http.Header{"Retry-After": {strconv.Itoa(retryAfterSecondsOf(wait))}}}
 }
 

@@ -2,6 +2,8 @@ package portalapi_test
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
@@ -320,61 +322,222 @@ func TestTLSConfig(t *testing.T) {
 	}
 }
 
-// TestBodiesInMemoryAreBounded holds the whole in-memory budget with slow
-// uploads: another request gets 503 with Retry-After instead of memory,
-// and once the uploads are done, requests are served again. The budget is
-// four bodies (the default), so four slow uploads take it.
-func TestBodiesInMemoryAreBounded(t *testing.T) {
+// slowUpload opens a connection that POSTs a JSON body of announced bytes
+// with key and sends the first sent bytes of it ('{' and spaces), then
+// stalls. The caller writes the rest, or closes it.
+func slowUpload(t *testing.T, e *env, key string, announced, sent int) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(hostileDeadline))
+	head := fmt.Sprintf("POST /v1/submissions HTTP/1.1\r\nHost: amtsbote.test\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n{", key, announced)
+	if _, err := io.WriteString(c, head+strings.Repeat(" ", sent-1)); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// finishUpload writes the rest of a slowUpload's body and returns the
+// status of the answer; 0 when the server had answered and closed the
+// connection before (the write or the read fail then).
+func finishUpload(t *testing.T, c net.Conn, rest int) int {
+	t.Helper()
+	_, werr := io.WriteString(c, strings.Repeat(" ", rest-1)+"}")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		if werr != nil {
+			return 0
+		}
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// awaitRefusal submits {} with key until it is refused with status and
+// problem type typ (with Retry-After), as it must be once the slow
+// uploads' handlers hold what they take; every answer before is 422.
+func awaitRefusal(t *testing.T, e *env, key string, status int, typ string) {
+	t.Helper()
+	for range 200 {
+		r := e.submit(t, key, []byte(`{}`))
+		if r.status == status {
+			problemOf(t, r, status, typ)
+			if r.header.Get("Retry-After") == "" {
+				t.Errorf("%d without Retry-After", status)
+			}
+			return
+		}
+		problemOf(t, r, http.StatusUnprocessableEntity, portalapi.ProblemValidationFailed)
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("no request of %s was refused with %d", key, status)
+}
+
+// TestAnnouncedBodiesReserveNothing: uploads that announce the largest body
+// and send nothing hold no memory, only their upload slot: the same portal
+// and the others are served meanwhile.
+func TestAnnouncedBodiesReserveNothing(t *testing.T) {
 	t.Parallel()
-	const maxBody = 512 << 10 // four of them exceed the minimum budget (a body and an upload's chunks)
+	const maxBody = 512 << 10
+	e := newEnv(t, func(c *envConfig) { c.MaxBodyBytes, c.InflightWait = maxBody, 50*time.Millisecond })
+	for range 16 { // four times the budget, announced
+		slowUpload(t, e, demoKey, maxBody, 1)
+	}
+	for _, key := range []string{demoKey, otherKey} {
+		for range 5 {
+			problemOf(t, e.submit(t, key, []byte(`{}`)), http.StatusUnprocessableEntity, portalapi.ProblemValidationFailed)
+		}
+	}
+}
+
+// TestBodiesInMemoryAreShared: bodies that have arrived hold memory. One
+// portal's bodies hold at most its share (here three of the four bodies of
+// the budget): its next request gets 429, while another portal is served.
+// When the other portal's body takes the rest, the budget is exhausted:
+// the next request gets 503. Once the uploads are done, requests are
+// served again.
+func TestBodiesInMemoryAreShared(t *testing.T) {
+	t.Parallel()
+	const maxBody = 512 << 10
 	e := newEnv(t, func(c *envConfig) {
-		c.MaxBodyBytes, c.InflightWait = maxBody, 50*time.Millisecond
+		c.MaxBodyBytes, c.InflightWait, c.PortalInflightBodyBytes = maxBody, 50*time.Millisecond, 3*maxBody
+		c.BodyBufferBytes = maxBody // all in memory, none spooled
+	})
+	// All but the last byte: the body is in memory. Three fill the share
+	// exactly. (More would compete for it step by step and might all be
+	// refused, each holding a part when the share runs out.)
+	var demo []net.Conn
+	for range 3 {
+		demo = append(demo, slowUpload(t, e, demoKey, maxBody, maxBody-1))
+	}
+	awaitRefusal(t, e, demoKey, http.StatusTooManyRequests, portalapi.ProblemTooManyRequests)
+	problemOf(t, e.submit(t, otherKey, []byte(`{}`)), http.StatusUnprocessableEntity, portalapi.ProblemValidationFailed)
+
+	other := slowUpload(t, e, otherKey, maxBody, maxBody-1)
+	awaitRefusal(t, e, otherKey, http.StatusServiceUnavailable, portalapi.ProblemUnavailable)
+
+	for _, c := range append(demo, other) {
+		if st := finishUpload(t, c, 1); st != http.StatusUnprocessableEntity {
+			t.Errorf("slow upload answered %d, want 422", st)
+		}
+	}
+	// The budget is back.
+	for _, key := range []string{demoKey, otherKey} {
+		problemOf(t, e.submit(t, key, []byte(`{}`)), http.StatusUnprocessableEntity, portalapi.ProblemValidationFailed)
+	}
+}
+
+// TestLargeBodiesSpool: beyond the in-memory buffer, a body that arrives
+// is spooled: slow bodies that have nearly all arrived hold one step of
+// memory each, not their size, so requests are served meanwhile; once
+// complete, each is read back and answered as usual. The spool file is
+// unlinked from the start.
+func TestLargeBodiesSpool(t *testing.T) {
+	t.Parallel()
+	const maxBody = 512 << 10
+	spoolDir := t.TempDir()
+	e := newEnv(t, func(c *envConfig) {
+		// A long wait: while a body is still in its in-memory part, it holds
+		// more than the step it holds once spooled.
+		c.MaxBodyBytes, c.InflightWait, c.BodyBufferBytes, c.SpoolDir = maxBody, 5*time.Second, 128<<10, spoolDir
 	})
 	var slow []net.Conn
-	for range 4 {
+	for range 8 { // twice the budget, arrived but for the last byte
+		slow = append(slow, slowUpload(t, e, demoKey, maxBody, maxBody-1))
+	}
+	for range 20 {
+		problemOf(t, e.submit(t, demoKey, []byte(`{}`)), http.StatusUnprocessableEntity, portalapi.ProblemValidationFailed)
+	}
+	if entries, err := os.ReadDir(spoolDir); err != nil || len(entries) != 0 {
+		t.Errorf("spool directory holds %d entries (%v), want none: spool files are unlinked", len(entries), err)
+	}
+	for _, c := range slow {
+		if st := finishUpload(t, c, 1); st != http.StatusUnprocessableEntity {
+			t.Errorf("spooled upload answered %d, want 422 (it was read back whole)", st)
+		}
+	}
+	// A valid submission larger than the buffer is stored as sent.
+	body := append(readDemo(t), bytes.Repeat([]byte(" \n"), 100<<10)...)
+	id := accepted(t, e.submit(t, demoKey, body))
+	if sub, _, err := e.store.Submission(context.Background(), id); err != nil || !bytes.Equal(sub.Payload, body) {
+		t.Errorf("stored payload of the spooled submission differs (%v)", err)
+	}
+}
+
+// TestUploadSlotsPerPortal: a portal with all its upload slots taken by
+// stalled bodies gets 429 with Retry-After; another portal is served.
+func TestUploadSlotsPerPortal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *envConfig) { c.PortalMaxUploads, c.InflightWait = 3, 50*time.Millisecond })
+	for range 3 {
+		slowUpload(t, e, demoKey, 1000, 1)
+	}
+	awaitRefusal(t, e, demoKey, http.StatusTooManyRequests, portalapi.ProblemTooManyRequests)
+	problemOf(t, e.submit(t, otherKey, []byte(`{}`)), http.StatusUnprocessableEntity, portalapi.ProblemValidationFailed)
+}
+
+// TestSlowBodiesAreCut: a body that stalls, or trickles in below the
+// minimum rate, is answered 408 and its connection closed once the grace
+// period is over; a body at a good rate is not cut.
+func TestSlowBodiesAreCut(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *envConfig) {
+		c.MinBodyRate, c.BodyRateGrace, c.UploadIdleTimeout = 1000, 300*time.Millisecond, time.Minute
+	})
+	read408 := func(t *testing.T, c net.Conn) {
+		t.Helper()
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestTimeout || !resp.Close {
+			t.Fatalf("answered %d (close %v), want 408 and the connection closed", resp.StatusCode, resp.Close)
+		}
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+			t.Errorf("Content-Type %q", ct)
+		}
+	}
+	t.Run("stalled", func(t *testing.T) {
+		t.Parallel()
+		read408(t, slowUpload(t, e, demoKey, 10000, 1))
+	})
+	t.Run("one byte per 50ms, chunked", func(t *testing.T) {
+		t.Parallel()
 		c, err := net.Dial("tcp", e.srv.Listener.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
 		_ = c.SetDeadline(time.Now().Add(hostileDeadline))
-		head := fmt.Sprintf("POST /v1/submissions HTTP/1.1\r\nHost: amtsbote.test\r\nAuthorization: Bearer %s\r\n"+
-			"Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n{", demoKey, maxBody)
+		head := "POST /v1/submissions HTTP/1.1\r\nHost: amtsbote.test\r\nAuthorization: Bearer " + demoKey +
+			"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
 		if _, err := io.WriteString(c, head); err != nil {
 			t.Fatal(err)
 		}
-		slow = append(slow, c)
-	}
-	// The slow uploads take the budget as soon as their handlers run.
-	refused := false
-	for range 200 {
-		r := e.submit(t, demoKey, []byte(`{}`))
-		if r.status == http.StatusServiceUnavailable {
-			problemOf(t, r, http.StatusServiceUnavailable, portalapi.ProblemUnavailable)
-			if r.header.Get("Retry-After") == "" {
-				t.Error("503 without Retry-After")
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for range 200 { // 10 s at most; cut after about 0.3 s
+				if _, err := io.WriteString(c, "1\r\n \r\n"); err != nil {
+					return
+				}
+				time.Sleep(50 * time.Millisecond)
 			}
-			refused = true
-			break
-		}
+		}()
+		read408(t, c)
+		c.Close()
+		<-done
+	})
+	t.Run("at a good rate", func(t *testing.T) {
+		t.Parallel()
+		body := []byte(`{}`)
+		r := e.submit(t, demoKey, body)
 		problemOf(t, r, http.StatusUnprocessableEntity, portalapi.ProblemValidationFailed)
-	}
-	if !refused {
-		t.Fatal("no request was refused while the budget was taken")
-	}
-	for _, c := range slow {
-		if _, err := io.WriteString(c, strings.Repeat(" ", maxBody-2)+"}"); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusUnprocessableEntity {
-			t.Errorf("slow upload answered %d, want 422", resp.StatusCode)
-		}
-	}
-	// The budget is back.
-	problemOf(t, e.submit(t, demoKey, []byte(`{}`)), http.StatusUnprocessableEntity, portalapi.ProblemValidationFailed)
+	})
 }

@@ -23,6 +23,9 @@ type StatusResponse struct {
 	// message, which carries it to every destination.
 	Identity     *IdentityStatus     `json:"identity,omitempty"`
 	Destinations []DestinationStatus `json:"destinations"`
+	// Answers are the authority's answers to the submission, oldest first
+	// (received, Aktenzeichen, incomplete, decided, filed in the E-Akte).
+	Answers []AnswerStatus `json:"answers"`
 }
 
 // States of a destination in status responses: the vocabulary portals see.
@@ -179,6 +182,10 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) error {
 			resp.Status = StatusFailed
 		}
 	}
+	if resp.Answers, err = h.answerTimeline(ctx, sub); err != nil {
+		return errUnavailable(errReadFailed, err)
+	}
+	resp.Status = answerStatus(resp.Status, resp.Answers)
 	writeJSON(w, http.StatusOK, "application/json", resp)
 	return nil
 }

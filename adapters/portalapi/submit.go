@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"mime"
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 	"unicode/utf8"
 
 	"github.com/amtsbote/amtsbote/intake"
@@ -67,26 +69,42 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The minimum body rate counts from here: after the identity token,
+	// whose verification may wait for the provider's keys (the server's
+	// wait, not the client's), before the wait for an upload slot.
+	began := time.Now()
+	// The portal's share of the uploads in progress, and of the memory
+	// of bodies, held until the answer.
+	res, err := h.shares.begin(ctx, portal.ID)
+	if err != nil {
+		return err
+	}
+	defer res.done()
 	var (
 		req       request
 		multipart *multipartRequest
 	)
 	if boundary == "" {
-		body, release, err := h.readBody(w, r)
+		body, err := h.readBody(w, r, res, began, h.maxBody)
 		if err != nil {
 			return err
 		}
-		defer release()
 		if req, err = decodeRequest(body, false); err != nil {
 			return err
 		}
+		// The body is here: the rest is database work (staging the
+		// attachments it carries, the transaction), bounded as one. The
+		// write deadline (bodyDeadline) is a write timeout after the last
+		// byte arrived, later than this.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.dbTimeout)
+		defer cancel()
 	} else {
-		multipart = h.openMultipart(w, r, boundary)
-		body, weight, err := h.readSubmission(ctx, multipart)
+		multipart = h.openMultipart(w, r, boundary, res, began)
+		body, err := h.readSubmission(ctx, multipart)
 		if err != nil {
 			return err
 		}
-		defer h.inflight.Release(weight)
 		if req, err = decodeRequest(body, true); err != nil {
 			return err
 		}
@@ -218,38 +236,97 @@ func idempotencyKey(h http.Header) (string, error) {
 	return key, nil
 }
 
-// readBody reads the whole body, at most h.maxBody bytes, once the bodies
-// of all requests in memory leave room for it: for Content-Length bytes, or
-// h.maxBody when the length is not known. The caller calls release when it
-// no longer holds the body or anything derived from it.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte, release func(), err error) {
-	if r.ContentLength > h.maxBody {
-		return nil, nil, errTooLarge(h.maxBody)
+// readBody reads the whole body, at most maxBody bytes, reserving room
+// for it in res as it arrives, budgetStep bytes at a time: an announced
+// Content-Length reserves nothing before its bytes come. Beyond
+// h.bodyBuffer bytes, the body goes to an encrypted spool file while it
+// arrives, holding one step of memory, and is read back into memory once
+// complete and room for all of it is reserved; so a slow large body holds
+// little memory. The body must keep up with the minimum rate
+// (bodyDeadline). The reservation is released with res, when the request
+// is answered.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, res *reservation, began time.Time, maxBody int64) ([]byte, error) {
+	if r.ContentLength > maxBody {
+		return nil, errTooLarge(maxBody)
 	}
-	weight := h.maxBody
-	if r.ContentLength >= 0 {
-		weight = max(r.ContentLength, 1)
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.inflightWait)
-	defer cancel()
-	if err := h.inflight.Acquire(ctx, weight); err != nil {
-		return nil, nil, errUnavailable(text("too many large requests at once; retry later",
-			"zu viele große Anfragen gleichzeitig; bitte später erneut versuchen"), nil)
-	}
-	release = func() { h.inflight.Release(weight) }
+	d := newBodyDeadline(w, bodyDeadline{start: began, grace: h.rateGrace, rate: h.minRate, limit: h.uploadIdle, write: h.writeTimeout})
+	body := d.reader(http.MaxBytesReader(w, r.Body, maxBody))
 	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, min(h.maxBody, weight)))
-	if err != nil {
-		release()
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, nil, errTooLarge(h.maxBody)
+	for int64(buf.Len()) < h.bodyBuffer {
+		if err := res.grow(r.Context(), budgetStep); err != nil {
+			return nil, err
 		}
-		return nil, nil, errMalformed(text("the request body could not be read", "der Inhalt der Anfrage konnte nicht gelesen werden"))
+		_, err := io.CopyN(&buf, body, budgetStep)
+		if errors.Is(err, io.EOF) {
+			res.shrink(res.held - roundUp(int64(buf.Len()), budgetStep)) // the last step's rest
+			return buf.Bytes(), nil
+		}
+		if err != nil {
+			return nil, bodyReadProblem(err, maxBody)
+		}
 	}
-	return buf.Bytes(), release, nil
+
+	// Larger than the buffer: spool the rest while it arrives.
+	sp, err := newSpool(h.spoolDir)
+	if err != nil {
+		return nil, errUnavailable(errSpool, err)
+	}
+	defer sp.Close()
+	if _, err := sp.Write(buf.Bytes()); err != nil {
+		return nil, errUnavailable(errSpool, err)
+	}
+	buf = bytes.Buffer{}
+	res.shrink(res.held - budgetStep) // the spool's chunk
+	if _, err := io.Copy(spoolWriter{sp}, body); err != nil {
+		if sw, ok := errors.AsType[spoolWriteError](err); ok {
+			return nil, errUnavailable(errSpool, sw.err)
+		}
+		return nil, bodyReadProblem(err, maxBody)
+	}
+	// Complete: room for all of it, then back into memory.
+	if err := res.grow(r.Context(), roundUp(sp.total, budgetStep)-res.held); err != nil {
+		return nil, err
+	}
+	out, err := sp.appendTo(make([]byte, 0, sp.total))
+	if err != nil {
+		return nil, errUnavailable(errSpool, err)
+	}
+	return out, nil
+}
+
+// errSpool is the detail of a failure of the spool file (the disk).
+var errSpool = text("the request body could not be buffered; retry later",
+	"der Inhalt der Anfrage konnte nicht zwischengespeichert werden; bitte später erneut versuchen")
+
+// spoolWriter tells the spool's errors from the body's in io.Copy.
+type spoolWriter struct{ s *spool }
+
+func (w spoolWriter) Write(p []byte) (int, error) {
+	n, err := w.s.Write(p)
+	if err != nil {
+		err = spoolWriteError{err}
+	}
+	return n, err
+}
+
+type spoolWriteError struct{ err error }
+
+func (e spoolWriteError) Error() string { return e.err.Error() }
+
+// roundUp rounds n up to a multiple of step, at least one step.
+func roundUp(n, step int64) int64 {
+	return max(step, (n+step-1)/step*step)
+}
+
+// bodyReadProblem is the problem answering a failed read of a body.
+func bodyReadProblem(err error, maxBody int64) error {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return errTooLarge(maxBody)
+	}
+	if tooSlow(err) {
+		return errTooSlow()
+	}
+	return errMalformed(text("the request body could not be read", "der Inhalt der Anfrage konnte nicht gelesen werden"))
 }
 
 // request is the decoded body of a submission.

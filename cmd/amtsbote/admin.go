@@ -12,6 +12,7 @@ import (
 	"github.com/amtsbote/amtsbote/adapters/console"
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/intake"
 )
 
 // adminServer returns the admin API's server on cfg.Admin.Listen, beside the
@@ -23,9 +24,17 @@ func adminServer(cfg *config.Config, st store, ops *operations, logger *slog.Log
 	if !cfg.Admin.Enabled() {
 		return nil, nil
 	}
+	var answers adminapi.AnswerResolver
+	if as, ok := st.(intake.AnswerStore); ok {
+		svc, err := newAnswerService(cfg, as, logger)
+		if err != nil {
+			return nil, err
+		}
+		answers = svc
+	}
 	throttle := adminapi.NewThrottle(cfg.Admin.FailedKeyLimit, cfg.Admin.FailedKeyWindow.Duration)
 	h, err := adminapi.New(adminapi.Config{Admin: cfg.Admin, Store: st, Throttle: throttle,
-		Logger: logger.With(slog.String("api", "admin"))})
+		Logger: logger.With(slog.String("api", "admin")), Answers: answers})
 	if err != nil {
 		return nil, err
 	}

@@ -62,6 +62,7 @@ var commands = map[string]command{
 	"demo-config": {demoConfigCmd, demoConfigUsage},
 	"procedure":   {procedureCmd, procedureUsage},
 	"outbox":      {outboxCmd, outboxUsage},
+	"answers":     {answersCmd, answersUsage},
 	"audit": {auditCmd, `Usage:
   amtsbote audit SUBMISSION-ID [--json] [--config FILE | --data-dir DIR]
       Print a submission's audit trail, oldest first.

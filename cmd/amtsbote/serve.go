@@ -135,6 +135,9 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		Registry: registry,
 		Product:  transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()},
 		Logger:   logger,
+		// Each database call of a submission; a JSON submission's are
+		// bounded together by the portal API as well.
+		DatabaseTimeout: cfg.Database.RequestTimeout.Duration,
 	})
 	if err != nil {
 		return err
@@ -187,9 +190,23 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	if err != nil {
 		return err
 	}
+	answerSvc, err := newAnswerService(cfg, st, logger)
+	if err != nil {
+		return err
+	}
+	// Every answer channel receives through answers, which counts them.
+	answers, err := ops.answerReceiver(cfg, answerSvc, st)
+	if err != nil {
+		return err
+	}
+	answerChannels, err := answerChannelsPart(cfg, answers, logger)
+	if err != nil {
+		return err
+	}
 	api, err := portalapi.New(portalapi.Config{
 		Config:       cfg,
 		Intake:       in,
+		Answers:      answers,
 		Store:        st,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		// A multipart upload gets read_timeout per 64 KiB of progress.
@@ -198,6 +215,17 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		Logger:            logger,
 		Observer:          ops,
 		IdentityTokens:    identityTokens,
+		// Fair intake (server.intake) and the database budget of a request.
+		MaxInflightBodyBytes:    cfg.Server.Intake.MaxInflightBytes,
+		PortalInflightBodyBytes: cfg.Server.Intake.PortalInflightBytes,
+		InflightWait:            cfg.Server.Intake.InflightWait.Duration,
+		MaxUploads:              cfg.Server.Intake.MaxUploads,
+		PortalMaxUploads:        cfg.Server.Intake.PortalMaxUploads,
+		MinBodyRate:             cfg.Server.Intake.MinBodyRate,
+		BodyRateGrace:           cfg.Server.Intake.BodyRateGrace.Duration,
+		BodyBufferBytes:         cfg.Server.Intake.BodyBufferBytes,
+		SpoolDir:                cfg.Server.Intake.SpoolDir,
+		DatabaseTimeout:         cfg.Database.RequestTimeout.Duration,
 	})
 	if err != nil {
 		return err
@@ -232,6 +260,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	svc.http = httpServersPart("http servers", namedServer{name: "portal api", srv: portal},
 		namedServer{name: "admin api", srv: admin}, namedServer{name: "fitconnect callbacks", srv: fitconnectCallbacks})
 	svc.fitconnect = fc.subscribersPart()
+	svc.answerChannels = answerChannels
 	svc.relay = part{name: "relay", run: func(ctx context.Context) error {
 		stop := context.AfterFunc(ctx, func() { logger.Info("shutting down: relay drains") })
 		defer stop()
@@ -273,6 +302,10 @@ type services struct {
 	operations    part // metrics and probes: scrapes see the whole shutdown
 	pprof         part
 	store         part // closes last
+
+	// answerChannels (the file inboxes and AMQP queues of answers) stop
+	// with the intake, after fitconnect: no new answers are taken.
+	answerChannels part
 }
 
 // parts lists the services in the order they stop, the one place where it
@@ -286,7 +319,7 @@ type services struct {
 // (metrics): deploy/systemd/amtsbote.service's TimeoutStopSec leaves room
 // for it with the defaults.
 func (s services) parts() []part {
-	return []part{s.drain, s.http, s.fitconnect, s.relay, s.retention, s.notifications, s.operations, s.pprof, s.store}
+	return []part{s.drain, s.http, s.fitconnect, s.answerChannels, s.relay, s.retention, s.notifications, s.operations, s.pprof, s.store}
 }
 
 // listen binds the listeners of the portal API, the admin API (nil when it is

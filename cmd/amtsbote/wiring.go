@@ -44,7 +44,8 @@ func openStore(ctx context.Context, cfg config.Database, dataDir string, logger 
 // openDatabase opens PostgreSQL when database.url is set, else SQLite in dataDir.
 func openDatabase(ctx context.Context, cfg config.Database, dataDir string, logger *slog.Logger) (store, string, error) {
 	if cfg.URL != "" {
-		s, err := postgres.Open(ctx, postgres.Config{URL: cfg.URL, MaxConns: int32(cfg.MaxConns), Logger: logger})
+		s, err := postgres.Open(ctx, postgres.Config{URL: cfg.URL, MaxConns: int32(cfg.MaxConns), Logger: logger,
+			AcquireTimeout: cfg.AcquireTimeout.Duration, StatementTimeout: cfg.StatementTimeout.Duration})
 		return s, "postgres", err
 	}
 	path := cfg.Path
@@ -60,7 +61,8 @@ func openDatabase(ctx context.Context, cfg config.Database, dataDir string, logg
 		logger.Warn("the data directory is accessible to other users; make it 0700 (chmod o-rwx)",
 			slog.String("dir", filepath.Dir(path)), slog.String("mode", fi.Mode().Perm().String()))
 	}
-	s, err := sqlite.Open(ctx, path)
+	// The single writer's lock waits are bounded like a request's database time.
+	s, err := sqlite.OpenConfig(ctx, sqlite.Config{Path: path, BusyTimeout: cfg.RequestTimeout.Duration})
 	return s, "sqlite " + path, err
 }
 

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Relay", func(t *testing.T) { RunRelay(t, open) })
 	t.Run("Audit", func(t *testing.T) { RunAudit(t, open) })
 	t.Run("Blobs", func(t *testing.T) { RunBlobs(t, open) })
+	t.Run("Answers", func(t *testing.T) { RunAnswers(t, open) })
 }
 
 // RunStore checks the Store contract.

@@ -38,22 +38,73 @@ type driver struct {
 
 var _ sqlstore.Driver = (*driver)(nil)
 
-// txExecutor is a write transaction.
+// txExecutor is a write transaction on a connection of the pool.
 type txExecutor struct {
 	executor
-	tx pgx.Tx
+	conn *pgxpool.Conn
+	// budget is the time the caller's context had left at Begin; zero
+	// when it had no deadline.
+	budget time.Duration
+	done   bool
 }
 
+// Begin starts a transaction. When ctx has a deadline, the transaction
+// cannot commit after it (see Commit).
 func (d *driver) Begin(ctx context.Context) (sqlstore.Tx, error) {
-	tx, err := d.pool.Begin(ctx)
+	var budget time.Duration
+	if dl, ok := ctx.Deadline(); ok {
+		budget = time.Until(dl)
+	}
+	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &txExecutor{executor: executor{db: tx, q: d.q}, tx: tx}, nil
+	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
+		conn.Release() // not idle: destroyed
+		return nil, err
+	}
+	return &txExecutor{executor: executor{db: conn, q: d.q}, conn: conn, budget: budget}, nil
 }
 
-func (t *txExecutor) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
-func (t *txExecutor) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
+// Commit commits. With a budget, the check that the transaction is within
+// it travels in one message with the COMMIT and runs on the database's
+// clock: a COMMIT that reaches a database which hung until after the
+// caller gave up (and told its client so) rolls back instead of committing
+// late. Only a commit that the database finishes within the budget, while
+// its answer is lost, has an unknown outcome; idempotency keys resolve it.
+func (t *txExecutor) Commit(ctx context.Context) error {
+	t.done = true
+	defer t.conn.Release()
+	var tag pgconn.CommandTag
+	var err error
+	if t.budget > 0 {
+		tag, err = t.conn.Exec(ctx, t.q["CommitWithin"], pgx.QueryExecModeSimpleProtocol, t.budget.Microseconds())
+	} else {
+		tag, err = t.conn.Exec(ctx, "COMMIT")
+	}
+	if err != nil {
+		return err
+	}
+	if tag.String() != "COMMIT" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
+}
+
+// Rollback rolls back unless the transaction has ended. A connection left
+// in a transaction (ctx done, the database gone) is closed by the pool.
+func (t *txExecutor) Rollback(ctx context.Context) error {
+	if t.done {
+		return nil
+	}
+	t.done = true
+	defer t.conn.Release()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	_, err := t.conn.Exec(ctx, "ROLLBACK")
+	return err
+}
 
 func (d *driver) Ping(ctx context.Context) error { return d.pool.Ping(ctx) }
 

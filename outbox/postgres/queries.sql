@@ -286,3 +286,97 @@ UPDATE outbox_messages SET lease_until = $1 WHERE topic = $2 AND id = ANY($3) AN
 SELECT topic, id, lease_owner, COALESCE(leased_at, lease_until) FROM outbox_messages
 WHERE lease_until < $1 AND state IN ('pending', 'retrying')
 ORDER BY lease_until LIMIT $2
+
+-- Answers from the authority. Answer columns in the order scanAnswer reads them.
+
+-- name: InsertAnswer
+INSERT INTO answers (id, tenant_id, source, channel, message_id, body_sha256, message_type, status, reference,
+    submission_id, ref_message, state, detail, payload, received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''), $11, $12, $13, $14, $15)
+ON CONFLICT (tenant_id, message_id) DO NOTHING
+
+-- name: AnswerByMessageID
+SELECT id, tenant_id, source, channel, message_id, body_sha256, message_type, status, reference,
+       COALESCE(submission_id, ''), ref_message, state, detail, payload, received_at, resolved_at,
+       resolved_by, reason, purged_at
+FROM answers WHERE tenant_id = $1 AND message_id = $2
+
+-- name: AnswerByID
+SELECT id, tenant_id, source, channel, message_id, body_sha256, message_type, status, reference,
+       COALESCE(submission_id, ''), ref_message, state, detail, payload, received_at, resolved_at,
+       resolved_by, reason, purged_at
+FROM answers WHERE id = $1
+
+-- name: AnswersBySubmission
+SELECT id, tenant_id, source, channel, message_id, body_sha256, message_type, status, reference,
+       COALESCE(submission_id, ''), ref_message, state, detail, ''::bytea, received_at, resolved_at,
+       resolved_by, reason, purged_at
+FROM answers WHERE submission_id = $1 ORDER BY received_at, id
+
+-- name: ListAnswers
+-- $1 state ('' all), $2 tenant ('' all), $3 cursor time, $4 cursor id, $5 limit.
+SELECT id, tenant_id, source, channel, message_id, body_sha256, message_type, status, reference,
+       COALESCE(submission_id, ''), ref_message, state, detail, ''::bytea, received_at, resolved_at,
+       resolved_by, reason, purged_at
+FROM answers
+WHERE ($1 = '' OR state = $1) AND ($2 = '' OR tenant_id = $2)
+  AND (received_at, id) > ($3, $4)
+ORDER BY received_at, id LIMIT $5
+
+-- name: InsertAnswerAttachment
+INSERT INTO answer_attachments (answer_id, idx, blob_id, file_name, mime_type, size) VALUES ($1, $2, $3, $4, $5, $6)
+
+-- name: AnswerAttachments
+SELECT answer_id, idx, blob_id, file_name, mime_type, size FROM answer_attachments
+WHERE answer_id = ANY($1) ORDER BY answer_id, idx
+
+-- name: InsertAnswerEvent
+INSERT INTO answer_events (answer_id, kind, actor, detail, at) VALUES ($1, $2, $3, $4, $5)
+
+-- name: AnswerEvents
+SELECT seq, answer_id, kind, actor, detail, at FROM answer_events WHERE answer_id = $1 ORDER BY seq
+
+-- name: AssignAnswer
+UPDATE answers SET state = 'assigned', submission_id = $2, ref_message = $3, resolved_at = $4, resolved_by = $5, reason = $6
+WHERE id = $1 AND state = 'unmatched'
+
+-- name: DiscardAnswer
+UPDATE answers SET state = 'discarded', payload = ''::bytea, purged_at = $2, resolved_at = $2, resolved_by = $3, reason = $4
+WHERE id = $1 AND state = 'unmatched'
+
+-- name: AnswerState
+SELECT state FROM answers WHERE id = $1
+
+-- name: UnmatchedAnswers
+SELECT tenant_id, COUNT(*) FROM answers WHERE state = 'unmatched' GROUP BY tenant_id
+
+-- name: MessageTarget
+SELECT m.id, m.topic, s.id, s.tenant_id, s.portal_id
+FROM outbox_messages m JOIN submissions s ON s.id = m.submission_id
+WHERE m.id = $1 ORDER BY m.seq LIMIT 2
+
+-- name: PurgeAnswers
+UPDATE answers SET payload = ''::bytea, purged_at = $2
+WHERE id IN (
+    SELECT id FROM answers
+    WHERE purged_at IS NULL AND state IN ('matched', 'assigned') AND received_at < $1
+    ORDER BY received_at LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id
+
+-- name: PurgeAnswerBlobChunks
+DELETE FROM outbox_blob_chunks
+WHERE blob_id IN (SELECT blob_id FROM answer_attachments WHERE answer_id = ANY($1))
+
+-- name: PurgeAnswerBlobs
+DELETE FROM outbox_blobs
+WHERE id IN (SELECT blob_id FROM answer_attachments WHERE answer_id = ANY($1))
+
+-- name: CommitWithin
+-- Commits unless the transaction is older than the given microseconds (now() is
+-- its start) on the database's clock: sent with the COMMIT in one simple
+-- query, an error skips the COMMIT and the transaction stays aborted. The
+-- failing branch is volatile, so that it is not folded at plan time.
+SELECT CASE WHEN clock_timestamp() <= now() + $1 * interval '1 microsecond' THEN 0
+  ELSE ('transaction deadline passed: ' || clock_timestamp()::text)::int END; COMMIT

@@ -29,3 +29,9 @@ SELECT id, submission_id, size, sha256, sha256_sealed, chunks, created_at FROM o
 -- IS NOT DISTINCT FROM, not =: sha256_sealed is NULL for a checksum in
 -- clear, and NULL = NULL is not true.
 UPDATE outbox_blobs SET sha256 = $4, sha256_sealed = $5 WHERE id = $1 AND sha256 = $2 AND sha256_sealed IS NOT DISTINCT FROM $3
+
+-- name: AnswerPayloads
+SELECT id, payload, detail FROM answers WHERE id > $1 ORDER BY id LIMIT $2
+
+-- name: RewriteAnswerPayload
+UPDATE answers SET payload = $4, detail = $5 WHERE id = $1 AND payload = $2 AND detail = $3

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,10 +29,15 @@ var queryNames = []string{
 	"InsertMessageIgnore", "InsertEvent", "SubmissionInfo", "SubmissionExists", "Events", "StatsOpen", "StatsDead",
 	"LastDelivered", "ListSubmissions", "MessagesOfSubmissions", "PurgeMessages", "PurgeSubmissions",
 	"DiscardMessage", "OpenAlarm", "CloseAlarm",
+	"CommitWithin",
 	"PutBlobChunk", "LockBlobs", "DeleteStagedBlob", "StaleStagedBlobs", "PurgeStagedBlobs", "BlobByID", "BlobChunk",
 	"StagedChunks", "InsertBlob", "PurgeBlobChunks", "PurgeBlobs",
 	"SubmissionPayloads", "RewriteSubmissionPayload", "MessagePayloads", "RewriteMessagePayload",
 	"BlobChunks", "RewriteBlobChunk", "BlobHeaders", "RewriteBlobHeader",
+	"InsertAnswer", "AnswerByMessageID", "AnswerByID", "AnswersBySubmission", "ListAnswers", "InsertAnswerAttachment",
+	"AnswerAttachments", "InsertAnswerEvent", "AnswerEvents", "AssignAnswer", "DiscardAnswer", "AnswerState",
+	"UnmatchedAnswers", "MessageTarget", "PurgeAnswers", "PurgeAnswerBlobChunks", "PurgeAnswerBlobs",
+	"AnswerPayloads", "RewriteAnswerPayload",
 }
 
 // Config configures the store.
@@ -43,7 +49,20 @@ type Config struct {
 	MaxConns int32
 	// Logger receives listener reconnects. Default: discard.
 	Logger *slog.Logger
+	// AcquireTimeout bounds the wait for a pool connection and the set-up
+	// of a new one. Zero: none.
+	AcquireTimeout time.Duration
+	// StatementTimeout is the sessions' statement_timeout (unless the URL
+	// has a statement_timeout parameter), and the deadline, plus
+	// statementGrace, of every call whose context has none that ends
+	// earlier; the migrations at Open have their own. Zero: none.
+	StatementTimeout time.Duration
 }
+
+// statementGrace is how much longer than the statement timeout a call
+// waits on the client side, so that a database that answers reports its
+// own timeout first.
+const statementGrace = time.Second
 
 // Store is the PostgreSQL outbox store: the logic of sqlstore over this
 // package's queries, with LISTEN/NOTIFY to wake other processes.
@@ -77,6 +96,19 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if u, err := url.Parse(cfg.URL); cfg.MaxConns > 0 && (err != nil || !u.Query().Has("pool_max_conns")) {
 		pcfg.MaxConns = cfg.MaxConns
 	}
+	if t := cfg.StatementTimeout; t > 0 {
+		if _, set := pcfg.ConnConfig.RuntimeParams["statement_timeout"]; !set {
+			pcfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(t.Milliseconds(), 10)
+		}
+	}
+	if pcfg.ConnConfig.ConnectTimeout == 0 {
+		pcfg.ConnConfig.ConnectTimeout = cfg.AcquireTimeout
+	}
+	calls := cfg.StatementTimeout
+	if calls > 0 {
+		calls += statementGrace
+	}
+	pcfg.ConnConfig.Tracer = deadlines{acquire: cfg.AcquireTimeout, call: calls}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
@@ -111,7 +143,13 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Migrations wait for each other and may take long: Open's context
+	// bounds them, not the call deadlines or the statement timeout.
+	ctx = unbounded(ctx)
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
 		// One process migrates at a time; the others wait and find nothing left to do.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('amtsbote_migrations'))`); err != nil {
 			return fmt.Errorf("migrate: lock: %w", err)

@@ -13,7 +13,8 @@ import (
 // stored payload and replace those fn changes.
 type Rewriter interface {
 	// RewritePayloads calls fn for every submission (kind KindSubmission,
-	// topic "", metadata nil) and every outbox message (kind KindMessage) in
+	// topic "", metadata nil), every outbox message (kind KindMessage) and
+	// every answer's body and detail (KindAnswer, KindAnswerDetail) in
 	// batches of up to batch rows, and stores what fn returns where changed
 	// is true. A row whose payload or metadata changed since it was read
 	// (purged, discarded, rewritten by another process) is left as it is
@@ -157,6 +158,10 @@ func (s *Store) reseal(kind, topic, id string, payload []byte, md map[string]str
 		binding = func(string) []byte { return submissionBinding(id) }
 	case KindMessage:
 		binding = func(field string) []byte { return messageBinding(topic, id, field) }
+	case KindAnswer:
+		binding = func(string) []byte { return answerBinding(id, "payload") }
+	case KindAnswerDetail:
+		binding = func(string) []byte { return answerBinding(id, "detail") }
 	default:
 		return nil, nil, false, fmt.Errorf("sealed: unknown record kind %q", kind)
 	}

@@ -246,3 +246,93 @@ UPDATE outbox_messages SET lease_until = ?1 WHERE topic = ?2 AND id = ?3 AND lea
 SELECT topic, id, lease_owner, COALESCE(leased_at, lease_until) FROM outbox_messages
 WHERE lease_until < ?1 AND state IN ('pending', 'retrying')
 ORDER BY lease_until LIMIT ?2
+
+-- Answers from the authority. Answer columns in the order scanAnswer reads them.
+
+-- name: InsertAnswer
+INSERT INTO answers (id, tenant_id, source, channel, message_id, body_sha256, message_type, status, reference,
+    submission_id, ref_message, state, detail, payload, received_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (tenant_id, message_id) DO NOTHING
+
+-- name: AnswerByMessageID
+SELECT id, tenant_id, source, channel, message_id, body_sha256, message_type, status, reference,
+       COALESCE(submission_id, ''), ref_message, state, detail, payload, received_at, COALESCE(resolved_at, 0),
+       resolved_by, reason, COALESCE(purged_at, 0)
+FROM answers WHERE tenant_id = ? AND message_id = ?
+
+-- name: AnswerByID
+SELECT id, tenant_id, source, channel, message_id, body_sha256, message_type, status, reference,
+       COALESCE(submission_id, ''), ref_message, state, detail, payload, received_at, COALESCE(resolved_at, 0),
+       resolved_by, reason, COALESCE(purged_at, 0)
+FROM answers WHERE id = ?
+
+-- name: AnswersBySubmission
+SELECT id, tenant_id, source, channel, message_id, body_sha256, message_type, status, reference,
+       COALESCE(submission_id, ''), ref_message, state, detail, x'', received_at, COALESCE(resolved_at, 0),
+       resolved_by, reason, COALESCE(purged_at, 0)
+FROM answers WHERE submission_id = ? ORDER BY received_at, id
+
+-- name: ListAnswers
+-- ?1 state ('' all), ?2 tenant ('' all), ?3 cursor time, ?4 cursor id, ?5 limit.
+SELECT id, tenant_id, source, channel, message_id, body_sha256, message_type, status, reference,
+       COALESCE(submission_id, ''), ref_message, state, detail, x'', received_at, COALESCE(resolved_at, 0),
+       resolved_by, reason, COALESCE(purged_at, 0)
+FROM answers
+WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR tenant_id = ?2)
+  AND (received_at > ?3 OR (received_at = ?3 AND id > ?4))
+ORDER BY received_at, id LIMIT ?5
+
+-- name: InsertAnswerAttachment
+INSERT INTO answer_attachments (answer_id, idx, blob_id, file_name, mime_type, size) VALUES (?, ?, ?, ?, ?, ?)
+
+-- name: AnswerAttachments
+-- ?1 a JSON array of answer ids.
+SELECT answer_id, idx, blob_id, file_name, mime_type, size FROM answer_attachments
+WHERE answer_id IN (SELECT value FROM json_each(?1)) ORDER BY answer_id, idx
+
+-- name: InsertAnswerEvent
+INSERT INTO answer_events (answer_id, kind, actor, detail, at) VALUES (?, ?, ?, ?, ?)
+
+-- name: AnswerEvents
+SELECT seq, answer_id, kind, actor, detail, at FROM answer_events WHERE answer_id = ? ORDER BY seq
+
+-- name: AssignAnswer
+-- ?1 id, ?2 submission, ?3 referenced message, ?4 now, ?5 by, ?6 reason.
+UPDATE answers SET state = 'assigned', submission_id = ?2, ref_message = ?3, resolved_at = ?4, resolved_by = ?5, reason = ?6
+WHERE id = ?1 AND state = 'unmatched'
+
+-- name: DiscardAnswer
+UPDATE answers SET state = 'discarded', payload = x'', purged_at = ?2, resolved_at = ?2, resolved_by = ?3, reason = ?4
+WHERE id = ?1 AND state = 'unmatched'
+
+-- name: AnswerState
+SELECT state FROM answers WHERE id = ?
+
+-- name: UnmatchedAnswers
+SELECT tenant_id, COUNT(*) FROM answers WHERE state = 'unmatched' GROUP BY tenant_id
+
+-- name: MessageTarget
+-- The submission messages with an id (at most two: an id is unique per topic only).
+SELECT m.id, m.topic, s.id, s.tenant_id, s.portal_id
+FROM outbox_messages m JOIN submissions s ON s.id = m.submission_id
+WHERE m.id = ? ORDER BY m.seq LIMIT 2
+
+-- name: PurgeAnswers
+-- Payloads of matched or assigned answers received before ?1; unmatched ones wait for an operator.
+UPDATE answers SET payload = x'', purged_at = ?2
+WHERE id IN (
+    SELECT id FROM answers
+    WHERE purged_at IS NULL AND state IN ('matched', 'assigned') AND received_at < ?1
+    ORDER BY received_at LIMIT ?3
+)
+RETURNING id
+
+-- name: PurgeAnswerBlobChunks
+-- ?1 a JSON array of answer ids whose payload was purged.
+DELETE FROM outbox_blob_chunks
+WHERE blob_id IN (SELECT blob_id FROM answer_attachments WHERE answer_id IN (SELECT value FROM json_each(?1)))
+
+-- name: PurgeAnswerBlobs
+DELETE FROM outbox_blobs
+WHERE id IN (SELECT blob_id FROM answer_attachments WHERE answer_id IN (SELECT value FROM json_each(?1)))

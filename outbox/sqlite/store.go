@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -35,6 +36,10 @@ var queryNames = []string{
 	"PurgeBlobChunks", "PurgeBlobs",
 	"SubmissionPayloads", "RewriteSubmissionPayload", "MessagePayloads", "RewriteMessagePayload",
 	"BlobChunks", "RewriteBlobChunk", "BlobHeaders", "RewriteBlobHeader",
+	"InsertAnswer", "AnswerByMessageID", "AnswerByID", "AnswersBySubmission", "ListAnswers", "InsertAnswerAttachment",
+	"AnswerAttachments", "InsertAnswerEvent", "AnswerEvents", "AssignAnswer", "DiscardAnswer", "AnswerState",
+	"UnmatchedAnswers", "MessageTarget", "PurgeAnswers", "PurgeAnswerBlobChunks", "PurgeAnswerBlobs",
+	"AnswerPayloads", "RewriteAnswerPayload",
 }
 
 // Store is the SQLite outbox store: the logic of sqlstore over this
@@ -50,15 +55,35 @@ var (
 	_ outbox.BatchCompleter = (*Store)(nil)
 )
 
+// DefaultBusyTimeout is the default of Config.BusyTimeout.
+const DefaultBusyTimeout = 10 * time.Second
+
+// Config configures the store.
+type Config struct {
+	// Path is the database file, created if needed.
+	Path string
+	// BusyTimeout bounds the wait for the database's write lock, held by
+	// another connection or process (SQLite's busy_timeout). Default
+	// DefaultBusyTimeout.
+	BusyTimeout time.Duration
+}
+
 // Open opens (creating if needed) the database file at path and applies migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenConfig(ctx, Config{Path: path})
+}
+
+// OpenConfig is Open with the settings of cfg.
+func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
+	path := cfg.Path
+	busy := cmp.Or(cfg.BusyTimeout, DefaultBusyTimeout)
 	q, err := sqlfile.Load(files, []string{"queries.sql", "reseal.sql"}, queryNames...)
 	if err != nil {
 		return nil, err
 	}
 	dsn := func(txlock string) string {
 		v := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()), "foreign_keys(1)"} {
 			v.Add("_pragma", p)
 		}
 		v.Set("_txlock", txlock)

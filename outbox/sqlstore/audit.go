@@ -127,6 +127,26 @@ func (s *Store) Purge(ctx context.Context, before time.Time, limit int) (outbox.
 				return fmt.Errorf("purge blobs: %w", err)
 			}
 		}
+		// Answers' payloads and their attachments, with an answer event each.
+		answers, err := ex.PurgeAnswers(ctx, before, now, limit)
+		if err != nil {
+			return fmt.Errorf("purge answers: %w", err)
+		}
+		if len(answers) > 0 {
+			res.Answers = len(answers)
+			n, err := ex.PurgeAnswerBlobs(ctx, answers)
+			if err != nil {
+				return fmt.Errorf("purge answer attachments: %w", err)
+			}
+			res.Blobs += n
+			slices.Sort(answers)
+			for _, id := range answers {
+				if err := ex.InsertAnswerEvent(ctx, outbox.AnswerEvent{AnswerID: id, Kind: outbox.AnswerEventPurged,
+					Actor: outbox.ActorRetention, At: now}); err != nil {
+					return fmt.Errorf("record purge of answer %s: %w", id, err)
+				}
+			}
+		}
 		outbox.SortEvents(events)
 		follow, err = s.record(ctx, ex, events)
 		return err

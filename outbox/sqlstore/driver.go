@@ -172,6 +172,68 @@ type Executor interface {
 	// RewriteBlobHeader stores the checksums (sealed empty: NULL) unless b's
 	// changed since b was read; it returns the number of blobs changed.
 	RewriteBlobHeader(ctx context.Context, b outbox.Blob, sha [32]byte, sealed []byte) (int, error)
+
+	AnswerExecutor
+}
+
+// AnswerExecutor runs the queries of answers from the authority.
+type AnswerExecutor interface {
+	// InsertAnswer stores a (without attachments) unless the tenant has an
+	// answer with its message id; inserted reports whether it did.
+	InsertAnswer(ctx context.Context, a outbox.Answer) (inserted bool, err error)
+	// AnswerByMessageID reads the tenant's answer with message id, with payload.
+	AnswerByMessageID(ctx context.Context, tenant, messageID string) (outbox.Answer, error)
+	// AnswerByID reads an answer with its payload.
+	AnswerByID(ctx context.Context, id string) (outbox.Answer, error)
+	// AnswersBySubmission reads a submission's answers, oldest first, without payloads.
+	AnswersBySubmission(ctx context.Context, submissionID string) ([]outbox.Answer, error)
+	// ListAnswers reads up to limit answers in state and of tenant (each
+	// unless empty) after the cursor, without payloads.
+	ListAnswers(ctx context.Context, state outbox.AnswerState, tenant string, after outbox.AnswerCursor, limit int) ([]outbox.Answer, error)
+	// InsertAnswerAttachments stores the attachments of answer id.
+	InsertAnswerAttachments(ctx context.Context, answerID string, atts []outbox.AnswerAttachment) error
+	// AnswerAttachments reads the attachments of answers, by answer id and index.
+	AnswerAttachments(ctx context.Context, answerIDs []string) ([]AnswerAttachmentRow, error)
+	// InsertAnswerEvent appends to an answer's audit trail.
+	InsertAnswerEvent(ctx context.Context, e outbox.AnswerEvent) error
+	// AnswerEvents reads an answer's audit trail, oldest first.
+	AnswerEvents(ctx context.Context, answerID string) ([]outbox.AnswerEvent, error)
+	// AssignAnswer assigns the unmatched answer a.ID to a.SubmissionID;
+	// changed is false when it is not unmatched (or not there).
+	AssignAnswer(ctx context.Context, a outbox.Answer, now time.Time) (changed bool, err error)
+	// DiscardAnswer discards the unmatched answer id and removes its
+	// payload; changed is false when it is not unmatched (or not there).
+	DiscardAnswer(ctx context.Context, id, by, reason string, now time.Time) (changed bool, err error)
+	// AnswerState reads the state of answer id.
+	AnswerState(ctx context.Context, id string) (outbox.AnswerState, error)
+	// UnmatchedAnswers counts unmatched answers per tenant.
+	UnmatchedAnswers(ctx context.Context) (map[string]int, error)
+	// MessageTarget reads up to two submission messages with id and what they belong to.
+	MessageTarget(ctx context.Context, id string) ([]outbox.AnswerTarget, error)
+	// PurgeAnswers removes the payloads of up to limit matched or assigned
+	// answers received before before, returning their ids.
+	PurgeAnswers(ctx context.Context, before, now time.Time, limit int) ([]string, error)
+	// PurgeAnswerBlobs deletes the blobs of the answers' attachments and
+	// their chunks, returning how many blobs it deleted.
+	PurgeAnswerBlobs(ctx context.Context, answerIDs []string) (int, error)
+	// AnswerPayloads reads up to limit answers' payload and detail after id after, in id order.
+	AnswerPayloads(ctx context.Context, after string, limit int) ([]AnswerPayload, error)
+	// RewriteAnswerPayload stores payload and detail unless the row changed
+	// since p was read; it returns the number of rows changed.
+	RewriteAnswerPayload(ctx context.Context, p AnswerPayload, payload, detail []byte) (int, error)
+}
+
+// AnswerPayload is an answer's payload and detail as read for a rewrite.
+type AnswerPayload struct {
+	ID      string
+	Payload []byte
+	Detail  []byte
+}
+
+// AnswerAttachmentRow is an attachment of answer AnswerID.
+type AnswerAttachmentRow struct {
+	AnswerID string
+	outbox.AnswerAttachment
 }
 
 // CompleteRow is one outcome to record: the completion and the state it implies.

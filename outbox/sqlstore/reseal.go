@@ -9,7 +9,8 @@ import (
 )
 
 // RewritePayloads calls fn for every submission ("submission", topic "",
-// metadata nil) and every message ("message") in batches of up to batch rows
+// metadata nil), every message ("message") and every answer (KindAnswer
+// and KindAnswerDetail, topic "", metadata nil) in batches of up to batch rows
 // and stores what fn changes, unless the row changed since it was read. It
 // returns the number of rows rewritten. Each batch is read, then written in
 // one short transaction, so serving goes on meanwhile (the capability
@@ -48,8 +49,39 @@ func (s *Store) RewritePayloads(ctx context.Context, batch int,
 			}
 			return func(ex Executor) (int, error) { return ex.RewriteMessagePayload(ctx, r, NonNil(p), md) }, nil
 		}, batch)
-	return n + m, err
+	if err != nil {
+		return n + m, err
+	}
+	// Answers: their body (kind "answer") and their detail ("answer_detail").
+	afterAnswer := ""
+	a, err := rewriteLoop(ctx, s, "answer payloads",
+		func() ([]AnswerPayload, error) { return s.d.AnswerPayloads(ctx, afterAnswer, batch) },
+		func(r AnswerPayload) (func(Executor) (int, error), error) {
+			afterAnswer = r.ID
+			p, _, pChanged, err := fn(KindAnswer, "", r.ID, r.Payload, nil)
+			if err != nil {
+				return nil, err
+			}
+			d, _, dChanged, err := fn(KindAnswerDetail, "", r.ID, r.Detail, nil)
+			if err != nil || !pChanged && !dChanged {
+				return nil, err
+			}
+			if !pChanged {
+				p = r.Payload
+			}
+			if !dChanged {
+				d = r.Detail
+			}
+			return func(ex Executor) (int, error) { return ex.RewriteAnswerPayload(ctx, r, NonNil(p), NonNil(d)) }, nil
+		}, batch)
+	return n + m + a, err
 }
+
+// Kinds of RewritePayloads for answers: an answer's body and its detail.
+const (
+	KindAnswer       = "answer"
+	KindAnswerDetail = "answer_detail"
+)
 
 // RewriteBlobChunks calls fn for every blob chunk, staged or committed, in
 // batches of up to batch chunks and stores what fn changes, unless the chunk
