@@ -527,3 +527,22 @@ func TestReplayAllInScope(t *testing.T) {
 		t.Fatalf("no count after replay all: %s", a.body)
 	}
 }
+
+// TestAbsoluteTimeout: activity keeps a session alive only up to its
+// absolute lifetime (default 12 hours); then the operator logs in again.
+func TestAbsoluteTimeout(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	c := f.client(t)
+	c.login(adminKey)
+	for i := 0; i < 71; i++ { // 11h50m of activity every ten minutes
+		f.clock.add(10 * time.Minute)
+		if a := c.get(console.Prefix); a.status != http.StatusOK {
+			t.Fatalf("after %v of activity: %d", time.Duration(i+1)*10*time.Minute, a.status)
+		}
+	}
+	f.clock.add(11 * time.Minute) // 12h01m after login, 11 minutes idle
+	if a := c.get(console.Prefix); a.status != http.StatusSeeOther || a.header.Get("Location") != console.Prefix+"login" {
+		t.Fatalf("session alive beyond its absolute lifetime: %d", a.status)
+	}
+}

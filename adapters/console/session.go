@@ -22,21 +22,28 @@ const (
 const maxSessions = 10000
 
 type session struct {
-	op   adminapi.Operator
-	csrf string
-	last time.Time
+	op      adminapi.Operator
+	csrf    string
+	created time.Time
+	last    time.Time
 }
 
 // sessions are the console's logins, in memory: a restart logs everyone out.
 type sessions struct {
-	idle time.Duration
-	now  func() time.Time
-	mu   sync.Mutex
-	m    map[string]*session
+	idle     time.Duration
+	lifetime time.Duration // absolute, from the login
+	now      func() time.Time
+	mu       sync.Mutex
+	m        map[string]*session
 }
 
-func newSessions(idle time.Duration, now func() time.Time) *sessions {
-	return &sessions{idle: idle, now: now, m: map[string]*session{}}
+func newSessions(idle, lifetime time.Duration, now func() time.Time) *sessions {
+	return &sessions{idle: idle, lifetime: lifetime, now: now, m: map[string]*session{}}
+}
+
+// expired tells whether x has been idle too long or has outlived its lifetime.
+func (s *sessions) expired(x *session, now time.Time) bool {
+	return now.Sub(x.last) >= s.idle || now.Sub(x.created) >= s.lifetime
 }
 
 // token is 32 random bytes, base64url.
@@ -55,7 +62,7 @@ func (s *sessions) create(op adminapi.Operator) string {
 		var oldest string
 		var at time.Time
 		for id, x := range s.m {
-			if now.Sub(x.last) >= s.idle {
+			if s.expired(x, now) {
 				delete(s.m, id)
 			} else if at.IsZero() || x.last.Before(at) {
 				oldest, at = id, x.last
@@ -66,11 +73,11 @@ func (s *sessions) create(op adminapi.Operator) string {
 		}
 	}
 	id := token()
-	s.m[id] = &session{op: op, csrf: token(), last: now}
+	s.m[id] = &session{op: op, csrf: token(), created: now, last: now}
 	return id
 }
 
-// get returns the live session id and touches it; an idle one is ended.
+// get returns the live session id and touches it; an idle or outlived one is ended.
 func (s *sessions) get(id string) (session, bool) {
 	now := s.now()
 	s.mu.Lock()
@@ -79,7 +86,7 @@ func (s *sessions) get(id string) (session, bool) {
 	if !ok {
 		return session{}, false
 	}
-	if now.Sub(x.last) >= s.idle {
+	if s.expired(x, now) {
 		delete(s.m, id)
 		return session{}, false
 	}
