@@ -546,3 +546,28 @@ func TestAbsoluteTimeout(t *testing.T) {
 		t.Fatalf("session alive beyond its absolute lifetime: %d", a.status)
 	}
 }
+
+// TestLoginEndsPreviousSession: logging in again ends the session the
+// browser had, so that an earlier (perhaps leaked) session id stops working.
+func TestLoginEndsPreviousSession(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	c := f.client(t)
+	c.login(opKey)
+	u := mustURL(t, f.srv.URL+console.Prefix)
+	var old *http.Cookie
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == console.SessionCookie {
+			old = ck
+		}
+	}
+	if old == nil {
+		t.Fatal("no session cookie")
+	}
+	c.login(adminKey)
+	other := f.client(t)
+	other.http.Jar.SetCookies(u, []*http.Cookie{{Name: console.SessionCookie, Value: old.Value, Path: console.Prefix}})
+	if a := other.get(console.Prefix); a.status != http.StatusSeeOther {
+		t.Fatalf("the session before the new login still works: %d", a.status)
+	}
+}

@@ -185,6 +185,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusUnauthorized, "login.failed")
 		return
 	}
+	if c, err := r.Cookie(SessionCookie); err == nil { // a new login replaces the browser's session
+		h.sessions.end(c.Value)
+	}
 	id := h.sessions.create(op)
 	h.setCookie(w, r, loginCookie, "", -1)
 	h.setCookie(w, r, SessionCookie, id, 0)
