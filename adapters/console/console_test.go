@@ -571,3 +571,39 @@ func TestLoginEndsPreviousSession(t *testing.T) {
 		t.Fatalf("the session before the new login still works: %d", a.status)
 	}
 }
+
+// TestHostileTextsEscaped: a receiver's error text, a tenant's name and a
+// filter value carrying markup appear as text on every page, never as markup.
+func TestHostileTextsEscaped(t *testing.T) {
+	t.Parallel()
+	const xss = `<img src=x onerror=alert(1)><script>alert(2)</script>"'`
+	f := newFixture(t, func(c *console.Config) { c.Tenants[0].Name = "Stadt " + xss })
+	ctx := context.Background()
+	_, m := f.deadMessage(t, "musterstadt")
+	// A replay and a second rejection whose answer carries markup.
+	if err := f.store.Replay(ctx, outbox.ReplayRequest{ID: m.ID, By: "test", Reason: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Claim(ctx, outbox.ClaimParams{Topic: m.Topic, Owner: "o", Limit: 10, Lease: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.Complete(ctx, outbox.Completion{Topic: m.Topic, ID: m.ID, Owner: "o", Outcome: outbox.OutcomeDead,
+		Error: "receiver answered 400: " + xss, StartedAt: time.Now(), FinishedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	c := f.client(t)
+	c.login(adminKey)
+	for _, path := range []string{console.Prefix, console.Prefix + "dead", console.Prefix + "dead?destination=" + url.QueryEscape(xss),
+		console.Prefix + "messages/" + m.ID, console.Prefix + "search?id=" + url.QueryEscape(xss)} {
+		a := c.get(path)
+		if a.status != http.StatusOK {
+			t.Fatalf("%s: %d", path, a.status)
+		}
+		if strings.Contains(a.body, "<img") || strings.Contains(a.body, "<script") {
+			t.Errorf("%s: markup not escaped", path)
+		}
+	}
+	if a := c.get(console.Prefix + "dead"); !strings.Contains(a.body, "&lt;img src=x onerror=alert(1)&gt;") {
+		t.Errorf("dead letters: the receiver's text is missing")
+	}
+}
