@@ -21,6 +21,11 @@ const (
 // maxSessions bounds the sessions kept; beyond it the least recently used goes.
 const maxSessions = 10000
 
+// maxSessionsPerOperator bounds the sessions of one operator (the full admin
+// key counts as one); beyond it that operator's least recently used goes, so
+// that logging in over and over never ends another operator's sessions.
+const maxSessionsPerOperator = 100
+
 type session struct {
 	op      adminapi.Operator
 	csrf    string
@@ -53,24 +58,38 @@ func token() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// create starts a session for op and returns its id.
+// create starts a session for op and returns its id. Expired sessions go
+// first; then op's least recently used beyond maxSessionsPerOperator, and
+// the least recently used of all beyond maxSessions.
 func (s *sessions) create(op adminapi.Operator) string {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.m) >= maxSessions {
-		var oldest string
-		var at time.Time
+	var mine int
+	var oldestMine, oldest string
+	var atMine, at time.Time
+	if len(s.m) >= maxSessions || len(s.m) >= maxSessionsPerOperator {
 		for id, x := range s.m {
-			if s.expired(x, now) {
+			switch {
+			case s.expired(x, now):
 				delete(s.m, id)
-			} else if at.IsZero() || x.last.Before(at) {
+				continue
+			case x.op.ID == op.ID && x.op.Full() == op.Full():
+				mine++
+				if atMine.IsZero() || x.last.Before(atMine) {
+					oldestMine, atMine = id, x.last
+				}
+			}
+			if at.IsZero() || x.last.Before(at) {
 				oldest, at = id, x.last
 			}
 		}
-		if len(s.m) >= maxSessions {
-			delete(s.m, oldest)
-		}
+	}
+	switch {
+	case mine >= maxSessionsPerOperator:
+		delete(s.m, oldestMine)
+	case len(s.m) >= maxSessions:
+		delete(s.m, oldest)
 	}
 	id := token()
 	s.m[id] = &session{op: op, csrf: token(), created: now, last: now}
