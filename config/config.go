@@ -35,6 +35,11 @@ type Config struct {
 	// FitConnect configures the FIT-Connect subscribers (Zustellpunkte of
 	// the municipalities) and their callback listener.
 	FitConnect FitConnect `yaml:"fitconnect"`
+	// Include lists glob patterns of further files holding tenants,
+	// portals and procedures (e.g. "conf.d/*.yaml", one per municipality),
+	// relative to the directory of the main file; read by Load, in the
+	// order of the patterns and, per pattern, of the file names.
+	Include []string `yaml:"include"`
 }
 
 // Server configures the HTTP listener of the portal API.

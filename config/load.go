@@ -18,14 +18,31 @@ import (
 // non-empty, overrides database.url.
 const EnvDatabaseURL = "AMTSBOTE_DATABASE_URL"
 
-// Load reads the configuration file at path and parses it with the process
-// environment and file system; see Parse.
+// Load reads the configuration file at path and the files its include
+// patterns name, and parses them with the process environment and file
+// system; see Parse and LoadFiles.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	return LoadFiles(path, os.LookupEnv, os.ReadFile)
+}
+
+// LoadFiles reads the main file at path and the files its include
+// patterns name (relative to the main file's directory), merges their
+// tenants, portals and procedures behind the main file's, and validates the
+// whole as Parse does. An included file may hold only tenants, portals and
+// procedures. Problems of an included entry name its file and its index
+// there ("conf.d/musterstadt.yaml: tenants[0].name"), and an id defined
+// twice names both places.
+func LoadFiles(path string, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (*Config, error) {
+	return loadFiles(path, lookupEnv, readFile, filepath.Glob)
+}
+
+func loadFiles(path string, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error),
+	glob func(string) ([]string, error)) (*Config, error) {
+	data, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := Parse(data, os.LookupEnv, os.ReadFile)
+	cfg, err := parse(path, data, lookupEnv, readFile, glob)
 	if err != nil {
 		var verr *ValidationError
 		if errors.As(err, &verr) {
@@ -48,8 +65,16 @@ func Load(path string) (*Config, error) {
 //
 // Problems are returned as a *ValidationError: all of one stage at once, and
 // the stages up to the first with problems (secret and validation problems
-// are reported together).
+// are reported together). Parse reads no included files: a configuration
+// with include is a problem here (use LoadFiles).
 func Parse(data []byte, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (*Config, error) {
+	return parse("", data, lookupEnv, readFile, nil)
+}
+
+// parse is Parse, reading the included files relative to the directory of
+// path when path is not empty.
+func parse(path string, data []byte, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error),
+	glob func(string) ([]string, error)) (*Config, error) {
 	expanded, problems := expandEnv(data, lookupEnv)
 	if len(problems) > 0 {
 		return nil, &ValidationError{Problems: problems}
@@ -58,6 +83,16 @@ func Parse(data []byte, lookupEnv func(string) (string, bool), readFile func(str
 	cfg, err := decode(expanded)
 	if err != nil {
 		return nil, err
+	}
+	var origins *origins
+	if len(cfg.Include) > 0 {
+		if path == "" {
+			return nil, &ValidationError{Problems: []Problem{{Path: "include",
+				Message: "included files are read only when the configuration is loaded from a file"}}}
+		}
+		if origins, err = includeFiles(cfg, filepath.Dir(path), lookupEnv, readFile, glob); err != nil {
+			return nil, err
+		}
 	}
 
 	if url, ok := lookupEnv(EnvDatabaseURL); ok && url != "" {
@@ -87,10 +122,10 @@ func Parse(data []byte, lookupEnv func(string) (string, bool), readFile func(str
 				}
 			}
 		}
-		return nil, &ValidationError{Problems: merged}
+		return nil, &ValidationError{Problems: origins.locate(merged)}
 	}
 	if verr != nil {
-		return nil, verr
+		return nil, &ValidationError{Problems: origins.locate(verr.Problems)}
 	}
 	return cfg, nil
 }

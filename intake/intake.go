@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,7 +30,8 @@ type Store interface {
 // Config configures a Service.
 type Config struct {
 	// Config holds the tenants, their routes and the procedures. Required.
-	// It must not be changed while the Service is in use.
+	// It must not be changed while the Service is in use; Reconfigure
+	// replaces it.
 	Config *config.Config
 	// Store is the outbox that submissions and their messages are
 	// committed to. Required.
@@ -79,9 +81,11 @@ func (c Config) Validate() error {
 
 // Service accepts submissions. It is safe for concurrent use.
 type Service struct {
-	cfg       *config.Config
+	// setup is the configuration and the mappers in force: each
+	// submission reads it once, so that a reload (Reconfigure) never
+	// mixes two generations in one submission.
+	setup     atomic.Pointer[setup]
 	store     Store
-	registry  *transform.Registry
 	product   transform.Product
 	log       *slog.Logger
 	now       func() time.Time
@@ -94,8 +98,9 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg.Config, store: cfg.Store, registry: cfg.Registry, product: cfg.Product,
-		log: cfg.Logger, now: cfg.Now, newID: cfg.NewID, dbTimeout: cmp.Or(cfg.DatabaseTimeout, DefaultDatabaseTimeout)}
+	s := &Service{store: cfg.Store, product: cfg.Product, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID,
+		dbTimeout: cmp.Or(cfg.DatabaseTimeout, DefaultDatabaseTimeout)}
+	s.setup.Store(&setup{cfg: cfg.Config, registry: cfg.Registry})
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -106,6 +111,37 @@ func New(cfg Config) (*Service, error) {
 		s.newID = uuid.NewString
 	}
 	return s, nil
+}
+
+// setup is one generation of the configuration and its mappers.
+type setup struct {
+	cfg      *config.Config
+	registry *transform.Registry
+	inflight atomic.Int64 // submissions being accepted with it
+}
+
+// Reconfigure replaces the configuration and the mappers for the
+// submissions accepted from now on; those in flight finish with the ones
+// they started with, and the returned wait blocks until they did (or ctx
+// ends), so that a reload can tell that no message of the old generation
+// is still to come. cfg must be validated and must not change afterwards.
+func (s *Service) Reconfigure(cfg *config.Config, registry *transform.Registry) (wait func(ctx context.Context) error, err error) {
+	if cfg == nil || registry == nil {
+		return nil, errors.New("intake: reconfigure: config and registry are required")
+	}
+	old := s.setup.Swap(&setup{cfg: cfg, registry: registry})
+	return func(ctx context.Context) error {
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for old.inflight.Load() > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		return nil
+	}, nil
 }
 
 // Request is a submission as an inbound protocol decoded it. The protocol
@@ -180,7 +216,10 @@ type Receipt struct {
 // other error (a bug or a broken mapper).
 func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 	var rc Receipt
-	tenant, ok := s.cfg.Tenant(r.Tenant)
+	set := s.setup.Load()
+	set.inflight.Add(1)
+	defer set.inflight.Add(-1)
+	tenant, ok := set.cfg.Tenant(r.Tenant)
 	if !ok {
 		return rc, &ValidationError{Err: ErrUnknownTenant, Errors: []transform.FieldError{{Pointer: "/tenant",
 			Code: CodeUnknownTenant, Message: "unknown tenant", MessageDE: "unbekannter Mandant"}}}
@@ -192,7 +231,7 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 			MessageDE: "der Mandant nimmt diese Leistung nicht an"}}}
 	}
 	rc.Tenant, rc.Procedure = tenant.ID, route.Procedure
-	mapper, ok := s.registry.Mapper(r.Procedure)
+	mapper, ok := set.registry.Mapper(r.Procedure)
 	if !ok {
 		s.log.WarnContext(ctx, "procedure is routed but has no mapper",
 			slog.String("tenant", tenant.ID), slog.String("procedure", route.Procedure), slog.String("portal_id", r.PortalID))
@@ -203,7 +242,7 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 
 	// The attachments before the mapper, which may cross-check references
 	// to them: against attachments that failed it would report in vain.
-	limits := s.limits(r.Procedure)
+	limits := procedureLimits(set.cfg, r.Procedure)
 	var decoded []Attachment
 	var attachments []transform.Attachment
 	if r.Attachments != nil {
@@ -268,7 +307,7 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 		}
 	}
 
-	msgs, err := s.buildMessages(sub, mapper, tenant, route, now)
+	msgs, err := s.buildMessages(set.cfg, sub, mapper, tenant, route, now)
 	if err != nil {
 		return rc, err
 	}
@@ -330,11 +369,11 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 	return rc, nil
 }
 
-// limits returns the attachment limits of procedure, with the defaults
-// for zero fields.
-func (s *Service) limits(procedure string) config.AttachmentLimits {
+// procedureLimits returns the attachment limits of procedure, with the
+// defaults for zero fields.
+func procedureLimits(cfg *config.Config, procedure string) config.AttachmentLimits {
 	var limits config.AttachmentLimits
-	if p, ok := s.cfg.Procedure(procedure); ok {
+	if p, ok := cfg.Procedure(procedure); ok {
 		limits = p.Attachments
 	}
 	return limits.WithDefaults()

@@ -324,6 +324,8 @@ func TestAcceptStoresSubmissionAndMessages(t *testing.T) {
 						t.Fatalf("message to unexpected destination %q", dest)
 					}
 					want[outbox.MetaTenant], want[outbox.MetaProcedure], want[outbox.MetaDestination] = tenant, tt.procedure, dest
+					// The envelope mapper has no version of its own: the Go mapper of this build.
+					want[outbox.MetaMappingVersion] = "go:" + tt.procedure + "@" + testProduct.Version
 					if strings.HasPrefix(want[outbox.MetaMessageType], "xdomea.") {
 						// xdomea names the container like the message inside it.
 						want[outbox.MetaFileName] = m.ID + "_FVDaten.SGOAblegen.0605"

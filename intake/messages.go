@@ -19,73 +19,107 @@ import (
 const AttachmentsDir = "anlagen"
 
 // buildMessages maps sub once per destination of route.
-func (s *Service) buildMessages(sub transform.Submission, mapper transform.Mapper, tenant *config.Tenant,
+func (s *Service) buildMessages(cfg *config.Config, sub transform.Submission, mapper transform.Mapper, tenant *config.Tenant,
 	route *config.Route, now time.Time) ([]outbox.Message, error) {
-	author := transform.Party{ID: tenant.ID, Name: tenant.Name, Kennung: tenant.Behoerdenkennung, AGS: tenant.AGS}
 	out := make([]outbox.Message, 0, len(route.Destinations))
-	for _, dest := range route.Destinations {
-		id := s.newID()
-		in := transform.Input{
-			Submission: sub,
-			MessageID:  id,
-			Author:     author,
-			Reader:     readerOf(tenant, &dest),
-			Product:    s.product,
-			CreatedAt:  now,
-		}
-		doc, err := mapper.Map(in)
-		if verr, ok := errors.AsType[*transform.ValidationError](err); ok {
-			return nil, &ValidationError{Errors: verr.Errors}
-		}
+	for i := range route.Destinations {
+		m, err := s.buildMessage(cfg, sub, mapper, tenant, &route.Destinations[i], s.newID(), now)
 		if err != nil {
-			return nil, fmt.Errorf("map submission for destination %s: %w", dest.ID, err)
+			return nil, err
 		}
-		payload, contentType, messageType := doc.XML, "application/xml", doc.MessageType
-		var bundle *outbox.Bundle // a ZIP container assembled at delivery
-		var fileName string       // the delivered file's base name, when not the message id
-		switch {
-		case dest.Format == config.FormatXDOMEA:
-			// xdomea.Build files in.Submission.Attachments as Anlagen of
-			// the document and carries them in its ZIP container.
-			b, mt, name, err := s.fileInEAkte(in, doc, tenant, &dest)
-			if err != nil {
-				return nil, fmt.Errorf("xdomea for destination %s: %w", dest.ID, err)
-			}
-			bundle, messageType, fileName = &b, mt, name
-		case len(sub.Attachments) > 0:
-			b := attachmentBundle(id, doc.XML, sub.Attachments, sub.ReceivedAt)
-			bundle = &b
-		}
-		md := map[string]string{
-			outbox.MetaTenant:      tenant.ID,
-			outbox.MetaProcedure:   sub.Procedure,
-			outbox.MetaDestination: dest.ID,
-			outbox.MetaMessageType: messageType,
-		}
-		if fileName != "" {
-			md[outbox.MetaFileName] = fileName
-		}
-		if bundle != nil {
-			if payload, err = bundle.Marshal(); err != nil {
-				return nil, fmt.Errorf("destination %s: %w", dest.ID, err)
-			}
-			contentType = "application/zip"
-			md[outbox.MetaPayloadFormat] = outbox.PayloadFormatBundle
-		}
-		md[outbox.MetaContentType] = contentType
-		if n := len(sub.Attachments); n > 0 {
-			md[outbox.MetaAttachments] = strconv.Itoa(n)
-		}
-		setIdentityMetadata(md, sub.Identity)
-		out = append(out, outbox.Message{
-			ID:           id,
-			Topic:        config.Topic(tenant.ID, sub.Procedure, dest.ID),
-			SubmissionID: sub.ID,
-			Payload:      payload,
-			Metadata:     md,
-		})
+		out = append(out, m)
 	}
 	return out, nil
+}
+
+// buildMessage maps sub for one destination into the message id, created
+// at now; its metadata records the mapping version (MetaMappingVersion).
+func (s *Service) buildMessage(cfg *config.Config, sub transform.Submission, mapper transform.Mapper, tenant *config.Tenant,
+	dest *config.Destination, id string, now time.Time) (outbox.Message, error) {
+	author := transform.Party{ID: tenant.ID, Name: tenant.Name, Kennung: tenant.Behoerdenkennung, AGS: tenant.AGS}
+	in := transform.Input{
+		Submission: sub,
+		MessageID:  id,
+		Author:     author,
+		Reader:     readerOf(tenant, dest),
+		Product:    s.product,
+		CreatedAt:  now,
+	}
+	doc, err := mapper.Map(in)
+	if verr, ok := errors.AsType[*transform.ValidationError](err); ok {
+		return outbox.Message{}, &ValidationError{Errors: verr.Errors}
+	}
+	if err != nil {
+		return outbox.Message{}, fmt.Errorf("map submission for destination %s: %w", dest.ID, err)
+	}
+	payload, contentType, messageType := doc.XML, "application/xml", doc.MessageType
+	var bundle *outbox.Bundle // a ZIP container assembled at delivery
+	var fileName string       // the delivered file's base name, when not the message id
+	switch {
+	case dest.Format == config.FormatXDOMEA:
+		// xdomea.Build files in.Submission.Attachments as Anlagen of
+		// the document and carries them in its ZIP container.
+		b, mt, name, err := fileInEAkte(cfg, in, doc, tenant, dest)
+		if err != nil {
+			return outbox.Message{}, fmt.Errorf("xdomea for destination %s: %w", dest.ID, err)
+		}
+		bundle, messageType, fileName = &b, mt, name
+	case len(sub.Attachments) > 0:
+		b := attachmentBundle(id, doc.XML, sub.Attachments, sub.ReceivedAt)
+		bundle = &b
+	}
+	md := map[string]string{
+		outbox.MetaTenant:         tenant.ID,
+		outbox.MetaProcedure:      sub.Procedure,
+		outbox.MetaDestination:    dest.ID,
+		outbox.MetaMessageType:    messageType,
+		outbox.MetaMappingVersion: s.mappingVersion(mapper, sub.Procedure),
+	}
+	if fileName != "" {
+		md[outbox.MetaFileName] = fileName
+	}
+	if bundle != nil {
+		if payload, err = bundle.Marshal(); err != nil {
+			return outbox.Message{}, fmt.Errorf("destination %s: %w", dest.ID, err)
+		}
+		contentType = "application/zip"
+		md[outbox.MetaPayloadFormat] = outbox.PayloadFormatBundle
+	}
+	md[outbox.MetaContentType] = contentType
+	if n := len(sub.Attachments); n > 0 {
+		md[outbox.MetaAttachments] = strconv.Itoa(n)
+	}
+	setIdentityMetadata(md, sub.Identity)
+	return outbox.Message{
+		ID:           id,
+		Topic:        config.Topic(tenant.ID, sub.Procedure, dest.ID),
+		SubmissionID: sub.ID,
+		Payload:      payload,
+		Metadata:     md,
+	}, nil
+}
+
+// VersionedMapper is a mapper that names the version of its mapping, such
+// as a declarative mapping's content hash; the intake records it with every
+// message (outbox.MetaMappingVersion).
+type VersionedMapper interface {
+	MappingVersion() string
+}
+
+// mappingVersion is the version of mapper's mapping: its own
+// (VersionedMapper), else that of the Go mapper compiled into this build,
+// "go:<procedure>@<build version>".
+func (s *Service) mappingVersion(mapper transform.Mapper, procedure string) string {
+	if v, ok := mapper.(VersionedMapper); ok {
+		if version := v.MappingVersion(); version != "" {
+			return version
+		}
+	}
+	build := s.product.Version
+	if build == "" {
+		build = "unknown"
+	}
+	return "go:" + procedure + "@" + build
 }
 
 // setIdentityMetadata writes id into the metadata of an outbox message:
@@ -123,10 +157,10 @@ func readerOf(tenant *config.Tenant, dest *config.Destination) transform.Party {
 // returns the bundle of the xdomea ZIP container, in which xdomea transports a
 // message and its files, the xdomea message type, and the container's name
 // (without ".zip"), which xdomea gives like the message inside it.
-func (s *Service) fileInEAkte(in transform.Input, doc transform.Document, tenant *config.Tenant,
+func fileInEAkte(cfg *config.Config, in transform.Input, doc transform.Document, tenant *config.Tenant,
 	dest *config.Destination) (b outbox.Bundle, messageType, name string, err error) {
 	procedureName := in.Submission.Procedure
-	if p, ok := s.cfg.Procedure(procedureName); ok && p.Name != "" {
+	if p, ok := cfg.Procedure(procedureName); ok && p.Name != "" {
 		procedureName = p.Name
 	}
 	meta := xdomea.Metadata{ProcedureName: procedureName, TenantName: tenant.Name}

@@ -88,6 +88,37 @@ func (r ReplayRequest) Validate() error {
 	return errors.Join(errs...)
 }
 
+// RemapRequest asks Store.Remap to deliver a dead message again with a new
+// payload: the message mapped again from its submission's request.
+type RemapRequest struct {
+	ReplayRequest
+	// Payload and Metadata replace the message's. Required.
+	Payload  []byte
+	Metadata map[string]string
+	// OldVersion and NewVersion are the mapping versions before and after
+	// (MetaMappingVersion), for the record.
+	OldVersion, NewVersion string
+}
+
+// Validate reports what ReplayRequest.Validate reports and a missing payload.
+func (r RemapRequest) Validate() error {
+	errs := []error{r.ReplayRequest.Validate()}
+	if len(r.Payload) == 0 {
+		errs = append(errs, errors.New("remap: payload is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// RemapReason is the reason recorded for a remap: which mapping replaced
+// which, then the operator's reason if any.
+func (r RemapRequest) RemapReason() string {
+	s := fmt.Sprintf("re-mapped: mapping %s -> %s", r.OldVersion, r.NewVersion)
+	if r.Reason != "" {
+		s += "; " + r.Reason
+	}
+	return s
+}
+
 // Replay is the record of one replay of a dead message.
 type Replay struct {
 	MessageID string

@@ -40,6 +40,11 @@ const (
 	// PayloadFormatBundle is its only value. Without it the payload is the
 	// content itself.
 	MetaPayloadFormat = "payload_format"
+	// MetaMappingVersion names the mapping that produced a message's
+	// payload: a declarative mapping's content hash, or for a Go mapper
+	// "go:<procedure>@<build version>". A replay with re-mapping records
+	// the old and the new one in the audit trail.
+	MetaMappingVersion = "mapping_version"
 )
 
 // PayloadFormatBundle is the MetaPayloadFormat of a payload that is a

@@ -41,8 +41,6 @@ type RelayConfig struct {
 // error implies, so destinations never wait for each other.
 type Relay struct {
 	c           *consumer
-	routes      map[string]Route
-	topics      []string
 	blipRetries int
 	logger      *slog.Logger
 	probeEvery  time.Duration
@@ -56,6 +54,16 @@ type Relay struct {
 	// for them.
 	attempts    sync.WaitGroup
 	giveUpGrace time.Duration
+
+	// mu guards the routes and the subscriptions, which Reroute changes
+	// while the relay runs (reroute.go).
+	mu     sync.Mutex
+	routes map[string]Route
+	topics []string
+	runCtx context.Context      // Run's, once it runs; nil before and after
+	subs   map[string]*relaySub // per topic, while running
+	// current is routes, for reading the options without r.mu.
+	current atomic.Pointer[map[string]Route]
 }
 
 // giveUpGrace is how long Run waits, after the drain timeout, for
@@ -85,8 +93,11 @@ func NewRelay(store RelayStore, cfg RelayConfig) (*Relay, error) {
 		cfg.ProbeInterval = 2 * time.Second
 	}
 	routes := cfg.Routes
+	r := &Relay{routes: routes, blipRetries: cfg.BlipRetries, logger: cfg.Logger, running: make(chan struct{}),
+		giveUpGrace: giveUpGrace, subs: map[string]*relaySub{}}
+	r.current.Store(&routes)
 	sc := cfg.Subscriber
-	sc.Topics = func(topic string) TopicOptions { return routes[topic].Options }
+	sc.Topics = r.topicOptions
 	if sc.Logger == nil {
 		sc.Logger = cfg.Logger
 	}
@@ -104,9 +115,8 @@ func NewRelay(store RelayStore, cfg RelayConfig) (*Relay, error) {
 		topics = append(topics, topic)
 	}
 	sort.Strings(topics)
-	return &Relay{c: newConsumer(store, sc), routes: routes, topics: topics,
-		blipRetries: cfg.BlipRetries, logger: cfg.Logger, running: make(chan struct{}), giveUpGrace: giveUpGrace,
-		probeEvery: cfg.ProbeInterval}, nil
+	r.topics, r.c, r.probeEvery = topics, newConsumer(store, sc), cfg.ProbeInterval
+	return r, nil
 }
 
 // Run delivers until ctx is cancelled, then lets in-flight deliveries finish
@@ -120,11 +130,9 @@ func (r *Relay) Run(ctx context.Context) error {
 	if !r.started.CompareAndSwap(false, true) {
 		return errors.New("relay: already run")
 	}
-	for _, topic := range r.topics {
-		if err := r.c.subscribe(ctx, topic, r.deliver(r.routes[topic].Deliverer), nil); err != nil {
-			_ = r.c.close()
-			return fmt.Errorf("relay: %w", err)
-		}
+	if err := r.start(ctx); err != nil {
+		_ = r.c.close()
+		return fmt.Errorf("relay: %w", err)
 	}
 	for _, topic := range r.topics {
 		if p, ok := r.routes[topic].Deliverer.(Prober); ok && r.routes[topic].Options.Breaker.Threshold > 0 {
@@ -133,6 +141,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 	close(r.running)
 	<-ctx.Done()
+	r.stopRerouting()
 	r.probes.Wait()
 	if err := r.c.close(); err != nil {
 		// Not an error of the run: at-least-once delivery covers it.

@@ -92,6 +92,13 @@ type Store interface {
 	// Replays lists the replays of a message, oldest first.
 	Replays(ctx context.Context, messageID string) ([]Replay, error)
 
+	// Remap replays a dead message as Replay does, with the payload and
+	// metadata of r replacing its own in the same transaction: the message
+	// mapped again from its request (intake.Service.Remap). The replay's
+	// record and event name the old and the new mapping version. Its errors
+	// are Replay's.
+	Remap(ctx context.Context, r RemapRequest) error
+
 	// Auditor: audit trail, reactor, stats, portal listing, retention, discard.
 	Auditor
 

@@ -58,6 +58,10 @@ type Config struct {
 	// Throttle counts failed keys per client address. Default: one from
 	// Admin.FailedKeyLimit and FailedKeyWindow. Share it with the console.
 	Throttle *Throttle
+	// Remapper, optional, replays with "remap": true (see reload.go).
+	Remapper Remapper
+	// Reloader, optional, serves POST /admin/v1/reload.
+	Reloader Reloader
 	// Answers, when set, assigns and discards unmatched answers
 	// (intake.AnswerService); the answer routes read the store.
 	Answers AnswerResolver
@@ -85,6 +89,8 @@ type Handler struct {
 	log      *slog.Logger
 	throttle *Throttle
 	mux      *http.ServeMux
+	remapper Remapper
+	reloader Reloader
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -94,7 +100,8 @@ func New(cfg Config) (*Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	h := &Handler{admin: cfg.Admin, store: cfg.Store, log: cfg.Logger, throttle: cfg.Throttle, mux: http.NewServeMux()}
+	h := &Handler{admin: cfg.Admin, store: cfg.Store, log: cfg.Logger, throttle: cfg.Throttle, mux: http.NewServeMux(),
+		remapper: cfg.Remapper, reloader: cfg.Reloader}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -107,6 +114,8 @@ func New(cfg Config) (*Handler, error) {
 	h.handle(RouteReplayAll, h.replayAll)
 	h.handle(RouteDiscard, h.discard)
 	h.handle(RouteEvents, h.events)
+	h.handle(RouteReload, h.reload)
+	h.handle("/admin/v1/reload", methodNotAllowed(http.MethodPost))
 	h.registerAnswers(cfg.Answers)
 	h.handle("/admin/v1/messages", methodNotAllowed("GET, HEAD"))
 	h.handle("/admin/v1/messages/{id}", methodNotAllowed("GET, HEAD"))
@@ -325,6 +334,9 @@ type ReplayRequest struct {
 	Reason string `json:"reason"`
 	// Topic names the message's topic when its id exists on several.
 	Topic string `json:"topic,omitempty"`
+	// Remap maps the message again from its submission's stored request
+	// with the current mapping before replaying it (replay only).
+	Remap bool `json:"remap,omitempty"`
 }
 
 // ReplayAllRequest is the body of POST /admin/v1/replay. An empty filter
@@ -343,6 +355,9 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := h.inScope(r, body.Topic); err != nil {
 		return err
+	}
+	if body.Remap {
+		return h.remap(w, r, body)
 	}
 	err := h.store.Replay(r.Context(), outbox.ReplayRequest{ID: r.PathValue("id"), Topic: body.Topic, By: by(r), Reason: body.Reason})
 	if err != nil {

@@ -20,6 +20,8 @@ const (
 	ProblemNotReplayable        = "urn:amtsbote:problem:not-replayable"         // 409: only dead messages can be replayed
 	ProblemTooManyRequests      = "urn:amtsbote:problem:too-many-requests"      // 429: too many failed keys; see Retry-After
 	ProblemInternal             = "urn:amtsbote:problem:internal"               // 500: logged
+	ProblemNotRemappable        = "urn:amtsbote:problem:not-remappable"         // 409: the request was purged, or the message's route is gone
+	ProblemReloadRefused        = "urn:amtsbote:problem:reload-refused"         // 409: the new configuration is invalid or needs a restart
 )
 
 // Problem is the body of every error response, an RFC 9457 problem detail.
@@ -39,6 +41,8 @@ var problemTitles = map[string]string{
 	ProblemUnsupportedMediaType: "Unsupported media type",
 	ProblemAmbiguous:            "Ambiguous message id",
 	ProblemNotReplayable:        "Not replayable",
+	ProblemNotRemappable:        "Not re-mappable",
+	ProblemReloadRefused:        "Reload refused",
 	ProblemTooManyRequests:      "Too many requests",
 	ProblemInternal:             "Internal server error",
 	ProblemAnswerResolved:       "Answer not unmatched",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +38,7 @@ var (
 // maxAge, within timeout.
 type storeCollector struct {
 	store   StatsReader
-	topics  map[string]topicLabels
+	series  *atomic.Pointer[series]
 	timeout time.Duration
 	maxAge  time.Duration
 	now     func() time.Time
@@ -50,8 +51,8 @@ type storeCollector struct {
 	lastErr string
 }
 
-func newStoreCollector(cfg Config, topics map[string]topicLabels) *storeCollector {
-	return &storeCollector{store: cfg.Store, topics: topics, timeout: cfg.StatsTimeout, maxAge: cfg.StatsMaxAge,
+func newStoreCollector(cfg Config, s *atomic.Pointer[series]) *storeCollector {
+	return &storeCollector{store: cfg.Store, series: s, timeout: cfg.StatsTimeout, maxAge: cfg.StatsMaxAge,
 		now: cfg.Now, log: cfg.Logger}
 }
 
@@ -87,8 +88,9 @@ func (c *storeCollector) read() (map[string]outbox.TopicStats, bool, time.Time) 
 		c.lastErr = ""
 	}
 	c.stats = make(map[string]outbox.TopicStats, len(list))
+	topics := c.series.Load().topics
 	for _, s := range list {
-		if _, ok := c.topics[s.Topic]; ok {
+		if _, ok := topics[s.Topic]; ok {
 			c.stats[s.Topic] = s
 		}
 	}
@@ -102,7 +104,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(descStatsUp, prometheus.GaugeValue, 1)
-	for topic, l := range c.topics {
+	for topic, l := range c.series.Load().topics {
 		s := stats[topic] // zero for topics with nothing pending or dead
 		lv := l.values()
 		age := 0.0
@@ -123,7 +125,7 @@ var circuitStates = []outbox.CircuitState{outbox.CircuitClosed, outbox.CircuitOp
 // in memory, so no caching is needed.
 type relayCollector struct {
 	relay  Relay
-	topics map[string]topicLabels
+	series *atomic.Pointer[series]
 }
 
 func (c *relayCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -137,7 +139,7 @@ func (c *relayCollector) Collect(ch chan<- prometheus.Metric) {
 		running = 1
 	}
 	ch <- prometheus.MustNewConstMetric(descRelayRunning, prometheus.GaugeValue, running)
-	for topic, l := range c.topics {
+	for topic, l := range c.series.Load().topics {
 		current := c.relay.CircuitState(topic)
 		for _, s := range circuitStates {
 			v := 0.0

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -82,9 +83,10 @@ type Config struct {
 // Metrics holds Amtsbote's collectors in a registry of its own. Its methods
 // are safe for concurrent use.
 type Metrics struct {
-	reg    *prometheus.Registry
-	topics map[string]topicLabels
-	routes map[Route]bool
+	reg *prometheus.Registry
+	// series are the configured topics and routes, replaced as a whole by
+	// Reconfigure (a reload); the collectors read them at scrape time.
+	series *atomic.Pointer[series]
 	// previousKeys: portals with a previous API key.
 	previousKeys map[string]bool
 
@@ -96,6 +98,8 @@ type Metrics struct {
 	latency         *prometheus.HistogramVec
 	unrecorded      *prometheus.CounterVec
 	previousKeyUse  *prometheus.CounterVec
+	configGen       prometheus.Gauge
+	reloads         *prometheus.CounterVec
 }
 
 // topicLabels are the label values of one topic.
@@ -137,8 +141,7 @@ func New(cfg Config) (*Metrics, error) {
 	}
 	m := &Metrics{
 		reg:    prometheus.NewRegistry(),
-		topics: make(map[string]topicLabels, len(cfg.Topics)),
-		routes: make(map[Route]bool, len(cfg.Routes)),
+		series: &atomic.Pointer[series]{},
 
 		previousKeys: make(map[string]bool, len(cfg.PreviousKeys)),
 		submissions: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -178,27 +181,9 @@ func New(cfg Config) (*Metrics, error) {
 			Help: "Requests a portal authenticated with its previous API key (portals[].previous_key) during a key rotation; once it stays at 0, the portal has changed over.",
 		}, []string{"portal"}),
 	}
-	for _, t := range cfg.Topics {
-		m.topics[t] = labelsOf(t)
-	}
-	for _, r := range cfg.Routes {
-		m.routes[r] = true
-	}
-
-	// Pre-initialise the counters of every configured series with 0, so that
-	// rates and "no delivery in 15m" alerts see them from the start.
-	for _, r := range append([]Route{{}}, cfg.Routes...) {
-		for _, o := range submissionOutcomes {
-			m.submissions.WithLabelValues(r.Tenant, r.Procedure, o)
-		}
-	}
-	for _, l := range m.topics {
-		for _, o := range attemptOutcomes {
-			m.attempts.WithLabelValues(append(l.values(), string(o))...)
-		}
-		m.deliveries.WithLabelValues(append(l.values(), DeliveryDelivered)...)
-		m.deliveries.WithLabelValues(append(l.values(), DeliveryDead)...)
-		m.unrecorded.WithLabelValues(l.values()...)
+	m.Reconfigure(cfg.Topics, cfg.Routes)
+	for _, o := range submissionOutcomes { // requests naming no configured route
+		m.submissions.WithLabelValues("", "", o)
 	}
 
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -218,14 +203,26 @@ func New(cfg Config) (*Metrics, error) {
 		previousKeyExpiry.WithLabelValues(portal).Set(float64(expires.UnixNano()) / 1e9)
 	}
 
+	m.configGen = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "config_generation",
+		Help: "Generation of the configuration in force: 1 at start, one more with every applied reload (SIGHUP, amtsbote reload).",
+	})
+	m.configGen.Set(1)
+	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "config_reloads_total",
+		Help: "Configuration reloads, by outcome: applied, or refused (invalid, needs a restart, or removing a destination with undelivered messages).",
+	}, []string{"outcome"})
+	m.reloads.WithLabelValues(ReloadApplied)
+	m.reloads.WithLabelValues(ReloadRefused)
+
 	cs := []prometheus.Collector{
 		m.submissions, m.intake, m.attempts, m.deliveries, m.attemptDuration, m.latency, m.unrecorded, buildInfo,
-		m.previousKeyUse, previousKeyExpiry,
+		m.previousKeyUse, previousKeyExpiry, m.configGen, m.reloads,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
 	if cfg.Store != nil {
-		cs = append(cs, newStoreCollector(cfg, m.topics))
+		cs = append(cs, newStoreCollector(cfg, m.series))
 	}
 	for _, c := range cs {
 		if err := m.reg.Register(c); err != nil {
@@ -233,6 +230,59 @@ func New(cfg Config) (*Metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// series are the label values of the configured topics and routes.
+type series struct {
+	topics map[string]topicLabels
+	routes map[Route]bool
+}
+
+// Reconfigure replaces the configured topics and routes (a reload): from
+// now on observations of these are counted and the gauges report them.
+// The counters of new series start at 0; those of removed ones stay
+// exported with their last values until the process restarts.
+func (m *Metrics) Reconfigure(topics []string, routes []Route) {
+	s := &series{topics: make(map[string]topicLabels, len(topics)), routes: make(map[Route]bool, len(routes))}
+	for _, t := range topics {
+		s.topics[t] = labelsOf(t)
+	}
+	for _, r := range routes {
+		s.routes[r] = true
+	}
+	// Pre-initialise the counters of every configured series with 0, so that
+	// rates and "no delivery in 15m" alerts see them from the start.
+	for _, r := range routes {
+		for _, o := range submissionOutcomes {
+			m.submissions.WithLabelValues(r.Tenant, r.Procedure, o)
+		}
+	}
+	for _, l := range s.topics {
+		for _, o := range attemptOutcomes {
+			m.attempts.WithLabelValues(append(l.values(), string(o))...)
+		}
+		m.deliveries.WithLabelValues(append(l.values(), DeliveryDelivered)...)
+		m.deliveries.WithLabelValues(append(l.values(), DeliveryDead)...)
+		m.unrecorded.WithLabelValues(l.values()...)
+	}
+	m.series.Store(s)
+}
+
+// Outcomes of config_reloads_total.
+const (
+	ReloadApplied = "applied"
+	ReloadRefused = "refused"
+)
+
+// ObserveReload counts a configuration reload and, when it was applied,
+// sets the generation now in force.
+func (m *Metrics) ObserveReload(applied bool, generation int64) {
+	if !applied {
+		m.reloads.WithLabelValues(ReloadRefused).Inc()
+		return
+	}
+	m.reloads.WithLabelValues(ReloadApplied).Inc()
+	m.configGen.Set(float64(generation))
 }
 
 // Relay is the part of the outbox relay read at scrape time.
@@ -247,7 +297,7 @@ func (m *Metrics) RegisterRelay(r Relay) error {
 	if r == nil {
 		return errors.New("metrics: relay is nil")
 	}
-	if err := m.reg.Register(&relayCollector{relay: r, topics: m.topics}); err != nil {
+	if err := m.reg.Register(&relayCollector{relay: r, series: m.series}); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	return nil
@@ -294,7 +344,7 @@ func (m *Metrics) ObserveRequest(r Request) {
 		return
 	}
 	rt := Route{Tenant: r.Tenant, Procedure: r.Procedure}
-	if !m.routes[rt] {
+	if !m.series.Load().routes[rt] {
 		rt = Route{}
 	}
 	m.submissions.WithLabelValues(rt.Tenant, rt.Procedure, submissionOutcome(r.Status, r.Replayed)).Inc()
@@ -320,7 +370,7 @@ func submissionOutcome(status int, replayed bool) string {
 // attempt's outcome, err set when the outcome could not be recorded.
 // Attempts of topics that are not configured are dropped.
 func (m *Metrics) ObserveAttempt(msg outbox.Message, c outbox.Completion, err error) {
-	l, ok := m.topics[msg.Topic]
+	l, ok := m.series.Load().topics[msg.Topic]
 	if !ok {
 		return
 	}

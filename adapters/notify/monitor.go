@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,9 +52,10 @@ type MonitorConfig struct {
 // Monitor mails a tenant's technical contact once when a destination has
 // dead messages or has stalled, and once when that has cleared.
 type Monitor struct {
-	store        MonitorStore
-	tenants      map[string]*config.Tenant // with a technical contact
-	topics       map[string][]string       // configured topics per tenant
+	store MonitorStore
+	// watched are the tenants it alarms and their topics; Reconfigure
+	// replaces them (a reload), each check reads them once.
+	watched      atomic.Pointer[watched]
 	interval     time.Duration
 	stalledAfter time.Duration
 	location     *time.Location
@@ -69,8 +71,6 @@ func NewMonitor(cfg MonitorConfig) (*Monitor, error) {
 	}
 	m := &Monitor{
 		store:        cfg.Store,
-		tenants:      map[string]*config.Tenant{},
-		topics:       map[string][]string{},
 		interval:     cfg.Config.Alarms.EffectiveCheckInterval(),
 		stalledAfter: cfg.Config.Alarms.EffectiveStalledAfter(),
 		location:     cfg.Location,
@@ -86,34 +86,52 @@ func NewMonitor(cfg MonitorConfig) (*Monitor, error) {
 	if m.now == nil {
 		m.now = time.Now
 	}
-	for ti := range cfg.Config.Tenants {
-		t := &cfg.Config.Tenants[ti]
+	m.Reconfigure(cfg.Config)
+	return m, nil
+}
+
+// watched are the tenants with a technical contact and their topics.
+type watched struct {
+	tenants map[string]*config.Tenant // with a technical contact
+	topics  map[string][]string       // configured topics per tenant
+}
+
+// Reconfigure replaces the tenants to alarm with those of cfg (a reload);
+// the check interval and stall time stay. cfg must not change afterwards.
+func (m *Monitor) Reconfigure(cfg *config.Config) {
+	w := &watched{tenants: map[string]*config.Tenant{}, topics: map[string][]string{}}
+	for ti := range cfg.Tenants {
+		t := &cfg.Tenants[ti]
 		if t.Contacts.Technical == "" {
 			continue
 		}
-		m.tenants[t.ID] = t
+		w.tenants[t.ID] = t
 		topics := []string{config.OfficeMailTopic(t.ID)}
 		for _, r := range t.Procedures {
 			for _, d := range r.Destinations {
 				topics = append(topics, config.Topic(t.ID, r.Procedure, d.ID))
 			}
 		}
-		m.topics[t.ID] = topics
+		w.topics[t.ID] = topics
 	}
-	return m, nil
+	m.watched.Store(w)
 }
 
 // Active reports whether any tenant has a technical contact to alarm.
-func (m *Monitor) Active() bool { return len(m.tenants) > 0 }
+func (m *Monitor) Active() bool { return len(m.watched.Load().tenants) > 0 }
 
-// Run checks every check interval until ctx ends; failed checks are logged
+// Run checks every check interval, while any tenant has a technical
+// contact, until ctx ends; failed checks are logged
 // and retried at the next interval. It returns nil when ctx ends.
 func (m *Monitor) Run(ctx context.Context) error {
 	t := time.NewTicker(m.interval)
 	defer t.Stop()
 	for {
-		if err := m.Check(ctx); err != nil && ctx.Err() == nil {
-			m.logger.WarnContext(ctx, "alarm check failed", slog.Any("error", err))
+		// Without a tenant to alarm (yet: a reload may add one) nothing is read.
+		if m.Active() {
+			if err := m.Check(ctx); err != nil && ctx.Err() == nil {
+				m.logger.WarnContext(ctx, "alarm check failed", slog.Any("error", err))
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -139,15 +157,16 @@ func (m *Monitor) Check(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("alarm check: stats: %w", err)
 	}
+	w := m.watched.Load()
 	byTopic := make(map[string]outbox.TopicStats, len(stats))
 	topics := map[string][]string{}
-	for tenant, ts := range m.topics {
+	for tenant, ts := range w.topics {
 		topics[tenant] = slices.Clone(ts)
 	}
 	for _, s := range stats {
 		byTopic[s.Topic] = s
 		tenant, _, _ := strings.Cut(s.Topic, "/")
-		if m.tenants[tenant] != nil && s.Topic != config.AlarmMailTopic(tenant) && !slices.Contains(topics[tenant], s.Topic) {
+		if w.tenants[tenant] != nil && s.Topic != config.AlarmMailTopic(tenant) && !slices.Contains(topics[tenant], s.Topic) {
 			topics[tenant] = append(topics[tenant], s.Topic) // e.g. a destination no longer configured
 		}
 	}
@@ -195,7 +214,7 @@ func (m *Monitor) Check(ctx context.Context) error {
 			if !ok {
 				continue
 			}
-			msg, err := m.mail(c, now)
+			msg, err := m.mail(w, c, now)
 			if err != nil {
 				return err
 			}
@@ -242,8 +261,8 @@ func (m *Monitor) submissions(ctx context.Context, topic string, st outbox.State
 }
 
 // mail builds the alarm (c.open) or recovery mail of c.
-func (m *Monitor) mail(c condition, now time.Time) (outbox.Message, error) {
-	t := m.tenants[c.tenant]
+func (m *Monitor) mail(w *watched, c condition, now time.Time) (outbox.Message, error) {
+	t := w.tenants[c.tenant]
 	var subject string
 	var b strings.Builder
 	at := now.In(m.location).Format("02.01.2006, 15:04")

@@ -293,7 +293,8 @@ func TestRequestsAndResponsesValidate(t *testing.T) {
 	psrv := httptest.NewServer(portal)
 	defer psrv.Close()
 	admin, err := adminapi.New(adminapi.Config{
-		Admin: config.Admin{Listen: "127.0.0.1:0", KeyHash: config.NewSecret(config.HashKey(adminKey))}, Store: st, Answers: answerSvc})
+		Admin: config.Admin{Listen: "127.0.0.1:0", KeyHash: config.NewSecret(config.HashKey(adminKey))}, Store: st, Answers: answerSvc,
+		Reloader: &fakeReloader{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,6 +524,9 @@ func TestRequestsAndResponsesValidate(t *testing.T) {
 			{"replay dead", exchange{method: "POST", path: "/admin/v1/messages/" + deadMsg + "/replay", header: authJSON, body: `{"reason":"Fachverfahren wieder da"}`, requestValid: true, status: 200}},
 			{"replay all", exchange{method: "POST", path: "/admin/v1/replay", header: authJSON, body: `{"tenant":"musterstadt","reason":"test"}`, requestValid: true, status: 200}},
 			{"replay all bad body", exchange{method: "POST", path: "/admin/v1/replay", header: authJSON, body: `[]`, status: 400}},
+			{"replay remap unavailable", exchange{method: "POST", path: "/admin/v1/messages/" + deliveredMsg + "/replay", header: authJSON, body: `{"remap":true}`, requestValid: true, status: 409}},
+			{"reload applied", exchange{method: "POST", path: "/admin/v1/reload", header: auth, requestValid: true, status: 200}},
+			{"reload refused", exchange{method: "POST", path: "/admin/v1/reload", header: auth, requestValid: true, status: 409}},
 		} {
 			t.Run(c.name, func(t *testing.T) { v.run(t, asrv.URL, c.e) })
 		}
@@ -631,13 +635,27 @@ func oldStateVocabulary(body []byte) bool {
 	return bytes.Contains(body, []byte(`"state":"pending"`)) || bytes.Contains(body, []byte(`"state":"dead"`))
 }
 
+// fakeReloader applies its first reload and refuses the others, as serve's
+// reloader answers: the document is checked against both answers.
+type fakeReloader struct{ n int }
+
+func (f *fakeReloader) Reload(context.Context, string) (adminapi.ReloadResponse, error) {
+	f.n++
+	if f.n == 1 {
+		return adminapi.ReloadResponse{Generation: 2, Tenants: 40, Portals: 1, Procedures: 3,
+			Added: []string{"neustadt/meldewesen.wohnungsgeberbestaetigung/fachverfahren"}, Removed: []string{}, Changed: []string{}}, nil
+	}
+	return adminapi.ReloadResponse{}, &adminapi.ReloadRefused{Generation: 2,
+		Reasons: []string{"conf.d/neustadt.yaml: tenants[0].name: is required"}}
+}
+
 // TestRoutesDocumented: every route pattern of both handlers is an operation of the document.
 func TestRoutesDocumented(t *testing.T) {
 	doc, _ := loadDocument(t)
 	for _, pattern := range []string{
 		portalapi.RouteSubmit, portalapi.RouteStatus, portalapi.RouteAnswers, portalapi.RouteAnswerDocument,
 		adminapi.RouteAnswers, adminapi.RouteAnswer, adminapi.RouteAnswerAssign, adminapi.RouteAnswerDiscard,
-		adminapi.RouteList, adminapi.RouteShow, adminapi.RouteReplay, adminapi.RouteReplayAll,
+		adminapi.RouteList, adminapi.RouteShow, adminapi.RouteReplay, adminapi.RouteReplayAll, adminapi.RouteReload,
 	} {
 		method, path, _ := strings.Cut(pattern, " ")
 		item := doc.Paths.Value(path)

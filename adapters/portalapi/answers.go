@@ -211,7 +211,7 @@ func (h *Handler) authenticateAnswers(r *http.Request) (config.AnswerBinding, er
 	if !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
 		return config.AnswerBinding{}, h.authFailed(r, client, now, "missing_key", "", errUnauthorized(errKeyRequired))
 	}
-	b, found := h.cfg.AnswerBindingByKey(key)
+	b, found := h.portals.Load().cfg.AnswerBindingByKey(key)
 	if !found {
 		return config.AnswerBinding{}, h.authFailed(r, client, now, "unknown_key", "",
 			errUnauthorized(text("the API key is not valid", "der API-Schlüssel ist ungültig")))

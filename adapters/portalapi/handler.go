@@ -30,7 +30,7 @@ const (
 // Config configures a Handler.
 type Config struct {
 	// Config holds the tenants, portals and routes. Required. It must not be
-	// changed while the Handler is in use.
+	// changed while the Handler is in use; Reconfigure replaces it.
 	Config *config.Config
 	// Intake accepts the submissions (intake.Service). Required.
 	Intake Intake
@@ -193,7 +193,9 @@ var _ Store = outbox.Store(nil)
 
 // Handler is the portal API, an http.Handler. It is safe for concurrent use.
 type Handler struct {
-	cfg          *config.Config
+	// portals are the configured portals and their rate limiters, read
+	// once per request; Reconfigure replaces them (a reload).
+	portals      atomic.Pointer[portalSetup]
 	intake       Intake
 	store        Store
 	maxBody      int64
@@ -202,7 +204,6 @@ type Handler struct {
 	mux          *http.ServeMux
 	observer     RequestObserver
 	draining     atomic.Bool
-	limits       portalLimiters
 	failures     *failureLimiter
 	shares       *intakeShares
 	uploadIdle   time.Duration
@@ -224,7 +225,6 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		cfg:      cfg.Config,
 		intake:   cfg.Intake,
 		store:    cfg.Store,
 		maxBody:  cfg.MaxBodyBytes,
@@ -242,14 +242,14 @@ func New(cfg Config) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
-	h.limits = newPortalLimiters(h.cfg.Portals)
+	h.portals.Store(&portalSetup{cfg: cfg.Config, limits: newPortalLimiters(cfg.Config.Portals, nil)})
 	h.failures = newFailureLimiter(cmp.Or(cfg.AuthFailureRate, DefaultAuthFailureRate),
 		cmp.Or(cfg.AuthFailureBurst, DefaultAuthFailureBurst), cmp.Or(cfg.AuthFailureClients, DefaultAuthFailureClients))
 	h.answers = cfg.Answers
 	h.answerStore, _ = cfg.Store.(AnswerStore)
 	// Room for one request at least: a body, or a multipart request's
 	// submission part and the chunk of its upload, or the largest answer.
-	oneRequest := max(h.maxBody+budgetStep+outbox.BlobChunkSize, roundUp(maxAnswerBytes(h.cfg), budgetStep))
+	oneRequest := max(h.maxBody+budgetStep+outbox.BlobChunkSize, roundUp(maxAnswerBytes(cfg.Config), budgetStep))
 	total := max(oneRequest, cmp.Or(cfg.MaxInflightBodyBytes, 4*h.maxBody))
 	h.shares = newIntakeShares(total, max(oneRequest, cmp.Or(cfg.PortalInflightBodyBytes, total/2)),
 		cmp.Or(cfg.InflightWait, DefaultInflightWait),
@@ -277,6 +277,25 @@ func New(cfg Config) (*Handler, error) {
 		return errNotFound(text("no such resource", "keine solche Ressource"))
 	})
 	return h, nil
+}
+
+// portalSetup is one generation of the portals' configuration.
+type portalSetup struct {
+	cfg    *config.Config
+	limits portalLimiters
+}
+
+// Reconfigure replaces the portals (keys, permissions, rate limits) for
+// the requests that start from now on; those in flight finish with the ones
+// they started with. A portal whose rate limit is unchanged keeps its
+// bucket. cfg must be validated and must not change afterwards.
+func (h *Handler) Reconfigure(cfg *config.Config) error {
+	if cfg == nil {
+		return errors.New("portal api: reconfigure: config is nil")
+	}
+	old := h.portals.Load()
+	h.portals.Store(&portalSetup{cfg: cfg, limits: newPortalLimiters(cfg.Portals, old)})
+	return nil
 }
 
 // SetDraining switches draining on or off. While draining, as during
@@ -426,7 +445,8 @@ func (h *Handler) authenticate(r *http.Request) (*config.Portal, error) {
 	if len(values) != 1 || !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
 		return nil, h.authFailed(r, client, now, "malformed_authorization", "", errUnauthorized(errKeyRequired))
 	}
-	portal, use := h.cfg.PortalByKey(key, now)
+	portals := h.portals.Load()
+	portal, use := portals.cfg.PortalByKey(key, now)
 	if use == config.KeyNone {
 		return nil, h.authFailed(r, client, now, "unknown_key", "",
 			errUnauthorized(text("the API key is not valid", "der API-Schlüssel ist ungültig")))
@@ -438,7 +458,7 @@ func (h *Handler) authenticate(r *http.Request) (*config.Portal, error) {
 	}
 	info := infoOf(r.Context())
 	info.portal, info.previousKey = portal.ID, use == config.KeyPrevious
-	if wait, ok := h.limits.take(portal.ID, now); !ok {
+	if wait, ok := portals.limits.take(portal.ID, now); !ok {
 		return nil, errTooManyRequests(wait)
 	}
 	return portal, nil

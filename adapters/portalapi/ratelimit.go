@@ -29,12 +29,22 @@ const (
 // limiters are safe for concurrent use.
 type portalLimiters map[string]*rate.Limiter
 
-func newPortalLimiters(portals []config.Portal) portalLimiters {
+// newPortalLimiters builds the buckets of portals; a portal whose rate
+// limit is the same in prev (the generation before a reload) keeps its
+// bucket, so that a reload does not refill it.
+func newPortalLimiters(portals []config.Portal, prev *portalSetup) portalLimiters {
 	m := portalLimiters{}
 	for _, p := range portals {
-		if p.RateLimit != nil {
-			m[p.ID] = rate.NewLimiter(rate.Limit(p.RateLimit.PerSecond), p.RateLimit.EffectiveBurst())
+		if p.RateLimit == nil {
+			continue
 		}
+		if prev != nil {
+			if old, ok := prev.cfg.Portal(p.ID); ok && old.RateLimit != nil && *old.RateLimit == *p.RateLimit && prev.limits[p.ID] != nil {
+				m[p.ID] = prev.limits[p.ID]
+				continue
+			}
+		}
+		m[p.ID] = rate.NewLimiter(rate.Limit(p.RateLimit.PerSecond), p.RateLimit.EffectiveBurst())
 	}
 	return m
 }

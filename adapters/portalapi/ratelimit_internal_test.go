@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/amtsbote/amtsbote/config"
 )
 
 func TestFailureLimiterStaysBounded(t *testing.T) {
@@ -61,5 +63,34 @@ func TestClientAddr(t *testing.T) {
 		if got := clientAddr(in); got != want {
 			t.Errorf("clientAddr(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A reload keeps the bucket of a portal whose rate limit is unchanged (so
+// that reloading does not refill it) and builds a new one for a changed
+// limit.
+func TestPortalLimitersAcrossReload(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := &config.Config{Portals: []config.Portal{
+		{ID: "a", RateLimit: &config.RateLimit{PerSecond: 1, Burst: 1}},
+		{ID: "b", RateLimit: &config.RateLimit{PerSecond: 1, Burst: 1}},
+	}}
+	prev := &portalSetup{cfg: cfg, limits: newPortalLimiters(cfg.Portals, nil)}
+	for _, p := range []string{"a", "b"} {
+		if _, ok := prev.limits.take(p, now); !ok {
+			t.Fatalf("first request of %s limited", p)
+		}
+	}
+	next := &config.Config{Portals: []config.Portal{
+		{ID: "a", RateLimit: &config.RateLimit{PerSecond: 1, Burst: 1}},
+		{ID: "b", RateLimit: &config.RateLimit{PerSecond: 1, Burst: 2}},
+	}}
+	limits := newPortalLimiters(next.Portals, prev)
+	if _, ok := limits.take("a", now); ok {
+		t.Error("unchanged limit refilled by the reload")
+	}
+	if _, ok := limits.take("b", now); !ok {
+		t.Error("changed limit kept the old bucket")
 	}
 }

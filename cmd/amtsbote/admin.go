@@ -19,8 +19,9 @@ import (
 // portal API's, with the portal server's timeouts, or nil when the admin API
 // is disabled. The console is served under /console/ on the same listener
 // unless admin.console.disabled; both share one failed-key throttle. ops
-// gives the console the readiness checks and the relay's circuit states.
-func adminServer(cfg *config.Config, st store, ops *operations, logger *slog.Logger) (*httpServer, error) {
+// gives the console the readiness checks and the relay's circuit states;
+// rm and rl, when set, serve replays with remap and reloads.
+func adminServer(cfg *config.Config, st store, ops *operations, rm adminapi.Remapper, rl adminapi.Reloader, logger *slog.Logger) (*httpServer, error) {
 	if !cfg.Admin.Enabled() {
 		return nil, nil
 	}
@@ -34,7 +35,7 @@ func adminServer(cfg *config.Config, st store, ops *operations, logger *slog.Log
 	}
 	throttle := adminapi.NewThrottle(cfg.Admin.FailedKeyLimit, cfg.Admin.FailedKeyWindow.Duration)
 	h, err := adminapi.New(adminapi.Config{Admin: cfg.Admin, Store: st, Throttle: throttle,
-		Logger: logger.With(slog.String("api", "admin")), Answers: answers})
+		Logger: logger.With(slog.String("api", "admin")), Answers: answers, Remapper: rm, Reloader: rl})
 	if err != nil {
 		return nil, err
 	}

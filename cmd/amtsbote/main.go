@@ -7,6 +7,7 @@
 //	amtsbote demo-config [--data-dir DIR]
 //	amtsbote procedure test DIR [--update]
 //	amtsbote outbox list|show|replay|discard ...
+//	amtsbote reload --config FILE
 //	amtsbote audit SUBMISSION-ID
 //	amtsbote portal-key [--hash]
 //	amtsbote encryption-key generate|rotate ...
@@ -61,6 +62,7 @@ var commands = map[string]command{
 `},
 	"demo-config": {demoConfigCmd, demoConfigUsage},
 	"procedure":   {procedureCmd, procedureUsage},
+	"reload":      {reloadCmd, reloadUsage},
 	"outbox":      {outboxCmd, outboxUsage},
 	"answers":     {answersCmd, answersUsage},
 	"audit": {auditCmd, `Usage:

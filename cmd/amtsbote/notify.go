@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
 	_ "time/tzdata" // Europe/Berlin for the times in mails, also without a system zone database
 
@@ -21,8 +22,10 @@ const mailTimeZone = "Europe/Berlin"
 // notifications are the parts of issue #5: the routes of office mails, alarm
 // mails and callbacks, and the alarm monitor.
 type notifications struct {
-	monitor *notify.Monitor // nil when no tenant has a technical contact or mail is off
+	monitor *notify.Monitor // nil when mail is off; it checks while a tenant has a technical contact
 	logger  *slog.Logger
+	mailer  outbox.Deliverer // nil when mail is off; a reload routes new tenants' mails to it
+	loc     *time.Location
 }
 
 // setupNotifications adds the notification routes to routes, installs the
@@ -35,8 +38,34 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 	if err != nil {
 		return nil, fmt.Errorf("notifications: %w", err)
 	}
-	n := &notifications{logger: logger}
-	var errs []error
+	n := &notifications{logger: logger, loc: loc}
+	var mailer outbox.Deliverer
+	if cfg.Mail.Enabled() {
+		m, err := smtp.New(smtp.Config{Settings: cfg.Mail, Logger: logger.With(slog.String("adapter", "smtp"))})
+		if err != nil {
+			return nil, err
+		}
+		mailer, n.mailer = m, m
+		n.monitor, err = notify.NewMonitor(notify.MonitorConfig{Store: st, Config: cfg, Location: loc,
+			Logger: logger.With(slog.String("component", "alarms"))})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := notificationRoutes(cfg, mailer, nil, routes, logger); err != nil {
+		return nil, err
+	}
+	if err := installReactors(cfg, st, loc, logger, extra...); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// notificationRoutes adds the routes of office and alarm mails (delivered
+// by mailer; nil when mail is off) and of the portals' callbacks to routes.
+// A callback route of prev (the routes before a reload) whose portal's
+// callback is unchanged in cfg is kept as it is.
+func notificationRoutes(cfg *config.Config, mailer outbox.Deliverer, prev *reloadBase, routes map[string]outbox.Route, logger *slog.Logger) error {
 	// Mails and callbacks are delivered like a destination's messages, with
 	// their own retry policy, concurrency and circuit (mail.*, callback.*).
 	add := func(topic string, d outbox.Deliverer, p config.RetryPolicy, concurrency int, c config.Circuit) {
@@ -46,11 +75,7 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 			Breaker:     breakerOptions(c.WithDefaults()),
 		}}
 	}
-	if cfg.Mail.Enabled() {
-		mailer, err := smtp.New(smtp.Config{Settings: cfg.Mail, Logger: logger.With(slog.String("adapter", "smtp"))})
-		if err != nil {
-			return nil, err
-		}
+	if mailer != nil {
 		for _, t := range cfg.Tenants {
 			office := false
 			for _, r := range t.Procedures {
@@ -63,20 +88,21 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 				add(config.AlarmMailTopic(t.ID), mailer, cfg.Mail.Retry, cfg.Mail.EffectiveConcurrency(), cfg.Mail.Circuit)
 			}
 		}
-		n.monitor, err = notify.NewMonitor(notify.MonitorConfig{Store: st, Config: cfg, Location: loc,
-			Logger: logger.With(slog.String("component", "alarms"))})
-		if err != nil {
-			return nil, err
-		}
-		if !n.monitor.Active() {
-			n.monitor = nil
-		}
 	}
+	var errs []error
 	for _, p := range cfg.Portals {
 		if p.Callback == nil {
 			continue
 		}
 		topic := config.CallbackTopic(p.ID)
+		if prev != nil {
+			if old, ok := prev.cfg.Portal(p.ID); ok && reflect.DeepEqual(old.Callback, p.Callback) {
+				if r, ok := prev.routes[topic]; ok {
+					routes[topic] = r
+					continue
+				}
+			}
+		}
 		d, err := webhook.New(webhook.Config{URL: p.Callback.URL, Secret: []byte(p.Callback.Secret.Value()), Portal: p.ID,
 			Timeout: p.Callback.EffectiveTimeout(), Logger: logger.With(slog.String("topic", topic))})
 		if err != nil {
@@ -85,13 +111,17 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 		}
 		add(topic, d, p.Callback.Retry, p.Callback.EffectiveConcurrency(), p.Callback.Circuit)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
+	return errors.Join(errs...)
+}
+
+// installReactors installs on st the reactors of cfg that have something
+// to do: office mails and callbacks, and extra (FIT-Connect's recipient
+// decisions). A reload installs those of the new configuration.
+func installReactors(cfg *config.Config, st outbox.Store, loc *time.Location, logger *slog.Logger, extra ...activeReactor) error {
 	reactor, err := notify.NewReactor(notify.ReactorConfig{Config: cfg, Location: loc,
 		Logger: logger.With(slog.String("component", "notify"))})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var reactors fitconnect.Reactors
 	for _, r := range append([]activeReactor{reactor}, extra...) {
@@ -106,7 +136,7 @@ func setupNotifications(cfg *config.Config, st outbox.Store, routes map[string]o
 	default:
 		st.SetReactor(reactors)
 	}
-	return n, nil
+	return nil
 }
 
 // activeReactor is a reactor that can tell whether it has anything to do.

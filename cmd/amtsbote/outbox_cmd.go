@@ -17,6 +17,7 @@ import (
 
 	"github.com/amtsbote/amtsbote/adapters/adminapi"
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/outbox"
 )
 
@@ -30,6 +31,9 @@ const outboxUsage = `Usage:
   amtsbote outbox list [--status STATE] [--tenant T] [--procedure P] [--destination D] [--limit N] [--after CURSOR] [--json]
   amtsbote outbox show ID [--payload] [--json]
   amtsbote outbox replay ID [--topic TOPIC] [--reason TEXT] [--by NAME]
+  amtsbote outbox replay ID --remap --config FILE [--topic TOPIC] [--reason TEXT] [--by NAME]
+      --remap maps the dead message again from its submission's stored request
+      with the procedures of FILE (keeping its id) before replaying it.
   amtsbote outbox replay --all-dead [--tenant T] [--procedure P] [--destination D] [--reason TEXT] [--by NAME]
   amtsbote outbox discard ID [--topic TOPIC] [--reason TEXT] [--by NAME]
 All take --config FILE and --data-dir DIR as serve does, to find the store.
@@ -405,12 +409,16 @@ func outboxReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	topic := fs.String("topic", "", "the message's topic, when its id exists on several topics")
 	reason := fs.String("reason", "", "why, for the replay record")
 	by := fs.String("by", "", "operator recorded for the replay (default $SUDO_USER, else $USER)")
+	remap := fs.Bool("remap", false, "map the message again from its submission's stored request with the mapping of --config")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
 	}
 	filtered := *tenant != "" || *procedure != "" || *destination != ""
 	switch {
+	case *remap && (*allDead || *sf.config == ""):
+		fmt.Fprint(stderr, "usage: amtsbote outbox replay ID --remap --config FILE [--topic TOPIC] [--reason TEXT] [--by NAME]: --remap maps one message with the procedures of --config\n")
+		return 2
 	case *allDead && len(pos) == 0 && *topic == "":
 	case !*allDead && len(pos) == 1 && !filtered:
 	default:
@@ -429,6 +437,9 @@ func outboxReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	defer st.Close()
+	if *remap {
+		return outboxRemap(ctx, st.(store), *sf.config, outbox.ReplayRequest{ID: pos[0], Topic: *topic, By: operator, Reason: *reason}, stdout, stderr)
+	}
 	if *allDead {
 		f := outbox.ListFilter{Tenant: *tenant, Procedure: *procedure, Destination: *destination}
 		n, err := st.ReplayAll(ctx, f, operator, *reason)
@@ -449,6 +460,33 @@ func outboxReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	fmt.Fprintf(stdout, "Replayed %s.\n", pos[0])
+	return 0
+}
+
+// outboxRemap replays a dead message mapped again from its submission's
+// stored request with the procedures of the configuration file.
+func outboxRemap(ctx context.Context, st store, configPath string, r outbox.ReplayRequest, stdout, stderr io.Writer) int {
+	cfg, err := config.Load(configPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "outbox replay: %v\n", err)
+		return 1
+	}
+	registry, err := newRegistry(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "outbox replay: %v\n", err)
+		return 1
+	}
+	in, err := intake.New(intake.Config{Config: cfg, Store: st, Registry: registry, Product: product()})
+	if err != nil {
+		fmt.Fprintf(stderr, "outbox replay: %v\n", err)
+		return 1
+	}
+	res, err := in.RemapMessage(ctx, st, r)
+	if err != nil {
+		fmt.Fprintf(stderr, "outbox replay: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "Replayed %s, mapped again: mapping %s -> %s.\n", r.ID, res.OldVersion, res.NewVersion)
 	return 0
 }
 

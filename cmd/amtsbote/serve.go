@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/amtsbote/amtsbote/adapters/adminapi"
 	"github.com/amtsbote/amtsbote/adapters/fitconnect"
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
@@ -68,7 +69,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *metricsListen != "" {
 		cfg.Metrics.Listen = *metricsListen
 	}
-	if err := runServer(ctx, cfg, *dataDir, os.Getenv(envPprofListen), logger); err != nil {
+	adjust := func(c *config.Config) {
+		if *listen != "" {
+			c.Server.Listen = *listen
+		}
+		if *metricsListen != "" {
+			c.Metrics.Listen = *metricsListen
+		}
+	}
+	if err := runServer(ctx, cfg, *dataDir, os.Getenv(envPprofListen), logger, *configPath, adjust); err != nil {
 		logger.Error("amtsbote stopped with an error", slog.Any("error", err))
 		return 1
 	}
@@ -102,7 +111,10 @@ func loadServeConfig(path, dataDir string, stdout io.Writer) (*config.Config, er
 	return cfg, cfg.Validate()
 }
 
-func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr string, logger *slog.Logger) error {
+// runServer runs serve with cfg; configPath and adjust (the command line's
+// overrides) are for reloads, configPath empty for the demo.
+func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr string, logger *slog.Logger,
+	configPath string, adjust func(*config.Config)) error {
 	startCtx, cancelStart := context.WithTimeout(ctx, time.Minute)
 	defer cancelStart()
 	st, storeName, err := openStore(startCtx, cfg.Database, dataDir, logger)
@@ -133,7 +145,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		Config:   cfg,
 		Store:    st,
 		Registry: registry,
-		Product:  transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()},
+		Product:  product(),
 		Logger:   logger,
 		// Each database call of a submission; a JSON submission's are
 		// bounded together by the portal API as well.
@@ -231,8 +243,12 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		return fmt.Errorf("portal api tls: %w", err)
 	}
 
+	reload := &reloader{path: configPath, adjust: adjust, st: st, in: in, api: api, relay: relay, notes: notes,
+		obs: ops.metrics, logger: logger, drainTimeout: shutdownTimeout,
+		cur: reloadBase{cfg: cfg, routes: routes}, generation: 1}
+
 	// The listeners last: nothing fails after them but another listener.
-	portal, admin, metricsSrv, err := listen(cfg, srv, tlsCfg, st, ops, logger)
+	portal, admin, metricsSrv, err := listen(cfg, srv, tlsCfg, st, ops, remapper{in: in, st: st}, reload, logger)
 	if err != nil {
 		return err
 	}
@@ -260,7 +276,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		stop := context.AfterFunc(ctx, func() { logger.Info("shutting down: relay drains") })
 		defer stop()
 		err := relay.Run(ctx)
-		closeDeliverers(routes, logger)
+		closeDeliverers(reload.routesInForce(), logger)
 		return err
 	}}
 	svc.retention = part{name: "retention", run: retention.Run}
@@ -268,12 +284,13 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	svc.operations = metricsSrv.part("metrics http server")
 	svc.pprof = pprofPart(pprofAddr, logger)
 	svc.store = part{name: "store", run: untilStopped(func(context.Context) error { return st.Close() })}
+	svc.reload = reload.part()
 
 	sup := &supervisor{parts: svc.parts(), logger: logger, started: func() {
 		logger.Info("amtsbote started",
 			slog.String("version", buildVersion()), slog.String("listen", portal.Addr()),
 			slog.String("store", storeName), slog.String("owner", owner),
-			slog.Int("tenants", len(cfg.Tenants)), slog.Int("destinations", len(routes)))
+			slog.Int("tenants", len(cfg.Tenants)), slog.Int("destinations", len(routes)), slog.Int64("generation", 1))
 		logPreviousKeys(logger, cfg, time.Now())
 	}}
 	supervised = true
@@ -284,7 +301,8 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 
 // services are the long-running parts of serve, by role.
 type services struct {
-	drain part // readyz and new requests answer 503 for the drain delay
+	reload part // reloads on SIGHUP; stops first
+	drain  part // readyz and new requests answer 503 for the drain delay
 	// http: the portal and admin APIs and the FIT-Connect callback listener;
 	// in-flight requests finish, within one shutdown timeout.
 	http part
@@ -314,12 +332,13 @@ type services struct {
 // (metrics): deploy/systemd/amtsbote.service's TimeoutStopSec leaves room
 // for it with the defaults.
 func (s services) parts() []part {
-	return []part{s.drain, s.http, s.fitconnect, s.answerChannels, s.relay, s.retention, s.notifications, s.operations, s.pprof, s.store}
+	return []part{s.reload, s.drain, s.http, s.fitconnect, s.answerChannels, s.relay, s.retention, s.notifications, s.operations, s.pprof, s.store}
 }
 
 // listen binds the listeners of the portal API, the admin API (nil when it is
 // off) and the metrics (nil when off); on an error, none stays open.
-func listen(cfg *config.Config, srv *http.Server, tlsCfg *tls.Config, st store, ops *operations, logger *slog.Logger) (portal, admin, metricsSrv *httpServer, err error) {
+func listen(cfg *config.Config, srv *http.Server, tlsCfg *tls.Config, st store, ops *operations,
+	rm adminapi.Remapper, rl adminapi.Reloader, logger *slog.Logger) (portal, admin, metricsSrv *httpServer, err error) {
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("listen: %w", err)
@@ -329,7 +348,7 @@ func listen(cfg *config.Config, srv *http.Server, tlsCfg *tls.Config, st store, 
 		ln = tls.NewListener(ln, tlsCfg)
 	}
 	portal = &httpServer{srv: srv, ln: ln, timeout: cfg.Server.ShutdownTimeout.Duration}
-	admin, err = adminServer(cfg, st, ops, logger)
+	admin, err = adminServer(cfg, st, ops, rm, rl, logger)
 	if err != nil {
 		ln.Close()
 		return nil, nil, nil, err
@@ -382,6 +401,11 @@ func logPreviousKeys(logger *slog.Logger, cfg *config.Config, now time.Time) {
 		logger.LogAttrs(context.Background(), slog.LevelWarn,
 			fmt.Sprintf("portal's previous API key has expired and is refused; remove portals[%d].previous_key", r.index), attrs...)
 	}
+}
+
+// product names this software in the messages; serve and a CLI remap map alike.
+func product() transform.Product {
+	return transform.Product{Name: "Amtsbote", Manufacturer: "Amtsbote-Projekt", Version: buildVersion()}
 }
 
 // serverTimeouts are the timeouts of every HTTP listener of serve (portal

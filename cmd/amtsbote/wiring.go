@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 
 	"github.com/amtsbote/amtsbote/adapters/amqp"
 	"github.com/amtsbote/amtsbote/adapters/filedrop"
@@ -152,6 +153,13 @@ func closeDeliverers(routes map[string]outbox.Route, logger *slog.Logger) {
 
 // buildRoutes builds one relay route per configured destination, reporting every problem.
 func buildRoutes(cfg *config.Config, logger *slog.Logger) (map[string]outbox.Route, error) {
+	return buildRoutesFrom(cfg, nil, logger)
+}
+
+// buildRoutesFrom is buildRoutes for a reload: a destination configured as
+// in prev (and with the same default concurrency) keeps its route and
+// deliverer, so that its deliveries run on untouched.
+func buildRoutesFrom(cfg *config.Config, prev *reloadBase, logger *slog.Logger) (map[string]outbox.Route, error) {
 	routes := map[string]outbox.Route{}
 	var errs []error
 	for ti := range cfg.Tenants {
@@ -163,6 +171,10 @@ func buildRoutes(cfg *config.Config, logger *slog.Logger) (map[string]outbox.Rou
 				topic := config.Topic(tenant.ID, route.Procedure, d.ID)
 				if d.Type == destinationTypeFitConnect {
 					continue // setupFitConnect: it needs the store
+				}
+				if r, ok := prev.unchanged(cfg, tenant, route, d, topic); ok {
+					routes[topic] = r
+					continue
 				}
 				factory, ok := adapters[d.Type]
 				if !ok {
@@ -192,6 +204,32 @@ func buildRoutes(cfg *config.Config, logger *slog.Logger) (map[string]outbox.Rou
 		}
 	}
 	return routes, errors.Join(errs...)
+}
+
+// unchanged returns prev's route of topic when its destination is
+// configured exactly as in cfg (a nil prev has none).
+func (prev *reloadBase) unchanged(cfg *config.Config, tenant *config.Tenant, route *config.Route, d *config.Destination, topic string) (outbox.Route, bool) {
+	if prev == nil || prev.cfg.Relay.Concurrency != cfg.Relay.Concurrency {
+		return outbox.Route{}, false
+	}
+	r, ok := prev.routes[topic]
+	if !ok {
+		return outbox.Route{}, false
+	}
+	pt, ok := prev.cfg.Tenant(tenant.ID)
+	if !ok {
+		return outbox.Route{}, false
+	}
+	pr, ok := pt.Route(route.Procedure)
+	if !ok {
+		return outbox.Route{}, false
+	}
+	for i := range pr.Destinations {
+		if pr.Destinations[i].ID == d.ID && reflect.DeepEqual(pr.Destinations[i], *d) {
+			return r, true
+		}
+	}
+	return outbox.Route{}, false
 }
 
 func retryPolicy(p config.RetryPolicy) outbox.RetryPolicy {

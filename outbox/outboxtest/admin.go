@@ -13,7 +13,7 @@ import (
 )
 
 // RunAdmin checks the dead-letter management part of the Store contract: List,
-// Message, Replay, ReplayAll and Replays.
+// Message, Replay, ReplayAll, Replays and Remap.
 func RunAdmin(t *testing.T, open Opener) {
 	cases := []struct {
 		name string
@@ -27,6 +27,7 @@ func RunAdmin(t *testing.T, open Opener) {
 		{"ReplayOnlyDead", testReplayOnlyDead},
 		{"ReplayAmbiguousNeedsTopic", testReplayAmbiguous},
 		{"ReplayAllCounts", testReplayAll},
+		{"RemapReplacesPayloadAndReplays", testRemap},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

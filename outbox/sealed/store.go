@@ -374,6 +374,24 @@ func (s *Store) Replay(ctx context.Context, r outbox.ReplayRequest) error {
 	return s.inner.Replay(ctx, r)
 }
 
+// Remap seals the new payload and personal metadata, bound to the
+// message's topic and id, and forwards to the inner store. Without a topic
+// in r it is looked up first, as the seal binds it.
+func (s *Store) Remap(ctx context.Context, r outbox.RemapRequest) error {
+	topic := r.Topic
+	if topic == "" {
+		m, err := s.inner.Message(ctx, r.ID)
+		if err != nil {
+			return fmt.Errorf("remap %s: %w", r.ID, err)
+		}
+		topic = m.Topic
+		r.Topic = topic
+	}
+	sealed := s.sealMessage(outbox.Message{ID: r.ID, Topic: topic, Payload: r.Payload, Metadata: r.Metadata})
+	r.Payload, r.Metadata = sealed.Payload, sealed.Metadata
+	return s.inner.Remap(ctx, r)
+}
+
 // ReplayAll forwards to the inner store.
 func (s *Store) ReplayAll(ctx context.Context, f outbox.ListFilter, by, reason string) (int, error) {
 	return s.inner.ReplayAll(ctx, f, by, reason)

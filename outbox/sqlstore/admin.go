@@ -67,6 +67,52 @@ func (s *Store) Replay(ctx context.Context, r outbox.ReplayRequest) error {
 	return nil
 }
 
+// Remap replaces a dead message's payload and metadata and replays it,
+// recording the replay with the mapping versions, in one transaction.
+func (s *Store) Remap(ctx context.Context, r outbox.RemapRequest) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	reason := r.RemapReason()
+	var topics []string
+	err := s.inTx(ctx, func(ex Executor) error {
+		seq, err := lockDead(ctx, ex, r.ReplayRequest)
+		if err != nil {
+			return err
+		}
+		rows, err := ex.MessagePayloads(ctx, seq-1, 1)
+		if err != nil {
+			return err
+		}
+		if len(rows) != 1 || rows[0].Seq != seq {
+			return fmt.Errorf("read message payload: %w", outbox.ErrNotFound)
+		}
+		md := r.Metadata
+		if md == nil {
+			md = map[string]string{}
+		}
+		if n, err := ex.RewriteMessagePayload(ctx, rows[0], r.Payload, md); err != nil {
+			return err
+		} else if n != 1 {
+			return errors.New("message changed while it was re-mapped")
+		}
+		done, err := ex.ReplayMessage(ctx, seq, s.now(), r.By, reason)
+		if err != nil {
+			return err
+		}
+		if len(done) == 0 {
+			return outbox.ErrNotReplayable
+		}
+		topics, err = s.recordReplays(ctx, ex, done, r.By, reason)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("remap %s: %w", r.ID, err)
+	}
+	s.wake(topics)
+	return nil
+}
+
 // ReplayAll replays the dead messages of the topics f matches, records the
 // replays and wakes their topics, in one transaction.
 func (s *Store) ReplayAll(ctx context.Context, f outbox.ListFilter, by, reason string) (int, error) {
