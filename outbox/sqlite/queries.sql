@@ -244,8 +244,11 @@ UPDATE outbox_messages SET lease_until = ?1 WHERE topic = ?2 AND id = ?3 AND lea
 
 -- name: ExpiredLeases
 -- Leases their owner stopped renewing: its process is lost. ?1 now, ?2 limit.
+-- +state keeps the planner on the partial lease index (a few rows) instead of
+-- the state index (every pending and retrying message), which it prefers
+-- without ANALYZE statistics.
 SELECT topic, id, lease_owner, COALESCE(leased_at, lease_until), attempts FROM outbox_messages
-WHERE lease_until < ?1 AND state IN ('pending', 'retrying')
+WHERE lease_until < ?1 AND +state IN ('pending', 'retrying')
 ORDER BY lease_until LIMIT ?2
 
 -- Answers from the authority. Answer columns in the order scanAnswer reads them.
