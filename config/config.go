@@ -103,12 +103,16 @@ type Database struct {
 	StatementTimeout Duration `yaml:"statement_timeout"`
 }
 
+// MinLease is the shortest relay.lease: its heartbeat (every Lease/3)
+// writes to the database.
+const MinLease = time.Second
+
 // Relay configures delivery of outbox messages.
 type Relay struct {
 	// Lease is how long a claimed message stays leased to one relay without
 	// a heartbeat: it is renewed every Lease/3 while the delivery runs, so a
 	// process that dies is noticed, and its messages delivered again, within
-	// about Lease. Default 10s.
+	// about Lease. Default 10s, at least MinLease.
 	Lease Duration `yaml:"lease"`
 	// PollInterval is the fallback poll for due messages, besides
 	// notifications of new ones. Default 5s.

@@ -56,6 +56,7 @@ SET state = $1::text, attempts = attempts + 1,
     last_error_class = CASE WHEN $1::text = 'delivered' THEN NULL ELSE NULLIF($8::text, '') END,
     lease_owner = NULL, lease_until = NULL, leased_at = NULL, updated_at = $4::timestamptz
 WHERE topic = $5 AND id = $6 AND lease_owner = $7 AND state IN ('pending', 'retrying')
+  AND ($9::int = 0 OR attempts = $9::int - 1) -- no other attempt recorded since the claim
 RETURNING seq, attempts, COALESCE(submission_id, ''), metadata
 
 -- name: InsertAttempt
@@ -283,7 +284,7 @@ UPDATE outbox_messages SET lease_until = $1 WHERE topic = $2 AND id = ANY($3) AN
 
 -- name: ExpiredLeases
 -- Leases their owner stopped renewing: its process is lost. $1 now, $2 limit.
-SELECT topic, id, lease_owner, COALESCE(leased_at, lease_until) FROM outbox_messages
+SELECT topic, id, lease_owner, COALESCE(leased_at, lease_until), attempts FROM outbox_messages
 WHERE lease_until < $1 AND state IN ('pending', 'retrying')
 ORDER BY lease_until LIMIT $2
 
