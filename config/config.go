@@ -106,12 +106,16 @@ type Database struct {
 	CountStatements bool `yaml:"count_statements"`
 }
 
+// MinLease is the shortest relay.lease: its heartbeat (every Lease/3)
+// writes to the database.
+const MinLease = time.Second
+
 // Relay configures delivery of outbox messages.
 type Relay struct {
 	// Lease is how long a claimed message stays leased to one relay without
 	// a heartbeat: it is renewed every Lease/3 while the delivery runs, so a
 	// process that dies is noticed, and its messages delivered again, within
-	// about Lease. Default 10s.
+	// about Lease. Default 10s, at least MinLease.
 	Lease Duration `yaml:"lease"`
 	// PollInterval is the fallback poll for due messages, besides
 	// notifications of new ones. Default 5s.
@@ -411,6 +415,9 @@ type Portal struct {
 	// RateLimit, when set, limits the portal's authenticated requests;
 	// beyond it they are answered with 429 and Retry-After.
 	RateLimit *RateLimit `yaml:"rate_limit"`
+	// IdentityToken, when set, verifies the applicant's identity from a
+	// signed assertion of the identity provider sent with each submission.
+	IdentityToken *IdentityToken `yaml:"identity_token"`
 }
 
 // wildcard in Portal.Tenants or Portal.Procedures allows every ID.

@@ -144,6 +144,8 @@ func TestValidate(t *testing.T) {
 
 		// Relay.
 		{"lease zero", func(c *Config) { c.Relay.Lease = dur(0) }, []string{"relay.lease"}},
+		{"lease below a second", func(c *Config) { c.Relay.Lease = dur(2 * time.Nanosecond) }, []string{"relay.lease"}},
+		{"lease of a second", func(c *Config) { c.Relay.Lease = dur(time.Second) }, nil},
 		{"poll interval negative", func(c *Config) { c.Relay.PollInterval = dur(-time.Second) }, []string{"relay.poll_interval"}},
 		{"relay concurrency zero", func(c *Config) { c.Relay.Concurrency = 0 }, []string{"relay.concurrency"}},
 

@@ -195,7 +195,12 @@ func (d *Database) validate(path string, v *validator) {
 }
 
 func (r *Relay) validate(path string, v *validator) {
-	v.positive(path+".lease", r.Lease)
+	// The heartbeat renews every lease/3 and lost leases are looked for each
+	// second: a shorter lease would be renewed (a database write) many times a
+	// second, and below 3ns its heartbeat ticker would panic.
+	if r.Lease.Duration < MinLease {
+		v.add(path+".lease", "must be at least %s, got %s", MinLease, r.Lease.Duration)
+	}
 	v.positive(path+".poll_interval", r.PollInterval)
 	if r.Concurrency <= 0 {
 		v.add(path+".concurrency", "must be positive, got %d", r.Concurrency)
@@ -385,6 +390,9 @@ func (p *Portal) validate(path string, tenants, procedures map[string]bool, hash
 	v.references(path+".tenants", "tenant", p.Tenants, tenants)
 	v.references(path+".procedures", "procedure", p.Procedures, procedures)
 	p.validateAccess(path, v)
+	if t := p.IdentityToken; t != nil {
+		t.validate(path+".identity_token", v)
+	}
 }
 
 // validateKeyHash checks the key hash h at path, and that no other key has

@@ -130,13 +130,39 @@ func TestPortalSeesNoInfrastructure(t *testing.T) {
 	_, closedPort, _ := net.SplitHostPort(closed)
 	leaks := []string{"127.0.0.1", "localhost", closedPort, portOf(t, bad.URL), portOf(t, broken.URL), dir, "/tmp", "fv.intern",
 		"antragsteller", "not a directory", "refused", "answered"}
-	for _, leak := range leaks {
-		if strings.Contains(string(raw), leak) {
-			t.Errorf("the portal's status contains %q:\n%s", leak, raw)
+	// The audit trail the portal reads (GET …/events) carries the failed
+	// attempts too: it must show their classes, not their texts.
+	events := portalGet(t, p, key, "/v1/submissions/"+id+"/events")
+	var evs struct {
+		Events []struct {
+			Kind   string `json:"kind"`
+			Detail string `json:"detail"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(events, &evs); err != nil {
+		t.Fatal(err)
+	}
+	attempts := 0
+	for _, e := range evs.Events {
+		if e.Kind == string(outbox.EventAttempt) || e.Kind == string(outbox.EventDead) {
+			attempts++
+			if !slices.Contains(outbox.ErrorClasses, outbox.ErrorClass(e.Detail)) {
+				t.Errorf("portal event %s: detail %q is not a documented reason", e.Kind, e.Detail)
+			}
 		}
 	}
-	if path := regexp.MustCompile(`"[^"]*(/[a-z0-9._-]+){2,}[^"]*"`).Find(raw); path != nil {
-		t.Errorf("the portal's status contains a path: %s", path)
+	if attempts < 5 {
+		t.Errorf("%d attempt events in the portal's audit trail, want one per destination at least:\n%s", attempts, events)
+	}
+	for what, body := range map[string][]byte{"status": raw, "audit trail": events} {
+		for _, leak := range leaks {
+			if strings.Contains(string(body), leak) {
+				t.Errorf("the portal's %s contains %q:\n%s", what, leak, body)
+			}
+		}
+		if path := regexp.MustCompile(`"[^"]*(/[a-z0-9._-]+){2,}[^"]*"`).Find(body); path != nil {
+			t.Errorf("the portal's %s contains a path: %s", what, path)
+		}
 	}
 
 	// Operators still see the texts.
@@ -148,7 +174,13 @@ func TestPortalSeesNoInfrastructure(t *testing.T) {
 
 func statusBody(t *testing.T, p *proc, key, id string) []byte {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+p.addr+"/v1/submissions/"+id, nil)
+	return portalGet(t, p, key, "/v1/submissions/"+id)
+}
+
+// portalGet reads path from the portal API with key and returns the body of its 200.
+func portalGet(t *testing.T, p *proc, key, path string) []byte {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+p.addr+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +192,7 @@ func statusBody(t *testing.T, p *proc, key, id string) []byte {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET status: %d %v", resp.StatusCode, err)
+		t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
 	}
 	return b
 }

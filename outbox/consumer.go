@@ -43,10 +43,12 @@ type consumer struct {
 	mu       sync.Mutex
 	breakers map[string]*breaker
 
-	// held are the messages leased to this consumer, by topic: the
-	// heartbeat renews their leases while their attempts run.
+	// held are the messages leased to this consumer, by topic, with the
+	// number of their attempts in flight (two when a lease that ran out was
+	// recovered and the message claimed again while the first attempt still
+	// runs): the heartbeat renews their leases while any of them runs.
 	heldMu sync.Mutex
-	held   map[string]map[string]struct{}
+	held   map[string]map[string]int
 
 	maintainOnce     sync.Once
 	maintainStopOnce sync.Once
@@ -68,7 +70,7 @@ type attemptFunc func(sub *subscription, d Delivery) error
 func newConsumer(store RelayStore, cfg SubscriberConfig) *consumer {
 	cfg.setDefaults()
 	return &consumer{store: store, cfg: cfg, completer: newCompleter(store),
-		closing: make(chan struct{}), breakers: map[string]*breaker{}, held: map[string]map[string]struct{}{},
+		closing: make(chan struct{}), breakers: map[string]*breaker{}, held: map[string]map[string]int{},
 		maintainStop: make(chan struct{}), maintainDone: make(chan struct{})}
 }
 
@@ -78,18 +80,24 @@ func (c *consumer) hold(topic, id string) {
 	defer c.heldMu.Unlock()
 	ids := c.held[topic]
 	if ids == nil {
-		ids = map[string]struct{}{}
+		ids = map[string]int{}
 		c.held[topic] = ids
 	}
-	ids[id] = struct{}{}
+	ids[id]++
 }
 
 // unhold removes a message whose outcome is recorded or whose lease is released.
 func (c *consumer) unhold(topic, id string) {
 	c.heldMu.Lock()
 	defer c.heldMu.Unlock()
-	delete(c.held[topic], id)
-	if len(c.held[topic]) == 0 {
+	ids := c.held[topic]
+	if ids == nil {
+		return
+	}
+	if ids[id]--; ids[id] <= 0 {
+		delete(ids, id)
+	}
+	if len(ids) == 0 {
 		delete(c.held, topic)
 	}
 }
@@ -407,7 +415,7 @@ func (sub *subscription) handle(m Message, free func()) {
 		return
 	}
 	c := sub.completion(m, attempt, err)
-	c.Topic, c.ID, c.Owner, c.StartedAt, c.FinishedAt = sub.topic, m.ID, sub.cfg.Owner, started, sub.cfg.Now()
+	c.Topic, c.ID, c.Owner, c.Attempt, c.StartedAt, c.FinishedAt = sub.topic, m.ID, sub.cfg.Owner, attempt, started, sub.cfg.Now()
 	sub.breaker.record(c.FinishedAt, c.Outcome == OutcomeRetry || (c.Outcome == OutcomeDead && !c.permanent))
 	if !sub.opts.Ordered {
 		select {

@@ -164,9 +164,15 @@ type ClaimParams struct {
 
 // Completion is the outcome of one attempt on a leased message.
 type Completion struct {
-	Topic         string
-	ID            string
-	Owner         string
+	Topic string
+	ID    string
+	Owner string
+	// Attempt is the number of this attempt (the claimed message's Attempts
+	// + 1). When set, the outcome is recorded only if no other attempt was
+	// recorded since the claim: a late outcome of an attempt whose lease ran
+	// out and was recovered is refused with ErrLeaseLost, also when the same
+	// owner claimed the message again meanwhile. Zero does not check.
+	Attempt       int
 	Outcome       Outcome
 	Error         string     // empty when delivered
 	Class         ErrorClass // the classified reason of Error; empty when delivered

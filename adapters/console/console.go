@@ -140,7 +140,11 @@ func New(cfg Config) (*Handler, error) {
 	for i := range cfg.Tenants {
 		h.tenants[cfg.Tenants[i].ID] = &cfg.Tenants[i]
 	}
-	h.sessions = newSessions(cfg.Admin.Console.IdleTimeout.Duration, h.now)
+	lifetime := cfg.Admin.Console.SessionLifetime.Duration
+	if lifetime <= 0 {
+		lifetime = config.DefaultConsoleSessionLifetime
+	}
+	h.sessions = newSessions(cfg.Admin.Console.IdleTimeout.Duration, lifetime, h.now)
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/amtsbote/amtsbote/outbox"
+
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -123,6 +125,22 @@ func (e *APIError) Error() string {
 // Temporary reports whether a retry may succeed: 5xx, 429 and 408.
 func (e *APIError) Temporary() bool {
 	return e.Status >= 500 || e.Status == http.StatusTooManyRequests || e.Status == http.StatusRequestTimeout
+}
+
+// ErrorClass is what portals see of the answer, as of an HTTP receiver's:
+// a timeout (408), an unavailable Zustelldienst (5xx, 429) or a refusal
+// (other 4xx). 401 and 403 are Amtsbote's credentials, retried until they
+// are fixed: the generic delivery_failed.
+func (e *APIError) ErrorClass() outbox.ErrorClass {
+	switch {
+	case e.Status == http.StatusRequestTimeout:
+		return outbox.ClassTimeout
+	case e.Temporary():
+		return outbox.ClassReceiverUnavailable
+	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
+		return outbox.ClassDeliveryFailed
+	}
+	return outbox.ClassReceiverRejected
 }
 
 // RetryAfter is the delay the Zustelldienst asked for (Retry-After), or 0.

@@ -28,8 +28,12 @@ type EventRecord struct {
 	Outcome     outbox.Outcome `json:"outcome,omitempty"` // kind attempt: delivered, retry or dead
 	// Actor says who caused the event: "portal", "relay", "operator" or
 	// "retention". Portals do not see operators' names or process ids.
-	Actor  string    `json:"actor"`
-	Detail string    `json:"detail,omitempty"` // error of a failed attempt, reason of a replay or discard
+	Actor string `json:"actor"`
+	// Detail is the classified reason of a failed attempt or a dead
+	// message (an outbox.ErrorClass, as in the status), or the reason of a
+	// replay or discard. The error texts, which may name hosts, ports, paths
+	// and quote the receiver, are for operators only.
+	Detail string    `json:"detail,omitempty"`
 	At     time.Time `json:"at"`
 }
 
@@ -53,6 +57,8 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) error {
 	}
 	prefix := config.Topic(sub.TenantID, sub.ProcedureID, "")
 	resp := EventsResponse{Events: make([]EventRecord, 0, len(evs))}
+	classes := map[string]map[int]outbox.ErrorClass{} // by message, by attempt number
+	lastAttempt := map[string]int{}                   // by message: the number of its latest attempt event
 	for _, e := range evs {
 		rec := EventRecord{Seq: e.Seq, Kind: string(e.Kind), MessageID: e.MessageID, Attempt: e.Attempt,
 			Outcome: e.Outcome, Actor: actorKind(e.Actor), Detail: e.Detail, At: utc(e.At)}
@@ -62,6 +68,28 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) error {
 				continue // a follow-up, not a destination of the route
 			}
 			rec.Destination = dest
+		}
+		switch e.Kind {
+		case outbox.EventAttempt, outbox.EventDead:
+			if e.Kind == outbox.EventAttempt {
+				lastAttempt[e.MessageID] = e.Attempt
+			}
+			if e.Detail == "" {
+				break
+			}
+			byNumber, ok := classes[e.MessageID]
+			if !ok {
+				attempts, err := h.store.Attempts(r.Context(), e.MessageID)
+				if err != nil && !errors.Is(err, outbox.ErrNotFound) {
+					return errUnavailable(errReadFailed, err)
+				}
+				byNumber = make(map[int]outbox.ErrorClass, len(attempts))
+				for _, a := range attempts {
+					byNumber[a.Number] = a.ErrorClass
+				}
+				classes[e.MessageID] = byNumber
+			}
+			rec.Detail = portalError(e.Detail, byNumber[lastAttempt[e.MessageID]])
 		}
 		resp.Events = append(resp.Events, rec)
 	}

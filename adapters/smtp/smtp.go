@@ -307,7 +307,8 @@ func (d *Deliverer) dial(ctx context.Context, network, addr string) (net.Conn, e
 	return conn, nil
 }
 
-// classify marks 5xx answers permanent; everything else stays retryable.
+// classify marks 5xx answers permanent and 4xx (deferred) answers as an
+// unavailable receiver; everything else stays retryable.
 func classify(err error) error {
 	code := 0
 	var serr *mail.SendError
@@ -318,8 +319,11 @@ func classify(err error) error {
 	if code == 0 && errors.As(err, &terr) {
 		code = terr.Code
 	}
-	if code >= 500 && code <= 599 {
+	switch {
+	case code >= 500 && code <= 599:
 		return outbox.Permanent(err)
+	case code >= 400 && code <= 499: // deferred: the server is unavailable for now
+		return outbox.Classify(outbox.ClassReceiverUnavailable, err)
 	}
 	return err
 }

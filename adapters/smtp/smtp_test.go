@@ -129,9 +129,12 @@ func TestDeliverErrors(t *testing.T) {
 		mail          *smtp.Mail
 		payload       []byte
 		wantPermanent bool
+		wantClass     outbox.ErrorClass // checked when set
 	}{
-		{name: "recipient rejected 550", opts: smtptest.Options{Reject: reject(550)}, mail: &good, wantPermanent: true},
-		{name: "recipient deferred 451", opts: smtptest.Options{Reject: reject(451)}, mail: &good},
+		{name: "recipient rejected 550", opts: smtptest.Options{Reject: reject(550)}, mail: &good, wantPermanent: true,
+			wantClass: outbox.ClassReceiverRejected},
+		{name: "recipient deferred 451", opts: smtptest.Options{Reject: reject(451)}, mail: &good,
+			wantClass: outbox.ClassReceiverUnavailable},
 		{name: "wrong password", opts: smtptest.Options{Username: user, Password: password}, user: user, pw: "wrong",
 			mail: &good, wantPermanent: true},
 		{name: "server without STARTTLS", opts: smtptest.Options{TLS: smtptest.NoTLS}, mail: &good},
@@ -162,6 +165,9 @@ func TestDeliverErrors(t *testing.T) {
 			}
 			if got := errors.Is(err, outbox.ErrPermanent); got != tt.wantPermanent {
 				t.Errorf("permanent = %v, want %v: %v", got, tt.wantPermanent, err)
+			}
+			if got := outbox.ClassifyError(err); tt.wantClass != "" && got != tt.wantClass {
+				t.Errorf("class %q, want %q: %v", got, tt.wantClass, err)
 			}
 			if strings.Contains(err.Error(), "Größmann") || strings.Contains(err.Error(), "wrong") {
 				t.Errorf("error text repeats input: %v", err)

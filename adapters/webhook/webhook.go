@@ -235,6 +235,18 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("%s answered %d %s", e.Host, e.StatusCode, http.StatusText(e.StatusCode))
 }
 
+// ErrorClass is the class of the answer: a timeout (408), an unavailable
+// receiver (other retryable statuses) or a refusal.
+func (e *StatusError) ErrorClass() outbox.ErrorClass {
+	switch {
+	case e.StatusCode == http.StatusRequestTimeout:
+		return outbox.ClassTimeout
+	case e.Retryable():
+		return outbox.ClassReceiverUnavailable
+	}
+	return outbox.ClassReceiverRejected
+}
+
 // Retryable reports whether the status is worth retrying: 408, 425, 429 and every 5xx.
 func (e *StatusError) Retryable() bool {
 	switch e.StatusCode {

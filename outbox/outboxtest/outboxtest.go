@@ -53,6 +53,7 @@ func RunStore(t *testing.T, open Opener) {
 		{"CompleteRetrySchedules", testCompleteRetry},
 		{"CompleteDead", testCompleteDead},
 		{"CompleteWithLostLease", testLostLease},
+		{"LateCompletionAfterSameOwnerReclaimed", testLateCompletionSameOwner},
 		{"ReleaseMakesClaimable", testRelease},
 		{"MakeDueWithoutAttempt", testMakeDue},
 		{"OrderedClaimsHeadOnly", testOrdered},
@@ -480,6 +481,32 @@ func testLostLease(t *testing.T, s outbox.Store) {
 	}
 	if atts, _ := s.Attempts(ctxT(t), m.ID); len(atts) != 1 {
 		t.Fatalf("%d attempts recorded, want 1", len(atts))
+	}
+}
+
+// A process whose heartbeat missed may recover its own lease and claim the
+// message again while its first attempt runs: the first attempt's late
+// outcome (same owner, older attempt number) must not complete the second's
+// lease.
+func testLateCompletionSameOwner(t *testing.T, s outbox.Store) {
+	topic := topicName()
+	m := NewMessage(topic, "")
+	Publish(t, s, m)
+	sameIDs(t, "claim", claim(t, s, outbox.ClaimParams{Topic: topic, Lease: time.Second}), m)
+	time.Sleep(1100 * time.Millisecond)
+	if lost, err := s.RecoverLost(ctxT(t)); err != nil || len(lost) != 1 {
+		t.Fatalf("RecoverLost = %v, %v; want the one lease", lost, err)
+	}
+	sameIDs(t, "reclaim by the same owner", claim(t, s, outbox.ClaimParams{Topic: topic}), m)
+	err := s.Complete(ctxT(t), outbox.Completion{Topic: topic, ID: m.ID, Owner: "owner-a", Attempt: 1,
+		Outcome: outbox.OutcomeDelivered, StartedAt: time.Now(), FinishedAt: time.Now()})
+	if !errors.Is(err, outbox.ErrLeaseLost) {
+		t.Fatalf("late completion of attempt 1: err = %v, want ErrLeaseLost", err)
+	}
+	complete(t, s, outbox.Completion{Topic: topic, ID: m.ID, Attempt: 2, Outcome: outbox.OutcomeDelivered})
+	atts, err := s.Attempts(ctxT(t), m.ID)
+	if err != nil || len(atts) != 2 || atts[0].Outcome != outbox.OutcomeUnknown || atts[1].Outcome != outbox.OutcomeDelivered {
+		t.Fatalf("attempts = %+v, %v; want unknown, delivered", atts, err)
 	}
 }
 

@@ -234,7 +234,7 @@ func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.Complete
 		if !c.NextAttemptAt.IsZero() {
 			next = &c.NextAttemptAt
 		}
-		batch.Queue(e.q["Complete"], string(c.State), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner, string(c.Class))
+		batch.Queue(e.q["Complete"], string(c.State), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner, string(c.Class), c.Attempt)
 	}
 	results := e.db.SendBatch(ctx, batch)
 	out := make([]sqlstore.Completed, len(rows))
@@ -296,7 +296,7 @@ func (e executor) ListMessages(ctx context.Context, afterSeq int64, state outbox
 func (e executor) ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]sqlstore.Lease, error) {
 	return queryRows(ctx, e.db, e.q["ExpiredLeases"], []any{now, limit}, func(r pgx.CollectableRow) (sqlstore.Lease, error) {
 		var l sqlstore.Lease
-		err := r.Scan(&l.Topic, &l.ID, &l.Owner, &l.LeasedAt)
+		err := r.Scan(&l.Topic, &l.ID, &l.Owner, &l.LeasedAt, &l.Attempts)
 		l.LeasedAt = l.LeasedAt.UTC()
 		return l, err
 	})

@@ -60,6 +60,7 @@ SET state = $1::text, attempts = attempts + 1,
 -- outbox_messages_open and filter every open message of the topic (TestAddressedByKey).
 WHERE seq = (SELECT seq FROM outbox_messages WHERE topic = $5 AND id = $6)
   AND lease_owner = $7 AND state IN ('pending', 'retrying')
+  AND ($9::int = 0 OR attempts = $9::int - 1) -- no other attempt recorded since the claim
 RETURNING seq, attempts, COALESCE(submission_id, ''), metadata
 
 -- name: InsertAttempt
@@ -292,7 +293,7 @@ WHERE seq = ANY (ARRAY(SELECT (SELECT seq FROM outbox_messages WHERE topic = $2 
 
 -- name: ExpiredLeases
 -- Leases their owner stopped renewing: its process is lost. $1 now, $2 limit.
-SELECT topic, id, lease_owner, COALESCE(leased_at, lease_until) FROM outbox_messages
+SELECT topic, id, lease_owner, COALESCE(leased_at, lease_until), attempts FROM outbox_messages
 WHERE lease_until < $1 AND state IN ('pending', 'retrying')
 ORDER BY lease_until LIMIT $2
 

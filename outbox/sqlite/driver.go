@@ -226,7 +226,7 @@ func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.Complete
 		u := &out[i]
 		var md string
 		err := e.w.QueryRowContext(ctx, e.q["Complete"], string(c.State), micros(c.NextAttemptAt), c.Error,
-			micros(c.FinishedAt), c.Topic, c.ID, c.Owner, string(c.Class)).Scan(&u.Seq, &u.Attempts, &u.SubmissionID, &md)
+			micros(c.FinishedAt), c.Topic, c.ID, c.Owner, string(c.Class), c.Attempt).Scan(&u.Seq, &u.Attempts, &u.SubmissionID, &md)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -308,7 +308,7 @@ func (e executor) ExpiredLeases(ctx context.Context, now time.Time, limit int) (
 		l      sqlstore.Lease
 		leased int64
 	}
-	read, err := collect(rows, func(x *row) []any { return []any{&x.l.Topic, &x.l.ID, &x.l.Owner, &x.leased} })
+	read, err := collect(rows, func(x *row) []any { return []any{&x.l.Topic, &x.l.ID, &x.l.Owner, &x.leased, &x.l.Attempts} })
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,7 @@ SET state = ?1, attempts = attempts + 1,
     last_error_class = CASE WHEN ?1 = 'delivered' THEN NULL ELSE NULLIF(?8, '') END,
     lease_owner = NULL, lease_until = NULL, leased_at = NULL, updated_at = ?4
 WHERE topic = ?5 AND id = ?6 AND lease_owner = ?7 AND state IN ('pending', 'retrying')
+  AND (?9 = 0 OR attempts = ?9 - 1) -- no other attempt recorded since the claim
 RETURNING seq, attempts, COALESCE(submission_id, ''), metadata
 
 -- name: InsertAttempt
@@ -243,8 +244,11 @@ UPDATE outbox_messages SET lease_until = ?1 WHERE topic = ?2 AND id = ?3 AND lea
 
 -- name: ExpiredLeases
 -- Leases their owner stopped renewing: its process is lost. ?1 now, ?2 limit.
-SELECT topic, id, lease_owner, COALESCE(leased_at, lease_until) FROM outbox_messages
-WHERE lease_until < ?1 AND state IN ('pending', 'retrying')
+-- +state keeps the planner on the partial lease index (a few rows) instead of
+-- the state index (every pending and retrying message), which it prefers
+-- without ANALYZE statistics.
+SELECT topic, id, lease_owner, COALESCE(leased_at, lease_until), attempts FROM outbox_messages
+WHERE lease_until < ?1 AND +state IN ('pending', 'retrying')
 ORDER BY lease_until LIMIT ?2
 
 -- Answers from the authority. Answer columns in the order scanAnswer reads them.

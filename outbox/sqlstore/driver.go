@@ -258,10 +258,12 @@ type AttemptRow struct {
 	outbox.Completion
 }
 
-// Lease is a message's lease: its owner and when it was taken.
+// Lease is a message's lease: its owner, when it was taken and the
+// attempts recorded before it.
 type Lease struct {
 	Topic, ID, Owner string
 	LeasedAt         time.Time
+	Attempts         int
 }
 
 // Locked is the seq and state of a message found by id.

@@ -344,7 +344,7 @@ func (s *Store) RecoverLost(ctx context.Context) ([]outbox.LostAttempt, error) {
 	}
 	cs := make([]outbox.Completion, len(leases))
 	for i, l := range leases {
-		cs[i] = outbox.Completion{Topic: l.Topic, ID: l.ID, Owner: l.Owner, Outcome: outbox.OutcomeUnknown,
+		cs[i] = outbox.Completion{Topic: l.Topic, ID: l.ID, Owner: l.Owner, Attempt: l.Attempts + 1, Outcome: outbox.OutcomeUnknown,
 			Error: LostError, Class: outbox.ClassOutcomeUnknown, NextAttemptAt: now,
 			StartedAt: l.LeasedAt, FinishedAt: now}
 	}
