@@ -101,6 +101,9 @@ type Database struct {
 	// sessions, and the deadline of every database call that has no shorter
 	// one (relay, retention, admin API), on both stores. Default 30s.
 	StatementTimeout Duration `yaml:"statement_timeout"`
+	// CountStatements, a PostgreSQL diagnostic, counts the statements and
+	// round trips of the process for the metrics listener. Default off.
+	CountStatements bool `yaml:"count_statements"`
 }
 
 // MinLease is the shortest relay.lease: its heartbeat (every Lease/3)

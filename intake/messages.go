@@ -23,7 +23,9 @@ func (s *Service) buildMessages(cfg *config.Config, sub transform.Submission, ma
 	route *config.Route, now time.Time) ([]outbox.Message, error) {
 	out := make([]outbox.Message, 0, len(route.Destinations))
 	for i := range route.Destinations {
-		m, err := s.buildMessage(cfg, sub, mapper, tenant, &route.Destinations[i], s.newID(), now)
+		// sub passed mapper.Validate in Accept; since, only its ID and the
+		// attachments' Size and Ref were set: map without validating again.
+		m, err := s.mapMessage(cfg, sub, mapper, tenant, &route.Destinations[i], s.newID(), now, true)
 		if err != nil {
 			return nil, err
 		}
@@ -36,6 +38,14 @@ func (s *Service) buildMessages(cfg *config.Config, sub transform.Submission, ma
 // at now; its metadata records the mapping version (MetaMappingVersion).
 func (s *Service) buildMessage(cfg *config.Config, sub transform.Submission, mapper transform.Mapper, tenant *config.Tenant,
 	dest *config.Destination, id string, now time.Time) (outbox.Message, error) {
+	return s.mapMessage(cfg, sub, mapper, tenant, dest, id, now, false)
+}
+
+// mapMessage is buildMessage; with validated, sub has passed
+// mapper.Validate and is mapped without validating it again
+// (transform.MapValidated).
+func (s *Service) mapMessage(cfg *config.Config, sub transform.Submission, mapper transform.Mapper, tenant *config.Tenant,
+	dest *config.Destination, id string, now time.Time, validated bool) (outbox.Message, error) {
 	author := transform.Party{ID: tenant.ID, Name: tenant.Name, Kennung: tenant.Behoerdenkennung, AGS: tenant.AGS}
 	in := transform.Input{
 		Submission: sub,
@@ -45,7 +55,13 @@ func (s *Service) buildMessage(cfg *config.Config, sub transform.Submission, map
 		Product:    s.product,
 		CreatedAt:  now,
 	}
-	doc, err := mapper.Map(in)
+	var doc transform.Document
+	var err error
+	if validated {
+		doc, err = transform.MapValidated(mapper, in)
+	} else {
+		doc, err = mapper.Map(in)
+	}
 	if verr, ok := errors.AsType[*transform.ValidationError](err); ok {
 		return outbox.Message{}, &ValidationError{Errors: verr.Errors}
 	}

@@ -185,6 +185,28 @@ type Mapper interface {
 	Map(in Input) (Document, error)
 }
 
+// ValidatedMapper is a Mapper that can map a submission without validating
+// it again, for a caller that has just validated it (the intake): the
+// payload schema and the procedure's rules are most of mapping's cost.
+type ValidatedMapper interface {
+	Mapper
+	// MapValidated is Map of a submission Validate returned no problems
+	// for, unchanged since but for ID and the attachments' Size and Ref
+	// (which Validate does not read). It checks everything else Map
+	// checks (the Input beside the Submission).
+	MapValidated(in Input) (Document, error)
+}
+
+// MapValidated maps in with m, without validating in.Submission again when
+// m is a ValidatedMapper. in.Submission must have passed m.Validate, as
+// ValidatedMapper.MapValidated says.
+func MapValidated(m Mapper, in Input) (Document, error) {
+	if vm, ok := m.(ValidatedMapper); ok {
+		return vm.MapValidated(in)
+	}
+	return m.Map(in)
+}
+
 // ValidationError is the error of Map for a submission that does not pass
 // Validate. Find it with errors.As.
 type ValidationError struct {

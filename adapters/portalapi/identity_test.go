@@ -30,6 +30,14 @@ func (m *recordingMapper) Map(in transform.Input) (transform.Document, error) {
 	return m.Mapper.Map(in)
 }
 
+// MapValidated records too: the intake maps a validated submission with it.
+func (m *recordingMapper) MapValidated(in transform.Input) (transform.Document, error) {
+	m.mu.Lock()
+	m.seen = append(m.seen, in.Submission.Identity)
+	m.mu.Unlock()
+	return m.Mapper.MapValidated(in)
+}
+
 func TestIdentityTravelsToEveryDestination(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

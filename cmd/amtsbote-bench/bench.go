@@ -7,6 +7,8 @@ import (
 	"math"
 	"net/http"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // benchRun measures one run: the gateway under load, then the baselines of
@@ -47,7 +49,24 @@ func benchRun(ctx context.Context, o options, store, dir string, body []byte, pr
 	_, _, msgSize := s.recv.counts()
 	s.recv.reset()
 
-	r.add("load average (1 min) at start", "", loadAverage())
+	load := loadAverage()
+	r.add("load average (1 min) at start", "", load)
+	if load >= 1 {
+		r.Notes = append(r.Notes, fmt.Sprintf("a run started at load %.2f (1 or more): measured under load", load))
+	}
+	var before, after costs
+	var dbConn *pgx.Conn
+	if o.counts {
+		if s.dbURL != "" {
+			if dbConn, err = pgx.Connect(ctx, s.dbURL); err != nil {
+				return r, fmt.Errorf("connect for statistics: %w", err)
+			}
+			defer dbConn.Close(context.Background())
+		}
+		if err := snapshotCosts(ctx, s, dbConn, &before, true); err != nil {
+			return r, err
+		}
+	}
 	var prof *profiler
 	if profile {
 		if prof, err = startProfile(o); err != nil {
@@ -65,6 +84,11 @@ func benchRun(ctx context.Context, o options, store, dir string, body []byte, pr
 	intakeEnd := time.Now()
 	ids, failed := acceptedIDs(samples)
 	missing := s.recv.waitFor(ids, 2*time.Minute)
+	if o.counts {
+		if err := snapshotCosts(ctx, s, dbConn, &after, false); err != nil {
+			return r, err
+		}
+	}
 	if prof != nil {
 		if note := prof.stop(); note != "" {
 			r.Notes = append(r.Notes, note)
@@ -109,6 +133,9 @@ func benchRun(ctx context.Context, o options, store, dir string, body []byte, pr
 	r.add("gateway peak RSS", "MiB", float64(rss)/(1<<20))
 	r.add("submission body", "bytes", float64(len(body)))
 	r.add("message (XML) body", "bytes", float64(msgSize))
+	if o.counts {
+		addCosts(&r, before, after, len(e2e))
+	}
 	if err := s.gw.close(); err != nil {
 		return r, err
 	}

@@ -13,6 +13,17 @@
 // insert loop on SQLite with the store's settings; and the ratios. -runs repeats
 // everything and prints the median of each figure.
 //
+// With -counts (the default) those runs also report costs per delivered
+// submission over the load phase, which do not depend on the machine's load:
+// statements and round trips (the gateway runs with database.count_statements
+// and the harness reads amtsbote_db_statements_total and
+// amtsbote_db_round_trips_total from its metrics listener), commits and rows
+// fetched (pg_stat_database of the run's database), WAL records, bytes and
+// syncs (pg_stat_wal, of the whole server), and the CPU of the machine, the
+// gateway, the postgres processes and the harness (/proc), which do depend on
+// it. Each run records the 1-minute load at its start; a run starting at 1 or
+// more is marked as measured under load.
+//
 // With -crashloop it instead kills the gateway with SIGKILL at random intervals
 // while the clients retry with their Idempotency-Key, and reports lost
 // submissions, effects after deduplication by message id, duplicate deliveries

@@ -47,6 +47,10 @@ type gatewayConfig struct {
 	KeyHash     string
 	Concurrency int           // deliveries in flight
 	Lease       time.Duration // relay lease
+	// MetricsAddr is the gateway's metrics listener; empty: none.
+	MetricsAddr string
+	// CountStatements sets database.count_statements (PostgreSQL).
+	CountStatements bool
 	// Extra is YAML appended at the end: further top-level sections
 	// (the FIT-Connect mode's fitconnect block).
 	Extra string
@@ -58,8 +62,15 @@ var configTemplate = template.Must(template.New("config").Parse(`server:
 database:
 {{- if .DatabaseURL}}
   url: "{{.DatabaseURL}}"
+{{- if .CountStatements}}
+  count_statements: true
+{{- end}}
 {{- else}}
   path: {{.Dir}}/amtsbote.db
+{{- end}}
+{{- if .MetricsAddr}}
+metrics:
+  listen: {{.MetricsAddr}}
 {{- end}}
 relay:
   lease: {{.Lease}}

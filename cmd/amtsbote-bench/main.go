@@ -34,6 +34,7 @@ const portalKey = "bench-key"
 const envPprof = "AMTSBOTE_PPROF_LISTEN"
 
 type options struct {
+	counts              bool
 	stores              []string
 	pg                  string
 	binary              string
@@ -80,6 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.runs, "runs", 1, "repeat each measurement and report the median of every figure")
 	fs.IntVar(&o.deliveryConcurrency, "delivery-concurrency", 16, "relay.concurrency of the gateway: deliveries in flight")
 	fs.IntVar(&o.pgMaxConns, "pg-max-conns", 0, "pool_max_conns of the gateway's PostgreSQL URL (0: the gateway's database.max_conns, default 16)")
+	fs.BoolVar(&o.counts, "counts", true, "report costs per submission: statements and round trips (the gateway's database.count_statements), commits and WAL (pg_stat_database, pg_stat_wal), CPU of gateway, database and harness (/proc); waits 11s after each run for PostgreSQL's statistics")
 	fs.BoolVar(&o.baselines, "baselines", true, "also measure the baselines (pgx and watermill-sql on PostgreSQL, database/sql on SQLite)")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the reports as JSON to this file")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the first run's load phase: the gateway's, with -pprof, else the harness's")
@@ -194,6 +196,9 @@ func benchMain(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			runs = append(runs, r)
 		}
 		m := medianReport(title, runs)
+		if loaded := loadedRuns(runs); loaded > 0 {
+			m.Notes = append(m.Notes, fmt.Sprintf("%d of %d runs started at a 1-minute load of 1 or more: measured under load, not on a quiet machine", loaded, len(runs)))
+		}
 		reports = append(reports, m)
 		if err := writeTable(stdout, m); err != nil {
 			return err
@@ -278,6 +283,7 @@ type setup struct {
 	gw      *gateway
 	recv    *receiver
 	dbURL   string // the gateway's database, PostgreSQL only
+	metrics string // the gateway's metrics listener, with -counts
 	cleanup func()
 }
 
@@ -308,6 +314,14 @@ func newSetupExtra(ctx context.Context, o options, store, dir string, lease time
 		cleanups = append(cleanups, db.drop)
 		s.dbURL = db.url
 		cfg.DatabaseURL = withPoolSize(db.url, o.pgMaxConns)
+	}
+	if o.counts {
+		addr, err := freeAddr()
+		if err != nil {
+			return fail(err)
+		}
+		cfg.MetricsAddr, s.metrics = addr, addr
+		cfg.CountStatements = store == "postgres"
 	}
 	recv, err := newReceiver()
 	if err != nil {

@@ -117,7 +117,8 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	configPath string, adjust func(*config.Config)) error {
 	startCtx, cancelStart := context.WithTimeout(ctx, time.Minute)
 	defer cancelStart()
-	st, storeName, err := openStore(startCtx, cfg.Database, dataDir, logger)
+	counter := statementCounter(cfg.Database)
+	st, storeName, err := openStoreCounting(startCtx, cfg.Database, dataDir, counter, logger)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
@@ -169,6 +170,9 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	}
 	ops, err := newOperations(cfg, st, routes, logger)
 	if err != nil {
+		return err
+	}
+	if err := registerStatementCounter(ops.metrics, counter); err != nil {
 		return err
 	}
 	if fcObs.Observer, err = ops.registerFitConnect(cfg); err != nil {

@@ -34,7 +34,13 @@ type store interface {
 // openStore opens the store of cfg, sealing payloads at rest when
 // database.encryption is set (sealStore).
 func openStore(ctx context.Context, cfg config.Database, dataDir string, logger *slog.Logger) (store, string, error) {
-	s, name, err := openDatabase(ctx, cfg, dataDir, logger)
+	return openStoreCounting(ctx, cfg, dataDir, nil, logger)
+}
+
+// openStoreCounting is openStore with PostgreSQL's statements counted by
+// counter, when it is not nil.
+func openStoreCounting(ctx context.Context, cfg config.Database, dataDir string, counter *postgres.StatementCounter, logger *slog.Logger) (store, string, error) {
+	s, name, err := openDatabase(ctx, cfg, dataDir, counter, logger)
 	if err != nil {
 		return nil, name, err
 	}
@@ -43,10 +49,10 @@ func openStore(ctx context.Context, cfg config.Database, dataDir string, logger 
 }
 
 // openDatabase opens PostgreSQL when database.url is set, else SQLite in dataDir.
-func openDatabase(ctx context.Context, cfg config.Database, dataDir string, logger *slog.Logger) (store, string, error) {
+func openDatabase(ctx context.Context, cfg config.Database, dataDir string, counter *postgres.StatementCounter, logger *slog.Logger) (store, string, error) {
 	if cfg.URL != "" {
 		s, err := postgres.Open(ctx, postgres.Config{URL: cfg.URL, MaxConns: int32(cfg.MaxConns), Logger: logger,
-			AcquireTimeout: cfg.AcquireTimeout.Duration, StatementTimeout: cfg.StatementTimeout.Duration})
+			AcquireTimeout: cfg.AcquireTimeout.Duration, StatementTimeout: cfg.StatementTimeout.Duration, Counter: counter})
 		return s, "postgres", err
 	}
 	path := cfg.Path

@@ -55,7 +55,11 @@ SET state = $1::text, attempts = attempts + 1,
     delivered_at = CASE WHEN $1::text = 'delivered' THEN $4::timestamptz ELSE NULL END,
     last_error_class = CASE WHEN $1::text = 'delivered' THEN NULL ELSE NULLIF($8::text, '') END,
     lease_owner = NULL, lease_until = NULL, leased_at = NULL, updated_at = $4::timestamptz
-WHERE topic = $5 AND id = $6 AND lease_owner = $7 AND state IN ('pending', 'retrying')
+-- The row is addressed by its key (seq through the unique (topic, id)): a filter on topic and id
+-- lets the planner, with the statistics of a small table, walk the partial index
+-- outbox_messages_open and filter every open message of the topic (TestAddressedByKey).
+WHERE seq = (SELECT seq FROM outbox_messages WHERE topic = $5 AND id = $6)
+  AND lease_owner = $7 AND state IN ('pending', 'retrying')
   AND ($9::int = 0 OR attempts = $9::int - 1) -- no other attempt recorded since the claim
 RETURNING seq, attempts, COALESCE(submission_id, ''), metadata
 
@@ -64,13 +68,16 @@ INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at
 VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), NULLIF($8, ''))
 
 -- name: Release
+-- Each id addressed by its key, as in Complete.
 UPDATE outbox_messages SET lease_owner = NULL, lease_until = NULL, leased_at = NULL
-WHERE topic = $1 AND id = ANY($2) AND lease_owner = $3
+WHERE seq = ANY (ARRAY(SELECT (SELECT seq FROM outbox_messages WHERE topic = $1 AND id = k) FROM unnest($2::text[]) k))
+  AND lease_owner = $3
 
 -- name: MakeDue
 -- A waiting, unleased message due at once; no attempt recorded.
 UPDATE outbox_messages SET next_attempt_at = LEAST(next_attempt_at, $1), updated_at = $1
-WHERE topic = $2 AND id = $3 AND state IN ('pending', 'retrying') AND lease_until IS NULL
+WHERE seq = (SELECT seq FROM outbox_messages WHERE topic = $2 AND id = $3)
+  AND state IN ('pending', 'retrying') AND lease_until IS NULL
 
 -- name: NextDue
 -- Leased messages are left out: their owner completes them, and an expired lease is
@@ -279,8 +286,10 @@ WHERE blob_id IN (SELECT id FROM outbox_blobs WHERE submission_id = ANY($1))
 DELETE FROM outbox_blobs WHERE submission_id = ANY($1)
 
 -- name: ExtendLeases
--- A heartbeat: the owner still works on the messages.
-UPDATE outbox_messages SET lease_until = $1 WHERE topic = $2 AND id = ANY($3) AND lease_owner = $4
+-- A heartbeat: the owner still works on the messages. Each id addressed by its key, as in Complete.
+UPDATE outbox_messages SET lease_until = $1
+WHERE seq = ANY (ARRAY(SELECT (SELECT seq FROM outbox_messages WHERE topic = $2 AND id = k) FROM unnest($3::text[]) k))
+  AND lease_owner = $4
 
 -- name: ExpiredLeases
 -- Leases their owner stopped renewing: its process is lost. $1 now, $2 limit.

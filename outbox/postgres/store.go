@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/amtsbote/amtsbote/outbox"
@@ -57,6 +58,9 @@ type Config struct {
 	// statementGrace, of every call whose context has none that ends
 	// earlier; the migrations at Open have their own. Zero: none.
 	StatementTimeout time.Duration
+	// Counter, when set, counts the statements and round trips of the
+	// pool (a diagnostic; nil: not counted, at no cost).
+	Counter *StatementCounter
 }
 
 // statementGrace is how much longer than the statement timeout a call
@@ -109,6 +113,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		calls += statementGrace
 	}
 	pcfg.ConnConfig.Tracer = deadlines{acquire: cfg.AcquireTimeout, call: calls}
+	if cfg.Counter != nil {
+		pcfg.ConnConfig.Tracer = multitracer.New(pcfg.ConnConfig.Tracer, cfg.Counter)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)

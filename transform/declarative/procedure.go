@@ -43,7 +43,7 @@ type Procedure struct {
 	mappingFile string
 }
 
-var _ transform.Mapper = (*Procedure)(nil)
+var _ transform.ValidatedMapper = (*Procedure)(nil)
 
 // meta is procedure.yaml.
 type meta struct {
@@ -420,6 +420,15 @@ func (p *Procedure) Map(in transform.Input) (transform.Document, error) {
 	}
 	if errs := p.Validate(in.Submission); errs != nil {
 		return transform.Document{}, &transform.ValidationError{Errors: errs}
+	}
+	return p.render(in)
+}
+
+// MapValidated is Map without Validate, for a submission that passed it
+// (transform.ValidatedMapper).
+func (p *Procedure) MapValidated(in transform.Input) (transform.Document, error) {
+	if err := p.checkInput(in); err != nil {
+		return transform.Document{}, err
 	}
 	return p.render(in)
 }

@@ -46,7 +46,7 @@ const (
 // safe for concurrent use.
 type Mapper struct{}
 
-var _ transform.Mapper = (*Mapper)(nil)
+var _ transform.ValidatedMapper = (*Mapper)(nil)
 
 // New returns the generic Mapper.
 func New() *Mapper { return &Mapper{} }
@@ -191,6 +191,12 @@ func (m *Mapper) Map(in transform.Input) (transform.Document, error) {
 	if errs := m.Validate(in.Submission); errs != nil {
 		return transform.Document{}, &transform.ValidationError{Errors: errs}
 	}
+	return m.MapValidated(in)
+}
+
+// MapValidated is Map without Validate, for a submission that passed it
+// (transform.ValidatedMapper).
+func (m *Mapper) MapValidated(in transform.Input) (transform.Document, error) {
 	if err := checkInput(in); err != nil {
 		return transform.Document{}, err
 	}

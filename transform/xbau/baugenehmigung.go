@@ -51,7 +51,7 @@ type Baugenehmigung struct {
 	schema *transform.PayloadSchema
 }
 
-var _ transform.Mapper = (*Baugenehmigung)(nil)
+var _ transform.ValidatedMapper = (*Baugenehmigung)(nil)
 
 // New compiles the payload schema and returns the Mapper.
 func New() (*Baugenehmigung, error) {
@@ -215,6 +215,12 @@ func (b *Baugenehmigung) Map(in transform.Input) (transform.Document, error) {
 	if errs := b.Validate(in.Submission); errs != nil {
 		return transform.Document{}, &transform.ValidationError{Errors: errs}
 	}
+	return b.MapValidated(in)
+}
+
+// MapValidated is Map without Validate, for a submission that passed it
+// (transform.ValidatedMapper).
+func (b *Baugenehmigung) MapValidated(in transform.Input) (transform.Document, error) {
 	if err := checkInput(in); err != nil {
 		return transform.Document{}, err
 	}

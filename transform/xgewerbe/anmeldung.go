@@ -49,7 +49,7 @@ type Anmeldung struct {
 	berlin  *time.Location
 }
 
-var _ transform.Mapper = (*Anmeldung)(nil)
+var _ transform.ValidatedMapper = (*Anmeldung)(nil)
 
 // New compiles the payload schema and returns the Mapper.
 func New() (*Anmeldung, error) {
@@ -117,6 +117,12 @@ func (a *Anmeldung) Map(in transform.Input) (transform.Document, error) {
 	if errs := a.Validate(in.Submission); errs != nil {
 		return transform.Document{}, &transform.ValidationError{Errors: errs}
 	}
+	return a.MapValidated(in)
+}
+
+// MapValidated is Map without Validate, for a submission that passed it
+// (transform.ValidatedMapper).
+func (a *Anmeldung) MapValidated(in transform.Input) (transform.Document, error) {
 	if err := checkInput(in); err != nil {
 		return transform.Document{}, err
 	}

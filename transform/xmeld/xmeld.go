@@ -65,7 +65,7 @@ type Wohnungsgeberbestaetigung struct {
 	payload *transform.PayloadSchema
 }
 
-var _ transform.Mapper = (*Wohnungsgeberbestaetigung)(nil)
+var _ transform.ValidatedMapper = (*Wohnungsgeberbestaetigung)(nil)
 
 // New compiles PayloadJSONSchema and returns the Mapper.
 func New() (*Wohnungsgeberbestaetigung, error) {
@@ -86,6 +86,12 @@ func (w *Wohnungsgeberbestaetigung) Map(in transform.Input) (transform.Document,
 	if errs := w.Validate(in.Submission); errs != nil {
 		return transform.Document{}, &transform.ValidationError{Errors: errs}
 	}
+	return w.MapValidated(in)
+}
+
+// MapValidated is Map without Validate, for a submission that passed it
+// (transform.ValidatedMapper).
+func (w *Wohnungsgeberbestaetigung) MapValidated(in transform.Input) (transform.Document, error) {
 	if err := checkInput(in); err != nil {
 		return transform.Document{}, err
 	}

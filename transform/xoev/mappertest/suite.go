@@ -283,6 +283,12 @@ func (s Suite) Check(t *testing.T, in transform.Input) []transform.FieldError {
 	if err != nil || !bytes.Equal(again.XML, doc.XML) {
 		t.Fatalf("Map is not deterministic (%v)", err)
 	}
+	if vm, ok := s.Mapper.(transform.ValidatedMapper); ok {
+		v, err := vm.MapValidated(in)
+		if err != nil || !bytes.Equal(v.XML, doc.XML) || v.MessageType != doc.MessageType {
+			t.Fatalf("MapValidated of a valid submission differs from Map (%v)", err)
+		}
+	}
 	if s.Schema != nil && !fuzzing() {
 		xoevtest.Validate(t, s.Schema(t), doc.XML)
 	}
