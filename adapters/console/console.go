@@ -68,7 +68,9 @@ type Config struct {
 	Circuit func(topic string) string
 	// Generation reports the configuration generation; nil shows "—".
 	Generation func() string
-	// Answers lists unmatched answers; nil when the answers channel is not wired.
+	// Answers lists unmatched answers; nil when the answers channel is not
+	// wired. Where it is an AnswerDesk too (StoreAnswers), the console shows
+	// an answer and assigns or discards it.
 	Answers UnmatchedAnswers
 	// Throttle counts failed keys per client address, shared with the admin
 	// API. Default: one from Admin.FailedKeyLimit and FailedKeyWindow.
@@ -166,6 +168,9 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET "+Prefix+"search", h.authed(h.search))
 	h.mux.HandleFunc("GET "+Prefix+"health", h.authed(h.health))
 	h.mux.HandleFunc("GET "+Prefix+"answers", h.authed(h.answers))
+	h.mux.HandleFunc("GET "+Prefix+"answers/{id}", h.authed(h.answer))
+	h.mux.HandleFunc("POST "+Prefix+"answers/{id}/assign", h.authed(h.answerAction(answerAssign)))
+	h.mux.HandleFunc("POST "+Prefix+"answers/{id}/discard", h.authed(h.answerAction(answerDiscard)))
 	h.mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, nil, http.StatusNotFound, "err.notfound")
 	})

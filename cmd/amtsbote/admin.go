@@ -41,7 +41,11 @@ func adminServer(cfg *config.Config, st store, ops *operations, rm adminapi.Rema
 	}
 	var handler http.Handler = withOpenAPI(h)
 	if !cfg.Admin.Console.Disabled {
-		c, err := console.New(consoleConfig(cfg, st, ops, throttle, logger))
+		cc := consoleConfig(cfg, st, ops, throttle, logger)
+		if reader, ok := st.(adminapi.AnswerReader); ok {
+			cc.Answers = console.StoreAnswers{Store: reader, Resolver: answers}
+		}
+		c, err := console.New(cc)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,208 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/amtsbote/amtsbote/adapters/console"
+	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/intake"
+	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/transform/answers/answerstest"
+)
+
+// answerFixture is the console over a real store and answer service, with
+// one unmatched answer of each tenant.
+type answerFixture struct {
+	*fixture
+	svc          *intake.AnswerService
+	own, other   string // answer ids of musterstadt and anderstadt
+	ownReference string
+}
+
+func newAnswerFixture(t *testing.T) *answerFixture {
+	t.Helper()
+	af := &answerFixture{}
+	af.fixture = newFixture(t, func(c *console.Config) {
+		svc, err := intake.NewAnswerService(intake.AnswerServiceConfig{
+			Config: &config.Config{Tenants: c.Tenants}, Store: c.Store.(intake.AnswerStore)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		af.svc = svc
+		c.Answers = console.StoreAnswers{Store: c.Store.(interface {
+			console.Store
+			ListAnswers(context.Context, outbox.AnswerFilter) ([]outbox.Answer, string, error)
+			Answer(context.Context, string) (outbox.Answer, error)
+			AnswerEvents(context.Context, string) ([]outbox.AnswerEvent, error)
+		}), Resolver: svc}
+	})
+	receive := func(tenant, ref string) string {
+		src := intake.AnswerSource{Tenant: tenant, Procedure: "p.q", Destination: "fv", Channel: intake.AnswerChannelHTTP}
+		rc, err := af.svc.Receive(context.Background(), src,
+			answerstest.Render(t, answerstest.Eingangsbestaetigung, answerstest.Refs{Reference: ref}), "")
+		if err != nil || rc.Matched {
+			t.Fatalf("receive: %+v %v", rc, err)
+		}
+		return rc.ID
+	}
+	af.ownReference = uuid.NewString()
+	af.own = receive("musterstadt", af.ownReference)
+	af.other = receive("anderstadt", uuid.NewString())
+	return af
+}
+
+func (f *answerFixture) state(t *testing.T, id string) outbox.Answer {
+	t.Helper()
+	a, err := f.store.Answer(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// TestAnswerDiscardConfirmedAndScoped: an operator lists and shows its
+// tenant's unmatched answer (never the body), discards it with a reason on
+// a second step, recorded with the operator; another tenant's answer is 404
+// for every route.
+func TestAnswerDiscardConfirmedAndScoped(t *testing.T) {
+	t.Parallel()
+	f := newAnswerFixture(t)
+	c := f.client(t)
+	csrf := c.login(opKey)
+
+	list := c.get(console.Prefix + "answers")
+	if !strings.Contains(list.body, `href="/console/answers/`+f.own+`"`) || strings.Contains(list.body, f.other) {
+		t.Fatalf("list: %s", list.body)
+	}
+	show := c.get(console.Prefix + "answers/" + f.own)
+	if show.status != http.StatusOK || !strings.Contains(show.body, `data-state="unmatched"`) ||
+		!strings.Contains(show.body, f.ownReference) || !strings.Contains(show.body, `id="answer-discard"`) {
+		t.Fatalf("show: %d %s", show.status, show.body)
+	}
+	if strings.Contains(show.body, "<?xml") || strings.Contains(show.body, "Nachrichtenkopf") {
+		t.Fatal("the answer page shows the body")
+	}
+
+	// Another tenant's answer: 404 on every route, nothing changes.
+	if a := c.get(console.Prefix + "answers/" + f.other); a.status != http.StatusNotFound || strings.Contains(a.body, f.other) {
+		t.Fatalf("other tenant's answer: %d", a.status)
+	}
+	for _, action := range []string{"assign", "discard"} {
+		a := c.do(http.MethodPost, console.Prefix+"answers/"+f.other+"/"+action,
+			url.Values{"csrf": {csrf}, "reason": {"x"}, "submission_id": {uuid.NewString()}, "confirm": {"yes"}})
+		if a.status != http.StatusNotFound {
+			t.Fatalf("%s of another tenant's answer: %d", action, a.status)
+		}
+	}
+	if a := c.get(console.Prefix + "answers/" + uuid.NewString()); a.status != http.StatusNotFound {
+		t.Fatalf("unknown answer: %d", a.status)
+	}
+
+	path := console.Prefix + "answers/" + f.own + "/discard"
+	if a := c.do(http.MethodPost, path, url.Values{"reason": {"x"}, "confirm": {"yes"}}); a.status != http.StatusForbidden {
+		t.Fatalf("discard without CSRF token: %d", a.status)
+	}
+	if a := c.do(http.MethodPost, path, url.Values{"csrf": {csrf}, "reason": {" "}, "confirm": {"yes"}}); a.status != http.StatusBadRequest ||
+		!strings.Contains(a.body, `id="problem"`) {
+		t.Fatalf("discard without reason: %d", a.status)
+	}
+	confirm := c.do(http.MethodPost, path, url.Values{"csrf": {csrf}, "reason": {"Irrläufer des Fachverfahrens"}})
+	if confirm.status != http.StatusOK || !strings.Contains(confirm.body, `name="confirm" value="yes"`) ||
+		f.state(t, f.own).State != outbox.AnswerUnmatched {
+		t.Fatalf("first step: %d %s", confirm.status, confirm.body)
+	}
+	done := c.do(http.MethodPost, path, url.Values{"csrf": {csrfOf(t, confirm.body)}, "reason": {"Irrläufer des Fachverfahrens"}, "confirm": {"yes"}})
+	if done.status != http.StatusSeeOther {
+		t.Fatalf("second step: %d %s", done.status, done.body)
+	}
+	got := f.state(t, f.own)
+	if got.State != outbox.AnswerDiscarded || !strings.HasPrefix(got.ResolvedBy, "console:it-muster (") || got.Reason != "Irrläufer des Fachverfahrens" {
+		t.Fatalf("after discard: %+v", got)
+	}
+	page := c.get(done.header.Get("Location"))
+	if !strings.Contains(page.body, `id="done"`) || !strings.Contains(page.body, `data-state="discarded"`) ||
+		strings.Contains(page.body, `id="answer-discard"`) {
+		t.Fatalf("after discard: %s", page.body)
+	}
+	evs, err := f.store.AnswerEvents(context.Background(), f.own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited bool
+	for _, e := range evs {
+		audited = audited || e.Kind == outbox.AnswerEventDiscarded && strings.HasPrefix(e.Actor, "console:it-muster (") && e.Detail == "Irrläufer des Fachverfahrens"
+	}
+	if !audited {
+		t.Fatalf("answer trail: %+v", evs)
+	}
+	// Resolved: a second discard is refused, the list no longer shows it.
+	if a := c.do(http.MethodPost, path, url.Values{"csrf": {csrf}, "reason": {"again"}, "confirm": {"yes"}}); a.status != http.StatusConflict {
+		t.Fatalf("second discard: %d", a.status)
+	}
+	if a := c.get(console.Prefix + "answers"); strings.Contains(a.body, f.own) {
+		t.Fatal("a discarded answer is still listed")
+	}
+	if a := f.state(t, f.other); a.State != outbox.AnswerUnmatched {
+		t.Fatalf("other tenant's answer is %s", a.State)
+	}
+}
+
+// TestAnswerAssign: assignment needs a submission of the answer's tenant;
+// another tenant's submission is refused, the own one assigned and audited
+// in the submission's trail.
+func TestAnswerAssign(t *testing.T) {
+	t.Parallel()
+	f := newAnswerFixture(t)
+	own, _ := f.deadMessage(t, "musterstadt")
+	foreign, _ := f.deadMessage(t, "anderstadt")
+	c := f.client(t)
+	csrf := c.login(opKey)
+	path := console.Prefix + "answers/" + f.own + "/assign"
+	if a := c.do(http.MethodPost, path, url.Values{"csrf": {csrf}, "reason": {"Bezug falsch"}}); a.status != http.StatusBadRequest ||
+		!strings.Contains(a.body, `id="problem"`) {
+		t.Fatalf("assign without submission: %d", a.status)
+	}
+	a := c.do(http.MethodPost, path, url.Values{"csrf": {csrf}, "reason": {"Bezug falsch"}, "submission_id": {foreign.ID}, "confirm": {"yes"}})
+	if a.status != http.StatusUnprocessableEntity || f.state(t, f.own).State != outbox.AnswerUnmatched {
+		t.Fatalf("assign to another tenant's submission: %d", a.status)
+	}
+	confirm := c.do(http.MethodPost, path, url.Values{"csrf": {csrf}, "reason": {"Bezug falsch"}, "submission_id": {own.ID}})
+	if confirm.status != http.StatusOK || !strings.Contains(confirm.body, `id="confirm-submission"`) {
+		t.Fatalf("first step: %d", confirm.status)
+	}
+	done := c.do(http.MethodPost, path, url.Values{"csrf": {csrf}, "reason": {"Bezug falsch"}, "submission_id": {own.ID}, "confirm": {"yes"}})
+	if done.status != http.StatusSeeOther {
+		t.Fatalf("second step: %d %s", done.status, done.body)
+	}
+	if got := f.state(t, f.own); got.State != outbox.AnswerAssigned || got.SubmissionID != own.ID {
+		t.Fatalf("after assign: %+v", got)
+	}
+	evs, err := f.store.Events(context.Background(), own.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited bool
+	for _, e := range evs {
+		audited = audited || e.Kind == "answer" && strings.HasPrefix(e.Actor, "console:it-muster (")
+	}
+	if !audited {
+		t.Fatalf("submission trail: %+v", evs)
+	}
+	aevs, err := f.store.AnswerEvents(context.Background(), f.own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audited = false
+	for _, e := range aevs {
+		audited = audited || e.Kind == outbox.AnswerEventAssigned && strings.HasPrefix(e.Actor, "console:it-muster (") && e.Detail == "Bezug falsch"
+	}
+	if !audited {
+		t.Fatalf("answer trail: %+v", aevs)
+	}
+}
