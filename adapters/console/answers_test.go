@@ -2,9 +2,11 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -204,5 +206,94 @@ func TestAnswerAssign(t *testing.T) {
 	}
 	if !audited {
 		t.Fatalf("answer trail: %+v", aevs)
+	}
+}
+
+// remapRecorder is a Remapper that records its requests and answers with
+// err, or else replays the message as it is (the mapping is intake's, tested there).
+type remapRecorder struct {
+	mu   sync.Mutex
+	reqs []outbox.ReplayRequest
+	err  error
+	st   outbox.Store
+}
+
+func (r *remapRecorder) RemapMessage(ctx context.Context, req outbox.ReplayRequest) (intake.Remapped, error) {
+	r.mu.Lock()
+	r.reqs = append(r.reqs, req)
+	err := r.err
+	r.mu.Unlock()
+	if err != nil {
+		return intake.Remapped{}, err
+	}
+	if err := r.st.Replay(ctx, req); err != nil {
+		return intake.Remapped{}, err
+	}
+	return intake.Remapped{OldVersion: "1", NewVersion: "2"}, nil
+}
+
+// TestReplayWithRemap: the replay form offers remap where a Remapper is
+// wired; the confirmation keeps it, the remapper gets the operator and the
+// reason, and a refusal (request purged) is shown with its reason.
+func TestReplayWithRemap(t *testing.T) {
+	t.Parallel()
+	rec := &remapRecorder{err: fmt.Errorf("submission x: %w", intake.ErrRequestPurged)}
+	f := newFixture(t, func(c *console.Config) { rec.st = c.Store.(outbox.Store); c.Remapper = rec })
+	_, m := f.deadMessage(t, "musterstadt")
+	_, other := f.deadMessage(t, "anderstadt")
+	c := f.client(t)
+	csrf := c.login(opKey)
+	if a := c.get(console.Prefix + "messages/" + m.ID); !strings.Contains(a.body, `id="replay-remap"`) {
+		t.Fatalf("no remap option: %s", a.body)
+	}
+	path := console.Prefix + "messages/" + m.ID + "/replay"
+	confirm := c.do(http.MethodPost, path, url.Values{"csrf": {csrf}, "reason": {"Zuordnung korrigiert"}, "remap": {"yes"}})
+	if confirm.status != http.StatusOK || !strings.Contains(confirm.body, `name="remap" value="yes"`) || len(rec.reqs) != 0 {
+		t.Fatalf("first step: %d, %d remaps", confirm.status, len(rec.reqs))
+	}
+	form := url.Values{"csrf": {csrf}, "reason": {"Zuordnung korrigiert"}, "remap": {"yes"}, "confirm": {"yes"}}
+	refused := c.do(http.MethodPost, path, form)
+	if refused.status != http.StatusConflict || !strings.Contains(refused.body, `id="refusal"`) ||
+		!strings.Contains(refused.body, "purged") {
+		t.Fatalf("refused remap: %d %s", refused.status, refused.body)
+	}
+	if got, _ := f.store.Message(context.Background(), m.ID); got.State != outbox.StateDead {
+		t.Fatalf("after a refused remap the message is %s", got.State)
+	}
+	rec.mu.Lock()
+	rec.err = nil
+	rec.mu.Unlock()
+	done := c.do(http.MethodPost, path, form)
+	if done.status != http.StatusSeeOther || !strings.Contains(done.header.Get("Location"), "done=remapped") {
+		t.Fatalf("remap: %d %s", done.status, done.body)
+	}
+	if got, _ := f.store.Message(context.Background(), m.ID); got.State != outbox.StatePending {
+		t.Fatalf("after remap the message is %s", got.State)
+	}
+	if len(rec.reqs) != 2 || rec.reqs[1].ID != m.ID || rec.reqs[1].Topic != m.Topic ||
+		rec.reqs[1].Reason != "Zuordnung korrigiert" || !strings.HasPrefix(rec.reqs[1].By, "console:it-muster (") {
+		t.Fatalf("remap requests: %+v", rec.reqs)
+	}
+	// Another tenant's message is not remapped.
+	if a := c.do(http.MethodPost, console.Prefix+"messages/"+other.ID+"/replay", form); a.status != http.StatusNotFound || len(rec.reqs) != 2 {
+		t.Fatalf("remap of another tenant's message: %d", a.status)
+	}
+}
+
+// TestReplayWithoutRemapper: without a Remapper the option is hidden and a
+// forged remap is refused, not silently replayed as it was.
+func TestReplayWithoutRemapper(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	_, m := f.deadMessage(t, "musterstadt")
+	c := f.client(t)
+	csrf := c.login(opKey)
+	if a := c.get(console.Prefix + "messages/" + m.ID); strings.Contains(a.body, `id="replay-remap"`) {
+		t.Fatal("remap offered without a remapper")
+	}
+	a := c.do(http.MethodPost, console.Prefix+"messages/"+m.ID+"/replay",
+		url.Values{"csrf": {csrf}, "reason": {"x"}, "remap": {"yes"}, "confirm": {"yes"}})
+	if got, _ := f.store.Message(context.Background(), m.ID); a.status != http.StatusConflict || got.State != outbox.StateDead {
+		t.Fatalf("forged remap: %d, message %s", a.status, got.State)
 	}
 }

@@ -72,6 +72,9 @@ type Config struct {
 	// wired. Where it is an AnswerDesk too (StoreAnswers), the console shows
 	// an answer and assigns or discards it.
 	Answers UnmatchedAnswers
+	// Remapper, optional, replays a dead message mapped again with the
+	// mapping in force (the admin API's replay with remap); nil hides the option.
+	Remapper adminapi.Remapper
 	// Throttle counts failed keys per client address, shared with the admin
 	// API. Default: one from Admin.FailedKeyLimit and FailedKeyWindow.
 	Throttle *adminapi.Throttle

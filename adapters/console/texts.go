@@ -156,6 +156,11 @@ var texts = map[string]map[string]string{
 		"done.answer.discarded":       "Die Antwort wurde verworfen.",
 		"err.answer.resolved":         "Nur eine nicht zugeordnete Antwort kann zugeordnet oder verworfen werden.",
 		"err.answer.target":           "Kein Antrag dieses Mandanten hat diese ID.",
+		"replay.remap":                "Mit der jetzt gültigen Zuordnung neu abbilden (aus dem gespeicherten Antrag)",
+		"confirm.remap":               "Neu abbilden und erneut senden bestätigen",
+		"confirm.text.remap":          "Die Nachricht wird aus dem gespeicherten Antrag mit der jetzt gültigen Zuordnung neu erzeugt und sofort erneut zugestellt. Dies wird mit Ihrer Begründung protokolliert.",
+		"done.remapped":               "Die Nachricht wurde neu abgebildet und zur erneuten Zustellung freigegeben.",
+		"remap.refused":               "Neu abbilden nicht möglich:",
 	},
 	"en": {
 		"app":                  "Amtsbote – Console",
@@ -309,5 +314,10 @@ var texts = map[string]map[string]string{
 		"done.answer.discarded":       "The answer was discarded.",
 		"err.answer.resolved":         "Only an unmatched answer can be assigned or discarded.",
 		"err.answer.target":           "No submission of this tenant has this id.",
+		"replay.remap":                "Map again with the mapping in force now (from the stored request)",
+		"confirm.remap":               "Confirm re-map and replay",
+		"confirm.text.remap":          "The message is mapped again from the stored request with the mapping in force now and delivered again at once. This is recorded with your reason.",
+		"done.remapped":               "The message was mapped again and released for delivery.",
+		"remap.refused":               "Re-mapping is not possible:",
 	},
 }

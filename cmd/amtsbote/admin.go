@@ -42,6 +42,7 @@ func adminServer(cfg *config.Config, st store, ops *operations, rm adminapi.Rema
 	var handler http.Handler = withOpenAPI(h)
 	if !cfg.Admin.Console.Disabled {
 		cc := consoleConfig(cfg, st, ops, throttle, logger)
+		cc.Remapper = rm
 		if reader, ok := st.(adminapi.AnswerReader); ok {
 			cc.Answers = console.StoreAnswers{Store: reader, Resolver: answers}
 		}
