@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
@@ -295,5 +297,40 @@ func TestReplayWithoutRemapper(t *testing.T) {
 		url.Values{"csrf": {csrf}, "reason": {"x"}, "remap": {"yes"}, "confirm": {"yes"}})
 	if got, _ := f.store.Message(context.Background(), m.ID); a.status != http.StatusConflict || got.State != outbox.StateDead {
 		t.Fatalf("forged remap: %d, message %s", a.status, got.State)
+	}
+}
+
+// TestReconfigureTenants: after a reload the overview lists the tenants in
+// force (a new one appears for the admin, not for an operator of another
+// tenant; a removed one disappears) and shows the generation.
+func TestReconfigureTenants(t *testing.T) {
+	t.Parallel()
+	var gen atomic.Int64
+	gen.Store(1)
+	f := newFixture(t, func(c *console.Config) {
+		c.Generation = func() string { return strconv.FormatInt(gen.Load(), 10) }
+	})
+	h := f.handler
+	admin, op := f.client(t), f.client(t)
+	admin.login(adminKey)
+	op.login(opKey)
+	if a := admin.get(console.Prefix); !strings.Contains(a.body, `<span id="generation">1</span>`) || strings.Contains(a.body, "Neustadt") {
+		t.Fatalf("overview before: %s", a.body)
+	}
+	h.Reconfigure([]config.Tenant{
+		{ID: "anderstadt", Name: "Stadt Anderstadt"},
+		{ID: "neustadt", Name: "Gemeinde Neustadt", Procedures: []config.Route{{Procedure: "p.q", Destinations: []config.Destination{{ID: "fv"}}}}},
+	})
+	gen.Store(2)
+	a := admin.get(console.Prefix)
+	if !strings.Contains(a.body, `<span id="generation">2</span>`) || !strings.Contains(a.body, `id="tenant-neustadt"`) ||
+		strings.Contains(a.body, `id="tenant-musterstadt"`) {
+		t.Fatalf("admin's overview after the reload: %s", a.body)
+	}
+	if a := op.get(console.Prefix); strings.Contains(a.body, `id="tenant-neustadt"`) || strings.Contains(a.body, `id="tenant-musterstadt"`) {
+		t.Fatalf("operator's overview after the reload: %s", a.body)
+	}
+	if a := admin.get(console.Prefix + "dead"); !strings.Contains(a.body, `value="neustadt"`) {
+		t.Fatalf("dead-letter filter misses the new tenant: %s", a.body)
 	}
 }

@@ -20,9 +20,10 @@ import (
 // scopeTenants are the configured tenants s may see, in configuration order.
 func (h *Handler) scopeTenants(op adminapi.Operator) []*config.Tenant {
 	var out []*config.Tenant
-	for i := range h.cfg.Tenants {
-		if op.Allows(h.cfg.Tenants[i].ID) {
-			out = append(out, &h.cfg.Tenants[i])
+	ts := *h.tenants.Load()
+	for i := range ts {
+		if op.Allows(ts[i].ID) {
+			out = append(out, &ts[i])
 		}
 	}
 	return out

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -59,7 +60,24 @@ type reloader struct {
 	mu         sync.Mutex
 	cur        reloadBase
 	generation int64
+	// followers get every applied generation after the intake and the
+	// portal API (the console, the answer service); set before serving.
+	followers []func(*config.Config) error
+	// gen mirrors generation for readers that must not wait for a reload
+	// in progress (the console's overview).
+	gen atomic.Int64
 }
+
+// follow makes fn receive every configuration a reload applies.
+func (r *reloader) follow(fn func(*config.Config) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.followers = append(r.followers, fn)
+}
+
+// Generation is the configuration generation in force: 1 at start, one
+// more with every applied reload.
+func (r *reloader) Generation() int64 { return r.gen.Load() }
 
 // Reload implements adminapi.Reloader.
 func (r *reloader) Reload(ctx context.Context, by string) (adminapi.ReloadResponse, error) {
@@ -171,7 +189,13 @@ func (r *reloader) reload(ctx context.Context) (adminapi.ReloadResponse, error) 
 	if r.notes.monitor != nil {
 		r.notes.monitor.Reconfigure(next)
 	}
+	for _, fn := range r.followers {
+		if err := fn(next); err != nil {
+			return adminapi.ReloadResponse{}, err
+		}
+	}
 	r.generation++
+	r.gen.Store(r.generation)
 	r.cur = reloadBase{cfg: next, routes: keep}
 
 	// Phase 2: once no submission of the old generation is in flight, the
