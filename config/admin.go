@@ -15,6 +15,8 @@ const (
 	DefaultFailedKeyLimit     = 10
 	DefaultFailedKeyWindow    = time.Minute
 	DefaultConsoleIdleTimeout = 15 * time.Minute
+	// DefaultConsoleSessionLifetime is the default of Console.SessionLifetime.
+	DefaultConsoleSessionLifetime = 12 * time.Hour
 )
 
 // Admin configures the admin HTTP API (dead-letter management) and the
@@ -66,6 +68,9 @@ type Console struct {
 	// IdleTimeout ends a console session after this time without a request.
 	// Default 15m.
 	IdleTimeout Duration `yaml:"idle_timeout"`
+	// SessionLifetime ends a console session this long after the login,
+	// however active it is. Default 12h.
+	SessionLifetime Duration `yaml:"session_lifetime"`
 	// SecureCookie marks the session cookie Secure although the admin
 	// listener speaks plain HTTP, for a TLS-terminating proxy in front of
 	// it. With admin.tls the cookie is always Secure.
@@ -104,6 +109,7 @@ func (a *Admin) applyDefaults() {
 	setDefault(&a.FailedKeyLimit, DefaultFailedKeyLimit)
 	setDefault(&a.FailedKeyWindow.Duration, DefaultFailedKeyWindow)
 	setDefault(&a.Console.IdleTimeout.Duration, DefaultConsoleIdleTimeout)
+	setDefault(&a.Console.SessionLifetime.Duration, DefaultConsoleSessionLifetime)
 }
 
 // validate checks the admin settings; portalHashes maps the portals' key
@@ -165,6 +171,7 @@ func (a *Admin) validate(path string, serverListen string, portalHashes map[stri
 	}
 	v.positive(path+".failed_key_window", a.FailedKeyWindow)
 	v.positive(path+".console.idle_timeout", a.Console.IdleTimeout)
+	v.positive(path+".console.session_lifetime", a.Console.SessionLifetime)
 	a.TLS.validate(path+".tls", v)
 	if a.TLS.ClientCAFile != "" {
 		v.add(path+".tls.client_ca_file", "is not supported on the admin listener")

@@ -45,8 +45,9 @@ func TestAdminValidate(t *testing.T) {
 			c.Admin.FailedKeyLimit = -1
 			c.Admin.FailedKeyWindow = Duration{-time.Second}
 			c.Admin.Console.IdleTimeout = Duration{-time.Second}
+			c.Admin.Console.SessionLifetime = Duration{-time.Hour}
 			c.Admin.TLS = ServerTLS{CertFile: "a.pem", KeyFile: "a.key", ClientCAFile: "ca.pem"}
-		}, []string{"admin.failed_key_limit", "admin.failed_key_window", "admin.console.idle_timeout", "admin.tls.client_ca_file"}},
+		}, []string{"admin.failed_key_limit", "admin.failed_key_window", "admin.console.idle_timeout", "admin.console.session_lifetime", "admin.tls.client_ca_file"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

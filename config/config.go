@@ -408,6 +408,9 @@ type Portal struct {
 	// RateLimit, when set, limits the portal's authenticated requests;
 	// beyond it they are answered with 429 and Retry-After.
 	RateLimit *RateLimit `yaml:"rate_limit"`
+	// IdentityToken, when set, verifies the applicant's identity from a
+	// signed assertion of the identity provider sent with each submission.
+	IdentityToken *IdentityToken `yaml:"identity_token"`
 }
 
 // wildcard in Portal.Tenants or Portal.Procedures allows every ID.

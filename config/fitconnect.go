@@ -64,6 +64,10 @@ type FitConnectSubscriber struct {
 	Services []FitConnectService `yaml:"services"`
 	// Retry is the retry policy of posting the events.
 	Retry RetryPolicy `yaml:"retry"`
+	// IdentityToken, when set, verifies the identity provider's token that
+	// the sender puts into the metadata's authenticationInformation (type
+	// identificationReport), as a portal's identity_token.
+	IdentityToken *IdentityToken `yaml:"identity_token"`
 }
 
 // FitConnectService maps a Verwaltungsleistung to a procedure.
@@ -190,6 +194,9 @@ func (c *Config) validateFitConnect(v *validator) {
 		}
 		v.nonNegative(path+".timeout", s.Timeout)
 		s.Retry.validate(path+".retry", v)
+		if s.IdentityToken != nil {
+			s.IdentityToken.validate(path+".identity_token", v)
+		}
 		if len(s.Services) == 0 {
 			v.add(path+".services", "at least one service is required")
 		}

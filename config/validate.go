@@ -385,6 +385,9 @@ func (p *Portal) validate(path string, tenants, procedures map[string]bool, hash
 	v.references(path+".tenants", "tenant", p.Tenants, tenants)
 	v.references(path+".procedures", "procedure", p.Procedures, procedures)
 	p.validateAccess(path, v)
+	if t := p.IdentityToken; t != nil {
+		t.validate(path+".identity_token", v)
+	}
 }
 
 // validateKeyHash checks the key hash h at path, and that no other key has

@@ -280,6 +280,13 @@ func TestAcceptStoresSubmissionAndMessages(t *testing.T) {
 				outbox.MetaPayloadFormat:  outbox.PayloadFormatBundle,
 				outbox.MetaIdentityMethod: "servicekonto", outbox.MetaIdentityProvider: "BundID", outbox.MetaIdentityTrustLevel: "substantial"},
 		}},
+		{name: "a verified identity", procedure: meldung, identity: &transform.Identity{Method: transform.IdentityServicekonto,
+			Provider: "BundID", TrustLevel: transform.TrustHigh, Verified: true, Issuer: "https://id.bund.example", SubjectRef: "ab12"},
+			want: map[string]map[string]string{
+				"fachverfahren": {outbox.MetaMessageType: envelope.MessageType, outbox.MetaContentType: "application/xml",
+					outbox.MetaIdentityMethod: "servicekonto", outbox.MetaIdentityProvider: "BundID", outbox.MetaIdentityTrustLevel: "high",
+					outbox.MetaIdentityVerified: "true", outbox.MetaIdentityIssuer: "https://id.bund.example", outbox.MetaIdentitySubjectRef: "ab12"},
+			}},
 		{name: "attachments", procedure: gewerbe, files: twoFiles(), want: map[string]map[string]string{
 			"fachverfahren": {outbox.MetaMessageType: envelope.MessageType, outbox.MetaContentType: "application/zip",
 				outbox.MetaPayloadFormat: outbox.PayloadFormatBundle, outbox.MetaAttachments: "2"},

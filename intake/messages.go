@@ -133,10 +133,15 @@ func setIdentityMetadata(md map[string]string, id *transform.Identity) {
 		outbox.MetaIdentityProvider:         id.Provider,
 		outbox.MetaIdentityTrustLevel:       id.TrustLevel,
 		outbox.MetaIdentityPostboxReference: id.PostboxReference,
+		outbox.MetaIdentityIssuer:           id.Issuer,
+		outbox.MetaIdentitySubjectRef:       id.SubjectRef,
 	} {
 		if value != "" {
 			md[key] = value
 		}
+	}
+	if id.Verified {
+		md[outbox.MetaIdentityVerified] = "true"
 	}
 }
 

@@ -59,4 +59,10 @@ const (
 	MetaIdentityProvider         = "identity_provider"          // e.g. BundID
 	MetaIdentityTrustLevel       = "identity_trust_level"       // basic, substantial or high
 	MetaIdentityPostboxReference = "identity_postbox_reference" // the account's postbox for replies
+	// MetaIdentityVerified is "true" when method, provider and trust level
+	// come from a verified identity token (transform.Identity.Verified);
+	// absent when they are the portal's word.
+	MetaIdentityVerified   = "identity_verified"
+	MetaIdentityIssuer     = "identity_issuer"      // the verified token's iss
+	MetaIdentitySubjectRef = "identity_subject_ref" // pseudonymous reference to the account, never the subject
 )

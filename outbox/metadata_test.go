@@ -25,6 +25,9 @@ func TestMetadataKeysStayTheSame(t *testing.T) {
 		{outbox.MetaIdentityProvider, "identity_provider"},
 		{outbox.MetaIdentityTrustLevel, "identity_trust_level"},
 		{outbox.MetaIdentityPostboxReference, "identity_postbox_reference"},
+		{outbox.MetaIdentityVerified, "identity_verified"},
+		{outbox.MetaIdentityIssuer, "identity_issuer"},
+		{outbox.MetaIdentitySubjectRef, "identity_subject_ref"},
 	} {
 		if k.got != k.want {
 			t.Errorf("metadata key %q, want %q", k.got, k.want)

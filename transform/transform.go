@@ -79,6 +79,16 @@ type Identity struct {
 	// PostboxReference addresses the account's postbox for replies (e.g. the
 	// BundID Postfach reference); empty when there is none.
 	PostboxReference string
+	// Verified: Method, Provider and TrustLevel were derived from a signed
+	// assertion of the identity provider that Amtsbote verified, not taken
+	// as the portal stated them. Only then are Issuer and SubjectRef set.
+	Verified bool
+	// Issuer is the verified assertion's issuer (iss).
+	Issuer string
+	// SubjectRef is a pseudonymous reference to the account (a keyed hash of
+	// issuer and subject), the same for every submission of the account;
+	// never the subject itself.
+	SubjectRef string
 }
 
 // Identification methods and trust levels of Identity.

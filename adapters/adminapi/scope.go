@@ -34,7 +34,9 @@ func ScopedOperator(o config.Operator) Operator {
 	if name == "" {
 		name = o.ID
 	}
-	return Operator{ID: o.ID, Name: name, tenants: slices.Clone(o.Tenants)}
+	// Never nil: a nil scope is the full admin key's, and an operator
+	// without tenants must see nothing, not everything.
+	return Operator{ID: o.ID, Name: name, tenants: append([]string{}, o.Tenants...)}
 }
 
 // Authenticate returns the operator holding key, or ok=false.

@@ -261,3 +261,20 @@ func TestThrottleWindow(t *testing.T) {
 		t.Fatalf("RetryAfter = %s", got)
 	}
 }
+
+// TestOperatorWithoutTenantsSeesNothing: an operator whose configuration
+// lists no tenant (config validation refuses it; a caller building
+// config.Admin in code may not) is in no tenant's scope, never the full admin.
+func TestOperatorWithoutTenantsSeesNothing(t *testing.T) {
+	t.Parallel()
+	for _, tenants := range [][]string{nil, {}} {
+		op := adminapi.ScopedOperator(config.Operator{ID: "it-none", Tenants: tenants})
+		if op.Full() || op.Allows("musterstadt") || op.AllowsTopic("musterstadt/p.q/fv") {
+			t.Errorf("operator with tenants %#v: full=%v, allows musterstadt=%v", tenants, op.Full(), op.Allows("musterstadt"))
+		}
+		a := config.Admin{Operators: []config.Operator{{ID: "it-none", KeyHash: config.NewSecret(config.HashKey(opKey)), Tenants: tenants}}}
+		if got, ok := adminapi.Authenticate(a, opKey); !ok || got.Full() {
+			t.Errorf("authenticated operator with tenants %#v: ok=%v full=%v", tenants, ok, got.Full())
+		}
+	}
+}

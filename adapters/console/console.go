@@ -146,7 +146,11 @@ func New(cfg Config) (*Handler, error) {
 		h.throttle = adminapi.NewThrottle(cfg.Admin.FailedKeyLimit, cfg.Admin.FailedKeyWindow.Duration)
 	}
 	h.Reconfigure(cfg.Tenants)
-	h.sessions = newSessions(cfg.Admin.Console.IdleTimeout.Duration, h.now)
+	lifetime := cfg.Admin.Console.SessionLifetime.Duration
+	if lifetime <= 0 {
+		lifetime = config.DefaultConsoleSessionLifetime
+	}
+	h.sessions = newSessions(cfg.Admin.Console.IdleTimeout.Duration, lifetime, h.now)
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err

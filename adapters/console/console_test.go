@@ -528,3 +528,83 @@ func TestReplayAllInScope(t *testing.T) {
 		t.Fatalf("no count after replay all: %s", a.body)
 	}
 }
+
+// TestAbsoluteTimeout: activity keeps a session alive only up to its
+// absolute lifetime (default 12 hours); then the operator logs in again.
+func TestAbsoluteTimeout(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	c := f.client(t)
+	c.login(adminKey)
+	for i := 0; i < 71; i++ { // 11h50m of activity every ten minutes
+		f.clock.add(10 * time.Minute)
+		if a := c.get(console.Prefix); a.status != http.StatusOK {
+			t.Fatalf("after %v of activity: %d", time.Duration(i+1)*10*time.Minute, a.status)
+		}
+	}
+	f.clock.add(11 * time.Minute) // 12h01m after login, 11 minutes idle
+	if a := c.get(console.Prefix); a.status != http.StatusSeeOther || a.header.Get("Location") != console.Prefix+"login" {
+		t.Fatalf("session alive beyond its absolute lifetime: %d", a.status)
+	}
+}
+
+// TestLoginEndsPreviousSession: logging in again ends the session the
+// browser had, so that an earlier (perhaps leaked) session id stops working.
+func TestLoginEndsPreviousSession(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	c := f.client(t)
+	c.login(opKey)
+	u := mustURL(t, f.srv.URL+console.Prefix)
+	var old *http.Cookie
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == console.SessionCookie {
+			old = ck
+		}
+	}
+	if old == nil {
+		t.Fatal("no session cookie")
+	}
+	c.login(adminKey)
+	other := f.client(t)
+	other.http.Jar.SetCookies(u, []*http.Cookie{{Name: console.SessionCookie, Value: old.Value, Path: console.Prefix}})
+	if a := other.get(console.Prefix); a.status != http.StatusSeeOther {
+		t.Fatalf("the session before the new login still works: %d", a.status)
+	}
+}
+
+// TestHostileTextsEscaped: a receiver's error text, a tenant's name and a
+// filter value carrying markup appear as text on every page, never as markup.
+func TestHostileTextsEscaped(t *testing.T) {
+	t.Parallel()
+	const xss = `<img src=x onerror=alert(1)><script>alert(2)</script>"'`
+	f := newFixture(t, func(c *console.Config) { c.Tenants[0].Name = "Stadt " + xss })
+	ctx := context.Background()
+	_, m := f.deadMessage(t, "musterstadt")
+	// A replay and a second rejection whose answer carries markup.
+	if err := f.store.Replay(ctx, outbox.ReplayRequest{ID: m.ID, By: "test", Reason: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Claim(ctx, outbox.ClaimParams{Topic: m.Topic, Owner: "o", Limit: 10, Lease: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.Complete(ctx, outbox.Completion{Topic: m.Topic, ID: m.ID, Owner: "o", Outcome: outbox.OutcomeDead,
+		Error: "receiver answered 400: " + xss, StartedAt: time.Now(), FinishedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	c := f.client(t)
+	c.login(adminKey)
+	for _, path := range []string{console.Prefix, console.Prefix + "dead", console.Prefix + "dead?destination=" + url.QueryEscape(xss),
+		console.Prefix + "messages/" + m.ID, console.Prefix + "search?id=" + url.QueryEscape(xss)} {
+		a := c.get(path)
+		if a.status != http.StatusOK {
+			t.Fatalf("%s: %d", path, a.status)
+		}
+		if strings.Contains(a.body, "<img") || strings.Contains(a.body, "<script") {
+			t.Errorf("%s: markup not escaped", path)
+		}
+	}
+	if a := c.get(console.Prefix + "dead"); !strings.Contains(a.body, "&lt;img src=x onerror=alert(1)&gt;") {
+		t.Errorf("dead letters: the receiver's text is missing")
+	}
+}

@@ -21,22 +21,34 @@ const (
 // maxSessions bounds the sessions kept; beyond it the least recently used goes.
 const maxSessions = 10000
 
+// maxSessionsPerOperator bounds the sessions of one operator (the full admin
+// key counts as one); beyond it that operator's least recently used goes, so
+// that logging in over and over never ends another operator's sessions.
+const maxSessionsPerOperator = 100
+
 type session struct {
-	op   adminapi.Operator
-	csrf string
-	last time.Time
+	op      adminapi.Operator
+	csrf    string
+	created time.Time
+	last    time.Time
 }
 
 // sessions are the console's logins, in memory: a restart logs everyone out.
 type sessions struct {
-	idle time.Duration
-	now  func() time.Time
-	mu   sync.Mutex
-	m    map[string]*session
+	idle     time.Duration
+	lifetime time.Duration // absolute, from the login
+	now      func() time.Time
+	mu       sync.Mutex
+	m        map[string]*session
 }
 
-func newSessions(idle time.Duration, now func() time.Time) *sessions {
-	return &sessions{idle: idle, now: now, m: map[string]*session{}}
+func newSessions(idle, lifetime time.Duration, now func() time.Time) *sessions {
+	return &sessions{idle: idle, lifetime: lifetime, now: now, m: map[string]*session{}}
+}
+
+// expired tells whether x has been idle too long or has outlived its lifetime.
+func (s *sessions) expired(x *session, now time.Time) bool {
+	return now.Sub(x.last) >= s.idle || now.Sub(x.created) >= s.lifetime
 }
 
 // token is 32 random bytes, base64url.
@@ -46,31 +58,45 @@ func token() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// create starts a session for op and returns its id.
+// create starts a session for op and returns its id. Expired sessions go
+// first; then op's least recently used beyond maxSessionsPerOperator, and
+// the least recently used of all beyond maxSessions.
 func (s *sessions) create(op adminapi.Operator) string {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.m) >= maxSessions {
-		var oldest string
-		var at time.Time
+	var mine int
+	var oldestMine, oldest string
+	var atMine, at time.Time
+	if len(s.m) >= maxSessions || len(s.m) >= maxSessionsPerOperator {
 		for id, x := range s.m {
-			if now.Sub(x.last) >= s.idle {
+			switch {
+			case s.expired(x, now):
 				delete(s.m, id)
-			} else if at.IsZero() || x.last.Before(at) {
+				continue
+			case x.op.ID == op.ID && x.op.Full() == op.Full():
+				mine++
+				if atMine.IsZero() || x.last.Before(atMine) {
+					oldestMine, atMine = id, x.last
+				}
+			}
+			if at.IsZero() || x.last.Before(at) {
 				oldest, at = id, x.last
 			}
 		}
-		if len(s.m) >= maxSessions {
-			delete(s.m, oldest)
-		}
+	}
+	switch {
+	case mine >= maxSessionsPerOperator:
+		delete(s.m, oldestMine)
+	case len(s.m) >= maxSessions:
+		delete(s.m, oldest)
 	}
 	id := token()
-	s.m[id] = &session{op: op, csrf: token(), last: now}
+	s.m[id] = &session{op: op, csrf: token(), created: now, last: now}
 	return id
 }
 
-// get returns the live session id and touches it; an idle one is ended.
+// get returns the live session id and touches it; an idle or outlived one is ended.
 func (s *sessions) get(id string) (session, bool) {
 	now := s.now()
 	s.mu.Lock()
@@ -79,7 +105,7 @@ func (s *sessions) get(id string) (session, bool) {
 	if !ok {
 		return session{}, false
 	}
-	if now.Sub(x.last) >= s.idle {
+	if s.expired(x, now) {
 		delete(s.m, id)
 		return session{}, false
 	}
@@ -177,6 +203,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.log.LogAttrs(r.Context(), slog.LevelWarn, "console login failed", slog.String("remote", r.RemoteAddr))
 		h.renderLogin(w, r, http.StatusUnauthorized, "login.failed")
 		return
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil { // a new login replaces the browser's session
+		h.sessions.end(c.Value)
 	}
 	id := h.sessions.create(op)
 	h.setCookie(w, r, loginCookie, "", -1)

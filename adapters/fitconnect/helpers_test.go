@@ -13,6 +13,7 @@ import (
 	"github.com/amtsbote/amtsbote/adapters/fitconnect/fitconnecttest"
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/intake"
+	"github.com/amtsbote/amtsbote/intake/idtoken"
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/sqlite"
 	"github.com/amtsbote/amtsbote/transform"
@@ -40,6 +41,9 @@ type env struct {
 	cl         *fitconnect.Client
 	newSub     func() (*fitconnect.Subscriber, error)
 	newSubWith func(current, previous fitconnect.Key) (*fitconnect.Subscriber, error)
+	// newSubIdentity is a subscriber of the Wohnungsgeberbestätigung that
+	// verifies identity tokens with v.
+	newSubIdentity func(v *idtoken.Verifier) (*fitconnect.Subscriber, error)
 }
 
 func newEnv(t *testing.T) *env {
@@ -106,6 +110,11 @@ func newEnv(t *testing.T) *env {
 		return fitconnect.NewSubscriber(fitconnect.SubscriberConfig{ID: "musterstadt", Tenant: "musterstadt", DestinationID: destID,
 			Client: cl, DecryptionKey: current, PreviousDecryptionKey: previous, Services: map[string]string{leikaMeld: xmeld.Procedure},
 			PollInterval: time.Hour, Intake: in, Store: st})
+	}
+	e.newSubIdentity = func(v *idtoken.Verifier) (*fitconnect.Subscriber, error) {
+		return fitconnect.NewSubscriber(fitconnect.SubscriberConfig{ID: "musterstadt", Tenant: "musterstadt", DestinationID: destID,
+			Client: cl, DecryptionKey: keys.Encryption, Services: map[string]string{leikaMeld: xmeld.Procedure},
+			PollInterval: time.Hour, Intake: in, Store: st, Observer: obs, Identity: v})
 	}
 	e.newSub = func() (*fitconnect.Subscriber, error) {
 		return fitconnect.NewSubscriber(fitconnect.SubscriberConfig{ID: "musterstadt", Tenant: "musterstadt", DestinationID: destID,

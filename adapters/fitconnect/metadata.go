@@ -77,6 +77,21 @@ type ContentStructure struct {
 type Metadata struct {
 	Schema           string           `json:"$schema,omitempty"`
 	ContentStructure ContentStructure `json:"contentStructure"`
+	// AuthenticationInformation are the sender's proofs of the applicant's
+	// identity; a subscriber with an identity verifier reads the one of
+	// type AuthIdentificationReport.
+	AuthenticationInformation []AuthenticationInformation `json:"authenticationInformation,omitempty"`
+}
+
+// AuthIdentificationReport is the type of AuthenticationInformation that
+// carries the identity provider's signed assertion (a JWT) as its content.
+const AuthIdentificationReport = "identificationReport"
+
+// AuthenticationInformation is one proof of identity in the metadata.
+type AuthenticationInformation struct {
+	Type    string `json:"type"`
+	Version string `json:"version"`
+	Content string `json:"content"`
 }
 
 // Errors of ParseMetadata, which the subscriber turns into problem types.

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/amtsbote/amtsbote/intake"
+	"github.com/amtsbote/amtsbote/intake/idtoken"
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/transform"
 )
@@ -58,6 +59,14 @@ type SubscriberConfig struct {
 	Observer    Observer
 	Logger      *slog.Logger
 	Now         func() time.Time
+
+	// Identity, when set, verifies the identity token in the metadata's
+	// authenticationInformation (type AuthIdentificationReport): the
+	// submission then carries the verified identity, and is rejected
+	// without a valid token (where required) or when the Fachdaten's
+	// identity claims more. Nil: the Fachdaten's identity is the sender's
+	// word.
+	Identity *idtoken.Verifier
 }
 
 // DefaultConcurrency is the number of submissions a subscriber picks up
@@ -299,6 +308,7 @@ type received struct {
 	metadata    []byte
 	data        []byte
 	fachdaten   fachdaten
+	identity    *transform.Identity // the Fachdaten's, or the verified one
 	attachments []receivedAttachment
 	tags        AuthenticationTags
 }
@@ -441,6 +451,12 @@ func (s *Subscriber) fetch(ctx context.Context, p SubmissionForPickup) (*receive
 	if rc.fachdaten, err = decodeFachdaten(rc.data); err != nil {
 		return nil, err
 	}
+	rc.identity = rc.fachdaten.Identity.identity()
+	if v := s.cfg.Identity; v != nil {
+		if rc.identity, err = verifyIdentity(ctx, v, md.AuthenticationInformation, rc.identity); err != nil {
+			return nil, err
+		}
+	}
 
 	for _, a := range md.ContentStructure.Attachments {
 		jwe, err := s.cfg.Client.Attachment(ctx, sub.SubmissionID, a.AttachmentID)
@@ -487,7 +503,7 @@ func (s *Subscriber) accept(ctx context.Context, p SubmissionForPickup, rc *rece
 		Procedure:      rc.procedure,
 		Applicant:      rc.fachdaten.Applicant,
 		Data:           rc.fachdaten.Data,
-		Identity:       rc.fachdaten.Identity.identity(),
+		Identity:       rc.identity,
 		IdempotencyKey: rc.sub.SubmissionID,
 		RequestHash:    hash,
 		Payload:        rc.data,

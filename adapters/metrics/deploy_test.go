@@ -32,6 +32,7 @@ func exposedNames(t *testing.T) map[string]bool {
 	clk := &clock{t: time.Now()}
 	m := newMetrics(t, &fakeStore{}, clk)
 	m.ObserveRequest(metrics.Request{Route: "POST /v1/submissions", Submission: true, Status: 202})
+	m.ObserveRequest(metrics.Request{Route: "POST /v1/submissions", Submission: true, Portal: "buergerportal", Status: 401, IdentityRefused: "audience"})
 	m.ObserveAttempt(outbox.Message{Topic: topicFV, CreatedAt: clk.t}, outbox.Completion{Outcome: outbox.OutcomeDelivered, StartedAt: clk.t, FinishedAt: clk.t}, nil)
 	fc, err := m.RegisterFitConnect([]string{"musterstadt"}, []string{topicFV})
 	if err != nil {

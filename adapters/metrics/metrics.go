@@ -100,6 +100,8 @@ type Metrics struct {
 	previousKeyUse  *prometheus.CounterVec
 	configGen       prometheus.Gauge
 	reloads         *prometheus.CounterVec
+	// identityRefused counts refused identity tokens by portal and reason.
+	identityRefused *prometheus.CounterVec
 }
 
 // topicLabels are the label values of one topic.
@@ -180,6 +182,10 @@ func New(cfg Config) (*Metrics, error) {
 			Namespace: Namespace, Name: "portal_previous_key_requests_total",
 			Help: "Requests a portal authenticated with its previous API key (portals[].previous_key) during a key rotation; once it stays at 0, the portal has changed over.",
 		}, []string{"portal"}),
+		identityRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "identity_tokens_refused_total",
+			Help: "Submissions whose applicant identity token (portals[].identity_token) was missing or refused, by portal and reason (expired, audience, signature, ...).",
+		}, []string{"portal", "reason"}),
 	}
 	m.Reconfigure(cfg.Topics, cfg.Routes)
 	for _, o := range submissionOutcomes { // requests naming no configured route
@@ -217,7 +223,7 @@ func New(cfg Config) (*Metrics, error) {
 
 	cs := []prometheus.Collector{
 		m.submissions, m.intake, m.attempts, m.deliveries, m.attemptDuration, m.latency, m.unrecorded, buildInfo,
-		m.previousKeyUse, previousKeyExpiry, m.configGen, m.reloads,
+		m.previousKeyUse, previousKeyExpiry, m.configGen, m.reloads, m.identityRefused,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
@@ -328,6 +334,9 @@ type Request struct {
 	Status      int
 	Replayed    bool // an idempotent replay
 	Duration    time.Duration
+	// IdentityRefused is the reason the applicant's identity token was
+	// missing or refused (a fixed vocabulary); empty otherwise.
+	IdentityRefused string
 }
 
 // ObserveRequest counts a portal API request.
@@ -339,6 +348,9 @@ func (m *Metrics) ObserveRequest(r Request) {
 	m.intake.WithLabelValues(route).Observe(r.Duration.Seconds())
 	if r.PreviousKey && m.previousKeys[r.Portal] {
 		m.previousKeyUse.WithLabelValues(r.Portal).Inc()
+	}
+	if r.IdentityRefused != "" && r.Portal != "" {
+		m.identityRefused.WithLabelValues(r.Portal, r.IdentityRefused).Inc()
 	}
 	if !r.Submission {
 		return

@@ -326,3 +326,28 @@ type fakeDB struct {
 
 func (d fakeDB) Ping(context.Context) error                      { return d.pingErr }
 func (d fakeDB) MigrationsApplied(context.Context) (bool, error) { return d.applied, nil }
+
+// TestIdentityTokensRefused: refused identity tokens are counted by portal
+// and reason; requests without a refusal or without a portal are not.
+func TestIdentityTokensRefused(t *testing.T) {
+	t.Parallel()
+	m := newMetrics(t, &fakeStore{}, &clock{t: time.Now()})
+	for _, r := range []metrics.Request{
+		{Route: "POST /v1/submissions", Submission: true, Portal: "buergerportal", Status: 401, IdentityRefused: "expired"},
+		{Route: "POST /v1/submissions", Submission: true, Portal: "buergerportal", Status: 401, IdentityRefused: "expired"},
+		{Route: "POST /v1/submissions", Submission: true, Portal: "buergerportal", Status: 401, IdentityRefused: "audience"},
+		{Route: "POST /v1/submissions", Submission: true, Portal: "buergerportal", Status: 202},
+		{Route: "POST /v1/submissions", Submission: true, Status: 401, IdentityRefused: "missing"},
+	} {
+		m.ObserveRequest(r)
+	}
+	want := `
+# HELP amtsbote_identity_tokens_refused_total x
+# TYPE amtsbote_identity_tokens_refused_total counter
+amtsbote_identity_tokens_refused_total{portal="buergerportal",reason="audience"} 1
+amtsbote_identity_tokens_refused_total{portal="buergerportal",reason="expired"} 2
+`
+	if err := testutil.GatherAndCompare(ignoreHelp{m}, strings.NewReader(want), "amtsbote_identity_tokens_refused_total"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/intake"
+	"github.com/amtsbote/amtsbote/intake/idtoken/idtokentest"
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/sqlite"
 	"github.com/amtsbote/amtsbote/transform"
@@ -33,10 +34,11 @@ import (
 )
 
 const (
-	portalKey  = "portal-key"
-	adminKey   = "admin-key"
-	answersKey = "answers-key"
-	fvTopic    = "musterstadt/meldewesen.wohnungsgeberbestaetigung/fachverfahren"
+	portalKey   = "portal-key"
+	adminKey    = "admin-key"
+	answersKey  = "answers-key"
+	verifiedKey = "verified-portal-key"
+	fvTopic     = "musterstadt/meldewesen.wohnungsgeberbestaetigung/fachverfahren"
 )
 
 // loadDocument loads and validates the document as OpenAPI 3.1 and returns
@@ -273,6 +275,18 @@ func TestRequestsAndResponsesValidate(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	cfg := config.Demo(dir, config.HashKey(portalKey))
+	// A second portal must send identity tokens of a test provider.
+	idp := idtokentest.New(t)
+	verifiedPortal := cfg.Portals[0]
+	verifiedPortal.ID, verifiedPortal.KeyHash = "verified-portal", config.NewSecret(config.HashKey(verifiedKey))
+	verifiedPortal.IdentityToken = &config.IdentityToken{Required: true, Audience: []string{idtokentest.Audience},
+		PseudonymKey: config.NewSecret("openapi-test-pseudonym-key-0123456789"),
+		Providers: []config.IdentityProvider{{Issuer: idtokentest.Issuer, Name: "BundID", JWKSURL: idp.URL(),
+			TrustLevels: idtokentest.TrustLevels()}}}
+	cfg.Portals = append(cfg.Portals, verifiedPortal)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	// The Wohnungsgeberbestätigung's Fachverfahren answers.
 	cfg.Tenants[0].Procedures[0].Destinations[0].Answers = &config.Answers{KeyHash: config.NewSecret(config.HashKey(answersKey)),
 		MaxBytes: config.DefaultAnswerMaxBytes}
@@ -387,6 +401,40 @@ func TestRequestsAndResponsesValidate(t *testing.T) {
 					t.Errorf("problem type %q, want %q", got, c.typ)
 				}
 			})
+		}
+	})
+
+	t.Run("identity token", func(t *testing.T) {
+		valid := idtokentest.Claims(time.Now(), idtokentest.ACRSubstantial)
+		vh := func(kv ...string) http.Header {
+			return hdr(append([]string{"Authorization", "Bearer " + verifiedKey, "Content-Type", "application/json"}, kv...)...)
+		}
+		res := v.run(t, psrv.URL, exchange{method: "POST", path: "/v1/submissions",
+			header: vh(portalapi.HeaderIdentityToken, idp.RSA.Sign(t, valid)), body: string(demo), requestValid: true, status: 202})
+		var a struct{ ID string }
+		if err := json.Unmarshal(res.body, &a); err != nil || a.ID == "" {
+			t.Fatalf("202 without an id: %s", res.body)
+		}
+		res = v.run(t, psrv.URL, exchange{method: "GET", path: "/v1/submissions/" + a.ID, header: hdr("Authorization", "Bearer "+verifiedKey),
+			requestValid: true, status: 200})
+		if !strings.Contains(string(res.body), `"verified":true`) {
+			t.Errorf("status without the verified identity: %s", res.body)
+		}
+		for _, c := range []struct {
+			name, token, reason string
+		}{
+			{"missing", "", "missing"},
+			{"expired", idp.RSA.Sign(t, idtokentest.With(valid, "exp", time.Now().Add(-time.Hour).Unix())), "expired"},
+		} {
+			h := vh()
+			if c.token != "" {
+				h.Set(portalapi.HeaderIdentityToken, c.token)
+			}
+			res := v.run(t, psrv.URL, exchange{method: "POST", path: "/v1/submissions", header: h, body: string(demo), requestValid: true, status: 401})
+			var p portalapi.Problem
+			if err := json.Unmarshal(res.body, &p); err != nil || p.Type != portalapi.ProblemIdentityToken || p.Reason != c.reason {
+				t.Errorf("%s: problem %s, want %s with reason %s", c.name, res.body, portalapi.ProblemIdentityToken, c.reason)
+			}
 		}
 	})
 

@@ -57,6 +57,19 @@
 // (outbox.MetaIdentityMethod, MetaIdentityProvider, MetaIdentityTrustLevel,
 // MetaIdentityPostboxReference), so that it travels to every destination.
 //
+// A portal with config.Portal.IdentityToken sends the applicant's identity
+// token (a JWT of the identity provider) in the header HeaderIdentityToken,
+// which the handler verifies (package intake/idtoken) before it reads the
+// body: missing (where required) or refused, the answer is 401
+// ProblemIdentityToken with a reason; keys unavailable, 503. Method,
+// provider and trust level then come from the token; the identity member
+// may be absent or state the same or less (mergeIdentity: a different
+// method or provider, or a higher trust level, is a 422 at its pointer).
+// The verified identity, with its issuer and pseudonymous subject
+// reference (outbox.MetaIdentityVerified, MetaIdentityIssuer,
+// MetaIdentitySubjectRef), replaces the stated one, and the request hash
+// covers it, so that an Idempotency-Key stays bound to one account.
+//
 // # Attachments
 //
 // attachments, optional, carries the files (Anlagen) of the submission:

@@ -15,6 +15,7 @@ import (
 
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/intake"
+	"github.com/amtsbote/amtsbote/intake/idtoken"
 	"github.com/amtsbote/amtsbote/outbox"
 )
 
@@ -99,6 +100,10 @@ type Config struct {
 	// WriteTimeout is the server's write timeout, for the extended write
 	// deadline of an upload.
 	WriteTimeout time.Duration
+	// IdentityTokens verifies the identity tokens of portals with
+	// config.Portal.IdentityToken and caches the providers' key sets.
+	// Default: a new idtoken.Registry with Logger and Now.
+	IdentityTokens *idtoken.Registry
 	// Answers, when set, receives the answers of POST /v1/answers
 	// (intake.AnswerService); without it the route does not exist.
 	Answers AnswerReceiver
@@ -138,6 +143,9 @@ type RequestOutcome struct {
 	Status      int
 	Replayed    bool // an idempotent replay of an earlier submission
 	Duration    time.Duration
+	// IdentityRefused is the reason (an idtoken.Reason constant) the
+	// applicant's identity token was missing or refused; empty otherwise.
+	IdentityRefused string
 }
 
 // Validate reports every problem of c at once.
@@ -208,6 +216,7 @@ type Handler struct {
 	shares       *intakeShares
 	uploadIdle   time.Duration
 	writeTimeout time.Duration
+	idtokens     *idtoken.Registry
 	answers      AnswerReceiver
 	answerStore  AnswerStore // nil: the store keeps no answers
 	minRate      int64
@@ -255,6 +264,10 @@ func New(cfg Config) (*Handler, error) {
 		cmp.Or(cfg.InflightWait, DefaultInflightWait),
 		cmp.Or(cfg.MaxUploads, DefaultMaxUploads), cmp.Or(cfg.PortalMaxUploads, DefaultPortalMaxUploads))
 	h.uploadIdle, h.writeTimeout = cfg.UploadIdleTimeout, cfg.WriteTimeout
+	h.idtokens = cfg.IdentityTokens
+	if h.idtokens == nil {
+		h.idtokens = idtoken.NewRegistry(idtoken.Options{Logger: h.log, Now: h.now})
+	}
 	h.minRate, h.rateGrace = cfg.MinBodyRate, cfg.BodyRateGrace
 	h.bodyBuffer, h.spoolDir = max(budgetStep, cmp.Or(cfg.BodyBufferBytes, DefaultBodyBufferBytes)), cfg.SpoolDir
 	h.dbTimeout = cmp.Or(cfg.DatabaseTimeout, DefaultDatabaseTimeout)
@@ -338,6 +351,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.observer.ObserveRequest(RequestOutcome{
 				Route: info.route, Portal: info.portal, PreviousKey: info.previousKey, Tenant: info.tenant,
 				Procedure: info.procedure, Status: rec.code(), Replayed: info.replayed, Duration: time.Since(start),
+				IdentityRefused: info.identityRefused,
 			})
 		}
 	}()
@@ -499,6 +513,8 @@ type requestInfo struct {
 	replayed   bool   // an idempotent replay
 	// previousKey: the portal authenticated with its previous API key.
 	previousKey bool
+	// identityRefused: why the identity token was refused, if it was.
+	identityRefused string
 }
 
 type requestInfoKey struct{}

@@ -161,21 +161,27 @@ func identityFromMetadata(md map[string]string) *transform.Identity {
 		Provider:         md[outbox.MetaIdentityProvider],
 		TrustLevel:       md[outbox.MetaIdentityTrustLevel],
 		PostboxReference: md[outbox.MetaIdentityPostboxReference],
+		Verified:         md[outbox.MetaIdentityVerified] == "true",
+		Issuer:           md[outbox.MetaIdentityIssuer],
 	}
 }
 
-// IdentityStatus is the applicant's identity in a StatusResponse, as the
-// portal stated it (see transform.Identity).
+// IdentityStatus is the applicant's identity in a StatusResponse (see
+// transform.Identity): as the portal stated it, or, with verified true, as
+// derived from the verified identity token of the identity provider Issuer.
 type IdentityStatus struct {
 	Method           string `json:"method"`
 	Provider         string `json:"provider,omitempty"`
 	TrustLevel       string `json:"trust_level,omitempty"`
 	PostboxReference string `json:"postbox_reference,omitempty"`
+	Verified         bool   `json:"verified,omitempty"`
+	Issuer           string `json:"issuer,omitempty"`
 }
 
 func identityStatus(id *transform.Identity) *IdentityStatus {
 	if id == nil {
 		return nil
 	}
-	return &IdentityStatus{Method: id.Method, Provider: id.Provider, TrustLevel: id.TrustLevel, PostboxReference: id.PostboxReference}
+	return &IdentityStatus{Method: id.Method, Provider: id.Provider, TrustLevel: id.TrustLevel, PostboxReference: id.PostboxReference,
+		Verified: id.Verified, Issuer: id.Issuer}
 }

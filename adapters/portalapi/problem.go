@@ -33,6 +33,7 @@ const (
 	ProblemTooManyRequests      = ProblemTypePrefix + "too-many-requests"      // 429: the portal's rate limit, its share of uploads or body memory, or too many failed authentications; see Retry-After
 	ProblemRequestTimeout       = ProblemTypePrefix + "request-timeout"        // 408: the body arrived below the minimum rate; the connection is closed
 	ProblemInternal             = ProblemTypePrefix + "internal"               // 500: a bug; it is logged
+	ProblemIdentityToken        = ProblemTypePrefix + "identity-token-invalid" // 401: the applicant's identity token is missing or refused; see reason
 )
 
 // Codes of ProblemError in addition to the transform.Code constants that
@@ -57,6 +58,9 @@ type Problem struct {
 	Detail   string         `json:"detail,omitempty"`
 	Instance string         `json:"instance,omitempty"` // the request path
 	Errors   []ProblemError `json:"errors,omitempty"`   // only for ProblemValidationFailed
+	// Reason says why an identity token was refused (only for
+	// ProblemIdentityToken): one of the idtoken.Reason constants.
+	Reason string `json:"reason,omitempty"`
 }
 
 // ProblemError is one problem of a submission, located by an RFC 6901 JSON
@@ -81,6 +85,7 @@ var problemTitles = map[string]localized{
 	ProblemUnavailable:          {"Service unavailable", "Dienst nicht verfügbar"},
 	ProblemTooManyRequests:      {"Too many requests", "Zu viele Anfragen"},
 	ProblemInternal:             {"Internal server error", "Interner Serverfehler"},
+	ProblemIdentityToken:        {"Identity token missing or invalid", "Identitätsnachweis fehlt oder ist ungültig"},
 }
 
 // localized is a text in English and German.
@@ -110,6 +115,7 @@ type problemError struct {
 	errors []transform.FieldError
 	header http.Header // extra response headers
 	cause  error       // logged, never sent
+	reason string      // Problem.Reason
 }
 
 func (e *problemError) Error() string {
@@ -203,6 +209,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *problemError) {
 		Status:   p.status,
 		Detail:   p.detail.in(lang),
 		Instance: r.URL.EscapedPath(),
+		Reason:   p.reason,
 	}
 	for _, fe := range p.errors {
 		body.Errors = append(body.Errors, ProblemError{Pointer: fe.Pointer, Code: fe.Code, Detail: fe.Localized(lang)})

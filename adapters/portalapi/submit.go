@@ -53,7 +53,6 @@ const submissionsPath = "/v1/submissions"
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	info := infoOf(ctx)
-	began := time.Now() // the minimum body rate counts from here
 	portal, err := h.authenticate(r)
 	if err != nil {
 		return err
@@ -66,6 +65,14 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	verified, err := h.verifyIdentityToken(ctx, r, portal)
+	if err != nil {
+		return err
+	}
+	// The minimum body rate counts from here: after the identity token,
+	// whose verification may wait for the provider's keys (the server's
+	// wait, not the client's), before the wait for an upload slot.
+	began := time.Now()
 	// The portal's share of the uploads in progress, and of the memory
 	// of bodies, held until the answer.
 	res, err := h.shares.begin(ctx, portal.ID)
@@ -108,6 +115,12 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 	if !portal.Allows(req.tenant, req.procedure) {
 		return errForbidden(text("the portal may not submit this procedure for this tenant",
 			"das Portal darf diese Leistung für diesen Mandanten nicht einreichen"))
+	}
+	if verified != nil {
+		if req.identity, err = mergeIdentity(req.identity, verified); err != nil {
+			return err
+		}
+		req.hash = identityHash(req.hash, req.identity)
 	}
 	rc, err := h.intake.Accept(ctx, intake.Request{
 		PortalID:       portal.ID,

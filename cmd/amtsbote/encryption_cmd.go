@@ -26,8 +26,9 @@ const encryptionKeyUsage = `Usage:
 `
 
 // sealedMetadataKeys are the message metadata keys holding personal data,
-// sealed like payloads: the postbox reference identifies a citizen's account.
-var sealedMetadataKeys = []string{outbox.MetaIdentityPostboxReference}
+// sealed like payloads: the postbox reference and the pseudonymous subject
+// reference identify a citizen's account.
+var sealedMetadataKeys = []string{outbox.MetaIdentityPostboxReference, outbox.MetaIdentitySubjectRef}
 
 // encryptionKeyCmd generates keys and rotates stored data to the current key.
 func encryptionKeyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

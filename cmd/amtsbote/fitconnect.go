@@ -14,6 +14,7 @@ import (
 	"github.com/amtsbote/amtsbote/adapters/fitconnect"
 	"github.com/amtsbote/amtsbote/adapters/portalapi"
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/intake/idtoken"
 	"github.com/amtsbote/amtsbote/outbox"
 )
 
@@ -77,7 +78,7 @@ type fitconnectObserver = fitconnect.Observer
 // and builds the subscribers. Call it before setupNotifications installs
 // the reactor.
 func setupFitConnect(cfg *config.Config, st store, acceptor fitconnect.Acceptor, routes map[string]outbox.Route,
-	obs fitconnectObserver, logger *slog.Logger) (*fitconnectParts, error) {
+	obs fitconnectObserver, logger *slog.Logger, identityTokens *idtoken.Registry) (*fitconnectParts, error) {
 	keys, problems := parseFitConnectKeys(cfg)
 	if problems != nil {
 		return nil, fmt.Errorf("fitconnect keys:\n  %s", joinLines(problems))
@@ -96,7 +97,11 @@ func setupFitConnect(cfg *config.Config, st store, acceptor fitconnect.Acceptor,
 		for _, svc := range s.Services {
 			services[svc.Leika] = svc.Procedure
 		}
-		sub, err := fitconnect.NewSubscriber(fitconnect.SubscriberConfig{ID: s.ID, Tenant: s.Tenant, DestinationID: s.DestinationID,
+		var identity *idtoken.Verifier
+		if t := cfg.FitConnect.Subscribers[i].IdentityToken; t != nil {
+			identity = identityTokens.Verifier(t)
+		}
+		sub, err := fitconnect.NewSubscriber(fitconnect.SubscriberConfig{Identity: identity, ID: s.ID, Tenant: s.Tenant, DestinationID: s.DestinationID,
 			Client: cl, DecryptionKey: keys[i].decryption, PreviousDecryptionKey: keys[i].previous, Services: services, PollInterval: s.PollInterval.Duration,
 			Concurrency: s.Concurrency, Intake: acceptor, Store: st, Observer: obs, Logger: log})
 		if err != nil {

@@ -59,6 +59,7 @@ func (o *operations) ObserveRequest(r portalapi.RequestOutcome) {
 	o.metrics.ObserveRequest(metrics.Request{
 		Route: r.Route, Submission: r.Route == portalapi.RouteSubmit, Portal: r.Portal, PreviousKey: r.PreviousKey,
 		Tenant: r.Tenant, Procedure: r.Procedure, Status: r.Status, Replayed: r.Replayed, Duration: r.Duration,
+		IdentityRefused: r.IdentityRefused,
 	})
 }
 

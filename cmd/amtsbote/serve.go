@@ -155,7 +155,11 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		return err
 	}
 	fcObs := &fitconnectMetrics{}
-	fc, err := setupFitConnect(cfg, st, in, routes, fcObs, logger)
+	identityTokens, err := loadIdentityTokens(startCtx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	fc, err := setupFitConnect(cfg, st, in, routes, fcObs, logger, identityTokens)
 	if err != nil {
 		return err
 	}
@@ -222,6 +226,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		WriteTimeout:      cfg.Server.WriteTimeout.Duration,
 		Logger:            logger,
 		Observer:          ops,
+		IdentityTokens:    identityTokens,
 		// Fair intake (server.intake) and the database budget of a request.
 		MaxInflightBodyBytes:    cfg.Server.Intake.MaxInflightBytes,
 		PortalInflightBodyBytes: cfg.Server.Intake.PortalInflightBytes,

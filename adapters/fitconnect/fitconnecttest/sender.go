@@ -69,6 +69,8 @@ type SendRequest struct {
 	EncryptWith      fitconnect.Key // another public key (wrong key, unknown kid)
 	// Metadata, when set, replaces the metadata document.
 	Metadata []byte
+	// AuthenticationInformation goes into the metadata as it is.
+	AuthenticationInformation []fitconnect.AuthenticationInformation
 }
 
 // Sent names a submission posted through Send.
@@ -105,6 +107,7 @@ func (f *Fake) Send(req SendRequest) (Sent, error) {
 			SubmissionSchema: fitconnect.SubmissionSchema{SchemaURI: schema, MIMEType: "application/json"}},
 		Attachments: []fitconnect.MetadataAttachment{},
 	}}
+	md.AuthenticationInformation = req.AuthenticationInformation
 	if req.WrongHash {
 		md.ContentStructure.Data.Hash = fitconnect.NewHash(append(slices.Clone(req.Data), ' '))
 	}
