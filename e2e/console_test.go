@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -17,14 +18,16 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
 
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/outbox/postgres/pgtest"
+	"github.com/amtsbote/amtsbote/transform/answers/answerstest"
 )
 
 // consoleConfig has two tenants whose Wohnungsgeberbestätigungen go to an
-// HTTP receiver (%[3]s/<tenant>), one portal for both, the admin key and an
-// operator scoped to musterstadt.
+// HTTP receiver (%[3]s/<tenant>), one portal for both, the admin key, an
+// operator scoped to musterstadt and the musterstadt Fachverfahren's answers key.
 const consoleConfig = `
 server:
   shutdown_timeout: 5s
@@ -49,6 +52,8 @@ tenants:
             http:
               url: %[3]s/musterstadt
               timeout: 2s
+            answers:
+              key_hash: %[7]s
   - id: anderstadt
     name: Stadt Anderstadt
     ags: "03241001"
@@ -140,7 +145,7 @@ func testConsoleBrowser(t *testing.T, store, pgURL string) {
 	dir := t.TempDir()
 	adminAddr := freeAddr(t)
 	text := fmt.Sprintf(consoleConfig, dir, config.HashKey("portal-key"), receiver.URL, adminAddr,
-		config.HashKey("admin-key"), config.HashKey("operator-key"))
+		config.HashKey("admin-key"), config.HashKey("operator-key"), config.HashKey("answers-key"))
 	if pgURL != "" {
 		text = strings.Replace(text, "database:\n  path: "+dir+"/amtsbote.db", "database:\n  url: "+pgURL, 1)
 	}
@@ -314,6 +319,41 @@ func testConsoleBrowser(t *testing.T, store, pgURL string) {
 		t.Fatalf("another tenant's message page:\n%s", txt)
 	}
 	run("search another tenant's submission", chromedp.Navigate(base+"search?id="+anderSub), chromedp.WaitVisible(chromedp.ID("search-none")))
+
+	// An answer of the Fachverfahren that refers to nothing known: the
+	// operator finds it unmatched and discards it with a reason.
+	ref := uuid.NewString()
+	req, err := http.NewRequest(http.MethodPost, "http://"+p.addr+"/v1/answers",
+		bytes.NewReader(answerstest.Render(t, answerstest.Eingangsbestaetigung, answerstest.Refs{Reference: ref})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer answers-key")
+	req.Header.Set("Content-Type", "application/xml")
+	code, rc := do(t, req)
+	answerID, _ := rc["id"].(string)
+	if code != http.StatusAccepted || rc["matched"] != false || answerID == "" {
+		t.Fatalf("unmatched answer: %d %v", code, rc)
+	}
+	run("unmatched answers", chromedp.Navigate(base+"answers"), chromedp.WaitVisible(chromedp.ID("answers")))
+	if txt := bodyText(); !strings.Contains(txt, ref) {
+		t.Fatalf("unmatched answers page misses the answer:\n%s", txt)
+	}
+	shot("answers")
+	run("discard the answer", chromedp.Click(chromedp.CSS(`a[href="/console/answers/`+answerID+`"]`)),
+		chromedp.WaitVisible(chromedp.ID("answer-discard-reason")),
+		chromedp.SendKeys(chromedp.ID("answer-discard-reason"), "Irrläufer des Fachverfahrens"), chromedp.Click(chromedp.ID("answer-discard")),
+		chromedp.WaitVisible(chromedp.ID("confirm")), chromedp.Click(chromedp.ID("confirm")),
+		chromedp.WaitVisible(chromedp.ID("done")))
+	state, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("answer-state"), "data-state"))
+	if err != nil || state.Value != "discarded" {
+		fail("answer state after discard", err)
+	}
+	answer := adminGet("/admin/v1/answers/" + answerID)
+	if answer["state"] != "discarded" || answer["reason"] != "Irrläufer des Fachverfahrens" ||
+		!strings.HasPrefix(fmt.Sprint(answer["resolved_by"]), "console:it-muster (") {
+		t.Fatalf("answer after discard: %v", answer)
+	}
 
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit %d", code)

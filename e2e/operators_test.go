@@ -25,7 +25,7 @@ func TestOperatorIsolationAdminAPI(t *testing.T) {
 	dir := t.TempDir()
 	adminAddr := freeAddr(t)
 	text := fmt.Sprintf(consoleConfig, dir, config.HashKey("portal-key"), receiver.URL, adminAddr,
-		config.HashKey("admin-key"), config.HashKey("operator-key")) + "  failed_key_limit: 3\n"
+		config.HashKey("admin-key"), config.HashKey("operator-key"), config.HashKey("answers-key")) + "  failed_key_limit: 3\n"
 	p := start(t, dir, nil, "--config", writeConfig(t, dir, text))
 
 	get := func(path, key string) (int, map[string]any) {

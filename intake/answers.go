@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,7 +32,8 @@ type AnswerStore interface {
 // AnswerServiceConfig configures an AnswerService.
 type AnswerServiceConfig struct {
 	// Config holds the tenants and their destinations' answer settings.
-	// Required; not changed while the service is in use.
+	// Required; not changed while the service is in use (Reconfigure
+	// replaces it).
 	Config *config.Config
 	// Store is the outbox answers are committed to. Required.
 	Store AnswerStore
@@ -64,7 +66,7 @@ func (c AnswerServiceConfig) Validate() error {
 // submission's timeline and audit event, the portal callback, the
 // attachments) in one transaction. It is safe for concurrent use.
 type AnswerService struct {
-	cfg   *config.Config
+	cfg   atomic.Pointer[config.Config]
 	store AnswerStore
 	log   *slog.Logger
 	now   func() time.Time
@@ -78,7 +80,8 @@ func NewAnswerService(cfg AnswerServiceConfig) (*AnswerService, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &AnswerService{cfg: cfg.Config, store: cfg.Store, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID}
+	s := &AnswerService{store: cfg.Store, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID}
+	s.cfg.Store(cfg.Config)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -89,6 +92,17 @@ func NewAnswerService(cfg AnswerServiceConfig) (*AnswerService, error) {
 		s.newID = uuid.NewString
 	}
 	return s, nil
+}
+
+// Reconfigure makes cfg (a reloaded configuration, not changed afterwards)
+// the one answers are received with, from the next answer on: a new tenant's
+// answers are taken, a removed tenant's refused.
+func (s *AnswerService) Reconfigure(cfg *config.Config) error {
+	if cfg == nil {
+		return errors.New("answer service: config is nil")
+	}
+	s.cfg.Store(cfg)
+	return nil
 }
 
 // AnswerDetail is what an answer says, as stored with it (Answer.Detail)
@@ -145,7 +159,7 @@ func ParseAnswerDetail(b []byte) (AnswerDetail, error) {
 // Receive parses, matches and stores an answer (AnswerReceiver).
 func (s *AnswerService) Receive(ctx context.Context, src AnswerSource, body []byte, contentType string) (AnswerReceipt, error) {
 	var rc AnswerReceipt
-	if _, ok := s.cfg.Tenant(src.Tenant); !ok {
+	if _, ok := s.cfg.Load().Tenant(src.Tenant); !ok {
 		return rc, fmt.Errorf("answer source names unknown tenant %q", src.Tenant)
 	}
 	parsed, err := answers.Parse(body, contentType, answers.Limits{MaxBytes: s.maxBytes(src)})
@@ -229,7 +243,7 @@ func (s *AnswerService) Receive(ctx context.Context, src AnswerSource, body []by
 
 // maxBytes is the size limit of src's channel.
 func (s *AnswerService) maxBytes(src AnswerSource) int64 {
-	for _, b := range s.cfg.AnswerBindings() {
+	for _, b := range s.cfg.Load().AnswerBindings() {
 		if b.Tenant != src.Tenant || (b.Destination != src.Destination && b.Procedure+"/"+b.Destination != src.Destination) {
 			continue
 		}

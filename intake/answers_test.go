@@ -278,3 +278,34 @@ func readAll(t *testing.T, st outbox.Store, blobID string) []byte {
 	}
 	return b
 }
+
+// TestAnswerServiceReconfigure: after a reload the service takes answers
+// of a tenant the reload added and refuses those of one it removed.
+func TestAnswerServiceReconfigure(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, st outbox.Store) {
+		f := newAnswerFixture(t, st)
+		body := answerstest.Render(t, answerstest.Eingangsbestaetigung, answerstest.Refs{Reference: uuid.NewString()})
+		neu := f.src
+		neu.Tenant = "neustadt"
+		if _, err := f.svc.Receive(context.Background(), neu, body, ""); err == nil || !strings.Contains(err.Error(), "unknown tenant") {
+			t.Fatalf("answer of a tenant not configured: %v", err)
+		}
+		next := testConfig(t)
+		added := next.Tenants[0]
+		added.ID = "neustadt"
+		next.Tenants = []config.Tenant{added}
+		if err := f.svc.Reconfigure(next); err != nil {
+			t.Fatal(err)
+		}
+		if rc, err := f.svc.Receive(context.Background(), neu, body, ""); err != nil || rc.ID == "" {
+			t.Fatalf("answer of the added tenant: %+v %v", rc, err)
+		}
+		if _, err := f.receive(t, body, ""); err == nil || !strings.Contains(err.Error(), "unknown tenant") {
+			t.Fatalf("answer of the removed tenant: %v", err)
+		}
+		if err := f.svc.Reconfigure(nil); err == nil {
+			t.Fatal("nil config accepted")
+		}
+	})
+}

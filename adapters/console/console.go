@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/amtsbote/amtsbote/adapters/adminapi"
@@ -54,7 +56,8 @@ type UnmatchedAnswers interface {
 type Config struct {
 	// Admin holds the keys, operators and console settings. Required (enabled).
 	Admin config.Admin
-	// Tenants are the configured tenants: names and routes for the overview.
+	// Tenants are the configured tenants: names and routes for the overview;
+	// Handler.Reconfigure replaces them after a reload.
 	Tenants []config.Tenant
 	// StalledAfter is when a destination with waiting messages counts as
 	// stalled (config.Alarms.EffectiveStalledAfter).
@@ -68,8 +71,13 @@ type Config struct {
 	Circuit func(topic string) string
 	// Generation reports the configuration generation; nil shows "—".
 	Generation func() string
-	// Answers lists unmatched answers; nil when the answers channel is not wired.
+	// Answers lists unmatched answers; nil when the answers channel is not
+	// wired. Where it is an AnswerDesk too (StoreAnswers), the console shows
+	// an answer and assigns or discards it.
 	Answers UnmatchedAnswers
+	// Remapper, optional, replays a dead message mapped again with the
+	// mapping in force (the admin API's replay with remap); nil hides the option.
+	Remapper adminapi.Remapper
 	// Throttle counts failed keys per client address, shared with the admin
 	// API. Default: one from Admin.FailedKeyLimit and FailedKeyWindow.
 	Throttle *adminapi.Throttle
@@ -112,7 +120,7 @@ type Handler struct {
 	pages    map[string]*template.Template
 	static   http.Handler
 	mux      *http.ServeMux
-	tenants  map[string]*config.Tenant
+	tenants  atomic.Pointer[[]config.Tenant] // in force: Config.Tenants or the last Reconfigure's
 }
 
 //go:embed templates/*.html
@@ -127,7 +135,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now, throttle: cfg.Throttle,
-		mux: http.NewServeMux(), tenants: map[string]*config.Tenant{}}
+		mux: http.NewServeMux()}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -137,9 +145,7 @@ func New(cfg Config) (*Handler, error) {
 	if h.throttle == nil {
 		h.throttle = adminapi.NewThrottle(cfg.Admin.FailedKeyLimit, cfg.Admin.FailedKeyWindow.Duration)
 	}
-	for i := range cfg.Tenants {
-		h.tenants[cfg.Tenants[i].ID] = &cfg.Tenants[i]
-	}
+	h.Reconfigure(cfg.Tenants)
 	lifetime := cfg.Admin.Console.SessionLifetime.Duration
 	if lifetime <= 0 {
 		lifetime = config.DefaultConsoleSessionLifetime
@@ -170,10 +176,22 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET "+Prefix+"search", h.authed(h.search))
 	h.mux.HandleFunc("GET "+Prefix+"health", h.authed(h.health))
 	h.mux.HandleFunc("GET "+Prefix+"answers", h.authed(h.answers))
+	h.mux.HandleFunc("GET "+Prefix+"answers/{id}", h.authed(h.answer))
+	h.mux.HandleFunc("POST "+Prefix+"answers/{id}/assign", h.authed(h.answerAction(answerAssign)))
+	h.mux.HandleFunc("POST "+Prefix+"answers/{id}/discard", h.authed(h.answerAction(answerDiscard)))
 	h.mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, nil, http.StatusNotFound, "err.notfound")
 	})
 	return h, nil
+}
+
+// Reconfigure makes tenants the tenants the console shows, from the next
+// request on (after a configuration reload). Sessions stay valid: an
+// operator's scope comes from the admin keys, which a reload does not
+// change; the pages list the tenants in force within that scope.
+func (h *Handler) Reconfigure(tenants []config.Tenant) {
+	ts := slices.Clone(tenants)
+	h.tenants.Store(&ts)
 }
 
 // csp allows the console's own stylesheet and nothing else: no script at all.

@@ -41,9 +41,10 @@ func (c *clock) add(d time.Duration) {
 }
 
 type fixture struct {
-	store *sqlite.Store
-	srv   *httptest.Server
-	clock *clock
+	handler *console.Handler
+	store   *sqlite.Store
+	srv     *httptest.Server
+	clock   *clock
 }
 
 func newFixture(t *testing.T, mutate ...func(*console.Config)) *fixture {
@@ -80,7 +81,7 @@ func newFixture(t *testing.T, mutate ...func(*console.Config)) *fixture {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &fixture{store: st, srv: srv, clock: clk}
+	return &fixture{handler: h, store: st, srv: srv, clock: clk}
 }
 
 // deadMessage commits a submission of tenant whose message the receiver rejected.

@@ -13,15 +13,17 @@ import (
 
 	"github.com/amtsbote/amtsbote/adapters/adminapi"
 	"github.com/amtsbote/amtsbote/config"
+	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/outbox"
 )
 
 // scopeTenants are the configured tenants s may see, in configuration order.
 func (h *Handler) scopeTenants(op adminapi.Operator) []*config.Tenant {
 	var out []*config.Tenant
-	for i := range h.cfg.Tenants {
-		if op.Allows(h.cfg.Tenants[i].ID) {
-			out = append(out, &h.cfg.Tenants[i])
+	ts := *h.tenants.Load()
+	for i := range ts {
+		if op.Allows(ts[i].ID) {
+			out = append(out, &ts[i])
 		}
 	}
 	return out
@@ -238,6 +240,9 @@ type messageData struct {
 	Metadata   map[string]string
 	ShowReason string
 	Problem    string
+	// CanRemap offers the replay with remap; Refusal is why a remap was refused.
+	CanRemap bool
+	Refusal  string
 }
 
 // load reads message id in s's scope (404 page outside it) with its history.
@@ -255,7 +260,7 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request, s request) (outbo
 		return m, nil, false
 	}
 	d := &messageData{Message: newRow(m), Submission: m.SubmissionID, Bytes: len(m.Payload), Dead: m.State == outbox.StateDead,
-		DeliveredAt: m.DeliveredAt}
+		DeliveredAt: m.DeliveredAt, CanRemap: h.cfg.Remapper != nil && m.SubmissionID != ""}
 	if !m.State.Final() {
 		d.NextAttempt = m.NextAttemptAt
 	}
@@ -275,7 +280,7 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request, s request) (outbo
 	return m, d, true
 }
 
-var doneKeys = map[string]string{"replayed": "done.replayed", "discarded": "done.discarded"}
+var doneKeys = map[string]string{"replayed": "done.replayed", "discarded": "done.discarded", "remapped": "done.remapped"}
 
 func (h *Handler) message(w http.ResponseWriter, r *http.Request, s request) {
 	_, d, ok := h.load(w, r, s)
@@ -338,6 +343,7 @@ type confirmData struct {
 	Action  string
 	Message messageRow
 	Reason  string
+	Remap   bool
 }
 
 // action replays or discards a dead message: the first POST (with a
@@ -354,11 +360,25 @@ func (h *Handler) action(kind string) func(http.ResponseWriter, *http.Request, r
 			h.render(w, r, &s, http.StatusBadRequest, "message", "message.title", d, "")
 			return
 		}
+		remap := kind == actionReplay && r.PostForm.Get("remap") == "yes"
+		if remap && !d.CanRemap {
+			d.Problem, d.Refusal = "remap.refused", "re-mapping is not available for this message"
+			h.render(w, r, &s, http.StatusConflict, "message", "message.title", d, "")
+			return
+		}
 		if r.PostForm.Get("confirm") != "yes" {
-			h.render(w, r, &s, http.StatusOK, "confirm", "confirm."+kind, confirmData{Action: kind, Message: d.Message, Reason: reason}, "")
+			title := "confirm." + kind
+			if remap {
+				title = "confirm.remap"
+			}
+			h.render(w, r, &s, http.StatusOK, "confirm", title, confirmData{Action: kind, Message: d.Message, Reason: reason, Remap: remap}, "")
 			return
 		}
 		req := outbox.ReplayRequest{ID: m.ID, Topic: m.Topic, By: by(s.op, r), Reason: reason}
+		if remap {
+			h.remap(w, r, s, m, d, req)
+			return
+		}
 		act, done := h.store.Replay, "replayed"
 		if kind == actionDiscard {
 			act, done = h.store.Discard, "discarded"
@@ -376,6 +396,39 @@ func (h *Handler) action(kind string) func(http.ResponseWriter, *http.Request, r
 			logAttrs(s.op, r, slog.String("message_id", m.ID), slog.String("topic", m.Topic))...)
 		http.Redirect(w, r, Prefix+"messages/"+url.PathEscape(m.ID)+"?topic="+url.QueryEscape(m.Topic)+"&done="+done, http.StatusSeeOther)
 	}
+}
+
+// remap replays m mapped again with the mapping in force, through the
+// same use case as the admin API; a refusal (request purged, route gone,
+// request no longer valid) is shown on the message page with its reason.
+func (h *Handler) remap(w http.ResponseWriter, r *http.Request, s request, m outbox.Message, d *messageData, req outbox.ReplayRequest) {
+	res, err := h.cfg.Remapper.RemapMessage(r.Context(), req)
+	var verr *intake.ValidationError
+	switch {
+	case errors.Is(err, outbox.ErrNotReplayable):
+		h.fail(w, r, &s, http.StatusConflict, "err.notdead")
+		return
+	case errors.Is(err, outbox.ErrNotFound):
+		h.fail(w, r, &s, http.StatusNotFound, "err.notfound")
+		return
+	case errors.Is(err, intake.ErrRequestPurged), errors.Is(err, intake.ErrNotRemappable):
+		d.Problem, d.Refusal = "remap.refused", err.Error()
+	case errors.As(err, &verr):
+		d.Problem, d.Refusal = "remap.refused", "the stored request does not pass the current procedure's checks: "+verr.Error()
+	case err != nil:
+		h.internal(w, r, &s, err)
+		return
+	}
+	if d.Problem != "" {
+		h.log.LogAttrs(r.Context(), slog.LevelWarn, "console remap refused",
+			logAttrs(s.op, r, slog.String("message_id", m.ID), slog.String("topic", m.Topic), slog.Any("error", err))...)
+		h.render(w, r, &s, http.StatusConflict, "message", "message.title", d, "")
+		return
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "console message remapped",
+		logAttrs(s.op, r, slog.String("message_id", m.ID), slog.String("topic", m.Topic),
+			slog.String("old_mapping", res.OldVersion), slog.String("new_mapping", res.NewVersion))...)
+	http.Redirect(w, r, Prefix+"messages/"+url.PathEscape(m.ID)+"?topic="+url.QueryEscape(m.Topic)+"&done=remapped", http.StatusSeeOther)
 }
 
 type confirmAllData struct {

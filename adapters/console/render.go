@@ -11,7 +11,7 @@ import (
 )
 
 // pageNames are the templates under templates/, each rendered inside layout.html.
-var pageNames = []string{"login", "error", "overview", "dead", "message", "confirm", "confirmall", "search", "health", "answers"}
+var pageNames = []string{"login", "error", "overview", "dead", "message", "confirm", "confirmall", "search", "health", "answers", "answer", "confirmanswer"}
 
 var funcs = template.FuncMap{
 	"time": func(t time.Time) string {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 
 	"github.com/amtsbote/amtsbote/adapters/adminapi"
 	"github.com/amtsbote/amtsbote/adapters/console"
@@ -32,6 +33,9 @@ func adminServer(cfg *config.Config, st store, ops *operations, rm adminapi.Rema
 			return nil, err
 		}
 		answers = svc
+		if gr, ok := rl.(*reloader); ok {
+			gr.follow(svc.Reconfigure)
+		}
 	}
 	throttle := adminapi.NewThrottle(cfg.Admin.FailedKeyLimit, cfg.Admin.FailedKeyWindow.Duration)
 	h, err := adminapi.New(adminapi.Config{Admin: cfg.Admin, Store: st, Throttle: throttle,
@@ -41,9 +45,21 @@ func adminServer(cfg *config.Config, st store, ops *operations, rm adminapi.Rema
 	}
 	var handler http.Handler = withOpenAPI(h)
 	if !cfg.Admin.Console.Disabled {
-		c, err := console.New(consoleConfig(cfg, st, ops, throttle, logger))
+		cc := consoleConfig(cfg, st, ops, throttle, logger)
+		cc.Remapper = rm
+		if gr, ok := rl.(*reloader); ok {
+			// The overview shows the generation; tenants follow reloads.
+			cc.Generation = func() string { return strconv.FormatInt(gr.Generation(), 10) }
+		}
+		if reader, ok := st.(adminapi.AnswerReader); ok {
+			cc.Answers = console.StoreAnswers{Store: reader, Resolver: answers}
+		}
+		c, err := console.New(cc)
 		if err != nil {
 			return nil, err
+		}
+		if gr, ok := rl.(*reloader); ok {
+			gr.follow(func(next *config.Config) error { c.Reconfigure(next.Tenants); return nil })
 		}
 		mux := http.NewServeMux()
 		mux.Handle(console.Prefix, c)

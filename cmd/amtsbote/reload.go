@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -59,7 +61,24 @@ type reloader struct {
 	mu         sync.Mutex
 	cur        reloadBase
 	generation int64
+	// followers get every applied generation after the intake and the
+	// portal API (the console, the answer service); set before serving.
+	followers []func(*config.Config) error
+	// gen mirrors generation for readers that must not wait for a reload
+	// in progress (the console's overview).
+	gen atomic.Int64
 }
+
+// follow makes fn receive every configuration a reload applies.
+func (r *reloader) follow(fn func(*config.Config) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.followers = append(r.followers, fn)
+}
+
+// Generation is the configuration generation in force: 1 at start, one
+// more with every applied reload.
+func (r *reloader) Generation() int64 { return r.gen.Load() }
 
 // Reload implements adminapi.Reloader.
 func (r *reloader) Reload(ctx context.Context, by string) (adminapi.ReloadResponse, error) {
@@ -109,6 +128,7 @@ func (r *reloader) reload(ctx context.Context) (adminapi.ReloadResponse, error) 
 	prev := r.cur
 	reasons := restartOnly(prev.cfg, next)
 	reasons = append(reasons, fitconnectChanges(prev.cfg, next)...)
+	reasons = append(reasons, answerChannelChanges(prev.cfg, next)...)
 	if len(reasons) > 0 {
 		return adminapi.ReloadResponse{}, refuse(reasons...)
 	}
@@ -171,7 +191,13 @@ func (r *reloader) reload(ctx context.Context) (adminapi.ReloadResponse, error) 
 	if r.notes.monitor != nil {
 		r.notes.monitor.Reconfigure(next)
 	}
+	for _, fn := range r.followers {
+		if err := fn(next); err != nil {
+			return adminapi.ReloadResponse{}, err
+		}
+	}
 	r.generation++
+	r.gen.Store(r.generation)
 	r.cur = reloadBase{cfg: next, routes: keep}
 
 	// Phase 2: once no submission of the old generation is in flight, the
@@ -349,6 +375,51 @@ func fitconnectChanges(old, next *config.Config) []string {
 	}
 	sort.Strings(reasons)
 	return reasons
+}
+
+// answerChannelChanges names the destinations whose answers.inbox or
+// answers.amqp a reload would add, remove or change: the file inboxes and
+// AMQP queues of answers are set up at start (answerChannelsPart). The
+// HTTP channel's key and limit follow a reload.
+func answerChannelChanges(old, next *config.Config) []string {
+	type channels struct {
+		inbox *config.AnswerInbox
+		amqp  *config.AnswerAMQP
+	}
+	collect := func(cfg *config.Config) map[string]channels {
+		m := map[string]channels{}
+		for _, b := range cfg.AnswerBindings() {
+			if b.Answers.Inbox != nil || b.Answers.AMQP != nil {
+				m[config.Topic(b.Tenant, b.Procedure, b.Destination)] = channels{b.Answers.Inbox, b.Answers.AMQP}
+			}
+		}
+		return m
+	}
+	o, n := collect(old), collect(next)
+	var reasons []string
+	diff := func(topic, key string, changed bool) {
+		if changed {
+			reasons = append(reasons, fmt.Sprintf("destination %s: answers.%s added, changed or removed; it takes effect only with a restart (answer inboxes and AMQP queues are set up at start)", topic, key))
+		}
+	}
+	for _, topic := range slices.Sorted(maps.Keys(mergeKeys(o, n))) {
+		oc, nc := o[topic], n[topic]
+		diff(topic, "inbox", !reflect.DeepEqual(oc.inbox, nc.inbox))
+		diff(topic, "amqp", !reflect.DeepEqual(oc.amqp, nc.amqp))
+	}
+	return reasons
+}
+
+// mergeKeys returns the union of a's and b's keys.
+func mergeKeys[V any](a, b map[string]V) map[string]bool {
+	out := make(map[string]bool, len(a)+len(b))
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
 }
 
 // openCounts returns the undelivered messages (pending, retrying or dead)

@@ -71,3 +71,49 @@ func TestFitconnectChanges(t *testing.T) {
 		}
 	}
 }
+
+// An answer inbox or AMQP queue added, changed or removed needs a restart;
+// the HTTP channel's settings and other destinations' do not.
+func TestAnswerChannelChanges(t *testing.T) {
+	t.Parallel()
+	cfg := func(mutate func(a *config.Answers)) *config.Config {
+		a := &config.Answers{KeyHash: config.NewSecret(config.HashKey("k")),
+			Inbox: &config.AnswerInbox{Dir: "/var/lib/amtsbote/answers", MaxBytes: 1 << 20},
+			AMQP:  &config.AnswerAMQP{URL: config.NewSecret("amqp://u:p@mq/"), Queue: "antworten"}}
+		if mutate != nil {
+			mutate(a)
+		}
+		return &config.Config{Tenants: []config.Tenant{{ID: "a", Procedures: []config.Route{{Procedure: "p.q",
+			Destinations: []config.Destination{{ID: "fv", Type: "filedrop", Answers: a}, {ID: "dms", Type: "filedrop"}}}}}}}
+	}
+	for _, c := range []struct {
+		name   string
+		mutate func(a *config.Answers)
+		want   []string
+	}{
+		{"unchanged", nil, nil},
+		{"http key and limit", func(a *config.Answers) { a.KeyHash = config.NewSecret(config.HashKey("k2")); a.MaxBytes = 5 }, nil},
+		{"inbox dir", func(a *config.Answers) { a.Inbox.Dir = "/srv/answers" }, []string{"a/p.q/fv: answers.inbox"}},
+		{"inbox removed", func(a *config.Answers) { a.Inbox = nil }, []string{"a/p.q/fv: answers.inbox"}},
+		{"amqp queue", func(a *config.Answers) { a.AMQP.Queue = "other" }, []string{"a/p.q/fv: answers.amqp"}},
+		{"answers removed", func(a *config.Answers) { a.Inbox, a.AMQP = nil, nil }, []string{"a/p.q/fv: answers.inbox", "a/p.q/fv: answers.amqp"}},
+	} {
+		got := answerChannelChanges(cfg(nil), cfg(c.mutate))
+		if len(got) != len(c.want) {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+			continue
+		}
+		for i, w := range c.want {
+			if !strings.Contains(got[i], "destination "+w) || !strings.Contains(got[i], "only with a restart") {
+				t.Errorf("%s: %q, want %q", c.name, got[i], w)
+			}
+		}
+	}
+	// A new tenant with an inbox, too.
+	next := cfg(nil)
+	next.Tenants = append(next.Tenants, config.Tenant{ID: "b", Procedures: []config.Route{{Procedure: "p.q",
+		Destinations: []config.Destination{{ID: "fv", Answers: &config.Answers{Inbox: &config.AnswerInbox{Dir: "/b"}}}}}}})
+	if got := answerChannelChanges(cfg(nil), next); len(got) != 1 || !strings.Contains(got[0], "destination b/p.q/fv: answers.inbox") {
+		t.Errorf("added tenant: %q", got)
+	}
+}

@@ -255,6 +255,8 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	reload := &reloader{path: configPath, adjust: adjust, st: st, in: in, api: api, relay: relay, notes: notes,
 		obs: ops.metrics, logger: logger, drainTimeout: shutdownTimeout,
 		cur: reloadBase{cfg: cfg, routes: routes}, generation: 1}
+	reload.gen.Store(1)
+	reload.follow(answerSvc.Reconfigure) // the HTTP, inbox and AMQP answers' tenants and limits
 
 	// The listeners last: nothing fails after them but another listener.
 	portal, admin, metricsSrv, err := listen(cfg, srv, tlsCfg, st, ops, remapper{in: in, st: st}, reload, logger)
