@@ -38,7 +38,7 @@ All take --config FILE and --data-dir DIR as serve does, to find the store.
 `
 
 // answersCommands are the subcommands of "amtsbote answers".
-var answersCommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int{
+var answersCommands = commandGroup{
 	"list":    answersList,
 	"show":    answersShow,
 	"assign":  answersAssign,
@@ -47,16 +47,7 @@ var answersCommands = map[string]func(ctx context.Context, args []string, stdout
 
 // answersCmd manages the answers from the authority, above all the unmatched.
 func answersCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, answersUsage)
-		return 2
-	}
-	cmd, ok := answersCommands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "amtsbote answers: unknown command %q\n\n%s", args[0], answersUsage)
-		return 2
-	}
-	return cmd(ctx, args[1:], stdout, stderr)
+	return answersCommands.run(ctx, "answers", answersUsage, args, stdout, stderr)
 }
 
 func newAnswersFlags(name string, stderr io.Writer) (*flag.FlagSet, storeFlags) {

@@ -40,7 +40,7 @@ All take --config FILE and --data-dir DIR as serve does, to find the store.
 `
 
 // outboxCommands are the subcommands of "amtsbote outbox".
-var outboxCommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int{
+var outboxCommands = commandGroup{
 	"list":    outboxList,
 	"show":    outboxShow,
 	"replay":  outboxReplay,
@@ -49,13 +49,23 @@ var outboxCommands = map[string]func(ctx context.Context, args []string, stdout,
 
 // outboxCmd manages outbox messages: lists them, shows one, replays dead ones.
 func outboxCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return outboxCommands.run(ctx, "outbox", outboxUsage, args, stdout, stderr)
+}
+
+// commandGroup maps the subcommands of a command such as "amtsbote outbox"
+// to their functions.
+type commandGroup map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+
+// run runs the subcommand args[0] of the command name, or prints usage
+// and returns 2.
+func (g commandGroup) run(ctx context.Context, name, usage string, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, outboxUsage)
+		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	cmd, ok := outboxCommands[args[0]]
+	cmd, ok := g[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "amtsbote outbox: unknown command %q\n\n%s", args[0], outboxUsage)
+		fmt.Fprintf(stderr, "amtsbote %s: unknown command %q\n\n%s", name, args[0], usage)
 		return 2
 	}
 	return cmd(ctx, args[1:], stdout, stderr)
