@@ -222,7 +222,11 @@ func (e executor) InsertMessage(ctx context.Context, m outbox.Message, due, now 
 	if ignoreConflict {
 		query = e.q["InsertMessageIgnore"]
 	}
-	_, err := e.db.Exec(ctx, query, m.ID, m.Topic, m.SubmissionID, sqlstore.NonNil(m.Payload), md, due, now)
+	var until *time.Time // NULL unless leased
+	if m.LeaseOwner != "" {
+		until = &m.LeaseUntil
+	}
+	_, err := e.db.Exec(ctx, query, m.ID, m.Topic, m.SubmissionID, sqlstore.NonNil(m.Payload), md, due, now, m.LeaseOwner, until)
 	return err
 }
 
