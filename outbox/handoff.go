@@ -12,6 +12,7 @@ import (
 // notification. A Ticket must end in Hand or Cancel, once; it holds its slot
 // until then, and the end of its topic's subscription waits for it.
 type Ticket struct {
+	relay  *Relay
 	sub    *subscription
 	once   sync.Once
 	leased time.Time // when Lease was called
@@ -47,7 +48,21 @@ func (r *Relay) Offer(topic string) (*Ticket, bool) {
 	if !sub.reserve() {
 		return nil, false
 	}
-	return &Ticket{sub: sub}, true
+	return &Ticket{relay: r, sub: sub}, true
+}
+
+// wake makes the claim loop of topic's current subscription claim now.
+func (r *Relay) wake(topic string) {
+	r.mu.Lock()
+	rs := r.subs[topic]
+	r.mu.Unlock()
+	if rs == nil || rs.sub == nil {
+		return
+	}
+	select {
+	case rs.sub.freed <- struct{}{}:
+	default:
+	}
 }
 
 // reserve takes a slot and counts a ticket in inflight, unless the
@@ -99,6 +114,15 @@ func (t *Ticket) Hand(m Message) {
 			m.RetryFrom = m.CreatedAt
 		}
 		m.LeaseOwner, m.LeaseUntil = "", time.Time{} // insert-only
+		if sub.soft.Err() != nil {
+			// Its subscription stopped (shutdown, reroute): the lease is
+			// released, and the topic's current subscription, if any, woken.
+			sub.release(m.ID)
+			sub.freeSlot()
+			sub.inflight.Done()
+			t.relay.wake(sub.topic)
+			return
+		}
 		sub.hold(sub.topic, m.ID)
 		sub.launch(m) // with the ticket's slot and inflight count; a stopped one releases the lease
 	})
