@@ -51,7 +51,7 @@ func (c *checkpointer) run() {
 		case <-t.C:
 		}
 		if err := c.checkpoint(); err != nil {
-			c.log.Warn("sqlite checkpoint", slog.Any("error", err))
+			c.log.LogAttrs(context.Background(), slog.LevelWarn, "sqlite checkpoint failed", slog.String("error", err.Error()))
 		}
 	}
 }
