@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	neturl "net/url"
 	"strings"
@@ -457,5 +458,57 @@ func TestHeldPipelineRollsBack(t *testing.T) {
 	}
 	if err := s.Ping(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPipelinedAttachments: a submission with an attachment flushes at the
+// blob insert (it reads the staged chunks) and commits all; an idempotent
+// retry whose held submission conflicts at that flush runs again in a plain
+// transaction, returns the stored submission and commits nothing of its
+// own attachment.
+func TestPipelinedAttachments(t *testing.T) {
+	f := newPipeFixture(t)
+	st := sqlstore.New(f.d, sqlstore.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	key := uuid.NewString()
+	accept := func(sub outbox.Submission) (outbox.Submission, bool, int, error) {
+		blob := outbox.Blob{ID: uuid.NewString(), SubmissionID: sub.ID, Size: 3, SHA256: sha256.Sum256([]byte("abc")), Chunks: 1}
+		if err := st.PutBlobChunk(ctx, blob.ID, 0, []byte("abc")); err != nil {
+			t.Fatal(err)
+		}
+		var stored outbox.Submission
+		var created bool
+		runs := 0
+		err := st.InTx(ctx, func(tx outbox.Tx) error {
+			runs++
+			var err error
+			if stored, created, err = tx.CreateSubmission(ctx, sub); err != nil || !created {
+				return err
+			}
+			if err := tx.InsertBlobs(ctx, []outbox.Blob{blob}); err != nil {
+				return err
+			}
+			return tx.InsertMessages(ctx, []outbox.Message{outboxtest.NewMessage("t/p.q/blobs", sub.ID)})
+		})
+		return stored, created, runs, err
+	}
+	first := outboxtest.NewSubmission(key)
+	if _, created, _, err := accept(first); err != nil || !created {
+		t.Fatalf("first: created %v, %v", created, err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM outbox_blobs WHERE submission_id = $1`, first.ID); n != 1 {
+		t.Errorf("%d blobs of the first committed, want 1", n)
+	}
+	retry := outboxtest.NewSubmission(key)
+	got, created, runs, err := accept(retry)
+	if err != nil || created || got.ID != first.ID || runs != 2 {
+		t.Fatalf("retry: %s created %v after %d runs, %v; want %s, not created, 2 runs", got.ID, created, runs, err, first.ID)
+	}
+	if n := f.count(t, `SELECT count(*) FROM outbox_blobs`); n != 1 {
+		t.Errorf("%d blobs committed, want the first's 1", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM outbox_messages WHERE topic = 't/p.q/blobs'`); n != 1 {
+		t.Errorf("%d messages, want 1", n)
 	}
 }
