@@ -368,3 +368,70 @@ func TestWALStaysBounded(t *testing.T) {
 		t.Errorf("WAL grew to %d KiB while %d KiB were written, want at most %d KiB", largest>>10, written>>10, bound>>10)
 	}
 }
+
+// Under concurrent transactions that succeed, fail, panic or run out of
+// time at any point (waiting, running, committing), exactly the
+// transactions whose InTx returned nil are stored.
+func TestGroupOutcomesMatchStorage(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s := openConfig(t, Config{MaxGroup: 8})
+	const workers, each = 12, 25
+	results := make([][]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		results[w] = make([]error, each)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				id := fmt.Sprintf("o%d-%d", w, i)
+				txCtx, txCancel := ctx, context.CancelFunc(func() {})
+				if (w+i)%4 == 0 { // a budget that may end anywhere
+					txCtx, txCancel = context.WithTimeout(ctx, time.Duration((w*each+i)%9)*150*time.Microsecond)
+				}
+				func() {
+					defer txCancel()
+					defer func() {
+						if p := recover(); p != nil {
+							results[w][i] = fmt.Errorf("panic: %v", p)
+						}
+					}()
+					results[w][i] = s.InTx(txCtx, func(tx outbox.Tx) error {
+						if err := createIn(txCtx, tx, id); err != nil {
+							return err
+						}
+						switch (w + 3*i) % 7 {
+						case 1:
+							return errors.New("refused")
+						case 2:
+							panic("failed")
+						}
+						return nil
+					})
+				}()
+			}
+		}()
+	}
+	wg.Wait()
+	ok, late := 0, 0
+	for w := range workers {
+		for i := range each {
+			id := fmt.Sprintf("o%d-%d", w, i)
+			if got, want := stored(t, s, id), results[w][i] == nil; got != want {
+				t.Errorf("%s: stored %v, but InTx returned %v", id, got, results[w][i])
+			}
+			if results[w][i] == nil {
+				ok++
+			}
+			if errors.Is(results[w][i], context.DeadlineExceeded) {
+				late++
+			}
+		}
+	}
+	t.Logf("%d of %d transactions committed in %d COMMITs; %d ran out of time", ok, workers*each, s.d.wr.commits.Load(), late)
+	if ok == 0 {
+		t.Error("no transaction committed")
+	}
+}
