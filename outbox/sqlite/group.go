@@ -28,11 +28,6 @@ const DefaultMaxGroup = 64
 type writer struct {
 	db       *sql.DB
 	maxGroup int
-	// beforeCommit, if set, runs before a group's COMMIT; its error fails
-	// the group (tests).
-	beforeCommit func() error
-	// committed, if set, is called after every successful COMMIT.
-	committed func()
 
 	mu    sync.Mutex
 	busy  bool          // a caller holds the turn
@@ -130,11 +125,8 @@ func (w *writer) next() {
 func (w *writer) end(g *group) {
 	ctx := context.Background() // the group's end must not depend on one member's context
 	var err error
-	switch {
-	case g.broken != nil:
-		err = fmt.Errorf("group transaction broken by another member: %w", g.broken)
-	case g.released > 0 && w.beforeCommit != nil:
-		err = w.beforeCommit()
+	if g.broken != nil {
+		err = fmt.Errorf("group transaction broken by a member: %w", g.broken)
 	}
 	if err == nil && g.released > 0 {
 		w.commits.Add(1)
@@ -148,8 +140,6 @@ func (w *writer) end(g *group) {
 		if _, rerr := g.conn.ExecContext(ctx, `ROLLBACK`); rerr != nil && err != nil {
 			_ = g.conn.Raw(func(any) error { return sqldriver.ErrBadConn })
 		}
-	} else if w.committed != nil {
-		w.committed()
 	}
 	_ = g.conn.Close()
 	g.err = err
