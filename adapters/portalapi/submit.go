@@ -413,9 +413,11 @@ func decodeRequest(body []byte, inParts bool) (request, error) {
 		return request{}, errValidation(errs...)
 	}
 
-	canonical, err := json.Marshal(obj)
-	if err != nil {
-		return request{}, errInternal(fmt.Errorf("encode canonical request: %w", err))
+	canonical, ok := appendCanonical(make([]byte, 0, len(body)), obj)
+	if !ok { // not a value decodeJSON returns; encoding/json knows
+		if canonical, err = json.Marshal(obj); err != nil {
+			return request{}, errInternal(fmt.Errorf("encode canonical request: %w", err))
+		}
 	}
 	req.hash = sha256.Sum256(canonical)
 	req.stored = body
