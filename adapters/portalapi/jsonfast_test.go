@@ -160,3 +160,17 @@ func FuzzFastDecode(f *testing.F) {
 		checkFastDecode(t, body)
 	})
 }
+
+func TestAcceptedResponseJSON(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{"0b0f1c6e-7d4a-4f5e-9a51-3c2d1e0f9a8b", "", `<&>"\` + "\u2028\x01\xff", "Grüße"} {
+		a := AcceptedResponse{ID: id, Status: StatusAccepted}
+		want, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.appendJSON(nil); !bytes.Equal(got, want) {
+			t.Errorf("appendJSON = %s, json.Marshal %s", got, want)
+		}
+	}
+}

@@ -148,6 +148,16 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// appendJSON appends a as json.Marshal encodes it, without its reflection:
+// every submission is answered with one.
+func (a AcceptedResponse) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, a.ID)
+	b = append(b, `,"status":`...)
+	b = appendJSONString(b, a.Status)
+	return append(b, '}')
+}
+
 // acceptProblem is the problem answering an error of Intake.Accept. Errors of
 // requestAttachments are problems already.
 func acceptProblem(err error) error {
