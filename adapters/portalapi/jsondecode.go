@@ -20,6 +20,16 @@ const MaxJSONDepth = 32
 // another value). It returns the offset just after the value. Its errors
 // are problems (400).
 func decodeJSON(body []byte) (v any, end int64, err error) {
+	if obj, end, ok := fastDecode(body); ok {
+		return obj, end, nil
+	}
+	return tokenDecode(body)
+}
+
+// tokenDecode is decodeJSON with json.Decoder's tokens: the reference that
+// fastDecode must agree with, and the path of every body fastDecode does
+// not take, whose problem it words.
+func tokenDecode(body []byte) (v any, end int64, err error) {
 	d := &strictDecoder{dec: json.NewDecoder(bytes.NewReader(body)), body: body}
 	d.dec.UseNumber()
 	v, err = d.value(0)
