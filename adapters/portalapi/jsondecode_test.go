@@ -2,6 +2,7 @@ package portalapi
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -183,6 +184,39 @@ func TestAcceptedResponseJSON(t *testing.T) {
 		}
 		if got := a.appendJSON(nil); !bytes.Equal(got, want) {
 			t.Errorf("appendJSON = %s, json.Marshal %s", got, want)
+		}
+	}
+}
+
+// TestRequestHashPinned pins the request hash of example requests and of a
+// body with escapes, HTML characters and numbers kept as written: the
+// hashes stored for idempotency by earlier versions (these were computed
+// with the decoder of main at cb61e3b) must still match a retry.
+func TestRequestHashPinned(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ body, hash string }{
+		{"@demo.json", "017b120737b762f9af1a5c06cb500d8588e697c09ed20656649da41521aec8ed"},
+		{"@bau.baugenehmigung-maximal.json", "12ec4ea093f1179351b19b7319d853db71ded33aebd05977477f3ec7331bbdea"},
+		{"@bau.baugenehmigung-mit-dateien.json", "cc05f64747dd5c15f48033a44324f3d46ab421a2aa6ae23aea84fd4165db98ef"},
+		{"@gewerbe.anmeldung-maximal.json", "51e3e94ddddfa806328d3fd382e69480aae8bcc6142a54f4fb6797e6f8766055"},
+		{"@meldewesen.wohnungsgeberbestaetigung-maximal.json", "02ac35cbba7e7d80393233c4950433fa7a700e8947d2214af698182bb563a31d"},
+		{"@schule.schueleranmeldung.json", "b204ca1a63d58b66814e9641af0a112e98276048ffa082ec225ddbb9efebeff9"},
+		{`{"tenant":"a<b>&\u2028","procedure":"x.y","applicant":{"Name":"Grüße \"\\\/\ud83d\ude00\ud83d"},` +
+			`"data":{"n":[1.50,-0,1e2],"z":null,"t":true}}`, "647e78a60d63049f0cc07cf701f56aa3950ccfb8d948c4ce6cdc3fb79997a419"},
+	} {
+		body := []byte(c.body)
+		if name, ok := strings.CutPrefix(c.body, "@"); ok {
+			var err error
+			if body, err = os.ReadFile("../../testdata/submissions/" + name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		req, err := decodeRequest(body, false)
+		if err != nil {
+			t.Fatalf("%.40s: %v", c.body, err)
+		}
+		if got := hex.EncodeToString(req.hash[:]); got != c.hash {
+			t.Errorf("%.40s: hash %s, stored hashes have %s", c.body, got, c.hash)
 		}
 	}
 }
