@@ -38,9 +38,10 @@ func decodeJSON(body []byte) (v any, end int64, err error) {
 }
 
 // textOptions are the options of textDecode's tokenizer. Duplicate names
-// are checked by textDecoder.object, case-insensitively, which jsontext
-// does not; invalid UTF-8 in a string becomes U+FFFD, as with
-// encoding/json (decodeRequest refuses such bodies before).
+// are checked by textDecoder.object, also in another case (jsontext's own
+// check compares exactly); invalid UTF-8 and escaped lone surrogates in a
+// string become U+FFFD, as with encoding/json (decodeRequest refuses
+// bodies in invalid UTF-8 before).
 var textOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
 
 // errRefused is textDecode's refusal of a body that jsontext accepts:
