@@ -16,6 +16,9 @@ import (
 type Store interface {
 	// InTx runs fn in one transaction and commits it if fn returns nil.
 	// Watchers of the topics of inserted messages are woken after the commit.
+	// fn may run twice (the PostgreSQL store, when CreateSubmission meets an
+	// existing submission): it must have no effects outside tx but setting
+	// variables that a second run overwrites, and wrap tx's errors (%w).
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 
 	// Claim leases up to p.Limit due messages of p.Topic to p.Owner until now+p.Lease.

@@ -53,7 +53,8 @@ func CompilePayloadSchema(name string, schemaJSON []byte) (*PayloadSchema, error
 func (p *PayloadSchema) Validate(payload map[string]any) []FieldError {
 	// The validator panics on a number math/big cannot hold (an exponent
 	// beyond its limit, such as 1e100000000000): those are reported alone.
-	if bad := unparsableNumbers("", payload, nil); bad != nil {
+	if hasUnparsableNumber(payload) {
+		bad := unparsableNumbers("", payload, nil)
 		sort.Slice(bad, func(i, j int) bool { return bad[i].Pointer < bad[j].Pointer })
 		return bad
 	}
@@ -113,6 +114,38 @@ func (e *dinError) Error() string {
 	return fmt.Sprintf("character U+%04X at position %d is outside the datatype", e.r, e.pos)
 }
 
+// hasUnparsableNumber reports whether unparsableNumbers finds any below v,
+// without building the pointers of the values it passes.
+func hasUnparsableNumber(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		for _, e := range v {
+			if hasUnparsableNumber(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if hasUnparsableNumber(e) {
+				return true
+			}
+		}
+	case json.Number:
+		return unparsableNumber(v)
+	}
+	return false
+}
+
+// unparsableNumber reports whether big.Rat cannot parse n. Only numbers
+// with an exponent can fail.
+func unparsableNumber(n json.Number) bool {
+	if !strings.ContainsAny(string(n), "eE") {
+		return false
+	}
+	_, ok := new(big.Rat).SetString(string(n))
+	return !ok
+}
+
 // unparsableNumbers reports every json.Number below v at pointer that
 // big.Rat cannot parse. Only numbers with an exponent can fail.
 func unparsableNumbers(pointer string, v any, out []FieldError) []FieldError {
@@ -126,11 +159,9 @@ func unparsableNumbers(pointer string, v any, out []FieldError) []FieldError {
 			out = unparsableNumbers(AppendPointer(pointer, strconv.Itoa(i)), e, out)
 		}
 	case json.Number:
-		if strings.ContainsAny(string(v), "eE") {
-			if _, ok := new(big.Rat).SetString(string(v)); !ok {
-				out = append(out, FieldError{Pointer: pointer, Code: CodeInvalidNumber,
-					Message: "is a number out of any range", MessageDE: "ist eine Zahl außerhalb jedes Wertebereichs"})
-			}
+		if unparsableNumber(v) {
+			out = append(out, FieldError{Pointer: pointer, Code: CodeInvalidNumber,
+				Message: "is a number out of any range", MessageDE: "ist eine Zahl außerhalb jedes Wertebereichs"})
 		}
 	}
 	return out
@@ -138,7 +169,11 @@ func unparsableNumbers(pointer string, v any, out []FieldError) []FieldError {
 
 // toSchemaValue turns map[string]any trees into the plain any trees the validator
 // walks (it needs []any and map[string]any; typed maps and slices pass through JSON).
+// A tree that is plain already, as decoded JSON is, is returned as it is.
 func toSchemaValue(v any) any {
+	if isSchemaValue(v) {
+		return v
+	}
 	switch t := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(t))
@@ -167,6 +202,30 @@ func toSchemaValue(v any) any {
 		}
 		return out
 	}
+}
+
+// isSchemaValue reports whether v is a tree of the values the validator
+// walks: maps and slices of any, strings, numbers, booleans and nil.
+func isSchemaValue(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		for _, e := range t {
+			if !isSchemaValue(e) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, e := range t {
+			if !isSchemaValue(e) {
+				return false
+			}
+		}
+		return true
+	case nil, bool, string, json.Number, float64, int, int64:
+		return true
+	}
+	return false
 }
 
 // collect flattens the error tree into leaf violations.

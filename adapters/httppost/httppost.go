@@ -268,14 +268,16 @@ func (d *Deliverer) deliver(ctx context.Context, dl outbox.Delivery) error {
 			return err
 		}
 	}
-	d.logger.DebugContext(ctx, "message posted",
-		slog.String("message_id", dl.MessageID),
-		slog.String("submission_id", dl.SubmissionID),
-		slog.Int("attempt", dl.Attempt),
-		slog.String("host", d.host),
-		slog.Int("requests", len(reqs)),
-		slog.Int("status", status),
-		slog.Duration("duration", time.Since(start)))
+	if d.logger.Enabled(ctx, slog.LevelDebug) { // the attributes would be built for nothing
+		d.logger.LogAttrs(ctx, slog.LevelDebug, "message posted",
+			slog.String("message_id", dl.MessageID),
+			slog.String("submission_id", dl.SubmissionID),
+			slog.Int("attempt", dl.Attempt),
+			slog.String("host", d.host),
+			slog.Int("requests", len(reqs)),
+			slog.Int("status", status),
+			slog.Duration("duration", time.Since(start)))
+	}
 	return nil
 }
 
@@ -319,14 +321,18 @@ func (d *Deliverer) send(ctx context.Context, dl outbox.Delivery, r request) (in
 	for name, values := range d.headers {
 		req.Header[name] = values
 	}
-	req.Header.Set("User-Agent", UserAgent)
-	req.Header.Set("Content-Type", r.contentType)
-	req.Header.Set(HeaderMessageID, dl.MessageID)
+	// The common headers' values share one array (the keys are canonical
+	// already); each slice is capped, so that an Add copies it.
+	values := []string{UserAgent, r.contentType, dl.MessageID, dl.SubmissionID, strconv.Itoa(dl.Attempt), dl.MessageID}
+	value := func(i int) []string { return values[i : i+1 : i+1] }
+	req.Header["User-Agent"] = value(0)
+	req.Header["Content-Type"] = value(1)
+	req.Header[HeaderMessageID] = value(2)
 	if dl.SubmissionID != "" {
-		req.Header.Set(HeaderSubmissionID, dl.SubmissionID)
+		req.Header[HeaderSubmissionID] = value(3)
 	}
-	req.Header.Set(HeaderAttempt, strconv.Itoa(dl.Attempt))
-	req.Header.Set(HeaderIdempotency, dl.MessageID)
+	req.Header[HeaderAttempt] = value(4)
+	req.Header[HeaderIdempotency] = value(5)
 	for name, values := range r.header {
 		req.Header[name] = values
 	}
@@ -347,11 +353,17 @@ func (d *Deliverer) send(ctx context.Context, dl outbox.Delivery, r request) (in
 		}
 		return 0, fmt.Errorf("post to %s: %w", d.host, err)
 	}
-	// A body cut short (a timeout, a reset) still explains the status: ignore read errors.
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrainBodyBytes))
-	_ = resp.Body.Close()
 	code := resp.StatusCode
+	// A body cut short (a timeout, a reset) still explains the status:
+	// ignore read errors. Only an error's body is kept, for its message.
+	var head []byte
+	drain := int64(maxErrorBodyBytes + maxDrainBodyBytes)
+	if code < 200 || code > 299 {
+		head, _ = io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
+		drain = maxDrainBodyBytes
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drain))
+	_ = resp.Body.Close()
 	if berr := bodyError(); berr != nil {
 		return code, berr
 	}

@@ -132,13 +132,14 @@ func (d *Deliverer) withAttachments(messageID string, doc []byte, files []file, 
 
 // root is the request of the XML document alone: plain or in a SOAP envelope.
 func (d *Deliverer) root(doc []byte) (request, error) {
-	r := request{what: "message", header: http.Header{}}
+	r := request{what: "message"}
 	switch d.soap {
 	case "":
 		r.body, r.contentType = doc, contentTypeXML+"; charset=utf-8"
 		return r, nil
 	case "1.1":
 		r.contentType = "text/xml; charset=utf-8"
+		r.header = http.Header{}
 		r.header.Set(HeaderSOAPAction, `"`+d.action+`"`)
 	case "1.2":
 		r.contentType = "application/soap+xml; charset=utf-8"
@@ -361,6 +362,9 @@ func contentID(id string) string { return "<" + id + "@amtsbote>" }
 // separate returns the requests of attachment mode "separate": root, then a
 // request per file, its body streamed with its length.
 func separate(messageID string, root request, files []file) []request {
+	if root.header == nil {
+		root.header = http.Header{}
+	}
 	root.header.Set(HeaderAttachments, strconv.Itoa(len(files)))
 	reqs := []request{root}
 	for _, f := range files {

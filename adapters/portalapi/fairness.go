@@ -82,12 +82,12 @@ func (s *intakeShares) share(portal string) *portalShare {
 // answered.
 func (s *intakeShares) begin(ctx context.Context, portal string) (*reservation, error) {
 	p := s.share(portal)
-	ctx, cancel := context.WithTimeout(ctx, s.wait)
-	defer cancel()
-	if err := p.uploads.Acquire(ctx, 1); err != nil {
+	w := boundedWait{parent: ctx, wait: s.wait}
+	defer w.done()
+	if err := w.acquire(p.uploads, 1); err != nil {
 		return nil, errTooManyRequestsDetail(s.wait, errPortalBusy)
 	}
-	if err := s.uploads.Acquire(ctx, 1); err != nil {
+	if err := w.acquire(s.uploads, 1); err != nil {
 		p.uploads.Release(1)
 		return nil, errUnavailable(errServerBusy, nil)
 	}
@@ -106,12 +106,12 @@ type reservation struct {
 // first in the portal's share (429 when there is none), then in the whole
 // budget (503).
 func (r *reservation) grow(ctx context.Context, n int64) error {
-	ctx, cancel := context.WithTimeout(ctx, r.s.wait)
-	defer cancel()
-	if err := r.p.bytes.Acquire(ctx, n); err != nil {
+	w := boundedWait{parent: ctx, wait: r.s.wait}
+	defer w.done()
+	if err := w.acquire(r.p.bytes, n); err != nil {
 		return errTooManyRequestsDetail(r.s.wait, errPortalBytes)
 	}
-	if err := r.s.totalBytes.Acquire(ctx, n); err != nil {
+	if err := w.acquire(r.s.totalBytes, n); err != nil {
 		r.p.bytes.Release(n)
 		return errUnavailable(errServerBytes, nil)
 	}
@@ -228,4 +228,34 @@ func errTooSlow() *problemError {
 	return &problemError{typ: ProblemRequestTimeout, status: http.StatusRequestTimeout,
 		detail: text("the request body arrived too slowly", "der Inhalt der Anfrage kam zu langsam an"),
 		header: http.Header{"Connection": {"close"}}}
+}
+
+// boundedWait acquires from semaphores one after the other, waiting at
+// most wait for all of them together, as under one context.WithTimeout
+// of parent. The timer starts only when an acquisition has to wait: one
+// that succeeds at once (room, no one waiting, parent not done) takes
+// no time, so the bound holds, and the common case sets no timer.
+type boundedWait struct {
+	parent context.Context
+	wait   time.Duration
+	ctx    context.Context // the bounded context, once a wait needed it
+	cancel context.CancelFunc
+}
+
+// acquire takes n of sem, as sem.Acquire under the bounded context.
+func (w *boundedWait) acquire(sem *semaphore.Weighted, n int64) error {
+	if w.ctx == nil {
+		if w.parent.Err() == nil && sem.TryAcquire(n) {
+			return nil
+		}
+		w.ctx, w.cancel = context.WithTimeout(w.parent, w.wait)
+	}
+	return sem.Acquire(w.ctx, n)
+}
+
+// done releases the timer, if one was set.
+func (w *boundedWait) done() {
+	if w.cancel != nil {
+		w.cancel()
+	}
 }

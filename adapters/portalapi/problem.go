@@ -222,9 +222,18 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *problemError) {
 	writeJSON(w, p.status, ProblemContentType, body)
 }
 
-// writeJSON answers with v encoded as JSON.
+// writeJSON answers with v encoded as JSON; an AcceptedResponse, the answer
+// to every submission, without encoding/json's reflection.
 func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
-	b, err := json.Marshal(v)
+	var (
+		b   []byte
+		err error
+	)
+	if a, ok := v.(AcceptedResponse); ok {
+		b = a.appendJSON(make([]byte, 0, 128))
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil { // only the types of this package are written
 		status = http.StatusInternalServerError
 		contentType = ProblemContentType

@@ -148,6 +148,16 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// appendJSON appends a as json.Marshal encodes it, without its reflection:
+// every submission is answered with one.
+func (a AcceptedResponse) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, a.ID)
+	b = append(b, `,"status":`...)
+	b = appendJSONString(b, a.Status)
+	return append(b, '}')
+}
+
 // acceptProblem is the problem answering an error of Intake.Accept. Errors of
 // requestAttachments are problems already.
 func acceptProblem(err error) error {
@@ -197,8 +207,11 @@ var errNotJSON = text("Content-Type must be application/json, or multipart/form-
 // multipart/form-data with a boundary, which it returns ("" for JSON).
 func checkContentType(h http.Header) (boundary string, err error) {
 	v := h.Get("Content-Type")
-	if v == "" {
+	switch v {
+	case "":
 		return "", errUnsupportedMediaType(errNotJSON)
+	case mediaTypeJSON: // what portals send: no parameters to parse
+		return "", nil
 	}
 	mt, params, perr := mime.ParseMediaType(v)
 	if perr == nil && mt == mediaTypeMultipart {
@@ -252,6 +265,11 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, res *reservat
 	d := newBodyDeadline(w, bodyDeadline{start: began, grace: h.rateGrace, rate: h.minRate, limit: h.uploadIdle, write: h.writeTimeout})
 	body := d.reader(http.MaxBytesReader(w, r.Body, maxBody))
 	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n+bytes.MinRead <= budgetStep {
+		// Within the first step's reservation: one allocation, no
+		// growth. An announced length is not trusted beyond it.
+		buf.Grow(int(n) + bytes.MinRead) // room that ReadFrom wants to see the end
+	}
 	for int64(buf.Len()) < h.bodyBuffer {
 		if err := res.grow(r.Context(), budgetStep); err != nil {
 			return nil, err
@@ -413,9 +431,11 @@ func decodeRequest(body []byte, inParts bool) (request, error) {
 		return request{}, errValidation(errs...)
 	}
 
-	canonical, err := json.Marshal(obj)
-	if err != nil {
-		return request{}, errInternal(fmt.Errorf("encode canonical request: %w", err))
+	canonical, ok := appendCanonical(make([]byte, 0, len(body)), obj)
+	if !ok { // not a value decodeJSON returns; encoding/json knows
+		if canonical, err = json.Marshal(obj); err != nil {
+			return request{}, errInternal(fmt.Errorf("encode canonical request: %w", err))
+		}
 	}
 	req.hash = sha256.Sum256(canonical)
 	req.stored = body
@@ -441,19 +461,18 @@ func decodeRequest(body []byte, inParts bool) (request, error) {
 // stringMember returns the non-empty string member name of obj, reporting
 // it as required or of the wrong type otherwise.
 func stringMember(obj map[string]any, name string, errs *[]transform.FieldError) string {
-	pointer := "/" + name
 	switch v := obj[name].(type) {
 	case nil:
-		*errs = append(*errs, transform.FieldError{Pointer: pointer, Code: transform.CodeRequired,
+		*errs = append(*errs, transform.FieldError{Pointer: "/" + name, Code: transform.CodeRequired,
 			Message: name + " is required", MessageDE: name + " ist erforderlich"})
 	case string:
 		if v == "" {
-			*errs = append(*errs, transform.FieldError{Pointer: pointer, Code: transform.CodeRequired,
+			*errs = append(*errs, transform.FieldError{Pointer: "/" + name, Code: transform.CodeRequired,
 				Message: name + " must not be empty", MessageDE: name + " darf nicht leer sein"})
 		}
 		return v
 	default:
-		*errs = append(*errs, transform.FieldError{Pointer: pointer, Code: transform.CodeType,
+		*errs = append(*errs, transform.FieldError{Pointer: "/" + name, Code: transform.CodeType,
 			Message: name + " must be a string", MessageDE: name + " muss eine Zeichenkette sein"})
 	}
 	return ""

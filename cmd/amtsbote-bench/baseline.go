@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"sync"
@@ -232,4 +236,36 @@ func watermillBaseline(ctx context.Context, dbURL string, n, c, size int) (basel
 	}
 	elapsed := time.Since(start)
 	return baselineResult{perSec: float64(n) / elapsed.Seconds(), p50: percentile(lat, 50), p99: percentile(lat, 99)}, nil
+}
+
+// httpBaseline posts n bodies of size bytes from c keep-alive clients to a
+// bare net/http server on the loopback that reads each body and answers
+// 202: the floor of one HTTP exchange on this machine, of which a
+// submission makes two (the portal's POST and the delivery).
+func httpBaseline(ctx context.Context, n, c, size int) (baselineResult, error) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}}
+	defer client.CloseIdleConnections()
+	body := randomBytes(size)
+	return insertLoop(ctx, n, c, func(ctx context.Context, _ int) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			return fmt.Errorf("http baseline: status %d", resp.StatusCode)
+		}
+		return nil
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -148,41 +149,67 @@ func benchRun(ctx context.Context, o options, store, dir string, body []byte, pr
 	if o.rate > 0 {
 		baseN = len(samples)
 	}
+	fmt.Fprintf(log, "%s: HTTP baseline ...\n", title)
+	var hb baselineResult
+	hCPU, err := machineCPUPer(baseN, func() (err error) {
+		hb, err = httpBaseline(ctx, baseN, o.c, len(body))
+		return err
+	})
+	if err != nil {
+		return r, err
+	}
+	r.add("baseline bare HTTP POST/s", "1/s", hb.perSec)
+	r.add("baseline bare HTTP POST machine CPU per request", "ms", hCPU)
 	switch store {
 	case "postgres":
 		fmt.Fprintf(log, "%s: pgx insert baseline ...\n", title)
-		b, err := pgxBaseline(ctx, s.dbURL, baseN, o.c, sizes, false)
+		var b baselineResult
+		bCPU, err := machineCPUPer(baseN, func() (err error) {
+			b, err = pgxBaseline(ctx, s.dbURL, baseN, o.c, sizes, false)
+			return err
+		})
 		if err != nil {
 			return r, err
 		}
 		r.add("baseline pgx insert tx/s", "1/s", b.perSec)
 		r.add("baseline pgx insert p50", "ms", b.p50)
 		r.add("baseline pgx insert p99", "ms", b.p99)
+		r.add("baseline pgx insert machine CPU per tx", "ms", bCPU)
 		bn, err := pgxBaseline(ctx, s.dbURL, baseN, o.c, sizes, true)
 		if err != nil {
 			return r, err
 		}
 		r.add("diagnostic: pgx insert + NOTIFY tx/s", "1/s", bn.perSec)
 		fmt.Fprintf(log, "%s: watermill-sql baseline ...\n", title)
-		w, err := watermillBaseline(ctx, s.dbURL, baseN, o.c, msgSize)
+		var w baselineResult
+		wCPU, err := machineCPUPer(baseN, func() (err error) {
+			w, err = watermillBaseline(ctx, s.dbURL, baseN, o.c, msgSize)
+			return err
+		})
 		if err != nil {
 			return r, err
 		}
 		r.add("baseline watermill-sql publish->ack msg/s", "1/s", w.perSec)
 		r.add("baseline watermill-sql publish->ack p50", "ms", w.p50)
 		r.add("baseline watermill-sql publish->ack p99", "ms", w.p99)
+		r.add("baseline watermill-sql machine CPU per message", "ms", wCPU)
 		r.add("ratio accepted/s : pgx insert", "x", ratio(acceptedPerSec, b.perSec))
 		r.add("ratio accepted/s : pgx insert + NOTIFY", "x", ratio(acceptedPerSec, bn.perSec))
 		r.add("ratio delivered/s : watermill-sql", "x", ratio(deliveredPerSec, w.perSec))
 	case "sqlite":
 		fmt.Fprintf(log, "%s: SQLite insert baseline ...\n", title)
-		b, err := sqliteBaseline(ctx, dir, baseN, o.c, sizes)
+		var b baselineResult
+		bCPU, err := machineCPUPer(baseN, func() (err error) {
+			b, err = sqliteBaseline(ctx, dir, baseN, o.c, sizes)
+			return err
+		})
 		if err != nil {
 			return r, err
 		}
 		r.add("baseline sqlite insert tx/s", "1/s", b.perSec)
 		r.add("baseline sqlite insert p50", "ms", b.p50)
 		r.add("baseline sqlite insert p99", "ms", b.p99)
+		r.add("baseline sqlite insert machine CPU per tx", "ms", bCPU)
 		r.add("ratio accepted/s : sqlite insert", "x", ratio(acceptedPerSec, b.perSec))
 	}
 	return r, nil
@@ -218,4 +245,20 @@ func nanIfZero(v float64) float64 {
 		return math.NaN()
 	}
 	return v
+}
+
+// machineCPUPer runs fn and returns the busy CPU time of the whole machine
+// during it per operation of n, in milliseconds (NaN when /proc is not
+// readable): what a baseline costs, comparable with the gateway's
+// "machine CPU per delivered submission".
+func machineCPUPer(n int, fn func() error) (float64, error) {
+	before, errBefore := sampleCPU(os.Getpid())
+	if err := fn(); err != nil {
+		return math.NaN(), err
+	}
+	after, errAfter := sampleCPU(os.Getpid())
+	if errBefore != nil || errAfter != nil || n == 0 {
+		return math.NaN(), nil
+	}
+	return ms(after.machine-before.machine) / float64(n), nil
 }

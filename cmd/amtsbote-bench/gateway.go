@@ -51,6 +51,11 @@ type gatewayConfig struct {
 	MetricsAddr string
 	// CountStatements sets database.count_statements (PostgreSQL).
 	CountStatements bool
+	// Clients is the harness's concurrency: its one portal may have that
+	// many submissions in progress (server.intake.portal_max_uploads,
+	// default 32), so that the load is the gateway's and not a queue in
+	// front of it. Zero keeps the defaults.
+	Clients int
 	// Extra is YAML appended at the end: further top-level sections
 	// (the FIT-Connect mode's fitconnect block).
 	Extra string
@@ -59,6 +64,11 @@ type gatewayConfig struct {
 var configTemplate = template.Must(template.New("config").Parse(`server:
   shutdown_timeout: 5s
   drain_delay: 0s
+{{- if .Clients}}
+  intake:
+    max_uploads: {{.MaxUploads}}
+    portal_max_uploads: {{.Clients}}
+{{- end}}
 database:
 {{- if .DatabaseURL}}
   url: "{{.DatabaseURL}}"
@@ -101,6 +111,10 @@ portals:
     tenants: [musterstadt]
     procedures: [meldewesen.wohnungsgeberbestaetigung]
 {{.Extra}}`))
+
+// MaxUploads is server.intake.max_uploads for Clients: the default (256)
+// or more.
+func (c gatewayConfig) MaxUploads() int { return max(256, c.Clients) }
 
 // writeGatewayConfig writes the configuration into dir and returns its path.
 func writeGatewayConfig(dir string, c gatewayConfig) (string, error) {

@@ -305,7 +305,8 @@ func newSetupExtra(ctx context.Context, o options, store, dir string, lease time
 		s.cleanup()
 		return nil, err
 	}
-	cfg := gatewayConfig{Dir: dir, KeyHash: config.HashKey(portalKey), Concurrency: o.deliveryConcurrency, Lease: lease, Extra: extra}
+	cfg := gatewayConfig{Dir: dir, KeyHash: config.HashKey(portalKey), Concurrency: o.deliveryConcurrency, Lease: lease, Extra: extra,
+		Clients: o.c}
 	if store == "postgres" {
 		db, err := newDatabase(ctx, o.pg)
 		if err != nil {

@@ -139,7 +139,7 @@ func TestGatewayConfigIsValid(t *testing.T) {
 	for _, c := range []gatewayConfig{
 		{Dir: dir, ReceiverURL: "http://127.0.0.1:1/eingang", KeyHash: "sha256:" + strings.Repeat("0", 64), Concurrency: 16, Lease: time.Minute},
 		{DatabaseURL: "postgres://postgres@127.0.0.1:5432/x?pool_max_conns=64&sslmode=disable", ReceiverURL: "http://127.0.0.1:1/eingang",
-			KeyHash: "sha256:" + strings.Repeat("0", 64), Concurrency: 16, Lease: 10 * time.Second},
+			KeyHash: "sha256:" + strings.Repeat("0", 64), Concurrency: 16, Lease: 10 * time.Second, Clients: 64},
 	} {
 		path, err := writeGatewayConfig(dir, c)
 		if err != nil {

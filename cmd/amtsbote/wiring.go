@@ -69,7 +69,7 @@ func openDatabase(ctx context.Context, cfg config.Database, dataDir string, coun
 			slog.String("dir", filepath.Dir(path)), slog.String("mode", fi.Mode().Perm().String()))
 	}
 	// The single writer's lock waits are bounded like a request's database time.
-	s, err := sqlite.OpenConfig(ctx, sqlite.Config{Path: path, BusyTimeout: cfg.RequestTimeout.Duration})
+	s, err := sqlite.OpenConfig(ctx, sqlite.Config{Path: path, BusyTimeout: cfg.RequestTimeout.Duration, Logger: logger})
 	return s, "sqlite " + path, err
 }
 

@@ -187,9 +187,14 @@ func (d *driver) PurgeStagedBlobs(ctx context.Context, before time.Time) (int, e
 }
 
 func (e executor) InsertSubmission(ctx context.Context, sub outbox.Submission) (bool, error) {
-	tag, err := e.db.Exec(ctx, e.q["InsertSubmission"], sub.ID, sub.PortalID, sub.TenantID, sub.ProcedureID,
-		sub.IdempotencyKey, sub.RequestHash, sub.Payload, sub.CreatedAt)
+	tag, err := e.db.Exec(ctx, e.q["InsertSubmission"], submissionArgs(sub)...)
 	return tag.RowsAffected() == 1, err
+}
+
+// submissionArgs are the arguments of InsertSubmission and InsertSubmissionNew.
+func submissionArgs(sub outbox.Submission) []any {
+	return []any{sub.ID, sub.PortalID, sub.TenantID, sub.ProcedureID, sub.IdempotencyKey, sub.RequestHash,
+		sub.Payload, sub.CreatedAt}
 }
 
 func (e executor) SubmissionByKey(ctx context.Context, portalID, key string) (outbox.Submission, error) {
@@ -214,6 +219,13 @@ func (e executor) SubmissionExists(ctx context.Context, id string) (bool, error)
 }
 
 func (e executor) InsertMessage(ctx context.Context, m outbox.Message, due, now time.Time, ignoreConflict bool) error {
+	query, args := e.insertMessage(m, due, now, ignoreConflict)
+	_, err := e.db.Exec(ctx, query, args...)
+	return err
+}
+
+// insertMessage returns the statement and arguments of InsertMessage.
+func (e executor) insertMessage(m outbox.Message, due, now time.Time, ignoreConflict bool) (string, []any) {
 	md := m.Metadata
 	if md == nil {
 		md = map[string]string{}
@@ -226,8 +238,7 @@ func (e executor) InsertMessage(ctx context.Context, m outbox.Message, due, now 
 	if m.LeaseOwner != "" {
 		until = &m.LeaseUntil
 	}
-	_, err := e.db.Exec(ctx, query, m.ID, m.Topic, m.SubmissionID, sqlstore.NonNil(m.Payload), md, due, now, m.LeaseOwner, until)
-	return err
+	return query, []any{m.ID, m.Topic, m.SubmissionID, sqlstore.NonNil(m.Payload), md, due, now, m.LeaseOwner, until}
 }
 
 // CompleteMessages sends the updates pipelined in one round trip.
@@ -264,9 +275,14 @@ func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.Complete
 func (e executor) InsertAttempts(ctx context.Context, rows []sqlstore.AttemptRow) error {
 	batch := &pgx.Batch{}
 	for _, a := range rows {
-		batch.Queue(e.q["InsertAttempt"], a.Seq, a.Number, a.Owner, a.StartedAt, a.FinishedAt, string(a.Outcome), a.Error, string(a.Class))
+		batch.Queue(e.q["InsertAttempt"], attemptArgs(a)...)
 	}
 	return e.db.SendBatch(ctx, batch).Close()
+}
+
+// attemptArgs are the arguments of InsertAttempt.
+func attemptArgs(a sqlstore.AttemptRow) []any {
+	return []any{a.Seq, a.Number, a.Owner, a.StartedAt, a.FinishedAt, string(a.Outcome), a.Error, string(a.Class)}
 }
 
 func (e executor) NextDue(ctx context.Context, topic string, now time.Time) (time.Time, bool, error) {
@@ -363,10 +379,15 @@ func (e executor) DiscardMessage(ctx context.Context, seq int64, now time.Time) 
 func (e executor) InsertEvents(ctx context.Context, events []outbox.Event) error {
 	batch := &pgx.Batch{}
 	for _, ev := range events {
-		batch.Queue(e.q["InsertEvent"], ev.SubmissionID, ev.MessageID, ev.Topic, string(ev.Kind),
-			ev.Attempt, string(ev.Outcome), ev.Actor, ev.Detail, ev.At)
+		batch.Queue(e.q["InsertEvent"], eventArgs(ev)...)
 	}
 	return e.db.SendBatch(ctx, batch).Close()
+}
+
+// eventArgs are the arguments of InsertEvent.
+func eventArgs(ev outbox.Event) []any {
+	return []any{ev.SubmissionID, ev.MessageID, ev.Topic, string(ev.Kind), ev.Attempt, string(ev.Outcome), ev.Actor,
+		ev.Detail, ev.At}
 }
 
 func (e executor) Events(ctx context.Context, submissionID string) ([]outbox.Event, error) {

@@ -85,6 +85,9 @@ func TestAddressedByKey(t *testing.T) {
 		{"ReplayMessage", seq + `, now(), 'tester', 'plan test'`, 1},
 		{"DiscardMessage", seq + `, now()`, 1},
 		{"LockMessagesByID", `'m1700', 't/plan'`, 1},
+		// By id alone, over the unique (id, topic): both topics' m5.
+		{"MessagesByID", `'m5', ''`, 2},
+		{"LockMessagesByID", `'m5', ''`, 2},
 	}
 	for _, mode := range []string{"force_generic_plan", "force_custom_plan"} {
 		for _, c := range cases {

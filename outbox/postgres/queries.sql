@@ -6,6 +6,13 @@ INSERT INTO submissions (id, portal_id, tenant_id, procedure_id, idempotency_key
 VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8)
 ON CONFLICT DO NOTHING
 
+-- name: InsertSubmissionNew
+-- InsertSubmission of a pipelined transaction: a conflict on the id or the
+-- idempotency key fails it (unique violation), and the transaction runs
+-- again in a plain one (see pipeline.go).
+INSERT INTO submissions (id, portal_id, tenant_id, procedure_id, idempotency_key, request_hash, payload, created_at)
+VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8)
+
 -- name: SubmissionByKey
 SELECT id, portal_id, tenant_id, procedure_id, COALESCE(idempotency_key, ''), request_hash, payload, created_at
 FROM submissions WHERE portal_id = $1 AND idempotency_key = $2
@@ -395,3 +402,12 @@ WHERE id IN (SELECT blob_id FROM answer_attachments WHERE answer_id = ANY($1))
 -- failing branch is volatile, so that it is not folded at plan time.
 SELECT CASE WHEN clock_timestamp() <= now() + $1 * interval '1 microsecond' THEN 0
   ELSE ('transaction deadline passed: ' || clock_timestamp()::text)::int END; COMMIT
+
+-- name: CommitBefore
+-- The last statement of a pipelined transaction before it commits: fails
+-- unless the database's clock is at or before $1, the caller's deadline
+-- converted to that clock, so that a pipeline the database reads late (it
+-- hung) rolls back. It returns the clock, to keep the conversion fresh. The
+-- failing branch is volatile, so that it is not folded at plan time.
+SELECT CASE WHEN clock_timestamp() <= $1::timestamptz THEN clock_timestamp()
+  ELSE ('transaction deadline passed: ' || clock_timestamp()::text)::timestamptz END

@@ -30,7 +30,7 @@ var queryNames = []string{
 	"InsertMessageIgnore", "InsertEvent", "SubmissionInfo", "SubmissionExists", "Events", "StatsOpen", "StatsDead",
 	"LastDelivered", "ListSubmissions", "MessagesOfSubmissions", "PurgeMessages", "PurgeSubmissions",
 	"DiscardMessage", "OpenAlarm", "CloseAlarm",
-	"CommitWithin",
+	"CommitWithin", "CommitBefore", "InsertSubmissionNew",
 	"PutBlobChunk", "LockBlobs", "DeleteStagedBlob", "StaleStagedBlobs", "PurgeStagedBlobs", "BlobByID", "BlobChunk",
 	"StagedChunks", "InsertBlob", "PurgeBlobChunks", "PurgeBlobs",
 	"SubmissionPayloads", "RewriteSubmissionPayload", "MessagePayloads", "RewriteMessagePayload",

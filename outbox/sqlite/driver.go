@@ -33,26 +33,35 @@ type executor struct {
 type driver struct {
 	executor
 	read, write *sql.DB
+	wr          *writer // write transactions on write, committed in groups
 }
 
 var _ sqlstore.Driver = (*driver)(nil)
 
-// txExecutor is an immediate transaction on the write connection.
+// txExecutor is a write transaction: a member of a group transaction on
+// the write connection (see writer).
 type txExecutor struct {
 	executor
-	tx *sql.Tx
+	m *member
 }
 
+// Begin waits for the write connection and starts a savepoint in the open
+// group transaction (BEGIN IMMEDIATE if there is none).
 func (d *driver) Begin(ctx context.Context) (sqlstore.Tx, error) {
-	tx, err := d.write.BeginTx(ctx, nil)
+	m, err := d.wr.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &txExecutor{executor: executor{r: tx, w: tx, q: d.q}, tx: tx}, nil
+	q := m.conn()
+	return &txExecutor{executor: executor{r: q, w: q, q: d.q}, m: m}, nil
 }
 
-func (t *txExecutor) Commit(context.Context) error   { return t.tx.Commit() }
-func (t *txExecutor) Rollback(context.Context) error { return t.tx.Rollback() }
+// Commit releases the savepoint and returns once the group's COMMIT did,
+// with its error.
+func (t *txExecutor) Commit(ctx context.Context) error { return t.m.commit(ctx) }
+
+// Rollback rolls back to the savepoint; after Commit it does nothing.
+func (t *txExecutor) Rollback(context.Context) error { return t.m.rollback() }
 
 func (d *driver) Ping(ctx context.Context) error {
 	var one int
@@ -79,56 +88,71 @@ func (d *driver) Claim(ctx context.Context, p outbox.ClaimParams, now time.Time)
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := d.write.QueryContext(ctx, query, p.Owner, micros(now.Add(p.Lease)), micros(now), p.Topic, limit)
+	var msgs []outbox.Message
+	err := d.wr.inGroup(ctx, func(q queryer) error {
+		rows, err := q.QueryContext(ctx, query, p.Owner, micros(now.Add(p.Lease)), micros(now), p.Topic, limit)
+		if err != nil {
+			return err
+		}
+		msgs, err = scanMessages(rows)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	return scanMessages(rows)
+	return msgs, nil
 }
 
+// Release clears the leases in one member of a group transaction.
 func (d *driver) Release(ctx context.Context, owner, topic string, ids []string) error {
-	tx, err := d.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, id := range ids {
-		if _, err := tx.ExecContext(ctx, d.q["Release"], topic, id, owner); err != nil {
-			return fmt.Errorf("%s: %w", id, err)
+	return d.wr.inGroup(ctx, func(q queryer) error {
+		for _, id := range ids {
+			if _, err := q.ExecContext(ctx, d.q["Release"], topic, id, owner); err != nil {
+				return fmt.Errorf("%s: %w", id, err)
+			}
 		}
-	}
-	return tx.Commit()
+		return nil
+	})
 }
 
-// ExtendLeases renews the leases in one transaction on the write connection.
+// ExtendLeases renews the leases in one member of a group transaction.
 func (d *driver) ExtendLeases(ctx context.Context, owner, topic string, ids []string, until time.Time) (int, error) {
-	tx, err := d.write.BeginTx(ctx, nil)
+	n := 0
+	err := d.wr.inGroup(ctx, func(q queryer) error {
+		n = 0
+		for _, id := range ids {
+			k, err := rowsAffected(q.ExecContext(ctx, d.q["ExtendLease"], micros(until), topic, id, owner))
+			if err != nil {
+				return fmt.Errorf("%s: %w", id, err)
+			}
+			n += k
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, err
 	}
-	defer tx.Rollback()
-	n := 0
-	for _, id := range ids {
-		res, err := tx.ExecContext(ctx, d.q["ExtendLease"], micros(until), topic, id, owner)
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", id, err)
-		}
-		k, err := res.RowsAffected()
-		if err != nil {
-			return 0, err
-		}
-		n += int(k)
-	}
-	return n, tx.Commit()
+	return n, nil
 }
 
+// MakeDue runs in a member of a group transaction.
 func (d *driver) MakeDue(ctx context.Context, topic, id string, now time.Time) (bool, error) {
-	res, err := d.write.ExecContext(ctx, d.q["MakeDue"], micros(now), topic, id)
+	n := 0
+	err := d.wr.inGroup(ctx, func(q queryer) error {
+		var err error
+		n, err = rowsAffected(q.ExecContext(ctx, d.q["MakeDue"], micros(now), topic, id))
+		return err
+	})
+	return n > 0, err
+}
+
+// rowsAffected returns the rows an Exec changed.
+func rowsAffected(res sql.Result, err error) (int, error) {
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	n, err := res.RowsAffected()
-	return n > 0, err
+	return int(n), err
 }
 
 func (d *driver) PutBlobChunk(ctx context.Context, id string, seq int, data []byte, now time.Time) (bool, error) {

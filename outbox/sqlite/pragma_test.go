@@ -36,6 +36,11 @@ func TestPragmas(t *testing.T) {
 				name, mode, synchronous, foreignKeys, busy)
 		}
 	}
+	// Checkpoints run in the background, not in the writer's commits.
+	var autocheckpoint int
+	if err := s.write.QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&autocheckpoint); err != nil || autocheckpoint != 0 {
+		t.Errorf("write connection: wal_autocheckpoint=%d (%v), want 0", autocheckpoint, err)
+	}
 	if got := s.write.Stats().MaxOpenConnections; got != 1 {
 		t.Errorf("write pool allows %d connections, want 1 (writes are serialised in-process)", got)
 	}

@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/amtsbote/amtsbote/outbox"
@@ -48,6 +50,9 @@ type Store struct {
 	*sqlstore.Store
 	write *sql.DB // one connection: writes are serialised in-process
 	read  *sql.DB
+	d     *driver
+	ckpt  *checkpointer
+	stop  sync.Once
 }
 
 var (
@@ -66,6 +71,19 @@ type Config struct {
 	// another connection or process (SQLite's busy_timeout). Default
 	// DefaultBusyTimeout.
 	BusyTimeout time.Duration
+	// MaxGroup bounds the write transactions committed together in one
+	// group transaction (see Store). Default DefaultMaxGroup.
+	MaxGroup int
+	// CheckpointInterval is how often the background checkpoint copies the
+	// WAL into the database file. Default DefaultCheckpointInterval.
+	CheckpointInterval time.Duration
+	// CheckpointPages is the WAL size in pages above which a checkpoint
+	// that could not copy every page runs between two write transactions,
+	// so that the WAL restarts; the WAL file is truncated to this size
+	// (4 KiB pages) when it restarts. Default DefaultCheckpointPages.
+	CheckpointPages int
+	// Logger receives the errors of background checkpoints; default none.
+	Logger *slog.Logger
 }
 
 // Open opens (creating if needed) the database file at path and applies migrations.
@@ -77,13 +95,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	path := cfg.Path
 	busy := cmp.Or(cfg.BusyTimeout, DefaultBusyTimeout)
+	pages := cmp.Or(cfg.CheckpointPages, DefaultCheckpointPages)
+	if cfg.MaxGroup < 0 || cfg.CheckpointInterval < 0 || pages < 0 {
+		return nil, errors.New("open sqlite: MaxGroup, CheckpointInterval and CheckpointPages must not be negative")
+	}
 	q, err := sqlfile.Load(files, []string{"queries.sql", "reseal.sql"}, queryNames...)
 	if err != nil {
 		return nil, err
 	}
 	dsn := func(txlock string) string {
 		v := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()), "foreign_keys(1)"} {
+		for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()), "foreign_keys(1)",
+			"wal_autocheckpoint(0)", fmt.Sprintf("journal_size_limit(%d)", pages*4096)} {
 			v.Add("_pragma", p)
 		}
 		v.Set("_txlock", txlock)
@@ -114,8 +137,31 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	read.SetMaxOpenConns(4)
 	s.read = read
-	s.Store = sqlstore.New(&driver{executor: executor{r: read, w: write, q: q}, read: read, write: write}, sqlstore.Config{})
+	own, err := sql.Open("sqlite", dsn("deferred"))
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	own.SetMaxOpenConns(1)
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s.ckpt = &checkpointer{own: own, write: write, interval: cmp.Or(cfg.CheckpointInterval, DefaultCheckpointInterval),
+		pages: pages, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	s.d = &driver{executor: executor{r: read, w: write, q: q}, read: read, write: write,
+		wr: &writer{db: write, maxGroup: cmp.Or(cfg.MaxGroup, DefaultMaxGroup)}}
+	s.Store = sqlstore.New(s.d, sqlstore.Config{})
+	go s.ckpt.run()
 	return s, nil
+}
+
+// Close stops the background checkpoints and closes the database.
+func (s *Store) Close() error {
+	s.stop.Do(func() { close(s.ckpt.stop) })
+	<-s.ckpt.done
+	return errors.Join(s.ckpt.own.Close(), s.Store.Close())
 }
 
 // FileMode is the mode of the database file and its -wal and -shm files,

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/amtsbote/amtsbote/outbox"
@@ -43,6 +44,23 @@ type Driver interface {
 	// Close closes the connections.
 	Close() error
 }
+
+// Pipeliner is a Driver that can also run a write transaction whose writes
+// are held back and sent with the commit (PostgreSQL: one round trip for a
+// transaction that only writes). In such a transaction InsertSubmission
+// reports inserted before the database has seen the row; where the row
+// exists after all, the transaction commits nothing and fails with an error
+// wrapping ErrRetryPlain, and the Store runs it again in a plain
+// transaction (Begin).
+type Pipeliner interface {
+	// BeginPipelined starts a pipelined write transaction.
+	BeginPipelined(ctx context.Context) (Tx, error)
+}
+
+// ErrRetryPlain is wrapped by the error of a pipelined transaction whose
+// optimistic InsertSubmission met an existing submission: nothing was
+// committed, and the transaction is to run again in a plain one.
+var ErrRetryPlain = errors.New("submission exists: retry in a plain transaction")
 
 // Tx is a driver's write transaction.
 type Tx interface {

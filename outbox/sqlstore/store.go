@@ -61,8 +61,22 @@ func (s *Store) SetReactor(r outbox.Reactor) {
 // inTx runs fn in a write transaction and commits it if fn returns nil; it
 // rolls back otherwise, also when fn panics (SQLite's one write connection
 // must not stay in a transaction). After a commit the rollback does nothing.
+// Where the driver pipelines, the transaction is a pipelined one; when that
+// fails with ErrRetryPlain (fn's errors must wrap the executor's), nothing
+// was committed and fn runs again in a plain transaction.
 func (s *Store) inTx(ctx context.Context, fn func(Executor) error) error {
-	tx, err := s.d.Begin(ctx)
+	if p, ok := s.d.(Pipeliner); ok {
+		err := runTx(ctx, p.BeginPipelined, fn)
+		if !errors.Is(err, ErrRetryPlain) {
+			return err
+		}
+	}
+	return runTx(ctx, s.d.Begin, fn)
+}
+
+// runTx runs fn in the transaction begin starts, as inTx describes.
+func runTx(ctx context.Context, begin func(context.Context) (Tx, error), fn func(Executor) error) error {
+	tx, err := begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

@@ -23,3 +23,20 @@ func BenchmarkValidate(b *testing.B) {
 func BenchmarkRawEtree(b *testing.B) {
 	mappertest.BenchRawEtree(b, newMapper(b), fullInput(mappertest.ReadSubmission(b, examples["maximal"])))
 }
+
+// BenchmarkIntake is the mapper's share of the gateway's work for one
+// submission, as the intake does it: Validate once, then MapValidated, on
+// the demo request the bench harness sends.
+func BenchmarkIntake(b *testing.B) {
+	m := newMapper(b)
+	in := fullInput(mappertest.ReadSubmission(b, examples["demo"]))
+	b.ReportAllocs()
+	for b.Loop() {
+		if errs := m.Validate(in.Submission); errs != nil {
+			b.Fatal(errs)
+		}
+		if _, err := m.MapValidated(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

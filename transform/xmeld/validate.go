@@ -30,7 +30,7 @@ func (w *Wohnungsgeberbestaetigung) Validate(s transform.Submission) []transform
 	errs := w.payload.Validate(payload)
 	for _, k := range []string{"applicant", "data", "identity"} {
 		if v, ok := payload[k]; ok {
-			errs = checkStrings(errs, "/"+k, "", v)
+			errs = checkStrings(errs, "", k, "", v)
 		}
 	}
 	errs = semantic(errs, payload)
@@ -50,14 +50,19 @@ func (w *Wohnungsgeberbestaetigung) Validate(s transform.Submission) []transform
 // (DIN SPEC 91379 datatype A); every other string becomes datatype B text.
 var nameMembers = map[string]bool{"vorname": true, "familienname": true, "geburtsname": true}
 
-// checkStrings checks every string below v, at pointer, the value of the member key.
-func checkStrings(errs []transform.FieldError, pointer, key string, v any) []transform.FieldError {
+// checkStrings checks every string below v, the value of the member key,
+// at the pointer parent/token; the pointers are built for containers and
+// problems only.
+func checkStrings(errs []transform.FieldError, parent, token, key string, v any) []transform.FieldError {
 	switch v := v.(type) {
 	case string:
 		// Invalid UTF-8 and control characters as transform.CheckText
 		// reports them; a character outside its datatype C is also outside
 		// the element's datatype A or B, reported below in those terms.
-		if e := transform.CheckText(pointer, v); e != nil && e[0].Code != transform.CodeUnsupportedCharacter {
+		if e := transform.CheckText("", v); e != nil && e[0].Code != transform.CodeUnsupportedCharacter {
+			for i := range e {
+				e[i].Pointer = transform.AppendPointer(parent, token)
+			}
 			return append(errs, e...)
 		}
 		allowed, repertoire, repertoireDE := textRune, "this text (DIN SPEC 91379 datatype B)", "DIN SPEC 91379 Datentyp B"
@@ -70,22 +75,25 @@ func checkStrings(errs []transform.FieldError, pointer, key string, v any) []tra
 			pos++
 			if !allowed(r) {
 				return append(errs, transform.FieldError{
-					Pointer: pointer, Code: transform.CodeUnsupportedCharacter,
+					Pointer: transform.AppendPointer(parent, token), Code: transform.CodeUnsupportedCharacter,
 					Message:   fmt.Sprintf("character U+%04X at position %d is not permitted in %s", r, pos, repertoire),
 					MessageDE: fmt.Sprintf("Zeichen U+%04X an Position %d ist hier nicht zulässig (%s)", r, pos, repertoireDE),
 				})
 			}
 		}
 	case map[string]any:
+		pointer := transform.AppendPointer(parent, token)
 		for k, e := range v {
-			errs = checkStrings(errs, transform.AppendPointer(pointer, k), k, e)
+			errs = checkStrings(errs, pointer, k, k, e)
 		}
 	case []any:
+		pointer := transform.AppendPointer(parent, token)
 		for i, e := range v {
-			errs = checkStrings(errs, transform.AppendPointer(pointer, strconv.Itoa(i)), key, e)
+			errs = checkStrings(errs, pointer, strconv.Itoa(i), key, e)
 		}
 	case nil, bool, json.Number:
 	default:
+		pointer := transform.AppendPointer(parent, token)
 		// Not a value encoding/json decodes into: the Submission contract is broken.
 		return append(errs, transform.FieldError{Pointer: pointer, Code: transform.CodeType,
 			Message:   fmt.Sprintf("unsupported value of Go type %T", v),

@@ -223,9 +223,12 @@ func behoerde(e *etree.Element, p transform.Party) {
 	xoev.OptionalText(e, "xmeld:name", p.Name)
 }
 
-// el creates the child local of parent in Namespace.
+// el creates the child local of parent in Namespace: CreateElement of
+// "xmeld:"+local, without building that name to split it again.
 func el(parent *etree.Element, local string) *etree.Element {
-	return parent.CreateElement("xmeld:" + local)
+	e := &etree.Element{Space: "xmeld", Tag: local}
+	parent.AddChild(e)
+	return e
 }
 
 func str(m map[string]any, key string) string {
