@@ -27,6 +27,14 @@ type Store interface {
 	outbox.Blobs
 }
 
+// Handoff is the relay of this process, optionally given to the intake: a
+// message it takes a ticket for (Offer) is committed leased to it and
+// handed to it after the commit, delivered without being claimed
+// (outbox.Relay.Offer).
+type Handoff interface {
+	Offer(topic string) (*outbox.Ticket, bool)
+}
+
 // Config configures a Service.
 type Config struct {
 	// Config holds the tenants, their routes and the procedures. Required.
@@ -53,6 +61,11 @@ type Config struct {
 	// submission's transaction, each chunk of an attachment staged. After
 	// it Accept fails with ErrUnavailable. Default DefaultDatabaseTimeout.
 	DatabaseTimeout time.Duration
+	// Handoff, when set, receives the submissions' messages after the
+	// commit for their first attempt, where it has a free slot for them
+	// (outbox.Relay in serve). Nil: every message waits to be claimed.
+	// Follow-up messages (Request.FollowUps) are always claimed.
+	Handoff Handoff
 }
 
 // DefaultDatabaseTimeout is the default of Config.DatabaseTimeout.
@@ -91,6 +104,7 @@ type Service struct {
 	now       func() time.Time
 	newID     func() string
 	dbTimeout time.Duration
+	handoff   Handoff
 }
 
 // New validates cfg and returns the Service.
@@ -99,7 +113,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{store: cfg.Store, product: cfg.Product, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID,
-		dbTimeout: cmp.Or(cfg.DatabaseTimeout, DefaultDatabaseTimeout)}
+		dbTimeout: cmp.Or(cfg.DatabaseTimeout, DefaultDatabaseTimeout), handoff: cfg.Handoff}
 	s.setup.Store(&setup{cfg: cfg.Config, registry: cfg.Registry})
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -317,6 +331,9 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 		blobs[i] = b
 	}
 
+	tickets := s.offer(msgs)
+	defer cancelTickets(tickets) // unless handed below
+
 	var stored outbox.Submission
 	var created bool
 	txCtx, cancel := context.WithTimeout(ctx, s.dbTimeout)
@@ -356,6 +373,13 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 		return nil
 	})
 	committed = err == nil && created
+	if committed {
+		for i, t := range tickets {
+			if t != nil {
+				t.Hand(msgs[i])
+			}
+		}
+	}
 	if err != nil {
 		return rc, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -367,6 +391,33 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 		rc.SubmissionID, rc.Replayed = stored.ID, true
 	}
 	return rc, nil
+}
+
+// offer takes a ticket of the handoff for each message that it has a slot
+// for, and leases the message to it; the tickets are in msgs' order, nil
+// where none was taken.
+func (s *Service) offer(msgs []outbox.Message) []*outbox.Ticket {
+	if s.handoff == nil {
+		return nil
+	}
+	tickets := make([]*outbox.Ticket, len(msgs))
+	for i := range msgs {
+		if t, ok := s.handoff.Offer(msgs[i].Topic); ok {
+			t.Lease(&msgs[i])
+			tickets[i] = t
+		}
+	}
+	return tickets
+}
+
+// cancelTickets gives back the slots of tickets not handed (the
+// transaction failed or stored nothing); a handed one ignores it.
+func cancelTickets(tickets []*outbox.Ticket) {
+	for _, t := range tickets {
+		if t != nil {
+			t.Cancel()
+		}
+	}
 }
 
 // procedureLimits returns the attachment limits of procedure, with the

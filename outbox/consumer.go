@@ -212,15 +212,17 @@ func (c *consumer) circuitState(topic string) CircuitState {
 // them until ctx is cancelled or the consumer closes; attempts in flight
 // then have DrainTimeout to finish. ended, when set, is called once the last
 // attempt of the subscription finished.
-func (c *consumer) subscribe(ctx context.Context, topic string, attempt attemptFunc, ended func()) error {
+// It returns the subscription, through which the Relay hands it messages
+// (handoff.go).
+func (c *consumer) subscribe(ctx context.Context, topic string, attempt attemptFunc, ended func()) (*subscription, error) {
 	select {
 	case <-c.closing:
-		return errors.New("outbox consumer is closed")
+		return nil, errors.New("outbox consumer is closed")
 	default:
 	}
 	opts, err := c.cfg.topicOptions(topic)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c.completer.start()
 	c.startMaintenance()
@@ -230,6 +232,7 @@ func (c *consumer) subscribe(ctx context.Context, topic string, attempt attemptF
 		consumer: c, topic: topic, opts: opts, attempt: attempt,
 		soft: soft, hard: hard, freed: make(chan struct{}, 1),
 		breaker: c.breaker(topic, opts.Breaker), recording: make(chan struct{}, opts.Concurrency),
+		slots: make(chan struct{}, opts.Concurrency),
 	}
 	c.wg.Add(1)
 	go func() {
@@ -261,7 +264,7 @@ func (c *consumer) subscribe(ctx context.Context, topic string, attempt attemptF
 		}
 		cancelHard()
 	}()
-	return nil
+	return sub, nil
 }
 
 // close ends all subscriptions and waits for them, attempts in flight up to
@@ -293,15 +296,28 @@ type subscription struct {
 	// slot back as soon as its outcome is known, so the next message is delivered
 	// while the commit runs, and at most twice Concurrency messages are leased.
 	recording chan struct{}
+	// slots holds one value per attempt in flight or reserved: by the claim
+	// loop before it claims, by a ticket of the Relay's handoff (Offer).
+	slots chan struct{}
+	// inflight counts the attempts in flight and the tickets outstanding;
+	// run waits for them when it ends.
+	inflight sync.WaitGroup
+	// handMu guards ended: once run ends, no ticket is issued.
+	handMu sync.Mutex
+	ended  bool
+	// wantSlot is set while the claim loop may have left due messages
+	// unclaimed for want of a slot: only then does a freed slot wake it, so
+	// that the end of a handed message's attempt costs no claim.
+	wantSlot atomic.Bool
 }
 
 func (sub *subscription) run() {
 	watch, stop := sub.store.Watch(sub.topic)
 	defer stop()
 
-	slots := make(chan struct{}, sub.opts.Concurrency)
-	var inflight sync.WaitGroup
-	defer inflight.Wait()
+	slots := sub.slots
+	defer sub.inflight.Wait()
+	defer sub.endHandoff() // before the wait: no ticket after it
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -310,17 +326,30 @@ func (sub *subscription) run() {
 		if sub.soft.Err() != nil {
 			return
 		}
+		sub.wantSlot.Store(true) // until a claim finds fewer than it could take
 		free := cap(slots) - len(slots)
 		wait := sub.cfg.PollInterval
 		limit, pause := sub.breaker.allow(sub.cfg.Now(), free)
 		if limit == 0 && pause > 0 {
 			wait = min(wait, pause)
 		}
-		if limit > 0 {
+		// The slots are reserved before claiming: a handed message (Offer)
+		// may have taken one since free was counted.
+		reserved := 0
+		for reserved < limit && trySend(slots) {
+			reserved++
+		}
+		if limit > 0 && reserved == 0 {
+			sub.breaker.unclaimed(0) // a probe's slot was handed meanwhile: given back
+		}
+		if reserved > 0 {
 			msgs, err := sub.store.Claim(sub.soft, ClaimParams{
-				Topic: sub.topic, Owner: sub.cfg.Owner, Limit: limit,
+				Topic: sub.topic, Owner: sub.cfg.Owner, Limit: reserved,
 				Lease: sub.cfg.Lease, Ordered: sub.opts.Ordered,
 			})
+			for range reserved - len(msgs) {
+				<-slots // not used
+			}
 			switch {
 			case err != nil && sub.soft.Err() != nil:
 				return
@@ -333,23 +362,11 @@ func (sub *subscription) run() {
 				failures = 0
 				for _, m := range msgs {
 					sub.hold(sub.topic, m.ID)
-					slots <- struct{}{}
-					inflight.Add(1)
-					go func() {
-						defer inflight.Done()
-						var once sync.Once
-						free := func() {
-							once.Do(func() {
-								<-slots
-								select {
-								case sub.freed <- struct{}{}:
-								default:
-								}
-							})
-						}
-						defer free()
-						sub.handle(m, free)
-					}()
+					sub.inflight.Add(1)
+					sub.launch(m)
+				}
+				if len(msgs) < reserved {
+					sub.wantSlot.Store(false) // none left due: new ones wake it through the watch
 				}
 				if len(msgs) < limit {
 					sub.breaker.unclaimed(len(msgs))
@@ -376,6 +393,43 @@ func (sub *subscription) run() {
 		case <-sub.breaker.wake:
 		case <-timer.C:
 		}
+	}
+}
+
+// trySend sends to ch if it has room and reports whether it did.
+func trySend(ch chan struct{}) bool {
+	select {
+	case ch <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// launch makes the attempt on m in a goroutine of its own. The caller took
+// a slot, added one to inflight and holds m's lease (hold); launch gives
+// the slot back once the outcome is known (see handle) and the count once
+// it is recorded.
+func (sub *subscription) launch(m Message) {
+	go func() {
+		defer sub.inflight.Done()
+		var once sync.Once
+		free := func() { once.Do(sub.freeSlot) }
+		defer free()
+		sub.handle(m, free)
+	}()
+}
+
+// freeSlot gives a slot back and wakes the claim loop if it waits for
+// one (an ordered topic's always: its next message waits for this one).
+func (sub *subscription) freeSlot() {
+	<-sub.slots
+	if !sub.opts.Ordered && !sub.wantSlot.Load() {
+		return
+	}
+	select {
+	case sub.freed <- struct{}{}:
+	default:
 	}
 }
 

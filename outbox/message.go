@@ -48,6 +48,12 @@ type Message struct {
 	// RetryFrom is when the retry budget (RetryPolicy.MaxElapsedTime) started:
 	// CreatedAt, or the last replay, which gives a dead message a fresh budget.
 	RetryFrom time.Time
+	// LeaseOwner and LeaseUntil, when set on a message given to
+	// Tx.InsertMessages, store it leased to LeaseOwner until LeaseUntil (its
+	// lease taken at the insert): a message handed to this process's relay
+	// (Relay.Offer). Insert-only: stores do not fill them when reading.
+	LeaseOwner string
+	LeaseUntil time.Time
 }
 
 // Outcome is the result of one delivery attempt.

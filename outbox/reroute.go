@@ -39,10 +39,12 @@ func (r *Relay) subscribeLocked(topic string, route Route) error {
 			(*fn)()
 		}
 	}
-	if err := r.c.subscribe(ctx, topic, r.deliver(route.Deliverer), ended); err != nil {
+	sub, err := r.c.subscribe(ctx, topic, r.deliver(route.Deliverer), ended)
+	if err != nil {
 		cancel()
 		return err
 	}
+	rs.sub = sub
 	r.subs[topic] = rs
 	return nil
 }
@@ -50,6 +52,7 @@ func (r *Relay) subscribeLocked(topic string, route Route) error {
 // relaySub is one topic's subscription in a running relay.
 type relaySub struct {
 	cancel context.CancelFunc
+	sub    *subscription          // its claim loop, which Offer reserves slots of
 	ended  atomic.Pointer[func()] // called once its last attempt finished, when set
 }
 

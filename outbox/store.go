@@ -142,7 +142,10 @@ type Tx interface {
 	CreateSubmission(ctx context.Context, s Submission) (stored Submission, created bool, err error)
 
 	// InsertMessages stores new messages in state pending, due at once unless
-	// NextAttemptAt is set.
+	// NextAttemptAt is set. A message with LeaseOwner set is stored leased
+	// to that owner until LeaseUntil (leased at the insert), as if claimed:
+	// its topic's watchers are not woken for it, in no process, since only
+	// its owner may deliver it (or RecoverLost, once the lease ran out).
 	InsertMessages(ctx context.Context, msgs []Message) error
 
 	// SetAlarm opens (open=true) or closes the alarm named key and reports

@@ -142,40 +142,11 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		return err
 	}
 	removeStaleTemps(routes, logger)
-	in, err := intake.New(intake.Config{
-		Config:   cfg,
-		Store:    st,
-		Registry: registry,
-		Product:  product(),
-		Logger:   logger,
-		// Each database call of a submission; a JSON submission's are
-		// bounded together by the portal API as well.
-		DatabaseTimeout: cfg.Database.RequestTimeout.Duration,
-	})
-	if err != nil {
-		return err
-	}
-	fcObs := &fitconnectMetrics{}
-	identityTokens, err := loadIdentityTokens(startCtx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	fc, err := setupFitConnect(cfg, st, in, routes, fcObs, logger, identityTokens)
-	if err != nil {
-		return err
-	}
-	notes, err := setupNotifications(cfg, st, routes, logger, fitconnect.NewReactor(cfg)) // before intake opens: installs the reactor
-	if err != nil {
-		return err
-	}
 	ops, err := newOperations(cfg, st, routes, logger)
 	if err != nil {
 		return err
 	}
 	if err := registerStatementCounter(ops.metrics, counter); err != nil {
-		return err
-	}
-	if fcObs.Observer, err = ops.registerFitConnect(cfg); err != nil {
 		return err
 	}
 	host, _ := os.Hostname()
@@ -196,6 +167,38 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		return err
 	}
 	if err := ops.register(relay); err != nil {
+		return err
+	}
+	in, err := intake.New(intake.Config{
+		Config:   cfg,
+		Store:    st,
+		Registry: registry,
+		Product:  product(),
+		Logger:   logger,
+		// Each database call of a submission; a JSON submission's are
+		// bounded together by the portal API as well.
+		DatabaseTimeout: cfg.Database.RequestTimeout.Duration,
+		// The relay of this process delivers the messages it has a slot
+		// for without claiming them.
+		Handoff: relay,
+	})
+	if err != nil {
+		return err
+	}
+	fcObs := &fitconnectMetrics{}
+	identityTokens, err := loadIdentityTokens(startCtx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	fc, err := setupFitConnect(cfg, st, in, routes, fcObs, logger, identityTokens)
+	if err != nil {
+		return err
+	}
+	notes, err := setupNotifications(cfg, st, routes, logger, fitconnect.NewReactor(cfg)) // before intake opens: installs the reactor
+	if err != nil {
+		return err
+	}
+	if fcObs.Observer, err = ops.registerFitConnect(cfg); err != nil {
 		return err
 	}
 	retention, err := outbox.NewRetention(st, outbox.RetentionConfig{

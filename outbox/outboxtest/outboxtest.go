@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Store", func(t *testing.T) { RunStore(t, open) })
 	t.Run("Admin", func(t *testing.T) { RunAdmin(t, open) })
 	t.Run("Relay", func(t *testing.T) { RunRelay(t, open) })
+	t.Run("Handoff", func(t *testing.T) { RunHandoff(t, open) })
 	t.Run("Audit", func(t *testing.T) { RunAudit(t, open) })
 	t.Run("Blobs", func(t *testing.T) { RunBlobs(t, open) })
 	t.Run("Answers", func(t *testing.T) { RunAnswers(t, open) })

@@ -234,7 +234,11 @@ func (e executor) insertMessage(m outbox.Message, due, now time.Time, ignoreConf
 	if ignoreConflict {
 		query = e.q["InsertMessageIgnore"]
 	}
-	return query, []any{m.ID, m.Topic, m.SubmissionID, sqlstore.NonNil(m.Payload), md, due, now}
+	var until *time.Time // NULL unless leased
+	if m.LeaseOwner != "" {
+		until = &m.LeaseUntil
+	}
+	return query, []any{m.ID, m.Topic, m.SubmissionID, sqlstore.NonNil(m.Payload), md, due, now, m.LeaseOwner, until}
 }
 
 // CompleteMessages sends the updates pipelined in one round trip.

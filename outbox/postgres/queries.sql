@@ -22,8 +22,11 @@ SELECT id, portal_id, tenant_id, procedure_id, COALESCE(idempotency_key, ''), re
 FROM submissions WHERE id = $1
 
 -- name: InsertMessage
-INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state, attempts, next_attempt_at, created_at, updated_at)
-VALUES ($1, $2, NULLIF($3, ''), $4, $5, 'pending', 0, $6, $7, $7)
+-- $8 the lease owner or '', $9 its lease_until (NULL unless leased): a message handed to the local relay.
+INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state, attempts, next_attempt_at, created_at, updated_at,
+    lease_owner, lease_until, leased_at)
+VALUES ($1, $2, NULLIF($3, ''), $4, $5, 'pending', 0, $6, $7, $7,
+    NULLIF($8, ''), $9, CASE WHEN $8 = '' THEN NULL ELSE $7::timestamptz END)
 
 -- name: Notify
 -- $1 the channel, $2 the topics: one notification each, in one statement.
@@ -155,8 +158,10 @@ WHERE m.id = $1 ORDER BY r.id
 
 -- name: InsertMessageIgnore
 -- Follow-up messages of a Reactor: a deterministic id makes a second insert a no-op.
-INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state, attempts, next_attempt_at, created_at, updated_at)
-VALUES ($1, $2, NULLIF($3, ''), $4, $5, 'pending', 0, $6, $7, $7)
+INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state, attempts, next_attempt_at, created_at, updated_at,
+    lease_owner, lease_until, leased_at)
+VALUES ($1, $2, NULLIF($3, ''), $4, $5, 'pending', 0, $6, $7, $7,
+    NULLIF($8, ''), $9, CASE WHEN $8 = '' THEN NULL ELSE $7::timestamptz END)
 ON CONFLICT (topic, id) DO NOTHING
 
 -- name: InsertEvent

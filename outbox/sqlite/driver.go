@@ -239,8 +239,14 @@ func (e executor) InsertMessage(ctx context.Context, m outbox.Message, due, now 
 	if ignoreConflict {
 		query = e.q["InsertMessageIgnore"]
 	}
+	var until, leasedAt sql.NullInt64 // NULL unless leased
+	if m.LeaseOwner != "" {
+		until = sql.NullInt64{Int64: micros(m.LeaseUntil), Valid: true}
+		leasedAt = sql.NullInt64{Int64: micros(now), Valid: true}
+	}
 	_, err = e.w.ExecContext(ctx, query, m.ID, m.Topic, nullString(m.SubmissionID),
-		sqlstore.NonNil(m.Payload), string(md), micros(due), micros(now), micros(now))
+		sqlstore.NonNil(m.Payload), string(md), micros(due), micros(now), micros(now),
+		nullString(m.LeaseOwner), until, leasedAt)
 	return err
 }
 

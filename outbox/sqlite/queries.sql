@@ -15,8 +15,10 @@ SELECT id, portal_id, tenant_id, procedure_id, COALESCE(idempotency_key, ''), re
 FROM submissions WHERE id = ?
 
 -- name: InsertMessage
-INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state, attempts, next_attempt_at, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)
+-- The last three: lease_owner, lease_until, leased_at, NULL unless handed to the local relay.
+INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state, attempts, next_attempt_at, created_at, updated_at,
+    lease_owner, lease_until, leased_at)
+VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)
 
 -- name: ClaimDue
 UPDATE outbox_messages SET lease_owner = ?1, lease_until = ?2, leased_at = ?3, updated_at = ?3
@@ -118,8 +120,9 @@ WHERE m.id = ? ORDER BY r.id
 
 -- name: InsertMessageIgnore
 -- Follow-up messages of a Reactor: a deterministic id makes a second insert a no-op.
-INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state, attempts, next_attempt_at, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)
+INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state, attempts, next_attempt_at, created_at, updated_at,
+    lease_owner, lease_until, leased_at)
+VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (topic, id) DO NOTHING
 
 -- name: InsertEvent

@@ -87,7 +87,8 @@ type Executor interface {
 
 	// InsertMessage stores m as pending, due at due, created at now. With
 	// ignoreConflict a message whose topic and id exist is left as it is
-	// (reactor follow-ups have deterministic ids).
+	// (reactor follow-ups have deterministic ids). With m.LeaseOwner set it
+	// is stored leased to it until m.LeaseUntil, leased_at now.
 	InsertMessage(ctx context.Context, m outbox.Message, due, now time.Time, ignoreConflict bool) error
 	// CompleteMessages records the outcomes of leased messages, one result
 	// per row in order; a row whose lease is lost has Found false.

@@ -142,7 +142,8 @@ func (s *Store) record(ctx context.Context, ex Executor, events []outbox.Event) 
 	return topics, nil
 }
 
-// insertMessage stores m as pending, due at once unless NextAttemptAt is set.
+// insertMessage stores m as pending, due at once unless NextAttemptAt is
+// set, and leased when m.LeaseOwner is set.
 func insertMessage(ctx context.Context, ex Executor, m outbox.Message, now time.Time, ignoreConflict bool) error {
 	due := m.NextAttemptAt
 	if due.IsZero() {
@@ -221,7 +222,9 @@ func (t *tx) InsertMessages(ctx context.Context, msgs []outbox.Message) error {
 		if err := insertMessage(ctx, t.ex, m, now, false); err != nil {
 			return err
 		}
-		t.topics = append(t.topics, m.Topic)
+		if m.LeaseOwner == "" {
+			t.topics = append(t.topics, m.Topic) // a leased one is its owner's: nobody to wake
+		}
 		if m.SubmissionID != "" {
 			events = append(events, outbox.TransformedEvent(m, now, t.portals[m.SubmissionID]))
 		}

@@ -1,0 +1,131 @@
+package intake_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/amtsbote/amtsbote/intake"
+	"github.com/amtsbote/amtsbote/outbox"
+)
+
+// claimCounter counts the relay's claims and next-due queries.
+type claimCounter struct {
+	outbox.Store
+	claims, nextDue atomic.Int64
+}
+
+func (c *claimCounter) Claim(ctx context.Context, p outbox.ClaimParams) ([]outbox.Message, error) {
+	c.claims.Add(1)
+	return c.Store.Claim(ctx, p)
+}
+
+func (c *claimCounter) NextDue(ctx context.Context, topic string) (time.Time, bool, error) {
+	c.nextDue.Add(1)
+	return c.Store.NextDue(ctx, topic)
+}
+
+// With the relay of the process as its Handoff, Accept commits the
+// messages leased to it and hands them over: they are delivered without a
+// claim. A replayed request (nothing stored) gives its tickets back.
+func TestAcceptHandsMessagesToRelay(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, st outbox.Store) {
+		cfg := testConfig(t)
+		delivered := make(chan outbox.Delivery, 8)
+		routes := map[string]outbox.Route{}
+		for _, ten := range cfg.Tenants {
+			for _, r := range ten.Procedures {
+				for _, d := range r.Destinations {
+					routes[ten.ID+"/"+r.Procedure+"/"+d.ID] = outbox.Route{Deliverer: outbox.DelivererFunc(
+						func(_ context.Context, dl outbox.Delivery) error { delivered <- dl; return nil }),
+						Options: outbox.TopicOptions{Concurrency: 1,
+							Policy: outbox.RetryPolicy{InitialInterval: time.Second, MaxInterval: time.Second, Multiplier: 1}}}
+				}
+			}
+		}
+		cc := &claimCounter{Store: st}
+		relay, err := outbox.NewRelay(cc, outbox.RelayConfig{Routes: routes,
+			Subscriber: outbox.SubscriberConfig{Owner: "intake-test", PollInterval: time.Hour}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- relay.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		<-relay.Running()
+		// Each topic's loop claims once at start, then asks for the next due
+		// time, its slots free again (it reserves them while it claims).
+		deadline := time.Now().Add(30 * time.Second)
+		for cc.nextDue.Load() < int64(len(routes)) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d next-due queries at start after 30s, want %d", cc.nextDue.Load(), len(routes))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		claims, nextDue := cc.claims.Load(), cc.nextDue.Load()
+		s, err := intake.New(intake.Config{Config: cfg, Store: st, Registry: testRegistry(t), Product: testProduct,
+			Handoff: relay})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := demoRequest(t, gewerbe)
+		r.IdempotencyKey = "handoff"
+		rc, err := s.Accept(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // gewerbe: fachverfahren and eakte
+			select {
+			case dl := <-delivered:
+				if dl.SubmissionID != rc.SubmissionID || dl.Attempt != 1 {
+					t.Errorf("delivered %+v, want attempt 1 of %s", dl, rc.SubmissionID)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("not delivered within 30s")
+			}
+		}
+		if n, d := cc.claims.Load()-claims, cc.nextDue.Load()-nextDue; n != 0 || d != 0 {
+			t.Errorf("%d claims and %d next-due queries for handed messages, want none", n, d)
+		}
+		// The replay stores nothing: its ticket is cancelled, the slot
+		// (Concurrency 1) free again once the first delivery's is.
+		if again, err := s.Accept(context.Background(), r); err != nil || !again.Replayed {
+			t.Fatalf("replay = %+v, %v", again, err)
+		}
+		deadline = time.Now().Add(30 * time.Second)
+		for {
+			_, msgs, err := st.Submission(context.Background(), rc.SubmissionID)
+			if err == nil && len(msgs) == 2 && msgs[0].State == outbox.StateDelivered && msgs[1].State == outbox.StateDelivered {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("submission not delivered after 30s: %v", err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		topic := msgs0Topic(t, st, rc.SubmissionID)
+		deadline = time.Now().Add(30 * time.Second)
+		for {
+			if ticket, ok := relay.Offer(topic); ok {
+				ticket.Cancel()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("slot not free after the replay")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+func msgs0Topic(t *testing.T, st outbox.Store, id string) string {
+	t.Helper()
+	_, msgs, err := st.Submission(context.Background(), id)
+	if err != nil || len(msgs) == 0 {
+		t.Fatalf("submission %s: %v", id, err)
+	}
+	return msgs[0].Topic
+}

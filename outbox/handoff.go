@@ -1,0 +1,138 @@
+package outbox
+
+import (
+	"sync"
+	"time"
+)
+
+// Ticket is a delivery slot of a running Relay reserved for one message
+// that is about to be committed (see Relay.Offer). The message is inserted
+// already leased to the relay (Lease), and after the commit handed to it in
+// memory (Hand): it is then delivered without a claim, a NextDue query or a
+// notification. A Ticket must end in Hand or Cancel, once; it holds its slot
+// until then, and the end of its topic's subscription waits for it.
+type Ticket struct {
+	relay  *Relay
+	sub    *subscription
+	once   sync.Once
+	leased time.Time // when Lease was called
+}
+
+// Offer reserves a delivery slot on topic for a message the caller is
+// about to commit, without waiting: ok is false when the topic is not
+// routed here, its route is Ordered (strict FIFO keeps claiming the head),
+// its circuit is not closed, all of its Concurrency slots are taken, or the
+// relay does not run (not yet, or stopping). The ticket is taken against
+// the topic's current subscription: if a reroute ends that subscription
+// before Hand, the handed message's lease is released at once.
+//
+// The message committed with the ticket's lease follows the path of a
+// claimed one: its lease is renewed while its attempt (number 1) runs, its
+// outcome is recorded with the attempt check, counted by the circuit
+// breaker and retried in process (blips) as any other. If the process dies
+// after the commit, before or during the attempt, the lease runs out and
+// RecoverLost records an attempt of unknown outcome and makes the message
+// due again: the same as a claim followed by a crash, so the attempt log
+// keeps its meaning.
+func (r *Relay) Offer(topic string) (*Ticket, bool) {
+	r.mu.Lock()
+	ctx, rs := r.runCtx, r.subs[topic]
+	r.mu.Unlock()
+	if ctx == nil || ctx.Err() != nil || !r.IsRunning() || rs == nil || rs.sub == nil {
+		return nil, false
+	}
+	sub := rs.sub
+	if sub.opts.Ordered || sub.breaker.State() != CircuitClosed {
+		return nil, false
+	}
+	if !sub.reserve() {
+		return nil, false
+	}
+	return &Ticket{relay: r, sub: sub}, true
+}
+
+// wake makes the claim loop of topic's current subscription claim now.
+func (r *Relay) wake(topic string) {
+	r.mu.Lock()
+	rs := r.subs[topic]
+	r.mu.Unlock()
+	if rs == nil || rs.sub == nil {
+		return
+	}
+	select {
+	case rs.sub.freed <- struct{}{}:
+	default:
+	}
+}
+
+// reserve takes a slot and counts a ticket in inflight, unless the
+// subscription ended or stops, or no slot is free.
+func (sub *subscription) reserve() bool {
+	sub.handMu.Lock()
+	defer sub.handMu.Unlock()
+	if sub.ended || sub.soft.Err() != nil || !trySend(sub.slots) {
+		return false
+	}
+	sub.inflight.Add(1) // before run's Wait: ended is set under handMu before it
+	return true
+}
+
+// endHandoff issues no more tickets; run calls it before it waits for the
+// attempts in flight and the tickets outstanding.
+func (sub *subscription) endHandoff() {
+	sub.handMu.Lock()
+	defer sub.handMu.Unlock()
+	sub.ended = true
+}
+
+// Lease sets m's lease to the ticket's relay (LeaseOwner, LeaseUntil one
+// lease from now), for Tx.InsertMessages. m.Topic must be the ticket's.
+func (t *Ticket) Lease(m *Message) {
+	t.leased = t.sub.cfg.Now()
+	m.LeaseOwner = t.sub.cfg.Owner
+	m.LeaseUntil = t.leased.Add(t.sub.cfg.Lease)
+}
+
+// Hand gives the committed message m, inserted with the ticket's Lease, to
+// the relay, which makes its first attempt as if it had claimed it. If the
+// subscription has stopped meanwhile (shutdown, reroute), m's lease is
+// released instead, so that it is claimable at once. Hand and Cancel after
+// the first call do nothing.
+func (t *Ticket) Hand(m Message) {
+	t.once.Do(func() {
+		sub := t.sub
+		// As a claim returns it: not yet attempted, its retry budget from its
+		// creation (the lease's time, a moment before the insert's, unless set).
+		m.State, m.Attempts = StatePending, 0
+		if m.CreatedAt.IsZero() {
+			m.CreatedAt = t.leased
+		}
+		if m.CreatedAt.IsZero() { // Lease was not called
+			m.CreatedAt = sub.cfg.Now()
+		}
+		if m.RetryFrom.IsZero() {
+			m.RetryFrom = m.CreatedAt
+		}
+		m.LeaseOwner, m.LeaseUntil = "", time.Time{} // insert-only
+		if sub.soft.Err() != nil {
+			// Its subscription stopped (shutdown, reroute): the lease is
+			// released, and the topic's current subscription, if any, woken.
+			sub.release(m.ID)
+			sub.freeSlot()
+			sub.inflight.Done()
+			t.relay.wake(sub.topic)
+			return
+		}
+		sub.hold(sub.topic, m.ID)
+		sub.launch(m) // with the ticket's slot and inflight count; a stopped one releases the lease
+	})
+}
+
+// Cancel gives the slot back: the message was not committed. Hand and
+// Cancel after the first call do nothing.
+func (t *Ticket) Cancel() {
+	t.once.Do(func() {
+		t.sub.freeSlot()
+		t.sub.inflight.Done()
+	})
+}
