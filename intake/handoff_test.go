@@ -129,3 +129,89 @@ func msgs0Topic(t *testing.T, st outbox.Store, id string) string {
 	}
 	return msgs[0].Topic
 }
+
+// leaseRecorder records the messages inserted through InTx.
+type leaseRecorder struct {
+	outbox.Store
+	inserted chan []outbox.Message
+}
+
+func (r *leaseRecorder) InTx(ctx context.Context, fn func(outbox.Tx) error) error {
+	return r.Store.InTx(ctx, func(tx outbox.Tx) error { return fn(recordingTx{Tx: tx, r: r}) })
+}
+
+type recordingTx struct {
+	outbox.Tx
+	r *leaseRecorder
+}
+
+func (t recordingTx) InsertMessages(ctx context.Context, msgs []outbox.Message) error {
+	t.r.inserted <- append([]outbox.Message(nil), msgs...)
+	return t.Tx.InsertMessages(ctx, msgs)
+}
+
+// A handed message's lease outlasts the intake transaction even when
+// relay.lease is shorter than the database budget: else a slow commit
+// would have it recovered as lost while this process hands it over.
+func TestHandedLeaseOutlastsTransaction(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, st outbox.Store) {
+		cfg := testConfig(t)
+		routes := map[string]outbox.Route{}
+		for _, ten := range cfg.Tenants {
+			for _, r := range ten.Procedures {
+				for _, d := range r.Destinations {
+					routes[ten.ID+"/"+r.Procedure+"/"+d.ID] = outbox.Route{Deliverer: outbox.DelivererFunc(
+						func(context.Context, outbox.Delivery) error { return nil }),
+						Options: outbox.TopicOptions{Concurrency: 1,
+							Policy: outbox.RetryPolicy{InitialInterval: time.Second, MaxInterval: time.Second, Multiplier: 1}}}
+				}
+			}
+		}
+		relay, err := outbox.NewRelay(st, outbox.RelayConfig{Routes: routes,
+			Subscriber: outbox.SubscriberConfig{Owner: "lease-test", PollInterval: time.Hour, Lease: time.Second}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- relay.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		<-relay.Running()
+		rec := &leaseRecorder{Store: st, inserted: make(chan []outbox.Message, 4)}
+		const budget = 5 * time.Second
+		s, err := intake.New(intake.Config{Config: cfg, Store: rec, Registry: testRegistry(t), Product: testProduct,
+			Handoff: relay, DatabaseTimeout: budget})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The claim loops reserve their slots while they claim at start:
+		// submit until a message was handed (leased at insert).
+		deadline := time.Now().Add(30 * time.Second)
+		for n := 0; ; n++ {
+			before := time.Now()
+			if _, err := s.Accept(context.Background(), demoRequest(t, gewerbe)); err != nil {
+				t.Fatal(err)
+			}
+			msgs := <-rec.inserted
+			var handed int
+			for _, m := range msgs {
+				if m.LeaseOwner == "" {
+					continue
+				}
+				handed++
+				if min := before.Add(budget); m.LeaseUntil.Before(min) {
+					t.Errorf("message %s leased until %s, before the transaction's budget ends (%s)",
+						m.ID, m.LeaseUntil.Format(time.RFC3339Nano), min.Format(time.RFC3339Nano))
+				}
+			}
+			if handed > 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no message handed after %d submissions in 30s", n+1)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}

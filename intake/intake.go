@@ -401,9 +401,18 @@ func (s *Service) offer(msgs []outbox.Message) []*outbox.Ticket {
 		return nil
 	}
 	tickets := make([]*outbox.Ticket, len(msgs))
+	// The lease must outlast the transaction: one that ran out before the
+	// commit (a relay.lease shorter than the database budget, a slow
+	// database) would have the message recovered as lost, and delivered
+	// twice, while this process hands it over. A transaction cannot commit
+	// after its budget (the store checks it on commit).
+	outlast := time.Now().Add(s.dbTimeout + time.Second) // the relay's clock, not the receipt's
 	for i := range msgs {
 		if t, ok := s.handoff.Offer(msgs[i].Topic); ok {
 			t.Lease(&msgs[i])
+			if msgs[i].LeaseUntil.Before(outlast) {
+				msgs[i].LeaseUntil = outlast
+			}
 			tickets[i] = t
 		}
 	}
