@@ -2,29 +2,14 @@ package intake_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/intake"
 	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/outbox/outboxtest"
 )
-
-// claimCounter counts the relay's claims and next-due queries.
-type claimCounter struct {
-	outbox.Store
-	claims, nextDue atomic.Int64
-}
-
-func (c *claimCounter) Claim(ctx context.Context, p outbox.ClaimParams) ([]outbox.Message, error) {
-	c.claims.Add(1)
-	return c.Store.Claim(ctx, p)
-}
-
-func (c *claimCounter) NextDue(ctx context.Context, topic string) (time.Time, bool, error) {
-	c.nextDue.Add(1)
-	return c.Store.NextDue(ctx, topic)
-}
 
 // With the relay of the process as its Handoff, Accept commits the
 // messages leased to it and hands them over: they are delivered without a
@@ -34,38 +19,19 @@ func TestAcceptHandsMessagesToRelay(t *testing.T) {
 	stores(t, func(t *testing.T, st outbox.Store) {
 		cfg := testConfig(t)
 		delivered := make(chan outbox.Delivery, 8)
-		routes := map[string]outbox.Route{}
-		for _, ten := range cfg.Tenants {
-			for _, r := range ten.Procedures {
-				for _, d := range r.Destinations {
-					routes[ten.ID+"/"+r.Procedure+"/"+d.ID] = outbox.Route{Deliverer: outbox.DelivererFunc(
-						func(_ context.Context, dl outbox.Delivery) error { delivered <- dl; return nil }),
-						Options: outbox.TopicOptions{Concurrency: 1,
-							Policy: outbox.RetryPolicy{InitialInterval: time.Second, MaxInterval: time.Second, Multiplier: 1}}}
-				}
-			}
-		}
-		cc := &claimCounter{Store: st}
-		relay, err := outbox.NewRelay(cc, outbox.RelayConfig{Routes: routes,
-			Subscriber: outbox.SubscriberConfig{Owner: "intake-test", PollInterval: time.Hour}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- relay.Run(ctx) }()
-		t.Cleanup(func() { cancel(); <-done })
-		<-relay.Running()
+		cc := &outboxtest.CountingStore{Store: st}
+		relay, routes := runRelay(t, cc, cfg, outbox.SubscriberConfig{Owner: "intake-test", PollInterval: time.Hour},
+			func(_ context.Context, dl outbox.Delivery) error { delivered <- dl; return nil })
 		// Each topic's loop claims once at start, then asks for the next due
 		// time, its slots free again (it reserves them while it claims).
 		deadline := time.Now().Add(30 * time.Second)
-		for cc.nextDue.Load() < int64(len(routes)) {
+		for cc.NextDues.Load() < int64(len(routes)) {
 			if time.Now().After(deadline) {
-				t.Fatalf("%d next-due queries at start after 30s, want %d", cc.nextDue.Load(), len(routes))
+				t.Fatalf("%d next-due queries at start after 30s, want %d", cc.NextDues.Load(), len(routes))
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		claims, nextDue := cc.claims.Load(), cc.nextDue.Load()
+		claims, nextDue := cc.Claims.Load(), cc.NextDues.Load()
 		s, err := intake.New(intake.Config{Config: cfg, Store: st, Registry: testRegistry(t), Product: testProduct,
 			Handoff: relay})
 		if err != nil {
@@ -87,7 +53,7 @@ func TestAcceptHandsMessagesToRelay(t *testing.T) {
 				t.Fatal("not delivered within 30s")
 			}
 		}
-		if n, d := cc.claims.Load()-claims, cc.nextDue.Load()-nextDue; n != 0 || d != 0 {
+		if n, d := cc.Claims.Load()-claims, cc.NextDues.Load()-nextDue; n != 0 || d != 0 {
 			t.Errorf("%d claims and %d next-due queries for handed messages, want none", n, d)
 		}
 		// The replay stores nothing: its ticket is cancelled, the slot
@@ -157,27 +123,8 @@ func TestHandedLeaseOutlastsTransaction(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, st outbox.Store) {
 		cfg := testConfig(t)
-		routes := map[string]outbox.Route{}
-		for _, ten := range cfg.Tenants {
-			for _, r := range ten.Procedures {
-				for _, d := range r.Destinations {
-					routes[ten.ID+"/"+r.Procedure+"/"+d.ID] = outbox.Route{Deliverer: outbox.DelivererFunc(
-						func(context.Context, outbox.Delivery) error { return nil }),
-						Options: outbox.TopicOptions{Concurrency: 1,
-							Policy: outbox.RetryPolicy{InitialInterval: time.Second, MaxInterval: time.Second, Multiplier: 1}}}
-				}
-			}
-		}
-		relay, err := outbox.NewRelay(st, outbox.RelayConfig{Routes: routes,
-			Subscriber: outbox.SubscriberConfig{Owner: "lease-test", PollInterval: time.Hour, Lease: time.Second}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- relay.Run(ctx) }()
-		t.Cleanup(func() { cancel(); <-done })
-		<-relay.Running()
+		relay, _ := runRelay(t, st, cfg, outbox.SubscriberConfig{Owner: "lease-test", PollInterval: time.Hour, Lease: time.Second},
+			func(context.Context, outbox.Delivery) error { return nil })
 		rec := &leaseRecorder{Store: st, inserted: make(chan []outbox.Message, 4)}
 		const budget = 5 * time.Second
 		s, err := intake.New(intake.Config{Config: cfg, Store: rec, Registry: testRegistry(t), Product: testProduct,
@@ -214,4 +161,32 @@ func TestHandedLeaseOutlastsTransaction(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	})
+}
+
+// runRelay runs a relay on st, until the test ends, with one route of
+// concurrency 1 per destination of cfg, each delivering with deliver; it
+// returns once the relay runs.
+func runRelay(t *testing.T, st outbox.RelayStore, cfg *config.Config, sc outbox.SubscriberConfig,
+	deliver func(context.Context, outbox.Delivery) error) (*outbox.Relay, map[string]outbox.Route) {
+	t.Helper()
+	routes := map[string]outbox.Route{}
+	for _, ten := range cfg.Tenants {
+		for _, r := range ten.Procedures {
+			for _, d := range r.Destinations {
+				routes[ten.ID+"/"+r.Procedure+"/"+d.ID] = outbox.Route{Deliverer: outbox.DelivererFunc(deliver),
+					Options: outbox.TopicOptions{Concurrency: 1,
+						Policy: outbox.RetryPolicy{InitialInterval: time.Second, MaxInterval: time.Second, Multiplier: 1}}}
+			}
+		}
+	}
+	relay, err := outbox.NewRelay(st, outbox.RelayConfig{Routes: routes, Subscriber: sc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-relay.Running()
+	return relay, routes
 }

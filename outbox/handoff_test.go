@@ -7,23 +7,8 @@ import (
 	"time"
 
 	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/outbox/outboxtest"
 )
-
-// offerWithin asks r for a slot on topic until it gets one, for up to 30 s
-// (the claim loop reserves the free slots while it claims).
-func offerWithin(t *testing.T, r *outbox.Relay, topic string) *outbox.Ticket {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if ticket, ok := r.Offer(topic); ok {
-			return ticket
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no slot on %s within 30s", topic)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // Offer refuses where the message must be claimed: a topic not routed
 // here, an ordered one, one whose circuit is open, one without a free
@@ -58,7 +43,7 @@ func TestOfferRefused(t *testing.T) {
 		t.Error("Offer gave a slot on an ordered topic")
 	}
 	// Full: the one slot is taken by a ticket.
-	ticket := offerWithin(t, relay, plain)
+	ticket := outboxtest.Offer(t, relay, plain)
 	if _, ok := relay.Offer(plain); ok {
 		t.Error("Offer gave a second slot with Concurrency 1")
 	}
@@ -104,7 +89,7 @@ func TestHandAfterRerouteReleases(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, relay)
-	ticket := offerWithin(t, relay, topic)
+	ticket := outboxtest.Offer(t, relay, topic)
 	m := outbox.Message{ID: "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b", Topic: topic, Payload: []byte("<x/>")}
 	ticket.Lease(&m)
 	if err := store.InTx(context.Background(), func(tx outbox.Tx) error {

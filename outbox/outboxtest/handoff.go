@@ -35,19 +35,22 @@ func RunHandoff(t *testing.T, open Opener) {
 	}
 }
 
-// countingStore counts the claim loop's statements on the store.
-type countingStore struct {
+// CountingStore counts a relay's claims and next-due queries on Store: a
+// handed message must cost neither.
+type CountingStore struct {
 	outbox.Store
-	claims, nextDue atomic.Int64
+	Claims, NextDues atomic.Int64
 }
 
-func (c *countingStore) Claim(ctx context.Context, p outbox.ClaimParams) ([]outbox.Message, error) {
-	c.claims.Add(1)
+// Claim counts and claims.
+func (c *CountingStore) Claim(ctx context.Context, p outbox.ClaimParams) ([]outbox.Message, error) {
+	c.Claims.Add(1)
 	return c.Store.Claim(ctx, p)
 }
 
-func (c *countingStore) NextDue(ctx context.Context, topic string) (time.Time, bool, error) {
-	c.nextDue.Add(1)
+// NextDue counts and asks.
+func (c *CountingStore) NextDue(ctx context.Context, topic string) (time.Time, bool, error) {
+	c.NextDues.Add(1)
 	return c.Store.NextDue(ctx, topic)
 }
 
@@ -113,9 +116,9 @@ func commitLeased(ctx context.Context, s outbox.Store, ticket *outbox.Ticket, m 
 	})
 }
 
-// offer takes a ticket of r on topic, waiting up to 30 s for a slot: the
+// Offer takes a ticket of r on topic, waiting up to 30 s for a slot: the
 // claim loop reserves the free ones while it claims.
-func offer(t *testing.T, r *outbox.Relay, topic string) *outbox.Ticket {
+func Offer(t *testing.T, r *outbox.Relay, topic string) *outbox.Ticket {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -153,17 +156,17 @@ func attemptsOf(t *testing.T, s outbox.Store, id string) []outbox.Attempt {
 
 func testHandoffDelivers(t *testing.T, s outbox.Store) {
 	topic := topicName()
-	cs := &countingStore{Store: s}
+	cs := &CountingStore{Store: s}
 	rec := newRecorder(nil)
 	// No poll during the test: only a wake-up would make the loop claim.
 	r := startHandoffRelay(t, cs, topic, "handoff-owner", rec, outbox.SubscriberConfig{PollInterval: time.Hour, Lease: 30 * time.Second})
-	awaitCount(t, "claims at start", &cs.claims, 1)
-	awaitCount(t, "next-due queries at start", &cs.nextDue, 1)
-	claims, nextDue := cs.claims.Load(), cs.nextDue.Load()
+	awaitCount(t, "claims at start", &cs.Claims, 1)
+	awaitCount(t, "next-due queries at start", &cs.NextDues, 1)
+	claims, nextDue := cs.Claims.Load(), cs.NextDues.Load()
 	watch, stopWatch := s.Watch(topic)
 	defer stopWatch()
 
-	ticket := offer(t, r.Relay, topic)
+	ticket := Offer(t, r.Relay, topic)
 	m := NewMessage(topic, NewSubmission("").ID)
 	if err := commitLeased(ctxT(t), s, ticket, &m, nil); err != nil {
 		t.Fatal(err)
@@ -181,7 +184,7 @@ func testHandoffDelivers(t *testing.T, s outbox.Store) {
 	if calls, delivered := rec.count(m.ID); calls != 1 || delivered != 1 {
 		t.Errorf("%d calls, %d deliveries; want 1, 1", calls, delivered)
 	}
-	if n, d := cs.claims.Load()-claims, cs.nextDue.Load()-nextDue; n != 0 || d != 0 {
+	if n, d := cs.Claims.Load()-claims, cs.NextDues.Load()-nextDue; n != 0 || d != 0 {
 		t.Errorf("the handed message cost %d claims and %d next-due queries, want none", n, d)
 	}
 	as := attemptsOf(t, s, m.ID)
@@ -199,7 +202,7 @@ func testHandoffRollback(t *testing.T, s outbox.Store) {
 	topic := topicName()
 	rec := newRecorder(nil)
 	r := startHandoffRelay(t, s, topic, "rollback-owner", rec, outbox.SubscriberConfig{PollInterval: 50 * time.Millisecond, Lease: 30 * time.Second})
-	ticket := offer(t, r.Relay, topic)
+	ticket := Offer(t, r.Relay, topic)
 	if _, ok := r.Offer(topic); ok {
 		t.Fatal("Offer gave a second slot with Concurrency 1")
 	}
@@ -214,7 +217,7 @@ func testHandoffRollback(t *testing.T, s outbox.Store) {
 		t.Errorf("Message after the rollback: %v, want ErrNotFound", err)
 	}
 	// The slot is free again, and nothing was delivered.
-	offer(t, r.Relay, topic).Cancel() // else the cancelled ticket kept its slot
+	Offer(t, r.Relay, topic).Cancel() // else the cancelled ticket kept its slot
 	// The claim loop still runs: a message published the usual way is delivered.
 	sub, msgs := accept(t, s, topic)
 	waitState(t, s, sub.ID, msgs[0].ID, outbox.StateDelivered, 30*time.Second)
@@ -229,7 +232,7 @@ func testHandoffLost(t *testing.T, s outbox.Store) {
 	const lease = 300 * time.Millisecond
 	r := startHandoffRelay(t, s, topic, "lost-owner", rec, outbox.SubscriberConfig{PollInterval: 50 * time.Millisecond,
 		Lease: lease, RecoverInterval: 50 * time.Millisecond})
-	ticket := offer(t, r.Relay, topic)
+	ticket := Offer(t, r.Relay, topic)
 	m := NewMessage(topic, NewSubmission("").ID)
 	if err := commitLeased(ctxT(t), s, ticket, &m, nil); err != nil {
 		t.Fatal(err)
@@ -253,7 +256,7 @@ func testHandoffShutdown(t *testing.T, s outbox.Store) {
 	topic := topicName()
 	first := newRecorder(nil)
 	r := startHandoffRelay(t, s, topic, "stopping-owner", first, outbox.SubscriberConfig{PollInterval: 50 * time.Millisecond, Lease: time.Hour})
-	ticket := offer(t, r.Relay, topic)
+	ticket := Offer(t, r.Relay, topic)
 	m := NewMessage(topic, NewSubmission("").ID)
 	if err := commitLeased(ctxT(t), s, ticket, &m, nil); err != nil {
 		t.Fatal(err)

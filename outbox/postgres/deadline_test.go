@@ -113,25 +113,7 @@ func TestStatementTimeout(t *testing.T) {
 // resumes (the proxy delivers what it held, so the first case is no
 // accident of a COMMIT that never arrived).
 func TestHeldCommitRollsBack(t *testing.T) {
-	direct := pgtest.NewDatabase(t)
-	u, err := url.Parse(direct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := pgtest.NewFreezeProxy(t, u.Host)
-	proxied := *u
-	proxied.Host = proxy.Addr()
-	s, err := Open(context.Background(), Config{URL: proxied.String(), StatementTimeout: 30 * time.Second,
-		AcquireTimeout: 3 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	db, err := pgx.Connect(context.Background(), direct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(context.Background())
+	s, proxy, db := frozenStore(t, 0)
 
 	for _, tc := range []struct {
 		id       string
@@ -184,4 +166,31 @@ func TestHeldCommitRollsBack(t *testing.T) {
 	if err := s.Ping(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// frozenStore opens a store on a new database behind a freeze proxy (with
+// maxConns connections; 0: the default) and a direct connection to the same
+// database, both closed at the end of the test.
+func frozenStore(t *testing.T, maxConns int32) (*Store, *pgtest.FreezeProxy, *pgx.Conn) {
+	t.Helper()
+	direct := pgtest.NewDatabase(t)
+	u, err := url.Parse(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := pgtest.NewFreezeProxy(t, u.Host)
+	proxied := *u
+	proxied.Host = proxy.Addr()
+	s, err := Open(context.Background(), Config{URL: proxied.String(), MaxConns: maxConns,
+		StatementTimeout: 30 * time.Second, AcquireTimeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	db, err := pgx.Connect(context.Background(), direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(context.Background()) })
+	return s, proxy, db
 }

@@ -94,15 +94,25 @@ func (t *txExecutor) Commit(ctx context.Context) error {
 // Rollback rolls back unless the transaction has ended. A connection left
 // in a transaction (ctx done, the database gone) is closed by the pool.
 func (t *txExecutor) Rollback(ctx context.Context) error {
-	if t.done {
+	return rollback(ctx, t.conn, &t.done, true)
+}
+
+// rollback ends a transaction on conn unless *done: it sends ROLLBACK when
+// the database has seen the transaction (began), and gives conn back to
+// the pool either way.
+func rollback(ctx context.Context, conn *pgxpool.Conn, done *bool, began bool) error {
+	if *done {
 		return nil
 	}
-	t.done = true
-	defer t.conn.Release()
+	*done = true
+	defer conn.Release()
+	if !began {
+		return nil
+	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	_, err := t.conn.Exec(ctx, "ROLLBACK")
+	_, err := conn.Exec(ctx, "ROLLBACK")
 	return err
 }
 

@@ -240,19 +240,7 @@ func (t *pipeTx) Commit(ctx context.Context) error {
 // nothing was sent, ROLLBACK once BEGIN was. A connection left in a
 // transaction (ctx done, the database gone) is closed by the pool.
 func (t *pipeTx) Rollback(ctx context.Context) error {
-	if t.done {
-		return nil
-	}
-	t.done = true
-	defer t.conn.Release()
-	if !t.began {
-		return nil
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	_, err := t.conn.Exec(ctx, "ROLLBACK")
-	return err
+	return rollback(ctx, t.conn, &t.done, t.began)
 }
 
 // InsertSubmission holds back a plain INSERT of sub and reports it

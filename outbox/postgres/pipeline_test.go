@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	neturl "net/url"
 	"strings"
 	"testing"
 	"time"
@@ -381,27 +380,9 @@ func TestPipelinedReadsSeeHeldWrites(t *testing.T) {
 // database's clock, not against the transaction's start. Without a
 // deadline, the same held pipeline commits once the database resumes.
 func TestHeldPipelineRollsBack(t *testing.T) {
-	direct := pgtest.NewDatabase(t)
-	u, err := neturl.Parse(direct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := pgtest.NewFreezeProxy(t, u.Host)
-	proxied := *u
-	proxied.Host = proxy.Addr()
 	// One connection for the listener, one for the transactions: the
 	// warm-up prepares the statements on the connection the test holds.
-	s, err := Open(context.Background(), Config{URL: proxied.String(), MaxConns: 2, StatementTimeout: 30 * time.Second,
-		AcquireTimeout: 3 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	db, err := pgx.Connect(context.Background(), direct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(context.Background())
+	s, proxy, db := frozenStore(t, 2)
 
 	for _, deadline := range []bool{true, false} {
 		ctx, cancel := context.Background(), context.CancelFunc(func() {})
