@@ -3,12 +3,11 @@ package amqp_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,58 +16,10 @@ import (
 	"github.com/amtsbote/amtsbote/adapters/amqp"
 	"github.com/amtsbote/amtsbote/config"
 	"github.com/amtsbote/amtsbote/intake"
+	"github.com/amtsbote/amtsbote/intake/intaketest"
 	"github.com/amtsbote/amtsbote/internal/testlog"
-	"github.com/amtsbote/amtsbote/transform/answers"
 	"github.com/amtsbote/amtsbote/transform/answers/answerstest"
 )
-
-// answerReceiver is an answer service for tests: it parses with the real
-// parser and keeps answers by message id in memory (a duplicate is
-// acknowledged, the same id with another body is a conflict). fail, when
-// set, decides an error before anything else.
-type answerReceiver struct {
-	mu     sync.Mutex
-	stored map[string][]byte
-	calls  int
-	srcs   map[intake.AnswerSource]bool
-	fail   func(body []byte) error
-}
-
-func newAnswerReceiver() *answerReceiver {
-	return &answerReceiver{stored: map[string][]byte{}, srcs: map[intake.AnswerSource]bool{}}
-}
-
-func (r *answerReceiver) Receive(_ context.Context, src intake.AnswerSource, body []byte, ct string) (intake.AnswerReceipt, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.calls++
-	r.srcs[src] = true
-	if r.fail != nil {
-		if err := r.fail(body); err != nil {
-			return intake.AnswerReceipt{}, err
-		}
-	}
-	a, err := answers.Parse(body, ct, answers.Limits{})
-	if err != nil {
-		var pe *answers.Error
-		errors.As(err, &pe)
-		return intake.AnswerReceipt{}, &intake.AnswerError{Path: pe.Path, Reason: pe.Reason, Err: err}
-	}
-	if prev, ok := r.stored[a.MessageID]; ok {
-		if !bytes.Equal(prev, body) {
-			return intake.AnswerReceipt{}, intake.ErrAnswerConflict
-		}
-		return intake.AnswerReceipt{ID: a.MessageID, Duplicate: true}, nil
-	}
-	r.stored[a.MessageID] = body
-	return intake.AnswerReceipt{ID: a.MessageID, Matched: true}, nil
-}
-
-func (r *answerReceiver) counts() (calls, stored int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.calls, len(r.stored)
-}
 
 // answerQueue is a fresh queue with a dead-letter exchange and queue,
 // declared by the test (the subscriber declares nothing).
@@ -158,7 +109,7 @@ func TestAnswerSubscriberAcksStoredAnswers(t *testing.T) {
 	t.Parallel()
 	u := brokerURL(t)
 	q := declareAnswerQueue(t, u)
-	r := newAnswerReceiver()
+	r := intaketest.NewAnswerReceiver()
 	n := 0
 	for _, name := range answerstest.XML {
 		q.publish(t, name, "application/xml", answerstest.Read(t, name))
@@ -174,18 +125,17 @@ func TestAnswerSubscriberAcksStoredAnswers(t *testing.T) {
 	// The same answer again: a duplicate, acknowledged.
 	q.publish(t, "again", "application/xml", answerstest.Read(t, answerstest.Aktenzeichen))
 	runSubscriber(t, answerConfig(u, q.queue), r)
-	waitFor(t, "every answer handled", func() bool { calls, _ := r.counts(); return calls == n+1 })
-	if _, stored := r.counts(); stored != n {
+	waitFor(t, "every answer handled", func() bool { calls, _ := r.Counts(); return calls == n+1 })
+	if _, stored := r.Counts(); stored != n {
 		t.Errorf("stored %d, want %d", stored, n)
 	}
 	waitFor(t, "the queue to be empty", func() bool { return q.depth(t, q.queue) == 0 })
 	if d := q.depth(t, q.dlq); d != 0 {
 		t.Errorf("%d answers dead-lettered", d)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.srcs) != 1 || !r.srcs[intake.AnswerSource{Tenant: "musterstadt", Destination: "bauamt", Channel: intake.AnswerChannelAMQP}] {
-		t.Errorf("sources %v", r.srcs)
+	want := intake.AnswerSource{Tenant: "musterstadt", Destination: "bauamt", Channel: intake.AnswerChannelAMQP}
+	if srcs, _ := r.Calls(); len(srcs) == 0 || slices.ContainsFunc(srcs, func(s intake.AnswerSource) bool { return s != want }) {
+		t.Errorf("sources %v, want only %v", srcs, want)
 	}
 }
 
@@ -196,7 +146,7 @@ func TestAnswerSubscriberDeadLettersRefusedAnswers(t *testing.T) {
 	t.Parallel()
 	u := brokerURL(t)
 	q := declareAnswerQueue(t, u)
-	r := newAnswerReceiver()
+	r := intaketest.NewAnswerReceiver()
 	hostile := filepath.Join(answerstest.Dir(t), "hostile")
 	es, err := os.ReadDir(hostile)
 	if err != nil {
@@ -220,7 +170,7 @@ func TestAnswerSubscriberDeadLettersRefusedAnswers(t *testing.T) {
 	refused := len(es) + 2
 	waitFor(t, "the refused answers in the dead-letter queue", func() bool { return q.depth(t, q.dlq) == refused })
 	waitFor(t, "the queue to be empty", func() bool { return q.depth(t, q.queue) == 0 })
-	if _, stored := r.counts(); stored != 1 {
+	if _, stored := r.Counts(); stored != 1 {
 		t.Errorf("stored %d, want only the first Aktenzeichen", stored)
 	}
 }
@@ -231,9 +181,9 @@ func TestAnswerSubscriberRequeuesWhileUnavailable(t *testing.T) {
 	t.Parallel()
 	u := brokerURL(t)
 	q := declareAnswerQueue(t, u)
-	r := newAnswerReceiver()
+	r := intaketest.NewAnswerReceiver()
 	failures := 3
-	r.fail = func([]byte) error {
+	r.Fail = func([]byte) error {
 		if failures > 0 {
 			failures--
 			return intake.ErrUnavailable
@@ -242,8 +192,8 @@ func TestAnswerSubscriberRequeuesWhileUnavailable(t *testing.T) {
 	}
 	q.publish(t, "a", "application/xml", answerstest.Read(t, answerstest.Eingangsbestaetigung))
 	runSubscriber(t, answerConfig(u, q.queue), r)
-	waitFor(t, "the answer stored", func() bool { _, stored := r.counts(); return stored == 1 })
-	if calls, _ := r.counts(); calls != 4 {
+	waitFor(t, "the answer stored", func() bool { _, stored := r.Counts(); return stored == 1 })
+	if calls, _ := r.Counts(); calls != 4 {
 		t.Errorf("calls %d, want 3 unavailable and 1 stored", calls)
 	}
 	waitFor(t, "the queue to be empty", func() bool { return q.depth(t, q.queue) == 0 })
@@ -258,13 +208,13 @@ func TestAnswerSubscriberReconnects(t *testing.T) {
 	u := brokerURL(t)
 	q := declareAnswerQueue(t, u)
 	p, proxied := startProxy(t, u)
-	r := newAnswerReceiver()
+	r := intaketest.NewAnswerReceiver()
 	var logs testlog.Buffer
 	cfg := answerConfig(proxied, q.queue)
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	q.publish(t, "a", "application/xml", answerstest.Read(t, answerstest.Eingangsbestaetigung))
 	runSubscriber(t, cfg, r)
-	waitFor(t, "the first answer", func() bool { _, stored := r.counts(); return stored == 1 })
+	waitFor(t, "the first answer", func() bool { _, stored := r.Counts(); return stored == 1 })
 	p.cut()
 	q.publish(t, "b", "application/xml", answerstest.Read(t, answerstest.Aktenzeichen))
 	t.Cleanup(func() {
@@ -272,7 +222,7 @@ func TestAnswerSubscriberReconnects(t *testing.T) {
 			t.Logf("logs:\n%s", logs.String())
 		}
 	})
-	waitFor(t, "the second answer after the reconnect", func() bool { _, stored := r.counts(); return stored == 2 })
+	waitFor(t, "the second answer after the reconnect", func() bool { _, stored := r.Counts(); return stored == 2 })
 	if strings.Contains(logs.String(), "guest:guest") || strings.Contains(logs.String(), proxied) {
 		t.Error("the log contains the URL")
 	}
@@ -288,7 +238,7 @@ func TestAnswerSubscriberWaitsForTheQueue(t *testing.T) {
 	var logs testlog.Buffer
 	cfg := answerConfig(u, missing)
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	r := newAnswerReceiver()
+	r := intaketest.NewAnswerReceiver()
 	runSubscriber(t, cfg, r)
 	waitFor(t, "the missing queue logged", func() bool { return strings.Contains(logs.String(), "queue does not exist") })
 	if _, err := q.ch.QueueDeclare(missing, false, true, false, false, nil); err != nil {
@@ -298,7 +248,7 @@ func TestAnswerSubscriberWaitsForTheQueue(t *testing.T) {
 	if err := q.ch.PublishWithContext(context.Background(), "", missing, true, false, amqp091.Publishing{ContentType: "application/xml", Body: answerstest.Read(t, answerstest.Aktenzeichen)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the answer from the late queue", func() bool { _, stored := r.counts(); return stored == 1 })
+	waitFor(t, "the answer from the late queue", func() bool { _, stored := r.Counts(); return stored == 1 })
 }
 
 func TestAnswerConfigValidate(t *testing.T) {

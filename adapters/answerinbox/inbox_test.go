@@ -3,65 +3,19 @@ package answerinbox_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/amtsbote/amtsbote/adapters/answerinbox"
 	"github.com/amtsbote/amtsbote/intake"
-	"github.com/amtsbote/amtsbote/transform/answers"
+	"github.com/amtsbote/amtsbote/intake/intaketest"
 	"github.com/amtsbote/amtsbote/transform/answers/answerstest"
 )
-
-// receiver is an answer service for tests: it parses with the real
-// parser and keeps answers by message id in memory, like the real one
-// stores them (a duplicate is acknowledged, the same id with another body
-// is a conflict). fail, when set, decides an error before anything else.
-type receiver struct {
-	mu     sync.Mutex
-	stored map[string][]byte
-	calls  []intake.AnswerSource
-	types  []string
-	fail   func(body []byte) error
-}
-
-func newReceiver() *receiver { return &receiver{stored: map[string][]byte{}} }
-
-func (r *receiver) Receive(_ context.Context, src intake.AnswerSource, body []byte, ct string) (intake.AnswerReceipt, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.calls = append(r.calls, src)
-	r.types = append(r.types, ct)
-	if r.fail != nil {
-		if err := r.fail(body); err != nil {
-			return intake.AnswerReceipt{}, err
-		}
-	}
-	a, err := answers.Parse(body, ct, answers.Limits{})
-	if err != nil {
-		var pe *answers.Error
-		errors.As(err, &pe)
-		return intake.AnswerReceipt{}, &intake.AnswerError{Path: pe.Path, Reason: pe.Reason, Err: err}
-	}
-	if prev, ok := r.stored[a.MessageID]; ok {
-		if !bytes.Equal(prev, body) {
-			return intake.AnswerReceipt{}, intake.ErrAnswerConflict
-		}
-		return intake.AnswerReceipt{ID: a.MessageID, Duplicate: true}, nil
-	}
-	r.stored[a.MessageID] = body
-	return intake.AnswerReceipt{ID: a.MessageID, Matched: true, SubmissionID: a.SubmissionReference}, nil
-}
-
-func (r *receiver) count() (calls, stored int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.calls), len(r.stored)
-}
 
 // clock is a settable time for the inbox's notion of now.
 type clock struct {
@@ -82,7 +36,7 @@ const interval = time.Minute
 // interval after the files the test writes (written with put, dated at
 // the clock), so that a file is complete only when seen unchanged twice,
 // unless the test moves the clock.
-func setup(t *testing.T, r *receiver, mod func(*answerinbox.Config)) (*answerinbox.Inbox, string, *clock) {
+func setup(t *testing.T, r *intaketest.AnswerReceiver, mod func(*answerinbox.Config)) (*answerinbox.Inbox, string, *clock) {
 	t.Helper()
 	dir := t.TempDir()
 	clk := &clock{t: time.Now()}
@@ -139,7 +93,7 @@ func old() time.Time { return time.Now().Add(-time.Hour) }
 
 func TestAnswersMoveToDone(t *testing.T) {
 	t.Parallel()
-	r := newReceiver()
+	r := intaketest.NewAnswerReceiver()
 	in, dir, _ := setup(t, r, nil)
 	for _, name := range append(append([]string{}, answerstest.XML...), answerstest.JSON...) {
 		put(t, dir, name, answerstest.Read(t, name), old())
@@ -147,7 +101,7 @@ func TestAnswersMoveToDone(t *testing.T) {
 	put(t, dir, "bescheid.zip", answerstest.BescheidContainer(t, answerstest.Refs{Reference: answerstest.Reference}), old())
 	poll(t, in)
 	want := len(answerstest.XML) + len(answerstest.JSON) + 1
-	if calls, stored := r.count(); calls != want || stored != want {
+	if calls, stored := r.Counts(); calls != want || stored != want {
 		t.Fatalf("calls %d, stored %d, want %d", calls, stored, want)
 	}
 	if left := names(t, dir); len(left) != 0 {
@@ -156,11 +110,12 @@ func TestAnswersMoveToDone(t *testing.T) {
 	if done := names(t, filepath.Join(dir, answerinbox.DoneDir)); len(done) != want {
 		t.Errorf("done/ holds %d files, want %d", len(done), want)
 	}
-	for i, src := range r.calls {
+	srcs, types := r.Calls()
+	for i, src := range srcs {
 		if src != (intake.AnswerSource{Tenant: "musterstadt", Destination: "bauamt", Channel: intake.AnswerChannelInbox}) {
 			t.Errorf("source %+v", src)
 		}
-		if r.types[i] == "" {
+		if types[i] == "" {
 			t.Errorf("call %d: no content type from the extension", i)
 		}
 	}
@@ -170,14 +125,14 @@ func TestAnswersMoveToDone(t *testing.T) {
 // beside the first, nothing stored twice.
 func TestDuplicateMovesToDoneUnderAFreeName(t *testing.T) {
 	t.Parallel()
-	r := newReceiver()
+	r := intaketest.NewAnswerReceiver()
 	in, dir, _ := setup(t, r, nil)
 	body := answerstest.Read(t, answerstest.Aktenzeichen)
 	put(t, dir, "a.xml", body, old())
 	poll(t, in)
 	put(t, dir, "a.xml", body, old())
 	poll(t, in)
-	if calls, stored := r.count(); calls != 2 || stored != 1 {
+	if calls, stored := r.Counts(); calls != 2 || stored != 1 {
 		t.Fatalf("calls %d, stored %d", calls, stored)
 	}
 	done := names(t, filepath.Join(dir, answerinbox.DoneDir))
@@ -188,7 +143,7 @@ func TestDuplicateMovesToDoneUnderAFreeName(t *testing.T) {
 
 func TestRefusedAndConflictingAnswersMoveToFailedWithReason(t *testing.T) {
 	t.Parallel()
-	r := newReceiver()
+	r := intaketest.NewAnswerReceiver()
 	in, dir, _ := setup(t, r, nil)
 	put(t, dir, "xxe.xml", answerstest.Read(t, "hostile/xxe-file.xml"), old())
 	poll(t, in)
@@ -216,7 +171,7 @@ func TestRefusedAndConflictingAnswersMoveToFailedWithReason(t *testing.T) {
 			t.Errorf("%s not in failed/: %v", name, err)
 		}
 	}
-	if _, stored := r.count(); stored != 1 {
+	if _, stored := r.Counts(); stored != 1 {
 		t.Errorf("stored %d, want 1 (only first.xml)", stored)
 	}
 }
@@ -225,10 +180,11 @@ func TestRefusedAndConflictingAnswersMoveToFailedWithReason(t *testing.T) {
 // is received once the service is back.
 func TestUnavailableLeavesTheFile(t *testing.T) {
 	t.Parallel()
-	r := newReceiver()
-	down := true
-	r.fail = func([]byte) error {
-		if down {
+	r := intaketest.NewAnswerReceiver()
+	var down atomic.Bool
+	down.Store(true)
+	r.Fail = func([]byte) error {
+		if down.Load() {
 			return intake.ErrUnavailable
 		}
 		return nil
@@ -240,14 +196,12 @@ func TestUnavailableLeavesTheFile(t *testing.T) {
 	if left := names(t, dir); strings.Join(left, ",") != "a.xml" {
 		t.Fatalf("inbox = %v, want the file kept", left)
 	}
-	if _, stored := r.count(); stored != 0 {
+	if _, stored := r.Counts(); stored != 0 {
 		t.Fatal("stored while unavailable")
 	}
-	r.mu.Lock()
-	down = false
-	r.mu.Unlock()
+	down.Store(false)
 	poll(t, in)
-	if calls, stored := r.count(); calls != 3 || stored != 1 {
+	if calls, stored := r.Counts(); calls != 3 || stored != 1 {
 		t.Errorf("calls %d, stored %d", calls, stored)
 	}
 	if left := names(t, dir); len(left) != 0 {
@@ -260,7 +214,7 @@ func TestUnavailableLeavesTheFile(t *testing.T) {
 // service acknowledges the duplicate, and the file moves on.
 func TestFileStaysUntilMoved(t *testing.T) {
 	t.Parallel()
-	r := newReceiver()
+	r := intaketest.NewAnswerReceiver()
 	in, dir, _ := setup(t, r, nil)
 	blocker := filepath.Join(dir, answerinbox.DoneDir)
 	if err := os.WriteFile(blocker, nil, 0o600); err != nil { // a file where done/ should be
@@ -275,7 +229,7 @@ func TestFileStaysUntilMoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll(t, in)
-	if calls, stored := r.count(); calls != 2 || stored != 1 {
+	if calls, stored := r.Counts(); calls != 2 || stored != 1 {
 		t.Errorf("calls %d, stored %d: want the answer received twice and stored once", calls, stored)
 	}
 	if done := names(t, filepath.Join(dir, answerinbox.DoneDir)); len(done) != 1 {
@@ -287,7 +241,7 @@ func TestFileStaysUntilMoved(t *testing.T) {
 // growing waits.
 func TestIncompleteFilesWait(t *testing.T) {
 	t.Parallel()
-	r := newReceiver()
+	r := intaketest.NewAnswerReceiver()
 	in, dir, clk := setup(t, r, nil)
 	body := answerstest.Read(t, answerstest.Eingangsbestaetigung)
 	now := clk.now()
@@ -297,7 +251,7 @@ func TestIncompleteFilesWait(t *testing.T) {
 	}
 	os.Chtimes(path, now, now)
 	poll(t, in)
-	if calls, _ := r.count(); calls != 0 {
+	if calls, _ := r.Counts(); calls != 0 {
 		t.Fatal("a fresh file was taken at first sight")
 	}
 	if err := os.WriteFile(path, body, 0o640); err != nil {
@@ -305,25 +259,25 @@ func TestIncompleteFilesWait(t *testing.T) {
 	}
 	os.Chtimes(path, now.Add(time.Second), now.Add(time.Second))
 	poll(t, in)
-	if calls, _ := r.count(); calls != 0 {
+	if calls, _ := r.Counts(); calls != 0 {
 		t.Fatal("a file that changed since the last poll was taken")
 	}
 	poll(t, in)
-	if calls, stored := r.count(); calls != 1 || stored != 1 {
+	if calls, stored := r.Counts(); calls != 1 || stored != 1 {
 		t.Fatalf("calls %d, stored %d: want the unchanged file taken", calls, stored)
 	}
 	// A file last modified a whole interval ago is complete at first sight.
 	put(t, dir, "backlog.xml", answerstest.Read(t, answerstest.Aktenzeichen), now)
 	clk.add(interval)
 	poll(t, in)
-	if calls, _ := r.count(); calls != 2 {
+	if calls, _ := r.Counts(); calls != 2 {
 		t.Errorf("calls %d: the backlog file was not taken at first sight", calls)
 	}
 }
 
 func TestIgnoredFilesStay(t *testing.T) {
 	t.Parallel()
-	r := newReceiver()
+	r := intaketest.NewAnswerReceiver()
 	in, dir, _ := setup(t, r, nil)
 	body := answerstest.Read(t, answerstest.Eingangsbestaetigung)
 	for _, name := range []string{".hidden.xml", "a.xml.tmp", "b.xml.part", "c.xml~"} {
@@ -331,7 +285,7 @@ func TestIgnoredFilesStay(t *testing.T) {
 	}
 	os.Mkdir(filepath.Join(dir, "sub"), 0o750)
 	poll(t, in)
-	if calls, _ := r.count(); calls != 0 {
+	if calls, _ := r.Counts(); calls != 0 {
 		t.Errorf("%d ignored files were handed over", calls)
 	}
 	if left := names(t, dir); len(left) != 4 {
@@ -341,7 +295,7 @@ func TestIgnoredFilesStay(t *testing.T) {
 
 func TestLimitsAndLinks(t *testing.T) {
 	t.Parallel()
-	r := newReceiver()
+	r := intaketest.NewAnswerReceiver()
 	in, dir, _ := setup(t, r, func(c *answerinbox.Config) { c.MaxBytes = 1000 })
 	put(t, dir, "large.xml", answerstest.Read(t, answerstest.Bescheid), old()) // > 1000 bytes
 	secret := filepath.Join(t.TempDir(), "secret.xml")
@@ -352,7 +306,7 @@ func TestLimitsAndLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll(t, in)
-	if calls, _ := r.count(); calls != 0 {
+	if calls, _ := r.Counts(); calls != 0 {
 		t.Errorf("%d calls: a file over the limit or a link was handed over", calls)
 	}
 	failed := filepath.Join(dir, answerinbox.FailedDir)
@@ -370,7 +324,7 @@ func TestLimitsAndLinks(t *testing.T) {
 // Files are taken oldest first.
 func TestOldestFirst(t *testing.T) {
 	t.Parallel()
-	r := newReceiver()
+	r := intaketest.NewAnswerReceiver()
 	in, dir, _ := setup(t, r, nil)
 	base := old()
 	put(t, dir, "z-first.xml", answerstest.Read(t, answerstest.Eingangsbestaetigung), base)
@@ -378,10 +332,10 @@ func TestOldestFirst(t *testing.T) {
 	put(t, dir, "m-third.json", answerstest.Read(t, answerstest.JSONReceived), base.Add(2*time.Second))
 	poll(t, in)
 	want := []string{"application/xml", "application/xml", "application/json"}
-	if strings.Join(r.types, ",") != strings.Join(want, ",") {
-		t.Errorf("content types in order %v, want %v", r.types, want)
+	if _, types := r.Calls(); strings.Join(types, ",") != strings.Join(want, ",") {
+		t.Errorf("content types in order %v, want %v", types, want)
 	}
-	if _, ok := r.stored["a1120000-0000-4000-8000-000000001120"]; !ok {
+	if !r.Stored("a1120000-0000-4000-8000-000000001120") {
 		t.Error("1120 not stored")
 	}
 }
@@ -390,7 +344,7 @@ func TestOldestFirst(t *testing.T) {
 // is stored.
 func TestHostileCorpusFails(t *testing.T) {
 	t.Parallel()
-	r := newReceiver()
+	r := intaketest.NewAnswerReceiver()
 	in, dir, _ := setup(t, r, nil)
 	hostile := filepath.Join(answerstest.Dir(t), "hostile")
 	es, err := os.ReadDir(hostile)
@@ -405,7 +359,7 @@ func TestHostileCorpusFails(t *testing.T) {
 		put(t, dir, e.Name(), b, old())
 	}
 	poll(t, in)
-	if _, stored := r.count(); stored != 0 {
+	if _, stored := r.Counts(); stored != 0 {
 		t.Errorf("%d hostile answers stored", stored)
 	}
 	failed := names(t, filepath.Join(dir, answerinbox.FailedDir))
@@ -419,14 +373,14 @@ func TestHostileCorpusFails(t *testing.T) {
 
 func TestRunStopsWithContext(t *testing.T) {
 	t.Parallel()
-	r := newReceiver()
+	r := intaketest.NewAnswerReceiver()
 	in, dir, _ := setup(t, r, func(c *answerinbox.Config) { c.PollInterval = 10 * time.Millisecond; c.Now = nil })
 	put(t, dir, "a.xml", answerstest.Read(t, answerstest.Aktenzeichen), time.Now())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ctx) }()
 	for deadline := time.Now().Add(time.Minute); ; {
-		if _, stored := r.count(); stored == 1 {
+		if _, stored := r.Counts(); stored == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
