@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -142,11 +143,46 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 		return err
 	}
 	removeStaleTemps(routes, logger)
+	// The relay is built once every route is known: FIT-Connect and the
+	// notifications add theirs, and they need intake first.
+	handoff := &lateHandoff{}
+	in, err := intake.New(intake.Config{
+		Config:   cfg,
+		Store:    st,
+		Registry: registry,
+		Product:  product(),
+		Logger:   logger,
+		// Each database call of a submission; a JSON submission's are
+		// bounded together by the portal API as well.
+		DatabaseTimeout: cfg.Database.RequestTimeout.Duration,
+		// The relay of this process delivers the messages it has a slot
+		// for without claiming them.
+		Handoff: handoff,
+	})
+	if err != nil {
+		return err
+	}
+	fcObs := &fitconnectMetrics{}
+	identityTokens, err := loadIdentityTokens(startCtx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	fc, err := setupFitConnect(cfg, st, in, routes, fcObs, logger, identityTokens)
+	if err != nil {
+		return err
+	}
+	notes, err := setupNotifications(cfg, st, routes, logger, fitconnect.NewReactor(cfg)) // before intake opens: installs the reactor
+	if err != nil {
+		return err
+	}
 	ops, err := newOperations(cfg, st, routes, logger)
 	if err != nil {
 		return err
 	}
 	if err := registerStatementCounter(ops.metrics, counter); err != nil {
+		return err
+	}
+	if fcObs.Observer, err = ops.registerFitConnect(cfg); err != nil {
 		return err
 	}
 	host, _ := os.Hostname()
@@ -169,38 +205,7 @@ func runServer(ctx context.Context, cfg *config.Config, dataDir, pprofAddr strin
 	if err := ops.register(relay); err != nil {
 		return err
 	}
-	in, err := intake.New(intake.Config{
-		Config:   cfg,
-		Store:    st,
-		Registry: registry,
-		Product:  product(),
-		Logger:   logger,
-		// Each database call of a submission; a JSON submission's are
-		// bounded together by the portal API as well.
-		DatabaseTimeout: cfg.Database.RequestTimeout.Duration,
-		// The relay of this process delivers the messages it has a slot
-		// for without claiming them.
-		Handoff: relay,
-	})
-	if err != nil {
-		return err
-	}
-	fcObs := &fitconnectMetrics{}
-	identityTokens, err := loadIdentityTokens(startCtx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	fc, err := setupFitConnect(cfg, st, in, routes, fcObs, logger, identityTokens)
-	if err != nil {
-		return err
-	}
-	notes, err := setupNotifications(cfg, st, routes, logger, fitconnect.NewReactor(cfg)) // before intake opens: installs the reactor
-	if err != nil {
-		return err
-	}
-	if fcObs.Observer, err = ops.registerFitConnect(cfg); err != nil {
-		return err
-	}
+	handoff.relay.Store(relay)
 	retention, err := outbox.NewRetention(st, outbox.RetentionConfig{
 		After:    cfg.Retention.Payloads.Duration,
 		Interval: cfg.Retention.Interval.Duration,
@@ -431,4 +436,17 @@ func serverTimeouts(cfg *config.Config) portalapi.Timeouts {
 		Write:      cfg.Server.WriteTimeout.Duration,
 		Idle:       cfg.Server.IdleTimeout.Duration,
 	}
+}
+
+// lateHandoff is intake's Handoff before the relay exists: it offers
+// nothing until relay is set.
+type lateHandoff struct{ relay atomic.Pointer[outbox.Relay] }
+
+// Offer asks the relay, once there is one, for a slot on topic.
+func (h *lateHandoff) Offer(topic string) (*outbox.Ticket, bool) {
+	r := h.relay.Load()
+	if r == nil {
+		return nil, false
+	}
+	return r.Offer(topic)
 }
