@@ -44,16 +44,7 @@ func identityConfig(dir, key string, p *idtokentest.Provider) string {
 // postToken posts body with the identity token tok ("" sends none).
 func (p *proc) postToken(t *testing.T, key, tok string, body []byte) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+p.addr+"/v1/submissions", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	if tok != "" {
-		req.Header.Set("Amtsbote-Identity-Token", tok)
-	}
-	return do(t, req)
+	return p.postWith(t, key, "Amtsbote-Identity-Token", tok, body)
 }
 
 // TestVerifiedIdentity runs the binary with a portal that must send

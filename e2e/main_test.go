@@ -150,14 +150,21 @@ func (p *proc) stop(t *testing.T, sig syscall.Signal) int {
 
 func (p *proc) post(t *testing.T, key, idemKey string, body []byte) (int, map[string]any) {
 	t.Helper()
+	return p.postWith(t, key, "Idempotency-Key", idemKey, body)
+}
+
+// postWith posts a JSON submission with the portal key and, unless value
+// is "", the header name: value.
+func (p *proc) postWith(t *testing.T, key, name, value string, body []byte) (int, map[string]any) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, "http://"+p.addr+"/v1/submissions", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
-	if idemKey != "" {
-		req.Header.Set("Idempotency-Key", idemKey)
+	if value != "" {
+		req.Header.Set(name, value)
 	}
 	return do(t, req)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 )
 
@@ -107,4 +108,28 @@ func isNetError(err error) bool {
 	var dns *net.DNSError
 	var ae *net.AddrError
 	return errors.As(err, &op) || errors.As(err, &dns) || errors.As(err, &ae)
+}
+
+// HTTPStatusRetryable reports whether an HTTP receiver's status other than
+// 2xx is worth retrying: 408, 425, 429 and every 5xx. Every other one is a
+// refusal for good.
+func HTTPStatusRetryable(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests:
+		return true
+	}
+	return code >= 500 && code <= 599
+}
+
+// HTTPStatusClass is what portals see of an HTTP receiver's status other
+// than 2xx: a timeout (408), an unavailable receiver (the other retryable
+// ones) or a refusal (receiver_rejected).
+func HTTPStatusClass(code int) ErrorClass {
+	switch {
+	case code == http.StatusRequestTimeout:
+		return ClassTimeout
+	case HTTPStatusRetryable(code):
+		return ClassReceiverUnavailable
+	}
+	return ClassReceiverRejected
 }

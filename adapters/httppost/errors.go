@@ -35,29 +35,13 @@ func (e *StatusError) Error() string {
 
 // Retryable reports whether the status is worth retrying: 408, 425, 429 and
 // every 5xx. Every other status other than 2xx is permanent.
-func (e *StatusError) Retryable() bool { return retryableStatus(e.StatusCode) }
+func (e *StatusError) Retryable() bool { return outbox.HTTPStatusRetryable(e.StatusCode) }
 
 // ErrorClass is what portals see of the answer: a refusal for good
 // (receiver_rejected), a timeout (408) or an unavailable receiver.
-func (e *StatusError) ErrorClass() outbox.ErrorClass {
-	switch {
-	case e.StatusCode == http.StatusRequestTimeout:
-		return outbox.ClassTimeout
-	case e.Retryable():
-		return outbox.ClassReceiverUnavailable
-	}
-	return outbox.ClassReceiverRejected
-}
+func (e *StatusError) ErrorClass() outbox.ErrorClass { return outbox.HTTPStatusClass(e.StatusCode) }
 
 var _ outbox.Classifier = (*StatusError)(nil)
-
-func retryableStatus(code int) bool {
-	switch code {
-	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests:
-		return true
-	}
-	return code >= 500 && code <= 599
-}
 
 // RetryAfterError is a retryable delivery failure whose receiver asked, with
 // a Retry-After header, to wait Delay before the next attempt. It wraps the

@@ -237,24 +237,10 @@ func (e *StatusError) Error() string {
 
 // ErrorClass is the class of the answer: a timeout (408), an unavailable
 // receiver (other retryable statuses) or a refusal.
-func (e *StatusError) ErrorClass() outbox.ErrorClass {
-	switch {
-	case e.StatusCode == http.StatusRequestTimeout:
-		return outbox.ClassTimeout
-	case e.Retryable():
-		return outbox.ClassReceiverUnavailable
-	}
-	return outbox.ClassReceiverRejected
-}
+func (e *StatusError) ErrorClass() outbox.ErrorClass { return outbox.HTTPStatusClass(e.StatusCode) }
 
 // Retryable reports whether the status is worth retrying: 408, 425, 429 and every 5xx.
-func (e *StatusError) Retryable() bool {
-	switch e.StatusCode {
-	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests:
-		return true
-	}
-	return e.StatusCode >= 500 && e.StatusCode <= 599
-}
+func (e *StatusError) Retryable() bool { return outbox.HTTPStatusRetryable(e.StatusCode) }
 
 // RetryAfterError is a retryable failure whose receiver asked to wait Delay.
 type RetryAfterError struct {
