@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 // batchStore records completions; CompleteBatch fails as a whole when a
@@ -98,5 +99,37 @@ func TestCompleterRecordsEveryOutcomeOnce(t *testing.T) {
 	// After close, outcomes are recorded directly.
 	if err := c.complete(context.Background(), Completion{ID: "late"}); err != nil || st.single[len(st.single)-1] != "late" {
 		t.Fatalf("after close: %v %v", err, st.single)
+	}
+}
+
+// Outcomes that arrive while a batch lingers share its transaction, and a
+// batch gathered when the completer stops is recorded, not dropped.
+func TestCompleterLingers(t *testing.T) {
+	st := &batchStore{}
+	c := newCompleter(st)
+	c.linger = time.Hour // only a full batch or the stop ends the gathering
+	c.maxBatch = 3
+	var got sync.WaitGroup
+	got.Add(5) // 3 outcomes in the first batch, 2 in the second
+	c.gathered = func(int) { got.Done() }
+	c.start()
+	errs := make([]error, 5)
+	var wg sync.WaitGroup
+	for i := range 5 {
+		wg.Go(func() { errs[i] = c.complete(context.Background(), Completion{ID: fmt.Sprint("m", i)}) })
+	}
+	got.Wait() // the first batch filled up and was recorded; the second holds 2 and lingers
+	c.close()
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("m%d: %v", i, err)
+		}
+	}
+	if len(st.single) != 0 {
+		t.Errorf("recorded on their own: %v", st.single)
+	}
+	if len(st.batches) != 2 || len(st.batches[0]) != 3 || len(st.batches[1]) != 2 {
+		t.Errorf("batches %v, want one of 3 and one of 2", st.batches)
 	}
 }
