@@ -31,21 +31,32 @@ func CompilePayloadSchema(name string, schemaJSON []byte) (*PayloadSchema, error
 	if err != nil {
 		return nil, fmt.Errorf("payload schema %s: %w", name, err)
 	}
+	url := "urn:amtsbote:schema:" + name
+	s, err := compileSchema(url, inlineDefinitions(doc))
+	if err != nil {
+		// Report what the document says where it says it, not in the
+		// copies of its definitions.
+		if s, err = compileSchema(url, doc); err != nil {
+			return nil, fmt.Errorf("payload schema %s: %w", name, err)
+		}
+	}
+	return &PayloadSchema{schema: s}, nil
+}
+
+// compileSchema compiles the schema document doc as url: draft 2020-12
+// unless it names another, formats asserted, the DIN SPEC 91379 formats
+// known.
+func compileSchema(url string, doc any) (*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
 	for _, f := range dinFormats {
 		c.RegisterFormat(f)
 	}
-	url := "urn:amtsbote:schema:" + name
 	if err := c.AddResource(url, doc); err != nil {
-		return nil, fmt.Errorf("payload schema %s: %w", name, err)
+		return nil, err
 	}
-	s, err := c.Compile(url)
-	if err != nil {
-		return nil, fmt.Errorf("payload schema %s: %w", name, err)
-	}
-	return &PayloadSchema{schema: s}, nil
+	return c.Compile(url)
 }
 
 // Validate checks payload, the request body members as decoded with

@@ -242,3 +242,24 @@ func fileURI(t *testing.T, path string) string {
 	}
 	return "file://" + filepath.ToSlash(abs)
 }
+
+// TestASCIIFastPath: Check's bits for ASCII decide every ASCII character,
+// alone and around others, as the tables' ranges (single) and the
+// sequences (match) do.
+func TestASCIIFastPath(t *testing.T) {
+	t.Parallel()
+	for dt := range tables {
+		for c := rune(0); c < utf8.RuneSelf; c++ {
+			for _, s := range []string{string(c), "Ab" + string(c) + "ä", string(c) + "\u0301", "K" + string(c)} {
+				wantOK, wantPos, wantR := tables[dt].match(s)
+				ok, pos, r := Check(s, Datatype(dt))
+				if ok != wantOK || pos != wantPos || r != wantR {
+					t.Errorf("Check(%q, %v) = %v %d %U, want %v %d %U", s, Datatype(dt), ok, pos, r, wantOK, wantPos, wantR)
+				}
+			}
+			if got := asciiSingles[dt][c>>6]&(1<<(c&63)) != 0; got != tables[dt].single(c) {
+				t.Errorf("%v: bit of %U is %v", Datatype(dt), c, got)
+			}
+		}
+	}
+}

@@ -57,10 +57,14 @@ func Check(s string, dt Datatype) (ok bool, pos int, r rune) {
 		panic(fmt.Sprintf("din91379: unknown %v", dt))
 	}
 	t := &tables[dt]
-	// Fast path: every character allowed on its own.
+	// Fast path: every character allowed on its own; ASCII by its bit.
+	ascii := &asciiSingles[dt]
 	simple := true
 	for _, c := range s {
-		if !t.single(c) {
+		if c < utf8.RuneSelf && ascii[c>>6]&(1<<(c&63)) != 0 {
+			continue
+		}
+		if c < utf8.RuneSelf || !t.single(c) {
 			simple = false
 			break
 		}
@@ -70,6 +74,19 @@ func Check(s string, dt Datatype) (ok bool, pos int, r rune) {
 	}
 	return t.match(s)
 }
+
+// asciiSingles holds, by datatype, a bit for each ASCII character that
+// single allows, for Check's fast path: most text is ASCII.
+var asciiSingles = func() (out [len(tables)][2]uint64) {
+	for dt := range tables {
+		for c := rune(0); c < utf8.RuneSelf; c++ {
+			if tables[dt].single(c) {
+				out[dt][c>>6] |= 1 << (c & 63)
+			}
+		}
+	}
+	return out
+}()
 
 // single reports whether c is allowed on its own.
 func (t *table) single(c rune) bool {
