@@ -266,8 +266,8 @@ func (t *pipeTx) SubmissionInfo(ctx context.Context, id string) (portal, tenant,
 }
 
 // InsertMessage holds back the insert.
-func (t *pipeTx) InsertMessage(_ context.Context, m outbox.Message, due, now time.Time, ignoreConflict bool) error {
-	query, args := t.insertMessage(m, due, now, ignoreConflict)
+func (t *pipeTx) InsertMessage(_ context.Context, m outbox.Message, due, now time.Time, how sqlstore.Insert) error {
+	query, args := t.insertMessage(m, due, now, how)
 	t.hold(held{sql: query, args: args, what: "insert message " + m.ID})
 	return nil
 }

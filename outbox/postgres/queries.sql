@@ -23,10 +23,12 @@ FROM submissions WHERE id = $1
 
 -- name: InsertMessage
 -- $8 the lease owner or '', $9 its lease_until (NULL unless leased): a message handed to the local relay.
+-- $10: the row derives the message's transformed event and takes its position (migration 009).
 INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state, attempts, next_attempt_at, created_at, updated_at,
-    lease_owner, lease_until, leased_at)
+    lease_owner, lease_until, leased_at, event_seq)
 VALUES ($1, $2, NULLIF($3, ''), $4, $5, 'pending', 0, $6, $7, $7,
-    NULLIF($8, ''), $9, CASE WHEN $8 = '' THEN NULL ELSE $7::timestamptz END)
+    NULLIF($8, ''), $9, CASE WHEN $8 = '' THEN NULL ELSE $7::timestamptz END,
+    CASE WHEN $10::boolean THEN nextval('outbox_events_seq_seq') END)
 
 -- name: Notify
 -- $1 the channel, $2 the topics: one notification each, in one statement.
@@ -74,8 +76,14 @@ WHERE seq = (SELECT seq FROM outbox_messages WHERE topic = $5 AND id = $6)
 RETURNING seq, attempts, COALESCE(submission_id, ''), metadata
 
 -- name: InsertAttempt
-INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome, error, error_class)
-VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), NULLIF($8, ''))
+-- $9: the row derives the attempt's events and takes their positions (migration 009): the
+-- attempt's, then, for a delivered or dead one, the final event's (a row's values are
+-- computed in column order).
+INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome, error, error_class,
+    event_seq, final_event_seq)
+VALUES ($1, $2, $3, $4, $5, $6::text, NULLIF($7, ''), NULLIF($8, ''),
+    CASE WHEN $9::boolean THEN nextval('outbox_events_seq_seq') END,
+    CASE WHEN $9::boolean AND $6::text IN ('delivered', 'dead') THEN nextval('outbox_events_seq_seq') END)
 
 -- name: Release
 -- Each id addressed by its key, as in Complete.
@@ -175,10 +183,42 @@ SELECT portal_id, tenant_id, procedure_id FROM submissions WHERE id = $1
 SELECT EXISTS (SELECT 1 FROM submissions WHERE id = $1)
 
 -- name: Events
-SELECT e.seq, e.submission_id, s.portal_id, s.tenant_id, s.procedure_id, e.message_id, e.topic, e.kind,
+-- The trail in recording order: the stored events and those derived from rows (migration 009,
+-- sqlstore's package documentation). Actors as outbox.ActorPortal and outbox.ActorRelay, the
+-- detail of transformed is the metadata's outbox.MetaMessageType.
+SELECT e.seq, s.id, s.portal_id, s.tenant_id, s.procedure_id, e.message_id, e.topic, e.kind,
        e.attempt, e.outcome, e.actor, e.detail, e.at
 FROM outbox_events e JOIN submissions s ON s.id = e.submission_id
-WHERE e.submission_id = $1 ORDER BY e.seq
+WHERE e.submission_id = $1
+UNION ALL
+SELECT m.event_seq, s.id, s.portal_id, s.tenant_id, s.procedure_id, m.id, m.topic, 'transformed',
+       0, '', 'portal:' || s.portal_id, COALESCE(m.metadata ->> 'message_type', ''), m.created_at
+FROM outbox_messages m JOIN submissions s ON s.id = m.submission_id
+WHERE m.submission_id = $1 AND m.event_seq IS NOT NULL
+UNION ALL
+SELECT a.event_seq, s.id, s.portal_id, s.tenant_id, s.procedure_id, m.id, m.topic, 'attempt',
+       a.number, a.outcome, 'relay:' || a.owner, COALESCE(a.error, ''), a.finished_at
+FROM outbox_attempts a JOIN outbox_messages m ON m.seq = a.message_seq JOIN submissions s ON s.id = m.submission_id
+WHERE m.submission_id = $1 AND a.event_seq IS NOT NULL
+UNION ALL
+SELECT a.final_event_seq, s.id, s.portal_id, s.tenant_id, s.procedure_id, m.id, m.topic, a.outcome,
+       0, '', 'relay:' || a.owner, CASE WHEN a.outcome = 'dead' THEN COALESCE(a.error, '') ELSE '' END, a.finished_at
+FROM outbox_attempts a JOIN outbox_messages m ON m.seq = a.message_seq JOIN submissions s ON s.id = m.submission_id
+WHERE m.submission_id = $1 AND a.final_event_seq IS NOT NULL
+ORDER BY 1
+
+-- name: KeepTransformed
+-- The transformed event derived from message $1 becomes a stored event at its position (as
+-- Events derives it), and the row derives it no longer.
+WITH kept AS (
+    INSERT INTO outbox_events (seq, submission_id, message_id, topic, kind, actor, detail, at)
+    SELECT m.event_seq, m.submission_id, m.id, m.topic, 'transformed', 'portal:' || s.portal_id,
+           COALESCE(m.metadata ->> 'message_type', ''), m.created_at
+    FROM outbox_messages m JOIN submissions s ON s.id = m.submission_id
+    WHERE m.seq = $1 AND m.event_seq IS NOT NULL
+    RETURNING seq
+)
+UPDATE outbox_messages SET event_seq = NULL WHERE seq = $1 AND event_seq IN (SELECT seq FROM kept)
 
 -- name: StatsOpen
 SELECT topic, COUNT(*)::int, COUNT(*) FILTER (WHERE state = 'retrying')::int, MIN(created_at)

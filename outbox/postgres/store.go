@@ -29,7 +29,7 @@ var queryNames = []string{
 	"List", "MessagesByID", "LockMessagesByID", "ReplayMessage", "ReplayDead", "Replays",
 	"InsertMessageIgnore", "InsertEvent", "SubmissionInfo", "SubmissionExists", "Events", "StatsOpen", "StatsDead",
 	"LastDelivered", "ListSubmissions", "MessagesOfSubmissions", "PurgeMessages", "PurgeSubmissions",
-	"DiscardMessage", "OpenAlarm", "CloseAlarm",
+	"DiscardMessage", "KeepTransformed", "OpenAlarm", "CloseAlarm",
 	"CommitWithin", "CommitBefore", "InsertSubmissionNew",
 	"PutBlobChunk", "LockBlobs", "DeleteStagedBlob", "StaleStagedBlobs", "PurgeStagedBlobs", "BlobByID", "BlobChunk",
 	"StagedChunks", "InsertBlob", "PurgeBlobChunks", "PurgeBlobs",
