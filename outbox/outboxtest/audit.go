@@ -700,3 +700,37 @@ func testEventsRemap(t *testing.T, s outbox.Store) {
 		t.Errorf("transformed detail %q after remap, want the recorded xbau.0200", after[1].Detail)
 	}
 }
+
+// DeliveredSubmission accepts a submission with two messages on s and
+// delivers them, one at its first attempt and one at its second (the two
+// completions in one batch where s batches them), checks the trail and
+// returns the submission's id: a store's own test counts the rows it wrote
+// for it.
+func DeliveredSubmission(t *testing.T, s outbox.Store) string {
+	t.Helper()
+	topic := topicName()
+	sub, msgs := accept(t, s, topic, topic)
+	claim(t, s, outbox.ClaimParams{Topic: topic, Limit: 2})
+	complete(t, s, outbox.Completion{Topic: topic, ID: msgs[1].ID, Outcome: outbox.OutcomeRetry, Error: "503",
+		NextAttemptAt: time.Now().Add(-time.Second)})
+	sameIDs(t, "reclaim", claim(t, s, outbox.ClaimParams{Topic: topic}), msgs[1])
+	now := time.Now()
+	batch := []outbox.Completion{
+		{Topic: topic, ID: msgs[0].ID, Owner: "owner-a", Outcome: outbox.OutcomeDelivered, StartedAt: now, FinishedAt: now},
+		{Topic: topic, ID: msgs[1].ID, Owner: "owner-a", Outcome: outbox.OutcomeDelivered, StartedAt: now, FinishedAt: now},
+	}
+	if bc, ok := s.(outbox.BatchCompleter); ok {
+		if errs, err := bc.CompleteBatch(ctxT(t), batch); err != nil || errs[0] != nil || errs[1] != nil {
+			t.Fatalf("complete batch: %v %v", errs, err)
+		}
+	} else {
+		complete(t, s, batch[0])
+		complete(t, s, batch[1])
+	}
+	want := []string{"accepted", "transformed", "transformed", "attempt/1/retry",
+		"attempt/1/delivered", "delivered", "attempt/2/delivered", "delivered"}
+	if got := trail(events(t, s, sub.ID)); !slices.Equal(got, want) {
+		t.Fatalf("trail:\n got %v\nwant %v", got, want)
+	}
+	return sub.ID
+}
