@@ -251,7 +251,8 @@ func (e executor) insertMessage(m outbox.Message, due, now time.Time, how sqlsto
 	return e.q["InsertMessage"], append(args, how == sqlstore.InsertTransformed)
 }
 
-// CompleteMessages sends the updates pipelined in one round trip.
+// CompleteMessages sends the updates, each recording its attempt,
+// pipelined in one round trip.
 func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.CompleteRow) ([]sqlstore.Completed, error) {
 	batch := &pgx.Batch{}
 	for _, c := range rows {
@@ -259,7 +260,8 @@ func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.Complete
 		if !c.NextAttemptAt.IsZero() {
 			next = &c.NextAttemptAt
 		}
-		batch.Queue(e.q["Complete"], string(c.State), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner, string(c.Class), c.Attempt)
+		batch.Queue(e.q["Complete"], string(c.State), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner, string(c.Class), c.Attempt,
+			c.StartedAt, string(c.Outcome))
 	}
 	results := e.db.SendBatch(ctx, batch)
 	out := make([]sqlstore.Completed, len(rows))
@@ -279,20 +281,6 @@ func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.Complete
 		return nil, err
 	}
 	return out, nil
-}
-
-// InsertAttempts sends the inserts pipelined in one round trip.
-func (e executor) InsertAttempts(ctx context.Context, rows []sqlstore.AttemptRow) error {
-	batch := &pgx.Batch{}
-	for _, a := range rows {
-		batch.Queue(e.q["InsertAttempt"], attemptArgs(a)...)
-	}
-	return e.db.SendBatch(ctx, batch).Close()
-}
-
-// attemptArgs are the arguments of InsertAttempt.
-func attemptArgs(a sqlstore.AttemptRow) []any {
-	return []any{a.Seq, a.Number, a.Owner, a.StartedAt, a.FinishedAt, string(a.Outcome), a.Error, string(a.Class), a.Trail}
 }
 
 func (e executor) NextDue(ctx context.Context, topic string, now time.Time) (time.Time, bool, error) {

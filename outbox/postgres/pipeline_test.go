@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +171,67 @@ func TestPipelinedIntakeOneRoundTrip(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCompletionBatchStatements: a batch of completions is one statement
+// per completion (the outcome with its attempt record, from which the
+// events are derived) between BEGIN and COMMIT, in two round trips; the
+// trails are complete.
+func TestCompletionBatchStatements(t *testing.T) {
+	f := newPipeFixture(t)
+	st := sqlstore.New(f.d, sqlstore.Config{})
+	ctx := context.Background()
+	topic := "t/p.q/complete"
+	// The first round prepares the statements on the connection; the second is counted.
+	for round := range 2 {
+		var subs []string
+		var cs []outbox.Completion
+		for range 2 {
+			sub, msg := outboxtest.NewSubmission(uuid.NewString()), outboxtest.NewMessage(topic, "")
+			msg.SubmissionID = sub.ID
+			if _, _, err := intake(st, sub, msg); err != nil {
+				t.Fatal(err)
+			}
+			subs = append(subs, sub.ID)
+			now := time.Now()
+			cs = append(cs, outbox.Completion{Topic: topic, ID: msg.ID, Owner: "o", Outcome: outbox.OutcomeDelivered,
+				StartedAt: now, FinishedAt: now})
+		}
+		if got, err := st.Claim(ctx, outbox.ClaimParams{Topic: topic, Owner: "o", Lease: time.Minute, Limit: 2}); err != nil || len(got) != 2 {
+			t.Fatalf("claim: %d, %v", len(got), err)
+		}
+		trips, stmts := f.counter.RoundTrips(), f.counter.Statements()
+		errs, err := st.CompleteBatch(ctx, cs)
+		if err != nil || errs[0] != nil || errs[1] != nil {
+			t.Fatalf("complete: %v %v", errs, err)
+		}
+		if round == 1 {
+			if d := f.counter.Statements() - stmts; d != 4 {
+				t.Errorf("%d statements, want 4 (BEGIN, 2 completions, COMMIT)", d)
+			}
+			if d := f.counter.RoundTrips() - trips; d != 2 {
+				t.Errorf("%d round trips, want 2", d)
+			}
+		}
+		for _, id := range subs {
+			ev, err := st.Events(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kinds []outbox.EventKind
+			for _, e := range ev {
+				kinds = append(kinds, e.Kind)
+			}
+			if want := []outbox.EventKind{outbox.EventAccepted, outbox.EventTransformed, outbox.EventAttempt,
+				outbox.EventDelivered}; !slices.Equal(kinds, want) {
+				t.Errorf("trail of %s: %v, want %v", id, kinds, want)
+			}
+			if n := f.count(t, `SELECT count(*) FROM outbox_attempts a JOIN outbox_messages m ON m.seq = a.message_seq
+				WHERE m.submission_id = $1 AND a.number = 1 AND a.owner = 'o' AND a.outcome = 'delivered'`, id); n != 1 {
+				t.Errorf("%d attempt records of %s, want 1", n, id)
+			}
+		}
 	}
 }
 

@@ -60,30 +60,34 @@ RETURNING seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state,
           COALESCE(last_error, ''), created_at, updated_at, delivered_at, COALESCE(retry_from, created_at), COALESCE(last_error_class, '')
 
 -- name: Complete
-UPDATE outbox_messages
-SET state = $1::text, attempts = attempts + 1,
-    next_attempt_at = CASE WHEN $1::text = 'retrying' THEN $2::timestamptz ELSE next_attempt_at END,
-    last_error = CASE WHEN $1::text = 'delivered' THEN NULL ELSE $3::text END,
-    delivered_at = CASE WHEN $1::text = 'delivered' THEN $4::timestamptz ELSE NULL END,
-    last_error_class = CASE WHEN $1::text = 'delivered' THEN NULL ELSE NULLIF($8::text, '') END,
-    lease_owner = NULL, lease_until = NULL, leased_at = NULL, updated_at = $4::timestamptz
--- The row is addressed by its key (seq through the unique (topic, id)): a filter on topic and id
--- lets the planner, with the statistics of a small table, walk the partial index
--- outbox_messages_open and filter every open message of the topic (TestAddressedByKey).
-WHERE seq = (SELECT seq FROM outbox_messages WHERE topic = $5 AND id = $6)
-  AND lease_owner = $7 AND state IN ('pending', 'retrying')
-  AND ($9::int = 0 OR attempts = $9::int - 1) -- no other attempt recorded since the claim
-RETURNING seq, attempts, COALESCE(submission_id, ''), metadata
-
--- name: InsertAttempt
--- $9: the row derives the attempt's events and takes their positions (migration 009): the
--- attempt's, then, for a delivered or dead one, the final event's (a row's values are
--- computed in column order).
-INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome, error, error_class,
-    event_seq, final_event_seq)
-VALUES ($1, $2, $3, $4, $5, $6::text, NULLIF($7, ''), NULLIF($8, ''),
-    CASE WHEN $9::boolean THEN nextval('outbox_events_seq_seq') END,
-    CASE WHEN $9::boolean AND $6::text IN ('delivered', 'dead') THEN nextval('outbox_events_seq_seq') END)
+-- The outcome and, in the same statement, the attempt's record, which derives the attempt's
+-- events for a message of a submission and takes their positions (migration 009): the
+-- attempt's, then, for a delivered or dead one, the final event's (a row's values are computed
+-- in column order). $10 the attempt's start, $11 its outcome.
+WITH done AS (
+    UPDATE outbox_messages
+    SET state = $1::text, attempts = attempts + 1,
+        next_attempt_at = CASE WHEN $1::text = 'retrying' THEN $2::timestamptz ELSE next_attempt_at END,
+        last_error = CASE WHEN $1::text = 'delivered' THEN NULL ELSE $3::text END,
+        delivered_at = CASE WHEN $1::text = 'delivered' THEN $4::timestamptz ELSE NULL END,
+        last_error_class = CASE WHEN $1::text = 'delivered' THEN NULL ELSE NULLIF($8::text, '') END,
+        lease_owner = NULL, lease_until = NULL, leased_at = NULL, updated_at = $4::timestamptz
+    -- The row is addressed by its key (seq through the unique (topic, id)): a filter on topic and id
+    -- lets the planner, with the statistics of a small table, walk the partial index
+    -- outbox_messages_open and filter every open message of the topic (TestAddressedByKey).
+    WHERE seq = (SELECT seq FROM outbox_messages WHERE topic = $5 AND id = $6)
+      AND lease_owner = $7 AND state IN ('pending', 'retrying')
+      AND ($9::int = 0 OR attempts = $9::int - 1) -- no other attempt recorded since the claim
+    RETURNING seq, attempts, submission_id, metadata
+), attempt AS (
+    INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome, error, error_class,
+        event_seq, final_event_seq)
+    SELECT seq, attempts, $7, $10, $4::timestamptz, $11::text, NULLIF($3::text, ''), NULLIF($8::text, ''),
+        CASE WHEN submission_id IS NOT NULL THEN nextval('outbox_events_seq_seq') END,
+        CASE WHEN submission_id IS NOT NULL AND $11::text IN ('delivered', 'dead') THEN nextval('outbox_events_seq_seq') END
+    FROM done
+)
+SELECT seq, attempts, COALESCE(submission_id, ''), metadata FROM done
 
 -- name: Release
 -- Each id addressed by its key, as in Complete.

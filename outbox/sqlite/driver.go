@@ -270,8 +270,12 @@ func (e executor) takeEventSeqs(ctx context.Context, n int) (int64, error) {
 	return last - int64(n) + 1, nil
 }
 
+// CompleteMessages runs the updates, then inserts the attempt records,
+// taking the positions of their events at once, in row order: an
+// attempt's, then the final event's after a delivered or dead one.
 func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.CompleteRow) ([]sqlstore.Completed, error) {
 	out := make([]sqlstore.Completed, len(rows))
+	positions := 0
 	for i, c := range rows {
 		u := &out[i]
 		var md string
@@ -287,45 +291,40 @@ func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.Complete
 			return nil, fmt.Errorf("decode metadata of %s: %w", c.ID, err)
 		}
 		u.Found = true
-	}
-	return out, nil
-}
-
-// InsertAttempts takes the positions of the rows' events at once, in row
-// order: an attempt's, then the final event's after a delivered or dead one.
-func (e executor) InsertAttempts(ctx context.Context, rows []sqlstore.AttemptRow) error {
-	n := 0
-	for _, a := range rows {
-		if a.Trail {
-			n += 1 + finalEvents(a.Outcome)
+		if u.SubmissionID != "" {
+			positions += 1 + finalEvents(c.Outcome)
 		}
 	}
 	var next int64
-	if n > 0 {
+	if positions > 0 {
 		var err error
-		if next, err = e.takeEventSeqs(ctx, n); err != nil {
-			return err
+		if next, err = e.takeEventSeqs(ctx, positions); err != nil {
+			return nil, err
 		}
 	}
 	take := func() sql.NullInt64 {
 		next++
 		return sql.NullInt64{Int64: next - 1, Valid: true}
 	}
-	for _, a := range rows {
+	for i, c := range rows {
+		u := out[i]
+		if !u.Found {
+			continue
+		}
 		var pos, final sql.NullInt64 // NULL: no event derived
-		if a.Trail {
+		if u.SubmissionID != "" {
 			pos = take()
-			if finalEvents(a.Outcome) > 0 {
+			if finalEvents(c.Outcome) > 0 {
 				final = take()
 			}
 		}
-		if _, err := e.w.ExecContext(ctx, e.q["InsertAttempt"], a.Seq, a.Number, a.Owner,
-			micros(a.StartedAt), micros(a.FinishedAt), string(a.Outcome), nullString(a.Error), string(a.Class),
+		if _, err := e.w.ExecContext(ctx, e.q["InsertAttempt"], u.Seq, u.Attempts, c.Owner,
+			micros(c.StartedAt), micros(c.FinishedAt), string(c.Outcome), nullString(c.Error), string(c.Class),
 			pos, final); err != nil {
-			return fmt.Errorf("%s: %w", a.ID, err)
+			return nil, fmt.Errorf("attempt of %s: %w", c.ID, err)
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // finalEvents is the number of events an attempt with outcome o derives

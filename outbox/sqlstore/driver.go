@@ -89,12 +89,14 @@ type Executor interface {
 	// says. With m.LeaseOwner set it is stored leased to it until
 	// m.LeaseUntil, leased_at now.
 	InsertMessage(ctx context.Context, m outbox.Message, due, now time.Time, how Insert) error
-	// CompleteMessages records the outcomes of leased messages, one result
-	// per row in order; a row whose lease is lost has Found false.
+	// CompleteMessages records the outcomes of leased messages, each with
+	// its attempt record (numbered by the message's new attempt count), one
+	// result per row in order; a row whose lease is lost has Found false
+	// and writes nothing. The attempt record of a message that belongs to a
+	// submission takes the positions of its events in the audit trail
+	// (EventAttempt, and EventDelivered or EventDead after a final outcome,
+	// in row order), from which they are derived.
 	CompleteMessages(ctx context.Context, rows []CompleteRow) ([]Completed, error)
-	// InsertAttempts stores attempt records; those with Trail set take the
-	// positions of their events in the audit trail.
-	InsertAttempts(ctx context.Context, rows []AttemptRow) error
 	// NextDue reads when the earliest unfinished, unleased message of topic
 	// is due (ok false when there is none).
 	NextDue(ctx context.Context, topic string, now time.Time) (due time.Time, ok bool, err error)
@@ -293,18 +295,6 @@ const (
 	// message whose topic and id exist is left as it is.
 	InsertFollowUp
 )
-
-// AttemptRow is the record of one attempt of message Seq.
-type AttemptRow struct {
-	Seq    int64
-	Number int
-	// Trail is set when the message belongs to a submission: the attempt's
-	// events (EventAttempt, and EventDelivered or EventDead after a final
-	// one) are derived from the row, which takes their positions in the
-	// audit trail.
-	Trail bool
-	outbox.Completion
-}
 
 // Lease is a message's lease: its owner, when it was taken and the
 // attempts recorded before it.

@@ -294,7 +294,7 @@ func (s *Store) Complete(ctx context.Context, c outbox.Completion) error {
 }
 
 // CompleteBatch records the outcomes of several attempts in one transaction
-// (one commit): the state changes, then the attempt records, from which the
+// (one commit): the state changes with their attempt records, from which the
 // events are derived.
 func (s *Store) CompleteBatch(ctx context.Context, cs []outbox.Completion) ([]error, error) {
 	errs := make([]error, len(cs))
@@ -320,7 +320,6 @@ func (s *Store) CompleteBatch(ctx context.Context, cs []outbox.Completion) ([]er
 		if err != nil {
 			return fmt.Errorf("complete: %w", err)
 		}
-		var attempts []AttemptRow
 		var events []outbox.Event
 		for j, u := range done {
 			c := cs[queued[j]]
@@ -328,18 +327,11 @@ func (s *Store) CompleteBatch(ctx context.Context, cs []outbox.Completion) ([]er
 				errs[queued[j]] = fmt.Errorf("complete %s: %w", c.ID, outbox.ErrLeaseLost) // nothing written for this one
 				continue
 			}
-			trail := u.SubmissionID != ""
-			attempts = append(attempts, AttemptRow{Seq: u.Seq, Number: u.Attempts, Trail: trail, Completion: c})
-			if trail {
+			if u.SubmissionID != "" {
 				events = append(events, outbox.CompletionEvents(c, u.SubmissionID, u.Attempts, u.Metadata)...)
 			}
 		}
-		if len(attempts) > 0 {
-			if err := ex.InsertAttempts(ctx, attempts); err != nil {
-				return fmt.Errorf("record attempts: %w", err)
-			}
-		}
-		// The events are derived from the attempt rows: the reactor gets them, nothing more is stored.
+		// The events are derived from the attempt records: the reactor gets them, nothing more is stored.
 		follow, err = s.react(ctx, ex, events)
 		return err
 	})
