@@ -238,7 +238,7 @@ func (t *tx) InsertMessages(ctx context.Context, msgs []outbox.Message) error {
 			portal, ours := t.portals[m.SubmissionID]
 			ev := outbox.TransformedEvent(m, now, portal)
 			events = append(events, ev)
-			if ours {
+			if ours && portal != "" { // the derived actor is ActorPortal(portal)
 				how = InsertTransformed
 			} else {
 				stored = append(stored, ev)
