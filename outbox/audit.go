@@ -51,7 +51,12 @@ const (
 // recorded only for messages that belong to a submission. They carry ids,
 // states and error texts of receivers, never payloads.
 type Event struct {
-	Seq          int64 // increasing in recording order
+	// Seq is the event's number in recording order, from one counter for
+	// the trails of all submissions: increasing within a trail, with gaps,
+	// and the same on every read. (Stores derive routine events from the
+	// rows they describe; such an event has the number it was given when
+	// its row was written.)
+	Seq          int64
 	SubmissionID string
 	// PortalID, Tenant and Procedure are the submission's; they are filled
 	// when events are handed to a Reactor and when read.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -21,6 +22,8 @@ func RunAudit(t *testing.T, open Opener) {
 		fn   func(t *testing.T, s outbox.Store)
 	}{
 		{"EventsTrailInOrder", testEventsTrail},
+		{"EventsOfEveryPath", testEventsOfEveryPath},
+		{"EventsKeepTransformedAcrossRemap", testEventsRemap},
 		{"EventsNotFound", testEventsNotFound},
 		{"RecordAccess", testRecordAccess},
 		{"ReactorFollowUpsCommitWithCause", testReactorFollowUps},
@@ -516,4 +519,218 @@ func testCompleteBatch(t *testing.T, s outbox.Store) {
 	if tr := trail(events(t, s, sub.ID)); len(tr) != 7 {
 		t.Fatalf("trail %v", tr)
 	}
+}
+
+// wantEvent is an expected event of testEventsOfEveryPath: kind, attempt
+// and outcome as trail renders them, the message, actor and detail.
+type wantEvent struct {
+	trail  string
+	msg    string
+	actor  string
+	detail string
+	at     time.Time // zero: not checked; else At must equal it
+}
+
+// testEventsOfEveryPath: the trail of every path that records events, with
+// their fields and in recording order: outcomes recorded in one batch (a
+// dead one before a delivered one), an operator's access between attempts,
+// an attempt of unknown outcome, a replay, a reactor's follow-up (no
+// transformed event; its attempts are recorded) and a message queued for
+// the submission in a later transaction (as FIT-Connect's case record: no
+// actor).
+func testEventsOfEveryPath(t *testing.T, s outbox.Store) {
+	topic, later, notify := topicName(), topicName(), followUpTopic()
+	sub := NewSubmission("")
+	msgs := []outbox.Message{NewMessage(topic, sub.ID), NewMessage(topic, sub.ID), NewMessage(topic, sub.ID)}
+	msgs[0].Metadata[outbox.MetaMessageType] = "xmeld.1221"
+	m0, m1, m2 := msgs[0], msgs[1], msgs[2]
+	followID := uuid.NewSHA1(uuid.NameSpaceOID, []byte(m1.ID)).String()
+	s.SetReactor(outbox.ReactorFunc(func(_ context.Context, evs []outbox.Event) ([]outbox.Message, error) {
+		var out []outbox.Message
+		for _, e := range evs {
+			if e.Kind == outbox.EventDelivered && e.MessageID == m1.ID {
+				out = append(out, outbox.Message{ID: followID, Topic: notify, SubmissionID: e.SubmissionID,
+					Payload: []byte("mail"), Metadata: map[string]string{outbox.MetaMessageType: "mail"}})
+			}
+		}
+		return out, nil
+	}))
+	defer s.SetReactor(nil)
+	if err := s.InTx(ctxT(t), func(tx outbox.Tx) error {
+		if _, _, err := tx.CreateSubmission(ctxT(t), sub); err != nil {
+			return err
+		}
+		return tx.InsertMessages(ctxT(t), msgs)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(t, s, outbox.ClaimParams{Topic: topic, Limit: 3}); len(got) != 3 {
+		t.Fatalf("claimed %d, want 3", len(got))
+	}
+	first := time.Now().Truncate(time.Microsecond)
+	batch := []outbox.Completion{
+		{Topic: topic, ID: m0.ID, Owner: "owner-a", Outcome: outbox.OutcomeDead, Error: "400 Bad Request", StartedAt: first, FinishedAt: first},
+		{Topic: topic, ID: m1.ID, Owner: "owner-a", Outcome: outbox.OutcomeDelivered, StartedAt: first, FinishedAt: first},
+	}
+	if bc, ok := s.(outbox.BatchCompleter); ok {
+		errs, err := bc.CompleteBatch(ctxT(t), batch)
+		if err != nil || errs[0] != nil || errs[1] != nil {
+			t.Fatalf("complete batch: %v %v", errs, err)
+		}
+	} else {
+		complete(t, s, batch[0])
+		complete(t, s, batch[1])
+	}
+	if err := s.RecordAccess(ctxT(t), outbox.Event{SubmissionID: sub.ID, MessageID: m0.ID, Topic: topic,
+		Kind: outbox.EventPayloadViewed, Actor: "console:op", Detail: "Rückfrage"}); err != nil {
+		t.Fatal(err)
+	}
+	lost := time.Now().Truncate(time.Microsecond)
+	complete(t, s, outbox.Completion{Topic: topic, ID: m2.ID, Owner: "owner-a", Outcome: outbox.OutcomeUnknown,
+		Error: "outcome unknown, process lost", Class: outbox.ClassOutcomeUnknown, NextAttemptAt: time.Now().Add(time.Hour),
+		StartedAt: lost, FinishedAt: lost})
+	if err := s.Replay(ctxT(t), outbox.ReplayRequest{ID: m0.ID, By: "op", Reason: "fixed"}); err != nil {
+		t.Fatal(err)
+	}
+	sameIDs(t, "reclaim", claim(t, s, outbox.ClaimParams{Topic: topic, Owner: "owner-b"}), m0)
+	second := time.Now().Truncate(time.Microsecond)
+	complete(t, s, outbox.Completion{Topic: topic, ID: m0.ID, Owner: "owner-b", Outcome: outbox.OutcomeDelivered,
+		StartedAt: second, FinishedAt: second})
+	record := NewMessage(later, sub.ID)
+	record.Metadata[outbox.MetaMessageType] = "fit.case"
+	Publish(t, s, record)
+	if got := claim(t, s, outbox.ClaimParams{Topic: notify, Owner: "owner-c"}); len(got) != 1 || got[0].ID != followID {
+		t.Fatalf("follow-up claimed: %v", ids(got))
+	}
+	mailed := time.Now().Truncate(time.Microsecond)
+	complete(t, s, outbox.Completion{Topic: notify, ID: followID, Owner: "owner-c", Outcome: outbox.OutcomeDelivered,
+		StartedAt: mailed, FinishedAt: mailed})
+
+	portal := "portal:" + sub.PortalID
+	want := []wantEvent{
+		{"accepted", "", portal, "", sub.CreatedAt},
+		{"transformed", m0.ID, portal, "xmeld.1221", time.Time{}},
+		{"transformed", m1.ID, portal, "", time.Time{}},
+		{"transformed", m2.ID, portal, "", time.Time{}},
+		{"attempt/1/dead", m0.ID, "relay:owner-a", "400 Bad Request", first},
+		{"dead", m0.ID, "relay:owner-a", "400 Bad Request", first},
+		{"attempt/1/delivered", m1.ID, "relay:owner-a", "", first},
+		{"delivered", m1.ID, "relay:owner-a", "", first},
+		{"payload_viewed", m0.ID, "console:op", "Rückfrage", time.Time{}},
+		{"attempt/1/unknown", m2.ID, "relay:owner-a", "outcome unknown, process lost", lost},
+		{"replayed", m0.ID, "op", "fixed", time.Time{}},
+		{"attempt/2/delivered", m0.ID, "relay:owner-b", "", second},
+		{"delivered", m0.ID, "relay:owner-b", "", second},
+		{"transformed", record.ID, "", "fit.case", time.Time{}},
+		{"attempt/1/delivered", followID, "relay:owner-c", "", mailed},
+		{"delivered", followID, "relay:owner-c", "", mailed},
+	}
+	ev := events(t, s, sub.ID)
+	got := trail(ev)
+	wantTrail := make([]string, len(want))
+	for i, w := range want {
+		wantTrail[i] = w.trail
+	}
+	if !slices.Equal(got, wantTrail) {
+		t.Fatalf("trail:\n got %v\nwant %v", got, wantTrail)
+	}
+	_, stored, err := s.Submission(ctxT(t), sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := map[string]time.Time{}
+	topics := map[string]string{}
+	for _, m := range stored {
+		created[m.ID], topics[m.ID] = m.CreatedAt, m.Topic
+	}
+	for i, e := range ev {
+		w := want[i]
+		if e.SubmissionID != sub.ID || e.PortalID != sub.PortalID || e.Tenant != sub.TenantID || e.Procedure != sub.ProcedureID {
+			t.Errorf("event %d (%s): submission info %+v", i, e.Kind, e)
+		}
+		if e.MessageID != w.msg || e.Topic != topics[w.msg] || e.Actor != w.actor || e.Detail != w.detail {
+			t.Errorf("event %d (%s): message %q topic %q actor %q detail %q, want %q %q %q %q", i, e.Kind,
+				e.MessageID, e.Topic, e.Actor, e.Detail, w.msg, topics[w.msg], w.actor, w.detail)
+		}
+		at := w.at
+		if e.Kind == outbox.EventTransformed {
+			at = created[e.MessageID] // queued with the message
+		}
+		if e.At.IsZero() || (!at.IsZero() && !e.At.Equal(at)) {
+			t.Errorf("event %d (%s): at %v, want %v", i, e.Kind, e.At, at)
+		}
+		if i > 0 && e.Seq <= ev[i-1].Seq {
+			t.Errorf("event %d (%s): seq %d after %d", i, e.Kind, e.Seq, ev[i-1].Seq)
+		}
+	}
+}
+
+// testEventsRemap: a remap that changes the message type leaves the
+// transformed event as it was recorded.
+func testEventsRemap(t *testing.T, s outbox.Store) {
+	topic := topicName()
+	sub := NewSubmission("")
+	m := NewMessage(topic, sub.ID)
+	m.Metadata[outbox.MetaMessageType] = "xbau.0200"
+	if err := s.InTx(ctxT(t), func(tx outbox.Tx) error {
+		if _, _, err := tx.CreateSubmission(ctxT(t), sub); err != nil {
+			return err
+		}
+		return tx.InsertMessages(ctxT(t), []outbox.Message{m})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	Kill(t, s, m)
+	before := events(t, s, sub.ID)
+	if err := s.Remap(ctxT(t), outbox.RemapRequest{ReplayRequest: outbox.ReplayRequest{ID: m.ID, By: "erika", Reason: "fixed"},
+		Payload: []byte("<y/>"), Metadata: map[string]string{outbox.MetaMessageType: "xbau.0201"}}); err != nil {
+		t.Fatal(err)
+	}
+	after := events(t, s, sub.ID)
+	if want := []string{"accepted", "transformed", "attempt/1/dead", "dead", "replayed"}; !slices.Equal(trail(after), want) {
+		t.Fatalf("trail after remap %v, want %v", trail(after), want)
+	}
+	for i, e := range before {
+		e.Metadata, after[i].Metadata = nil, nil
+		if !reflect.DeepEqual(e, after[i]) {
+			t.Errorf("event %d changed by the remap:\n was %+v\n now %+v", i, e, after[i])
+		}
+	}
+	if after[1].Detail != "xbau.0200" {
+		t.Errorf("transformed detail %q after remap, want the recorded xbau.0200", after[1].Detail)
+	}
+}
+
+// DeliveredSubmission accepts a submission with two messages on s and
+// delivers them, one at its first attempt and one at its second (the two
+// completions in one batch where s batches them), checks the trail and
+// returns the submission's id: a store's own test counts the rows it wrote
+// for it.
+func DeliveredSubmission(t *testing.T, s outbox.Store) string {
+	t.Helper()
+	topic := topicName()
+	sub, msgs := accept(t, s, topic, topic)
+	claim(t, s, outbox.ClaimParams{Topic: topic, Limit: 2})
+	complete(t, s, outbox.Completion{Topic: topic, ID: msgs[1].ID, Outcome: outbox.OutcomeRetry, Error: "503",
+		NextAttemptAt: time.Now().Add(-time.Second)})
+	sameIDs(t, "reclaim", claim(t, s, outbox.ClaimParams{Topic: topic}), msgs[1])
+	now := time.Now()
+	batch := []outbox.Completion{
+		{Topic: topic, ID: msgs[0].ID, Owner: "owner-a", Outcome: outbox.OutcomeDelivered, StartedAt: now, FinishedAt: now},
+		{Topic: topic, ID: msgs[1].ID, Owner: "owner-a", Outcome: outbox.OutcomeDelivered, StartedAt: now, FinishedAt: now},
+	}
+	if bc, ok := s.(outbox.BatchCompleter); ok {
+		if errs, err := bc.CompleteBatch(ctxT(t), batch); err != nil || errs[0] != nil || errs[1] != nil {
+			t.Fatalf("complete batch: %v %v", errs, err)
+		}
+	} else {
+		complete(t, s, batch[0])
+		complete(t, s, batch[1])
+	}
+	want := []string{"accepted", "transformed", "transformed", "attempt/1/retry",
+		"attempt/1/delivered", "delivered", "attempt/2/delivered", "delivered"}
+	if got := trail(events(t, s, sub.ID)); !slices.Equal(got, want) {
+		t.Fatalf("trail:\n got %v\nwant %v", got, want)
+	}
+	return sub.ID
 }

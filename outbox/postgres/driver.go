@@ -228,30 +228,31 @@ func (e executor) SubmissionExists(ctx context.Context, id string) (bool, error)
 	return exists, err
 }
 
-func (e executor) InsertMessage(ctx context.Context, m outbox.Message, due, now time.Time, ignoreConflict bool) error {
-	query, args := e.insertMessage(m, due, now, ignoreConflict)
+func (e executor) InsertMessage(ctx context.Context, m outbox.Message, due, now time.Time, how sqlstore.Insert) error {
+	query, args := e.insertMessage(m, due, now, how)
 	_, err := e.db.Exec(ctx, query, args...)
 	return err
 }
 
 // insertMessage returns the statement and arguments of InsertMessage.
-func (e executor) insertMessage(m outbox.Message, due, now time.Time, ignoreConflict bool) (string, []any) {
+func (e executor) insertMessage(m outbox.Message, due, now time.Time, how sqlstore.Insert) (string, []any) {
 	md := m.Metadata
 	if md == nil {
 		md = map[string]string{}
-	}
-	query := e.q["InsertMessage"]
-	if ignoreConflict {
-		query = e.q["InsertMessageIgnore"]
 	}
 	var until *time.Time // NULL unless leased
 	if m.LeaseOwner != "" {
 		until = &m.LeaseUntil
 	}
-	return query, []any{m.ID, m.Topic, m.SubmissionID, sqlstore.NonNil(m.Payload), md, due, now, m.LeaseOwner, until}
+	args := []any{m.ID, m.Topic, m.SubmissionID, sqlstore.NonNil(m.Payload), md, due, now, m.LeaseOwner, until}
+	if how == sqlstore.InsertFollowUp {
+		return e.q["InsertMessageIgnore"], args
+	}
+	return e.q["InsertMessage"], append(args, how == sqlstore.InsertTransformed)
 }
 
-// CompleteMessages sends the updates pipelined in one round trip.
+// CompleteMessages sends the updates, each recording its attempt,
+// pipelined in one round trip.
 func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.CompleteRow) ([]sqlstore.Completed, error) {
 	batch := &pgx.Batch{}
 	for _, c := range rows {
@@ -259,7 +260,8 @@ func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.Complete
 		if !c.NextAttemptAt.IsZero() {
 			next = &c.NextAttemptAt
 		}
-		batch.Queue(e.q["Complete"], string(c.State), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner, string(c.Class), c.Attempt)
+		batch.Queue(e.q["Complete"], string(c.State), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner, string(c.Class), c.Attempt,
+			c.StartedAt, string(c.Outcome))
 	}
 	results := e.db.SendBatch(ctx, batch)
 	out := make([]sqlstore.Completed, len(rows))
@@ -279,20 +281,6 @@ func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.Complete
 		return nil, err
 	}
 	return out, nil
-}
-
-// InsertAttempts sends the inserts pipelined in one round trip.
-func (e executor) InsertAttempts(ctx context.Context, rows []sqlstore.AttemptRow) error {
-	batch := &pgx.Batch{}
-	for _, a := range rows {
-		batch.Queue(e.q["InsertAttempt"], attemptArgs(a)...)
-	}
-	return e.db.SendBatch(ctx, batch).Close()
-}
-
-// attemptArgs are the arguments of InsertAttempt.
-func attemptArgs(a sqlstore.AttemptRow) []any {
-	return []any{a.Seq, a.Number, a.Owner, a.StartedAt, a.FinishedAt, string(a.Outcome), a.Error, string(a.Class)}
 }
 
 func (e executor) NextDue(ctx context.Context, topic string, now time.Time) (time.Time, bool, error) {
@@ -383,6 +371,11 @@ func (e executor) DiscardMessage(ctx context.Context, seq int64, now time.Time) 
 	var d sqlstore.Replayed
 	err := e.db.QueryRow(ctx, e.q["DiscardMessage"], seq, now).Scan(&d.ID, &d.Topic, &d.SubmissionID, &d.Metadata)
 	return d, notFound(err)
+}
+
+func (e executor) KeepTransformed(ctx context.Context, seq int64) error {
+	_, err := e.db.Exec(ctx, e.q["KeepTransformed"], seq)
+	return err
 }
 
 // InsertEvents sends the inserts pipelined in one round trip.

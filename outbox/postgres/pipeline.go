@@ -15,7 +15,7 @@ import (
 )
 
 // A pipelined transaction holds back the writes whose results its caller
-// does not need (submissions, messages, events, attempts) and sends them
+// does not need (submissions, messages, events) and sends them
 // with its commit, in one pgx batch: one round trip for a transaction that
 // only writes, such as intake's. The statements of a batch up to its Sync
 // run in one implicit transaction (PostgreSQL protocol, "Pipelining"): an
@@ -266,8 +266,8 @@ func (t *pipeTx) SubmissionInfo(ctx context.Context, id string) (portal, tenant,
 }
 
 // InsertMessage holds back the insert.
-func (t *pipeTx) InsertMessage(_ context.Context, m outbox.Message, due, now time.Time, ignoreConflict bool) error {
-	query, args := t.insertMessage(m, due, now, ignoreConflict)
+func (t *pipeTx) InsertMessage(_ context.Context, m outbox.Message, due, now time.Time, how sqlstore.Insert) error {
+	query, args := t.insertMessage(m, due, now, how)
 	t.hold(held{sql: query, args: args, what: "insert message " + m.ID})
 	return nil
 }
@@ -276,14 +276,6 @@ func (t *pipeTx) InsertMessage(_ context.Context, m outbox.Message, due, now tim
 func (t *pipeTx) InsertEvents(_ context.Context, events []outbox.Event) error {
 	for _, ev := range events {
 		t.hold(held{sql: t.q["InsertEvent"], args: eventArgs(ev), what: "insert event of " + ev.SubmissionID})
-	}
-	return nil
-}
-
-// InsertAttempts holds back the inserts.
-func (t *pipeTx) InsertAttempts(_ context.Context, rows []sqlstore.AttemptRow) error {
-	for _, a := range rows {
-		t.hold(held{sql: t.q["InsertAttempt"], args: attemptArgs(a), what: "insert attempt of " + a.ID})
 	}
 	return nil
 }

@@ -77,8 +77,8 @@ func TestAddressedByKey(t *testing.T) {
 		args    string
 		changed int
 	}{
-		{"Complete", `'delivered', now(), '', now(), 't/plan', 'm1500', 'o', '', 0`, 1},
-		{"Complete", `'retrying', now(), 'boom', now(), 't/plan', 'm2999', 'o', 'transient', 1`, 1},
+		{"Complete", `'delivered', now(), '', now(), 't/plan', 'm1500', 'o', '', 0, now(), 'delivered'`, 1},
+		{"Complete", `'retrying', now(), 'boom', now(), 't/plan', 'm2999', 'o', 'transient', 1, now(), 'retry'`, 1},
 		{"Release", `'t/plan', ARRAY['m10', 'm2000'], 'o'`, 2},
 		{"ExtendLeases", `now() + interval '2 minutes', 't/plan', ARRAY['m11', 'm2001', 'm9999'], 'o'`, 2},
 		{"MakeDue", `now(), 't/plan', 'm3001'`, 1},

@@ -23,10 +23,12 @@ FROM submissions WHERE id = $1
 
 -- name: InsertMessage
 -- $8 the lease owner or '', $9 its lease_until (NULL unless leased): a message handed to the local relay.
+-- $10: the row derives the message's transformed event and takes its position (migration 009).
 INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state, attempts, next_attempt_at, created_at, updated_at,
-    lease_owner, lease_until, leased_at)
+    lease_owner, lease_until, leased_at, event_seq)
 VALUES ($1, $2, NULLIF($3, ''), $4, $5, 'pending', 0, $6, $7, $7,
-    NULLIF($8, ''), $9, CASE WHEN $8 = '' THEN NULL ELSE $7::timestamptz END)
+    NULLIF($8, ''), $9, CASE WHEN $8 = '' THEN NULL ELSE $7::timestamptz END,
+    CASE WHEN $10::boolean THEN nextval('outbox_events_seq_seq') END)
 
 -- name: Notify
 -- $1 the channel, $2 the topics: one notification each, in one statement.
@@ -58,24 +60,34 @@ RETURNING seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state,
           COALESCE(last_error, ''), created_at, updated_at, delivered_at, COALESCE(retry_from, created_at), COALESCE(last_error_class, '')
 
 -- name: Complete
-UPDATE outbox_messages
-SET state = $1::text, attempts = attempts + 1,
-    next_attempt_at = CASE WHEN $1::text = 'retrying' THEN $2::timestamptz ELSE next_attempt_at END,
-    last_error = CASE WHEN $1::text = 'delivered' THEN NULL ELSE $3::text END,
-    delivered_at = CASE WHEN $1::text = 'delivered' THEN $4::timestamptz ELSE NULL END,
-    last_error_class = CASE WHEN $1::text = 'delivered' THEN NULL ELSE NULLIF($8::text, '') END,
-    lease_owner = NULL, lease_until = NULL, leased_at = NULL, updated_at = $4::timestamptz
--- The row is addressed by its key (seq through the unique (topic, id)): a filter on topic and id
--- lets the planner, with the statistics of a small table, walk the partial index
--- outbox_messages_open and filter every open message of the topic (TestAddressedByKey).
-WHERE seq = (SELECT seq FROM outbox_messages WHERE topic = $5 AND id = $6)
-  AND lease_owner = $7 AND state IN ('pending', 'retrying')
-  AND ($9::int = 0 OR attempts = $9::int - 1) -- no other attempt recorded since the claim
-RETURNING seq, attempts, COALESCE(submission_id, ''), metadata
-
--- name: InsertAttempt
-INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome, error, error_class)
-VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), NULLIF($8, ''))
+-- The outcome and, in the same statement, the attempt's record, which derives the attempt's
+-- events for a message of a submission and takes their positions (migration 009): the
+-- attempt's, then, for a delivered or dead one, the final event's (a row's values are computed
+-- in column order). $10 the attempt's start, $11 its outcome.
+WITH done AS (
+    UPDATE outbox_messages
+    SET state = $1::text, attempts = attempts + 1,
+        next_attempt_at = CASE WHEN $1::text = 'retrying' THEN $2::timestamptz ELSE next_attempt_at END,
+        last_error = CASE WHEN $1::text = 'delivered' THEN NULL ELSE $3::text END,
+        delivered_at = CASE WHEN $1::text = 'delivered' THEN $4::timestamptz ELSE NULL END,
+        last_error_class = CASE WHEN $1::text = 'delivered' THEN NULL ELSE NULLIF($8::text, '') END,
+        lease_owner = NULL, lease_until = NULL, leased_at = NULL, updated_at = $4::timestamptz
+    -- The row is addressed by its key (seq through the unique (topic, id)): a filter on topic and id
+    -- lets the planner, with the statistics of a small table, walk the partial index
+    -- outbox_messages_open and filter every open message of the topic (TestAddressedByKey).
+    WHERE seq = (SELECT seq FROM outbox_messages WHERE topic = $5 AND id = $6)
+      AND lease_owner = $7 AND state IN ('pending', 'retrying')
+      AND ($9::int = 0 OR attempts = $9::int - 1) -- no other attempt recorded since the claim
+    RETURNING seq, attempts, submission_id, metadata
+), attempt AS (
+    INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome, error, error_class,
+        event_seq, final_event_seq)
+    SELECT seq, attempts, $7, $10, $4::timestamptz, $11::text, NULLIF($3::text, ''), NULLIF($8::text, ''),
+        CASE WHEN submission_id IS NOT NULL THEN nextval('outbox_events_seq_seq') END,
+        CASE WHEN submission_id IS NOT NULL AND $11::text IN ('delivered', 'dead') THEN nextval('outbox_events_seq_seq') END
+    FROM done
+)
+SELECT seq, attempts, COALESCE(submission_id, ''), metadata FROM done
 
 -- name: Release
 -- Each id addressed by its key, as in Complete.
@@ -175,10 +187,42 @@ SELECT portal_id, tenant_id, procedure_id FROM submissions WHERE id = $1
 SELECT EXISTS (SELECT 1 FROM submissions WHERE id = $1)
 
 -- name: Events
-SELECT e.seq, e.submission_id, s.portal_id, s.tenant_id, s.procedure_id, e.message_id, e.topic, e.kind,
+-- The trail in recording order: the stored events and those derived from rows (migration 009,
+-- sqlstore's package documentation). Actors as outbox.ActorPortal and outbox.ActorRelay, the
+-- detail of transformed is the metadata's outbox.MetaMessageType.
+SELECT e.seq, s.id, s.portal_id, s.tenant_id, s.procedure_id, e.message_id, e.topic, e.kind,
        e.attempt, e.outcome, e.actor, e.detail, e.at
 FROM outbox_events e JOIN submissions s ON s.id = e.submission_id
-WHERE e.submission_id = $1 ORDER BY e.seq
+WHERE e.submission_id = $1
+UNION ALL
+SELECT m.event_seq, s.id, s.portal_id, s.tenant_id, s.procedure_id, m.id, m.topic, 'transformed',
+       0, '', 'portal:' || s.portal_id, COALESCE(m.metadata ->> 'message_type', ''), m.created_at
+FROM outbox_messages m JOIN submissions s ON s.id = m.submission_id
+WHERE m.submission_id = $1 AND m.event_seq IS NOT NULL
+UNION ALL
+SELECT a.event_seq, s.id, s.portal_id, s.tenant_id, s.procedure_id, m.id, m.topic, 'attempt',
+       a.number, a.outcome, 'relay:' || a.owner, COALESCE(a.error, ''), a.finished_at
+FROM outbox_attempts a JOIN outbox_messages m ON m.seq = a.message_seq JOIN submissions s ON s.id = m.submission_id
+WHERE m.submission_id = $1 AND a.event_seq IS NOT NULL
+UNION ALL
+SELECT a.final_event_seq, s.id, s.portal_id, s.tenant_id, s.procedure_id, m.id, m.topic, a.outcome,
+       0, '', 'relay:' || a.owner, CASE WHEN a.outcome = 'dead' THEN COALESCE(a.error, '') ELSE '' END, a.finished_at
+FROM outbox_attempts a JOIN outbox_messages m ON m.seq = a.message_seq JOIN submissions s ON s.id = m.submission_id
+WHERE m.submission_id = $1 AND a.final_event_seq IS NOT NULL
+ORDER BY 1
+
+-- name: KeepTransformed
+-- The transformed event derived from message $1 becomes a stored event at its position (as
+-- Events derives it), and the row derives it no longer.
+WITH kept AS (
+    INSERT INTO outbox_events (seq, submission_id, message_id, topic, kind, actor, detail, at)
+    SELECT m.event_seq, m.submission_id, m.id, m.topic, 'transformed', 'portal:' || s.portal_id,
+           COALESCE(m.metadata ->> 'message_type', ''), m.created_at
+    FROM outbox_messages m JOIN submissions s ON s.id = m.submission_id
+    WHERE m.seq = $1 AND m.event_seq IS NOT NULL
+    RETURNING seq
+)
+UPDATE outbox_messages SET event_seq = NULL WHERE seq = $1 AND event_seq IN (SELECT seq FROM kept)
 
 -- name: StatsOpen
 SELECT topic, COUNT(*)::int, COUNT(*) FILTER (WHERE state = 'retrying')::int, MIN(created_at)

@@ -25,11 +25,11 @@ const notifyChannel = "amtsbote_outbox"
 
 var queryNames = []string{
 	"InsertSubmission", "SubmissionByKey", "SubmissionByID", "InsertMessage", "Notify", "ClaimDue", "ClaimHead",
-	"Complete", "InsertAttempt", "Release", "MakeDue", "NextDue", "MessagesBySubmission", "Attempts", "SchemaVersion",
+	"Complete", "Release", "MakeDue", "NextDue", "MessagesBySubmission", "Attempts", "SchemaVersion",
 	"List", "MessagesByID", "LockMessagesByID", "ReplayMessage", "ReplayDead", "Replays",
 	"InsertMessageIgnore", "InsertEvent", "SubmissionInfo", "SubmissionExists", "Events", "StatsOpen", "StatsDead",
 	"LastDelivered", "ListSubmissions", "MessagesOfSubmissions", "PurgeMessages", "PurgeSubmissions",
-	"DiscardMessage", "OpenAlarm", "CloseAlarm",
+	"DiscardMessage", "KeepTransformed", "OpenAlarm", "CloseAlarm",
 	"CommitWithin", "CommitBefore", "InsertSubmissionNew",
 	"PutBlobChunk", "LockBlobs", "DeleteStagedBlob", "StaleStagedBlobs", "PurgeStagedBlobs", "BlobByID", "BlobChunk",
 	"StagedChunks", "InsertBlob", "PurgeBlobChunks", "PurgeBlobs",

@@ -230,28 +230,52 @@ func (e executor) SubmissionExists(ctx context.Context, id string) (bool, error)
 	return exists, err
 }
 
-func (e executor) InsertMessage(ctx context.Context, m outbox.Message, due, now time.Time, ignoreConflict bool) error {
+func (e executor) InsertMessage(ctx context.Context, m outbox.Message, due, now time.Time, how sqlstore.Insert) error {
 	md, err := json.Marshal(nonNil(m.Metadata))
 	if err != nil {
 		return fmt.Errorf("encode metadata: %w", err)
-	}
-	query := e.q["InsertMessage"]
-	if ignoreConflict {
-		query = e.q["InsertMessageIgnore"]
 	}
 	var until, leasedAt sql.NullInt64 // NULL unless leased
 	if m.LeaseOwner != "" {
 		until = sql.NullInt64{Int64: micros(m.LeaseUntil), Valid: true}
 		leasedAt = sql.NullInt64{Int64: micros(now), Valid: true}
 	}
-	_, err = e.w.ExecContext(ctx, query, m.ID, m.Topic, nullString(m.SubmissionID),
-		sqlstore.NonNil(m.Payload), string(md), micros(due), micros(now), micros(now),
-		nullString(m.LeaseOwner), until, leasedAt)
+	args := []any{m.ID, m.Topic, nullString(m.SubmissionID), sqlstore.NonNil(m.Payload), string(md),
+		micros(due), micros(now), micros(now), nullString(m.LeaseOwner), until, leasedAt}
+	if how == sqlstore.InsertFollowUp {
+		_, err = e.w.ExecContext(ctx, e.q["InsertMessageIgnore"], args...)
+		return err
+	}
+	var pos sql.NullInt64 // the transformed event's position, NULL unless derived
+	if how == sqlstore.InsertTransformed {
+		if pos.Int64, err = e.takeEventSeqs(ctx, 1); err != nil {
+			return err
+		}
+		pos.Valid = true
+	}
+	_, err = e.w.ExecContext(ctx, e.q["InsertMessage"], append(args, pos)...)
 	return err
 }
 
+// takeEventSeqs takes n positions in the audit trail and returns the first.
+func (e executor) takeEventSeqs(ctx context.Context, n int) (int64, error) {
+	var last int64
+	err := e.w.QueryRowContext(ctx, e.q["TakeEventSeqs"], n).Scan(&last)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = e.w.QueryRowContext(ctx, e.q["StartEventSeqs"], n).Scan(&last)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("take audit trail positions: %w", err)
+	}
+	return last - int64(n) + 1, nil
+}
+
+// CompleteMessages runs the updates, then inserts the attempt records,
+// taking the positions of their events at once, in row order: an
+// attempt's, then the final event's after a delivered or dead one.
 func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.CompleteRow) ([]sqlstore.Completed, error) {
 	out := make([]sqlstore.Completed, len(rows))
+	positions := 0
 	for i, c := range rows {
 		u := &out[i]
 		var md string
@@ -267,18 +291,57 @@ func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.Complete
 			return nil, fmt.Errorf("decode metadata of %s: %w", c.ID, err)
 		}
 		u.Found = true
+		if u.SubmissionID != "" {
+			positions += 1 + finalEvents(c.Outcome)
+		}
+	}
+	var next int64
+	if positions > 0 {
+		var err error
+		if next, err = e.takeEventSeqs(ctx, positions); err != nil {
+			return nil, err
+		}
+	}
+	take := func() sql.NullInt64 {
+		next++
+		return sql.NullInt64{Int64: next - 1, Valid: true}
+	}
+	for i, c := range rows {
+		u := out[i]
+		if !u.Found {
+			continue
+		}
+		var pos, final sql.NullInt64 // NULL: no event derived
+		if u.SubmissionID != "" {
+			pos = take()
+			if finalEvents(c.Outcome) > 0 {
+				final = take()
+			}
+		}
+		if _, err := e.w.ExecContext(ctx, e.q["InsertAttempt"], u.Seq, u.Attempts, c.Owner,
+			micros(c.StartedAt), micros(c.FinishedAt), string(c.Outcome), nullString(c.Error), string(c.Class),
+			pos, final); err != nil {
+			return nil, fmt.Errorf("attempt of %s: %w", c.ID, err)
+		}
 	}
 	return out, nil
 }
 
-func (e executor) InsertAttempts(ctx context.Context, rows []sqlstore.AttemptRow) error {
-	for _, a := range rows {
-		if _, err := e.w.ExecContext(ctx, e.q["InsertAttempt"], a.Seq, a.Number, a.Owner,
-			micros(a.StartedAt), micros(a.FinishedAt), string(a.Outcome), nullString(a.Error), string(a.Class)); err != nil {
-			return fmt.Errorf("%s: %w", a.ID, err)
-		}
+// finalEvents is the number of events an attempt with outcome o derives
+// after its own: EventDelivered or EventDead for a final outcome.
+func finalEvents(o outbox.Outcome) int {
+	if o == outbox.OutcomeDelivered || o == outbox.OutcomeDead {
+		return 1
 	}
-	return nil
+	return 0
+}
+
+func (e executor) KeepTransformed(ctx context.Context, seq int64) error {
+	if _, err := e.w.ExecContext(ctx, e.q["KeepTransformed"], seq); err != nil {
+		return err
+	}
+	_, err := e.w.ExecContext(ctx, e.q["ClearTransformed"], seq)
+	return err
 }
 
 func (e executor) NextDue(ctx context.Context, topic string, now time.Time) (time.Time, bool, error) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/amtsbote/amtsbote/outbox"
+	"github.com/amtsbote/amtsbote/outbox/sqlstore"
 )
 
 // openConfig opens a store in a temporary directory with cfg (Path set here).
@@ -230,7 +231,7 @@ func TestGroupCommitFailureFailsAll(t *testing.T) {
 			return
 		}
 		m := outbox.Message{ID: "orphan", Topic: "t/p.q/d", SubmissionID: "no-such-submission", Payload: []byte("x")}
-		if err := ex.InsertMessage(ctx, m, time.Now(), time.Now(), false); err != nil {
+		if err := ex.InsertMessage(ctx, m, time.Now(), time.Now(), sqlstore.InsertQueued); err != nil {
 			errs <- fmt.Errorf("insert with deferred foreign key check: %w", err)
 			return
 		}

@@ -4,7 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/internal/sqlfile"
@@ -64,8 +68,170 @@ func TestMigrateKeepsData(t *testing.T) {
 		t.Fatalf("replays after migration: %+v %v", replays, err)
 	}
 	// Foreign keys are enforced again on the write connection.
-	_, err = s.write.ExecContext(ctx, `INSERT INTO outbox_attempts VALUES (999, 1, 'o', 1, 2, 'dead', NULL)`)
-	if err == nil {
-		t.Fatal("an attempt of no message was accepted: foreign keys are off")
+	// (With its columns named: a row of too few values fails whatever the foreign keys.)
+	_, err = s.write.ExecContext(ctx, `INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome)
+		VALUES (999, 1, 'o', 1, 2, 'dead')`)
+	if err == nil || !strings.Contains(err.Error(), "FOREIGN KEY") {
+		t.Fatalf("an attempt of no message: %v, want a foreign key error", err)
+	}
+}
+
+// eventsBefore009 is the Events query of schema version 7: every event a
+// stored row.
+const eventsBefore009 = `SELECT e.seq, e.submission_id, s.portal_id, s.tenant_id, s.procedure_id, e.message_id, e.topic, e.kind,
+       e.attempt, e.outcome, e.actor, e.detail, e.at
+FROM outbox_events e JOIN submissions s ON s.id = e.submission_id
+WHERE e.submission_id = ? ORDER BY e.seq`
+
+// TestMigrate009KeepsTrails: a database of schema version 7, whose events
+// are all stored rows (as the code before migration 009 wrote them), gives
+// the same trails after the migration, numbers included: no event twice,
+// none lost. An attempt recorded after the upgrade on an old message
+// follows them, derived from its row (no event row written).
+func TestMigrate009KeepsTrails(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	migs, err := sqlfile.Migrations(files, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`}
+	for _, m := range migs {
+		if m.Version > 7 {
+			break
+		}
+		stmts = append(stmts, m.SQL, `INSERT INTO schema_migrations VALUES (`+strconv.Itoa(m.Version)+`, '`+m.Name+`', 0)`)
+	}
+	// As TestMigrate009KeepsTrails of outbox/postgres; times in seconds.
+	stmts = append(stmts,
+		`INSERT INTO submissions (id, portal_id, tenant_id, procedure_id, request_hash, payload, created_at)
+		 VALUES ('s1', 'p', 't', 'bau', x'00', '{}', 1000000), ('s2', 'p', 't', 'bau', x'00', '{}', 1000000)`,
+		`INSERT INTO outbox_messages (seq, id, topic, submission_id, payload, metadata, state, attempts, next_attempt_at,
+		     created_at, updated_at, delivered_at, purged_at) VALUES
+		 (1, 'm1', 't/bau/fv', 's1', '', '{"message_type":"0200"}', 'delivered', 2, 1000000, 1000000, 5000000, 5000000, 9000000),
+		 (2, 'm2', 't/bau/amqp', 's1', '<x/>', '{}', 'retrying', 1, 9999000000000000, 1000000, 2000000, NULL, NULL),
+		 (3, 'x1', 't/bau/fv', 's2', '<x/>', '{}', 'pending', 0, 9999000000000000, 1000000, 1000000, NULL, NULL),
+		 (4, 'mail1', 't/~notify/office', 's1', '', '{}', 'delivered', 1, 5000000, 5000000, 6000000, 6000000, 9000000),
+		 (5, 'm3', 't/bau/case', 's1', '{}', '{}', 'pending', 0, 9999000000000000, 7000000, 7000000, NULL, NULL)`,
+		`INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome, error, error_class) VALUES
+		 (1, 1, 'o', 1000000, 1000000, 'dead', '400 Bad Request', 'receiver_rejected'),
+		 (2, 1, 'o', 2000000, 2000000, 'retry', '503', 'receiver_unavailable'),
+		 (1, 2, 'o2', 5000000, 5000000, 'delivered', NULL, NULL),
+		 (4, 1, 'o2', 6000000, 6000000, 'delivered', NULL, NULL)`,
+		`INSERT INTO outbox_replays (message_seq, replayed_at, replayed_by, reason, attempts) VALUES (1, 4000000, 'op', 'fixed', 1)`,
+		`INSERT INTO outbox_events (submission_id, message_id, topic, kind, attempt, outcome, actor, detail, at) VALUES
+		 ('s1', '', '', 'accepted', 0, '', 'portal:p', '', 1000000),
+		 ('s1', 'm1', 't/bau/fv', 'transformed', 0, '', 'portal:p', '0200', 1000000),
+		 ('s1', 'm2', 't/bau/amqp', 'transformed', 0, '', 'portal:p', '', 1000000),
+		 ('s2', '', '', 'accepted', 0, '', 'portal:p', '', 1000000),
+		 ('s2', 'x1', 't/bau/fv', 'transformed', 0, '', 'portal:p', '', 1000000),
+		 ('s1', 'm1', 't/bau/fv', 'attempt', 1, 'dead', 'relay:o', '400 Bad Request', 1000000),
+		 ('s1', 'm1', 't/bau/fv', 'dead', 0, '', 'relay:o', '400 Bad Request', 1000000),
+		 ('s1', 'm2', 't/bau/amqp', 'attempt', 1, 'retry', 'relay:o', '503', 2000000),
+		 ('s1', 'm1', 't/bau/fv', 'payload_viewed', 0, '', 'console:op', 'Rückfrage', 3000000),
+		 ('s1', 'm1', 't/bau/fv', 'replayed', 0, '', 'op', 'fixed', 4000000),
+		 ('s1', 'm1', 't/bau/fv', 'attempt', 2, 'delivered', 'relay:o2', '', 5000000),
+		 ('s1', 'm1', 't/bau/fv', 'delivered', 0, '', 'relay:o2', '', 5000000),
+		 ('s1', 'mail1', 't/~notify/office', 'attempt', 1, 'delivered', 'relay:o2', '', 6000000),
+		 ('s1', 'mail1', 't/~notify/office', 'delivered', 0, '', 'relay:o2', '', 6000000),
+		 ('s1', 'm3', 't/bau/case', 'transformed', 0, '', '', '', 7000000),
+		 ('s1', 'm1', 't/bau/fv', 'purged', 0, '', 'retention', '', 9000000),
+		 ('s1', 'mail1', 't/~notify/office', 'purged', 0, '', 'retention', '', 9000000)`)
+	for _, q := range stmts {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	old := executor{r: db, w: db, q: map[string]string{"Events": eventsBefore009}}
+	before := map[string][]outbox.Event{}
+	for _, id := range []string{"s1", "s2"} {
+		if before[id], err = old.Events(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(before["s1"]) != 15 || len(before["s2"]) != 2 {
+		t.Fatalf("fixture: %d and %d events", len(before["s1"]), len(before["s2"]))
+	}
+	count := func() int {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM outbox_events`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	rows := count()
+	db.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, id := range []string{"s1", "s2"} {
+		after, err := s.Events(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(after, before[id]) {
+			t.Errorf("trail of %s after migration 009:\n got %+v\nwant %+v", id, after, before[id])
+		}
+	}
+
+	// m2's second attempt, after the upgrade: derived, after the old events.
+	if _, err := s.write.ExecContext(ctx, `UPDATE outbox_messages SET next_attempt_at = 0 WHERE id = 'm2'`); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Claim(ctx, outbox.ClaimParams{Topic: "t/bau/amqp", Owner: "o3", Lease: time.Minute, Limit: 1})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("claim m2: %v %v", got, err)
+	}
+	done := time.Now().UTC().Truncate(time.Microsecond)
+	if err := s.Complete(ctx, outbox.Completion{Topic: "t/bau/amqp", ID: "m2", Owner: "o3", Outcome: outbox.OutcomeDelivered,
+		StartedAt: done, FinishedAt: done}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.Events(ctx, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != 17 || !reflect.DeepEqual(after[:15], before["s1"]) {
+		t.Fatalf("trail after a new attempt: %+v", after)
+	}
+	last := before["s1"][14].Seq
+	for i, want := range []outbox.Event{
+		{SubmissionID: "s1", PortalID: "p", Tenant: "t", Procedure: "bau", MessageID: "m2", Topic: "t/bau/amqp",
+			Kind: outbox.EventAttempt, Attempt: 2, Outcome: outbox.OutcomeDelivered, Actor: "relay:o3", At: done},
+		{SubmissionID: "s1", PortalID: "p", Tenant: "t", Procedure: "bau", MessageID: "m2", Topic: "t/bau/amqp",
+			Kind: outbox.EventDelivered, Actor: "relay:o3", At: done},
+	} {
+		e := after[15+i]
+		if e.Seq <= last {
+			t.Errorf("%s event: seq %d, not after %d", e.Kind, e.Seq, last)
+		}
+		last, e.Seq = e.Seq, 0
+		if !reflect.DeepEqual(e, want) {
+			t.Errorf("new event:\n got %+v\nwant %+v", e, want)
+		}
+	}
+	var rowsAfter int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM outbox_events`).Scan(&rowsAfter); err != nil {
+		t.Fatal(err)
+	}
+	if rowsAfter != rows {
+		t.Errorf("%d event rows after a delivered attempt, was %d: its events are derived", rowsAfter, rows)
+	}
+	// A stored event after them takes a number above the derived ones'.
+	if err := s.RecordAccess(ctx, outbox.Event{SubmissionID: "s1", MessageID: "m2", Topic: "t/bau/amqp",
+		Kind: outbox.EventPayloadViewed, Actor: "console:op"}); err != nil {
+		t.Fatal(err)
+	}
+	if after, err = s.Events(ctx, "s1"); err != nil || len(after) != 18 || after[17].Kind != outbox.EventPayloadViewed ||
+		after[17].Seq <= last {
+		t.Fatalf("trail after an access: %+v, %v", after, err)
 	}
 }

@@ -15,10 +15,29 @@ SELECT id, portal_id, tenant_id, procedure_id, COALESCE(idempotency_key, ''), re
 FROM submissions WHERE id = ?
 
 -- name: InsertMessage
--- The last three: lease_owner, lease_until, leased_at, NULL unless handed to the local relay.
+-- lease_owner, lease_until, leased_at: NULL unless handed to the local relay. event_seq: the
+-- position of the transformed event the row derives (TakeEventSeqs), NULL if none (migration 009).
 INSERT INTO outbox_messages (id, topic, submission_id, payload, metadata, state, attempts, next_attempt_at, created_at, updated_at,
-    lease_owner, lease_until, leased_at)
-VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)
+    lease_owner, lease_until, leased_at, event_seq)
+VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?)
+
+-- name: TakeEventSeqs
+-- Takes ?1 positions in the audit trail from the AUTOINCREMENT counter of outbox_events.seq
+-- (which its inserts keep above their rows' seqs, and migration 009 makes sure exists) and
+-- returns the last of them.
+UPDATE sqlite_sequence SET seq = seq + ?1 WHERE name = 'outbox_events' RETURNING seq
+
+-- name: StartEventSeqs
+-- TakeEventSeqs where the counter has no row (removed by hand): starts it above every position
+-- taken, stored or derived (a scan of the tables, on this path only).
+INSERT INTO sqlite_sequence (name, seq)
+SELECT 'outbox_events', COALESCE(MAX(p), 0) + ?1 FROM (
+    SELECT MAX(seq) AS p FROM outbox_events
+    UNION ALL SELECT MAX(event_seq) FROM outbox_messages
+    UNION ALL SELECT MAX(event_seq) FROM outbox_attempts
+    UNION ALL SELECT MAX(final_event_seq) FROM outbox_attempts
+)
+RETURNING seq
 
 -- name: ClaimDue
 UPDATE outbox_messages SET lease_owner = ?1, lease_until = ?2, leased_at = ?3, updated_at = ?3
@@ -55,8 +74,10 @@ WHERE topic = ?5 AND id = ?6 AND lease_owner = ?7 AND state IN ('pending', 'retr
 RETURNING seq, attempts, COALESCE(submission_id, ''), metadata
 
 -- name: InsertAttempt
-INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome, error, error_class)
-VALUES (?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''))
+-- event_seq, final_event_seq: the positions of the attempt's events (TakeEventSeqs), NULL if none.
+INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome, error, error_class,
+    event_seq, final_event_seq)
+VALUES (?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?)
 
 -- name: Release
 UPDATE outbox_messages SET lease_owner = NULL, lease_until = NULL, leased_at = NULL
@@ -136,10 +157,41 @@ SELECT portal_id, tenant_id, procedure_id FROM submissions WHERE id = ?
 SELECT EXISTS (SELECT 1 FROM submissions WHERE id = ?)
 
 -- name: Events
-SELECT e.seq, e.submission_id, s.portal_id, s.tenant_id, s.procedure_id, e.message_id, e.topic, e.kind,
+-- The trail in recording order: the stored events and those derived from rows (migration 009,
+-- sqlstore's package documentation). Actors as outbox.ActorPortal and outbox.ActorRelay, the
+-- detail of transformed is the metadata's outbox.MetaMessageType.
+SELECT e.seq, s.id, s.portal_id, s.tenant_id, s.procedure_id, e.message_id, e.topic, e.kind,
        e.attempt, e.outcome, e.actor, e.detail, e.at
 FROM outbox_events e JOIN submissions s ON s.id = e.submission_id
-WHERE e.submission_id = ? ORDER BY e.seq
+WHERE e.submission_id = ?1
+UNION ALL
+SELECT m.event_seq, s.id, s.portal_id, s.tenant_id, s.procedure_id, m.id, m.topic, 'transformed',
+       0, '', 'portal:' || s.portal_id, COALESCE(m.metadata ->> '$.message_type', ''), m.created_at
+FROM outbox_messages m JOIN submissions s ON s.id = m.submission_id
+WHERE m.submission_id = ?1 AND m.event_seq IS NOT NULL
+UNION ALL
+SELECT a.event_seq, s.id, s.portal_id, s.tenant_id, s.procedure_id, m.id, m.topic, 'attempt',
+       a.number, a.outcome, 'relay:' || a.owner, COALESCE(a.error, ''), a.finished_at
+FROM outbox_attempts a JOIN outbox_messages m ON m.seq = a.message_seq JOIN submissions s ON s.id = m.submission_id
+WHERE m.submission_id = ?1 AND a.event_seq IS NOT NULL
+UNION ALL
+SELECT a.final_event_seq, s.id, s.portal_id, s.tenant_id, s.procedure_id, m.id, m.topic, a.outcome,
+       0, '', 'relay:' || a.owner, CASE WHEN a.outcome = 'dead' THEN COALESCE(a.error, '') ELSE '' END, a.finished_at
+FROM outbox_attempts a JOIN outbox_messages m ON m.seq = a.message_seq JOIN submissions s ON s.id = m.submission_id
+WHERE m.submission_id = ?1 AND a.final_event_seq IS NOT NULL
+ORDER BY 1
+
+-- name: KeepTransformed
+-- The transformed event derived from message ?1 becomes a stored event at its position (as
+-- Events derives it); ClearTransformed follows.
+INSERT INTO outbox_events (seq, submission_id, message_id, topic, kind, actor, detail, at)
+SELECT m.event_seq, m.submission_id, m.id, m.topic, 'transformed', 'portal:' || s.portal_id,
+       COALESCE(m.metadata ->> '$.message_type', ''), m.created_at
+FROM outbox_messages m JOIN submissions s ON s.id = m.submission_id
+WHERE m.seq = ?1 AND m.event_seq IS NOT NULL
+
+-- name: ClearTransformed
+UPDATE outbox_messages SET event_seq = NULL WHERE seq = ?1
 
 -- name: StatsOpen
 SELECT topic, COUNT(*), SUM(CASE WHEN state = 'retrying' THEN 1 ELSE 0 END), MIN(created_at)

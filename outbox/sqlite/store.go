@@ -33,6 +33,7 @@ var queryNames = []string{
 	"List", "MessagesByID", "ReplayMessage", "ReplayDead", "InsertReplay", "Replays",
 	"InsertMessageIgnore", "InsertEvent", "SubmissionInfo", "SubmissionExists", "Events", "StatsOpen", "StatsDead", "LastDelivered",
 	"ListSubmissions", "MessagesOfSubmissions", "PurgeMessages", "PurgeSubmissions", "DiscardMessage",
+	"TakeEventSeqs", "StartEventSeqs", "KeepTransformed", "ClearTransformed",
 	"OpenAlarm", "CloseAlarm",
 	"PutBlobChunk", "DeleteStagedBlob", "PurgeStagedBlobs", "BlobByID", "BlobChunk", "StagedChunks", "InsertBlob",
 	"PurgeBlobChunks", "PurgeBlobs",

@@ -91,6 +91,10 @@ func (s *Store) Remap(ctx context.Context, r outbox.RemapRequest) error {
 		if md == nil {
 			md = map[string]string{}
 		}
+		// The transformed event keeps the message type it recorded.
+		if err := ex.KeepTransformed(ctx, seq); err != nil {
+			return fmt.Errorf("keep transformed event: %w", err)
+		}
 		if n, err := ex.RewriteMessagePayload(ctx, rows[0], r.Payload, md); err != nil {
 			return err
 		} else if n != 1 {

@@ -10,18 +10,22 @@ import (
 	"github.com/amtsbote/amtsbote/outbox"
 )
 
-// Events returns the audit trail of a submission.
+// Events returns the audit trail of a submission: one query, and a second
+// only when the trail is empty (a submission stored before the trail was).
 func (s *Store) Events(ctx context.Context, submissionID string) ([]outbox.Event, error) {
+	out, err := s.d.Events(ctx, submissionID)
+	if err != nil {
+		return nil, fmt.Errorf("events of %s: %w", submissionID, err)
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
 	exists, err := s.d.SubmissionExists(ctx, submissionID)
 	if err != nil {
 		return nil, fmt.Errorf("events of %s: %w", submissionID, err)
 	}
 	if !exists {
 		return nil, fmt.Errorf("events of %s: %w", submissionID, outbox.ErrNotFound)
-	}
-	out, err := s.d.Events(ctx, submissionID)
-	if err != nil {
-		return nil, fmt.Errorf("events of %s: %w", submissionID, err)
 	}
 	return out, nil
 }

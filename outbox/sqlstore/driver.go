@@ -85,16 +85,18 @@ type Executor interface {
 	// SubmissionExists reports whether a submission id is stored.
 	SubmissionExists(ctx context.Context, id string) (bool, error)
 
-	// InsertMessage stores m as pending, due at due, created at now. With
-	// ignoreConflict a message whose topic and id exist is left as it is
-	// (reactor follow-ups have deterministic ids). With m.LeaseOwner set it
-	// is stored leased to it until m.LeaseUntil, leased_at now.
-	InsertMessage(ctx context.Context, m outbox.Message, due, now time.Time, ignoreConflict bool) error
-	// CompleteMessages records the outcomes of leased messages, one result
-	// per row in order; a row whose lease is lost has Found false.
+	// InsertMessage stores m as pending, due at due, created at now, as how
+	// says. With m.LeaseOwner set it is stored leased to it until
+	// m.LeaseUntil, leased_at now.
+	InsertMessage(ctx context.Context, m outbox.Message, due, now time.Time, how Insert) error
+	// CompleteMessages records the outcomes of leased messages, each with
+	// its attempt record (numbered by the message's new attempt count), one
+	// result per row in order; a row whose lease is lost has Found false
+	// and writes nothing. The attempt record of a message that belongs to a
+	// submission takes the positions of its events in the audit trail
+	// (EventAttempt, and EventDelivered or EventDead after a final outcome,
+	// in row order), from which they are derived.
 	CompleteMessages(ctx context.Context, rows []CompleteRow) ([]Completed, error)
-	// InsertAttempts stores attempt records.
-	InsertAttempts(ctx context.Context, rows []AttemptRow) error
 	// NextDue reads when the earliest unfinished, unleased message of topic
 	// is due (ok false when there is none).
 	NextDue(ctx context.Context, topic string, now time.Time) (due time.Time, ok bool, err error)
@@ -127,10 +129,18 @@ type Executor interface {
 	// DiscardMessage discards the dead message seq and removes its payload
 	// (outbox.ErrNotFound when it is not dead).
 	DiscardMessage(ctx context.Context, seq int64, now time.Time) (Replayed, error)
+	// KeepTransformed stores the EventTransformed derived from message seq
+	// as an event of its own, at its position, and makes the message's row
+	// derive none: the event keeps what was recorded when the message's
+	// metadata changes (Remap). Nothing happens when the message has no
+	// derived event.
+	KeepTransformed(ctx context.Context, seq int64) error
 
-	// InsertEvents appends events to the audit trail.
+	// InsertEvents appends events to the audit trail (the kinds not derived
+	// from rows; see the package documentation).
 	InsertEvents(ctx context.Context, events []outbox.Event) error
-	// Events reads the audit trail of a submission, oldest first.
+	// Events reads the audit trail of a submission, stored and derived
+	// events, in recording order (empty when there is no such submission).
 	Events(ctx context.Context, submissionID string) ([]outbox.Event, error)
 	// StatsOpen reads Pending, Retrying and OldestPending of the topics with
 	// pending or retrying messages.
@@ -270,12 +280,21 @@ type Completed struct {
 	Metadata     map[string]string
 }
 
-// AttemptRow is the record of one attempt of message Seq.
-type AttemptRow struct {
-	Seq    int64
-	Number int
-	outbox.Completion
-}
+// Insert says how InsertMessage stores a message.
+type Insert int
+
+const (
+	// InsertQueued: a message of outbox.Tx.InsertMessages; a topic and id
+	// that exist are an error.
+	InsertQueued Insert = iota
+	// InsertTransformed: as InsertQueued, and the message's
+	// EventTransformed is derived from its row, which takes the event's
+	// position in the audit trail.
+	InsertTransformed
+	// InsertFollowUp: a reactor's follow-up, whose id is deterministic: a
+	// message whose topic and id exist is left as it is.
+	InsertFollowUp
+)
 
 // Lease is a message's lease: its owner, when it was taken and the
 // attempts recorded before it.

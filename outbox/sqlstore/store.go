@@ -104,14 +104,24 @@ func (s *Store) wake(topics []string) {
 	}
 }
 
-// record appends events to the audit trail in ex and inserts the follow-ups
-// of the reactor, returning their topics (to wake after the commit).
+// record appends events to the audit trail in ex and hands them to the
+// reactor (see react).
 func (s *Store) record(ctx context.Context, ex Executor, events []outbox.Event) ([]string, error) {
 	if len(events) == 0 {
 		return nil, nil
 	}
 	if err := ex.InsertEvents(ctx, events); err != nil {
 		return nil, fmt.Errorf("record events of %s: %w", events[0].SubmissionID, err)
+	}
+	return s.react(ctx, ex, events)
+}
+
+// react hands the events of a transaction, stored or derived from its rows,
+// to the reactor and inserts its follow-ups in ex, returning their topics
+// (to wake after the commit).
+func (s *Store) react(ctx context.Context, ex Executor, events []outbox.Event) ([]string, error) {
+	if len(events) == 0 {
+		return nil, nil
 	}
 	rp := s.reactor.Load()
 	if rp == nil {
@@ -134,7 +144,7 @@ func (s *Store) record(ctx context.Context, ex Executor, events []outbox.Event) 
 	now := s.now()
 	topics := make([]string, 0, len(follow))
 	for _, m := range follow {
-		if err := insertMessage(ctx, ex, m, now, true); err != nil {
+		if err := insertMessage(ctx, ex, m, now, InsertFollowUp); err != nil {
 			return nil, fmt.Errorf("follow-up: %w", err)
 		}
 		topics = append(topics, m.Topic)
@@ -144,12 +154,12 @@ func (s *Store) record(ctx context.Context, ex Executor, events []outbox.Event) 
 
 // insertMessage stores m as pending, due at once unless NextAttemptAt is
 // set, and leased when m.LeaseOwner is set.
-func insertMessage(ctx context.Context, ex Executor, m outbox.Message, now time.Time, ignoreConflict bool) error {
+func insertMessage(ctx context.Context, ex Executor, m outbox.Message, now time.Time, how Insert) error {
 	due := m.NextAttemptAt
 	if due.IsZero() {
 		due = now
 	}
-	if err := ex.InsertMessage(ctx, m, due, now, ignoreConflict); err != nil {
+	if err := ex.InsertMessage(ctx, m, due, now, how); err != nil {
 		return fmt.Errorf("insert message %s: %w", m.ID, err)
 	}
 	return nil
@@ -215,22 +225,40 @@ func (t *tx) CreateSubmission(ctx context.Context, sub outbox.Submission) (outbo
 	return existing, false, nil
 }
 
+// InsertMessages stores msgs. The EventTransformed of a message queued in
+// its submission's transaction is derived from the message's row; that of
+// one queued for a submission of an earlier transaction (which has no
+// actor) is stored.
 func (t *tx) InsertMessages(ctx context.Context, msgs []outbox.Message) error {
 	now := t.s.now()
-	var events []outbox.Event
+	var events, stored []outbox.Event
 	for _, m := range msgs {
-		if err := insertMessage(ctx, t.ex, m, now, false); err != nil {
+		how := InsertQueued
+		if m.SubmissionID != "" {
+			portal, ours := t.portals[m.SubmissionID]
+			ev := outbox.TransformedEvent(m, now, portal)
+			events = append(events, ev)
+			if ours && portal != "" { // the derived actor is ActorPortal(portal)
+				how = InsertTransformed
+			} else {
+				stored = append(stored, ev)
+			}
+		}
+		if err := insertMessage(ctx, t.ex, m, now, how); err != nil {
 			return err
 		}
 		if m.LeaseOwner == "" {
 			t.topics = append(t.topics, m.Topic) // a leased one is its owner's: nobody to wake
 		}
-		if m.SubmissionID != "" {
-			events = append(events, outbox.TransformedEvent(m, now, t.portals[m.SubmissionID]))
+	}
+	if len(stored) > 0 {
+		outbox.SortEvents(stored)
+		if err := t.ex.InsertEvents(ctx, stored); err != nil {
+			return fmt.Errorf("record events of %s: %w", stored[0].SubmissionID, err)
 		}
 	}
 	outbox.SortEvents(events)
-	topics, err := t.s.record(ctx, t.ex, events)
+	topics, err := t.s.react(ctx, t.ex, events)
 	if err != nil {
 		return err
 	}
@@ -266,7 +294,8 @@ func (s *Store) Complete(ctx context.Context, c outbox.Completion) error {
 }
 
 // CompleteBatch records the outcomes of several attempts in one transaction
-// (one commit): the state changes, then the attempt records, then the events.
+// (one commit): the state changes with their attempt records, from which the
+// events are derived.
 func (s *Store) CompleteBatch(ctx context.Context, cs []outbox.Completion) ([]error, error) {
 	errs := make([]error, len(cs))
 	var follow []string
@@ -291,7 +320,6 @@ func (s *Store) CompleteBatch(ctx context.Context, cs []outbox.Completion) ([]er
 		if err != nil {
 			return fmt.Errorf("complete: %w", err)
 		}
-		var attempts []AttemptRow
 		var events []outbox.Event
 		for j, u := range done {
 			c := cs[queued[j]]
@@ -299,17 +327,12 @@ func (s *Store) CompleteBatch(ctx context.Context, cs []outbox.Completion) ([]er
 				errs[queued[j]] = fmt.Errorf("complete %s: %w", c.ID, outbox.ErrLeaseLost) // nothing written for this one
 				continue
 			}
-			attempts = append(attempts, AttemptRow{Seq: u.Seq, Number: u.Attempts, Completion: c})
 			if u.SubmissionID != "" {
 				events = append(events, outbox.CompletionEvents(c, u.SubmissionID, u.Attempts, u.Metadata)...)
 			}
 		}
-		if len(attempts) > 0 {
-			if err := ex.InsertAttempts(ctx, attempts); err != nil {
-				return fmt.Errorf("record attempts: %w", err)
-			}
-		}
-		follow, err = s.record(ctx, ex, events)
+		// The events are derived from the attempt records: the reactor gets them, nothing more is stored.
+		follow, err = s.react(ctx, ex, events)
 		return err
 	})
 	if err != nil {
