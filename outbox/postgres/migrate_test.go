@@ -5,12 +5,12 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/internal/sqlfile"
+	"github.com/amtsbote/amtsbote/outbox/outboxtest"
 	"github.com/amtsbote/amtsbote/outbox/postgres/pgtest"
 )
 
@@ -124,59 +124,14 @@ func TestMigrate009KeepsTrails(t *testing.T) {
 	}
 
 	// m2's second attempt, after the upgrade: derived, after the old events.
-	var rows int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM outbox_events`).Scan(&rows); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := pool.Exec(ctx, `UPDATE outbox_messages SET next_attempt_at = now() WHERE id = 'm2'`); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Claim(ctx, outbox.ClaimParams{Topic: "t/bau/amqp", Owner: "o3", Lease: time.Minute, Limit: 1})
-	if err != nil || len(got) != 1 {
-		t.Fatalf("claim m2: %v %v", got, err)
-	}
-	done := time.Now().UTC().Truncate(time.Microsecond)
-	if err := s.Complete(ctx, outbox.Completion{Topic: "t/bau/amqp", ID: "m2", Owner: "o3", Outcome: outbox.OutcomeDelivered,
-		StartedAt: done, FinishedAt: done}); err != nil {
-		t.Fatal(err)
-	}
-	after, err := s.Events(ctx, "s1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(after) != 17 || !reflect.DeepEqual(after[:15], before["s1"]) {
-		t.Fatalf("trail after a new attempt: %+v", after)
-	}
-	last := before["s1"][14].Seq
-	for i, want := range []outbox.Event{
-		{SubmissionID: "s1", PortalID: "p", Tenant: "t", Procedure: "bau", MessageID: "m2", Topic: "t/bau/amqp",
-			Kind: outbox.EventAttempt, Attempt: 2, Outcome: outbox.OutcomeDelivered, Actor: "relay:o3", At: done},
-		{SubmissionID: "s1", PortalID: "p", Tenant: "t", Procedure: "bau", MessageID: "m2", Topic: "t/bau/amqp",
-			Kind: outbox.EventDelivered, Actor: "relay:o3", At: done},
-	} {
-		e := after[15+i]
-		if e.Seq <= last {
-			t.Errorf("%s event: seq %d, not after %d", e.Kind, e.Seq, last)
+	outboxtest.NewEventsFollowUpgradedTrail(t, s, before["s1"], func() int {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM outbox_events`).Scan(&n); err != nil {
+			t.Fatal(err)
 		}
-		last, e.Seq = e.Seq, 0
-		if !reflect.DeepEqual(e, want) {
-			t.Errorf("new event:\n got %+v\nwant %+v", e, want)
-		}
-	}
-	var rowsAfter int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM outbox_events`).Scan(&rowsAfter); err != nil {
-		t.Fatal(err)
-	}
-	if rowsAfter != rows {
-		t.Errorf("%d event rows after a delivered attempt, was %d: its events are derived", rowsAfter, rows)
-	}
-	// A stored event after them takes a number above the derived ones'.
-	if err := s.RecordAccess(ctx, outbox.Event{SubmissionID: "s1", MessageID: "m2", Topic: "t/bau/amqp",
-		Kind: outbox.EventPayloadViewed, Actor: "console:op"}); err != nil {
-		t.Fatal(err)
-	}
-	if after, err = s.Events(ctx, "s1"); err != nil || len(after) != 18 || after[17].Kind != outbox.EventPayloadViewed ||
-		after[17].Seq <= last {
-		t.Fatalf("trail after an access: %+v, %v", after, err)
-	}
+		return n
+	})
 }

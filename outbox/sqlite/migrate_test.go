@@ -8,10 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/internal/sqlfile"
+	"github.com/amtsbote/amtsbote/outbox/outboxtest"
 )
 
 // TestMigrateKeepsData upgrades a database of schema version 2 holding a
@@ -157,14 +157,6 @@ func TestMigrate009KeepsTrails(t *testing.T) {
 	if len(before["s1"]) != 15 || len(before["s2"]) != 2 {
 		t.Fatalf("fixture: %d and %d events", len(before["s1"]), len(before["s2"]))
 	}
-	count := func() int {
-		var n int
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM outbox_events`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	rows := count()
 	db.Close()
 
 	s, err := Open(ctx, path)
@@ -186,52 +178,11 @@ func TestMigrate009KeepsTrails(t *testing.T) {
 	if _, err := s.write.ExecContext(ctx, `UPDATE outbox_messages SET next_attempt_at = 0 WHERE id = 'm2'`); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Claim(ctx, outbox.ClaimParams{Topic: "t/bau/amqp", Owner: "o3", Lease: time.Minute, Limit: 1})
-	if err != nil || len(got) != 1 {
-		t.Fatalf("claim m2: %v %v", got, err)
-	}
-	done := time.Now().UTC().Truncate(time.Microsecond)
-	if err := s.Complete(ctx, outbox.Completion{Topic: "t/bau/amqp", ID: "m2", Owner: "o3", Outcome: outbox.OutcomeDelivered,
-		StartedAt: done, FinishedAt: done}); err != nil {
-		t.Fatal(err)
-	}
-	after, err := s.Events(ctx, "s1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(after) != 17 || !reflect.DeepEqual(after[:15], before["s1"]) {
-		t.Fatalf("trail after a new attempt: %+v", after)
-	}
-	last := before["s1"][14].Seq
-	for i, want := range []outbox.Event{
-		{SubmissionID: "s1", PortalID: "p", Tenant: "t", Procedure: "bau", MessageID: "m2", Topic: "t/bau/amqp",
-			Kind: outbox.EventAttempt, Attempt: 2, Outcome: outbox.OutcomeDelivered, Actor: "relay:o3", At: done},
-		{SubmissionID: "s1", PortalID: "p", Tenant: "t", Procedure: "bau", MessageID: "m2", Topic: "t/bau/amqp",
-			Kind: outbox.EventDelivered, Actor: "relay:o3", At: done},
-	} {
-		e := after[15+i]
-		if e.Seq <= last {
-			t.Errorf("%s event: seq %d, not after %d", e.Kind, e.Seq, last)
+	outboxtest.NewEventsFollowUpgradedTrail(t, s, before["s1"], func() int {
+		var n int
+		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM outbox_events`).Scan(&n); err != nil {
+			t.Fatal(err)
 		}
-		last, e.Seq = e.Seq, 0
-		if !reflect.DeepEqual(e, want) {
-			t.Errorf("new event:\n got %+v\nwant %+v", e, want)
-		}
-	}
-	var rowsAfter int
-	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM outbox_events`).Scan(&rowsAfter); err != nil {
-		t.Fatal(err)
-	}
-	if rowsAfter != rows {
-		t.Errorf("%d event rows after a delivered attempt, was %d: its events are derived", rowsAfter, rows)
-	}
-	// A stored event after them takes a number above the derived ones'.
-	if err := s.RecordAccess(ctx, outbox.Event{SubmissionID: "s1", MessageID: "m2", Topic: "t/bau/amqp",
-		Kind: outbox.EventPayloadViewed, Actor: "console:op"}); err != nil {
-		t.Fatal(err)
-	}
-	if after, err = s.Events(ctx, "s1"); err != nil || len(after) != 18 || after[17].Kind != outbox.EventPayloadViewed ||
-		after[17].Seq <= last {
-		t.Fatalf("trail after an access: %+v, %v", after, err)
-	}
+		return n
+	})
 }
