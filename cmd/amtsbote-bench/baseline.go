@@ -40,8 +40,11 @@ func randomBytes(n int) []byte {
 	return b
 }
 
-// insertLoop runs n transactions from c goroutines and measures them.
-func insertLoop(ctx context.Context, n, c int, tx func(ctx context.Context, i int) error) (baselineResult, error) {
+// insertLoop runs n transactions from c goroutines and measures them. With a
+// rate above 0, transaction i starts no earlier than i/rate seconds after the
+// first (paced like a fixed-rate run, to measure the cost per transaction at
+// that rate); else each goroutine starts its next one at once.
+func insertLoop(ctx context.Context, n, c int, rate float64, tx func(ctx context.Context, i int) error) (baselineResult, error) {
 	lat := make([]time.Duration, n)
 	var next atomic.Int64
 	var firstErr error
@@ -56,6 +59,9 @@ func insertLoop(ctx context.Context, n, c int, tx func(ctx context.Context, i in
 				i := int(next.Add(1)) - 1
 				if i >= n || ctx.Err() != nil {
 					return
+				}
+				if rate > 0 {
+					time.Sleep(time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
 				}
 				t0 := time.Now()
 				if err := tx(ctx, i); err != nil {
@@ -79,7 +85,7 @@ func insertLoop(ctx context.Context, n, c int, tx func(ctx context.Context, i in
 // connections: the floor for our intake on PostgreSQL. With notify, each
 // transaction also sends a NOTIFY before it commits, as the store does to wake
 // the relays: the difference shows what that costs.
-func pgxBaseline(ctx context.Context, dbURL string, n, c int, sizes rowSizes, notify bool) (baselineResult, error) {
+func pgxBaseline(ctx context.Context, dbURL string, n, c int, rate float64, sizes rowSizes, notify bool) (baselineResult, error) {
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		return baselineResult{}, err
@@ -98,7 +104,7 @@ func pgxBaseline(ctx context.Context, dbURL string, n, c int, sizes rowSizes, no
 		return baselineResult{}, fmt.Errorf("pgx baseline: create tables: %w", err)
 	}
 	sub, msg := randomBytes(sizes.submission), randomBytes(sizes.message)
-	return insertLoop(ctx, n, c, func(ctx context.Context, _ int) error {
+	return insertLoop(ctx, n, c, rate, func(ctx context.Context, _ int) error {
 		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			id, now := uuid.NewString(), time.Now()
 			if _, err := tx.Exec(ctx, `INSERT INTO baseline_submissions (id, payload, created_at) VALUES ($1, $2, $3)`, id, sub, now); err != nil {
@@ -120,7 +126,7 @@ func pgxBaseline(ctx context.Context, dbURL string, n, c int, sizes rowSizes, no
 // sqliteBaseline does the same as pgxBaseline through database/sql and
 // modernc.org/sqlite with the store's settings: WAL, synchronous=FULL, one
 // writer connection, BEGIN IMMEDIATE.
-func sqliteBaseline(ctx context.Context, dir string, n, c int, sizes rowSizes) (baselineResult, error) {
+func sqliteBaseline(ctx context.Context, dir string, n, c int, rate float64, sizes rowSizes) (baselineResult, error) {
 	v := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
 		v.Add("_pragma", p)
@@ -142,7 +148,7 @@ func sqliteBaseline(ctx context.Context, dir string, n, c int, sizes rowSizes) (
 		}
 	}
 	sub, msg := randomBytes(sizes.submission), randomBytes(sizes.message)
-	return insertLoop(ctx, n, c, func(ctx context.Context, _ int) error {
+	return insertLoop(ctx, n, c, rate, func(ctx context.Context, _ int) error {
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
@@ -222,7 +228,7 @@ func watermillBaseline(ctx context.Context, dbURL string, n, c, size int) (basel
 		}
 	}()
 	start := time.Now()
-	if _, err := insertLoop(ctx, n, c, func(ctx context.Context, _ int) error {
+	if _, err := insertLoop(ctx, n, c, 0, func(ctx context.Context, _ int) error {
 		m := message.NewMessage(watermill.NewUUID(), payload)
 		m.Metadata.Set("published", time.Now().Format(time.RFC3339Nano))
 		return pub.Publish(topic, m)
@@ -242,7 +248,7 @@ func watermillBaseline(ctx context.Context, dbURL string, n, c, size int) (basel
 // bare net/http server on the loopback that reads each body and answers
 // 202: the floor of one HTTP exchange on this machine, of which a
 // submission makes two (the portal's POST and the delivery).
-func httpBaseline(ctx context.Context, n, c, size int) (baselineResult, error) {
+func httpBaseline(ctx context.Context, n, c int, rate float64, size int) (baselineResult, error) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusAccepted)
@@ -251,7 +257,7 @@ func httpBaseline(ctx context.Context, n, c, size int) (baselineResult, error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}}
 	defer client.CloseIdleConnections()
 	body := randomBytes(size)
-	return insertLoop(ctx, n, c, func(ctx context.Context, _ int) error {
+	return insertLoop(ctx, n, c, rate, func(ctx context.Context, _ int) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, bytes.NewReader(body))
 		if err != nil {
 			return err

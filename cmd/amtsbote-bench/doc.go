@@ -10,8 +10,12 @@
 // latency, accepted->delivered latency (p50, p99) and the gateway's peak RSS,
 // then the baselines: a plain pgx insert loop (and the same with a NOTIFY) and a
 // bare watermill-sql publish->ack pipeline on PostgreSQL, or a database/sql
-// insert loop on SQLite with the store's settings; and the ratios. -runs repeats
-// everything and prints the median of each figure.
+// insert loop on SQLite with the store's settings; and the ratios. In a
+// fixed-rate run the HTTP and insert baselines are paced at the same rate (their
+// machine CPU per operation is then the floor at that rate; their ratios say
+// nothing), watermill-sql runs as fast as it can. -runs repeats everything and
+// prints the median of each figure. The warm-up (4 submissions per client, at
+// least 200, at the run's concurrency) grows the gateway's pools first.
 //
 // With -counts (the default) those runs also report costs per delivered
 // submission over the load phase, which do not depend on the machine's load:
