@@ -66,3 +66,18 @@ func NewEventsFollowUpgradedTrail(t *testing.T, s outbox.Store, before []outbox.
 		t.Fatalf("trail after an access: %+v, %v", after, err)
 	}
 }
+
+// TrailsUnchanged checks that the store reads each submission's trail as
+// before (a migration must not change a recorded trail).
+func TrailsUnchanged(t *testing.T, s outbox.Store, before map[string][]outbox.Event) {
+	t.Helper()
+	for id, want := range before {
+		after, err := s.Events(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(after, want) {
+			t.Errorf("trail of %s after the migration:\n got %+v\nwant %+v", id, after, want)
+		}
+	}
+}
