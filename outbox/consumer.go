@@ -309,6 +309,10 @@ type subscription struct {
 	// unclaimed for want of a slot: only then does a freed slot wake it, so
 	// that the end of a handed message's attempt costs no claim.
 	wantSlot atomic.Bool
+	// refused counts the offers refused for want of a slot; drained is the
+	// count that the last claim to come up short had seen before it began.
+	// While they differ, offers are refused (handoff.go).
+	refused, drained atomic.Uint64
 }
 
 func (sub *subscription) run() {
@@ -343,6 +347,7 @@ func (sub *subscription) run() {
 			sub.breaker.unclaimed(0) // a probe's slot was handed meanwhile: given back
 		}
 		if reserved > 0 {
+			refused := sub.refused.Load() // a claim coming up short drained these
 			msgs, err := sub.store.Claim(sub.soft, ClaimParams{
 				Topic: sub.topic, Owner: sub.cfg.Owner, Limit: reserved,
 				Lease: sub.cfg.Lease, Ordered: sub.opts.Ordered,
@@ -367,6 +372,7 @@ func (sub *subscription) run() {
 				}
 				if len(msgs) < reserved {
 					sub.wantSlot.Store(false) // none left due: new ones wake it through the watch
+					sub.drained.Store(refused)
 				}
 				if len(msgs) < limit {
 					sub.breaker.unclaimed(len(msgs))

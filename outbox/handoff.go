@@ -21,8 +21,10 @@ type Ticket struct {
 // Offer reserves a delivery slot on topic for a message the caller is
 // about to commit, without waiting: ok is false when the topic is not
 // routed here, its route is Ordered (strict FIFO keeps claiming the head),
-// its circuit is not closed, all of its Concurrency slots are taken, or the
-// relay does not run (not yet, or stopping). The ticket is taken against
+// its circuit is not closed, all of its Concurrency slots are taken, an
+// offer was refused for want of a slot and the claim loop has not yet found
+// the topic drained (the backlog goes first), or the relay does not run
+// (not yet, or stopping). The ticket is taken against
 // the topic's current subscription: if a reroute ends that subscription
 // before Hand, the handed message's lease is released at once.
 //
@@ -51,6 +53,37 @@ func (r *Relay) Offer(topic string) (*Ticket, bool) {
 	return &Ticket{relay: r, sub: sub}, true
 }
 
+// A message whose offer was refused is committed unleased and waits for the
+// claim loop. If later offers took the slots as they freed, the claim loop
+// would win only some of them, and under sustained load such a message
+// would wait until the load eased (the tail of issue #20). So a refusal for
+// want of a slot opens a backlog: offers are refused, freed slots wake the
+// claim loop, and it claims the waiting messages in their order, as many at
+// once as slots are free. The backlog closes when a claim that began after
+// the last refusal finds fewer due messages than it had slots for.
+
+// refuse records an offer refused for want of a slot. Offers refused behind
+// the backlog are not counted, or under sustained load it would never close;
+// their messages are committed before, or woken by their commit after, the
+// claim that closes it.
+func (sub *subscription) refuse() {
+	sub.refused.Add(1)
+	sub.wantSlot.Store(true) // a freed slot wakes the claim loop
+	// And so does the refusal: if no message follows it (the caller did
+	// not commit), the loop's next claim comes up short and closes the
+	// backlog, rather than its next poll.
+	select {
+	case sub.freed <- struct{}{}:
+	default:
+	}
+}
+
+// backlogged reports whether messages refused an offer may still wait for
+// a claim.
+func (sub *subscription) backlogged() bool {
+	return sub.refused.Load() != sub.drained.Load()
+}
+
 // wake makes the claim loop of topic's current subscription claim now.
 func (r *Relay) wake(topic string) {
 	r.mu.Lock()
@@ -66,11 +99,19 @@ func (r *Relay) wake(topic string) {
 }
 
 // reserve takes a slot and counts a ticket in inflight, unless the
-// subscription ended or stops, or no slot is free.
+// subscription ended or stops, a backlog waits for the claim loop, or no
+// slot is free.
 func (sub *subscription) reserve() bool {
 	sub.handMu.Lock()
 	defer sub.handMu.Unlock()
-	if sub.ended || sub.soft.Err() != nil || !trySend(sub.slots) {
+	if sub.ended || sub.soft.Err() != nil {
+		return false
+	}
+	if sub.backlogged() {
+		return false // the claim loop takes it with the rest
+	}
+	if !trySend(sub.slots) {
+		sub.refuse()
 		return false
 	}
 	sub.inflight.Add(1) // before run's Wait: ended is set under handMu before it

@@ -113,3 +113,84 @@ func TestHandAfterRerouteReleases(t *testing.T) {
 	default:
 	}
 }
+
+// A message whose offer was refused for want of a slot goes first: until
+// the claim loop has claimed it, Offer refuses, so that the slot its
+// delivery frees goes to the claim loop rather than to the next offer.
+// Once a claim finds the topic drained, offers are taken again.
+func TestOfferYieldsToBacklog(t *testing.T) {
+	t.Parallel()
+	store := openStore(t)
+	const topic = "t/p.q/backlog"
+	const first, waiting = "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c", "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d"
+	release := make(chan struct{})
+	calls := make(chan string, 8)
+	deliverer := outbox.DelivererFunc(func(_ context.Context, d outbox.Delivery) error {
+		calls <- d.MessageID
+		if d.MessageID == first {
+			<-release
+		}
+		return nil
+	})
+	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
+		Routes: map[string]outbox.Route{topic: {Deliverer: deliverer, Options: outbox.TopicOptions{Policy: quickRetry, Concurrency: 1}}},
+		// No poll during the test: only wake-ups make the loop claim.
+		Subscriber:  outbox.SubscriberConfig{PollInterval: time.Hour, Lease: time.Hour},
+		BlipRetries: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, relay)
+	ticket := outboxtest.Offer(t, relay, topic)
+	m := outbox.Message{ID: first, Topic: topic, Payload: []byte("<x/>")}
+	ticket.Lease(&m)
+	if err := store.InTx(context.Background(), func(tx outbox.Tx) error {
+		return tx.InsertMessages(context.Background(), []outbox.Message{m})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ticket.Hand(m)
+	if got := <-calls; got != first {
+		t.Fatalf("delivered %s first, want the handed message", got)
+	}
+	// The one slot is taken: the offer is refused and the message committed
+	// unleased, for the claim loop.
+	if _, ok := relay.Offer(topic); ok {
+		t.Fatal("Offer gave a second slot with Concurrency 1")
+	}
+	enqueue(t, store, topic, waiting)
+	close(release)
+	// The freed slot is the waiting message's: offers made meanwhile, as
+	// fast as they come, are all refused until its delivery began.
+	for delivered := false; !delivered; {
+		select {
+		case got := <-calls:
+			if got != waiting {
+				t.Fatalf("delivered %s, want the waiting message", got)
+			}
+			delivered = true
+		default:
+			if ticket, ok := relay.Offer(topic); ok {
+				ticket.Cancel()
+				// Taken legitimately only if, since the select, the waiting
+				// message was claimed and delivered and the backlog drained
+				// (a slow test goroutine): its call came first then.
+				select {
+				case got := <-calls:
+					if got != waiting {
+						t.Fatalf("delivered %s, want the waiting message", got)
+					}
+					delivered = true
+				default:
+					t.Fatal("Offer took the freed slot while a refused message waited for it")
+				}
+			}
+		}
+	}
+	if _, err := awaitState(store, waiting, outbox.StateDelivered); err != nil {
+		t.Fatal(err)
+	}
+	// The backlog is drained once a claim comes up short: offers are taken again.
+	outboxtest.Offer(t, relay, topic).Cancel()
+}
