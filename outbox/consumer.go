@@ -296,15 +296,21 @@ type subscription struct {
 	// slot back as soon as its outcome is known, so the next message is delivered
 	// while the commit runs, and at most twice Concurrency messages are leased.
 	recording chan struct{}
-	// slots holds one value per attempt in flight or reserved: by the claim
-	// loop before it claims, by a ticket of the Relay's handoff (Offer).
+	// slots holds one value per attempt in flight or reserved by the claim
+	// loop before it claims.
 	slots chan struct{}
-	// inflight counts the attempts in flight and the tickets outstanding;
-	// run waits for them when it ends.
+	// inflight counts the attempts in flight, the tickets outstanding and
+	// the handed messages waiting in queue; run waits for them when it ends.
 	inflight sync.WaitGroup
-	// handMu guards ended: once run ends, no ticket is issued.
-	handMu sync.Mutex
-	ended  bool
+	// handMu guards the Relay's handoff (handoff.go): ended (once run ends,
+	// no ticket is issued), places (tickets outstanding and handed messages
+	// in queue, up to HandLimit) and queue (handed messages waiting for a
+	// slot, in the order handed; a freed slot goes to the first).
+	handMu   sync.Mutex
+	ended    bool
+	places   int
+	queue    []Message
+	released atomic.Pointer[func()] // after endHandoff released queued leases, when set
 	// wantSlot is set while the claim loop may have left due messages
 	// unclaimed for want of a slot: only then does a freed slot wake it, so
 	// that the end of a handed message's attempt costs no claim.
@@ -353,7 +359,7 @@ func (sub *subscription) run() {
 				Lease: sub.cfg.Lease, Ordered: sub.opts.Ordered,
 			})
 			for range reserved - len(msgs) {
-				<-slots // not used
+				sub.passSlot() // not used
 			}
 			switch {
 			case err != nil && sub.soft.Err() != nil:
@@ -426,10 +432,13 @@ func (sub *subscription) launch(m Message) {
 	}()
 }
 
-// freeSlot gives a slot back and wakes the claim loop if it waits for
-// one (an ordered topic's always: its next message waits for this one).
+// freeSlot passes a slot to the first handed message waiting for one, or
+// gives it back and wakes the claim loop if it waits for one (an ordered
+// topic's always: its next message waits for this one).
 func (sub *subscription) freeSlot() {
-	<-sub.slots
+	if !sub.passSlot() {
+		return
+	}
 	if !sub.opts.Ordered && !sub.wantSlot.Load() {
 		return
 	}
@@ -550,11 +559,11 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-func (sub *subscription) release(id string) {
+func (sub *subscription) release(ids ...string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(sub.hard), 10*time.Second)
 	defer cancel()
-	if err := sub.store.Release(ctx, sub.cfg.Owner, sub.topic, []string{id}); err != nil {
-		sub.cfg.Logger.Warn("outbox lease not released; it expires on its own",
-			slog.String("message_id", id), slog.String("topic", sub.topic), slog.Any("error", err))
+	if err := sub.store.Release(ctx, sub.cfg.Owner, sub.topic, ids); err != nil {
+		sub.cfg.Logger.Warn("outbox leases not released; they expire on their own",
+			slog.Any("message_ids", ids), slog.String("topic", sub.topic), slog.Any("error", err))
 	}
 }

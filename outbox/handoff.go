@@ -5,12 +5,14 @@ import (
 	"time"
 )
 
-// Ticket is a delivery slot of a running Relay reserved for one message
-// that is about to be committed (see Relay.Offer). The message is inserted
-// already leased to the relay (Lease), and after the commit handed to it in
-// memory (Hand): it is then delivered without a claim, a NextDue query or a
-// notification. A Ticket must end in Hand or Cancel, once; it holds its slot
-// until then, and the end of its topic's subscription waits for it.
+// Ticket is a place in a running Relay's hand queue reserved for one
+// message that is about to be committed (see Relay.Offer). The message is
+// inserted already leased to the relay (Lease), and after the commit handed
+// to it in memory (Hand): it is then delivered without a claim, a NextDue
+// query or a notification, at once if a delivery slot is free, else when
+// the next one frees, in the order handed. A Ticket must end in Hand or
+// Cancel, once; it holds its place until then, and the end of its topic's
+// subscription waits for it.
 type Ticket struct {
 	relay  *Relay
 	sub    *subscription
@@ -18,13 +20,13 @@ type Ticket struct {
 	leased time.Time // when Lease was called
 }
 
-// Offer reserves a delivery slot on topic for a message the caller is
-// about to commit, without waiting: ok is false when the topic is not
-// routed here, its route is Ordered (strict FIFO keeps claiming the head),
-// its circuit is not closed, all of its Concurrency slots are taken, an
-// offer was refused for want of a slot and the claim loop has not yet found
-// the topic drained (the backlog goes first), or the relay does not run
-// (not yet, or stopping). The ticket is taken against
+// Offer reserves a place on topic for a message the caller is about to
+// commit, without waiting: ok is false when the topic is not routed here,
+// its route is Ordered (strict FIFO keeps claiming the head), its circuit
+// is not closed, HandLimit tickets and handed messages waiting for a slot
+// are outstanding, an offer was refused for that reason and the claim loop
+// has not yet found the topic drained (the backlog goes first), or the relay
+// does not run (not yet, or stopping). The ticket is taken against
 // the topic's current subscription: if a reroute ends that subscription
 // before Hand, the handed message's lease is released at once.
 //
@@ -53,16 +55,27 @@ func (r *Relay) Offer(topic string) (*Ticket, bool) {
 	return &Ticket{relay: r, sub: sub}, true
 }
 
-// A message whose offer was refused is committed unleased and waits for the
-// claim loop. If later offers took the slots as they freed, the claim loop
-// would win only some of them, and under sustained load such a message
-// would wait until the load eased (the tail of issue #20). So a refusal for
-// want of a slot opens a backlog: offers are refused, freed slots wake the
-// claim loop, and it claims the waiting messages in their order, as many at
-// once as slots are free. The backlog closes when a claim that began after
-// the last refusal finds fewer due messages than it had slots for.
+// HandLimit is how many tickets and handed messages waiting for a delivery
+// slot a topic with concurrency delivery slots takes: 8 per slot, at least
+// 64. A ticket does not take a slot while its transaction commits, so a
+// stalled commit (a WAL flush, a checkpoint) cannot fill the slots with
+// messages not yet committed and push the next ones onto the claim path;
+// handed messages wait for a slot in memory, leased and renewed by the
+// heartbeat, as long as about 8 deliveries take. Beyond that the destination
+// is slower than intake, and messages wait in the database for the claim
+// loop instead.
+func HandLimit(concurrency int) int { return max(8*concurrency, 64) }
 
-// refuse records an offer refused for want of a slot. Offers refused behind
+// A message whose offer was refused is committed unleased and waits for the
+// claim loop. If later offers kept taking the places as they freed, the
+// claim loop would win only some slots, and under sustained load such a
+// message would wait until the load eased. So a refusal for want of a place
+// opens a backlog: offers are refused, freed slots wake the claim loop, and
+// it claims the waiting messages in their order, as many at once as slots
+// are free. The backlog closes when a claim that began after the last
+// refusal finds fewer due messages than it had slots for.
+
+// refuse records an offer refused for want of a place. Offers refused behind
 // the backlog are not counted, or under sustained load it would never close;
 // their messages are committed before, or woken by their commit after, the
 // claim that closes it.
@@ -98,9 +111,9 @@ func (r *Relay) wake(topic string) {
 	}
 }
 
-// reserve takes a slot and counts a ticket in inflight, unless the
-// subscription ended or stops, a backlog waits for the claim loop, or no
-// slot is free.
+// reserve takes a place and counts a ticket in inflight, unless the
+// subscription ended or stops, a backlog waits for the claim loop, or
+// HandLimit places are taken.
 func (sub *subscription) reserve() bool {
 	sub.handMu.Lock()
 	defer sub.handMu.Unlock()
@@ -110,20 +123,74 @@ func (sub *subscription) reserve() bool {
 	if sub.backlogged() {
 		return false // the claim loop takes it with the rest
 	}
-	if !trySend(sub.slots) {
+	if sub.places >= HandLimit(sub.opts.Concurrency) {
 		sub.refuse()
 		return false
 	}
+	sub.places++
 	sub.inflight.Add(1) // before run's Wait: ended is set under handMu before it
 	return true
 }
 
-// endHandoff issues no more tickets; run calls it before it waits for the
+// handOver starts the attempt on the handed message m, which holds a place
+// and counts in inflight: with a free slot at once, else when one frees.
+func (sub *subscription) handOver(m Message) {
+	sub.hold(sub.topic, m.ID)
+	sub.handMu.Lock()
+	if !trySend(sub.slots) {
+		sub.queue = append(sub.queue, m)
+		sub.handMu.Unlock()
+		return
+	}
+	sub.places--
+	sub.handMu.Unlock()
+	sub.launch(m)
+}
+
+// passSlot gives a slot that an attempt or the claim loop no longer needs
+// to the first handed message waiting, and starts its attempt; when none
+// waits (or the subscription stops) it gives the slot back and reports so.
+func (sub *subscription) passSlot() (freed bool) {
+	sub.handMu.Lock()
+	if len(sub.queue) == 0 || sub.ended || sub.soft.Err() != nil {
+		<-sub.slots
+		sub.handMu.Unlock()
+		return true
+	}
+	m := sub.queue[0]
+	sub.queue[0] = Message{}
+	sub.queue = sub.queue[1:]
+	sub.places--
+	sub.handMu.Unlock()
+	sub.launch(m)
+	return false
+}
+
+// endHandoff issues no more tickets and releases the leases of the handed
+// messages still waiting for a slot; run calls it before it waits for the
 // attempts in flight and the tickets outstanding.
 func (sub *subscription) endHandoff() {
 	sub.handMu.Lock()
-	defer sub.handMu.Unlock()
 	sub.ended = true
+	waiting := sub.queue
+	sub.queue = nil
+	sub.places -= len(waiting)
+	sub.handMu.Unlock()
+	if len(waiting) == 0 {
+		return
+	}
+	ids := make([]string, len(waiting))
+	for i, m := range waiting {
+		ids[i] = m.ID
+	}
+	sub.release(ids...)
+	for _, id := range ids {
+		sub.unhold(sub.topic, id)
+		sub.inflight.Done()
+	}
+	if wake := sub.released.Load(); wake != nil {
+		(*wake)() // a new route's subscription claims them
+	}
 }
 
 // Lease sets m's lease to the ticket's relay (LeaseOwner, LeaseUntil one
@@ -159,21 +226,27 @@ func (t *Ticket) Hand(m Message) {
 			// Its subscription stopped (shutdown, reroute): the lease is
 			// released, and the topic's current subscription, if any, woken.
 			sub.release(m.ID)
-			sub.freeSlot()
+			sub.givePlace()
 			sub.inflight.Done()
 			t.relay.wake(sub.topic)
 			return
 		}
-		sub.hold(sub.topic, m.ID)
-		sub.launch(m) // with the ticket's slot and inflight count; a stopped one releases the lease
+		sub.handOver(m) // with the ticket's place and inflight count; a stopped one releases the lease
 	})
 }
 
-// Cancel gives the slot back: the message was not committed. Hand and
+// Cancel gives the place back: the message was not committed. Hand and
 // Cancel after the first call do nothing.
 func (t *Ticket) Cancel() {
 	t.once.Do(func() {
-		t.sub.freeSlot()
+		t.sub.givePlace()
 		t.sub.inflight.Done()
 	})
+}
+
+// givePlace gives back the place of a ticket not handed over.
+func (sub *subscription) givePlace() {
+	sub.handMu.Lock()
+	sub.places--
+	sub.handMu.Unlock()
 }

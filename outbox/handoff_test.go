@@ -8,6 +8,7 @@ import (
 
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/outboxtest"
+	"github.com/amtsbote/amtsbote/outbox/sqlite"
 )
 
 // Offer refuses where the message must be claimed: a topic not routed
@@ -42,12 +43,12 @@ func TestOfferRefused(t *testing.T) {
 	if _, ok := relay.Offer(ordered); ok {
 		t.Error("Offer gave a slot on an ordered topic")
 	}
-	// Full: the one slot is taken by a ticket.
-	ticket := outboxtest.Offer(t, relay, plain)
+	// Full: HandLimit places are taken by tickets.
+	tickets := offerAll(t, relay, plain, outbox.HandLimit(1))
 	if _, ok := relay.Offer(plain); ok {
-		t.Error("Offer gave a second slot with Concurrency 1")
+		t.Errorf("Offer gave place %d with Concurrency 1", outbox.HandLimit(1)+1)
 	}
-	ticket.Cancel()
+	cancelAll(tickets)
 	// Open circuit: one failure opens it for an hour.
 	enqueue(t, store, broken, "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
 	deadline := time.Now().Add(30 * time.Second)
@@ -114,9 +115,165 @@ func TestHandAfterRerouteReleases(t *testing.T) {
 	}
 }
 
-// A message whose offer was refused for want of a slot goes first: until
-// the claim loop has claimed it, Offer refuses, so that the slot its
-// delivery frees goes to the claim loop rather than to the next offer.
+// offerAll takes n tickets on topic.
+func offerAll(t *testing.T, relay *outbox.Relay, topic string, n int) []*outbox.Ticket {
+	t.Helper()
+	tickets := make([]*outbox.Ticket, n)
+	for i := range tickets {
+		tickets[i] = outboxtest.Offer(t, relay, topic)
+	}
+	return tickets
+}
+
+func cancelAll(tickets []*outbox.Ticket) {
+	for _, t := range tickets {
+		t.Cancel()
+	}
+}
+
+// commitHanded commits a message of topic with id leased through a ticket,
+// and hands it over.
+func commitHanded(t *testing.T, store outbox.Store, relay *outbox.Relay, topic, id string) {
+	t.Helper()
+	ticket := outboxtest.Offer(t, relay, topic)
+	m := outbox.Message{ID: id, Topic: topic, Payload: []byte("<x/>")}
+	ticket.Lease(&m)
+	if err := store.InTx(context.Background(), func(tx outbox.Tx) error {
+		return tx.InsertMessages(context.Background(), []outbox.Message{m})
+	}); err != nil {
+		ticket.Cancel()
+		t.Fatal(err)
+	}
+	ticket.Hand(m)
+}
+
+// blockingDeliverer reports each delivery's message id on calls and holds
+// the delivery of block until release is closed (or its context ends).
+func blockingDeliverer(block string, calls chan<- string, release <-chan struct{}) outbox.Deliverer {
+	return outbox.DelivererFunc(func(ctx context.Context, d outbox.Delivery) error {
+		calls <- d.MessageID
+		if d.MessageID == block {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+}
+
+// Handed messages beyond the free slots wait in memory and take the slots
+// as they free, in the order handed: no claim, attempt 1 each.
+func TestHandedWaitForSlotInOrder(t *testing.T) {
+	t.Parallel()
+	store := &outboxtest.CountingStore{Store: openStore(t)}
+	const topic = "t/p.q/queue"
+	ids := []string{"8b9c0d1e-2f3a-4b4c-8d5e-6f7a8b9c0d1e", "9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f", "0d1e2f3a-4b5c-4d6e-8f7a-8b9c0d1e2f3a"}
+	release := make(chan struct{})
+	calls := make(chan string, 8)
+	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
+		Routes: map[string]outbox.Route{topic: {Deliverer: blockingDeliverer(ids[0], calls, release),
+			Options: outbox.TopicOptions{Policy: quickRetry, Concurrency: 1}}},
+		Subscriber:  outbox.SubscriberConfig{PollInterval: time.Hour, Lease: time.Hour},
+		BlipRetries: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, relay)
+	// The claim loop's first claim and next-due query find nothing.
+	for deadline := time.Now().Add(10 * time.Second); store.NextDues.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no next-due query within 10s of the start")
+		}
+	}
+	claims := store.Claims.Load()
+	for _, id := range ids {
+		commitHanded(t, store, relay, topic, id)
+	}
+	if got := <-calls; got != ids[0] {
+		t.Fatalf("delivered %s first, want %s", got, ids[0])
+	}
+	select {
+	case got := <-calls:
+		t.Fatalf("delivered %s while the one slot was taken", got)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	for _, want := range ids[1:] {
+		if got := <-calls; got != want {
+			t.Fatalf("delivered %s, want %s (the order handed)", got, want)
+		}
+	}
+	for _, id := range ids {
+		m, err := awaitState(store.Store.(*sqlite.Store), id, outbox.StateDelivered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Attempts != 1 {
+			t.Errorf("%s: %d attempts, want 1", id, m.Attempts)
+		}
+	}
+	if n := store.Claims.Load() - claims; n != 0 {
+		t.Errorf("the waiting messages cost %d claims, want none", n)
+	}
+}
+
+// A relay that stops releases the leases of the handed messages still
+// waiting for a slot: the next process delivers them at once, as their
+// first attempt, rather than after their lease (an hour).
+func TestHandedWaitingReleasedAtStop(t *testing.T) {
+	t.Parallel()
+	store := openStore(t)
+	const topic = "t/p.q/stopping"
+	const busy, waiting = "1e2f3a4b-5c6d-4e7f-8a8b-9c0d1e2f3a4b", "2f3a4b5c-6d7e-4f8a-9b9c-0d1e2f3a4b5c"
+	calls := make(chan string, 8)
+	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
+		Routes: map[string]outbox.Route{topic: {Deliverer: blockingDeliverer(busy, calls, nil),
+			Options: outbox.TopicOptions{Policy: quickRetry, Concurrency: 1}}},
+		Subscriber: outbox.SubscriberConfig{PollInterval: time.Hour, Lease: time.Hour, Owner: "stopping",
+			DrainTimeout: 100 * time.Millisecond}, // the busy delivery is given up
+		BlipRetries: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, relay)
+	commitHanded(t, store, relay, topic, busy)
+	if got := <-calls; got != busy {
+		t.Fatalf("delivered %s, want %s", got, busy)
+	}
+	commitHanded(t, store, relay, topic, waiting)
+	stop()
+	select {
+	case got := <-calls:
+		t.Fatalf("the stopping relay delivered %s", got)
+	default:
+	}
+	next := make(chan string, 8)
+	nextRelay, err := outbox.NewRelay(store, outbox.RelayConfig{
+		Routes: map[string]outbox.Route{topic: {Deliverer: blockingDeliverer("", next, nil),
+			Options: outbox.TopicOptions{Policy: quickRetry, Concurrency: 2}}},
+		Subscriber:  outbox.SubscriberConfig{PollInterval: time.Hour, Lease: time.Hour, Owner: "next"},
+		BlipRetries: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, nextRelay)
+	m, err := awaitState(store, waiting, outbox.StateDelivered)
+	if err != nil {
+		t.Fatal(err) // its lease (an hour) would have kept it from the next process
+	}
+	if m.Attempts != 1 {
+		t.Errorf("%d attempts, want 1 (the first, by the next process)", m.Attempts)
+	}
+}
+
+// A message whose offer was refused goes first: until the claim loop has
+// claimed it, Offer refuses, even where places are free again, so that the
+// slot that frees next goes to the claim loop rather than to a new ticket.
 // Once a claim finds the topic drained, offers are taken again.
 func TestOfferYieldsToBacklog(t *testing.T) {
 	t.Parallel()
@@ -125,15 +282,9 @@ func TestOfferYieldsToBacklog(t *testing.T) {
 	const first, waiting = "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c", "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d"
 	release := make(chan struct{})
 	calls := make(chan string, 8)
-	deliverer := outbox.DelivererFunc(func(_ context.Context, d outbox.Delivery) error {
-		calls <- d.MessageID
-		if d.MessageID == first {
-			<-release
-		}
-		return nil
-	})
 	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
-		Routes: map[string]outbox.Route{topic: {Deliverer: deliverer, Options: outbox.TopicOptions{Policy: quickRetry, Concurrency: 1}}},
+		Routes: map[string]outbox.Route{topic: {Deliverer: blockingDeliverer(first, calls, release),
+			Options: outbox.TopicOptions{Policy: quickRetry, Concurrency: 1}}},
 		// No poll during the test: only wake-ups make the loop claim.
 		Subscriber:  outbox.SubscriberConfig{PollInterval: time.Hour, Lease: time.Hour},
 		BlipRetries: -1,
@@ -142,51 +293,30 @@ func TestOfferYieldsToBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, relay)
-	ticket := outboxtest.Offer(t, relay, topic)
-	m := outbox.Message{ID: first, Topic: topic, Payload: []byte("<x/>")}
-	ticket.Lease(&m)
-	if err := store.InTx(context.Background(), func(tx outbox.Tx) error {
-		return tx.InsertMessages(context.Background(), []outbox.Message{m})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	ticket.Hand(m)
+	// The one slot is taken by a delivery that waits for release.
+	commitHanded(t, store, relay, topic, first)
 	if got := <-calls; got != first {
 		t.Fatalf("delivered %s first, want the handed message", got)
 	}
-	// The one slot is taken: the offer is refused and the message committed
+	// All places taken: the offer is refused and the message committed
 	// unleased, for the claim loop.
+	tickets := offerAll(t, relay, topic, outbox.HandLimit(1))
 	if _, ok := relay.Offer(topic); ok {
-		t.Fatal("Offer gave a second slot with Concurrency 1")
+		t.Fatalf("Offer gave place %d with Concurrency 1", outbox.HandLimit(1)+1)
 	}
 	enqueue(t, store, topic, waiting)
-	close(release)
-	// The freed slot is the waiting message's: offers made meanwhile, as
-	// fast as they come, are all refused until its delivery began.
-	for delivered := false; !delivered; {
-		select {
-		case got := <-calls:
-			if got != waiting {
-				t.Fatalf("delivered %s, want the waiting message", got)
-			}
-			delivered = true
-		default:
-			if ticket, ok := relay.Offer(topic); ok {
-				ticket.Cancel()
-				// Taken legitimately only if, since the select, the waiting
-				// message was claimed and delivered and the backlog drained
-				// (a slow test goroutine): its call came first then.
-				select {
-				case got := <-calls:
-					if got != waiting {
-						t.Fatalf("delivered %s, want the waiting message", got)
-					}
-					delivered = true
-				default:
-					t.Fatal("Offer took the freed slot while a refused message waited for it")
-				}
-			}
+	cancelAll(tickets)
+	// Places are free, but the refused message waits for the slot.
+	for range 20 {
+		if ticket, ok := relay.Offer(topic); ok {
+			ticket.Cancel()
+			t.Fatal("Offer took a place while a refused message waited for the slot")
 		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if got := <-calls; got != waiting {
+		t.Fatalf("delivered %s, want the waiting message", got)
 	}
 	if _, err := awaitState(store, waiting, outbox.StateDelivered); err != nil {
 		t.Fatal(err)

@@ -44,6 +44,8 @@ func (r *Relay) subscribeLocked(topic string, route Route) error {
 		cancel()
 		return err
 	}
+	wake := func() { r.wake(topic) }
+	sub.released.Store(&wake)
 	rs.sub = sub
 	r.subs[topic] = rs
 	return nil

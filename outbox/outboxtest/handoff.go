@@ -14,7 +14,7 @@ import (
 // RunHandoff checks messages handed from a commit to the relay of the same
 // process (Relay.Offer) on the store: delivered without a claim and without
 // waking the topic's watchers, recorded as a claimed one; a failed commit
-// gives the slot back; a message committed but never handed (the process
+// gives the place back; a message committed but never handed (the process
 // died) is recovered as an attempt of unknown outcome and delivered again;
 // one handed while the relay stops has its lease released.
 func RunHandoff(t *testing.T, open Opener) {
@@ -23,7 +23,7 @@ func RunHandoff(t *testing.T, open Opener) {
 		fn   func(t *testing.T, s outbox.Store)
 	}{
 		{"HandedIsDeliveredWithoutClaim", testHandoffDelivers},
-		{"FailedCommitGivesSlotBack", testHandoffRollback},
+		{"FailedCommitGivesPlaceBack", testHandoffRollback},
 		{"NeverHandedIsRecovered", testHandoffLost},
 		{"HandedAtShutdownIsReleased", testHandoffShutdown},
 	}
@@ -203,8 +203,12 @@ func testHandoffRollback(t *testing.T, s outbox.Store) {
 	rec := newRecorder(nil)
 	r := startHandoffRelay(t, s, topic, "rollback-owner", rec, outbox.SubscriberConfig{PollInterval: 50 * time.Millisecond, Lease: 30 * time.Second})
 	ticket := Offer(t, r.Relay, topic)
+	others := make([]*outbox.Ticket, outbox.HandLimit(1)-1)
+	for i := range others {
+		others[i] = Offer(t, r.Relay, topic)
+	}
 	if _, ok := r.Offer(topic); ok {
-		t.Fatal("Offer gave a second slot with Concurrency 1")
+		t.Fatalf("Offer gave place %d with Concurrency 1", outbox.HandLimit(1)+1)
 	}
 	m := NewMessage(topic, NewSubmission("").ID)
 	errBroken := errors.New("broken")
@@ -216,8 +220,12 @@ func testHandoffRollback(t *testing.T, s outbox.Store) {
 	if _, err := s.Message(ctxT(t), m.ID); !errors.Is(err, outbox.ErrNotFound) {
 		t.Errorf("Message after the rollback: %v, want ErrNotFound", err)
 	}
-	// The slot is free again, and nothing was delivered.
-	Offer(t, r.Relay, topic).Cancel() // else the cancelled ticket kept its slot
+	// Its place is free again (once the claim loop found nothing left by
+	// the refusal), and nothing was delivered.
+	Offer(t, r.Relay, topic).Cancel() // else the cancelled ticket kept its place
+	for _, o := range others {
+		o.Cancel()
+	}
 	// The claim loop still runs: a message published the usual way is delivered.
 	sub, msgs := accept(t, s, topic)
 	waitState(t, s, sub.ID, msgs[0].ID, outbox.StateDelivered, 30*time.Second)
