@@ -231,7 +231,7 @@ func (c *consumer) subscribe(ctx context.Context, topic string, attempt attemptF
 	sub := &subscription{
 		consumer: c, topic: topic, opts: opts, attempt: attempt,
 		soft: soft, hard: hard, freed: make(chan struct{}, 1),
-		breaker: c.breaker(topic, opts.Breaker), recording: make(chan struct{}, opts.Concurrency),
+		breaker: c.breaker(topic, opts.Breaker), recording: make(chan struct{}, HandLimit(opts.Concurrency)),
 		slots: make(chan struct{}, opts.Concurrency),
 	}
 	c.wg.Add(1)
@@ -292,9 +292,11 @@ type subscription struct {
 	hard    context.Context // ends: give up on attempts in flight
 	freed   chan struct{}   // an attempt finished; a slot is free
 	breaker *breaker
-	// recording bounds the outcomes waiting to be recorded: a delivery gives its
-	// slot back as soon as its outcome is known, so the next message is delivered
-	// while the commit runs, and at most twice Concurrency messages are leased.
+	// recording bounds the outcomes waiting to be recorded (HandLimit): a
+	// delivery gives its slot back as soon as its outcome is known, so the next
+	// message is delivered while the commit runs. A bound of Concurrency made
+	// the commit's latency a limit on deliveries: 16 outcomes per commit of
+	// 16 ms is 1,000/s, and a slow commit left the relay behind for seconds.
 	recording chan struct{}
 	// slots holds one value per attempt in flight or reserved by the claim
 	// loop before it claims.

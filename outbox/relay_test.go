@@ -252,17 +252,17 @@ func (h *heldRecords) Complete(ctx context.Context, c outbox.Completion) error {
 	return h.Store.Complete(ctx, c)
 }
 
-// deliveriesWhileRecordsWait publishes three messages to a topic of
+// deliveriesWhileRecordsWait publishes want+1 messages to a topic of
 // concurrency 1 whose outcomes cannot be recorded yet. It waits for want
 // deliveries, then for any further one the relay makes; it returns how many
-// there were, then lets the records through and checks that all three end
+// there were, then lets the records through and checks that all end
 // delivered.
 func deliveriesWhileRecordsWait(t *testing.T, ordered bool, want int) int {
 	t.Helper()
 	base := openStore(t)
 	store := &heldRecords{Store: base, open: make(chan struct{})}
 	topic := "t/p.q/d"
-	delivered := make(chan string, 3)
+	delivered := make(chan string, want+1)
 	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
 		Routes: map[string]outbox.Route{topic: {
 			Deliverer: outbox.DelivererFunc(func(_ context.Context, d outbox.Delivery) error {
@@ -277,7 +277,10 @@ func deliveriesWhileRecordsWait(t *testing.T, ordered bool, want int) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := []string{"8a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e41", "8a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e42", "8a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e43"}
+	ids := make([]string, want+1)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("8a1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d%04d", i)
+	}
 	for _, id := range ids {
 		enqueue(t, base, topic, id)
 	}
@@ -307,11 +310,13 @@ func deliveriesWhileRecordsWait(t *testing.T, ordered bool, want int) int {
 
 // A delivery gives its slot back once its outcome is known: the next message
 // is delivered while the record commits. Outcomes waiting to be recorded are
-// bounded by the concurrency, so with concurrency 1 a third waits.
+// bounded by HandLimit, so with concurrency 1 the delivery after HandLimit(1)
+// of them holds the slot until it can wait too, and the next one waits.
 func TestNextDeliveryWhileOutcomeIsRecorded(t *testing.T) {
 	t.Parallel()
-	if n := deliveriesWhileRecordsWait(t, false, 2); n != 2 {
-		t.Fatalf("%d deliveries while the first outcome waited to be recorded, want 2 (the slot given back, then the bound on waiting records)", n)
+	want := outbox.HandLimit(1) + 1
+	if n := deliveriesWhileRecordsWait(t, false, want); n != want {
+		t.Fatalf("%d deliveries while the first outcome waited to be recorded, want %d (the slot given back, then the bound on waiting records)", n, want)
 	}
 }
 
