@@ -150,11 +150,24 @@ func (sub *subscription) handOver(m Message) {
 // passSlot gives a slot that an attempt or the claim loop no longer needs
 // to the first handed message waiting, and starts its attempt; when none
 // waits (or the subscription stops) it gives the slot back and reports so.
+//
+// Once the circuit is no longer closed, the waiting messages' leases are
+// released instead: they wait in the database for the breaker's pause and
+// probes like any other message of the topic.
 func (sub *subscription) passSlot() (freed bool) {
 	sub.handMu.Lock()
 	if len(sub.queue) == 0 || sub.ended || sub.soft.Err() != nil {
 		<-sub.slots
 		sub.handMu.Unlock()
+		return true
+	}
+	if sub.breaker.State() != CircuitClosed {
+		waiting := sub.queue
+		sub.queue = nil
+		sub.places -= len(waiting)
+		<-sub.slots
+		sub.handMu.Unlock()
+		go sub.releaseWaiting(waiting) // a statement: not on the delivery's path
 		return true
 	}
 	m := sub.queue[0]
@@ -176,6 +189,12 @@ func (sub *subscription) endHandoff() {
 	sub.queue = nil
 	sub.places -= len(waiting)
 	sub.handMu.Unlock()
+	sub.releaseWaiting(waiting)
+}
+
+// releaseWaiting releases the leases of handed messages taken out of the
+// queue, and wakes the topic's current subscription to claim them.
+func (sub *subscription) releaseWaiting(waiting []Message) {
 	if len(waiting) == 0 {
 		return
 	}
@@ -189,7 +208,7 @@ func (sub *subscription) endHandoff() {
 		sub.inflight.Done()
 	}
 	if wake := sub.released.Load(); wake != nil {
-		(*wake)() // a new route's subscription claims them
+		(*wake)() // this subscription, or a new route's, claims them
 	}
 }
 

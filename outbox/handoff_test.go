@@ -324,3 +324,66 @@ func TestOfferYieldsToBacklog(t *testing.T) {
 	// The backlog is drained once a claim comes up short: offers are taken again.
 	outboxtest.Offer(t, relay, topic).Cancel()
 }
+
+// When the circuit opens, the handed messages waiting for a slot are not
+// attempted: their leases are released, and they wait in the database for
+// the breaker's pause like any other message of the topic.
+func TestHandedWaitingReleasedWhenCircuitOpens(t *testing.T) {
+	t.Parallel()
+	store := openStore(t)
+	const topic = "t/p.q/breaking"
+	const failing, waiting = "3a4b5c6d-7e8f-4a9b-8c0d-1e2f3a4b5c6d", "4b5c6d7e-8f9a-4b0c-9d1e-2f3a4b5c6d7e"
+	release := make(chan struct{})
+	calls := make(chan string, 8)
+	deliverer := outbox.DelivererFunc(func(ctx context.Context, d outbox.Delivery) error {
+		calls <- d.MessageID
+		<-release
+		return errors.New("503 Service Unavailable")
+	})
+	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
+		Routes: map[string]outbox.Route{topic: {Deliverer: deliverer, Options: outbox.TopicOptions{Policy: quickRetry, Concurrency: 1,
+			Breaker: outbox.BreakerOptions{Threshold: 1, Pause: time.Hour}}}},
+		Subscriber:  outbox.SubscriberConfig{PollInterval: time.Hour, Lease: time.Hour},
+		BlipRetries: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, relay)
+	commitHanded(t, store, relay, topic, failing)
+	if got := <-calls; got != failing {
+		t.Fatalf("delivered %s, want %s", got, failing)
+	}
+	commitHanded(t, store, relay, topic, waiting)
+	close(release) // the failure opens the circuit for an hour
+	for deadline := time.Now().Add(10 * time.Second); relay.CircuitState(topic) != outbox.CircuitOpen; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("circuit not open within 10s of the failure")
+		}
+	}
+	// Another process claims the waiting message at once: its lease (an
+	// hour) was released.
+	other := make(chan string, 8)
+	otherRelay, err := outbox.NewRelay(store, outbox.RelayConfig{
+		Routes: map[string]outbox.Route{topic: {Deliverer: blockingDeliverer("", other, nil),
+			Options: outbox.TopicOptions{Policy: quickRetry, Concurrency: 1}}},
+		Subscriber:  outbox.SubscriberConfig{PollInterval: 20 * time.Millisecond, Lease: time.Hour, Owner: "other"},
+		BlipRetries: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, otherRelay)
+	m, err := awaitState(store, waiting, outbox.StateDelivered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Attempts != 1 {
+		t.Errorf("%d attempts, want 1 (by the other process)", m.Attempts)
+	}
+	select {
+	case got := <-calls:
+		t.Errorf("%s attempted while the circuit is open", got)
+	default:
+	}
+}
