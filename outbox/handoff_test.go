@@ -163,6 +163,31 @@ func blockingDeliverer(block string, calls chan<- string, release <-chan struct{
 	})
 }
 
+// startRelay runs a relay of topic on store with deliverer and opts, which
+// neither retries blips nor polls unless sc says so, until the test ends;
+// stop ends it earlier.
+func startRelay(t *testing.T, store outbox.RelayStore, topic string, d outbox.Deliverer, opts outbox.TopicOptions, sc outbox.SubscriberConfig) (*outbox.Relay, func()) {
+	t.Helper()
+	if opts.Policy == (outbox.RetryPolicy{}) {
+		opts.Policy = quickRetry
+	}
+	if sc.PollInterval == 0 {
+		sc.PollInterval = time.Hour // only wake-ups make the loop claim
+	}
+	if sc.Lease == 0 {
+		sc.Lease = time.Hour
+	}
+	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
+		Routes:      map[string]outbox.Route{topic: {Deliverer: d, Options: opts}},
+		Subscriber:  sc,
+		BlipRetries: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return relay, run(t, relay)
+}
+
 // Handed messages beyond the free slots wait in memory and take the slots
 // as they free, in the order handed: no claim, attempt 1 each.
 func TestHandedWaitForSlotInOrder(t *testing.T) {
@@ -172,16 +197,7 @@ func TestHandedWaitForSlotInOrder(t *testing.T) {
 	ids := []string{"8b9c0d1e-2f3a-4b4c-8d5e-6f7a8b9c0d1e", "9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f", "0d1e2f3a-4b5c-4d6e-8f7a-8b9c0d1e2f3a"}
 	release := make(chan struct{})
 	calls := make(chan string, 8)
-	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
-		Routes: map[string]outbox.Route{topic: {Deliverer: blockingDeliverer(ids[0], calls, release),
-			Options: outbox.TopicOptions{Policy: quickRetry, Concurrency: 1}}},
-		Subscriber:  outbox.SubscriberConfig{PollInterval: time.Hour, Lease: time.Hour},
-		BlipRetries: -1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, relay)
+	relay, _ := startRelay(t, store, topic, blockingDeliverer(ids[0], calls, release), outbox.TopicOptions{Concurrency: 1}, outbox.SubscriberConfig{})
 	// The claim loop's first claim and next-due query find nothing.
 	for deadline := time.Now().Add(10 * time.Second); store.NextDues.Load() == 0; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -229,17 +245,8 @@ func TestHandedWaitingReleasedAtStop(t *testing.T) {
 	const topic = "t/p.q/stopping"
 	const busy, waiting = "1e2f3a4b-5c6d-4e7f-8a8b-9c0d1e2f3a4b", "2f3a4b5c-6d7e-4f8a-9b9c-0d1e2f3a4b5c"
 	calls := make(chan string, 8)
-	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
-		Routes: map[string]outbox.Route{topic: {Deliverer: blockingDeliverer(busy, calls, nil),
-			Options: outbox.TopicOptions{Policy: quickRetry, Concurrency: 1}}},
-		Subscriber: outbox.SubscriberConfig{PollInterval: time.Hour, Lease: time.Hour, Owner: "stopping",
-			DrainTimeout: 100 * time.Millisecond}, // the busy delivery is given up
-		BlipRetries: -1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := run(t, relay)
+	relay, stop := startRelay(t, store, topic, blockingDeliverer(busy, calls, nil), outbox.TopicOptions{Concurrency: 1},
+		outbox.SubscriberConfig{Owner: "stopping", DrainTimeout: 100 * time.Millisecond}) // the busy delivery is given up
 	commitHanded(t, store, relay, topic, busy)
 	if got := <-calls; got != busy {
 		t.Fatalf("delivered %s, want %s", got, busy)
@@ -252,16 +259,7 @@ func TestHandedWaitingReleasedAtStop(t *testing.T) {
 	default:
 	}
 	next := make(chan string, 8)
-	nextRelay, err := outbox.NewRelay(store, outbox.RelayConfig{
-		Routes: map[string]outbox.Route{topic: {Deliverer: blockingDeliverer("", next, nil),
-			Options: outbox.TopicOptions{Policy: quickRetry, Concurrency: 2}}},
-		Subscriber:  outbox.SubscriberConfig{PollInterval: time.Hour, Lease: time.Hour, Owner: "next"},
-		BlipRetries: -1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, nextRelay)
+	startRelay(t, store, topic, blockingDeliverer("", next, nil), outbox.TopicOptions{Concurrency: 2}, outbox.SubscriberConfig{Owner: "next"})
 	m, err := awaitState(store, waiting, outbox.StateDelivered)
 	if err != nil {
 		t.Fatal(err) // its lease (an hour) would have kept it from the next process
@@ -282,17 +280,7 @@ func TestOfferYieldsToBacklog(t *testing.T) {
 	const first, waiting = "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c", "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d"
 	release := make(chan struct{})
 	calls := make(chan string, 8)
-	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
-		Routes: map[string]outbox.Route{topic: {Deliverer: blockingDeliverer(first, calls, release),
-			Options: outbox.TopicOptions{Policy: quickRetry, Concurrency: 1}}},
-		// No poll during the test: only wake-ups make the loop claim.
-		Subscriber:  outbox.SubscriberConfig{PollInterval: time.Hour, Lease: time.Hour},
-		BlipRetries: -1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, relay)
+	relay, _ := startRelay(t, store, topic, blockingDeliverer(first, calls, release), outbox.TopicOptions{Concurrency: 1}, outbox.SubscriberConfig{})
 	// The one slot is taken by a delivery that waits for release.
 	commitHanded(t, store, relay, topic, first)
 	if got := <-calls; got != first {
@@ -340,16 +328,8 @@ func TestHandedWaitingReleasedWhenCircuitOpens(t *testing.T) {
 		<-release
 		return errors.New("503 Service Unavailable")
 	})
-	relay, err := outbox.NewRelay(store, outbox.RelayConfig{
-		Routes: map[string]outbox.Route{topic: {Deliverer: deliverer, Options: outbox.TopicOptions{Policy: quickRetry, Concurrency: 1,
-			Breaker: outbox.BreakerOptions{Threshold: 1, Pause: time.Hour}}}},
-		Subscriber:  outbox.SubscriberConfig{PollInterval: time.Hour, Lease: time.Hour},
-		BlipRetries: -1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, relay)
+	relay, _ := startRelay(t, store, topic, deliverer,
+		outbox.TopicOptions{Concurrency: 1, Breaker: outbox.BreakerOptions{Threshold: 1, Pause: time.Hour}}, outbox.SubscriberConfig{})
 	commitHanded(t, store, relay, topic, failing)
 	if got := <-calls; got != failing {
 		t.Fatalf("delivered %s, want %s", got, failing)
@@ -364,16 +344,7 @@ func TestHandedWaitingReleasedWhenCircuitOpens(t *testing.T) {
 	// Another process claims the waiting message at once: its lease (an
 	// hour) was released.
 	other := make(chan string, 8)
-	otherRelay, err := outbox.NewRelay(store, outbox.RelayConfig{
-		Routes: map[string]outbox.Route{topic: {Deliverer: blockingDeliverer("", other, nil),
-			Options: outbox.TopicOptions{Policy: quickRetry, Concurrency: 1}}},
-		Subscriber:  outbox.SubscriberConfig{PollInterval: 20 * time.Millisecond, Lease: time.Hour, Owner: "other"},
-		BlipRetries: -1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, otherRelay)
+	startRelay(t, store, topic, blockingDeliverer("", other, nil), outbox.TopicOptions{Concurrency: 1}, outbox.SubscriberConfig{PollInterval: 20 * time.Millisecond, Owner: "other"})
 	m, err := awaitState(store, waiting, outbox.StateDelivered)
 	if err != nil {
 		t.Fatal(err)
