@@ -137,6 +137,14 @@ func (sub *subscription) reserve() bool {
 func (sub *subscription) handOver(m Message) {
 	sub.hold(sub.topic, m.ID)
 	sub.handMu.Lock()
+	if sub.ended {
+		// Ended since Hand looked: endHandoff has drained the queue, and no
+		// freed slot would start m's attempt.
+		sub.places--
+		sub.handMu.Unlock()
+		sub.releaseWaiting([]Message{m})
+		return
+	}
 	if !trySend(sub.slots) {
 		sub.queue = append(sub.queue, m)
 		sub.handMu.Unlock()
