@@ -14,7 +14,6 @@ import (
 // Cancel, once; it holds its place until then, and the end of its topic's
 // subscription waits for it.
 type Ticket struct {
-	relay  *Relay
 	sub    *subscription
 	once   sync.Once
 	leased time.Time // when Lease was called
@@ -52,7 +51,7 @@ func (r *Relay) Offer(topic string) (*Ticket, bool) {
 	if !sub.reserve() {
 		return nil, false
 	}
-	return &Ticket{relay: r, sub: sub}, true
+	return &Ticket{sub: sub}, true
 }
 
 // HandLimit is how many tickets and handed messages waiting for a delivery
@@ -133,13 +132,15 @@ func (sub *subscription) reserve() bool {
 }
 
 // handOver starts the attempt on the handed message m, which holds a place
-// and counts in inflight: with a free slot at once, else when one frees.
+// and counts in inflight: with a free slot at once, else when one frees. If
+// the subscription stopped meanwhile (shutdown, reroute), m's lease is
+// released instead, and the topic's current subscription, if any, woken:
+// once it ended, endHandoff has drained the queue and no freed slot would
+// start m's attempt.
 func (sub *subscription) handOver(m Message) {
 	sub.hold(sub.topic, m.ID)
 	sub.handMu.Lock()
-	if sub.ended {
-		// Ended since Hand looked: endHandoff has drained the queue, and no
-		// freed slot would start m's attempt.
+	if sub.ended || sub.soft.Err() != nil {
 		sub.places--
 		sub.handMu.Unlock()
 		sub.releaseWaiting([]Message{m})
@@ -249,16 +250,7 @@ func (t *Ticket) Hand(m Message) {
 			m.RetryFrom = m.CreatedAt
 		}
 		m.LeaseOwner, m.LeaseUntil = "", time.Time{} // insert-only
-		if sub.soft.Err() != nil {
-			// Its subscription stopped (shutdown, reroute): the lease is
-			// released, and the topic's current subscription, if any, woken.
-			sub.release(m.ID)
-			sub.givePlace()
-			sub.inflight.Done()
-			t.relay.wake(sub.topic)
-			return
-		}
-		sub.handOver(m) // with the ticket's place and inflight count; a stopped one releases the lease
+		sub.handOver(m)                              // with the ticket's place and inflight count
 	})
 }
 
