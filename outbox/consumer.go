@@ -208,13 +208,19 @@ func (c *consumer) circuitState(topic string) CircuitState {
 	return b.State()
 }
 
+// subscriptionHooks are called by a subscription, each when set: ended
+// once its last attempt finished; released after it released the leases of
+// handed messages that waited for a slot (handoff.go), so that they are
+// claimed at once.
+type subscriptionHooks struct {
+	ended, released func()
+}
+
 // subscribe starts claiming due messages of topic and making attempts on
 // them until ctx is cancelled or the consumer closes; attempts in flight
-// then have DrainTimeout to finish. ended, when set, is called once the last
-// attempt of the subscription finished.
-// It returns the subscription, through which the Relay hands it messages
-// (handoff.go).
-func (c *consumer) subscribe(ctx context.Context, topic string, attempt attemptFunc, ended func()) (*subscription, error) {
+// then have DrainTimeout to finish. It returns the subscription, through
+// which the Relay hands it messages (handoff.go).
+func (c *consumer) subscribe(ctx context.Context, topic string, attempt attemptFunc, hooks subscriptionHooks) (*subscription, error) {
 	select {
 	case <-c.closing:
 		return nil, errors.New("outbox consumer is closed")
@@ -232,7 +238,7 @@ func (c *consumer) subscribe(ctx context.Context, topic string, attempt attemptF
 		consumer: c, topic: topic, opts: opts, attempt: attempt,
 		soft: soft, hard: hard, freed: make(chan struct{}, 1),
 		breaker: c.breaker(topic, opts.Breaker), recording: make(chan struct{}, HandLimit(opts.Concurrency)),
-		slots: make(chan struct{}, opts.Concurrency),
+		slots: make(chan struct{}, opts.Concurrency), released: hooks.released,
 	}
 	c.wg.Add(1)
 	go func() {
@@ -247,8 +253,8 @@ func (c *consumer) subscribe(ctx context.Context, topic string, attempt attemptF
 			}
 		}()
 		sub.run()
-		if ended != nil {
-			ended()
+		if hooks.ended != nil {
+			hooks.ended()
 		}
 	}()
 	go func() {
@@ -312,7 +318,7 @@ type subscription struct {
 	ended    bool
 	places   int
 	queue    []Message
-	released atomic.Pointer[func()] // after endHandoff released queued leases, when set
+	released func() // subscriptionHooks.released
 	// wantSlot is set while the claim loop may have left due messages
 	// unclaimed for want of a slot: only then does a freed slot wake it, so
 	// that the end of a handed message's attempt costs no claim.

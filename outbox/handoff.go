@@ -80,10 +80,10 @@ func HandLimit(concurrency int) int { return max(8*concurrency, 64) }
 // claim that closes it.
 func (sub *subscription) refuse() {
 	sub.refused.Add(1)
-	sub.wantSlot.Store(true) // a freed slot wakes the claim loop
-	// And so does the refusal: if no message follows it (the caller did
-	// not commit), the loop's next claim comes up short and closes the
-	// backlog, rather than its next poll.
+	// The refusal wakes the claim loop, which then waits for a slot (a freed
+	// one wakes it) and claims. If no message follows the refusal (the caller
+	// did not commit), that claim comes up short and closes the backlog,
+	// rather than the next poll.
 	select {
 	case sub.freed <- struct{}{}:
 	default:
@@ -216,8 +216,8 @@ func (sub *subscription) releaseWaiting(waiting []Message) {
 		sub.unhold(sub.topic, id)
 		sub.inflight.Done()
 	}
-	if wake := sub.released.Load(); wake != nil {
-		(*wake)() // this subscription, or a new route's, claims them
+	if sub.released != nil {
+		sub.released() // this subscription, or a new route's, claims them
 	}
 }
 

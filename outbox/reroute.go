@@ -39,13 +39,12 @@ func (r *Relay) subscribeLocked(topic string, route Route) error {
 			(*fn)()
 		}
 	}
-	sub, err := r.c.subscribe(ctx, topic, r.deliver(route.Deliverer), ended)
+	sub, err := r.c.subscribe(ctx, topic, r.deliver(route.Deliverer),
+		subscriptionHooks{ended: ended, released: func() { r.wake(topic) }})
 	if err != nil {
 		cancel()
 		return err
 	}
-	wake := func() { r.wake(topic) }
-	sub.released.Store(&wake)
 	rs.sub = sub
 	r.subs[topic] = rs
 	return nil

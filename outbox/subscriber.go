@@ -127,7 +127,7 @@ func (s *Subscriber) Owner() string { return s.c.cfg.Owner }
 // cancelled or the subscriber is closed.
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	out := make(chan *message.Message)
-	if _, err := s.c.subscribe(ctx, topic, handOut(out), func() { close(out) }); err != nil {
+	if _, err := s.c.subscribe(ctx, topic, handOut(out), subscriptionHooks{ended: func() { close(out) }}); err != nil {
 		return nil, fmt.Errorf("outbox subscriber: %w", err)
 	}
 	return out, nil
