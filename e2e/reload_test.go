@@ -205,7 +205,10 @@ func TestReloadFortyTenants(t *testing.T) {
 	if st := p.status(t, "portal-key", gid); st["status"] == "delivered" {
 		t.Fatalf("message to the receiver that is down delivered: %v", st)
 	}
-	loadRunning(len(accepted) + 40)
+	mu.Lock()
+	sofar := len(accepted) // the clients still append
+	mu.Unlock()
+	loadRunning(sofar + 40)
 	close(stop)
 	wg.Wait()
 
