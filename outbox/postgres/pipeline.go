@@ -46,6 +46,8 @@ type pipeTx struct {
 	queue []held
 	// began is set once BEGIN was sent: the transaction is explicit.
 	began bool
+	// lazy commits without waiting for the WAL flush (TxOptions.Lazy).
+	lazy bool
 	// deadline is the caller's deadline on the database's clock; zero
 	// when the caller's context had none.
 	deadline time.Time
@@ -71,12 +73,12 @@ type submissionInfo struct{ portal, tenant, procedure string }
 
 // BeginPipelined starts a pipelined transaction. When ctx has a deadline,
 // the transaction cannot commit after it, measured on the database's clock.
-func (d *driver) BeginPipelined(ctx context.Context) (sqlstore.Tx, error) {
+func (d *driver) BeginPipelined(ctx context.Context, opts sqlstore.TxOptions) (sqlstore.Tx, error) {
 	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t := &pipeTx{conn: conn}
+	t := &pipeTx{conn: conn, lazy: opts.Lazy}
 	t.executor = executor{db: flusher{t}, q: d.q}
 	if dl, ok := ctx.Deadline(); ok {
 		c, err := clockOf(ctx, conn)
@@ -128,12 +130,16 @@ func clockOf(ctx context.Context, conn *pgxpool.Conn) (clock, error) {
 func (t *pipeTx) hold(h held) { t.queue = append(t.queue, h) }
 
 // prefix queues on b what must precede a statement that needs an answer:
-// BEGIN unless sent, then the held writes. It returns the held writes and
-// marks the transaction begun and the queue empty.
+// BEGIN unless sent (with the lazy commit's setting), then the held writes.
+// It returns the held writes and marks the transaction begun and the queue
+// empty.
 func (t *pipeTx) prefix(b *pgx.Batch) (begin bool, writes []held) {
 	begin, writes = !t.began, t.queue
 	if begin {
 		b.Queue("BEGIN")
+		if t.lazy {
+			b.Queue(lazyCommit)
+		}
 	}
 	for _, h := range writes {
 		b.Queue(h.sql, h.args...)
@@ -142,11 +148,20 @@ func (t *pipeTx) prefix(b *pgx.Batch) (begin bool, writes []held) {
 	return begin, writes
 }
 
+// lazyCommit makes the transaction's commit lazy (TxOptions.Lazy). SET
+// LOCAL needs a transaction block: a lazy transaction always sends BEGIN.
+const lazyCommit = "SET LOCAL synchronous_commit TO OFF"
+
 // readPrefix reads the results of what prefix queued.
-func readPrefix(br pgx.BatchResults, begin bool, writes []held) error {
+func (t *pipeTx) readPrefix(br pgx.BatchResults, begin bool, writes []held) error {
 	if begin {
 		if _, err := br.Exec(); err != nil {
 			return fmt.Errorf("begin: %w", err)
+		}
+		if t.lazy {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("begin: %w", err)
+			}
 		}
 	}
 	return readHeld(br, writes)
@@ -180,7 +195,7 @@ func (t *pipeTx) flush(ctx context.Context) error {
 	b := &pgx.Batch{}
 	begin, writes := t.prefix(b)
 	br := t.conn.SendBatch(ctx, b)
-	err := readPrefix(br, begin, writes)
+	err := t.readPrefix(br, begin, writes)
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
@@ -199,10 +214,14 @@ func (t *pipeTx) Commit(ctx context.Context) error {
 		return nil
 	}
 	b := &pgx.Batch{}
-	writes := t.queue
-	t.queue = nil
-	for _, h := range writes {
-		b.Queue(h.sql, h.args...)
+	begin, writes := false, t.queue
+	if t.lazy { // explicit, for SET LOCAL
+		begin, writes = t.prefix(b)
+	} else {
+		t.queue = nil
+		for _, h := range writes {
+			b.Queue(h.sql, h.args...)
+		}
 	}
 	check := !t.deadline.IsZero()
 	if check {
@@ -212,7 +231,7 @@ func (t *pipeTx) Commit(ctx context.Context) error {
 		b.Queue("COMMIT")
 	}
 	br := t.conn.SendBatch(ctx, b)
-	err := readHeld(br, writes)
+	err := t.readPrefix(br, begin, writes)
 	var dbNow time.Time
 	if err == nil && check {
 		err = br.QueryRow().Scan(&dbNow)
@@ -314,7 +333,7 @@ func (f flusher) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	begin, writes := f.t.prefix(all)
 	all.QueuedQueries = append(all.QueuedQueries, b.QueuedQueries...)
 	br := f.t.conn.SendBatch(ctx, all)
-	if err := readPrefix(br, begin, writes); err != nil {
+	if err := f.t.readPrefix(br, begin, writes); err != nil {
 		_ = br.Close()
 		return errBatch{err}
 	}

@@ -176,8 +176,8 @@ func TestPipelinedIntakeOneRoundTrip(t *testing.T) {
 
 // TestCompletionBatchStatements: a batch of completions is one statement
 // per completion (the outcome with its attempt record, from which the
-// events are derived) between BEGIN and COMMIT, in two round trips; the
-// trails are complete.
+// events are derived) between BEGIN, the lazy commit's setting and COMMIT,
+// in two round trips; the trails are complete.
 func TestCompletionBatchStatements(t *testing.T) {
 	f := newPipeFixture(t)
 	st := sqlstore.New(f.d, sqlstore.Config{})
@@ -207,8 +207,8 @@ func TestCompletionBatchStatements(t *testing.T) {
 			t.Fatalf("complete: %v %v", errs, err)
 		}
 		if round == 1 {
-			if d := f.counter.Statements() - stmts; d != 4 {
-				t.Errorf("%d statements, want 4 (BEGIN, 2 completions, COMMIT)", d)
+			if d := f.counter.Statements() - stmts; d != 5 {
+				t.Errorf("%d statements, want 5 (BEGIN, SET LOCAL, 2 completions, COMMIT)", d)
 			}
 			if d := f.counter.RoundTrips() - trips; d != 2 {
 				t.Errorf("%d round trips, want 2", d)
@@ -232,6 +232,59 @@ func TestCompletionBatchStatements(t *testing.T) {
 				t.Errorf("%d attempt records of %s, want 1", n, id)
 			}
 		}
+	}
+}
+
+// TestLazyCommit: a lazy pipelined transaction runs with synchronous_commit
+// off, whether it flushed before its commit or not, and commits what it
+// wrote; a durable one (intake's) keeps the server's setting, on.
+func TestLazyCommit(t *testing.T) {
+	f := newPipeFixture(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name        string
+		lazy, flush bool
+		want        string
+	}{
+		{"lazy, flushed", true, true, "off"},
+		{"lazy, committed at once", true, false, ""},
+		{"durable, flushed", false, true, "on"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tx, err := f.d.BeginPipelined(ctx, sqlstore.TxOptions{Lazy: tc.lazy})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(ctx)
+			pt := tx.(*pipeTx)
+			sub := outboxtest.NewSubmission(uuid.NewString())
+			if _, err := tx.InsertSubmission(ctx, sub); err != nil {
+				t.Fatal(err)
+			}
+			if tc.flush {
+				if err := pt.flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				var got string
+				if err := pt.conn.QueryRow(ctx, "SHOW synchronous_commit").Scan(&got); err != nil {
+					t.Fatal(err)
+				}
+				if got != tc.want {
+					t.Errorf("synchronous_commit %q in the transaction, want %q", got, tc.want)
+				}
+			}
+			stmts := f.counter.Statements()
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// Not flushed: the commit sends BEGIN and the setting itself.
+			if d := f.counter.Statements() - stmts; !tc.flush && d != 4 {
+				t.Errorf("commit sent %d statements, want 4 (BEGIN, SET LOCAL, the insert, COMMIT)", d)
+			}
+			if n := f.count(t, `SELECT count(*) FROM submissions WHERE id = $1`, sub.ID); n != 1 {
+				t.Errorf("%d submissions stored, want 1", n)
+			}
+		})
 	}
 }
 
@@ -362,7 +415,7 @@ func TestPipelinedCommitPastDeadline(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			tx, err := f.d.BeginPipelined(ctx)
+			tx, err := f.d.BeginPipelined(ctx, sqlstore.TxOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -412,7 +465,7 @@ func TestPipelinedCommitPastDeadline(t *testing.T) {
 func TestPipelinedReadsSeeHeldWrites(t *testing.T) {
 	f := newPipeFixture(t)
 	ctx := context.Background()
-	tx, err := f.d.BeginPipelined(ctx)
+	tx, err := f.d.BeginPipelined(ctx, sqlstore.TxOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,7 +485,7 @@ func TestPipelinedReadsSeeHeldWrites(t *testing.T) {
 	}
 
 	trips := f.counter.RoundTrips()
-	tx, err = f.d.BeginPipelined(ctx)
+	tx, err = f.d.BeginPipelined(ctx, sqlstore.TxOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,20 @@ type Driver interface {
 // transaction (Begin).
 type Pipeliner interface {
 	// BeginPipelined starts a pipelined write transaction.
-	BeginPipelined(ctx context.Context) (Tx, error)
+	BeginPipelined(ctx context.Context, opts TxOptions) (Tx, error)
+}
+
+// TxOptions are the options of a pipelined transaction.
+type TxOptions struct {
+	// Lazy lets the commit return before the transaction is durable
+	// (PostgreSQL: synchronous_commit off for this transaction). It is
+	// visible at once and survives a crash of this process; a crash of the
+	// database server may lose it, together with every other lazy commit
+	// of its last moments (wal_writer_delay), while a durable commit makes
+	// the lazy ones before it durable too. Only for writes whose loss the
+	// protocol repairs: the outcome of a delivery, whose message is then
+	// delivered again once its lease ends, as after a crash of this process.
+	Lazy bool
 }
 
 // ErrRetryPlain is wrapped by the error of a pipelined transaction whose

@@ -65,8 +65,16 @@ func (s *Store) SetReactor(r outbox.Reactor) {
 // fails with ErrRetryPlain (fn's errors must wrap the executor's), nothing
 // was committed and fn runs again in a plain transaction.
 func (s *Store) inTx(ctx context.Context, fn func(Executor) error) error {
+	return s.inTxOpts(ctx, TxOptions{}, fn)
+}
+
+// inTxOpts is inTx with the options of a pipelined transaction; a plain
+// transaction (a driver that does not pipeline, or the retry) ignores them
+// and commits durably.
+func (s *Store) inTxOpts(ctx context.Context, opts TxOptions, fn func(Executor) error) error {
 	if p, ok := s.d.(Pipeliner); ok {
-		err := runTx(ctx, p.BeginPipelined, fn)
+		begin := func(ctx context.Context) (Tx, error) { return p.BeginPipelined(ctx, opts) }
+		err := runTx(ctx, begin, fn)
 		if !errors.Is(err, ErrRetryPlain) {
 			return err
 		}
@@ -295,11 +303,13 @@ func (s *Store) Complete(ctx context.Context, c outbox.Completion) error {
 
 // CompleteBatch records the outcomes of several attempts in one transaction
 // (one commit): the state changes with their attempt records, from which the
-// events are derived.
+// events are derived. The commit is lazy (TxOptions.Lazy): an outcome lost
+// with a crash of the database server leaves its message leased, and it is
+// delivered again when the lease ends, as after a crash of this process.
 func (s *Store) CompleteBatch(ctx context.Context, cs []outbox.Completion) ([]error, error) {
 	errs := make([]error, len(cs))
 	var follow []string
-	err := s.inTx(ctx, func(ex Executor) error {
+	err := s.inTxOpts(ctx, TxOptions{Lazy: true}, func(ex Executor) error {
 		clear(errs)
 		follow = nil
 		var rows []CompleteRow
