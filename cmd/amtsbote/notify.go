@@ -116,7 +116,7 @@ func notificationRoutes(cfg *config.Config, mailer outbox.Deliverer, prev *reloa
 
 // installReactors installs on st the reactors of cfg that have something
 // to do: office mails and callbacks, and extra (FIT-Connect's recipient
-// decisions). A reload installs those of the new configuration.
+// decisions), or none. A reload installs those of the new configuration.
 func installReactors(cfg *config.Config, st outbox.Store, loc *time.Location, logger *slog.Logger, extra ...activeReactor) error {
 	reactor, err := notify.NewReactor(notify.ReactorConfig{Config: cfg, Location: loc,
 		Logger: logger.With(slog.String("component", "notify"))})
@@ -130,7 +130,8 @@ func installReactors(cfg *config.Config, st outbox.Store, loc *time.Location, lo
 		}
 	}
 	switch len(reactors) {
-	case 0:
+	case 0: // a reload may leave none: remove the previous configuration's
+		st.SetReactor(nil)
 	case 1:
 		st.SetReactor(reactors[0])
 	default:
