@@ -256,44 +256,31 @@ func (e executor) insertMessage(m outbox.Message, due, now time.Time, how sqlsto
 func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.CompleteRow) ([]sqlstore.Completed, error) {
 	batch := &pgx.Batch{}
 	for _, c := range rows {
-		batch.Queue(e.q["Complete"], completeArgs(c)...)
+		var next *time.Time
+		if !c.NextAttemptAt.IsZero() {
+			next = &c.NextAttemptAt
+		}
+		batch.Queue(e.q["Complete"], string(c.State), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner, string(c.Class), c.Attempt,
+			c.StartedAt, string(c.Outcome))
 	}
 	results := e.db.SendBatch(ctx, batch)
 	out := make([]sqlstore.Completed, len(rows))
 	for i := range rows {
-		if err := scanCompleted(results.QueryRow(), &out[i]); err != nil {
+		u := &out[i]
+		err := results.QueryRow().Scan(&u.Seq, &u.Attempts, &u.SubmissionID, &u.Metadata)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
 			results.Close()
 			return nil, fmt.Errorf("%s: %w", rows[i].ID, err)
 		}
+		u.Found = true
 	}
 	if err := results.Close(); err != nil {
 		return nil, err
 	}
 	return out, nil
-}
-
-// completeArgs are the arguments of the Complete statement for c.
-func completeArgs(c sqlstore.CompleteRow) []any {
-	var next *time.Time
-	if !c.NextAttemptAt.IsZero() {
-		next = &c.NextAttemptAt
-	}
-	return []any{string(c.State), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner, string(c.Class), c.Attempt,
-		c.StartedAt, string(c.Outcome)}
-}
-
-// scanCompleted reads the Complete statement's row into u; no row (the
-// lease was lost) leaves u not Found.
-func scanCompleted(row pgx.Row, u *sqlstore.Completed) error {
-	err := row.Scan(&u.Seq, &u.Attempts, &u.SubmissionID, &u.Metadata)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	u.Found = true
-	return nil
 }
 
 func (e executor) NextDue(ctx context.Context, topic string, now time.Time) (time.Time, bool, error) {

@@ -66,8 +66,6 @@ type held struct {
 	// optimistic marks an InsertSubmission that reported inserted before it
 	// ran: its unique violation means "run again in a plain transaction".
 	optimistic bool
-	// read, when set, reads the statement's result instead of Exec.
-	read func(pgx.BatchResults) error
 }
 
 // submissionInfo is the portal, tenant and procedure of a submission.
@@ -172,13 +170,7 @@ func (t *pipeTx) readPrefix(br pgx.BatchResults, begin bool, writes []held) erro
 // readHeld reads the results of held writes, stopping at the first error.
 func readHeld(br pgx.BatchResults, writes []held) error {
 	for _, h := range writes {
-		var err error
-		if h.read != nil {
-			err = h.read(br)
-		} else {
-			_, err = br.Exec()
-		}
-		if err != nil {
+		if _, err := br.Exec(); err != nil {
 			return heldError(h, err)
 		}
 	}
@@ -305,18 +297,6 @@ func (t *pipeTx) InsertEvents(_ context.Context, events []outbox.Event) error {
 		t.hold(held{sql: t.q["InsertEvent"], args: eventArgs(ev), what: "insert event of " + ev.SubmissionID})
 	}
 	return nil
-}
-
-// CompleteMessagesAtCommit holds back the completions with a reader of
-// their results: they go with the commit, in its round trip.
-func (t *pipeTx) CompleteMessagesAtCommit(rows []sqlstore.CompleteRow) func() []sqlstore.Completed {
-	out := make([]sqlstore.Completed, len(rows))
-	for i, c := range rows {
-		u := &out[i]
-		t.hold(held{sql: t.q["Complete"], args: completeArgs(c), what: "complete " + c.ID,
-			read: func(br pgx.BatchResults) error { return scanCompleted(br.QueryRow(), u) }})
-	}
-	return func() []sqlstore.Completed { return out }
 }
 
 // flusher is the querier of a pipelined transaction's executor: every

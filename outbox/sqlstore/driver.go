@@ -70,16 +70,6 @@ type TxOptions struct {
 	Lazy bool
 }
 
-// CommitCompleter is a Tx that can send completions with its commit, in
-// one round trip (PostgreSQL's pipelined transaction), for a caller that
-// needs their results only after the commit.
-type CommitCompleter interface {
-	// CompleteMessagesAtCommit queues the completions of rows to run just
-	// before the commit; results returns what they changed once Commit
-	// returned nil. An error of one fails the commit.
-	CompleteMessagesAtCommit(rows []CompleteRow) (results func() []Completed)
-}
-
 // ErrRetryPlain is wrapped by the error of a pipelined transaction whose
 // optimistic InsertSubmission met an existing submission: nothing was
 // committed, and the transaction is to run again in a plain one.

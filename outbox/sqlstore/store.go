@@ -306,17 +306,14 @@ func (s *Store) Complete(ctx context.Context, c outbox.Completion) error {
 // events are derived. The commit is lazy (TxOptions.Lazy): an outcome lost
 // with a crash of the database server leaves its message leased, and it is
 // delivered again when the lease ends, as after a crash of this process.
-// Without a reactor nothing needs the events before the commit, and a
-// driver that can (CommitCompleter) sends the outcomes with the commit.
 func (s *Store) CompleteBatch(ctx context.Context, cs []outbox.Completion) ([]error, error) {
 	errs := make([]error, len(cs))
 	var follow []string
-	var queued []int
-	var atCommit func() []Completed
 	err := s.inTxOpts(ctx, TxOptions{Lazy: true}, func(ex Executor) error {
 		clear(errs)
-		follow, queued, atCommit = nil, nil, nil
+		follow = nil
 		var rows []CompleteRow
+		var queued []int
 		for i, c := range cs {
 			state, err := c.Outcome.State()
 			if err != nil {
@@ -329,43 +326,30 @@ func (s *Store) CompleteBatch(ctx context.Context, cs []outbox.Completion) ([]er
 		if len(rows) == 0 {
 			return nil
 		}
-		if cc, ok := ex.(CommitCompleter); ok && s.reactor.Load() == nil {
-			atCommit = cc.CompleteMessagesAtCommit(rows)
-			return nil
-		}
 		done, err := ex.CompleteMessages(ctx, rows)
 		if err != nil {
 			return fmt.Errorf("complete: %w", err)
 		}
+		var events []outbox.Event
+		for j, u := range done {
+			c := cs[queued[j]]
+			if !u.Found {
+				errs[queued[j]] = fmt.Errorf("complete %s: %w", c.ID, outbox.ErrLeaseLost) // nothing written for this one
+				continue
+			}
+			if u.SubmissionID != "" {
+				events = append(events, outbox.CompletionEvents(c, u.SubmissionID, u.Attempts, u.Metadata)...)
+			}
+		}
 		// The events are derived from the attempt records: the reactor gets them, nothing more is stored.
-		follow, err = s.react(ctx, ex, completionEvents(cs, queued, done, errs))
+		follow, err = s.react(ctx, ex, events)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if atCommit != nil {
-		completionEvents(cs, queued, atCommit(), errs)
-	}
 	s.wake(follow)
 	return errs, nil
-}
-
-// completionEvents returns the events of the completions that done found
-// (done[j] is of cs[queued[j]]) and sets ErrLeaseLost in errs for the others.
-func completionEvents(cs []outbox.Completion, queued []int, done []Completed, errs []error) []outbox.Event {
-	var events []outbox.Event
-	for j, u := range done {
-		c := cs[queued[j]]
-		if !u.Found {
-			errs[queued[j]] = fmt.Errorf("complete %s: %w", c.ID, outbox.ErrLeaseLost) // nothing written for this one
-			continue
-		}
-		if u.SubmissionID != "" {
-			events = append(events, outbox.CompletionEvents(c, u.SubmissionID, u.Attempts, u.Metadata)...)
-		}
-	}
-	return events
 }
 
 // Release gives up leases.
