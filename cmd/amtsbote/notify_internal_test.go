@@ -29,7 +29,7 @@ func (r *switchReactor) Active() bool { return r.active }
 
 // TestInstallReactorsRemovesTheLast: a configuration (a reload) without any
 // active reactor removes the one installed before, so that nothing reacts
-// by a configuration that is gone (and outcomes commit in one round trip).
+// by a configuration that is gone.
 func TestInstallReactorsRemovesTheLast(t *testing.T) {
 	cfg := config.Demo(t.TempDir(), config.HashKey("k")) // no mails, no callbacks
 	st := &reactorStore{}

@@ -177,61 +177,88 @@ func TestPipelinedIntakeOneRoundTrip(t *testing.T) {
 // TestCompletionBatchStatements: a batch of completions is one statement
 // per completion (the outcome with its attempt record, from which the
 // events are derived) between BEGIN, the lazy commit's setting and COMMIT,
-// in two round trips; the trails are complete.
+// in two round trips; with a reactor, which gets the events, also a read of
+// each submission's portal, tenant and procedure; a lost lease is reported
+// for its completion alone either way; the trails are complete.
 func TestCompletionBatchStatements(t *testing.T) {
-	f := newPipeFixture(t)
-	st := sqlstore.New(f.d, sqlstore.Config{})
-	ctx := context.Background()
-	topic := "t/p.q/complete"
-	// The first round prepares the statements on the connection; the second is counted.
-	for round := range 2 {
-		var subs []string
-		var cs []outbox.Completion
-		for range 2 {
-			sub, msg := outboxtest.NewSubmission(uuid.NewString()), outboxtest.NewMessage(topic, "")
-			msg.SubmissionID = sub.ID
-			if _, _, err := intake(st, sub, msg); err != nil {
-				t.Fatal(err)
+	for _, tc := range []struct {
+		name         string
+		reactor      bool
+		stmts, trips uint64
+	}{{"without reactor", false, 6, 2}, {"with reactor", true, 8, 4}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newPipeFixture(t)
+			st := sqlstore.New(f.d, sqlstore.Config{})
+			var reacted []outbox.EventKind
+			if tc.reactor {
+				st.SetReactor(outbox.ReactorFunc(func(_ context.Context, evs []outbox.Event) ([]outbox.Message, error) {
+					for _, ev := range evs {
+						reacted = append(reacted, ev.Kind)
+					}
+					return nil, nil
+				}))
 			}
-			subs = append(subs, sub.ID)
-			now := time.Now()
-			cs = append(cs, outbox.Completion{Topic: topic, ID: msg.ID, Owner: "o", Outcome: outbox.OutcomeDelivered,
-				StartedAt: now, FinishedAt: now})
-		}
-		if got, err := st.Claim(ctx, outbox.ClaimParams{Topic: topic, Owner: "o", Lease: time.Minute, Limit: 2}); err != nil || len(got) != 2 {
-			t.Fatalf("claim: %d, %v", len(got), err)
-		}
-		trips, stmts := f.counter.RoundTrips(), f.counter.Statements()
-		errs, err := st.CompleteBatch(ctx, cs)
-		if err != nil || errs[0] != nil || errs[1] != nil {
-			t.Fatalf("complete: %v %v", errs, err)
-		}
-		if round == 1 {
-			if d := f.counter.Statements() - stmts; d != 5 {
-				t.Errorf("%d statements, want 5 (BEGIN, SET LOCAL, 2 completions, COMMIT)", d)
+			ctx := context.Background()
+			topic := "t/p.q/complete"
+			// The first round prepares the statements on the connection; the second is counted.
+			for round := range 2 {
+				var subs []string
+				var cs []outbox.Completion
+				for range 2 {
+					sub, msg := outboxtest.NewSubmission(uuid.NewString()), outboxtest.NewMessage(topic, "")
+					msg.SubmissionID = sub.ID
+					if _, _, err := intake(st, sub, msg); err != nil {
+						t.Fatal(err)
+					}
+					subs = append(subs, sub.ID)
+					now := time.Now()
+					cs = append(cs, outbox.Completion{Topic: topic, ID: msg.ID, Owner: "o", Outcome: outbox.OutcomeDelivered,
+						StartedAt: now, FinishedAt: now})
+				}
+				if got, err := st.Claim(ctx, outbox.ClaimParams{Topic: topic, Owner: "o", Lease: time.Minute, Limit: 2}); err != nil || len(got) != 2 {
+					t.Fatalf("claim: %d, %v", len(got), err)
+				}
+				lost := cs[0]
+				lost.Owner = "someone else" // not the lease's owner: nothing written
+				reacted = nil
+				trips, stmts := f.counter.RoundTrips(), f.counter.Statements()
+				errs, err := st.CompleteBatch(ctx, append(cs, lost))
+				if err != nil || errs[0] != nil || errs[1] != nil || !errors.Is(errs[2], outbox.ErrLeaseLost) {
+					t.Fatalf("complete: %v %v; want nil, nil, lease lost", errs, err)
+				}
+				if round == 1 {
+					// BEGIN, SET LOCAL, 3 completions, COMMIT; with the reactor a read of each submission
+					if d := f.counter.Statements() - stmts; d != tc.stmts {
+						t.Errorf("%d statements, want %d", d, tc.stmts)
+					}
+					if d := f.counter.RoundTrips() - trips; d != tc.trips {
+						t.Errorf("%d round trips, want %d", d, tc.trips)
+					}
+				}
+				if want := []outbox.EventKind{outbox.EventAttempt, outbox.EventDelivered, outbox.EventAttempt,
+					outbox.EventDelivered}; tc.reactor && !slices.Equal(reacted, want) {
+					t.Errorf("reactor got %v, want %v", reacted, want)
+				}
+				for _, id := range subs {
+					ev, err := st.Events(ctx, id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var kinds []outbox.EventKind
+					for _, e := range ev {
+						kinds = append(kinds, e.Kind)
+					}
+					if want := []outbox.EventKind{outbox.EventAccepted, outbox.EventTransformed, outbox.EventAttempt,
+						outbox.EventDelivered}; !slices.Equal(kinds, want) {
+						t.Errorf("trail of %s: %v, want %v", id, kinds, want)
+					}
+					if n := f.count(t, `SELECT count(*) FROM outbox_attempts a JOIN outbox_messages m ON m.seq = a.message_seq
+						WHERE m.submission_id = $1 AND a.number = 1 AND a.owner = 'o' AND a.outcome = 'delivered'`, id); n != 1 {
+						t.Errorf("%d attempt records of %s, want 1", n, id)
+					}
+				}
 			}
-			if d := f.counter.RoundTrips() - trips; d != 2 {
-				t.Errorf("%d round trips, want 2", d)
-			}
-		}
-		for _, id := range subs {
-			ev, err := st.Events(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var kinds []outbox.EventKind
-			for _, e := range ev {
-				kinds = append(kinds, e.Kind)
-			}
-			if want := []outbox.EventKind{outbox.EventAccepted, outbox.EventTransformed, outbox.EventAttempt,
-				outbox.EventDelivered}; !slices.Equal(kinds, want) {
-				t.Errorf("trail of %s: %v, want %v", id, kinds, want)
-			}
-			if n := f.count(t, `SELECT count(*) FROM outbox_attempts a JOIN outbox_messages m ON m.seq = a.message_seq
-				WHERE m.submission_id = $1 AND a.number = 1 AND a.owner = 'o' AND a.outcome = 'delivered'`, id); n != 1 {
-				t.Errorf("%d attempt records of %s, want 1", n, id)
-			}
-		}
+		})
 	}
 }
 
