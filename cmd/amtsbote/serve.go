@@ -58,9 +58,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if p := setGCPercent(os.LookupEnv); p != 0 {
-		logger.Debug("garbage collector target set (GOGC unset)", slog.Int("gc_percent", p))
-	}
 
 	cfg, err := loadServeConfig(*configPath, *dataDir, stdout)
 	if err != nil {
