@@ -129,12 +129,12 @@ func clockOf(ctx context.Context, conn *pgxpool.Conn) (clock, error) {
 // hold queues a write.
 func (t *pipeTx) hold(h held) { t.queue = append(t.queue, h) }
 
-// prefix queues on b what must precede a statement that needs an answer:
-// BEGIN unless sent (with the lazy commit's setting), then the held writes.
-// It returns the held writes and marks the transaction begun and the queue
-// empty.
-func (t *pipeTx) prefix(b *pgx.Batch) (begin bool, writes []held) {
-	begin, writes = !t.began, t.queue
+// prefix queues on b what must precede a statement that needs an answer,
+// or the commit: BEGIN if open and not sent yet (with the lazy commit's
+// setting), then the held writes. It returns whether it queued BEGIN and
+// the held writes, and leaves the queue empty.
+func (t *pipeTx) prefix(b *pgx.Batch, open bool) (begin bool, writes []held) {
+	begin, writes = open && !t.began, t.queue
 	if begin {
 		b.Queue("BEGIN")
 		if t.lazy {
@@ -144,7 +144,7 @@ func (t *pipeTx) prefix(b *pgx.Batch) (begin bool, writes []held) {
 	for _, h := range writes {
 		b.Queue(h.sql, h.args...)
 	}
-	t.began, t.queue = true, nil
+	t.began, t.queue = t.began || begin, nil
 	return begin, writes
 }
 
@@ -193,7 +193,7 @@ func (t *pipeTx) flush(ctx context.Context) error {
 		return nil
 	}
 	b := &pgx.Batch{}
-	begin, writes := t.prefix(b)
+	begin, writes := t.prefix(b, true)
 	br := t.conn.SendBatch(ctx, b)
 	err := t.readPrefix(br, begin, writes)
 	if cerr := br.Close(); err == nil {
@@ -214,15 +214,7 @@ func (t *pipeTx) Commit(ctx context.Context) error {
 		return nil
 	}
 	b := &pgx.Batch{}
-	begin, writes := false, t.queue
-	if t.lazy { // explicit, for SET LOCAL
-		begin, writes = t.prefix(b)
-	} else {
-		t.queue = nil
-		for _, h := range writes {
-			b.Queue(h.sql, h.args...)
-		}
-	}
+	begin, writes := t.prefix(b, t.lazy) // SET LOCAL needs a transaction block
 	check := !t.deadline.IsZero()
 	if check {
 		b.Queue(t.q["CommitBefore"], t.deadline)
@@ -330,7 +322,7 @@ func (f flusher) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 		return f.t.conn.SendBatch(ctx, b)
 	}
 	all := &pgx.Batch{}
-	begin, writes := f.t.prefix(all)
+	begin, writes := f.t.prefix(all, true)
 	all.QueuedQueries = append(all.QueuedQueries, b.QueuedQueries...)
 	br := f.t.conn.SendBatch(ctx, all)
 	if err := f.t.readPrefix(br, begin, writes); err != nil {
