@@ -230,8 +230,8 @@ func TestDatabaseOutage(t *testing.T) {
 	// Every outcome is recorded in the end, also one committed lazily and
 	// lost with a crash of the server: its message is leased still and is
 	// delivered again once the lease (9 s) runs out.
-	var open int
 	waitFor(t, 2*time.Minute, "every message of a 202 recorded as delivered", func() bool {
+		var open int
 		err := db.QueryRow(ctx, `SELECT count(*) FROM outbox_messages WHERE submission_id = ANY($1) AND state <> 'delivered'`,
 			accepted).Scan(&open)
 		return err == nil && open == 0

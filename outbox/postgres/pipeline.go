@@ -160,7 +160,7 @@ func (t *pipeTx) readPrefix(br pgx.BatchResults, begin bool, writes []held) erro
 		}
 		if t.lazy {
 			if _, err := br.Exec(); err != nil {
-				return fmt.Errorf("begin: %w", err)
+				return fmt.Errorf("lazy commit: %w", err)
 			}
 		}
 	}
