@@ -93,8 +93,26 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// start runs `amtsbote serve` with args in dir and waits until it answers HTTP.
+// start runs `amtsbote serve` with args in dir and waits until it has
+// logged its start and answers HTTP. The port freeAddr found may be taken by
+// another test's process before the gateway binds it: then the gateway exits
+// and start tries another port, and a stranger on the port is never taken for
+// the gateway, which must have logged its start first.
 func start(t *testing.T, dir string, env []string, args ...string) *proc {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		p, err := startOnce(t, dir, env, args...)
+		if err == nil {
+			return p
+		}
+		if !strings.Contains(err.Error(), "address already in use") || attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("attempt %d: %v; trying another port", attempt, err)
+	}
+}
+
+func startOnce(t *testing.T, dir string, env []string, args ...string) (*proc, error) {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(binary, append([]string{"serve", "--listen", addr}, args...)...)
@@ -117,18 +135,20 @@ func start(t *testing.T, dir string, env []string, args ...string) *proc {
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get("http://" + addr + "/v1/submissions/x")
-		if err == nil {
-			resp.Body.Close()
-			return p
-		}
 		select {
 		case err := <-p.done:
-			t.Fatalf("amtsbote exited during start-up: %v\n%s", err, p.stderr.String())
+			return nil, fmt.Errorf("amtsbote exited during start-up: %v\n%s", err, p.stderr.String())
 		default:
 		}
+		if strings.Contains(p.stderr.String(), `"msg":"amtsbote started"`) {
+			resp, err := http.Get("http://" + addr + "/v1/submissions/x")
+			if err == nil {
+				resp.Body.Close()
+				return p, nil
+			}
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("amtsbote did not answer on %s within 30s\n%s", addr, p.stderr.String())
+			t.Fatalf("amtsbote did not start on %s within 30s\n%s", addr, p.stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
