@@ -58,11 +58,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	stopFloor, floor := startHeapFloor(os.LookupEnv, heapFloor)
-	defer stopFloor()
-	if floor {
-		logger.Debug("garbage collector heap floor set (GOGC unset)", slog.Int("heap_floor_mib", heapFloor>>20))
-	}
 
 	cfg, err := loadServeConfig(*configPath, *dataDir, stdout)
 	if err != nil {
