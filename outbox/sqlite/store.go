@@ -116,7 +116,11 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	if err := restrictFiles(path); err != nil {
 		return nil, err
 	}
-	write, err := sql.Open("sqlite", dsn("immediate"))
+	keep := map[string]bool{}
+	for _, name := range keptQueries {
+		keep[q[name]] = true
+	}
+	write, err := openDB(dsn("immediate"), keep)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -131,7 +135,7 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	read, err := sql.Open("sqlite", dsn("deferred"))
+	read, err := openDB(dsn("deferred"), keep)
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
