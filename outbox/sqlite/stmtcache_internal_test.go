@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/amtsbote/amtsbote/outbox/internal/sqlfile"
 )
 
 // cacheDB opens a one-connection pool with the statement cache on a new
@@ -198,5 +200,19 @@ func TestStmtCacheBounded(t *testing.T) {
 	conn.Close()
 	if _, kept := stats(); kept != stmtCacheSize {
 		t.Errorf("%d statements kept, want %d", kept, stmtCacheSize)
+	}
+}
+
+// Every name in keptQueries is a query of the store: a misspelt name would
+// silently keep nothing.
+func TestKeptQueriesExist(t *testing.T) {
+	q, err := sqlfile.Load(files, []string{"queries.sql", "reseal.sql"}, queryNames...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range keptQueries {
+		if strings.TrimSpace(q[name]) == "" {
+			t.Errorf("keptQueries names %q, which is not a query of queries.sql", name)
+		}
 	}
 }
