@@ -47,24 +47,37 @@ type cachingConnector struct {
 	keep map[string]bool
 }
 
+// driverConn is what cachingConn needs of the driver's connection and passes
+// on: without ConnBeginTx, SessionResetter, Validator and Pinger database/sql
+// would fall back to the context-free methods and skip its validation.
+type driverConn interface {
+	sqldriver.Conn
+	sqldriver.ConnPrepareContext
+	sqldriver.ConnBeginTx
+	sqldriver.SessionResetter
+	sqldriver.Validator
+	sqldriver.Pinger
+}
+
+// driverStmt is what cachedStmt needs of the driver's statement.
+type driverStmt interface {
+	sqldriver.Stmt
+	sqldriver.StmtExecContext
+	sqldriver.StmtQueryContext
+}
+
 func (c cachingConnector) Connect(ctx context.Context) (sqldriver.Conn, error) {
 	conn, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, ok := range []bool{
-		implements[sqldriver.ConnPrepareContext](conn), implements[sqldriver.ConnBeginTx](conn),
-		implements[sqldriver.SessionResetter](conn), implements[sqldriver.Validator](conn), implements[sqldriver.Pinger](conn),
-	} {
-		if !ok {
-			_ = conn.Close()
-			return nil, errors.New("sqlite: the driver's connection lacks an interface the statement cache forwards")
-		}
+	dc, ok := conn.(driverConn)
+	if !ok {
+		_ = conn.Close()
+		return nil, errors.New("sqlite: the driver's connection lacks an interface the statement cache passes on")
 	}
-	return &cachingConn{Conn: conn, keep: c.keep, lru: list.New(), byQuery: map[string]*list.Element{}}, nil
+	return &cachingConn{driverConn: dc, keep: c.keep, lru: list.New(), byQuery: map[string]*list.Element{}}, nil
 }
-
-func implements[T any](v any) bool { _, ok := v.(T); return ok }
 
 // cachingConn is a driver connection that keeps the prepared statements of
 // the queries in keep. It implements neither ExecerContext nor
@@ -76,7 +89,7 @@ func implements[T any](v any) bool { _, ok := v.(T); return ok }
 // database/sql never uses a connection from two goroutines at once, so the
 // cache needs no lock.
 type cachingConn struct {
-	sqldriver.Conn
+	driverConn
 	keep     map[string]bool
 	lru      *list.List // of *cachedStmt, most recently used first
 	byQuery  map[string]*list.Element
@@ -85,7 +98,7 @@ type cachingConn struct {
 
 // cachedStmt is a statement kept by its connection; Close returns it.
 type cachedStmt struct {
-	sqldriver.Stmt
+	driverStmt
 	query string
 	inUse bool
 	kept  bool // in the cache; false once evicted, and Close then closes it
@@ -112,7 +125,7 @@ func (c *cachingConn) PrepareContext(ctx context.Context, query string) (sqldriv
 	if err != nil {
 		return nil, err
 	}
-	s := &cachedStmt{Stmt: ds, query: query, inUse: true, kept: true}
+	s := &cachedStmt{driverStmt: ds, query: query, inUse: true, kept: true}
 	c.byQuery[query] = c.lru.PushFront(s)
 	if c.lru.Len() > stmtCacheSize {
 		c.evict(c.lru.Back())
@@ -121,9 +134,18 @@ func (c *cachingConn) PrepareContext(ctx context.Context, query string) (sqldriv
 }
 
 // prepare has the driver prepare query; the statement is not kept.
-func (c *cachingConn) prepare(ctx context.Context, query string) (sqldriver.Stmt, error) {
+func (c *cachingConn) prepare(ctx context.Context, query string) (driverStmt, error) {
 	c.prepares++
-	return c.Conn.(sqldriver.ConnPrepareContext).PrepareContext(ctx, query)
+	ds, err := c.driverConn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := ds.(driverStmt)
+	if !ok {
+		_ = ds.Close()
+		return nil, errors.New("sqlite: the driver's statement lacks ExecContext or QueryContext")
+	}
+	return s, nil
 }
 
 // evict drops e from the cache and closes its statement unless it is in
@@ -134,7 +156,7 @@ func (c *cachingConn) evict(e *list.Element) {
 	delete(c.byQuery, s.query)
 	s.kept = false
 	if !s.inUse {
-		_ = s.Stmt.Close()
+		_ = s.driverStmt.Close()
 	}
 }
 
@@ -145,25 +167,13 @@ func (c *cachingConn) Close() error {
 		s := e.Value.(*cachedStmt)
 		s.kept = false
 		if !s.inUse {
-			errs = append(errs, s.Stmt.Close())
+			errs = append(errs, s.driverStmt.Close())
 		}
 	}
 	c.lru.Init()
 	clear(c.byQuery)
-	return errors.Join(append(errs, c.Conn.Close())...)
+	return errors.Join(append(errs, c.driverConn.Close())...)
 }
-
-func (c *cachingConn) BeginTx(ctx context.Context, opts sqldriver.TxOptions) (sqldriver.Tx, error) {
-	return c.Conn.(sqldriver.ConnBeginTx).BeginTx(ctx, opts)
-}
-
-func (c *cachingConn) ResetSession(ctx context.Context) error {
-	return c.Conn.(sqldriver.SessionResetter).ResetSession(ctx)
-}
-
-func (c *cachingConn) IsValid() bool { return c.Conn.(sqldriver.Validator).IsValid() }
-
-func (c *cachingConn) Ping(ctx context.Context) error { return c.Conn.(sqldriver.Pinger).Ping(ctx) }
 
 // Close returns a kept statement to its connection's cache, and closes one
 // that is not kept.
@@ -172,13 +182,5 @@ func (s *cachedStmt) Close() error {
 	if s.kept {
 		return nil
 	}
-	return s.Stmt.Close()
-}
-
-func (s *cachedStmt) ExecContext(ctx context.Context, args []sqldriver.NamedValue) (sqldriver.Result, error) {
-	return s.Stmt.(sqldriver.StmtExecContext).ExecContext(ctx, args)
-}
-
-func (s *cachedStmt) QueryContext(ctx context.Context, args []sqldriver.NamedValue) (sqldriver.Rows, error) {
-	return s.Stmt.(sqldriver.StmtQueryContext).QueryContext(ctx, args)
+	return s.driverStmt.Close()
 }
