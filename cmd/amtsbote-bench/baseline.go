@@ -86,6 +86,13 @@ func insertLoop(ctx context.Context, n, c int, rate float64, tx func(ctx context
 // transaction also sends a NOTIFY before it commits, as the store does to wake
 // the relays: the difference shows what that costs.
 func pgxBaseline(ctx context.Context, dbURL string, n, c int, rate float64, sizes rowSizes, notify bool) (baselineResult, error) {
+	return pgxInsertBaseline(ctx, dbURL, n, c, rate, sizes, notify, false)
+}
+
+// pgxInsertBaseline is pgxBaseline; with pipelined, each transaction sends
+// its two inserts as one batch (an implicit transaction, one round trip, as
+// intake does) instead of BEGIN, INSERT, INSERT, COMMIT.
+func pgxInsertBaseline(ctx context.Context, dbURL string, n, c int, rate float64, sizes rowSizes, notify, pipelined bool) (baselineResult, error) {
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		return baselineResult{}, err
@@ -104,6 +111,16 @@ func pgxBaseline(ctx context.Context, dbURL string, n, c int, rate float64, size
 		return baselineResult{}, fmt.Errorf("pgx baseline: create tables: %w", err)
 	}
 	sub, msg := randomBytes(sizes.submission), randomBytes(sizes.message)
+	if pipelined {
+		return insertLoop(ctx, n, c, rate, func(ctx context.Context, _ int) error {
+			id, now := uuid.NewString(), time.Now()
+			b := &pgx.Batch{}
+			b.Queue(`INSERT INTO baseline_submissions (id, payload, created_at) VALUES ($1, $2, $3)`, id, sub, now)
+			b.Queue(`INSERT INTO baseline_messages (id, submission_id, payload, created_at) VALUES ($1, $2, $3, $4)`,
+				uuid.NewString(), id, msg, now)
+			return pool.SendBatch(ctx, b).Close()
+		})
+	}
 	return insertLoop(ctx, n, c, rate, func(ctx context.Context, _ int) error {
 		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			id, now := uuid.NewString(), time.Now()
@@ -121,6 +138,53 @@ func pgxBaseline(ctx context.Context, dbURL string, n, c int, rate float64, size
 			return nil
 		})
 	})
+}
+
+// pgxOutcomeBaseline prepares n outbox rows of msgSize bytes (not measured)
+// and returns the measured part: n transactions from c goroutines, each
+// recording one delivery as the store does (the row marked delivered, an
+// attempt row inserted, committed without waiting for the WAL flush), one
+// per delivery and in one round trip (a batch: BEGIN, SET LOCAL, UPDATE,
+// INSERT, COMMIT): the floor for recording outcomes on PostgreSQL when they
+// do not share a transaction, as at a few hundred submissions a second.
+func pgxOutcomeBaseline(ctx context.Context, dbURL string, n, c int, rate float64, msgSize int) (run func() (baselineResult, error), closeFn func(), err error) {
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.MaxConns = int32(c)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := pool.Exec(ctx, `
+		DROP TABLE IF EXISTS baseline_attempts, baseline_outbox;
+		CREATE TABLE baseline_outbox (seq bigint PRIMARY KEY, id text NOT NULL, payload bytea NOT NULL,
+			state text NOT NULL, attempts integer NOT NULL, updated_at timestamptz NOT NULL, delivered_at timestamptz);
+		CREATE TABLE baseline_attempts (message_seq bigint NOT NULL REFERENCES baseline_outbox (seq),
+			number integer NOT NULL, outcome text NOT NULL, at timestamptz NOT NULL, PRIMARY KEY (message_seq, number))`); err != nil {
+		pool.Close()
+		return nil, nil, fmt.Errorf("pgx outcome baseline: create tables: %w", err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO baseline_outbox (seq, id, payload, state, attempts, updated_at)
+		SELECT g, gen_random_uuid()::text, $2, 'pending', 0, now() FROM generate_series(1, $1::int) g`, n, randomBytes(msgSize)); err != nil {
+		pool.Close()
+		return nil, nil, fmt.Errorf("pgx outcome baseline: fill: %w", err)
+	}
+	run = func() (baselineResult, error) {
+		return insertLoop(ctx, n, c, rate, func(ctx context.Context, i int) error {
+			now := time.Now()
+			b := &pgx.Batch{}
+			b.Queue(`BEGIN`)
+			b.Queue(`SET LOCAL synchronous_commit TO OFF`)
+			b.Queue(`UPDATE baseline_outbox SET state = 'delivered', attempts = attempts + 1,
+				updated_at = $2, delivered_at = $2 WHERE seq = $1`, i+1, now)
+			b.Queue(`INSERT INTO baseline_attempts (message_seq, number, outcome, at) VALUES ($1, 1, 'delivered', $2)`, i+1, now)
+			b.Queue(`COMMIT`)
+			return pool.SendBatch(ctx, b).Close()
+		})
+	}
+	return run, pool.Close, nil
 }
 
 // sqliteBaseline does the same as pgxBaseline through database/sql and

@@ -191,6 +191,39 @@ func benchRun(ctx context.Context, o options, store, dir string, body []byte, pr
 			return r, err
 		}
 		r.add("diagnostic: pgx insert + NOTIFY tx/s", "1/s", bn.perSec)
+		fmt.Fprintf(log, "%s: pgx outcome baseline ...\n", title)
+		run, closeOutcome, err := pgxOutcomeBaseline(ctx, s.dbURL, baseN, o.c, o.rate, msgSize)
+		if err != nil {
+			return r, err
+		}
+		var ob baselineResult
+		oCPU, err := machineCPUPer(baseN, func() (err error) {
+			ob, err = run()
+			return err
+		})
+		closeOutcome()
+		if err != nil {
+			return r, err
+		}
+		r.add("baseline pgx outcome record tx/s", "1/s", ob.perSec)
+		r.add("baseline pgx outcome record machine CPU per tx", "ms", oCPU)
+		if o.rate > 0 {
+			var bp baselineResult
+			pCPU, err := machineCPUPer(baseN, func() (err error) {
+				bp, err = pgxInsertBaseline(ctx, s.dbURL, baseN, o.c, o.rate, sizes, false, true)
+				return err
+			})
+			if err != nil {
+				return r, err
+			}
+			r.add("baseline pgx insert, one round trip, tx/s", "1/s", bp.perSec)
+			r.add("baseline pgx insert, one round trip, machine CPU per tx", "ms", pCPU)
+			// What a submission cannot cost less than at a rate where each
+			// outcome commits alone: two HTTP exchanges (the portal's POST,
+			// the delivery), storing it and recording the outcome, each in
+			// one round trip.
+			r.add("floor: 2 HTTP + insert + outcome (one round trip each), machine CPU", "ms", 2*hCPU+pCPU+oCPU)
+		}
 		fmt.Fprintf(log, "%s: watermill-sql baseline ...\n", title)
 		var w baselineResult
 		wCPU, err := machineCPUPer(baseN, func() (err error) {

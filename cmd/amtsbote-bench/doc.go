@@ -14,7 +14,11 @@
 // fixed-rate run the HTTP and insert baselines are paced at the same rate (their
 // machine CPU per operation is then the floor at that rate; their ratios say
 // nothing), watermill-sql runs as fast as it can. -runs repeats everything and
-// prints the median of each figure. The warm-up (4 submissions per client, at
+// prints the median of each figure. On PostgreSQL a "pgx outcome record"
+// baseline records one delivery per transaction as the completer does, and a
+// fixed-rate run adds the insert in one round trip and reports "floor: 2 HTTP
+// + insert + outcome", what a submission cannot cost less than at that rate.
+// The warm-up (4 submissions per client, at
 // least 200, at the run's concurrency) grows the gateway's pools first.
 //
 // With -counts (the default) those runs also report costs per delivered
