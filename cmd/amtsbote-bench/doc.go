@@ -18,8 +18,8 @@
 // baseline records one delivery per transaction as the completer does, and a
 // fixed-rate run adds the insert in one round trip and reports "floor: 2 HTTP
 // + insert + outcome", what a submission cannot cost less than at that rate.
-// The warm-up (4 submissions per client, at
-// least 200, at the run's concurrency) grows the gateway's pools first.
+// The warm-up (4 submissions per client, at least 200, at the run's
+// concurrency) grows the gateway's pools first.
 //
 // With -counts (the default) those runs also report costs per delivered
 // submission over the load phase, which do not depend on the machine's load:

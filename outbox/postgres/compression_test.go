@@ -1,47 +1,70 @@
-package postgres_test
+package postgres
 
 import (
 	"bytes"
 	"context"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/amtsbote/amtsbote/outbox"
 	"github.com/amtsbote/amtsbote/outbox/outboxtest"
-	"github.com/amtsbote/amtsbote/outbox/postgres"
 	"github.com/amtsbote/amtsbote/outbox/postgres/pgtest"
 )
 
-// Payloads large enough for TOAST to compress are compressed with lz4 (migration
-// 010), where the server has it; values stored before keep their method and
-// stay readable.
+// TestPayloadsCompressedWithLZ4: after migration 010, payloads large enough
+// for TOAST to compress are compressed with lz4 where the server has it. A
+// payload stored before the migration keeps pglz and reads back unchanged:
+// the migration rewrites nothing.
 func TestPayloadsCompressedWithLZ4(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
-	conn, err := pgx.Connect(ctx, url)
+	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `SET default_toast_compression = lz4`); err != nil {
-		t.Skipf("this PostgreSQL has no lz4 (%v): migration 010 keeps pglz", err)
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `SELECT pg_column_compression('x'::text)`); err != nil {
+		t.Skipf("PostgreSQL before 14 (%v): migration 010 keeps pglz", err)
 	}
-	if _, err := conn.Exec(ctx, `RESET default_toast_compression`); err != nil {
+	var lz4 bool
+	if err := pool.QueryRow(ctx, `SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'`).Scan(&lz4); err != nil {
+		t.Fatal(err)
+	}
+	if !lz4 {
+		t.Skip("this PostgreSQL was built without lz4: migration 010 keeps pglz")
+	}
+
+	// Compressible payloads well over TOAST's threshold (about 2 KB), as XÖV is.
+	xml := func(name string) []byte {
+		return bytes.Repeat([]byte("<xmeld:person><name>"+name+"</name><ort>Musterstadt</ort></xmeld:person>\n"), 100)
+	}
+	json := func(street string) []byte {
+		return append(append([]byte(`{"data":"`), bytes.Repeat([]byte(street+", "), 300)...), `"}`...)
+	}
+
+	// Schema version 9, and a submission with its message as the code before
+	// migration 010 stored them.
+	migrateTo(t, pool, 9)
+	oldSub, oldXML := json("Alte Straße 1"), xml("Altbestand")
+	if _, err := pool.Exec(ctx, `INSERT INTO submissions (id, portal_id, tenant_id, procedure_id, request_hash, payload, created_at)
+		VALUES ('old', 'p', 't', 'p.q', '\x00', $1, now())`, oldSub); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO outbox_messages (id, topic, submission_id, payload, state, next_attempt_at, created_at, updated_at)
+		VALUES ('old-m', 't/p.q/lz4', 'old', $1, 'pending', now(), now(), now())`, oldXML); err != nil {
 		t.Fatal(err)
 	}
 
-	s, err := postgres.Open(ctx, postgres.Config{URL: url})
+	s, err := Open(ctx, Config{URL: url}) // applies 010
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	// A compressible payload well over TOAST's threshold (about 2 KB), as XÖV is.
-	xml := bytes.Repeat([]byte("<xmeld:person><name>Mustermann</name><ort>Musterstadt</ort></xmeld:person>\n"), 100)
 	sub := outboxtest.NewSubmission("lz4")
-	sub.Payload = append([]byte(`{"data":"`), append(bytes.Repeat([]byte("Musterstraße 1, "), 300), `"}`...)...)
+	sub.Payload = json("Musterstraße 1")
 	msg := outboxtest.NewMessage("t/p.q/lz4", sub.ID)
-	msg.Payload = xml
+	msg.Payload = xml("Mustermann")
 	if err := s.InTx(ctx, func(tx outbox.Tx) error {
 		if _, _, err := tx.CreateSubmission(ctx, sub); err != nil {
 			return err
@@ -51,39 +74,37 @@ func TestPayloadsCompressedWithLZ4(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, q := range []struct{ name, sql, id string }{
-		{"submission", `SELECT pg_column_compression(payload), payload FROM submissions WHERE id = $1`, sub.ID},
-		{"message", `SELECT pg_column_compression(payload), payload FROM outbox_messages WHERE id = $1`, msg.ID},
+	for _, c := range []struct {
+		name, sql, id, method string
+		want                  []byte
+	}{
+		{"new submission", `SELECT pg_column_compression(payload), payload FROM submissions WHERE id = $1`, sub.ID, "lz4", sub.Payload},
+		{"new message", `SELECT pg_column_compression(payload), payload FROM outbox_messages WHERE id = $1`, msg.ID, "lz4", msg.Payload},
+		{"old submission", `SELECT pg_column_compression(payload), payload FROM submissions WHERE id = $1`, "old", "pglz", oldSub},
+		{"old message", `SELECT pg_column_compression(payload), payload FROM outbox_messages WHERE id = $1`, "old-m", "pglz", oldXML},
 	} {
 		var method *string
 		var payload []byte
-		if err := conn.QueryRow(ctx, q.sql, q.id).Scan(&method, &payload); err != nil {
-			t.Fatalf("%s: %v", q.name, err)
+		if err := pool.QueryRow(ctx, c.sql, c.id).Scan(&method, &payload); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
 		}
-		if method == nil || *method != "lz4" {
-			t.Errorf("%s payload compressed with %v, want lz4", q.name, deref(method))
+		if method == nil || *method != c.method {
+			got := "none (not compressed)"
+			if method != nil {
+				got = *method
+			}
+			t.Errorf("%s: payload compressed with %s, want %s", c.name, got, c.method)
 		}
-		want := sub.Payload
-		if q.name == "message" {
-			want = xml
-		}
-		if !bytes.Equal(payload, want) {
-			t.Errorf("%s payload reads back as %d bytes, want the %d stored", q.name, len(payload), len(want))
+		if !bytes.Equal(payload, c.want) {
+			t.Errorf("%s: payload reads back as %d bytes, want the %d stored", c.name, len(payload), len(c.want))
 		}
 	}
 	var answers string
-	if err := conn.QueryRow(ctx, `SELECT attcompression FROM pg_attribute
+	if err := pool.QueryRow(ctx, `SELECT attcompression FROM pg_attribute
 		WHERE attrelid = 'answers'::regclass AND attname = 'payload'`).Scan(&answers); err != nil {
 		t.Fatal(err)
 	}
 	if answers != "l" {
-		t.Errorf("answers.payload compression %q, want l (lz4)", answers)
+		t.Errorf("answers.payload: compression %q, want l (lz4)", answers)
 	}
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return "none (not compressed)"
-	}
-	return *s
 }

@@ -33,23 +33,12 @@ func TestMigrate009KeepsTrails(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	migs, err := sqlfile.Migrations(files, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stmts := []string{`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
-		applied_at timestamptz NOT NULL DEFAULT now())`}
-	for _, m := range migs {
-		if m.Version > 8 {
-			break
-		}
-		stmts = append(stmts, m.SQL, `INSERT INTO schema_migrations (version, name) VALUES (`+strconv.Itoa(m.Version)+`, '`+m.Name+`')`)
-	}
+	migrateTo(t, pool, 8)
 	// s1: accepted, its message m1 dead, replayed and delivered, its payload
 	// purged; m2 retrying after one attempt; m3 queued in a later
 	// transaction (no actor); a follow-up mail with its attempt. Then s2,
 	// interleaved, so that the trails' numbers have gaps.
-	stmts = append(stmts,
+	stmts := []string{
 		`INSERT INTO submissions (id, portal_id, tenant_id, procedure_id, request_hash, payload, created_at)
 		 VALUES ('s1', 'p', 't', 'bau', '\x00', '{}', '2026-01-01 10:00:00+00'),
 		        ('s2', 'p', 't', 'bau', '\x00', '{}', '2026-01-01 10:00:01+00')`,
@@ -90,7 +79,8 @@ func TestMigrate009KeepsTrails(t *testing.T) {
 		 ('s1', 'm3', 't/bau/case', 'transformed', 0, '', '', '', '2026-01-01 10:06:00+00'),
 		 ('s1', 'm1', 't/bau/fv', 'purged', 0, '', 'retention', '', '2026-02-01 00:00:00+00'),
 		 ('s1', 'mail1', 't/~notify/office', 'purged', 0, '', 'retention', '', '2026-02-01 00:00:00+00')`,
-		`SELECT setval('outbox_messages_seq_seq', 5)`)
+		`SELECT setval('outbox_messages_seq_seq', 5)`,
+	}
 	for _, q := range stmts {
 		if _, err := pool.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -125,4 +115,28 @@ func TestMigrate009KeepsTrails(t *testing.T) {
 		}
 		return n
 	})
+}
+
+// migrateTo brings the empty database of pool to schema version as Open
+// would have then: the migrations up to version, recorded as applied, so
+// that Open applies the later ones.
+func migrateTo(t *testing.T, pool *pgxpool.Pool, version int) {
+	t.Helper()
+	migs, err := sqlfile.Migrations(files, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+		applied_at timestamptz NOT NULL DEFAULT now())`}
+	for _, m := range migs {
+		if m.Version > version {
+			break
+		}
+		stmts = append(stmts, m.SQL, `INSERT INTO schema_migrations (version, name) VALUES (`+strconv.Itoa(m.Version)+`, '`+m.Name+`')`)
+	}
+	for _, q := range stmts {
+		if _, err := pool.Exec(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 }
