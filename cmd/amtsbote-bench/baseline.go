@@ -90,8 +90,9 @@ func pgxBaseline(ctx context.Context, dbURL string, n, c int, rate float64, size
 }
 
 // pgxInsertBaseline is pgxBaseline; with pipelined, each transaction sends
-// its two inserts as one batch (an implicit transaction, one round trip, as
-// intake does) instead of BEGIN, INSERT, INSERT, COMMIT.
+// its two inserts (and the NOTIFY) as one batch (an implicit transaction, one
+// round trip, as intake does) instead of one statement at a time between
+// BEGIN and COMMIT.
 func pgxInsertBaseline(ctx context.Context, dbURL string, n, c int, rate float64, sizes rowSizes, notify, pipelined bool) (baselineResult, error) {
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
@@ -118,6 +119,9 @@ func pgxInsertBaseline(ctx context.Context, dbURL string, n, c int, rate float64
 			b.Queue(`INSERT INTO baseline_submissions (id, payload, created_at) VALUES ($1, $2, $3)`, id, sub, now)
 			b.Queue(`INSERT INTO baseline_messages (id, submission_id, payload, created_at) VALUES ($1, $2, $3, $4)`,
 				uuid.NewString(), id, msg, now)
+			if notify {
+				b.Queue(`SELECT pg_notify('baseline', 'topic')`)
+			}
 			return pool.SendBatch(ctx, b).Close()
 		})
 	}
