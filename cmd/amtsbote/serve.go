@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -64,6 +65,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logger.Error("configuration invalid", slog.Any("error", err))
 		return 1
 	}
+	headroom := reserveHeapHeadroom(cfg.Database.URL != "", os.Getenv)
+	defer runtime.KeepAlive(headroom)
 	if *listen != "" {
 		cfg.Server.Listen = *listen
 	}
