@@ -145,13 +145,17 @@ func pgxInsertBaseline(ctx context.Context, dbURL string, n, c int, rate float64
 }
 
 // pgxOutcomeBaseline prepares n outbox rows of msgSize bytes (not measured)
-// and returns the measured part: n transactions from c goroutines, each
-// recording one delivery as the store does (the row marked delivered, an
-// attempt row inserted, committed without waiting for the WAL flush), one
-// per delivery and in one round trip (a batch: BEGIN, SET LOCAL, UPDATE,
-// INSERT, COMMIT): the floor for recording outcomes on PostgreSQL when they
-// do not share a transaction, as at a few hundred submissions a second.
-func pgxOutcomeBaseline(ctx context.Context, dbURL string, n, c int, rate float64, msgSize int) (run func() (baselineResult, error), closeFn func(), err error) {
+// and returns the measured part: n deliveries recorded from c goroutines as
+// the store records them (the row marked delivered, an attempt row
+// inserted, committed without waiting for the WAL flush), perTx per
+// transaction and each transaction in one round trip (a batch: BEGIN, SET
+// LOCAL, the UPDATEs and INSERTs, COMMIT). With perTx 1 it is the floor for
+// recording outcomes on PostgreSQL when they do not share a transaction, as
+// at a few hundred submissions a second; with perTx the relay's concurrency,
+// the most outcomes the completer can gather into one transaction, the floor
+// when they do, as in the closed loop. A fixed rate paces the transactions
+// at rate/perTx.
+func pgxOutcomeBaseline(ctx context.Context, dbURL string, n, c int, rate float64, msgSize, perTx int) (run func() (baselineResult, error), closeFn func(), err error) {
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		return nil, nil, err
@@ -175,15 +179,18 @@ func pgxOutcomeBaseline(ctx context.Context, dbURL string, n, c int, rate float6
 		pool.Close()
 		return nil, nil, fmt.Errorf("pgx outcome baseline: fill: %w", err)
 	}
+	perTx = max(perTx, 1)
 	run = func() (baselineResult, error) {
-		return insertLoop(ctx, n, c, rate, func(ctx context.Context, i int) error {
+		return insertLoop(ctx, (n+perTx-1)/perTx, c, rate/float64(perTx), func(ctx context.Context, i int) error {
 			now := time.Now()
 			b := &pgx.Batch{}
 			b.Queue(`BEGIN`)
 			b.Queue(`SET LOCAL synchronous_commit TO OFF`)
-			b.Queue(`UPDATE baseline_outbox SET state = 'delivered', attempts = attempts + 1,
-				updated_at = $2, delivered_at = $2 WHERE seq = $1`, i+1, now)
-			b.Queue(`INSERT INTO baseline_attempts (message_seq, number, outcome, at) VALUES ($1, 1, 'delivered', $2)`, i+1, now)
+			for seq := i*perTx + 1; seq <= min((i+1)*perTx, n); seq++ {
+				b.Queue(`UPDATE baseline_outbox SET state = 'delivered', attempts = attempts + 1,
+					updated_at = $2, delivered_at = $2 WHERE seq = $1`, seq, now)
+				b.Queue(`INSERT INTO baseline_attempts (message_seq, number, outcome, at) VALUES ($1, 1, 'delivered', $2)`, seq, now)
+			}
 			b.Queue(`COMMIT`)
 			return pool.SendBatch(ctx, b).Close()
 		})

@@ -192,37 +192,38 @@ func benchRun(ctx context.Context, o options, store, dir string, body []byte, pr
 		}
 		r.add("diagnostic: pgx insert + NOTIFY tx/s", "1/s", bn.perSec)
 		fmt.Fprintf(log, "%s: pgx outcome baseline ...\n", title)
-		run, closeOutcome, err := pgxOutcomeBaseline(ctx, s.dbURL, baseN, o.c, o.rate, msgSize)
-		if err != nil {
-			return r, err
-		}
-		var ob baselineResult
-		oCPU, err := machineCPUPer(baseN, func() (err error) {
-			ob, err = run()
-			return err
-		})
-		closeOutcome()
+		oCPU, ob, err := outcomeFloor(ctx, s.dbURL, baseN, o.c, o.rate, msgSize, 1)
 		if err != nil {
 			return r, err
 		}
 		r.add("baseline pgx outcome record tx/s", "1/s", ob.perSec)
 		r.add("baseline pgx outcome record machine CPU per tx", "ms", oCPU)
+		var bp baselineResult
+		pCPU, err := machineCPUPer(baseN, func() (err error) {
+			bp, err = pgxInsertBaseline(ctx, s.dbURL, baseN, o.c, o.rate, sizes, false, true)
+			return err
+		})
+		if err != nil {
+			return r, err
+		}
+		r.add("baseline pgx insert, one round trip, tx/s", "1/s", bp.perSec)
+		r.add("baseline pgx insert, one round trip, machine CPU per tx", "ms", pCPU)
 		if o.rate > 0 {
-			var bp baselineResult
-			pCPU, err := machineCPUPer(baseN, func() (err error) {
-				bp, err = pgxInsertBaseline(ctx, s.dbURL, baseN, o.c, o.rate, sizes, false, true)
-				return err
-			})
-			if err != nil {
-				return r, err
-			}
-			r.add("baseline pgx insert, one round trip, tx/s", "1/s", bp.perSec)
-			r.add("baseline pgx insert, one round trip, machine CPU per tx", "ms", pCPU)
 			// What a submission cannot cost less than at a rate where each
 			// outcome commits alone: two HTTP exchanges (the portal's POST,
 			// the delivery), storing it and recording the outcome, each in
 			// one round trip.
 			r.add("floor: 2 HTTP + insert + outcome (one round trip each), machine CPU", "ms", 2*hCPU+pCPU+oCPU)
+		} else {
+			// In the closed loop the completer gathers outcomes into one
+			// transaction, at most one per delivery slot.
+			per := o.deliveryConcurrency
+			bCPU, _, err := outcomeFloor(ctx, s.dbURL, baseN, o.c, 0, msgSize, per)
+			if err != nil {
+				return r, err
+			}
+			r.add(fmt.Sprintf("baseline pgx outcome record, %d per tx, machine CPU per outcome", per), "ms", bCPU)
+			r.add("floor: 2 HTTP + insert (one round trip) + outcome (batched), machine CPU", "ms", 2*hCPU+pCPU+bCPU)
 		}
 		fmt.Fprintf(log, "%s: watermill-sql baseline ...\n", title)
 		var w baselineResult
@@ -330,4 +331,20 @@ func (s *slowSpan) add(acceptedAt, took time.Duration) {
 func (s slowSpan) String() string {
 	return fmt.Sprintf("%d deliveries took over %v, accepted %.2f-%.2f s into the load, the slowest %v",
 		s.n, slowDelivery, s.first.Seconds(), s.last.Seconds(), s.worst.Round(time.Millisecond))
+}
+
+// outcomeFloor measures pgxOutcomeBaseline (n outcomes, perTx per
+// transaction) and returns its machine CPU per outcome.
+func outcomeFloor(ctx context.Context, dbURL string, n, c int, rate float64, msgSize, perTx int) (float64, baselineResult, error) {
+	run, closeOutcome, err := pgxOutcomeBaseline(ctx, dbURL, n, c, rate, msgSize, perTx)
+	if err != nil {
+		return 0, baselineResult{}, err
+	}
+	defer closeOutcome()
+	var res baselineResult
+	cpu, err := machineCPUPer(n, func() (err error) {
+		res, err = run()
+		return err
+	})
+	return cpu, res, err
 }

@@ -16,8 +16,11 @@
 // nothing), watermill-sql runs as fast as it can. -runs repeats everything and
 // prints the median of each figure. On PostgreSQL a "pgx outcome record"
 // baseline records one delivery per transaction as the completer does, and a
-// fixed-rate run adds the insert in one round trip and reports "floor: 2 HTTP
-// + insert + outcome", what a submission cannot cost less than at that rate.
+// "pgx insert, one round trip" baseline sends the insert as intake does; a
+// fixed-rate run reports "floor: 2 HTTP + insert + outcome", what a
+// submission cannot cost less than at that rate, and a closed-loop run the
+// same with outcomes recorded -delivery-concurrency per transaction (the
+// most the completer can gather).
 // The warm-up (4 submissions per client, at least 200, at the run's
 // concurrency) grows the gateway's pools first.
 //
