@@ -6,7 +6,7 @@ package main
 // The gateway's live heap is small (about 8 MiB under load) while each
 // submission allocates about 90 KiB (JSON, XML, database buffers): with
 // GOGC=100 the collector starts a cycle each time the heap has grown by the
-// live heap, about 20 times a second at 1,500 submissions a second, and
+// live heap, about 20 times a second at 1,300 submissions a second, and
 // each cycle also shrinks the stacks of idle goroutines, which the next
 // request grows again. A block of this size held for the process's life
 // counts as live heap, so that a cycle starts only after the heap has grown
