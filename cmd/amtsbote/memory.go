@@ -29,7 +29,7 @@ const heapHeadroom = 16 << 20
 // attachments' 512 KiB chunks in the process, and with a headroom of 8 or
 // 16 MiB the heap the collector found live after a cycle during a streamed
 // 256 MiB upload rose from about 7 to 16–24 MiB (chunks allocated during the
-// longer cycles), its peak resident memory from 62–69 to 89–116 MiB.
+// longer cycles), its peak resident memory from 62–69 to 86–116 MiB.
 func reserveHeapHeadroom(postgres bool, getenv func(string) string) []byte {
 	if !postgres || getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
 		return nil
