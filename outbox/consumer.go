@@ -340,6 +340,7 @@ func (sub *subscription) run() {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	failures := 0
+	more := false // the last claim took all it asked for
 	for {
 		if sub.soft.Err() != nil {
 			return
@@ -360,36 +361,52 @@ func (sub *subscription) run() {
 		if limit > 0 && reserved == 0 {
 			sub.breaker.unclaimed(0) // a probe's slot was handed meanwhile: given back
 		}
-		if reserved > 0 {
+		// Places in the hand queue for messages claimed ahead of a free slot:
+		// under a backlog one claim then leases many, and the slots take them
+		// from the queue as they free, rather than each freed slot costing a
+		// claim of its own.
+		ahead := sub.takeAhead(more)
+		if asked := reserved + ahead; asked > 0 {
 			refused := sub.refused.Load() // a claim coming up short drained these
 			msgs, err := sub.store.Claim(sub.soft, ClaimParams{
-				Topic: sub.topic, Owner: sub.cfg.Owner, Limit: reserved,
+				Topic: sub.topic, Owner: sub.cfg.Owner, Limit: asked,
 				Lease: sub.cfg.Lease, Ordered: sub.opts.Ordered,
 			})
-			for range reserved - len(msgs) {
+			launch := min(len(msgs), reserved)
+			for range reserved - launch {
 				sub.passSlot() // not used
 			}
+			sub.givePlaces(ahead - (len(msgs) - launch))
 			switch {
 			case err != nil && sub.soft.Err() != nil:
 				return
 			case err != nil:
+				more = false
 				sub.breaker.unclaimed(0) // a probe that could not even claim is given back
 				failures++
 				wait = min(time.Duration(failures)*time.Second, sub.cfg.PollInterval)
 				sub.cfg.Logger.Error("outbox claim failed", slog.String("topic", sub.topic), slog.Any("error", err))
 			default:
 				failures = 0
-				for _, m := range msgs {
+				more = len(msgs) == asked
+				for _, m := range msgs[:launch] {
 					sub.hold(sub.topic, m.ID)
 					sub.inflight.Add(1)
 					sub.launch(m)
 				}
-				if len(msgs) < reserved {
+				for _, m := range msgs[launch:] {
+					sub.inflight.Add(1)
+					sub.handOver(m) // with the place taken above; a slot freed meanwhile starts it
+				}
+				if len(msgs) < asked {
 					sub.wantSlot.Store(false) // none left due: new ones wake it through the watch
 					sub.drained.Store(refused)
 				}
 				if len(msgs) < limit {
 					sub.breaker.unclaimed(len(msgs))
+				}
+				if len(msgs) == asked && ahead > 0 {
+					break // more may be due: the queue's low-water mark wakes the loop
 				}
 				if len(msgs) == limit && limit == free && !sub.opts.Ordered {
 					continue // there may be more due

@@ -131,16 +131,17 @@ func (sub *subscription) reserve() bool {
 	return true
 }
 
-// handOver starts the attempt on the handed message m, which holds a place
-// and counts in inflight: with a free slot at once, else when one frees. If
-// the subscription stopped meanwhile (shutdown, reroute), m's lease is
-// released instead, and the topic's current subscription, if any, woken:
-// once it ended, endHandoff has drained the queue and no freed slot would
-// start m's attempt.
+// handOver starts the attempt on the handed message m, or one claimed ahead,
+// which holds a place and counts in inflight: with a free slot at once, else
+// when one frees. If the subscription stopped meanwhile (shutdown, reroute)
+// or the circuit opened, m's lease is released instead, and the topic's
+// current subscription, if any, woken: once it ended, endHandoff has drained
+// the queue and no freed slot would start m's attempt; while the circuit is
+// not closed, m waits in the database like the messages in queue (passSlot).
 func (sub *subscription) handOver(m Message) {
 	sub.hold(sub.topic, m.ID)
 	sub.handMu.Lock()
-	if sub.ended || sub.soft.Err() != nil {
+	if sub.ended || sub.soft.Err() != nil || sub.breaker.State() != CircuitClosed {
 		sub.places--
 		sub.handMu.Unlock()
 		sub.releaseWaiting([]Message{m})
@@ -183,9 +184,57 @@ func (sub *subscription) passSlot() (freed bool) {
 	sub.queue[0] = Message{}
 	sub.queue = sub.queue[1:]
 	sub.places--
+	low := len(sub.queue) == lowWater(sub.opts.Concurrency)
 	sub.handMu.Unlock()
 	sub.launch(m)
+	if low && sub.wantSlot.Load() {
+		// The last claim took all it asked for: claim the next messages ahead
+		// while the queue still feeds the slots.
+		select {
+		case sub.freed <- struct{}{}:
+		default:
+		}
+	}
 	return false
+}
+
+// lowWater is the length of the hand queue at which a claim loop with due
+// messages left claims ahead again: half of HandLimit.
+func lowWater(concurrency int) int { return HandLimit(concurrency) / 2 }
+
+// takeAhead reserves the places free in the hand queue for a claim ahead of
+// the free slots, and returns how many. It claims ahead only where due
+// messages wait: the last claim took all it asked for (more), or offers were
+// refused (a backlog). Otherwise handed messages take the places, and a
+// claim that took them would refuse their offers for its duration. None for
+// an ordered topic (its head goes first, one at a time), while the circuit
+// is not closed (probes claim one), while the subscription stops, or while
+// fewer than a quarter of HandLimit are free (the claim would buy little).
+// givePlaces returns those the claim did not fill.
+func (sub *subscription) takeAhead(more bool) int {
+	if sub.opts.Ordered || !more && !sub.backlogged() || sub.breaker.State() != CircuitClosed {
+		return 0
+	}
+	sub.handMu.Lock()
+	defer sub.handMu.Unlock()
+	limit := HandLimit(sub.opts.Concurrency)
+	room := limit - sub.places
+	if sub.ended || sub.soft.Err() != nil || room < limit/4 {
+		return 0
+	}
+	sub.places += room
+	return room
+}
+
+// givePlaces gives back n places: of a ticket not handed over, or taken by
+// takeAhead and not filled.
+func (sub *subscription) givePlaces(n int) {
+	if n <= 0 {
+		return
+	}
+	sub.handMu.Lock()
+	sub.places -= n
+	sub.handMu.Unlock()
 }
 
 // endHandoff issues no more tickets and releases the leases of the handed
@@ -258,14 +307,7 @@ func (t *Ticket) Hand(m Message) {
 // Cancel after the first call do nothing.
 func (t *Ticket) Cancel() {
 	t.once.Do(func() {
-		t.sub.givePlace()
+		t.sub.givePlaces(1)
 		t.sub.inflight.Done()
 	})
-}
-
-// givePlace gives back the place of a ticket not handed over.
-func (sub *subscription) givePlace() {
-	sub.handMu.Lock()
-	sub.places--
-	sub.handMu.Unlock()
 }
