@@ -338,7 +338,7 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 	var created bool
 	txCtx, cancel := context.WithTimeout(ctx, s.dbTimeout)
 	defer cancel()
-	err = s.store.InTx(txCtx, func(tx outbox.Tx) error {
+	err = s.inTx(txCtx, func(tx outbox.Tx) error {
 		ctx := txCtx
 		var err error
 		stored, created, err = tx.CreateSubmission(ctx, outbox.Submission{
@@ -391,6 +391,17 @@ func (s *Service) Accept(ctx context.Context, r Request) (Receipt, error) {
 		rc.SubmissionID, rc.Replayed = stored.ID, true
 	}
 	return rc, nil
+}
+
+// inTx runs fn in a transaction of the store, shared with concurrent
+// submissions where the store can (outbox.TxSharer): fn only writes rows of
+// its own submission, and may run again alone if the shared transaction
+// fails.
+func (s *Service) inTx(ctx context.Context, fn func(tx outbox.Tx) error) error {
+	if sh, ok := s.store.(outbox.TxSharer); ok {
+		return sh.InTxShared(ctx, fn)
+	}
+	return s.store.InTx(ctx, fn)
 }
 
 // offer takes a ticket of the handoff for each message that it has a slot

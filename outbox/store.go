@@ -134,6 +134,19 @@ type BatchCompleter interface {
 	CompleteBatch(ctx context.Context, cs []Completion) (errs []error, err error)
 }
 
+// TxSharer is an optional capability of a Store: InTxShared runs fn as
+// InTx does, but may run it in one transaction with the fns of concurrent
+// callers (group commit: one commit, one round trip, one WAL flush for
+// several submissions). fn must be independent of the others' writes and
+// may run more than once: if the shared transaction fails, nothing of it
+// is committed and each fn runs again in a transaction of its own, so that
+// one caller's error costs the others nothing. The shared transaction
+// commits within the earliest deadline of its callers; a caller's
+// cancellation does not cut it short.
+type TxSharer interface {
+	InTxShared(ctx context.Context, fn func(tx Tx) error) error
+}
+
 // Tx is the part of a store usable inside InTx.
 type Tx interface {
 	// CreateSubmission stores s. If s.IdempotencyKey is set and the portal already

@@ -50,6 +50,7 @@ type Store struct {
 var (
 	_ outbox.Store          = (*Store)(nil)
 	_ outbox.BatchCompleter = (*Store)(nil)
+	_ outbox.TxSharer       = (*Store)(nil)
 )
 
 // New wraps inner.
@@ -213,6 +214,16 @@ func (s *Store) openSubmission(sub *outbox.Submission) error {
 	}
 	sub.Payload = p
 	return nil
+}
+
+// InTxShared runs fn as InTx does, in a transaction the inner store may
+// share with concurrent callers (outbox.TxSharer).
+func (s *Store) InTxShared(ctx context.Context, fn func(tx outbox.Tx) error) error {
+	sh, ok := s.inner.(outbox.TxSharer)
+	if !ok {
+		return s.InTx(ctx, fn)
+	}
+	return sh.InTxShared(ctx, func(tx outbox.Tx) error { return fn(&sealedTx{s: s, tx: tx}) })
 }
 
 // InTx runs fn with a transaction that seals what it writes.

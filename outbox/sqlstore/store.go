@@ -28,6 +28,7 @@ type Store struct {
 	now       func() time.Time
 	committed func(topics []string)
 	reactor   atomic.Pointer[outbox.Reactor]
+	sharing   sharing // InTxShared's queue
 }
 
 var (
