@@ -281,8 +281,9 @@ func (t *Ticket) Lease(m *Message) {
 // Hand gives the committed message m, inserted with the ticket's Lease, to
 // the relay, which makes its first attempt as if it had claimed it. If the
 // subscription has stopped meanwhile (shutdown, reroute), m's lease is
-// released instead, so that it is claimable at once. Hand and Cancel after
-// the first call do nothing.
+// released instead, so that it is claimable at once; if the circuit opened,
+// m waits in the database for the pause like the topic's other messages.
+// Hand and Cancel after the first call do nothing.
 func (t *Ticket) Hand(m Message) {
 	t.once.Do(func() {
 		sub := t.sub
