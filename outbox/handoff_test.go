@@ -153,6 +153,21 @@ func commitTicket(t *testing.T, store outbox.Store, ticket *outbox.Ticket, topic
 	ticket.Hand(m)
 }
 
+// stopThenNext stops a relay of topic, checks that it started no delivery
+// (reported on calls) meanwhile, and starts the next process's relay of
+// topic, with concurrency slots and a deliverer that accepts every message.
+func stopThenNext(t *testing.T, store outbox.RelayStore, topic string, stop func(), calls <-chan string, concurrency int) {
+	t.Helper()
+	stop()
+	select {
+	case got := <-calls:
+		t.Fatalf("the stopping relay delivered %s", got)
+	default:
+	}
+	startRelay(t, store, topic, outbox.DelivererFunc(func(context.Context, outbox.Delivery) error { return nil }),
+		outbox.TopicOptions{Concurrency: concurrency}, outbox.SubscriberConfig{Owner: "next"})
+}
+
 // blockingDeliverer reports each delivery's message id on calls and holds
 // the delivery of block until release is closed (or its context ends).
 func blockingDeliverer(block string, calls chan<- string, release <-chan struct{}) outbox.Deliverer {
@@ -258,14 +273,7 @@ func TestHandedWaitingReleasedAtStop(t *testing.T) {
 		t.Fatalf("delivered %s, want %s", got, busy)
 	}
 	commitHanded(t, store, relay, topic, waiting)
-	stop()
-	select {
-	case got := <-calls:
-		t.Fatalf("the stopping relay delivered %s", got)
-	default:
-	}
-	next := make(chan string, 8)
-	startRelay(t, store, topic, blockingDeliverer("", next, nil), outbox.TopicOptions{Concurrency: 2}, outbox.SubscriberConfig{Owner: "next"})
+	stopThenNext(t, store, topic, stop, calls, 2)
 	m, err := awaitState(store, waiting, outbox.StateDelivered)
 	if err != nil {
 		t.Fatal(err) // its lease (an hour) would have kept it from the next process
