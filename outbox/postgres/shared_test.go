@@ -224,3 +224,39 @@ func TestInTxSharedIsolatesFailures(t *testing.T) {
 		t.Errorf("existing submission: %v, %d messages, want 1", err, len(msgs))
 	}
 }
+
+// A submission whose deadline passes while it queues behind the running
+// shared transactions is answered with its context's error, and nothing of
+// it is stored; those queued with it commit.
+func TestInTxSharedDeadlineInQueue(t *testing.T) {
+	ctx := context.Background()
+	s, _ := sharedStore(t)
+	const topic = "t/p.q/shared-deadline"
+	errs := make(chan error, 32)
+	release := busy(t, s, topic, errs)
+	late, other := outboxtest.NewSubmission(""), outboxtest.NewSubmission("")
+	lateErr := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		lateErr <- s.InTxShared(ctx, submit(late, topic, nil))
+	}()
+	go func() { errs <- s.InTxShared(ctx, submit(other, topic, nil)) }()
+	time.Sleep(200 * time.Millisecond) // both queue; the first one's deadline passes
+	release()
+	await(t, errs, 5)
+	select {
+	case err := <-lateErr:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("the late submission: %v, want its deadline's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the late submission got no answer within 10s")
+	}
+	if _, _, err := s.Submission(ctx, late.ID); !errors.Is(err, outbox.ErrNotFound) {
+		t.Errorf("the late submission: %v, want not stored", err)
+	}
+	if _, msgs, err := s.Submission(ctx, other.ID); err != nil || len(msgs) != 1 {
+		t.Errorf("the other submission: %v, %d messages; want stored with 1", err, len(msgs))
+	}
+}
