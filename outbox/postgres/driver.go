@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/amtsbote/amtsbote/outbox"
@@ -252,52 +251,33 @@ func (e executor) insertMessage(m outbox.Message, due, now time.Time, how sqlsto
 	return e.q["InsertMessage"], append(args, how == sqlstore.InsertTransformed)
 }
 
-// CompleteMessages records the outcomes in one statement (Complete), sent
-// as a batch so that a pipelined transaction's held writes go in front of it
-// in the same round trip.
+// CompleteMessages sends the updates, each recording its attempt,
+// pipelined in one round trip.
 func (e executor) CompleteMessages(ctx context.Context, rows []sqlstore.CompleteRow) ([]sqlstore.Completed, error) {
-	n := len(rows)
-	var (
-		states, errs, topics, ids, owners, classes, outcomes = make([]string, n), make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		next             = make([]pgtype.Timestamptz, n)
-		finished, starts = make([]time.Time, n), make([]time.Time, n)
-		attempts         = make([]int32, n)
-	)
-	for i, c := range rows {
-		states[i], errs[i], topics[i], ids[i] = string(c.State), c.Error, c.Topic, c.ID
-		owners[i], classes[i], outcomes[i] = c.Owner, string(c.Class), string(c.Outcome)
-		next[i] = pgtype.Timestamptz{Time: c.NextAttemptAt, Valid: !c.NextAttemptAt.IsZero()}
-		finished[i], starts[i], attempts[i] = c.FinishedAt, c.StartedAt, int32(c.Attempt)
-	}
 	batch := &pgx.Batch{}
-	batch.Queue(e.q["Complete"], states, next, errs, finished, topics, ids, owners, classes, attempts, starts, outcomes)
-	results := e.db.SendBatch(ctx, batch)
-	out := make([]sqlstore.Completed, n)
-	err := func() error {
-		rs, err := results.Query()
-		if err != nil {
-			return err
+	for _, c := range rows {
+		var next *time.Time
+		if !c.NextAttemptAt.IsZero() {
+			next = &c.NextAttemptAt
 		}
-		defer rs.Close()
-		for rs.Next() {
-			var ord int64
-			var u sqlstore.Completed
-			if err := rs.Scan(&ord, &u.Seq, &u.Attempts, &u.SubmissionID, &u.Metadata); err != nil {
-				return err
-			}
-			if ord < 1 || ord > int64(n) || out[ord-1].Found {
-				return fmt.Errorf("complete: row %d returned out of place", ord)
-			}
-			u.Found = true
-			out[ord-1] = u
-		}
-		return rs.Err()
-	}()
-	if cerr := results.Close(); err == nil {
-		err = cerr
+		batch.Queue(e.q["Complete"], string(c.State), next, c.Error, c.FinishedAt, c.Topic, c.ID, c.Owner, string(c.Class), c.Attempt,
+			c.StartedAt, string(c.Outcome))
 	}
-	if err != nil {
+	results := e.db.SendBatch(ctx, batch)
+	out := make([]sqlstore.Completed, len(rows))
+	for i := range rows {
+		u := &out[i]
+		err := results.QueryRow().Scan(&u.Seq, &u.Attempts, &u.SubmissionID, &u.Metadata)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			results.Close()
+			return nil, fmt.Errorf("%s: %w", rows[i].ID, err)
+		}
+		u.Found = true
+	}
+	if err := results.Close(); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -175,8 +175,8 @@ func TestPipelinedIntakeOneRoundTrip(t *testing.T) {
 }
 
 // TestCompletionBatchStatements: a batch of completions is one statement
-// (the outcomes with their attempt records, from which the events are
-// derived) between BEGIN, the lazy commit's setting and COMMIT,
+// per completion (the outcome with its attempt record, from which the
+// events are derived) between BEGIN, the lazy commit's setting and COMMIT,
 // in two round trips; with a reactor, which gets the events, also a read of
 // each submission's portal, tenant and procedure; a lost lease is reported
 // for its completion alone either way; the trails are complete.
@@ -185,7 +185,7 @@ func TestCompletionBatchStatements(t *testing.T) {
 		name         string
 		reactor      bool
 		stmts, trips uint64
-	}{{"without reactor", false, 4, 2}, {"with reactor", true, 6, 4}} {
+	}{{"without reactor", false, 6, 2}, {"with reactor", true, 8, 4}} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newPipeFixture(t)
 			st := sqlstore.New(f.d, sqlstore.Config{})
@@ -227,7 +227,7 @@ func TestCompletionBatchStatements(t *testing.T) {
 					t.Fatalf("complete: %v %v; want nil, nil, lease lost", errs, err)
 				}
 				if round == 1 {
-					// BEGIN, SET LOCAL, the 3 completions in one statement, COMMIT; with the reactor a read of each submission
+					// BEGIN, SET LOCAL, 3 completions, COMMIT; with the reactor a read of each submission
 					if d := f.counter.Statements() - stmts; d != tc.stmts {
 						t.Errorf("%d statements, want %d", d, tc.stmts)
 					}

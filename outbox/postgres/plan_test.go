@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -78,9 +77,8 @@ func TestAddressedByKey(t *testing.T) {
 		args    string
 		changed int
 	}{
-		{"Complete", completeArgs([]string{"m1500"}, "delivered", 0), 1},
-		{"Complete", completeArgs([]string{"m2999", "m2998"}, "retrying", 1), 2},
-		{"Complete", completeArgs(ids(100, 227), "delivered", 0), 128}, // a full batch of the completer
+		{"Complete", `'delivered', now(), '', now(), 't/plan', 'm1500', 'o', '', 0, now(), 'delivered'`, 1},
+		{"Complete", `'retrying', now(), 'boom', now(), 't/plan', 'm2999', 'o', 'transient', 1, now(), 'retry'`, 1},
 		{"Release", `'t/plan', ARRAY['m10', 'm2000'], 'o'`, 2},
 		{"ExtendLeases", `now() + interval '2 minutes', 't/plan', ARRAY['m11', 'm2001', 'm9999'], 'o'`, 2},
 		{"MakeDue", `now(), 't/plan', 'm3001'`, 1},
@@ -193,27 +191,4 @@ func (s *planStats) walk(n planNode) {
 	for _, c := range n.Plans {
 		s.walk(c)
 	}
-}
-
-// completeArgs are the arguments of Complete, as SQL literals, for attempts
-// of the messages ids of t/plan leased by o, each with the outcome of state.
-func completeArgs(ids []string, state string, attempt int) string {
-	n := strconv.Itoa(len(ids))
-	fill := func(v, typ string) string { return "array_fill(" + v + "::" + typ + ", ARRAY[" + n + "])" }
-	outcome := map[string]string{"delivered": "delivered", "retrying": "retry"}[state]
-	return strings.Join([]string{
-		fill("'"+state+"'", "text"), fill("(now() + interval '1 minute')", "timestamptz"), fill("'boom'", "text"),
-		fill("now()", "timestamptz"), fill("'t/plan'", "text"), "ARRAY['" + strings.Join(ids, "', '") + "']",
-		fill("'o'", "text"), fill("'transient'", "text"), fill(strconv.Itoa(attempt), "int"),
-		fill("now()", "timestamptz"), fill("'"+outcome+"'", "text"),
-	}, ", ")
-}
-
-// ids are the message ids m<from> to m<to> of the plan test.
-func ids(from, to int) []string {
-	var out []string
-	for i := from; i <= to; i++ {
-		out = append(out, "m"+strconv.Itoa(i))
-	}
-	return out
 }

@@ -60,48 +60,34 @@ RETURNING seq, id, topic, COALESCE(submission_id, ''), payload, metadata, state,
           COALESCE(last_error, ''), created_at, updated_at, delivered_at, COALESCE(retry_from, created_at), COALESCE(last_error_class, '')
 
 -- name: Complete
--- The outcomes of a batch of attempts, one element of each array per attempt, in one statement:
--- each message's state and, in the same statement, the attempt's record, which derives the
--- attempt's events for a message of a submission and takes their positions (migration 009):
--- the attempt's, then, for a delivered or dead one, the final event's (a row's values are
--- computed in column order). Returns the changed messages with the attempt's position in the
--- arrays (from 1); an attempt whose lease was lost returns nothing.
--- Each row is addressed by its key (seq through the unique (id, topic), then seq = ANY): a filter
--- on topic and id, or on the open states, lets the planner, with the statistics of a small table,
--- walk the partial index outbox_messages_open and filter every open message of the topic
--- (TestAddressedByKey). Hence the row's state is compared with the state read by key, required
--- open: a concurrent change of the row fails the comparison as it would fail the open states.
-WITH c AS MATERIALIZED (
-    SELECT u.*, k.seq, k.state AS open_state
-    FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
-        $8::text[], $9::int[], $10::timestamptz[], $11::text[])
-        WITH ORDINALITY AS u(state, next_at, error, finished_at, topic, id, owner, class, attempt, started_at, outcome, ord)
-    LEFT JOIN LATERAL ( -- OFFSET 0 keeps it a lookup per element (a join can be planned as a scan)
-        SELECT seq, state FROM outbox_messages WHERE id = u.id AND topic = u.topic OFFSET 0
-    ) k ON true
-), done AS (
-    UPDATE outbox_messages m
-    SET state = c.state, attempts = m.attempts + 1,
-        next_attempt_at = CASE WHEN c.state = 'retrying' THEN c.next_at ELSE m.next_attempt_at END,
-        last_error = CASE WHEN c.state = 'delivered' THEN NULL ELSE c.error END,
-        delivered_at = CASE WHEN c.state = 'delivered' THEN c.finished_at ELSE NULL END,
-        last_error_class = CASE WHEN c.state = 'delivered' THEN NULL ELSE NULLIF(c.class, '') END,
-        lease_owner = NULL, lease_until = NULL, leased_at = NULL, updated_at = c.finished_at
-    FROM c
-    WHERE m.seq = ANY (ARRAY(SELECT seq FROM c)) AND m.seq = c.seq
-      AND m.lease_owner = c.owner AND m.state = c.open_state AND c.open_state IN ('pending', 'retrying')
-      AND (c.attempt = 0 OR m.attempts = c.attempt - 1) -- no other attempt recorded since the claim
-    RETURNING c.ord, m.seq, m.attempts, m.submission_id, m.metadata,
-        c.owner, c.started_at, c.finished_at, c.outcome, c.error, c.class
+-- The outcome and, in the same statement, the attempt's record, which derives the attempt's
+-- events for a message of a submission and takes their positions (migration 009): the
+-- attempt's, then, for a delivered or dead one, the final event's (a row's values are computed
+-- in column order). $10 the attempt's start, $11 its outcome.
+WITH done AS (
+    UPDATE outbox_messages
+    SET state = $1::text, attempts = attempts + 1,
+        next_attempt_at = CASE WHEN $1::text = 'retrying' THEN $2::timestamptz ELSE next_attempt_at END,
+        last_error = CASE WHEN $1::text = 'delivered' THEN NULL ELSE $3::text END,
+        delivered_at = CASE WHEN $1::text = 'delivered' THEN $4::timestamptz ELSE NULL END,
+        last_error_class = CASE WHEN $1::text = 'delivered' THEN NULL ELSE NULLIF($8::text, '') END,
+        lease_owner = NULL, lease_until = NULL, leased_at = NULL, updated_at = $4::timestamptz
+    -- The row is addressed by its key (seq through the unique (topic, id)): a filter on topic and id
+    -- lets the planner, with the statistics of a small table, walk the partial index
+    -- outbox_messages_open and filter every open message of the topic (TestAddressedByKey).
+    WHERE seq = (SELECT seq FROM outbox_messages WHERE topic = $5 AND id = $6)
+      AND lease_owner = $7 AND state IN ('pending', 'retrying')
+      AND ($9::int = 0 OR attempts = $9::int - 1) -- no other attempt recorded since the claim
+    RETURNING seq, attempts, submission_id, metadata
 ), attempt AS (
     INSERT INTO outbox_attempts (message_seq, number, owner, started_at, finished_at, outcome, error, error_class,
         event_seq, final_event_seq)
-    SELECT seq, attempts, owner, started_at, finished_at, outcome, NULLIF(error, ''), NULLIF(class, ''),
+    SELECT seq, attempts, $7, $10, $4::timestamptz, $11::text, NULLIF($3::text, ''), NULLIF($8::text, ''),
         CASE WHEN submission_id IS NOT NULL THEN nextval('outbox_events_seq_seq') END,
-        CASE WHEN submission_id IS NOT NULL AND outcome IN ('delivered', 'dead') THEN nextval('outbox_events_seq_seq') END
-    FROM done ORDER BY ord -- positions in the order of the batch (volatile targets are computed after the sort)
+        CASE WHEN submission_id IS NOT NULL AND $11::text IN ('delivered', 'dead') THEN nextval('outbox_events_seq_seq') END
+    FROM done
 )
-SELECT ord, seq, attempts, COALESCE(submission_id, ''), metadata FROM done
+SELECT seq, attempts, COALESCE(submission_id, ''), metadata FROM done
 
 -- name: Release
 -- Each id addressed by its key, as in Complete.
