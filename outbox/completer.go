@@ -16,21 +16,13 @@ const maxCompletionBatch = 128
 const completionWorkers = 4
 
 // completionLinger is how long a batch keeps gathering after its first
-// outcome arrived, until it holds completionShare outcomes. Deliveries that
-// finish within it share one transaction: at 400 deliveries a second about
-// four, where a linger of 2 ms gathered 1.25. The delivery slot is free
-// during the linger (see handle); only the record of the outcome waits, and
-// with it the message's state in the status API. An ordered topic's next
-// delivery waits for the record, so its outcome ends the gathering at once
-// (completeReq.urgent).
+// outcome arrived. Deliveries that finish within it share one transaction:
+// at 400 deliveries a second about five, where with 2 ms it was 1.35. The
+// delivery slot is free during the linger (see handle); only the record of
+// the outcome waits, and with it the message's state in the status API. An
+// ordered topic's next delivery waits for the record, so its outcome ends
+// the gathering at once (completeReq.urgent).
 const completionLinger = 10 * time.Millisecond
-
-// completionShare is the batch size at which a batch stops lingering and
-// takes only the outcomes already waiting. Under load a batch of this size
-// fills within a few milliseconds; lingering on for the full 10 ms there
-// lowered the closed loop's delivered ratio in 6 of 7 alternating pairs
-// against 2 ms (BENCHMARKS.md, ninth round).
-const completionShare = 8
 
 // completer records the outcomes of attempts. With a BatchCompleter store,
 // one goroutine at a time gathers outcomes for up to completionLinger (or
@@ -49,7 +41,6 @@ type completer struct {
 
 	gathering sync.Mutex    // held by the goroutine gathering the next batch
 	linger    time.Duration // completionLinger; tests change it
-	share     int           // completionShare; tests change it
 	maxBatch  int           // maxCompletionBatch; tests change it
 	gathered  func(n int)   // test hook: called with the batch's size after each outcome gathered
 }
@@ -70,7 +61,7 @@ type completeStore interface {
 // that one built but never used (a Relay never run) leaves none behind.
 func newCompleter(store completeStore) *completer {
 	c := &completer{store: store, stop: make(chan struct{}), done: make(chan struct{}),
-		linger: completionLinger, share: completionShare, maxBatch: maxCompletionBatch, gathered: func(int) {}}
+		linger: completionLinger, maxBatch: maxCompletionBatch, gathered: func(int) {}}
 	if bc, ok := store.(BatchCompleter); ok {
 		c.batch = bc
 		c.reqs = make(chan completeReq)
@@ -128,8 +119,7 @@ func (c *completer) run() {
 
 // gather waits for an outcome, then gathers more until the linger ends, the
 // batch is full, an urgent outcome arrives or the completer stops (what was
-// gathered is recorded all the same); from c.share outcomes on it takes only
-// those already waiting. It returns nil once the completer
+// gathered is recorded all the same). It returns nil once the completer
 // stopped. One goroutine gathers at a time, so that outcomes are not spread
 // over the idle ones.
 func (c *completer) gather(timer *time.Timer) []completeReq {
@@ -149,19 +139,6 @@ func (c *completer) gather(timer *time.Timer) []completeReq {
 	timer.Reset(c.linger)
 	defer timer.Stop()
 	for len(batch) < c.maxBatch {
-		if len(batch) >= c.share {
-			select {
-			case r := <-c.reqs:
-				batch = append(batch, r)
-				c.gathered(len(batch))
-				if r.urgent {
-					return batch
-				}
-				continue
-			default:
-				return batch
-			}
-		}
 		select {
 		case r := <-c.reqs:
 			batch = append(batch, r)

@@ -166,30 +166,3 @@ func TestCompleterUrgentEndsLinger(t *testing.T) {
 		t.Errorf("batches %v, single %v; want [[first] [waits urgent]] and none single", st.batches, st.single)
 	}
 }
-
-// A batch that holds c.share outcomes lingers no more: it takes the outcomes
-// already waiting and is recorded, however long the linger.
-func TestCompleterSharedBatchStopsLingering(t *testing.T) {
-	st := &batchStore{}
-	c := newCompleter(st)
-	c.linger = time.Hour
-	c.share = 2
-	c.start()
-	defer c.close()
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	for i := range 2 {
-		wg.Go(func() { errs[i] = c.complete(context.Background(), Completion{ID: fmt.Sprint("m", i)}, false) })
-	}
-	wg.Wait() // returns only once both are recorded: without the share, after an hour
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("m%d: %v", i, err)
-		}
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if n := len(st.batches); n != 1 || len(st.batches[0]) != 2 {
-		t.Errorf("batches %v, want one of 2", st.batches)
-	}
-}
