@@ -61,7 +61,7 @@ func TestCompleterRecordsEveryOutcomeOnce(t *testing.T) {
 	errs := make([]error, len(ids))
 	var wg sync.WaitGroup
 	for i, id := range ids {
-		wg.Go(func() { errs[i] = c.complete(context.Background(), Completion{ID: id}, false) })
+		wg.Go(func() { errs[i] = c.complete(context.Background(), Completion{ID: id}) })
 	}
 	wg.Wait()
 	c.close()
@@ -97,7 +97,7 @@ func TestCompleterRecordsEveryOutcomeOnce(t *testing.T) {
 		t.Errorf("poison tried %d times on its own, want at most once", seen["poison"])
 	}
 	// After close, outcomes are recorded directly.
-	if err := c.complete(context.Background(), Completion{ID: "late"}, false); err != nil || st.single[len(st.single)-1] != "late" {
+	if err := c.complete(context.Background(), Completion{ID: "late"}); err != nil || st.single[len(st.single)-1] != "late" {
 		t.Fatalf("after close: %v %v", err, st.single)
 	}
 }
@@ -116,7 +116,7 @@ func TestCompleterLingers(t *testing.T) {
 	errs := make([]error, 5)
 	var wg sync.WaitGroup
 	for i := range 5 {
-		wg.Go(func() { errs[i] = c.complete(context.Background(), Completion{ID: fmt.Sprint("m", i)}, false) })
+		wg.Go(func() { errs[i] = c.complete(context.Background(), Completion{ID: fmt.Sprint("m", i)}) })
 	}
 	got.Wait() // the first batch filled up and was recorded; the second holds 2 and lingers
 	c.close()
@@ -132,37 +132,5 @@ func TestCompleterLingers(t *testing.T) {
 	// The two batches record concurrently: either may be first.
 	if len(st.batches) != 2 || len(st.batches[0])+len(st.batches[1]) != 5 || min(len(st.batches[0]), len(st.batches[1])) != 2 {
 		t.Errorf("batches %v, want one of 3 and one of 2", st.batches)
-	}
-}
-
-// An urgent outcome (an ordered topic's, whose next delivery waits for it)
-// ends the gathering: it is recorded at once with what was gathered before
-// it, and alone when it comes first, however long the linger.
-func TestCompleterUrgentEndsLinger(t *testing.T) {
-	st := &batchStore{}
-	c := newCompleter(st)
-	c.linger = time.Hour
-	gathered := make(chan int, 4)
-	c.gathered = func(n int) { gathered <- n }
-	c.start()
-	defer c.close()
-	ctx := context.Background()
-	if err := c.complete(ctx, Completion{ID: "first"}, true); err != nil {
-		t.Fatal(err)
-	}
-	lingering := make(chan error, 1)
-	go func() { lingering <- c.complete(ctx, Completion{ID: "waits"}, false) }()
-	<-gathered // "first"
-	<-gathered // "waits", lingering
-	if err := c.complete(ctx, Completion{ID: "urgent"}, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-lingering; err != nil {
-		t.Fatal(err)
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if fmt.Sprint(st.batches) != "[[first] [waits urgent]]" || len(st.single) != 0 {
-		t.Errorf("batches %v, single %v; want [[first] [waits urgent]] and none single", st.batches, st.single)
 	}
 }
