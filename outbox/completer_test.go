@@ -61,7 +61,7 @@ func TestCompleterRecordsEveryOutcomeOnce(t *testing.T) {
 	errs := make([]error, len(ids))
 	var wg sync.WaitGroup
 	for i, id := range ids {
-		wg.Go(func() { errs[i] = c.complete(context.Background(), Completion{ID: id}) })
+		wg.Go(func() { errs[i] = c.complete(context.Background(), Completion{ID: id}, false) })
 	}
 	wg.Wait()
 	c.close()
@@ -97,7 +97,7 @@ func TestCompleterRecordsEveryOutcomeOnce(t *testing.T) {
 		t.Errorf("poison tried %d times on its own, want at most once", seen["poison"])
 	}
 	// After close, outcomes are recorded directly.
-	if err := c.complete(context.Background(), Completion{ID: "late"}); err != nil || st.single[len(st.single)-1] != "late" {
+	if err := c.complete(context.Background(), Completion{ID: "late"}, false); err != nil || st.single[len(st.single)-1] != "late" {
 		t.Fatalf("after close: %v %v", err, st.single)
 	}
 }
@@ -116,7 +116,7 @@ func TestCompleterLingers(t *testing.T) {
 	errs := make([]error, 5)
 	var wg sync.WaitGroup
 	for i := range 5 {
-		wg.Go(func() { errs[i] = c.complete(context.Background(), Completion{ID: fmt.Sprint("m", i)}) })
+		wg.Go(func() { errs[i] = c.complete(context.Background(), Completion{ID: fmt.Sprint("m", i)}, false) })
 	}
 	got.Wait() // the first batch filled up and was recorded; the second holds 2 and lingers
 	c.close()
@@ -133,4 +133,113 @@ func TestCompleterLingers(t *testing.T) {
 	if len(st.batches) != 2 || len(st.batches[0])+len(st.batches[1]) != 5 || min(len(st.batches[0]), len(st.batches[1])) != 2 {
 		t.Errorf("batches %v, want one of 3 and one of 2", st.batches)
 	}
+}
+
+// An urgent outcome (an ordered topic's, whose next delivery waits for it)
+// ends the gathering: it is recorded at once with what was gathered before
+// it, and alone when it comes first, however long the linger.
+func TestCompleterUrgentEndsLinger(t *testing.T) {
+	st := &batchStore{}
+	c := newCompleter(st)
+	c.linger, c.stretch = time.Hour, time.Hour
+	gathered := make(chan int, 4)
+	c.gathered = func(n int) { gathered <- n }
+	c.start()
+	defer c.close()
+	ctx := context.Background()
+	if err := c.complete(ctx, Completion{ID: "first"}, true); err != nil {
+		t.Fatal(err)
+	}
+	lingering := make(chan error, 1)
+	go func() { lingering <- c.complete(ctx, Completion{ID: "waits"}, false) }()
+	<-gathered // "first"
+	<-gathered // "waits", lingering
+	if err := c.complete(ctx, Completion{ID: "urgent"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-lingering; err != nil {
+		t.Fatal(err)
+	}
+	if got := st.recorded(); got != "[[first] [waits urgent]] single []" {
+		t.Errorf("recorded %s; want [[first] [waits urgent]] and none single", got)
+	}
+}
+
+// A batch below its share when the linger ends keeps gathering until it
+// holds the share: at a low rate, outcomes still share a commit.
+func TestCompleterStretchesSmallBatch(t *testing.T) {
+	st := &batchStore{}
+	c := newCompleter(st)
+	c.linger, c.stretch, c.share = time.Millisecond, time.Hour, 3
+	gathered := make(chan int, 4)
+	c.gathered = func(n int) { gathered <- n }
+	c.start()
+	defer c.close()
+	errs := make(chan error, 3)
+	for _, id := range []string{"a", "b"} {
+		go func() { errs <- c.complete(context.Background(), Completion{ID: id}, false) }()
+		<-gathered
+	}
+	time.Sleep(30 * time.Millisecond) // the linger of 1 ms ended with 2 of 3
+	if got := st.recorded(); got != "[] single []" {
+		t.Fatalf("recorded %s before the batch reached its share", got)
+	}
+	go func() { errs <- c.complete(context.Background(), Completion{ID: "c"}, false) }()
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := st.recorded(); got != "[[a b c]] single []" {
+		t.Errorf("recorded %s, want [[a b c]]", got)
+	}
+}
+
+// A batch at its share when the linger ends is recorded then (under load it
+// does not stretch), and a small one when the stretch ends.
+func TestCompleterStretchEnds(t *testing.T) {
+	st := &batchStore{}
+	c := newCompleter(st)
+	c.linger, c.stretch, c.share = 50*time.Millisecond, time.Hour, 2
+	gathered := make(chan int, 4)
+	c.gathered = func(n int) { gathered <- n }
+	c.start()
+	defer c.close()
+	errs := make(chan error, 2)
+	for _, id := range []string{"a", "b"} {
+		go func() { errs <- c.complete(context.Background(), Completion{ID: id}, false) }()
+		<-gathered
+	}
+	for range 2 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("a batch at its share still gathers after its linger; recorded %s", st.recorded())
+		}
+	}
+
+	c.stretch, c.share = 100*time.Millisecond, 100 // read by the next gathering
+	done := make(chan error, 1)
+	go func() { done <- c.complete(context.Background(), Completion{ID: "alone"}, false) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a small batch still gathers after its stretch")
+	}
+	if got := st.recorded(); got != "[[a b] [alone]] single []" {
+		t.Errorf("recorded %s, want [[a b] [alone]]", got)
+	}
+}
+
+// recorded shows the batches and single completions recorded so far.
+func (s *batchStore) recorded() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return fmt.Sprintf("%v single %v", s.batches, s.single)
 }

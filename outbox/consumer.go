@@ -522,7 +522,7 @@ func (sub *subscription) handle(m Message, free func()) {
 	// The outcome happened: record it even while shutting down.
 	ctx, cancelStore := context.WithTimeout(context.WithoutCancel(sub.hard), 30*time.Second)
 	defer cancelStore()
-	err = sub.completer.complete(ctx, c)
+	err = sub.completer.complete(ctx, c, sub.opts.Ordered)
 	if err != nil {
 		sub.cfg.Logger.Error("outbox completion not recorded",
 			slog.String("message_id", m.ID), slog.String("topic", sub.topic),
