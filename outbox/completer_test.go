@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -137,7 +139,8 @@ func TestCompleterLingers(t *testing.T) {
 
 // An urgent outcome (an ordered topic's, whose next delivery waits for it)
 // ends the gathering: it is recorded at once with what was gathered before
-// it, and alone when it comes first, however long the linger.
+// it, and alone when it comes first and nothing waits, however long the
+// linger.
 func TestCompleterUrgentEndsLinger(t *testing.T) {
 	st := &batchStore{}
 	c := newCompleter(st)
@@ -147,21 +150,74 @@ func TestCompleterUrgentEndsLinger(t *testing.T) {
 	c.start()
 	defer c.close()
 	ctx := context.Background()
-	if err := c.complete(ctx, Completion{ID: "first"}, true); err != nil {
-		t.Fatal(err)
-	}
+	first := make(chan error, 1)
+	go func() { first <- c.complete(ctx, Completion{ID: "first"}, true) }()
+	wait(t, first)
 	lingering := make(chan error, 1)
 	go func() { lingering <- c.complete(ctx, Completion{ID: "waits"}, false) }()
 	<-gathered // "first"
 	<-gathered // "waits", lingering
-	if err := c.complete(ctx, Completion{ID: "urgent"}, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-lingering; err != nil {
-		t.Fatal(err)
-	}
+	urgent := make(chan error, 1)
+	go func() { urgent <- c.complete(ctx, Completion{ID: "urgent"}, true) }()
+	wait(t, urgent)
+	wait(t, lingering)
 	if got := st.recorded(); got != "[[first] [waits urgent]] single []" {
 		t.Errorf("recorded %s; want [[first] [waits urgent]] and none single", got)
+	}
+}
+
+// Outcomes already waiting when an urgent one is gathered share its batch:
+// under load an ordered topic's outcomes do not commit one by one.
+func TestCompleterUrgentTakesWaiting(t *testing.T) {
+	st := &batchStore{}
+	c := newCompleter(st)
+	c.linger, c.stretch = time.Hour, time.Hour
+	c.gathering.Lock() // no worker gathers until the outcomes wait
+	c.start()
+	defer c.close()
+	unlock := sync.OnceFunc(c.gathering.Unlock)
+	defer unlock() // before close, which waits for the workers
+	errs := make(chan error, 3)
+	send := func(id string, urgent bool) {
+		go func() { errs <- c.complete(context.Background(), Completion{ID: id}, urgent) }()
+	}
+	send("urgent", true)
+	waitSenders(t, 1) // the urgent outcome waits first: it is gathered first
+	send("a", false)
+	send("b", false)
+	waitSenders(t, 3)
+	unlock()
+	for range 3 {
+		wait(t, errs)
+	}
+	if got := st.recorded(); got != "[[urgent a b]] single []" && got != "[[urgent b a]] single []" {
+		t.Errorf("recorded %s; want one batch [urgent a b]", got)
+	}
+}
+
+// A batch that reaches its share before its linger ends keeps gathering
+// until the linger ends: under load the share does not cut batches short.
+func TestCompleterShareDoesNotEndLinger(t *testing.T) {
+	st := &batchStore{}
+	c := newCompleter(st)
+	c.linger, c.stretch, c.share = time.Hour, time.Hour, 2
+	gathered := make(chan int, 4)
+	c.gathered = func(n int) { gathered <- n }
+	c.start()
+	errs := make(chan error, 3)
+	for _, id := range []string{"a", "b", "c"} {
+		go func() { errs <- c.complete(context.Background(), Completion{ID: id}, false) }()
+		<-gathered
+	}
+	if got := st.recorded(); got != "[] single []" {
+		t.Fatalf("recorded %s while the linger lasts", got)
+	}
+	c.close() // ends the gathering; what was gathered is recorded
+	for range 3 {
+		wait(t, errs)
+	}
+	if got := st.recorded(); got != "[[a b c]] single []" {
+		t.Errorf("recorded %s, want [[a b c]]", got)
 	}
 }
 
@@ -186,9 +242,7 @@ func TestCompleterStretchesSmallBatch(t *testing.T) {
 	}
 	go func() { errs <- c.complete(context.Background(), Completion{ID: "c"}, false) }()
 	for range 3 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
+		wait(t, errs)
 	}
 	if got := st.recorded(); got != "[[a b c]] single []" {
 		t.Errorf("recorded %s, want [[a b c]]", got)
@@ -196,7 +250,8 @@ func TestCompleterStretchesSmallBatch(t *testing.T) {
 }
 
 // A batch at its share when the linger ends is recorded then (under load it
-// does not stretch), and a small one when the stretch ends.
+// does not stretch), and a small one when the stretch ends, counted from its
+// first outcome.
 func TestCompleterStretchEnds(t *testing.T) {
 	st := &batchStore{}
 	c := newCompleter(st)
@@ -211,30 +266,55 @@ func TestCompleterStretchEnds(t *testing.T) {
 		<-gathered
 	}
 	for range 2 {
-		select {
-		case err := <-errs:
-			if err != nil {
-				t.Fatal(err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("a batch at its share still gathers after its linger; recorded %s", st.recorded())
-		}
+		wait(t, errs)
 	}
 
-	c.stretch, c.share = 100*time.Millisecond, 100 // read by the next gathering
+	// The next gathering reads these after its first outcome, which the
+	// goroutine below sends after they are set.
+	c.stretch, c.share = 100*time.Millisecond, 100
+	began := time.Now()
 	done := make(chan error, 1)
 	go func() { done <- c.complete(context.Background(), Completion{ID: "alone"}, false) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a small batch still gathers after its stretch")
+	wait(t, done)
+	if took := time.Since(began); took < c.stretch {
+		t.Errorf("recorded after %v, before the stretch of %v ended", took, c.stretch)
 	}
 	if got := st.recorded(); got != "[[a b] [alone]] single []" {
 		t.Errorf("recorded %s, want [[a b] [alone]]", got)
 	}
+}
+
+// wait fails the test unless ch yields nil within 10 s.
+func wait(t *testing.T, ch <-chan error) {
+	t.Helper()
+	select {
+	case err := <-ch:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("an outcome still waits for its record after 10 s")
+	}
+}
+
+// waitSenders waits until n goroutines wait to hand an outcome to the
+// completer (blocked in complete's select, before its outcome is taken).
+func waitSenders(t *testing.T, n int) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		blocked := 0
+		for _, g := range strings.Split(stacks, "\n\n") {
+			if strings.Contains(g, "[select") && strings.Contains(g, "(*completer).complete(") {
+				blocked++
+			}
+		}
+		if blocked >= n {
+			return
+		}
+	}
+	t.Fatalf("fewer than %d outcomes wait for the completer after 10 s", n)
 }
 
 // recorded shows the batches and single completions recorded so far.
