@@ -142,12 +142,7 @@ func TestCompleterLingers(t *testing.T) {
 // it, and alone when it comes first and nothing waits, however long the
 // linger.
 func TestCompleterUrgentEndsLinger(t *testing.T) {
-	st := &batchStore{}
-	c := newCompleter(st)
-	c.linger, c.stretch = time.Hour, time.Hour
-	gathered := make(chan int, 4)
-	c.gathered = func(n int) { gathered <- n }
-	c.start()
+	c, st, gathered := gatheringCompleter(time.Hour, time.Hour, completionShare)
 	defer c.close()
 	ctx := context.Background()
 	first := make(chan error, 1)
@@ -198,17 +193,9 @@ func TestCompleterUrgentTakesWaiting(t *testing.T) {
 // A batch that reaches its share before its linger ends keeps gathering
 // until the linger ends: under load the share does not cut batches short.
 func TestCompleterShareDoesNotEndLinger(t *testing.T) {
-	st := &batchStore{}
-	c := newCompleter(st)
-	c.linger, c.stretch, c.share = time.Hour, time.Hour, 2
-	gathered := make(chan int, 4)
-	c.gathered = func(n int) { gathered <- n }
-	c.start()
+	c, st, gathered := gatheringCompleter(time.Hour, time.Hour, 2)
 	errs := make(chan error, 3)
-	for _, id := range []string{"a", "b", "c"} {
-		go func() { errs <- c.complete(context.Background(), Completion{ID: id}, false) }()
-		<-gathered
-	}
+	sendGathered(c, gathered, errs, "a", "b", "c")
 	if got := st.recorded(); got != "[] single []" {
 		t.Fatalf("recorded %s while the linger lasts", got)
 	}
@@ -224,18 +211,10 @@ func TestCompleterShareDoesNotEndLinger(t *testing.T) {
 // A batch below its share when the linger ends keeps gathering until it
 // holds the share: at a low rate, outcomes still share a commit.
 func TestCompleterStretchesSmallBatch(t *testing.T) {
-	st := &batchStore{}
-	c := newCompleter(st)
-	c.linger, c.stretch, c.share = time.Millisecond, time.Hour, 3
-	gathered := make(chan int, 4)
-	c.gathered = func(n int) { gathered <- n }
-	c.start()
+	c, st, gathered := gatheringCompleter(time.Millisecond, time.Hour, 3)
 	defer c.close()
 	errs := make(chan error, 3)
-	for _, id := range []string{"a", "b"} {
-		go func() { errs <- c.complete(context.Background(), Completion{ID: id}, false) }()
-		<-gathered
-	}
+	sendGathered(c, gathered, errs, "a", "b")
 	time.Sleep(30 * time.Millisecond) // the linger of 1 ms ended with 2 of 3
 	if got := st.recorded(); got != "[] single []" {
 		t.Fatalf("recorded %s before the batch reached its share", got)
@@ -253,18 +232,10 @@ func TestCompleterStretchesSmallBatch(t *testing.T) {
 // does not stretch), and a small one when the stretch ends, counted from its
 // first outcome.
 func TestCompleterStretchEnds(t *testing.T) {
-	st := &batchStore{}
-	c := newCompleter(st)
-	c.linger, c.stretch, c.share = 50*time.Millisecond, time.Hour, 2
-	gathered := make(chan int, 4)
-	c.gathered = func(n int) { gathered <- n }
-	c.start()
+	c, st, gathered := gatheringCompleter(50*time.Millisecond, time.Hour, 2)
 	defer c.close()
 	errs := make(chan error, 2)
-	for _, id := range []string{"a", "b"} {
-		go func() { errs <- c.complete(context.Background(), Completion{ID: id}, false) }()
-		<-gathered
-	}
+	sendGathered(c, gathered, errs, "a", "b")
 	for range 2 {
 		wait(t, errs)
 	}
@@ -281,6 +252,29 @@ func TestCompleterStretchEnds(t *testing.T) {
 	}
 	if got := st.recorded(); got != "[[a b] [alone]] single []" {
 		t.Errorf("recorded %s, want [[a b] [alone]]", got)
+	}
+}
+
+// gatheringCompleter starts a completer over a batchStore with the given
+// linger, stretch and share; it announces each outcome gathered (the batch's
+// size) on the channel returned.
+func gatheringCompleter(linger, stretch time.Duration, share int) (*completer, *batchStore, chan int) {
+	st := &batchStore{}
+	c := newCompleter(st)
+	c.linger, c.stretch, c.share = linger, stretch, share
+	gathered := make(chan int, 4)
+	c.gathered = func(n int) { gathered <- n }
+	c.start()
+	return c, st, gathered
+}
+
+// sendGathered hands the outcomes of ids to c, each from a goroutine of its
+// own and each once the one before was gathered, so that they are gathered
+// in this order; their errors arrive on errs.
+func sendGathered(c *completer, gathered <-chan int, errs chan<- error, ids ...string) {
+	for _, id := range ids {
+		go func() { errs <- c.complete(context.Background(), Completion{ID: id}, false) }()
+		<-gathered
 	}
 }
 
