@@ -147,15 +147,15 @@ func TestCompleterUrgentEndsLinger(t *testing.T) {
 	ctx := context.Background()
 	first := make(chan error, 1)
 	go func() { first <- c.complete(ctx, Completion{ID: "first"}, true) }()
-	wait(t, first)
+	wait(t, first, 1)
 	lingering := make(chan error, 1)
 	go func() { lingering <- c.complete(ctx, Completion{ID: "waits"}, false) }()
 	<-gathered // "first"
 	<-gathered // "waits", lingering
 	urgent := make(chan error, 1)
 	go func() { urgent <- c.complete(ctx, Completion{ID: "urgent"}, true) }()
-	wait(t, urgent)
-	wait(t, lingering)
+	wait(t, urgent, 1)
+	wait(t, lingering, 1)
 	if got := st.recorded(); got != "[[first] [waits urgent]] single []" {
 		t.Errorf("recorded %s; want [[first] [waits urgent]] and none single", got)
 	}
@@ -182,9 +182,7 @@ func TestCompleterUrgentTakesWaiting(t *testing.T) {
 	send("b", false)
 	waitSenders(t, 3)
 	unlock()
-	for range 3 {
-		wait(t, errs)
-	}
+	wait(t, errs, 3)
 	if got := st.recorded(); got != "[[urgent a b]] single []" && got != "[[urgent b a]] single []" {
 		t.Errorf("recorded %s; want one batch [urgent a b]", got)
 	}
@@ -200,9 +198,7 @@ func TestCompleterShareDoesNotEndLinger(t *testing.T) {
 		t.Fatalf("recorded %s while the linger lasts", got)
 	}
 	c.close() // ends the gathering; what was gathered is recorded
-	for range 3 {
-		wait(t, errs)
-	}
+	wait(t, errs, 3)
 	if got := st.recorded(); got != "[[a b c]] single []" {
 		t.Errorf("recorded %s, want [[a b c]]", got)
 	}
@@ -219,10 +215,8 @@ func TestCompleterStretchesSmallBatch(t *testing.T) {
 	if got := st.recorded(); got != "[] single []" {
 		t.Fatalf("recorded %s before the batch reached its share", got)
 	}
-	go func() { errs <- c.complete(context.Background(), Completion{ID: "c"}, false) }()
-	for range 3 {
-		wait(t, errs)
-	}
+	sendGathered(c, gathered, errs, "c")
+	wait(t, errs, 3)
 	if got := st.recorded(); got != "[[a b c]] single []" {
 		t.Errorf("recorded %s, want [[a b c]]", got)
 	}
@@ -236,9 +230,7 @@ func TestCompleterStretchEnds(t *testing.T) {
 	defer c.close()
 	errs := make(chan error, 2)
 	sendGathered(c, gathered, errs, "a", "b")
-	for range 2 {
-		wait(t, errs)
-	}
+	wait(t, errs, 2)
 
 	// The next gathering reads these after its first outcome, which the
 	// goroutine below sends after they are set.
@@ -246,7 +238,7 @@ func TestCompleterStretchEnds(t *testing.T) {
 	began := time.Now()
 	done := make(chan error, 1)
 	go func() { done <- c.complete(context.Background(), Completion{ID: "alone"}, false) }()
-	wait(t, done)
+	wait(t, done, 1)
 	if took := time.Since(began); took < c.stretch {
 		t.Errorf("recorded after %v, before the stretch of %v ended", took, c.stretch)
 	}
@@ -278,16 +270,18 @@ func sendGathered(c *completer, gathered <-chan int, errs chan<- error, ids ...s
 	}
 }
 
-// wait fails the test unless ch yields nil within 10 s.
-func wait(t *testing.T, ch <-chan error) {
+// wait fails the test unless ch yields n nils, each within 10 s.
+func wait(t *testing.T, ch <-chan error, n int) {
 	t.Helper()
-	select {
-	case err := <-ch:
-		if err != nil {
-			t.Fatal(err)
+	for range n {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("an outcome still waits for its record after 10 s")
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("an outcome still waits for its record after 10 s")
 	}
 }
 
