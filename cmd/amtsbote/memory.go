@@ -11,8 +11,9 @@ package main
 // request grows again. A block of this size held for the process's life
 // counts as live heap, so that a cycle starts only after the heap has grown
 // by the live heap plus this much: a third as many cycles at that rate. The
-// block is never written, so the kernel never backs it with memory; what
-// the process takes in addition is this much more garbage between cycles,
+// block is never written, and its pages are handed back to the kernel
+// once allocated, so it is never backed by memory; what the process takes
+// in addition is this much more garbage between cycles,
 // the same whatever the load, where a higher GOGC would scale with the live
 // heap (a streamed upload's buffers, for one).
 const heapHeadroom = 16 << 20
@@ -21,9 +22,13 @@ const heapHeadroom = 16 << 20
 // unless GOGC or GOMEMLIMIT is set in the environment: the operator tunes
 // the collector then, and a memory limit would count the block against
 // itself. The caller keeps the block reachable while it serves
-// (runtime.KeepAlive). It must run early, before the heap has freed memory
-// to reuse, so that the block comes fresh from the operating system and the
-// allocator need not zero (write) it.
+// (runtime.KeepAlive).
+//
+// Where the heap has freed memory at its top, the allocator places the
+// block there and zeroes all of it (writes it, making it resident) because
+// part of it was used before: in a test child whose package initialisation
+// left that so, all 4,096 pages were resident. releasePages drops them
+// again; the block reads as zeros either way.
 //
 // Not with the embedded SQLite database: there the engine reads and writes
 // attachments' 512 KiB chunks in the process, and with a headroom of 8 or
@@ -34,5 +39,7 @@ func reserveHeapHeadroom(postgres bool, getenv func(string) string) []byte {
 	if !postgres || getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
 		return nil
 	}
-	return make([]byte, heapHeadroom)
+	b := make([]byte, heapHeadroom)
+	releasePages(b)
+	return b
 }

@@ -53,8 +53,11 @@ func TestHeapHeadroomRaisesTheGoal(t *testing.T) {
 // a fresh process of this binary (the same package initialisation as the
 // gateway's, which allocates before serve runs), none of its pages is
 // resident after reserveHeapHeadroom, nor after the heap has been churned
-// and collected a few times. Were the block zeroed by the allocator (had
-// it come from memory the heap had used before), all of them would be.
+// and collected a few times. Before reserving, the child frees 24 MiB it
+// has written at the top of its heap, so that the allocator places the
+// block there and zeroes it: without releasePages all its pages would be
+// resident (they were in one run of the whole suite under load, where
+// initialisation had left such memory by chance).
 func TestHeapHeadroomNotResident(t *testing.T) {
 	if os.Getenv("AMTSBOTE_TEST_HEADROOM_CHILD") == "" {
 		t.Parallel()
@@ -70,7 +73,20 @@ func TestHeapHeadroomNotResident(t *testing.T) {
 		}
 		return
 	}
+	used := make([][]byte, 24)
+	for i := range used {
+		used[i] = make([]byte, 1<<20)
+		for j := range used[i] {
+			used[i][j] = 1
+		}
+	}
+	top := &used[len(used)-1][0]
+	clear(used)
+	runtime.GC()
 	b := reserveHeapHeadroom(true, os.Getenv)
+	if uintptr(unsafe.Pointer(&b[0])) > uintptr(unsafe.Pointer(top)) {
+		t.Logf("the headroom was placed above the freed memory, not over it")
+	}
 	first := residentPages(t, b)
 	var sink [][]byte
 	for i := range 4 << 10 {
