@@ -46,6 +46,7 @@ type options struct {
 	deliveryConcurrency int
 	pgMaxConns          int
 	baselines           bool
+	watermillRuns       int
 	jsonPath            string
 	cpuprofile          string
 	pprofAddr           string
@@ -83,6 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.pgMaxConns, "pg-max-conns", 0, "pool_max_conns of the gateway's PostgreSQL URL (0: the gateway's database.max_conns, default 16)")
 	fs.BoolVar(&o.counts, "counts", true, "report costs per submission: statements and round trips (the gateway's database.count_statements), commits and WAL (pg_stat_database, pg_stat_wal), CPU of gateway, database and harness (/proc); waits 11s after each run for PostgreSQL's statistics")
 	fs.BoolVar(&o.baselines, "baselines", true, "also measure the baselines (pgx and watermill-sql on PostgreSQL, database/sql on SQLite)")
+	fs.IntVar(&o.watermillRuns, "watermill-runs", 3, "runs of the watermill-sql baseline after each gateway run; the ratio takes their median (one run's rate swings by up to 2x between runs)")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the reports as JSON to this file")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the first run's load phase: the gateway's, with -pprof, else the harness's")
 	fs.StringVar(&o.pprofAddr, "pprof", "", "pprof listen address to give the gateway ("+envPprof+"); -cpuprofile then fetches its profile")
@@ -134,8 +136,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if o.n < 1 || o.c < 1 || o.runs < 1 || o.rate < 0 || o.killMin <= 0 || o.killMax < o.killMin {
-		fmt.Fprintln(stderr, "amtsbote-bench: -n, -c and -runs must be positive, -rate not negative, 0 < -kill-min <= -kill-max")
+	if o.n < 1 || o.c < 1 || o.runs < 1 || o.watermillRuns < 1 || o.rate < 0 || o.killMin <= 0 || o.killMax < o.killMin {
+		fmt.Fprintln(stderr, "amtsbote-bench: -n, -c, -runs and -watermill-runs must be positive, -rate not negative, 0 < -kill-min <= -kill-max")
 		return 2
 	}
 	if err := benchMain(ctx, o, stdout, stderr); err != nil {
