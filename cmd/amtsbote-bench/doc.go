@@ -13,7 +13,8 @@
 // insert loop on SQLite with the store's settings; and the ratios. In a
 // fixed-rate run the HTTP and insert baselines are paced at the same rate (their
 // machine CPU per operation is then the floor at that rate; their ratios say
-// nothing), watermill-sql runs as fast as it can. -runs repeats everything and
+// nothing), watermill-sql runs as fast as it can, -watermill-runs times (3),
+// and the ratio takes the median of its rates. -runs repeats everything and
 // prints the median of each figure. On PostgreSQL a "pgx outcome record"
 // baseline records one delivery per transaction as the completer does, and a
 // "pgx insert, one round trip" baseline sends the insert as intake does; a
