@@ -24,11 +24,11 @@ const heapHeadroom = 16 << 20
 // itself. The caller keeps the block reachable while it serves
 // (runtime.KeepAlive).
 //
-// Where the heap has freed memory at its top, the allocator places the
-// block there and zeroes all of it (writes it, making it resident) because
-// part of it was used before: in a test child whose package initialisation
-// left that so, all 4,096 pages were resident. releasePages drops them
-// again; the block reads as zeros either way.
+// Where the heap has freed memory at its top, the allocator may place the
+// block over it, and then zeroes the whole block (writes it, so that every
+// page becomes resident) because part of the span was used before; in one
+// CI run all 4,096 pages were. releasePages drops them again; the block
+// reads as zeros either way.
 //
 // Not with the embedded SQLite database: there the engine reads and writes
 // attachments' 512 KiB chunks in the process, and with a headroom of 8 or
