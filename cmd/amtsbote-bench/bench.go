@@ -243,8 +243,8 @@ func benchRun(ctx context.Context, o options, store, dir string, body []byte, pr
 			}
 			wRate, wP50, wP99, wCPU = append(wRate, w.perSec), append(wP50, w.p50), append(wP99, w.p99), append(wCPU, cpu)
 		}
-		w := baselineResult{perSec: median(wRate)}
-		r.add("baseline watermill-sql publish->ack msg/s", "1/s", w.perSec)
+		wPerSec := median(wRate)
+		r.add("baseline watermill-sql publish->ack msg/s", "1/s", wPerSec)
 		r.add("baseline watermill-sql publish->ack msg/s, lowest run", "1/s", slices.Min(wRate))
 		r.add("baseline watermill-sql publish->ack msg/s, highest run", "1/s", slices.Max(wRate))
 		r.add("baseline watermill-sql publish->ack p50", "ms", median(wP50))
@@ -252,7 +252,7 @@ func benchRun(ctx context.Context, o options, store, dir string, body []byte, pr
 		r.add("baseline watermill-sql machine CPU per message", "ms", median(wCPU))
 		r.add("ratio accepted/s : pgx insert", "x", ratio(acceptedPerSec, b.perSec))
 		r.add("ratio accepted/s : pgx insert + NOTIFY", "x", ratio(acceptedPerSec, bn.perSec))
-		r.add("ratio delivered/s : watermill-sql", "x", ratio(deliveredPerSec, w.perSec))
+		r.add("ratio delivered/s : watermill-sql", "x", ratio(deliveredPerSec, wPerSec))
 	case "sqlite":
 		fmt.Fprintf(log, "%s: SQLite insert baseline ...\n", title)
 		var b baselineResult
